@@ -1,0 +1,1 @@
+"""The domain event store and its read models, in PostgreSQL."""

@@ -1,0 +1,72 @@
+"""Plain-SQL migrations applied in file-name order and recorded in ``schema_migrations``.
+
+Safe to run twice (applied files are skipped) and from two processes at once (a transaction-level
+advisory lock serialises them). An applied file whose content changed is an error: migrations are
+append-only, a fix is a new file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+
+import asyncpg
+import structlog
+
+log = structlog.get_logger(__name__)
+
+# Any constant works; it only has to be the same for every daiban process.
+_LOCK_KEY = 0x0DA1BA4
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One SQL file of ``infra/migrations``."""
+
+    version: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+class MigrationError(Exception):
+    """A migration file was edited after it was applied."""
+
+
+def available() -> list[Migration]:
+    """The migrations shipped with this version of daiban, in order."""
+    folder = resources.files("infra") / "migrations"
+    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    return [Migration(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in files]
+
+
+async def apply(pool: asyncpg.Pool) -> list[str]:
+    """Apply every migration not applied yet; return the versions applied by this call."""
+    applied_now: list[str] = []
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+        await conn.execute(
+            """CREATE TABLE IF NOT EXISTS schema_migrations (
+                   version text PRIMARY KEY,
+                   checksum text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now())"""
+        )
+        done = {r["version"]: r["checksum"] for r in await conn.fetch("SELECT * FROM schema_migrations")}
+        for m in available():
+            if m.version in done:
+                if done[m.version] != m.checksum:
+                    raise MigrationError(
+                        f"migration {m.version} changed after it was applied; add a new file instead"
+                    )
+                continue
+            await conn.execute(m.sql)
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)", m.version, m.checksum
+            )
+            applied_now.append(m.version)
+    if applied_now:
+        log.info("migrations applied", versions=applied_now)
+    return applied_now

@@ -1,0 +1,54 @@
+"""Settings for every daiban process, read from the environment (prefix ``DAIBAN_``).
+
+``DATABASE_URL`` is read without the prefix because it is the name every PostgreSQL host,
+platform and CI sets. When it is empty, ``make run`` starts an embedded PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration of the worker, the dev stack and the command line."""
+
+    model_config = SettingsConfigDict(env_prefix="DAIBAN_", extra="ignore")
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "daiban"
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "DAIBAN_DATABASE_URL")
+    )
+    log_format: Literal["console", "json"] = "console"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Seconds running activities get to finish after SIGTERM/SIGINT before they are cancelled.
+    shutdown_grace_seconds: float = 20.0
+
+    # The dev stack (`make run`).
+    state_dir: Path = Path(".daiban")
+    temporal_port: int = 7233
+    ui_port: int = 8233
+    embedded_pg_port: int = 5433
+    demo: bool = True
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment; raise a ``ConfigError`` naming the bad variable."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        name = "DATABASE_URL" if field == "database_url" else f"DAIBAN_{field.upper()}"
+        raise ConfigError(f"{name}: {err['msg']}") from None
+
+
+class ConfigError(Exception):
+    """Bad configuration or an unreachable dependency: one line saying what and how to fix it."""

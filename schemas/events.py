@@ -1,0 +1,245 @@
+"""Domain events: the vocabulary the lifecycle emits and the event store keeps.
+
+Each class is one event type (its name is the type, past tense). The payload stored in
+PostgreSQL is ``model_dump(mode="json")`` of the instance. Every event names its project; matter
+events name the matter, its department and stage; clock events name the clock.
+
+Working-day figures are computed by the workflow's legal clock at the moment of the event, so read
+models never recount the official calendar.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+HandlingMode = Literal["standard", "instant", "tolerance", "commitment", "regional_assessment"]
+ApprovalMode = Literal["standard", "instant", "tolerance", "commitment", "deemed"]
+ClockScope = Literal["matter", "stage", "process", "obligation"]
+
+
+class DomainEvent(BaseModel):
+    """Fields common to all events."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    project_id: str
+
+
+class ChecklistItem(BaseModel):
+    """One line of the one-time notification checklist (一次性告知清单)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    matter_code: str
+    matter_name: str
+    department: str
+    stage: str
+    mode: HandlingMode
+    statutory_days: float
+    promised_days: float | None
+    main_materials: list[str]
+    secondary_materials: list[str]
+
+
+class ProjectRegistered(DomainEvent):
+    name: str
+    enterprise: str
+    zone: str
+    project_type: str
+    investment_yuan: int
+    agent: str
+    backup_agent: str
+    project_lead: str
+    checklist: list[ChecklistItem]
+
+
+class AgentReassigned(DomainEvent):
+    from_agent: str
+    to_agent: str
+    by: str
+    reason: str
+
+
+class StageStarted(DomainEvent):
+    stage: str
+    limit_days: float | None
+    deadline: datetime | None
+
+
+class StageCompleted(DomainEvent):
+    stage: str
+    working_days_used: float
+
+
+class MatterEvent(DomainEvent):
+    """Fields common to events about one matter (事项)."""
+
+    matter_code: str
+    department: str
+    stage: str
+
+
+class MatterSubmitted(MatterEvent):
+    submission: int
+    mode: HandlingMode
+    statutory_days: float
+    promised_days: float | None
+    deadline: datetime | None
+
+
+class MatterExempted(MatterEvent):
+    """Covered by the zone's regional assessment (区域评估): satisfied without an application."""
+
+    assessment: str
+    statutory_days: float
+
+
+class MatterApproved(MatterEvent):
+    decision_id: str
+    mode: ApprovalMode
+    decided_by: str
+    working_days_used: float
+    statutory_days: float
+    on_time: bool
+
+
+class MatterRejected(MatterEvent):
+    decision_id: str
+    decided_by: str
+    reasons: list[str]
+    working_days_used: float
+
+
+class CorrectionRequested(MatterEvent):
+    decision_id: str
+    decided_by: str
+    items: list[str]
+
+
+class CorrectionSupplied(MatterEvent):
+    by: str
+    items: list[str]
+
+
+class ClockStopped(DomainEvent):
+    clock_id: str
+    scope: ClockScope
+    kind: str
+    reason: str
+
+
+class ClockResumed(DomainEvent):
+    clock_id: str
+    scope: ClockScope
+    stopped_working_days: float
+
+
+class LimitExtended(DomainEvent):
+    clock_id: str
+    scope: ClockScope
+    days: float
+    approved_by: str
+    reason: str
+    new_deadline: datetime | None
+
+
+class ObligationOpened(MatterEvent):
+    """A tolerance (容缺) or commitment (告知承诺) obligation with its own deadline."""
+
+    obligation: Literal["supply_materials", "verification"]
+    items: list[str]
+    deadline: datetime | None
+
+
+class ObligationFulfilled(MatterEvent):
+    obligation: Literal["supply_materials", "verification"]
+
+
+class ObligationMissed(MatterEvent):
+    obligation: Literal["supply_materials", "verification"]
+
+
+class ApprovalSuspended(MatterEvent):
+    reason: str
+
+
+class ApprovalReinstated(MatterEvent):
+    reason: str
+
+
+class ApprovalRevoked(MatterEvent):
+    reason: str
+
+
+class DeadlineWarned(DomainEvent):
+    clock_id: str
+    scope: ClockScope
+    department: str | None
+    deadline: datetime
+    working_days_left: float
+
+
+class DeadlineBreached(DomainEvent):
+    clock_id: str
+    scope: ClockScope
+    department: str | None
+    deadline: datetime
+
+
+class EscalatedToLead(DomainEvent):
+    """督办: a breach escalated to the project lead."""
+
+    clock_id: str
+    scope: ClockScope
+    department: str | None
+    project_lead: str
+
+
+class JointMeetingConvened(DomainEvent):
+    """联席会议 for a breach that stayed unresolved."""
+
+    meeting_id: str
+    clock_id: str
+    department: str | None
+    attendees: list[str]
+
+
+class JointMeetingResolved(DomainEvent):
+    meeting_id: str
+    resolution: str
+    by: str
+
+
+class DepartmentLiabilityRecorded(MatterEvent):
+    """A deemed approval (超时默认): the department missed its limit and bears the consequences."""
+
+    deadline: datetime
+
+
+class ELicenseIssued(MatterEvent):
+    license_no: str
+
+
+class ConstructionProgressReported(DomainEvent):
+    percent: int
+    note: str
+
+
+class ProjectInProduction(DomainEvent):
+    working_days_total: float
+
+
+class ProjectWithdrawn(DomainEvent):
+    stage: str
+    reason: str
+    by: str
+
+
+EVENT_TYPES: dict[str, type[DomainEvent]] = {
+    cls.__name__: cls
+    for cls in DomainEvent.__subclasses__() + MatterEvent.__subclasses__()
+    if cls is not MatterEvent
+}

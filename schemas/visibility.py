@@ -1,0 +1,36 @@
+"""Search attributes the platform sets on every project, so operators can filter in the UI.
+
+The dev stack and the tests register exactly these at server start.
+"""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+PROJECT_ID = SearchAttributeKey.for_keyword("DaibanProjectId")
+ZONE = SearchAttributeKey.for_keyword("DaibanZone")
+STAGE = SearchAttributeKey.for_keyword("DaibanStage")
+AGENT = SearchAttributeKey.for_keyword("DaibanAgent")
+OPEN_DEPARTMENTS = SearchAttributeKey.for_keyword_list("DaibanOpenDepartments")
+OVERDUE = SearchAttributeKey.for_bool("DaibanOverdue")
+NEXT_DEADLINE = SearchAttributeKey.for_datetime("DaibanNextDeadline")
+
+ALL = (PROJECT_ID, ZONE, STAGE, AGENT, OPEN_DEPARTMENTS, OVERDUE, NEXT_DEADLINE)
+
+_CLI_TYPE = {
+    "KEYWORD": "Keyword",
+    "KEYWORD_LIST": "KeywordList",
+    "BOOL": "Bool",
+    "DATETIME": "Datetime",
+    "TEXT": "Text",
+    "INT": "Int",
+    "FLOAT": "Double",
+}
+
+
+def cli_flags() -> list[str]:
+    """``--search-attribute Name=Type`` arguments for ``temporal server start-dev``."""
+    flags: list[str] = []
+    for key in ALL:
+        flags += ["--search-attribute", f"{key.name}={_CLI_TYPE[key.indexed_value_type.name]}"]
+    return flags

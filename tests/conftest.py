@@ -1,0 +1,119 @@
+"""Shared test harness: real PostgreSQL, real Temporal servers from the wheels.
+
+- ``pg_dsn`` / ``pg_pool``: ``DATABASE_URL``'s server with a fresh database for this session, or an
+  embedded PostgreSQL in a temporary folder when ``DATABASE_URL`` is not set.
+- ``dev_env``: a Temporal dev server (session scope) with the platform's search attributes.
+- ``ts_env``: a time-skipping test server, fresh per test module (it slows as it fills).
+- ``task_queue``: a fresh task queue per test.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from infra import migrate
+from infra.db import create_pool
+from infra.pgserver import EmbeddedPostgres
+from schemas import visibility
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _with_database(dsn: str, database: str) -> str:
+    base, _, query = dsn.partition("?")
+    scheme, rest = base.split("://", 1)
+    host = rest.split("/", 1)[0]
+    return f"{scheme}://{host}/{database}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture(scope="session")
+def pg_server_dsn() -> Iterator[str]:
+    """A PostgreSQL server's DSN: ``DATABASE_URL`` or an embedded server for this session."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="daiban-pg-") as tmp:
+        server = EmbeddedPostgres(Path(tmp) / "data", _free_port(), durable=False)
+        server.start()
+        try:
+            yield server.dsn
+        finally:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+async def pg_dsn(pg_server_dsn: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for this test session, dropped at the end."""
+    name = f"daiban_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_server_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    dsn = _with_database(pg_server_dsn, name)
+    pool = await create_pool(dsn)
+    await migrate.apply(pool)
+    await pool.close()
+    yield dsn
+    admin = await asyncpg.connect(pg_server_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def pg_pool(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    """The session's pool on the test database."""
+    pool = await create_pool(pg_dsn, max_size=20)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A real Temporal dev server (no UI) with the platform's search attributes."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=str(BIN / "temporal"),
+        search_attributes=visibility.ALL,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="module")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server, one per test module."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    """A task queue no other test uses."""
+    return f"tq-{uuid.uuid4().hex[:12]}"
