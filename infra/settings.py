@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     )
     log_format: Literal["console", "json"] = "console"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Department code -> URL that receives each submitted application (JSON POST), for
+    # departments with their own system. Set as JSON: DAIBAN_DEPARTMENT_WEBHOOKS='{"housing": "..."}'
+    department_webhooks: dict[str, str] = {}
     # Seconds running activities get to finish after SIGTERM/SIGINT before they are cancelled.
     shutdown_grace_seconds: float = 20.0
 

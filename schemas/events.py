@@ -11,7 +11,7 @@ models never recount the official calendar.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -243,3 +243,17 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
     for cls in DomainEvent.__subclasses__() + MatterEvent.__subclasses__()
     if cls is not MatterEvent
 }
+
+
+
+class EventEnvelope(BaseModel):
+    """An event as the workflow hands it to the event store: ids, place in stream, payload."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: str
+    stream_id: str
+    version: int
+    event_type: str
+    occurred_at: datetime
+    payload: dict[str, Any]

@@ -5,7 +5,7 @@ The dev stack and the tests register exactly these at server start.
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 PROJECT_ID = SearchAttributeKey.for_keyword("DaibanProjectId")
 ZONE = SearchAttributeKey.for_keyword("DaibanZone")
@@ -34,3 +34,20 @@ def cli_flags() -> list[str]:
     for key in ALL:
         flags += ["--search-attribute", f"{key.name}={_CLI_TYPE[key.indexed_value_type.name]}"]
     return flags
+
+
+def initial(reg: object) -> TypedSearchAttributes:
+    """Search attributes a project starts with, so it is findable before its first task runs."""
+    from schemas.project import RegisterProject
+    from schemas.stages import Stage
+
+    assert isinstance(reg, RegisterProject)
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(PROJECT_ID, reg.project_id),
+            SearchAttributePair(ZONE, reg.zone),
+            SearchAttributePair(STAGE, str(Stage.REGISTERED)),
+            SearchAttributePair(AGENT, reg.agent),
+            SearchAttributePair(OVERDUE, False),
+        ]
+    )

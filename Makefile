@@ -1,0 +1,35 @@
+# daiban: `make run` starts the platform with a demo, `make test` runs the whole suite.
+# Both create .venv when it is missing or older than pyproject.toml.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test worker lint clean-state help
+
+help:
+	@echo "make run    - Temporal dev server + UI, PostgreSQL, worker and demo projects (Ctrl-C stops)"
+	@echo "make test   - the whole test suite against real Temporal and PostgreSQL servers"
+	@echo "make worker - only the worker (needs Temporal and DATABASE_URL)"
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "daiban: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 2; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m infra.devstack
+
+worker: $(STAMP)
+	$(BIN)/python worker.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check . || true
+
+clean-state:
+	rm -rf .daiban

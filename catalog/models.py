@@ -1,0 +1,166 @@
+"""Models of the matter catalog and zone policy, and the one-time notification checklist.
+
+Pure: no I/O. The workflow receives a ``ProjectContext`` (catalog + zone + calendar) as data.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from legalclock import OfficeHours
+from schemas.events import ChecklistItem, HandlingMode
+from schemas.stages import APPROVAL_STAGES, Stage
+
+DecisionMode = Literal["standard", "instant", "tolerance", "commitment"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Department(_Model):
+    code: str
+    name: str
+    name_zh: str
+
+
+class MatterSpec(_Model):
+    """One approval matter (事项) and how it may be handled."""
+
+    code: str
+    name: str
+    name_zh: str
+    department: str
+    stage: Stage
+    statutory_days: float = Field(gt=0)
+    promised_days: float | None = Field(default=None, gt=0)
+    modes: list[DecisionMode] = ["standard"]
+    main_materials: list[str]
+    secondary_materials: list[str] = []
+    # Key of the regional assessment (区域评估) that satisfies this matter, if any.
+    regional_assessment: str | None = None
+    timeout_policy: Literal["escalate", "deemed_approval"] = "escalate"
+    # Matters of the same stage that must be satisfied before this one is applied for.
+    requires: list[str] = []
+    # Project flags that make the matter unnecessary (e.g. a standard land parcel, 标准地).
+    skip_if: list[Literal["standard_land_parcel"]] = []
+    tolerance_supply_days: float = 10
+    commitment_verification_days: float = 20
+    issues_license: bool = True
+
+    @property
+    def limit_days(self) -> float:
+        """The limit the zone answers for: the promised one when shorter than the statutory."""
+        return min(self.statutory_days, self.promised_days or self.statutory_days)
+
+    @model_validator(mode="after")
+    def _check(self) -> MatterSpec:
+        if self.stage not in APPROVAL_STAGES:
+            raise ValueError(f"stage {self.stage} of {self.code} has no department approvals")
+        return self
+
+
+class Catalog(_Model):
+    """Departments and matters; ``version`` identifies the file a project was registered with."""
+
+    version: str
+    departments: list[Department]
+    matters: list[MatterSpec]
+
+    @model_validator(mode="after")
+    def _check(self) -> Catalog:
+        codes = [m.code for m in self.matters]
+        dupes = sorted({c for c in codes if codes.count(c) > 1})
+        if dupes:
+            raise ValueError(f"matters: duplicate codes {dupes}")
+        depts = {d.code for d in self.departments}
+        for m in self.matters:
+            if m.department not in depts:
+                raise ValueError(f"matters.{m.code}.department: unknown department {m.department!r}")
+            for r in m.requires:
+                req = next((x for x in self.matters if x.code == r), None)
+                if req is None or req.stage != m.stage:
+                    raise ValueError(f"matters.{m.code}.requires: {r!r} is not a matter of stage {m.stage}")
+        return self
+
+    def matter(self, code: str) -> MatterSpec:
+        for m in self.matters:
+            if m.code == code:
+                return m
+        raise KeyError(code)
+
+    def department(self, code: str) -> Department:
+        for d in self.departments:
+            if d.code == code:
+                return d
+        raise KeyError(code)
+
+
+class Escalation(_Model):
+    """The escalation ladder: warn, escalate to the project lead (督办), convene a joint meeting."""
+
+    warn_share: float = Field(default=0.8, gt=0, lt=1)
+    warn_days_before: float = Field(default=2, ge=0)
+    joint_meeting_after_days: float = Field(default=3, gt=0)
+    joint_meeting_attendees: list[str] = ["zone-management-committee"]
+
+
+class ZonePolicy(_Model):
+    """A development zone's own rules on top of the catalog."""
+
+    code: str
+    name: str
+    name_zh: str
+    regional_assessments: list[str] = []
+    # Matters the zone handles by commitment (告知承诺制) whenever the matter allows it.
+    commitment_matters: list[str] = []
+    # Whole-process caps in working days, by project type (e.g. 20 for general projects).
+    process_caps: dict[str, float]
+    stage_limits: dict[Stage, float] = {}
+    deemed_approval: bool = False
+    escalation: Escalation = Escalation()
+    office_hours: OfficeHours = OfficeHours()
+    project_lead_default: str = "project-lead"
+
+
+class ProjectFacts(_Model):
+    """The project attributes that decide which matters apply and how."""
+
+    project_type: str
+    standard_land_parcel: bool
+
+
+def handling_mode(spec: MatterSpec, zone: ZonePolicy) -> HandlingMode:
+    """How the zone handles ``spec`` for a new project, before any department decides."""
+    if spec.regional_assessment and spec.regional_assessment in zone.regional_assessments:
+        return "regional_assessment"
+    if spec.code in zone.commitment_matters and "commitment" in spec.modes:
+        return "commitment"
+    if "instant" in spec.modes:
+        return "instant"
+    return "standard"
+
+
+def derive_checklist(catalog: Catalog, zone: ZonePolicy, facts: ProjectFacts) -> list[ChecklistItem]:
+    """The one-time notification checklist (一次性告知清单) for a project, in stage order."""
+    order = {s: i for i, s in enumerate(APPROVAL_STAGES)}
+    items = []
+    for spec in sorted(catalog.matters, key=lambda m: order[m.stage]):
+        if facts.standard_land_parcel and "standard_land_parcel" in spec.skip_if:
+            continue
+        items.append(
+            ChecklistItem(
+                matter_code=spec.code,
+                matter_name=f"{spec.name_zh} {spec.name}",
+                department=spec.department,
+                stage=spec.stage,
+                mode=handling_mode(spec, zone),
+                statutory_days=spec.statutory_days,
+                promised_days=spec.promised_days,
+                main_materials=spec.main_materials,
+                secondary_materials=spec.secondary_materials,
+            )
+        )
+    return items

@@ -1,0 +1,188 @@
+"""The typed Python client other services import to run projects on daiban.
+
+Every call is retry-safe: registration is idempotent on the project id, decisions on their
+decision id. Failures are typed exceptions carrying the workflow's reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from schemas import visibility
+from schemas.project import (
+    Ack,
+    Decision,
+    DecisionResult,
+    ExtendLimit,
+    ProgressReport,
+    ProjectView,
+    ReassignAgent,
+    RegisterProject,
+    ResolveMeeting,
+    Resubmit,
+    ResumeClock,
+    StopClock,
+    SupplyMaterials,
+    Verification,
+    Withdraw,
+    workflow_id_for,
+)
+from workflows.project import ProjectInput, ProjectWorkflow
+
+R = TypeVar("R", bound=BaseModel)
+
+
+class DaibanError(Exception):
+    """Base of the client's errors."""
+
+
+class ProjectNotFound(DaibanError):
+    """No project with that id."""
+
+
+class CommandRejected(DaibanError):
+    """The project refused the command; the message says why (field first)."""
+
+
+class NotReady(DaibanError):
+    """The project is still registering; try again in a moment."""
+
+
+class DaibanClient:
+    """Register projects, send decisions and commands, read state."""
+
+    def __init__(self, client: Client, task_queue: str = "daiban") -> None:
+        self.client = client
+        self.task_queue = task_queue
+
+    @classmethod
+    async def connect(cls, address: str, namespace: str = "default", task_queue: str = "daiban") -> DaibanClient:
+        client = await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+        return cls(client, task_queue)
+
+    def handle(self, project_id: str) -> WorkflowHandle[Any, Any]:
+        return self.client.get_workflow_handle(workflow_id_for(project_id))
+
+    async def register(self, reg: RegisterProject) -> str:
+        """Start a project's lifecycle; registering the same project id again is a no-op.
+
+        Returns the workflow's run id (the same one on a repeat).
+        """
+        handle = await self.client.start_workflow(
+            ProjectWorkflow.run,
+            ProjectInput(registration=reg),
+            id=workflow_id_for(reg.project_id),
+            task_queue=self.task_queue,
+            # A running project answers a repeated registration; a finished one is never reused.
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={"name": reg.name, "enterprise": reg.enterprise, "investment_yuan": reg.investment_yuan},
+            search_attributes=visibility.initial(reg),
+            static_summary=f"{reg.name} · {reg.enterprise} · zone {reg.zone}",
+        )
+        return handle.result_run_id or ""
+
+    async def _update(self, project_id: str, update: Any, arg: BaseModel, result: type[R]) -> R:
+        try:
+            out = await self.handle(project_id).execute_update(update, arg, result_type=result)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError):
+                if "still registering" in cause.message:
+                    raise NotReady(cause.message) from None
+                raise CommandRejected(cause.message) from None
+            raise DaibanError(str(cause or exc)) from None
+        except RPCError as exc:
+            raise _translate(exc, project_id) from None
+        return out  # type: ignore[no-any-return]
+
+    async def decide(self, project_id: str, decision: Decision) -> DecisionResult:
+        return await self._update(project_id, ProjectWorkflow.decide, decision, DecisionResult)
+
+    async def verify(self, project_id: str, verification: Verification) -> DecisionResult:
+        return await self._update(project_id, ProjectWorkflow.verify, verification, DecisionResult)
+
+    async def supply_materials(self, project_id: str, cmd: SupplyMaterials) -> Ack:
+        return await self._update(project_id, ProjectWorkflow.supply_materials, cmd, Ack)
+
+    async def resubmit(self, project_id: str, cmd: Resubmit) -> Ack:
+        return await self._update(project_id, ProjectWorkflow.resubmit, cmd, Ack)
+
+    async def stop_clock(self, project_id: str, cmd: StopClock) -> Ack:
+        return await self._update(project_id, ProjectWorkflow.stop_clock, cmd, Ack)
+
+    async def resume_clock(self, project_id: str, cmd: ResumeClock) -> Ack:
+        return await self._update(project_id, ProjectWorkflow.resume_clock, cmd, Ack)
+
+    async def extend_limit(self, project_id: str, cmd: ExtendLimit) -> Ack:
+        return await self._update(project_id, ProjectWorkflow.extend_limit, cmd, Ack)
+
+    async def reassign_agent(self, project_id: str, cmd: ReassignAgent) -> Ack:
+        return await self._update(project_id, ProjectWorkflow.reassign_agent, cmd, Ack)
+
+    async def report_progress(self, project_id: str, cmd: ProgressReport) -> Ack:
+        return await self._update(project_id, ProjectWorkflow.report_progress, cmd, Ack)
+
+    async def resolve_meeting(self, project_id: str, cmd: ResolveMeeting) -> Ack:
+        return await self._update(project_id, ProjectWorkflow.resolve_meeting, cmd, Ack)
+
+    async def withdraw(self, project_id: str, cmd: Withdraw) -> Ack:
+        return await self._update(project_id, ProjectWorkflow.withdraw, cmd, Ack)
+
+    async def state(self, project_id: str, *, wait: float = 10.0) -> ProjectView:
+        """The project's full state; waits up to ``wait`` seconds while it is registering."""
+        handle = self.handle(project_id)
+        loop = asyncio.get_running_loop()
+        until = loop.time() + wait
+        while True:
+            try:
+                desc = await handle.describe()
+                if desc.status != WorkflowExecutionStatus.RUNNING:
+                    return await handle.result(result_type=ProjectView)  # type: ignore[no-any-return]
+                return await handle.query(ProjectWorkflow.state, result_type=ProjectView)  # type: ignore[no-any-return]
+            except WorkflowQueryFailedError as exc:
+                if "still registering" not in str(exc) or loop.time() > until:
+                    raise DaibanError(str(exc)) from None
+            except RPCError as exc:
+                raise _translate(exc, project_id) from None
+            await asyncio.sleep(0.2)
+
+    async def list_projects(self, query: str = "") -> list[dict[str, Any]]:
+        """Projects matching a visibility query, newest first, with their search attributes."""
+        base = "WorkflowType = 'ProjectWorkflow'"
+        rows = []
+        async for wf in self.client.list_workflows(f"{base} AND ({query})" if query else base):
+            sa = wf.typed_search_attributes
+            rows.append(
+                {
+                    "project_id": sa.get(visibility.PROJECT_ID) or wf.id.removeprefix("project-"),
+                    "status": wf.status.name.lower() if wf.status else "unknown",
+                    "zone": sa.get(visibility.ZONE),
+                    "stage": sa.get(visibility.STAGE),
+                    "agent": sa.get(visibility.AGENT),
+                    "open_departments": list(sa.get(visibility.OPEN_DEPARTMENTS) or []),
+                    "overdue": bool(sa.get(visibility.OVERDUE)),
+                    "next_deadline": sa.get(visibility.NEXT_DEADLINE),
+                }
+            )
+        return rows
+
+
+def _translate(exc: RPCError, project_id: str) -> DaibanError:
+    if exc.status == RPCStatusCode.NOT_FOUND:
+        return ProjectNotFound(f"project_id: no project {project_id!r}")
+    return DaibanError(f"Temporal: {exc.message}")

@@ -1,0 +1,265 @@
+"""Inputs and results of the project workflow: one frozen model per workflow, update and query.
+
+Every model forbids unknown fields, so a typo in a department system's payload is rejected with
+the field's name instead of being silently dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from schemas.events import ApprovalMode, ChecklistItem, ClockScope, HandlingMode
+from schemas.stages import Stage
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _identifier(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError("must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return value
+
+
+Identifier = Annotated[str, AfterValidator(_identifier)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Days = Annotated[float, Field(gt=0, le=365, multiple_of=0.5)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def workflow_id_for(project_id: str) -> str:
+    """The workflow id of a project: derived from the project id so starts are idempotent."""
+    return f"project-{project_id}"
+
+
+class RegisterProject(Frozen):
+    """Registration (签约入库): everything needed to start a project's lifecycle."""
+
+    project_id: Identifier
+    name: Name
+    enterprise: Name
+    zone: Identifier
+    project_type: Literal["general", "key"] = "general"
+    investment_yuan: int = Field(ge=0)
+    standard_land_parcel: bool = False
+    agent: Identifier
+    backup_agent: Identifier
+    project_lead: Identifier
+
+    @model_validator(mode="after")
+    def _distinct_agents(self) -> RegisterProject:
+        if self.agent == self.backup_agent:
+            raise ValueError("backup_agent must differ from agent (AB岗)")
+        return self
+
+
+DecisionKind = Literal[
+    "approve",
+    "reject",
+    "request_correction",
+    "accept_with_tolerance",
+    "approve_on_commitment",
+]
+
+
+class Decision(Frozen):
+    """A department's decision on a matter, sent as the ``decide`` update."""
+
+    decision_id: Identifier
+    department: Identifier
+    matter_code: Identifier
+    kind: DecisionKind
+    decided_by: Name
+    instant: bool = False
+    reasons: list[Name] = []
+    # Correction items (补正) or the secondary materials owed under tolerance (容缺).
+    items: list[Name] = []
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Decision:
+        if self.kind == "reject" and not self.reasons:
+            raise ValueError("reasons: a rejection must state its reasons")
+        if self.kind in ("request_correction", "accept_with_tolerance") and not self.items:
+            raise ValueError(f"items: {self.kind} must name the materials")
+        return self
+
+
+class DecisionResult(Frozen):
+    """What the workflow did with a decision; a duplicate decision id gets the first answer."""
+
+    decision_id: str
+    matter_code: str
+    state: str
+    duplicate: bool = False
+
+
+class SupplyMaterials(Frozen):
+    """The agent supplies correction materials (补正) or materials owed under tolerance (容缺)."""
+
+    matter_code: Identifier
+    by: Identifier
+    items: list[Name] = Field(min_length=1)
+
+
+class Resubmit(Frozen):
+    """The agent resubmits a rejected or revoked matter."""
+
+    matter_code: Identifier
+    by: Identifier
+    note: str = ""
+
+
+class Verification(Frozen):
+    """The department's after-the-fact verification of a commitment-based approval."""
+
+    decision_id: Identifier
+    department: Identifier
+    matter_code: Identifier
+    passed: bool
+    by: Name
+    findings: str = ""
+
+
+class StopClock(Frozen):
+    """Stop a matter's clock for expert review, a hearing, testing or public notice."""
+
+    matter_code: Identifier
+    department: Identifier
+    kind: Literal["expert_review", "hearing", "testing", "public_notice"]
+    reason: Name
+
+
+class ResumeClock(Frozen):
+    matter_code: Identifier
+    department: Identifier
+
+
+class ExtendLimit(Frozen):
+    """Extend a matter's limit once, with the agency head's approval (e.g. +10 after 20)."""
+
+    matter_code: Identifier
+    department: Identifier
+    days: Days
+    approved_by: Name
+    reason: Name
+
+
+class ReassignAgent(Frozen):
+    """Hand the project to the backup agent (AB岗) or a new agent."""
+
+    to_agent: Identifier
+    by: Identifier
+    reason: Name
+
+
+class ProgressReport(Frozen):
+    percent: int = Field(ge=0, le=100)
+    note: str = ""
+    by: Identifier
+
+
+class ResolveMeeting(Frozen):
+    meeting_id: Identifier
+    resolution: Name
+    by: Identifier
+
+
+class Withdraw(Frozen):
+    reason: Name
+    by: Identifier
+
+
+class Ack(Frozen):
+    """The answer to an update that changes state: where the project now stands."""
+
+    stage: Stage
+    message: str
+
+
+# ---- Query results -------------------------------------------------------------------------
+
+
+class ClockView(Frozen):
+    clock_id: str
+    scope: ClockScope
+    limit_days: float
+    accepted_at: datetime
+    deadline: datetime | None
+    provisional: bool
+    paused: bool
+    working_days_used: float
+    working_days_left: float | None
+    overdue: bool
+    extended: bool
+
+
+class ObligationView(Frozen):
+    kind: Literal["supply_materials", "verification"]
+    items: list[str]
+    clock: ClockView
+    state: Literal["open", "fulfilled", "missed"]
+
+
+class DecisionRecord(Frozen):
+    decision_id: str
+    kind: str
+    decided_by: str
+    at: datetime
+    reasons: list[str] = []
+    items: list[str] = []
+
+
+MatterStateName = Literal[
+    "waiting", "exempt", "pending", "correction", "rejected", "approved", "suspended", "withdrawn"
+]
+
+
+class MatterView(Frozen):
+    code: str
+    name: str
+    department: str
+    stage: Stage
+    mode: HandlingMode
+    state: MatterStateName
+    approval_mode: ApprovalMode | None
+    submissions: int
+    clock: ClockView | None
+    obligations: list[ObligationView]
+    decisions: list[DecisionRecord]
+    license_no: str | None
+
+
+class MeetingView(Frozen):
+    meeting_id: str
+    clock_id: str
+    department: str | None
+    resolution: str | None
+
+
+class ProjectView(Frozen):
+    """The full state of a project, as the ``state`` query returns it."""
+
+    project_id: str
+    name: str
+    enterprise: str
+    zone: str
+    project_type: str
+    investment_yuan: int
+    agent: str
+    backup_agent: str
+    project_lead: str
+    stage: Stage
+    waiting_for: str
+    construction_percent: int
+    clocks: list[ClockView]
+    matters: list[MatterView]
+    meetings: list[MeetingView]
+    checklist: list[ChecklistItem]
+    calendar_version: str
+    events_emitted: int

@@ -1,0 +1,75 @@
+"""Fixtures for lifecycle tests: a worker with the real activities on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.project import ProjectActivities
+from schemas.project import RegisterProject, workflow_id_for
+from worker import WORKFLOWS, activities_of
+from workflows.project import ProjectInput, ProjectWorkflow
+
+
+@dataclass
+class Harness:
+    client: Client
+    task_queue: str
+    pool: asyncpg.Pool
+
+    async def start(self, history_limit: int = 5_000, **overrides: object) -> WorkflowHandle:
+        reg = registration(**overrides)
+        return await self.client.start_workflow(
+            ProjectWorkflow.run,
+            ProjectInput(registration=reg, history_limit=history_limit),
+            id=workflow_id_for(reg.project_id),
+            task_queue=self.task_queue,
+        )
+
+
+def registration(**overrides: object) -> RegisterProject:
+    data: dict[str, object] = {
+        "project_id": f"p-{uuid.uuid4().hex[:10]}",
+        "name": "年产4亿件卫生材料及医疗器械生产线",
+        "enterprise": "山西百特辉医疗科技有限公司",
+        "zone": "tunliu",
+        "project_type": "general",
+        "investment_yuan": 80_000_000,
+        "standard_land_parcel": True,
+        "agent": "agent-li",
+        "backup_agent": "agent-wang",
+        "project_lead": "lead-zhao",
+    }
+    data.update(overrides)
+    return RegisterProject.model_validate(data)
+
+
+async def _harness(env: WorkflowEnvironment, task_queue: str, pool: asyncpg.Pool) -> AsyncIterator[Harness]:
+    async with Worker(
+        env.client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=activities_of(ProjectActivities(pool)),
+    ):
+        yield Harness(env.client, task_queue, pool)
+
+
+@pytest.fixture
+async def ts(ts_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool) -> AsyncIterator[Harness]:
+    """A worker on the time-skipping server."""
+    async for h in _harness(ts_env, task_queue, pg_pool):
+        yield h
+
+
+@pytest.fixture
+async def dev(dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool) -> AsyncIterator[Harness]:
+    """A worker on the dev server (updates, real time)."""
+    async for h in _harness(dev_env, task_queue, pg_pool):
+        yield h

@@ -1,0 +1,88 @@
+"""Helpers for lifecycle tests: play the department systems, read the event store."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
+
+from temporalio.testing import WorkflowEnvironment
+
+from catalog.load import default_zones
+from legalclock import OfficialCalendar, YearCalendar, default_calendar
+from schemas.project import Decision, ProjectView
+from workflows.project import ProjectWorkflow
+
+
+async def view(h: WorkflowHandle[Any, Any]) -> ProjectView:
+    """The project's state, waiting while it registers."""
+    for _ in range(100):
+        try:
+            return await h.query(ProjectWorkflow.state)  # type: ignore[no-any-return]
+        except WorkflowQueryFailedError as exc:
+            if "still registering" not in str(exc):
+                raise
+        await asyncio.sleep(0.1)
+    raise AssertionError("project never finished registering")
+
+
+async def approve_all(h: WorkflowHandle[Any, Any], until_stage: str, prefix: str = "ok") -> ProjectView:
+    """Approve every pending matter, as each department would, until the project reaches a stage."""
+    for _ in range(20):
+        v = await view(h)
+        if v.stage == until_stage:
+            return v
+        pending = [m for m in v.matters if m.state == "pending"]
+        assert pending, f"stuck in {v.stage}: {v.waiting_for}"
+        for m in pending:
+            await h.execute_update(
+                ProjectWorkflow.decide,
+                Decision(decision_id=f"{prefix}-{m.code}-{m.submissions}", department=m.department,
+                         matter_code=m.code, kind="approve", decided_by=f"{m.department}-clerk"),
+            )
+    raise AssertionError(f"never reached {until_stage}")
+
+
+async def events(pool: asyncpg.Pool, project_id: str, *, wait_for: str | None = None) -> list[asyncpg.Record]:
+    """The project's events in stream order; optionally wait until one of a type is recorded."""
+    for _ in range(100):
+        rows = await pool.fetch(
+            "SELECT event_type, payload, occurred_at, version FROM events WHERE stream_id = $1 ORDER BY version",
+            project_id,
+        )
+        if wait_for is None or any(r["event_type"] == wait_for for r in rows):
+            return rows
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no {wait_for} event for {project_id}")
+
+
+def types(rows: list[asyncpg.Record]) -> list[str]:
+    return [r["event_type"] for r in rows]
+
+
+def matter(v: ProjectView, code: str) -> Any:
+    return next(m for m in v.matters if m.code == code)
+
+
+HOURS = default_zones()["tunliu"].office_hours
+
+
+def official_2027() -> OfficialCalendar:
+    """A 2027 notice as the State Council would publish it (National Day 1-7 Oct, make-up 9 Oct)."""
+    year = YearCalendar(
+        holidays={
+            date(2027, 1, 1): "元旦",
+            **{date(2027, 10, d): "国庆节" for d in range(1, 8)},
+        },
+        workdays={date(2027, 10, 9): "国庆节调休"},
+    )
+    return default_calendar().with_year(2027, year)
+
+
+async def move_to(env: WorkflowEnvironment, target: datetime) -> None:
+    now = await env.get_current_time()
+    assert target > now, f"the test server is already past {target}"
+    await env.sleep(target - now)

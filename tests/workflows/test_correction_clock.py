@@ -1,0 +1,59 @@
+"""A correction (补正) stops a matter's clock across National Day; the deadline moves by the working time stopped.
+
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+from temporalio.testing import WorkflowEnvironment
+
+from legalclock import CST, Clock
+from schemas.project import Decision, SupplyMaterials
+from workflows.project import CalendarUpdate, ProjectWorkflow
+
+from tests.workflows.conftest import Harness
+from tests.workflows.helpers import HOURS, approve_all, events, matter, move_to, official_2027, view
+
+
+async def test_correction_stops_the_clock_across_a_holiday(
+    ts: Harness, ts_env: WorkflowEnvironment, pg_pool: asyncpg.Pool
+) -> None:
+    # An EIA accepted on Monday 27 Sep 2027; correction requested on Wednesday 29 Sep and
+    # supplied after National Day (Friday 8 Oct): the stopped time does not count.
+    await move_to(ts_env, datetime(2027, 9, 27, 9, 30, tzinfo=CST))
+    h = await ts.start(zone="tunliu")
+    await h.signal(ProjectWorkflow.calendar_updated, CalendarUpdate(calendar=official_2027().slice(2026, 2033)))
+    v = await approve_all(h, "approval_land")
+    await h.execute_update(ProjectWorkflow.decide, Decision(
+        decision_id="filing", department="approval", matter_code="project-filing", kind="approve",
+        decided_by="clerk", instant=True))
+    v = await view(h)
+    eia = matter(v, "eia")
+    assert eia.state == "pending"
+    before = eia.clock.deadline
+    await move_to(ts_env, datetime(2027, 9, 29, 15, 0, tzinfo=CST))
+    await h.execute_update(ProjectWorkflow.decide, Decision(
+        decision_id="eia-corr", department="ecology", matter_code="eia", kind="request_correction",
+        decided_by="reviewer", items=["noise monitoring data"]))
+    stopped = matter(await view(h), "eia")
+    assert stopped.state == "correction" and stopped.clock.paused and stopped.clock.deadline is None
+    await move_to(ts_env, datetime(2027, 10, 8, 11, 0, tzinfo=CST))
+    await h.execute_update(ProjectWorkflow.supply_materials, SupplyMaterials(
+        matter_code="eia", by="agent-li", items=["noise monitoring data"]))
+    resumed = matter(await view(h), "eia")
+    cal = official_2027()
+    # Oracle: the same clock, built directly on the legal clock.
+    oracle = (
+        Clock(accepted_at=eia.clock.accepted_at, limit_days=eia.clock.limit_days)
+        .stop("correction", datetime(2027, 9, 29, 15, 0, tzinfo=CST))
+        .resume(datetime(2027, 10, 8, 11, 0, tzinfo=CST))
+        .deadline(cal, HOURS)
+    )
+    assert resumed.state == "pending" and resumed.clock.deadline == oracle.at
+    assert before is not None and oracle.at is not None and oracle.at > before
+    rows = await events(pg_pool, v.project_id, wait_for="ClockResumed")
+    resumed_event = next(r for r in rows if r["event_type"] == "ClockResumed")
+    # Working time stopped: Wed 15:00-17:30 (2.5 h), Thu 30 Sep (7 h), Fri 8 Oct 9:00-11:00 (2 h).
+    assert resumed_event["payload"]["stopped_working_days"] == round((2.5 + 7 + 2) / 7, 6)

@@ -1,0 +1,53 @@
+"""Deadline timers under time skipping: exact instants, provisional years, stopped clocks.
+
+The time-skipping server starts at today's date, so these tests move it to the dates they need
+with ``env.sleep`` before starting a project.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import asyncpg
+from temporalio.testing import WorkflowEnvironment
+
+from legalclock import CST, Clock, default_calendar
+from schemas.project import Decision, SupplyMaterials
+from workflows.project import CalendarUpdate, ProjectWorkflow
+
+from tests.workflows.conftest import Harness
+from tests.workflows.helpers import HOURS, events, move_to, official_2027, view
+
+async def test_process_deadline_across_national_day_is_exact_and_follows_the_new_calendar(
+    ts: Harness, ts_env: WorkflowEnvironment, pg_pool: asyncpg.Pool
+) -> None:
+    # Accepted on Friday 24 Sep 2027, 10:00 in Beijing: 2027 has no official notice yet.
+    await move_to(ts_env, datetime(2027, 9, 24, 10, 0, tzinfo=CST))
+    h = await ts.start(zone="tunliu")
+    v = await view(h)
+    process = next(c for c in v.clocks if c.clock_id == "process")
+    provisional = Clock(accepted_at=process.accepted_at, limit_days=20).deadline(default_calendar(), HOURS)
+    assert process.provisional and process.deadline == provisional.at
+
+    # The official 2027 notice arrives: the deadline moves by the extra National Day holidays.
+    new = official_2027()
+    await h.signal(ProjectWorkflow.calendar_updated, CalendarUpdate(calendar=new.slice(2026, 2033)))
+    expected = Clock(accepted_at=process.accepted_at, limit_days=20).deadline(new, HOURS).at
+    assert expected is not None and provisional.at is not None and expected > provisional.at
+    v = await view(h)
+    process = next(c for c in v.clocks if c.clock_id == "process")
+    assert not process.provisional and process.deadline == expected
+    # 20 working days from 24 Sep, with 1-7 Oct off and Saturday 9 Oct worked: 26 Oct, 17:30.
+    assert expected == datetime(2027, 10, 26, 17, 30, tzinfo=CST)
+
+    # One second before: no breach. Then exactly one, at the deadline.
+    await move_to(ts_env, expected - timedelta(seconds=1))
+    rows = await events(pg_pool, v.project_id)
+    assert not [r for r in rows if r["event_type"] == "DeadlineBreached" and r["payload"]["clock_id"] == "process"]
+    await ts_env.sleep(timedelta(days=3))
+    rows = await events(pg_pool, v.project_id, wait_for="EscalatedToLead")
+    breaches = [r for r in rows if r["event_type"] == "DeadlineBreached" and r["payload"]["clock_id"] == "process"]
+    assert len(breaches) == 1
+    assert timedelta(0) <= breaches[0]["occurred_at"] - expected < timedelta(seconds=2)
+    warned = [r for r in rows if r["event_type"] == "DeadlineWarned" and r["payload"]["clock_id"] == "process"]
+    assert len(warned) == 1 and warned[0]["occurred_at"] < expected

@@ -1,0 +1,85 @@
+"""The escalation ladder under time skipping: warning, breach and 督办, joint meeting, deemed approval."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+from temporalio.testing import WorkflowEnvironment
+
+from schemas.project import Decision, ResolveMeeting
+from workflows.project import ProjectWorkflow
+
+from tests.workflows.conftest import Harness
+from tests.workflows.helpers import approve_all, events, matter, view
+
+
+def of_clock(rows: list[asyncpg.Record], event_type: str, clock_prefix: str) -> list[asyncpg.Record]:
+    return [r for r in rows if r["event_type"] == event_type and r["payload"]["clock_id"].startswith(clock_prefix)]
+
+
+async def test_a_late_department_is_warned_escalated_and_brought_to_a_joint_meeting(
+    ts: Harness, ts_env: WorkflowEnvironment, pg_pool: asyncpg.Pool
+) -> None:
+    h = await ts.start(zone="tunliu")
+    v = await approve_all(h, "approval_land")
+    pid = v.project_id
+    # Everything but the EIA (ecology, promised 10 working days, escalate policy) is decided.
+    assert matter(v, "project-filing").state == "pending" and matter(v, "eia").state == "waiting"
+    await h.execute_update(ProjectWorkflow.decide, Decision(
+        decision_id="filing", department="approval", matter_code="project-filing", kind="approve",
+        decided_by="clerk"))
+    v = await view(h)
+    eia = matter(v, "eia")
+    assert eia.state == "pending" and eia.clock is not None and eia.clock.deadline is not None
+    for m in v.matters:
+        if m.stage == "approval_land" and m.state == "pending" and m.code != "eia":
+            await h.execute_update(ProjectWorkflow.decide, Decision(
+                decision_id=f"ok-{m.code}", department=m.department, matter_code=m.code, kind="approve",
+                decided_by="clerk"))
+
+    # Past the deadline and three more working days (at most 5 calendar days + a holiday week).
+    await ts_env.sleep(eia.clock.deadline - await ts_env.get_current_time() + timedelta(days=12))
+    rows = await events(pg_pool, pid, wait_for="JointMeetingConvened")
+    assert len(of_clock(rows, "DeadlineWarned", "matter:eia")) == 1
+    assert len(of_clock(rows, "DeadlineBreached", "matter:eia")) == 1
+    escalated = of_clock(rows, "EscalatedToLead", "matter:eia")
+    assert len(escalated) == 1 and escalated[0]["payload"]["project_lead"] == "lead-zhao"
+    meetings = of_clock(rows, "JointMeetingConvened", "matter:eia")
+    assert len(meetings) == 1 and "dept:ecology" in meetings[0]["payload"]["attendees"]
+    warn, breach = of_clock(rows, "DeadlineWarned", "matter:eia")[0], of_clock(rows, "DeadlineBreached", "matter:eia")[0]
+    assert warn["occurred_at"] < breach["occurred_at"] < meetings[0]["occurred_at"]
+    notes = await pg_pool.fetch("SELECT kind FROM notifications WHERE project_id = $1", pid)
+    assert {"warning", "escalation", "joint_meeting"} <= {n["kind"] for n in notes}
+
+    v = await view(h)
+    assert matter(v, "eia").clock.overdue and "OVERDUE" in v.waiting_for
+    meeting_id = meetings[0]["payload"]["meeting_id"]
+    await h.execute_update(ProjectWorkflow.resolve_meeting, ResolveMeeting(
+        meeting_id=meeting_id, resolution="生态环境局 to decide within 2 working days", by="lead-zhao"))
+    v = await view(h)
+    assert v.meetings[0].resolution is not None
+    rows = await events(pg_pool, pid, wait_for="JointMeetingResolved")
+    assert "JointMeetingResolved" in [r["event_type"] for r in rows]
+
+
+async def test_deemed_approval_records_the_departments_liability(
+    ts: Harness, ts_env: WorkflowEnvironment, pg_pool: asyncpg.Pool
+) -> None:
+    # Yanhu applies deemed approval (超时默认) to lightning protection design review.
+    h = await ts.start(zone="yanhu")
+    v = await approve_all(h, "engineering_permit")
+    lightning = matter(v, "lightning-design-review")
+    assert lightning.state == "pending" and lightning.mode == "standard"
+    assert matter(v, "air-defence-review").approval_mode == "commitment"
+    await ts_env.sleep(lightning.clock.deadline - await ts_env.get_current_time() + timedelta(hours=1))
+    rows = await events(pg_pool, v.project_id, wait_for="DepartmentLiabilityRecorded")
+    approved = [r for r in rows if r["event_type"] == "MatterApproved"
+                and r["payload"]["matter_code"] == "lightning-design-review"]
+    assert len(approved) == 1 and approved[0]["payload"]["mode"] == "deemed"
+    assert approved[0]["payload"]["on_time"] is False
+    liability = next(r for r in rows if r["event_type"] == "DepartmentLiabilityRecorded")
+    assert liability["payload"]["department"] == "meteorology"
+    assert not of_clock(rows, "EscalatedToLead", "matter:lightning")
+    v = await view(h)
+    assert matter(v, "lightning-design-review").state == "approved"

@@ -1,0 +1,109 @@
+"""The daiban worker: runs project workflows and their activities.
+
+Settings come from the environment (see ``infra.settings``). One asyncpg pool is created before
+the worker starts and closed after it stops; SIGTERM/SIGINT stop polling, give running
+activities ``DAIBAN_SHUTDOWN_GRACE_SECONDS`` to finish, then exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from datetime import timedelta
+
+import structlog
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.project import ProjectActivities
+from infra import migrate
+from infra.db import create_pool
+from infra.logs import configure_logging
+from infra.settings import ConfigError, Settings, load_settings
+from infra.telemetry import LogContextInterceptor
+from workflows.project import ProjectWorkflow
+
+log = structlog.get_logger("daiban.worker")
+
+WORKFLOWS = [ProjectWorkflow]
+
+
+def activities_of(acts: ProjectActivities) -> list[object]:
+    """Every activity the worker registers."""
+    return [
+        acts.load_context,
+        acts.record_events,
+        acts.submit_application,
+        acts.close_submission,
+        acts.issue_license,
+        acts.notify,
+    ]
+
+
+async def connect(settings: Settings) -> Client:
+    """A Temporal client with the pydantic converter, or ``ConfigError`` saying what is wrong."""
+    try:
+        return await asyncio.wait_for(
+            Client.connect(
+                settings.temporal_address,
+                namespace=settings.temporal_namespace,
+                data_converter=pydantic_data_converter,
+            ),
+            timeout=15,
+        )
+    except Exception as exc:  # the SDK raises RuntimeError for most connection failures
+        raise ConfigError(
+            f"cannot reach Temporal at {settings.temporal_address} (namespace "
+            f"{settings.temporal_namespace}): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; "
+            "start it (make run) or fix DAIBAN_TEMPORAL_ADDRESS"
+        ) from None
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    """Run the worker until ``stop`` is set."""
+    if not settings.database_url:
+        raise ConfigError("DATABASE_URL is not set; point it at PostgreSQL (make run sets it for you)")
+    client = await connect(settings)
+    pool = await create_pool(settings.database_url)
+    try:
+        await migrate.apply(pool)
+        acts = ProjectActivities(pool, settings.department_webhooks)
+        worker = Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=WORKFLOWS,
+            activities=activities_of(acts),
+            interceptors=[LogContextInterceptor()],
+            graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),
+        )
+        async with worker:
+            log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address,
+                     namespace=settings.temporal_namespace)
+            await stop.wait()
+            log.info("worker stopping", grace_seconds=settings.shutdown_grace_seconds)
+    finally:
+        await pool.close()
+    log.info("worker stopped")
+
+
+async def main() -> int:
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_format, settings.log_level)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, stop)
+    except ConfigError as exc:
+        print(f"daiban worker: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(asyncio.run(main()))

@@ -1,0 +1,88 @@
+"""The legal clock as the lifecycle uses it: a narrow seam over ``legalclock``.
+
+Pure. The calendar and the zone's office hours always arrive as arguments (data carried in the
+workflow's state), never from a global.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from catalog.models import ZonePolicy
+from legalclock import CST, Clock, OfficialCalendar, SuspensionKind
+from legalclock.clock import Deadline
+
+CalendarData = OfficialCalendar
+LegalClock = Clock
+DeadlineInfo = Deadline
+
+
+def start(now: datetime, limit_days: float) -> Clock:
+    """A clock accepted at ``now`` with a limit of ``limit_days`` working days."""
+    return Clock(accepted_at=now, limit_days=limit_days)
+
+
+def deadline(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy) -> Deadline:
+    return clock.deadline(calendar, zone.office_hours)
+
+
+def used_days(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy, now: datetime) -> float:
+    return clock.budget(calendar, zone.office_hours, now).used_days
+
+
+def left_days(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy, now: datetime) -> float:
+    return clock.budget(calendar, zone.office_hours, now).left_days
+
+
+def warning_at(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy) -> datetime | None:
+    """When to warn: at the zone's share of the budget or N days before, whichever is first.
+
+    The days-before rule only applies to limits longer than it: a half-day promise warned two
+    days ahead would be warned at acceptance.
+    """
+    esc = zone.escalation
+    before = esc.warn_days_before if clock.total_days > esc.warn_days_before else None
+    return clock.warning_at(calendar, zone.office_hours, share=esc.warn_share, days_before=before).at
+
+
+def add_days(at: datetime, days: float, calendar: OfficialCalendar, zone: ZonePolicy) -> datetime:
+    """``days`` working days after the instant ``at``."""
+    result = Clock(accepted_at=at, limit_days=days).deadline(calendar, zone.office_hours).at
+    assert result is not None  # a fresh clock is never stopped
+    return result
+
+
+def stop(clock: Clock, kind: str, reason: str, now: datetime) -> Clock:
+    return clock.stop(SuspensionKind(kind), now, reason)
+
+
+def resume(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy, now: datetime) -> tuple[Clock, float]:
+    """Resume a stopped clock; also return the working days the stop lasted."""
+    begin = clock.suspensions[-1].start
+    stopped = Clock(accepted_at=begin, limit_days=0).budget(calendar, zone.office_hours, now).used_days
+    return clock.resume(now), stopped
+
+
+def extend(clock: Clock, days: float, approved_by: str, reason: str, now: datetime) -> Clock:
+    return clock.extend(days, approved_by, reason, now)
+
+
+def is_stopped(clock: Clock) -> bool:
+    return clock.stopped
+
+
+def is_extended(clock: Clock) -> bool:
+    return clock.extension is not None
+
+
+def limit_days(clock: Clock) -> float:
+    return clock.total_days
+
+
+def accepted_at(clock: Clock) -> datetime:
+    return clock.accepted_at
+
+
+def local_text(at: datetime) -> str:
+    """An instant as an operator reads it: Beijing time, to the minute."""
+    return at.astimezone(CST).strftime("%Y-%m-%d %H:%M CST")
