@@ -1,0 +1,1 @@
+"""Developer tools for the legal clock (not imported at run time)."""

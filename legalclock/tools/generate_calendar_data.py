@@ -1,0 +1,59 @@
+"""Generate `legalclock/data/official.json` from the `chinese_calendar` package.
+
+chinese_calendar is a development dependency only: run time reads the generated file.
+
+    python -m legalclock.tools.generate_calendar_data           # rewrite the data file
+    python -m legalclock.tools.generate_calendar_data --check   # exit 1 if it is stale
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+from chinese_calendar import constants  # type: ignore[import-untyped]  # dev-only dependency
+
+from legalclock.official import OfficialCalendar, YearCalendar, dump_calendar_file
+
+DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "official.json"
+
+
+def build_from_chinese_calendar() -> OfficialCalendar:
+    """Build the official calendar from chinese_calendar's constants, with bilingual names."""
+
+    def named(english: str) -> str:
+        return f"{constants.Holiday(english).chinese} {english}"
+
+    def make_up(english: str) -> str:
+        return f"{constants.Holiday(english).chinese}调休 {english} make-up"
+
+    holidays: dict[int, dict[date, str]] = {}
+    workdays: dict[int, dict[date, str]] = {}
+    for day, english in constants.holidays.items():
+        holidays.setdefault(day.year, {})[day] = named(english)
+    for day, english in constants.workdays.items():
+        workdays.setdefault(day.year, {})[day] = make_up(english)
+    years = {
+        year: YearCalendar(holidays=holidays.get(year, {}), workdays=workdays.get(year, {}))
+        for year in sorted(holidays.keys() | workdays.keys())
+    }
+    return OfficialCalendar.from_years(years)
+
+
+def main(argv: list[str]) -> int:
+    """Write (or with --check, verify) the packaged data file."""
+    text = dump_calendar_file(build_from_chinese_calendar())
+    if "--check" in argv:
+        current = DATA_FILE.read_text(encoding="utf-8") if DATA_FILE.exists() else ""
+        if current != text:
+            print(f"{DATA_FILE} is stale; regenerate it", file=sys.stderr)
+            return 1
+        return 0
+    DATA_FILE.write_text(text, encoding="utf-8")
+    print(f"wrote {DATA_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
