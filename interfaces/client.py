@@ -104,7 +104,9 @@ class DaibanClient:
             if isinstance(cause, ApplicationError):
                 if "still registering" in cause.message:
                     raise NotReady(cause.message) from None
-                raise CommandRejected(cause.message) from None
+                # A payload that did not decode carries pydantic's field errors one level down.
+                inner = cause.cause if isinstance(cause.cause, ApplicationError) else None
+                raise CommandRejected(inner.message if inner else cause.message) from None
             raise DaibanError(str(cause or exc)) from None
         except RPCError as exc:
             raise _translate(exc, project_id) from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from catalog.models import ZonePolicy
-from legalclock import CST, Clock, OfficialCalendar, SuspensionKind
+from legalclock import CST, Clock, OfficialCalendar, SuspensionKind, working_minutes_between
 from legalclock.clock import Deadline
 
 CalendarData = OfficialCalendar
@@ -59,8 +59,8 @@ def stop(clock: Clock, kind: str, reason: str, now: datetime) -> Clock:
 def resume(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy, now: datetime) -> tuple[Clock, float]:
     """Resume a stopped clock; also return the working days the stop lasted."""
     begin = clock.suspensions[-1].start
-    stopped = Clock(accepted_at=begin, limit_days=0).budget(calendar, zone.office_hours, now).used_days
-    return clock.resume(now), stopped
+    minutes = working_minutes_between(calendar, zone.office_hours, begin, now)
+    return clock.resume(now), round(minutes / zone.office_hours.day_minutes, 6)
 
 
 def extend(clock: Clock, days: float, approved_by: str, reason: str, now: datetime) -> Clock:

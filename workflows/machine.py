@@ -293,10 +293,10 @@ class ProjectMachine:
         return m.state in ("approved", "exempt")
 
     def _stage_done(self, stage: Stage) -> bool:
-        return all(
-            self._satisfied(m) and all(o.state != "missed" for o in m.obligations)
-            for m in self._stage_matters(stage)
-        )
+        # A suspended approval (容缺 materials not supplied) holds whatever stage the project is in.
+        if any(m.state == "suspended" for m in self.s.matters.values()):
+            return False
+        return all(self._satisfied(m) for m in self._stage_matters(stage))
 
     def advance(self, now: datetime) -> None:
         """Submit what may be submitted, close finished stages, open the next ones."""
@@ -563,7 +563,8 @@ class ProjectMachine:
     def validate_verification(self, v: Verification) -> MatterState:
         if v.decision_id in self.s.decisions:
             return self.matter(v.matter_code)
-        self._require_active()
+        if self.s.stage == Stage.WITHDRAWN:  # verification outlives production, not withdrawal
+            raise Rejected(f"project {self.pid} is withdrawn; nothing can change")
         m = self.matter(v.matter_code)
         if v.department != m.spec.department:
             raise Rejected(f"department: matter {v.matter_code} belongs to {m.spec.department}, not {v.department}")
@@ -883,7 +884,8 @@ class ProjectMachine:
         if s.stage == Stage.CONSTRUCTION:
             return f"Construction at {s.construction_percent}%: waiting for progress reports until completion."
         parts = []
-        for m in self._stage_matters(s.stage):
+        held = [m for m in s.matters.values() if m.state == "suspended" and m.spec.stage != s.stage]
+        for m in self._stage_matters(s.stage) + held:
             tc = s.clocks.get(m.clock_id or "")
             until = ""
             if tc is not None and not tc.closed:

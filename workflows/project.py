@@ -99,6 +99,8 @@ class ProjectWorkflow:
             ProjectMachine(inp.carried.model_copy(deep=True)) if inp.carried else None
         )
         self._dirty = False
+        # A calendar signalled while the project is still registering, adopted right after.
+        self._early_calendar: CalendarData | None = None
 
     # ---- run ---------------------------------------------------------------------------------
 
@@ -116,6 +118,8 @@ class ProjectWorkflow:
             self._m = ProjectMachine(state)
             facts = ProjectFacts(project_type=r.project_type, standard_land_parcel=r.standard_land_parcel)
             self._m.register(derive_checklist(ctx.catalog, ctx.zone, facts), workflow.now())
+            if self._early_calendar is not None:
+                self._m.calendar_changed(self._early_calendar, workflow.now())
         m = self._m
         while True:
             m.advance(workflow.now())
@@ -154,7 +158,12 @@ class ProjectWorkflow:
         while m.s.effects or m.s.pending_events:
             effects, m.s.effects = m.s.effects, []
             if effects:
-                await asyncio.gather(*(self._perform(e) for e in effects))
+                # Concurrently across matters, in order within one: a matter's submission must
+                # reach its inbox before its closing does.
+                groups: dict[str, list[Effect]] = {}
+                for i, effect in enumerate(effects):
+                    groups.setdefault(str(effect.args.get("matter_code", i)), []).append(effect)
+                await asyncio.gather(*(self._perform_in_order(g) for g in groups.values()))
             events, m.s.pending_events = m.s.pending_events, []
             if events:
                 await workflow.execute_activity_method(
@@ -164,6 +173,10 @@ class ProjectWorkflow:
                     **_ACTIVITY,
                 )
         self._publish()
+
+    async def _perform_in_order(self, effects: list[Effect]) -> None:
+        for effect in effects:
+            await self._perform(effect)
 
     async def _perform(self, e: Effect) -> None:
         a = e.args
@@ -221,6 +234,9 @@ class ProjectWorkflow:
             result = fn()
         except Rejected as exc:
             raise ApplicationError(str(exc), type="Rejected", non_retryable=True) from None
+        # Advance right away, so the next query or update sees the stage move this one caused,
+        # even while the main loop is still waiting on an activity.
+        self._machine.advance(workflow.now())
         self._dirty = True
         return result
 
@@ -326,7 +342,9 @@ class ProjectWorkflow:
 
     @workflow.signal
     def calendar_updated(self, upd: CalendarUpdate) -> None:
-        if self._m is not None and self._m.calendar_changed(upd.calendar, workflow.now()):
+        if self._m is None:
+            self._early_calendar = upd.calendar
+        elif self._m.calendar_changed(upd.calendar, workflow.now()):
             workflow.logger.info("official calendar %s adopted", upd.calendar.version)
             self._dirty = True
 

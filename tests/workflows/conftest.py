@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 import pytest
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -23,15 +25,25 @@ class Harness:
     client: Client
     task_queue: str
     pool: asyncpg.Pool
+    started: list[WorkflowHandle] = field(default_factory=list)
 
     async def start(self, history_limit: int = 5_000, **overrides: object) -> WorkflowHandle:
         reg = registration(**overrides)
-        return await self.client.start_workflow(
+        handle = await self.client.start_workflow(
             ProjectWorkflow.run,
             ProjectInput(registration=reg, history_limit=history_limit),
             id=workflow_id_for(reg.project_id),
             task_queue=self.task_queue,
         )
+        self.started.append(handle)
+        return handle
+
+    async def terminate_all(self) -> None:
+        # A project left running without a worker would block the time-skipping server's clock
+        # for the next test in the module.
+        for handle in self.started:
+            with contextlib.suppress(RPCError):
+                await self.client.get_workflow_handle(handle.id).terminate("test finished")
 
 
 def registration(**overrides: object) -> RegisterProject:
@@ -58,7 +70,11 @@ async def _harness(env: WorkflowEnvironment, task_queue: str, pool: asyncpg.Pool
         workflows=WORKFLOWS,
         activities=activities_of(ProjectActivities(pool)),
     ):
-        yield Harness(env.client, task_queue, pool)
+        harness = Harness(env.client, task_queue, pool)
+        try:
+            yield harness
+        finally:
+            await harness.terminate_all()
 
 
 @pytest.fixture

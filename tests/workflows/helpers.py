@@ -86,3 +86,41 @@ async def move_to(env: WorkflowEnvironment, target: datetime) -> None:
     now = await env.get_current_time()
     assert target > now, f"the test server is already past {target}"
     await env.sleep(target - now)
+
+
+async def search_attributes(h: WorkflowHandle[Any, Any], **expected: Any) -> Any:
+    """The workflow's search attributes once they show ``expected`` (visibility lags a little)."""
+    from schemas import visibility
+
+    keys = {k.name: k for k in visibility.ALL}
+    sa = None
+    for _ in range(100):
+        sa = (await h.describe()).typed_search_attributes
+        if all(sa.get(keys[name]) == value for name, value in expected.items()):
+            return sa
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"search attributes never showed {expected}: {sa}")
+
+
+async def eventually(h: WorkflowHandle[Any, Any], check: Any, what: str) -> ProjectView:
+    """The project's state once ``check(view)`` holds (activities complete a moment later)."""
+    for _ in range(100):
+        v = await view(h)
+        if check(v):
+            return v
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"never: {what}")
+
+
+async def settle(h: WorkflowHandle[Any, Any]) -> None:
+    """Wait until the project has no activity in flight.
+
+    Skipping time while an activity runs would fire its timeout timers; the time-skipping server
+    then retries it and the clock stalls.
+    """
+    for _ in range(200):
+        desc = await h.describe()
+        if not desc.raw_description.pending_activities:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("activities never settled")

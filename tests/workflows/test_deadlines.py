@@ -16,7 +16,7 @@ from schemas.project import Decision, SupplyMaterials
 from workflows.project import CalendarUpdate, ProjectWorkflow
 
 from tests.workflows.conftest import Harness
-from tests.workflows.helpers import HOURS, events, move_to, official_2027, view
+from tests.workflows.helpers import HOURS, events, move_to, official_2027, settle, view
 
 async def test_process_deadline_across_national_day_is_exact_and_follows_the_new_calendar(
     ts: Harness, ts_env: WorkflowEnvironment, pg_pool: asyncpg.Pool
@@ -37,13 +37,16 @@ async def test_process_deadline_across_national_day_is_exact_and_follows_the_new
     v = await view(h)
     process = next(c for c in v.clocks if c.clock_id == "process")
     assert not process.provisional and process.deadline == expected
-    # 20 working days from 24 Sep, with 1-7 Oct off and Saturday 9 Oct worked: 26 Oct, 17:30.
-    assert expected == datetime(2027, 10, 26, 17, 30, tzinfo=CST)
+    # 20 working days after Friday 24 Sep: 27-30 Sep (4), 1-7 Oct off, 8 Oct and Saturday 9 Oct
+    # worked (6), then 11-28 Oct (14): Thursday 28 Oct at 17:30.
+    assert expected == datetime(2027, 10, 28, 17, 30, tzinfo=CST)
 
     # One second before: no breach. Then exactly one, at the deadline.
+    await settle(h)
     await move_to(ts_env, expected - timedelta(seconds=1))
     rows = await events(pg_pool, v.project_id)
     assert not [r for r in rows if r["event_type"] == "DeadlineBreached" and r["payload"]["clock_id"] == "process"]
+    await settle(h)
     await ts_env.sleep(timedelta(days=3))
     rows = await events(pg_pool, v.project_id, wait_for="EscalatedToLead")
     breaches = [r for r in rows if r["event_type"] == "DeadlineBreached" and r["payload"]["clock_id"] == "process"]

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from schemas import visibility
-from schemas.project import Decision, ProgressReport, ReassignAgent, Resubmit, Withdraw
+from schemas.project import Decision, ProgressReport, ReassignAgent, Resubmit, Verification, Withdraw
 from schemas.stages import APPROVAL_STAGES
 from workflows.project import ProjectWorkflow
 
 from tests.workflows.conftest import Harness
-from tests.workflows.helpers import approve_all, events, matter, types, view
+from tests.workflows.helpers import approve_all, events, matter, search_attributes, types, view
 
 
 async def rejected(call: object) -> str:
@@ -50,16 +52,20 @@ async def test_registration_to_production_by_updates_alone(dev: Harness, pg_pool
         to_agent="agent-wang", by="lead-zhao", reason="agent-li on leave (AB岗)"))
     v = await approve_all(h, "construction")
     assert v.agent == "agent-wang" and v.backup_agent == "agent-li"
-    desc = await h.describe()
-    sa = desc.typed_search_attributes
-    assert sa.get(visibility.STAGE) == "construction" and sa.get(visibility.AGENT) == "agent-wang"
+    sa = await search_attributes(h, DaibanStage="construction", DaibanAgent="agent-wang")
+    assert not sa.get(visibility.OPEN_DEPARTMENTS) and sa.get(visibility.OVERDUE) is False
     for pct in (30, 70, 100):
         await h.execute_update(ProjectWorkflow.report_progress, ProgressReport(percent=pct, by="agent-wang"))
     v = await view(h)
     assert v.stage == "completion_acceptance"
     # Joint acceptance: completion filing waits for the six acceptances.
     assert matter(v, "completion-filing").state == "waiting"
-    await approve_all(h, "in_production")
+    v = await approve_all(h, "in_production")
+    assert v.waiting_for == "In production. Commitment verifications still open."
+    # The workflow ends once the commitment (告知承诺) made for civil air defence is verified.
+    await h.execute_update(ProjectWorkflow.verify, Verification(
+        decision_id="ad-verify", department="air-defence", matter_code="air-defence-review", passed=True,
+        by="inspector"))
     final = await h.result()
     assert final.stage == "in_production"
     assert all(m.state in ("approved", "exempt") for m in final.matters)
@@ -67,7 +73,8 @@ async def test_registration_to_production_by_updates_alone(dev: Harness, pg_pool
     assert {"construction-permit", "enterprise-registration"} <= {m.code for m in lic}
     rows = await events(pg_pool, final.project_id, wait_for="ProjectInProduction")
     t = types(rows)
-    assert t[0] == "ProjectRegistered" and t[-1] == "ProjectInProduction"
+    assert t[0] == "ProjectRegistered" and t.count("ProjectInProduction") == 1
+    assert "ObligationFulfilled" in t, "the civil air defence commitment was verified"
     assert t.count("StageCompleted") == len(APPROVAL_STAGES)
     assert [r["version"] for r in rows] == list(range(1, len(rows) + 1))
     assert {"MatterRejected", "AgentReassigned", "ELicenseIssued", "MatterExempted"} <= set(t)
@@ -109,15 +116,22 @@ async def test_updates_are_validated_before_history(dev: Harness) -> None:
         await h.execute_update("decide", {"decision_id": "raw", "department": "market",
                                           "matter_code": "project-filing", "kind": "approve",
                                           "decided_by": "clerk", "surprise": 1})
-    assert "surprise" in str(info.value.cause)
+    cause = info.value.cause
+    assert isinstance(cause, ApplicationError) and isinstance(cause.cause, ApplicationError)
+    assert "surprise" in cause.cause.message and "Extra inputs are not permitted" in cause.cause.message
+    accepted = [e for e in [e async for e in h.fetch_history_events()]
+                if e.HasField("workflow_execution_update_accepted_event_attributes")]
+    assert len(accepted) == 2, "the malformed update left no trace either"
 
 
 @pytest.mark.parametrize("stage", ["establishment", "approval_land", "construction", "completion_acceptance"])
 async def test_withdrawal_in_any_stage_closes_everything(dev: Harness, pg_pool: asyncpg.Pool, stage: str) -> None:
     h = await dev.start(zone="yanhu")
-    await approve_all(h, stage, prefix=f"w-{stage}")
-    if stage == "construction":
-        await h.execute_update(ProjectWorkflow.report_progress, ProgressReport(percent=20, by="agent-li"))
+    await approve_all(h, "construction" if stage == "completion_acceptance" else stage, prefix=f"w-{stage}")
+    if stage in ("construction", "completion_acceptance"):
+        percent = 100 if stage == "completion_acceptance" else 20
+        await h.execute_update(ProjectWorkflow.report_progress, ProgressReport(percent=percent, by="agent-li"))
+    assert (await view(h)).stage == stage
     ack = await h.execute_update(ProjectWorkflow.withdraw, Withdraw(reason="investment cancelled", by="agent-li"))
     assert ack.stage == "withdrawn"
     final = await h.result()
@@ -139,10 +153,15 @@ async def test_construction_continues_as_new_and_keeps_everything(dev: Harness, 
     for pct in range(1, 40):
         await h.execute_update(ProjectWorkflow.report_progress, ProgressReport(percent=pct, by="agent-li"))
     latest = dev.client.get_workflow_handle(h.id)
-    desc = await latest.describe()
-    assert desc.run_id != first_run, "history was bounded by continue-as-new"
+    for _ in range(100):  # continue-as-new follows the last update's event flush
+        if (await latest.describe()).run_id != first_run:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("history was not bounded by continue-as-new")
     v2 = await view(latest)
     assert v2.construction_percent == 39 and v2.events_emitted > v.events_emitted
+    assert len([e async for e in latest.fetch_history_events()]) < 150
     # Decision ids processed before continue-as-new are still answered as duplicates.
     again = await latest.execute_update(ProjectWorkflow.decide, Decision(
         decision_id="can-enterprise-registration-1", department="market",
