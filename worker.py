@@ -19,6 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.project import ProjectActivities
+from eventstore.projector import Projector
 from infra import migrate
 from infra.db import create_pool
 from infra.logs import configure_logging
@@ -79,11 +80,15 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             interceptors=[LogContextInterceptor()],
             graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),
         )
+        # The read models follow the event store from this process too; several workers may run
+        # projectors at once, the checkpoint row lock lets one apply each batch.
+        projector = asyncio.create_task(Projector(pool).run_forever(0.5, stop))
         async with worker:
             log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address,
                      namespace=settings.temporal_namespace)
             await stop.wait()
             log.info("worker stopping", grace_seconds=settings.shutdown_grace_seconds)
+        await projector
     finally:
         await pool.close()
     log.info("worker stopped")

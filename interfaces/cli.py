@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
+from datetime import datetime
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -16,9 +18,12 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from infra.settings import ConfigError, load_settings
+from legalclock import CST, LegalClockError, merge_calendar_file
+from legalclock import cli as lc_cli
 from interfaces.client import CommandRejected, DaibanClient, DaibanError, NotReady, ProjectNotFound
 from schemas.project import (
     Decision,
@@ -276,16 +281,185 @@ def withdraw(project_id: str, reason: Annotated[str, typer.Option()], by: Annota
     _ack(project_id, lambda c: c.withdraw(project_id, cmd), as_json)
 
 
-def _mount_optional() -> None:
-    # The calendar commands live with the legal clock.
-    from legalclock.cli import app as calendar_app
+# ---- read models (PostgreSQL) ---------------------------------------------------------------
 
-    app.add_typer(calendar_app, name="calendar", help="Official working-day calendar: add, count, show, load.")
+report_app = typer.Typer(help="Reports from the event store's read models.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 
 
-_mount_optional()
+def read(fn: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``fn`` with a pool on ``DATABASE_URL``; errors become one line."""
+    from infra.db import create_pool
+
+    async def main() -> T:
+        s = load_settings()
+        if not s.database_url:
+            raise ConfigError("DATABASE_URL is not set; point it at daiban's PostgreSQL")
+        pool = await create_pool(s.database_url, max_size=2)
+        try:
+            return await fn(pool)
+        finally:
+            await pool.close()
+
+    try:
+        return asyncio.run(main())
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+def _table(rows: list[BaseModel], columns: list[str]) -> None:
+    t = Table(*columns)
+    for r in rows:
+        d = r.model_dump()
+        t.add_row(*("" if d.get(c) is None else str(d.get(c)) for c in columns))
+    out.print(t)
+
+
+def _dump(rows: list[Any]) -> list[Any]:
+    return [r.model_dump(mode="json") for r in rows]
+
+
+@project_app.command("timeline")
+def timeline(project_id: str, as_json: JsonOpt = False) -> None:
+    """A project's story from the event store, one line per event."""
+    from eventstore.queries import project_timeline
+
+    rows = read(lambda pool: project_timeline(pool, project_id))
+    if not rows:
+        raise fail(f"project_id: no events for {project_id!r}")
+    emit(_dump(rows), as_json, lambda: _table(rows, ["version", "occurred_at", "event_type", "summary"]))
+
+
+@app.command("inbox")
+def inbox(department: str, as_json: JsonOpt = False) -> None:
+    """Applications waiting for a department's decision, oldest first."""
+    from eventstore.queries import department_inbox
+
+    rows = read(lambda pool: department_inbox(pool, department))
+    emit(_dump(rows), as_json, lambda: _table(
+        rows, ["project_id", "project_name", "matter_code", "submission", "submitted_at", "deadline"]))
+
+
+@app.command("overdue")
+def overdue_cmd(as_json: JsonOpt = False) -> None:
+    """Every clock past its deadline, with the department and the escalation so far."""
+    from eventstore.queries import overdue
+
+    rows = read(lambda pool: overdue(pool))
+    emit(_dump(rows), as_json, lambda: _table(
+        rows, ["project_id", "clock_id", "department", "deadline", "agent", "escalation"]))
+
+
+@report_app.command("departments")
+def report_departments(as_json: JsonOpt = False) -> None:
+    """On-time rate, average and p90 working days, open work and breaches per department."""
+    from eventstore.queries import department_report
+
+    rows = read(lambda pool: department_report(pool))
+    emit(_dump(rows), as_json, lambda: _table(
+        rows, ["department", "decided", "on_time_rate", "avg_approval_days", "p90_approval_days", "open", "breaches"]))
+
+
+@report_app.command("zone")
+def report_zone(as_json: JsonOpt = False) -> None:
+    """Projects per stage, investment and working days saved, per zone."""
+    from eventstore.queries import zone_report
+
+    rows = read(lambda pool: zone_report(pool))
+    emit(_dump(rows), as_json, lambda: _table(
+        rows, ["zone", "projects", "active", "projects_by_stage", "total_investment_yuan",
+               "days_saved_commitment", "days_saved_tolerance", "days_saved_regional_assessment"]))
+
+
+@app.command("rebuild-read-models")
+def rebuild(as_json: JsonOpt = False) -> None:
+    """Rebuild every read model from the event store (safe while the platform runs)."""
+    from eventstore.projector import Projector
+
+    async def go(pool: Any) -> int:
+        with Progress(transient=True, console=Console(stderr=True)) as progress:
+            task = progress.add_task("replaying events", total=None)
+            projector = Projector(pool, on_batch=lambda batch: progress.advance(task, len(batch)))
+            return await projector.rebuild()
+
+    n = read(go)
+    emit({"events_replayed": n}, as_json, lambda: out.print(f"read models rebuilt from {n} events"))
+
+
+calendar_app = typer.Typer(help="Official working-day calendar: add, count, show, load.", no_args_is_help=True)
+app.add_typer(calendar_app, name="calendar")
+# The pure commands come from the legal clock; `load` is daiban's own: it stores and notifies.
+calendar_app.command("add")(lc_cli.add)
+calendar_app.command("count")(lc_cli.count)
+calendar_app.command("show")(lc_cli.show)
+
+
+async def _publish_calendar(text: str, by: str, dry_run: bool) -> dict[str, Any]:
+    """Merge a calendar file into the calendar in force, store it, tell every running project."""
+    from activities.calendars import current_calendar, store_calendar
+    from infra.db import create_pool
+    from workflows.project import CalendarUpdate, ProjectWorkflow
+
+    s = load_settings()
+    if not s.database_url:
+        raise ConfigError("DATABASE_URL is not set; the calendar in force lives in PostgreSQL")
+    pool = await create_pool(s.database_url, max_size=2)
+    try:
+        base = await current_calendar(pool)
+        merged, changed = merge_calendar_file(base, text)
+        result: dict[str, Any] = {"base_version": base.version, "version": merged.version,
+                                  "changed_years": changed, "stored": False, "projects_notified": 0}
+        if dry_run or not changed:
+            return result
+        result["stored"] = await store_calendar(pool, merged, by)
+    finally:
+        await pool.close()
+    client = await DaibanClient.connect(s.temporal_address, s.temporal_namespace, s.task_queue)
+    today = datetime.now(tz=CST).year
+    update = CalendarUpdate(calendar=merged.slice(today - 1, today + 6))
+    running = [r["project_id"] for r in await client.list_projects("ExecutionStatus = 'Running'")]
+    with Progress(transient=True, console=Console(stderr=True)) as progress:
+        task = progress.add_task("notifying running projects", total=len(running))
+        for project_id in running:
+            await client.handle(project_id).signal(ProjectWorkflow.calendar_updated, update)
+            progress.advance(task)
+    result["projects_notified"] = len(running)
+    return result
+
+
+@calendar_app.command("load")
+def calendar_load(
+    file: Annotated[Path, typer.Argument(help="Calendar JSON file, e.g. the State Council's notice for a new year.")],
+    by: Annotated[str, typer.Option(help="Operator loading it (recorded).")] = "operator",
+    dry_run: Annotated[bool, typer.Option(help="Only validate and show what would change.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load a newly published official calendar: store it and recompute running deadlines."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"{file}: {exc.strerror}") from None
+    try:
+        result = asyncio.run(_publish_calendar(text, by, dry_run))
+    except (ConfigError, LegalClockError) as exc:
+        raise fail(str(exc)) from None
+    emit(result, as_json, lambda: out.print(
+        f"calendar {result['version']} (was {result['base_version']}): years changed {result['changed_years'] or 'none'}; "
+        + ("dry run, nothing stored" if dry_run else f"{result['projects_notified']} running projects recomputed")))
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    Ends with ``os._exit``: the Temporal client's Rust threads can crash CPython's interpreter
+    teardown at random (temporalio/sdk-python#300), which would turn a successful command into
+    exit code 134 or 139. Output is flushed first, so nothing is lost.
+    """
+    try:
+        app()
+        code = 0
+    except SystemExit as exc:  # how click ends every command, successful or not
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -27,6 +27,7 @@ from infra import migrate
 from infra.db import create_pool
 from infra.pgserver import EmbeddedPostgres
 from schemas import visibility
+from tests.harness import Harness, running_worker
 
 BIN = Path(sys.executable).parent
 
@@ -126,3 +127,17 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
 def task_queue() -> str:
     """A task queue no other test uses."""
     return f"tq-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def ts(ts_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool) -> AsyncIterator[Harness]:
+    """A worker on the time-skipping server."""
+    async for h in running_worker(ts_env, task_queue, pg_pool):
+        yield h
+
+
+@pytest.fixture
+async def dev(dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool) -> AsyncIterator[Harness]:
+    """A worker on the dev server (updates, real time)."""
+    async for h in running_worker(dev_env, task_queue, pg_pool):
+        yield h

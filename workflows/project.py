@@ -79,7 +79,7 @@ class ProjectInput(BaseModel):
     registration: RegisterProject
     carried: ProjectState | None = None
     # Continue-as-new once history holds this many events (the server also suggests it).
-    history_limit: int = 5_000
+    history_limit: int = 2_000
 
 
 class CalendarUpdate(BaseModel):

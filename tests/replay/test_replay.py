@@ -32,7 +32,7 @@ from schemas.project import (
 from workflows.project import ProjectWorkflow
 
 from tests.replay.canary import ChangedProjectWorkflow
-from tests.workflows.conftest import Harness
+from tests.harness import Harness
 from tests.workflows.helpers import approve_all, settle, view
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -63,18 +63,18 @@ async def test_canary_a_changed_workflow_is_detected() -> None:
 
 @pytest.mark.skipif(not RECORD, reason="set DAIBAN_RECORD_HISTORIES=1 to record new histories")
 async def test_record_histories(dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool) -> None:
-    from tests.workflows.conftest import _harness
+    from tests.harness import running_worker
 
-    async for h in _harness(dev_env, task_queue, pg_pool):
+    async for h in running_worker(dev_env, task_queue, pg_pool):
         await _record_lifecycle(h)
         await _record_withdrawal(h)
 
 
 @pytest.mark.skipif(not RECORD, reason="set DAIBAN_RECORD_HISTORIES=1 to record new histories")
 async def test_record_escalation_history(ts_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool) -> None:
-    from tests.workflows.conftest import _harness
+    from tests.harness import running_worker
 
-    async for h in _harness(ts_env, task_queue, pg_pool):
+    async for h in running_worker(ts_env, task_queue, pg_pool):
         p = await h.start(zone="yanhu")
         v = await approve_all(p, "engineering_permit", prefix="e")
         lightning = next(m for m in v.matters if m.code == "lightning-design-review")

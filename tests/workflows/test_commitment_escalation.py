@@ -8,7 +8,7 @@ import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
 
-from tests.workflows.conftest import Harness
+from tests.harness import Harness
 from tests.workflows.helpers import approve_all, events, matter, settle, view
 
 

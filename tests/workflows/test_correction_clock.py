@@ -15,7 +15,7 @@ from legalclock import CST, Clock
 from schemas.project import Decision, SupplyMaterials
 from workflows.project import CalendarUpdate, ProjectWorkflow
 
-from tests.workflows.conftest import Harness
+from tests.harness import Harness
 from tests.workflows.helpers import HOURS, approve_all, events, matter, move_to, official_2027, settle, view
 
 

@@ -15,7 +15,7 @@ from legalclock import CST, Clock, default_calendar
 from schemas.project import Decision, SupplyMaterials
 from workflows.project import CalendarUpdate, ProjectWorkflow
 
-from tests.workflows.conftest import Harness
+from tests.harness import Harness
 from tests.workflows.helpers import HOURS, events, move_to, official_2027, settle, view
 
 async def test_process_deadline_across_national_day_is_exact_and_follows_the_new_calendar(

@@ -10,7 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 from schemas.project import Decision, ResolveMeeting
 from workflows.project import ProjectWorkflow
 
-from tests.workflows.conftest import Harness
+from tests.harness import Harness
 from tests.workflows.helpers import approve_all, events, matter, settle, view
 
 

@@ -14,7 +14,7 @@ from schemas.project import Decision, ProgressReport, ReassignAgent, Resubmit, V
 from schemas.stages import APPROVAL_STAGES
 from workflows.project import ProjectWorkflow
 
-from tests.workflows.conftest import Harness
+from tests.harness import Harness
 from tests.workflows.helpers import approve_all, events, matter, search_attributes, types, view
 
 

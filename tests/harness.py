@@ -1,4 +1,4 @@
-"""Fixtures for lifecycle tests: a worker with the real activities on a real PostgreSQL."""
+"""A worker with the real activities on a real PostgreSQL, and a default registration."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import asyncpg
-import pytest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -63,7 +62,7 @@ def registration(**overrides: object) -> RegisterProject:
     return RegisterProject.model_validate(data)
 
 
-async def _harness(env: WorkflowEnvironment, task_queue: str, pool: asyncpg.Pool) -> AsyncIterator[Harness]:
+async def running_worker(env: WorkflowEnvironment, task_queue: str, pool: asyncpg.Pool) -> AsyncIterator[Harness]:
     async with Worker(
         env.client,
         task_queue=task_queue,
@@ -77,15 +76,3 @@ async def _harness(env: WorkflowEnvironment, task_queue: str, pool: asyncpg.Pool
             await harness.terminate_all()
 
 
-@pytest.fixture
-async def ts(ts_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool) -> AsyncIterator[Harness]:
-    """A worker on the time-skipping server."""
-    async for h in _harness(ts_env, task_queue, pg_pool):
-        yield h
-
-
-@pytest.fixture
-async def dev(dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool) -> AsyncIterator[Harness]:
-    """A worker on the dev server (updates, real time)."""
-    async for h in _harness(dev_env, task_queue, pg_pool):
-        yield h

@@ -1,0 +1,109 @@
+"""The ``daiban`` command line, run as a user runs it: a subprocess against the dev server and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from eventstore.projector import Projector
+
+from tests.harness import Harness, registration
+
+DAIBAN = str(Path(sys.executable).parent / "daiban")
+
+
+async def daiban(h: Harness, dsn: str, *args: str) -> tuple[int, str, str]:
+    env = dict(
+        os.environ,
+        DAIBAN_TEMPORAL_ADDRESS=h.client.service_client.config.target_host,
+        DAIBAN_TASK_QUEUE=h.task_queue,
+        DATABASE_URL=dsn,
+        COLUMNS="200",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        DAIBAN, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await proc.communicate()
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def ok_json(h: Harness, dsn: str, *args: str) -> Any:
+    code, out, err = await daiban(h, dsn, *args, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+async def test_an_agent_runs_a_project_from_the_terminal(
+    dev: Harness, pg_dsn: str, pg_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    reg = registration(zone="tunliu")
+    pid = reg.project_id
+    file = tmp_path / "project.json"
+    file.write_text(reg.model_dump_json(), encoding="utf-8")
+    first = await ok_json(dev, pg_dsn, "project", "register", str(file))
+    again = await ok_json(dev, pg_dsn, "project", "register", str(file))
+    assert first == again, "registering twice is the same project"
+    shown = await ok_json(dev, pg_dsn, "project", "show", pid)
+    assert shown["stage"] == "establishment" and shown["project_id"] == pid
+
+    inbox = await ok_json(dev, pg_dsn, "inbox", "market")
+    assert any(i["project_id"] == pid and i["matter_code"] == "enterprise-registration" for i in inbox)
+    res = await ok_json(dev, pg_dsn, "decide", pid, "--matter", "enterprise-registration", "--department",
+                        "market", "--kind", "approve", "--decision-id", "cli-1", "--by", "clerk", "--instant")
+    assert res["state"] == "approved"
+    res = await ok_json(dev, pg_dsn, "decide", pid, "--matter", "project-filing", "--department", "approval",
+                        "--kind", "approve", "--decision-id", "cli-2", "--by", "clerk")
+    res = await ok_json(dev, pg_dsn, "decide", pid, "--matter", "eia", "--department", "ecology",
+                        "--kind", "request_correction", "--item", "noise data", "--decision-id", "cli-3", "--by", "r")
+    assert res["state"] == "correction"
+    ack = await ok_json(dev, pg_dsn, "project", "supply", pid, "--matter", "eia", "--by", "agent-li",
+                        "--item", "noise data")
+    assert "pending again" in ack["message"]
+    ack = await ok_json(dev, pg_dsn, "project", "reassign", pid, "--to", "agent-wang", "--by", "lead-zhao",
+                        "--reason", "leave")
+    assert ack["message"] == "agent is now agent-wang"
+
+    # A human reads tables; a refused command is one line and exit code 1.
+    code, out, err = await daiban(dev, pg_dsn, "project", "show", pid)
+    assert code == 0 and "eia" in out and "waiting for" in out
+    code, out, err = await daiban(dev, pg_dsn, "decide", pid, "--matter", "eia", "--department", "housing",
+                                  "--kind", "approve", "--decision-id", "cli-4", "--by", "x")
+    assert code == 1 and err.count("\n") == 1 and "belongs to ecology, not housing" in err
+    # Bad input: exit 2, naming the field, nothing sent.
+    code, out, err = await daiban(dev, pg_dsn, "decide", pid, "--matter", "eia", "--department", "ecology",
+                                  "--kind", "reject", "--decision-id", "cli-5", "--by", "x")
+    assert code == 2 and "reasons" in err and err.count("\n") == 1
+    code, out, err = await daiban(dev, pg_dsn, "project", "show", "no-such-project")
+    assert code == 2 and "no project 'no-such-project'" in err
+
+    await Projector(pg_pool).run_once()
+    timeline = await ok_json(dev, pg_dsn, "project", "timeline", pid)
+    kinds = [e["event_type"] for e in timeline]
+    assert kinds[0] == "ProjectRegistered" and "CorrectionRequested" in kinds and "AgentReassigned" in kinds
+    departments = await ok_json(dev, pg_dsn, "report", "departments")
+    assert any(d["department"] == "market" and d["decided"] >= 1 for d in departments)
+    zones = await ok_json(dev, pg_dsn, "report", "zone")
+    assert any(z["zone"] == "tunliu" and z["projects"] >= 1 for z in zones)
+    assert isinstance(await ok_json(dev, pg_dsn, "overdue"), list)
+
+    listed = await ok_json(dev, pg_dsn, "project", "list", "--query", f"DaibanProjectId = '{pid}'")
+    assert listed and listed[0]["project_id"] == pid
+    ack = await ok_json(dev, pg_dsn, "project", "withdraw", pid, "--reason", "plan changed", "--by", "agent-wang")
+    assert ack["stage"] == "withdrawn"
+
+
+async def test_calendar_commands(dev: Harness, pg_dsn: str, tmp_path: Path) -> None:
+    added = await ok_json(dev, pg_dsn, "calendar", "add", "2026-09-28", "20")
+    assert added["deadline"].startswith("2026-10-30T17:30")
+    code, out, err = await daiban(dev, pg_dsn, "calendar", "count", "2026-10-30", "2026-09-28")
+    assert code == 2 and err.count("\n") == 1
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"years": {"2027": {"holidays": {"2027-10-01": "x"}, "workdays": {"2027-10-01": "y"}}}}')
+    code, out, err = await daiban(dev, pg_dsn, "calendar", "load", str(bad), "--dry-run")
+    assert code == 2 and "2027-10-01" in err
