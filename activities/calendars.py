@@ -20,6 +20,8 @@ async def store_calendar(pool: asyncpg.Pool, calendar: OfficialCalendar, loaded_
     status = await pool.execute(
         """INSERT INTO calendars (version, content, loaded_by) VALUES ($1, $2, $3)
            ON CONFLICT (version) DO NOTHING""",
-        calendar.version, calendar.model_dump(mode="json"), loaded_by,
+        calendar.version,
+        calendar.model_dump(mode="json"),
+        loaded_by,
     )
     return status.endswith(" 1")

@@ -125,8 +125,13 @@ class ProjectActivities:
         if url:
             body = json.dumps(inp.model_dump(mode="json"), ensure_ascii=False).encode()
             await asyncio.to_thread(_post, url, body, f"{inp.project_id}/{inp.matter_code}/{inp.submission}")
-        log.info("application submitted", matter=inp.matter_code, department=inp.department,
-                 submission=inp.submission, webhook=bool(url))
+        log.info(
+            "application submitted",
+            matter=inp.matter_code,
+            department=inp.department,
+            submission=inp.submission,
+            webhook=bool(url),
+        )
 
     @activity.defn
     async def close_submission(self, inp: CloseSubmission) -> None:
@@ -142,7 +147,11 @@ class ProjectActivities:
         await self.pool.execute(
             """INSERT INTO e_licenses (license_no, project_id, matter_code, department, holder)
                VALUES ($1, $2, $3, $4, $5) ON CONFLICT (license_no) DO NOTHING""",
-            number, inp.project_id, inp.matter_code, inp.department, inp.enterprise,
+            number,
+            inp.project_id,
+            inp.matter_code,
+            inp.department,
+            inp.enterprise,
         )
         log.info("e-license issued", license_no=number, matter=inp.matter_code)
         return number
@@ -160,7 +169,9 @@ class ProjectActivities:
 
 def _post(url: str, body: bytes, key: str) -> None:
     req = urllib.request.Request(
-        url, data=body, method="POST",
+        url,
+        data=body,
+        method="POST",
         headers={"Content-Type": "application/json", "Idempotency-Key": key},
     )
     with urllib.request.urlopen(req, timeout=10) as resp:

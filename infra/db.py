@@ -29,8 +29,7 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, **kwar
         )
     except (OSError, TimeoutError) as exc:
         raise ConfigError(
-            f"cannot reach PostgreSQL at {redact(dsn)} ({exc.__class__.__name__}: {exc}); "
-            "start it or fix DATABASE_URL"
+            f"cannot reach PostgreSQL at {redact(dsn)} ({exc.__class__.__name__}: {exc}); start it or fix DATABASE_URL"
         ) from None
     except asyncpg.PostgresError as exc:
         raise ConfigError(f"PostgreSQL at {redact(dsn)} refused the connection: {exc}") from None

@@ -38,11 +38,13 @@ class Stack:
         self.state = settings.state_dir.resolve()
         self.temporal: subprocess.Popen[bytes] | None = None
         self.worker: subprocess.Popen[bytes] | None = None
+        self.gateway: subprocess.Popen[bytes] | None = None  # daiban: HTTP gateway
         self.pg: EmbeddedPostgres | None = None
 
     def check_ports(self) -> None:
         s = self.settings
-        for port, var in ((s.temporal_port, "DAIBAN_TEMPORAL_PORT"), (s.ui_port, "DAIBAN_UI_PORT")):
+        for port, var in ((s.temporal_port, "DAIBAN_TEMPORAL_PORT"), (s.ui_port, "DAIBAN_UI_PORT"),
+                          (s.gateway_port, "DAIBAN_GATEWAY_PORT")):
             if port_in_use(port):
                 raise ConfigError(
                     f"port {port} is in use (another Temporal server or `make run`?); stop it or set {var}"
@@ -53,14 +55,26 @@ class Stack:
         log = open(self.state / "temporal.log", "ab")  # noqa: SIM115 - lives as long as the server
         self.temporal = subprocess.Popen(
             [
-                str(BIN / "temporal"), "server", "start-dev",
-                "--db-filename", str(self.state / "temporal.db"),
-                "--ip", "127.0.0.1", "--port", str(s.temporal_port), "--ui-port", str(s.ui_port),
-                "--log-level", "warn", "--ui-disable-news-fetch",
+                str(BIN / "temporal"),
+                "server",
+                "start-dev",
+                "--db-filename",
+                str(self.state / "temporal.db"),
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(s.temporal_port),
+                "--ui-port",
+                str(s.ui_port),
+                "--log-level",
+                "warn",
+                "--ui-disable-news-fetch",
                 *([] if s.temporal_namespace == "default" else ["--namespace", s.temporal_namespace]),
                 *visibility.cli_flags(),
             ],
-            stdout=log, stderr=log, start_new_session=True,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while not port_in_use(s.temporal_port):
@@ -82,8 +96,21 @@ class Stack:
         env = dict(os.environ, DATABASE_URL=dsn, DAIBAN_TEMPORAL_ADDRESS=f"127.0.0.1:{self.settings.temporal_port}")
         self.worker = subprocess.Popen([sys.executable, str(Path(__file__).parents[1] / "worker.py")], env=env)
 
+    # ---- daiban: HTTP gateway (interfaces/gateway.py) ----
+    def start_gateway(self, dsn: str) -> None:
+        """The gateway, with development credentials unless the environment configures them."""
+        from interfaces.auth import dev_credentials_env
+
+        env = dict(os.environ, DATABASE_URL=dsn, DAIBAN_TEMPORAL_ADDRESS=f"127.0.0.1:{self.settings.temporal_port}")
+        if not (self.settings.department_keys and self.settings.operator_tokens):
+            dev = dev_credentials_env(self.state)
+            env.update({k: v for k, v in dev.items() if not os.environ.get(k)})
+        self.gateway = subprocess.Popen([sys.executable, "-m", "interfaces.gateway"], env=env,
+                                        cwd=Path(__file__).parents[1])
+    # ---- end HTTP gateway ----
+
     def stop(self) -> None:
-        for proc, name in ((self.worker, "worker"), (self.temporal, "Temporal dev server")):
+        for proc, name in ((self.gateway, "gateway"), (self.worker, "worker"), (self.temporal, "Temporal dev server")):
             if proc is not None and proc.poll() is None:
                 say(f"stopping the {name}")
                 proc.send_signal(signal.SIGINT if proc is self.temporal else signal.SIGTERM)
@@ -129,6 +156,7 @@ def run() -> int:
         applied = asyncio.run(_migrate(dsn))
         say(f"database {redact(dsn)}: {len(applied)} migrations applied")
         stack.start_worker(dsn)
+        stack.start_gateway(dsn)  # daiban: HTTP gateway
         if settings.demo:
             from infra.demo import run_demo
 
@@ -138,10 +166,13 @@ def run() -> int:
         say("")
         say(f"Temporal UI:   {ui}/namespaces/{settings.temporal_namespace}/workflows")
         say(f"Temporal gRPC: 127.0.0.1:{settings.temporal_port}   PostgreSQL: {redact(dsn)}")
+        say(f"HTTP gateway:  http://{settings.gateway_host}:{settings.gateway_port}/docs   "
+            f"(dev credentials: {stack.state / 'dev-credentials.json'})")  # daiban: HTTP gateway
         say(f"Try: .venv/bin/daiban project list     (state kept in {stack.state})")
         say("Press Ctrl-C to stop everything.")
         while not stop["now"]:
-            for proc, name in ((stack.worker, "worker"), (stack.temporal, "Temporal dev server")):
+            for proc, name in ((stack.gateway, "gateway"), (stack.worker, "worker"),
+                               (stack.temporal, "Temporal dev server")):
                 if proc is not None and proc.poll() is not None:
                     raise ConfigError(f"the {name} exited with code {proc.returncode}; see the lines above")
             time.sleep(0.5)

@@ -56,6 +56,11 @@ def configure_logging(fmt: str = "console", level: str = "info") -> None:
             ],
         )
     )
+    # Workflow and activity ids travel as structured keys; not appended to every message too.
+    from temporalio import activity, workflow
+
+    workflow.logger.workflow_info_on_message = False
+    activity.logger.activity_info_on_message = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

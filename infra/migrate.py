@@ -58,9 +58,7 @@ async def apply(pool: asyncpg.Pool) -> list[str]:
         for m in available():
             if m.version in done:
                 if done[m.version] != m.checksum:
-                    raise MigrationError(
-                        f"migration {m.version} changed after it was applied; add a new file instead"
-                    )
+                    raise MigrationError(f"migration {m.version} changed after it was applied; add a new file instead")
                 continue
             await conn.execute(m.sql)
             await conn.execute(

@@ -50,9 +50,7 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, args: list[str], timeout: float = 60) -> None:
-        proc = subprocess.run(
-            args, user=self._user, capture_output=True, text=True, timeout=timeout, check=False
-        )
+        proc = subprocess.run(args, user=self._user, capture_output=True, text=True, timeout=timeout, check=False)
         if proc.returncode != 0:
             detail = (proc.stderr or proc.stdout).strip().splitlines()
             raise ConfigError(
@@ -90,8 +88,16 @@ class EmbeddedPostgres:
         self._prepare_user()
         if not (self.data_dir / "PG_VERSION").exists():
             self._run(
-                [_bin("initdb"), "-D", str(self.data_dir), "--auth=trust", "--encoding=UTF8",
-                 "--locale=C", "-U", "postgres"],
+                [
+                    _bin("initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "-U",
+                    "postgres",
+                ],
                 timeout=120,
             )
         stale = self.data_dir / "postmaster.pid"
@@ -99,10 +105,20 @@ class EmbeddedPostgres:
             # Left by a server that was killed; pg_ctl refuses to start while it exists.
             stale.unlink()
         self._run(
-            [_bin("pg_ctl"), "-D", str(self.data_dir), "-w", "-t", "60", "-l",
-             str(self.data_dir / "server.log"), "-o",
-             f"-h 127.0.0.1 -p {self.port} -k '' -c max_connections=200"
-             + ("" if self.durable else " -c fsync=off -c synchronous_commit=off"), "start"],
+            [
+                _bin("pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(self.data_dir / "server.log"),
+                "-o",
+                f"-h 127.0.0.1 -p {self.port} -k '' -c max_connections=200"
+                + ("" if self.durable else " -c fsync=off -c synchronous_commit=off"),
+                "start",
+            ],
             timeout=90,
         )
 
@@ -112,5 +128,8 @@ class EmbeddedPostgres:
             return
         subprocess.run(
             [_bin("pg_ctl"), "-D", str(self.data_dir), "-w", "-m", "fast", "stop"],
-            user=self._user, capture_output=True, timeout=60, check=False,
+            user=self._user,
+            capture_output=True,
+            timeout=60,
+            check=False,
         )

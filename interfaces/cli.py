@@ -10,8 +10,8 @@ import asyncio
 import json
 import os
 import sys
-from datetime import datetime
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -22,9 +22,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from infra.settings import ConfigError, load_settings
+from interfaces.client import CommandRejected, DaibanClient, DaibanError, NotReady, ProjectNotFound
 from legalclock import CST, LegalClockError, merge_calendar_file
 from legalclock import cli as lc_cli
-from interfaces.client import CommandRejected, DaibanClient, DaibanError, NotReady, ProjectNotFound
 from schemas.project import (
     Decision,
     ExtendLimit,
@@ -43,8 +43,9 @@ from schemas.project import (
 
 T = TypeVar("T")
 
-app = typer.Typer(help="daiban: full-agency approval of investment projects, on Temporal.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="daiban: full-agency approval of investment projects, on Temporal.", no_args_is_help=True, add_completion=False
+)
 project_app = typer.Typer(help="Register, inspect and steer projects.", no_args_is_help=True)
 app.add_typer(project_app, name="project")
 
@@ -113,8 +114,9 @@ def emit(data: Any, as_json: bool, render: Callable[[], None]) -> None:
 
 
 @project_app.command("register")
-def register(file: Annotated[Path, typer.Argument(help="JSON file with the registration.")],
-             as_json: JsonOpt = False) -> None:
+def register(
+    file: Annotated[Path, typer.Argument(help="JSON file with the registration.")], as_json: JsonOpt = False
+) -> None:
     """Register a project (idempotent on its project_id)."""
     try:
         reg = RegisterProject.model_validate_json(file.read_text(encoding="utf-8"))
@@ -123,21 +125,34 @@ def register(file: Annotated[Path, typer.Argument(help="JSON file with the regis
     except ValidationError as exc:
         raise fail(f"{file}: {_field_error(exc)}") from None
     run_id = run(lambda c: c.register(reg))
-    emit({"project_id": reg.project_id, "run_id": run_id}, as_json,
-         lambda: out.print(f"registered [bold]{reg.project_id}[/] (run {run_id})"))
+    emit(
+        {"project_id": reg.project_id, "run_id": run_id},
+        as_json,
+        lambda: out.print(f"registered [bold]{reg.project_id}[/] (run {run_id})"),
+    )
 
 
 @project_app.command("list")
-def list_projects(query: Annotated[str, typer.Option(help="Visibility query, e.g. \"DaibanOverdue = true\".")] = "",
-                  as_json: JsonOpt = False) -> None:
+def list_projects(
+    query: Annotated[str, typer.Option(help='Visibility query, e.g. "DaibanOverdue = true".')] = "",
+    as_json: JsonOpt = False,
+) -> None:
     """Projects with their stage, agent, open departments and nearest deadline."""
     rows = run(lambda c: c.list_projects(query))
 
     def render() -> None:
         t = Table("project", "status", "zone", "stage", "agent", "open departments", "next deadline", "overdue")
         for r in rows:
-            t.add_row(r["project_id"], r["status"], r["zone"] or "", r["stage"] or "", r["agent"] or "",
-                      ", ".join(r["open_departments"]), str(r["next_deadline"] or ""), "YES" if r["overdue"] else "")
+            t.add_row(
+                r["project_id"],
+                r["status"],
+                r["zone"] or "",
+                r["stage"] or "",
+                r["agent"] or "",
+                ", ".join(r["open_departments"]),
+                str(r["next_deadline"] or ""),
+                "YES" if r["overdue"] else "",
+            )
         out.print(t)
 
     emit(rows, as_json, render)
@@ -149,9 +164,14 @@ def render_view(v: ProjectView) -> None:
     out.print(v.waiting_for)
     t = Table("clock", "limit", "used", "left", "deadline", "")
     for c in v.clocks:
-        t.add_row(c.clock_id, f"{c.limit_days:g}", f"{c.working_days_used:g}",
-                  "" if c.working_days_left is None else f"{c.working_days_left:g}",
-                  str(c.deadline or "stopped"), ("OVERDUE " if c.overdue else "") + ("provisional" if c.provisional else ""))
+        t.add_row(
+            c.clock_id,
+            f"{c.limit_days:g}",
+            f"{c.working_days_used:g}",
+            "" if c.working_days_left is None else f"{c.working_days_left:g}",
+            str(c.deadline or "stopped"),
+            ("OVERDUE " if c.overdue else "") + ("provisional" if c.provisional else ""),
+        )
     out.print(t)
     t = Table("matter", "department", "stage", "mode", "state", "days left", "deadline", "obligations")
     for m in v.matters:
@@ -174,7 +194,11 @@ def show(project_id: str, as_json: JsonOpt = False) -> None:
 
 def _ack(project_id: str, call: Callable[[DaibanClient], Awaitable[BaseModel]], as_json: bool) -> None:
     result = run(call)
-    emit(result, as_json, lambda: out.print(f"{project_id}: {json.dumps(result.model_dump(mode='json'), ensure_ascii=False)}"))
+    emit(
+        result,
+        as_json,
+        lambda: out.print(f"{project_id}: {json.dumps(result.model_dump(mode='json'), ensure_ascii=False)}"),
+    )
 
 
 @app.command("decide")
@@ -182,7 +206,9 @@ def decide(
     project_id: str,
     matter: Annotated[str, typer.Option(help="Matter code, e.g. eia.")],
     department: Annotated[str, typer.Option(help="Deciding department's code.")],
-    kind: Annotated[str, typer.Option(help="approve | reject | request_correction | accept_with_tolerance | approve_on_commitment")],
+    kind: Annotated[
+        str, typer.Option(help="approve | reject | request_correction | accept_with_tolerance | approve_on_commitment")
+    ],
     decision_id: Annotated[str, typer.Option(help="Unique id of this decision (retry-safe).")],
     by: Annotated[str, typer.Option(help="Who decided.")],
     reason: Annotated[list[str] | None, typer.Option(help="Reason (repeat for several).")] = None,
@@ -191,91 +217,159 @@ def decide(
     as_json: JsonOpt = False,
 ) -> None:
     """Send a department's decision on a matter."""
-    d = build(Decision, decision_id=decision_id, department=department, matter_code=matter, kind=kind,
-              decided_by=by, reasons=reason or [], items=item or [], instant=instant)
+    d = build(
+        Decision,
+        decision_id=decision_id,
+        department=department,
+        matter_code=matter,
+        kind=kind,
+        decided_by=by,
+        reasons=reason or [],
+        items=item or [],
+        instant=instant,
+    )
     _ack(project_id, lambda c: c.decide(project_id, d), as_json)
 
 
 @app.command("verify")
-def verify(project_id: str, matter: Annotated[str, typer.Option()], department: Annotated[str, typer.Option()],
-           decision_id: Annotated[str, typer.Option()], by: Annotated[str, typer.Option()],
-           passed: Annotated[bool, typer.Option("--passed/--failed")] = True,
-           findings: Annotated[str, typer.Option()] = "", as_json: JsonOpt = False) -> None:
+def verify(
+    project_id: str,
+    matter: Annotated[str, typer.Option()],
+    department: Annotated[str, typer.Option()],
+    decision_id: Annotated[str, typer.Option()],
+    by: Annotated[str, typer.Option()],
+    passed: Annotated[bool, typer.Option("--passed/--failed")] = True,
+    findings: Annotated[str, typer.Option()] = "",
+    as_json: JsonOpt = False,
+) -> None:
     """Record the after-the-fact verification of a commitment-based approval."""
-    v = build(Verification, decision_id=decision_id, department=department, matter_code=matter,
-              passed=passed, by=by, findings=findings)
+    v = build(
+        Verification,
+        decision_id=decision_id,
+        department=department,
+        matter_code=matter,
+        passed=passed,
+        by=by,
+        findings=findings,
+    )
     _ack(project_id, lambda c: c.verify(project_id, v), as_json)
 
 
 @project_app.command("supply")
-def supply(project_id: str, matter: Annotated[str, typer.Option()], by: Annotated[str, typer.Option()],
-           item: Annotated[list[str], typer.Option(help="Material supplied (repeat).")], as_json: JsonOpt = False) -> None:
+def supply(
+    project_id: str,
+    matter: Annotated[str, typer.Option()],
+    by: Annotated[str, typer.Option()],
+    item: Annotated[list[str], typer.Option(help="Material supplied (repeat).")],
+    as_json: JsonOpt = False,
+) -> None:
     """The agent supplies correction materials or materials owed under tolerance."""
     cmd = build(SupplyMaterials, matter_code=matter, by=by, items=item)
     _ack(project_id, lambda c: c.supply_materials(project_id, cmd), as_json)
 
 
 @project_app.command("resubmit")
-def resubmit(project_id: str, matter: Annotated[str, typer.Option()], by: Annotated[str, typer.Option()],
-             note: Annotated[str, typer.Option()] = "", as_json: JsonOpt = False) -> None:
+def resubmit(
+    project_id: str,
+    matter: Annotated[str, typer.Option()],
+    by: Annotated[str, typer.Option()],
+    note: Annotated[str, typer.Option()] = "",
+    as_json: JsonOpt = False,
+) -> None:
     """Resubmit a rejected matter after fixing it."""
     cmd = build(Resubmit, matter_code=matter, by=by, note=note)
     _ack(project_id, lambda c: c.resubmit(project_id, cmd), as_json)
 
 
 @project_app.command("stop-clock")
-def stop_clock(project_id: str, matter: Annotated[str, typer.Option()], department: Annotated[str, typer.Option()],
-               kind: Annotated[str, typer.Option(help="expert_review | hearing | testing | public_notice")],
-               reason: Annotated[str, typer.Option()], as_json: JsonOpt = False) -> None:
+def stop_clock(
+    project_id: str,
+    matter: Annotated[str, typer.Option()],
+    department: Annotated[str, typer.Option()],
+    kind: Annotated[str, typer.Option(help="expert_review | hearing | testing | public_notice")],
+    reason: Annotated[str, typer.Option()],
+    as_json: JsonOpt = False,
+) -> None:
     """Stop a matter's clock (time that does not count toward the limit)."""
     cmd = build(StopClock, matter_code=matter, department=department, kind=kind, reason=reason)
     _ack(project_id, lambda c: c.stop_clock(project_id, cmd), as_json)
 
 
 @project_app.command("resume-clock")
-def resume_clock(project_id: str, matter: Annotated[str, typer.Option()], department: Annotated[str, typer.Option()],
-                 as_json: JsonOpt = False) -> None:
+def resume_clock(
+    project_id: str,
+    matter: Annotated[str, typer.Option()],
+    department: Annotated[str, typer.Option()],
+    as_json: JsonOpt = False,
+) -> None:
     """Restart a stopped clock."""
     cmd = build(ResumeClock, matter_code=matter, department=department)
     _ack(project_id, lambda c: c.resume_clock(project_id, cmd), as_json)
 
 
 @project_app.command("extend")
-def extend(project_id: str, matter: Annotated[str, typer.Option()], department: Annotated[str, typer.Option()],
-           days: Annotated[float, typer.Option()], approved_by: Annotated[str, typer.Option()],
-           reason: Annotated[str, typer.Option()], as_json: JsonOpt = False) -> None:
+def extend(
+    project_id: str,
+    matter: Annotated[str, typer.Option()],
+    department: Annotated[str, typer.Option()],
+    days: Annotated[float, typer.Option()],
+    approved_by: Annotated[str, typer.Option()],
+    reason: Annotated[str, typer.Option()],
+    as_json: JsonOpt = False,
+) -> None:
     """Extend a matter's limit once, with the agency head's approval."""
-    cmd = build(ExtendLimit, matter_code=matter, department=department, days=days, approved_by=approved_by, reason=reason)
+    cmd = build(
+        ExtendLimit, matter_code=matter, department=department, days=days, approved_by=approved_by, reason=reason
+    )
     _ack(project_id, lambda c: c.extend_limit(project_id, cmd), as_json)
 
 
 @project_app.command("reassign")
-def reassign(project_id: str, to: Annotated[str, typer.Option(help="The new agent.")],
-             by: Annotated[str, typer.Option()], reason: Annotated[str, typer.Option()], as_json: JsonOpt = False) -> None:
+def reassign(
+    project_id: str,
+    to: Annotated[str, typer.Option(help="The new agent.")],
+    by: Annotated[str, typer.Option()],
+    reason: Annotated[str, typer.Option()],
+    as_json: JsonOpt = False,
+) -> None:
     """Hand the project to the backup agent or a new agent."""
     cmd = build(ReassignAgent, to_agent=to, by=by, reason=reason)
     _ack(project_id, lambda c: c.reassign_agent(project_id, cmd), as_json)
 
 
 @project_app.command("progress")
-def progress(project_id: str, percent: Annotated[int, typer.Option()], by: Annotated[str, typer.Option()],
-             note: Annotated[str, typer.Option()] = "", as_json: JsonOpt = False) -> None:
+def progress(
+    project_id: str,
+    percent: Annotated[int, typer.Option()],
+    by: Annotated[str, typer.Option()],
+    note: Annotated[str, typer.Option()] = "",
+    as_json: JsonOpt = False,
+) -> None:
     """Report construction progress; 100 starts the joint completion acceptance."""
     cmd = build(ProgressReport, percent=percent, note=note, by=by)
     _ack(project_id, lambda c: c.report_progress(project_id, cmd), as_json)
 
 
 @project_app.command("resolve-meeting")
-def resolve_meeting(project_id: str, meeting: Annotated[str, typer.Option()], resolution: Annotated[str, typer.Option()],
-                    by: Annotated[str, typer.Option()], as_json: JsonOpt = False) -> None:
+def resolve_meeting(
+    project_id: str,
+    meeting: Annotated[str, typer.Option()],
+    resolution: Annotated[str, typer.Option()],
+    by: Annotated[str, typer.Option()],
+    as_json: JsonOpt = False,
+) -> None:
     """Record a joint meeting's resolution."""
     cmd = build(ResolveMeeting, meeting_id=meeting, resolution=resolution, by=by)
     _ack(project_id, lambda c: c.resolve_meeting(project_id, cmd), as_json)
 
 
 @project_app.command("withdraw")
-def withdraw(project_id: str, reason: Annotated[str, typer.Option()], by: Annotated[str, typer.Option()],
-             as_json: JsonOpt = False) -> None:
+def withdraw(
+    project_id: str,
+    reason: Annotated[str, typer.Option()],
+    by: Annotated[str, typer.Option()],
+    as_json: JsonOpt = False,
+) -> None:
     """Withdraw a project at any stage; open matters are closed."""
     cmd = build(Withdraw, reason=reason, by=by)
     _ack(project_id, lambda c: c.withdraw(project_id, cmd), as_json)
@@ -336,8 +430,11 @@ def inbox(department: str, as_json: JsonOpt = False) -> None:
     from eventstore.queries import department_inbox
 
     rows = read(lambda pool: department_inbox(pool, department))
-    emit(_dump(rows), as_json, lambda: _table(
-        rows, ["project_id", "project_name", "matter_code", "submission", "submitted_at", "deadline"]))
+    emit(
+        _dump(rows),
+        as_json,
+        lambda: _table(rows, ["project_id", "project_name", "matter_code", "submission", "submitted_at", "deadline"]),
+    )
 
 
 @app.command("overdue")
@@ -346,8 +443,11 @@ def overdue_cmd(as_json: JsonOpt = False) -> None:
     from eventstore.queries import overdue
 
     rows = read(lambda pool: overdue(pool))
-    emit(_dump(rows), as_json, lambda: _table(
-        rows, ["project_id", "clock_id", "department", "deadline", "agent", "escalation"]))
+    emit(
+        _dump(rows),
+        as_json,
+        lambda: _table(rows, ["project_id", "clock_id", "department", "deadline", "agent", "escalation"]),
+    )
 
 
 @report_app.command("departments")
@@ -356,8 +456,14 @@ def report_departments(as_json: JsonOpt = False) -> None:
     from eventstore.queries import department_report
 
     rows = read(lambda pool: department_report(pool))
-    emit(_dump(rows), as_json, lambda: _table(
-        rows, ["department", "decided", "on_time_rate", "avg_approval_days", "p90_approval_days", "open", "breaches"]))
+    emit(
+        _dump(rows),
+        as_json,
+        lambda: _table(
+            rows,
+            ["department", "decided", "on_time_rate", "avg_approval_days", "p90_approval_days", "open", "breaches"],
+        ),
+    )
 
 
 @report_app.command("zone")
@@ -366,9 +472,23 @@ def report_zone(as_json: JsonOpt = False) -> None:
     from eventstore.queries import zone_report
 
     rows = read(lambda pool: zone_report(pool))
-    emit(_dump(rows), as_json, lambda: _table(
-        rows, ["zone", "projects", "active", "projects_by_stage", "total_investment_yuan",
-               "days_saved_commitment", "days_saved_tolerance", "days_saved_regional_assessment"]))
+    emit(
+        _dump(rows),
+        as_json,
+        lambda: _table(
+            rows,
+            [
+                "zone",
+                "projects",
+                "active",
+                "projects_by_stage",
+                "total_investment_yuan",
+                "days_saved_commitment",
+                "days_saved_tolerance",
+                "days_saved_regional_assessment",
+            ],
+        ),
+    )
 
 
 @app.command("rebuild-read-models")
@@ -407,8 +527,13 @@ async def _publish_calendar(text: str, by: str, dry_run: bool) -> dict[str, Any]
     try:
         base = await current_calendar(pool)
         merged, changed = merge_calendar_file(base, text)
-        result: dict[str, Any] = {"base_version": base.version, "version": merged.version,
-                                  "changed_years": changed, "stored": False, "projects_notified": 0}
+        result: dict[str, Any] = {
+            "base_version": base.version,
+            "version": merged.version,
+            "changed_years": changed,
+            "stored": False,
+            "projects_notified": 0,
+        }
         if dry_run or not changed:
             return result
         result["stored"] = await store_calendar(pool, merged, by)
@@ -443,9 +568,15 @@ def calendar_load(
         result = asyncio.run(_publish_calendar(text, by, dry_run))
     except (ConfigError, LegalClockError) as exc:
         raise fail(str(exc)) from None
-    emit(result, as_json, lambda: out.print(
-        f"calendar {result['version']} (was {result['base_version']}): years changed {result['changed_years'] or 'none'}; "
-        + ("dry run, nothing stored" if dry_run else f"{result['projects_notified']} running projects recomputed")))
+    emit(
+        result,
+        as_json,
+        lambda: out.print(
+            f"calendar {result['version']} (was {result['base_version']}): "
+            f"years changed {result['changed_years'] or 'none'}; "
+            + ("dry run, nothing stored" if dry_run else f"{result['projects_notified']} running projects recomputed")
+        ),
+    )
 
 
 def main() -> None:

@@ -239,11 +239,8 @@ class ProjectWithdrawn(DomainEvent):
 
 
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
-    cls.__name__: cls
-    for cls in DomainEvent.__subclasses__() + MatterEvent.__subclasses__()
-    if cls is not MatterEvent
+    cls.__name__: cls for cls in DomainEvent.__subclasses__() + MatterEvent.__subclasses__() if cls is not MatterEvent
 }
-
 
 
 class EventEnvelope(BaseModel):

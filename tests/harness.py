@@ -74,5 +74,3 @@ async def running_worker(env: WorkflowEnvironment, task_queue: str, pool: asyncp
             yield harness
         finally:
             await harness.terminate_all()
-
-

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from catalog.models import Catalog, MatterSpec, ZonePolicy
 from schemas import events as ev
@@ -307,7 +307,9 @@ class ProjectMachine:
                 continue
             if stage in APPROVAL_STAGES:
                 for m in self._stage_matters(stage):
-                    if m.state == "waiting" and all(self._satisfied(self.s.matters[r]) for r in m.spec.requires if r in self.s.matters):
+                    if m.state == "waiting" and all(
+                        self._satisfied(self.s.matters[r]) for r in m.spec.requires if r in self.s.matters
+                    ):
                         self._submit(m, now)
                 if not self._stage_done(stage):
                     return
@@ -432,12 +434,24 @@ class ProjectMachine:
             self._open_obligation(m, "verification", [], m.spec.commitment_verification_days, now)
 
     def _open_obligation(
-        self, m: MatterState, kind: Literal["supply_materials", "verification"], items: list[str], days: float, now: datetime
+        self,
+        m: MatterState,
+        kind: Literal["supply_materials", "verification"],
+        items: list[str],
+        days: float,
+        now: datetime,
     ) -> None:
         clock_id = f"obligation:{m.spec.code}:{kind}:{m.submissions}"
         label = "materials owed (容缺)" if kind == "supply_materials" else "verification (告知承诺)"
-        tc = self._new_clock(clock_id, "obligation", f"{m.spec.name_zh}: {label}", days, now,
-                             department=m.spec.department, matter_code=m.spec.code)
+        tc = self._new_clock(
+            clock_id,
+            "obligation",
+            f"{m.spec.name_zh}: {label}",
+            days,
+            now,
+            department=m.spec.department,
+            matter_code=m.spec.code,
+        )
         m.obligations.append(Obligation(kind=kind, items=items, clock_id=clock_id))
         self._emit(
             ev.ObligationOpened(**self._matter_fields(m), obligation=kind, items=items, deadline=self.deadline(tc).at),
@@ -458,9 +472,7 @@ class ProjectMachine:
         self._require_active()
         m = self.matter(d.matter_code)
         if d.department != m.spec.department:
-            raise Rejected(
-                f"department: matter {d.matter_code} belongs to {m.spec.department}, not {d.department}"
-            )
+            raise Rejected(f"department: matter {d.matter_code} belongs to {m.spec.department}, not {d.department}")
         if m.state != "pending":
             raise Rejected(f"matter_code: matter {d.matter_code} is not pending a decision (state: {m.state})")
         needs = {"accept_with_tolerance": "tolerance", "approve_on_commitment": "commitment"}.get(d.kind)
@@ -476,8 +488,14 @@ class ProjectMachine:
         self.validate_decision(d)
         m = self.matter(d.matter_code)
         m.decisions.append(
-            DecisionRecord(decision_id=d.decision_id, kind=d.kind, decided_by=d.decided_by, at=now,
-                           reasons=d.reasons, items=d.items)
+            DecisionRecord(
+                decision_id=d.decision_id,
+                kind=d.kind,
+                decided_by=d.decided_by,
+                at=now,
+                reasons=d.reasons,
+                items=d.items,
+            )
         )
         if d.kind == "approve":
             self._approve(m, d.decision_id, "instant" if d.instant else "standard", d.decided_by, now)
@@ -491,20 +509,37 @@ class ProjectMachine:
             used = self._close_clock(m.clock_id, now)
             m.state = "rejected"
             self._emit(
-                ev.MatterRejected(**self._matter_fields(m), decision_id=d.decision_id, decided_by=d.decided_by,
-                                  reasons=d.reasons, working_days_used=used),
+                ev.MatterRejected(
+                    **self._matter_fields(m),
+                    decision_id=d.decision_id,
+                    decided_by=d.decided_by,
+                    reasons=d.reasons,
+                    working_days_used=used,
+                ),
                 now,
             )
-            self._effect("close_submission", project_id=self.pid, matter_code=m.spec.code,
-                         submission=m.submissions, outcome="rejected", closed_at=now.isoformat())
+            self._effect(
+                "close_submission",
+                project_id=self.pid,
+                matter_code=m.spec.code,
+                submission=m.submissions,
+                outcome="rejected",
+                closed_at=now.isoformat(),
+            )
             self._notify("rejected", [self.s.agent], f"{m.spec.name_zh} rejected: {'; '.join(d.reasons)}", now)
         else:  # request_correction: the clock stops until the agent supplies the materials.
             assert m.clock_id is not None
             m.state = "correction"
             self._stop(m.clock_id, "correction", "; ".join(d.items), now)
-            self._emit(ev.CorrectionRequested(**self._matter_fields(m), decision_id=d.decision_id,
-                                              decided_by=d.decided_by, items=d.items), now)
-            self._notify("correction", [self.s.agent], f"{m.spec.name_zh}: correction needed: {', '.join(d.items)}", now)
+            self._emit(
+                ev.CorrectionRequested(
+                    **self._matter_fields(m), decision_id=d.decision_id, decided_by=d.decided_by, items=d.items
+                ),
+                now,
+            )
+            self._notify(
+                "correction", [self.s.agent], f"{m.spec.name_zh}: correction needed: {', '.join(d.items)}", now
+            )
         result = DecisionResult(decision_id=d.decision_id, matter_code=m.spec.code, state=m.state)
         self.s.decisions[d.decision_id] = result
         return result
@@ -512,13 +547,16 @@ class ProjectMachine:
     def _stop(self, clock_id: str, kind: str, reason: str, now: datetime) -> None:
         tc = self.s.clocks[clock_id]
         tc.clock = clocks.stop(tc.clock, kind, reason, now)
-        self._emit(ev.ClockStopped(project_id=self.pid, clock_id=clock_id, scope=tc.scope, kind=kind, reason=reason), now)
+        self._emit(
+            ev.ClockStopped(project_id=self.pid, clock_id=clock_id, scope=tc.scope, kind=kind, reason=reason), now
+        )
 
     def _resume(self, clock_id: str, now: datetime) -> None:
         tc = self.s.clocks[clock_id]
         tc.clock, stopped = clocks.resume(tc.clock, self.s.context.calendar, self.zone, now)
-        self._emit(ev.ClockResumed(project_id=self.pid, clock_id=clock_id, scope=tc.scope,
-                                   stopped_working_days=stopped), now)
+        self._emit(
+            ev.ClockResumed(project_id=self.pid, clock_id=clock_id, scope=tc.scope, stopped_working_days=stopped), now
+        )
 
     def validate_supply(self, cmd: SupplyMaterials) -> MatterState:
         self._require_active()
@@ -578,9 +616,15 @@ class ProjectMachine:
         m = self.validate_verification(v)
         o = next(o for o in m.obligations if o.kind == "verification" and o.state == "open")
         self._close_clock(o.clock_id, now)
-        m.decisions.append(DecisionRecord(decision_id=v.decision_id, kind="verification_passed" if v.passed
-                                          else "verification_failed", decided_by=v.by, at=now,
-                                          reasons=[v.findings] if v.findings else []))
+        m.decisions.append(
+            DecisionRecord(
+                decision_id=v.decision_id,
+                kind="verification_passed" if v.passed else "verification_failed",
+                decided_by=v.by,
+                at=now,
+                reasons=[v.findings] if v.findings else [],
+            )
+        )
         if v.passed:
             o.state = "fulfilled"
             self._emit(ev.ObligationFulfilled(**self._matter_fields(m), obligation="verification"), now)
@@ -588,8 +632,12 @@ class ProjectMachine:
             # A failed verification revokes the approval and reopens the matter as a standard one.
             o.state = "missed"
             self._emit(ev.ApprovalRevoked(**self._matter_fields(m), reason=v.findings or "verification failed"), now)
-            self._notify("revoked", [self.s.agent, self.s.registration.project_lead],
-                         f"{m.spec.name_zh}: approval revoked after verification", now)
+            self._notify(
+                "revoked",
+                [self.s.agent, self.s.registration.project_lead],
+                f"{m.spec.name_zh}: approval revoked after verification",
+                now,
+            )
             m.mode = "standard"
             m.approval_mode = None
             m.license_no = None
@@ -649,8 +697,18 @@ class ProjectMachine:
         if info.at is not None and info.at > now:
             # A later deadline re-arms the ladder.
             tc.warned = tc.breached = False
-        self._emit(ev.LimitExtended(project_id=self.pid, clock_id=tc.clock_id, scope=tc.scope, days=cmd.days,
-                                    approved_by=cmd.approved_by, reason=cmd.reason, new_deadline=info.at), now)
+        self._emit(
+            ev.LimitExtended(
+                project_id=self.pid,
+                clock_id=tc.clock_id,
+                scope=tc.scope,
+                days=cmd.days,
+                approved_by=cmd.approved_by,
+                reason=cmd.reason,
+                new_deadline=info.at,
+            ),
+            now,
+        )
         return self._ack(f"limit of {m.spec.code} extended by {cmd.days:g} working days")
 
     def validate_reassign(self, cmd: ReassignAgent) -> None:
@@ -664,8 +722,12 @@ class ProjectMachine:
         if cmd.to_agent == self.s.backup_agent:
             self.s.backup_agent = old  # AB岗: the backup takes over, the first agent backs up
         self.s.agent = cmd.to_agent
-        self._emit(ev.AgentReassigned(project_id=self.pid, from_agent=old, to_agent=cmd.to_agent, by=cmd.by,
-                                      reason=cmd.reason), now)
+        self._emit(
+            ev.AgentReassigned(
+                project_id=self.pid, from_agent=old, to_agent=cmd.to_agent, by=cmd.by, reason=cmd.reason
+            ),
+            now,
+        )
         self._notify("reassigned", [old, cmd.to_agent], f"{self.s.registration.name}: agent is now {cmd.to_agent}", now)
         return self._ack(f"agent is now {cmd.to_agent}")
 
@@ -693,8 +755,12 @@ class ProjectMachine:
     def resolve_meeting(self, cmd: ResolveMeeting, now: datetime) -> Ack:
         meeting = self.validate_meeting(cmd)
         meeting.resolution = cmd.resolution
-        self._emit(ev.JointMeetingResolved(project_id=self.pid, meeting_id=cmd.meeting_id,
-                                           resolution=cmd.resolution, by=cmd.by), now)
+        self._emit(
+            ev.JointMeetingResolved(
+                project_id=self.pid, meeting_id=cmd.meeting_id, resolution=cmd.resolution, by=cmd.by
+            ),
+            now,
+        )
         return self._ack(f"joint meeting {cmd.meeting_id} resolved")
 
     def validate_withdraw(self, cmd: Withdraw) -> None:
@@ -705,8 +771,14 @@ class ProjectMachine:
         stage = self.s.stage
         for m in self.s.matters.values():
             if m.state in ("pending", "correction"):
-                self._effect("close_submission", project_id=self.pid, matter_code=m.spec.code,
-                             submission=m.submissions, outcome="withdrawn", closed_at=now.isoformat())
+                self._effect(
+                    "close_submission",
+                    project_id=self.pid,
+                    matter_code=m.spec.code,
+                    submission=m.submissions,
+                    outcome="withdrawn",
+                    closed_at=now.isoformat(),
+                )
             if m.state not in ("approved", "exempt"):
                 m.state = "withdrawn"
             for o in m.obligations:
@@ -715,8 +787,12 @@ class ProjectMachine:
         self._close_all(now)
         self.s.stage = Stage.WITHDRAWN
         self._emit(ev.ProjectWithdrawn(project_id=self.pid, stage=stage, reason=cmd.reason, by=cmd.by), now)
-        self._notify("withdrawn", [self.s.agent, self.s.registration.project_lead],
-                     f"{self.s.registration.name} withdrawn: {cmd.reason}", now)
+        self._notify(
+            "withdrawn",
+            [self.s.agent, self.s.registration.project_lead],
+            f"{self.s.registration.name} withdrawn: {cmd.reason}",
+            now,
+        )
         return self._ack("project withdrawn")
 
     def calendar_changed(self, calendar: CalendarData, now: datetime) -> bool:
@@ -753,8 +829,9 @@ class ProjectMachine:
                 out.append((warn, "warn"))
             out.append((info.at, "breach"))
         elif tc.meeting_id is None and tc.scope != "obligation":
-            meet = clocks.add_days(info.at, self.zone.escalation.joint_meeting_after_days,
-                                   self.s.context.calendar, self.zone)
+            meet = clocks.add_days(
+                info.at, self.zone.escalation.joint_meeting_after_days, self.s.context.calendar, self.zone
+            )
             out.append((meet, "meeting"))
         return out
 
@@ -784,25 +861,46 @@ class ProjectMachine:
         info = self.deadline(tc)
         assert info.at is not None
         left = clocks.left_days(tc.clock, self.s.context.calendar, self.zone, now)
-        self._emit(ev.DeadlineWarned(project_id=self.pid, clock_id=tc.clock_id, scope=tc.scope,
-                                     department=tc.department, deadline=info.at, working_days_left=left), now)
-        self._notify("warning", self._recipients(tc),
-                     f"预警 {tc.label}: {left:g} working days left, deadline {info.at.isoformat()}", now)
+        self._emit(
+            ev.DeadlineWarned(
+                project_id=self.pid,
+                clock_id=tc.clock_id,
+                scope=tc.scope,
+                department=tc.department,
+                deadline=info.at,
+                working_days_left=left,
+            ),
+            now,
+        )
+        self._notify(
+            "warning",
+            self._recipients(tc),
+            f"预警 {tc.label}: {left:g} working days left, deadline {info.at.isoformat()}",
+            now,
+        )
 
     def _breach(self, tc: TrackedClock, now: datetime) -> None:
         tc.breached = True
         tc.warned = True
         info = self.deadline(tc)
         assert info.at is not None
-        self._emit(ev.DeadlineBreached(project_id=self.pid, clock_id=tc.clock_id, scope=tc.scope,
-                                       department=tc.department, deadline=info.at), now)
+        self._emit(
+            ev.DeadlineBreached(
+                project_id=self.pid, clock_id=tc.clock_id, scope=tc.scope, department=tc.department, deadline=info.at
+            ),
+            now,
+        )
         m = self.s.matters.get(tc.matter_code or "")
         if tc.scope == "matter" and m is not None and m.state == "pending" and self._deemed(m):
             # 超时默认: the department is deemed to agree and bears the consequences.
             self._approve(m, f"deemed:{tc.clock_id}", "deemed", m.spec.department, now)
             self._emit(ev.DepartmentLiabilityRecorded(**self._matter_fields(m), deadline=info.at), now)
-            self._notify("deemed_approval", self._recipients(tc) + [self.s.registration.project_lead],
-                         f"{tc.label}: limit missed, deemed approved; liability recorded", now)
+            self._notify(
+                "deemed_approval",
+                [*self._recipients(tc), self.s.registration.project_lead],
+                f"{tc.label}: limit missed, deemed approved; liability recorded",
+                now,
+            )
             return
         if tc.scope == "obligation" and m is not None:
             o = next(o for o in m.obligations if o.clock_id == tc.clock_id)
@@ -811,14 +909,29 @@ class ProjectMachine:
                 m.state = "suspended"
                 self._close_clock(tc.clock_id, now)
                 self._emit(ev.ObligationMissed(**self._matter_fields(m), obligation="supply_materials"), now)
-                self._emit(ev.ApprovalSuspended(**self._matter_fields(m), reason="materials owed under tolerance not supplied"), now)
-                self._notify("suspended", [self.s.agent, self.s.registration.project_lead],
-                             f"{m.spec.name_zh}: approval suspended, owed materials missing", now)
+                self._emit(
+                    ev.ApprovalSuspended(
+                        **self._matter_fields(m), reason="materials owed under tolerance not supplied"
+                    ),
+                    now,
+                )
+                self._notify(
+                    "suspended",
+                    [self.s.agent, self.s.registration.project_lead],
+                    f"{m.spec.name_zh}: approval suspended, owed materials missing",
+                    now,
+                )
                 return
         lead = self.s.registration.project_lead
-        self._emit(ev.EscalatedToLead(project_id=self.pid, clock_id=tc.clock_id, scope=tc.scope,
-                                      department=tc.department, project_lead=lead), now)
-        self._notify("escalation", self._recipients(tc) + [lead], f"督办 {tc.label}: deadline {info.at.isoformat()} missed", now)
+        self._emit(
+            ev.EscalatedToLead(
+                project_id=self.pid, clock_id=tc.clock_id, scope=tc.scope, department=tc.department, project_lead=lead
+            ),
+            now,
+        )
+        self._notify(
+            "escalation", [*self._recipients(tc), lead], f"督办 {tc.label}: deadline {info.at.isoformat()} missed", now
+        )
 
     def _deemed(self, m: MatterState) -> bool:
         return self.zone.deemed_approval and m.spec.timeout_policy == "deemed_approval"
@@ -841,8 +954,16 @@ class ProjectMachine:
         attendees = [*self.zone.escalation.joint_meeting_attendees, self.s.registration.project_lead]
         if tc.department:
             attendees.append(f"dept:{tc.department}")
-        self._emit(ev.JointMeetingConvened(project_id=self.pid, meeting_id=meeting_id, clock_id=tc.clock_id,
-                                           department=tc.department, attendees=attendees), now)
+        self._emit(
+            ev.JointMeetingConvened(
+                project_id=self.pid,
+                meeting_id=meeting_id,
+                clock_id=tc.clock_id,
+                department=tc.department,
+                attendees=attendees,
+            ),
+            now,
+        )
         self._notify("joint_meeting", attendees, f"联席会议 {meeting_id} on {tc.label}", now)
 
     # ---- what operators see ----------------------------------------------------------------
@@ -930,8 +1051,9 @@ class ProjectMachine:
                     submissions=m.submissions,
                     clock=self.clock_view(s.clocks[m.clock_id], now) if m.clock_id else None,
                     obligations=[
-                        ObligationView(kind=o.kind, items=o.items, state=o.state,
-                                       clock=self.clock_view(s.clocks[o.clock_id], now))
+                        ObligationView(
+                            kind=o.kind, items=o.items, state=o.state, clock=self.clock_view(s.clocks[o.clock_id], now)
+                        )
                         for o in m.obligations
                     ],
                     decisions=m.decisions,
@@ -939,8 +1061,12 @@ class ProjectMachine:
                 )
                 for m in s.matters.values()
             ],
-            meetings=[MeetingView(meeting_id=x.meeting_id, clock_id=x.clock_id, department=x.department,
-                                  resolution=x.resolution) for x in s.meetings.values()],
+            meetings=[
+                MeetingView(
+                    meeting_id=x.meeting_id, clock_id=x.clock_id, department=x.department, resolution=x.resolution
+                )
+                for x in s.meetings.values()
+            ],
             checklist=s.checklist,
             calendar_version=s.context.calendar.version,
             events_emitted=s.version,

@@ -21,6 +21,7 @@ and continue-as-new.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -95,9 +96,7 @@ class ProjectWorkflow:
     @workflow.init
     def __init__(self, inp: ProjectInput) -> None:
         self._input = inp
-        self._m: ProjectMachine | None = (
-            ProjectMachine(inp.carried.model_copy(deep=True)) if inp.carried else None
-        )
+        self._m: ProjectMachine | None = ProjectMachine(inp.carried.model_copy(deep=True)) if inp.carried else None
         self._dirty = False
         # A calendar signalled while the project is still registering, adopted right after.
         self._early_calendar: CalendarData | None = None
@@ -118,6 +117,8 @@ class ProjectWorkflow:
             self._m = ProjectMachine(state)
             facts = ProjectFacts(project_type=r.project_type, standard_land_parcel=r.standard_land_parcel)
             self._m.register(derive_checklist(ctx.catalog, ctx.zone, facts), workflow.now())
+            # The memo names the project in the UI even when it was started without the client.
+            workflow.upsert_memo({"name": r.name, "enterprise": r.enterprise, "investment_yuan": r.investment_yuan})
             if self._early_calendar is not None:
                 self._m.calendar_changed(self._early_calendar, workflow.now())
         m = self._m
@@ -129,18 +130,18 @@ class ProjectWorkflow:
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await self._flush()
-                workflow.continue_as_new(ProjectInput(registration=inp.registration, carried=m.s,
-                                                      history_limit=inp.history_limit))
+                workflow.continue_as_new(
+                    ProjectInput(registration=inp.registration, carried=m.s, history_limit=inp.history_limit)
+                )
             self._dirty = False
             nxt = m.next_alarm()
             timeout = None if nxt is None else max(nxt - workflow.now(), timedelta(seconds=1))
-            try:
+            with contextlib.suppress(TimeoutError):  # the alarm is due
                 await workflow.wait_condition(
-                    lambda: self._dirty, timeout=timeout,
+                    lambda: self._dirty,
+                    timeout=timeout,
                     timeout_summary=f"next deadline action at {nxt.isoformat()}" if nxt else None,
                 )
-            except TimeoutError:
-                pass
             m.fire_alarms(workflow.now())
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._flush()
@@ -182,24 +183,31 @@ class ProjectWorkflow:
         a = e.args
         if e.kind == "submit":
             await workflow.execute_activity_method(
-                ProjectActivities.submit_application, SubmitApplication(**a),
+                ProjectActivities.submit_application,
+                SubmitApplication(**a),
                 summary=f"submit {a['matter_code']} to {a['department']} (submission {a['submission']})",
                 **_ACTIVITY,
             )
         elif e.kind == "close_submission":
             await workflow.execute_activity_method(
-                ProjectActivities.close_submission, CloseSubmission(**a),
-                summary=f"close {a['matter_code']} in the {a['outcome']} inbox", **_ACTIVITY,
+                ProjectActivities.close_submission,
+                CloseSubmission(**a),
+                summary=f"close {a['matter_code']} in the {a['outcome']} inbox",
+                **_ACTIVITY,
             )
         elif e.kind == "issue_license":
             license_no = await workflow.execute_activity_method(
-                ProjectActivities.issue_license, IssueLicense(**a),
-                summary=f"issue e-license for {a['matter_code']} ({a['department']})", **_ACTIVITY,
+                ProjectActivities.issue_license,
+                IssueLicense(**a),
+                summary=f"issue e-license for {a['matter_code']} ({a['department']})",
+                **_ACTIVITY,
             )
             self._machine.license_issued(a["matter_code"], license_no, workflow.now())
         else:
             await workflow.execute_activity_method(
-                ProjectActivities.notify, Notify(**a), summary=f"notify {a['kind']}: {', '.join(a['recipients'])}",
+                ProjectActivities.notify,
+                Notify(**a),
+                summary=f"notify {a['kind']}: {', '.join(a['recipients'])}",
                 **_ACTIVITY,
             )
 

@@ -12,8 +12,8 @@ from typing import Any
 import asyncpg
 
 from eventstore.projector import Projector
-
 from tests.harness import Harness, registration
+from tests.workflows.helpers import eventually, view
 
 DAIBAN = str(Path(sys.executable).parent / "daiban")
 
@@ -54,30 +54,105 @@ async def test_an_agent_runs_a_project_from_the_terminal(
 
     inbox = await ok_json(dev, pg_dsn, "inbox", "market")
     assert any(i["project_id"] == pid and i["matter_code"] == "enterprise-registration" for i in inbox)
-    res = await ok_json(dev, pg_dsn, "decide", pid, "--matter", "enterprise-registration", "--department",
-                        "market", "--kind", "approve", "--decision-id", "cli-1", "--by", "clerk", "--instant")
+    res = await ok_json(
+        dev,
+        pg_dsn,
+        "decide",
+        pid,
+        "--matter",
+        "enterprise-registration",
+        "--department",
+        "market",
+        "--kind",
+        "approve",
+        "--decision-id",
+        "cli-1",
+        "--by",
+        "clerk",
+        "--instant",
+    )
     assert res["state"] == "approved"
-    res = await ok_json(dev, pg_dsn, "decide", pid, "--matter", "project-filing", "--department", "approval",
-                        "--kind", "approve", "--decision-id", "cli-2", "--by", "clerk")
-    res = await ok_json(dev, pg_dsn, "decide", pid, "--matter", "eia", "--department", "ecology",
-                        "--kind", "request_correction", "--item", "noise data", "--decision-id", "cli-3", "--by", "r")
+    res = await ok_json(
+        dev,
+        pg_dsn,
+        "decide",
+        pid,
+        "--matter",
+        "project-filing",
+        "--department",
+        "approval",
+        "--kind",
+        "approve",
+        "--decision-id",
+        "cli-2",
+        "--by",
+        "clerk",
+    )
+    res = await ok_json(
+        dev,
+        pg_dsn,
+        "decide",
+        pid,
+        "--matter",
+        "eia",
+        "--department",
+        "ecology",
+        "--kind",
+        "request_correction",
+        "--item",
+        "noise data",
+        "--decision-id",
+        "cli-3",
+        "--by",
+        "r",
+    )
     assert res["state"] == "correction"
-    ack = await ok_json(dev, pg_dsn, "project", "supply", pid, "--matter", "eia", "--by", "agent-li",
-                        "--item", "noise data")
+    ack = await ok_json(
+        dev, pg_dsn, "project", "supply", pid, "--matter", "eia", "--by", "agent-li", "--item", "noise data"
+    )
     assert "pending again" in ack["message"]
-    ack = await ok_json(dev, pg_dsn, "project", "reassign", pid, "--to", "agent-wang", "--by", "lead-zhao",
-                        "--reason", "leave")
+    ack = await ok_json(
+        dev, pg_dsn, "project", "reassign", pid, "--to", "agent-wang", "--by", "lead-zhao", "--reason", "leave"
+    )
     assert ack["message"] == "agent is now agent-wang"
 
     # A human reads tables; a refused command is one line and exit code 1.
     code, out, err = await daiban(dev, pg_dsn, "project", "show", pid)
     assert code == 0 and "eia" in out and "waiting for" in out
-    code, out, err = await daiban(dev, pg_dsn, "decide", pid, "--matter", "eia", "--department", "housing",
-                                  "--kind", "approve", "--decision-id", "cli-4", "--by", "x")
+    code, out, err = await daiban(
+        dev,
+        pg_dsn,
+        "decide",
+        pid,
+        "--matter",
+        "eia",
+        "--department",
+        "housing",
+        "--kind",
+        "approve",
+        "--decision-id",
+        "cli-4",
+        "--by",
+        "x",
+    )
     assert code == 1 and err.count("\n") == 1 and "belongs to ecology, not housing" in err
     # Bad input: exit 2, naming the field, nothing sent.
-    code, out, err = await daiban(dev, pg_dsn, "decide", pid, "--matter", "eia", "--department", "ecology",
-                                  "--kind", "reject", "--decision-id", "cli-5", "--by", "x")
+    code, out, err = await daiban(
+        dev,
+        pg_dsn,
+        "decide",
+        pid,
+        "--matter",
+        "eia",
+        "--department",
+        "ecology",
+        "--kind",
+        "reject",
+        "--decision-id",
+        "cli-5",
+        "--by",
+        "x",
+    )
     assert code == 2 and "reasons" in err and err.count("\n") == 1
     code, out, err = await daiban(dev, pg_dsn, "project", "show", "no-such-project")
     assert code == 2 and "no project 'no-such-project'" in err
@@ -101,9 +176,32 @@ async def test_an_agent_runs_a_project_from_the_terminal(
 async def test_calendar_commands(dev: Harness, pg_dsn: str, tmp_path: Path) -> None:
     added = await ok_json(dev, pg_dsn, "calendar", "add", "2026-09-28", "20")
     assert added["deadline"].startswith("2026-10-30T17:30")
-    code, out, err = await daiban(dev, pg_dsn, "calendar", "count", "2026-10-30", "2026-09-28")
+    code, _, err = await daiban(dev, pg_dsn, "calendar", "count", "2026-10-30", "2026-09-28")
     assert code == 2 and err.count("\n") == 1
     bad = tmp_path / "bad.json"
     bad.write_text('{"years": {"2027": {"holidays": {"2027-10-01": "x"}, "workdays": {"2027-10-01": "y"}}}}')
-    code, out, err = await daiban(dev, pg_dsn, "calendar", "load", str(bad), "--dry-run")
+    code, _, err = await daiban(dev, pg_dsn, "calendar", "load", str(bad), "--dry-run")
     assert code == 2 and "2027-10-01" in err
+
+
+async def test_loading_a_new_years_calendar_recomputes_running_projects(
+    dev: Harness, pg_dsn: str, pg_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    # 2028 (not 2027, which other tests count on being provisional) as the State Council would publish it.
+    h = await dev.start(zone="tunliu")
+    before = await view(h)
+    notice = tmp_path / "2028.json"
+    notice.write_text(json.dumps({"years": {"2028": {
+        "holidays": {"2028-01-01": "元旦", **{f"2028-10-0{d}": "国庆节" for d in range(1, 8)}},
+        "workdays": {"2028-10-08": "国庆节调休"},
+    }}}, ensure_ascii=False), encoding="utf-8")
+    dry = await ok_json(dev, pg_dsn, "calendar", "load", str(notice), "--dry-run")
+    assert dry["changed_years"] == [2028] and dry["stored"] is False
+    loaded = await ok_json(dev, pg_dsn, "calendar", "load", str(notice), "--by", "operator-li")
+    assert loaded["stored"] is True and loaded["projects_notified"] >= 1
+    after = await eventually(h, lambda v: v.calendar_version == loaded["version"], "calendar adopted")
+    assert after.calendar_version != before.calendar_version
+    row = await pg_pool.fetchrow("SELECT loaded_by FROM calendars WHERE version = $1", loaded["version"])
+    assert row is not None and row["loaded_by"] == "operator-li"
+    again = await ok_json(dev, pg_dsn, "calendar", "load", str(notice))
+    assert again["changed_years"] == [] and again["stored"] is False, "loading the same notice twice changes nothing"

@@ -29,11 +29,10 @@ from schemas.project import (
     Verification,
     Withdraw,
 )
-from workflows.project import ProjectWorkflow
-
-from tests.replay.canary import ChangedProjectWorkflow
 from tests.harness import Harness
+from tests.replay.canary import ChangedProjectWorkflow
 from tests.workflows.helpers import approve_all, settle, view
+from workflows.project import ProjectWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 RECORD = os.environ.get("DAIBAN_RECORD_HISTORIES") == "1"
@@ -78,17 +77,27 @@ async def test_record_escalation_history(ts_env: WorkflowEnvironment, task_queue
         p = await h.start(zone="yanhu")
         v = await approve_all(p, "engineering_permit", prefix="e")
         lightning = next(m for m in v.matters if m.code == "lightning-design-review")
-        await p.execute_update(ProjectWorkflow.decide, Decision(
-            decision_id="e-bpp", department="resources", matter_code="building-planning-permit",
-            kind="request_correction", decided_by="planner", items=["fire lane drawing"]))
+        await p.execute_update(
+            ProjectWorkflow.decide,
+            Decision(
+                decision_id="e-bpp",
+                department="resources",
+                matter_code="building-planning-permit",
+                kind="request_correction",
+                decided_by="planner",
+                items=["fire lane drawing"],
+            ),
+        )
         await settle(p)
         # Past the lightning review's limit (deemed approval), the stage limit and a joint meeting.
         await ts_env.sleep(lightning.clock.deadline - await ts_env.get_current_time() + timedelta(days=14))
         await settle(p)
         meetings = (await view(p)).meetings
         assert meetings, "a joint meeting was convened"
-        await p.execute_update(ProjectWorkflow.resolve_meeting, ResolveMeeting(
-            meeting_id=meetings[0].meeting_id, resolution="extend and decide", by="lead-zhao"))
+        await p.execute_update(
+            ProjectWorkflow.resolve_meeting,
+            ResolveMeeting(meeting_id=meetings[0].meeting_id, resolution="extend and decide", by="lead-zhao"),
+        )
         await settle(p)
         await _write(h, p, "escalation_deemed_and_meeting")
 
@@ -101,31 +110,72 @@ async def _write(h: Harness, handle: object, name: str) -> None:
 async def _record_lifecycle(h: Harness) -> None:
     p = await h.start(zone="yanhu")
     await approve_all(p, "approval_land", prefix="r")
-    await p.execute_update(ProjectWorkflow.decide, Decision(
-        decision_id="r-filing", department="approval", matter_code="project-filing", kind="approve",
-        decided_by="clerk", instant=True))
-    await p.execute_update(ProjectWorkflow.decide, Decision(
-        decision_id="r-eia", department="ecology", matter_code="eia", kind="request_correction",
-        decided_by="reviewer", items=["noise data"]))
-    await p.execute_update(ProjectWorkflow.supply_materials, SupplyMaterials(
-        matter_code="eia", by="agent-li", items=["noise data"]))
-    await p.execute_update(ProjectWorkflow.decide, Decision(
-        decision_id="r-luppp", department="resources", matter_code="land-use-planning-permit", kind="reject",
-        decided_by="planner", reasons=["red line"]))
+    await p.execute_update(
+        ProjectWorkflow.decide,
+        Decision(
+            decision_id="r-filing",
+            department="approval",
+            matter_code="project-filing",
+            kind="approve",
+            decided_by="clerk",
+            instant=True,
+        ),
+    )
+    await p.execute_update(
+        ProjectWorkflow.decide,
+        Decision(
+            decision_id="r-eia",
+            department="ecology",
+            matter_code="eia",
+            kind="request_correction",
+            decided_by="reviewer",
+            items=["noise data"],
+        ),
+    )
+    await p.execute_update(
+        ProjectWorkflow.supply_materials, SupplyMaterials(matter_code="eia", by="agent-li", items=["noise data"])
+    )
+    await p.execute_update(
+        ProjectWorkflow.decide,
+        Decision(
+            decision_id="r-luppp",
+            department="resources",
+            matter_code="land-use-planning-permit",
+            kind="reject",
+            decided_by="planner",
+            reasons=["red line"],
+        ),
+    )
     await p.execute_update(ProjectWorkflow.resubmit, Resubmit(matter_code="land-use-planning-permit", by="agent-li"))
-    await p.execute_update(ProjectWorkflow.reassign_agent, ReassignAgent(to_agent="agent-wang", by="lead", reason="leave"))
+    await p.execute_update(
+        ProjectWorkflow.reassign_agent, ReassignAgent(to_agent="agent-wang", by="lead", reason="leave")
+    )
     await approve_all(p, "engineering_permit", prefix="r2")
-    await p.execute_update(ProjectWorkflow.decide, Decision(
-        decision_id="r-bpp", department="resources", matter_code="building-planning-permit",
-        kind="accept_with_tolerance", decided_by="planner", items=["traffic statement"]))
-    await p.execute_update(ProjectWorkflow.supply_materials, SupplyMaterials(
-        matter_code="building-planning-permit", by="agent-wang", items=["traffic statement"]))
+    await p.execute_update(
+        ProjectWorkflow.decide,
+        Decision(
+            decision_id="r-bpp",
+            department="resources",
+            matter_code="building-planning-permit",
+            kind="accept_with_tolerance",
+            decided_by="planner",
+            items=["traffic statement"],
+        ),
+    )
+    await p.execute_update(
+        ProjectWorkflow.supply_materials,
+        SupplyMaterials(matter_code="building-planning-permit", by="agent-wang", items=["traffic statement"]),
+    )
     await approve_all(p, "construction", prefix="r3")
     for pct in (50, 100):
         await p.execute_update(ProjectWorkflow.report_progress, ProgressReport(percent=pct, by="agent-wang"))
     await approve_all(p, "in_production", prefix="r4")
-    await p.execute_update(ProjectWorkflow.verify, Verification(
-        decision_id="r-verify", department="air-defence", matter_code="air-defence-review", passed=True, by="x"))
+    await p.execute_update(
+        ProjectWorkflow.verify,
+        Verification(
+            decision_id="r-verify", department="air-defence", matter_code="air-defence-review", passed=True, by="x"
+        ),
+    )
     await p.result()
     await _write(h, p, "lifecycle_to_production")
 

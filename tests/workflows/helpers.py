@@ -8,7 +8,6 @@ from typing import Any
 
 import asyncpg
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
-
 from temporalio.testing import WorkflowEnvironment
 
 from catalog.load import default_zones
@@ -40,8 +39,13 @@ async def approve_all(h: WorkflowHandle[Any, Any], until_stage: str, prefix: str
         for m in pending:
             await h.execute_update(
                 ProjectWorkflow.decide,
-                Decision(decision_id=f"{prefix}-{m.code}-{m.submissions}", department=m.department,
-                         matter_code=m.code, kind="approve", decided_by=f"{m.department}-clerk"),
+                Decision(
+                    decision_id=f"{prefix}-{m.code}-{m.submissions}",
+                    department=m.department,
+                    matter_code=m.code,
+                    kind="approve",
+                    decided_by=f"{m.department}-clerk",
+                ),
             )
     raise AssertionError(f"never reached {until_stage}")
 

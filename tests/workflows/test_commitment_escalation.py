@@ -7,7 +7,6 @@ from datetime import timedelta
 import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
-
 from tests.harness import Harness
 from tests.workflows.helpers import approve_all, events, matter, settle, view
 

@@ -1,22 +1,18 @@
-"""A correction (补正) stops a matter's clock across National Day; the deadline moves by the working time stopped.
-
-"""
+"""A correction (补正) stops a matter's clock across National Day; the deadline moves by the working time stopped."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
-
 import asyncpg
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from legalclock import CST, Clock
 from schemas.project import Decision, SupplyMaterials
-from workflows.project import CalendarUpdate, ProjectWorkflow
-
 from tests.harness import Harness
 from tests.workflows.helpers import HOURS, approve_all, events, matter, move_to, official_2027, settle, view
+from workflows.project import CalendarUpdate, ProjectWorkflow
 
 
 async def test_correction_stops_the_clock_across_a_holiday(
@@ -28,24 +24,42 @@ async def test_correction_stops_the_clock_across_a_holiday(
     h = await ts.start(zone="tunliu")
     await h.signal(ProjectWorkflow.calendar_updated, CalendarUpdate(calendar=official_2027().slice(2026, 2033)))
     v = await approve_all(h, "approval_land")
-    await h.execute_update(ProjectWorkflow.decide, Decision(
-        decision_id="filing", department="approval", matter_code="project-filing", kind="approve",
-        decided_by="clerk", instant=True))
+    await h.execute_update(
+        ProjectWorkflow.decide,
+        Decision(
+            decision_id="filing",
+            department="approval",
+            matter_code="project-filing",
+            kind="approve",
+            decided_by="clerk",
+            instant=True,
+        ),
+    )
     v = await view(h)
     eia = matter(v, "eia")
     assert eia.state == "pending"
     before = eia.clock.deadline
     await settle(h)
     await move_to(ts_env, datetime(2027, 9, 29, 15, 0, tzinfo=CST))
-    await h.execute_update(ProjectWorkflow.decide, Decision(
-        decision_id="eia-corr", department="ecology", matter_code="eia", kind="request_correction",
-        decided_by="reviewer", items=["noise monitoring data"]))
+    await h.execute_update(
+        ProjectWorkflow.decide,
+        Decision(
+            decision_id="eia-corr",
+            department="ecology",
+            matter_code="eia",
+            kind="request_correction",
+            decided_by="reviewer",
+            items=["noise monitoring data"],
+        ),
+    )
     stopped = matter(await view(h), "eia")
     assert stopped.state == "correction" and stopped.clock.paused and stopped.clock.deadline is None
     await settle(h)
     await move_to(ts_env, datetime(2027, 10, 8, 11, 0, tzinfo=CST))
-    await h.execute_update(ProjectWorkflow.supply_materials, SupplyMaterials(
-        matter_code="eia", by="agent-li", items=["noise monitoring data"]))
+    await h.execute_update(
+        ProjectWorkflow.supply_materials,
+        SupplyMaterials(matter_code="eia", by="agent-li", items=["noise monitoring data"]),
+    )
     resumed = matter(await view(h), "eia")
     cal = official_2027()
     # Oracle: the same clock, built directly on the legal clock.

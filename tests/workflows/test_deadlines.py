@@ -12,11 +12,10 @@ import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
 from legalclock import CST, Clock, default_calendar
-from schemas.project import Decision, SupplyMaterials
-from workflows.project import CalendarUpdate, ProjectWorkflow
-
 from tests.harness import Harness
 from tests.workflows.helpers import HOURS, events, move_to, official_2027, settle, view
+from workflows.project import CalendarUpdate, ProjectWorkflow
+
 
 async def test_process_deadline_across_national_day_is_exact_and_follows_the_new_calendar(
     ts: Harness, ts_env: WorkflowEnvironment, pg_pool: asyncpg.Pool

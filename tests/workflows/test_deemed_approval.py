@@ -10,7 +10,6 @@ from datetime import timedelta
 import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
-
 from tests.harness import Harness
 from tests.workflows.helpers import approve_all, events, matter, settle, view
 from tests.workflows.test_escalation import of_clock
@@ -28,8 +27,11 @@ async def test_deemed_approval_records_the_departments_liability(
     await settle(h)
     await ts_env.sleep(lightning.clock.deadline - await ts_env.get_current_time() + timedelta(hours=1))
     rows = await events(pg_pool, v.project_id, wait_for="DepartmentLiabilityRecorded")
-    approved = [r for r in rows if r["event_type"] == "MatterApproved"
-                and r["payload"]["matter_code"] == "lightning-design-review"]
+    approved = [
+        r
+        for r in rows
+        if r["event_type"] == "MatterApproved" and r["payload"]["matter_code"] == "lightning-design-review"
+    ]
     assert len(approved) == 1 and approved[0]["payload"]["mode"] == "deemed"
     assert approved[0]["payload"]["on_time"] is False
     liability = next(r for r in rows if r["event_type"] == "DepartmentLiabilityRecorded")

@@ -8,10 +8,9 @@ import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
 from schemas.project import Decision, ResolveMeeting
-from workflows.project import ProjectWorkflow
-
 from tests.harness import Harness
 from tests.workflows.helpers import approve_all, events, matter, settle, view
+from workflows.project import ProjectWorkflow
 
 
 def of_clock(rows: list[asyncpg.Record], event_type: str, clock_prefix: str) -> list[asyncpg.Record]:
@@ -26,17 +25,31 @@ async def test_a_late_department_is_warned_escalated_and_brought_to_a_joint_meet
     pid = v.project_id
     # Everything but the EIA (ecology, promised 10 working days, escalate policy) is decided.
     assert matter(v, "project-filing").state == "pending" and matter(v, "eia").state == "waiting"
-    await h.execute_update(ProjectWorkflow.decide, Decision(
-        decision_id="filing", department="approval", matter_code="project-filing", kind="approve",
-        decided_by="clerk"))
+    await h.execute_update(
+        ProjectWorkflow.decide,
+        Decision(
+            decision_id="filing",
+            department="approval",
+            matter_code="project-filing",
+            kind="approve",
+            decided_by="clerk",
+        ),
+    )
     v = await view(h)
     eia = matter(v, "eia")
     assert eia.state == "pending" and eia.clock is not None and eia.clock.deadline is not None
     for m in v.matters:
         if m.stage == "approval_land" and m.state == "pending" and m.code != "eia":
-            await h.execute_update(ProjectWorkflow.decide, Decision(
-                decision_id=f"ok-{m.code}", department=m.department, matter_code=m.code, kind="approve",
-                decided_by="clerk"))
+            await h.execute_update(
+                ProjectWorkflow.decide,
+                Decision(
+                    decision_id=f"ok-{m.code}",
+                    department=m.department,
+                    matter_code=m.code,
+                    kind="approve",
+                    decided_by="clerk",
+                ),
+            )
 
     # Past the deadline and three more working days (at most 5 calendar days + a holiday week).
     await settle(h)
@@ -48,7 +61,10 @@ async def test_a_late_department_is_warned_escalated_and_brought_to_a_joint_meet
     assert len(escalated) == 1 and escalated[0]["payload"]["project_lead"] == "lead-zhao"
     meetings = of_clock(rows, "JointMeetingConvened", "matter:eia")
     assert len(meetings) == 1 and "dept:ecology" in meetings[0]["payload"]["attendees"]
-    warn, breach = of_clock(rows, "DeadlineWarned", "matter:eia")[0], of_clock(rows, "DeadlineBreached", "matter:eia")[0]
+    warn, breach = (
+        of_clock(rows, "DeadlineWarned", "matter:eia")[0],
+        of_clock(rows, "DeadlineBreached", "matter:eia")[0],
+    )
     assert warn["occurred_at"] < breach["occurred_at"] < meetings[0]["occurred_at"]
     notes = await pg_pool.fetch("SELECT kind FROM notifications WHERE project_id = $1", pid)
     assert {"warning", "escalation", "joint_meeting"} <= {n["kind"] for n in notes}
@@ -56,8 +72,10 @@ async def test_a_late_department_is_warned_escalated_and_brought_to_a_joint_meet
     v = await view(h)
     assert matter(v, "eia").clock.overdue and "OVERDUE" in v.waiting_for
     meeting_id = meetings[0]["payload"]["meeting_id"]
-    await h.execute_update(ProjectWorkflow.resolve_meeting, ResolveMeeting(
-        meeting_id=meeting_id, resolution="生态环境局 to decide within 2 working days", by="lead-zhao"))
+    await h.execute_update(
+        ProjectWorkflow.resolve_meeting,
+        ResolveMeeting(meeting_id=meeting_id, resolution="生态环境局 to decide within 2 working days", by="lead-zhao"),
+    )
     v = await view(h)
     assert next(x for x in v.meetings if x.meeting_id == meeting_id).resolution is not None
     rows = await events(pg_pool, pid, wait_for="JointMeetingResolved")

@@ -12,10 +12,9 @@ from temporalio.exceptions import ApplicationError
 from schemas import visibility
 from schemas.project import Decision, ProgressReport, ReassignAgent, Resubmit, Verification, Withdraw
 from schemas.stages import APPROVAL_STAGES
-from workflows.project import ProjectWorkflow
-
 from tests.harness import Harness
 from tests.workflows.helpers import approve_all, events, matter, search_attributes, types, view
+from workflows.project import ProjectWorkflow
 
 
 async def rejected(call: object) -> str:
@@ -31,25 +30,47 @@ async def test_registration_to_production_by_updates_alone(dev: Harness, pg_pool
     h = await dev.start(zone="yanhu")
     v = await view(h)
     assert v.stage == "establishment"
-    assert [c.matter_code for c in v.checklist][0] == "enterprise-registration"
+    assert v.checklist[0].matter_code == "enterprise-registration"
     # Yanhu's regional assessments cover energy and soil & water: exempt, no application.
     assert {c.matter_code for c in v.checklist if c.mode == "regional_assessment"} == {
-        "energy-review", "soil-water-conservation"}
+        "energy-review",
+        "soil-water-conservation",
+    }
     assert "land-pre-review" not in {c.matter_code for c in v.checklist}, "standard land parcel"
 
     # A rejection, then a fixed resubmission, on the way.
     await approve_all(h, "approval_land")
-    await h.execute_update(ProjectWorkflow.decide, Decision(
-        decision_id="filing", department="approval", matter_code="project-filing", kind="approve",
-        decided_by="clerk", instant=True))
-    await h.execute_update(ProjectWorkflow.decide, Decision(
-        decision_id="luppp-no", department="resources", matter_code="land-use-planning-permit",
-        kind="reject", decided_by="planner", reasons=["red line does not match the transfer contract"]))
+    await h.execute_update(
+        ProjectWorkflow.decide,
+        Decision(
+            decision_id="filing",
+            department="approval",
+            matter_code="project-filing",
+            kind="approve",
+            decided_by="clerk",
+            instant=True,
+        ),
+    )
+    await h.execute_update(
+        ProjectWorkflow.decide,
+        Decision(
+            decision_id="luppp-no",
+            department="resources",
+            matter_code="land-use-planning-permit",
+            kind="reject",
+            decided_by="planner",
+            reasons=["red line does not match the transfer contract"],
+        ),
+    )
     assert matter(await view(h), "land-use-planning-permit").state == "rejected"
-    await h.execute_update(ProjectWorkflow.resubmit, Resubmit(
-        matter_code="land-use-planning-permit", by="agent-li", note="red line corrected"))
-    await h.execute_update(ProjectWorkflow.reassign_agent, ReassignAgent(
-        to_agent="agent-wang", by="lead-zhao", reason="agent-li on leave (AB岗)"))
+    await h.execute_update(
+        ProjectWorkflow.resubmit,
+        Resubmit(matter_code="land-use-planning-permit", by="agent-li", note="red line corrected"),
+    )
+    await h.execute_update(
+        ProjectWorkflow.reassign_agent,
+        ReassignAgent(to_agent="agent-wang", by="lead-zhao", reason="agent-li on leave (AB岗)"),
+    )
     v = await approve_all(h, "construction")
     assert v.agent == "agent-wang" and v.backup_agent == "agent-li"
     sa = await search_attributes(h, DaibanStage="construction", DaibanAgent="agent-wang")
@@ -63,9 +84,16 @@ async def test_registration_to_production_by_updates_alone(dev: Harness, pg_pool
     v = await approve_all(h, "in_production")
     assert v.waiting_for == "In production. Commitment verifications still open."
     # The workflow ends once the commitment (告知承诺) made for civil air defence is verified.
-    await h.execute_update(ProjectWorkflow.verify, Verification(
-        decision_id="ad-verify", department="air-defence", matter_code="air-defence-review", passed=True,
-        by="inspector"))
+    await h.execute_update(
+        ProjectWorkflow.verify,
+        Verification(
+            decision_id="ad-verify",
+            department="air-defence",
+            matter_code="air-defence-review",
+            passed=True,
+            by="inspector",
+        ),
+    )
     final = await h.result()
     assert final.stage == "in_production"
     assert all(m.state in ("approved", "exempt") for m in final.matters)
@@ -79,22 +107,31 @@ async def test_registration_to_production_by_updates_alone(dev: Harness, pg_pool
     assert [r["version"] for r in rows] == list(range(1, len(rows) + 1))
     assert {"MatterRejected", "AgentReassigned", "ELicenseIssued", "MatterExempted"} <= set(t)
     inbox = await pg_pool.fetchval(
-        "SELECT count(*) FROM department_inbox WHERE project_id = $1 AND closed_at IS NULL", final.project_id)
+        "SELECT count(*) FROM department_inbox WHERE project_id = $1 AND closed_at IS NULL", final.project_id
+    )
     assert inbox == 0
 
 
 async def test_updates_are_validated_before_history(dev: Harness) -> None:
     h = await dev.start(zone="tunliu")
     await view(h)
-    good = Decision(decision_id="reg-1", department="market", matter_code="enterprise-registration",
-                    kind="approve", decided_by="clerk")
+    good = Decision(
+        decision_id="reg-1",
+        department="market",
+        matter_code="enterprise-registration",
+        kind="approve",
+        decided_by="clerk",
+    )
     wrong_dept = good.model_copy(update={"decision_id": "x1", "department": "housing"})
     assert "belongs to market, not housing" in await rejected(h.execute_update(ProjectWorkflow.decide, wrong_dept))
     unknown = good.model_copy(update={"decision_id": "x2", "matter_code": "no-such-matter"})
     assert "not a matter of project" in await rejected(h.execute_update(ProjectWorkflow.decide, unknown))
-    not_yet = Decision(decision_id="x3", department="housing", matter_code="construction-permit",
-                       kind="approve", decided_by="clerk")
-    assert "not pending a decision (state: waiting)" in await rejected(h.execute_update(ProjectWorkflow.decide, not_yet))
+    not_yet = Decision(
+        decision_id="x3", department="housing", matter_code="construction-permit", kind="approve", decided_by="clerk"
+    )
+    assert "not pending a decision (state: waiting)" in await rejected(
+        h.execute_update(ProjectWorkflow.decide, not_yet)
+    )
     no_tolerance = good.model_copy(update={"decision_id": "x4", "kind": "accept_with_tolerance", "items": ["a"]})
     assert "cannot be handled by tolerance" in await rejected(h.execute_update(ProjectWorkflow.decide, no_tolerance))
 
@@ -105,22 +142,37 @@ async def test_updates_are_validated_before_history(dev: Harness) -> None:
     late = good.model_copy(update={"decision_id": "reg-2"})
     assert "not pending" in await rejected(h.execute_update(ProjectWorkflow.decide, late))
     assert "progress is reported during construction" in await rejected(
-        h.execute_update(ProjectWorkflow.report_progress, ProgressReport(percent=10, by="agent-li")))
+        h.execute_update(ProjectWorkflow.report_progress, ProgressReport(percent=10, by="agent-li"))
+    )
     # Rejected updates left nothing in history: only the accepted ones (and what they caused).
-    accepted = [e for e in [e async for e in h.fetch_history_events()]
-                if e.HasField("workflow_execution_update_accepted_event_attributes")]
+    accepted = [
+        e
+        for e in [e async for e in h.fetch_history_events()]
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
     assert len(accepted) == 2, "two accepted updates: the decision and its duplicate"
 
     # Malformed input from a service in another language is refused with the field's name.
     with pytest.raises(WorkflowUpdateFailedError) as info:
-        await h.execute_update("decide", {"decision_id": "raw", "department": "market",
-                                          "matter_code": "project-filing", "kind": "approve",
-                                          "decided_by": "clerk", "surprise": 1})
+        await h.execute_update(
+            "decide",
+            {
+                "decision_id": "raw",
+                "department": "market",
+                "matter_code": "project-filing",
+                "kind": "approve",
+                "decided_by": "clerk",
+                "surprise": 1,
+            },
+        )
     cause = info.value.cause
     assert isinstance(cause, ApplicationError) and isinstance(cause.cause, ApplicationError)
     assert "surprise" in cause.cause.message and "Extra inputs are not permitted" in cause.cause.message
-    accepted = [e for e in [e async for e in h.fetch_history_events()]
-                if e.HasField("workflow_execution_update_accepted_event_attributes")]
+    accepted = [
+        e
+        for e in [e async for e in h.fetch_history_events()]
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
     assert len(accepted) == 2, "the malformed update left no trace either"
 
 
@@ -142,7 +194,8 @@ async def test_withdrawal_in_any_stage_closes_everything(dev: Harness, pg_pool: 
     withdrawn = [r for r in rows if r["event_type"] == "ProjectWithdrawn"]
     assert len(withdrawn) == 1 and withdrawn[0]["payload"]["stage"] == stage
     open_rows = await pg_pool.fetchval(
-        "SELECT count(*) FROM department_inbox WHERE project_id = $1 AND closed_at IS NULL", final.project_id)
+        "SELECT count(*) FROM department_inbox WHERE project_id = $1 AND closed_at IS NULL", final.project_id
+    )
     assert open_rows == 0
 
 
@@ -163,9 +216,16 @@ async def test_construction_continues_as_new_and_keeps_everything(dev: Harness, 
     assert v2.construction_percent == 39 and v2.events_emitted > v.events_emitted
     assert len([e async for e in latest.fetch_history_events()]) < 150
     # Decision ids processed before continue-as-new are still answered as duplicates.
-    again = await latest.execute_update(ProjectWorkflow.decide, Decision(
-        decision_id="can-enterprise-registration-1", department="market",
-        matter_code="enterprise-registration", kind="approve", decided_by="market-clerk"))
+    again = await latest.execute_update(
+        ProjectWorkflow.decide,
+        Decision(
+            decision_id="can-enterprise-registration-1",
+            department="market",
+            matter_code="enterprise-registration",
+            kind="approve",
+            decided_by="market-clerk",
+        ),
+    )
     assert again.duplicate
     rows = await events(pg_pool, v.project_id)
     assert [r["version"] for r in rows] == list(range(1, len(rows) + 1)), "one gap-free stream across runs"

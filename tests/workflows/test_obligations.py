@@ -8,10 +8,9 @@ import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
 from schemas.project import Decision, SupplyMaterials, Verification
-from workflows.project import ProjectWorkflow
-
 from tests.harness import Harness
 from tests.workflows.helpers import approve_all, events, eventually, matter, settle, types, view
+from workflows.project import ProjectWorkflow
 
 
 async def test_failed_commitment_verification_revokes_and_reopens_the_matter(
@@ -26,9 +25,17 @@ async def test_failed_commitment_verification_revokes_and_reopens_the_matter(
     energy = matter(v, "energy-review")
     verification = energy.obligations[0]
     assert verification.kind == "verification" and verification.state == "open"
-    result = await h.execute_update(ProjectWorkflow.verify, Verification(
-        decision_id="verify-energy", department="approval", matter_code="energy-review", passed=False,
-        by="inspector", findings="energy use exceeds the committed figures"))
+    result = await h.execute_update(
+        ProjectWorkflow.verify,
+        Verification(
+            decision_id="verify-energy",
+            department="approval",
+            matter_code="energy-review",
+            passed=False,
+            by="inspector",
+            findings="energy use exceeds the committed figures",
+        ),
+    )
     assert result.state == "pending"
     v = await view(h)
     energy = matter(v, "energy-review")
@@ -37,9 +44,16 @@ async def test_failed_commitment_verification_revokes_and_reopens_the_matter(
     rows = await events(pg_pool, v.project_id, wait_for="ApprovalRevoked")
     assert types(rows).count("MatterSubmitted") >= 2
     # The same verification sent again is answered, not applied twice.
-    again = await h.execute_update(ProjectWorkflow.verify, Verification(
-        decision_id="verify-energy", department="approval", matter_code="energy-review", passed=False,
-        by="inspector"))
+    again = await h.execute_update(
+        ProjectWorkflow.verify,
+        Verification(
+            decision_id="verify-energy",
+            department="approval",
+            matter_code="energy-review",
+            passed=False,
+            by="inspector",
+        ),
+    )
     assert again.duplicate and matter(await view(h), "energy-review").submissions == 2
 
 
@@ -49,17 +63,32 @@ async def test_missed_tolerance_materials_suspend_the_approval_and_the_stage_wai
     h = await ts.start(zone="yanhu")
     v = await approve_all(h, "engineering_permit", prefix="a")
     # Building planning permit accepted with tolerance; the traffic statement is owed.
-    await h.execute_update(ProjectWorkflow.decide, Decision(
-        decision_id="bpp-tol", department="resources", matter_code="building-planning-permit",
-        kind="accept_with_tolerance", decided_by="planner", items=["traffic impact statement"]))
+    await h.execute_update(
+        ProjectWorkflow.decide,
+        Decision(
+            decision_id="bpp-tol",
+            department="resources",
+            matter_code="building-planning-permit",
+            kind="accept_with_tolerance",
+            decided_by="planner",
+            items=["traffic impact statement"],
+        ),
+    )
     v = await view(h)
     bpp = matter(v, "building-planning-permit")
     assert bpp.state == "approved" and bpp.approval_mode == "tolerance"
     owed = bpp.obligations[0]
     assert owed.kind == "supply_materials" and owed.state == "open"
-    await h.execute_update(ProjectWorkflow.decide, Decision(
-        decision_id="ldr", department="meteorology", matter_code="lightning-design-review", kind="approve",
-        decided_by="clerk"))
+    await h.execute_update(
+        ProjectWorkflow.decide,
+        Decision(
+            decision_id="ldr",
+            department="meteorology",
+            matter_code="lightning-design-review",
+            kind="approve",
+            decided_by="clerk",
+        ),
+    )
     v = await view(h)
     assert v.stage == "construction_permit", "a tolerance approval counts while materials are owed"
     # The tolerance period (10 working days) runs out with nothing supplied.
@@ -70,14 +99,18 @@ async def test_missed_tolerance_materials_suspend_the_approval_and_the_stage_wai
     assert matter(await view(h), "building-planning-permit").state == "suspended"
     # The construction-permit stage is decided, but the suspended approval holds the project.
     for code, dept in (("fire-design-review", "housing"), ("construction-permit", "housing")):
-        await h.execute_update(ProjectWorkflow.decide, Decision(
-            decision_id=f"ok-{code}", department=dept, matter_code=code, kind="approve", decided_by="clerk"))
+        await h.execute_update(
+            ProjectWorkflow.decide,
+            Decision(decision_id=f"ok-{code}", department=dept, matter_code=code, kind="approve", decided_by="clerk"),
+        )
     v = await view(h)
     assert v.stage == "construction_permit"
     assert "supply owed materials for building-planning-permit" in v.waiting_for
     # Supplied late: the approval is reinstated and the project moves on.
-    await h.execute_update(ProjectWorkflow.supply_materials, SupplyMaterials(
-        matter_code="building-planning-permit", by="agent-li", items=["traffic impact statement"]))
+    await h.execute_update(
+        ProjectWorkflow.supply_materials,
+        SupplyMaterials(matter_code="building-planning-permit", by="agent-li", items=["traffic impact statement"]),
+    )
     v = await view(h)
     assert matter(v, "building-planning-permit").state == "approved"
     assert v.stage == "construction"
