@@ -66,6 +66,11 @@ class IssueLicense(_In):
     submission: int
 
 
+class RevokeLicense(_In):
+    license_no: str
+    reason: str
+
+
 class Notify(_In):
     notification_id: str
     project_id: str
@@ -155,6 +160,16 @@ class ProjectActivities:
         )
         log.info("e-license issued", license_no=number, matter=inp.matter_code)
         return number
+
+    @activity.defn
+    async def revoke_license(self, inp: RevokeLicense) -> None:
+        """Mark an e-license revoked (a failed commitment verification); a retry changes nothing."""
+        await self.pool.execute(
+            "UPDATE e_licenses SET revoked_at = now(), revoked_reason = $2 WHERE license_no = $1 AND revoked_at IS NULL",
+            inp.license_no,
+            inp.reason,
+        )
+        log.info("e-license revoked", license_no=inp.license_no, reason=inp.reason)
 
     @activity.defn
     async def notify(self, inp: Notify) -> None:

@@ -108,7 +108,7 @@ class ProjectContext(_State):
 class Effect(_State):
     """Work the workflow must do through an activity."""
 
-    kind: Literal["submit", "close_submission", "issue_license", "notify"]
+    kind: Literal["submit", "close_submission", "issue_license", "revoke_license", "notify"]
     args: dict[str, Any]
 
 
@@ -638,6 +638,8 @@ class ProjectMachine:
                 f"{m.spec.name_zh}: approval revoked after verification",
                 now,
             )
+            if m.license_no:
+                self._effect("revoke_license", license_no=m.license_no, reason=v.findings or "verification failed")
             m.mode = "standard"
             m.approval_mode = None
             m.license_no = None
@@ -656,7 +658,8 @@ class ProjectMachine:
 
     def validate_stop(self, cmd: StopClock) -> MatterState:
         m = self._pending_matter_of(cmd.matter_code, cmd.department)
-        if m.state != "pending":
+        tc = self.s.clocks.get(m.clock_id or "")
+        if m.state != "pending" or tc is None or clocks.is_stopped(tc.clock):
             raise Rejected(f"matter_code: the clock of {cmd.matter_code} is not running (state: {m.state})")
         return m
 

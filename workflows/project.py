@@ -39,9 +39,11 @@ with workflow.unsafe.imports_passed_through():
         Notify,
         ProjectActivities,
         RecordEvents,
+        RevokeLicense,
         SubmitApplication,
     )
     from catalog.models import ProjectFacts, derive_checklist
+    from legalclock import LegalClockError
     from schemas import visibility
     from schemas.project import (
         Ack,
@@ -118,7 +120,9 @@ class ProjectWorkflow:
             facts = ProjectFacts(project_type=r.project_type, standard_land_parcel=r.standard_land_parcel)
             self._m.register(derive_checklist(ctx.catalog, ctx.zone, facts), workflow.now())
             # The memo names the project in the UI even when it was started without the client.
-            workflow.upsert_memo({"name": r.name, "enterprise": r.enterprise, "investment_yuan": r.investment_yuan})
+            # Added after projects were running: patched, so their histories still replay.
+            if workflow.patched("memo-at-registration"):
+                workflow.upsert_memo({"name": r.name, "enterprise": r.enterprise, "investment_yuan": r.investment_yuan})
             if self._early_calendar is not None:
                 self._m.calendar_changed(self._early_calendar, workflow.now())
         m = self._m
@@ -195,6 +199,13 @@ class ProjectWorkflow:
                 summary=f"close {a['matter_code']} in the {a['outcome']} inbox",
                 **_ACTIVITY,
             )
+        elif e.kind == "revoke_license":
+            await workflow.execute_activity_method(
+                ProjectActivities.revoke_license,
+                RevokeLicense(**a),
+                summary=f"revoke e-license {a['license_no']}",
+                **_ACTIVITY,
+            )
         elif e.kind == "issue_license":
             license_no = await workflow.execute_activity_method(
                 ProjectActivities.issue_license,
@@ -240,7 +251,8 @@ class ProjectWorkflow:
         """Run a state change from a handler and wake the main loop."""
         try:
             result = fn()
-        except Rejected as exc:
+        except (Rejected, LegalClockError) as exc:
+            # A business failure fails the update, never the workflow task.
             raise ApplicationError(str(exc), type="Rejected", non_retryable=True) from None
         # Advance right away, so the next query or update sees the stage move this one caused,
         # even while the main loop is still waiting on an activity.

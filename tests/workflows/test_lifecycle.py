@@ -10,7 +10,17 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from schemas import visibility
-from schemas.project import Decision, ProgressReport, ReassignAgent, Resubmit, Verification, Withdraw
+from schemas.project import (
+    Decision,
+    ExtendLimit,
+    ProgressReport,
+    ReassignAgent,
+    Resubmit,
+    ResumeClock,
+    StopClock,
+    Verification,
+    Withdraw,
+)
 from schemas.stages import APPROVAL_STAGES
 from tests.harness import Harness
 from tests.workflows.helpers import approve_all, events, matter, search_attributes, types, view
@@ -229,3 +239,43 @@ async def test_construction_continues_as_new_and_keeps_everything(dev: Harness, 
     assert again.duplicate
     rows = await events(pg_pool, v.project_id)
     assert [r["version"] for r in rows] == list(range(1, len(rows) + 1)), "one gap-free stream across runs"
+
+
+async def test_expert_review_stops_the_clock_and_a_limit_is_extended_once(dev: Harness, pg_pool: asyncpg.Pool) -> None:
+    h = await dev.start(zone="tunliu")
+    await approve_all(h, "approval_land", prefix="x")
+    await h.execute_update(
+        ProjectWorkflow.decide,
+        Decision(
+            decision_id="x-filing", department="approval", matter_code="project-filing", kind="approve", decided_by="c"
+        ),
+    )
+    eia = matter(await view(h), "eia")
+    first_deadline = eia.clock.deadline
+    stop = StopClock(matter_code="eia", department="ecology", kind="expert_review", reason="专家评审")
+    await h.execute_update(ProjectWorkflow.stop_clock, stop)
+    stopped = matter(await view(h), "eia")
+    assert stopped.clock.paused and stopped.clock.deadline is None and stopped.state == "pending"
+    assert "clock stopped" in (await view(h)).waiting_for
+    assert "is not running" in await rejected(h.execute_update(ProjectWorkflow.stop_clock, stop))
+    await h.execute_update(ProjectWorkflow.resume_clock, ResumeClock(matter_code="eia", department="ecology"))
+    assert "not stopped" in await rejected(
+        h.execute_update(ProjectWorkflow.resume_clock, ResumeClock(matter_code="eia", department="ecology"))
+    )
+    resumed = matter(await view(h), "eia")
+    assert resumed.clock.deadline >= first_deadline
+
+    extend = ExtendLimit(matter_code="eia", department="ecology", days=10, approved_by="局长 Wang", reason="complex case")
+    ack = await h.execute_update(ProjectWorkflow.extend_limit, extend)
+    assert "extended by 10" in ack.message
+    extended = matter(await view(h), "eia").clock
+    assert extended.extended and extended.limit_days == resumed.clock.limit_days + 10
+    assert extended.deadline > resumed.clock.deadline
+    assert "already extended once" in await rejected(h.execute_update(ProjectWorkflow.extend_limit, extend))
+    assert "belongs to ecology" in await rejected(
+        h.execute_update(ProjectWorkflow.extend_limit, extend.model_copy(update={"department": "water"}))
+    )
+    rows = await events(pg_pool, (await view(h)).project_id, wait_for="LimitExtended")
+    assert {"ClockStopped", "ClockResumed", "LimitExtended"} <= set(types(rows))
+    ext = next(r for r in rows if r["event_type"] == "LimitExtended")
+    assert ext["payload"]["approved_by"] == "局长 Wang" and ext["payload"]["days"] == 10

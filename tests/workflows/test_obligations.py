@@ -42,6 +42,12 @@ async def test_failed_commitment_verification_revokes_and_reopens_the_matter(
     assert energy.state == "pending" and energy.mode == "standard" and energy.submissions == 2
     assert energy.approval_mode is None
     rows = await events(pg_pool, v.project_id, wait_for="ApprovalRevoked")
+    await settle(h)
+    revoked = await pg_pool.fetchrow(
+        "SELECT revoked_at, revoked_reason FROM e_licenses WHERE project_id = $1 AND matter_code = 'energy-review'",
+        v.project_id,
+    )
+    assert revoked["revoked_at"] is not None and "exceeds" in revoked["revoked_reason"]
     assert types(rows).count("MatterSubmitted") >= 2
     # The same verification sent again is answered, not applied twice.
     again = await h.execute_update(
