@@ -17,7 +17,7 @@ async def current_calendar(pool: asyncpg.Pool) -> OfficialCalendar:
 
 async def store_calendar(pool: asyncpg.Pool, calendar: OfficialCalendar, loaded_by: str) -> bool:
     """Record ``calendar`` as the one in force; False when that version was loaded before."""
-    status = await pool.execute(
+    status: str = await pool.execute(
         """INSERT INTO calendars (version, content, loaded_by) VALUES ($1, $2, $3)
            ON CONFLICT (version) DO NOTHING""",
         calendar.version,

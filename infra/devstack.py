@@ -187,4 +187,8 @@ def run() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run())
+    exit_code = run()
+    # The demo's Temporal client can crash interpreter teardown (temporalio/sdk-python#300).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(exit_code)

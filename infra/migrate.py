@@ -39,7 +39,7 @@ class MigrationError(Exception):
 def available() -> list[Migration]:
     """The migrations shipped with this version of daiban, in order."""
     folder = resources.files("infra") / "migrations"
-    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     return [Migration(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in files]
 
 

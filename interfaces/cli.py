@@ -10,7 +10,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -175,9 +175,9 @@ def render_view(v: ProjectView) -> None:
     out.print(t)
     t = Table("matter", "department", "stage", "mode", "state", "days left", "deadline", "obligations")
     for m in v.matters:
-        c = m.clock
-        left = "" if c is None or c.working_days_left is None else f"{c.working_days_left:g}"
-        deadline = "" if c is None else ("stopped" if c.paused else str(c.deadline or ""))
+        mc = m.clock
+        left = "" if mc is None or mc.working_days_left is None else f"{mc.working_days_left:g}"
+        deadline = "" if mc is None else ("stopped" if mc.paused else str(mc.deadline or ""))
         obligations = ", ".join(f"{o.kind}:{o.state}" for o in m.obligations)
         t.add_row(m.code, m.department, m.stage, m.approval_mode or m.mode, m.state, left, deadline, obligations)
     out.print(t)
@@ -401,7 +401,7 @@ def read(fn: Callable[[Any], Awaitable[T]]) -> T:
         raise fail(str(exc)) from None
 
 
-def _table(rows: list[BaseModel], columns: list[str]) -> None:
+def _table(rows: Sequence[BaseModel], columns: list[str]) -> None:
     t = Table(*columns)
     for r in rows:
         d = r.model_dump()

@@ -147,15 +147,15 @@ class DaibanClient:
 
     async def state(self, project_id: str, *, wait: float = 10.0) -> ProjectView:
         """The project's full state; waits up to ``wait`` seconds while it is registering."""
-        handle = self.handle(project_id)
+        handle = self.client.get_workflow_handle_for(ProjectWorkflow.run, workflow_id_for(project_id))
         loop = asyncio.get_running_loop()
         until = loop.time() + wait
         while True:
             try:
                 desc = await handle.describe()
                 if desc.status != WorkflowExecutionStatus.RUNNING:
-                    return await handle.result(result_type=ProjectView)  # type: ignore[no-any-return]
-                return await handle.query(ProjectWorkflow.state, result_type=ProjectView)  # type: ignore[no-any-return]
+                    return await handle.result()
+                return await handle.query(ProjectWorkflow.state)
             except WorkflowQueryFailedError as exc:
                 if "still registering" not in str(exc) or loop.time() > until:
                     raise DaibanError(str(exc)) from None

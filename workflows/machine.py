@@ -162,7 +162,7 @@ class ProjectMachine:
         )
 
     def _effect(self, effect: str, **args: Any) -> None:
-        self.s.effects.append(Effect(kind=effect, args=args))  # type: ignore[arg-type]
+        self.s.effects.append(Effect.model_validate({"kind": effect, "args": args}))
 
     def _notify(self, kind: str, recipients: list[str], message: str, now: datetime) -> None:
         # The notification id follows the event that caused it, so a retry writes nothing twice.

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -68,10 +68,17 @@ with workflow.unsafe.imports_passed_through():
 
 T = TypeVar("T")
 
-_ACTIVITY = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
-}
+_TIMEOUT = timedelta(seconds=30)
+_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+async def _activity(fn: Callable[[ProjectActivities, A], Awaitable[R]], arg: A, summary: str) -> R:
+    """Run one of the project's activities with the platform's timeout and retry policy."""
+    return await workflow.execute_activity_method(
+        fn, arg, summary=summary, start_to_close_timeout=_TIMEOUT, retry_policy=_RETRY
+    )
 
 
 class ProjectInput(BaseModel):
@@ -109,11 +116,10 @@ class ProjectWorkflow:
     async def run(self, inp: ProjectInput) -> ProjectView:
         if self._m is None:
             r = inp.registration
-            ctx = await workflow.execute_activity_method(
+            ctx = await _activity(
                 ProjectActivities.load_context,
                 LoadContext(zone=r.zone, year=workflow.now().year),
-                summary=f"load catalog, zone {r.zone} policy and official calendar",
-                **_ACTIVITY,
+                f"load catalog, zone {r.zone} policy and official calendar",
             )
             state = ProjectState(registration=r, context=ctx, agent=r.agent, backup_agent=r.backup_agent)
             self._m = ProjectMachine(state)
@@ -171,11 +177,10 @@ class ProjectWorkflow:
                 await asyncio.gather(*(self._perform_in_order(g) for g in groups.values()))
             events, m.s.pending_events = m.s.pending_events, []
             if events:
-                await workflow.execute_activity_method(
+                await _activity(
                     ProjectActivities.record_events,
                     RecordEvents(events=events),
-                    summary=f"record {len(events)} events: {', '.join(sorted({e.event_type for e in events}))}",
-                    **_ACTIVITY,
+                    f"record {len(events)} events: {', '.join(sorted({e.event_type for e in events}))}",
                 )
         self._publish()
 
@@ -186,40 +191,35 @@ class ProjectWorkflow:
     async def _perform(self, e: Effect) -> None:
         a = e.args
         if e.kind == "submit":
-            await workflow.execute_activity_method(
+            await _activity(
                 ProjectActivities.submit_application,
                 SubmitApplication(**a),
-                summary=f"submit {a['matter_code']} to {a['department']} (submission {a['submission']})",
-                **_ACTIVITY,
+                f"submit {a['matter_code']} to {a['department']} (submission {a['submission']})",
             )
         elif e.kind == "close_submission":
-            await workflow.execute_activity_method(
+            await _activity(
                 ProjectActivities.close_submission,
                 CloseSubmission(**a),
-                summary=f"close {a['matter_code']} in the {a['outcome']} inbox",
-                **_ACTIVITY,
+                f"close submission {a['submission']} of {a['matter_code']}: {a['outcome']}",
             )
         elif e.kind == "revoke_license":
-            await workflow.execute_activity_method(
+            await _activity(
                 ProjectActivities.revoke_license,
                 RevokeLicense(**a),
-                summary=f"revoke e-license {a['license_no']}",
-                **_ACTIVITY,
+                f"revoke e-license {a['license_no']}",
             )
         elif e.kind == "issue_license":
-            license_no = await workflow.execute_activity_method(
+            license_no = await _activity(
                 ProjectActivities.issue_license,
                 IssueLicense(**a),
-                summary=f"issue e-license for {a['matter_code']} ({a['department']})",
-                **_ACTIVITY,
+                f"issue e-license for {a['matter_code']} ({a['department']})",
             )
             self._machine.license_issued(a["matter_code"], license_no, workflow.now())
         else:
-            await workflow.execute_activity_method(
+            await _activity(
                 ProjectActivities.notify,
                 Notify(**a),
-                summary=f"notify {a['kind']}: {', '.join(a['recipients'])}",
-                **_ACTIVITY,
+                f"notify {a['kind']}: {', '.join(a['recipients'])}",
             )
 
     def _publish(self) -> None:
