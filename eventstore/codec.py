@@ -1,0 +1,91 @@
+"""Between the lifecycle's domain events (``schemas.events``) and the store's rows.
+
+Clock ids. Clock events (``ClockStopped``, ``ClockResumed``, ``LimitExtended``, ``DeadlineWarned``,
+``DeadlineBreached``, ``EscalatedToLead``, ``JointMeetingConvened``) name their clock by id, while
+``MatterSubmitted``, ``StageStarted`` and ``ObligationOpened`` open a clock without naming it. The
+read models join the two through the ids built here, which are the ones ``workflows/machine.py``
+uses (``matter:<code>:<submission>``, ``obligation:<code>:<kind>:<submission>``,
+``stage:<stage>``, ``process``): a change there must be made here too. Any other id is kept as a
+project-level clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from eventstore.store import NewEvent
+from schemas.events import EVENT_TYPES, ClockScope, DomainEvent
+
+PROCESS_CLOCK_ID = "process"
+
+
+def to_new_event(
+    stream_id: str, version: int, event_id: str, occurred_at: datetime, event: DomainEvent
+) -> NewEvent:
+    """The row for ``event``: its class name is the type, its JSON dump the payload.
+
+    Raises:
+        ValueError: ``event`` is about another project than the stream's.
+    """
+    if event.project_id != stream_id:
+        raise ValueError(f"event of project {event.project_id} cannot go to stream {stream_id}")
+    return NewEvent(
+        event_id=event_id,
+        stream_id=stream_id,
+        version=version,
+        event_type=type(event).__name__,
+        occurred_at=occurred_at,
+        payload=event.model_dump(mode="json"),
+    )
+
+
+def to_domain(event: NewEvent) -> DomainEvent | None:
+    """The domain event a row holds, or None for a type this version of daiban does not know.
+
+    Raises:
+        pydantic.ValidationError: the payload does not fit its type (the vocabulary changed
+            without an upcaster).
+    """
+    cls = EVENT_TYPES.get(event.event_type)
+    return None if cls is None else cls.model_validate(event.payload)
+
+
+def matter_clock_id(matter_code: str, submission: int) -> str:
+    """The id of the decision clock of a matter's ``submission``."""
+    return f"matter:{matter_code}:{submission}"
+
+
+def stage_clock_id(stage: str) -> str:
+    """The id of a stage's clock."""
+    return f"stage:{stage}"
+
+
+def obligation_clock_id(matter_code: str, obligation: str, submission: int) -> str:
+    """The id of the clock of a tolerance or commitment obligation after ``submission``."""
+    return f"obligation:{matter_code}:{obligation}:{submission}"
+
+
+class ClockRef(NamedTuple):
+    """What a clock id says about its clock; Nones for ids not built here."""
+
+    scope: ClockScope | None
+    matter_code: str | None = None
+    submission: int | None = None
+    stage: str | None = None
+
+
+def parse_clock_id(clock_id: str) -> ClockRef:
+    """Read back an id built by the functions above."""
+    kind, _, rest = clock_id.partition(":")
+    head, _, number = rest.rpartition(":")
+    submission = int(number) if number.isdigit() else None
+    if kind == "matter" and head and submission is not None:
+        return ClockRef("matter", head, submission)
+    if kind == "obligation" and ":" in head and submission is not None:
+        return ClockRef("obligation", head.rpartition(":")[0], submission)
+    if kind == "stage" and rest:
+        return ClockRef("stage", stage=rest)
+    if clock_id == PROCESS_CLOCK_ID:
+        return ClockRef("process")
+    return ClockRef(None)

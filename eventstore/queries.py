@@ -1,0 +1,425 @@
+"""The repository layer over the event store and read models, for the CLI and the HTTP gateway.
+
+Reads return frozen pydantic models. The writers for the department inbox and the notifications
+outbox are idempotent, so the activities that call them can be retried freely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import structlog
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from eventstore.codec import to_domain
+from eventstore.store import Executor, StoredEvent, read_stream
+from schemas import events as ev
+from schemas.stages import Stage
+
+log = structlog.get_logger(__name__)
+
+# Summaries show China Standard Time (no daylight saving, so a fixed offset needs no tz data).
+CST = timezone(timedelta(hours=8), "CST")
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TimelineEntry(_View):
+    """One event of a project's stream, with a line a person can read."""
+
+    position: int
+    version: int
+    event_type: str
+    occurred_at: datetime
+    summary: str
+
+
+class MatterView(_View):
+    """One row of ``rm_matters``."""
+
+    project_id: str
+    matter_code: str
+    matter_name: str | None
+    department: str
+    stage: str
+    mode: str
+    approval_mode: str | None
+    state: str
+    submissions: int
+    statutory_days: float | None
+    promised_days: float | None
+    deadline: datetime | None
+    working_days_used: float | None
+    overdue: bool
+    on_time: bool | None
+    obligation: str | None
+    license_no: str | None
+    submitted_at: datetime | None
+    approved_at: datetime | None
+    decided_at: datetime | None
+    updated_at: datetime
+
+
+class ProjectView(_View):
+    """One row of ``rm_projects`` with its matters."""
+
+    project_id: str
+    name: str
+    enterprise: str
+    zone: str
+    project_type: str
+    investment_yuan: int
+    stage: str
+    status: str
+    agent: str
+    backup_agent: str
+    project_lead: str
+    nearest_deadline: datetime | None
+    overdue: bool
+    construction_percent: int | None
+    registered_at: datetime
+    updated_at: datetime
+    last_version: int
+    events_applied: int
+    matters: list[MatterView]
+
+
+class OverdueItem(_View):
+    """A clock past its deadline: a matter, a stage, an obligation or the whole process."""
+
+    project_id: str
+    project_name: str
+    zone: str
+    agent: str
+    project_lead: str
+    clock_id: str
+    scope: str
+    department: str | None
+    matter_code: str | None
+    matter_name: str | None
+    deadline: datetime | None
+    breached: bool
+    escalation: str | None
+
+
+class DepartmentReport(_View):
+    """A department's decisions so far and its open work."""
+
+    department: str
+    decided: int
+    approved: int
+    rejected: int
+    on_time: int
+    on_time_rate: float | None
+    avg_approval_days: float | None
+    p90_approval_days: float | None
+    open: int
+    breaches: int
+
+
+class ZoneReport(_View):
+    """A zone's pipeline and the working days its reforms saved against the statutory limits."""
+
+    zone: str
+    projects: int
+    active: int
+    projects_by_stage: dict[str, int]
+    total_investment_yuan: int
+    commitment_approvals: int
+    days_saved_commitment: float
+    tolerance_approvals: int
+    days_saved_tolerance: float
+    regional_exemptions: int
+    days_saved_regional_assessment: float
+    days_saved_total: float
+
+
+class InboxItem(_View):
+    """An open submission waiting for a department's decision."""
+
+    project_id: str
+    project_name: str | None
+    matter_code: str
+    matter_name: str | None
+    submission: int
+    department: str
+    payload: dict[str, Any]
+    submitted_at: datetime
+    deadline: datetime | None
+
+
+# ---- reads ---------------------------------------------------------------------------------------
+
+
+async def get_project(db: Executor, project_id: str) -> ProjectView | None:
+    """A project and its matters as projected, or None if the projector has not seen it."""
+    row = await db.fetchrow("SELECT * FROM rm_projects WHERE project_id = $1", project_id)
+    if row is None:
+        return None
+    matters = await db.fetch(
+        """SELECT * FROM rm_matters WHERE project_id = $1
+           ORDER BY array_position($2::text[], stage), matter_code""",
+        project_id, [s.value for s in Stage],
+    )
+    return ProjectView(**dict(row), matters=[MatterView(**dict(m)) for m in matters])
+
+
+async def project_timeline(db: Executor, project_id: str) -> list[TimelineEntry]:
+    """The events of a project's stream in order, each with a one-line summary."""
+    return [
+        TimelineEntry(position=e.position, version=e.version, event_type=e.event_type,
+                      occurred_at=e.occurred_at, summary=summarize(e))
+        for e in await read_stream(db, project_id)
+    ]
+
+
+async def overdue(
+    db: Executor, *, now: datetime | None = None, zone: str | None = None,
+    department: str | None = None,
+) -> list[OverdueItem]:
+    """Open clocks overdue at ``now`` (default: the database's now), earliest deadline first.
+
+    A clock is overdue when the lifecycle recorded a breach, or when its deadline has passed and
+    it is not stopped (the breach event may not have been written yet).
+    """
+    rows = await db.fetch(
+        """SELECT c.project_id, p.name AS project_name, p.zone, p.agent, p.project_lead,
+                  c.clock_id, c.scope, c.department, c.matter_code, m.matter_name, c.deadline,
+                  c.breached, c.escalation
+           FROM rm_clocks c
+           JOIN rm_projects p USING (project_id)
+           LEFT JOIN rm_matters m ON m.project_id = c.project_id AND m.matter_code = c.matter_code
+           WHERE c.open
+             AND (c.breached OR (NOT c.stopped AND c.deadline < coalesce($1, now())))
+             AND ($2::text IS NULL OR p.zone = $2)
+             AND ($3::text IS NULL OR c.department = $3)
+           ORDER BY c.deadline NULLS LAST, c.project_id, c.clock_id""",
+        now, zone, department,
+    )
+    return [OverdueItem(**dict(r)) for r in rows]
+
+
+async def department_report(db: Executor, department: str | None = None) -> list[DepartmentReport]:
+    """Per department: decisions, on-time rate, approval days (mean, p90), open work, breaches."""
+    rows = await db.fetch(
+        """WITH approvals AS (
+               SELECT department, avg(working_days_used) AS avg_days,
+                      percentile_cont(0.9) WITHIN GROUP (ORDER BY working_days_used) AS p90_days
+               FROM rm_matters WHERE approved_at IS NOT NULL AND working_days_used IS NOT NULL
+               GROUP BY department),
+           open AS (
+               SELECT department, count(*) AS open FROM rm_matters
+               WHERE state IN ('submitted', 'correction') GROUP BY department)
+           SELECT d.department,
+                  coalesce(p.decided_count, 0) AS decided,
+                  coalesce(p.approved_count, 0) AS approved,
+                  coalesce(p.rejected_count, 0) AS rejected,
+                  coalesce(p.on_time_count, 0) AS on_time,
+                  p.on_time_count::float8 / nullif(p.decided_count, 0) AS on_time_rate,
+                  a.avg_days AS avg_approval_days, a.p90_days AS p90_approval_days,
+                  coalesce(o.open, 0) AS open, coalesce(p.breaches_count, 0) AS breaches
+           FROM (SELECT department FROM rm_department_performance
+                 UNION SELECT department FROM rm_matters) d
+           LEFT JOIN rm_department_performance p USING (department)
+           LEFT JOIN approvals a USING (department)
+           LEFT JOIN open o USING (department)
+           WHERE $1::text IS NULL OR d.department = $1
+           ORDER BY d.department""",
+        department,
+    )
+    return [DepartmentReport(**dict(r)) for r in rows]
+
+
+async def zone_report(db: Executor, zone: str | None = None) -> list[ZoneReport]:
+    """Per zone: projects by stage, investment in the pipeline, working days saved."""
+    rows = await db.fetch(
+        """WITH stages AS (
+               SELECT zone, stage, count(*) AS n FROM rm_projects
+               WHERE $1::text IS NULL OR zone = $1 GROUP BY zone, stage),
+           projects AS (
+               SELECT zone, count(*) AS projects,
+                      count(*) FILTER (WHERE status = 'active') AS active,
+                      coalesce(sum(investment_yuan) FILTER (WHERE status <> 'withdrawn'), 0)::bigint
+                          AS total_investment_yuan
+               FROM rm_projects WHERE $1::text IS NULL OR zone = $1 GROUP BY zone)
+           SELECT p.zone, p.projects, p.active, p.total_investment_yuan,
+                  (SELECT jsonb_object_agg(stage, n) FROM stages s WHERE s.zone = p.zone)
+                      AS projects_by_stage,
+                  coalesce(t.commitment_approvals, 0) AS commitment_approvals,
+                  coalesce(t.days_saved_commitment, 0) AS days_saved_commitment,
+                  coalesce(t.tolerance_approvals, 0) AS tolerance_approvals,
+                  coalesce(t.days_saved_tolerance, 0) AS days_saved_tolerance,
+                  coalesce(t.regional_exemptions, 0) AS regional_exemptions,
+                  coalesce(t.days_saved_regional_assessment, 0) AS days_saved_regional_assessment
+           FROM projects p LEFT JOIN rm_zone_totals t USING (zone)
+           ORDER BY p.zone""",
+        zone,
+    )
+    return [
+        ZoneReport(
+            **dict(r),
+            days_saved_total=r["days_saved_commitment"] + r["days_saved_tolerance"]
+            + r["days_saved_regional_assessment"],
+        )
+        for r in rows
+    ]
+
+
+async def department_inbox(db: Executor, department: str) -> list[InboxItem]:
+    """A department's open submissions, oldest first, with the matter's deadline if known."""
+    rows = await db.fetch(
+        """SELECT i.project_id, p.name AS project_name, i.matter_code, m.matter_name,
+                  i.submission, i.department, i.payload, i.submitted_at, m.deadline
+           FROM department_inbox i
+           LEFT JOIN rm_projects p USING (project_id)
+           LEFT JOIN rm_matters m ON m.project_id = i.project_id AND m.matter_code = i.matter_code
+           WHERE i.department = $1 AND i.closed_at IS NULL
+           ORDER BY i.submitted_at, i.project_id, i.matter_code, i.submission""",
+        department,
+    )
+    return [InboxItem(**dict(r)) for r in rows]
+
+
+# ---- idempotent writers --------------------------------------------------------------------------
+
+
+async def record_submission(
+    db: Executor, project_id: str, matter_code: str, submission: int, department: str,
+    payload: dict[str, Any], submitted_at: datetime,
+) -> bool:
+    """Put a submission in the department's inbox; False if it was there already."""
+    status = await db.execute(
+        """INSERT INTO department_inbox (project_id, matter_code, submission, department, payload,
+                  submitted_at)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
+        project_id, matter_code, submission, department, payload, submitted_at,
+    )
+    return bool(status == "INSERT 0 1")
+
+
+async def close_submission(
+    db: Executor, project_id: str, matter_code: str, submission: int, outcome: str,
+    closed_at: datetime,
+) -> bool:
+    """Close an inbox row with the decision's outcome; False if it was closed already.
+
+    The first close wins: a retry is a no-op, and a later close with another outcome is logged.
+    """
+    closed = await db.fetchrow(
+        """WITH closing AS (
+               UPDATE department_inbox SET closed_at = $5, outcome = $4
+               WHERE project_id = $1 AND matter_code = $2 AND submission = $3
+                 AND closed_at IS NULL
+               RETURNING 1)
+           SELECT EXISTS (SELECT 1 FROM closing) AS now,
+                  (SELECT outcome FROM department_inbox
+                   WHERE project_id = $1 AND matter_code = $2 AND submission = $3) AS before""",
+        project_id, matter_code, submission, outcome, closed_at,
+    )
+    assert closed is not None
+    if not closed["now"] and closed["before"] != outcome:
+        log.warning("inbox row not closed", project_id=project_id, matter_code=matter_code,
+                    submission=submission, outcome=outcome, recorded=closed["before"])
+    return bool(closed["now"])
+
+
+async def record_notification(
+    db: Executor, notification_id: str, project_id: str, kind: str, recipients: list[str],
+    message: str, payload: dict[str, Any],
+) -> bool:
+    """Queue a notification in the outbox; False if this id was queued already."""
+    status = await db.execute(
+        """INSERT INTO notifications (notification_id, project_id, kind, recipients, message,
+                  payload)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
+        notification_id, project_id, kind, recipients, message, payload,
+    )
+    return bool(status == "INSERT 0 1")
+
+
+# ---- one line per event --------------------------------------------------------------------------
+
+
+def _t(at: datetime | None) -> str:
+    return "no deadline" if at is None else at.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+
+
+def _d(days: float) -> str:
+    return f"{days:.1f}".removesuffix(".0")
+
+
+def _matter(e: ev.MatterEvent) -> str:
+    return f"{e.matter_code} ({e.department})"
+
+
+def _clock(scope: str, department: str | None) -> str:
+    return f"{scope} clock" + (f" of {department}" if department else "")
+
+
+_SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
+    ev.ProjectRegistered: lambda e: (
+        f"Registered {e.name} by {e.enterprise} in {e.zone}: {e.project_type}, "
+        f"¥{e.investment_yuan:,}; agent {e.agent}, {len(e.checklist)} matters on the checklist"),
+    ev.AgentReassigned: lambda e: f"Agent {e.from_agent} → {e.to_agent} by {e.by}: {e.reason}",
+    ev.StageStarted: lambda e: f"Stage {e.stage} started, due {_t(e.deadline)}",
+    ev.StageCompleted: lambda e: (
+        f"Stage {e.stage} completed in {_d(e.working_days_used)} working days"),
+    ev.MatterSubmitted: lambda e: (
+        f"Submitted {_matter(e)}, #{e.submission}, {e.mode}, due {_t(e.deadline)}"),
+    ev.MatterExempted: lambda e: (
+        f"{_matter(e)} covered by regional assessment {e.assessment}, "
+        f"{_d(e.statutory_days)} days saved"),
+    ev.MatterApproved: lambda e: (
+        f"Approved {_matter(e)} ({e.mode}) in {_d(e.working_days_used)} of "
+        f"{_d(e.statutory_days)} working days" + ("" if e.on_time else ", late")),
+    ev.MatterRejected: lambda e: f"Rejected {_matter(e)}: {'; '.join(e.reasons)}",
+    ev.CorrectionRequested: lambda e: (
+        f"Correction requested for {_matter(e)}: {', '.join(e.items)}; clock stopped"),
+    ev.CorrectionSupplied: lambda e: f"Correction supplied for {_matter(e)} by {e.by}",
+    ev.ClockStopped: lambda e: (
+        f"{e.scope.capitalize()} clock {e.clock_id} stopped ({e.kind}): {e.reason}"),
+    ev.ClockResumed: lambda e: (
+        f"{e.scope.capitalize()} clock {e.clock_id} resumed after {_d(e.stopped_working_days)} "
+        "working days"),
+    ev.LimitExtended: lambda e: (
+        f"{e.scope.capitalize()} clock {e.clock_id} extended by {_d(e.days)} days to "
+        f"{_t(e.new_deadline)}, approved by {e.approved_by}"),
+    ev.ObligationOpened: lambda e: (
+        f"{_matter(e)}: {e.obligation.replace('_', ' ')} due {_t(e.deadline)}"),
+    ev.ObligationFulfilled: lambda e: f"{_matter(e)}: {e.obligation.replace('_', ' ')} fulfilled",
+    ev.ObligationMissed: lambda e: f"{_matter(e)}: {e.obligation.replace('_', ' ')} missed",
+    ev.ApprovalSuspended: lambda e: f"Approval of {_matter(e)} suspended: {e.reason}",
+    ev.ApprovalReinstated: lambda e: f"Approval of {_matter(e)} reinstated: {e.reason}",
+    ev.ApprovalRevoked: lambda e: f"Approval of {_matter(e)} revoked: {e.reason}",
+    ev.DeadlineWarned: lambda e: (
+        f"Warning: {_clock(e.scope, e.department)} due {_t(e.deadline)}, "
+        f"{_d(e.working_days_left)} working days left"),
+    ev.DeadlineBreached: lambda e: (
+        f"Deadline breached: {_clock(e.scope, e.department)}, due {_t(e.deadline)}"),
+    ev.EscalatedToLead: lambda e: (
+        f"Escalated to project lead {e.project_lead}: {_clock(e.scope, e.department)}"),
+    ev.JointMeetingConvened: lambda e: (
+        f"Joint meeting {e.meeting_id} convened with {', '.join(e.attendees)}"),
+    ev.JointMeetingResolved: lambda e: f"Joint meeting {e.meeting_id} resolved: {e.resolution}",
+    ev.DepartmentLiabilityRecorded: lambda e: (
+        f"Deemed approval of {_matter(e)}: liability recorded for missing {_t(e.deadline)}"),
+    ev.ELicenseIssued: lambda e: f"E-license {e.license_no} issued for {_matter(e)}",
+    ev.ConstructionProgressReported: lambda e: f"Construction {e.percent}%: {e.note}",
+    ev.ProjectInProduction: lambda e: (
+        f"In production after {_d(e.working_days_total)} working days of approvals"),
+    ev.ProjectWithdrawn: lambda e: f"Withdrawn at {e.stage} by {e.by}: {e.reason}",
+}
+
+
+def summarize(event: StoredEvent) -> str:
+    """One line describing ``event``; its type name when the type or payload is unknown."""
+    try:
+        domain = to_domain(event)
+    except ValidationError:
+        return f"{event.event_type} (payload does not fit the current vocabulary)"
+    render = _SUMMARIES.get(type(domain)) if domain is not None else None
+    return event.event_type if render is None else render(domain)

@@ -1,0 +1,209 @@
+"""Read models and queries for one project walked through a stage by hand, event by event."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from eventstore import queries as q
+from eventstore.codec import matter_clock_id
+from eventstore.projector import Projector
+from eventstore.sample import ProjectStream
+from eventstore.store import NewEvent, append
+from schemas import events as ev
+from tests.eventstore.conftest import new_stream
+
+
+class Scenario:
+    """A project of its own zone and departments, so shared read models can be asserted on."""
+
+    def __init__(self) -> None:
+        tag = uuid.uuid4().hex[:8]
+        self.zone, self.suffix = f"zone-{tag}", f"-{tag}"
+        self.s: ProjectStream = new_stream()
+        self.t0 = self.s.at
+        self.dr, self.nr, self.env, self.met = (
+            d + self.suffix for d in
+            ("development_reform", "natural_resources", "ecology_environment", "meteorology"))
+
+    def day(self, n: float) -> datetime:
+        return self.t0 + timedelta(days=n)
+
+    def m(self, code: str, department: str, stage: str = "approval_land") -> dict[str, Any]:
+        return {"matter_code": code, "department": department, "stage": stage}
+
+    def events(self) -> list[NewEvent]:
+        s, m, day, dr, nr = self.s, self.m, self.day, self.dr, self.nr
+        fgw1 = m("FGW-01", dr)
+        decided: dict[str, Any] = {"decided_by": "审批科"}
+        return [
+            s.register(self.zone, self.suffix),
+            s.emit(ev.StageStarted, stage="approval_land", limit_days=20, deadline=day(30)),
+            s.emit(ev.MatterSubmitted, **fgw1, submission=1, mode="standard", statutory_days=20,
+                   promised_days=5, deadline=day(7)),
+            s.emit(ev.MatterRejected, **fgw1, decision_id="r1", reasons=["材料不符"],
+                   working_days_used=3, **decided),
+            s.emit(ev.MatterSubmitted, **fgw1, submission=2, mode="standard", statutory_days=20,
+                   promised_days=5, deadline=day(10)),
+            s.emit(ev.ClockStopped, clock_id=matter_clock_id("FGW-01", 2), scope="matter",
+                   kind="correction", reason="图纸"),
+            s.emit(ev.CorrectionRequested, **fgw1, decision_id="c1", items=["图纸"], **decided),
+            s.emit(ev.CorrectionSupplied, **fgw1, by="代办员", items=["图纸"]),
+            s.emit(ev.ClockResumed, clock_id=matter_clock_id("FGW-01", 2), scope="matter",
+                   stopped_working_days=2),
+            s.emit(ev.DeadlineWarned, clock_id=matter_clock_id("FGW-01", 2), scope="matter",
+                   department=dr, deadline=day(12), working_days_left=2),
+            s.emit(ev.MatterApproved, **fgw1, decision_id="a1", mode="standard",
+                   working_days_used=7, statutory_days=20, on_time=False, **decided),
+            s.emit(ev.ELicenseIssued, **fgw1, license_no="EL-1"),
+            s.emit(ev.MatterSubmitted, **m("FGW-02", dr), submission=1, mode="commitment",
+                   statutory_days=20, promised_days=None, deadline=day(20)),
+            s.emit(ev.MatterApproved, **m("FGW-02", dr), decision_id="a2", mode="commitment",
+                   working_days_used=0, statutory_days=20, on_time=True, **decided),
+            s.emit(ev.ObligationOpened, **m("FGW-02", dr), obligation="verification",
+                   items=["承诺书"], deadline=day(60)),
+            s.emit(ev.MatterSubmitted, **m("STHJ-01", self.env), submission=1, mode="tolerance",
+                   statutory_days=30, promised_days=15, deadline=day(21)),
+            s.emit(ev.MatterApproved, **m("STHJ-01", self.env), decision_id="a3",
+                   mode="tolerance", working_days_used=4, statutory_days=30, on_time=True,
+                   **decided),
+            s.emit(ev.MatterExempted, **m("QX-01", self.met, "engineering_permit"),
+                   assessment="区域评估2024", statutory_days=15),
+            s.emit(ev.MatterSubmitted, **m("ZRZY-01", nr), submission=1, mode="standard",
+                   statutory_days=20, promised_days=10, deadline=day(14)),
+            s.emit(ev.DeadlineBreached, clock_id=matter_clock_id("ZRZY-01", 1), scope="matter",
+                   department=nr, deadline=day(14)),
+            s.emit(ev.EscalatedToLead, clock_id=matter_clock_id("ZRZY-01", 1), scope="matter",
+                   department=nr, project_lead="张伟"),
+            s.emit(ev.AgentReassigned, from_agent="王芳", to_agent="李强", by="主任",
+                   reason="休假"),
+        ]
+
+
+@pytest.fixture
+async def scenario(pg_pool: asyncpg.Pool) -> Scenario:
+    sc = Scenario()
+    await append(pg_pool, sc.events())
+    await Projector(pg_pool).run_once()
+    return sc
+
+
+async def test_project_and_matters(pg_pool: asyncpg.Pool, scenario: Scenario) -> None:
+    project = await q.get_project(pg_pool, scenario.s.project_id)
+    assert project is not None
+    assert (project.stage, project.status) == ("approval_land", "active")
+    assert (project.agent, project.backup_agent) == ("李强", "王芳")  # AB岗: they swapped
+    assert (project.last_version, project.events_applied) == (22, 22)
+    # Open running clocks: stage (day 30), verification (day 60), ZRZY-01 (day 14, breached).
+    assert (project.overdue, project.nearest_deadline) == (True, scenario.day(14))
+    matters = {m.matter_code: m for m in project.matters}
+    fgw1 = matters["FGW-01"]
+    assert (fgw1.state, fgw1.submissions, fgw1.working_days_used, fgw1.on_time) == (
+        "approved", 2, 7, False)
+    assert (fgw1.deadline, fgw1.license_no, fgw1.overdue) == (scenario.day(12), "EL-1", False)
+    assert (matters["FGW-02"].approval_mode, matters["FGW-02"].obligation) == (
+        "commitment", "verification")
+    assert matters["QX-01"].state == "exempted"
+    assert (matters["ZRZY-01"].state, matters["ZRZY-01"].overdue) == ("submitted", True)
+    assert (matters["ZJ-03"].state, matters["ZJ-03"].matter_name) == ("waiting", "联合验收")
+    assert project.matters[0].stage == "establishment"  # in lifecycle order
+
+
+async def test_department_report(pg_pool: asyncpg.Pool, scenario: Scenario) -> None:
+    (dr,) = await q.department_report(pg_pool, scenario.dr)
+    assert (dr.decided, dr.approved, dr.rejected, dr.on_time, dr.open, dr.breaches) == (
+        3, 2, 1, 2, 0, 0)  # the rejection took 3 of 5 promised days: on time
+    assert dr.on_time_rate == pytest.approx(2 / 3)
+    assert dr.avg_approval_days == pytest.approx(3.5)
+    assert dr.p90_approval_days == pytest.approx(6.3)  # interpolated between 0 and 7
+    (nr,) = await q.department_report(pg_pool, scenario.nr)
+    assert (nr.decided, nr.open, nr.breaches, nr.on_time_rate) == (0, 1, 1, None)
+    everyone = {r.department for r in await q.department_report(pg_pool)}
+    assert {scenario.dr, scenario.nr, scenario.env, scenario.met} <= everyone
+
+
+async def test_zone_report_counts_days_saved(pg_pool: asyncpg.Pool, scenario: Scenario) -> None:
+    (zone,) = await q.zone_report(pg_pool, scenario.zone)
+    assert (zone.projects, zone.active, zone.projects_by_stage) == (1, 1, {"approval_land": 1})
+    assert zone.total_investment_yuan == 741_000_000
+    assert (zone.commitment_approvals, zone.days_saved_commitment) == (1, 20)
+    assert (zone.tolerance_approvals, zone.days_saved_tolerance) == (1, 26)
+    assert (zone.regional_exemptions, zone.days_saved_regional_assessment) == (1, 15)
+    assert zone.days_saved_total == 61
+
+
+async def test_overdue_list(pg_pool: asyncpg.Pool, scenario: Scenario) -> None:
+    (item,) = await q.overdue(pg_pool, now=scenario.day(15), zone=scenario.zone)
+    assert (item.matter_code, item.matter_name, item.department) == (
+        "ZRZY-01", "用地预审", scenario.nr)
+    assert (item.breached, item.escalation, item.project_lead) == (True, "lead", "张伟")
+    later = await q.overdue(pg_pool, now=scenario.day(61), zone=scenario.zone)
+    assert [i.clock_id for i in later] == [
+        "matter:ZRZY-01:1", "stage:approval_land", "obligation:FGW-02:verification:1"]
+    assert await q.overdue(pg_pool, now=scenario.day(61), department=scenario.dr) == [later[2]]
+
+
+async def test_timeline(pg_pool: asyncpg.Pool, scenario: Scenario) -> None:
+    timeline = await q.project_timeline(pg_pool, scenario.s.project_id)
+    assert [t.version for t in timeline] == list(range(1, 23))
+    lines = {t.event_type: t.summary for t in reversed(timeline)}  # the first of each type
+    assert lines["ProjectRegistered"].startswith("Registered 年产5万吨新材料项目")
+    rejected = f"Rejected FGW-01 (development_reform{scenario.suffix}): 材料不符"
+    assert lines["MatterRejected"] == rejected
+    assert lines["MatterApproved"].endswith("in 7 of 20 working days, late")
+    assert lines["ClockResumed"] == "Matter clock matter:FGW-01:2 resumed after 2 working days"
+    assert all(t.summary and t.summary != t.event_type for t in timeline)
+
+
+def test_every_event_type_has_a_summary() -> None:
+    assert set(ev.EVENT_TYPES.values()) == set(q._SUMMARIES)
+
+
+async def test_withdrawal_clears_deadlines(pg_pool: asyncpg.Pool, scenario: Scenario) -> None:
+    await append(pg_pool, [scenario.s.emit(ev.ProjectWithdrawn, stage="approval_land",
+                                           reason="投资计划调整", by="企业")])
+    await Projector(pg_pool).run_once()
+    project = await q.get_project(pg_pool, scenario.s.project_id)
+    assert project is not None
+    assert (project.status, project.stage, project.overdue, project.nearest_deadline) == (
+        "withdrawn", "withdrawn", False, None)
+    (zone,) = await q.zone_report(pg_pool, scenario.zone)
+    assert (zone.active, zone.total_investment_yuan, zone.projects_by_stage) == (
+        0, 0, {"withdrawn": 1})
+    assert await q.overdue(pg_pool, now=scenario.day(100), zone=scenario.zone) == []
+    states = {m.matter_code: m.state for m in project.matters}
+    assert (states["FGW-01"], states["ZRZY-01"], states["ZJ-03"]) == (
+        "approved", "withdrawn", "withdrawn")
+
+
+async def test_inbox_writers_are_idempotent(pg_pool: asyncpg.Pool, scenario: Scenario) -> None:
+    pid, at = scenario.s.project_id, scenario.day(1)
+    args = (pid, "ZRZY-01", 1, scenario.nr, {"materials": ["申请表"]}, at)
+    assert await q.record_submission(pg_pool, *args) is True
+    assert await q.record_submission(pg_pool, *args) is False
+    await q.record_submission(pg_pool, pid, "X-9", 1, scenario.nr, {}, scenario.day(0))
+    inbox = await q.department_inbox(pg_pool, scenario.nr)
+    assert [(i.matter_code, i.deadline) for i in inbox] == [
+        ("X-9", None), ("ZRZY-01", scenario.day(14))]  # oldest first; deadline when known
+    assert inbox[1].project_name == "年产5万吨新材料项目"
+    assert await q.close_submission(pg_pool, pid, "ZRZY-01", 1, "approved", at) is True
+    assert await q.close_submission(pg_pool, pid, "ZRZY-01", 1, "approved", at) is False
+    assert await q.close_submission(pg_pool, pid, "ZRZY-01", 1, "rejected", at) is False
+    assert [i.matter_code for i in await q.department_inbox(pg_pool, scenario.nr)] == ["X-9"]
+    outcome = await pg_pool.fetchval(
+        "SELECT outcome FROM department_inbox WHERE project_id = $1 AND matter_code = 'ZRZY-01'",
+        pid)
+    assert outcome == "approved"  # the first close wins
+
+
+async def test_notification_outbox_is_idempotent(pg_pool: asyncpg.Pool) -> None:
+    nid = f"n-{uuid.uuid4().hex}"
+    args = (nid, "p-1", "deadline_warning", ["王芳", "张伟"], "用地预审 2 个工作日后到期", {"d": 2})
+    assert await q.record_notification(pg_pool, *args) is True
+    assert await q.record_notification(pg_pool, *args) is False
+    row = await pg_pool.fetchrow("SELECT * FROM notifications WHERE notification_id = $1", nid)
+    assert (row["recipients"], row["payload"], row["sent_at"]) == (["王芳", "张伟"], {"d": 2}, None)
