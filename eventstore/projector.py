@@ -408,6 +408,8 @@ async def _registered(conn: Connection, stored: StoredEvent, e: ev.ProjectRegist
         [i.department for i in items], [i.stage for i in items], [i.mode for i in items],
         [i.statutory_days for i in items], [i.promised_days for i in items],
     )
+    if e.process_deadline is not None:
+        await _clock(conn, e.project_id, "process", "process", deadline=e.process_deadline, is_open=True)
 
 
 @_on(ev.AgentReassigned)
@@ -520,7 +522,19 @@ async def _clock_stopped(conn: Connection, stored: StoredEvent, e: ev.ClockStopp
 
 @_on(ev.ClockResumed)
 async def _clock_resumed(conn: Connection, stored: StoredEvent, e: ev.ClockResumed) -> None:
-    await _clock(conn, e.project_id, e.clock_id, e.scope, stopped=False)
+    # Events recorded before ClockResumed carried the new deadline leave it as it was.
+    if e.new_deadline is None:
+        await _clock(conn, e.project_id, e.clock_id, e.scope, stopped=False)
+    else:
+        await _clock(conn, e.project_id, e.clock_id, e.scope, stopped=False, deadline=e.new_deadline)
+
+
+@_on(ev.DeadlinesRecomputed)
+async def _recomputed(conn: Connection, stored: StoredEvent, e: ev.DeadlinesRecomputed) -> None:
+    for clock_id, deadline in e.deadlines.items():
+        # A deadline that moved into the future ends the breach, as the lifecycle re-arms it.
+        rearmed = deadline is not None and deadline > stored.occurred_at
+        await _clock(conn, e.project_id, clock_id, deadline=deadline, breached=False if rearmed else None)
 
 
 @_on(ev.LimitExtended)

@@ -384,7 +384,9 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
         f"{e.scope.capitalize()} clock {e.clock_id} stopped ({e.kind}): {e.reason}"),
     ev.ClockResumed: lambda e: (
         f"{e.scope.capitalize()} clock {e.clock_id} resumed after {_d(e.stopped_working_days)} "
-        "working days"),
+        f"working days" + (f"; deadline now {_t(e.new_deadline)}" if e.new_deadline else "")),
+    ev.DeadlinesRecomputed: lambda e: (
+        f"Official calendar {e.calendar_version} adopted; {len(e.deadlines)} deadlines moved"),
     ev.LimitExtended: lambda e: (
         f"{e.scope.capitalize()} clock {e.clock_id} extended by {_d(e.days)} days to "
         f"{_t(e.new_deadline)}, approved by {e.approved_by}"),

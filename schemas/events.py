@@ -54,6 +54,8 @@ class ProjectRegistered(DomainEvent):
     backup_agent: str
     project_lead: str
     checklist: list[ChecklistItem]
+    # The whole-process clock's deadline (None: the zone sets no cap for this project type).
+    process_deadline: datetime | None = None
 
 
 class AgentReassigned(DomainEvent):
@@ -135,6 +137,14 @@ class ClockResumed(DomainEvent):
     clock_id: str
     scope: ClockScope
     stopped_working_days: float
+    new_deadline: datetime | None = None
+
+
+class DeadlinesRecomputed(DomainEvent):
+    """A newly loaded official calendar moved the open clocks' deadlines."""
+
+    calendar_version: str
+    deadlines: dict[str, datetime | None]
 
 
 class LimitExtended(DomainEvent):

@@ -238,6 +238,8 @@ class ProjectMachine:
         """Enter the pipeline: checklist, matters, the whole-process clock, the first stage."""
         r = self.s.registration
         self.s.checklist = checklist
+        cap = self.zone.process_caps.get(r.project_type)
+        process = self._new_clock("process", "process", "whole approval process", cap, now) if cap else None
         for item in checklist:
             spec = self.s.context.catalog.matter(item.matter_code)
             self.s.matters[spec.code] = MatterState(spec=spec, mode=item.mode)
@@ -253,12 +255,10 @@ class ProjectMachine:
                 backup_agent=r.backup_agent,
                 project_lead=r.project_lead,
                 checklist=checklist,
+                process_deadline=self.deadline(process).at if process else None,
             ),
             now,
         )
-        cap = self.zone.process_caps.get(r.project_type)
-        if cap:
-            self._new_clock("process", "process", "whole approval process", cap, now)
         self._notify(
             "checklist",
             [r.agent, r.backup_agent],
@@ -555,7 +555,14 @@ class ProjectMachine:
         tc = self.s.clocks[clock_id]
         tc.clock, stopped = clocks.resume(tc.clock, self.s.context.calendar, self.zone, now)
         self._emit(
-            ev.ClockResumed(project_id=self.pid, clock_id=clock_id, scope=tc.scope, stopped_working_days=stopped), now
+            ev.ClockResumed(
+                project_id=self.pid,
+                clock_id=clock_id,
+                scope=tc.scope,
+                stopped_working_days=stopped,
+                new_deadline=self.deadline(tc).at,
+            ),
+            now,
         )
 
     def validate_supply(self, cmd: SupplyMaterials) -> MatterState:
@@ -798,15 +805,28 @@ class ProjectMachine:
         )
         return self._ack("project withdrawn")
 
-    def calendar_changed(self, calendar: CalendarData, now: datetime) -> bool:
-        """Adopt a new official calendar; running deadlines recompute from it. True if changed."""
+    def calendar_changed(self, calendar: CalendarData, now: datetime, *, record: bool = True) -> bool:
+        """Adopt a new official calendar; running deadlines recompute from it. True if changed.
+
+        A clock whose deadline moved to the future re-arms its ladder. ``record`` emits
+        ``DeadlinesRecomputed`` (off only for histories from before that event existed).
+        """
         if calendar.version == self.s.context.calendar.version:
             return False
+        open_clocks = [tc for tc in self.s.clocks.values() if not tc.closed]
+        before = {tc.clock_id: self.deadline(tc).at for tc in open_clocks}
         self.s.context = self.s.context.model_copy(update={"calendar": calendar})
-        for tc in self.s.clocks.values():
-            info = self.deadline(tc)
-            if not tc.closed and info.at is not None and info.at > now:
-                tc.warned = tc.breached = False  # the deadline moved: the ladder re-arms
+        moved: dict[str, datetime | None] = {}
+        for tc in open_clocks:
+            at = self.deadline(tc).at
+            if at != before[tc.clock_id]:
+                moved[tc.clock_id] = at
+                if at is not None and at > now:
+                    tc.warned = tc.breached = False
+        if record:
+            self._emit(
+                ev.DeadlinesRecomputed(project_id=self.pid, calendar_version=calendar.version, deadlines=moved), now
+            )
         return True
 
     def _ack(self, message: str) -> Ack:

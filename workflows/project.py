@@ -130,7 +130,9 @@ class ProjectWorkflow:
             if workflow.patched("memo-at-registration"):
                 workflow.upsert_memo({"name": r.name, "enterprise": r.enterprise, "investment_yuan": r.investment_yuan})
             if self._early_calendar is not None:
-                self._m.calendar_changed(self._early_calendar, workflow.now())
+                self._m.calendar_changed(
+                    self._early_calendar, workflow.now(), record=workflow.patched("deadlines-recomputed-event")
+                )
         m = self._m
         while True:
             m.advance(workflow.now())
@@ -364,7 +366,9 @@ class ProjectWorkflow:
     def calendar_updated(self, upd: CalendarUpdate) -> None:
         if self._m is None:
             self._early_calendar = upd.calendar
-        elif self._m.calendar_changed(upd.calendar, workflow.now()):
+        elif self._m.calendar_changed(
+            upd.calendar, workflow.now(), record=workflow.patched("deadlines-recomputed-event")
+        ):
             workflow.logger.info("official calendar %s adopted", upd.calendar.version)
             self._dirty = True
 

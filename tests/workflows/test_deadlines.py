@@ -39,6 +39,10 @@ async def test_process_deadline_across_national_day_is_exact_and_follows_the_new
     # 20 working days after Friday 24 Sep: 27-30 Sep (4), 1-7 Oct off, 8 Oct and Saturday 9 Oct
     # worked (6), then 11-28 Oct (14): Thursday 28 Oct at 17:30.
     assert expected == datetime(2027, 10, 28, 17, 30, tzinfo=CST)
+    rows = await events(pg_pool, v.project_id, wait_for="DeadlinesRecomputed")
+    moved = next(r for r in rows if r["event_type"] == "DeadlinesRecomputed")["payload"]
+    assert moved["calendar_version"] == new.version
+    assert datetime.fromisoformat(moved["deadlines"]["process"]) == expected
 
     # One second before: no breach. Then exactly one, at the deadline.
     await settle(h)
