@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from datetime import timedelta
@@ -23,6 +24,7 @@ from eventstore.projector import Projector
 from infra import migrate
 from infra.db import create_pool
 from infra.logs import configure_logging
+from infra.metrics import EventMetricsInterceptor, prometheus_runtime
 from infra.settings import ConfigError, Settings, load_settings
 from infra.telemetry import LogContextInterceptor
 from workflows.project import ProjectWorkflow
@@ -40,18 +42,22 @@ def activities_of(acts: ProjectActivities) -> list[object]:
         acts.submit_application,
         acts.close_submission,
         acts.issue_license,
+        acts.revoke_license,
         acts.notify,
     ]
 
 
 async def connect(settings: Settings) -> Client:
     """A Temporal client with the pydantic converter, or ``ConfigError`` saying what is wrong."""
+    # Prometheus: SDK metrics and daiban's counters on DAIBAN_METRICS_PORT (unset or 0: off).
+    runtime = prometheus_runtime(settings.metrics_port)
     try:
         return await asyncio.wait_for(
             Client.connect(
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
                 data_converter=pydantic_data_converter,
+                runtime=runtime,
             ),
             timeout=15,
         )
@@ -77,15 +83,20 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
             activities=activities_of(acts),
-            interceptors=[LogContextInterceptor()],
+            interceptors=[LogContextInterceptor(), EventMetricsInterceptor()],
             graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),
         )
         # The read models follow the event store from this process too; several workers may run
         # projectors at once, the checkpoint row lock lets one apply each batch.
         projector = asyncio.create_task(Projector(pool).run_forever(0.5, stop))
         async with worker:
-            log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address,
-                     namespace=settings.temporal_namespace)
+            log.info(
+                "worker started",
+                task_queue=settings.task_queue,
+                temporal=settings.temporal_address,
+                namespace=settings.temporal_namespace,
+                metrics_port=settings.metrics_port or None,
+            )
             await stop.wait()
             log.info("worker stopping", grace_seconds=settings.shutdown_grace_seconds)
         await projector
@@ -110,5 +121,11 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
+    code = 130
     with contextlib.suppress(KeyboardInterrupt):
-        sys.exit(asyncio.run(main()))
+        code = asyncio.run(main())
+    # Skip interpreter teardown: the Temporal client's Rust threads can crash it at random
+    # (temporalio/sdk-python#300) and turn a clean exit into 134. Everything is closed by now.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

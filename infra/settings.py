@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +31,21 @@ class Settings(BaseSettings):
     department_webhooks: dict[str, str] = {}
     # Seconds running activities get to finish after SIGTERM/SIGINT before they are cancelled.
     shutdown_grace_seconds: float = 20.0
+
+    # ---- HTTP gateway, department authorization, metrics (interfaces/gateway.py, auth.py) ----
+    # Department code -> shared secret signing its decision envelopes (HMAC-SHA256), as JSON:
+    # DAIBAN_DEPARTMENT_KEYS='{"ecology": "..."}'. Empty: the gateway accepts no decisions.
+    department_keys: dict[str, SecretStr] = {}
+    # Principal (operator, agent, portal) -> bearer token for the other writes, as JSON.
+    operator_tokens: dict[str, SecretStr] = {}
+    # A signed envelope may not claim to stay valid longer than this (bounds a replay window).
+    envelope_max_ttl_seconds: int = 900
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    gateway_max_body_bytes: int = 65_536
+    # Worker's Prometheus endpoint (SDK runtime metrics and daiban counters); 0 or unset: off.
+    metrics_port: int | None = None
+    # ---- end gateway settings ----
 
     # The dev stack (`make run`).
     state_dir: Path = Path(".daiban")

@@ -1,0 +1,147 @@
+"""Metrics: the worker's Prometheus endpoint and daiban counters, the gateway's request metrics.
+
+Worker. ``prometheus_runtime(port)`` builds the Temporal runtime whose Prometheus exporter serves
+the SDK's own metrics (task latencies, polls, failures) at ``http://<host>:<port>/metrics``; the
+daiban counters go through the same exporter, created on the activity's metric meter by
+``EventMetricsInterceptor``, so one scrape target has both:
+
+- ``daiban_events_recorded{event_type}``: every domain event newly written to the event store;
+- ``daiban_decisions{outcome}``: ``approved`` / ``rejected`` / ``correction_requested``;
+- ``daiban_deadline_breaches{scope}``: matter, stage, obligation or process clocks breached;
+- ``daiban_escalations{level}``: ``lead`` (督办) and ``joint_meeting`` (联席会议).
+
+They are counted when ``record_events`` returns: the activity reports how many events of its
+batch were new (a retried batch writes nothing twice), and the new ones are taken to be the
+batch's tail. That holds for every batch the workflow sends (a batch is written in one
+transaction, and a batch overlapping what is stored overlaps with its head); it is the one
+approximation here. A worker that dies after the append and before counting loses those counts,
+it never counts twice.
+
+Gateway. ``RequestMetrics`` is an ASGI middleware counting requests and observing their latency
+per route template (not per raw path, to bound the label set) and status; ``/metrics`` serves the
+``prometheus_client`` default registry.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from temporalio import activity
+from temporalio.common import MetricCounter, MetricMeter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
+
+from infra.settings import ConfigError
+
+# ---- worker ----------------------------------------------------------------------------------
+
+DECISION_OUTCOMES = {
+    "MatterApproved": "approved",
+    "MatterRejected": "rejected",
+    "CorrectionRequested": "correction_requested",
+}
+ESCALATION_LEVELS = {"EscalatedToLead": "lead", "JointMeetingConvened": "joint_meeting"}
+
+
+def prometheus_runtime(port: int | None, host: str = "0.0.0.0") -> Runtime | None:
+    """A Temporal runtime exporting Prometheus metrics on ``host:port``; None when ``port`` is off.
+
+    Create it once per process: it binds the port. Raises ``ConfigError`` when it cannot.
+    """
+    if not port:
+        return None
+    try:
+        return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"{host}:{port}")))
+    except Exception as exc:  # the core raises RuntimeError when it cannot bind
+        raise ConfigError(f"cannot serve metrics on {host}:{port} ({exc}); free the port or change "
+                          "DAIBAN_METRICS_PORT (0 turns metrics off)") from None
+
+
+class _Counters:
+    """The daiban counters on one metric meter."""
+
+    def __init__(self, meter: MetricMeter) -> None:
+        self.events = meter.create_counter("daiban_events_recorded", "Domain events newly recorded")
+        self.decisions = meter.create_counter("daiban_decisions", "Department decisions by outcome")
+        self.breaches = meter.create_counter("daiban_deadline_breaches", "Deadlines breached by clock scope")
+        self.escalations = meter.create_counter("daiban_escalations", "Escalations to the lead and joint meetings")
+
+    def count(self, events: Sequence[Any]) -> None:
+        for e in events:
+            kind: str = e.event_type
+            _add(self.events, event_type=kind)
+            if kind in DECISION_OUTCOMES:
+                _add(self.decisions, outcome=DECISION_OUTCOMES[kind])
+            elif kind == "DeadlineBreached":
+                _add(self.breaches, scope=str(e.payload.get("scope", "unknown")))
+            elif kind in ESCALATION_LEVELS:
+                _add(self.escalations, level=ESCALATION_LEVELS[kind])
+
+
+def _add(counter: MetricCounter, **attributes: str) -> None:
+    counter.add(1, dict(attributes))
+
+
+class _CountRecordedEvents(ActivityInboundInterceptor):
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        result = await super().execute_activity(input)
+        if activity.info().activity_type == "record_events" and isinstance(result, int) and result > 0:
+            events = list(getattr(input.args[0], "events", []))
+            # The activity's meter carries namespace, task queue and activity type as labels.
+            _Counters(activity.metric_meter()).count(events[max(len(events) - result, 0):])
+        return result
+
+
+class EventMetricsInterceptor(Interceptor):
+    """Counts decisions, breaches and escalations as ``record_events`` writes them."""
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _CountRecordedEvents(next)
+
+
+# ---- gateway ---------------------------------------------------------------------------------
+
+GATEWAY_REQUESTS = Counter(
+    "daiban_gateway_requests", "HTTP requests answered by the gateway", ["method", "route", "status"]
+)
+GATEWAY_LATENCY = Histogram(
+    "daiban_gateway_request_duration_seconds", "Time to answer an HTTP request", ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+
+
+def latest() -> tuple[bytes, str]:
+    """The default registry in the Prometheus text format, and its content type."""
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+class RequestMetrics:
+    """ASGI middleware: count and time every HTTP request by route template and status."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            # The router puts the matched route in the scope; unmatched paths share one label.
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            method = scope.get("method", "")
+            GATEWAY_REQUESTS.labels(method, route, str(status)).inc()
+            GATEWAY_LATENCY.labels(method, route).observe(time.perf_counter() - start)

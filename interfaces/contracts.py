@@ -1,0 +1,203 @@
+"""JSON Schemas of the project workflow's contract, for services written in other languages.
+
+``python -m interfaces.contracts`` writes ``contracts/`` from the models of ``schemas/`` and the
+workflow definition itself (names and types come from ``ProjectWorkflow``, so a new update shows
+up here by itself); ``--check`` only compares and exits 1 on drift. A test fails when the
+checked-in files differ from what this generates.
+
+Files: ``workflow.ProjectWorkflow.input.json`` / ``.result.json``, ``update.<name>.input.json`` /
+``.result.json`` for each update, ``signal.<name>.input.json``, ``query.<name>.result.json``, and
+``index.json`` naming the workflow type, task queue, workflow id format, search attributes and each
+message's schema files.
+
+The workflow input's ``carried`` field (the state handed over by continue-as-new) is internal and
+left out of the published schema: a starter sends ``{"registration": {...}}`` only. Inputs are
+published in pydantic's validation mode (what daiban accepts: defaults may be omitted, unknown
+fields are refused), results in serialization mode (what daiban sends: every field present).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio import workflow
+
+from schemas import visibility
+from schemas.project import _ID, _identifier, workflow_id_for
+from workflows.project import ProjectWorkflow
+
+CONTRACTS_DIR = Path(__file__).resolve().parents[1] / "contracts"
+DEFAULT_TASK_QUEUE = "daiban"
+# Fields of the workflow input that only daiban itself sets.
+INTERNAL_INPUT_FIELDS = ("carried",)
+
+
+def _schema(model: Any, mode: str, drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise TypeError(f"{model!r} is not a pydantic model; every message of the contract must be one")
+    schema = model.model_json_schema(mode=mode)  # type: ignore[arg-type]
+    for name in drop:
+        schema.get("properties", {}).pop(name, None)
+        if name in schema.get("required", []):
+            schema["required"].remove(name)
+    _prune_defs(schema)
+    _add_identifier_patterns(model, schema)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def _prune_defs(schema: dict[str, Any]) -> None:
+    """Drop the ``$defs`` no longer reachable from the root (after dropping internal fields)."""
+    defs = schema.get("$defs")
+    if not defs:
+        return
+    reachable: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                name = ref.removeprefix("#/$defs/")
+                if name not in reachable:
+                    reachable.add(name)
+                    walk(defs.get(name))
+            for key, value in node.items():
+                if key != "$defs":
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    schema["$defs"] = {k: v for k, v in defs.items() if k in reachable}
+    if not schema["$defs"]:
+        del schema["$defs"]
+
+
+def _add_identifier_patterns(root: type[BaseModel], schema: dict[str, Any]) -> None:
+    """Show the ``Identifier`` rule (an after-validator pydantic cannot export) as a ``pattern``."""
+    seen: set[type[BaseModel]] = set()
+
+    def models_in(annotation: Any) -> list[type[BaseModel]]:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return [annotation]
+        return [m for arg in typing.get_args(annotation) for m in models_in(arg)]
+
+    def visit(model: type[BaseModel]) -> None:
+        if model in seen:
+            return
+        seen.add(model)
+        node = schema if model is root else schema.get("$defs", {}).get(model.__name__)
+        for name, field in model.model_fields.items():
+            if node is not None and any(getattr(m, "func", None) is _identifier for m in field.metadata):
+                prop = node.get("properties", {}).get(name)
+                if prop is not None and prop.get("type") == "string":
+                    prop["pattern"] = _ID.pattern
+            for sub in models_in(field.annotation):
+                visit(sub)
+
+    visit(root)
+
+
+def _only_arg(arg_types: list[type] | None) -> type:
+    """A message's one typed argument (the style: one frozen model per message)."""
+    if not arg_types or len(arg_types) != 1:
+        raise TypeError(f"expected exactly one typed argument, got {arg_types!r}")
+    return arg_types[0]
+
+
+def _dump(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def generate(task_queue: str = DEFAULT_TASK_QUEUE) -> dict[str, str]:
+    """Every contract file: name -> content."""
+    defn = workflow._Definition.must_from_class(ProjectWorkflow)
+    files: dict[str, Any] = {}
+    wf = f"workflow.{defn.name}"
+    files[f"{wf}.input.json"] = _schema(_only_arg(defn.arg_types), "validation", INTERNAL_INPUT_FIELDS)
+    files[f"{wf}.result.json"] = _schema(defn.ret_type, "serialization")
+    index: dict[str, Any] = {
+        "generated_by": "python -m interfaces.contracts (do not edit by hand)",
+        "payloads": "JSON (Temporal encoding json/plain); datetimes as ISO 8601 strings with offset",
+        "workflow": {
+            "type": defn.name,
+            "task_queue": task_queue,
+            "workflow_id": workflow_id_for("{project_id}"),
+            "id_conflict_policy": "USE_EXISTING: registering a running project again is a no-op",
+            "id_reuse_policy": "REJECT_DUPLICATE: a finished project's id is never reused",
+            "input": f"{wf}.input.json",
+            "result": f"{wf}.result.json",
+            "internal_input_fields": list(INTERNAL_INPUT_FIELDS),
+            "search_attributes": {k.name: k.indexed_value_type.name for k in visibility.ALL},
+        },
+        "updates": {},
+        "signals": {},
+        "queries": {},
+    }
+    for name in sorted(n for n in defn.updates if n):
+        u = defn.updates[name]
+        files[f"update.{name}.input.json"] = _schema(_only_arg(u.arg_types), "validation")
+        files[f"update.{name}.result.json"] = _schema(u.ret_type, "serialization")
+        index["updates"][name] = {"input": f"update.{name}.input.json", "result": f"update.{name}.result.json"}
+    for name in sorted(n for n in defn.signals if n):
+        s = defn.signals[name]
+        files[f"signal.{name}.input.json"] = _schema(_only_arg(s.arg_types), "validation")
+        index["signals"][name] = {"input": f"signal.{name}.input.json"}
+    for name in sorted(n for n in defn.queries if n):
+        q = defn.queries[name]
+        files[f"query.{name}.result.json"] = _schema(q.ret_type, "serialization")
+        index["queries"][name] = {"input": None, "result": f"query.{name}.result.json"}
+    files["index.json"] = index
+    return {name: _dump(content) for name, content in files.items()}
+
+
+def drift(directory: Path = CONTRACTS_DIR) -> list[str]:
+    """What differs between ``directory`` and the generated files (empty when in sync)."""
+    expected = generate()
+    present = {p.name for p in directory.glob("*.json")} if directory.is_dir() else set()
+    problems = [f"{name}: missing" for name in sorted(set(expected) - present)]
+    problems += [f"{name}: not generated any more (stale)" for name in sorted(present - set(expected))]
+    problems += [
+        f"{name}: differs" for name in sorted(set(expected) & present)
+        if (directory / name).read_text(encoding="utf-8") != expected[name]
+    ]
+    return problems
+
+
+def write(directory: Path = CONTRACTS_DIR) -> list[str]:
+    """Write the generated files into ``directory`` and remove stale ones; return what changed."""
+    changed = drift(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    expected = generate()
+    for stale in set(p.name for p in directory.glob("*.json")) - set(expected):
+        (directory / stale).unlink()
+    for name, content in expected.items():
+        (directory / name).write_text(content, encoding="utf-8")
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m interfaces.contracts", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only compare; exit 1 when contracts/ drifted")
+    parser.add_argument("--dir", type=Path, default=CONTRACTS_DIR)
+    args = parser.parse_args(argv)
+    if args.check:
+        problems = drift(args.dir)
+        for p in problems:
+            print(p, file=sys.stderr)
+        if problems:
+            print("contracts/ is out of date: run `python -m interfaces.contracts`", file=sys.stderr)
+        return 1 if problems else 0
+    changed = write(args.dir)
+    print(f"{args.dir}: {len(changed)} files changed" + "".join(f"\n  {c}" for c in changed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

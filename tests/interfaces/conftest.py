@@ -1,0 +1,116 @@
+"""Fixtures of the gateway tests: a real worker, the gateway app in-process, an HTTP client.
+
+One worker (fresh task queue) and one gateway serve every test of this package: the dev server
+and PostgreSQL are the session's, the app runs its real lifespan (Temporal client and pool),
+and ``httpx`` talks to it through ASGI.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from catalog.load import default_catalog
+from infra.settings import Settings
+from interfaces.auth import signed_headers
+from interfaces.gateway import create_app
+from tests.harness import Harness, running_worker
+
+DEPARTMENT_KEYS = {d.code: f"secret-of-{d.code}-{uuid.uuid4().hex[:8]}" for d in default_catalog().departments}
+OPERATOR_TOKEN = f"op-{uuid.uuid4().hex}"
+AGENT_TOKEN = f"agent-{uuid.uuid4().hex}"
+
+
+def gateway_settings(env: WorkflowEnvironment, dsn: str, task_queue: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "temporal_address": env.client.service_client.config.target_host,
+        "temporal_namespace": env.client.namespace,
+        "task_queue": task_queue,
+        "database_url": dsn,
+        "department_keys": DEPARTMENT_KEYS,
+        "operator_tokens": {"operator": OPERATOR_TOKEN, "agent-li": AGENT_TOKEN},
+        "gateway_max_body_bytes": 16_384,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class Gateway:
+    """The HTTP client on the app, the worker's harness, and helpers to call it as others would."""
+
+    http: httpx.AsyncClient
+    harness: Harness
+    settings: Settings
+
+    def project(self, **overrides: Any) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "project_id": f"gw-{uuid.uuid4().hex[:10]}",
+            "name": "年产5万吨新材料项目",
+            "enterprise": "山西示例新材料有限公司",
+            "zone": "tunliu",
+            "investment_yuan": 150_000_000,
+            "standard_land_parcel": True,
+            "agent": "agent-li",
+            "backup_agent": "agent-wang",
+            "project_lead": "lead-zhao",
+        }
+        data.update(overrides)
+        return data
+
+    async def register(self, **overrides: Any) -> str:
+        body = self.project(**overrides)
+        r = await self.http.post("/projects", json=body, headers=operator())
+        assert r.status_code == 201, r.text
+        self.harness.started.append(self.harness.client.get_workflow_handle(f"project-{body['project_id']}"))
+        return str(body["project_id"])
+
+    async def decide(self, project_id: str, decision: dict[str, Any], *, signer: str | None = None,
+                     secret: str | None = None, ttl: int = 300, now: float | None = None,
+                     path: str = "decisions") -> httpx.Response:
+        """POST a decision signed by ``signer`` (default: the decision's department)."""
+        body = json.dumps(decision, ensure_ascii=False).encode()
+        dept = signer or decision["department"]
+        headers = signed_headers(secret or DEPARTMENT_KEYS[dept], dept, project_id, body, ttl=ttl, now=now)
+        return await self.http.post(f"/projects/{project_id}/{path}", content=body,
+                                    headers={**headers, "Content-Type": "application/json"})
+
+
+def operator(token: str = OPERATOR_TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def decision(matter: str, department: str, kind: str = "approve", **fields: Any) -> dict[str, Any]:
+    return {"decision_id": fields.pop("decision_id", f"{matter}-{uuid.uuid4().hex[:6]}"), "department": department,
+            "matter_code": matter, "kind": kind, "decided_by": f"{department}-clerk", **fields}
+
+
+@pytest.fixture(scope="package")
+async def gw(dev_env: WorkflowEnvironment, pg_dsn: str, pg_pool: asyncpg.Pool) -> AsyncIterator[Gateway]:
+    task_queue = f"tq-gw-{uuid.uuid4().hex[:10]}"
+    settings = gateway_settings(dev_env, pg_dsn, task_queue)
+    async for harness in running_worker(dev_env, task_queue, pg_pool):
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=30) as http:
+                yield Gateway(http, harness, settings)
+
+
+async def wait_registered(gw: Gateway, project_id: str) -> dict[str, Any]:
+    """The project's view once it has left registration."""
+    deadline = time.monotonic() + 10
+    while True:
+        r = await gw.http.get(f"/projects/{project_id}")
+        if r.status_code == 200 or time.monotonic() > deadline:
+            assert r.status_code == 200, r.text
+            return dict(r.json())

@@ -1,0 +1,273 @@
+"""The HTTP gateway against the dev server, PostgreSQL and a real worker: every endpoint once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.service import RPCError
+
+from eventstore.projector import Projector
+from interfaces.gateway import create_app
+from tests.interfaces.conftest import Gateway, decision, operator, wait_registered
+
+# Request and response models of each write: the gateway must name our schemas, not copies.
+WRITES = {
+    "/projects": ("RegisterProject", {"201": "Registered", "200": "Registered"}),
+    "/projects/{project_id}/decisions": ("Decision", {"200": "DecisionResult"}),
+    "/projects/{project_id}/verifications": ("Verification", {"200": "DecisionResult"}),
+    "/projects/{project_id}/materials": ("SupplyMaterials", {"200": "Ack"}),
+    "/projects/{project_id}/resubmissions": ("Resubmit", {"200": "Ack"}),
+    "/projects/{project_id}/clock/stop": ("StopClock", {"200": "Ack"}),
+    "/projects/{project_id}/clock/resume": ("ResumeClock", {"200": "Ack"}),
+    "/projects/{project_id}/extensions": ("ExtendLimit", {"200": "Ack"}),
+    "/projects/{project_id}/agent": ("ReassignAgent", {"200": "Ack"}),
+    "/projects/{project_id}/progress": ("ProgressReport", {"200": "Ack"}),
+    "/projects/{project_id}/meetings/{meeting_id}/resolution": ("ResolveMeeting", {"200": "Ack"}),
+    "/projects/{project_id}/withdrawal": ("Withdraw", {"200": "Ack"}),
+}
+READS = {
+    "/projects": "ProjectSummary",
+    "/projects/{project_id}": "ProjectView",
+    "/projects/{project_id}/timeline": "TimelineEntry",
+    "/departments/{code}/inbox": "InboxItem",
+    "/overdue": "OverdueItem",
+    "/reports/departments": "DepartmentReport",
+    "/reports/zone": "ZoneReport",
+}
+
+
+def _ref(schema: dict[str, Any]) -> str:
+    """The model a response or request schema names (through ``array`` items too)."""
+    target = schema.get("items", schema)
+    return str(target.get("$ref", "")).removeprefix("#/components/schemas/")
+
+
+async def test_openapi_names_our_models_and_every_ref_resolves(gw: Gateway) -> None:
+    r = await gw.http.get("/openapi.json")
+    assert r.status_code == 200
+    spec = r.json()
+    assert spec["openapi"].startswith("3.")
+    components = spec["components"]["schemas"]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if ref is not None:
+                assert ref.removeprefix("#/components/schemas/") in components, f"dangling {ref}"
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(spec)
+    for path, (request, responses) in WRITES.items():
+        op = spec["paths"][path]["post"]
+        assert _ref(op["requestBody"]["content"]["application/json"]["schema"]) == request, path
+        for status, model in responses.items():
+            assert _ref(op["responses"][status]["content"]["application/json"]["schema"]) == model, (path, status)
+        assert "422" in op["responses"], f"{path} documents its field errors"
+    for path, model in READS.items():
+        op = spec["paths"][path]["get"]
+        assert _ref(op["responses"]["200"]["content"]["application/json"]["schema"]) == model, path
+    # The request models keep their rules: unknown fields are refused.
+    assert components["Decision"]["additionalProperties"] is False
+    assert components["Decision"]["required"] == ["decision_id", "department", "matter_code", "kind", "decided_by"]
+    docs = await gw.http.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+async def test_register_twice_is_the_same_project(gw: Gateway) -> None:
+    body = gw.project()
+    first = await gw.http.post("/projects", json=body, headers=operator())
+    assert first.status_code == 201, first.text
+    gw.harness.started.append(gw.harness.client.get_workflow_handle(first.json()["workflow_id"]))
+    again = await gw.http.post("/projects", json=body, headers=operator())
+    assert again.status_code == 200, again.text
+    assert first.json() == {**again.json(), "created": True}
+    assert again.json()["workflow_id"] == f"project-{body['project_id']}" and not again.json()["created"]
+    listed = await gw.http.get("/projects", params={"query": f"DaibanProjectId = '{body['project_id']}'"})
+    assert listed.status_code == 200
+    assert [p["project_id"] for p in listed.json()] == [body["project_id"]]
+    bad_query = await gw.http.get("/projects", params={"query": "NoSuchAttribute = 1"})
+    assert bad_query.status_code == 400 and bad_query.json()["detail"].startswith("query:")
+
+
+async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
+    pid = await gw.register()
+    view = await wait_registered(gw, pid)
+    assert view["stage"] == "establishment" and view["project_id"] == pid
+
+    inbox = await gw.http.get("/departments/market/inbox")
+    assert inbox.status_code == 200
+    assert any(i["project_id"] == pid and i["matter_code"] == "enterprise-registration" for i in inbox.json())
+
+    d = decision("enterprise-registration", "market", instant=True)
+    r = await gw.decide(pid, d)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"decision_id": d["decision_id"], "matter_code": "enterprise-registration",
+                        "state": "approved", "duplicate": False}
+    # A retry of the same decision (re-signed, e.g. after a timeout) gets the first answer.
+    again = await gw.decide(pid, d)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+
+    # Approval & land stage: the project filing comes first; its clock stops, resumes, extends.
+    clock = {"matter_code": "project-filing", "department": "approval"}
+    r = await gw.http.post(f"/projects/{pid}/clock/stop", headers=operator(),
+                           json={**clock, "kind": "expert_review", "reason": "expert panel"})
+    assert r.status_code == 200, r.text
+    r = await gw.http.post(f"/projects/{pid}/clock/resume", headers=operator(), json=clock)
+    assert r.status_code == 200, r.text
+    r = await gw.http.post(f"/projects/{pid}/extensions", headers=operator(),
+                           json={**clock, "days": 10, "approved_by": "bureau head", "reason": "complex case"})
+    assert r.status_code == 200, r.text
+    r = await gw.decide(pid, decision("project-filing", "approval", instant=True))
+    assert r.status_code == 200 and r.json()["state"] == "approved", r.text
+
+    # Then the rest in parallel; in tunliu, energy review is approved on commitment (告知承诺) at once.
+    r = await gw.decide(pid, {"decision_id": "energy-check", "department": "approval", "matter_code": "energy-review",
+                              "passed": True, "by": "inspector"}, path="verifications")
+    assert r.status_code == 200 and r.json()["state"] == "approved", r.text
+
+    r = await gw.decide(pid, decision("eia", "ecology", "request_correction", items=["noise monitoring data"]))
+    assert r.status_code == 200 and r.json()["state"] == "correction", r.text
+    r = await gw.http.post(f"/projects/{pid}/materials", headers=operator(),
+                           json={"matter_code": "eia", "by": "agent-li", "items": ["noise monitoring data"]})
+    assert r.status_code == 200, r.text
+
+    r = await gw.decide(pid, decision("land-use-planning-permit", "resources", "reject", reasons=["red line"]))
+    assert r.status_code == 200 and r.json()["state"] == "rejected", r.text
+    r = await gw.http.post(f"/projects/{pid}/resubmissions", headers=operator(),
+                           json={"matter_code": "land-use-planning-permit", "by": "agent-li", "note": "fixed"})
+    assert r.status_code == 200 and "resubmitted" in r.json()["message"], r.text
+
+    r = await gw.http.post(f"/projects/{pid}/agent", headers=operator(),
+                           json={"to_agent": "agent-wang", "by": "lead-zhao", "reason": "AB岗"})
+    assert r.status_code == 200, r.text
+
+    # Refused by the project: 409 with the reason, naming the field.
+    r = await gw.http.post(f"/projects/{pid}/progress", headers=operator(), json={"percent": 10, "by": "agent-wang"})
+    assert r.status_code == 409 and "progress" in r.json()["detail"], r.text
+    r = await gw.http.post(f"/projects/{pid}/meetings/m-1/resolution", headers=operator(),
+                           json={"meeting_id": "m-1", "resolution": "go ahead", "by": "lead-zhao"})
+    assert r.status_code == 409 and r.json()["detail"].startswith("meeting_id:"), r.text
+    r = await gw.http.post(f"/projects/{pid}/meetings/m-1/resolution", headers=operator(),
+                           json={"meeting_id": "m-2", "resolution": "go ahead", "by": "lead-zhao"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "meeting_id"]
+
+    view = (await gw.http.get(f"/projects/{pid}")).json()
+    assert view["stage"] == "approval_land" and view["agent"] == "agent-wang"
+    states = {m["code"]: m["state"] for m in view["matters"]}
+    assert states["eia"] == "pending" and states["land-use-planning-permit"] == "pending"
+
+    # The workflow records events right after each update: wait for the last one to land.
+    expected = {"MatterApproved", "CorrectionRequested", "MatterRejected", "ClockStopped", "LimitExtended",
+                "AgentReassigned"}
+    for _ in range(50):
+        timeline = await gw.http.get(f"/projects/{pid}/timeline")
+        assert timeline.status_code == 200
+        kinds = [e["event_type"] for e in timeline.json()]
+        if expected <= set(kinds):
+            break
+        await asyncio.sleep(0.1)
+    assert kinds[0] == "ProjectRegistered" and expected <= set(kinds), kinds
+    assert all(e["summary"] for e in timeline.json())
+
+    await Projector(pg_pool).run_once()
+    overdue = await gw.http.get("/overdue", params={"zone": "tunliu"})
+    assert overdue.status_code == 200 and isinstance(overdue.json(), list)
+    report = await gw.http.get("/reports/departments", params={"department": "ecology"})
+    assert report.status_code == 200
+    assert [row["department"] for row in report.json()] == ["ecology"]
+    zone = await gw.http.get("/reports/zone", params={"zone": "tunliu"})
+    assert zone.status_code == 200 and zone.json()[0]["projects"] >= 1
+
+    r = await gw.http.post(f"/projects/{pid}/withdrawal", headers=operator(),
+                           json={"reason": "investor withdrew", "by": "agent-wang"})
+    assert r.status_code == 200 and r.json()["stage"] == "withdrawn", r.text
+    final = (await gw.http.get(f"/projects/{pid}")).json()
+    assert final["stage"] == "withdrawn"
+    # A finished project's id is never reused.
+    await gw.harness.client.get_workflow_handle(f"project-{pid}").result()
+    r = await gw.http.post("/projects", json=gw.project(project_id=pid), headers=operator())
+    assert r.status_code == 409, r.text
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"surprise": 1}, "surprise"),
+        ({"investment_yuan": -5}, "investment_yuan"),
+        ({"project_id": "bad id!"}, "project_id"),
+        ({"zone": None}, "zone"),
+    ],
+)
+async def test_malformed_registration_names_the_field_and_starts_nothing(
+    gw: Gateway, change: dict[str, Any], field: str,
+) -> None:
+    body = gw.project(**change)
+    r = await gw.http.post("/projects", json=body, headers=operator())
+    assert r.status_code == 422, r.text
+    assert any(e["loc"][:2] == ["body", field] for e in r.json()["detail"]), r.json()
+    project_id = body["project_id"] if field != "project_id" else "bad id!"
+    with pytest.raises(RPCError):
+        await gw.harness.client.get_workflow_handle(f"project-{project_id}").describe()
+
+
+async def test_errors_map_to_statuses(gw: Gateway) -> None:
+    r = await gw.http.get("/projects/no-such-project")
+    assert r.status_code == 404 and r.json()["detail"].startswith("project_id:")
+    assert (await gw.http.get("/projects/no-such-project/timeline")).status_code == 404
+    assert (await gw.http.get("/projects/not%20an%20id")).status_code == 422
+    r = await gw.decide("no-such-project", decision("eia", "ecology"))
+    assert r.status_code == 404, r.text
+    r = await gw.http.post("/projects/no-such-project/withdrawal", headers=operator(),
+                           json={"reason": "x", "by": "agent-li"})
+    assert r.status_code == 404
+    # A malformed decision: field errors, and the extra field is named.
+    body = {**decision("eia", "ecology"), "surprise": True}
+    r = await gw.decide("no-such-project", body)
+    assert r.status_code == 422 and any(e["loc"] == ["body", "surprise"] for e in r.json()["detail"])
+    r = await gw.decide("no-such-project", decision("eia", "ecology", "reject"))
+    assert r.status_code == 422 and "reasons" in r.text
+    # Over the size limit: 413 before anything is parsed.
+    r = await gw.http.post("/projects", content=b"{" + b" " * 20_000 + b"}", headers=operator())
+    assert r.status_code == 413
+
+    async def streamed() -> Any:  # no Content-Length: counted as it arrives
+        for _ in range(20):
+            yield b" " * 1_000
+
+    r = await gw.http.post("/projects", content=streamed(), headers=operator())
+    assert r.status_code == 413 and "over 16384 bytes" in r.json()["detail"]
+
+
+async def test_health_readiness_and_metrics(gw: Gateway) -> None:
+    assert (await gw.http.get("/healthz")).json() == {"status": "ok"}
+    r = await gw.http.get("/readyz")
+    assert r.status_code == 200 and r.json() == {"status": "ready", "checks": {"temporal": "ok", "postgres": "ok"}}
+    await gw.http.get("/projects/no-such-project")
+    text = (await gw.http.get("/metrics")).text
+    assert 'daiban_gateway_requests_total{method="GET",route="/projects/{project_id}",status="404"}' in text
+    assert 'daiban_gateway_request_duration_seconds_count{method="GET",route="/readyz"}' in text
+
+
+async def test_not_ready_when_dependencies_are_down(gw: Gateway) -> None:
+    # Nobody listens on port 9: the gateway still starts, answers /healthz, and says why it is not ready.
+    settings = gw.settings.model_copy(
+        update={"temporal_address": "127.0.0.1:9", "database_url": "postgresql://postgres@127.0.0.1:9/x"}
+    )
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http,
+    ):
+        assert (await http.get("/healthz")).status_code == 200
+        r = await asyncio.wait_for(http.get("/readyz"), 10)
+    assert r.status_code == 503 and r.json()["status"] == "not ready"
+    checks = r.json()["checks"]
+    assert checks["temporal"].startswith("unreachable at 127.0.0.1:9"), checks
+    assert checks["postgres"].startswith("unreachable"), checks

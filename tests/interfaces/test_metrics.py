@@ -1,0 +1,108 @@
+"""The worker's Prometheus endpoint: SDK runtime metrics and daiban's counters on one port."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import uuid
+
+import httpx
+from temporalio.common import MetricAttributes
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+import worker
+from infra.metrics import _Counters
+from infra.settings import Settings
+from interfaces.client import DaibanClient
+from schemas.events import EventEnvelope
+from schemas.project import Decision
+from tests.conftest import _free_port
+from tests.harness import registration
+
+
+def _value(text: str, name: str, **labels: str) -> float:
+    """The sum of a metric's samples whose labels include ``labels``."""
+    total = 0.0
+    for line in text.splitlines():
+        m = re.match(rf"^{name}(?:\{{(.*)\}})? (\S+)$", line)
+        if m and all(f'{k}="{v}"' in (m.group(1) or "") for k, v in labels.items()):
+            total += float(m.group(2))
+    return total
+
+
+async def test_worker_serves_sdk_metrics_and_daiban_counters(dev_env: WorkflowEnvironment, pg_dsn: str) -> None:
+    port = _free_port()
+    settings = Settings(
+        temporal_address=dev_env.client.service_client.config.target_host,
+        temporal_namespace=dev_env.client.namespace,
+        task_queue=f"tq-metrics-{uuid.uuid4().hex[:8]}",
+        database_url=pg_dsn,
+        metrics_port=port,
+        shutdown_grace_seconds=1,
+    )
+    stop = asyncio.Event()
+    serving = asyncio.create_task(worker.serve(settings, stop))
+    client = DaibanClient(dev_env.client, settings.task_queue)
+    reg = registration()
+    try:
+        await client.register(reg)
+        await client.state(reg.project_id)
+        for code, dept in (("enterprise-registration", "market"), ("project-filing", "approval")):
+            await client.decide(reg.project_id, Decision(decision_id=f"m-{code}", department=dept, matter_code=code,
+                                                         kind="approve", decided_by="clerk", instant=True))
+        text = ""
+        async with httpx.AsyncClient() as http:
+            for _ in range(50):  # events are recorded (and counted) right after each update
+                text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+                if _value(text, "daiban_decisions", outcome="approved", task_queue=settings.task_queue) >= 2:
+                    break
+                await asyncio.sleep(0.1)
+        q = settings.task_queue
+        # tunliu's commitment matters are approved on submission: more approvals than decisions sent.
+        assert _value(text, "daiban_decisions", outcome="approved", task_queue=q) >= 2, text
+        assert _value(text, "daiban_events_recorded", event_type="ProjectRegistered", task_queue=q) == 1
+        assert _value(text, "temporal_activity_execution_latency_count", task_queue=q) > 0, "SDK metrics too"
+    finally:
+        with contextlib.suppress(RPCError):
+            await client.handle(reg.project_id).terminate("test finished")
+        stop.set()
+        await asyncio.wait_for(serving, 30)
+
+
+class _FakeCounter:
+    def __init__(self, name: str, seen: list[tuple[str, dict[str, str]]]) -> None:
+        self.name, self.seen = name, seen
+
+    def add(self, value: int, attributes: MetricAttributes | None = None) -> None:
+        self.seen.extend([(self.name, dict(attributes or {}))] * value)  # type: ignore[arg-type]
+
+
+class _FakeMeter:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, str]]] = []
+
+    def create_counter(self, name: str, description: str | None = None, unit: str | None = None) -> _FakeCounter:
+        return _FakeCounter(name, self.seen)
+
+
+def test_breaches_and_escalations_are_counted_by_kind() -> None:
+    def event(event_type: str, **payload: object) -> EventEnvelope:
+        return EventEnvelope(event_id=event_type, stream_id="p", version=1, event_type=event_type,
+                             occurred_at="2026-01-05T09:00:00+08:00", payload=payload)
+
+    meter = _FakeMeter()
+    _Counters(meter).count([  # type: ignore[arg-type]
+        event("DeadlineBreached", scope="matter"), event("EscalatedToLead"), event("JointMeetingConvened"),
+        event("MatterRejected"), event("CorrectionRequested"), event("StageStarted"),
+    ])
+    counted = [(name, attrs) for name, attrs in meter.seen if name != "daiban_events_recorded"]
+    assert counted == [
+        ("daiban_deadline_breaches", {"scope": "matter"}),
+        ("daiban_escalations", {"level": "lead"}),
+        ("daiban_escalations", {"level": "joint_meeting"}),
+        ("daiban_decisions", {"outcome": "rejected"}),
+        ("daiban_decisions", {"outcome": "correction_requested"}),
+    ]
+    assert sum(name == "daiban_events_recorded" for name, _ in meter.seen) == 6
