@@ -186,7 +186,10 @@ async def test_updates_are_validated_before_history(dev: Harness) -> None:
     assert len(accepted) == 2, "the malformed update left no trace either"
 
 
-@pytest.mark.parametrize("stage", ["establishment", "approval_land", "construction", "completion_acceptance"])
+@pytest.mark.parametrize(
+    "stage",
+    ["establishment", "approval_land", "engineering_permit", "construction_permit", "construction", "completion_acceptance"],
+)
 async def test_withdrawal_in_any_stage_closes_everything(dev: Harness, pg_pool: asyncpg.Pool, stage: str) -> None:
     h = await dev.start(zone="yanhu")
     await approve_all(h, "construction" if stage == "completion_acceptance" else stage, prefix=f"w-{stage}")

@@ -1,0 +1,76 @@
+"""An event append that committed but whose activity then died is retried and writes nothing twice.
+
+The worker registers, under the real activity name, a wrapper that runs the real append and then
+fails its first attempt, as a worker killed between COMMIT and reporting completion would.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from temporalio import activity
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.project import ProjectActivities, RecordEvents
+from schemas.project import Decision
+from worker import WORKFLOWS, activities_of
+from workflows.project import ProjectWorkflow
+
+from tests.harness import Harness
+from tests.workflows.helpers import approve_all, events, settle
+
+
+class CrashAfterCommit:
+    def __init__(self, real: ProjectActivities) -> None:
+        self.real = real
+        self.crashed: list[int] = []
+
+    @activity.defn(name="record_events")
+    async def record_events(self, inp: RecordEvents) -> int:
+        written = await self.real.record_events(inp)
+        if activity.info().attempt == 1:
+            self.crashed.append(written)
+            raise RuntimeError("worker died after COMMIT, before reporting completion")
+        return written
+
+
+async def test_a_retried_append_after_commit_writes_nothing_twice(
+    dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool
+) -> None:
+    real = ProjectActivities(pg_pool)
+    crashing = CrashAfterCommit(real)
+    acts = [a for a in activities_of(real) if getattr(a, "__name__", "") != "record_events"]
+    async with Worker(
+        dev_env.client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=[*acts, crashing.record_events],
+    ):
+        h = await Harness(dev_env.client, task_queue, pg_pool).start(zone="tunliu")
+        await approve_all(h, "approval_land", prefix="crash")
+        await h.execute_update(
+            ProjectWorkflow.decide,
+            Decision(
+                decision_id="crash-2",
+                department="approval",
+                matter_code="project-filing",
+                kind="approve",
+                decided_by="clerk",
+            ),
+        )
+        await settle(h)
+        pid = h.id.removeprefix("project-")
+        rows = await events(pg_pool, pid)
+        await h.terminate("test finished")
+    assert crashing.crashed and all(n > 0 for n in crashing.crashed), "every first attempt committed events"
+    versions = [r["version"] for r in rows]
+    assert versions == list(range(1, len(rows) + 1)), "each event once, in order, no gap"
+    history = [e async for e in h.fetch_history_events()]
+    retried = [
+        e
+        for e in history
+        if e.HasField("activity_task_started_event_attributes") and e.activity_task_started_event_attributes.attempt > 1
+    ]
+    assert retried, "the appends were retried by Temporal"
+    ids = await pg_pool.fetchval("SELECT count(DISTINCT event_id) FROM events WHERE stream_id = $1", pid)
+    assert ids == len(rows)
