@@ -19,7 +19,7 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from schemas import visibility
@@ -80,20 +80,24 @@ class DaibanClient:
     async def register(self, reg: RegisterProject) -> str:
         """Start a project's lifecycle; registering the same project id again is a no-op.
 
-        Returns the workflow's run id (the same one on a repeat).
+        Returns the workflow's run id (the same one on a repeat, also once the project has ended:
+        a finished project's id is never reused for another).
         """
-        handle = await self.client.start_workflow(
-            ProjectWorkflow.run,
-            ProjectInput(registration=reg),
-            id=workflow_id_for(reg.project_id),
-            task_queue=self.task_queue,
-            # A running project answers a repeated registration; a finished one is never reused.
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={"name": reg.name, "enterprise": reg.enterprise, "investment_yuan": reg.investment_yuan},
-            search_attributes=visibility.initial(reg),
-            static_summary=f"{reg.name} · {reg.enterprise} · zone {reg.zone}",
-        )
+        try:
+            handle = await self.client.start_workflow(
+                ProjectWorkflow.run,
+                ProjectInput(registration=reg),
+                id=workflow_id_for(reg.project_id),
+                task_queue=self.task_queue,
+                # A running project answers a repeated registration; a finished one is never reused.
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                memo={"name": reg.name, "enterprise": reg.enterprise, "investment_yuan": reg.investment_yuan},
+                search_attributes=visibility.initial(reg),
+                static_summary=f"{reg.name} · {reg.enterprise} · zone {reg.zone}",
+            )
+        except WorkflowAlreadyStartedError as exc:
+            return exc.run_id or ""
         return handle.result_run_id or ""
 
     async def _update(self, project_id: str, update: Any, arg: BaseModel, result: type[R]) -> R:

@@ -282,3 +282,18 @@ async def test_expert_review_stops_the_clock_and_a_limit_is_extended_once(dev: H
     assert {"ClockStopped", "ClockResumed", "LimitExtended"} <= set(types(rows))
     ext = next(r for r in rows if r["event_type"] == "LimitExtended")
     assert ext["payload"]["approved_by"] == "局长 Wang" and ext["payload"]["days"] == 10
+
+
+async def test_registering_again_returns_the_same_project_even_after_it_ended(dev: Harness) -> None:
+    from interfaces.client import DaibanClient
+    from tests.harness import registration
+
+    client = DaibanClient(dev.client, dev.task_queue)
+    reg = registration(zone="tunliu")
+    first = await client.register(reg)
+    assert await client.register(reg) == first
+    await client.state(reg.project_id)
+    await client.withdraw(reg.project_id, Withdraw(reason="cancelled", by="agent-li"))
+    await dev.client.get_workflow_handle(f"project-{reg.project_id}").result()
+    assert await client.register(reg) == first, "a finished project is answered, not restarted"
+    assert (await client.state(reg.project_id)).stage == "withdrawn"
