@@ -271,7 +271,12 @@ class ProjectWorkflow:
 
     # ---- updates -----------------------------------------------------------------------------
 
-    @workflow.update
+    @workflow.update(
+        description=(
+            "A department decides a pending matter (approve, reject, correction, tolerance, commitment); "
+            "a repeated decision id gets the first answer."
+        )
+    )
     def decide(self, d: Decision) -> DecisionResult:
         workflow.logger.info("decision %s on %s by %s: %s", d.decision_id, d.matter_code, d.department, d.kind)
         return self._apply(lambda: self._machine.decide(d, workflow.now()))
@@ -280,7 +285,12 @@ class ProjectWorkflow:
     def _validate_decide(self, d: Decision) -> None:
         self._check(lambda: self._machine.validate_decision(d))
 
-    @workflow.update
+    @workflow.update(
+        description=(
+            "The department's after-the-fact verification of a commitment-based approval; "
+            "a failure revokes and reopens the matter."
+        )
+    )
     def verify(self, v: Verification) -> DecisionResult:
         return self._apply(lambda: self._machine.verify(v, workflow.now()))
 
@@ -288,7 +298,9 @@ class ProjectWorkflow:
     def _validate_verify(self, v: Verification) -> None:
         self._check(lambda: self._machine.validate_verification(v))
 
-    @workflow.update
+    @workflow.update(
+        description="The agent supplies correction materials, or secondary materials owed under tolerance."
+    )
     def supply_materials(self, cmd: SupplyMaterials) -> Ack:
         return self._apply(lambda: self._machine.supply(cmd, workflow.now()))
 
@@ -296,7 +308,7 @@ class ProjectWorkflow:
     def _validate_supply(self, cmd: SupplyMaterials) -> None:
         self._check(lambda: self._machine.validate_supply(cmd))
 
-    @workflow.update
+    @workflow.update(description="The agent resubmits a rejected matter; its clock starts again.")
     def resubmit(self, cmd: Resubmit) -> Ack:
         return self._apply(lambda: self._machine.resubmit(cmd, workflow.now()))
 
@@ -304,7 +316,9 @@ class ProjectWorkflow:
     def _validate_resubmit(self, cmd: Resubmit) -> None:
         self._check(lambda: self._machine.validate_resubmit(cmd))
 
-    @workflow.update
+    @workflow.update(
+        description="The department stops a matter's clock for expert review, a hearing, testing or public notice."
+    )
     def stop_clock(self, cmd: StopClock) -> Ack:
         return self._apply(lambda: self._machine.stop_clock(cmd, workflow.now()))
 
@@ -312,7 +326,7 @@ class ProjectWorkflow:
     def _validate_stop(self, cmd: StopClock) -> None:
         self._check(lambda: self._machine.validate_stop(cmd))
 
-    @workflow.update
+    @workflow.update(description="The department restarts a stopped clock.")
     def resume_clock(self, cmd: ResumeClock) -> Ack:
         return self._apply(lambda: self._machine.resume_clock(cmd, workflow.now()))
 
@@ -320,7 +334,7 @@ class ProjectWorkflow:
     def _validate_resume(self, cmd: ResumeClock) -> None:
         self._check(lambda: self._machine.validate_resume(cmd))
 
-    @workflow.update
+    @workflow.update(description="Extend a matter's limit once, naming who approved it and why.")
     def extend_limit(self, cmd: ExtendLimit) -> Ack:
         return self._apply(lambda: self._machine.extend(cmd, workflow.now()))
 
@@ -328,7 +342,7 @@ class ProjectWorkflow:
     def _validate_extend(self, cmd: ExtendLimit) -> None:
         self._check(lambda: self._machine.validate_extend(cmd))
 
-    @workflow.update
+    @workflow.update(description="Hand the project to the backup agent (AB岗) or a new agent.")
     def reassign_agent(self, cmd: ReassignAgent) -> Ack:
         return self._apply(lambda: self._machine.reassign(cmd, workflow.now()))
 
@@ -336,7 +350,7 @@ class ProjectWorkflow:
     def _validate_reassign(self, cmd: ReassignAgent) -> None:
         self._check(lambda: self._machine.validate_reassign(cmd))
 
-    @workflow.update
+    @workflow.update(description="Construction progress in percent; 100 opens the joint completion acceptance.")
     def report_progress(self, cmd: ProgressReport) -> Ack:
         return self._apply(lambda: self._machine.progress(cmd, workflow.now()))
 
@@ -344,7 +358,7 @@ class ProjectWorkflow:
     def _validate_progress(self, cmd: ProgressReport) -> None:
         self._check(lambda: self._machine.validate_progress(cmd))
 
-    @workflow.update
+    @workflow.update(description="Record the resolution of a joint meeting (联席会议).")
     def resolve_meeting(self, cmd: ResolveMeeting) -> Ack:
         return self._apply(lambda: self._machine.resolve_meeting(cmd, workflow.now()))
 
@@ -352,7 +366,7 @@ class ProjectWorkflow:
     def _validate_meeting(self, cmd: ResolveMeeting) -> None:
         self._check(lambda: self._machine.validate_meeting(cmd))
 
-    @workflow.update
+    @workflow.update(description="Withdraw the project; open matters are closed.")
     def withdraw(self, cmd: Withdraw) -> Ack:
         return self._apply(lambda: self._machine.withdraw(cmd, workflow.now()))
 
@@ -362,7 +376,7 @@ class ProjectWorkflow:
 
     # ---- signal and query --------------------------------------------------------------------
 
-    @workflow.signal
+    @workflow.signal(description="A newly loaded official calendar: deadlines recompute and re-arm.")
     def calendar_updated(self, upd: CalendarUpdate) -> None:
         if self._m is None:
             self._early_calendar = upd.calendar
@@ -372,6 +386,6 @@ class ProjectWorkflow:
             workflow.logger.info("official calendar %s adopted", upd.calendar.version)
             self._dirty = True
 
-    @workflow.query
+    @workflow.query(description="The project's full state: stages, matters, clocks, obligations, decisions.")
     def state(self) -> ProjectView:
         return self._machine.view(workflow.now())
