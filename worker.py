@@ -12,7 +12,9 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from temporalio.client import Client
@@ -34,7 +36,7 @@ log = structlog.get_logger("daiban.worker")
 WORKFLOWS = [ProjectWorkflow]
 
 
-def activities_of(acts: ProjectActivities) -> list[object]:
+def activities_of(acts: ProjectActivities) -> list[Callable[..., Any]]:
     """Every activity the worker registers."""
     return [
         acts.load_context,

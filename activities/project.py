@@ -165,7 +165,8 @@ class ProjectActivities:
     async def revoke_license(self, inp: RevokeLicense) -> None:
         """Mark an e-license revoked (a failed commitment verification); a retry changes nothing."""
         await self.pool.execute(
-            "UPDATE e_licenses SET revoked_at = now(), revoked_reason = $2 WHERE license_no = $1 AND revoked_at IS NULL",
+            """UPDATE e_licenses SET revoked_at = now(), revoked_reason = $2
+               WHERE license_no = $1 AND revoked_at IS NULL""",
             inp.license_no,
             inp.reason,
         )

@@ -12,7 +12,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from chinese_calendar import constants  # type: ignore[import-untyped]  # dev-only dependency
+from chinese_calendar import constants  # dev-only dependency
 
 from legalclock.official import OfficialCalendar, YearCalendar, dump_calendar_file
 

@@ -13,11 +13,10 @@ from temporalio.worker import Worker
 
 from activities.project import ProjectActivities, RecordEvents
 from schemas.project import Decision
-from worker import WORKFLOWS, activities_of
-from workflows.project import ProjectWorkflow
-
 from tests.harness import Harness
 from tests.workflows.helpers import approve_all, events, settle
+from worker import WORKFLOWS, activities_of
+from workflows.project import ProjectWorkflow
 
 
 class CrashAfterCommit:

@@ -188,7 +188,14 @@ async def test_updates_are_validated_before_history(dev: Harness) -> None:
 
 @pytest.mark.parametrize(
     "stage",
-    ["establishment", "approval_land", "engineering_permit", "construction_permit", "construction", "completion_acceptance"],
+    [
+        "establishment",
+        "approval_land",
+        "engineering_permit",
+        "construction_permit",
+        "construction",
+        "completion_acceptance",
+    ],
 )
 async def test_withdrawal_in_any_stage_closes_everything(dev: Harness, pg_pool: asyncpg.Pool, stage: str) -> None:
     h = await dev.start(zone="yanhu")
@@ -268,7 +275,9 @@ async def test_expert_review_stops_the_clock_and_a_limit_is_extended_once(dev: H
     resumed = matter(await view(h), "eia")
     assert resumed.clock.deadline >= first_deadline
 
-    extend = ExtendLimit(matter_code="eia", department="ecology", days=10, approved_by="局长 Wang", reason="complex case")
+    extend = ExtendLimit(
+        matter_code="eia", department="ecology", days=10, approved_by="局长 Wang", reason="complex case"
+    )
     ack = await h.execute_update(ProjectWorkflow.extend_limit, extend)
     assert "extended by 10" in ack.message
     extended = matter(await view(h), "eia").clock
