@@ -6,6 +6,8 @@ fails its first attempt, as a worker killed between COMMIT and reporting complet
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
@@ -14,7 +16,7 @@ from temporalio.worker import Worker
 from activities.project import ProjectActivities, RecordEvents
 from schemas.project import Decision
 from tests.harness import Harness
-from tests.workflows.helpers import approve_all, events, settle
+from tests.workflows.helpers import approve_all, events, settle, view
 from worker import WORKFLOWS, activities_of
 from workflows.project import ProjectWorkflow
 
@@ -57,9 +59,13 @@ async def test_a_retried_append_after_commit_writes_nothing_twice(
                 decided_by="clerk",
             ),
         )
-        await settle(h)
         pid = h.id.removeprefix("project-")
-        rows = await events(pg_pool, pid)
+        for _ in range(100):  # until every event the workflow emitted is in the store
+            await settle(h)
+            rows = await events(pg_pool, pid)
+            if len(rows) == (await view(h)).events_emitted:
+                break
+            await asyncio.sleep(0.1)
         await h.terminate("test finished")
     assert crashing.crashed and all(n > 0 for n in crashing.crashed), "every first attempt committed events"
     versions = [r["version"] for r in rows]
