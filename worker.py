@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from infra import migrate
 from infra.db import create_pool
 from infra.logs import configure_logging
 from infra.metrics import EventMetricsInterceptor, prometheus_runtime
+from infra.process import exit_now
 from infra.settings import ConfigError, Settings, load_settings
 from infra.telemetry import LogContextInterceptor
 from workflows.project import ProjectWorkflow
@@ -126,8 +126,4 @@ if __name__ == "__main__":
     code = 130
     with contextlib.suppress(KeyboardInterrupt):
         code = asyncio.run(main())
-    # Skip interpreter teardown: the Temporal client's Rust threads can crash it at random
-    # (temporalio/sdk-python#300) and turn a clean exit into 134. Everything is closed by now.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    exit_now(code)

@@ -20,6 +20,7 @@ from pathlib import Path
 from infra import migrate
 from infra.db import create_pool, redact
 from infra.pgserver import EmbeddedPostgres, port_in_use
+from infra.process import exit_now
 from infra.settings import ConfigError, Settings, load_settings
 from schemas import visibility
 
@@ -190,8 +191,4 @@ def run() -> int:
 
 
 if __name__ == "__main__":
-    exit_code = run()
-    # The demo's Temporal client can crash interpreter teardown (temporalio/sdk-python#300).
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(exit_code)
+    exit_now(run())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -21,6 +20,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from infra.process import exit_now
 from infra.settings import ConfigError, load_settings
 from interfaces.client import CommandRejected, DaibanClient, DaibanError, NotReady, ProjectNotFound
 from legalclock import CST, LegalClockError, merge_calendar_file
@@ -580,17 +580,10 @@ def calendar_load(
 
 
 def main() -> None:
-    """Console-script entry point.
-
-    Ends with ``os._exit``: the Temporal client's Rust threads can crash CPython's interpreter
-    teardown at random (temporalio/sdk-python#300), which would turn a successful command into
-    exit code 134 or 139. Output is flushed first, so nothing is lost.
-    """
+    """Console-script entry point; exits without interpreter teardown (see ``infra.process``)."""
     try:
         app()
         code = 0
     except SystemExit as exc:  # how click ends every command, successful or not
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    exit_now(code)

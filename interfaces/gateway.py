@@ -569,5 +569,12 @@ def main() -> int:
     return 0
 
 
+def serve() -> None:
+    """Console-script entry point; exits without interpreter teardown (see ``infra.process``)."""
+    from infra.process import exit_now
+
+    exit_now(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    serve()
