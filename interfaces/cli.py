@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from infra.logs import configure_logging
 from infra.process import exit_now
 from infra.settings import ConfigError, load_settings
 from interfaces.client import CommandRejected, DaibanClient, DaibanError, NotReady, ProjectNotFound
@@ -581,6 +582,8 @@ def calendar_load(
 
 def main() -> None:
     """Console-script entry point; exits without interpreter teardown (see ``infra.process``)."""
+    # Library logs go to stderr, warnings and worse only: stdout is the command's answer.
+    configure_logging("console", "warning")
     try:
         app()
         code = 0
