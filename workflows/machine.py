@@ -332,7 +332,11 @@ class ProjectMachine:
         total = sum(self._used(tc, now) for tc in self.s.clocks.values() if tc.scope == "stage")
         self.s.stage = Stage.IN_PRODUCTION
         self._emit(ev.ProjectInProduction(project_id=self.pid, working_days_total=total), now)
-        self._close_all(now)
+        # Verifications still owed keep their clocks (and escalation) after production starts.
+        owed = {o.clock_id for m in self.s.matters.values() for o in m.obligations if o.state == "open"}
+        for clock_id in self.s.clocks:
+            if clock_id not in owed:
+                self._close_clock(clock_id, now)
 
     def _close_all(self, now: datetime) -> None:
         for clock_id in self.s.clocks:

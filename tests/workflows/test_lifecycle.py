@@ -93,6 +93,8 @@ async def test_registration_to_production_by_updates_alone(dev: Harness, pg_pool
     assert matter(v, "completion-filing").state == "waiting"
     v = await approve_all(h, "in_production")
     assert v.waiting_for == "In production. Commitment verifications still open."
+    owed = matter(v, "air-defence-review").obligations[0]
+    assert owed.state == "open" and owed.clock.working_days_left is not None, "its clock still runs"
     # The workflow ends once the commitment (告知承诺) made for civil air defence is verified.
     await h.execute_update(
         ProjectWorkflow.verify,
