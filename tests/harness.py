@@ -26,11 +26,12 @@ class Harness:
     pool: asyncpg.Pool
     started: list[WorkflowHandle] = field(default_factory=list)
 
-    async def start(self, history_limit: int = 5_000, **overrides: object) -> WorkflowHandle:
+    async def start(self, history_limit: int | None = None, **overrides: object) -> WorkflowHandle:
         reg = registration(**overrides)
+        inp = ProjectInput(registration=reg)
         handle = await self.client.start_workflow(
             ProjectWorkflow.run,
-            ProjectInput(registration=reg, history_limit=history_limit),
+            inp if history_limit is None else inp.model_copy(update={"history_limit": history_limit}),
             id=workflow_id_for(reg.project_id),
             task_queue=self.task_queue,
         )
