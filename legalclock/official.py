@@ -177,6 +177,24 @@ def content_version(years: Mapping[int, YearCalendar]) -> str:
     return "cn-" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+# Content version -> index. Every running project carries its own copy of the calendar, but few
+# distinct contents exist; sharing their immutable index saves ~100 KiB per cached workflow. The
+# key is computed from the content, so a cached index is always the one the content would build:
+# determinism does not depend on what is cached.
+_INDEXES: dict[str, DayIndex] = {}
+_MAX_INDEXES = 32
+
+
+def _shared_index(years: Mapping[int, YearCalendar]) -> DayIndex:
+    key = content_version(years)
+    index = _INDEXES.get(key)
+    if index is None:
+        if len(_INDEXES) >= _MAX_INDEXES:
+            _INDEXES.clear()
+        index = _INDEXES[key] = _build_index(years)
+    return index
+
+
 class OfficialCalendar(FrozenModel):
     """Official holiday data for a set of years, identified by a version string.
 
@@ -239,8 +257,8 @@ class OfficialCalendar(FrozenModel):
 
     @cached_property
     def day_index(self) -> DayIndex:
-        """The working-day index of this calendar (built on first use, kept per instance)."""
-        return _build_index(self.years)
+        """The working-day index of this calendar (built on first use, shared by equal content)."""
+        return _shared_index(self.years)
 
     def is_official(self, year: int) -> bool:
         """Whether the calendar holds the official notice for `year`."""
