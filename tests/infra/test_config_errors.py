@@ -68,3 +68,34 @@ async def test_make_run_with_a_port_in_use(tmp_path: Path) -> None:
     assert code == 2
     assert f"port {port} is in use" in err and "DAIBAN_TEMPORAL_PORT" in err
     assert "Traceback" not in err
+
+
+async def test_worker_starts_and_stops_cleanly_on_sigterm(dev_env: object, pg_dsn: str) -> None:
+    import signal
+
+    from temporalio.testing import WorkflowEnvironment
+
+    assert isinstance(dev_env, WorkflowEnvironment)
+    env = {
+        **os.environ,
+        "DAIBAN_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+        "DATABASE_URL": pg_dsn,
+        "DAIBAN_TASK_QUEUE": "tq-sigterm",
+        "DAIBAN_LOG_FORMAT": "json",
+        "DAIBAN_SHUTDOWN_GRACE_SECONDS": "2",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "worker.py", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    assert proc.stderr is not None
+    lines: list[str] = []
+    while not any('"worker started"' in line for line in lines):
+        line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+        assert line, f"worker exited early: {lines}"
+        lines.append(line)
+    proc.send_signal(signal.SIGTERM)
+    _, rest = await asyncio.wait_for(proc.communicate(), 30)
+    lines += rest.decode().splitlines()
+    assert proc.returncode == 0
+    assert any('"worker stopped"' in line for line in lines), lines
+    assert all(line.startswith("{") for line in lines if line.strip()), "JSON logs only"
