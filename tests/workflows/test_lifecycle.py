@@ -308,3 +308,28 @@ async def test_registering_again_returns_the_same_project_even_after_it_ended(de
     await dev.client.get_workflow_handle(f"project-{reg.project_id}").result()
     assert await client.register(reg) == first, "a finished project is answered, not restarted"
     assert (await client.state(reg.project_id)).stage == "withdrawn"
+
+
+async def test_no_update_is_lost_while_the_project_continues_as_new(dev: Harness, pg_pool: asyncpg.Pool) -> None:
+    h = await dev.start(zone="yanhu", history_limit=150)
+    pid = (await approve_all(h, "construction", prefix="busy")).project_id
+    latest = dev.client.get_workflow_handle(h.id)
+    runs = set()
+    for _ in range(30):  # 150 updates, 5 at a time, across several continue-as-new transitions
+        acks = await asyncio.gather(
+            *(
+                latest.execute_update(ProjectWorkflow.report_progress, ProgressReport(percent=5, by="agent-li"))
+                for _ in range(5)
+            )
+        )
+        assert all(a.message == "construction at 5%" for a in acks)
+        runs.add((await latest.describe()).run_id)
+    assert len(runs) >= 2, "the project continued as new while updates kept arriving"
+    for _ in range(100):
+        count = await pg_pool.fetchval(
+            "SELECT count(*) FROM events WHERE stream_id = $1 AND event_type = 'ConstructionProgressReported'", pid
+        )
+        if count == 150:
+            break
+        await asyncio.sleep(0.1)
+    assert count == 150, "every accepted update left its event, once"
