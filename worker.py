@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
+from activities.notifications import NotificationSender
 from activities.project import ProjectActivities
 from eventstore.projector import Projector
 from infra import migrate
@@ -91,6 +92,11 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         # The read models follow the event store from this process too; several workers may run
         # projectors at once, the checkpoint row lock lets one apply each batch.
         projector = asyncio.create_task(Projector(pool).run_forever(0.5, stop))
+        sender = (
+            asyncio.create_task(NotificationSender(pool, settings.notify_webhook).run_forever(stop))
+            if settings.notify_webhook
+            else None
+        )
         async with worker:
             log.info(
                 "worker started",
@@ -102,6 +108,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             await stop.wait()
             log.info("worker stopping", grace_seconds=settings.shutdown_grace_seconds)
         await projector
+        if sender is not None:
+            await sender
     finally:
         await pool.close()
     log.info("worker stopped")

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # Department code -> URL that receives each submitted application (JSON POST), for
     # departments with their own system. Set as JSON: DAIBAN_DEPARTMENT_WEBHOOKS='{"housing": "..."}'
     department_webhooks: dict[str, str] = {}
+    # The zone's messaging gateway: every notification (warning, escalation, meeting...) is POSTed
+    # there as JSON. Unset: notifications stay in the outbox table (`daiban notifications`).
+    notify_webhook: str | None = None
     # Seconds running activities get to finish after SIGTERM/SIGINT before they are cancelled.
     shutdown_grace_seconds: float = 20.0
 

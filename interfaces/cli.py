@@ -451,6 +451,40 @@ def overdue_cmd(as_json: JsonOpt = False) -> None:
     )
 
 
+@app.command("notifications")
+def notifications(
+    project: Annotated[str | None, typer.Option(help="Only this project's.")] = None,
+    unsent: Annotated[bool, typer.Option(help="Only those not delivered yet.")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """The notifications outbox: warnings, escalations, meetings, and whether they were delivered."""
+
+    async def fetch(pool: Any) -> list[dict[str, Any]]:
+        rows = await pool.fetch(
+            """SELECT notification_id, project_id, kind, recipients, message, created_at, sent_at,
+                      attempts, last_error
+               FROM notifications
+               WHERE ($1::text IS NULL OR project_id = $1) AND (NOT $2 OR sent_at IS NULL)
+               ORDER BY created_at DESC LIMIT $3""",
+            project,
+            unsent,
+            limit,
+        )
+        return [dict(r) for r in rows]
+
+    rows = read(fetch)
+
+    def render() -> None:
+        t = Table("created", "project", "kind", "to", "message", "sent")
+        for r in rows:
+            sent = str(r["sent_at"] or (f"no ({r['attempts']} tries: {r['last_error']})" if r["attempts"] else "no"))
+            t.add_row(str(r["created_at"]), r["project_id"], r["kind"], ", ".join(r["recipients"]), r["message"], sent)
+        out.print(t)
+
+    emit(rows, as_json, render)
+
+
 @report_app.command("departments")
 def report_departments(as_json: JsonOpt = False) -> None:
     """On-time rate, average and p90 working days, open work and breaches per department."""

@@ -166,6 +166,8 @@ async def test_an_agent_runs_a_project_from_the_terminal(
     zones = await ok_json(dev, pg_dsn, "report", "zone")
     assert any(z["zone"] == "tunliu" and z["projects"] >= 1 for z in zones)
     assert isinstance(await ok_json(dev, pg_dsn, "overdue"), list)
+    outbox = await ok_json(dev, pg_dsn, "notifications", "--project", pid)
+    assert {"checklist", "correction", "reassigned"} <= {n["kind"] for n in outbox}
     rebuilt = await ok_json(dev, pg_dsn, "rebuild-read-models")
     assert rebuilt["events_replayed"] >= len(timeline)
     assert [e["event_type"] for e in await ok_json(dev, pg_dsn, "project", "timeline", pid)] == kinds
