@@ -351,6 +351,13 @@ def progress(
     _ack(project_id, lambda c: c.report_progress(project_id, cmd), as_json)
 
 
+@project_app.command("complete")
+def complete(project_id: str, by: Annotated[str, typer.Option()], note: Annotated[str, typer.Option()] = "",
+             as_json: JsonOpt = False) -> None:
+    """Construction is finished: start the joint completion acceptance."""
+    _ack(project_id, lambda c: c.complete_construction(project_id, by, note), as_json)
+
+
 @project_app.command("resolve-meeting")
 def resolve_meeting(
     project_id: str,

@@ -143,6 +143,11 @@ class DaibanClient:
     async def report_progress(self, project_id: str, cmd: ProgressReport) -> Ack:
         return await self._update(project_id, ProjectWorkflow.report_progress, cmd, Ack)
 
+    async def complete_construction(self, project_id: str, by: str, note: str = "") -> Ack:
+        """Construction is finished: request the joint completion acceptance (联合验收)."""
+        cmd = ProgressReport(percent=100, by=by, note=note or "construction complete; joint acceptance requested")
+        return await self.report_progress(project_id, cmd)
+
     async def resolve_meeting(self, project_id: str, cmd: ResolveMeeting) -> Ack:
         return await self._update(project_id, ProjectWorkflow.resolve_meeting, cmd, Ack)
 

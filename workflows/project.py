@@ -260,6 +260,8 @@ class ProjectWorkflow:
         # even while the main loop is still waiting on an activity.
         self._machine.advance(workflow.now())
         self._dirty = True
+        if isinstance(result, Ack):  # answer with the stage the command led to
+            return result.model_copy(update={"stage": self._machine.s.stage})
         return result
 
     def _check(self, fn: Callable[[], object]) -> None:

@@ -166,6 +166,12 @@ async def test_an_agent_runs_a_project_from_the_terminal(
     zones = await ok_json(dev, pg_dsn, "report", "zone")
     assert any(z["zone"] == "tunliu" and z["projects"] >= 1 for z in zones)
     assert isinstance(await ok_json(dev, pg_dsn, "overdue"), list)
+    for _ in range(100):  # the notify activity runs a moment after the update returned
+        if await pg_pool.fetchval(
+            "SELECT count(*) FROM notifications WHERE project_id = $1 AND kind = 'reassigned'", pid
+        ):
+            break
+        await asyncio.sleep(0.1)
     outbox = await ok_json(dev, pg_dsn, "notifications", "--project", pid)
     assert {"checklist", "correction", "reassigned"} <= {n["kind"] for n in outbox}
     rebuilt = await ok_json(dev, pg_dsn, "rebuild-read-models")
@@ -196,10 +202,20 @@ async def test_loading_a_new_years_calendar_recomputes_running_projects(
     h = await dev.start(zone="tunliu")
     before = await view(h)
     notice = tmp_path / "2028.json"
-    notice.write_text(json.dumps({"years": {"2028": {
-        "holidays": {"2028-01-01": "元旦", **{f"2028-10-0{d}": "国庆节" for d in range(1, 8)}},
-        "workdays": {"2028-10-08": "国庆节调休"},
-    }}}, ensure_ascii=False), encoding="utf-8")
+    notice.write_text(
+        json.dumps(
+            {
+                "years": {
+                    "2028": {
+                        "holidays": {"2028-01-01": "元旦", **{f"2028-10-0{d}": "国庆节" for d in range(1, 8)}},
+                        "workdays": {"2028-10-08": "国庆节调休"},
+                    }
+                }
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     dry = await ok_json(dev, pg_dsn, "calendar", "load", str(notice), "--dry-run")
     assert dry["changed_years"] == [2028] and dry["stored"] is False
     loaded = await ok_json(dev, pg_dsn, "calendar", "load", str(notice), "--by", "operator-li")
@@ -210,3 +226,63 @@ async def test_loading_a_new_years_calendar_recomputes_running_projects(
     assert row is not None and row["loaded_by"] == "operator-li"
     again = await ok_json(dev, pg_dsn, "calendar", "load", str(notice))
     assert again["changed_years"] == [] and again["stored"] is False, "loading the same notice twice changes nothing"
+
+
+async def test_a_projects_whole_life_from_the_terminal(dev: Harness, pg_dsn: str, tmp_path: Path) -> None:
+    """Registration to production with nothing but `daiban` commands (departments decide too)."""
+    reg = registration(zone="yanhu")
+    pid = reg.project_id
+    (tmp_path / "p.json").write_text(reg.model_dump_json(), encoding="utf-8")
+    await ok_json(dev, pg_dsn, "project", "register", str(tmp_path / "p.json"))
+
+    async def approve_until(stage: str) -> dict[str, Any]:
+        for _ in range(12):
+            shown = await ok_json(dev, pg_dsn, "project", "show", pid)
+            if shown["stage"] == stage:
+                return shown
+            pending = [m for m in shown["matters"] if m["state"] == "pending"]
+            assert pending, shown["waiting_for"]
+            for m in pending:
+                await ok_json(
+                    dev,
+                    pg_dsn,
+                    "decide",
+                    pid,
+                    "--matter",
+                    m["code"],
+                    "--department",
+                    m["department"],
+                    "--kind",
+                    "approve",
+                    "--decision-id",
+                    f"t-{m['code']}-{m['submissions']}",
+                    "--by",
+                    f"{m['department']}-clerk",
+                )
+        raise AssertionError(f"never reached {stage}")
+
+    await approve_until("construction")
+    await ok_json(dev, pg_dsn, "project", "progress", pid, "--percent", "60", "--by", "agent-li")
+    ack = await ok_json(dev, pg_dsn, "project", "complete", pid, "--by", "agent-li")
+    assert ack["stage"] == "completion_acceptance"
+    shown = await approve_until("in_production")
+    assert "verifications still open" in shown["waiting_for"]
+    for m in shown["matters"]:
+        if any(o["kind"] == "verification" and o["state"] == "open" for o in m["obligations"]):
+            await ok_json(
+                dev,
+                pg_dsn,
+                "verify",
+                pid,
+                "--matter",
+                m["code"],
+                "--department",
+                m["department"],
+                "--decision-id",
+                f"t-verify-{m['code']}",
+                "--by",
+                "inspector",
+                "--passed",
+            )
+    final = await ok_json(dev, pg_dsn, "project", "show", pid)
+    assert final["stage"] == "in_production" and final["waiting_for"] == "In production."
