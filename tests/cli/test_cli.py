@@ -13,7 +13,7 @@ import asyncpg
 
 from eventstore.projector import Projector
 from tests.harness import Harness, registration
-from tests.workflows.helpers import eventually, view
+from tests.workflows.helpers import eventually, settle, view
 
 DAIBAN = str(Path(sys.executable).parent / "daiban")
 
@@ -52,6 +52,8 @@ async def test_an_agent_runs_a_project_from_the_terminal(
     shown = await ok_json(dev, pg_dsn, "project", "show", pid)
     assert shown["stage"] == "establishment" and shown["project_id"] == pid
 
+    handle = dev.client.get_workflow_handle(f"project-{pid}")
+    await settle(handle)  # the submission reaches the inbox a moment after registration
     inbox = await ok_json(dev, pg_dsn, "inbox", "market")
     assert any(i["project_id"] == pid and i["matter_code"] == "enterprise-registration" for i in inbox)
     res = await ok_json(
@@ -157,6 +159,7 @@ async def test_an_agent_runs_a_project_from_the_terminal(
     code, out, err = await daiban(dev, pg_dsn, "project", "show", "no-such-project")
     assert code == 2 and "no project 'no-such-project'" in err
 
+    await settle(handle)  # every event recorded before the projector runs
     await Projector(pg_pool).run_once()
     timeline = await ok_json(dev, pg_dsn, "project", "timeline", pid)
     kinds = [e["event_type"] for e in timeline]

@@ -122,9 +122,14 @@ async def settle(h: WorkflowHandle[Any, Any]) -> None:
     Skipping time while an activity runs would fire its timeout timers; the time-skipping server
     then retries it and the clock stalls.
     """
-    for _ in range(200):
-        desc = await h.describe()
-        if not desc.raw_description.pending_activities:
+    quiet = 0
+    for _ in range(400):
+        raw = (await h.describe()).raw_description
+        # Between an activity's completion and the task that schedules the next one, nothing is
+        # pending but a workflow task: wait for neither, twice in a row.
+        idle = not raw.pending_activities and not raw.HasField("pending_workflow_task")
+        quiet = quiet + 1 if idle else 0
+        if quiet == 2:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("activities never settled")
