@@ -141,7 +141,6 @@ class ProjectWorkflow:
                 break
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                await self._flush()
                 workflow.continue_as_new(
                     ProjectInput(registration=inp.registration, carried=m.s, history_limit=inp.history_limit)
                 )
@@ -166,9 +165,13 @@ class ProjectWorkflow:
         )
 
     async def _flush(self) -> None:
-        """Carry out pending effects, then append pending events; loop until both are empty."""
+        """Carry out pending effects, then append pending events; loop until both are empty.
+
+        Stops early when the history is due to continue as new: under a steady stream of updates
+        the loop would never empty, and what is left travels in the carried state.
+        """
         m = self._machine
-        while m.s.effects or m.s.pending_events:
+        while (m.s.effects or m.s.pending_events) and not self._should_continue_as_new():
             effects, m.s.effects = m.s.effects, []
             if effects:
                 # Concurrently across matters, in order within one: a matter's submission must
