@@ -16,8 +16,6 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.notifications import NotificationSender
@@ -30,6 +28,7 @@ from infra.metrics import EventMetricsInterceptor, prometheus_runtime
 from infra.process import exit_now
 from infra.settings import ConfigError, Settings, load_settings
 from infra.telemetry import LogContextInterceptor
+from infra.temporal import connect
 from workflows.project import ProjectWorkflow
 
 log = structlog.get_logger("daiban.worker")
@@ -50,33 +49,12 @@ def activities_of(acts: ProjectActivities) -> list[Callable[..., Any]]:
     ]
 
 
-async def connect(settings: Settings) -> Client:
-    """A Temporal client with the pydantic converter, or ``ConfigError`` saying what is wrong."""
-    # Prometheus: SDK metrics and daiban's counters on DAIBAN_METRICS_PORT (unset or 0: off).
-    runtime = prometheus_runtime(settings.metrics_port)
-    try:
-        return await asyncio.wait_for(
-            Client.connect(
-                settings.temporal_address,
-                namespace=settings.temporal_namespace,
-                data_converter=pydantic_data_converter,
-                runtime=runtime,
-            ),
-            timeout=15,
-        )
-    except Exception as exc:  # the SDK raises RuntimeError for most connection failures
-        raise ConfigError(
-            f"cannot reach Temporal at {settings.temporal_address} (namespace "
-            f"{settings.temporal_namespace}): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; "
-            "start it (make run) or fix DAIBAN_TEMPORAL_ADDRESS"
-        ) from None
-
-
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Run the worker until ``stop`` is set."""
     if not settings.database_url:
         raise ConfigError("DATABASE_URL is not set; point it at PostgreSQL (make run sets it for you)")
-    client = await connect(settings)
+    # Prometheus: SDK metrics and daiban's counters on DAIBAN_METRICS_PORT (unset or 0: off).
+    client = await connect(settings, runtime=prometheus_runtime(settings.metrics_port))
     pool = await create_pool(settings.database_url)
     try:
         await migrate.apply(pool)

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import urllib.request
-from typing import Any
 
 import asyncpg
 import structlog
+
+from activities.http import post_json
 
 log = structlog.get_logger(__name__)
 
@@ -45,7 +44,7 @@ class NotificationSender:
             for row in rows:
                 body = {k: (v.isoformat() if k == "created_at" else v) for k, v in dict(row).items()}
                 try:
-                    await asyncio.to_thread(_post, self.url, body, row["notification_id"])
+                    await asyncio.to_thread(post_json, self.url, body, row["notification_id"])
                 except Exception as exc:  # the receiver's failure is recorded, then retried later
                     await conn.execute(
                         "UPDATE notifications SET attempts = attempts + 1, last_error = $2 WHERE notification_id = $1",
@@ -73,15 +72,3 @@ class NotificationSender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), poll_interval)
         log.info("notification sender stopped")
-
-
-def _post(url: str, body: dict[str, Any], key: str) -> None:
-    req = urllib.request.Request(
-        url,
-        data=json.dumps(body, ensure_ascii=False).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "Idempotency-Key": key},
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        if resp.status >= 300:
-            raise RuntimeError(f"{url} answered {resp.status}")

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-import urllib.request
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +19,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.calendars import current_calendar
+from activities.http import post_json
 from catalog.load import default_catalog, default_zones
 from schemas.events import EventEnvelope
 from workflows.machine import ProjectContext
@@ -128,8 +127,8 @@ class ProjectActivities:
         )
         url = self.webhooks.get(inp.department)
         if url:
-            body = json.dumps(inp.model_dump(mode="json"), ensure_ascii=False).encode()
-            await asyncio.to_thread(_post, url, body, f"{inp.project_id}/{inp.matter_code}/{inp.submission}")
+            key = f"{inp.project_id}/{inp.matter_code}/{inp.submission}"
+            await asyncio.to_thread(post_json, url, inp.model_dump(mode="json"), key)
         log.info(
             "application submitted",
             matter=inp.matter_code,
@@ -181,15 +180,3 @@ class ProjectActivities:
             self.pool, inp.notification_id, inp.project_id, inp.kind, inp.recipients, inp.message, {}
         )
         log.info("notification", kind=inp.kind, recipients=inp.recipients, message=inp.message)
-
-
-def _post(url: str, body: bytes, key: str) -> None:
-    req = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", "Idempotency-Key": key},
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        if resp.status >= 300:
-            raise RuntimeError(f"webhook {url} answered {resp.status}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import structlog
 
 from infra.settings import Settings
+from infra.temporal import connect
 from interfaces.client import DaibanClient, DaibanError
 from schemas.project import Decision, ProgressReport, RegisterProject, Withdraw
 
@@ -94,12 +95,9 @@ async def approve_pending(c: DaibanClient, project_id: str, prefix: str, stop_at
             )
 
 
-async def run_demo(settings: Settings, dsn: str) -> None:
-    """Register the demo projects and drive each to its stage."""
-    del dsn  # the worker records everything; the demo only talks to Temporal
-    c = await DaibanClient.connect(
-        f"127.0.0.1:{settings.temporal_port}", settings.temporal_namespace, settings.task_queue
-    )
+async def run_demo(settings: Settings) -> None:
+    """Register the demo projects and drive each to its stage (through Temporal only)."""
+    c = DaibanClient(await connect(settings, address=f"127.0.0.1:{settings.temporal_port}"), settings.task_queue)
     for reg in PROJECTS:
         await c.register(reg)
     try:

@@ -163,7 +163,7 @@ def run() -> int:
 
             say("starting the demo projects")
             try:
-                asyncio.run(run_demo(settings, dsn))
+                asyncio.run(run_demo(settings))
             except Exception as exc:  # the demo is a convenience; the platform runs without it
                 say(f"demo skipped: {type(exc).__name__}: {exc}")
         ui = f"http://127.0.0.1:{settings.ui_port}"

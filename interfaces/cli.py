@@ -23,6 +23,7 @@ from rich.table import Table
 from infra.logs import configure_logging
 from infra.process import exit_now
 from infra.settings import ConfigError, load_settings
+from infra.temporal import connect
 from interfaces.client import CommandRejected, DaibanClient, DaibanError, NotReady, ProjectNotFound
 from legalclock import CST, LegalClockError, merge_calendar_file
 from legalclock import cli as lc_cli
@@ -78,16 +79,7 @@ def run(fn: Callable[[DaibanClient], Awaitable[T]]) -> T:
 
     async def main() -> T:
         s = load_settings()
-        try:
-            client = await asyncio.wait_for(
-                DaibanClient.connect(s.temporal_address, s.temporal_namespace, s.task_queue), timeout=10
-            )
-        except Exception as exc:
-            raise ConfigError(
-                f"cannot reach Temporal at {s.temporal_address} ({type(exc).__name__}); "
-                "start it with `make run` or set DAIBAN_TEMPORAL_ADDRESS"
-            ) from None
-        return await fn(client)
+        return await fn(DaibanClient(await connect(s), s.task_queue))
 
     try:
         return asyncio.run(main())
@@ -581,7 +573,7 @@ async def _publish_calendar(text: str, by: str, dry_run: bool) -> dict[str, Any]
         result["stored"] = await store_calendar(pool, merged, by)
     finally:
         await pool.close()
-    client = await DaibanClient.connect(s.temporal_address, s.temporal_namespace, s.task_queue)
+    client = DaibanClient(await connect(s), s.task_queue)
     today = datetime.now(tz=CST).year
     update = CalendarUpdate(calendar=merged.slice(today - 1, today + 6))
     running = [r["project_id"] for r in await client.list_projects("ExecutionStatus = 'Running'")]

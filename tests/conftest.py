@@ -9,11 +9,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import asyncpg
@@ -27,7 +30,7 @@ from infra import migrate
 from infra.db import create_pool
 from infra.pgserver import EmbeddedPostgres
 from schemas import visibility
-from tests.harness import Harness, running_worker
+from tests.harness import Harness, Receiver, running_worker
 
 BIN = Path(sys.executable).parent
 
@@ -141,3 +144,27 @@ async def dev(dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Po
     """A worker on the dev server (updates, real time)."""
     async for h in running_worker(dev_env, task_queue, pg_pool):
         yield h
+
+
+@pytest.fixture
+def http_receiver() -> Iterator[Receiver]:
+    """A real HTTP server on 127.0.0.1 recording what it is sent."""
+    receiver = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            code = receiver.answers.pop(0) if receiver.answers else 204
+            if code < 300:
+                receiver.received.append({"key": self.headers["Idempotency-Key"], "body": body})
+            self.send_response(code)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/inbox"
+    yield receiver
+    server.shutdown()

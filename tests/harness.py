@@ -6,6 +6,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 from temporalio.client import Client, WorkflowHandle
@@ -75,3 +76,16 @@ async def running_worker(env: WorkflowEnvironment, task_queue: str, pool: asyncp
             yield harness
         finally:
             await harness.terminate_all()
+
+
+@dataclass
+class Receiver:
+    """A system of the zone on loopback (a department system, the messaging gateway).
+
+    ``received`` holds each accepted POST (its ``Idempotency-Key`` as ``key``, and the JSON body);
+    ``answers`` holds status codes to give first, in order (then 204).
+    """
+
+    url: str
+    received: list[dict[str, Any]] = field(default_factory=list)
+    answers: list[int] = field(default_factory=list)

@@ -367,6 +367,7 @@ class ProjectMachine:
             matter_code=spec.code,
         )
         m.clock_id = tc.clock_id
+        deadline = self.deadline(tc).at
         self._emit(
             ev.MatterSubmitted(
                 **self._matter_fields(m),
@@ -374,7 +375,7 @@ class ProjectMachine:
                 mode=m.mode,
                 statutory_days=spec.statutory_days,
                 promised_days=spec.promised_days,
-                deadline=self.deadline(tc).at,
+                deadline=deadline,
             ),
             now,
         )
@@ -390,7 +391,7 @@ class ProjectMachine:
                 "matter_name": spec.name_zh,
                 "mode": m.mode,
                 "materials": spec.main_materials,
-                "deadline": (d.isoformat() if (d := self.deadline(tc).at) else None),
+                "deadline": deadline.isoformat() if deadline else None,
                 "agent": self.s.agent,
             },
             submitted_at=now.isoformat(),
