@@ -62,6 +62,9 @@ class NewEvent(BaseModel):
     event_type: str
     occurred_at: AwareDatetime
     payload: dict[str, Any]
+    # The request id or decision id of the command that caused the event; None for events a
+    # timer caused and for events recorded before causation ids existed.
+    causation_id: str | None = None
 
 
 class StoredEvent(NewEvent):
@@ -117,18 +120,24 @@ def _normalized(value: Any) -> Any:
 def canonical(event: NewEvent) -> str:
     """The text hashed for ``event``: identical before and after a round trip through PostgreSQL.
 
+    ``causation_id`` is part of it only when set, so the chains of events recorded before it
+    existed still verify.
+
     Raises:
         ValueError: the payload holds NaN, an infinity or a NUL character, which jsonb refuses.
     """
+    form: dict[str, Any] = {
+        "event_id": event.event_id,
+        "stream_id": event.stream_id,
+        "version": event.version,
+        "event_type": event.event_type,
+        "occurred_at": event.occurred_at.astimezone(UTC).isoformat(),
+        "payload": _normalized(event.payload),
+    }
+    if event.causation_id is not None:
+        form["causation_id"] = _normalized(event.causation_id)
     return json.dumps(
-        {
-            "event_id": event.event_id,
-            "stream_id": event.stream_id,
-            "version": event.version,
-            "event_type": event.event_type,
-            "occurred_at": event.occurred_at.astimezone(UTC).isoformat(),
-            "payload": _normalized(event.payload),
-        },
+        form,
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),
@@ -143,7 +152,7 @@ def chain_hash(prev_hash: str, event: NewEvent) -> str:
 
 _COLUMNS = (
     "position, stream_id, version, event_id, event_type, payload, occurred_at, recorded_at, "
-    "prev_hash, hash"
+    "prev_hash, hash, causation_id"
 )
 
 # The rows a batch may collide with: same event ids, same (stream, version) slots, and the event
@@ -162,12 +171,13 @@ _EXISTING = f"""
 # a row missing from RETURNING instead of an error that would abort the caller's transaction.
 _INSERT = """
     INSERT INTO events (stream_id, version, event_id, event_type, payload, occurred_at,
-                        prev_hash, hash)
-    SELECT stream_id, version, event_id, event_type, payload::jsonb, occurred_at, prev_hash, hash
+                        prev_hash, hash, causation_id)
+    SELECT stream_id, version, event_id, event_type, payload::jsonb, occurred_at, prev_hash, hash,
+           causation_id
     FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                $7::text[], $8::text[])
+                $7::text[], $8::text[], $9::text[])
          WITH ORDINALITY AS b(stream_id, version, event_id, event_type, payload, occurred_at,
-                              prev_hash, hash, ord)
+                              prev_hash, hash, causation_id, ord)
     ORDER BY ord
     ON CONFLICT DO NOTHING
     RETURNING event_id
@@ -252,6 +262,7 @@ async def append_in_transaction(conn: Connection, events: Sequence[NewEvent]) ->
         [e.occurred_at for e, _, _ in new],
         [prev for _, prev, _ in new],
         [digest for _, _, digest in new],
+        [e.causation_id for e, _, _ in new],
     )
     # Fewer rows: a racing writer committed some of these slots or ids first. We hold the lock
     # now, so a fresh check sees all of them: identical events are fine, anything else raises.

@@ -264,3 +264,5 @@ class EventEnvelope(BaseModel):
     event_type: str
     occurred_at: datetime
     payload: dict[str, Any]
+    # The request id or decision id of the command that caused the event; None when a timer did.
+    causation_id: str | None = None
