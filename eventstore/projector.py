@@ -7,6 +7,16 @@ once more: an event at or below it is not applied again.
 
 Handlers use the event's ``occurred_at``, never the wall clock, so ``rebuild()`` gives the same
 rows as the live projection.
+
+Quarantine (migration 0071). An event the projector cannot project (a handler raises, a payload
+no longer fits its type) does not stop it: the event is recorded in ``projection_quarantine``
+with its error, in the transaction that moves the checkpoint past it, logged and counted
+(``daiban_projection_quarantined``), and the projector goes on. Later events of the same stream
+are held back in the quarantine too (reason ``held_back``) rather than applied out of order, so
+that ``retry_quarantined`` re-applies the stream in order once the cause is fixed. A batch is
+first applied in one savepoint; only when that fails is it applied again event by event, each in
+its own savepoint, so the common case costs nothing more. Database errors (``_TRANSIENT``) are
+never quarantined: they abort the batch, and ``run_forever`` waits the outage out.
 """
 
 from __future__ import annotations
@@ -15,10 +25,11 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import asyncpg
 import structlog
+from pydantic import BaseModel, ConfigDict
 
 from eventstore.codec import (
     matter_clock_id,
@@ -27,7 +38,8 @@ from eventstore.codec import (
     stage_clock_id,
     to_domain,
 )
-from eventstore.store import Connection, StoredEvent, read_all
+from eventstore.store import Connection, Executor, StoredEvent, read_all, read_positions
+from infra.metrics import count_quarantined
 from schemas import events as ev
 from schemas.stages import Stage
 
@@ -39,12 +51,12 @@ CHECKPOINT = "read_models"  # the row of projection_checkpoints this projector o
 READ_MODEL_TABLES = ("rm_projects", "rm_matters", "rm_clocks", "rm_department_performance",
                      "rm_zone_totals")
 
-# Errors worth waiting out in run_forever; anything else is a bug and stops the projector.
+# Errors of the database rather than of an event: never quarantined, waited out in run_forever.
 # asyncpg reports a connection lost mid-transaction as an InterfaceError (on leaving the
 # transaction) or an InternalClientError (on the next use of a pooled connection).
 _TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError,
               asyncpg.TransactionRollbackError, asyncpg.InterfaceError,
-              asyncpg.InternalClientError)
+              asyncpg.InternalClientError, asyncpg.InsufficientResourcesError)
 
 E = TypeVar("E", bound=ev.DomainEvent)
 Handler = Callable[[Connection, StoredEvent, Any], Awaitable[None]]
@@ -65,6 +77,43 @@ class ProjectionError(Exception):
     """The checkpoint would move backwards: another writer changed it under our lock."""
 
 
+QuarantineReason = Literal["failed", "held_back"]
+
+
+class QuarantinedEvent(BaseModel):
+    """One event the projector set aside (a row of ``projection_quarantine``).
+
+    ``reason`` is ``failed`` (projecting it raised ``error``) or ``held_back`` (an earlier event
+    of its stream is quarantined; ``error`` names it). ``resolved_at`` and ``resolution``
+    (``retried`` or ``rebuilt``) are set once it was projected after all.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    position: int
+    event_id: str
+    stream_id: str
+    version: int
+    event_type: str
+    reason: QuarantineReason
+    error: str
+    attempts: int = 1
+    quarantined_at: datetime | None = None
+    last_attempt_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolution: str | None = None
+
+
+class RetryResult(BaseModel):
+    """What ``retry_quarantined`` did: events projected now, events still quarantined."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    resolved: int
+    still_quarantined: int
+    errors: list[QuarantinedEvent]
+
+
 class Projector:
     """Applies events to the read models: ``run_once`` catches up, ``run_forever`` tails.
 
@@ -83,6 +132,7 @@ class Projector:
     ) -> None:
         self.pool = pool
         self.on_batch = on_batch
+        self.quarantined = 0  # events this projector quarantined since it was created
 
     async def position(self) -> int:
         """The position of the last event applied (0 before the first)."""
@@ -92,16 +142,37 @@ class Projector:
         return int(value or 0)
 
     async def run_once(self, batch_size: int = 500) -> int:
-        """Apply every event committed so far, a transaction per batch; return how many."""
+        """Apply every event committed so far, a transaction per batch; return how many.
+
+        Events quarantined on the way count as handled (the checkpoint moves past them).
+
+        Raises:
+            ProjectionError: the checkpoint was moved under this projector's lock.
+            asyncpg errors: the database failed (nothing of the failing batch is applied).
+        """
         total = 0
         while True:
+            quarantined: list[QuarantinedEvent] = []
             async with self.pool.acquire() as conn, conn.transaction():
-                batch = await self._apply_next(conn, batch_size)
+                batch = await self._apply_next(conn, batch_size, quarantined)
+            self._report(quarantined)
             if batch and self.on_batch is not None:
                 self.on_batch(batch)
             total += len(batch)
             if len(batch) < batch_size:
                 return total
+
+    def _report(self, quarantined: Sequence[QuarantinedEvent]) -> None:
+        """Log and count events quarantined by a committed transaction."""
+        self.quarantined += len(quarantined)
+        for q in quarantined:
+            fields = q.model_dump(include={"position", "event_id", "stream_id", "version",
+                                           "event_type", "error"})
+            if q.reason == "failed":
+                log.error("event quarantined: the projector cannot project it", **fields)
+            else:
+                log.warning("event held back behind a quarantined event of its stream", **fields)
+            count_quarantined(q.event_type, q.reason)
 
     async def run_forever(
         self,
@@ -110,7 +181,13 @@ class Projector:
         *,
         batch_size: int = 500,
     ) -> None:
-        """Tail the log until ``stop_event`` is set, waiting out database outages."""
+        """Tail the log until ``stop_event`` is set; never ends on an error of its own.
+
+        Database outages are waited out (backing off up to 30 s); any other error is logged with
+        its traceback and retried after a back-off (up to 60 s). Events that cannot be projected
+        are quarantined (module docstring) and do not stop it. Raises only when the pool is
+        closed under it (a shutdown in the wrong order).
+        """
         stop = stop_event or asyncio.Event()
         delay = poll_interval
         log.info("projector started")
@@ -121,8 +198,12 @@ class Projector:
             except _TRANSIENT as exc:
                 if self.pool.is_closing():
                     raise  # shutting down in the wrong order, not an outage
-                delay = min(delay * 2, 30.0)
+                delay = min(max(delay, 0.05) * 2, 30.0)
                 log.warning("projector lost the database", error=str(exc), retry_in=delay)
+            except Exception as exc:
+                delay = min(max(delay, 0.5) * 2, 60.0)
+                log.exception("projector failed; it retries", error=f"{type(exc).__name__}: {exc}",
+                              retry_in=delay)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
         log.info("projector stopped")
@@ -136,6 +217,7 @@ class Projector:
         Sized for this domain (a zone's events, up to a few million rows).
         """
         total = 0
+        quarantined: list[QuarantinedEvent] = []
         async with self.pool.acquire() as conn, conn.transaction():
             await self._lock_checkpoint(conn)
             for table in READ_MODEL_TABLES:
@@ -145,9 +227,16 @@ class Projector:
                 "WHERE projection = $1",
                 CHECKPOINT,
             )
-            while batch := await self._apply_next(conn, batch_size):
+            # Every event is tried again; those that still fail are quarantined again below.
+            await conn.execute(
+                """UPDATE projection_quarantine SET resolved_at = now(), resolution = 'rebuilt'
+                   WHERE projection = $1 AND resolved_at IS NULL""",
+                CHECKPOINT,
+            )
+            while batch := await self._apply_next(conn, batch_size, quarantined):
                 total += len(batch)
-        log.info("read models rebuilt", events=total)
+        self._report(quarantined)
+        log.info("read models rebuilt", events=total, quarantined=len(quarantined))
         return total
 
     @staticmethod
@@ -158,13 +247,18 @@ class Projector:
             CHECKPOINT,
         ))
 
-    async def _apply_next(self, conn: Connection, batch_size: int) -> list[StoredEvent]:
-        """Apply the next batch within ``conn``'s transaction and move the checkpoint past it."""
+    async def _apply_next(
+        self, conn: Connection, batch_size: int, quarantined: list[QuarantinedEvent]
+    ) -> list[StoredEvent]:
+        """Apply the next batch within ``conn``'s transaction and move the checkpoint past it.
+
+        Appends the events it quarantined to ``quarantined`` (to report once committed).
+        """
         position = await self._lock_checkpoint(conn)
         batch = await read_all(conn, position, batch_size)
         if not batch:
             return batch
-        await _apply(conn, batch)
+        quarantined += await _apply(conn, batch)
         moved = await conn.execute(
             """UPDATE projection_checkpoints SET position = $2, updated_at = now()
                WHERE projection = $1 AND position < $2""",
@@ -176,19 +270,64 @@ class Projector:
         return batch
 
 
-async def _apply(conn: Connection, batch: Sequence[StoredEvent]) -> None:
+async def _project(conn: Connection, stored: StoredEvent) -> None:
+    """Apply one event to the read models (no bookkeeping); raise whatever its handler raises."""
+    handler = _HANDLERS.get(stored.event_type)
+    event = to_domain(stored)
+    if handler is not None and event is not None:
+        await handler(conn, stored, event)
+
+
+def _describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 2000 else text[:1997] + "..."
+
+
+async def _apply(conn: Connection, batch: Sequence[StoredEvent]) -> list[QuarantinedEvent]:
+    """Apply ``batch``; return the events it quarantined (already recorded in the table)."""
     streams = list({e.stream_id for e in batch})
     rows = await conn.fetch(
+        """SELECT stream_id, min(position) AS position FROM projection_quarantine
+           WHERE projection = $1 AND resolved_at IS NULL AND stream_id = ANY($2::text[])
+           GROUP BY stream_id""",
+        CHECKPOINT, streams,
+    )
+    blocked: dict[str, int] = {r["stream_id"]: r["position"] for r in rows}
+    try:
+        async with conn.transaction():  # a savepoint: one failing event undoes the whole try
+            return await _apply_events(conn, batch, dict(blocked), careful=False)
+    except _TRANSIENT:
+        raise
+    except Exception as exc:
+        log.warning("projection batch failed; applying its events one by one",
+                    first=batch[0].position, last=batch[-1].position, error=_describe(exc))
+    return await _apply_events(conn, batch, blocked, careful=True)
+
+
+async def _apply_events(
+    conn: Connection, batch: Sequence[StoredEvent], blocked: dict[str, int], *, careful: bool
+) -> list[QuarantinedEvent]:
+    """Apply ``batch``, each event in a savepoint of its own when ``careful``.
+
+    ``blocked`` maps a stream to the position of its first quarantined event; events of those
+    streams are held back, and a stream whose event fails (``careful`` only; otherwise the
+    error propagates) joins them.
+    """
+    rows = await conn.fetch(
         "SELECT project_id, last_version FROM rm_projects WHERE project_id = ANY($1::text[])",
-        streams,
+        list({e.stream_id for e in batch}),
     )
     last: dict[str, int] = {r["project_id"]: r["last_version"] for r in rows}
     progress: dict[str, tuple[int, int, datetime]] = {}  # project -> version, applied, at
+    quarantined: list[QuarantinedEvent] = []
     for stored in batch:
         pid = stored.stream_id
+        if pid in blocked:
+            quarantined.append(_entry(stored, "held_back",
+                                      f"held back behind the quarantined event at position {blocked[pid]}"))
+            continue
         if pid not in last and stored.event_type != "ProjectRegistered":
             continue  # not a project's stream, or not registered yet: nothing to show
-        event = to_domain(stored)
         last.setdefault(pid, 0)
         if stored.version <= last[pid]:
             log.warning("event projected before, skipped", stream_id=pid, version=stored.version)
@@ -196,17 +335,60 @@ async def _apply(conn: Connection, batch: Sequence[StoredEvent]) -> None:
         if stored.version != last[pid] + 1:
             log.error("projection skipped stream versions", stream_id=pid,
                       expected=last[pid] + 1, got=stored.version)
-        handler = _HANDLERS.get(stored.event_type)
-        if handler is not None and event is not None:
-            await handler(conn, stored, event)
+        if careful:
+            try:
+                async with conn.transaction():
+                    await _project(conn, stored)
+            except _TRANSIENT:
+                raise
+            except Exception as exc:
+                quarantined.append(_entry(stored, "failed", _describe(exc)))
+                blocked[pid] = stored.position
+                continue
+        else:
+            await _project(conn, stored)
         last[pid] = stored.version
         applied = progress.get(pid, (0, 0, stored.occurred_at))[1] + 1
         progress[pid] = (stored.version, applied, stored.occurred_at)
+    await _record_quarantine(conn, quarantined)
+    await _count_applied(conn, progress)
+    return quarantined
+
+
+def _entry(stored: StoredEvent, reason: QuarantineReason, error: str) -> QuarantinedEvent:
+    return QuarantinedEvent(position=stored.position, event_id=stored.event_id,
+                            stream_id=stored.stream_id, version=stored.version,
+                            event_type=stored.event_type, reason=reason, error=error)
+
+
+async def _record_quarantine(conn: Connection, entries: Sequence[QuarantinedEvent]) -> None:
+    if not entries:
+        return
+    # A rebuild meets events quarantined before: they are quarantined again, one more attempt.
+    await conn.execute(
+        """INSERT INTO projection_quarantine AS q (projection, position, event_id, stream_id,
+                  version, event_type, reason, error)
+           SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::int[], $6::text[],
+                                    $7::text[], $8::text[])
+           ON CONFLICT (projection, position) DO UPDATE SET
+               reason = EXCLUDED.reason, error = EXCLUDED.error, attempts = q.attempts + 1,
+               last_attempt_at = now(), resolved_at = NULL, resolution = NULL""",
+        CHECKPOINT,
+        [q.position for q in entries], [q.event_id for q in entries],
+        [q.stream_id for q in entries], [q.version for q in entries],
+        [q.event_type for q in entries], [q.reason for q in entries],
+        [q.error for q in entries],
+    )
+
+
+async def _count_applied(conn: Connection, progress: dict[str, tuple[int, int, datetime]]) -> None:
+    """Move each project's ``last_version`` forward and refresh its derived columns."""
     if not progress:
         return
     await conn.execute(
-        """UPDATE rm_projects p SET last_version = u.version,
-                  events_applied = p.events_applied + u.applied, updated_at = u.at
+        """UPDATE rm_projects p SET last_version = greatest(p.last_version, u.version),
+                  events_applied = p.events_applied + u.applied,
+                  updated_at = greatest(p.updated_at, u.at)
            FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[])
                 AS u(project_id, version, applied, at)
            WHERE p.project_id = u.project_id""",
@@ -216,6 +398,101 @@ async def _apply(conn: Connection, batch: Sequence[StoredEvent]) -> None:
         [at for _, _, at in progress.values()],
     )
     await conn.execute(_REFRESH, list(progress))
+
+
+# ---- the quarantine, for operators --------------------------------------------------------------
+
+_QUARANTINE_COLUMNS = (
+    "position, event_id, stream_id, version, event_type, reason, error, attempts, quarantined_at, "
+    "last_attempt_at, resolved_at, resolution"
+)
+
+
+async def quarantined_count(db: Executor) -> int:
+    """How many events are quarantined and not resolved (0: the read models miss nothing)."""
+    return int(await db.fetchval(
+        "SELECT count(*) FROM projection_quarantine WHERE projection = $1 AND resolved_at IS NULL",
+        CHECKPOINT,
+    ))
+
+
+async def list_quarantine(
+    db: Executor, *, stream_id: str | None = None, include_resolved: bool = False,
+    limit: int = 1000,
+) -> list[QuarantinedEvent]:
+    """Quarantined events in position order: unresolved only unless ``include_resolved``.
+
+    ``stream_id`` keeps one project's; at most ``limit`` rows.
+    """
+    rows = await db.fetch(
+        f"""SELECT {_QUARANTINE_COLUMNS} FROM projection_quarantine
+            WHERE projection = $1 AND ($2 OR resolved_at IS NULL)
+              AND ($3::text IS NULL OR stream_id = $3)
+            ORDER BY position LIMIT $4""",
+        CHECKPOINT, include_resolved, stream_id, limit,
+    )
+    return [QuarantinedEvent(**dict(r)) for r in rows]
+
+
+async def retry_quarantined(pool: asyncpg.Pool, *, stream_id: str | None = None) -> RetryResult:
+    """Project the unresolved quarantined events again (one stream's, or all), in order.
+
+    Run it once the cause is fixed (a code fix deployed, a row repaired). One transaction that
+    holds the checkpoint row, so live projectors wait for it. Each stream is re-applied in
+    position order; an event that fails again stays quarantined with its new error (one more
+    attempt), and so do the later events of its stream (held back). Events re-applied are
+    marked resolved (``resolution = 'retried'``) and counted in their project's
+    ``events_applied``.
+
+    Raises:
+        asyncpg errors: the database failed; nothing changed.
+    """
+    resolved = 0
+    async with pool.acquire() as conn, conn.transaction():
+        await Projector._lock_checkpoint(conn)
+        rows = await conn.fetch(
+            """SELECT position FROM projection_quarantine
+               WHERE projection = $1 AND resolved_at IS NULL AND ($2::text IS NULL OR stream_id = $2)
+               ORDER BY position FOR UPDATE""",
+            CHECKPOINT, stream_id,
+        )
+        stored = await read_positions(conn, [r["position"] for r in rows])
+        failed: dict[str, int] = {}
+        still: list[QuarantinedEvent] = []
+        progress: dict[str, tuple[int, int, datetime]] = {}
+        for event in stored:
+            pid = event.stream_id
+            if pid in failed:
+                still.append(_entry(event, "held_back",
+                                    f"held back behind the quarantined event at position {failed[pid]}"))
+                continue
+            try:
+                async with conn.transaction():
+                    await _project(conn, event)
+            except _TRANSIENT:
+                raise
+            except Exception as exc:
+                still.append(_entry(event, "failed", _describe(exc)))
+                failed[pid] = event.position
+                continue
+            await conn.execute(
+                """UPDATE projection_quarantine SET resolved_at = now(), resolution = 'retried',
+                          attempts = attempts + 1, last_attempt_at = now()
+                   WHERE projection = $1 AND position = $2""",
+                CHECKPOINT, event.position,
+            )
+            resolved += 1
+            applied = progress.get(pid, (0, 0, event.occurred_at))[1] + 1
+            progress[pid] = (event.version, applied, event.occurred_at)
+        await _record_quarantine(conn, still)
+        await _count_applied(conn, progress)
+    for q in still:
+        log.warning("quarantined event still fails", position=q.position, stream_id=q.stream_id,
+                    event_type=q.event_type, reason=q.reason, error=q.error)
+    log.info("quarantine retried", resolved=resolved, still_quarantined=len(still),
+             stream_id=stream_id)
+    return RetryResult(resolved=resolved, still_quarantined=len(still),
+                       errors=[q for q in still if q.reason == "failed"])
 
 
 # Derived columns, once per batch for the projects it touched: a matter's deadline and overdue

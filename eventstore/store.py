@@ -312,6 +312,15 @@ async def read_all(db: Executor, after_position: int = 0, limit: int = 1000) -> 
     return [StoredEvent(**dict(r)) for r in rows]
 
 
+async def read_positions(db: Executor, positions: Sequence[int]) -> list[StoredEvent]:
+    """The events at ``positions`` (those that exist), in position order."""
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS} FROM events WHERE position = ANY($1::bigint[]) ORDER BY position",
+        list(positions),
+    )
+    return [StoredEvent(**dict(r)) for r in rows]
+
+
 async def verify_chain(pool: asyncpg.Pool, stream_id: str | None = None) -> list[ChainBreak]:
     """Recompute the hash chain of one stream, or of all; return every break found.
 

@@ -17,6 +17,12 @@ transaction, and a batch overlapping what is stored overlaps with its head); it 
 approximation here. A worker that dies after the append and before counting loses those counts,
 it never counts twice.
 
+Projector. ``daiban_projection_quarantined{event_type, reason}`` counts the events the read-model
+projector set aside (``reason``: ``failed`` or ``held_back`` behind a failed event of the same
+stream; see ``eventstore.projector``). It is a ``prometheus_client`` counter (served by any
+process that serves the default registry) and, in a worker with metrics on, also a counter of
+the worker's Temporal runtime, so it shows on ``DAIBAN_METRICS_PORT`` too.
+
 Gateway. ``RequestMetrics`` is an ASGI middleware counting requests and observing their latency
 per route template (not per raw path, to bound the label set) and status; ``/metrics`` serves the
 ``prometheus_client`` default registry.
@@ -51,13 +57,18 @@ def prometheus_runtime(port: int | None, host: str = "0.0.0.0") -> Runtime | Non
 
     Create it once per process: it binds the port. Raises ``ConfigError`` when it cannot.
     """
+    global _quarantined_on_runtime
     if not port:
         return None
     try:
-        return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"{host}:{port}")))
+        runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"{host}:{port}")))
     except Exception as exc:  # the core raises RuntimeError when it cannot bind
         raise ConfigError(f"cannot serve metrics on {host}:{port} ({exc}); free the port or change "
                           "DAIBAN_METRICS_PORT (0 turns metrics off)") from None
+    _quarantined_on_runtime = runtime.metric_meter.create_counter(
+        "daiban_projection_quarantined", "Events the read-model projector quarantined"
+    )
+    return runtime
 
 
 class _Counters:
@@ -100,6 +111,22 @@ class EventMetricsInterceptor(Interceptor):
 
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
         return _CountRecordedEvents(next)
+
+
+# ---- projector -------------------------------------------------------------------------------
+
+PROJECTION_QUARANTINED = Counter(
+    "daiban_projection_quarantined", "Events the read-model projector quarantined", ["event_type", "reason"]
+)
+# The same counter on the worker's Temporal runtime, once prometheus_runtime() created one.
+_quarantined_on_runtime: MetricCounter | None = None
+
+
+def count_quarantined(event_type: str, reason: str) -> None:
+    """Count one event quarantined by the projector (``reason``: ``failed`` or ``held_back``)."""
+    PROJECTION_QUARANTINED.labels(event_type, reason).inc()
+    if _quarantined_on_runtime is not None:
+        _add(_quarantined_on_runtime, event_type=event_type, reason=reason)
 
 
 # ---- gateway ---------------------------------------------------------------------------------

@@ -623,3 +623,50 @@ def main() -> None:
     except SystemExit as exc:  # how click ends every command, successful or not
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     exit_now(code)
+
+
+# ---- projector quarantine (eventstore.projector) --------------------------------------------------
+
+projector_app = typer.Typer(help="The read-model projector's quarantine: list and retry.", no_args_is_help=True)
+app.add_typer(projector_app, name="projector")
+
+
+@projector_app.command("quarantine")
+def projector_quarantine(
+    project: Annotated[str | None, typer.Option(help="Only this project's events.")] = None,
+    resolved: Annotated[bool, typer.Option("--all", help="Include events resolved since.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Events the projector could not project (or held back behind one), with their error."""
+    from eventstore.projector import list_quarantine
+
+    rows = read(lambda pool: list_quarantine(pool, stream_id=project, include_resolved=resolved))
+
+    def render() -> None:
+        if not rows:
+            out.print("nothing quarantined")
+            return
+        _table(rows, ["position", "stream_id", "version", "event_type", "reason", "attempts", "quarantined_at",
+                      "resolved_at", "error"])
+
+    emit(_dump(rows), as_json, render)
+
+
+@projector_app.command("retry")
+def projector_retry(
+    project: Annotated[str | None, typer.Option(help="Only this project's events.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Project the quarantined events again, in order (after fixing their cause); exit 1 if some still fail."""
+    from eventstore.projector import retry_quarantined
+
+    result = read(lambda pool: retry_quarantined(pool, stream_id=project))
+
+    def render() -> None:
+        out.print(f"{result.resolved} projected, {result.still_quarantined} still quarantined")
+        for q in result.errors:
+            out.print(f"  position {q.position} ({q.stream_id} v{q.version} {q.event_type}): {q.error}")
+
+    emit(result, as_json, render)
+    if result.still_quarantined:
+        raise typer.Exit(1)

@@ -473,9 +473,27 @@ def _routes(app: FastAPI) -> None:
     @app.get("/readyz", response_model=Readiness, tags=["operations"],
              responses={503: {"model": Readiness, "description": "a dependency is down"}})
     async def readyz(svc: Svc) -> JSONResponse:
-        """Temporal answers its health check and PostgreSQL ``SELECT 1`` (503 with the reasons otherwise)."""
+        """Temporal answers its health check and PostgreSQL ``SELECT 1`` (503 with the reasons otherwise).
+
+        Also 503 while the read-model projector holds events in quarantine (``checks.projection``
+        names how many; the key is present only then): the read models miss them.
+        """
+        from eventstore.projector import quarantined_count
+
         checks = dict(zip(("temporal", "postgres"),
                           await asyncio.gather(_temporal_ok(svc), _postgres_ok(svc)), strict=True))
+        if checks["postgres"] == "ok":
+            try:
+                held = await asyncio.wait_for(quarantined_count(svc.pool), timeout=2)
+            except Exception as exc:  # any failure means not ready; say which
+                checks["projection"] = f"unknown: {type(exc).__name__}: {exc}"
+            else:
+                if held:
+                    checks["projection"] = (
+                        f"{held} event{'s' if held > 1 else ''} quarantined by the projector, missing from the "
+                        "read models: `daiban projector quarantine` lists them, `daiban projector retry` "
+                        "re-applies them once fixed"
+                    )
         ready = all(v == "ok" for v in checks.values())
         body = Readiness(status="ready" if ready else "not ready", checks=checks)
         if not ready:

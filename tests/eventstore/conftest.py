@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import asyncpg
 import pytest
@@ -19,17 +20,38 @@ def new_stream() -> ProjectStream:
     return ProjectStream(f"p-{uuid.uuid4().hex[:12]}")
 
 
-@pytest.fixture
-async def private_pool(pg_server_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    """A migrated database of this test's own, for tests that need an empty store."""
+@dataclass
+class PrivateDb:
+    """A migrated database of one test's own: its DSN and a pool on it."""
+
+    dsn: str
+    pool: asyncpg.Pool
+
+
+async def _private_db(server_dsn: str, *, migrated: bool = True) -> AsyncIterator[PrivateDb]:
     name = f"daiban_es_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(pg_server_dsn)
+    admin = await asyncpg.connect(server_dsn)
     await admin.execute(f'CREATE DATABASE "{name}"')
-    pool = await create_pool(_with_database(pg_server_dsn, name), max_size=12)
+    dsn = _with_database(server_dsn, name)
+    pool = await create_pool(dsn, max_size=12)
     try:
-        await migrate.apply(pool)
-        yield pool
+        if migrated:
+            await migrate.apply(pool)
+        yield PrivateDb(dsn, pool)
     finally:
         await pool.close()
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture
+async def private_db(pg_server_dsn: str) -> AsyncIterator[PrivateDb]:
+    """A migrated database of this test's own, with its DSN (for subprocesses)."""
+    async for db in _private_db(pg_server_dsn):
+        yield db
+
+
+@pytest.fixture
+async def private_pool(private_db: PrivateDb) -> asyncpg.Pool:
+    """A migrated database of this test's own, for tests that need an empty store."""
+    return private_db.pool
