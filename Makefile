@@ -6,13 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test worker lint clean-state help
+.PHONY: run test worker lint faults clean-state help
 
 help:
 	@echo "make run    - Temporal dev server + UI, PostgreSQL, worker and demo projects (Ctrl-C stops)"
 	@echo "make test   - the whole test suite against real Temporal and PostgreSQL servers"
 	@echo "make worker - only the worker (needs Temporal and DATABASE_URL)"
 	@echo "make lint   - ruff and mypy (strict)"
+	@echo "make faults - the fault suite: projects driven to production while workers, Temporal and PostgreSQL are killed"
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "daiban: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 2; }
@@ -32,6 +33,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+
+faults: $(STAMP)
+	$(BIN)/python -m tests.faults $(FAULTS_ARGS)
 
 clean-state:
 	rm -rf .daiban
