@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 
 from activities.notifications import NotificationSender
 from activities.project import ProjectActivities
+from eventstore.binding import check_client_binding
 from eventstore.projector import Projector
 from infra import migrate
 from infra.db import create_pool
@@ -58,6 +59,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     pool = await create_pool(settings.database_url)
     try:
         await migrate.apply(pool)
+        # Temporal and this event store must belong together; one line saying how to fix it if not.
+        await check_client_binding(pool, client)
         acts = ProjectActivities(pool, settings.department_webhooks)
         worker = Worker(
             client,
