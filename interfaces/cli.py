@@ -670,3 +670,36 @@ def projector_retry(
     emit(result, as_json, render)
     if result.still_quarantined:
         raise typer.Exit(1)
+
+
+# ---- repair (eventstore.repair) ----------------------------------------------------------------
+
+
+@app.command("repair")
+def repair(project_id: str, as_json: JsonOpt = False) -> None:
+    """Re-append a project's events missing from the event store, from its Temporal history (idempotent)."""
+    from eventstore.repair import describe, repair_project
+    from eventstore.store import EventStoreError
+    from infra.db import create_pool
+
+    async def go() -> Any:
+        s = load_settings()
+        if not s.database_url:
+            raise ConfigError("DATABASE_URL is not set; point it at the event store to repair")
+        client = await connect(s)
+        pool = await create_pool(s.database_url, max_size=2)
+        try:
+            from infra import migrate
+
+            await migrate.apply(pool)
+            return await repair_project(pool, client, project_id)
+        finally:
+            await pool.close()
+
+    try:
+        result = asyncio.run(go())
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    except EventStoreError as exc:
+        raise fail(str(exc), 2 if str(exc).startswith("project_id:") else 1) from None
+    emit(result, as_json, lambda: out.print(describe(result)))
