@@ -21,7 +21,8 @@ from rich.table import Table
 from legalclock.clock import add_working_days
 from legalclock.common import CST, check_days
 from legalclock.errors import CalendarDataError, LegalClockError
-from legalclock.official import default_calendar, merge_calendar_file
+from legalclock.notices import diff_calendar_file, merge_calendar_file
+from legalclock.official import default_calendar
 from legalclock.workingtime import OfficeHours, count_working_days
 
 app = typer.Typer(
@@ -69,8 +70,16 @@ def _emit(as_json: bool, payload: dict[str, Any], title: str) -> None:
         return
     table = Table(title=title, show_header=False)
     for key, value in payload.items():
-        table.add_row(key, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
+        table.add_row(key, _cell(value))
     Console().print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return "\n".join(f"{k}: {v}" for k, v in value.items()) if value else "-"
+    return str(value)
 
 
 @app.command("add")
@@ -137,7 +146,7 @@ def show(
             }
             typer.echo(json.dumps(payload, ensure_ascii=False))
             return
-        status = "official" if official else "provisional: fixed-date holidays only"
+        status = "official" if official else "provisional: statutory holidays and §6 make-up days"
         table = Table("Date", "Day", "Kind", "Name", title=f"{year} ({status})")
         rows = [(d, "holiday", n) for d, n in data.holidays.items()]
         rows += [(d, "make-up working day", n) for d, n in data.workdays.items()]
@@ -153,10 +162,11 @@ def load(
     ],
     as_json: JsonFlag = False,
 ) -> None:
-    """Validate a calendar file and show the merged version and the years it changes.
+    """Validate a notice, merge it day by day and show every day it changes, per year.
 
     Nothing is stored: persisting the merged calendar is the caller's job
-    (see `legalclock.official.merge_calendar_file`).
+    (see `legalclock.notices.merge_calendar_file`). A notice that would turn holidays into
+    working days is refused with the list.
     """
     with _one_line_errors():
         try:
@@ -165,10 +175,15 @@ def load(
             raise CalendarDataError(f"cannot read {file}: {exc.strerror}") from exc
         base = default_calendar()
         merged, changed = merge_calendar_file(base, text)
+        changes = diff_calendar_file(base, text).as_json()
         payload = {
             "base_version": base.version,
             "version": merged.version,
             "changed_years": changed,
             "years": sorted(merged.years),
+            # Per year, every day that changes: "holiday 春节 -> ordinary day" etc.
+            "changes": changes
+            if as_json
+            else {f"{y} {d}": text for y, days in changes.items() for d, text in days.items()},
         }
         _emit(as_json, payload, "Merged calendar")

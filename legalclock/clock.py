@@ -1,25 +1,29 @@
 """The legal clock of one matter: acceptance, limit, stopped periods and one extension.
 
-Counting rule (行政许可法: periods count working days, the acceptance day excluded):
+Counting rules, each with its source (the arithmetic is in `legalclock.workingtime.plan_days`):
 
-* A whole limit of N working days ends at the close of office hours of the Nth working day
-  after the acceptance day, whatever the hour of acceptance.
-* A limit with a half part (N = k + 0.5) counts sessions instead, and the *acceptance
-  session* is not counted: the session of the acceptance day in progress at, or next starting
-  after, the acceptance instant. Accepted on a working day before the morning session closes
-  (including before opening), the first counted half is that day's afternoon: 0.5 ends at the
-  day's close, k + 0.5 at the close of the kth working day after. Accepted later that day, at
-  lunch, after hours or on a non-working day, the first counted half is the next working
-  morning: 0.5 ends at the next working day's noon. So deadlines never decrease as N grows
-  (in the first case k + 0.5 and k share a deadline).
-* An extension moves the end of the limit by its days, counted in sessions from the
-  unextended end (before stops): +0.5 after a close of day ends at the next working noon,
-  +0.5 after a noon at that day's close, +1 a day later.
-* Stopped periods (补正, expert review, hearings, testing, public notice) move the deadline by
-  the working time they cover (office-hours time on working days). Stops before counting
-  starts cost nothing; a stop that begins after the deadline does not move it (the matter was
-  already overdue). While a stop is open the deadline is unknown: `Deadline.paused`.
-* A deadline is provisional when the counting touched a year without official data.
+* Periods count working days of the official calendar (行政许可法 §82: 本法规定的期限以工作日
+  计算，不含法定节假日). The day of acceptance is not counted and a period ends at the close of its
+  last day (民法典 §201, §203): a whole limit of N days ends at the close of office hours of the
+  Nth working day after the day of acceptance, whatever the hour of acceptance.
+* Half days (the zone's rule, e.g. 半日结): accepted in a morning, 0.5 ends at that day's close;
+  accepted later, at the close of the next working morning; k + 0.5 (k >= 1) ends at the close of
+  the morning after the kth working day. A limit of 0 is decided on the spot (行政许可法 §34).
+  Deadlines strictly increase with the limit, so `count_working_days` inverts them exactly.
+* Acceptance after office hours or on a rest day: the zone's `OfficeHours.after_hours_acceptance`.
+* Stops (行政许可法 §45: time for hearings, tendering, auction, testing, appraisal and expert
+  review is not counted; 补正 after acceptance likewise) count in whole days: stopped on day S
+  and resumed on day R, the working days in (S, R] are not counted. Day S itself counts (like
+  the day of acceptance, the day of the event; R is the day the clock restarts), so a same-day
+  stop moves nothing, and deadlines stay at the close of a session. A stop moves the deadline
+  only if it began before the deadline (a matter already overdue stays overdue); days before
+  counting starts were not counted anyway. While a stop is open the deadline is unknown
+  (`Deadline.paused`); its declared length (§45: the applicant is told in writing how long) gives
+  the instant it overruns (`Clock.stop_overrun_at`).
+* One extension (行政许可法 §42): decided while the limit runs, at most the matter's legal
+  maximum (10 working days for one department, 15 for joint handling), with approver and reason.
+  The extended limit counts like a limit of limit + extension days.
+* A deadline is provisional when the counting touched a year without a State Council notice.
 """
 
 from __future__ import annotations
@@ -30,18 +34,30 @@ from enum import StrEnum
 from pydantic import Field, model_validator
 
 from legalclock.common import Days, FrozenModel, Instant, check_days, to_local
-from legalclock.errors import ClockStateError, LegalClockError
+from legalclock.errors import (
+    ClockStateError,
+    ExtensionAfterDeadline,
+    ExtensionRepeated,
+    ExtensionTooLong,
+    LegalClockError,
+)
 from legalclock.official import DayIndex, OfficialCalendar
-from legalclock.workingtime import OfficeHours, day_end, instant, ordinal_of, position
+from legalclock.workingtime import OfficeHours, day_end, instant, ordinal_of, plan_days, position
 
 
 class SuspensionKind(StrEnum):
-    """Why a clock is stopped."""
+    """Why a clock is stopped after acceptance (行政许可法 §45, and 补正 after acceptance).
 
-    CORRECTION = "correction"  # 补正: waiting for missing materials
+    The one-time correction notice before acceptance (§32) stops nothing: no limit runs yet.
+    """
+
+    CORRECTION = "correction"  # 补正: supplementary materials requested after acceptance
     EXPERT_REVIEW = "expert_review"  # 专家评审
     HEARING = "hearing"  # 听证
     TESTING = "testing"  # 检验、检测、检疫
+    APPRAISAL = "appraisal"  # 鉴定
+    TENDERING = "tendering"  # 招标
+    AUCTION = "auction"  # 拍卖
     PUBLIC_NOTICE = "public_notice"  # 公示
 
 
@@ -52,6 +68,9 @@ class Suspension(FrozenModel):
     start: Instant
     end: Instant | None = None
     reason: str = ""
+    # Declared length in working days (§45: the applicant is told in writing how long); None
+    # only in ledgers written before stops declared it.
+    expected_days: Days | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Suspension:
@@ -60,7 +79,20 @@ class Suspension(FrozenModel):
                 f"suspension end {self.end.isoformat()} is before its start "
                 f"{self.start.isoformat()}"
             )
+        if self.expected_days is not None:
+            check_days(self.expected_days, "expected_days", positive=True)
         return self
+
+    def overrun_at(self, calendar: OfficialCalendar, hours: OfficeHours) -> Deadline | None:
+        """When the stop outlasts its declared length, counted in working days from its start.
+
+        Stopped on day S for W declared days, it overruns at the close of the Wth working day
+        after S: resumed by then, no more than W working days went uncounted. None when no
+        length was declared.
+        """
+        if self.expected_days is None:
+            return None
+        return add_working_days(calendar, hours, self.start, self.expected_days)
 
 
 class Extension(FrozenModel):
@@ -157,8 +189,20 @@ class Clock(FrozenModel):
         """Whether a stop is open."""
         return bool(self.suspensions) and self.suspensions[-1].end is None
 
-    def stop(self, kind: SuspensionKind, at: datetime, reason: str = "") -> Clock:
-        """Stop the clock (e.g. a correction request).
+    def stop(
+        self,
+        kind: SuspensionKind,
+        at: datetime,
+        reason: str = "",
+        expected_days: float | None = None,
+    ) -> Clock:
+        """Stop the clock (e.g. supplementary materials requested, an expert review).
+
+        Args:
+            kind: Why.
+            at: When.
+            reason: Told to the applicant.
+            expected_days: How long the stop is expected to last, in working days (§45).
 
         Raises:
             ClockStateError: If the clock is already stopped.
@@ -169,7 +213,7 @@ class Clock(FrozenModel):
                 f"clock is already stopped since {last.start.isoformat()} ({last.kind}); "
                 "resume it first"
             )
-        stop = Suspension(kind=kind, start=at, reason=reason)
+        stop = Suspension(kind=kind, start=at, reason=reason, expected_days=expected_days)
         return self._with(suspensions=(*self.suspensions, stop))
 
     def resume(self, at: datetime) -> Clock:
@@ -181,22 +225,69 @@ class Clock(FrozenModel):
         if not self.stopped:
             raise ClockStateError("clock is not stopped; nothing to resume")
         last = self.suspensions[-1]
-        ended = Suspension(kind=last.kind, start=last.start, end=at, reason=last.reason)
+        ended = Suspension(**{**dict(last), "end": at})
         return self._with(suspensions=(*self.suspensions[:-1], ended))
 
-    def extend(self, days: float, approved_by: str, reason: str, at: datetime) -> Clock:
-        """Extend the limit once by `days` working days (a multiple of 0.5).
+    def stop_overrun_at(self, calendar: OfficialCalendar, hours: OfficeHours) -> Deadline | None:
+        """When the open stop outlasts its declared length; None if not stopped or undeclared.
+
+        The lifecycle warns and escalates at this instant as it does at a deadline.
+        """
+        if not self.stopped:
+            return None
+        return self.suspensions[-1].overrun_at(calendar, hours)
+
+    def extend(
+        self,
+        days: float,
+        approved_by: str,
+        reason: str,
+        at: datetime,
+        *,
+        calendar: OfficialCalendar | None = None,
+        hours: OfficeHours | None = None,
+        max_days: float | None = None,
+    ) -> Clock:
+        """Extend the limit once by `days` working days (行政许可法 §42).
+
+        Args:
+            days: Working days, > 0, a multiple of 0.5.
+            approved_by: Who approved it (§42: the head of the agency, or of the government
+                for joint handling).
+            reason: Why; told to the applicant.
+            at: When it was decided.
+            calendar: The official calendar; with `hours`, checks the limit is still running.
+            hours: Office hours.
+            max_days: The matter's legal maximum (§42: 10 for one department, 15 for joint
+                handling); the catalog owns the value.
 
         Raises:
-            ClockStateError: If the limit was already extended.
+            ExtensionRepeated: If the limit was already extended (§42 allows one extension).
+            ExtensionTooLong: If `days` exceeds `max_days`.
+            ExtensionAfterDeadline: If the limit had run out at `at` (§42: decided within it).
         """
         if self.extension is not None:
             done = self.extension
-            raise ClockStateError(
+            raise ExtensionRepeated(
                 f"the limit was already extended once (by {done.days:g} working days, approved "
                 f"by {done.approved_by} at {done.at.isoformat()}); a second extension is not "
-                "allowed"
+                "allowed (行政许可法 §42: one extension)"
             )
+        if max_days is not None and days > max_days:
+            raise ExtensionTooLong(
+                f"an extension of {days:g} working days exceeds the legal maximum of "
+                f"{max_days:g} for this matter (行政许可法 §42)"
+            )
+        if (calendar is None) != (hours is None):
+            raise LegalClockError("extend needs both calendar and hours, or neither")
+        if calendar is not None and hours is not None:
+            budget = self.budget(calendar, hours, at)
+            if budget.overdue:
+                raise ExtensionAfterDeadline(
+                    f"the limit ran out at {budget.deadline.at.isoformat() if budget.deadline.at else '?'}, "
+                    f"before the extension decided at {to_local(at, 'at').isoformat()}; an "
+                    "extension must be decided within the limit (行政许可法 §42)"
+                )
         extension = Extension(days=days, approved_by=approved_by, reason=reason, at=at)
         return self._with(extension=extension)
 
@@ -268,37 +359,31 @@ class Clock(FrozenModel):
 
     def _plan(self, index: DayIndex, hours: OfficeHours) -> tuple[int, int]:
         """Position where counting starts and the budget in working microseconds."""
-        local = self.accepted_at
-        ordinal = ordinal_of(index, local.date())
-        start = day_end(index, hours, ordinal)
-        half = (self.limit_days * 2) % 2
-        if half and index.is_working(ordinal) and local.time() < hours.morning_end:
-            # The acceptance session is the morning, so the afternoon is the first half.
-            start -= hours.day_us - hours.morning_us
-        budget = _sessions(hours, start, self.limit_days)
-        if self.extension is not None:
-            budget += _sessions(hours, start + budget, self.extension.days)
-        return start, budget
+        return plan_days(index, hours, self.accepted_at, self.total_days)
 
     def _counted_stops(
         self, index: DayIndex, hours: OfficeHours, start: int, used: int
     ) -> tuple[list[tuple[int, int | None]], int | None]:
         """Stops that delay reaching `used` working time, and the position where it is reached.
 
-        The position is None if an open stop comes first.
+        Each stop that began before that position excludes the working days in (S, R], as the
+        interval of positions from the close of day S (or the target, if reached first that day)
+        onwards. The position is None if an open stop comes first.
         """
         target = start + used
         counted: list[tuple[int, int | None]] = []
         for stop in self.suspensions:
-            begin = max(position(index, hours, stop.start, "suspension start"), start)
-            if begin >= target:
+            if position(index, hours, stop.start, "suspension start") >= target:
                 break
+            stopped_day = max(day_end(index, hours, ordinal_of(index, stop.start.date())), start)
+            begin = min(stopped_day, target)
             if stop.end is None:
                 counted.append((begin, None))
                 return counted, None
-            end = max(position(index, hours, stop.end, "suspension end"), start)
-            counted.append((begin, end))
-            target += end - begin
+            resumed_day = max(day_end(index, hours, ordinal_of(index, stop.end.date())), start)
+            skipped = resumed_day - stopped_day
+            counted.append((begin, begin + skipped))
+            target += skipped
         return counted, target
 
     def _as_deadline(
@@ -325,16 +410,6 @@ class Clock(FrozenModel):
     def _days_per_us(self, hours: OfficeHours, budget: int) -> float:
         # Scaled on the budget so a half-day budget (one session, 3 h or 4 h) reads as 0.5.
         return self.total_days / budget if budget else 1 / hours.day_us
-
-
-def _sessions(hours: OfficeHours, boundary: int, days: float) -> int:
-    """Working time of `days` counted in sessions from a session boundary (noon or close)."""
-    whole, half = divmod(round(days * 2), 2)
-    if not half:
-        return whole * hours.day_us
-    at_close = boundary % hours.day_us == 0
-    next_session = hours.morning_us if at_close else hours.day_us - hours.morning_us
-    return whole * hours.day_us + next_session
 
 
 def add_working_days(

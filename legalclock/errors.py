@@ -17,3 +17,21 @@ class CalendarDataError(LegalClockError):
 
 class ClockStateError(LegalClockError):
     """A clock transition that is not allowed in the clock's current state."""
+
+
+class ExtensionRefused(ClockStateError):
+    """An extension the law does not allow; `rule` names the legal source it breaks."""
+
+    rule = "行政许可法 §42"
+
+
+class ExtensionAfterDeadline(ExtensionRefused):
+    """The limit had already run out: §42 allows an extension decided within the period."""
+
+
+class ExtensionTooLong(ExtensionRefused):
+    """More days than the matter's legal maximum (§42: 10 single department, 15 joint)."""
+
+
+class ExtensionRepeated(ExtensionRefused):
+    """A second extension: §42 allows one."""

@@ -2,9 +2,12 @@
 
 A year is *official* when the calendar holds the State Council's notice for it: its public
 holidays and its make-up working days (调休). Any other year in the supported range is
-*provisional*: only weekends and the fixed-date statutory holidays in force that year are
-known (see `fixed_holidays`); lunar holidays (Spring Festival, Qingming, Dragon Boat,
-Mid-Autumn) and make-up days are unknown and not counted.
+*provisional*: it has the statutory holidays of the rules in force that year, lunar festivals
+included, and the §6 make-up rest days (see `legalclock.statutory`); only the 调休 working days
+a notice would add are unknown, and none are assumed.
+
+Notices merge day by day (`merge_notice`): loading one never removes a day it does not mention,
+and a notice may name days of the previous December, which are filed under their own year.
 
 Everything here is pure except `load_calendar_file` and `default_calendar`, which read files and
 must be called outside workflows (activities, CLI). Workflows receive an `OfficialCalendar`
@@ -30,6 +33,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from legalclock.common import FrozenModel, as_legal_error
 from legalclock.errors import CalendarDataError
+from legalclock.statutory import provisional_holidays
 
 MIN_YEAR = 2000
 MAX_YEAR = 2199
@@ -48,14 +52,17 @@ _YEAR_KEY = re.compile(r"\d{4}")
 
 
 def fixed_holidays(year: int) -> dict[date, str]:
-    """The fixed-date statutory holidays assumed for a year without an official notice.
+    """The fixed-date statutory holidays of a year (New Year, Labour Day, National Day).
+
+    Kept for callers of earlier versions: provisional years now use the full statutory
+    holidays of `legalclock.statutory.provisional_holidays`, of which these are a subset.
 
     Args:
         year: A year in the supported range.
 
     Returns:
         Date -> name, e.g. 2027: Jan 1, May 1-2, Oct 1-3. Days falling on a weekend are listed
-        too; the make-up day a notice would grant for them is unknown and not assumed.
+        too, without their §6 make-up rest day.
     """
     days = next(rule for first, rule in reversed(_FIXED_RULES) if year >= first)
     found = (date.fromisoformat(f"{year}-{md}") for md in days)
@@ -135,7 +142,7 @@ def _build_index(years: Mapping[int, YearCalendar]) -> DayIndex:
     on: set[int] = set()
     for year in range(MIN_YEAR, MAX_YEAR + 1):
         known = years.get(year)
-        holidays = known.holidays if known is not None else fixed_holidays(year)
+        holidays = known.holidays if known is not None else provisional_holidays(year)
         off.update(d.toordinal() for d in holidays if d.weekday() < 5)
         if known is not None:
             on.update(d.toordinal() for d in known.workdays)
@@ -269,14 +276,14 @@ class OfficialCalendar(FrozenModel):
         return self.day_index.is_working(day.toordinal())
 
     def year_view(self, year: int) -> YearCalendar:
-        """The official data of `year`, or the provisional assumption (fixed-date holidays)."""
+        """The official data of `year`, or its provisional statutory holidays and §6 make-ups."""
         if year in self.years:
             return self.years[year]
         if not MIN_YEAR <= year <= MAX_YEAR:
             raise CalendarDataError(
                 f"year {year} is outside the supported range {MIN_YEAR}-{MAX_YEAR}"
             )
-        return YearCalendar(holidays=fixed_holidays(year))
+        return YearCalendar(holidays=provisional_holidays(year))
 
     def slice(self, from_year: int, to_year: int) -> OfficialCalendar:
         """A smaller calendar with the same version, holding only years in the range.
@@ -294,20 +301,35 @@ class OfficialCalendar(FrozenModel):
         return OfficialCalendar(version=self.version, years=kept)
 
     def merge(self, other: OfficialCalendar) -> OfficialCalendar:
-        """A new calendar where each year of `other` replaces the same year here.
+        """A new calendar with the days of `other` merged in day by day.
 
-        A notice defines a whole year, so years are replaced, never mixed. The version is
+        A day `other` names takes its kind and name from `other`; no day is removed that
+        `other` does not name. Use `with_year` to replace a year whole. The version is
         recomputed from the merged content.
         """
-        return OfficialCalendar.from_years({**self.years, **other.years})
+        years = dict(self.years)
+        for year, data in other.years.items():
+            years[year] = _merge_year(years.get(year), data)
+        return OfficialCalendar.from_years(years)
 
     def with_year(self, year: int, data: YearCalendar) -> OfficialCalendar:
         """A new calendar with `year` set to `data` (e.g. a newly published notice)."""
         return OfficialCalendar.from_years({**self.years, year: data})
 
     def changed_years(self, other: OfficialCalendar) -> list[int]:
-        """Years of `other` that are new here or differ from the data here."""
-        return sorted(y for y, d in other.years.items() if self.years.get(y) != d)
+        """Years whose data merging `other` (day by day) would add or change."""
+        merged = self.merge(other)
+        return sorted(y for y in other.years if self.years.get(y) != merged.years[y])
+
+
+def _merge_year(base: YearCalendar | None, notice: YearCalendar) -> YearCalendar:
+    """`base` with every day of `notice` set to the notice's kind and name."""
+    if base is None:
+        return notice
+    named = set(notice.holidays) | set(notice.workdays)
+    holidays = {d: n for d, n in base.holidays.items() if d not in named} | notice.holidays
+    workdays = {d: n for d, n in base.workdays.items() if d not in named} | notice.workdays
+    return YearCalendar(holidays=dict(sorted(holidays.items())), workdays=dict(sorted(workdays.items())))
 
 
 def parse_calendar_file(text: str) -> OfficialCalendar:
@@ -371,20 +393,6 @@ def load_calendar_file(path: str | Path) -> OfficialCalendar:
     except OSError as exc:
         raise CalendarDataError(f"cannot read calendar file {path}: {exc.strerror}") from exc
     return parse_calendar_file(text)
-
-
-def merge_calendar_file(base: OfficialCalendar, text: str) -> tuple[OfficialCalendar, list[int]]:
-    """Validate a calendar file and merge it into `base` (pure).
-
-    Args:
-        base: The calendar in force.
-        text: Content of a calendar file, usually one newly published year.
-
-    Returns:
-        The merged calendar (new version if anything changed) and the years it changes.
-    """
-    incoming = parse_calendar_file(text)
-    return base.merge(incoming), base.changed_years(incoming)
 
 
 @lru_cache(maxsize=1)

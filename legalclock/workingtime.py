@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
+from typing import Literal
 
 from pydantic import model_validator
 
@@ -33,12 +34,21 @@ class OfficeHours(FrozenModel):
 
     A half working day is one session (sessions may differ in length); a working day is
     both sessions. Times are naive local wall-clock times on whole minutes.
+
+    `after_hours_acceptance` is the zone's rule for an application accepted after the close of
+    office hours or on a non-working day:
+
+    * ``"same_day"`` (default): the day of acceptance is the day of the event and is not counted
+      (民法典 §201); counting starts with the next working day, whatever the hour.
+    * ``"next_working_day"``: such an application is deemed accepted at the opening of the next
+      working day, which is then the day of the event and not counted either.
     """
 
     morning_start: time = time(9, 0)
     morning_end: time = time(12, 0)
     afternoon_start: time = time(13, 30)
     afternoon_end: time = time(17, 30)
+    after_hours_acceptance: Literal["same_day", "next_working_day"] = "same_day"
 
     @model_validator(mode="after")
     def _ordered(self) -> OfficeHours:
@@ -69,6 +79,11 @@ class OfficeHours(FrozenModel):
     def morning_us(self) -> int:
         """Length of the morning session in microseconds."""
         return self.bounds[1] - self.bounds[0]
+
+    @cached_property
+    def afternoon_us(self) -> int:
+        """Length of the afternoon session in microseconds."""
+        return self.bounds[3] - self.bounds[2]
 
     @cached_property
     def day_us(self) -> int:
@@ -187,16 +202,69 @@ def add_working_minutes(
     return max(instant(index, hours, pos), start.astimezone(CST))
 
 
+def effective_acceptance(index: DayIndex, hours: OfficeHours, accepted: datetime) -> datetime:
+    """The acceptance instant the counting uses, under the zone's `after_hours_acceptance` rule.
+
+    With ``"next_working_day"``, an acceptance after the close of office hours or on a
+    non-working day is deemed made at the opening of the next working day.
+    """
+    local = to_local(accepted, "accepted_at")
+    if hours.after_hours_acceptance == "same_day":
+        return local
+    ordinal = ordinal_of(index, local.date())
+    if index.is_working(ordinal) and local.time() < hours.afternoon_end:
+        return local
+    following = index.nth_working(index.working_before(ordinal + 1))
+    if not index.first <= following <= index.last:
+        raise LegalClockError(f"the result falls outside the supported years {MIN_YEAR}-{MAX_YEAR}")
+    return datetime.combine(date.fromordinal(following), hours.morning_start, CST)
+
+
+def accepted_in_morning(index: DayIndex, hours: OfficeHours, local: datetime) -> bool:
+    """Whether an (effective) acceptance falls on a working day before its morning session closes."""
+    return index.is_working(ordinal_of(index, local.date())) and local.time() < hours.morning_end
+
+
+def plan_days(index: DayIndex, hours: OfficeHours, accepted: datetime, days: float) -> tuple[int, int]:
+    """Where counting a limit of `days` working days starts, and its length, as positions.
+
+    The counting rules (民法典 §201-§203 for periods in days; the zone's half-day rule):
+
+    * 0 days: on the spot (行政许可法 §34: a decision made at once), the acceptance instant.
+    * N whole days: the day of acceptance is not counted; the limit ends at the close of office
+      hours of the Nth working day after it.
+    * 0.5 day: accepted on a working day before the morning session closes (or before opening),
+      the limit ends at that day's close; accepted later (lunch, afternoon, after hours, a
+      non-working day), at the close of the next working morning (12:00 by default).
+    * k + 0.5 days (k >= 1): the k whole days, then the next morning session: the limit ends at
+      12:00 of the working day after the kth.
+
+    So deadlines strictly increase with the limit and `count_working_days` inverts `add`.
+
+    Returns:
+        (origin, length): the limit runs out when `length` working microseconds have been
+        counted from position `origin`.
+    """
+    local = effective_acceptance(index, hours, accepted)
+    if days == 0:
+        return position(index, hours, local, "accepted_at"), 0
+    whole, half = divmod(round(days * 2), 2)
+    close = day_end(index, hours, ordinal_of(index, local.date()))
+    if half and not whole and accepted_in_morning(index, hours, local):
+        return close - hours.afternoon_us, hours.afternoon_us
+    return close, whole * hours.day_us + (hours.morning_us if half else 0)
+
+
 def count_working_days(
     calendar: OfficialCalendar, hours: OfficeHours, start: datetime, end: datetime
 ) -> float:
-    """Working days from acceptance at `start` to `end`, in completed half days.
+    """Working days from acceptance at `start` to `end`: the largest limit already run out.
 
-    The acceptance day is not counted: counting starts at the close of `start`'s day. A
-    working day counts once its afternoon session has closed, a half once its morning
-    session has, so ``count_working_days(s, add_working_days(s, n).at) == n`` for every whole
-    `n` (and for `n` with a half part unless `s` falls before the close of a morning session,
-    where n and n - 0.5 share one deadline: see `Clock`).
+    The inverse of `add_working_days` for every limit, halves included:
+    ``count_working_days(s, add_working_days(s, n).at) == n``. By the rules of `plan_days`, a
+    whole day counts once its afternoon session has closed; the half after k >= 1 whole days
+    once the next morning session has; accepted in a morning, the first half is that day's
+    afternoon.
 
     Args:
         calendar: The official calendar.
@@ -206,7 +274,12 @@ def count_working_days(
     """
     start, end = _ordered(start, end)
     index = calendar.day_index
-    origin = day_end(index, hours, ordinal_of(index, start.date()))
-    elapsed = max(0, position(index, hours, end, "end") - origin)
+    local = effective_acceptance(index, hours, start)
+    close = day_end(index, hours, ordinal_of(index, local.date()))
+    elapsed = position(index, hours, end, "end") - close
+    if elapsed < 0:
+        return 0.0
     days, rest = divmod(elapsed, hours.day_us)
+    if days == 0 and accepted_in_morning(index, hours, local):
+        return 0.5
     return days + (0.5 if rest >= hours.morning_us else 0.0)

@@ -1,6 +1,8 @@
 """Generate `legalclock/data/official.json` from the `chinese_calendar` package.
 
-chinese_calendar is a development dependency only: run time reads the generated file.
+chinese_calendar is a development dependency only: run time reads the generated file. The days
+on which it differs from the published notices are corrected from
+`legalclock.tools.disagreements.OFFICIAL`, the one list of them.
 
     python -m legalclock.tools.generate_calendar_data           # rewrite the data file
     python -m legalclock.tools.generate_calendar_data --check   # exit 1 if it is stale
@@ -15,12 +17,13 @@ from pathlib import Path
 from chinese_calendar import constants  # dev-only dependency
 
 from legalclock.official import OfficialCalendar, YearCalendar, dump_calendar_file
+from legalclock.tools.disagreements import OFFICIAL
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "official.json"
 
 
 def build_from_chinese_calendar() -> OfficialCalendar:
-    """Build the official calendar from chinese_calendar's constants, with bilingual names."""
+    """Build the official calendar from chinese_calendar's constants and the corrections."""
 
     def named(english: str) -> str:
         return f"{constants.Holiday(english).chinese} {english}"
@@ -34,6 +37,13 @@ def build_from_chinese_calendar() -> OfficialCalendar:
         holidays.setdefault(day.year, {})[day] = named(english)
     for day, english in constants.workdays.items():
         workdays.setdefault(day.year, {})[day] = make_up(english)
+    for fix in OFFICIAL:
+        holidays.setdefault(fix.day.year, {}).pop(fix.day, None)
+        workdays.setdefault(fix.day.year, {}).pop(fix.day, None)
+        if fix.working and fix.day.weekday() >= 5:
+            workdays[fix.day.year][fix.day] = fix.name
+        elif not fix.working:
+            holidays[fix.day.year][fix.day] = fix.name
     years = {
         year: YearCalendar(holidays=holidays.get(year, {}), workdays=workdays.get(year, {}))
         for year in sorted(holidays.keys() | workdays.keys())

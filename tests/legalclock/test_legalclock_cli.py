@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from legalclock import provisional_holidays
 from legalclock.cli import app
 
 runner = CliRunner()
@@ -56,12 +57,25 @@ def test_show() -> None:
 
 
 def test_load(tmp_path: Path) -> None:
+    # The law's 2027 plus one fictitious make-up working day: only that day changes.
+    days = {d.isoformat(): n for d, n in provisional_holidays(2027).items()}
     notice = tmp_path / "2027.json"
-    notice.write_text(json.dumps({"years": {"2027": {"holidays": {"2027-01-01": "元旦"}}}}))
+    notice.write_text(
+        json.dumps({"years": {"2027": {"holidays": days, "workdays": {"2027-02-20": "春节调休"}}}})
+    )
     out = ok_json("load", str(notice))
     assert out["changed_years"] == [2027]
     assert out["version"] != out["base_version"]
+    assert out["changes"] == {"2027": {"2027-02-20": "ordinary day -> workday 春节调休"}}
     assert runner.invoke(app, ["load", str(notice)]).exit_code == 0
+
+
+def test_load_refuses_a_notice_that_drops_statutory_days(tmp_path: Path) -> None:
+    notice = tmp_path / "2027.json"
+    notice.write_text(json.dumps({"years": {"2027": {"holidays": {"2027-01-01": "元旦"}}}}))
+    result = runner.invoke(app, ["load", str(notice)])
+    assert result.exit_code == 2
+    assert "2027-02-05 (春节 Spring Festival (provisional) -> ordinary day)" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -86,9 +100,10 @@ def test_errors_are_one_line(args: list[str], message: str) -> None:
 
 def test_bad_calendar_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
-    bad.write_text('{"years": {"2027": {"holidays": {"2026-12-31": "x"}}}}')
+    # A notice may name days of the previous December, not of earlier months.
+    bad.write_text('{"years": {"2027": {"holidays": {"2026-11-30": "x"}}}}')
     result = runner.invoke(app, ["load", str(bad)])
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: years.2027.holidays: 2026-12-31 is filed under the wrong year 2027\n"
+        "error: years.2027.holidays: 2026-11-30 is filed under the wrong year 2027\n"
     )

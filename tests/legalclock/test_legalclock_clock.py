@@ -20,8 +20,8 @@ from legalclock import (
     OfficialCalendar,
     SuspensionKind,
     YearCalendar,
-    add_working_minutes,
     merge_calendar_file,
+    provisional_holidays,
     working_minutes_between,
 )
 
@@ -71,10 +71,12 @@ def test_open_stop_freezes_the_budget(
     clock: Clock, cal: OfficialCalendar, hours: OfficeHours
 ) -> None:
     stopped = clock.stop(SuspensionKind.EXPERT_REVIEW, cst("2026-09-24T12:00"))
-    early = stopped.budget(cal, hours, cst("2026-09-24T17:00"))
+    # Stops count in whole days: the day of the stop (24 Sep) counts, the days after it do not.
+    same_day = stopped.budget(cal, hours, cst("2026-09-24T17:00"))
+    assert same_day.used_days == pytest.approx(2 + 6.5 / 7, abs=1e-6)
+    early = stopped.budget(cal, hours, cst("2026-09-25T10:00"))
     late = stopped.budget(cal, hours, cst("2026-10-20T17:00"))
-    # 22 and 23 Sep, then the morning of the 24th
-    assert early.used_days == late.used_days == pytest.approx(2 + 3 / 7, abs=1e-6)
+    assert early.used_days == late.used_days == 3
     assert late.stopped
     assert late.deadline.paused
     assert not late.overdue
@@ -138,35 +140,29 @@ def test_half_day_stop_across_lunch_and_a_holiday(
 ) -> None:
     half = Clock(accepted_at=cst("2026-09-30T14:00"), limit_days=0.5)
     assert due(half, cal, hours) == cst("2026-10-08T12:00")
-    # Stopped 11:00-14:00 on 8 Oct: 60 working minutes before lunch, 30 after.
+    # Stopped 11:00-14:00 on 8 Oct: a same-day stop moves nothing (it moved to 15:00 when stops
+    # counted in minutes).
     stopped = half.stop(CORRECTION, cst("2026-10-08T11:00")).resume(cst("2026-10-08T14:00"))
-    assert due(stopped, cal, hours) == cst("2026-10-08T15:00")
+    assert due(stopped, cal, hours) == cst("2026-10-08T12:00")
+    # Stopped on the morning of 8 Oct, resumed on the 9th: noon moves one working day.
+    longer = half.stop(CORRECTION, cst("2026-10-08T11:00")).resume(cst("2026-10-09T09:30"))
+    assert due(longer, cal, hours) == cst("2026-10-09T12:00")
 
 
 def test_provisional_until_the_year_is_loaded(cal: OfficialCalendar, hours: OfficeHours) -> None:
     clock = Clock(accepted_at=cst("2026-12-20T10:00"), limit_days=20)
     guess = clock.deadline(cal, hours)
     assert guess.provisional
-    assert guess.at == cst("2027-01-18T17:30")  # only 1 Jan assumed off
-    same = cal.with_year(2027, YearCalendar(holidays={date(2027, 1, 1): "元旦"}))
+    assert guess.at == cst("2027-01-18T17:30")  # 1 Jan (a Friday) is the only statutory day
+    law = provisional_holidays(2027)
+    same = cal.with_year(2027, YearCalendar(holidays=law))
     confirmed = clock.deadline(same, hours)
     assert not confirmed.provisional
     assert confirmed.at == guess.at
     assert confirmed.calendar_version != guess.calendar_version
-    notice = json.dumps(
-        {
-            "years": {
-                "2027": {
-                    "holidays": {
-                        "2027-01-01": "元旦",
-                        "2027-01-02": "元旦",
-                        "2027-01-03": "元旦",
-                        "2027-01-11": "a fictitious extra holiday for this test",
-                    }
-                }
-            }
-        }
-    )
+    holidays = {d.isoformat(): n for d, n in law.items()}
+    holidays["2027-01-11"] = "a fictitious extra holiday for this test"
+    notice = json.dumps({"years": {"2027": {"holidays": holidays}}})
     loaded, changed = merge_calendar_file(cal, notice)
     assert changed == [2027]
     moved = clock.deadline(loaded, hours)
@@ -266,32 +262,45 @@ def test_models_round_trip_through_json(
         full.limit_days = 3  # type: ignore[misc]
 
 
+def working_days_in(cal: OfficialCalendar, after: date, upto: date) -> int:
+    """Working days in (after, upto]."""
+    count, day = 0, after
+    while day < upto:
+        day += timedelta(days=1)
+        count += cal.is_working_day(day)
+    return count
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     accepted=st.datetimes(min_value=datetime(2004, 1, 1), max_value=datetime(2026, 6, 30)),
-    n=st.integers(min_value=1, max_value=40),
+    n=st.integers(min_value=1, max_value=80).map(lambda h: h / 2),
     stop_after=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=60)),
     stop_for=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=30)),
 )
-def test_a_stop_moves_the_deadline_by_its_counted_working_time(
+def test_a_stop_moves_the_deadline_by_the_working_days_after_its_day(
     cal: OfficialCalendar,
     hours: OfficeHours,
     accepted: datetime,
-    n: int,
+    n: float,
     stop_after: timedelta,
     stop_for: timedelta,
 ) -> None:
     clock = Clock(accepted_at=accepted.replace(tzinfo=CST), limit_days=n)
     begin, end = clock.accepted_at + stop_after, clock.accepted_at + stop_after + stop_for
     base = due(clock, cal, hours)
-    moved = due(clock.stop(CORRECTION, begin).resume(end), cal, hours)
-    counting_from = due(Clock(accepted_at=clock.accepted_at, limit_days=0), cal, hours)
+    stopped = clock.stop(CORRECTION, begin).resume(end)
+    moved = due(stopped, cal, hours)
     if begin >= base:  # stopped when already overdue
         assert moved == base
     else:
-        lo, hi = max(begin, counting_from), max(end, counting_from)
-        shift = working_minutes_between(cal, hours, lo, hi)
-        assert moved == add_working_minutes(cal, hours, base, shift)
-    budget = clock.stop(CORRECTION, begin).resume(end).budget(cal, hours, moved)
+        skipped = working_days_in(cal, max(begin.date(), clock.accepted_at.date()), end.date())
+        assert moved == due(clock.model_copy(update={"limit_days": n + skipped}), cal, hours) or (
+            # a half limit accepted in a morning: 0.5 + k days and 0.5 moved by k differ
+            n == 0.5 and moved.time() == base.time()
+        )
+        assert moved.time() == base.time()  # still at the close of the same session
+        assert working_days_in(cal, base.date(), moved.date()) == skipped
+    budget = stopped.budget(cal, hours, moved)
     assert budget.left_days == 0
     assert not budget.overdue
