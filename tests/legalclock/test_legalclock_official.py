@@ -9,7 +9,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import chinese_calendar  # type: ignore[import-untyped]
+import holidays as holidays_pkg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from legalclock import (
     NoticeRefused,
@@ -21,7 +24,7 @@ from legalclock import (
     merge_calendar_file,
     parse_calendar_file,
 )
-from legalclock.tools.disagreements import OFFICIAL
+from legalclock.tools.disagreements import OFFICIAL, Disagreement
 from legalclock.tools.generate_calendar_data import build_from_chinese_calendar
 
 
@@ -43,6 +46,32 @@ def test_every_day_matches_the_oracle(cal: OfficialCalendar) -> None:
         if day not in known:
             assert cal.is_working_day(day) == chinese_calendar.is_workday(day), day
         day += timedelta(days=1)
+
+
+CN_HOLIDAYS = holidays_pkg.China(years=range(2004, 2027))
+
+
+@settings(max_examples=400, deadline=None)
+@given(day=st.dates(min_value=date(2004, 1, 1), max_value=date(2026, 12, 31)))
+def test_every_day_matches_the_second_oracle(cal: OfficialCalendar, day: date) -> None:
+    """The `holidays` package, independent of chinese-calendar, agrees but for the listed days."""
+    known = {d.day for d in OFFICIAL if "holidays" in d.oracles}
+    if day not in known:
+        assert cal.is_working_day(day) == CN_HOLIDAYS.is_working_day(day)
+
+
+@pytest.mark.parametrize("fix", OFFICIAL, ids=lambda d: d.day.isoformat())
+def test_each_listed_disagreement_is_real(cal: OfficialCalendar, fix: Disagreement) -> None:
+    assert cal.is_working_day(fix.day) == fix.working
+    assert ("chinese-calendar" in fix.oracles) == (chinese_calendar.is_workday(fix.day) != fix.working)
+    assert ("holidays" in fix.oracles) == (CN_HOLIDAYS.is_working_day(fix.day) != fix.working)
+    assert fix.source
+
+
+def test_2005_12_31_was_a_working_day(cal: OfficialCalendar) -> None:
+    # 国办发明电〔2005〕35号: 元旦 1-3 Jan 2006, Saturday 31 Dec 2005 worked.
+    assert cal.is_working_day(date(2005, 12, 31))
+    assert cal.years[2005].workdays[date(2005, 12, 31)] == "元旦调休 New Year's Day make-up"
 
 
 def test_2026_notice(cal: OfficialCalendar) -> None:
