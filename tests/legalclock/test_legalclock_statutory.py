@@ -6,7 +6,10 @@ table of festival dates, and the `holidays` package (its own lunar tables and §
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import holidays as holidays_pkg
 import pytest
@@ -24,6 +27,7 @@ from legalclock import (
 )
 from legalclock.statutory import revision_in_force
 from legalclock.tools.disagreements import PROVISIONAL
+from legalclock.tools.generate_festivals import TABLE, compute, render
 
 # 正月初一, 清明, 端午 (五月初五) and 中秋 (八月十五), 2027-2035.
 # Source: Hong Kong Observatory, "Gregorian-Lunar Calendar Conversion Table" (years 2027-2035) and
@@ -53,6 +57,17 @@ def test_festival_dates_match_the_observatory_table(year: int) -> None:
         dragon,
         autumn,
     )
+
+
+def test_the_shipped_table_is_tyme4pys_answer_for_every_year() -> None:
+    assert TABLE.read_text(encoding="utf-8") == render()
+    got = festival_dates(2028)
+    assert compute(2028) == (got.spring_festival, got.qingming, got.dragon_boat, got.mid_autumn)
+
+
+def test_import_does_not_need_the_astronomy_library() -> None:
+    code = "import sys, legalclock; legalclock.default_calendar().day_index; assert 'tyme4py' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
 
 
 @pytest.mark.parametrize("year", sorted(FESTIVALS))
