@@ -12,13 +12,22 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
+from temporalio import activity, workflow
 from temporalio.client import Client
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from eventstore.binding import check_binding, check_client_binding, temporal_cluster_id
+from eventstore.binding import (
+    check_binding,
+    check_client_binding,
+    running_projects_with_events,
+    temporal_cluster_id,
+)
 from eventstore.sample import ProjectStream
 from eventstore.store import append
 from infra.settings import ConfigError
@@ -110,18 +119,44 @@ async def test_the_cluster_id_of_a_real_dev_server(private_db: PrivateDb, tmp_pa
         with pytest.raises(ConfigError, match=f"cluster {first_id} .*connected to cluster {other_id}"):
             await check_client_binding(private_db.pool, client)
 
-        # The same cluster with a running project and a new, empty database: refused too.
+        # A project registered but not flushed yet (the first worker starts while the first projects
+        # register): an empty store is bound to it all the same.
+        await private_db.pool.execute("DELETE FROM temporal_binding")
         await client.start_workflow("ProjectWorkflow", {"registration": {}}, id=f"project-{uuid.uuid4().hex[:8]}",
                                     task_queue="nobody-polls")
-        for _ in range(100):
-            if (await client.count_workflows("ExecutionStatus = 'Running'")).count:
-                break
-            await asyncio.sleep(0.1)
+        assert await running_projects_with_events(client) == 0
+        assert (await check_client_binding(private_db.pool, client)).newly_bound
+
+        # A project that recorded events (its apply_batch completed), and an empty store: refused.
         await private_db.pool.execute("DELETE FROM temporal_binding")
+        queue = f"tq-{uuid.uuid4().hex[:8]}"
+        async with Worker(client, task_queue=queue, workflows=[FlushedProject], activities=[apply_batch],
+                          workflow_runner=UnsandboxedWorkflowRunner()):
+            await client.start_workflow("ProjectWorkflow", id=f"project-{uuid.uuid4().hex[:8]}", task_queue=queue)
+            for _ in range(100):
+                if await running_projects_with_events(client) == 1:
+                    break
+                await asyncio.sleep(0.1)
         assert await private_db.pool.fetchval("SELECT count(*) FROM events") == 0
         no_events = r"holds no events, but Temporal cluster \S+ \(namespace default\) runs 1 project"
         with pytest.raises(ConfigError, match=no_events):
             await check_client_binding(private_db.pool, client)
+
+
+@activity.defn(name="apply_batch")
+async def apply_batch(inp: dict[str, Any]) -> int:
+    return 0
+
+
+@workflow.defn(name="ProjectWorkflow")
+class FlushedProject:
+    """A project after its first flush, waiting (the shape of history the binding check reads)."""
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.execute_activity("apply_batch", {"project_id": "p", "events": [], "effects": []},
+                                        start_to_close_timeout=timedelta(seconds=10))
+        await workflow.wait_condition(lambda: False)
 
 
 async def test_the_worker_stops_with_one_line_on_a_foreign_event_store(
