@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 from temporalio.worker import Worker
 
+from activities import content
 from activities.notifications import NotificationSender
 from activities.project import ProjectActivities
 from eventstore.binding import check_client_binding
@@ -39,15 +40,7 @@ WORKFLOWS = [ProjectWorkflow]
 
 def activities_of(acts: ProjectActivities) -> list[Callable[..., Any]]:
     """Every activity the worker registers."""
-    return [
-        acts.load_context,
-        acts.record_events,
-        acts.submit_application,
-        acts.close_submission,
-        acts.issue_license,
-        acts.revoke_license,
-        acts.notify,
-    ]
+    return [acts.resolve_versions, acts.apply_batch, acts.record_fault]
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
@@ -61,6 +54,10 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         await migrate.apply(pool)
         # Temporal and this event store must belong together; one line saying how to fix it if not.
         await check_client_binding(pool, client)
+        # Content versions workflows look up: shipped data and every stored calendar, then new ones.
+        content.load_shipped()
+        await content.load_stored(pool)
+        refresher = asyncio.create_task(content.refresh_forever(pool, stop))
         acts = ProjectActivities(pool, settings.department_webhooks)
         worker = Worker(
             client,
@@ -89,6 +86,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             await stop.wait()
             log.info("worker stopping", grace_seconds=settings.shutdown_grace_seconds)
         await projector
+        await refresher
         if sender is not None:
             await sender
     finally:

@@ -1,16 +1,24 @@
 """Activities of the project workflow: every side effect, each idempotent (at-least-once safe).
 
-Each activity's input is a frozen model; its idempotency key is derived from business keys
-(project, matter, submission, event id), never random, so a retry after a crash writes nothing
-twice.
+- ``resolve_versions``: the content versions (catalog, zone policy, calendar in force) a new
+  project registers under, loaded into this worker's registry.
+- ``apply_batch``: one flush of a project, its events and effects, in ONE PostgreSQL transaction
+  (the transactional outbox); department webhooks are called after the commit.
+- ``record_fault``: a batch the storage refuses for good is recorded for operators (table
+  ``project_faults``, an outbox notification, a metric) instead of being retried forever.
+
+Failures are classified: what cannot heal by retrying (a value PostgreSQL refuses, an event that
+conflicts with the stored stream, an unknown zone) raises ``ApplicationError(non_retryable=True)``
+with a type from ``NON_RETRYABLE``; connection trouble is retried (visible in the UI as a pending
+activity with its last error, and in the SDK's failure metrics).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 import asyncpg
 import structlog
@@ -19,69 +27,58 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.calendars import current_calendar
+from activities.content import store_versions
 from activities.http import post_json
+from catalog.content import REGISTRY, ContentVersions
 from catalog.load import default_catalog, default_zones
-from schemas.events import EventEnvelope
-from workflows.machine import ProjectContext
+from eventstore.queries import close_submission, record_notification, record_submission
+from eventstore.store import EventIdConflict, NewEvent, StreamVersionConflict, append_in_transaction
+from schemas.effects import Batch, CloseSubmission, IssueLicense, Notify, RevokeLicense, SubmitApplication
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
 
-class _In(BaseModel):
+# Error types an activity raises for failures that retrying cannot heal.
+UNKNOWN_ZONE = "UnknownZone"
+EVENT_CONFLICT = "EventConflict"
+STORAGE_REFUSED = "StorageRefused"
+NON_RETRYABLE = (UNKNOWN_ZONE, EVENT_CONFLICT, STORAGE_REFUSED)
+
+
+class ResolveVersions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-
-class LoadContext(_In):
     zone: str
-    year: int
 
 
-class RecordEvents(_In):
-    events: list[EventEnvelope]
+class FaultReport(BaseModel):
+    """A batch that the storage refused for good, for the operators."""
 
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-class SubmitApplication(_In):
     project_id: str
-    matter_code: str
-    submission: int
-    department: str
-    payload: dict[str, Any]
-    submitted_at: datetime
-
-
-class CloseSubmission(_In):
-    project_id: str
-    matter_code: str
-    submission: int
-    outcome: str
-    closed_at: datetime
-
-
-class IssueLicense(_In):
-    project_id: str
-    matter_code: str
-    department: str
-    enterprise: str
-    submission: int
-
-
-class RevokeLicense(_In):
-    license_no: str
-    reason: str
-
-
-class Notify(_In):
-    notification_id: str
-    project_id: str
-    kind: str
-    recipients: list[str]
+    run_id: str
+    error_type: str
     message: str
+    batch_summary: str
+    first_event_version: int | None
+    at: datetime
 
 
-def license_number(project_id: str, matter_code: str, submission: int) -> str:
-    """A deterministic e-license number: the same approval always gets the same number."""
-    digest = hashlib.sha256(f"{project_id}/{matter_code}/{submission}".encode()).hexdigest()[:10].upper()
-    return f"DZZZ-{matter_code.upper()[:12]}-{digest}"
+def _text(value: str, limit: int = 2_000) -> str:
+    """Text PostgreSQL can store: no NUL characters, bounded."""
+    return value.replace("\x00", "\\u0000")[:limit]
+
+
+async def _classified(work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work``, turning failures that cannot heal into non-retryable ``ApplicationError``s."""
+    try:
+        return await work()
+    except (EventIdConflict, StreamVersionConflict) as exc:
+        raise ApplicationError(_text(str(exc)), type=EVENT_CONFLICT, non_retryable=True) from exc
+    except (ValueError, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+        raise ApplicationError(_text(f"{type(exc).__name__}: {exc}"), type=STORAGE_REFUSED, non_retryable=True) from exc
 
 
 class ProjectActivities:
@@ -92,91 +89,133 @@ class ProjectActivities:
         self.webhooks = webhooks or {}
 
     @activity.defn
-    async def load_context(self, inp: LoadContext) -> ProjectContext:
-        """The catalog, the zone's policy and the current official calendar for a new project."""
+    async def resolve_versions(self, inp: ResolveVersions) -> ContentVersions:
+        """The content versions a new project registers under; this worker's registry has them.
+
+        Raises:
+            ApplicationError(UnknownZone, non-retryable): no such zone.
+        """
         zone = default_zones().get(inp.zone)
         if zone is None:
             raise ApplicationError(
                 f"zone: unknown zone {inp.zone!r}; known: {', '.join(sorted(default_zones()))}",
-                type="UnknownZone",
+                type=UNKNOWN_ZONE,
                 non_retryable=True,
             )
-        calendar = await current_calendar(self.pool)
-        return ProjectContext(
-            catalog=default_catalog(),
-            zone=zone,
-            calendar=calendar.slice(inp.year - 1, inp.year + 6),
+        calendar, catalog = await current_calendar(self.pool), default_catalog()
+        versions = ContentVersions(
+            catalog=REGISTRY.add_catalog(catalog),
+            zone=REGISTRY.add_zone(zone),
+            calendar=REGISTRY.add_calendar(calendar),
         )
+        # Kept for as long as the project lives: workers load every stored version at start.
+        await store_versions(
+            self.pool,
+            [
+                (versions.catalog, "catalog", catalog),
+                (versions.zone, "zone", zone),
+                (versions.calendar, "calendar", calendar),
+            ],
+        )
+        return versions
 
     @activity.defn
-    async def record_events(self, inp: RecordEvents) -> int:
-        """Append a batch of domain events; a retried batch writes nothing twice."""
-        from eventstore.store import NewEvent, append
+    async def apply_batch(self, batch: Batch) -> int:
+        """Append the batch's events and carry out its effects in one transaction; then webhooks.
 
-        written = await append(self.pool, [NewEvent(**e.model_dump()) for e in inp.events])
-        log.info("events recorded", written=written, batch=len(inp.events))
+        Returns the number of events newly written (0 for a retried batch).
+
+        A retried batch writes nothing twice (event ids, inbox keys, licence numbers and
+        notification ids are business keys). Raises ``ApplicationError`` of a ``NON_RETRYABLE``
+        type when the storage refuses the batch for good.
+        """
+
+        async def write() -> int:
+            async with self.pool.acquire() as conn, conn.transaction():
+                written = await append_in_transaction(conn, [NewEvent(**e.model_dump()) for e in batch.events])
+                for effect in batch.effects:
+                    await _perform(conn, effect)
+                return written
+
+        written = await _classified(write)
+        for effect in batch.effects:
+            if isinstance(effect, SubmitApplication) and (url := self.webhooks.get(effect.department)):
+                key = f"{effect.project_id}/{effect.matter_code}/{effect.submission}"
+                await asyncio.to_thread(post_json, url, effect.model_dump(mode="json"), key)
+        log.info("batch applied", batch=batch.summary(), events_written=written)
         return written
 
     @activity.defn
-    async def submit_application(self, inp: SubmitApplication) -> None:
-        """File the application in the department's inbox and call its webhook if it has one."""
-        from eventstore.queries import record_submission
+    async def record_fault(self, report: FaultReport) -> None:
+        """Record a refused batch for the operators (idempotent on project, run and first version)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                """INSERT INTO project_faults (project_id, run_id, first_event_version, error_type, message,
+                          batch_summary, faulted_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING""",
+                report.project_id,
+                report.run_id,
+                report.first_event_version if report.first_event_version is not None else -1,
+                report.error_type,
+                _text(report.message),
+                _text(report.batch_summary),
+                report.at,
+            )
+            await record_notification(
+                conn,
+                f"{report.project_id}:fault:{report.run_id}:{report.first_event_version}",
+                report.project_id,
+                "fault",
+                ["operators"],
+                _text(f"project {report.project_id} cannot record its events: {report.error_type}: {report.message}"),
+                {},
+            )
+        log.error(
+            "project faulted: storage refused a batch",
+            project_id=report.project_id,
+            error_type=report.error_type,
+            error=report.message,
+            batch=report.batch_summary,
+        )
 
+
+async def _perform(conn: asyncpg.Connection, effect: object) -> None:
+    """One effect inside the batch's transaction."""
+    if isinstance(effect, SubmitApplication):
         await record_submission(
-            self.pool, inp.project_id, inp.matter_code, inp.submission, inp.department, inp.payload, inp.submitted_at
+            conn,
+            effect.project_id,
+            effect.matter_code,
+            effect.submission,
+            effect.department,
+            effect.payload,
+            effect.submitted_at,
         )
-        url = self.webhooks.get(inp.department)
-        if url:
-            key = f"{inp.project_id}/{inp.matter_code}/{inp.submission}"
-            await asyncio.to_thread(post_json, url, inp.model_dump(mode="json"), key)
-        log.info(
-            "application submitted",
-            matter=inp.matter_code,
-            department=inp.department,
-            submission=inp.submission,
-            webhook=bool(url),
+    elif isinstance(effect, CloseSubmission):
+        await close_submission(
+            conn, effect.project_id, effect.matter_code, effect.submission, effect.outcome, effect.closed_at
         )
-
-    @activity.defn
-    async def close_submission(self, inp: CloseSubmission) -> None:
-        """Take a decided or withdrawn application out of the department's open inbox."""
-        from eventstore.queries import close_submission
-
-        await close_submission(self.pool, inp.project_id, inp.matter_code, inp.submission, inp.outcome, inp.closed_at)
-
-    @activity.defn
-    async def issue_license(self, inp: IssueLicense) -> str:
-        """Record the e-license (电子证照) for an approval; return its number."""
-        number = license_number(inp.project_id, inp.matter_code, inp.submission)
-        await self.pool.execute(
+    elif isinstance(effect, IssueLicense):
+        await conn.execute(
             """INSERT INTO e_licenses (license_no, project_id, matter_code, department, holder)
                VALUES ($1, $2, $3, $4, $5) ON CONFLICT (license_no) DO NOTHING""",
-            number,
-            inp.project_id,
-            inp.matter_code,
-            inp.department,
-            inp.enterprise,
+            effect.license_no,
+            effect.project_id,
+            effect.matter_code,
+            effect.department,
+            effect.enterprise,
         )
-        log.info("e-license issued", license_no=number, matter=inp.matter_code)
-        return number
-
-    @activity.defn
-    async def revoke_license(self, inp: RevokeLicense) -> None:
-        """Mark an e-license revoked (a failed commitment verification); a retry changes nothing."""
-        await self.pool.execute(
+    elif isinstance(effect, RevokeLicense):
+        await conn.execute(
             """UPDATE e_licenses SET revoked_at = now(), revoked_reason = $2
                WHERE license_no = $1 AND revoked_at IS NULL""",
-            inp.license_no,
-            inp.reason,
+            effect.license_no,
+            effect.reason,
         )
-        log.info("e-license revoked", license_no=inp.license_no, reason=inp.reason)
-
-    @activity.defn
-    async def notify(self, inp: Notify) -> None:
-        """Write a notification to the outbox (a sender delivers it) and to the log."""
-        from eventstore.queries import record_notification
-
+    elif isinstance(effect, Notify):
         await record_notification(
-            self.pool, inp.notification_id, inp.project_id, inp.kind, inp.recipients, inp.message, {}
+            conn, effect.notification_id, effect.project_id, effect.notice, effect.recipients, effect.message, {}
         )
-        log.info("notification", kind=inp.kind, recipients=inp.recipients, message=inp.message)
+        log.info("notification", kind=effect.notice, recipients=effect.recipients, message=effect.message)
+    else:  # the union is closed: a new effect kind must be handled here
+        raise TypeError(f"unknown effect {effect!r}")

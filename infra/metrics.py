@@ -8,9 +8,11 @@ daiban counters go through the same exporter, created on the activity's metric m
 - ``daiban_events_recorded{event_type}``: every domain event newly written to the event store;
 - ``daiban_decisions{outcome}``: ``approved`` / ``rejected`` / ``correction_requested``;
 - ``daiban_deadline_breaches{scope}``: matter, stage, obligation or process clocks breached;
-- ``daiban_escalations{level}``: ``lead`` (督办) and ``joint_meeting`` (联席会议).
+- ``daiban_escalations{level}``: ``lead`` (督办) and ``joint_meeting`` (联席会议);
+- ``daiban_project_faults``: batches the storage refused for good (the project is parked and
+  marked ``DaibanFaulted``; see ``activities.project.record_fault``).
 
-They are counted when ``record_events`` returns: the activity reports how many events of its
+They are counted when ``apply_batch`` returns: the activity reports how many events of its
 batch were new (a retried batch writes nothing twice), and the new ones are taken to be the
 batch's tail. That holds for every batch the workflow sends (a batch is written in one
 transaction, and a batch overlapping what is stored overlaps with its head); it is the one
@@ -99,7 +101,10 @@ def _add(counter: MetricCounter, **attributes: str) -> None:
 class _CountRecordedEvents(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         result = await super().execute_activity(input)
-        if activity.info().activity_type == "record_events" and isinstance(result, int) and result > 0:
+        kind = activity.info().activity_type
+        if kind == "record_fault":
+            _add(activity.metric_meter().create_counter("daiban_project_faults", "Batches refused for good"))
+        if kind == "apply_batch" and isinstance(result, int) and result > 0:
             events = list(getattr(input.args[0], "events", []))
             # The activity's meter carries namespace, task queue and activity type as labels.
             _Counters(activity.metric_meter()).count(events[max(len(events) - result, 0):])
@@ -107,7 +112,7 @@ class _CountRecordedEvents(ActivityInboundInterceptor):
 
 
 class EventMetricsInterceptor(Interceptor):
-    """Counts decisions, breaches and escalations as ``record_events`` writes them."""
+    """Counts decisions, breaches and escalations as ``apply_batch`` writes them, and faults."""
 
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
         return _CountRecordedEvents(next)

@@ -10,7 +10,6 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -25,7 +24,7 @@ from infra.process import exit_now
 from infra.settings import ConfigError, load_settings
 from infra.temporal import connect
 from interfaces.client import CommandRejected, DaibanClient, DaibanError, NotReady, ProjectNotFound
-from legalclock import CST, LegalClockError, merge_calendar_file
+from legalclock import LegalClockError, merge_calendar_file
 from legalclock import cli as lc_cli
 from schemas.project import (
     Decision,
@@ -52,6 +51,10 @@ project_app = typer.Typer(help="Register, inspect and steer projects.", no_args_
 app.add_typer(project_app, name="project")
 
 out = Console()
+RequestIdOpt = Annotated[
+    str | None,
+    typer.Option(help="Idempotency key: resend a command with the same id and it is applied once (default: a new id)."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -254,10 +257,11 @@ def supply(
     matter: Annotated[str, typer.Option()],
     by: Annotated[str, typer.Option()],
     item: Annotated[list[str], typer.Option(help="Material supplied (repeat).")],
+    request_id: RequestIdOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The agent supplies correction materials or materials owed under tolerance."""
-    cmd = build(SupplyMaterials, matter_code=matter, by=by, items=item)
+    cmd = build(SupplyMaterials, request_id=request_id, matter_code=matter, by=by, items=item)
     _ack(project_id, lambda c: c.supply_materials(project_id, cmd), as_json)
 
 
@@ -267,10 +271,11 @@ def resubmit(
     matter: Annotated[str, typer.Option()],
     by: Annotated[str, typer.Option()],
     note: Annotated[str, typer.Option()] = "",
+    request_id: RequestIdOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Resubmit a rejected matter after fixing it."""
-    cmd = build(Resubmit, matter_code=matter, by=by, note=note)
+    cmd = build(Resubmit, request_id=request_id, matter_code=matter, by=by, note=note)
     _ack(project_id, lambda c: c.resubmit(project_id, cmd), as_json)
 
 
@@ -281,10 +286,11 @@ def stop_clock(
     department: Annotated[str, typer.Option()],
     kind: Annotated[str, typer.Option(help="expert_review | hearing | testing | public_notice")],
     reason: Annotated[str, typer.Option()],
+    request_id: RequestIdOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Stop a matter's clock (time that does not count toward the limit)."""
-    cmd = build(StopClock, matter_code=matter, department=department, kind=kind, reason=reason)
+    cmd = build(StopClock, request_id=request_id, matter_code=matter, department=department, kind=kind, reason=reason)
     _ack(project_id, lambda c: c.stop_clock(project_id, cmd), as_json)
 
 
@@ -293,10 +299,11 @@ def resume_clock(
     project_id: str,
     matter: Annotated[str, typer.Option()],
     department: Annotated[str, typer.Option()],
+    request_id: RequestIdOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Restart a stopped clock."""
-    cmd = build(ResumeClock, matter_code=matter, department=department)
+    cmd = build(ResumeClock, request_id=request_id, matter_code=matter, department=department)
     _ack(project_id, lambda c: c.resume_clock(project_id, cmd), as_json)
 
 
@@ -308,11 +315,18 @@ def extend(
     days: Annotated[float, typer.Option()],
     approved_by: Annotated[str, typer.Option()],
     reason: Annotated[str, typer.Option()],
+    request_id: RequestIdOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Extend a matter's limit once, with the agency head's approval."""
     cmd = build(
-        ExtendLimit, matter_code=matter, department=department, days=days, approved_by=approved_by, reason=reason
+        ExtendLimit,
+        request_id=request_id,
+        matter_code=matter,
+        department=department,
+        days=days,
+        approved_by=approved_by,
+        reason=reason,
     )
     _ack(project_id, lambda c: c.extend_limit(project_id, cmd), as_json)
 
@@ -323,10 +337,11 @@ def reassign(
     to: Annotated[str, typer.Option(help="The new agent.")],
     by: Annotated[str, typer.Option()],
     reason: Annotated[str, typer.Option()],
+    request_id: RequestIdOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Hand the project to the backup agent or a new agent."""
-    cmd = build(ReassignAgent, to_agent=to, by=by, reason=reason)
+    cmd = build(ReassignAgent, request_id=request_id, to_agent=to, by=by, reason=reason)
     _ack(project_id, lambda c: c.reassign_agent(project_id, cmd), as_json)
 
 
@@ -336,10 +351,11 @@ def progress(
     percent: Annotated[int, typer.Option()],
     by: Annotated[str, typer.Option()],
     note: Annotated[str, typer.Option()] = "",
+    request_id: RequestIdOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Report construction progress; 100 starts the joint completion acceptance."""
-    cmd = build(ProgressReport, percent=percent, note=note, by=by)
+    cmd = build(ProgressReport, request_id=request_id, percent=percent, note=note, by=by)
     _ack(project_id, lambda c: c.report_progress(project_id, cmd), as_json)
 
 
@@ -356,10 +372,11 @@ def resolve_meeting(
     meeting: Annotated[str, typer.Option()],
     resolution: Annotated[str, typer.Option()],
     by: Annotated[str, typer.Option()],
+    request_id: RequestIdOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Record a joint meeting's resolution."""
-    cmd = build(ResolveMeeting, meeting_id=meeting, resolution=resolution, by=by)
+    cmd = build(ResolveMeeting, request_id=request_id, meeting_id=meeting, resolution=resolution, by=by)
     _ack(project_id, lambda c: c.resolve_meeting(project_id, cmd), as_json)
 
 
@@ -368,10 +385,11 @@ def withdraw(
     project_id: str,
     reason: Annotated[str, typer.Option()],
     by: Annotated[str, typer.Option()],
+    request_id: RequestIdOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Withdraw a project at any stage; open matters are closed."""
-    cmd = build(Withdraw, reason=reason, by=by)
+    cmd = build(Withdraw, request_id=request_id, reason=reason, by=by)
     _ack(project_id, lambda c: c.withdraw(project_id, cmd), as_json)
 
 
@@ -574,8 +592,8 @@ async def _publish_calendar(text: str, by: str, dry_run: bool) -> dict[str, Any]
     finally:
         await pool.close()
     client = DaibanClient(await connect(s), s.task_queue)
-    today = datetime.now(tz=CST).year
-    update = CalendarUpdate(calendar=merged.slice(today - 1, today + 6))
+    # Projects receive the version only; every worker loads the stored content into its registry.
+    update = CalendarUpdate(version=merged.version)
     running = [r["project_id"] for r in await client.list_projects("ExecutionStatus = 'Running'")]
     with Progress(transient=True, console=Console(stderr=True)) as progress:
         task = progress.add_task("notifying running projects", total=len(running))

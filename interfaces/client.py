@@ -1,12 +1,21 @@
 """The typed Python client other services import to run projects on daiban.
 
-Every call is retry-safe: registration is idempotent on the project id, decisions on their
-decision id. Failures are typed exceptions carrying the workflow's reason.
+Every call is retry-safe: registration is idempotent on the project id, every command on its
+request id (decisions and verifications: their decision id). A command without a request id gets
+a fresh one here, returned in its ``Ack``. Failures are typed exceptions carrying the workflow's
+reason:
+
+- ``CommandRejected``: the project refused the command; nothing was applied.
+- ``CommandRetryable``: the outcome is not known (a timeout, Temporal's limit on concurrent
+  updates, an update aborted by continue-as-new, the project still registering after ``wait``
+  seconds). Send the same command with the same request id again: it is applied at most once.
+- ``ProjectNotFound``, ``DaibanError``: no such project; anything else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -16,6 +25,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -62,6 +72,29 @@ class NotReady(DaibanError):
     """The project is still registering; try again in a moment."""
 
 
+class CommandRetryable(DaibanError):
+    """The command's outcome is unknown: send it again with the same ``request_id``."""
+
+    def __init__(self, message: str, request_id: str) -> None:
+        super().__init__(f"{message}; retry with the same request id {request_id}")
+        self.request_id = request_id
+
+
+# Temporal answers that leave an update's outcome open: retry with the same request id.
+_RETRYABLE_RPC = {
+    RPCStatusCode.RESOURCE_EXHAUSTED,  # e.g. the limit on concurrent in-flight updates per workflow
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.ABORTED,
+    RPCStatusCode.CANCELLED,
+}
+
+
+def new_request_id() -> str:
+    """A fresh request id for a command (keep it to retry the command safely)."""
+    return f"req-{uuid.uuid4().hex}"
+
+
 class DaibanClient:
     """Register projects, send decisions and commands, read state."""
 
@@ -100,21 +133,41 @@ class DaibanClient:
             return exc.run_id or ""
         return handle.result_run_id or ""
 
-    async def _update(self, project_id: str, update: Any, arg: BaseModel, result: type[R]) -> R:
-        try:
-            out = await self.handle(project_id).execute_update(update, arg, result_type=result)
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            if isinstance(cause, ApplicationError):
-                if "still registering" in cause.message:
-                    raise NotReady(cause.message) from None
-                # A payload that did not decode carries pydantic's field errors one level down.
-                inner = cause.cause if isinstance(cause.cause, ApplicationError) else None
-                raise CommandRejected(inner.message if inner else cause.message) from None
-            raise DaibanError(str(cause or exc)) from None
-        except RPCError as exc:
-            raise _translate(exc, project_id) from None
-        return out  # type: ignore[no-any-return]
+    async def _update(
+        self, project_id: str, update: Any, arg: BaseModel, result: type[R], *, wait: float = 30.0
+    ) -> R:
+        """Send update ``update``; retry what leaves the outcome open for ``wait`` seconds.
+
+        Retries reuse the request id, so the project applies the command at most once.
+        """
+        if "request_id" in type(arg).model_fields and getattr(arg, "request_id", None) is None:
+            arg = arg.model_copy(update={"request_id": new_request_id()})
+        rid = str(getattr(arg, "decision_id", None) or getattr(arg, "request_id", ""))
+        loop = asyncio.get_running_loop()
+        until, delay = loop.time() + wait, 0.1
+        while True:
+            try:
+                out = await self.handle(project_id).execute_update(update, arg, result_type=result)
+                return out  # type: ignore[no-any-return]
+            except WorkflowUpdateFailedError as exc:
+                cause = exc.cause
+                if not isinstance(cause, ApplicationError):
+                    raise DaibanError(str(cause or exc)) from None
+                if cause.type != "NotReady":
+                    # A payload that did not decode carries pydantic's field errors one level down.
+                    inner = cause.cause if isinstance(cause.cause, ApplicationError) else None
+                    raise CommandRejected(inner.message if inner else cause.message) from None
+                retry: DaibanError = NotReady(f"project_id: {project_id} is still registering")
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                retry = CommandRetryable("the project did not answer in time", rid)
+            except RPCError as exc:
+                if exc.status not in _RETRYABLE_RPC and "aborted" not in exc.message:
+                    raise _translate(exc, project_id) from None
+                retry = CommandRetryable(f"Temporal: {exc.message}", rid)
+            if loop.time() + delay > until:
+                raise retry
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     async def decide(self, project_id: str, decision: Decision) -> DecisionResult:
         return await self._update(project_id, ProjectWorkflow.decide, decision, DecisionResult)
@@ -166,8 +219,10 @@ class DaibanClient:
                     return await handle.result()
                 return await handle.query(ProjectWorkflow.state)
             except WorkflowQueryFailedError as exc:
-                if "still registering" not in str(exc) or loop.time() > until:
+                if "still registering" not in str(exc):
                     raise DaibanError(str(exc)) from None
+                if loop.time() > until:
+                    raise NotReady(f"project_id: {project_id} is still registering") from None
             except RPCError as exc:
                 raise _translate(exc, project_id) from None
             await asyncio.sleep(0.2)

@@ -60,7 +60,14 @@ from interfaces.auth import (
     claim_envelope,
     release_envelope,
 )
-from interfaces.client import CommandRejected, DaibanClient, DaibanError, NotReady, ProjectNotFound
+from interfaces.client import (
+    CommandRejected,
+    CommandRetryable,
+    DaibanClient,
+    DaibanError,
+    NotReady,
+    ProjectNotFound,
+)
 from schemas.project import (
     Ack,
     Decision,
@@ -254,6 +261,14 @@ def _errors(app: FastAPI) -> None:
     async def _not_ready(request: Request, exc: NotReady) -> JSONResponse:
         return reply(request, 503, str(exc), {"Retry-After": "1"})
 
+    @app.exception_handler(CommandRetryable)
+    async def _retryable(request: Request, exc: CommandRetryable) -> JSONResponse:
+        # The outcome is open (timeout, in-flight limit, continue-as-new): the same request id is
+        # applied at most once, so the caller resends it unchanged.
+        log.info("command outcome open; caller retries", path=request.url.path, request_id=exc.request_id)
+        status = 429 if "RESOURCE_EXHAUSTED" in str(exc) or "limit" in str(exc) else 503
+        return reply(request, status, str(exc), {"Retry-After": "1"})
+
     @app.exception_handler(WorkflowAlreadyStartedError)
     async def _finished(request: Request, exc: WorkflowAlreadyStartedError) -> JSONResponse:
         return reply(request, 409, "project_id: this project has finished; a project id is never reused")
@@ -335,12 +350,7 @@ def _routes(app: FastAPI) -> None:
     @app.get("/projects/{project_id}", response_model=ProjectView, tags=["projects"], responses=ERRORS)
     async def show(project_id: ProjectId, svc: Svc) -> ProjectView:
         """The project's full state: stage, matters, clocks, obligations, meetings."""
-        try:
-            return await svc.daiban.state(project_id, wait=5.0)
-        except DaibanError as exc:
-            if "still registering" in str(exc):
-                raise NotReady(f"project_id: {project_id} is still registering; try again") from None
-            raise
+        return await svc.daiban.state(project_id, wait=5.0)
 
     @app.get("/projects/{project_id}/timeline", response_model=list[queries.TimelineEntry], tags=["projects"],
              responses=ERRORS)

@@ -27,6 +27,10 @@ def _identifier(value: str) -> str:
 Identifier = Annotated[str, AfterValidator(_identifier)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Days = Annotated[float, Field(gt=0, le=365, multiple_of=0.5)]
+# A command's request id: a retry with the same id is answered once (the first answer). Optional in
+# the model so callers' tools can fill it (the typed client, the CLI and the gateway do); the
+# workflow refuses a command without one.
+RequestId = Annotated[Identifier | None, Field(description="idempotency key of the command; retries reuse it")]
 
 
 class Frozen(BaseModel):
@@ -102,6 +106,7 @@ class DecisionResult(Frozen):
 class SupplyMaterials(Frozen):
     """The agent supplies correction materials (补正) or materials owed under tolerance (容缺)."""
 
+    request_id: RequestId = None
     matter_code: Identifier
     by: Identifier
     items: list[Name] = Field(min_length=1)
@@ -110,6 +115,7 @@ class SupplyMaterials(Frozen):
 class Resubmit(Frozen):
     """The agent resubmits a rejected or revoked matter."""
 
+    request_id: RequestId = None
     matter_code: Identifier
     by: Identifier
     note: str = ""
@@ -129,6 +135,7 @@ class Verification(Frozen):
 class StopClock(Frozen):
     """Stop a matter's clock for expert review, a hearing, testing or public notice."""
 
+    request_id: RequestId = None
     matter_code: Identifier
     department: Identifier
     kind: Literal["expert_review", "hearing", "testing", "public_notice"]
@@ -136,6 +143,7 @@ class StopClock(Frozen):
 
 
 class ResumeClock(Frozen):
+    request_id: RequestId = None
     matter_code: Identifier
     department: Identifier
 
@@ -143,6 +151,7 @@ class ResumeClock(Frozen):
 class ExtendLimit(Frozen):
     """Extend a matter's limit once, with the agency head's approval (e.g. +10 after 20)."""
 
+    request_id: RequestId = None
     matter_code: Identifier
     department: Identifier
     days: Days
@@ -153,33 +162,43 @@ class ExtendLimit(Frozen):
 class ReassignAgent(Frozen):
     """Hand the project to the backup agent (AB岗) or a new agent."""
 
+    request_id: RequestId = None
     to_agent: Identifier
     by: Identifier
     reason: Name
 
 
 class ProgressReport(Frozen):
+    request_id: RequestId = None
     percent: int = Field(ge=0, le=100)
     note: str = ""
     by: Identifier
 
 
 class ResolveMeeting(Frozen):
+    request_id: RequestId = None
     meeting_id: Identifier
     resolution: Name
     by: Identifier
 
 
 class Withdraw(Frozen):
+    request_id: RequestId = None
     reason: Name
     by: Identifier
 
 
 class Ack(Frozen):
-    """The answer to an update that changes state: where the project now stands."""
+    """The answer to an update that changes state: where the project now stands.
+
+    ``duplicate`` is true when the request id was answered before: this is that first answer, and
+    nothing was applied again.
+    """
 
     stage: Stage
     message: str
+    request_id: str | None = None
+    duplicate: bool = False
 
 
 # ---- Query results -------------------------------------------------------------------------

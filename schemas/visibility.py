@@ -14,8 +14,10 @@ AGENT = SearchAttributeKey.for_keyword("DaibanAgent")
 OPEN_DEPARTMENTS = SearchAttributeKey.for_keyword_list("DaibanOpenDepartments")
 OVERDUE = SearchAttributeKey.for_bool("DaibanOverdue")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("DaibanNextDeadline")
+# True while the storage refuses the project's batch for good: an operator must look.
+FAULTED = SearchAttributeKey.for_bool("DaibanFaulted")
 
-ALL = (PROJECT_ID, ZONE, STAGE, AGENT, OPEN_DEPARTMENTS, OVERDUE, NEXT_DEADLINE)
+ALL = (PROJECT_ID, ZONE, STAGE, AGENT, OPEN_DEPARTMENTS, OVERDUE, NEXT_DEADLINE, FAULTED)
 
 _CLI_TYPE = {
     "KEYWORD": "Keyword",

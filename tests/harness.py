@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities import content
 from activities.project import ProjectActivities
 from schemas.project import RegisterProject, workflow_id_for
 from worker import WORKFLOWS, activities_of
@@ -65,6 +66,7 @@ def registration(**overrides: object) -> RegisterProject:
 
 
 async def running_worker(env: WorkflowEnvironment, task_queue: str, pool: asyncpg.Pool) -> AsyncIterator[Harness]:
+    content.load_shipped()
     async with Worker(
         env.client,
         task_queue=task_queue,

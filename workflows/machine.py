@@ -10,13 +10,17 @@ the whole state crosses continue-as-new as one pydantic model.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from catalog.content import ContentVersions
 from catalog.models import Catalog, MatterSpec, ZonePolicy
+from schemas import effects as fx
 from schemas import events as ev
+from schemas.effects import Effect
 from schemas.events import ApprovalMode, ChecklistItem, ClockScope, EventEnvelope, HandlingMode
 from schemas.project import (
     Ack,
@@ -79,7 +83,7 @@ class Obligation(_State):
 
 
 class MatterState(_State):
-    spec: MatterSpec
+    code: str
     mode: HandlingMode
     state: MatterStateName = "waiting"
     approval_mode: ApprovalMode | None = None
@@ -97,26 +101,54 @@ class Meeting(_State):
     resolution: str | None = None
 
 
-class ProjectContext(_State):
-    """What a project needs from outside, fetched once by an activity and carried as data."""
+class ProjectContext:
+    """The immutable content a project runs under, looked up by its content versions.
 
-    catalog: Catalog
-    zone: ZonePolicy
-    calendar: CalendarData
+    Not part of the state: only ``ProjectState.versions`` travels through Temporal.
+    """
+
+    __slots__ = ("calendar", "catalog", "specs", "zone")
+
+    def __init__(self, catalog: Catalog, zone: ZonePolicy, calendar: CalendarData) -> None:
+        self.catalog = catalog
+        self.zone = zone
+        self.calendar = calendar
+        self.specs: dict[str, MatterSpec] = {m.code: m for m in catalog.matters}
 
 
-class Effect(_State):
-    """Work the workflow must do through an activity."""
+class Answer(_State):
+    """The first answer to a command, kept under its request id (or decision id).
 
-    kind: Literal["submit", "close_submission", "issue_license", "revoke_license", "notify"]
-    args: dict[str, Any]
+    ``fingerprint`` is the SHA-256 of the command's canonical JSON: the same id with another body is
+    refused instead of being answered as if it were the same command.
+    """
+
+    fingerprint: str
+    result: DecisionResult | Ack
+
+
+def request_id_of(command: BaseModel) -> str:
+    """The command's request id: ``decision_id`` for decisions and verifications, else ``request_id``."""
+    rid = getattr(command, "decision_id", None) or getattr(command, "request_id", None)
+    if not rid:
+        raise Rejected("request_id: every command needs a request id (retries with the same id are answered once)")
+    return str(rid)
+
+
+def fingerprint(command: BaseModel) -> str:
+    """SHA-256 of a command's canonical JSON (its fields in declaration order)."""
+    return hashlib.sha256(command.model_dump_json().encode()).hexdigest()
 
 
 class ProjectState(_State):
-    """Everything a project is; carried whole across continue-as-new."""
+    """Everything a project is; carried whole across continue-as-new.
+
+    It never repeats what can be looked up: the catalog, zone policy and calendar are named by
+    ``versions`` (see ``catalog.content``).
+    """
 
     registration: RegisterProject
-    context: ProjectContext
+    versions: ContentVersions
     stage: Stage = Stage.REGISTERED
     agent: str
     backup_agent: str
@@ -124,19 +156,23 @@ class ProjectState(_State):
     clocks: dict[str, TrackedClock] = {}
     meetings: dict[str, Meeting] = {}
     checklist: list[ChecklistItem] = []
-    decisions: dict[str, DecisionResult] = {}
+    # First answers by request id (decision id for decisions and verifications).
+    answers: dict[str, Answer] = {}
     construction_percent: int = 0
     version: int = 0
+    # The outbox: events and effects not yet handed to ``apply_batch``.
     pending_events: list[EventEnvelope] = []
     effects: list[Effect] = []
-    finished: bool = False
 
 
 class ProjectMachine:
-    """Rules of the lifecycle over a ``ProjectState``."""
+    """Rules of the lifecycle over a ``ProjectState`` and the content it runs under."""
 
-    def __init__(self, state: ProjectState) -> None:
+    def __init__(self, state: ProjectState, ctx: ProjectContext) -> None:
         self.s = state
+        self.ctx = ctx
+        # The request id of the command being applied; events it causes carry it.
+        self._cause: str | None = None
 
     # ---- small helpers ---------------------------------------------------------------------
 
@@ -146,7 +182,10 @@ class ProjectMachine:
 
     @property
     def zone(self) -> ZonePolicy:
-        return self.s.context.zone
+        return self.ctx.zone
+
+    def _spec(self, m: MatterState) -> MatterSpec:
+        return self.ctx.specs[m.code]
 
     def _emit(self, event: ev.DomainEvent, now: datetime) -> None:
         self.s.version += 1
@@ -158,30 +197,32 @@ class ProjectMachine:
                 event_type=type(event).__name__,
                 occurred_at=now,
                 payload=event.model_dump(mode="json"),
+                causation_id=self._cause,
             )
         )
 
-    def _effect(self, effect: str, **args: Any) -> None:
-        self.s.effects.append(Effect.model_validate({"kind": effect, "args": args}))
-
     def _notify(self, kind: str, recipients: list[str], message: str, now: datetime) -> None:
         # The notification id follows the event that caused it, so a retry writes nothing twice.
-        self._effect(
-            "notify",
-            notification_id=f"{self.pid}:{self.s.version}:{kind}",
-            project_id=self.pid,
-            kind=kind,
-            recipients=recipients,
-            message=message,
+        self.s.effects.append(
+            fx.Notify(
+                notification_id=f"{self.pid}:{self.s.version}:{kind}",
+                project_id=self.pid,
+                notice=kind,
+                recipients=recipients,
+                message=message,
+            )
+        )
+
+    def _close_submission(self, m: MatterState, outcome: str, now: datetime) -> None:
+        self.s.effects.append(
+            fx.CloseSubmission(
+                project_id=self.pid, matter_code=m.code, submission=m.submissions, outcome=outcome, closed_at=now
+            )
         )
 
     def _matter_fields(self, m: MatterState) -> dict[str, Any]:
-        return {
-            "project_id": self.pid,
-            "matter_code": m.spec.code,
-            "department": m.spec.department,
-            "stage": m.spec.stage,
-        }
+        spec = self._spec(m)
+        return {"project_id": self.pid, "matter_code": m.code, "department": spec.department, "stage": spec.stage}
 
     def matter(self, code: str) -> MatterState:
         m = self.s.matters.get(code)
@@ -211,7 +252,7 @@ class ProjectMachine:
         return tc
 
     def deadline(self, tc: TrackedClock) -> clocks.DeadlineInfo:
-        return clocks.deadline(tc.clock, self.s.context.calendar, self.zone)
+        return clocks.deadline(tc.clock, self.ctx.calendar, self.zone)
 
     def _close_clock(self, clock_id: str | None, now: datetime) -> float:
         """Close a clock; return the working days it used."""
@@ -226,7 +267,7 @@ class ProjectMachine:
     def _used(self, tc: TrackedClock, now: datetime) -> float:
         if tc.final_used_days is not None:
             return tc.final_used_days
-        return clocks.used_days(tc.clock, self.s.context.calendar, self.zone, now)
+        return clocks.used_days(tc.clock, self.ctx.calendar, self.zone, now)
 
     def _require_active(self) -> None:
         if self.s.stage in (Stage.WITHDRAWN, Stage.IN_PRODUCTION):
@@ -241,8 +282,8 @@ class ProjectMachine:
         cap = self.zone.process_caps.get(r.project_type)
         process = self._new_clock("process", "process", "whole approval process", cap, now) if cap else None
         for item in checklist:
-            spec = self.s.context.catalog.matter(item.matter_code)
-            self.s.matters[spec.code] = MatterState(spec=spec, mode=item.mode)
+            spec = self.ctx.catalog.matter(item.matter_code)
+            self.s.matters[spec.code] = MatterState(code=spec.code, mode=item.mode)
         self._emit(
             ev.ProjectRegistered(
                 project_id=self.pid,
@@ -267,7 +308,7 @@ class ProjectMachine:
         )
 
     def _stage_matters(self, stage: Stage) -> list[MatterState]:
-        return [m for m in self.s.matters.values() if m.spec.stage == stage]
+        return [m for m in self.s.matters.values() if self._spec(m).stage == stage]
 
     def _start_stage(self, stage: Stage, now: datetime) -> None:
         self.s.stage = stage
@@ -283,8 +324,8 @@ class ProjectMachine:
                 self._emit(
                     ev.MatterExempted(
                         **self._matter_fields(m),
-                        assessment=m.spec.regional_assessment or "",
-                        statutory_days=m.spec.statutory_days,
+                        assessment=self._spec(m).regional_assessment or "",
+                        statutory_days=self._spec(m).statutory_days,
                     ),
                     now,
                 )
@@ -308,7 +349,7 @@ class ProjectMachine:
             if stage in APPROVAL_STAGES:
                 for m in self._stage_matters(stage):
                     if m.state == "waiting" and all(
-                        self._satisfied(self.s.matters[r]) for r in m.spec.requires if r in self.s.matters
+                        self._satisfied(self.s.matters[r]) for r in self._spec(m).requires if r in self.s.matters
                     ):
                         self._submit(m, now)
                 if not self._stage_done(stage):
@@ -356,7 +397,7 @@ class ProjectMachine:
     def _submit(self, m: MatterState, now: datetime) -> None:
         m.submissions += 1
         m.state = "pending"
-        spec = m.spec
+        spec = self._spec(m)
         tc = self._new_clock(
             f"matter:{spec.code}:{m.submissions}",
             "matter",
@@ -379,22 +420,23 @@ class ProjectMachine:
             ),
             now,
         )
-        self._effect(
-            "submit",
-            project_id=self.pid,
-            matter_code=spec.code,
-            submission=m.submissions,
-            department=spec.department,
-            payload={
-                "project_name": self.s.registration.name,
-                "enterprise": self.s.registration.enterprise,
-                "matter_name": spec.name_zh,
-                "mode": m.mode,
-                "materials": spec.main_materials,
-                "deadline": deadline.isoformat() if deadline else None,
-                "agent": self.s.agent,
-            },
-            submitted_at=now.isoformat(),
+        self.s.effects.append(
+            fx.SubmitApplication(
+                project_id=self.pid,
+                matter_code=spec.code,
+                submission=m.submissions,
+                department=spec.department,
+                payload={
+                    "project_name": self.s.registration.name,
+                    "enterprise": self.s.registration.enterprise,
+                    "matter_name": spec.name_zh,
+                    "mode": m.mode,
+                    "materials": spec.main_materials,
+                    "deadline": deadline.isoformat() if deadline else None,
+                    "agent": self.s.agent,
+                },
+                submitted_at=now,
+            )
         )
         if m.mode == "commitment":
             # 告知承诺: the signed commitment is the application; approval is granted at once.
@@ -413,30 +455,29 @@ class ProjectMachine:
                 mode=mode,
                 decided_by=by,
                 working_days_used=used,
-                statutory_days=m.spec.statutory_days,
+                statutory_days=self._spec(m).statutory_days,
                 on_time=on_time,
             ),
             now,
         )
-        self._effect(
-            "close_submission",
-            project_id=self.pid,
-            matter_code=m.spec.code,
-            submission=m.submissions,
-            outcome=f"approved:{mode}",
-            closed_at=now.isoformat(),
-        )
-        if m.spec.issues_license and m.license_no is None:
-            self._effect(
-                "issue_license",
-                project_id=self.pid,
-                matter_code=m.spec.code,
-                department=m.spec.department,
-                enterprise=self.s.registration.enterprise,
-                submission=m.submissions,
+        self._close_submission(m, f"approved:{mode}", now)
+        spec = self._spec(m)
+        if spec.issues_license and m.license_no is None:
+            # The number is a pure function of the approval: nothing to wait for.
+            m.license_no = fx.license_number(self.pid, m.code, m.submissions)
+            self.s.effects.append(
+                fx.IssueLicense(
+                    project_id=self.pid,
+                    license_no=m.license_no,
+                    matter_code=m.code,
+                    department=spec.department,
+                    enterprise=self.s.registration.enterprise,
+                    submission=m.submissions,
+                )
             )
+            self._emit(ev.ELicenseIssued(**self._matter_fields(m), license_no=m.license_no), now)
         if mode == "commitment":
-            self._open_obligation(m, "verification", [], m.spec.commitment_verification_days, now)
+            self._open_obligation(m, "verification", [], self._spec(m).commitment_verification_days, now)
 
     def _open_obligation(
         self,
@@ -446,16 +487,16 @@ class ProjectMachine:
         days: float,
         now: datetime,
     ) -> None:
-        clock_id = f"obligation:{m.spec.code}:{kind}:{m.submissions}"
+        clock_id = f"obligation:{self._spec(m).code}:{kind}:{m.submissions}"
         label = "materials owed (容缺)" if kind == "supply_materials" else "verification (告知承诺)"
         tc = self._new_clock(
             clock_id,
             "obligation",
-            f"{m.spec.name_zh}: {label}",
+            f"{self._spec(m).name_zh}: {label}",
             days,
             now,
-            department=m.spec.department,
-            matter_code=m.spec.code,
+            department=self._spec(m).department,
+            matter_code=self._spec(m).code,
         )
         m.obligations.append(Obligation(kind=kind, items=items, clock_id=clock_id))
         self._emit(
@@ -463,34 +504,62 @@ class ProjectMachine:
             now,
         )
 
-    def license_issued(self, matter_code: str, license_no: str, now: datetime) -> None:
-        m = self.matter(matter_code)
-        m.license_no = license_no
-        self._emit(ev.ELicenseIssued(**self._matter_fields(m), license_no=license_no), now)
-
     # ---- commands (updates) ----------------------------------------------------------------
+    #
+    # Every command is an update ``X`` with a validator ``validate_X`` and a transition ``X`` here.
+    # ``check`` and ``execute`` wrap them with the request-id rule: a command's request id (its
+    # decision id for decisions and verifications) is answered once; the same id again gets the
+    # first answer (``duplicate``), the same id with another body is refused.
 
-    def validate_decision(self, d: Decision) -> None:
-        """Raise ``Rejected`` unless ``d`` may be applied (a known decision id always may)."""
-        if d.decision_id in self.s.decisions:
+    def check(self, name: str, cmd: BaseModel) -> None:
+        """Validator of update ``name``: raise ``Rejected`` unless ``cmd`` may be applied."""
+        rid = request_id_of(cmd)
+        known = self.s.answers.get(rid)
+        if known is not None:
+            if known.fingerprint != fingerprint(cmd):
+                raise Rejected(f"request_id: {rid} was already used for a different command")
             return
+        getattr(self, f"validate_{name}")(cmd)
+
+    def execute(self, name: str, cmd: BaseModel, now: datetime) -> DecisionResult | Ack:
+        """Apply update ``name`` (validated again), advance the stages, remember the answer."""
+        rid = request_id_of(cmd)
+        known = self.s.answers.get(rid)
+        if known is not None:
+            if known.fingerprint != fingerprint(cmd):
+                raise Rejected(f"request_id: {rid} was already used for a different command")
+            return known.result.model_copy(update={"duplicate": True})
+        self._cause = rid
+        try:
+            result: DecisionResult | Ack = getattr(self, name)(cmd, now)
+            # Advance right away, so the next query or update sees the stage move this one caused.
+            self.advance(now)
+        finally:
+            self._cause = None
+        if isinstance(result, Ack):
+            result = result.model_copy(update={"stage": self.s.stage, "request_id": rid})
+        self.s.answers[rid] = Answer(fingerprint=fingerprint(cmd), result=result)
+        return result
+
+    def validate_decide(self, d: Decision) -> None:
+        """Raise ``Rejected`` unless ``d`` may be applied."""
         self._require_active()
         m = self.matter(d.matter_code)
-        if d.department != m.spec.department:
-            raise Rejected(f"department: matter {d.matter_code} belongs to {m.spec.department}, not {d.department}")
+        if d.department != self._spec(m).department:
+            raise Rejected(
+                f"department: matter {d.matter_code} belongs to {self._spec(m).department}, not {d.department}"
+            )
         if m.state != "pending":
             raise Rejected(f"matter_code: matter {d.matter_code} is not pending a decision (state: {m.state})")
         needs = {"accept_with_tolerance": "tolerance", "approve_on_commitment": "commitment"}.get(d.kind)
-        if needs and needs not in m.spec.modes:
+        if needs and needs not in self._spec(m).modes:
             raise Rejected(f"kind: matter {d.matter_code} cannot be handled by {needs}")
-        if d.instant and "instant" not in m.spec.modes:
+        if d.instant and "instant" not in self._spec(m).modes:
             raise Rejected(f"instant: matter {d.matter_code} is not an instant matter (即办件)")
 
     def decide(self, d: Decision, now: datetime) -> DecisionResult:
-        """Apply a department's decision; a known decision id returns the first answer."""
-        if d.decision_id in self.s.decisions:
-            return self.s.decisions[d.decision_id].model_copy(update={"duplicate": True})
-        self.validate_decision(d)
+        """Apply a department's decision."""
+        self.validate_decide(d)
         m = self.matter(d.matter_code)
         m.decisions.append(
             DecisionRecord(
@@ -506,8 +575,8 @@ class ProjectMachine:
             self._approve(m, d.decision_id, "instant" if d.instant else "standard", d.decided_by, now)
         elif d.kind == "accept_with_tolerance":
             self._approve(m, d.decision_id, "tolerance", d.decided_by, now)
-            self._open_obligation(m, "supply_materials", d.items, m.spec.tolerance_supply_days, now)
-            self._notify("tolerance", [self.s.agent], f"{m.spec.name_zh}: supply {', '.join(d.items)}", now)
+            self._open_obligation(m, "supply_materials", d.items, self._spec(m).tolerance_supply_days, now)
+            self._notify("tolerance", [self.s.agent], f"{self._spec(m).name_zh}: supply {', '.join(d.items)}", now)
         elif d.kind == "approve_on_commitment":
             self._approve(m, d.decision_id, "commitment", d.decided_by, now)
         elif d.kind == "reject":
@@ -523,15 +592,8 @@ class ProjectMachine:
                 ),
                 now,
             )
-            self._effect(
-                "close_submission",
-                project_id=self.pid,
-                matter_code=m.spec.code,
-                submission=m.submissions,
-                outcome="rejected",
-                closed_at=now.isoformat(),
-            )
-            self._notify("rejected", [self.s.agent], f"{m.spec.name_zh} rejected: {'; '.join(d.reasons)}", now)
+            self._close_submission(m, "rejected", now)
+            self._notify("rejected", [self.s.agent], f"{self._spec(m).name_zh} rejected: {'; '.join(d.reasons)}", now)
         else:  # request_correction: the clock stops until the agent supplies the materials.
             assert m.clock_id is not None
             m.state = "correction"
@@ -543,11 +605,9 @@ class ProjectMachine:
                 now,
             )
             self._notify(
-                "correction", [self.s.agent], f"{m.spec.name_zh}: correction needed: {', '.join(d.items)}", now
+                "correction", [self.s.agent], f"{self._spec(m).name_zh}: correction needed: {', '.join(d.items)}", now
             )
-        result = DecisionResult(decision_id=d.decision_id, matter_code=m.spec.code, state=m.state)
-        self.s.decisions[d.decision_id] = result
-        return result
+        return DecisionResult(decision_id=d.decision_id, matter_code=m.code, state=m.state)
 
     def _stop(self, clock_id: str, kind: str, reason: str, now: datetime) -> None:
         tc = self.s.clocks[clock_id]
@@ -558,7 +618,7 @@ class ProjectMachine:
 
     def _resume(self, clock_id: str, now: datetime) -> None:
         tc = self.s.clocks[clock_id]
-        tc.clock, stopped = clocks.resume(tc.clock, self.s.context.calendar, self.zone, now)
+        tc.clock, stopped = clocks.resume(tc.clock, self.ctx.calendar, self.zone, now)
         self._emit(
             ev.ClockResumed(
                 project_id=self.pid,
@@ -570,7 +630,7 @@ class ProjectMachine:
             now,
         )
 
-    def validate_supply(self, cmd: SupplyMaterials) -> MatterState:
+    def validate_supply_materials(self, cmd: SupplyMaterials) -> MatterState:
         self._require_active()
         m = self.matter(cmd.matter_code)
         if m.state == "correction" or self._open_supply(m):
@@ -580,14 +640,14 @@ class ProjectMachine:
     def _open_supply(self, m: MatterState) -> Obligation | None:
         return next((o for o in m.obligations if o.kind == "supply_materials" and o.state != "fulfilled"), None)
 
-    def supply(self, cmd: SupplyMaterials, now: datetime) -> Ack:
-        m = self.validate_supply(cmd)
+    def supply_materials(self, cmd: SupplyMaterials, now: datetime) -> Ack:
+        m = self.validate_supply_materials(cmd)
         if m.state == "correction":
             m.state = "pending"
             assert m.clock_id is not None
             self._emit(ev.CorrectionSupplied(**self._matter_fields(m), by=cmd.by, items=cmd.items), now)
             self._resume(m.clock_id, now)
-            return self._ack(f"correction supplied; {m.spec.code} is pending again")
+            return self._ack(f"correction supplied; {self._spec(m).code} is pending again")
         o = self._open_supply(m)
         assert o is not None
         o.state = "fulfilled"
@@ -596,7 +656,7 @@ class ProjectMachine:
         if m.state == "suspended":
             m.state = "approved"
             self._emit(ev.ApprovalReinstated(**self._matter_fields(m), reason="materials supplied"), now)
-        return self._ack(f"materials owed on {m.spec.code} supplied")
+        return self._ack(f"materials owed on {self._spec(m).code} supplied")
 
     def validate_resubmit(self, cmd: Resubmit) -> MatterState:
         self._require_active()
@@ -608,24 +668,22 @@ class ProjectMachine:
     def resubmit(self, cmd: Resubmit, now: datetime) -> Ack:
         m = self.validate_resubmit(cmd)
         self._submit(m, now)
-        return self._ack(f"{m.spec.code} resubmitted (submission {m.submissions})")
+        return self._ack(f"{self._spec(m).code} resubmitted (submission {m.submissions})")
 
-    def validate_verification(self, v: Verification) -> MatterState:
-        if v.decision_id in self.s.decisions:
-            return self.matter(v.matter_code)
+    def validate_verify(self, v: Verification) -> MatterState:
         if self.s.stage == Stage.WITHDRAWN:  # verification outlives production, not withdrawal
             raise Rejected(f"project {self.pid} is withdrawn; nothing can change")
         m = self.matter(v.matter_code)
-        if v.department != m.spec.department:
-            raise Rejected(f"department: matter {v.matter_code} belongs to {m.spec.department}, not {v.department}")
+        if v.department != self._spec(m).department:
+            raise Rejected(
+                f"department: matter {v.matter_code} belongs to {self._spec(m).department}, not {v.department}"
+            )
         if not any(o.kind == "verification" and o.state == "open" for o in m.obligations):
             raise Rejected(f"matter_code: matter {v.matter_code} has no commitment awaiting verification")
         return m
 
     def verify(self, v: Verification, now: datetime) -> DecisionResult:
-        if v.decision_id in self.s.decisions:
-            return self.s.decisions[v.decision_id].model_copy(update={"duplicate": True})
-        m = self.validate_verification(v)
+        m = self.validate_verify(v)
         o = next(o for o in m.obligations if o.kind == "verification" and o.state == "open")
         self._close_clock(o.clock_id, now)
         m.decisions.append(
@@ -647,28 +705,30 @@ class ProjectMachine:
             self._notify(
                 "revoked",
                 [self.s.agent, self.s.registration.project_lead],
-                f"{m.spec.name_zh}: approval revoked after verification",
+                f"{self._spec(m).name_zh}: approval revoked after verification",
                 now,
             )
             if m.license_no:
-                self._effect("revoke_license", license_no=m.license_no, reason=v.findings or "verification failed")
+                self.s.effects.append(
+                    fx.RevokeLicense(
+                        project_id=self.pid, license_no=m.license_no, reason=v.findings or "verification failed"
+                    )
+                )
             m.mode = "standard"
             m.approval_mode = None
             m.license_no = None
             o.state = "fulfilled"  # the obligation is settled; the matter itself reopens
             self._submit(m, now)
-        result = DecisionResult(decision_id=v.decision_id, matter_code=m.spec.code, state=m.state)
-        self.s.decisions[v.decision_id] = result
-        return result
+        return DecisionResult(decision_id=v.decision_id, matter_code=m.code, state=m.state)
 
     def _pending_matter_of(self, code: str, department: str) -> MatterState:
         self._require_active()
         m = self.matter(code)
-        if department != m.spec.department:
-            raise Rejected(f"department: matter {code} belongs to {m.spec.department}, not {department}")
+        if department != self._spec(m).department:
+            raise Rejected(f"department: matter {code} belongs to {self._spec(m).department}, not {department}")
         return m
 
-    def validate_stop(self, cmd: StopClock) -> MatterState:
+    def validate_stop_clock(self, cmd: StopClock) -> MatterState:
         m = self._pending_matter_of(cmd.matter_code, cmd.department)
         tc = self.s.clocks.get(m.clock_id or "")
         if m.state != "pending" or tc is None or clocks.is_stopped(tc.clock):
@@ -676,12 +736,12 @@ class ProjectMachine:
         return m
 
     def stop_clock(self, cmd: StopClock, now: datetime) -> Ack:
-        m = self.validate_stop(cmd)
+        m = self.validate_stop_clock(cmd)
         assert m.clock_id is not None
         self._stop(m.clock_id, cmd.kind, cmd.reason, now)
-        return self._ack(f"clock of {m.spec.code} stopped for {cmd.kind}")
+        return self._ack(f"clock of {self._spec(m).code} stopped for {cmd.kind}")
 
-    def validate_resume(self, cmd: ResumeClock) -> MatterState:
+    def validate_resume_clock(self, cmd: ResumeClock) -> MatterState:
         m = self._pending_matter_of(cmd.matter_code, cmd.department)
         tc = self.s.clocks.get(m.clock_id or "")
         if m.state != "pending" or tc is None or not clocks.is_stopped(tc.clock):
@@ -689,12 +749,12 @@ class ProjectMachine:
         return m
 
     def resume_clock(self, cmd: ResumeClock, now: datetime) -> Ack:
-        m = self.validate_resume(cmd)
+        m = self.validate_resume_clock(cmd)
         assert m.clock_id is not None
         self._resume(m.clock_id, now)
-        return self._ack(f"clock of {m.spec.code} running again")
+        return self._ack(f"clock of {self._spec(m).code} running again")
 
-    def validate_extend(self, cmd: ExtendLimit) -> MatterState:
+    def validate_extend_limit(self, cmd: ExtendLimit) -> MatterState:
         m = self._pending_matter_of(cmd.matter_code, cmd.department)
         tc = self.s.clocks.get(m.clock_id or "")
         if m.state not in ("pending", "correction") or tc is None:
@@ -703,8 +763,8 @@ class ProjectMachine:
             raise Rejected(f"matter_code: the limit of {cmd.matter_code} was already extended once")
         return m
 
-    def extend(self, cmd: ExtendLimit, now: datetime) -> Ack:
-        m = self.validate_extend(cmd)
+    def extend_limit(self, cmd: ExtendLimit, now: datetime) -> Ack:
+        m = self.validate_extend_limit(cmd)
         assert m.clock_id is not None
         tc = self.s.clocks[m.clock_id]
         tc.clock = clocks.extend(tc.clock, cmd.days, cmd.approved_by, cmd.reason, now)
@@ -724,15 +784,15 @@ class ProjectMachine:
             ),
             now,
         )
-        return self._ack(f"limit of {m.spec.code} extended by {cmd.days:g} working days")
+        return self._ack(f"limit of {self._spec(m).code} extended by {cmd.days:g} working days")
 
-    def validate_reassign(self, cmd: ReassignAgent) -> None:
+    def validate_reassign_agent(self, cmd: ReassignAgent) -> None:
         self._require_active()
         if cmd.to_agent == self.s.agent:
             raise Rejected(f"to_agent: {cmd.to_agent} is already the agent of {self.pid}")
 
-    def reassign(self, cmd: ReassignAgent, now: datetime) -> Ack:
-        self.validate_reassign(cmd)
+    def reassign_agent(self, cmd: ReassignAgent, now: datetime) -> Ack:
+        self.validate_reassign_agent(cmd)
         old = self.s.agent
         if cmd.to_agent == self.s.backup_agent:
             self.s.backup_agent = old  # AB岗: the backup takes over, the first agent backs up
@@ -746,20 +806,20 @@ class ProjectMachine:
         self._notify("reassigned", [old, cmd.to_agent], f"{self.s.registration.name}: agent is now {cmd.to_agent}", now)
         return self._ack(f"agent is now {cmd.to_agent}")
 
-    def validate_progress(self, cmd: ProgressReport) -> None:
+    def validate_report_progress(self, cmd: ProgressReport) -> None:
         self._require_active()
         if self.s.stage != Stage.CONSTRUCTION:
             raise Rejected(f"stage: progress is reported during construction, the project is in {self.s.stage}")
         if cmd.percent < self.s.construction_percent:
             raise Rejected(f"percent: progress cannot go back from {self.s.construction_percent}% to {cmd.percent}%")
 
-    def progress(self, cmd: ProgressReport, now: datetime) -> Ack:
-        self.validate_progress(cmd)
+    def report_progress(self, cmd: ProgressReport, now: datetime) -> Ack:
+        self.validate_report_progress(cmd)
         self.s.construction_percent = cmd.percent
         self._emit(ev.ConstructionProgressReported(project_id=self.pid, percent=cmd.percent, note=cmd.note), now)
         return self._ack(f"construction at {cmd.percent}%")
 
-    def validate_meeting(self, cmd: ResolveMeeting) -> Meeting:
+    def validate_resolve_meeting(self, cmd: ResolveMeeting) -> Meeting:
         meeting = self.s.meetings.get(cmd.meeting_id)
         if meeting is None:
             raise Rejected(f"meeting_id: no joint meeting {cmd.meeting_id} in project {self.pid}")
@@ -768,7 +828,7 @@ class ProjectMachine:
         return meeting
 
     def resolve_meeting(self, cmd: ResolveMeeting, now: datetime) -> Ack:
-        meeting = self.validate_meeting(cmd)
+        meeting = self.validate_resolve_meeting(cmd)
         meeting.resolution = cmd.resolution
         self._emit(
             ev.JointMeetingResolved(
@@ -786,14 +846,7 @@ class ProjectMachine:
         stage = self.s.stage
         for m in self.s.matters.values():
             if m.state in ("pending", "correction"):
-                self._effect(
-                    "close_submission",
-                    project_id=self.pid,
-                    matter_code=m.spec.code,
-                    submission=m.submissions,
-                    outcome="withdrawn",
-                    closed_at=now.isoformat(),
-                )
+                self._close_submission(m, "withdrawn", now)
             if m.state not in ("approved", "exempt"):
                 m.state = "withdrawn"
             for o in m.obligations:
@@ -810,17 +863,18 @@ class ProjectMachine:
         )
         return self._ack("project withdrawn")
 
-    def calendar_changed(self, calendar: CalendarData, now: datetime, *, record: bool = True) -> bool:
+    def calendar_changed(self, calendar: CalendarData, now: datetime) -> bool:
         """Adopt a new official calendar; running deadlines recompute from it. True if changed.
 
-        A clock whose deadline moved to the future re-arms its ladder. ``record`` emits
-        ``DeadlinesRecomputed`` (off only for histories from before that event existed).
+        A clock whose deadline moved to the future re-arms its ladder; ``DeadlinesRecomputed``
+        records the deadlines that moved.
         """
-        if calendar.version == self.s.context.calendar.version:
+        if calendar.version == self.s.versions.calendar:
             return False
         open_clocks = [tc for tc in self.s.clocks.values() if not tc.closed]
         before = {tc.clock_id: self.deadline(tc).at for tc in open_clocks}
-        self.s.context = self.s.context.model_copy(update={"calendar": calendar})
+        self.ctx = ProjectContext(self.ctx.catalog, self.ctx.zone, calendar)
+        self.s.versions = self.s.versions.model_copy(update={"calendar": calendar.version})
         moved: dict[str, datetime | None] = {}
         for tc in open_clocks:
             at = self.deadline(tc).at
@@ -828,10 +882,7 @@ class ProjectMachine:
                 moved[tc.clock_id] = at
                 if at is not None and at > now:
                     tc.warned = tc.breached = False
-        if record:
-            self._emit(
-                ev.DeadlinesRecomputed(project_id=self.pid, calendar_version=calendar.version, deadlines=moved), now
-            )
+        self._emit(ev.DeadlinesRecomputed(project_id=self.pid, calendar_version=calendar.version, deadlines=moved), now)
         return True
 
     def _ack(self, message: str) -> Ack:
@@ -852,14 +903,12 @@ class ProjectMachine:
             return []
         out: list[tuple[datetime, str]] = []
         if not tc.breached:
-            warn = clocks.warning_at(tc.clock, self.s.context.calendar, self.zone)
+            warn = clocks.warning_at(tc.clock, self.ctx.calendar, self.zone)
             if not tc.warned and warn is not None and warn < info.at:
                 out.append((warn, "warn"))
             out.append((info.at, "breach"))
         elif tc.meeting_id is None and tc.scope != "obligation":
-            meet = clocks.add_days(
-                info.at, self.zone.escalation.joint_meeting_after_days, self.s.context.calendar, self.zone
-            )
+            meet = clocks.add_days(info.at, self.zone.escalation.joint_meeting_after_days, self.ctx.calendar, self.zone)
             out.append((meet, "meeting"))
         return out
 
@@ -867,6 +916,17 @@ class ProjectMachine:
         """The nearest instant at which the ladder must act, or None."""
         times = [at for tc in self.s.clocks.values() for at, _ in self._alarms(tc)]
         return min(times) if times else None
+
+    def next_alarm_summary(self) -> str:
+        """What the next alarm does, for the timer's summary in the UI: action, clock(s), when."""
+        words = {"warn": "warning", "breach": "deadline", "meeting": "joint meeting"}
+        alarms = [
+            (at, f"{words[what]} for {tc.label}") for tc in self.s.clocks.values() for at, what in self._alarms(tc)
+        ]
+        if not alarms:
+            return "no deadline pending"
+        due = min(at for at, _ in alarms)
+        return f"{'; '.join(text for at, text in alarms if at == due)} at {clocks.local_text(due)}"
 
     def fire_alarms(self, now: datetime) -> None:
         """Act on every alarm due at ``now``: warn, breach, escalate, deem, convene."""
@@ -888,7 +948,7 @@ class ProjectMachine:
         tc.warned = True
         info = self.deadline(tc)
         assert info.at is not None
-        left = clocks.left_days(tc.clock, self.s.context.calendar, self.zone, now)
+        left = clocks.left_days(tc.clock, self.ctx.calendar, self.zone, now)
         self._emit(
             ev.DeadlineWarned(
                 project_id=self.pid,
@@ -921,7 +981,7 @@ class ProjectMachine:
         m = self.s.matters.get(tc.matter_code or "")
         if tc.scope == "matter" and m is not None and m.state == "pending" and self._deemed(m):
             # 超时默认: the department is deemed to agree and bears the consequences.
-            self._approve(m, f"deemed:{tc.clock_id}", "deemed", m.spec.department, now)
+            self._approve(m, f"deemed:{tc.clock_id}", "deemed", self._spec(m).department, now)
             self._emit(ev.DepartmentLiabilityRecorded(**self._matter_fields(m), deadline=info.at), now)
             self._notify(
                 "deemed_approval",
@@ -946,7 +1006,7 @@ class ProjectMachine:
                 self._notify(
                     "suspended",
                     [self.s.agent, self.s.registration.project_lead],
-                    f"{m.spec.name_zh}: approval suspended, owed materials missing",
+                    f"{self._spec(m).name_zh}: approval suspended, owed materials missing",
                     now,
                 )
                 return
@@ -962,7 +1022,7 @@ class ProjectMachine:
         )
 
     def _deemed(self, m: MatterState) -> bool:
-        return self.zone.deemed_approval and m.spec.timeout_policy == "deemed_approval"
+        return self.zone.deemed_approval and self._spec(m).timeout_policy == "deemed_approval"
 
     def _still_unresolved(self, tc: TrackedClock) -> bool:
         m = self.s.matters.get(tc.matter_code or "")
@@ -998,7 +1058,7 @@ class ProjectMachine:
 
     def clock_view(self, tc: TrackedClock, now: datetime) -> ClockView:
         info = self.deadline(tc)
-        cal, zone = self.s.context.calendar, self.zone
+        cal, zone = self.ctx.calendar, self.zone
         return ClockView(
             clock_id=tc.clock_id,
             scope=tc.scope,
@@ -1014,7 +1074,9 @@ class ProjectMachine:
         )
 
     def open_departments(self) -> list[str]:
-        return sorted({m.spec.department for m in self.s.matters.values() if m.state in ("pending", "correction")})
+        return sorted(
+            {self._spec(m).department for m in self.s.matters.values() if m.state in ("pending", "correction")}
+        )
 
     def overdue(self, now: datetime) -> bool:
         return any(not tc.closed and self._overdue(tc, now) for tc in self.s.clocks.values())
@@ -1033,7 +1095,7 @@ class ProjectMachine:
         if s.stage == Stage.CONSTRUCTION:
             return f"Construction at {s.construction_percent}%: waiting for progress reports until completion."
         parts = []
-        held = [m for m in s.matters.values() if m.state == "suspended" and m.spec.stage != s.stage]
+        held = [m for m in s.matters.values() if m.state == "suspended" and self._spec(m).stage != s.stage]
         for m in self._stage_matters(s.stage) + held:
             tc = s.clocks.get(m.clock_id or "")
             until = ""
@@ -1041,13 +1103,13 @@ class ProjectMachine:
                 at = self.deadline(tc).at
                 until = " (clock stopped)" if at is None else f" until {clocks.local_text(at)}"
             if m.state == "pending":
-                parts.append(f"{m.spec.department} to decide {m.spec.code}{until}")
+                parts.append(f"{self._spec(m).department} to decide {self._spec(m).code}{until}")
             elif m.state == "correction":
-                parts.append(f"agent {s.agent} to supply correction for {m.spec.code}{until}")
+                parts.append(f"agent {s.agent} to supply correction for {self._spec(m).code}{until}")
             elif m.state == "rejected":
-                parts.append(f"agent {s.agent} to resubmit {m.spec.code}")
+                parts.append(f"agent {s.agent} to resubmit {self._spec(m).code}")
             elif m.state == "suspended":
-                parts.append(f"agent {s.agent} to supply owed materials for {m.spec.code}")
+                parts.append(f"agent {s.agent} to supply owed materials for {self._spec(m).code}")
         overdue = " OVERDUE." if self.overdue(now) else ""
         return f"Stage {s.stage}: waiting for " + ("; ".join(parts) or "the next step") + "." + overdue
 
@@ -1069,10 +1131,10 @@ class ProjectMachine:
             clocks=[self.clock_view(tc, now) for tc in s.clocks.values() if tc.scope in ("process", "stage")],
             matters=[
                 MatterView(
-                    code=m.spec.code,
-                    name=m.spec.name_zh,
-                    department=m.spec.department,
-                    stage=m.spec.stage,
+                    code=self._spec(m).code,
+                    name=self._spec(m).name_zh,
+                    department=self._spec(m).department,
+                    stage=self._spec(m).stage,
                     mode=m.mode,
                     state=m.state,
                     approval_mode=m.approval_mode,
@@ -1096,6 +1158,6 @@ class ProjectMachine:
                 for x in s.meetings.values()
             ],
             checklist=s.checklist,
-            calendar_version=s.context.calendar.version,
+            calendar_version=s.versions.calendar,
             events_emitted=s.version,
         )

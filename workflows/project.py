@@ -3,57 +3,64 @@
 Contract (names are what other services' SDKs call):
 
 - Workflow ``ProjectWorkflow``, id ``project-{project_id}``, input ``ProjectInput``.
-- Updates (validated; a rejected update leaves no trace in history):
-  ``decide(Decision) -> DecisionResult`` (departments; a repeated decision id gets the first
-  answer), ``verify(Verification) -> DecisionResult``, ``supply_materials(SupplyMaterials)``,
-  ``resubmit(Resubmit)``, ``stop_clock(StopClock)``, ``resume_clock(ResumeClock)``,
-  ``extend_limit(ExtendLimit)``, ``reassign_agent(ReassignAgent)``,
-  ``report_progress(ProgressReport)``, ``resolve_meeting(ResolveMeeting)``,
-  ``withdraw(Withdraw)``; each but the first two returns ``Ack``.
-- Signal ``calendar_updated(CalendarUpdate)``: a newly loaded official calendar; deadlines
-  recompute and re-arm.
+- Updates (validated; a rejected update leaves no trace in history). Each carries a request id
+  (``decision_id`` for ``decide`` and ``verify``, ``request_id`` for the others): the same id again
+  gets the first answer with ``duplicate: true``; the same id with another body is refused.
+  ``decide(Decision) -> DecisionResult``, ``verify(Verification) -> DecisionResult``,
+  ``supply_materials``, ``resubmit``, ``stop_clock``, ``resume_clock``, ``extend_limit``,
+  ``reassign_agent``, ``report_progress``, ``resolve_meeting``, ``withdraw`` and
+  ``retry_faulted`` (operators, after a fault) each ``-> Ack``. While the project is registering
+  (its first activity), updates and the query are refused with type ``NotReady``: retry.
+- Signal ``calendar_updated(CalendarUpdate)``: the content version of a newly loaded official
+  calendar; deadlines recompute and re-arm.
 - Query ``state() -> ProjectView``.
 
-The rules live in ``workflows.machine`` (pure); this class adds time, activities, visibility
-and continue-as-new.
+Determinism by construction (why a restart loses nothing):
+
+- Handlers apply the pure transition synchronously (``ProjectMachine.execute``) and only append to
+  the project's outbox (events and effects); they never await and schedule nothing.
+- The main loop alone issues commands (activities, timers, search attributes), and only at
+  *settled* points: after every wake-up it first yields once more (``_settle``), so every job of
+  the activation (updates, signals, activity results, timers, in whatever order the SDK applied
+  them) has run before it reads the state. What it schedules therefore depends on the activation's
+  content, never on the order of its jobs, in the first execution and in any replay alike.
+- One activity per flush (``apply_batch``: events and effects in one transaction); the outbox is
+  consumed only after it succeeded, so a batch refused for good stays in the state while the
+  project is marked faulted for operators.
+- Continue-as-new in every stage on the server's suggestion or at ``history_limit`` events,
+  carrying the state (with the outbox and every answer given) but never the catalog, zone policy
+  or calendar, which travel as content versions (``catalog.content``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.project import (
-        CloseSubmission,
-        IssueLicense,
-        LoadContext,
-        Notify,
-        ProjectActivities,
-        RecordEvents,
-        RevokeLicense,
-        SubmitApplication,
-    )
+    from activities.project import NON_RETRYABLE, FaultReport, ProjectActivities, ResolveVersions
+    from catalog.content import REGISTRY, ContentVersions
     from catalog.models import ProjectFacts, derive_checklist
     from legalclock import LegalClockError
     from schemas import visibility
+    from schemas.effects import Batch
     from schemas.project import (
         Ack,
         Decision,
         DecisionResult,
         ExtendLimit,
+        Identifier,
         ProgressReport,
         ProjectView,
         ReassignAgent,
         RegisterProject,
+        RequestId,
         ResolveMeeting,
         Resubmit,
         ResumeClock,
@@ -61,24 +68,20 @@ with workflow.unsafe.imports_passed_through():
         SupplyMaterials,
         Verification,
         Withdraw,
+        workflow_id_for,
     )
-    from schemas.stages import Stage
-    from workflows.clocks import CalendarData
-    from workflows.machine import Effect, ProjectMachine, ProjectState, Rejected
+    from workflows.machine import ProjectContext, ProjectMachine, ProjectState, Rejected
 
-T = TypeVar("T")
-
+_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=list(NON_RETRYABLE),
+)
 _TIMEOUT = timedelta(seconds=30)
-_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
-A = TypeVar("A")
-R = TypeVar("R")
 
-
-async def _activity(fn: Callable[[ProjectActivities, A], Awaitable[R]], arg: A, summary: str) -> R:
-    """Run one of the project's activities with the platform's timeout and retry policy."""
-    return await workflow.execute_activity_method(
-        fn, arg, summary=summary, start_to_close_timeout=_TIMEOUT, retry_policy=_RETRY
-    )
+NOT_READY = "NotReady"
+REJECTED = "Rejected"
 
 
 class ProjectInput(BaseModel):
@@ -89,13 +92,31 @@ class ProjectInput(BaseModel):
     registration: RegisterProject
     carried: ProjectState | None = None
     # Continue-as-new once history holds this many events (the server also suggests it).
-    history_limit: int = 2_000
+    history_limit: int = Field(default=2_000, ge=100, le=40_000)
 
 
 class CalendarUpdate(BaseModel):
+    """A newly loaded official calendar, by content version (workers load it from PostgreSQL)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    calendar: CalendarData
+    version: str = Field(min_length=1, max_length=64)
+
+
+class RetryFaulted(BaseModel):
+    """An operator asks a faulted project to try its refused batch again (after a repair)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request_id: RequestId = None
+    by: Identifier
+
+
+def context_of(versions: ContentVersions) -> ProjectContext:
+    """The content a project runs under, from the worker's registry (never read by I/O here)."""
+    return ProjectContext(
+        REGISTRY.catalog(versions.catalog), REGISTRY.zone(versions.zone), REGISTRY.calendar(versions.calendar)
+    )
 
 
 @workflow.defn
@@ -105,174 +126,187 @@ class ProjectWorkflow:
     @workflow.init
     def __init__(self, inp: ProjectInput) -> None:
         self._input = inp
-        self._m: ProjectMachine | None = ProjectMachine(inp.carried.model_copy(deep=True)) if inp.carried else None
-        self._dirty = False
-        # A calendar signalled while the project is still registering, adopted right after.
-        self._early_calendar: CalendarData | None = None
+        self._m: ProjectMachine | None = None
+        if inp.carried is not None:
+            self._m = ProjectMachine(inp.carried.model_copy(deep=True), context_of(inp.carried.versions))
+        # A calendar version signalled while the project is still registering, adopted right after.
+        self._early_calendar: str | None = None
+        self._wake = False
+        self._fault: str | None = None
+        self._published: dict[str, Any] = {}
 
     # ---- run ---------------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, inp: ProjectInput) -> ProjectView:
-        if self._m is None:
-            r = inp.registration
-            ctx = await _activity(
-                ProjectActivities.load_context,
-                LoadContext(zone=r.zone, year=workflow.now().year),
-                f"load catalog, zone {r.zone} policy and official calendar",
+        if workflow.info().workflow_id != workflow_id_for(inp.registration.project_id):
+            raise ApplicationError(
+                f"workflow id must be {workflow_id_for(inp.registration.project_id)!r} for project "
+                f"{inp.registration.project_id!r}",
+                type="InvalidWorkflowId",
+                non_retryable=True,
             )
-            state = ProjectState(registration=r, context=ctx, agent=r.agent, backup_agent=r.backup_agent)
-            self._m = ProjectMachine(state)
-            facts = ProjectFacts(project_type=r.project_type, standard_land_parcel=r.standard_land_parcel)
-            self._m.register(derive_checklist(ctx.catalog, ctx.zone, facts), workflow.now())
-            # The memo names the project in the UI even when it was started without the client.
-            # Added after projects were running: patched, so their histories still replay.
-            if workflow.patched("memo-at-registration"):
-                workflow.upsert_memo({"name": r.name, "enterprise": r.enterprise, "investment_yuan": r.investment_yuan})
-            if self._early_calendar is not None:
-                self._m.calendar_changed(
-                    self._early_calendar, workflow.now(), record=workflow.patched("deadlines-recomputed-event")
-                )
-        m = self._m
+        m = self._m or await self._register(inp.registration)
         while True:
-            m.advance(workflow.now())
-            await self._flush()
-            if m.done:
+            now = workflow.now()
+            m.fire_alarms(now)
+            m.advance(now)
+            self._publish()
+            if m.done and not (m.s.pending_events or m.s.effects):
                 break
-            if self._should_continue_as_new():
-                await workflow.wait_condition(workflow.all_handlers_finished)
+            if self._continue_as_new_due():
+                # Whatever the outbox holds travels in the carried state: a steady stream of
+                # updates can never keep a project from continuing as new.
                 workflow.continue_as_new(
                     ProjectInput(registration=inp.registration, carried=m.s, history_limit=inp.history_limit)
                 )
-            self._dirty = False
-            nxt = m.next_alarm()
-            timeout = None if nxt is None else max(nxt - workflow.now(), timedelta(seconds=1))
-            with contextlib.suppress(TimeoutError):  # the alarm is due
-                await workflow.wait_condition(
-                    lambda: self._dirty,
-                    timeout=timeout,
-                    timeout_summary=f"next deadline action at {nxt.isoformat()}" if nxt else None,
-                )
-            m.fire_alarms(workflow.now())
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._flush()
+            if (m.s.pending_events or m.s.effects) and self._fault is None:
+                await self._flush()
+            else:  # idle, or parked after a fault until an operator asks to retry
+                await self._sleep_until_woken(None if self._fault else m.next_alarm())
         return m.view(workflow.now())
 
-    def _should_continue_as_new(self) -> bool:
-        info = workflow.info()
-        return self._machine.s.stage == Stage.CONSTRUCTION and (
-            info.is_continue_as_new_suggested() or info.get_current_history_length() > self._input.history_limit
+    async def _register(self, r: RegisterProject) -> ProjectMachine:
+        versions = await workflow.execute_activity_method(
+            ProjectActivities.resolve_versions,
+            ResolveVersions(zone=r.zone),
+            summary=f"catalog, zone {r.zone} policy and calendar in force",
+            start_to_close_timeout=_TIMEOUT,
+            retry_policy=_RETRY,
         )
+        ctx = context_of(versions)
+        state = ProjectState(registration=r, versions=versions, agent=r.agent, backup_agent=r.backup_agent)
+        m = ProjectMachine(state, ctx)
+        facts = ProjectFacts(project_type=r.project_type, standard_land_parcel=r.standard_land_parcel)
+        m.register(derive_checklist(ctx.catalog, ctx.zone, facts), workflow.now())
+        # The memo names the project in the UI even when it was started without the client.
+        workflow.upsert_memo({"name": r.name, "enterprise": r.enterprise, "investment_yuan": r.investment_yuan})
+        self._m = m
+        await self._settle()  # commands that arrived meanwhile were refused as NotReady; signals kept
+        if self._early_calendar is not None:
+            m.calendar_changed(REGISTRY.calendar(self._early_calendar), workflow.now())
+        return m
+
+    async def _settle(self) -> None:
+        """Yield until every job of the current activation has been applied.
+
+        Conditions are checked only after the event loop ran everything ready (update and signal
+        handlers, activity and timer resolutions), so what follows sees the same state whatever
+        order the SDK applied the activation's jobs in.
+        """
+        await workflow.wait_condition(lambda: True)
+
+    async def _sleep_until_woken(self, alarm: Any) -> None:
+        """Wait for a state change (an update or signal) or for ``alarm`` (a datetime) to be due."""
+        self._wake = False
+        timeout = None if alarm is None else max(alarm - workflow.now(), timedelta(seconds=1))
+        with contextlib.suppress(TimeoutError):  # the alarm is due
+            await workflow.wait_condition(
+                lambda: self._wake,
+                timeout=timeout,
+                timeout_summary=self._machine.next_alarm_summary() if alarm is not None else None,
+            )
+        await self._settle()
+
+    def _continue_as_new_due(self) -> bool:
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() > self._input.history_limit
 
     async def _flush(self) -> None:
-        """Carry out pending effects, then append pending events; loop until both are empty.
-
-        Stops early when the history is due to continue as new: under a steady stream of updates
-        the loop would never empty, and what is left travels in the carried state.
-        """
+        """Hand the outbox to ``apply_batch``; consume it only once the batch is stored."""
         m = self._machine
-        while (m.s.effects or m.s.pending_events) and not self._should_continue_as_new():
-            effects, m.s.effects = m.s.effects, []
-            if effects:
-                # Concurrently across matters, in order within one: a matter's submission must
-                # reach its inbox before its closing does.
-                groups: dict[str, list[Effect]] = {}
-                for i, effect in enumerate(effects):
-                    groups.setdefault(str(effect.args.get("matter_code", i)), []).append(effect)
-                await asyncio.gather(*(self._perform_in_order(g) for g in groups.values()))
-            events, m.s.pending_events = m.s.pending_events, []
-            if events:
-                await _activity(
-                    ProjectActivities.record_events,
-                    RecordEvents(events=events),
-                    f"record {len(events)} events: {', '.join(sorted({e.event_type for e in events}))}",
-                )
-        self._publish()
-
-    async def _perform_in_order(self, effects: list[Effect]) -> None:
-        for effect in effects:
-            await self._perform(effect)
-
-    async def _perform(self, e: Effect) -> None:
-        a = e.args
-        if e.kind == "submit":
-            await _activity(
-                ProjectActivities.submit_application,
-                SubmitApplication(**a),
-                f"submit {a['matter_code']} to {a['department']} (submission {a['submission']})",
+        batch = Batch(project_id=m.pid, events=list(m.s.pending_events), effects=list(m.s.effects))
+        try:
+            await workflow.execute_activity_method(
+                ProjectActivities.apply_batch,
+                batch,
+                summary=batch.summary(),
+                start_to_close_timeout=_TIMEOUT,
+                retry_policy=_RETRY,
             )
-        elif e.kind == "close_submission":
-            await _activity(
-                ProjectActivities.close_submission,
-                CloseSubmission(**a),
-                f"close submission {a['submission']} of {a['matter_code']}: {a['outcome']}",
-            )
-        elif e.kind == "revoke_license":
-            await _activity(
-                ProjectActivities.revoke_license,
-                RevokeLicense(**a),
-                f"revoke e-license {a['license_no']}",
-            )
-        elif e.kind == "issue_license":
-            license_no = await _activity(
-                ProjectActivities.issue_license,
-                IssueLicense(**a),
-                f"issue e-license for {a['matter_code']} ({a['department']})",
-            )
-            self._machine.license_issued(a["matter_code"], license_no, workflow.now())
+        except ActivityError as exc:
+            cause = exc.cause
+            if not (isinstance(cause, ApplicationError) and cause.type in NON_RETRYABLE):
+                raise
+            await self._record_fault(batch, cause)
         else:
-            await _activity(
-                ProjectActivities.notify,
-                Notify(**a),
-                f"notify {a['kind']}: {', '.join(a['recipients'])}",
-            )
+            # Handlers may have appended while the batch was out: drop exactly what was stored.
+            del m.s.pending_events[: len(batch.events)]
+            del m.s.effects[: len(batch.effects)]
+        await self._settle()
+
+    async def _record_fault(self, batch: Batch, cause: ApplicationError) -> None:
+        """The storage refused the batch for good: park the project and tell the operators."""
+        self._fault = f"{cause.type}: {cause.message}"
+        workflow.logger.error("project faulted: %s", self._fault)
+        self._publish()
+        await workflow.execute_activity_method(
+            ProjectActivities.record_fault,
+            FaultReport(
+                project_id=batch.project_id,
+                run_id=workflow.info().run_id,
+                error_type=cause.type or "unknown",
+                message=cause.message,
+                batch_summary=batch.summary(),
+                first_event_version=batch.events[0].version if batch.events else None,
+                at=workflow.now(),
+            ),
+            summary=f"record fault: {cause.type}",
+            start_to_close_timeout=_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+        )
 
     def _publish(self) -> None:
         """Search attributes and current details, so the UI shows where the project stands."""
         m, now = self._machine, workflow.now()
         r = m.s.registration
-        updates: list[SearchAttributeUpdate[Any]] = [
-            visibility.PROJECT_ID.value_set(r.project_id),
-            visibility.ZONE.value_set(r.zone),
-            visibility.STAGE.value_set(str(m.s.stage)),
-            visibility.AGENT.value_set(m.s.agent),
-            visibility.OPEN_DEPARTMENTS.value_set(m.open_departments()),
-            visibility.OVERDUE.value_set(m.overdue(now)),
-        ]
-        nearest = m.nearest_deadline()
-        updates.append(
-            visibility.NEXT_DEADLINE.value_set(nearest) if nearest else visibility.NEXT_DEADLINE.value_unset()
-        )
-        workflow.upsert_search_attributes(updates)
-        workflow.set_current_details(m.waiting_for(now))
+        values: dict[str, Any] = {
+            visibility.PROJECT_ID.name: r.project_id,
+            visibility.ZONE.name: r.zone,
+            visibility.STAGE.name: str(m.s.stage),
+            visibility.AGENT.name: m.s.agent,
+            visibility.OPEN_DEPARTMENTS.name: m.open_departments(),
+            visibility.OVERDUE.name: m.overdue(now),
+            visibility.NEXT_DEADLINE.name: m.nearest_deadline(),
+            visibility.FAULTED.name: self._fault is not None,
+        }
+        changed = {k: v for k, v in values.items() if self._published.get(k, object()) != v}
+        if changed:
+            keys = {k.name: k for k in visibility.ALL}
+            updates: list[SearchAttributeUpdate[Any]] = [
+                keys[name].value_unset() if value is None else keys[name].value_set(value)
+                for name, value in changed.items()
+            ]
+            workflow.upsert_search_attributes(updates)
+            self._published.update(changed)
+        details = m.waiting_for(now)
+        if self._fault is not None:
+            details = f"FAULT, waiting for an operator (retry_faulted): {self._fault}. {details}"
+        workflow.set_current_details(details)
 
     @property
     def _machine(self) -> ProjectMachine:
         if self._m is None:
-            raise ApplicationError("the project is still registering; try again", non_retryable=True)
+            raise ApplicationError("the project is still registering; retry in a moment", type=NOT_READY)
         return self._m
 
-    def _apply(self, fn: Callable[[], T]) -> T:
-        """Run a state change from a handler and wake the main loop."""
+    def _check(self, name: str, cmd: BaseModel) -> None:
+        """Run the validator of update ``name``: a refusal fails the update before history."""
+        m = self._machine
         try:
-            result = fn()
+            m.check(name, cmd)
+        except (Rejected, LegalClockError) as exc:
+            raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from None
+
+    def _execute(self, name: str, cmd: BaseModel) -> Any:
+        """Apply update ``name`` synchronously and wake the main loop; never awaits."""
+        try:
+            result = self._machine.execute(name, cmd, workflow.now())
         except (Rejected, LegalClockError) as exc:
             # A business failure fails the update, never the workflow task.
-            raise ApplicationError(str(exc), type="Rejected", non_retryable=True) from None
-        # Advance right away, so the next query or update sees the stage move this one caused,
-        # even while the main loop is still waiting on an activity.
-        self._machine.advance(workflow.now())
-        self._dirty = True
-        if isinstance(result, Ack):  # answer with the stage the command led to
-            return result.model_copy(update={"stage": self._machine.s.stage})
+            raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from None
+        self._wake = True
         return result
-
-    def _check(self, fn: Callable[[], object]) -> None:
-        """Run a validator: ``Rejected`` becomes the update's failure, before history."""
-        try:
-            fn()
-        except Rejected as exc:
-            raise ApplicationError(str(exc), type="Rejected", non_retryable=True) from None
 
     # ---- updates -----------------------------------------------------------------------------
 
@@ -284,11 +318,12 @@ class ProjectWorkflow:
     )
     def decide(self, d: Decision) -> DecisionResult:
         workflow.logger.info("decision %s on %s by %s: %s", d.decision_id, d.matter_code, d.department, d.kind)
-        return self._apply(lambda: self._machine.decide(d, workflow.now()))
+        result: DecisionResult = self._execute("decide", d)
+        return result
 
     @decide.validator
-    def _validate_decide(self, d: Decision) -> None:
-        self._check(lambda: self._machine.validate_decision(d))
+    def validate_decide(self, d: Decision) -> None:
+        self._check("decide", d)
 
     @workflow.update(
         description=(
@@ -297,99 +332,124 @@ class ProjectWorkflow:
         )
     )
     def verify(self, v: Verification) -> DecisionResult:
-        return self._apply(lambda: self._machine.verify(v, workflow.now()))
+        result: DecisionResult = self._execute("verify", v)
+        return result
 
     @verify.validator
-    def _validate_verify(self, v: Verification) -> None:
-        self._check(lambda: self._machine.validate_verification(v))
+    def validate_verify(self, v: Verification) -> None:
+        self._check("verify", v)
 
     @workflow.update(
         description="The agent supplies correction materials, or secondary materials owed under tolerance."
     )
     def supply_materials(self, cmd: SupplyMaterials) -> Ack:
-        return self._apply(lambda: self._machine.supply(cmd, workflow.now()))
+        result: Ack = self._execute("supply_materials", cmd)
+        return result
 
     @supply_materials.validator
-    def _validate_supply(self, cmd: SupplyMaterials) -> None:
-        self._check(lambda: self._machine.validate_supply(cmd))
+    def validate_supply_materials(self, cmd: SupplyMaterials) -> None:
+        self._check("supply_materials", cmd)
 
     @workflow.update(description="The agent resubmits a rejected matter; its clock starts again.")
     def resubmit(self, cmd: Resubmit) -> Ack:
-        return self._apply(lambda: self._machine.resubmit(cmd, workflow.now()))
+        result: Ack = self._execute("resubmit", cmd)
+        return result
 
     @resubmit.validator
-    def _validate_resubmit(self, cmd: Resubmit) -> None:
-        self._check(lambda: self._machine.validate_resubmit(cmd))
+    def validate_resubmit(self, cmd: Resubmit) -> None:
+        self._check("resubmit", cmd)
 
     @workflow.update(
         description="The department stops a matter's clock for expert review, a hearing, testing or public notice."
     )
     def stop_clock(self, cmd: StopClock) -> Ack:
-        return self._apply(lambda: self._machine.stop_clock(cmd, workflow.now()))
+        result: Ack = self._execute("stop_clock", cmd)
+        return result
 
     @stop_clock.validator
-    def _validate_stop(self, cmd: StopClock) -> None:
-        self._check(lambda: self._machine.validate_stop(cmd))
+    def validate_stop_clock(self, cmd: StopClock) -> None:
+        self._check("stop_clock", cmd)
 
     @workflow.update(description="The department restarts a stopped clock.")
     def resume_clock(self, cmd: ResumeClock) -> Ack:
-        return self._apply(lambda: self._machine.resume_clock(cmd, workflow.now()))
+        result: Ack = self._execute("resume_clock", cmd)
+        return result
 
     @resume_clock.validator
-    def _validate_resume(self, cmd: ResumeClock) -> None:
-        self._check(lambda: self._machine.validate_resume(cmd))
+    def validate_resume_clock(self, cmd: ResumeClock) -> None:
+        self._check("resume_clock", cmd)
 
     @workflow.update(description="Extend a matter's limit once, naming who approved it and why.")
     def extend_limit(self, cmd: ExtendLimit) -> Ack:
-        return self._apply(lambda: self._machine.extend(cmd, workflow.now()))
+        result: Ack = self._execute("extend_limit", cmd)
+        return result
 
     @extend_limit.validator
-    def _validate_extend(self, cmd: ExtendLimit) -> None:
-        self._check(lambda: self._machine.validate_extend(cmd))
+    def validate_extend_limit(self, cmd: ExtendLimit) -> None:
+        self._check("extend_limit", cmd)
 
     @workflow.update(description="Hand the project to the backup agent (AB岗) or a new agent.")
     def reassign_agent(self, cmd: ReassignAgent) -> Ack:
-        return self._apply(lambda: self._machine.reassign(cmd, workflow.now()))
+        result: Ack = self._execute("reassign_agent", cmd)
+        return result
 
     @reassign_agent.validator
-    def _validate_reassign(self, cmd: ReassignAgent) -> None:
-        self._check(lambda: self._machine.validate_reassign(cmd))
+    def validate_reassign_agent(self, cmd: ReassignAgent) -> None:
+        self._check("reassign_agent", cmd)
 
     @workflow.update(description="Construction progress in percent; 100 opens the joint completion acceptance.")
     def report_progress(self, cmd: ProgressReport) -> Ack:
-        return self._apply(lambda: self._machine.progress(cmd, workflow.now()))
+        result: Ack = self._execute("report_progress", cmd)
+        return result
 
     @report_progress.validator
-    def _validate_progress(self, cmd: ProgressReport) -> None:
-        self._check(lambda: self._machine.validate_progress(cmd))
+    def validate_report_progress(self, cmd: ProgressReport) -> None:
+        self._check("report_progress", cmd)
 
     @workflow.update(description="Record the resolution of a joint meeting (联席会议).")
     def resolve_meeting(self, cmd: ResolveMeeting) -> Ack:
-        return self._apply(lambda: self._machine.resolve_meeting(cmd, workflow.now()))
+        result: Ack = self._execute("resolve_meeting", cmd)
+        return result
 
     @resolve_meeting.validator
-    def _validate_meeting(self, cmd: ResolveMeeting) -> None:
-        self._check(lambda: self._machine.validate_meeting(cmd))
+    def validate_resolve_meeting(self, cmd: ResolveMeeting) -> None:
+        self._check("resolve_meeting", cmd)
 
     @workflow.update(description="Withdraw the project; open matters are closed.")
     def withdraw(self, cmd: Withdraw) -> Ack:
-        return self._apply(lambda: self._machine.withdraw(cmd, workflow.now()))
+        result: Ack = self._execute("withdraw", cmd)
+        return result
 
     @withdraw.validator
-    def _validate_withdraw(self, cmd: Withdraw) -> None:
-        self._check(lambda: self._machine.validate_withdraw(cmd))
+    def validate_withdraw(self, cmd: Withdraw) -> None:
+        self._check("withdraw", cmd)
+
+    @workflow.update(description="After a fault (storage refused a batch) is repaired: try the batch again.")
+    def retry_faulted(self, cmd: RetryFaulted) -> Ack:
+        workflow.logger.info("retry after fault requested by %s: %s", cmd.by, self._fault)
+        self._fault = None
+        self._wake = True
+        return Ack(
+            stage=self._machine.s.stage, message="the refused batch will be tried again", request_id=cmd.request_id
+        )
+
+    @retry_faulted.validator
+    def validate_retry_faulted(self, cmd: RetryFaulted) -> None:
+        self._machine  # noqa: B018 - refuses while registering
+        if self._fault is None:
+            raise ApplicationError("project: the project is not faulted", type=REJECTED, non_retryable=True)
 
     # ---- signal and query --------------------------------------------------------------------
 
-    @workflow.signal(description="A newly loaded official calendar: deadlines recompute and re-arm.")
+    @workflow.signal(description="A newly loaded official calendar (content version): deadlines recompute.")
     def calendar_updated(self, upd: CalendarUpdate) -> None:
         if self._m is None:
-            self._early_calendar = upd.calendar
-        elif self._m.calendar_changed(
-            upd.calendar, workflow.now(), record=workflow.patched("deadlines-recomputed-event")
-        ):
-            workflow.logger.info("official calendar %s adopted", upd.calendar.version)
-            self._dirty = True
+            self._early_calendar = upd.version
+            return
+        # An unknown version fails the workflow task until this worker has loaded it.
+        if self._m.calendar_changed(REGISTRY.calendar(upd.version), workflow.now()):
+            workflow.logger.info("official calendar %s adopted", upd.version)
+            self._wake = True
 
     @workflow.query(description="The project's full state: stages, matters, clocks, obligations, decisions.")
     def state(self) -> ProjectView:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import asyncpg
 import pytest
 
+from catalog.content import ContentVersions
 from catalog.load import default_catalog, default_zones
 from catalog.models import ProjectFacts, derive_checklist
 from eventstore import queries as q
@@ -34,36 +35,44 @@ from schemas.project import (
     Withdraw,
 )
 from schemas.stages import Stage
+from tests.support import rid
 from workflows.machine import ProjectContext, ProjectMachine, ProjectState, Rejected
 
 # The machine's matter states and the read model's.
-STATES = {"waiting": "waiting", "pending": "submitted", "correction": "correction",
-          "approved": "approved", "rejected": "rejected", "suspended": "suspended",
-          "exempt": "exempted", "withdrawn": "withdrawn"}
+STATES = {
+    "waiting": "waiting",
+    "pending": "submitted",
+    "correction": "correction",
+    "approved": "approved",
+    "rejected": "rejected",
+    "suspended": "suspended",
+    "exempt": "exempted",
+    "withdrawn": "withdrawn",
+}
 
 
-def drive(
-    zone: str, seed: int, steps: int, *, withdraw: bool = False
-) -> tuple[ProjectMachine, datetime]:
+def drive(zone: str, seed: int, steps: int, *, withdraw: bool = False) -> tuple[ProjectMachine, datetime]:
     """A project pushed through ``steps`` random actions of its departments and agent."""
     rng = random.Random(seed)
     reg = RegisterProject(
-        project_id=f"p-{uuid.uuid4().hex[:10]}", name="年产4亿件卫生材料生产线",
-        enterprise="山西百特辉医疗科技有限公司", zone=zone, investment_yuan=80_000_000,
-        agent="agent-li", backup_agent="agent-wang", project_lead="lead-zhao",
+        project_id=f"p-{uuid.uuid4().hex[:10]}",
+        name="年产4亿件卫生材料生产线",
+        enterprise="山西百特辉医疗科技有限公司",
+        zone=zone,
+        investment_yuan=80_000_000,
+        agent="agent-li",
+        backup_agent="agent-wang",
+        project_lead="lead-zhao",
     )
-    ctx = ProjectContext(catalog=default_catalog(), zone=default_zones()[zone],
-                         calendar=default_calendar().slice(2025, 2032))
-    m = ProjectMachine(ProjectState(registration=reg, context=ctx, agent=reg.agent,
-                                    backup_agent=reg.backup_agent))
+    ctx = ProjectContext(default_catalog(), default_zones()[zone], default_calendar())
+    versions = ContentVersions(catalog="catalog-test", zone=f"zone-{zone}-test", calendar=ctx.calendar.version)
+    state = ProjectState(registration=reg, versions=versions, agent=reg.agent, backup_agent=reg.backup_agent)
+    m = ProjectMachine(state, ctx)
     now = datetime(2026, 3, 2, 9, 0, tzinfo=CST)
     facts = ProjectFacts(project_type="general", standard_land_parcel=False)
     m.register(derive_checklist(ctx.catalog, ctx.zone, facts), now)
     for step in range(steps):
         m.advance(now)
-        for effect in m.s.effects:  # the e-license activity answers at once
-            if effect.kind == "issue_license":
-                m.license_issued(effect.args["matter_code"], f"DZZZ-{step}", now)
         m.s.effects.clear()
         if m.done:
             break
@@ -72,41 +81,76 @@ def drive(
         now += timedelta(hours=rng.choice([1, 5, 30, 120]))
         m.fire_alarms(now)
     if withdraw:
-        m.withdraw(Withdraw(reason="投资计划调整", by="enterprise"), now)
+        m.execute("withdraw", Withdraw(request_id=rid(), reason="投资计划调整", by="enterprise"), now)
     return m, now
 
 
 def act(m: ProjectMachine, rng: random.Random, now: datetime, decision_id: str) -> None:
     """One thing a department or the agent does, if anything can be done."""
     if m.s.stage == Stage.CONSTRUCTION:
-        m.progress(ProgressReport(percent=min(100, m.s.construction_percent + 50), by="agent-li"),
-                   now)
+        m.execute(
+            "report_progress",
+            ProgressReport(request_id=rid(), percent=min(100, m.s.construction_percent + 50), by="agent-li"),
+            now,
+        )
         return
     if rng.random() < 0.05:
         to = m.s.backup_agent if rng.random() < 0.5 else f"agent-{decision_id}"
-        m.reassign(ReassignAgent(to_agent=to, by="director", reason="休假"), now)
+        m.execute("reassign_agent", ReassignAgent(request_id=rid(), to_agent=to, by="director", reason="休假"), now)
         return
     matters = list(m.s.matters.values())
     rng.shuffle(matters)
     for x in matters:
-        spec = x.spec
+        spec = m.ctx.specs[x.code]
         if x.state in ("pending", "correction") and rng.random() < 0.15:
-            m.extend(ExtendLimit(matter_code=spec.code, department=spec.department, days=5,
-                                 approved_by="局长", reason="专家评审"), now)
+            m.execute(
+                "extend_limit",
+                ExtendLimit(
+                    request_id=rid(),
+                    matter_code=spec.code,
+                    department=spec.department,
+                    days=5,
+                    approved_by="局长",
+                    reason="专家评审",
+                ),
+                now,
+            )
         elif x.state == "pending":
             kinds = ["approve", "approve", "reject", "request_correction"]
             kinds += ["accept_with_tolerance"] if "tolerance" in spec.modes else []
-            m.decide(Decision(decision_id=decision_id, department=spec.department,
-                              matter_code=spec.code, kind=rng.choice(kinds), decided_by="科长",
-                              reasons=["材料不全"], items=["补充图纸"]), now)
+            m.execute(
+                "decide",
+                Decision(
+                    decision_id=decision_id,
+                    department=spec.department,
+                    matter_code=spec.code,
+                    kind=rng.choice(kinds),
+                    decided_by="科长",
+                    reasons=["材料不全"],
+                    items=["补充图纸"],
+                ),
+                now,
+            )
         elif x.state == "correction" or (x.state == "suspended" and rng.random() < 0.5):
-            m.supply(SupplyMaterials(matter_code=spec.code, by="agent-li", items=["补充图纸"]), now)
+            m.execute(
+                "supply_materials",
+                SupplyMaterials(request_id=rid(), matter_code=spec.code, by="agent-li", items=["补充图纸"]),
+                now,
+            )
         elif x.state == "rejected":
-            m.resubmit(Resubmit(matter_code=spec.code, by="agent-li"), now)
+            m.execute("resubmit", Resubmit(request_id=rid(), matter_code=spec.code, by="agent-li"), now)
         elif any(o.kind == "verification" and o.state == "open" for o in x.obligations):
-            m.verify(Verification(decision_id=decision_id, department=spec.department,
-                                  matter_code=spec.code, passed=rng.random() < 0.7, by="核查组"),
-                     now)
+            m.execute(
+                "verify",
+                Verification(
+                    decision_id=decision_id,
+                    department=spec.department,
+                    matter_code=spec.code,
+                    passed=rng.random() < 0.7,
+                    by="核查组",
+                ),
+                now,
+            )
         else:
             continue
         return
@@ -116,9 +160,16 @@ def act(m: ProjectMachine, rng: random.Random, now: datetime, decision_id: str) 
     ("zone", "seed", "steps", "withdraw"),
     # Chosen to end in every kind of place: mid-stage, in construction after the whole-process
     # cap was breached, withdrawn, in production.
-    [("tunliu", 1, 25, False), ("tunliu", 2, 60, False), ("yanhu", 3, 40, False),
-     ("yanhu", 4, 400, False), ("tunliu", 5, 12, True), ("yanhu", 8, 30, False),
-     ("yanhu", 10, 20, False), ("tunliu", 8, 20, False)],
+    [
+        ("tunliu", 1, 25, False),
+        ("tunliu", 2, 60, False),
+        ("yanhu", 3, 40, False),
+        ("yanhu", 4, 400, False),
+        ("tunliu", 5, 12, True),
+        ("yanhu", 8, 30, False),
+        ("yanhu", 10, 20, False),
+        ("tunliu", 8, 20, False),
+    ],
 )
 async def test_read_models_say_what_the_lifecycle_says(
     pg_pool: asyncpg.Pool, zone: str, seed: int, steps: int, withdraw: bool
@@ -131,15 +182,22 @@ async def test_read_models_say_what_the_lifecycle_says(
     project = await q.get_project(pg_pool, pid)
     assert project is not None
     assert (project.stage, project.agent, project.backup_agent, project.events_applied) == (
-        m.s.stage, m.s.agent, m.s.backup_agent, m.s.version)
+        m.s.stage,
+        m.s.agent,
+        m.s.backup_agent,
+        m.s.version,
+    )
     rows = {r.matter_code: r for r in project.matters}
     assert set(rows) == set(m.s.matters)
-    resumed = {e.payload["clock_id"] for e in await read_stream(pg_pool, pid)
-               if e.event_type == "ClockResumed"}
+    resumed = {e.payload["clock_id"] for e in await read_stream(pg_pool, pid) if e.event_type == "ClockResumed"}
     for code, x in m.s.matters.items():
         row = rows[code]
         assert (row.state, row.submissions, row.approval_mode, row.license_no) == (
-            STATES[x.state], x.submissions, x.approval_mode, x.license_no), code
+            STATES[x.state],
+            x.submissions,
+            x.approval_mode,
+            x.license_no,
+        ), code
         clock = m.s.clocks.get(x.clock_id or "")
         if clock is not None and x.clock_id not in resumed:
             assert row.deadline == m.deadline(clock).at, code
@@ -148,6 +206,7 @@ async def test_read_models_say_what_the_lifecycle_says(
     open_breached = any(not c.closed and c.breached for c in m.s.clocks.values())
     assert project.overdue == open_breached
     assert project.status == {Stage.WITHDRAWN: "withdrawn", Stage.IN_PRODUCTION: "in_production"}.get(
-        m.s.stage, "active")
+        m.s.stage, "active"
+    )
     overdue_clocks = {i.clock_id for i in await q.overdue(pg_pool, now=now) if i.project_id == pid}
     assert {c.clock_id for c in m.s.clocks.values() if not c.closed and c.breached} <= overdue_clocks

@@ -7,6 +7,8 @@ change) with ``DAIBAN_RECORD_HISTORIES=1 make test PYTEST_ARGS=tests/replay``.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from catalog.content import REGISTRY
 from schemas.project import (
     Decision,
     ProgressReport,
@@ -28,33 +31,76 @@ from schemas.project import (
     SupplyMaterials,
     Verification,
     Withdraw,
+    workflow_id_for,
 )
 from tests.harness import Harness
 from tests.replay.canary import ChangedProjectWorkflow
+from tests.support import rid
 from tests.workflows.helpers import approve_all, settle, view
 from workflows.project import ProjectWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
+# The content versions (catalog, zone policies, calendars) the recorded histories name.
+CONTENT = Path(__file__).parent / "content"
+# Histories of the first workflow version (one activity per effect, patched memo): version 2
+# (deterministic handlers, one batch per flush, content versions) cannot replay them. Projects
+# started on v1 finish on v1 workers; see README "Upgrading running projects".
+RETIRED = Path(__file__).parent / "retired" / "v1"
 RECORD = os.environ.get("DAIBAN_RECORD_HISTORIES") == "1"
 
 
-def saved() -> list[Path]:
-    return sorted(HISTORIES.glob("*.json"))
+def saved(folder: Path = HISTORIES) -> list[Path]:
+    return sorted(folder.glob("*.json"))
 
 
 def load(path: Path) -> WorkflowHistory:
-    return WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    """A recorded history under its real workflow id (``project-{project_id}`` from its input)."""
+    text = path.read_text(encoding="utf-8")
+    first = json.loads(text)["events"][0]["workflowExecutionStartedEventAttributes"]
+    payload = json.loads(base64.b64decode(first["input"]["payloads"][0]["data"]))
+    return WorkflowHistory.from_json(workflow_id_for(payload["registration"]["project_id"]), text)
+
+
+def load_content() -> None:
+    """Put every committed content version into the worker registry, as a worker would have it."""
+    for path in sorted(CONTENT.glob("*.json")):
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        REGISTRY.add(entry["kind"], entry["content"], path.stem)
+
+
+def save_content() -> None:
+    """Write every content version the registry holds (those the recorded histories used among them)."""
+    CONTENT.mkdir(exist_ok=True)
+    for version, (kind, model) in REGISTRY.contents().items():
+        target = CONTENT / f"{version}.json"
+        if not target.exists():
+            target.write_text(json.dumps({"kind": kind, "content": model.model_dump(mode="json")}, ensure_ascii=False))
 
 
 @pytest.mark.parametrize("path", saved(), ids=lambda p: p.stem)
 async def test_saved_history_replays(path: Path) -> None:
+    load_content()
     replayer = Replayer(workflows=[ProjectWorkflow], data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure}"
 
 
+async def test_there_are_histories_of_every_kind() -> None:
+    names = {p.stem for p in saved()}
+    assert {"lifecycle_to_production", "withdrawn_at_establishment", "escalation_deemed_and_meeting"} <= names
+
+
+@pytest.mark.parametrize("path", saved(RETIRED), ids=lambda p: p.stem)
+async def test_retired_v1_histories_are_refused_not_misread(path: Path) -> None:
+    # The incompatibility is versioned and explicit: v2 code refuses v1 histories at once.
+    replayer = Replayer(workflows=[ProjectWorkflow], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
+    assert result.replay_failure is not None
+
+
 async def test_canary_a_changed_workflow_is_detected() -> None:
     assert saved(), "no saved histories to replay"
+    load_content()
     replayer = Replayer(workflows=[ChangedProjectWorkflow], data_converter=pydantic_data_converter)
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(load(saved()[0]))
@@ -96,7 +142,9 @@ async def test_record_escalation_history(ts_env: WorkflowEnvironment, task_queue
         assert meetings, "a joint meeting was convened"
         await p.execute_update(
             ProjectWorkflow.resolve_meeting,
-            ResolveMeeting(meeting_id=meetings[0].meeting_id, resolution="extend and decide", by="lead-zhao"),
+            ResolveMeeting(
+                request_id=rid(), meeting_id=meetings[0].meeting_id, resolution="extend and decide", by="lead-zhao"
+            ),
         )
         await settle(p)
         await _write(h, p, "escalation_deemed_and_meeting")
@@ -105,6 +153,7 @@ async def test_record_escalation_history(ts_env: WorkflowEnvironment, task_queue
 async def _write(h: Harness, handle: object, name: str) -> None:
     history = await h.client.get_workflow_handle(handle.id).fetch_history()  # type: ignore[attr-defined]
     (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+    save_content()
 
 
 async def _record_lifecycle(h: Harness) -> None:
@@ -133,7 +182,8 @@ async def _record_lifecycle(h: Harness) -> None:
         ),
     )
     await p.execute_update(
-        ProjectWorkflow.supply_materials, SupplyMaterials(matter_code="eia", by="agent-li", items=["noise data"])
+        ProjectWorkflow.supply_materials,
+        SupplyMaterials(request_id=rid(), matter_code="eia", by="agent-li", items=["noise data"]),
     )
     await p.execute_update(
         ProjectWorkflow.decide,
@@ -146,9 +196,12 @@ async def _record_lifecycle(h: Harness) -> None:
             reasons=["red line"],
         ),
     )
-    await p.execute_update(ProjectWorkflow.resubmit, Resubmit(matter_code="land-use-planning-permit", by="agent-li"))
     await p.execute_update(
-        ProjectWorkflow.reassign_agent, ReassignAgent(to_agent="agent-wang", by="lead", reason="leave")
+        ProjectWorkflow.resubmit, Resubmit(request_id=rid(), matter_code="land-use-planning-permit", by="agent-li")
+    )
+    await p.execute_update(
+        ProjectWorkflow.reassign_agent,
+        ReassignAgent(request_id=rid(), to_agent="agent-wang", by="lead", reason="leave"),
     )
     await approve_all(p, "engineering_permit", prefix="r2")
     await p.execute_update(
@@ -164,11 +217,15 @@ async def _record_lifecycle(h: Harness) -> None:
     )
     await p.execute_update(
         ProjectWorkflow.supply_materials,
-        SupplyMaterials(matter_code="building-planning-permit", by="agent-wang", items=["traffic statement"]),
+        SupplyMaterials(
+            request_id=rid(), matter_code="building-planning-permit", by="agent-wang", items=["traffic statement"]
+        ),
     )
     await approve_all(p, "construction", prefix="r3")
     for pct in (50, 100):
-        await p.execute_update(ProjectWorkflow.report_progress, ProgressReport(percent=pct, by="agent-wang"))
+        await p.execute_update(
+            ProjectWorkflow.report_progress, ProgressReport(request_id=rid(), percent=pct, by="agent-wang")
+        )
     await approve_all(p, "in_production", prefix="r4")
     await p.execute_update(
         ProjectWorkflow.verify,
@@ -184,6 +241,6 @@ async def _record_withdrawal(h: Harness) -> None:
     p = await h.start(zone="tunliu")
     await view(p)
     await settle(p)
-    await p.execute_update(ProjectWorkflow.withdraw, Withdraw(reason="plan changed", by="agent-li"))
+    await p.execute_update(ProjectWorkflow.withdraw, Withdraw(request_id=rid(), reason="plan changed", by="agent-li"))
     await p.result()
     await _write(h, p, "withdrawn_at_establishment")

@@ -1,7 +1,7 @@
-"""An event append that committed but whose activity then died is retried and writes nothing twice.
+"""A batch that committed but whose activity then died is retried and writes nothing twice.
 
-The worker registers, under the real activity name, a wrapper that runs the real append and then
-fails its first attempt, as a worker killed between COMMIT and reporting completion would.
+The worker registers, under the real activity name, a wrapper that runs the real ``apply_batch``
+and then fails its first attempt, as a worker killed between COMMIT and reporting completion would.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.project import ProjectActivities, RecordEvents
+from activities.project import ProjectActivities
+from schemas.effects import Batch
 from schemas.project import Decision
 from tests.harness import Harness
 from tests.workflows.helpers import approve_all, events, settle, view
@@ -26,9 +27,9 @@ class CrashAfterCommit:
         self.real = real
         self.crashed: list[int] = []
 
-    @activity.defn(name="record_events")
-    async def record_events(self, inp: RecordEvents) -> int:
-        written = await self.real.record_events(inp)
+    @activity.defn(name="apply_batch")
+    async def apply_batch(self, batch: Batch) -> int:
+        written = await self.real.apply_batch(batch)
         if activity.info().attempt == 1:
             self.crashed.append(written)
             raise RuntimeError("worker died after COMMIT, before reporting completion")
@@ -40,12 +41,12 @@ async def test_a_retried_append_after_commit_writes_nothing_twice(
 ) -> None:
     real = ProjectActivities(pg_pool)
     crashing = CrashAfterCommit(real)
-    acts = [a for a in activities_of(real) if getattr(a, "__name__", "") != "record_events"]
+    acts = [a for a in activities_of(real) if getattr(a, "__name__", "") != "apply_batch"]
     async with Worker(
         dev_env.client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[*acts, crashing.record_events],
+        activities=[*acts, crashing.apply_batch],
     ):
         h = await Harness(dev_env.client, task_queue, pg_pool).start(zone="tunliu")
         await approve_all(h, "approval_land", prefix="crash")

@@ -8,9 +8,11 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from catalog.content import REGISTRY
 from legalclock import CST, Clock
 from schemas.project import Decision, SupplyMaterials
 from tests.harness import Harness
+from tests.support import rid
 from tests.workflows.helpers import HOURS, approve_all, events, matter, move_to, official_2027, settle, view
 from workflows.project import CalendarUpdate, ProjectWorkflow
 
@@ -22,7 +24,7 @@ async def test_correction_stops_the_clock_across_a_holiday(
     # supplied after National Day (Friday 8 Oct): the stopped time does not count.
     await move_to(ts_env, datetime(2027, 9, 27, 9, 30, tzinfo=CST))
     h = await ts.start(zone="tunliu")
-    await h.signal(ProjectWorkflow.calendar_updated, CalendarUpdate(calendar=official_2027().slice(2026, 2033)))
+    await h.signal(ProjectWorkflow.calendar_updated, CalendarUpdate(version=REGISTRY.add_calendar(official_2027())))
     v = await approve_all(h, "approval_land")
     await h.execute_update(
         ProjectWorkflow.decide,
@@ -58,7 +60,7 @@ async def test_correction_stops_the_clock_across_a_holiday(
     await move_to(ts_env, datetime(2027, 10, 8, 11, 0, tzinfo=CST))
     await h.execute_update(
         ProjectWorkflow.supply_materials,
-        SupplyMaterials(matter_code="eia", by="agent-li", items=["noise monitoring data"]),
+        SupplyMaterials(request_id=rid(), matter_code="eia", by="agent-li", items=["noise monitoring data"]),
     )
     resumed = matter(await view(h), "eia")
     cal = official_2027()

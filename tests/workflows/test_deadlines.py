@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
+from catalog.content import REGISTRY
 from legalclock import CST, Clock, default_calendar
 from tests.harness import Harness
 from tests.workflows.helpers import HOURS, events, move_to, official_2027, settle, view
@@ -30,7 +31,7 @@ async def test_process_deadline_across_national_day_is_exact_and_follows_the_new
 
     # The official 2027 notice arrives: the deadline moves by the extra National Day holidays.
     new = official_2027()
-    await h.signal(ProjectWorkflow.calendar_updated, CalendarUpdate(calendar=new.slice(2026, 2033)))
+    await h.signal(ProjectWorkflow.calendar_updated, CalendarUpdate(version=REGISTRY.add_calendar(new)))
     expected = Clock(accepted_at=process.accepted_at, limit_days=20).deadline(new, HOURS).at
     assert expected is not None and provisional.at is not None and expected > provisional.at
     v = await view(h)

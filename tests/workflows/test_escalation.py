@@ -9,6 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from schemas.project import Decision, ResolveMeeting
 from tests.harness import Harness
+from tests.support import rid
 from tests.workflows.helpers import approve_all, events, matter, settle, view
 from workflows.project import ProjectWorkflow
 
@@ -74,7 +75,12 @@ async def test_a_late_department_is_warned_escalated_and_brought_to_a_joint_meet
     meeting_id = meetings[0]["payload"]["meeting_id"]
     await h.execute_update(
         ProjectWorkflow.resolve_meeting,
-        ResolveMeeting(meeting_id=meeting_id, resolution="生态环境局 to decide within 2 working days", by="lead-zhao"),
+        ResolveMeeting(
+            request_id=rid(),
+            meeting_id=meeting_id,
+            resolution="生态环境局 to decide within 2 working days",
+            by="lead-zhao",
+        ),
     )
     v = await view(h)
     assert next(x for x in v.meetings if x.meeting_id == meeting_id).resolution is not None

@@ -23,6 +23,7 @@ from schemas.project import (
 )
 from schemas.stages import APPROVAL_STAGES
 from tests.harness import Harness
+from tests.support import rid
 from tests.workflows.helpers import approve_all, events, matter, search_attributes, types, view
 from workflows.project import ProjectWorkflow
 
@@ -75,18 +76,20 @@ async def test_registration_to_production_by_updates_alone(dev: Harness, pg_pool
     assert matter(await view(h), "land-use-planning-permit").state == "rejected"
     await h.execute_update(
         ProjectWorkflow.resubmit,
-        Resubmit(matter_code="land-use-planning-permit", by="agent-li", note="red line corrected"),
+        Resubmit(request_id=rid(), matter_code="land-use-planning-permit", by="agent-li", note="red line corrected"),
     )
     await h.execute_update(
         ProjectWorkflow.reassign_agent,
-        ReassignAgent(to_agent="agent-wang", by="lead-zhao", reason="agent-li on leave (AB岗)"),
+        ReassignAgent(request_id=rid(), to_agent="agent-wang", by="lead-zhao", reason="agent-li on leave (AB岗)"),
     )
     v = await approve_all(h, "construction")
     assert v.agent == "agent-wang" and v.backup_agent == "agent-li"
     sa = await search_attributes(h, DaibanStage="construction", DaibanAgent="agent-wang")
     assert not sa.get(visibility.OPEN_DEPARTMENTS) and sa.get(visibility.OVERDUE) is False
     for pct in (30, 70, 100):
-        await h.execute_update(ProjectWorkflow.report_progress, ProgressReport(percent=pct, by="agent-wang"))
+        await h.execute_update(
+            ProjectWorkflow.report_progress, ProgressReport(request_id=rid(), percent=pct, by="agent-wang")
+        )
     v = await view(h)
     assert v.stage == "completion_acceptance"
     # Joint acceptance: completion filing waits for the six acceptances.
@@ -154,7 +157,7 @@ async def test_updates_are_validated_before_history(dev: Harness) -> None:
     late = good.model_copy(update={"decision_id": "reg-2"})
     assert "not pending" in await rejected(h.execute_update(ProjectWorkflow.decide, late))
     assert "progress is reported during construction" in await rejected(
-        h.execute_update(ProjectWorkflow.report_progress, ProgressReport(percent=10, by="agent-li"))
+        h.execute_update(ProjectWorkflow.report_progress, ProgressReport(request_id=rid(), percent=10, by="agent-li"))
     )
     # Rejected updates left nothing in history: only the accepted ones (and what they caused).
     accepted = [
@@ -204,9 +207,13 @@ async def test_withdrawal_in_any_stage_closes_everything(dev: Harness, pg_pool: 
     await approve_all(h, "construction" if stage == "completion_acceptance" else stage, prefix=f"w-{stage}")
     if stage in ("construction", "completion_acceptance"):
         percent = 100 if stage == "completion_acceptance" else 20
-        await h.execute_update(ProjectWorkflow.report_progress, ProgressReport(percent=percent, by="agent-li"))
+        await h.execute_update(
+            ProjectWorkflow.report_progress, ProgressReport(request_id=rid(), percent=percent, by="agent-li")
+        )
     assert (await view(h)).stage == stage
-    ack = await h.execute_update(ProjectWorkflow.withdraw, Withdraw(reason="investment cancelled", by="agent-li"))
+    ack = await h.execute_update(
+        ProjectWorkflow.withdraw, Withdraw(request_id=rid(), reason="investment cancelled", by="agent-li")
+    )
     assert ack.stage == "withdrawn"
     final = await h.result()
     assert final.stage == "withdrawn"
@@ -226,7 +233,9 @@ async def test_construction_continues_as_new_and_keeps_everything(dev: Harness, 
     v = await approve_all(h, "construction", prefix="can")
     first_run = (await h.describe()).run_id
     for pct in range(1, 40):
-        await h.execute_update(ProjectWorkflow.report_progress, ProgressReport(percent=pct, by="agent-li"))
+        await h.execute_update(
+            ProjectWorkflow.report_progress, ProgressReport(request_id=rid(), percent=pct, by="agent-li")
+        )
     latest = dev.client.get_workflow_handle(h.id)
     for _ in range(100):  # continue-as-new follows the last update's event flush
         if (await latest.describe()).run_id != first_run:
@@ -264,30 +273,49 @@ async def test_expert_review_stops_the_clock_and_a_limit_is_extended_once(dev: H
     )
     eia = matter(await view(h), "eia")
     first_deadline = eia.clock.deadline
-    stop = StopClock(matter_code="eia", department="ecology", kind="expert_review", reason="专家评审")
+    stop = StopClock(request_id=rid(), matter_code="eia", department="ecology", kind="expert_review", reason="专家评审")
     await h.execute_update(ProjectWorkflow.stop_clock, stop)
     stopped = matter(await view(h), "eia")
     assert stopped.clock.paused and stopped.clock.deadline is None and stopped.state == "pending"
     assert "clock stopped" in (await view(h)).waiting_for
-    assert "is not running" in await rejected(h.execute_update(ProjectWorkflow.stop_clock, stop))
-    await h.execute_update(ProjectWorkflow.resume_clock, ResumeClock(matter_code="eia", department="ecology"))
+    # The same request again is answered with the first answer; a new stop is refused.
+    again = await h.execute_update(ProjectWorkflow.stop_clock, stop)
+    assert again.duplicate and again.request_id == stop.request_id
+    another = stop.model_copy(update={"request_id": rid()})
+    assert "is not running" in await rejected(h.execute_update(ProjectWorkflow.stop_clock, another))
+    await h.execute_update(
+        ProjectWorkflow.resume_clock, ResumeClock(request_id=rid(), matter_code="eia", department="ecology")
+    )
     assert "not stopped" in await rejected(
-        h.execute_update(ProjectWorkflow.resume_clock, ResumeClock(matter_code="eia", department="ecology"))
+        h.execute_update(
+            ProjectWorkflow.resume_clock, ResumeClock(request_id=rid(), matter_code="eia", department="ecology")
+        )
     )
     resumed = matter(await view(h), "eia")
     assert resumed.clock.deadline >= first_deadline
 
     extend = ExtendLimit(
-        matter_code="eia", department="ecology", days=10, approved_by="局长 Wang", reason="complex case"
+        request_id=rid(),
+        matter_code="eia",
+        department="ecology",
+        days=10,
+        approved_by="局长 Wang",
+        reason="complex case",
     )
     ack = await h.execute_update(ProjectWorkflow.extend_limit, extend)
     assert "extended by 10" in ack.message
     extended = matter(await view(h), "eia").clock
     assert extended.extended and extended.limit_days == resumed.clock.limit_days + 10
     assert extended.deadline > resumed.clock.deadline
-    assert "already extended once" in await rejected(h.execute_update(ProjectWorkflow.extend_limit, extend))
+    # The same request id with another body is not taken for a retry.
+    other = extend.model_copy(update={"days": 5})
+    assert "already used for a different command" in await rejected(
+        h.execute_update(ProjectWorkflow.extend_limit, other)
+    )
+    second = extend.model_copy(update={"request_id": rid()})
+    assert "already extended once" in await rejected(h.execute_update(ProjectWorkflow.extend_limit, second))
     assert "belongs to ecology" in await rejected(
-        h.execute_update(ProjectWorkflow.extend_limit, extend.model_copy(update={"department": "water"}))
+        h.execute_update(ProjectWorkflow.extend_limit, second.model_copy(update={"department": "water"}))
     )
     rows = await events(pg_pool, (await view(h)).project_id, wait_for="LimitExtended")
     assert {"ClockStopped", "ClockResumed", "LimitExtended"} <= set(types(rows))
@@ -304,27 +332,36 @@ async def test_registering_again_returns_the_same_project_even_after_it_ended(de
     first = await client.register(reg)
     assert await client.register(reg) == first
     await client.state(reg.project_id)
-    await client.withdraw(reg.project_id, Withdraw(reason="cancelled", by="agent-li"))
+    await client.withdraw(reg.project_id, Withdraw(request_id=rid(), reason="cancelled", by="agent-li"))
     await dev.client.get_workflow_handle(f"project-{reg.project_id}").result()
     assert await client.register(reg) == first, "a finished project is answered, not restarted"
     assert (await client.state(reg.project_id)).stage == "withdrawn"
 
 
 async def test_no_update_is_lost_while_the_project_continues_as_new(dev: Harness, pg_pool: asyncpg.Pool) -> None:
+    from interfaces.client import DaibanClient
+
     h = await dev.start(zone="yanhu", history_limit=150)
     pid = (await approve_all(h, "construction", prefix="busy")).project_id
-    latest = dev.client.get_workflow_handle(h.id)
-    runs = set()
+    client = DaibanClient(dev.client, dev.task_queue)
+    runs: set[str | None] = set()
+    sent = []
     for _ in range(30):  # 150 updates, 5 at a time, across several continue-as-new transitions
-        acks = await asyncio.gather(
-            *(
-                latest.execute_update(ProjectWorkflow.report_progress, ProgressReport(percent=5, by="agent-li"))
-                for _ in range(5)
-            )
-        )
+        batch = [ProgressReport(request_id=rid(), percent=5, by="agent-li") for _ in range(5)]
+        sent += batch
+        # The client retries what leaves the outcome open (an update aborted by continue-as-new)
+        # with the same request id: each is applied once.
+        acks = await asyncio.gather(*(client.report_progress(pid, cmd) for cmd in batch))
         assert all(a.message == "construction at 5%" for a in acks)
-        runs.add((await latest.describe()).run_id)
+    for _ in range(50):  # every run of the project, as visibility lists them
+        runs = {w.run_id async for w in dev.client.list_workflows(f"WorkflowId = '{h.id}'")}
+        if len(runs) >= 3:
+            break
+        await asyncio.sleep(0.2)
     assert len(runs) >= 3, "the project continued as new, more than once, while updates kept arriving"
+    # A retry of an early command, after several runs, still gets its first answer.
+    again = await client.report_progress(pid, sent[0])
+    assert again.duplicate and again.request_id == sent[0].request_id
     for _ in range(100):
         count = await pg_pool.fetchval(
             "SELECT count(*) FROM events WHERE stream_id = $1 AND event_type = 'ConstructionProgressReported'", pid
@@ -333,3 +370,9 @@ async def test_no_update_is_lost_while_the_project_continues_as_new(dev: Harness
             break
         await asyncio.sleep(0.1)
     assert count == 150, "every accepted update left its event, once"
+    causes = await pg_pool.fetchval(
+        "SELECT count(DISTINCT causation_id) FROM events WHERE stream_id = $1 AND event_type = $2",
+        pid,
+        "ConstructionProgressReported",
+    )
+    assert causes == 150, "each event names the command that caused it"

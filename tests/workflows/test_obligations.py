@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import asyncpg
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from schemas.project import Decision, SupplyMaterials, Verification
 from tests.harness import Harness
+from tests.support import rid
 from tests.workflows.helpers import approve_all, events, eventually, matter, settle, types, view
 from workflows.project import ProjectWorkflow
 
@@ -50,17 +53,20 @@ async def test_failed_commitment_verification_revokes_and_reopens_the_matter(
     assert revoked["revoked_at"] is not None and "exceeds" in revoked["revoked_reason"]
     assert types(rows).count("MatterSubmitted") >= 2
     # The same verification sent again is answered, not applied twice.
-    again = await h.execute_update(
-        ProjectWorkflow.verify,
-        Verification(
-            decision_id="verify-energy",
-            department="approval",
-            matter_code="energy-review",
-            passed=False,
-            by="inspector",
-        ),
+    verification = Verification(
+        decision_id="verify-energy",
+        department="approval",
+        matter_code="energy-review",
+        passed=False,
+        by="inspector",
+        findings="energy use exceeds the committed figures",
     )
+    again = await h.execute_update(ProjectWorkflow.verify, verification)
     assert again.duplicate and matter(await view(h), "energy-review").submissions == 2
+    # The same decision id with another body is refused, not answered as if it were the same.
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await h.execute_update(ProjectWorkflow.verify, verification.model_copy(update={"passed": True}))
+    assert "already used for a different command" in str(info.value.cause)
 
 
 async def test_missed_tolerance_materials_suspend_the_approval_and_the_stage_waits(
@@ -115,7 +121,9 @@ async def test_missed_tolerance_materials_suspend_the_approval_and_the_stage_wai
     # Supplied late: the approval is reinstated and the project moves on.
     await h.execute_update(
         ProjectWorkflow.supply_materials,
-        SupplyMaterials(matter_code="building-planning-permit", by="agent-li", items=["traffic impact statement"]),
+        SupplyMaterials(
+            request_id=rid(), matter_code="building-planning-permit", by="agent-li", items=["traffic impact statement"]
+        ),
     )
     v = await view(h)
     assert matter(v, "building-planning-permit").state == "approved"

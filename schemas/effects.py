@@ -1,0 +1,115 @@
+"""Work the lifecycle asks of the outside world, typed: what crosses from workflow to activity.
+
+The pure lifecycle appends effects to its outbox; the workflow hands each flush's effects and
+events to one activity, ``apply_batch``, which carries them out in one PostgreSQL transaction (the
+transactional outbox pattern). Every effect is a frozen model with a ``kind`` literal, so an
+unknown kind fails validation instead of becoming something else, and datetimes stay datetimes.
+
+Idempotency keys come from business keys (project, matter, submission, event id), never random,
+so a retried batch writes nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.events import EventEnvelope
+
+
+class _Effect(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    project_id: str
+
+
+class SubmitApplication(_Effect):
+    """File an application in the department's inbox (and its webhook, if it has one)."""
+
+    kind: Literal["submit"] = "submit"
+    matter_code: str
+    submission: int
+    department: str
+    payload: dict[str, Any]
+    submitted_at: datetime
+
+
+class CloseSubmission(_Effect):
+    """Take a decided or withdrawn application out of the department's open inbox."""
+
+    kind: Literal["close_submission"] = "close_submission"
+    matter_code: str
+    submission: int
+    outcome: str
+    closed_at: datetime
+
+
+class IssueLicense(_Effect):
+    """Record an e-licence (电子证照); its number is computed by the lifecycle (``license_number``)."""
+
+    kind: Literal["issue_license"] = "issue_license"
+    license_no: str
+    matter_code: str
+    department: str
+    enterprise: str
+    submission: int
+
+
+class RevokeLicense(_Effect):
+    """Mark an e-licence revoked (a failed commitment verification)."""
+
+    kind: Literal["revoke_license"] = "revoke_license"
+    license_no: str
+    reason: str
+
+
+class Notify(_Effect):
+    """A notification for the outbox; the sender delivers it to the zone's messaging gateway."""
+
+    kind: Literal["notify"] = "notify"
+    notification_id: str
+    notice: str
+    recipients: list[str]
+    message: str
+
+
+Effect = Annotated[
+    SubmitApplication | CloseSubmission | IssueLicense | RevokeLicense | Notify,
+    Field(discriminator="kind"),
+]
+
+
+class Batch(BaseModel):
+    """One flush of a project: effects and events, applied in one transaction by ``apply_batch``.
+
+    ``events`` are appended to the project's stream (idempotent on event id); ``effects`` are
+    written to the inbox, licence and outbox tables (idempotent on their business keys).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    project_id: str
+    events: list[EventEnvelope] = []
+    effects: list[Effect] = []
+
+    def summary(self) -> str:
+        """What the batch does, in one line for the Temporal UI's activity summary."""
+        parts: list[str] = []
+        kinds: dict[str, int] = {}
+        for e in self.effects:
+            kinds[e.kind] = kinds.get(e.kind, 0) + 1
+        parts += [f"{n} {k}" for k, n in sorted(kinds.items())]
+        if self.events:
+            types = sorted({e.event_type for e in self.events})
+            shown = ", ".join(types[:4]) + (f" +{len(types) - 4}" if len(types) > 4 else "")
+            parts.append(f"{len(self.events)} events ({shown})")
+        return "; ".join(parts) or "nothing"
+
+
+def license_number(project_id: str, matter_code: str, submission: int) -> str:
+    """A deterministic e-licence number: the same approval always gets the same number."""
+    digest = hashlib.sha256(f"{project_id}/{matter_code}/{submission}".encode()).hexdigest()[:10].upper()
+    return f"DZZZ-{matter_code.upper()[:12]}-{digest}"

@@ -1,0 +1,169 @@
+"""Durability: nothing a restart can lose (issue 9's regression cases, each on a real dev server).
+
+- A worker without a workflow cache replays the whole history on every workflow task, as a
+  restarted worker does; updates streaming in while activities complete must never make it
+  diverge (the original bug: the next command depended on how the SDK ordered jobs).
+- Continue-as-new happens in every stage, not only during construction.
+- A storm of concurrent commands through the client: Temporal's in-flight limit refuses some,
+  the client retries them with the same request id, each is applied exactly once.
+- A batch the storage refuses for good parks the project loudly (search attribute, current
+  details, fault row, operator notification) instead of retrying forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import asyncpg
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.client import WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
+
+from activities import content
+from activities.project import ProjectActivities
+from interfaces.client import DaibanClient
+from schemas.project import Decision, ProgressReport, ResumeClock, StopClock
+from tests.harness import Harness
+from tests.support import rid
+from tests.workflows.helpers import approve_all, events, search_attributes, settle, view
+from worker import WORKFLOWS, activities_of
+from workflows.project import ProjectWorkflow, RetryFaulted
+
+
+async def _history_problems(h: WorkflowHandle[Any, Any]) -> list[str]:
+    """Workflow task failures in the history (a nondeterminism error shows up as one)."""
+    out = []
+    async for e in h.fetch_history_events():
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            out.append(e.workflow_task_failed_event_attributes.failure.message)
+    return out
+
+
+async def _replays(h: WorkflowHandle[Any, Any]) -> None:
+    history = await h.fetch_history()
+    result = await Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter).replay_workflow(
+        history, raise_on_replay_failure=False
+    )
+    assert result.replay_failure is None, result.replay_failure
+
+
+async def test_updates_racing_activities_replay_on_a_worker_without_cache(
+    dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool
+) -> None:
+    content.load_shipped()
+    async with Worker(
+        dev_env.client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=activities_of(ProjectActivities(pg_pool)),
+        max_cached_workflows=0,  # every workflow task replays the history from the start
+    ):
+        harness = Harness(dev_env.client, task_queue, pg_pool)
+        client = DaibanClient(dev_env.client, task_queue)
+        h = await harness.start(zone="yanhu")
+        pid = (await approve_all(h, "construction", prefix="nc")).project_id
+        # Commands keep arriving while each flush's activity completes: jobs of both kinds share
+        # workflow tasks, in whatever order the server delivers them.
+        for round_ in range(6):
+            cmds = [ProgressReport(request_id=rid(), percent=round_ * 10, by="agent-li") for _ in range(4)]
+            await asyncio.gather(*(client.report_progress(pid, c) for c in cmds))
+        await settle(h)
+        assert await _history_problems(h) == []
+        rows = await events(pg_pool, pid)
+        assert [r["version"] for r in rows] == list(range(1, len(rows) + 1))
+        assert sum(r["event_type"] == "ConstructionProgressReported" for r in rows) == 24
+        await _replays(h)
+        await harness.terminate_all()
+
+
+async def test_continue_as_new_in_an_approval_stage(dev: Harness, pg_pool: asyncpg.Pool) -> None:
+    h = await dev.start(zone="tunliu", history_limit=100)
+    await approve_all(h, "approval_land", prefix="can")
+    await h.execute_update(
+        ProjectWorkflow.decide,
+        Decision(
+            decision_id="can-pf", department="approval", matter_code="project-filing", kind="approve", decided_by="c"
+        ),
+    )
+    client = DaibanClient(dev.client, dev.task_queue)
+    pid = (await view(h)).project_id
+    for _ in range(15):  # stop/resume pairs: ~10 history events each, in the land-approval stage
+        await client.stop_clock(pid, StopClock(matter_code="eia", department="ecology", kind="testing", reason="lab"))
+        await client.resume_clock(pid, ResumeClock(matter_code="eia", department="ecology"))
+    runs = {w.run_id async for w in dev.client.list_workflows(f"WorkflowId = '{h.id}'")}
+    assert len(runs) >= 2, "the project continued as new before construction"
+    v = await view(h)
+    assert v.stage == "approval_land" and v.events_emitted > 30
+    rows = await events(pg_pool, pid, wait_for="ClockResumed")
+    await settle(dev.client.get_workflow_handle(h.id))
+    rows = await events(pg_pool, pid)
+    assert [r["version"] for r in rows] == list(range(1, len(rows) + 1)), "one gap-free stream across runs"
+
+
+async def test_a_storm_of_commands_is_applied_once_each(dev: Harness, pg_pool: asyncpg.Pool) -> None:
+    h = await dev.start(zone="yanhu")
+    pid = (await approve_all(h, "construction", prefix="storm")).project_id
+    client = DaibanClient(dev.client, dev.task_queue)
+    cmds = [ProgressReport(request_id=rid(), percent=20, by="agent-li") for _ in range(60)]
+    acks = await asyncio.gather(*(client.report_progress(pid, c) for c in cmds))
+    assert {a.request_id for a in acks} == {c.request_id for c in cmds}
+    # Resent (as a caller whose connection broke would): the first answers, nothing applied again.
+    again = await asyncio.gather(*(client.report_progress(pid, c) for c in cmds[:10]))
+    assert all(a.duplicate for a in again)
+    for _ in range(100):
+        n = await pg_pool.fetchval(
+            "SELECT count(*) FROM events WHERE stream_id = $1 AND event_type = 'ConstructionProgressReported'", pid
+        )
+        if n >= 60:
+            break
+        await asyncio.sleep(0.1)
+    assert n == 60
+
+
+async def test_a_batch_refused_for_good_parks_the_project_loudly(dev: Harness, pg_pool: asyncpg.Pool) -> None:
+    h = await dev.start(zone="tunliu")
+    v = await view(h)
+    pending = next(m for m in v.matters if m.state == "pending")
+    # PostgreSQL cannot store a NUL character: this batch can never be written.
+    await h.execute_update(
+        ProjectWorkflow.decide,
+        Decision(
+            decision_id="nul-1",
+            department=pending.department,
+            matter_code=pending.code,
+            kind="approve",
+            decided_by="clerk\x00",
+        ),
+    )
+    await search_attributes(h, DaibanFaulted=True)
+    desc = await h.describe()
+    assert desc.status is not None and desc.status.name == "RUNNING"
+    meta = await h.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    assert meta.current_details.startswith("FAULT") and "StorageRefused" in meta.current_details
+    fault = None
+    for _ in range(100):
+        fault = await pg_pool.fetchrow(
+            "SELECT error_type, message FROM project_faults WHERE project_id = $1", v.project_id
+        )
+        if fault:
+            break
+        await asyncio.sleep(0.1)
+    assert fault is not None and fault["error_type"] == "StorageRefused"
+    note = await pg_pool.fetchval(
+        "SELECT count(*) FROM notifications WHERE project_id = $1 AND kind = 'fault'", v.project_id
+    )
+    assert note == 1
+    # No activity keeps retrying in the background.
+    await settle(h)
+    assert not (await h.describe()).raw_description.pending_activities
+    # An operator retry after a repair runs the batch again (here it is refused again: still parked).
+    ack = await h.execute_update(ProjectWorkflow.retry_faulted, RetryFaulted(request_id=rid(), by="operator-li"))
+    assert "tried again" in ack.message
+    await search_attributes(h, DaibanFaulted=True)
+    with contextlib.suppress(Exception):
+        await h.terminate("test finished")
