@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TypeVar
 
 import asyncpg
 import structlog
-from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -33,37 +31,21 @@ from catalog.content import REGISTRY, ContentVersions
 from catalog.load import default_catalog, default_zones
 from eventstore.queries import close_submission, record_notification, record_submission
 from eventstore.store import EventIdConflict, NewEvent, StreamVersionConflict, append_in_transaction
+from schemas.activities import (
+    APPLY_BATCH,
+    EVENT_CONFLICT,
+    RECORD_FAULT,
+    RESOLVE_VERSIONS,
+    STORAGE_REFUSED,
+    UNKNOWN_ZONE,
+    FaultReport,
+    ResolveVersions,
+)
 from schemas.effects import Batch, CloseSubmission, IssueLicense, Notify, RevokeLicense, SubmitApplication
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
-
-# Error types an activity raises for failures that retrying cannot heal.
-UNKNOWN_ZONE = "UnknownZone"
-EVENT_CONFLICT = "EventConflict"
-STORAGE_REFUSED = "StorageRefused"
-NON_RETRYABLE = (UNKNOWN_ZONE, EVENT_CONFLICT, STORAGE_REFUSED)
-
-
-class ResolveVersions(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    zone: str
-
-
-class FaultReport(BaseModel):
-    """A batch that the storage refused for good, for the operators."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    project_id: str
-    run_id: str
-    error_type: str
-    message: str
-    batch_summary: str
-    first_event_version: int | None
-    at: datetime
 
 
 def _text(value: str, limit: int = 2_000) -> str:
@@ -88,7 +70,7 @@ class ProjectActivities:
         self.pool = pool
         self.webhooks = webhooks or {}
 
-    @activity.defn
+    @activity.defn(name=RESOLVE_VERSIONS)
     async def resolve_versions(self, inp: ResolveVersions) -> ContentVersions:
         """The content versions a new project registers under; this worker's registry has them.
 
@@ -119,7 +101,7 @@ class ProjectActivities:
         )
         return versions
 
-    @activity.defn
+    @activity.defn(name=APPLY_BATCH)
     async def apply_batch(self, batch: Batch) -> int:
         """Append the batch's events and carry out its effects in one transaction; then webhooks.
 
@@ -145,7 +127,7 @@ class ProjectActivities:
         log.info("batch applied", batch=batch.summary(), events_written=written)
         return written
 
-    @activity.defn
+    @activity.defn(name=RECORD_FAULT)
     async def record_fault(self, report: FaultReport) -> None:
         """Record a refused batch for the operators (idempotent on project, run and first version)."""
         async with self.pool.acquire() as conn, conn.transaction():

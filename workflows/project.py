@@ -44,11 +44,18 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.project import NON_RETRYABLE, FaultReport, ProjectActivities, ResolveVersions
     from catalog.content import REGISTRY, ContentVersions
     from catalog.models import ProjectFacts, derive_checklist
     from legalclock import LegalClockError
     from schemas import visibility
+    from schemas.activities import (
+        APPLY_BATCH,
+        NON_RETRYABLE,
+        RECORD_FAULT,
+        RESOLVE_VERSIONS,
+        FaultReport,
+        ResolveVersions,
+    )
     from schemas.effects import Batch
     from schemas.project import (
         Ack,
@@ -70,7 +77,7 @@ with workflow.unsafe.imports_passed_through():
         Withdraw,
         workflow_id_for,
     )
-    from workflows.machine import ProjectContext, ProjectMachine, ProjectState, Rejected
+    from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState, Rejected
 
 _RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -152,24 +159,25 @@ class ProjectWorkflow:
             m.fire_alarms(now)
             m.advance(now)
             self._publish()
-            if m.done and not (m.s.pending_events or m.s.effects):
+            if m.done and not (m.state.pending_events or m.state.effects):
                 break
             if self._continue_as_new_due():
                 # Whatever the outbox holds travels in the carried state: a steady stream of
                 # updates can never keep a project from continuing as new.
                 workflow.continue_as_new(
-                    ProjectInput(registration=inp.registration, carried=m.s, history_limit=inp.history_limit)
+                    ProjectInput(registration=inp.registration, carried=m.state, history_limit=inp.history_limit)
                 )
-            if (m.s.pending_events or m.s.effects) and self._fault is None:
+            if (m.state.pending_events or m.state.effects) and self._fault is None:
                 await self._flush()
             else:  # idle, or parked after a fault until an operator asks to retry
                 await self._sleep_until_woken(None if self._fault else m.next_alarm())
         return m.view(workflow.now())
 
     async def _register(self, r: RegisterProject) -> ProjectMachine:
-        versions = await workflow.execute_activity_method(
-            ProjectActivities.resolve_versions,
+        versions = await workflow.execute_activity(
+            RESOLVE_VERSIONS,
             ResolveVersions(zone=r.zone),
+            result_type=ContentVersions,
             summary=f"catalog, zone {r.zone} policy and calendar in force",
             start_to_close_timeout=_TIMEOUT,
             retry_policy=_RETRY,
@@ -215,11 +223,12 @@ class ProjectWorkflow:
     async def _flush(self) -> None:
         """Hand the outbox to ``apply_batch``; consume it only once the batch is stored."""
         m = self._machine
-        batch = Batch(project_id=m.pid, events=list(m.s.pending_events), effects=list(m.s.effects))
+        batch = Batch(project_id=m.pid, events=list(m.state.pending_events), effects=list(m.state.effects))
         try:
-            await workflow.execute_activity_method(
-                ProjectActivities.apply_batch,
+            await workflow.execute_activity(
+                APPLY_BATCH,
                 batch,
+                result_type=int,
                 summary=batch.summary(),
                 start_to_close_timeout=_TIMEOUT,
                 retry_policy=_RETRY,
@@ -231,8 +240,8 @@ class ProjectWorkflow:
             await self._record_fault(batch, cause)
         else:
             # Handlers may have appended while the batch was out: drop exactly what was stored.
-            del m.s.pending_events[: len(batch.events)]
-            del m.s.effects[: len(batch.effects)]
+            del m.state.pending_events[: len(batch.events)]
+            del m.state.effects[: len(batch.effects)]
         await self._settle()
 
     async def _record_fault(self, batch: Batch, cause: ApplicationError) -> None:
@@ -240,8 +249,8 @@ class ProjectWorkflow:
         self._fault = f"{cause.type}: {cause.message}"
         workflow.logger.error("project faulted: %s", self._fault)
         self._publish()
-        await workflow.execute_activity_method(
-            ProjectActivities.record_fault,
+        await workflow.execute_activity(
+            RECORD_FAULT,
             FaultReport(
                 project_id=batch.project_id,
                 run_id=workflow.info().run_id,
@@ -259,12 +268,12 @@ class ProjectWorkflow:
     def _publish(self) -> None:
         """Search attributes and current details, so the UI shows where the project stands."""
         m, now = self._machine, workflow.now()
-        r = m.s.registration
+        r = m.state.registration
         values: dict[str, Any] = {
             visibility.PROJECT_ID.name: r.project_id,
             visibility.ZONE.name: r.zone,
-            visibility.STAGE.name: str(m.s.stage),
-            visibility.AGENT.name: m.s.agent,
+            visibility.STAGE.name: str(m.state.stage),
+            visibility.AGENT.name: m.state.agent,
             visibility.OPEN_DEPARTMENTS.name: m.open_departments(),
             visibility.OVERDUE.name: m.overdue(now),
             visibility.NEXT_DEADLINE.name: m.nearest_deadline(),
@@ -430,7 +439,7 @@ class ProjectWorkflow:
         self._fault = None
         self._wake = True
         return Ack(
-            stage=self._machine.s.stage, message="the refused batch will be tried again", request_id=cmd.request_id
+            stage=self._machine.state.stage, message="the refused batch will be tried again", request_id=cmd.request_id
         )
 
     @retry_faulted.validator

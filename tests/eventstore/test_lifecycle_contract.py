@@ -36,7 +36,7 @@ from schemas.project import (
 )
 from schemas.stages import Stage
 from tests.support import rid
-from workflows.machine import ProjectContext, ProjectMachine, ProjectState, Rejected
+from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState, Rejected
 
 # The machine's matter states and the read model's.
 STATES = {
@@ -73,7 +73,7 @@ def drive(zone: str, seed: int, steps: int, *, withdraw: bool = False) -> tuple[
     m.register(derive_checklist(ctx.catalog, ctx.zone, facts), now)
     for step in range(steps):
         m.advance(now)
-        m.s.effects.clear()
+        m.state.effects.clear()
         if m.done:
             break
         with contextlib.suppress(Rejected):  # e.g. a second extension, refused as in production
@@ -87,18 +87,18 @@ def drive(zone: str, seed: int, steps: int, *, withdraw: bool = False) -> tuple[
 
 def act(m: ProjectMachine, rng: random.Random, now: datetime, decision_id: str) -> None:
     """One thing a department or the agent does, if anything can be done."""
-    if m.s.stage == Stage.CONSTRUCTION:
+    if m.state.stage == Stage.CONSTRUCTION:
         m.execute(
             "report_progress",
-            ProgressReport(request_id=rid(), percent=min(100, m.s.construction_percent + 50), by="agent-li"),
+            ProgressReport(request_id=rid(), percent=min(100, m.state.construction_percent + 50), by="agent-li"),
             now,
         )
         return
     if rng.random() < 0.05:
-        to = m.s.backup_agent if rng.random() < 0.5 else f"agent-{decision_id}"
+        to = m.state.backup_agent if rng.random() < 0.5 else f"agent-{decision_id}"
         m.execute("reassign_agent", ReassignAgent(request_id=rid(), to_agent=to, by="director", reason="休假"), now)
         return
-    matters = list(m.s.matters.values())
+    matters = list(m.state.matters.values())
     rng.shuffle(matters)
     for x in matters:
         spec = m.ctx.specs[x.code]
@@ -175,22 +175,22 @@ async def test_read_models_say_what_the_lifecycle_says(
     pg_pool: asyncpg.Pool, zone: str, seed: int, steps: int, withdraw: bool
 ) -> None:
     m, now = drive(zone, seed, steps, withdraw=withdraw)
-    pid = m.s.registration.project_id
-    assert await append(pg_pool, [NewEvent(**e.model_dump()) for e in m.s.pending_events]) > 0
+    pid = m.state.registration.project_id
+    assert await append(pg_pool, [NewEvent(**e.model_dump()) for e in m.state.pending_events]) > 0
     await Projector(pg_pool).run_once()
 
     project = await q.get_project(pg_pool, pid)
     assert project is not None
     assert (project.stage, project.agent, project.backup_agent, project.events_applied) == (
-        m.s.stage,
-        m.s.agent,
-        m.s.backup_agent,
-        m.s.version,
+        m.state.stage,
+        m.state.agent,
+        m.state.backup_agent,
+        m.state.version,
     )
     rows = {r.matter_code: r for r in project.matters}
-    assert set(rows) == set(m.s.matters)
+    assert set(rows) == set(m.state.matters)
     resumed = {e.payload["clock_id"] for e in await read_stream(pg_pool, pid) if e.event_type == "ClockResumed"}
-    for code, x in m.s.matters.items():
+    for code, x in m.state.matters.items():
         row = rows[code]
         assert (row.state, row.submissions, row.approval_mode, row.license_no) == (
             STATES[x.state],
@@ -198,15 +198,15 @@ async def test_read_models_say_what_the_lifecycle_says(
             x.approval_mode,
             x.license_no,
         ), code
-        clock = m.s.clocks.get(x.clock_id or "")
+        clock = m.state.clocks.get(x.clock_id or "")
         if clock is not None and x.clock_id not in resumed:
             assert row.deadline == m.deadline(clock).at, code
         if x.state == "pending" and clock is not None:
             assert row.overdue == clock.breached, code
-    open_breached = any(not c.closed and c.breached for c in m.s.clocks.values())
+    open_breached = any(not c.closed and c.breached for c in m.state.clocks.values())
     assert project.overdue == open_breached
     assert project.status == {Stage.WITHDRAWN: "withdrawn", Stage.IN_PRODUCTION: "in_production"}.get(
-        m.s.stage, "active"
+        m.state.stage, "active"
     )
     overdue_clocks = {i.clock_id for i in await q.overdue(pg_pool, now=now) if i.project_id == pid}
-    assert {c.clock_id for c in m.s.clocks.values() if not c.closed and c.breached} <= overdue_clocks
+    assert {c.clock_id for c in m.state.clocks.values() if not c.closed and c.breached} <= overdue_clocks

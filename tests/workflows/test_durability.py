@@ -27,7 +27,7 @@ from temporalio.worker import Replayer, Worker
 from activities import content
 from activities.project import ProjectActivities
 from interfaces.client import DaibanClient
-from schemas.project import Decision, ProgressReport, ResumeClock, StopClock
+from schemas.project import Decision, ProgressReport, ReassignAgent, ResumeClock, StopClock
 from tests.harness import Harness
 from tests.support import rid
 from tests.workflows.helpers import approve_all, events, search_attributes, settle, view
@@ -167,3 +167,54 @@ async def test_a_batch_refused_for_good_parks_the_project_loudly(dev: Harness, p
     await search_attributes(h, DaibanFaulted=True)
     with contextlib.suppress(Exception):
         await h.terminate("test finished")
+
+
+async def test_search_attributes_follow_the_stage_while_commands_stream_in(dev: Harness) -> None:
+    h = await dev.start(zone="tunliu")
+    v = await approve_all(h, "approval_land", prefix="sa")
+    client = DaibanClient(dev.client, dev.task_queue)
+    stop = asyncio.Event()
+
+    async def stream() -> int:
+        # Agent hand-overs back and forth (AB岗) keep the outbox busy the whole time.
+        n = 0
+        while not stop.is_set():
+            to = "agent-wang" if n % 2 == 0 else "agent-li"
+            await client.reassign_agent(v.project_id, ReassignAgent(to_agent=to, by="lead-zhao", reason="shift"))
+            n += 1
+        return n
+
+    streaming = asyncio.create_task(stream())
+    try:
+        await asyncio.sleep(1)
+        await h.execute_update(
+            ProjectWorkflow.decide,
+            Decision(
+                decision_id="sa-pf", department="approval", matter_code="project-filing", kind="approve", decided_by="c"
+            ),
+        )
+        for m in (await view(h)).matters:
+            if m.state == "pending" and m.code != "eia":
+                await h.execute_update(
+                    ProjectWorkflow.decide,
+                    Decision(
+                        decision_id=f"sa-{m.code}",
+                        department=m.department,
+                        matter_code=m.code,
+                        kind="approve",
+                        decided_by="c",
+                    ),
+                )
+        await h.execute_update(
+            ProjectWorkflow.decide,
+            Decision(decision_id="sa-eia", department="ecology", matter_code="eia", kind="approve", decided_by="c"),
+        )
+        stage = (await view(h)).stage
+        assert stage != "approval_land"
+        # Visible in the UI while the stream goes on (not only once the outbox is empty).
+        await search_attributes(h, DaibanStage=str(stage))
+        assert not streaming.done()
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await streaming

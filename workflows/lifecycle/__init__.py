@@ -1,0 +1,43 @@
+"""The project lifecycle as a pure state machine: no Temporal, no I/O, no clock of its own.
+
+``ProjectWorkflow`` feeds it commands (updates) and the current instant, and carries out the
+effects it asks for (one ``apply_batch`` activity per flush). Every state change appends a domain
+event with a deterministic id (``{project_id}:{stream version}``) and the causing request id to
+the outbox.
+
+Split by concern: ``state`` (models and named state sets), ``base`` (events, effects, clocks),
+``stages`` (registration, submission, approval, the stage sequence), ``commands`` (each update's
+``validate_X`` and ``X``), ``ladder`` (warnings, breaches, joint meetings), ``views`` (what
+operators see). Keeping it pure means every rule is tested without a server, replays
+deterministically, and the whole state crosses continue-as-new as one pydantic model.
+"""
+
+from __future__ import annotations
+
+from workflows.lifecycle.commands import Commands
+from workflows.lifecycle.ladder import Ladder
+from workflows.lifecycle.state import (
+    Answer,
+    MatterState,
+    ProjectContext,
+    ProjectState,
+    Rejected,
+    fingerprint,
+    request_id_of,
+)
+from workflows.lifecycle.views import Views
+
+__all__ = [
+    "Answer",
+    "MatterState",
+    "ProjectContext",
+    "ProjectMachine",
+    "ProjectState",
+    "Rejected",
+    "fingerprint",
+    "request_id_of",
+]
+
+
+class ProjectMachine(Commands, Ladder, Views):
+    """Rules of the lifecycle over a ``ProjectState`` and the content it runs under."""

@@ -1,0 +1,137 @@
+"""The machine's foundation: the state, the content it runs under, events, effects and clocks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from catalog.models import MatterSpec, ZonePolicy
+from schemas import effects as fx
+from schemas import events as ev
+from schemas.events import ClockScope, EventEnvelope
+from schemas.project import (
+    Ack,
+)
+from schemas.stages import Stage
+from workflows import clocks
+from workflows.lifecycle.state import (
+    MatterState,
+    ProjectContext,
+    ProjectState,
+    Rejected,
+    TrackedClock,
+)
+
+
+class LifecycleBase:
+    """The machine's foundation: the state, the content it runs under, events, effects and clocks."""
+
+    def __init__(self, state: ProjectState, ctx: ProjectContext) -> None:
+        self.state = state
+        self.ctx = ctx
+        # The request id of the command being applied; events it causes carry it.
+        self._cause: str | None = None
+
+    @property
+    def pid(self) -> str:
+        return self.state.registration.project_id
+
+    @property
+    def zone(self) -> ZonePolicy:
+        return self.ctx.zone
+
+    def _spec(self, m: MatterState) -> MatterSpec:
+        return self.ctx.specs[m.code]
+
+    def _emit(self, event: ev.DomainEvent, now: datetime) -> None:
+        self.state.version += 1
+        self.state.pending_events.append(
+            EventEnvelope(
+                event_id=f"{self.pid}:{self.state.version}",
+                stream_id=self.pid,
+                version=self.state.version,
+                event_type=type(event).__name__,
+                occurred_at=now,
+                payload=event.model_dump(mode="json"),
+                causation_id=self._cause,
+            )
+        )
+
+    def _notify(self, kind: str, recipients: list[str], message: str, now: datetime) -> None:
+        # The notification id follows the event that caused it, so a retry writes nothing twice.
+        self.state.effects.append(
+            fx.Notify(
+                notification_id=f"{self.pid}:{self.state.version}:{kind}",
+                project_id=self.pid,
+                notice=kind,
+                recipients=recipients,
+                message=message,
+            )
+        )
+
+    def _close_submission(self, m: MatterState, outcome: str, now: datetime) -> None:
+        self.state.effects.append(
+            fx.CloseSubmission(
+                project_id=self.pid, matter_code=m.code, submission=m.submissions, outcome=outcome, closed_at=now
+            )
+        )
+
+    def _matter_fields(self, m: MatterState) -> dict[str, Any]:
+        spec = self._spec(m)
+        return {"project_id": self.pid, "matter_code": m.code, "department": spec.department, "stage": spec.stage}
+
+    def matter(self, code: str) -> MatterState:
+        m = self.state.matters.get(code)
+        if m is None:
+            raise Rejected(f"matter_code: {code!r} is not a matter of project {self.pid}")
+        return m
+
+    def _new_clock(
+        self,
+        clock_id: str,
+        scope: ClockScope,
+        label: str,
+        limit_days: float,
+        now: datetime,
+        department: str | None = None,
+        matter_code: str | None = None,
+    ) -> TrackedClock:
+        tc = TrackedClock(
+            clock_id=clock_id,
+            scope=scope,
+            label=label,
+            department=department,
+            matter_code=matter_code,
+            clock=clocks.start(now, limit_days),
+        )
+        self.state.clocks[clock_id] = tc
+        return tc
+
+    def deadline(self, tc: TrackedClock) -> clocks.DeadlineInfo:
+        return clocks.deadline(tc.clock, self.ctx.calendar, self.zone)
+
+    def _close_clock(self, clock_id: str | None, now: datetime) -> float:
+        """Close a clock; return the working days it used."""
+        tc = self.state.clocks.get(clock_id or "")
+        if tc is None:
+            return 0.0
+        if not tc.closed:
+            tc.closed = True
+            tc.final_used_days = self._used(tc, now)
+        return tc.final_used_days or 0.0
+
+    def _used(self, tc: TrackedClock, now: datetime) -> float:
+        if tc.final_used_days is not None:
+            return tc.final_used_days
+        return clocks.used_days(tc.clock, self.ctx.calendar, self.zone, now)
+
+    def _require_active(self) -> None:
+        if self.state.stage in (Stage.WITHDRAWN, Stage.IN_PRODUCTION):
+            raise Rejected(f"project {self.pid} is {self.state.stage}; nothing can change")
+
+    def _ack(self, message: str) -> Ack:
+        return Ack(stage=self.state.stage, message=message)
+
+    def _overdue(self, tc: TrackedClock, now: datetime) -> bool:
+        at = self.deadline(tc).at
+        return at is not None and now >= at

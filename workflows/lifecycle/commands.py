@@ -1,0 +1,443 @@
+"""The commands: each Temporal update ``X`` has ``validate_X`` (refuse before history) and ``X`` here.
+
+``check`` and ``execute`` wrap them with the request-id rule.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from schemas import effects as fx
+from schemas import events as ev
+from schemas.project import (
+    Ack,
+    Decision,
+    DecisionRecord,
+    DecisionResult,
+    ExtendLimit,
+    ProgressReport,
+    ReassignAgent,
+    ResolveMeeting,
+    Resubmit,
+    ResumeClock,
+    StopClock,
+    SupplyMaterials,
+    Verification,
+    Withdraw,
+)
+from schemas.stages import Stage
+from workflows import clocks
+from workflows.clocks import CalendarData
+from workflows.lifecycle.stages import Stages
+from workflows.lifecycle.state import (
+    OPEN,
+    SATISFIED,
+    Answer,
+    MatterState,
+    Meeting,
+    Obligation,
+    ProjectContext,
+    Rejected,
+    fingerprint,
+    request_id_of,
+)
+
+
+class Commands(Stages):
+    """The commands: each Temporal update ``X`` has ``validate_X`` (refuse before history) and ``X`` here."""
+
+    def check(self, name: str, cmd: BaseModel) -> None:
+        """Validator of update ``name``: raise ``Rejected`` unless ``cmd`` may be applied."""
+        rid = request_id_of(cmd)
+        known = self.state.answers.get(rid)
+        if known is not None:
+            if known.fingerprint != fingerprint(cmd):
+                raise Rejected(f"request_id: {rid} was already used for a different command")
+            return
+        getattr(self, f"validate_{name}")(cmd)
+
+    def execute(self, name: str, cmd: BaseModel, now: datetime) -> DecisionResult | Ack:
+        """Apply update ``name`` (validated again), advance the stages, remember the answer."""
+        rid = request_id_of(cmd)
+        known = self.state.answers.get(rid)
+        if known is not None:
+            if known.fingerprint != fingerprint(cmd):
+                raise Rejected(f"request_id: {rid} was already used for a different command")
+            return known.result.model_copy(update={"duplicate": True})
+        self._cause = rid
+        try:
+            result: DecisionResult | Ack = getattr(self, name)(cmd, now)
+            # Advance right away, so the next query or update sees the stage move this one caused.
+            self.advance(now)
+        finally:
+            self._cause = None
+        if isinstance(result, Ack):
+            result = result.model_copy(update={"stage": self.state.stage, "request_id": rid})
+        self.state.answers[rid] = Answer(fingerprint=fingerprint(cmd), result=result)
+        return result
+
+    def validate_decide(self, d: Decision) -> None:
+        """Raise ``Rejected`` unless ``d`` may be applied."""
+        self._require_active()
+        m = self.matter(d.matter_code)
+        if d.department != self._spec(m).department:
+            raise Rejected(
+                f"department: matter {d.matter_code} belongs to {self._spec(m).department}, not {d.department}"
+            )
+        if m.state != "pending":
+            raise Rejected(f"matter_code: matter {d.matter_code} is not pending a decision (state: {m.state})")
+        needs = {"accept_with_tolerance": "tolerance", "approve_on_commitment": "commitment"}.get(d.kind)
+        if needs and needs not in self._spec(m).modes:
+            raise Rejected(f"kind: matter {d.matter_code} cannot be handled by {needs}")
+        if d.instant and "instant" not in self._spec(m).modes:
+            raise Rejected(f"instant: matter {d.matter_code} is not an instant matter (即办件)")
+
+    def decide(self, d: Decision, now: datetime) -> DecisionResult:
+        """Apply a department's decision."""
+        self.validate_decide(d)
+        m = self.matter(d.matter_code)
+        m.decisions.append(
+            DecisionRecord(
+                decision_id=d.decision_id,
+                kind=d.kind,
+                decided_by=d.decided_by,
+                at=now,
+                reasons=d.reasons,
+                items=d.items,
+            )
+        )
+        {
+            "approve": self._approve_decided,
+            "accept_with_tolerance": self._accept_with_tolerance,
+            "approve_on_commitment": self._approve_on_commitment,
+            "reject": self._reject,
+            "request_correction": self._request_correction,
+        }[d.kind](m, d, now)
+        return DecisionResult(decision_id=d.decision_id, matter_code=m.code, state=m.state)
+
+    def _approve_decided(self, m: MatterState, d: Decision, now: datetime) -> None:
+        self._approve(m, d.decision_id, "instant" if d.instant else "standard", d.decided_by, now)
+
+    def _accept_with_tolerance(self, m: MatterState, d: Decision, now: datetime) -> None:
+        """容缺: approved now; the named secondary materials are owed within the tolerance period."""
+        self._approve(m, d.decision_id, "tolerance", d.decided_by, now)
+        self._open_obligation(m, "supply_materials", d.items, self._spec(m).tolerance_supply_days, now)
+        self._notify("tolerance", [self.state.agent], f"{self._spec(m).name_zh}: supply {', '.join(d.items)}", now)
+
+    def _approve_on_commitment(self, m: MatterState, d: Decision, now: datetime) -> None:
+        """告知承诺: approved on the enterprise's commitment; the department verifies later."""
+        self._approve(m, d.decision_id, "commitment", d.decided_by, now)
+
+    def _reject(self, m: MatterState, d: Decision, now: datetime) -> None:
+        """Rejected with reasons: the clock closes; the agent may resubmit."""
+        used = self._close_clock(m.clock_id, now)
+        m.state = "rejected"
+        self._emit(
+            ev.MatterRejected(
+                **self._matter_fields(m),
+                decision_id=d.decision_id,
+                decided_by=d.decided_by,
+                reasons=d.reasons,
+                working_days_used=used,
+            ),
+            now,
+        )
+        self._close_submission(m, "rejected", now)
+        self._notify("rejected", [self.state.agent], f"{self._spec(m).name_zh} rejected: {'; '.join(d.reasons)}", now)
+
+    def _request_correction(self, m: MatterState, d: Decision, now: datetime) -> None:
+        """补正: the clock stops until the agent supplies the items."""
+        assert m.clock_id is not None
+        m.state = "correction"
+        self._stop(m.clock_id, "correction", "; ".join(d.items), now)
+        self._emit(
+            ev.CorrectionRequested(
+                **self._matter_fields(m), decision_id=d.decision_id, decided_by=d.decided_by, items=d.items
+            ),
+            now,
+        )
+        self._notify(
+            "correction", [self.state.agent], f"{self._spec(m).name_zh}: correction needed: {', '.join(d.items)}", now
+        )
+
+    def _stop(self, clock_id: str, kind: str, reason: str, now: datetime) -> None:
+        tc = self.state.clocks[clock_id]
+        tc.clock = clocks.stop(tc.clock, kind, reason, now)
+        self._emit(
+            ev.ClockStopped(project_id=self.pid, clock_id=clock_id, scope=tc.scope, kind=kind, reason=reason), now
+        )
+
+    def _resume(self, clock_id: str, now: datetime) -> None:
+        tc = self.state.clocks[clock_id]
+        tc.clock, stopped = clocks.resume(tc.clock, self.ctx.calendar, self.zone, now)
+        self._emit(
+            ev.ClockResumed(
+                project_id=self.pid,
+                clock_id=clock_id,
+                scope=tc.scope,
+                stopped_working_days=stopped,
+                new_deadline=self.deadline(tc).at,
+            ),
+            now,
+        )
+
+    def validate_supply_materials(self, cmd: SupplyMaterials) -> MatterState:
+        self._require_active()
+        m = self.matter(cmd.matter_code)
+        if m.state == "correction" or self._open_supply(m):
+            return m
+        raise Rejected(f"matter_code: nothing is owed on matter {cmd.matter_code} (state: {m.state})")
+
+    def _open_supply(self, m: MatterState) -> Obligation | None:
+        return next((o for o in m.obligations if o.kind == "supply_materials" and o.state != "fulfilled"), None)
+
+    def supply_materials(self, cmd: SupplyMaterials, now: datetime) -> Ack:
+        m = self.validate_supply_materials(cmd)
+        if m.state == "correction":
+            m.state = "pending"
+            assert m.clock_id is not None
+            self._emit(ev.CorrectionSupplied(**self._matter_fields(m), by=cmd.by, items=cmd.items), now)
+            self._resume(m.clock_id, now)
+            return self._ack(f"correction supplied; {self._spec(m).code} is pending again")
+        o = self._open_supply(m)
+        assert o is not None
+        o.state = "fulfilled"
+        self._close_clock(o.clock_id, now)
+        self._emit(ev.ObligationFulfilled(**self._matter_fields(m), obligation="supply_materials"), now)
+        if m.state == "suspended":
+            m.state = "approved"
+            self._emit(ev.ApprovalReinstated(**self._matter_fields(m), reason="materials supplied"), now)
+        return self._ack(f"materials owed on {self._spec(m).code} supplied")
+
+    def validate_resubmit(self, cmd: Resubmit) -> MatterState:
+        self._require_active()
+        m = self.matter(cmd.matter_code)
+        if m.state != "rejected":
+            raise Rejected(f"matter_code: only a rejected matter is resubmitted ({cmd.matter_code} is {m.state})")
+        return m
+
+    def resubmit(self, cmd: Resubmit, now: datetime) -> Ack:
+        m = self.validate_resubmit(cmd)
+        self._submit(m, now)
+        return self._ack(f"{self._spec(m).code} resubmitted (submission {m.submissions})")
+
+    def validate_verify(self, v: Verification) -> MatterState:
+        if self.state.stage == Stage.WITHDRAWN:  # verification outlives production, not withdrawal
+            raise Rejected(f"project {self.pid} is withdrawn; nothing can change")
+        m = self.matter(v.matter_code)
+        if v.department != self._spec(m).department:
+            raise Rejected(
+                f"department: matter {v.matter_code} belongs to {self._spec(m).department}, not {v.department}"
+            )
+        if not any(o.kind == "verification" and o.state == "open" for o in m.obligations):
+            raise Rejected(f"matter_code: matter {v.matter_code} has no commitment awaiting verification")
+        return m
+
+    def verify(self, v: Verification, now: datetime) -> DecisionResult:
+        m = self.validate_verify(v)
+        o = next(o for o in m.obligations if o.kind == "verification" and o.state == "open")
+        self._close_clock(o.clock_id, now)
+        m.decisions.append(
+            DecisionRecord(
+                decision_id=v.decision_id,
+                kind="verification_passed" if v.passed else "verification_failed",
+                decided_by=v.by,
+                at=now,
+                reasons=[v.findings] if v.findings else [],
+            )
+        )
+        if v.passed:
+            o.state = "fulfilled"
+            self._emit(ev.ObligationFulfilled(**self._matter_fields(m), obligation="verification"), now)
+        else:
+            # A failed verification revokes the approval and reopens the matter as a standard one.
+            o.state = "missed"
+            self._emit(ev.ApprovalRevoked(**self._matter_fields(m), reason=v.findings or "verification failed"), now)
+            self._notify(
+                "revoked",
+                [self.state.agent, self.state.registration.project_lead],
+                f"{self._spec(m).name_zh}: approval revoked after verification",
+                now,
+            )
+            if m.license_no:
+                self.state.effects.append(
+                    fx.RevokeLicense(
+                        project_id=self.pid, license_no=m.license_no, reason=v.findings or "verification failed"
+                    )
+                )
+            m.mode = "standard"
+            m.approval_mode = None
+            m.license_no = None
+            o.state = "fulfilled"  # the obligation is settled; the matter itself reopens
+            self._submit(m, now)
+        return DecisionResult(decision_id=v.decision_id, matter_code=m.code, state=m.state)
+
+    def _pending_matter_of(self, code: str, department: str) -> MatterState:
+        self._require_active()
+        m = self.matter(code)
+        if department != self._spec(m).department:
+            raise Rejected(f"department: matter {code} belongs to {self._spec(m).department}, not {department}")
+        return m
+
+    def validate_stop_clock(self, cmd: StopClock) -> MatterState:
+        m = self._pending_matter_of(cmd.matter_code, cmd.department)
+        tc = self.state.clocks.get(m.clock_id or "")
+        if m.state != "pending" or tc is None or clocks.is_stopped(tc.clock):
+            raise Rejected(f"matter_code: the clock of {cmd.matter_code} is not running (state: {m.state})")
+        return m
+
+    def stop_clock(self, cmd: StopClock, now: datetime) -> Ack:
+        m = self.validate_stop_clock(cmd)
+        assert m.clock_id is not None
+        self._stop(m.clock_id, cmd.kind, cmd.reason, now)
+        return self._ack(f"clock of {self._spec(m).code} stopped for {cmd.kind}")
+
+    def validate_resume_clock(self, cmd: ResumeClock) -> MatterState:
+        m = self._pending_matter_of(cmd.matter_code, cmd.department)
+        tc = self.state.clocks.get(m.clock_id or "")
+        if m.state != "pending" or tc is None or not clocks.is_stopped(tc.clock):
+            raise Rejected(f"matter_code: the clock of {cmd.matter_code} is not stopped by its department")
+        return m
+
+    def resume_clock(self, cmd: ResumeClock, now: datetime) -> Ack:
+        m = self.validate_resume_clock(cmd)
+        assert m.clock_id is not None
+        self._resume(m.clock_id, now)
+        return self._ack(f"clock of {self._spec(m).code} running again")
+
+    def validate_extend_limit(self, cmd: ExtendLimit) -> MatterState:
+        m = self._pending_matter_of(cmd.matter_code, cmd.department)
+        tc = self.state.clocks.get(m.clock_id or "")
+        if m.state not in OPEN or tc is None:
+            raise Rejected(f"matter_code: {cmd.matter_code} has no running clock to extend")
+        if clocks.is_extended(tc.clock):
+            raise Rejected(f"matter_code: the limit of {cmd.matter_code} was already extended once")
+        return m
+
+    def extend_limit(self, cmd: ExtendLimit, now: datetime) -> Ack:
+        m = self.validate_extend_limit(cmd)
+        assert m.clock_id is not None
+        tc = self.state.clocks[m.clock_id]
+        tc.clock = clocks.extend(tc.clock, cmd.days, cmd.approved_by, cmd.reason, now)
+        info = self.deadline(tc)
+        if info.at is not None and info.at > now:
+            # A later deadline re-arms the ladder.
+            tc.warned = tc.breached = False
+        self._emit(
+            ev.LimitExtended(
+                project_id=self.pid,
+                clock_id=tc.clock_id,
+                scope=tc.scope,
+                days=cmd.days,
+                approved_by=cmd.approved_by,
+                reason=cmd.reason,
+                new_deadline=info.at,
+            ),
+            now,
+        )
+        return self._ack(f"limit of {self._spec(m).code} extended by {cmd.days:g} working days")
+
+    def validate_reassign_agent(self, cmd: ReassignAgent) -> None:
+        self._require_active()
+        if cmd.to_agent == self.state.agent:
+            raise Rejected(f"to_agent: {cmd.to_agent} is already the agent of {self.pid}")
+
+    def reassign_agent(self, cmd: ReassignAgent, now: datetime) -> Ack:
+        self.validate_reassign_agent(cmd)
+        old = self.state.agent
+        if cmd.to_agent == self.state.backup_agent:
+            self.state.backup_agent = old  # AB岗: the backup takes over, the first agent backs up
+        self.state.agent = cmd.to_agent
+        self._emit(
+            ev.AgentReassigned(
+                project_id=self.pid, from_agent=old, to_agent=cmd.to_agent, by=cmd.by, reason=cmd.reason
+            ),
+            now,
+        )
+        self._notify(
+            "reassigned", [old, cmd.to_agent], f"{self.state.registration.name}: agent is now {cmd.to_agent}", now
+        )
+        return self._ack(f"agent is now {cmd.to_agent}")
+
+    def validate_report_progress(self, cmd: ProgressReport) -> None:
+        self._require_active()
+        if self.state.stage != Stage.CONSTRUCTION:
+            raise Rejected(f"stage: progress is reported during construction, the project is in {self.state.stage}")
+        if cmd.percent < self.state.construction_percent:
+            raise Rejected(
+                f"percent: progress cannot go back from {self.state.construction_percent}% to {cmd.percent}%"
+            )
+
+    def report_progress(self, cmd: ProgressReport, now: datetime) -> Ack:
+        self.validate_report_progress(cmd)
+        self.state.construction_percent = cmd.percent
+        self._emit(ev.ConstructionProgressReported(project_id=self.pid, percent=cmd.percent, note=cmd.note), now)
+        return self._ack(f"construction at {cmd.percent}%")
+
+    def validate_resolve_meeting(self, cmd: ResolveMeeting) -> Meeting:
+        meeting = self.state.meetings.get(cmd.meeting_id)
+        if meeting is None:
+            raise Rejected(f"meeting_id: no joint meeting {cmd.meeting_id} in project {self.pid}")
+        if meeting.resolution is not None:
+            raise Rejected(f"meeting_id: joint meeting {cmd.meeting_id} is already resolved")
+        return meeting
+
+    def resolve_meeting(self, cmd: ResolveMeeting, now: datetime) -> Ack:
+        meeting = self.validate_resolve_meeting(cmd)
+        meeting.resolution = cmd.resolution
+        self._emit(
+            ev.JointMeetingResolved(
+                project_id=self.pid, meeting_id=cmd.meeting_id, resolution=cmd.resolution, by=cmd.by
+            ),
+            now,
+        )
+        return self._ack(f"joint meeting {cmd.meeting_id} resolved")
+
+    def validate_withdraw(self, cmd: Withdraw) -> None:
+        self._require_active()
+
+    def withdraw(self, cmd: Withdraw, now: datetime) -> Ack:
+        self.validate_withdraw(cmd)
+        stage = self.state.stage
+        for m in self.state.matters.values():
+            if m.state in OPEN:
+                self._close_submission(m, "withdrawn", now)
+            if m.state not in SATISFIED:
+                m.state = "withdrawn"
+            for o in m.obligations:
+                if o.state == "open":
+                    o.state = "fulfilled"
+        self._close_all(now)
+        self.state.stage = Stage.WITHDRAWN
+        self._emit(ev.ProjectWithdrawn(project_id=self.pid, stage=stage, reason=cmd.reason, by=cmd.by), now)
+        self._notify(
+            "withdrawn",
+            [self.state.agent, self.state.registration.project_lead],
+            f"{self.state.registration.name} withdrawn: {cmd.reason}",
+            now,
+        )
+        return self._ack("project withdrawn")
+
+    def calendar_changed(self, calendar: CalendarData, now: datetime) -> bool:
+        """Adopt a new official calendar; running deadlines recompute from it. True if changed.
+
+        A clock whose deadline moved to the future re-arms its ladder; ``DeadlinesRecomputed``
+        records the deadlines that moved.
+        """
+        if calendar.version == self.state.versions.calendar:
+            return False
+        open_clocks = [tc for tc in self.state.clocks.values() if not tc.closed]
+        before = {tc.clock_id: self.deadline(tc).at for tc in open_clocks}
+        self.ctx = ProjectContext(self.ctx.catalog, self.ctx.zone, calendar)
+        self.state.versions = self.state.versions.model_copy(update={"calendar": calendar.version})
+        moved: dict[str, datetime | None] = {}
+        for tc in open_clocks:
+            at = self.deadline(tc).at
+            if at != before[tc.clock_id]:
+                moved[tc.clock_id] = at
+                if at is not None and at > now:
+                    tc.warned = tc.breached = False
+        self._emit(ev.DeadlinesRecomputed(project_id=self.pid, calendar_version=calendar.version, deadlines=moved), now)
+        return True

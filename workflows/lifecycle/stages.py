@@ -1,0 +1,250 @@
+"""Stages and matters: registration, submission, approval, obligations, the stage sequence."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from schemas import effects as fx
+from schemas import events as ev
+from schemas.events import ApprovalMode, ChecklistItem
+from schemas.stages import APPROVAL_STAGES, Stage
+from workflows.lifecycle.base import LifecycleBase
+from workflows.lifecycle.state import (
+    SATISFIED,
+    MatterState,
+    Obligation,
+)
+
+
+class Stages(LifecycleBase):
+    """Stages and matters: registration, submission, approval, obligations, the stage sequence."""
+
+    def register(self, checklist: list[ChecklistItem], now: datetime) -> None:
+        """Enter the pipeline: checklist, matters, the whole-process clock, the first stage."""
+        r = self.state.registration
+        self.state.checklist = checklist
+        cap = self.zone.process_caps.get(r.project_type)
+        process = self._new_clock("process", "process", "whole approval process", cap, now) if cap else None
+        for item in checklist:
+            spec = self.ctx.catalog.matter(item.matter_code)
+            self.state.matters[spec.code] = MatterState(code=spec.code, mode=item.mode)
+        self._emit(
+            ev.ProjectRegistered(
+                project_id=self.pid,
+                name=r.name,
+                enterprise=r.enterprise,
+                zone=r.zone,
+                project_type=r.project_type,
+                investment_yuan=r.investment_yuan,
+                agent=r.agent,
+                backup_agent=r.backup_agent,
+                project_lead=r.project_lead,
+                checklist=checklist,
+                process_deadline=self.deadline(process).at if process else None,
+            ),
+            now,
+        )
+        self._notify(
+            "checklist",
+            [r.agent, r.backup_agent],
+            f"{r.name}: one-time notification checklist issued with {len(checklist)} matters",
+            now,
+        )
+
+    def _stage_matters(self, stage: Stage) -> list[MatterState]:
+        return [m for m in self.state.matters.values() if self._spec(m).stage == stage]
+
+    def _start_stage(self, stage: Stage, now: datetime) -> None:
+        self.state.stage = stage
+        limit = self.zone.stage_limits.get(stage)
+        deadline = None
+        if limit and stage in APPROVAL_STAGES:
+            tc = self._new_clock(f"stage:{stage}", "stage", f"stage {stage}", limit, now)
+            deadline = self.deadline(tc).at
+        self._emit(ev.StageStarted(project_id=self.pid, stage=stage, limit_days=limit, deadline=deadline), now)
+        for m in self._stage_matters(stage):
+            if m.mode == "regional_assessment":
+                m.state = "exempt"
+                self._emit(
+                    ev.MatterExempted(
+                        **self._matter_fields(m),
+                        assessment=self._spec(m).regional_assessment or "",
+                        statutory_days=self._spec(m).statutory_days,
+                    ),
+                    now,
+                )
+
+    def _satisfied(self, m: MatterState) -> bool:
+        return m.state in SATISFIED
+
+    def _stage_done(self, stage: Stage) -> bool:
+        # A suspended approval (容缺 materials not supplied) holds whatever stage the project is in.
+        if any(m.state == "suspended" for m in self.state.matters.values()):
+            return False
+        return all(self._satisfied(m) for m in self._stage_matters(stage))
+
+    def advance(self, now: datetime) -> None:
+        """Submit what may be submitted, close finished stages, open the next ones."""
+        while True:
+            stage = self.state.stage
+            if stage == Stage.REGISTERED:
+                self._start_stage(Stage.ESTABLISHMENT, now)
+                continue
+            if stage in APPROVAL_STAGES:
+                for m in self._stage_matters(stage):
+                    if m.state == "waiting" and all(
+                        self._satisfied(self.state.matters[r])
+                        for r in self._spec(m).requires
+                        if r in self.state.matters
+                    ):
+                        self._submit(m, now)
+                if not self._stage_done(stage):
+                    return
+                used = self._close_clock(f"stage:{stage}", now)
+                self._emit(ev.StageCompleted(project_id=self.pid, stage=stage, working_days_used=used), now)
+                if stage == Stage.CONSTRUCTION_PERMIT:
+                    self._close_clock("process", now)
+                    self._start_stage(Stage.CONSTRUCTION, now)
+                elif stage == Stage.COMPLETION_ACCEPTANCE:
+                    return self._finish(now)
+                else:
+                    self._start_stage(APPROVAL_STAGES[APPROVAL_STAGES.index(stage) + 1], now)
+                continue
+            if stage == Stage.CONSTRUCTION and self.state.construction_percent >= 100:
+                self._start_stage(Stage.COMPLETION_ACCEPTANCE, now)
+                continue
+            return
+
+    def _finish(self, now: datetime) -> None:
+        total = sum(self._used(tc, now) for tc in self.state.clocks.values() if tc.scope == "stage")
+        self.state.stage = Stage.IN_PRODUCTION
+        self._emit(ev.ProjectInProduction(project_id=self.pid, working_days_total=total), now)
+        # Verifications still owed keep their clocks (and escalation) after production starts.
+        owed = {o.clock_id for m in self.state.matters.values() for o in m.obligations if o.state == "open"}
+        for clock_id in self.state.clocks:
+            if clock_id not in owed:
+                self._close_clock(clock_id, now)
+
+    def _close_all(self, now: datetime) -> None:
+        for clock_id in self.state.clocks:
+            self._close_clock(clock_id, now)
+
+    @property
+    def done(self) -> bool:
+        """The lifecycle has ended and nothing is owed any more."""
+        if self.state.stage == Stage.WITHDRAWN:
+            return True
+        return self.state.stage == Stage.IN_PRODUCTION and not any(
+            o.state == "open" for m in self.state.matters.values() for o in m.obligations
+        )
+
+    def _submit(self, m: MatterState, now: datetime) -> None:
+        m.submissions += 1
+        m.state = "pending"
+        spec = self._spec(m)
+        tc = self._new_clock(
+            f"matter:{spec.code}:{m.submissions}",
+            "matter",
+            f"{spec.name_zh} ({spec.department})",
+            spec.limit_days,
+            now,
+            department=spec.department,
+            matter_code=spec.code,
+        )
+        m.clock_id = tc.clock_id
+        deadline = self.deadline(tc).at
+        self._emit(
+            ev.MatterSubmitted(
+                **self._matter_fields(m),
+                submission=m.submissions,
+                mode=m.mode,
+                statutory_days=spec.statutory_days,
+                promised_days=spec.promised_days,
+                deadline=deadline,
+            ),
+            now,
+        )
+        self.state.effects.append(
+            fx.SubmitApplication(
+                project_id=self.pid,
+                matter_code=spec.code,
+                submission=m.submissions,
+                department=spec.department,
+                payload={
+                    "project_name": self.state.registration.name,
+                    "enterprise": self.state.registration.enterprise,
+                    "matter_name": spec.name_zh,
+                    "mode": m.mode,
+                    "materials": spec.main_materials,
+                    "deadline": deadline.isoformat() if deadline else None,
+                    "agent": self.state.agent,
+                },
+                submitted_at=now,
+            )
+        )
+        if m.mode == "commitment":
+            # 告知承诺: the signed commitment is the application; approval is granted at once.
+            self._approve(m, "commitment", "commitment", "enterprise commitment", now)
+
+    def _approve(self, m: MatterState, decision_id: str, mode: ApprovalMode, by: str, now: datetime) -> None:
+        tc = self.state.clocks[m.clock_id] if m.clock_id else None
+        on_time = tc is None or not self._overdue(tc, now)
+        used = self._close_clock(m.clock_id, now)
+        m.state = "approved"
+        m.approval_mode = mode
+        self._emit(
+            ev.MatterApproved(
+                **self._matter_fields(m),
+                decision_id=decision_id,
+                mode=mode,
+                decided_by=by,
+                working_days_used=used,
+                statutory_days=self._spec(m).statutory_days,
+                on_time=on_time,
+            ),
+            now,
+        )
+        self._close_submission(m, f"approved:{mode}", now)
+        spec = self._spec(m)
+        if spec.issues_license and m.license_no is None:
+            # The number is a pure function of the approval: nothing to wait for.
+            m.license_no = fx.license_number(self.pid, m.code, m.submissions)
+            self.state.effects.append(
+                fx.IssueLicense(
+                    project_id=self.pid,
+                    license_no=m.license_no,
+                    matter_code=m.code,
+                    department=spec.department,
+                    enterprise=self.state.registration.enterprise,
+                    submission=m.submissions,
+                )
+            )
+            self._emit(ev.ELicenseIssued(**self._matter_fields(m), license_no=m.license_no), now)
+        if mode == "commitment":
+            self._open_obligation(m, "verification", [], self._spec(m).commitment_verification_days, now)
+
+    def _open_obligation(
+        self,
+        m: MatterState,
+        kind: Literal["supply_materials", "verification"],
+        items: list[str],
+        days: float,
+        now: datetime,
+    ) -> None:
+        clock_id = f"obligation:{self._spec(m).code}:{kind}:{m.submissions}"
+        label = "materials owed (容缺)" if kind == "supply_materials" else "verification (告知承诺)"
+        tc = self._new_clock(
+            clock_id,
+            "obligation",
+            f"{self._spec(m).name_zh}: {label}",
+            days,
+            now,
+            department=self._spec(m).department,
+            matter_code=self._spec(m).code,
+        )
+        m.obligations.append(Obligation(kind=kind, items=items, clock_id=clock_id))
+        self._emit(
+            ev.ObligationOpened(**self._matter_fields(m), obligation=kind, items=items, deadline=self.deadline(tc).at),
+            now,
+        )

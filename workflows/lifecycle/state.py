@@ -1,0 +1,148 @@
+"""The lifecycle's state: what a project is, carried whole across continue-as-new.
+
+Pure pydantic models; the named state sets say which matter states are open or satisfied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from catalog.content import ContentVersions
+from catalog.models import Catalog, MatterSpec, ZonePolicy
+from schemas.effects import Effect
+from schemas.events import ApprovalMode, ChecklistItem, ClockScope, EventEnvelope, HandlingMode
+from schemas.project import (
+    Ack,
+    DecisionRecord,
+    DecisionResult,
+    MatterStateName,
+    RegisterProject,
+)
+from schemas.stages import Stage
+from workflows.clocks import CalendarData, LegalClock
+
+# Named sets of matter states.
+OPEN: frozenset[MatterStateName] = frozenset({"pending", "correction"})
+"""With a department: its clock runs (pending) or is stopped for the agent's correction."""
+SATISFIED: frozenset[MatterStateName] = frozenset({"approved", "exempt"})
+"""Nothing more to do for the stage to close."""
+
+
+class Rejected(Exception):
+    """A command that is not allowed in the current state; the message says why."""
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TrackedClock(_State):
+    """A legal clock with the escalation ladder's progress on it."""
+
+    clock_id: str
+    scope: ClockScope
+    label: str
+    department: str | None = None
+    matter_code: str | None = None
+    clock: LegalClock
+    warned: bool = False
+    breached: bool = False
+    meeting_id: str | None = None
+    # The ladder has nothing left to do (a joint meeting convened, or nothing left to convene on).
+    ladder_done: bool = False
+    closed: bool = False
+    # Working days used, frozen when the clock closes.
+    final_used_days: float | None = None
+
+
+class Obligation(_State):
+    kind: Literal["supply_materials", "verification"]
+    items: list[str]
+    clock_id: str
+    state: Literal["open", "fulfilled", "missed"] = "open"
+
+
+class MatterState(_State):
+    code: str
+    mode: HandlingMode
+    state: MatterStateName = "waiting"
+    approval_mode: ApprovalMode | None = None
+    submissions: int = 0
+    clock_id: str | None = None
+    obligations: list[Obligation] = []
+    decisions: list[DecisionRecord] = []
+    license_no: str | None = None
+
+
+class Meeting(_State):
+    meeting_id: str
+    clock_id: str
+    department: str | None
+    resolution: str | None = None
+
+
+class ProjectContext:
+    """The immutable content a project runs under, looked up by its content versions.
+
+    Not part of the state: only ``ProjectState.versions`` travels through Temporal.
+    """
+
+    __slots__ = ("calendar", "catalog", "specs", "zone")
+
+    def __init__(self, catalog: Catalog, zone: ZonePolicy, calendar: CalendarData) -> None:
+        self.catalog = catalog
+        self.zone = zone
+        self.calendar = calendar
+        self.specs: dict[str, MatterSpec] = {m.code: m for m in catalog.matters}
+
+
+class Answer(_State):
+    """The first answer to a command, kept under its request id (or decision id).
+
+    ``fingerprint`` is the SHA-256 of the command's canonical JSON: the same id with another body is
+    refused instead of being answered as if it were the same command.
+    """
+
+    fingerprint: str
+    result: DecisionResult | Ack
+
+
+def request_id_of(command: BaseModel) -> str:
+    """The command's request id: ``decision_id`` for decisions and verifications, else ``request_id``."""
+    rid = getattr(command, "decision_id", None) or getattr(command, "request_id", None)
+    if not rid:
+        raise Rejected("request_id: every command needs a request id (retries with the same id are answered once)")
+    return str(rid)
+
+
+def fingerprint(command: BaseModel) -> str:
+    """SHA-256 of a command's canonical JSON (its fields in declaration order)."""
+    return hashlib.sha256(command.model_dump_json().encode()).hexdigest()
+
+
+class ProjectState(_State):
+    """Everything a project is; carried whole across continue-as-new.
+
+    It never repeats what can be looked up: the catalog, zone policy and calendar are named by
+    ``versions`` (see ``catalog.content``).
+    """
+
+    registration: RegisterProject
+    versions: ContentVersions
+    stage: Stage = Stage.REGISTERED
+    agent: str
+    backup_agent: str
+    matters: dict[str, MatterState] = {}
+    clocks: dict[str, TrackedClock] = {}
+    meetings: dict[str, Meeting] = {}
+    checklist: list[ChecklistItem] = []
+    # First answers by request id (decision id for decisions and verifications).
+    answers: dict[str, Answer] = {}
+    construction_percent: int = 0
+    version: int = 0
+    # The outbox: events and effects not yet handed to ``apply_batch``.
+    pending_events: list[EventEnvelope] = []
+    effects: list[Effect] = []
