@@ -1,32 +1,52 @@
-"""The one way daiban processes connect to Temporal: pydantic converter, one-line errors."""
+"""The one way daiban processes connect to Temporal: envconfig, pydantic converter, one-line errors.
+
+The connection comes from Temporal's own environment configuration (``temporalio.envconfig``):
+``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``, ``TEMPORAL_TLS_*``,
+``TEMPORAL_PROFILE`` and the profile file (``TEMPORAL_CONFIG_FILE``, default
+``~/.config/temporalio/temporal.toml``), so mTLS and API keys to a cluster need no daiban setting.
+``DAIBAN_TEMPORAL_ADDRESS`` / ``DAIBAN_TEMPORAL_NAMESPACE``, when set, win (they are daiban's
+own, so the more specific); where nothing names them, ``127.0.0.1:7233`` / ``default`` apply.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 
 from infra.settings import ConfigError, Settings
 
 
+def connect_config(settings: Settings, address: str | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``Client.connect``: envconfig first, then daiban's settings."""
+    try:
+        cfg: dict[str, Any] = dict(ClientConfig.load_client_connect_config())
+    except Exception as exc:  # a malformed profile file or TLS variable
+        raise ConfigError(f"Temporal client configuration (TEMPORAL_* / profile file): {exc}") from None
+    explicit = settings.model_fields_set
+    if address or "temporal_address" in explicit or not cfg.get("target_host"):
+        cfg["target_host"] = address or settings.temporal_address
+    if "temporal_namespace" in explicit or not cfg.get("namespace"):
+        cfg["namespace"] = settings.temporal_namespace
+    return cfg
+
+
 async def connect(settings: Settings, *, address: str | None = None, runtime: Runtime | None = None) -> Client:
-    """A client on ``address`` (default: the settings'), or ``ConfigError`` saying what is wrong."""
-    target = address or settings.temporal_address
+    """A client on ``address`` (default: envconfig, then settings), or ``ConfigError`` saying what is wrong."""
+    cfg = connect_config(settings, address)
+    target, namespace = cfg["target_host"], cfg["namespace"]
     try:
         return await asyncio.wait_for(
-            Client.connect(
-                target,
-                namespace=settings.temporal_namespace,
-                data_converter=pydantic_data_converter,
-                runtime=runtime,
-            ),
+            Client.connect(**cfg, data_converter=pydantic_data_converter, runtime=runtime),
             timeout=15,
         )
     except Exception as exc:  # the SDK raises RuntimeError for most connection failures
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(
-            f"cannot reach Temporal at {target} (namespace {settings.temporal_namespace}): {detail}; "
-            "start it (make run) or fix DAIBAN_TEMPORAL_ADDRESS"
+            f"cannot reach Temporal at {target} (namespace {namespace}): {detail}; "
+            "start it (make run) or set TEMPORAL_ADDRESS (or DAIBAN_TEMPORAL_ADDRESS)"
         ) from None
