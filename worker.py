@@ -51,7 +51,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     client = await connect(settings, runtime=prometheus_runtime(settings.metrics_port))
     pool = await create_pool(settings.database_url)
     try:
-        await migrate.apply(pool)
+        await migrate.require_current(pool)
         # Temporal and this event store must belong together; one line saying how to fix it if not.
         await check_client_binding(pool, client)
         # Content versions workflows look up: shipped data and every stored calendar, then new ones.

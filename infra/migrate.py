@@ -1,8 +1,10 @@
 """Plain-SQL migrations applied in file-name order and recorded in ``schema_migrations``.
 
-Safe to run twice (applied files are skipped) and from two processes at once (a transaction-level
-advisory lock serialises them). An applied file whose content changed is an error: migrations are
-append-only, a fix is a new file.
+Applying is an explicit step (``daiban db migrate``; ``make run`` and a deployment's setup job call
+it); workers and gateways only check, read-only, that the database is current, and refuse to start
+with one line otherwise. Safe to run twice (applied files are skipped) and from two processes at
+once (a transaction-level advisory lock serialises them). An applied file whose content changed is
+an error: migrations are append-only, a fix is a new file.
 """
 
 from __future__ import annotations
@@ -68,3 +70,33 @@ async def apply(pool: asyncpg.Pool) -> list[str]:
     if applied_now:
         log.info("migrations applied", versions=applied_now)
     return applied_now
+
+
+async def pending(pool: asyncpg.Pool) -> list[str]:
+    """The versions not applied yet (read-only); raise ``MigrationError`` if an applied file changed."""
+    exists = await pool.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    done: dict[str, str] = {}
+    if exists:
+        done = {r["version"]: r["checksum"] for r in await pool.fetch("SELECT version, checksum FROM schema_migrations")}
+    out = []
+    for m in available():
+        if m.version not in done:
+            out.append(m.version)
+        elif done[m.version] != m.checksum:
+            raise MigrationError(f"migration {m.version} changed after it was applied; add a new file instead")
+    return out
+
+
+async def require_current(pool: asyncpg.Pool) -> None:
+    """Raise ``ConfigError`` (one line) unless every shipped migration is applied."""
+    from infra.settings import ConfigError
+
+    try:
+        missing = await pending(pool)
+    except MigrationError as exc:
+        raise ConfigError(str(exc)) from None
+    if missing:
+        raise ConfigError(
+            f"the database lacks {len(missing)} migration(s) ({missing[0]} ... {missing[-1]}): "
+            "run `daiban db migrate` first"
+        )

@@ -709,7 +709,7 @@ def repair(project_id: str, as_json: JsonOpt = False) -> None:
         try:
             from infra import migrate
 
-            await migrate.apply(pool)
+            await migrate.require_current(pool)
             return await repair_project(pool, client, project_id)
         finally:
             await pool.close()
@@ -721,3 +721,29 @@ def repair(project_id: str, as_json: JsonOpt = False) -> None:
     except EventStoreError as exc:
         raise fail(str(exc), 2 if str(exc).startswith("project_id:") else 1) from None
     emit(result, as_json, lambda: out.print(describe(result)))
+
+
+# ---- database (infra.migrate) -----------------------------------------------------------------------
+
+db_app = typer.Typer(help="daiban's PostgreSQL: apply migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("migrate")
+def db_migrate(
+    dry_run: Annotated[bool, typer.Option(help="Only list the migrations not applied yet.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply daiban's migrations to DATABASE_URL (safe to repeat; workers and gateways only check)."""
+    from infra import migrate
+
+    async def go(pool: Any) -> list[str]:
+        return await (migrate.pending(pool) if dry_run else migrate.apply(pool))
+
+    try:
+        versions = read(go)
+    except migrate.MigrationError as exc:
+        raise fail(str(exc)) from None
+    verb = "pending" if dry_run else "applied"
+    listed = ", ".join(versions) or "-"
+    emit({verb: versions}, as_json, lambda: out.print(f"{len(versions)} migration(s) {verb}: {listed}"))

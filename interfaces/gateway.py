@@ -49,6 +49,7 @@ from infra import migrate
 from infra.db import create_pool
 from infra.metrics import RequestMetrics, latest
 from infra.settings import ConfigError, Settings, load_settings
+from infra.temporal import connect_config
 from interfaces.auth import (
     DEPARTMENT_HEADER,
     EXPIRES_HEADER,
@@ -152,12 +153,13 @@ class Services:
     daiban: DaibanClient
     pool: asyncpg.Pool
     auth: Authorizer
-    migrated: bool = False
+    schema_current: bool = False
 
-    async def ensure_migrated(self) -> None:
-        if not self.migrated:
-            await migrate.apply(self.pool)
-            self.migrated = True
+    async def check_schema(self) -> None:
+        """Read-only: every migration applied (``daiban db migrate``), else ``ConfigError``."""
+        if not self.schema_current:
+            await migrate.require_current(self.pool)
+            self.schema_current = True
 
 
 def services(request: Request) -> Services:
@@ -201,17 +203,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not cfg.database_url:
             raise ConfigError("DATABASE_URL is not set; point it at daiban's PostgreSQL")
-        temporal = await Client.connect(cfg.temporal_address, namespace=cfg.temporal_namespace,
-                                        data_converter=pydantic_data_converter, lazy=True)
+        temporal = await Client.connect(**connect_config(cfg), data_converter=pydantic_data_converter, lazy=True)
         pool = await create_pool(cfg.database_url, min_size=0, max_size=10)
         auth = Authorizer({k: v.get_secret_value() for k, v in cfg.department_keys.items()},
                           {k: v.get_secret_value() for k, v in cfg.operator_tokens.items()},
                           cfg.envelope_max_ttl_seconds)
         svc = Services(cfg, DaibanClient(temporal, cfg.task_queue), pool, auth)
         try:
-            await svc.ensure_migrated()
-        except Exception as exc:  # PostgreSQL down or refusing: start anyway, /readyz says why
-            log.warning("migrations not applied yet; /readyz retries", error=str(exc))
+            await svc.check_schema()
+        except Exception as exc:  # PostgreSQL down, or not migrated: start anyway, /readyz says why
+            log.warning("database not ready; /readyz retries", error=str(exc))
         if not auth.department_keys:
             log.warning("no DAIBAN_DEPARTMENT_KEYS: every decision will be refused")
         if not auth.operator_tokens:
@@ -528,7 +529,7 @@ async def _temporal_ok(svc: Services) -> str:
 async def _postgres_ok(svc: Services) -> str:
     try:
         await asyncio.wait_for(svc.pool.fetchval("SELECT 1"), timeout=2)
-        await svc.ensure_migrated()
+        await svc.check_schema()
     except Exception as exc:  # any failure means not ready; say which
         return f"unreachable: {type(exc).__name__}: {exc}"
     return "ok"
