@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -66,7 +67,10 @@ def registration(**overrides: object) -> RegisterProject:
 
 
 async def running_worker(env: WorkflowEnvironment, task_queue: str, pool: asyncpg.Pool) -> AsyncIterator[Harness]:
+    # As worker.py does: the content registry follows what is stored (a calendar loaded by the CLI).
     content.load_shipped()
+    stop = asyncio.Event()
+    refresher = asyncio.create_task(content.refresh_forever(pool, stop, poll_interval=0.5))
     async with Worker(
         env.client,
         task_queue=task_queue,
@@ -78,6 +82,8 @@ async def running_worker(env: WorkflowEnvironment, task_queue: str, pool: asyncp
             yield harness
         finally:
             await harness.terminate_all()
+            stop.set()
+            await refresher
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from eventstore.projector import Projector
+from legalclock.statutory import provisional_holidays
 from tests.harness import Harness, registration
 from tests.workflows.helpers import eventually, settle, view
 
@@ -205,12 +206,14 @@ async def test_loading_a_new_years_calendar_recomputes_running_projects(
     h = await dev.start(zone="tunliu")
     before = await view(h)
     notice = tmp_path / "2028.json"
+    # The statutory days stay (a notice never removes them); it adds National Day's swap.
+    statutory = {d.isoformat(): name.removesuffix(" (provisional)") for d, name in provisional_holidays(2028).items()}
     notice.write_text(
         json.dumps(
             {
                 "years": {
                     "2028": {
-                        "holidays": {"2028-01-01": "元旦", **{f"2028-10-0{d}": "国庆节" for d in range(1, 8)}},
+                        "holidays": {**statutory, **{f"2028-10-0{d}": "国庆节" for d in range(1, 8)}},
                         "workdays": {"2028-10-08": "国庆节调休"},
                     }
                 }
