@@ -1,10 +1,313 @@
-"""Small factories shared by the tests."""
+"""Small factories shared by the tests: registrations, pure lifecycle machines, commands, drivers.
+
+Everything here is pure and fast (no Temporal, no PostgreSQL): a machine is built the way
+``ProjectWorkflow`` builds it (content looked up by version, ``register`` then ``advance``) and
+driven through its public command gate, ``check`` / ``execute``, with an explicit instant.
+"""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from catalog.content import ContentVersions, content_hash
+from catalog.load import default_catalog, default_zones
+from catalog.models import ProjectFacts, derive_checklist
+from legalclock import CST, Clock, default_calendar
+from schemas.events import EventEnvelope
+from schemas.project import (
+    Ack,
+    Decision,
+    DecisionKind,
+    DecisionResult,
+    ExtendLimit,
+    ProgressReport,
+    ReassignAgent,
+    RegisterProject,
+    ResolveMeeting,
+    Resubmit,
+    ResumeClock,
+    StopClock,
+    SupplyMaterials,
+    Verification,
+    Withdraw,
+)
+from schemas.stages import Stage
+from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState
+
+# Monday 2 March 2026, 09:00 Beijing time: a working day, clear of every holiday for weeks.
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=CST)
+
+ProjectType = Literal["general", "key"]
+StopKind = Literal["expert_review", "hearing", "testing", "public_notice"]
+
+# Stage order, for "approve until stage X".
+LIFECYCLE = (
+    Stage.REGISTERED,
+    Stage.ESTABLISHMENT,
+    Stage.APPROVAL_LAND,
+    Stage.ENGINEERING_PERMIT,
+    Stage.CONSTRUCTION_PERMIT,
+    Stage.CONSTRUCTION,
+    Stage.COMPLETION_ACCEPTANCE,
+    Stage.IN_PRODUCTION,
+)
 
 
 def rid() -> str:
     """A fresh request id for a command."""
     return f"t-{uuid.uuid4().hex[:16]}"
+
+
+# ---- registration and machines --------------------------------------------------------------
+
+
+def registration(
+    project_id: str | None = None,
+    *,
+    zone: str = "yanhu",
+    project_type: ProjectType = "general",
+    standard_land_parcel: bool = False,
+    agent: str = "agent-li",
+    backup_agent: str = "agent-wang",
+    project_lead: str = "lead-zhao",
+) -> RegisterProject:
+    """A project's registration (签约入库), with a fresh project id unless one is given."""
+    return RegisterProject(
+        project_id=project_id or f"p-{uuid.uuid4().hex[:10]}",
+        name="年产4亿件卫生材料生产线",
+        enterprise="山西百特辉医疗科技有限公司",
+        zone=zone,
+        project_type=project_type,
+        investment_yuan=80_000_000,
+        standard_land_parcel=standard_land_parcel,
+        agent=agent,
+        backup_agent=backup_agent,
+        project_lead=project_lead,
+    )
+
+
+def context(zone: str) -> ProjectContext:
+    """The shipped catalog, the zone's policy and the shipped calendar (all cached by their loaders)."""
+    return ProjectContext(default_catalog(), default_zones()[zone], default_calendar())
+
+
+def versions(ctx: ProjectContext) -> ContentVersions:
+    return ContentVersions(
+        catalog=content_hash(ctx.catalog, "catalog"),
+        zone=content_hash(ctx.zone, "zone"),
+        calendar=ctx.calendar.version,
+    )
+
+
+def unregistered(reg: RegisterProject) -> ProjectMachine:
+    """A machine holding ``reg`` before ``register`` ran (for registration tests)."""
+    ctx = context(reg.zone)
+    state = ProjectState(registration=reg, versions=versions(ctx), agent=reg.agent, backup_agent=reg.backup_agent)
+    return ProjectMachine(state, ctx)
+
+
+def machine(
+    zone: str = "yanhu",
+    *,
+    at: datetime = T0,
+    stage: Stage | None = None,
+    reg: RegisterProject | None = None,
+    project_type: ProjectType = "general",
+    standard_land_parcel: bool = False,
+    clear: bool = True,
+) -> ProjectMachine:
+    """A registered project at ``at`` (its first stage open), approved until ``stage`` if given.
+
+    With ``clear`` the outbox (events and effects so far) is emptied, so a test sees only what
+    it causes; the stream's version keeps counting.
+    """
+    reg = reg or registration(zone=zone, project_type=project_type, standard_land_parcel=standard_land_parcel)
+    m = unregistered(reg)
+    facts = ProjectFacts(project_type=reg.project_type, standard_land_parcel=reg.standard_land_parcel)
+    m.register(derive_checklist(m.ctx.catalog, m.ctx.zone, facts), at)
+    m.advance(at)
+    if stage is not None:
+        approve_until(m, stage, at)
+    if clear:
+        drain(m)
+    return m
+
+
+def drain(m: ProjectMachine) -> list[EventEnvelope]:
+    """Empty the outbox as ``apply_batch`` would; return the events it held."""
+    events = list(m.state.pending_events)
+    m.state.pending_events.clear()
+    m.state.effects.clear()
+    return events
+
+
+def types(m: ProjectMachine) -> list[str]:
+    """Event types in the outbox, in order."""
+    return [e.event_type for e in m.state.pending_events]
+
+
+def events_of(m: ProjectMachine, event_type: str) -> list[EventEnvelope]:
+    return [e for e in m.state.pending_events if e.event_type == event_type]
+
+
+def effect_kinds(m: ProjectMachine) -> list[str]:
+    return [f.kind for f in m.state.effects]
+
+
+def state_of(m: ProjectMachine, code: str) -> str:
+    """A matter's state, read afresh (a command may have changed it since the last look)."""
+    return m.state.matters[code].state
+
+
+def department_of(code: str) -> str:
+    return default_catalog().matter(code).department
+
+
+def deadline_of(m: ProjectMachine, clock_id: str) -> datetime:
+    """A running clock's deadline as the machine computes it."""
+    at = m.deadline(m.state.clocks[clock_id]).at
+    assert at is not None, f"{clock_id} is stopped"
+    return at
+
+
+def legal_deadline(m: ProjectMachine, accepted_at: datetime, limit_days: float) -> datetime:
+    """The legal clock's own deadline for a limit accepted at ``accepted_at`` (expected values)."""
+    at = Clock(accepted_at=accepted_at, limit_days=limit_days).deadline(m.ctx.calendar, m.zone.office_hours).at
+    assert at is not None
+    return at
+
+
+def matter_clock(m: ProjectMachine, code: str) -> str:
+    clock_id = m.state.matters[code].clock_id
+    assert clock_id is not None, f"{code} has no clock"
+    return clock_id
+
+
+# ---- commands with fresh request ids ---------------------------------------------------------
+
+
+def decision(
+    code: str,
+    kind: DecisionKind = "approve",
+    *,
+    department: str | None = None,
+    instant: bool = False,
+    reasons: list[str] | None = None,
+    items: list[str] | None = None,
+    decision_id: str | None = None,
+) -> Decision:
+    """A department's decision on matter ``code`` (by its owning department unless given)."""
+    return Decision(
+        decision_id=decision_id or rid(),
+        department=department or department_of(code),
+        matter_code=code,
+        kind=kind,
+        decided_by="科长",
+        instant=instant,
+        reasons=reasons if reasons is not None else (["材料不符合要求"] if kind == "reject" else []),
+        items=items
+        if items is not None
+        else (["补充监测数据"] if kind in ("request_correction", "accept_with_tolerance") else []),
+    )
+
+
+def verification(code: str, passed: bool, *, findings: str = "", department: str | None = None) -> Verification:
+    return Verification(
+        decision_id=rid(),
+        department=department or department_of(code),
+        matter_code=code,
+        passed=passed,
+        by="核查组",
+        findings=findings,
+    )
+
+
+def supply(code: str, items: list[str] | None = None) -> SupplyMaterials:
+    return SupplyMaterials(request_id=rid(), matter_code=code, by="agent-li", items=items or ["补充监测数据"])
+
+
+def resubmit(code: str) -> Resubmit:
+    return Resubmit(request_id=rid(), matter_code=code, by="agent-li", note="已按意见修改")
+
+
+def stop_clock(code: str, kind: StopKind = "expert_review", *, department: str | None = None) -> StopClock:
+    return StopClock(
+        request_id=rid(), matter_code=code, department=department or department_of(code), kind=kind, reason="专家评审"
+    )
+
+
+def resume_clock(code: str, *, department: str | None = None) -> ResumeClock:
+    return ResumeClock(request_id=rid(), matter_code=code, department=department or department_of(code))
+
+
+def extend_limit(code: str, days: float = 10, *, department: str | None = None) -> ExtendLimit:
+    return ExtendLimit(
+        request_id=rid(),
+        matter_code=code,
+        department=department or department_of(code),
+        days=days,
+        approved_by="局长",
+        reason="情况复杂",
+    )
+
+
+def reassign(to_agent: str) -> ReassignAgent:
+    return ReassignAgent(request_id=rid(), to_agent=to_agent, by="lead-zhao", reason="休假 (AB岗)")
+
+
+def progress(percent: int) -> ProgressReport:
+    return ProgressReport(request_id=rid(), percent=percent, by="agent-li", note=f"{percent}%")
+
+
+def resolve(meeting_id: str) -> ResolveMeeting:
+    return ResolveMeeting(request_id=rid(), meeting_id=meeting_id, resolution="专班协调，限期办结", by="lead-zhao")
+
+
+def withdraw() -> Withdraw:
+    return Withdraw(request_id=rid(), reason="投资计划调整", by="enterprise")
+
+
+# ---- drivers -------------------------------------------------------------------------------
+
+
+def decide(m: ProjectMachine, code: str, kind: DecisionKind = "approve", now: datetime = T0) -> DecisionResult:
+    """Send ``kind`` on ``code`` through the gate (instant on instant matters when approving)."""
+    instant = kind == "approve" and m.state.matters[code].mode == "instant"
+    result = m.execute("decide", decision(code, kind, instant=instant), now)
+    assert isinstance(result, DecisionResult)
+    return result
+
+
+def ack(m: ProjectMachine, name: str, cmd: BaseModel, now: datetime = T0) -> Ack:
+    """Execute a command that answers with an ``Ack``."""
+    result = m.execute(name, cmd, now)
+    assert isinstance(result, Ack)
+    return result
+
+
+def approve_pending(m: ProjectMachine, now: datetime = T0) -> int:
+    """Approve every matter pending a decision (instant where the matter is instant); how many."""
+    pending = [code for code, x in m.state.matters.items() if x.state == "pending"]
+    for code in pending:
+        if m.state.matters[code].state == "pending":
+            decide(m, code, "approve", now)
+    return len(pending)
+
+
+def approve_until(m: ProjectMachine, stage: Stage, now: datetime = T0) -> None:
+    """Approve everything pending (and report construction done) until the project is in ``stage``."""
+    target = LIFECYCLE.index(stage)
+    for _ in range(50):
+        if m.state.stage == stage:
+            return
+        if m.state.stage not in LIFECYCLE or LIFECYCLE.index(m.state.stage) > target:
+            break
+        if m.state.stage == Stage.CONSTRUCTION:
+            m.execute("report_progress", progress(100), now)
+        elif approve_pending(m, now) == 0:
+            break
+    raise AssertionError(f"cannot reach {stage}: the project is in {m.state.stage}")
