@@ -37,7 +37,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--temporal-kills", type=int, help="Temporal server SIGKILLs and restarts (2; small: 1)")
     p.add_argument("--pg-stop", type=float, help="seconds PostgreSQL is stopped, 0 for never (30; small: 0)")
     p.add_argument("--workers", type=int, help="worker processes (3; small: 2)")
-    p.add_argument("--rate", type=float, help="filler commands per second per project (0.4; small: 1)")
+    p.add_argument("--rate", type=float, help="filler commands per second per project (1)")
     p.add_argument("--settle", type=float, help="seconds allowed after the drive to finish (240; small: 25)")
     p.add_argument("--sigterm-share", type=float, default=0.3, help="share of graceful restarts (0.3)")
     p.add_argument("--small", action="store_true", help="the quick version for make test (< 60 s)")
@@ -51,7 +51,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     defaults = ({"projects": 4, "restarts": 6, "duration": 20.0, "temporal_kills": 1, "pg_stop": 0.0, "workers": 2,
                  "rate": 1.0, "settle": 25.0} if a.small else
                 {"projects": 20, "restarts": 100, "duration": 300.0, "temporal_kills": 2, "pg_stop": 30.0,
-                 "workers": 3, "rate": 0.4, "settle": 240.0})
+                 "workers": 3, "rate": 1.0, "settle": 240.0})
     for key, value in defaults.items():
         if getattr(a, key) is None:
             setattr(a, key, value)
@@ -77,22 +77,26 @@ async def main(a: argparse.Namespace, stack: Stack) -> int:
         f"({len(applied)} migrations), {a.workers} workers")
 
     run = Run(client=client, tag=f"f{a.seed}", seed=a.seed, duration=a.duration, settle=a.settle,
-              legacy=a.legacy, rate=a.rate)
+              legacy=a.legacy, rate=a.rate, log_file=stack.root / "driver.log")
     drivers = [ProjectDriver(run, i) for i in range(a.projects)]
     injector = Injector(stack, run, drivers, Plan(a.restarts, a.temporal_kills, a.pg_stop, a.sigterm_share),
                         random.Random(a.seed))
     supervisor = asyncio.create_task(injector.supervise())
+    status = asyncio.create_task(progress(run, drivers, injector))
     driving = [asyncio.create_task(d.drive()) for d in drivers]
     try:
         await injector.inject()
+        run.faults_over_at = time.monotonic()
         say(f"faults over at {time.monotonic() - run.t0:.0f} s: {injector.summary()}; "
             f"{sum(d.done for d in drivers)}/{len(drivers)} projects done")
         _, pending = await asyncio.wait(driving, timeout=max(1.0, run.hard_deadline - time.monotonic()))
         for t in pending:
             t.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         for t in driving:
             if not t.cancelled() and t.exception() is not None:
                 say(f"driver failed: {t.exception()!r}")
+        status.cancel()
         say(f"drive over at {time.monotonic() - run.t0:.0f} s: {sum(d.done for d in drivers)}/{len(drivers)} "
             f"projects in production; commands retried: {dict(run.retries)}; refused: {dict(run.refusals)}")
         # Every worker up again for the checks' queries.
@@ -104,8 +108,20 @@ async def main(a: argparse.Namespace, stack: Stack) -> int:
         supervisor.cancel()
         for t in driving:
             t.cancel()
-        (stack.root / "driver.log").write_text("\n".join(run.log) + "\n", encoding="utf-8")
+        status.cancel()
     return print_report(a, stack, run, injector, report)
+
+
+async def progress(run: Run, drivers: list[ProjectDriver], injector: Injector) -> None:
+    """A status line every 30 s, so a long run shows it is alive."""
+    while True:
+        await asyncio.sleep(30)
+        stages: dict[str, int] = {}
+        for d in drivers:
+            stage = "done" if d.done else d.reason.split(":")[0]
+            stages[stage] = stages.get(stage, 0) + 1
+        say(f"{time.monotonic() - run.t0:4.0f} s: {injector.total} faults injected, "
+            f"{sum(len(d.commands) for d in drivers)} commands, {run.in_flight} in flight; projects: {stages}")
 
 
 def print_report(a: argparse.Namespace, stack: Stack, run: Run, injector: Injector, report: Report) -> int:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
+from temporalio.api.enums.v1 import EventType, PendingWorkflowTaskState, WorkflowTaskFailedCause
 from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError
 
@@ -110,8 +110,21 @@ async def check_temporal(client: Client, d: ProjectDriver, v: Verdict, folder: P
     try:
         desc = await d.handle.describe(rpc_timeout=timedelta(seconds=20))
         raw = desc.raw_description
-        if raw.HasField("pending_workflow_task") and raw.pending_workflow_task.attempt > 1:
-            v.stuck.append(f"workflow task failing: attempt {raw.pending_workflow_task.attempt}")
+        task = raw.pending_workflow_task if raw.HasField("pending_workflow_task") else None
+        if task is not None and task.attempt > 1:
+            v.stuck.append(f"workflow task failing: attempt {task.attempt}")
+        if not d.done:
+            pending = ", ".join(
+                f"{a.activity_type.name} attempt {a.attempt}"
+                + (f" ({a.last_failure.message[:120]})" if a.HasField("last_failure") else "")
+                for a in raw.pending_activities
+            )
+            v.stuck.append(
+                f"status {desc.status.name if desc.status else '?'}; "
+                f"history length {raw.workflow_execution_info.history_length}; pending workflow task: "
+                + (f"{PendingWorkflowTaskState.Name(task.state)} attempt {task.attempt}" if task else "none")
+                + f"; pending activities: {pending or 'none'}"
+            )
         runs = await histories(client, d.workflow_id)
     except RPCError as exc:
         v.stuck.append(f"cannot describe or read history: {exc}")
@@ -123,7 +136,8 @@ async def check_temporal(client: Client, d: ProjectDriver, v: Verdict, folder: P
             v.task_failures[cause] += 1
             if cause == WorkflowTaskFailedCause.Name(NONDETERMINISM):
                 v.stuck.append(f"run {i}: WorkflowTaskFailed nondeterminism: {message[:300]}")
-        path = folder / f"faults_{d.project_id}_run{i}.json"
+        # The workflow id, then the run: the replay needs the real id (the workflow checks it).
+        path = folder / f"{d.workflow_id}.run{i}.json"
         path.write_text(h.to_json(), encoding="utf-8")
         paths.append(path)
     return paths
@@ -296,7 +310,7 @@ async def check_all(
     if keep_histories is not None:
         await asyncio.to_thread(copy_histories, [p for paths in files.values() for p in paths], keep_histories)
     out = stack.root / "replay.json"
-    await asyncio.to_thread(stack.incode, "replay", str(folder), str(out))
+    await asyncio.to_thread(stack.incode, "replay", str(folder), str(out), stack.dsn)
     replayed = json.loads(out.read_text(encoding="utf-8"))
     for pid, paths in files.items():
         for p in paths:

@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import (
@@ -92,13 +93,21 @@ class Run:
     retries: Counter[str] = field(default_factory=Counter)
     refusals: Counter[str] = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)
+    log_file: Path | None = None
+
+    faults_over_at: float | None = None
 
     @property
     def hard_deadline(self) -> float:
-        return self.t0 + self.duration + self.settle
+        """Drivers stop here: ``settle`` seconds after the drive's duration or the last fault."""
+        return max(self.t0 + self.duration, self.faults_over_at or 0.0) + self.settle
 
     def note(self, line: str) -> None:
-        self.log.append(f"{time.monotonic() - self.t0:8.2f} {line}")
+        line = f"{time.monotonic() - self.t0:8.2f} {line}"
+        self.log.append(line)
+        if self.log_file is not None:
+            with self.log_file.open("a", encoding="utf-8") as f:
+                f.write(line + "\n")
 
 
 def classify(exc: BaseException) -> str:
@@ -246,7 +255,9 @@ class ProjectDriver:
                 kind, extra = "reject", {"reasons": [f"材料不符 {code}"]}
             elif code in COMMITMENT and m.get("mode") == "standard" and self.rng.random() < 0.7:
                 kind = "approve_on_commitment"
-            elif code in TOLERANCE and self.rng.random() < 0.25:
+            # Not in the last stage: the project would reach production with materials owed, and
+            # nothing can be supplied in production.
+            elif code in TOLERANCE and m.get("stage") != "completion_acceptance" and self.rng.random() < 0.25:
                 kind, extra = "accept_with_tolerance", {"items": [f"容缺材料 {code}"]}
             elif code in INSTANT:
                 extra = {"instant": True}

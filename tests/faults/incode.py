@@ -6,8 +6,8 @@ with that checkout's code, not with the tree the suite lives in. Commands:
 
 - ``flags``: the ``temporal server start-dev`` flags registering the platform's search attributes.
 - ``migrate DSN``: apply the migrations.
-- ``replay DIR OUT``: replay every ``*.json`` history of ``DIR`` on ``ProjectWorkflow``; write
-  ``{file: error or null}`` to ``OUT``.
+- ``replay DIR OUT DSN``: load the content a worker loads (shipped files, PostgreSQL), replay every
+  ``*.json`` history of ``DIR`` on ``ProjectWorkflow``; write ``{file: error or null}`` to ``OUT``.
 - ``rebuild DSN OUT``: catch the projector up, copy the live read models, rebuild them from the
   events, and write the rows that differ (per table, both ways) to ``OUT``.
 
@@ -48,18 +48,42 @@ def _write(out: Path, document: Any) -> None:
     out.write_text(json.dumps(document, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
-async def _replay(folder: Path, out: Path) -> None:
+async def _load_content(dsn: str) -> None:
+    """What a worker loads before it runs workflows: the content versions histories name.
+
+    Code that carries catalog, zone policy and calendar by version (``activities.content``) needs
+    them in its registry, from the shipped files and PostgreSQL, exactly as ``worker.py`` does;
+    older code carries them in the workflow's state and has no such module.
+    """
+    try:
+        from activities import content
+    except ImportError:
+        return
+    from infra.db import create_pool
+
+    content.load_shipped()
+    pool = await create_pool(dsn, max_size=2)
+    try:
+        await content.load_stored(pool)
+    finally:
+        await pool.close()
+
+
+async def _replay(folder: Path, out: Path, dsn: str) -> None:
     from temporalio.client import WorkflowHistory
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.worker import Replayer
 
     from workflows.project import ProjectWorkflow
 
+    await _load_content(dsn)
+
     replayer = Replayer(workflows=[ProjectWorkflow], data_converter=pydantic_data_converter)
     results: dict[str, str | None] = {}
     for path, text in _read_all(folder):
         try:
-            history = WorkflowHistory.from_json(path.stem, text)
+            # Files are named WORKFLOW_ID.runN.json; the workflow checks its id against its input.
+            history = WorkflowHistory.from_json(path.stem.rsplit(".run", 1)[0], text)
             result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
             failure = result.replay_failure
             results[path.name] = None if failure is None else f"{type(failure).__name__}: {failure}"
@@ -108,7 +132,7 @@ def main(argv: list[str]) -> int:
     elif command == "migrate":
         asyncio.run(_migrate(args[0]))
     elif command == "replay":
-        asyncio.run(_replay(Path(args[0]), Path(args[1])))
+        asyncio.run(_replay(Path(args[0]), Path(args[1]), args[2]))
     elif command == "rebuild":
         asyncio.run(_rebuild(args[0], Path(args[1])))
     else:

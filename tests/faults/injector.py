@@ -168,8 +168,8 @@ class Injector:
             events.insert(int(len(events) * (0.3 + 0.5 * (i + 1) / (p.temporal_kills + 1))), "temporal")
         if p.pg_stop_seconds > 0:
             events.insert(int(len(events) * 0.45), "pg")
-        # Leave the last 15 % of the drive for projects to finish without faults.
-        budget = self.run.duration * 0.85 - (p.pg_stop_seconds if p.pg_stop_seconds > 0 else 0)
+        # Leave the last quarter of the drive for projects to finish without faults.
+        budget = self.run.duration * 0.75 - (p.pg_stop_seconds if p.pg_stop_seconds > 0 else 0)
         interval = max(0.3, budget / max(1, len(events)))
         background: list[asyncio.Task[None]] = []
         for what in events:
