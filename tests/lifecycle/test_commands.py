@@ -89,12 +89,6 @@ def test_stop_and_resume_are_refused_in_the_wrong_state() -> None:
         m.check("resume_clock", resume_clock("land-use-planning-permit"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: request_correction while the department has stopped the clock (expert review) passes "
-    "check(), then execute() raises ClockStateError after it already set the matter to 'correction' "
-    "and recorded the decision: half-applied, no event, no answer kept",
-)
 def test_a_correction_during_an_expert_review_is_refused_or_applied_whole() -> None:
     m = at_approval_land()
     m.execute("stop_clock", stop_clock("eia"), T1)
@@ -298,11 +292,6 @@ def test_nothing_changes_after_withdrawal() -> None:
     assert m.state.stage == Stage.WITHDRAWN
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: resolve_meeting skips _require_active: a joint meeting is resolved (and an event "
-    "appended) on a withdrawn project, where 'nothing can change'",
-)
 def test_a_joint_meeting_cannot_be_resolved_after_withdrawal() -> None:
     m = at_approval_land()
     due = deadline_of(m, "matter:eia:1")

@@ -327,13 +327,6 @@ def test_decisions_on_unknown_or_undecidable_matters_are_refused() -> None:
         m.check("decide", decision("eia"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: verification outlives production, but a failed one after production reopens the "
-    "matter as pending in a project whose stage refuses every decision ('is in_production; nothing "
-    "can change'); once the other verifications pass, `done` is true and the workflow ends with the "
-    "revoked matter pending and its new clock running",
-)
 def test_a_matter_reopened_by_a_failed_verification_in_production_can_be_decided() -> None:
     m = machine("tunliu", stage=Stage.IN_PRODUCTION)
     m.execute("verify", verification("construction-permit", passed=False, findings="资金未到位"), T1)

@@ -15,6 +15,7 @@ from schemas.project import (
 from schemas.stages import Stage
 from workflows import clocks
 from workflows.lifecycle.state import (
+    REOPENABLE,
     MatterState,
     ProjectContext,
     ProjectState,
@@ -125,9 +126,17 @@ class LifecycleBase:
             return tc.final_used_days
         return clocks.used_days(tc.clock, self.ctx.calendar, self.zone, now)
 
-    def _require_active(self) -> None:
-        if self.state.stage in (Stage.WITHDRAWN, Stage.IN_PRODUCTION):
-            raise Rejected(f"project {self.pid} is {self.state.stage}; nothing can change")
+    def _require_active(self, m: MatterState | None = None) -> None:
+        """Refuse changes to an ended project; in production only a matter reopened is still handled.
+
+        A commitment whose verification failed after production reopens its matter (告知承诺: the
+        approval is revoked); that matter is decided, corrected or resubmitted as before.
+        """
+        stage = self.state.stage
+        if stage == Stage.IN_PRODUCTION and m is not None and m.state in REOPENABLE:
+            return
+        if stage in (Stage.WITHDRAWN, Stage.IN_PRODUCTION):
+            raise Rejected(f"project {self.pid} is {stage}; nothing can change")
 
     def _ack(self, message: str) -> Ack:
         return Ack(stage=self.state.stage, message=message)

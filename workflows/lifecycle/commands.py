@@ -80,8 +80,8 @@ class Commands(Stages):
 
     def validate_decide(self, d: Decision) -> None:
         """Raise ``Rejected`` unless ``d`` may be applied."""
-        self._require_active()
         m = self.matter(d.matter_code)
+        self._require_active(m)
         if d.department != self._spec(m).department:
             raise Rejected(
                 f"department: matter {d.matter_code} belongs to {self._spec(m).department}, not {d.department}"
@@ -93,6 +93,12 @@ class Commands(Stages):
             raise Rejected(f"kind: matter {d.matter_code} cannot be handled by {needs}")
         if d.instant and "instant" not in self._spec(m).modes:
             raise Rejected(f"instant: matter {d.matter_code} is not an instant matter (即办件)")
+        tc = self.state.clocks.get(m.clock_id or "")
+        if d.kind == "request_correction" and tc is not None and clocks.is_stopped(tc.clock):
+            raise Rejected(
+                f"kind: the clock of {d.matter_code} is stopped by its department; resume it before "
+                "requesting a correction"
+            )
 
     def decide(self, d: Decision, now: datetime) -> DecisionResult:
         """Apply a department's decision."""
@@ -184,8 +190,8 @@ class Commands(Stages):
         )
 
     def validate_supply_materials(self, cmd: SupplyMaterials) -> MatterState:
-        self._require_active()
         m = self.matter(cmd.matter_code)
+        self._require_active(m)
         if m.state == "correction" or self._open_supply(m):
             return m
         raise Rejected(f"matter_code: nothing is owed on matter {cmd.matter_code} (state: {m.state})")
@@ -212,8 +218,8 @@ class Commands(Stages):
         return self._ack(f"materials owed on {self._spec(m).code} supplied")
 
     def validate_resubmit(self, cmd: Resubmit) -> MatterState:
-        self._require_active()
         m = self.matter(cmd.matter_code)
+        self._require_active(m)
         if m.state != "rejected":
             raise Rejected(f"matter_code: only a rejected matter is resubmitted ({cmd.matter_code} is {m.state})")
         return m
@@ -275,8 +281,8 @@ class Commands(Stages):
         return DecisionResult(decision_id=v.decision_id, matter_code=m.code, state=m.state)
 
     def _pending_matter_of(self, code: str, department: str) -> MatterState:
-        self._require_active()
         m = self.matter(code)
+        self._require_active(m)
         if department != self._spec(m).department:
             raise Rejected(f"department: matter {code} belongs to {self._spec(m).department}, not {department}")
         return m
@@ -377,6 +383,7 @@ class Commands(Stages):
         return self._ack(f"construction at {cmd.percent}%")
 
     def validate_resolve_meeting(self, cmd: ResolveMeeting) -> Meeting:
+        self._require_active()
         meeting = self.state.meetings.get(cmd.meeting_id)
         if meeting is None:
             raise Rejected(f"meeting_id: no joint meeting {cmd.meeting_id} in project {self.pid}")

@@ -11,6 +11,7 @@ from schemas.events import ApprovalMode, ChecklistItem
 from schemas.stages import APPROVAL_STAGES, Stage
 from workflows.lifecycle.base import LifecycleBase
 from workflows.lifecycle.state import (
+    REOPENABLE,
     SATISFIED,
     MatterState,
     Obligation,
@@ -135,8 +136,11 @@ class Stages(LifecycleBase):
         """The lifecycle has ended and nothing is owed any more."""
         if self.state.stage == Stage.WITHDRAWN:
             return True
-        return self.state.stage == Stage.IN_PRODUCTION and not any(
-            o.state == "open" for m in self.state.matters.values() for o in m.obligations
+        matters = self.state.matters.values()
+        return (
+            self.state.stage == Stage.IN_PRODUCTION
+            and not any(o.state == "open" for m in matters for o in m.obligations)
+            and not any(m.state in REOPENABLE for m in matters)  # reopened by a failed verification
         )
 
     def _submit(self, m: MatterState, now: datetime) -> None:

@@ -29,6 +29,8 @@ OPEN: frozenset[MatterStateName] = frozenset({"pending", "correction"})
 """With a department: its clock runs (pending) or is stopped for the agent's correction."""
 SATISFIED: frozenset[MatterStateName] = frozenset({"approved", "exempt"})
 """Nothing more to do for the stage to close."""
+REOPENABLE: frozenset[MatterStateName] = OPEN | {"rejected"}
+"""Still to be settled: with the department, or with the agent to resubmit."""
 
 
 class Rejected(Exception):

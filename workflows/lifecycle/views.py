@@ -16,6 +16,7 @@ from workflows import clocks
 from workflows.lifecycle.stages import Stages
 from workflows.lifecycle.state import (
     OPEN,
+    REOPENABLE,
     TrackedClock,
 )
 
@@ -56,6 +57,9 @@ class Views(Stages):
         if s.stage == Stage.WITHDRAWN:
             return "Withdrawn."
         if s.stage == Stage.IN_PRODUCTION:
+            reopened = sorted(m.code for m in s.matters.values() if m.state in REOPENABLE)
+            if reopened:
+                return f"In production; reopened after a failed verification: {', '.join(reopened)}."
             return "In production." + (" Commitment verifications still open." if not self.done else "")
         if s.stage == Stage.CONSTRUCTION:
             return f"Construction at {s.construction_percent}%: waiting for progress reports until completion."
