@@ -27,9 +27,9 @@ class Harness:
     client: Client
     task_queue: str
     pool: asyncpg.Pool
-    started: list[WorkflowHandle] = field(default_factory=list)
+    started: list[WorkflowHandle[Any, Any]] = field(default_factory=list)
 
-    async def start(self, history_limit: int | None = None, **overrides: object) -> WorkflowHandle:
+    async def start(self, history_limit: int | None = None, **overrides: object) -> WorkflowHandle[Any, Any]:
         reg = registration(**overrides)
         inp = ProjectInput(registration=reg)
         handle = await self.client.start_workflow(

@@ -8,7 +8,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-import chinese_calendar  # type: ignore[import-untyped]
+import chinese_calendar
 import holidays as holidays_pkg
 import pytest
 from hypothesis import given, settings
@@ -48,7 +48,7 @@ def test_every_day_matches_the_oracle(cal: OfficialCalendar) -> None:
         day += timedelta(days=1)
 
 
-CN_HOLIDAYS = holidays_pkg.China(years=range(2004, 2027))
+CN_HOLIDAYS = holidays_pkg.country_holidays("CN", years=range(2004, 2027))
 
 
 @settings(max_examples=400, deadline=None)

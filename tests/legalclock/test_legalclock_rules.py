@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -50,9 +51,7 @@ def test_a_one_microsecond_stop_moves_nothing(cal: OfficialCalendar, hours: Offi
     assert due(stopped, cal, hours) == due(clock, cal, hours) == cst("2026-03-09T17:30")
 
 
-def test_a_stop_on_the_last_day_moves_by_the_days_after_it(
-    cal: OfficialCalendar, hours: OfficeHours
-) -> None:
+def test_a_stop_on_the_last_day_moves_by_the_days_after_it(cal: OfficialCalendar, hours: OfficeHours) -> None:
     clock = Clock(accepted_at=cst("2026-03-02T10:00"), limit_days=5)  # due Mon 9 Mar 17:30
     stopped = clock.stop(CORRECTION, cst("2026-03-09T10:00")).resume(cst("2026-03-11T15:00"))
     assert due(stopped, cal, hours) == cst("2026-03-11T17:30")  # 10 and 11 Mar not counted
@@ -97,24 +96,25 @@ def test_deadlines_stay_at_the_close_of_a_session_after_stops(
 
 def test_extension_limits(cal: OfficialCalendar, hours: OfficeHours) -> None:
     clock = Clock(accepted_at=cst("2026-03-02T10:00"), limit_days=20)  # due 30 Mar 17:30
-    law = {"calendar": cal, "hours": hours, "max_days": 10}
-    extended = clock.extend(10, "局长", "complex case", cst("2026-03-30T17:30"), **law)
+
+    def law(max_days: float = 10) -> dict[str, Any]:
+        return {"calendar": cal, "hours": hours, "max_days": max_days}
+
+    extended = clock.extend(10, "局长", "complex case", cst("2026-03-30T17:30"), **law())
     assert due(extended, cal, hours) == due(clock.model_copy(update={"limit_days": 30}), cal, hours)
     with pytest.raises(ExtensionAfterDeadline, match=r"行政许可法 §42") as late:
-        clock.extend(10, "局长", "too late", cst("2026-03-31T09:01"), **law)
+        clock.extend(10, "局长", "too late", cst("2026-03-31T09:01"), **law())
     assert late.value.rule == "行政许可法 §42"
     with pytest.raises(ExtensionTooLong, match="legal maximum of 10"):
-        clock.extend(15, "局长", "too long", cst("2026-03-10T10:00"), **law)
-    joint = clock.extend(15, "区长", "joint handling", cst("2026-03-10T10:00"), **{**law, "max_days": 15})
+        clock.extend(15, "局长", "too long", cst("2026-03-10T10:00"), **law())
+    joint = clock.extend(15, "区长", "joint handling", cst("2026-03-10T10:00"), **law(15))
     assert joint.total_days == 35
     with pytest.raises(ExtensionRepeated, match="one extension"):
-        extended.extend(1, "局长", "again", cst("2026-03-31T10:00"), **law)
+        extended.extend(1, "局长", "again", cst("2026-03-31T10:00"), **law())
     assert issubclass(ExtensionRefused, ClockStateError)
 
 
-def test_an_extension_during_a_stop_is_within_the_limit(
-    cal: OfficialCalendar, hours: OfficeHours
-) -> None:
+def test_an_extension_during_a_stop_is_within_the_limit(cal: OfficialCalendar, hours: OfficeHours) -> None:
     clock = Clock(accepted_at=cst("2026-03-02T10:00"), limit_days=20).stop(
         SuspensionKind.EXPERT_REVIEW, cst("2026-03-20T10:00"), expected_days=10
     )

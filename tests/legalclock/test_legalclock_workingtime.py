@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-import chinese_calendar  # type: ignore[import-untyped]
+import chinese_calendar
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -38,7 +38,7 @@ CORRECTED = {d.day: d.working for d in OFFICIAL if "chinese-calendar" in d.oracl
 
 
 def oracle_is_workday(day: date) -> bool:
-    return CORRECTED.get(day, chinese_calendar.is_workday(day))
+    return bool(CORRECTED.get(day, chinese_calendar.is_workday(day)))
 
 
 def oracle_working_days_after(day: date, n: int) -> date:

@@ -136,6 +136,7 @@ async def test_record_escalation_history(ts_env: WorkflowEnvironment, task_queue
         )
         await settle(p)
         # Past the lightning review's limit (deemed approval), the stage limit and a joint meeting.
+        assert lightning.clock is not None and lightning.clock.deadline is not None
         await ts_env.sleep(lightning.clock.deadline - await ts_env.get_current_time() + timedelta(days=14))
         await settle(p)
         meetings = (await view(p)).meetings

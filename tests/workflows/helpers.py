@@ -20,7 +20,7 @@ async def view(h: WorkflowHandle[Any, Any]) -> ProjectView:
     """The project's state, waiting while it registers."""
     for _ in range(100):
         try:
-            return await h.query(ProjectWorkflow.state)  # type: ignore[no-any-return]
+            return await h.query(ProjectWorkflow.state)
         except WorkflowQueryFailedError as exc:
             if "still registering" not in str(exc):
                 raise
@@ -58,7 +58,7 @@ async def events(pool: asyncpg.Pool, project_id: str, *, wait_for: str | None = 
             project_id,
         )
         if wait_for is None or any(r["event_type"] == wait_for for r in rows):
-            return rows
+            return list(rows)
         await asyncio.sleep(0.1)
     raise AssertionError(f"no {wait_for} event for {project_id}")
 

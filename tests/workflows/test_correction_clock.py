@@ -9,7 +9,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from catalog.content import REGISTRY
-from legalclock import CST, Clock
+from legalclock import CST, Clock, SuspensionKind
 from schemas.project import Decision, SupplyMaterials
 from tests.harness import Harness
 from tests.support import rid
@@ -67,7 +67,7 @@ async def test_correction_stops_the_clock_across_a_holiday(
     # Oracle: the same clock, built directly on the legal clock.
     oracle = (
         Clock(accepted_at=eia.clock.accepted_at, limit_days=eia.clock.limit_days)
-        .stop("correction", datetime(2027, 9, 29, 15, 0, tzinfo=CST))
+        .stop(SuspensionKind.CORRECTION, datetime(2027, 9, 29, 15, 0, tzinfo=CST))
         .resume(datetime(2027, 10, 8, 11, 0, tzinfo=CST))
         .deadline(cal, HOURS)
     )
