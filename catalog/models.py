@@ -48,6 +48,9 @@ class MatterSpec(_Model):
     skip_if: list[Literal["standard_land_parcel"]] = []
     tolerance_supply_days: float = 10
     commitment_verification_days: float = 20
+    # The longest extension of the limit the law allows (行政许可法 §42: 10 working days decided by
+    # the head of the agency; 15 for joint or centralised handling, §26 and §42 para. 2).
+    extension_max_days: float = Field(default=10, gt=0, le=30)
     issues_license: bool = True
 
     @property

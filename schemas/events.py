@@ -63,6 +63,9 @@ class AgentReassigned(DomainEvent):
     to_agent: str
     by: str
     reason: str
+    # The backup agent after the change (AB岗: the replaced agent when the backup took over);
+    # None in events recorded before it was carried.
+    backup_agent: str | None = None
 
 
 class StageStarted(DomainEvent):
@@ -113,6 +116,8 @@ class MatterRejected(MatterEvent):
     decided_by: str
     reasons: list[str]
     working_days_used: float
+    # Decided within the limit the zone answers for; None in events recorded before it was carried.
+    on_time: bool | None = None
 
 
 class CorrectionRequested(MatterEvent):
@@ -131,6 +136,19 @@ class ClockStopped(DomainEvent):
     scope: ClockScope
     kind: str
     reason: str
+    # Declared length in working days (行政许可法 §45), when the stop declares one.
+    expected_days: float | None = None
+
+
+class StopOverran(DomainEvent):
+    """A stop outlasted the length it declared (行政许可法 §45): warned and escalated (督办)."""
+
+    clock_id: str
+    scope: ClockScope
+    department: str | None
+    kind: str
+    expected_days: float
+    since: datetime
 
 
 class ClockResumed(DomainEvent):
@@ -162,14 +180,17 @@ class ObligationOpened(MatterEvent):
     obligation: Literal["supply_materials", "verification"]
     items: list[str]
     deadline: datetime | None
+    clock_id: str | None = None  # the obligation's clock; None in events recorded before it was carried
 
 
 class ObligationFulfilled(MatterEvent):
     obligation: Literal["supply_materials", "verification"]
+    clock_id: str | None = None  # the obligation's clock; None in events recorded before it was carried
 
 
 class ObligationMissed(MatterEvent):
     obligation: Literal["supply_materials", "verification"]
+    clock_id: str | None = None  # the obligation's clock; None in events recorded before it was carried
 
 
 class ApprovalSuspended(MatterEvent):
@@ -196,6 +217,30 @@ class DeadlineBreached(DomainEvent):
     clock_id: str
     scope: ClockScope
     department: str | None
+    deadline: datetime
+    # The deadline counted over a year without the State Council's notice (statutory holidays
+    # known, 调休 not): no irreversible act (deemed approval) is taken on it.
+    provisional: bool = False
+
+
+class ProvisionalDeadlineConfirmed(DomainEvent):
+    """An operator confirmed a provisional deadline; the held deemed approval follows."""
+
+    clock_id: str
+    by: str
+    reason: str
+
+
+class DeemedApprovalHeld(DomainEvent):
+    """超时默认 held back: the breached deadline is provisional, so approval is not deemed yet.
+
+    It is deemed once the year's official calendar confirms the deadline passed, or an operator
+    confirms it (``confirm_deadline``).
+    """
+
+    clock_id: str
+    matter_code: str
+    department: str
     deadline: datetime
 
 

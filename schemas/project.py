@@ -132,14 +132,23 @@ class Verification(Frozen):
     findings: str = ""
 
 
+StopKind = Literal["expert_review", "hearing", "testing", "appraisal", "tendering", "auction", "public_notice"]
+
+
 class StopClock(Frozen):
-    """Stop a matter's clock for expert review, a hearing, testing or public notice."""
+    """Stop a matter's clock for a procedure whose time does not count (行政许可法 §45).
+
+    ``expected_days``: how long the procedure is expected to take, in working days; §45 requires
+    the applicant to be told in writing. The agent is notified of it, and a stop that outlasts it
+    warns and escalates like a breached deadline.
+    """
 
     request_id: RequestId = None
     matter_code: Identifier
     department: Identifier
-    kind: Literal["expert_review", "hearing", "testing", "public_notice"]
+    kind: StopKind
     reason: Name
+    expected_days: Days
 
 
 class ResumeClock(Frozen):
@@ -156,6 +165,19 @@ class ExtendLimit(Frozen):
     department: Identifier
     days: Days
     approved_by: Name
+    reason: Name
+
+
+class ConfirmDeadline(Frozen):
+    """An operator confirms a provisional deadline, so the deemed approval held on it is taken.
+
+    Deemed approval (超时默认) is irreversible; on a deadline counted over a year without the State
+    Council's notice it waits for the notice, or for this confirmation naming who and why.
+    """
+
+    request_id: RequestId = None
+    clock_id: Annotated[str, Field(min_length=1, max_length=120)]
+    by: Identifier
     reason: Name
 
 
@@ -282,3 +304,16 @@ class ProjectView(Frozen):
     checklist: list[ChecklistItem]
     calendar_version: str
     events_emitted: int
+
+
+class ProjectSummary(Frozen):
+    """A project as the visibility store lists it (its search attributes): ``list_projects``."""
+
+    project_id: str
+    status: str
+    zone: str | None
+    stage: str | None
+    agent: str | None
+    open_departments: list[str]
+    overdue: bool
+    next_deadline: datetime | None

@@ -234,9 +234,16 @@ def resubmit(code: str) -> Resubmit:
     return Resubmit(request_id=rid(), matter_code=code, by="agent-li", note="已按意见修改")
 
 
-def stop_clock(code: str, kind: StopKind = "expert_review", *, department: str | None = None) -> StopClock:
+def stop_clock(
+    code: str, kind: StopKind = "expert_review", *, department: str | None = None, expected_days: float = 10
+) -> StopClock:
     return StopClock(
-        request_id=rid(), matter_code=code, department=department or department_of(code), kind=kind, reason="专家评审"
+        request_id=rid(),
+        matter_code=code,
+        department=department or department_of(code),
+        kind=kind,
+        reason="专家评审",
+        expected_days=expected_days,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from catalog.models import ZonePolicy
-from legalclock import CST, Clock, OfficialCalendar, SuspensionKind, working_minutes_between
+from legalclock import CST, Clock, OfficialCalendar, SuspensionKind
 from legalclock.clock import Deadline
 
 CalendarData = OfficialCalendar
@@ -52,19 +52,46 @@ def add_days(at: datetime, days: float, calendar: OfficialCalendar, zone: ZonePo
     return result
 
 
-def stop(clock: Clock, kind: str, reason: str, now: datetime) -> Clock:
-    return clock.stop(SuspensionKind(kind), now, reason)
+def stop(clock: Clock, kind: str, reason: str, now: datetime, expected_days: float | None = None) -> Clock:
+    """Stop ``clock`` (行政许可法 §45); ``expected_days`` is the declared length told to the applicant."""
+    return clock.stop(SuspensionKind(kind), now, reason, expected_days)
 
 
-def resume(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy, now: datetime) -> tuple[Clock, float]:
-    """Resume a stopped clock; also return the working days the stop lasted."""
-    begin = clock.suspensions[-1].start
-    minutes = working_minutes_between(calendar, zone.office_hours, begin, now)
-    return clock.resume(now), round(minutes / zone.office_hours.day_minutes, 6)
+def resume(clock: Clock, calendar: OfficialCalendar, now: datetime) -> tuple[Clock, float]:
+    """Resume a stopped clock; also return the working days the stop did not count.
+
+    Stopped on day S and resumed on day R, the working days in (S, R] are not counted (the legal
+    clock's rule, by the civil code's day counting: the day of the event is not counted), so a
+    same-day stop moves nothing.
+    """
+    s_day = clock.suspensions[-1].start.astimezone(CST).date()
+    r_day = now.astimezone(CST).date()
+    index = calendar.day_index
+    uncounted = index.working_before(r_day.toordinal() + 1) - index.working_before(s_day.toordinal() + 1)
+    return clock.resume(now), float(max(uncounted, 0))
 
 
-def extend(clock: Clock, days: float, approved_by: str, reason: str, now: datetime) -> Clock:
-    return clock.extend(days, approved_by, reason, now)
+def extend(
+    clock: Clock,
+    days: float,
+    approved_by: str,
+    reason: str,
+    now: datetime,
+    calendar: OfficialCalendar,
+    zone: ZonePolicy,
+    max_days: float,
+) -> Clock:
+    """Extend the limit once, within it, by at most ``max_days`` (行政许可法 §42).
+
+    Raises ``legalclock.ExtensionRefused`` (naming the rule) otherwise.
+    """
+    return clock.extend(days, approved_by, reason, now, calendar=calendar, hours=zone.office_hours, max_days=max_days)
+
+
+def stop_overrun_at(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy) -> datetime | None:
+    """When the open stop outlasts its declared length (None: not stopped, or no length declared)."""
+    due = clock.stop_overrun_at(calendar, zone.office_hours)
+    return None if due is None else due.at
 
 
 def is_stopped(clock: Clock) -> bool:

@@ -8,7 +8,8 @@ Contract (names are what other services' SDKs call):
   gets the first answer with ``duplicate: true``; the same id with another body is refused.
   ``decide(Decision) -> DecisionResult``, ``verify(Verification) -> DecisionResult``,
   ``supply_materials``, ``resubmit``, ``stop_clock``, ``resume_clock``, ``extend_limit``,
-  ``reassign_agent``, ``report_progress``, ``resolve_meeting``, ``withdraw`` and
+  ``reassign_agent``, ``report_progress``, ``resolve_meeting``, ``withdraw``,
+  ``confirm_deadline`` (operators: take a deemed approval held on a provisional deadline) and
   ``retry_faulted`` (operators, after a fault) each ``-> Ack``. While the project is registering
   (its first activity), updates and the query are refused with type ``NotReady``: retry.
 - Signal ``calendar_updated(CalendarUpdate)``: the content version of a newly loaded official
@@ -59,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.effects import Batch
     from schemas.project import (
         Ack,
+        ConfirmDeadline,
         Decision,
         DecisionResult,
         ExtendLimit,
@@ -303,7 +305,7 @@ class ProjectWorkflow:
         """Run the validator of update ``name``: a refusal fails the update before history."""
         m = self._machine
         try:
-            m.check(name, cmd)
+            m.check(name, cmd, workflow.now())
         except (Rejected, LegalClockError) as exc:
             raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from None
 
@@ -432,6 +434,20 @@ class ProjectWorkflow:
     @withdraw.validator
     def validate_withdraw(self, cmd: Withdraw) -> None:
         self._check("withdraw", cmd)
+
+    @workflow.update(
+        description=(
+            "An operator confirms a provisional deadline (a year without the official notice), so the "
+            "deemed approval held on it is taken."
+        )
+    )
+    def confirm_deadline(self, cmd: ConfirmDeadline) -> Ack:
+        result: Ack = self._execute("confirm_deadline", cmd)
+        return result
+
+    @confirm_deadline.validator
+    def validate_confirm_deadline(self, cmd: ConfirmDeadline) -> None:
+        self._check("confirm_deadline", cmd)
 
     @workflow.update(description="After a fault (storage refused a batch) is repaired: try the batch again.")
     def retry_faulted(self, cmd: RetryFaulted) -> Ack:

@@ -117,7 +117,7 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     # Approval & land stage: the project filing comes first; its clock stops, resumes, extends.
     clock = {"matter_code": "project-filing", "department": "approval"}
     r = await gw.http.post(f"/projects/{pid}/clock/stop", headers=operator(),
-                           json={**clock, "kind": "expert_review", "reason": "expert panel"})
+                           json={**clock, "kind": "expert_review", "reason": "expert panel", "expected_days": 10})
     assert r.status_code == 200, r.text
     r = await gw.http.post(f"/projects/{pid}/clock/resume", headers=operator(), json=clock)
     assert r.status_code == 200, r.text

@@ -93,7 +93,9 @@ async def test_continue_as_new_in_an_approval_stage(dev: Harness, pg_pool: async
     client = DaibanClient(dev.client, dev.task_queue)
     pid = (await view(h)).project_id
     for _ in range(15):  # stop/resume pairs: ~10 history events each, in the land-approval stage
-        await client.stop_clock(pid, StopClock(matter_code="eia", department="ecology", kind="testing", reason="lab"))
+        await client.stop_clock(
+            pid, StopClock(matter_code="eia", department="ecology", kind="testing", reason="lab", expected_days=5)
+        )
         await client.resume_clock(pid, ResumeClock(matter_code="eia", department="ecology"))
     runs = {w.run_id async for w in dev.client.list_workflows(f"WorkflowId = '{h.id}'")}
     assert len(runs) >= 2, "the project continued as new before construction"

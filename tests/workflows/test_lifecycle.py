@@ -273,7 +273,14 @@ async def test_expert_review_stops_the_clock_and_a_limit_is_extended_once(dev: H
     )
     eia = matter(await view(h), "eia")
     first_deadline = eia.clock.deadline
-    stop = StopClock(request_id=rid(), matter_code="eia", department="ecology", kind="expert_review", reason="专家评审")
+    stop = StopClock(
+        request_id=rid(),
+        matter_code="eia",
+        department="ecology",
+        kind="expert_review",
+        reason="专家评审",
+        expected_days=10,
+    )
     await h.execute_update(ProjectWorkflow.stop_clock, stop)
     stopped = matter(await view(h), "eia")
     assert stopped.clock.paused and stopped.clock.deadline is None and stopped.state == "pending"

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from legalclock import LegalClockError
 from schemas import effects as fx
 from schemas import events as ev
 from schemas.project import (
@@ -29,7 +30,7 @@ from schemas.project import (
 )
 from schemas.stages import Stage
 from workflows import clocks
-from workflows.clocks import CalendarData
+from workflows.clocks import LegalClock
 from workflows.lifecycle.stages import Stages
 from workflows.lifecycle.state import (
     OPEN,
@@ -38,8 +39,8 @@ from workflows.lifecycle.state import (
     MatterState,
     Meeting,
     Obligation,
-    ProjectContext,
     Rejected,
+    TrackedClock,
     fingerprint,
     request_id_of,
 )
@@ -48,15 +49,22 @@ from workflows.lifecycle.state import (
 class Commands(Stages):
     """The commands: each Temporal update ``X`` has ``validate_X`` (refuse before history) and ``X`` here."""
 
-    def check(self, name: str, cmd: BaseModel) -> None:
-        """Validator of update ``name``: raise ``Rejected`` unless ``cmd`` may be applied."""
+    def check(self, name: str, cmd: BaseModel, now: datetime | None = None) -> None:
+        """Validator of update ``name``: raise ``Rejected`` unless ``cmd`` may be applied at ``now``.
+
+        ``now`` matters to the rules that depend on time (an extension only within the limit);
+        without it those are checked when the command is applied.
+        """
         rid = request_id_of(cmd)
         known = self.state.answers.get(rid)
         if known is not None:
             if known.fingerprint != fingerprint(cmd):
                 raise Rejected(f"request_id: {rid} was already used for a different command")
             return
-        getattr(self, f"validate_{name}")(cmd)
+        if name == "extend_limit":
+            self.validate_extend_limit(cmd, now)  # type: ignore[arg-type]
+        else:
+            getattr(self, f"validate_{name}")(cmd)
 
     def execute(self, name: str, cmd: BaseModel, now: datetime) -> DecisionResult | Ack:
         """Apply update ``name`` (validated again), advance the stages, remember the answer."""
@@ -168,16 +176,24 @@ class Commands(Stages):
             "correction", [self.state.agent], f"{self._spec(m).name_zh}: correction needed: {', '.join(d.items)}", now
         )
 
-    def _stop(self, clock_id: str, kind: str, reason: str, now: datetime) -> None:
+    def _stop(self, clock_id: str, kind: str, reason: str, now: datetime, expected_days: float | None = None) -> None:
         tc = self.state.clocks[clock_id]
-        tc.clock = clocks.stop(tc.clock, kind, reason, now)
+        tc.clock = clocks.stop(tc.clock, kind, reason, now, expected_days)
         self._emit(
-            ev.ClockStopped(project_id=self.pid, clock_id=clock_id, scope=tc.scope, kind=kind, reason=reason), now
+            ev.ClockStopped(
+                project_id=self.pid,
+                clock_id=clock_id,
+                scope=tc.scope,
+                kind=kind,
+                reason=reason,
+                expected_days=expected_days,
+            ),
+            now,
         )
 
     def _resume(self, clock_id: str, now: datetime) -> None:
         tc = self.state.clocks[clock_id]
-        tc.clock, stopped = clocks.resume(tc.clock, self.ctx.calendar, self.zone, now)
+        tc.clock, stopped = clocks.resume(tc.clock, self.ctx.calendar, now)
         self._emit(
             ev.ClockResumed(
                 project_id=self.pid,
@@ -295,10 +311,19 @@ class Commands(Stages):
         return m
 
     def stop_clock(self, cmd: StopClock, now: datetime) -> Ack:
+        """A §45 stop, with its declared length told to the agent (行政许可法 §45)."""
         m = self.validate_stop_clock(cmd)
         assert m.clock_id is not None
-        self._stop(m.clock_id, cmd.kind, cmd.reason, now)
-        return self._ack(f"clock of {self._spec(m).code} stopped for {cmd.kind}")
+        self._stop(m.clock_id, cmd.kind, cmd.reason, now, cmd.expected_days)
+        spec = self._spec(m)
+        self._notify(
+            "clock_stopped",
+            [self.state.agent],
+            f"{spec.name_zh}: the limit is stopped for {cmd.kind} ({cmd.reason}), expected to take "
+            f"{cmd.expected_days:g} working days (行政许可法 §45)",
+            now,
+        )
+        return self._ack(f"clock of {m.code} stopped for {cmd.kind}, {cmd.expected_days:g} working days")
 
     def validate_resume_clock(self, cmd: ResumeClock) -> MatterState:
         m = self._pending_matter_of(cmd.matter_code, cmd.department)
@@ -313,20 +338,49 @@ class Commands(Stages):
         self._resume(m.clock_id, now)
         return self._ack(f"clock of {self._spec(m).code} running again")
 
-    def validate_extend_limit(self, cmd: ExtendLimit) -> MatterState:
+    def validate_extend_limit(self, cmd: ExtendLimit, now: datetime | None = None) -> MatterState:
+        """One extension, within the limit, of at most the matter's maximum (行政许可法 §42)."""
         m = self._pending_matter_of(cmd.matter_code, cmd.department)
         tc = self.state.clocks.get(m.clock_id or "")
         if m.state not in OPEN or tc is None:
             raise Rejected(f"matter_code: {cmd.matter_code} has no running clock to extend")
         if clocks.is_extended(tc.clock):
-            raise Rejected(f"matter_code: the limit of {cmd.matter_code} was already extended once")
+            raise Rejected(f"matter_code: the limit of {cmd.matter_code} was already extended once (行政许可法 §42)")
+        if cmd.days > self._spec(m).extension_max_days:
+            raise Rejected(
+                f"days: an extension of {cmd.days:g} working days exceeds the legal maximum of "
+                f"{self._spec(m).extension_max_days:g} for {m.code} (行政许可法 §42)"
+            )
+        if now is not None:
+            at = self.deadline(tc).at
+            if at is not None and now >= at:  # the period ended at the close of office on its last day
+                raise Rejected(
+                    f"days: the limit of {m.code} ran out at {clocks.local_text(at)}; an extension must be "
+                    "decided within the limit (行政许可法 §42)"
+                )
+            try:
+                self._extended(m, tc, cmd, now)
+            except LegalClockError as exc:
+                raise Rejected(f"days: {exc}") from None
         return m
 
+    def _extended(self, m: MatterState, tc: TrackedClock, cmd: ExtendLimit, now: datetime) -> LegalClock:
+        return clocks.extend(
+            tc.clock,
+            cmd.days,
+            cmd.approved_by,
+            cmd.reason,
+            now,
+            self.ctx.calendar,
+            self.zone,
+            self._spec(m).extension_max_days,
+        )
+
     def extend_limit(self, cmd: ExtendLimit, now: datetime) -> Ack:
-        m = self.validate_extend_limit(cmd)
+        m = self.validate_extend_limit(cmd, now)
         assert m.clock_id is not None
         tc = self.state.clocks[m.clock_id]
-        tc.clock = clocks.extend(tc.clock, cmd.days, cmd.approved_by, cmd.reason, now)
+        tc.clock = self._extended(m, tc, cmd, now)
         info = self.deadline(tc)
         if info.at is not None and info.at > now:
             # A later deadline re-arms the ladder.
@@ -341,6 +395,15 @@ class Commands(Stages):
                 reason=cmd.reason,
                 new_deadline=info.at,
             ),
+            now,
+        )
+        # The applicant is told of the extension and why (行政许可法 §42).
+        self._notify(
+            "extended",
+            [self.state.agent],
+            f"{self._spec(m).name_zh}: the limit is extended by {cmd.days:g} working days to "
+            f"{clocks.local_text(info.at) if info.at else 'after the stop'} "
+            f"({cmd.reason}; approved by {cmd.approved_by})",
             now,
         )
         return self._ack(f"limit of {self._spec(m).code} extended by {cmd.days:g} working days")
@@ -426,25 +489,3 @@ class Commands(Stages):
             now,
         )
         return self._ack("project withdrawn")
-
-    def calendar_changed(self, calendar: CalendarData, now: datetime) -> bool:
-        """Adopt a new official calendar; running deadlines recompute from it. True if changed.
-
-        A clock whose deadline moved to the future re-arms its ladder; ``DeadlinesRecomputed``
-        records the deadlines that moved.
-        """
-        if calendar.version == self.state.versions.calendar:
-            return False
-        open_clocks = [tc for tc in self.state.clocks.values() if not tc.closed]
-        before = {tc.clock_id: self.deadline(tc).at for tc in open_clocks}
-        self.ctx = ProjectContext(self.ctx.catalog, self.ctx.zone, calendar)
-        self.state.versions = self.state.versions.model_copy(update={"calendar": calendar.version})
-        moved: dict[str, datetime | None] = {}
-        for tc in open_clocks:
-            at = self.deadline(tc).at
-            if at != before[tc.clock_id]:
-                moved[tc.clock_id] = at
-                if at is not None and at > now:
-                    tc.warned = tc.breached = False
-        self._emit(ev.DeadlinesRecomputed(project_id=self.pid, calendar_version=calendar.version, deadlines=moved), now)
-        return True

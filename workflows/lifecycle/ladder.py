@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from schemas import events as ev
+from schemas.project import Ack, ConfirmDeadline
 from workflows import clocks
+from workflows.clocks import CalendarData
 from workflows.lifecycle.stages import Stages
 from workflows.lifecycle.state import (
     OPEN,
     MatterState,
     Meeting,
     Obligation,
+    ProjectContext,
+    Rejected,
     TrackedClock,
 )
 
@@ -24,7 +28,10 @@ class Ladder(Stages):
         if tc.closed:
             return []
         info = self.deadline(tc)
-        if info.at is None:  # stopped: nothing fires until it runs again
+        if info.at is None:  # stopped: only an overrun of its declared length fires (§45)
+            over = clocks.stop_overrun_at(tc.clock, self.ctx.calendar, self.zone)
+            if over is not None and tc.overruns_escalated < len(tc.clock.suspensions):
+                return [(over, "overrun")]
             return []
         out: list[tuple[datetime, str]] = []
         if not tc.breached:
@@ -37,6 +44,40 @@ class Ladder(Stages):
             out.append((meet, "meeting"))
         return out
 
+    def calendar_changed(self, calendar: CalendarData, now: datetime) -> bool:
+        """Adopt a new official calendar; running deadlines recompute from it. True if changed.
+
+        A clock whose deadline moved to the future re-arms its ladder; ``DeadlinesRecomputed``
+        records the deadlines that moved.
+        """
+        if calendar.version == self.state.versions.calendar:
+            return False
+        open_clocks = [tc for tc in self.state.clocks.values() if not tc.closed]
+        before = {tc.clock_id: self.deadline(tc).at for tc in open_clocks}
+        self.ctx = ProjectContext(self.ctx.catalog, self.ctx.zone, calendar)
+        self.state.versions = self.state.versions.model_copy(update={"calendar": calendar.version})
+        moved: dict[str, datetime | None] = {}
+        for tc in open_clocks:
+            at = self.deadline(tc).at
+            if at != before[tc.clock_id]:
+                moved[tc.clock_id] = at
+                if at is not None and at > now:
+                    tc.warned = tc.breached = tc.deemed_held = False
+        self._emit(ev.DeadlinesRecomputed(project_id=self.pid, calendar_version=calendar.version, deadlines=moved), now)
+        for tc in open_clocks:  # a held deemed approval whose deadline is now official and passed
+            self._release_held(tc, now)
+        return True
+
+    def _release_held(self, tc: TrackedClock, now: datetime) -> None:
+        """Deem approval held back on a provisional deadline once the deadline is official and passed."""
+        m = self.state.matters.get(tc.matter_code or "")
+        info = self.deadline(tc)
+        if not tc.deemed_held or m is None or m.state != "pending" or m.clock_id != tc.clock_id:
+            return
+        if info.at is not None and not info.provisional and info.at <= now:
+            tc.deemed_held = False
+            self._deem_approved(tc, m, info.at, now)
+
     def next_alarm(self) -> datetime | None:
         """The nearest instant at which the ladder must act, or None."""
         times = [at for tc in self.state.clocks.values() for at, _ in self._alarms(tc)]
@@ -44,7 +85,7 @@ class Ladder(Stages):
 
     def next_alarm_summary(self) -> str:
         """What the next alarm does, for the timer's summary in the UI: action, clock(s), when."""
-        words = {"warn": "warning", "breach": "deadline", "meeting": "joint meeting"}
+        words = {"warn": "warning", "breach": "deadline", "meeting": "joint meeting", "overrun": "stop overrun"}
         alarms = [
             (at, f"{words[what]} for {tc.label}") for tc in self.state.clocks.values() for at, what in self._alarms(tc)
         ]
@@ -63,6 +104,8 @@ class Ladder(Stages):
                     self._warn(tc, now)
                 elif what == "breach":
                     self._breach(tc, now)
+                elif what == "overrun":
+                    self._stop_overran(tc, at, now)
                 else:
                     self._convene(tc, now)
 
@@ -93,20 +136,34 @@ class Ladder(Stages):
         )
 
     def _breach(self, tc: TrackedClock, now: datetime) -> None:
-        """The deadline passed: record it, then deem approval, suspend, or escalate (督办)."""
+        """The deadline passed: record it, then deem approval, suspend, or escalate (督办).
+
+        Deemed approval cannot be undone, so it is never taken on a provisional deadline (one
+        counted over a year without the State Council's notice): it is held, and the ladder
+        escalates as for any breach, until the notice confirms the deadline or an operator does.
+        """
         tc.breached = True
         tc.warned = True
-        at = self.deadline(tc).at
+        info = self.deadline(tc)
+        at = info.at
         assert at is not None
         self._emit(
             ev.DeadlineBreached(
-                project_id=self.pid, clock_id=tc.clock_id, scope=tc.scope, department=tc.department, deadline=at
+                project_id=self.pid,
+                clock_id=tc.clock_id,
+                scope=tc.scope,
+                department=tc.department,
+                deadline=at,
+                provisional=info.provisional,
             ),
             now,
         )
         m = self.state.matters.get(tc.matter_code or "")
         if tc.scope == "matter" and m is not None and m.state == "pending" and self._deemed(m):
-            self._deem_approved(tc, m, at, now)
+            if info.provisional:
+                self._hold_deemed(tc, m, at, now)
+            else:
+                self._deem_approved(tc, m, at, now)
         elif tc.scope == "obligation" and m is not None and self._obligation(m, tc).kind == "supply_materials":
             self._miss_owed_materials(tc, m, now)
         else:
@@ -123,6 +180,68 @@ class Ladder(Stages):
             "deemed_approval",
             [*self._recipients(tc), self.state.registration.project_lead],
             f"{tc.label}: limit missed, deemed approved; liability recorded",
+            now,
+        )
+
+    def _hold_deemed(self, tc: TrackedClock, m: MatterState, deadline: datetime, now: datetime) -> None:
+        tc.deemed_held = True
+        spec = self._spec(m)
+        self._emit(
+            ev.DeemedApprovalHeld(
+                project_id=self.pid,
+                clock_id=tc.clock_id,
+                matter_code=m.code,
+                department=spec.department,
+                deadline=deadline,
+            ),
+            now,
+        )
+        self._escalate(tc, deadline, now)
+
+    def validate_confirm_deadline(self, cmd: ConfirmDeadline) -> TrackedClock:
+        self._require_active()
+        tc = self.state.clocks.get(cmd.clock_id)
+        m = self.state.matters.get(tc.matter_code or "") if tc else None
+        if tc is None or m is None or not tc.deemed_held or m.state != "pending" or m.clock_id != tc.clock_id:
+            raise Rejected(f"clock_id: {cmd.clock_id} holds no deemed approval waiting for confirmation")
+        return tc
+
+    def confirm_deadline(self, cmd: ConfirmDeadline, now: datetime) -> Ack:
+        """An operator confirms a provisional deadline: the held deemed approval is taken now."""
+        tc = self.validate_confirm_deadline(cmd)
+        m = self.state.matters[tc.matter_code or ""]
+        at = self.deadline(tc).at
+        assert at is not None
+        self._emit(
+            ev.ProvisionalDeadlineConfirmed(project_id=self.pid, clock_id=tc.clock_id, by=cmd.by, reason=cmd.reason),
+            now,
+        )
+        tc.deemed_held = False
+        self._deem_approved(tc, m, at, now)
+        return self._ack(f"deadline of {tc.label} confirmed; {m.code} deemed approved")
+
+    def _stop_overran(self, tc: TrackedClock, due: datetime, now: datetime) -> None:
+        """A stop outlasted its declared length (行政许可法 §45): warn and escalate like a breach."""
+        stop = tc.clock.suspensions[-1]
+        tc.overruns_escalated = len(tc.clock.suspensions)
+        lead = self.state.registration.project_lead
+        self._emit(
+            ev.StopOverran(
+                project_id=self.pid,
+                clock_id=tc.clock_id,
+                scope=tc.scope,
+                department=tc.department,
+                kind=str(stop.kind),
+                expected_days=stop.expected_days or 0,
+                since=stop.start,
+            ),
+            now,
+        )
+        self._notify(
+            "stop_overrun",
+            [*self._recipients(tc), lead],
+            f"督办 {tc.label}: the {stop.kind} stop declared {stop.expected_days or 0:g} working days and "
+            f"ran past {clocks.local_text(due)}",
             now,
         )
 

@@ -55,6 +55,10 @@ class TrackedClock(_State):
     meeting_id: str | None = None
     # The ladder has nothing left to do (a joint meeting convened, or nothing left to convene on).
     ladder_done: bool = False
+    # Deemed approval (超时默认) waits: the breached deadline was provisional.
+    deemed_held: bool = False
+    # How many of the clock's stops have had their overrun escalated (§45 declared lengths).
+    overruns_escalated: int = 0
     closed: bool = False
     # Working days used, frozen when the clock closes.
     final_used_days: float | None = None

@@ -1,0 +1,50 @@
+"""No irreversible act on a provisional deadline (issue 11), under time skipping.
+
+In a year without the State Council's notice the deadline is provisional: a breach escalates
+(督办) but deemed approval (超时默认) is held; loading the year's notice releases it.
+One time-skipping test per module: the test server keeps a module's earlier projects around.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import asyncpg
+from temporalio.testing import WorkflowEnvironment
+
+from catalog.content import REGISTRY
+from legalclock import CST, YearCalendar, default_calendar, provisional_holidays
+from tests.harness import Harness
+from tests.workflows.helpers import approve_all, events, matter, move_to, settle, view
+from tests.workflows.test_escalation import of_clock
+from workflows.project import CalendarUpdate, ProjectWorkflow
+
+
+async def test_a_provisional_breach_escalates_and_the_notice_then_deems_approval(
+    ts: Harness, ts_env: WorkflowEnvironment, pg_pool: asyncpg.Pool
+) -> None:
+    await move_to(ts_env, datetime(2027, 7, 5, 9, 30, tzinfo=CST))  # 2027: no notice shipped
+    h = await ts.start(zone="yanhu")
+    v = await approve_all(h, "engineering_permit", prefix="pv")
+    lightning = matter(v, "lightning-design-review")
+    assert lightning.clock is not None and lightning.clock.provisional and lightning.clock.deadline is not None
+    await settle(h)
+    await ts_env.sleep(lightning.clock.deadline - await ts_env.get_current_time() + timedelta(hours=1))
+    rows = await events(pg_pool, v.project_id, wait_for="DeemedApprovalHeld")
+    (breach,) = of_clock(rows, "DeadlineBreached", "matter:lightning")
+    assert breach["payload"]["provisional"] is True
+    assert of_clock(rows, "EscalatedToLead", "matter:lightning"), "the ladder escalates as for any breach"
+    assert matter(await view(h), "lightning-design-review").state == "pending", "no deemed approval yet"
+
+    # The State Council publishes 2027 (its statutory days unchanged): the deadline is confirmed.
+    days = {d: n.removesuffix(" (provisional)") for d, n in provisional_holidays(2027).items()}
+    notice = REGISTRY.add_calendar(default_calendar().with_year(2027, YearCalendar(holidays=days)))
+    await h.signal(ProjectWorkflow.calendar_updated, CalendarUpdate(version=notice))
+    rows = await events(pg_pool, v.project_id, wait_for="DepartmentLiabilityRecorded")
+    approved = [
+        r
+        for r in rows
+        if r["event_type"] == "MatterApproved" and r["payload"]["matter_code"] == "lightning-design-review"
+    ]
+    assert len(approved) == 1 and approved[0]["payload"]["mode"] == "deemed"
+    assert matter(await view(h), "lightning-design-review").state == "approved"
