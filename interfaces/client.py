@@ -7,18 +7,26 @@ reason:
 
 - ``CommandRejected``: the project refused the command; nothing was applied.
 - ``CommandRetryable``: the outcome is not known (a timeout, Temporal's limit on concurrent
-  updates, an update aborted by continue-as-new, the project still registering after ``wait``
-  seconds). Send the same command with the same request id again: it is applied at most once.
-- ``ProjectNotFound``, ``DaibanError``: no such project; anything else.
+  updates, an update aborted by continue-as-new). Send the same command with the same request id
+  again: it is applied at most once.
+- ``NotReady``: the project is still registering after ``wait`` seconds (the workflow refuses
+  updates with the typed failure ``NotReady`` until its first activity ran); try again.
+- ``ProjectNotFound``, ``InvalidQuery``, ``DaibanError``: no such project; a visibility query
+  Temporal refused; anything else.
+
+Command methods are named exactly as the workflow's updates (``decide``, ``supply_materials``,
+...); the CLI's verbs and the gateway's routes are the same names with dashes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from temporalio import workflow
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -39,6 +47,7 @@ from schemas.project import (
     DecisionResult,
     ExtendLimit,
     ProgressReport,
+    ProjectSummary,
     ProjectView,
     ReassignAgent,
     RegisterProject,
@@ -51,9 +60,10 @@ from schemas.project import (
     Withdraw,
     workflow_id_for,
 )
-from workflows.project import ProjectInput, ProjectWorkflow
+from workflows.project import NOT_READY, CalendarUpdate, ProjectInput, ProjectWorkflow, RetryFaulted
 
 R = TypeVar("R", bound=BaseModel)
+C = TypeVar("C", bound=BaseModel)
 
 
 class DaibanError(Exception):
@@ -64,6 +74,10 @@ class ProjectNotFound(DaibanError):
     """No project with that id."""
 
 
+class ProjectFinished(DaibanError):
+    """The project has finished: its id is never reused for another registration."""
+
+
 class CommandRejected(DaibanError):
     """The project refused the command; the message says why (field first)."""
 
@@ -72,12 +86,36 @@ class NotReady(DaibanError):
     """The project is still registering; try again in a moment."""
 
 
-class CommandRetryable(DaibanError):
-    """The command's outcome is unknown: send it again with the same ``request_id``."""
+class InvalidQuery(DaibanError):
+    """Temporal refused a visibility query (the message says why)."""
 
-    def __init__(self, message: str, request_id: str) -> None:
+
+class RequestIdConflict(DaibanError):
+    """A command names two different request ids (its body and an ``Idempotency-Key``)."""
+
+    def __init__(self, field: str, in_body: str, key: str) -> None:
+        super().__init__(f"{field}: {in_body!r} differs from the Idempotency-Key {key!r}; send one, or the same")
+        self.field = field
+
+
+class CommandRetryable(DaibanError):
+    """The command's outcome is unknown: send it again with the same ``request_id``.
+
+    ``throttled`` is true when Temporal refused it for its limit on concurrent updates per project.
+    """
+
+    def __init__(self, message: str, request_id: str, *, throttled: bool = False) -> None:
         super().__init__(f"{message}; retry with the same request id {request_id}")
         self.request_id = request_id
+        self.throttled = throttled
+
+
+@dataclass(frozen=True)
+class ExistingRun:
+    """A project's current run, as Temporal describes it."""
+
+    run_id: str
+    running: bool
 
 
 # Temporal answers that leave an update's outcome open: retry with the same request id.
@@ -93,6 +131,35 @@ _RETRYABLE_RPC = {
 def new_request_id() -> str:
     """A fresh request id for a command (keep it to retry the command safely)."""
     return f"req-{uuid.uuid4().hex}"
+
+
+def request_id_field(model: type[BaseModel]) -> str | None:
+    """The field a command is idempotent on: ``decision_id`` (decisions), ``request_id``, or none."""
+    return next((f for f in ("decision_id", "request_id") if f in model.model_fields), None)
+
+
+def with_request_id(cmd: C, key: str | None) -> C:
+    """``cmd`` with ``key`` (e.g. an HTTP ``Idempotency-Key``) as its request id when it has none.
+
+    Raises:
+        RequestIdConflict: the command already carries another id.
+    """
+    field = request_id_field(type(cmd))
+    if key is None or field is None:
+        return cmd
+    current = getattr(cmd, field)
+    if current is None:
+        return cmd.model_validate({**cmd.model_dump(), field: key})
+    if current != key:
+        raise RequestIdConflict(field, current, key)
+    return cmd
+
+
+# The query's refusal while the project registers. A failed query carries only its message (no
+# failure type, unlike updates, which are refused with the typed ``NotReady``), so ``state()``
+# recognises it by this text, here and nowhere else. A typed answer would need the query to return
+# a minimal "registering" view instead of failing: a change of the workflow's contract.
+_QUERY_NOT_READY = "still registering"
 
 
 class DaibanClient:
@@ -133,16 +200,15 @@ class DaibanClient:
             return exc.run_id or ""
         return handle.result_run_id or ""
 
-    async def _update(
-        self, project_id: str, update: Any, arg: BaseModel, result: type[R], *, wait: float = 30.0
-    ) -> R:
+    async def _update(self, project_id: str, update: Any, arg: BaseModel, result: type[R], *, wait: float = 30.0) -> R:
         """Send update ``update``; retry what leaves the outcome open for ``wait`` seconds.
 
         Retries reuse the request id, so the project applies the command at most once.
         """
         if "request_id" in type(arg).model_fields and getattr(arg, "request_id", None) is None:
-            arg = arg.model_copy(update={"request_id": new_request_id()})
-        rid = str(getattr(arg, "decision_id", None) or getattr(arg, "request_id", ""))
+            arg = with_request_id(arg, new_request_id())
+        field = request_id_field(type(arg))
+        rid = str(getattr(arg, field) if field else "")
         loop = asyncio.get_running_loop()
         until, delay = loop.time() + wait, 0.1
         while True:
@@ -153,7 +219,7 @@ class DaibanClient:
                 cause = exc.cause
                 if not isinstance(cause, ApplicationError):
                     raise DaibanError(str(cause or exc)) from None
-                if cause.type != "NotReady":
+                if cause.type != NOT_READY:
                     # A payload that did not decode carries pydantic's field errors one level down.
                     inner = cause.cause if isinstance(cause.cause, ApplicationError) else None
                     raise CommandRejected(inner.message if inner else cause.message) from None
@@ -163,11 +229,23 @@ class DaibanClient:
             except RPCError as exc:
                 if exc.status not in _RETRYABLE_RPC and "aborted" not in exc.message:
                     raise _translate(exc, project_id) from None
-                retry = CommandRetryable(f"Temporal: {exc.message}", rid)
+                throttled = exc.status == RPCStatusCode.RESOURCE_EXHAUSTED
+                retry = CommandRetryable(f"Temporal: {exc.message}", rid, throttled=throttled)
             if loop.time() + delay > until:
                 raise retry
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+    async def command(self, update: str, project_id: str, cmd: BaseModel) -> BaseModel:
+        """Send the workflow's update named ``update`` (the typed methods below are its shortcuts).
+
+        Raises:
+            DaibanError: the workflow has no such update, or ``cmd`` is not its input model.
+        """
+        u = workflow._Definition.must_from_class(ProjectWorkflow).updates.get(update)
+        if u is None or not u.arg_types or not isinstance(cmd, u.arg_types[0]) or u.ret_type is None:
+            raise DaibanError(f"update: ProjectWorkflow has no update {update!r} taking {type(cmd).__name__}")
+        return await self._update(project_id, update, cmd, u.ret_type)
 
     async def decide(self, project_id: str, decision: Decision) -> DecisionResult:
         return await self._update(project_id, ProjectWorkflow.decide, decision, DecisionResult)
@@ -207,6 +285,27 @@ class DaibanClient:
     async def withdraw(self, project_id: str, cmd: Withdraw) -> Ack:
         return await self._update(project_id, ProjectWorkflow.withdraw, cmd, Ack)
 
+    async def retry_faulted(self, project_id: str, cmd: RetryFaulted) -> Ack:
+        """After the cause of a fault is repaired: the project tries its refused batch again."""
+        return await self._update(project_id, ProjectWorkflow.retry_faulted, cmd, Ack)
+
+    async def calendar_updated(self, project_id: str, update: CalendarUpdate) -> None:
+        """Signal a newly loaded official calendar (its content version) to a running project."""
+        try:
+            await self.handle(project_id).signal(ProjectWorkflow.calendar_updated, update)
+        except RPCError as exc:
+            raise _translate(exc, project_id) from None
+
+    async def existing_run(self, project_id: str) -> ExistingRun | None:
+        """The project's current run, or None when no project has that id."""
+        try:
+            desc = await self.handle(project_id).describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise _translate(exc, project_id) from None
+        return ExistingRun(desc.run_id, desc.status == WorkflowExecutionStatus.RUNNING)
+
     async def state(self, project_id: str, *, wait: float = 10.0) -> ProjectView:
         """The project's full state; waits up to ``wait`` seconds while it is registering."""
         handle = self.client.get_workflow_handle_for(ProjectWorkflow.run, workflow_id_for(project_id))
@@ -219,7 +318,7 @@ class DaibanClient:
                     return await handle.result()
                 return await handle.query(ProjectWorkflow.state)
             except WorkflowQueryFailedError as exc:
-                if "still registering" not in str(exc):
+                if _QUERY_NOT_READY not in exc.message:
                     raise DaibanError(str(exc)) from None
                 if loop.time() > until:
                     raise NotReady(f"project_id: {project_id} is still registering") from None
@@ -227,24 +326,33 @@ class DaibanClient:
                 raise _translate(exc, project_id) from None
             await asyncio.sleep(0.2)
 
-    async def list_projects(self, query: str = "") -> list[dict[str, Any]]:
-        """Projects matching a visibility query, newest first, with their search attributes."""
+    async def list_projects(self, query: str = "") -> list[ProjectSummary]:
+        """Projects matching a visibility query, newest first, with their search attributes.
+
+        Raises:
+            InvalidQuery: Temporal refused the query (unknown attribute, bad syntax).
+        """
         base = "WorkflowType = 'ProjectWorkflow'"
         rows = []
-        async for wf in self.client.list_workflows(f"{base} AND ({query})" if query else base):
-            sa = wf.typed_search_attributes
-            rows.append(
-                {
-                    "project_id": sa.get(visibility.PROJECT_ID) or wf.id.removeprefix("project-"),
-                    "status": wf.status.name.lower() if wf.status else "unknown",
-                    "zone": sa.get(visibility.ZONE),
-                    "stage": sa.get(visibility.STAGE),
-                    "agent": sa.get(visibility.AGENT),
-                    "open_departments": list(sa.get(visibility.OPEN_DEPARTMENTS) or []),
-                    "overdue": bool(sa.get(visibility.OVERDUE)),
-                    "next_deadline": sa.get(visibility.NEXT_DEADLINE),
-                }
-            )
+        try:
+            async for wf in self.client.list_workflows(f"{base} AND ({query})" if query else base):
+                sa = wf.typed_search_attributes
+                rows.append(
+                    ProjectSummary(
+                        project_id=sa.get(visibility.PROJECT_ID) or wf.id.removeprefix("project-"),
+                        status=wf.status.name.lower() if wf.status else "unknown",
+                        zone=sa.get(visibility.ZONE),
+                        stage=sa.get(visibility.STAGE),
+                        agent=sa.get(visibility.AGENT),
+                        open_departments=list(sa.get(visibility.OPEN_DEPARTMENTS) or []),
+                        overdue=bool(sa.get(visibility.OVERDUE)),
+                        next_deadline=sa.get(visibility.NEXT_DEADLINE),
+                    )
+                )
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.INVALID_ARGUMENT:
+                raise InvalidQuery(f"query: {exc.message}") from None
+            raise
         return rows
 
 

@@ -111,13 +111,20 @@ async def test_an_agent_runs_a_project_from_the_terminal(
     )
     assert res["state"] == "correction"
     ack = await ok_json(
-        dev, pg_dsn, "project", "supply", pid, "--matter", "eia", "--by", "agent-li", "--item", "noise data"
+        dev, pg_dsn, "project", "supply-materials", pid, "--matter", "eia", "--by", "agent-li", "--item", "noise data"
     )
     assert "pending again" in ack["message"]
     ack = await ok_json(
         dev, pg_dsn, "project", "reassign", pid, "--to", "agent-wang", "--by", "lead-zhao", "--reason", "leave"
     )
-    assert ack["message"] == "agent is now agent-wang"
+    assert ack["message"] == "agent is now agent-wang"  # `reassign`: version 1's verb, a hidden alias
+    ack = await ok_json(
+        dev, pg_dsn, "project", "reassign-agent", pid, "--to", "agent-li", "--by", "lead-zhao", "--reason", "back"
+    )
+    assert ack["message"] == "agent is now agent-li"
+    ack = await ok_json(
+        dev, pg_dsn, "project", "reassign-agent", pid, "--to", "agent-wang", "--by", "lead-zhao", "--reason", "leave"
+    )
 
     # A human reads tables; a refused command is one line and exit code 1.
     code, out, err = await daiban(dev, pg_dsn, "project", "show", pid)
@@ -268,7 +275,7 @@ async def test_a_projects_whole_life_from_the_terminal(dev: Harness, pg_dsn: str
         raise AssertionError(f"never reached {stage}")
 
     await approve_until("construction")
-    await ok_json(dev, pg_dsn, "project", "progress", pid, "--percent", "60", "--by", "agent-li")
+    await ok_json(dev, pg_dsn, "project", "report-progress", pid, "--percent", "60", "--by", "agent-li")
     ack = await ok_json(dev, pg_dsn, "project", "complete", pid, "--by", "agent-li")
     assert ack["stage"] == "completion_acceptance"
     shown = await approve_until("in_production")

@@ -11,15 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from interfaces.auth import (
-    EXPIRES_HEADER,
-    SIGNATURE_HEADER,
-    AuthError,
-    Authorizer,
-    canonical_envelope,
-    sign_envelope,
-    signed_headers,
-)
+from interfaces.auth import EXPIRES_HEADER, SIGNATURE_HEADER, canonical_envelope, sign_envelope, signed_headers
+from interfaces.auth.verifying import AuthError, Authorizer
 from interfaces.gateway import create_app
 from tests.interfaces.conftest import AGENT_TOKEN, DEPARTMENT_KEYS, Gateway, decision, operator, wait_registered
 

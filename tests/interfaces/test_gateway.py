@@ -14,20 +14,28 @@ from interfaces.gateway import create_app
 from tests.interfaces.conftest import Gateway, decision, operator, wait_registered
 
 # Request and response models of each write: the gateway must name our schemas, not copies.
-WRITES = {
-    "/projects": ("RegisterProject", {"201": "Registered", "200": "Registered"}),
-    "/projects/{project_id}/decisions": ("Decision", {"200": "DecisionResult"}),
-    "/projects/{project_id}/verifications": ("Verification", {"200": "DecisionResult"}),
-    "/projects/{project_id}/materials": ("SupplyMaterials", {"200": "Ack"}),
-    "/projects/{project_id}/resubmissions": ("Resubmit", {"200": "Ack"}),
-    "/projects/{project_id}/clock/stop": ("StopClock", {"200": "Ack"}),
-    "/projects/{project_id}/clock/resume": ("ResumeClock", {"200": "Ack"}),
-    "/projects/{project_id}/extensions": ("ExtendLimit", {"200": "Ack"}),
-    "/projects/{project_id}/agent": ("ReassignAgent", {"200": "Ack"}),
-    "/projects/{project_id}/progress": ("ProgressReport", {"200": "Ack"}),
-    "/projects/{project_id}/meetings/{meeting_id}/resolution": ("ResolveMeeting", {"200": "Ack"}),
-    "/projects/{project_id}/withdrawal": ("Withdraw", {"200": "Ack"}),
+# Each command's route is its update's name with dashes; version 1's path stays, deprecated.
+COMMANDS = {
+    "decide": ("/decisions", "Decision", "DecisionResult"),
+    "verify": ("/verifications", "Verification", "DecisionResult"),
+    "supply_materials": ("/materials", "SupplyMaterials", "Ack"),
+    "resubmit": ("/resubmissions", "Resubmit", "Ack"),
+    "stop_clock": ("/clock/stop", "StopClock", "Ack"),
+    "resume_clock": ("/clock/resume", "ResumeClock", "Ack"),
+    "extend_limit": ("/extensions", "ExtendLimit", "Ack"),
+    "reassign_agent": ("/agent", "ReassignAgent", "Ack"),
+    "report_progress": ("/progress", "ProgressReport", "Ack"),
+    "resolve_meeting": ("/meetings/{meeting_id}/resolution", "ResolveMeeting", "Ack"),
+    "withdraw": ("/withdrawal", "Withdraw", "Ack"),
+    "retry_faulted": (None, "RetryFaulted", "Ack"),
 }
+WRITES = {"/projects": ("RegisterProject", {"201": "Registered", "200": "Registered"})}
+DEPRECATED = set()
+for _update, (_old, _request, _result) in COMMANDS.items():
+    WRITES[f"/projects/{{project_id}}/{_update.replace('_', '-')}"] = (_request, {"200": _result})
+    if _old:
+        WRITES[f"/projects/{{project_id}}{_old}"] = (_request, {"200": _result})
+        DEPRECATED.add(f"/projects/{{project_id}}{_old}")
 READS = {
     "/projects": "ProjectSummary",
     "/projects/{project_id}": "ProjectView",
@@ -70,6 +78,7 @@ async def test_openapi_names_our_models_and_every_ref_resolves(gw: Gateway) -> N
         for status, model in responses.items():
             assert _ref(op["responses"][status]["content"]["application/json"]["schema"]) == model, (path, status)
         assert "422" in op["responses"], f"{path} documents its field errors"
+        assert op.get("deprecated", False) == (path in DEPRECATED), path
     for path, model in READS.items():
         op = spec["paths"][path]["get"]
         assert _ref(op["responses"]["200"]["content"]["application/json"]["schema"]) == model, path
@@ -116,12 +125,12 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
 
     # Approval & land stage: the project filing comes first; its clock stops, resumes, extends.
     clock = {"matter_code": "project-filing", "department": "approval"}
-    r = await gw.http.post(f"/projects/{pid}/clock/stop", headers=operator(),
+    r = await gw.http.post(f"/projects/{pid}/stop-clock", headers=operator(),
                            json={**clock, "kind": "expert_review", "reason": "expert panel", "expected_days": 10})
     assert r.status_code == 200, r.text
-    r = await gw.http.post(f"/projects/{pid}/clock/resume", headers=operator(), json=clock)
+    r = await gw.http.post(f"/projects/{pid}/resume-clock", headers=operator(), json=clock)
     assert r.status_code == 200, r.text
-    r = await gw.http.post(f"/projects/{pid}/extensions", headers=operator(),
+    r = await gw.http.post(f"/projects/{pid}/extend-limit", headers=operator(),
                            json={**clock, "days": 10, "approved_by": "bureau head", "reason": "complex case"})
     assert r.status_code == 200, r.text
     r = await gw.decide(pid, decision("project-filing", "approval", instant=True))
@@ -129,28 +138,33 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
 
     # Then the rest in parallel; in tunliu, energy review is approved on commitment (告知承诺) at once.
     r = await gw.decide(pid, {"decision_id": "energy-check", "department": "approval", "matter_code": "energy-review",
-                              "passed": True, "by": "inspector"}, path="verifications")
+                              "passed": True, "by": "inspector"}, path="verify")
     assert r.status_code == 200 and r.json()["state"] == "approved", r.text
 
     r = await gw.decide(pid, decision("eia", "ecology", "request_correction", items=["noise monitoring data"]))
     assert r.status_code == 200 and r.json()["state"] == "correction", r.text
-    r = await gw.http.post(f"/projects/{pid}/materials", headers=operator(),
+    r = await gw.http.post(f"/projects/{pid}/supply-materials", headers=operator(),
                            json={"matter_code": "eia", "by": "agent-li", "items": ["noise monitoring data"]})
     assert r.status_code == 200, r.text
 
     r = await gw.decide(pid, decision("land-use-planning-permit", "resources", "reject", reasons=["red line"]))
     assert r.status_code == 200 and r.json()["state"] == "rejected", r.text
-    r = await gw.http.post(f"/projects/{pid}/resubmissions", headers=operator(),
+    r = await gw.http.post(f"/projects/{pid}/resubmit", headers=operator(),
                            json={"matter_code": "land-use-planning-permit", "by": "agent-li", "note": "fixed"})
     assert r.status_code == 200 and "resubmitted" in r.json()["message"], r.text
 
-    r = await gw.http.post(f"/projects/{pid}/agent", headers=operator(),
+    r = await gw.http.post(f"/projects/{pid}/reassign-agent", headers=operator(),
                            json={"to_agent": "agent-wang", "by": "lead-zhao", "reason": "AB岗"})
     assert r.status_code == 200, r.text
 
     # Refused by the project: 409 with the reason, naming the field.
-    r = await gw.http.post(f"/projects/{pid}/progress", headers=operator(), json={"percent": 10, "by": "agent-wang"})
+    r = await gw.http.post(f"/projects/{pid}/report-progress", headers=operator(),
+                           json={"percent": 10, "by": "agent-wang"})
     assert r.status_code == 409 and "progress" in r.json()["detail"], r.text
+    r = await gw.http.post(f"/projects/{pid}/resolve-meeting", headers=operator(),
+                           json={"meeting_id": "m-1", "resolution": "go ahead", "by": "lead-zhao"})
+    assert r.status_code == 409 and r.json()["detail"].startswith("meeting_id:"), r.text
+    # Version 1's path still answers (deprecated), checking the meeting in the path.
     r = await gw.http.post(f"/projects/{pid}/meetings/m-1/resolution", headers=operator(),
                            json={"meeting_id": "m-1", "resolution": "go ahead", "by": "lead-zhao"})
     assert r.status_code == 409 and r.json()["detail"].startswith("meeting_id:"), r.text
@@ -185,7 +199,7 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     zone = await gw.http.get("/reports/zone", params={"zone": "tunliu"})
     assert zone.status_code == 200 and zone.json()[0]["projects"] >= 1
 
-    r = await gw.http.post(f"/projects/{pid}/withdrawal", headers=operator(),
+    r = await gw.http.post(f"/projects/{pid}/withdraw", headers=operator(),
                            json={"reason": "investor withdrew", "by": "agent-wang"})
     assert r.status_code == 200 and r.json()["stage"] == "withdrawn", r.text
     final = (await gw.http.get(f"/projects/{pid}")).json()
@@ -224,7 +238,7 @@ async def test_errors_map_to_statuses(gw: Gateway) -> None:
     assert (await gw.http.get("/projects/not%20an%20id")).status_code == 422
     r = await gw.decide("no-such-project", decision("eia", "ecology"))
     assert r.status_code == 404, r.text
-    r = await gw.http.post("/projects/no-such-project/withdrawal", headers=operator(),
+    r = await gw.http.post("/projects/no-such-project/withdraw", headers=operator(),
                            json={"reason": "x", "by": "agent-li"})
     assert r.status_code == 404
     # A malformed decision: field errors, and the extra field is named.
@@ -271,3 +285,28 @@ async def test_not_ready_when_dependencies_are_down(gw: Gateway) -> None:
     checks = r.json()["checks"]
     assert checks["temporal"].startswith("unreachable at 127.0.0.1:9"), checks
     assert checks["postgres"].startswith("unreachable"), checks
+
+
+async def test_old_paths_and_idempotency_key(gw: Gateway) -> None:
+    pid = await gw.register()
+    await wait_registered(gw, pid)
+    r = await gw.decide(pid, decision("enterprise-registration", "market", instant=True), path="decisions")
+    assert r.status_code == 200 and r.json()["state"] == "approved", r.text
+    body = {"to_agent": "agent-wang", "by": "lead-zhao", "reason": "AB岗"}
+    # The Idempotency-Key header is the request id when the body has none: a retry gets the first answer.
+    first = await gw.http.post(f"/projects/{pid}/reassign-agent", json=body,
+                               headers={**operator(), "Idempotency-Key": "reassign-1"})
+    assert first.status_code == 200 and first.json()["request_id"] == "reassign-1", first.text
+    again = await gw.http.post(f"/projects/{pid}/agent", json=body,  # version 1's path, same command
+                               headers={**operator(), "Idempotency-Key": "reassign-1"})
+    assert again.status_code == 200 and again.json() == {**first.json(), "duplicate": True}
+    # Both given and different: 422 naming the field; nothing sent.
+    r = await gw.http.post(f"/projects/{pid}/reassign-agent", json={**body, "request_id": "reassign-2"},
+                           headers={**operator(), "Idempotency-Key": "reassign-3"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "request_id"], r.text
+    # Both given and equal is fine.
+    r = await gw.http.post(f"/projects/{pid}/reassign-agent", json={**body, "request_id": "reassign-1"},
+                           headers={**operator(), "Idempotency-Key": "reassign-1"})
+    assert r.status_code == 200 and r.json()["duplicate"] is True
+    r = await gw.http.post(f"/projects/{pid}/retry-faulted", json={"by": "operator-li"}, headers=operator())
+    assert r.status_code == 409 and "not faulted" in r.json()["detail"], r.text

@@ -1,0 +1,160 @@
+"""The gateway's checks: department envelopes, operator tokens, decision-id claims (replays).
+
+See ``interfaces.auth`` for the design. The claims are stored by ``eventstore.envelopes``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from eventstore import envelopes
+from eventstore.store import Executor
+from interfaces.auth.signing import DEPARTMENT_HEADER, EXPIRES_HEADER, SIGNATURE_HEADER, sign_envelope
+from schemas.project import Decision, Verification
+
+Operation = Literal["decide", "verify"]
+DepartmentCommand = Decision | Verification
+
+
+class AuthError(Exception):
+    """A request the gateway refuses: ``status`` (401, 403 or 409) and the reason."""
+
+    def __init__(self, status: int, reason: str, *, scheme: str = "Daiban-Envelope", **context: Any) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        # The credential a 401 asks for (WWW-Authenticate): the signed envelope or a bearer token.
+        self.scheme = scheme
+        self.context = context
+
+
+@dataclass(frozen=True)
+class DepartmentCaller:
+    """A department request whose headers are well-formed and whose expiry is acceptable."""
+
+    department: str
+    expires_at: int
+    signature: str
+    secret: str
+
+
+class Authorizer:
+    """Checks the gateway's credentials against the configured secrets."""
+
+    def __init__(
+        self, department_keys: dict[str, str], operator_tokens: dict[str, str], max_ttl_seconds: int = 900
+    ) -> None:
+        self.department_keys = dict(department_keys)
+        self.operator_tokens = dict(operator_tokens)
+        self.max_ttl_seconds = max_ttl_seconds
+
+    def department(
+        self, department: str | None, expires: str | None, signature: str | None, *, now: float | None = None
+    ) -> DepartmentCaller:
+        """Check the envelope headers that do not need the body; raise ``AuthError`` (401)."""
+        headers = ((DEPARTMENT_HEADER, department), (EXPIRES_HEADER, expires), (SIGNATURE_HEADER, signature))
+        missing = [name for name, value in headers if not value]
+        if missing or not (department and expires and signature):
+            raise AuthError(401, f"missing {', '.join(missing)}: decisions must be signed by the department")
+        secret = self.department_keys.get(department)
+        if secret is None:
+            raise AuthError(401, f"unknown department {department!r}", department=department)
+        try:
+            expires_at = int(expires)
+        except ValueError:
+            raise AuthError(401, f"{EXPIRES_HEADER} must be unix seconds", department=department) from None
+        current = time.time() if now is None else now
+        if expires_at < current:
+            raise AuthError(401, f"envelope expired {int(current - expires_at)} s ago", department=department)
+        if expires_at > current + self.max_ttl_seconds:
+            raise AuthError(401, f"envelope expires more than {self.max_ttl_seconds} s ahead", department=department)
+        return DepartmentCaller(department, expires_at, signature.lower(), secret)
+
+    def check_envelope(
+        self, caller: DepartmentCaller, project_id: str, decision: DepartmentCommand, body: bytes
+    ) -> None:
+        """Check the signature over the body (401), then the decision's department (403)."""
+        expected = sign_envelope(
+            caller.secret,
+            department=caller.department,
+            project_id=project_id,
+            matter_code=decision.matter_code,
+            decision_id=decision.decision_id,
+            expires_at=caller.expires_at,
+            body=body,
+        )
+        context = {"department": caller.department, "project_id": project_id, "decision_id": decision.decision_id}
+        if not hmac.compare_digest(expected, caller.signature):
+            raise AuthError(
+                401,
+                "signature does not match the envelope (forged, or the body, project or expiry changed after signing)",
+                **context,
+            )
+        if decision.department != caller.department:
+            raise AuthError(
+                403, f"department: signed by {caller.department}, the decision is {decision.department}'s", **context
+            )
+
+    def operator(self, token: str | None) -> str:
+        """The principal holding ``token``; ``AuthError`` (401) without a known token."""
+        if not token:
+            raise AuthError(401, "missing bearer token: writes need an operator or agent token", scheme="Bearer")
+        principal = None
+        for name, known in self.operator_tokens.items():
+            # Compare against every token so the time taken does not say which one was close.
+            if hmac.compare_digest(known.encode(), token.encode()):
+                principal = name
+        if principal is None:
+            raise AuthError(401, "unknown bearer token", scheme="Bearer")
+        return principal
+
+
+# ---- replay protection ---------------------------------------------------------------------------
+
+
+def decision_digest(operation: Operation, decision: BaseModel) -> str:
+    """A digest of the validated decision: equal for the same decision however it was formatted."""
+    return hashlib.sha256(f"{operation}:{decision.model_dump_json()}".encode()).hexdigest()
+
+
+async def claim_envelope(
+    db: Executor, operation: Operation, project_id: str, decision: DepartmentCommand, caller: DepartmentCaller
+) -> bool:
+    """Claim the decision id for this decision; True the first time, False for an honest retry.
+
+    Raises:
+        AuthError: 409, the decision id was used for another decision of this project.
+    """
+    uses = await envelopes.claim_envelope(
+        db,
+        project_id=project_id,
+        decision_id=decision.decision_id,
+        operation=operation,
+        department=caller.department,
+        matter_code=decision.matter_code,
+        digest=decision_digest(operation, decision),
+        signature=caller.signature,
+        expires_at=caller.expires_at,
+    )
+    if uses is None:
+        raise AuthError(
+            409,
+            f"decision_id: {decision.decision_id} was already used for another decision on this project "
+            "(replay refused); use a new decision id",
+            department=caller.department,
+            project_id=project_id,
+            decision_id=decision.decision_id,
+        )
+    return uses == 1
+
+
+async def release_envelope(db: Executor, operation: Operation, project_id: str, decision: DepartmentCommand) -> None:
+    """Give a decision id back after the workflow refused the decision (it left no trace there)."""
+    digest = decision_digest(operation, decision)
+    await envelopes.release_envelope(db, project_id=project_id, decision_id=decision.decision_id, digest=digest)

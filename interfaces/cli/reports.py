@@ -1,0 +1,99 @@
+"""Reads of the event store's read models: inbox, overdue, notifications, reports, rebuild."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from eventstore import queries
+from eventstore.outbox import list_notifications
+from interfaces.cli.common import JsonOpt, emit, out, read, table
+
+report_app = typer.Typer(help="Reports from the event store's read models.", no_args_is_help=True)
+
+
+def inbox(department: str, as_json: JsonOpt = False) -> None:
+    """Applications waiting for a department's decision, oldest first."""
+    rows = read(lambda pool: queries.department_inbox(pool, department))
+    columns = ["project_id", "project_name", "matter_code", "submission", "submitted_at", "deadline"]
+    emit(rows, as_json, lambda: table(rows, columns))
+
+
+def overdue(as_json: JsonOpt = False) -> None:
+    """Every clock past its deadline, with the department and the escalation so far."""
+    rows = read(lambda pool: queries.overdue(pool))
+    columns = ["project_id", "clock_id", "department", "deadline", "agent", "escalation"]
+    emit(rows, as_json, lambda: table(rows, columns))
+
+
+def notifications(
+    project: Annotated[str | None, typer.Option(help="Only this project's.")] = None,
+    unsent: Annotated[bool, typer.Option(help="Only those not delivered yet.")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """The notifications outbox: warnings, escalations, meetings, and whether they were delivered."""
+    rows = read(lambda pool: list_notifications(pool, project_id=project, unsent_only=unsent, limit=limit))
+
+    def render() -> None:
+        t = Table("created", "project", "kind", "to", "message", "sent")
+        for r in rows:
+            tried = f"no ({r.attempts} tries: {r.last_error})" if r.attempts else "no"
+            t.add_row(
+                str(r.created_at), r.project_id, r.kind, ", ".join(r.recipients), r.message, str(r.sent_at or tried)
+            )
+        out.print(t)
+
+    emit(rows, as_json, render)
+
+
+@report_app.command("departments")
+def report_departments(as_json: JsonOpt = False) -> None:
+    """On-time rate, average and p90 working days, open work and breaches per department."""
+    rows = read(lambda pool: queries.department_report(pool))
+    columns = ["department", "decided", "on_time_rate", "avg_approval_days", "p90_approval_days", "open", "breaches"]
+    emit(rows, as_json, lambda: table(rows, columns))
+
+
+@report_app.command("zone")
+def report_zone(as_json: JsonOpt = False) -> None:
+    """Projects per stage, investment and working days saved, per zone."""
+    rows = read(lambda pool: queries.zone_report(pool))
+    columns = [
+        "zone",
+        "projects",
+        "active",
+        "projects_by_stage",
+        "total_investment_yuan",
+        "days_saved_commitment",
+        "days_saved_tolerance",
+        "days_saved_regional_assessment",
+    ]
+    emit(rows, as_json, lambda: table(rows, columns))
+
+
+def rebuild(as_json: JsonOpt = False) -> None:
+    """Rebuild every read model from the event store (safe while the platform runs)."""
+    from eventstore.projector import Projector
+
+    async def go(pool: asyncpg.Pool) -> int:
+        with Progress(transient=True, console=Console(stderr=True)) as progress:
+            task = progress.add_task("replaying events", total=None)
+            projector = Projector(pool, on_batch=lambda batch: progress.advance(task, len(batch)))
+            return await projector.rebuild()
+
+    n = read(go)
+    emit({"events_replayed": n}, as_json, lambda: out.print(f"read models rebuilt from {n} events"))
+
+
+def install(app: typer.Typer) -> None:
+    app.command("inbox")(inbox)
+    app.command("overdue")(overdue)
+    app.command("notifications")(notifications)
+    app.command("rebuild-read-models")(rebuild)
+    app.add_typer(report_app, name="report")

@@ -1,0 +1,78 @@
+"""What every router shares: the per-process services, principals, department callers, parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Header, Request
+from fastapi import Path as PathParam
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from infra import migrate
+from infra.settings import Settings
+from interfaces.auth.signing import DEPARTMENT_HEADER, EXPIRES_HEADER, SIGNATURE_HEADER
+from interfaces.auth.verifying import Authorizer, DepartmentCaller
+from interfaces.client import DaibanClient
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+@dataclass
+class Services:
+    """What the lifespan opens: one Temporal client and one pool per process."""
+
+    settings: Settings
+    daiban: DaibanClient
+    pool: asyncpg.Pool
+    auth: Authorizer
+    schema_current: bool = False
+
+    async def check_schema(self) -> None:
+        """Read-only: every migration applied (``daiban db migrate``), else ``ConfigError``."""
+        if not self.schema_current:
+            await migrate.require_current(self.pool)
+            self.schema_current = True
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+Svc = Annotated[Services, Depends(services)]
+_bearer = HTTPBearer(auto_error=False, description="Operator or agent token (DAIBAN_OPERATOR_TOKENS).")
+
+
+async def operator_principal(
+    svc: Svc, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> str:
+    """The principal of an operator or agent write (401 without a known bearer token)."""
+    return svc.auth.operator(credentials.credentials if credentials else None)
+
+
+async def department_caller(
+    svc: Svc,
+    department: Annotated[str | None, Header(alias=DEPARTMENT_HEADER, description="Signing department's code.")] = None,
+    expires: Annotated[str | None, Header(alias=EXPIRES_HEADER, description="Envelope expiry, unix seconds.")] = None,
+    signature: Annotated[
+        str | None, Header(alias=SIGNATURE_HEADER, description="Hex HMAC-SHA256 of the canonical envelope.")
+    ] = None,
+) -> DepartmentCaller:
+    """The signing department, before the body is read (401 on missing, unknown or expired)."""
+    return svc.auth.department(department, expires, signature)
+
+
+Operator = Annotated[str, Depends(operator_principal)]
+Department = Annotated[DepartmentCaller, Depends(department_caller)]
+ProjectId = Annotated[str, PathParam(pattern=ID_PATTERN, description="The project id (workflow id project-{id}).")]
+Code = Annotated[str, PathParam(pattern=ID_PATTERN)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=IDEMPOTENCY_HEADER,
+        pattern=ID_PATTERN,
+        description="The command's request id when the body has none (422 if the body names another).",
+    ),
+]

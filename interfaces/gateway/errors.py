@@ -1,0 +1,121 @@
+"""The gateway's one error map: exception type -> status (and ``Retry-After``), with its log line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from temporalio.service import RPCError
+
+from interfaces.auth.verifying import AuthError
+from interfaces.client import (
+    CommandRejected,
+    CommandRetryable,
+    DaibanError,
+    InvalidQuery,
+    NotReady,
+    ProjectFinished,
+    ProjectNotFound,
+    RequestIdConflict,
+)
+from legalclock import LegalClockError
+
+log = structlog.get_logger("daiban.gateway")
+
+
+class ErrorBody(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    detail: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How the gateway answers one exception type."""
+
+    status: int | Callable[[Any], int]
+    retry_after: int | None = None
+    log: str | None = None  # a warning logged with the error, when the cause is not the caller's
+
+
+def _auth_status(exc: AuthError) -> int:
+    return exc.status
+
+
+def _retryable_status(exc: CommandRetryable) -> int:
+    # Temporal's limit on concurrent updates per project: too many requests; otherwise unavailable.
+    return 429 if exc.throttled else 503
+
+
+ERROR_MAP: dict[type[Exception], Rule] = {
+    AuthError: Rule(_auth_status),
+    RequestIdConflict: Rule(422),
+    LegalClockError: Rule(422),
+    InvalidQuery: Rule(400),
+    ProjectNotFound: Rule(404),
+    CommandRejected: Rule(409),
+    ProjectFinished: Rule(409),
+    NotReady: Rule(503, retry_after=1),
+    # The outcome is open (timeout, in-flight limit, continue-as-new): the same request id is
+    # applied at most once, so the caller resends it unchanged.
+    CommandRetryable: Rule(_retryable_status, retry_after=1),
+    DaibanError: Rule(502, log="Temporal call failed"),
+    RPCError: Rule(503, retry_after=5, log="Temporal unavailable"),
+    OSError: Rule(503, retry_after=5, log="PostgreSQL unavailable"),
+    asyncpg.PostgresConnectionError: Rule(503, retry_after=5, log="PostgreSQL unavailable"),
+    asyncpg.InterfaceError: Rule(503, retry_after=5, log="PostgreSQL unavailable"),
+}
+
+# Documented answers of the routes (OpenAPI).
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "missing or invalid credential"},
+    404: {"model": ErrorBody, "description": "no such project"},
+    409: {"model": ErrorBody, "description": "refused by the project (reason names the field) or replayed"},
+    503: {"model": ErrorBody, "description": "project still registering, or a dependency is down; retry"},
+}
+DEPARTMENT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    403: {"model": ErrorBody, "description": "signed by another department"},
+}
+
+
+def _detail(exc: Exception) -> Any:
+    if isinstance(exc, RequestIdConflict):  # like pydantic's field errors: the field is named
+        return [{"type": "value_error", "loc": ["body", exc.field], "msg": str(exc), "input": None}]
+    if isinstance(exc, RPCError):
+        return f"Temporal: {exc.message}"
+    if isinstance(exc, OSError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
+        return f"PostgreSQL: {exc}"
+    return str(exc)
+
+
+def _handler(rule: Rule) -> Callable[[Request, Exception], Any]:
+    async def reply(request: Request, exc: Exception) -> JSONResponse:
+        status = rule.status if isinstance(rule.status, int) else rule.status(exc)
+        headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after else {}
+        where = {"method": request.method, "path": request.url.path}
+        if isinstance(exc, AuthError):
+            log.warning("gateway request rejected", status=status, reason=exc.reason, **where, **exc.context)
+            if status == 401:
+                headers["WWW-Authenticate"] = exc.scheme
+        elif isinstance(exc, CommandRejected):
+            log.info("command refused by the project", **where, reason=str(exc))
+        elif isinstance(exc, CommandRetryable):
+            log.info("command outcome open; caller retries", **where, request_id=exc.request_id)
+        elif rule.log:
+            log.warning(rule.log, **where, error=str(exc))
+        return JSONResponse({"detail": _detail(exc)}, status_code=status, headers=headers or None)
+
+    return reply
+
+
+def install(app: FastAPI) -> None:
+    """Answer every exception of ``ERROR_MAP`` as it says (the most specific type wins)."""
+    for exc_type, rule in ERROR_MAP.items():
+        app.add_exception_handler(exc_type, _handler(rule))
