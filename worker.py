@@ -26,7 +26,7 @@ from eventstore.projector import Projector
 from infra import migrate
 from infra.db import create_pool
 from infra.logs import configure_logging
-from infra.metrics import EventMetricsInterceptor, prometheus_runtime
+from infra.metrics import EventMetricsInterceptor, observe_quarantined, prometheus_runtime
 from infra.process import exit_now
 from infra.settings import ConfigError, Settings, load_settings
 from infra.telemetry import LogContextInterceptor
@@ -69,7 +69,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         )
         # The read models follow the event store from this process too; several workers may run
         # projectors at once, the checkpoint row lock lets one apply each batch.
-        projector = asyncio.create_task(Projector(pool).run_forever(0.5, stop))
+        projector = Projector(pool, on_quarantine=observe_quarantined)
+        projecting = asyncio.create_task(projector.run_forever(0.5, stop))
         sender = (
             asyncio.create_task(NotificationSender(pool, settings.notify_webhook).run_forever(stop))
             if settings.notify_webhook
@@ -85,7 +86,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             )
             await stop.wait()
             log.info("worker stopping", grace_seconds=settings.shutdown_grace_seconds)
-        await projector
+        await projecting
         await refresher
         if sender is not None:
             await sender

@@ -4,8 +4,9 @@ Workflows look content up by version and never read it themselves. A worker load
 catalog, zone policies and calendar, and every version stored in PostgreSQL (tables
 ``content_versions`` and ``calendars``), before it polls; then it keeps looking for new ones, so a
 version an operator loads reaches every worker within ``poll_interval`` seconds (a workflow task
-that needs it meanwhile fails and is retried). Versions are stored when a project first uses them
-(``ProjectActivities.resolve_versions``), so a project keeps its content across releases.
+that needs it meanwhile fails and is retried). Versions are stored (``eventstore.content``) when a
+project first uses them (``ProjectActivities.resolve_versions``), so a project keeps its content
+across releases.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import contextlib
 
 import asyncpg
 import structlog
-from pydantic import BaseModel
 
 from catalog.content import REGISTRY, ContentRegistry
 from catalog.load import default_catalog, default_zones
+from eventstore.content import stored_contents, stored_kinds
 from legalclock import default_calendar
 
 log = structlog.get_logger(__name__)
@@ -32,31 +33,16 @@ def load_shipped(registry: ContentRegistry = REGISTRY) -> None:
     registry.add_calendar(default_calendar())
 
 
-async def store_versions(pool: asyncpg.Pool, versions: list[tuple[str, str, BaseModel]]) -> None:
-    """Record ``(version, kind, content)`` of the catalogs, zone policies and calendars projects use."""
-    await pool.executemany(
-        "INSERT INTO content_versions (version, kind, content) VALUES ($1, $2, $3) ON CONFLICT (version) DO NOTHING",
-        [(v, kind, model.model_dump(mode="json")) for v, kind, model in versions],
-    )
-
-
 async def load_stored(pool: asyncpg.Pool, registry: ContentRegistry = REGISTRY) -> int:
     """Every stored catalog, zone policy and calendar the registry lacks; return how many were added."""
     held = registry.contents()
-    rows = await pool.fetch(
-        """SELECT version, kind FROM content_versions
-           UNION ALL SELECT version, 'calendar' FROM calendars"""
-    )
-    missing = {r["version"]: r["kind"] for r in rows if r["version"] not in held}
+    missing = {v: kind for v, kind in (await stored_kinds(pool)).items() if v not in held}
+    if not missing:
+        return 0
+    contents = await stored_contents(pool, missing)
     for version, kind in missing.items():
-        content = await pool.fetchval(
-            """SELECT content FROM content_versions WHERE version = $1
-               UNION ALL SELECT content FROM calendars WHERE version = $1 LIMIT 1""",
-            version,
-        )
-        registry.add(kind, content, version)
-    if missing:
-        log.info("content versions loaded into the registry", versions=sorted(missing))
+        registry.add(kind, contents[version], version)
+    log.info("content versions loaded into the registry", versions=sorted(missing))
     return len(missing)
 
 

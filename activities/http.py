@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 from typing import Any
 
+import httpx
 
-def post_json(url: str, body: Any, idempotency_key: str) -> None:
+TIMEOUT = httpx.Timeout(10.0)
+
+
+async def post_json(client: httpx.AsyncClient, url: str, body: Any, idempotency_key: str) -> None:
     """POST ``body`` as JSON; the key lets the receiver drop the duplicates a retry may send.
 
-    Blocking: call it with ``asyncio.to_thread``. Raises on a network error or a non-2xx answer.
+    Raises:
+        httpx.HTTPError: a network error, or an answer other than 2xx.
     """
-    req = urllib.request.Request(
+    response = await client.post(
         url,
-        data=json.dumps(body, ensure_ascii=False).encode(),
-        method="POST",
+        content=json.dumps(body, ensure_ascii=False).encode(),
         headers={"Content-Type": "application/json", "Idempotency-Key": idempotency_key},
     )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        if resp.status >= 300:
-            raise RuntimeError(f"{url} answered {resp.status}")
+    if not response.is_success:
+        raise httpx.HTTPStatusError(
+            f"{url} answered {response.status_code}", request=response.request, response=response
+        )

@@ -1,63 +1,79 @@
-"""Delivery of the notifications outbox to the zone's messaging gateway (SMS, WeChat Work, mail).
+"""The notifications relay: delivers the outbox to the zone's messaging gateway (SMS, WeChat Work, mail).
 
-The lifecycle writes warnings, escalations, joint meetings and the like to the ``notifications``
-table; this sender posts each unsent one as JSON to ``DAIBAN_NOTIFY_WEBHOOK`` and marks it sent.
-Several workers may run it: rows are claimed with ``FOR UPDATE SKIP LOCKED``. The receiver gets an
-``Idempotency-Key`` (the notification id), since a crash between the POST and the commit sends the
-same notification again.
+The lifecycle queues warnings, escalations, joint meetings and the like in the ``notifications``
+table (``eventstore.outbox``) with the events of its batch; this relay posts each unsent one as
+JSON to ``DAIBAN_NOTIFY_WEBHOOK`` with ``httpx.AsyncClient`` and records the outcome. No database
+transaction is held across an HTTP call: a round claims a few rows in one short transaction
+(``FOR UPDATE SKIP LOCKED`` and a lease, so several workers may relay at once, each attempt
+counted), posts them with no transaction open, and records each outcome in a statement of its
+own. The receiver gets an ``Idempotency-Key`` (the notification id), since a crash between the
+POST and its record, or a lease that ran out, sends the same notification again.
+
+The worker runs it (``run_forever``); any other process holding a pool (the CLI) can run a round
+(``run_once``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 
 import asyncpg
+import httpx
 import structlog
 
-from activities.http import post_json
+from activities.http import TIMEOUT, post_json
+from eventstore import outbox
 
 log = structlog.get_logger(__name__)
 
 
 class NotificationSender:
-    """Posts unsent notifications to one webhook; ``run_once`` drains, ``run_forever`` tails."""
+    """Posts unsent notifications to one webhook; ``run_once`` drains, ``run_forever`` tails.
 
-    def __init__(self, pool: asyncpg.Pool, url: str, *, batch_size: int = 50, max_attempts: int = 20) -> None:
+    Args:
+        pool: the process's pool.
+        url: the messaging gateway's webhook.
+        batch_size: notifications claimed per round.
+        max_attempts: a notification is given up after this many deliveries failed.
+        lease: how long a claimed notification is left to this relay before another may claim it;
+            longer than a round of ``batch_size`` POSTs at the HTTP timeout.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        url: str,
+        *,
+        batch_size: int = 50,
+        max_attempts: int = 20,
+        lease: timedelta = timedelta(minutes=10),
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.pool = pool
         self.url = url
         self.batch_size = batch_size
         self.max_attempts = max_attempts
+        self.lease = lease
+        self.transport = transport
 
     async def run_once(self) -> int:
-        """Deliver what is due now; return how many were sent."""
+        """Deliver what is due now, one round; return how many were sent."""
+        due = await outbox.claim_due(self.pool, limit=self.batch_size, max_attempts=self.max_attempts, lease=self.lease)
+        if not due:
+            return 0
         sent = 0
-        async with self.pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(
-                """SELECT notification_id, project_id, kind, recipients, message, payload, created_at
-                   FROM notifications
-                   WHERE sent_at IS NULL AND attempts < $1
-                   ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED""",
-                self.max_attempts,
-                self.batch_size,
-            )
-            for row in rows:
-                body = {k: (v.isoformat() if k == "created_at" else v) for k, v in dict(row).items()}
+        async with httpx.AsyncClient(timeout=TIMEOUT, transport=self.transport) as client:
+            for n in due:
+                body = n.model_dump() | {"created_at": n.created_at.isoformat()}
                 try:
-                    await asyncio.to_thread(post_json, self.url, body, row["notification_id"])
+                    await post_json(client, self.url, body, n.notification_id)
                 except Exception as exc:  # the receiver's failure is recorded, then retried later
-                    await conn.execute(
-                        "UPDATE notifications SET attempts = attempts + 1, last_error = $2 WHERE notification_id = $1",
-                        row["notification_id"],
-                        f"{type(exc).__name__}: {exc}"[:500],
-                    )
-                    log.warning("notification not delivered", notification_id=row["notification_id"], error=str(exc))
+                    await outbox.mark_failed(self.pool, n.notification_id, f"{type(exc).__name__}: {exc}")
+                    log.warning("notification not delivered", notification_id=n.notification_id, error=str(exc))
                     continue
-                await conn.execute(
-                    "UPDATE notifications SET sent_at = now(), attempts = attempts + 1, last_error = NULL "
-                    "WHERE notification_id = $1",
-                    row["notification_id"],
-                )
+                await outbox.mark_sent(self.pool, n.notification_id)
                 sent += 1
         return sent
 

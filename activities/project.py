@@ -3,7 +3,8 @@
 - ``resolve_versions``: the content versions (catalog, zone policy, calendar in force) a new
   project registers under, loaded into this worker's registry.
 - ``apply_batch``: one flush of a project, its events and effects, in ONE PostgreSQL transaction
-  (the transactional outbox); department webhooks are called after the commit.
+  (the transactional outbox, ``eventstore.batches``); department webhooks are called after the
+  commit.
 - ``record_fault``: a batch the storage refuses for good is recorded for operators (table
   ``project_faults``, an outbox notification, a metric) instead of being retried forever.
 
@@ -15,22 +16,22 @@ activity with its last error, and in the SDK's failure metrics).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import asyncpg
+import httpx
 import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.calendars import current_calendar
-from activities.content import store_versions
-from activities.http import post_json
+from activities.http import TIMEOUT, post_json
 from catalog.content import REGISTRY, ContentVersions
 from catalog.load import default_catalog, default_zones
-from eventstore.queries import close_submission, record_notification, record_submission
-from eventstore.store import EventIdConflict, NewEvent, StreamVersionConflict, append_in_transaction
+from eventstore import batches, faults
+from eventstore.calendars import current_calendar
+from eventstore.content import store_versions
+from eventstore.store import EventIdConflict, StreamVersionConflict
 from schemas.activities import (
     APPLY_BATCH,
     EVENT_CONFLICT,
@@ -41,7 +42,7 @@ from schemas.activities import (
     FaultReport,
     ResolveVersions,
 )
-from schemas.effects import Batch, CloseSubmission, IssueLicense, Notify, RevokeLicense, SubmitApplication
+from schemas.effects import Batch, SubmitApplication
 
 log = structlog.get_logger(__name__)
 
@@ -113,45 +114,33 @@ class ProjectActivities:
         """
 
         async def write() -> int:
-            async with self.pool.acquire() as conn, conn.transaction():
-                written = await append_in_transaction(conn, [NewEvent(**e.model_dump()) for e in batch.events])
-                for effect in batch.effects:
-                    await _perform(conn, effect)
-                return written
+            return await batches.apply_batch(self.pool, batch)
 
         written = await _classified(write)
-        for effect in batch.effects:
-            if isinstance(effect, SubmitApplication) and (url := self.webhooks.get(effect.department)):
-                key = f"{effect.project_id}/{effect.matter_code}/{effect.submission}"
-                await asyncio.to_thread(post_json, url, effect.model_dump(mode="json"), key)
+        calls = [
+            (url, e)
+            for e in batch.effects
+            if isinstance(e, SubmitApplication) and (url := self.webhooks.get(e.department))
+        ]
+        if calls:
+            async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+                for url, effect in calls:
+                    key = f"{effect.project_id}/{effect.matter_code}/{effect.submission}"
+                    await post_json(client, url, effect.model_dump(mode="json"), key)
         log.info("batch applied", batch=batch.summary(), events_written=written)
         return written
 
     @activity.defn(name=RECORD_FAULT)
     async def record_fault(self, report: FaultReport) -> None:
         """Record a refused batch for the operators (idempotent on project, run and first version)."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                """INSERT INTO project_faults (project_id, run_id, first_event_version, error_type, message,
-                          batch_summary, faulted_at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING""",
-                report.project_id,
-                report.run_id,
-                report.first_event_version if report.first_event_version is not None else -1,
-                report.error_type,
-                _text(report.message),
-                _text(report.batch_summary),
-                report.at,
-            )
-            await record_notification(
-                conn,
-                f"{report.project_id}:fault:{report.run_id}:{report.first_event_version}",
-                report.project_id,
-                "fault",
-                ["operators"],
-                _text(f"project {report.project_id} cannot record its events: {report.error_type}: {report.message}"),
-                {},
-            )
+        await faults.record_fault(
+            self.pool,
+            report.model_copy(update={"message": _text(report.message), "batch_summary": _text(report.batch_summary)}),
+            notification_id=f"{report.project_id}:fault:{report.run_id}:{report.first_event_version}",
+            message=_text(
+                f"project {report.project_id} cannot record its events: {report.error_type}: {report.message}"
+            ),
+        )
         log.error(
             "project faulted: storage refused a batch",
             project_id=report.project_id,
@@ -159,45 +148,3 @@ class ProjectActivities:
             error=report.message,
             batch=report.batch_summary,
         )
-
-
-async def _perform(conn: asyncpg.Connection, effect: object) -> None:
-    """One effect inside the batch's transaction."""
-    if isinstance(effect, SubmitApplication):
-        await record_submission(
-            conn,
-            effect.project_id,
-            effect.matter_code,
-            effect.submission,
-            effect.department,
-            effect.payload,
-            effect.submitted_at,
-        )
-    elif isinstance(effect, CloseSubmission):
-        await close_submission(
-            conn, effect.project_id, effect.matter_code, effect.submission, effect.outcome, effect.closed_at
-        )
-    elif isinstance(effect, IssueLicense):
-        await conn.execute(
-            """INSERT INTO e_licenses (license_no, project_id, matter_code, department, holder)
-               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (license_no) DO NOTHING""",
-            effect.license_no,
-            effect.project_id,
-            effect.matter_code,
-            effect.department,
-            effect.enterprise,
-        )
-    elif isinstance(effect, RevokeLicense):
-        await conn.execute(
-            """UPDATE e_licenses SET revoked_at = now(), revoked_reason = $2
-               WHERE license_no = $1 AND revoked_at IS NULL""",
-            effect.license_no,
-            effect.reason,
-        )
-    elif isinstance(effect, Notify):
-        await record_notification(
-            conn, effect.notification_id, effect.project_id, effect.notice, effect.recipients, effect.message, {}
-        )
-        log.info("notification", kind=effect.notice, recipients=effect.recipients, message=effect.message)
-    else:  # the union is closed: a new effect kind must be handled here
-        raise TypeError(f"unknown effect {effect!r}")

@@ -1,13 +1,24 @@
-"""The domain event store and its read models, in PostgreSQL.
+"""The storage layer: every table of daiban, in PostgreSQL (migrations in ``infra/migrations``).
 
-- ``store``: append-only, idempotent, hash-chained events; gap-free reading by position.
-- ``codec``: domain events to rows and back; the clock ids the read models rely on.
+Imports ``schemas``, ``catalog`` and ``legalclock`` only (``binding`` and ``repair`` also talk to
+Temporal). Activities, the worker, the CLI and the gateway reach the database through it.
+
+- ``store``: append-only, idempotent, hash-chained events (``EventEnvelope``); gap-free reading.
+- ``codec``: the one mapper between domain events and stored rows; the clock ids.
+- ``batches``: one flush of a project, its events and effects, in one transaction.
+- ``inbox``: the department inbox (``department_inbox``).
+- ``outbox``: the notifications outbox (``notifications``): queueing, claiming with a lease,
+  recording deliveries.
+- ``licences``: e-licences (``e_licenses``).
+- ``calendars``: official calendars an operator loaded (``calendars``).
+- ``content``: content versions projects registered under (``content_versions``).
+- ``faults``: batches the storage refused for good (``project_faults``).
+- ``envelopes``: the gateway's decision envelopes, replay protection (``gateway_envelopes``).
 - ``projector``: keeps the read models (``rm_*``) and their checkpoint; rebuilds them;
-  quarantines (and retries) events it cannot project.
+  ``handlers``: one per event type; ``quarantine``: events it cannot project.
+- ``queries``: read queries over the events and the read models, for the CLI and the gateway.
 - ``binding``: which Temporal cluster and namespace the store belongs to; checked by the worker.
 - ``repair``: re-append a project's missing events from its Temporal history.
-- ``queries``: the repository layer for the CLI and the HTTP gateway, and the idempotent writers
-  of the department inbox and the notifications outbox.
-- ``sample``: synthetic project lifecycles for the tests and the benchmark.
-- ``bench``: ``python -m eventstore.bench``.
+
+Dev-only code (the benchmark, synthetic streams) lives in ``benchmarks/``.
 """

@@ -100,7 +100,8 @@ async def check_binding(
             row = await conn.fetchrow(
                 """INSERT INTO temporal_binding (cluster_id, namespace) VALUES ($1, $2)
                    RETURNING cluster_id, namespace, bound_at""",
-                cluster_id, namespace,
+                cluster_id,
+                namespace,
             )
             log.info("event store bound to Temporal", cluster_id=cluster_id, namespace=namespace)
             return Binding(**dict(row), newly_bound=True)
@@ -152,8 +153,10 @@ async def _recorded_events(handle: WorkflowHandle[Any, Any]) -> bool:
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             if event.activity_task_scheduled_event_attributes.activity_type.name in EVENT_ACTIVITIES:
                 scheduled.add(event.event_id)
-        elif (kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
-              and event.activity_task_completed_event_attributes.scheduled_event_id in scheduled):
+        elif (
+            kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+            and event.activity_task_completed_event_attributes.scheduled_event_id in scheduled
+        ):
             return True
     return False
 

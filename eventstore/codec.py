@@ -1,9 +1,12 @@
-"""Between the lifecycle's domain events (``schemas.events``) and the store's rows.
+"""The one mapper between the lifecycle's domain events (``schemas.events``) and the store's rows.
+
+``to_envelope`` turns a domain event into the ``EventEnvelope`` the store appends (the workflow
+builds the same envelope); ``to_domain`` reads a stored row back as its domain event.
 
 Clock ids. Clock events (``ClockStopped``, ``ClockResumed``, ``LimitExtended``, ``DeadlineWarned``,
 ``DeadlineBreached``, ``EscalatedToLead``, ``JointMeetingConvened``) name their clock by id, while
 ``MatterSubmitted``, ``StageStarted`` and ``ObligationOpened`` open a clock without naming it. The
-read models join the two through the ids built here, which are the ones ``workflows/machine.py``
+read models join the two through the ids built here, which are the ones the lifecycle (``workflows/lifecycle``)
 uses (``matter:<code>:<submission>``, ``obligation:<code>:<kind>:<submission>``,
 ``stage:<stage>``, ``process``): a change there must be made here too. Any other id is kept as a
 project-level clock.
@@ -14,15 +17,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from eventstore.store import NewEvent
-from schemas.events import EVENT_TYPES, ClockScope, DomainEvent
+from schemas.events import EVENT_TYPES, ClockScope, DomainEvent, EventEnvelope
 
 PROCESS_CLOCK_ID = "process"
 
 
-def to_new_event(
-    stream_id: str, version: int, event_id: str, occurred_at: datetime, event: DomainEvent
-) -> NewEvent:
+def to_envelope(
+    stream_id: str,
+    version: int,
+    event_id: str,
+    occurred_at: datetime,
+    event: DomainEvent,
+    causation_id: str | None = None,
+) -> EventEnvelope:
     """The row for ``event``: its class name is the type, its JSON dump the payload.
 
     Raises:
@@ -30,17 +37,18 @@ def to_new_event(
     """
     if event.project_id != stream_id:
         raise ValueError(f"event of project {event.project_id} cannot go to stream {stream_id}")
-    return NewEvent(
+    return EventEnvelope(
         event_id=event_id,
         stream_id=stream_id,
         version=version,
         event_type=type(event).__name__,
         occurred_at=occurred_at,
         payload=event.model_dump(mode="json"),
+        causation_id=causation_id,
     )
 
 
-def to_domain(event: NewEvent) -> DomainEvent | None:
+def to_domain(event: EventEnvelope) -> DomainEvent | None:
     """The domain event a row holds, or None for a type this version of daiban does not know.
 
     Raises:

@@ -11,8 +11,16 @@ from eventstore.store import Executor
 
 
 async def claim_envelope(
-    db: Executor, *, project_id: str, decision_id: str, operation: str, department: str,
-    matter_code: str, digest: str, signature: str, expires_at: float,
+    db: Executor,
+    *,
+    project_id: str,
+    decision_id: str,
+    operation: str,
+    department: str,
+    matter_code: str,
+    digest: str,
+    signature: str,
+    expires_at: float,
 ) -> int | None:
     """Claim ``decision_id`` of ``project_id`` for ``digest``; return how often it was used.
 
@@ -27,7 +35,14 @@ async def claim_envelope(
                SET uses = gateway_envelopes.uses + 1, last_seen_at = now()
                WHERE gateway_envelopes.decision_digest = EXCLUDED.decision_digest
            RETURNING uses""",
-        project_id, decision_id, operation, department, matter_code, digest, signature, expires_at,
+        project_id,
+        decision_id,
+        operation,
+        department,
+        matter_code,
+        digest,
+        signature,
+        expires_at,
     )
     return None if uses is None else int(uses)
 
@@ -36,5 +51,7 @@ async def release_envelope(db: Executor, *, project_id: str, decision_id: str, d
     """Give a decision id back (the workflow refused the decision, which left no trace there)."""
     await db.execute(
         "DELETE FROM gateway_envelopes WHERE project_id = $1 AND decision_id = $2 AND decision_digest = $3",
-        project_id, decision_id, digest,
+        project_id,
+        decision_id,
+        digest,
     )

@@ -1,27 +1,23 @@
-"""The repository layer over the event store and read models, for the CLI and the HTTP gateway.
+"""Read queries over the event store and the read models, for the CLI and the HTTP gateway.
 
-Reads return frozen pydantic models. The writers for the department inbox and the notifications
-outbox are idempotent, so the activities that call them can be retried freely.
+Every function reads; each returns frozen pydantic models. Matter states are the lifecycle's
+(``schemas.project.MatterStateName``). The tables' writers live with their tables: ``projector``
+(read models), ``inbox``, ``outbox``, ``licences``, ``calendars``, ``content``, ``faults``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
-import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from eventstore.codec import to_domain
 from eventstore.store import Executor, StoredEvent, read_stream
+from legalclock import CST
 from schemas import events as ev
 from schemas.stages import Stage
-
-log = structlog.get_logger(__name__)
-
-# Summaries show China Standard Time (no daylight saving, so a fixed offset needs no tz data).
-CST = timezone(timedelta(hours=8), "CST")
 
 
 class _View(BaseModel):
@@ -163,7 +159,8 @@ async def get_project(db: Executor, project_id: str) -> ProjectView | None:
     matters = await db.fetch(
         """SELECT * FROM rm_matters WHERE project_id = $1
            ORDER BY array_position($2::text[], stage), matter_code""",
-        project_id, [s.value for s in Stage],
+        project_id,
+        [s.value for s in Stage],
     )
     return ProjectView(**dict(row), matters=[MatterView(**dict(m)) for m in matters])
 
@@ -171,14 +168,22 @@ async def get_project(db: Executor, project_id: str) -> ProjectView | None:
 async def project_timeline(db: Executor, project_id: str) -> list[TimelineEntry]:
     """The events of a project's stream in order, each with a one-line summary."""
     return [
-        TimelineEntry(position=e.position, version=e.version, event_type=e.event_type,
-                      occurred_at=e.occurred_at, summary=summarize(e))
+        TimelineEntry(
+            position=e.position,
+            version=e.version,
+            event_type=e.event_type,
+            occurred_at=e.occurred_at,
+            summary=summarize(e),
+        )
         for e in await read_stream(db, project_id)
     ]
 
 
 async def overdue(
-    db: Executor, *, now: datetime | None = None, zone: str | None = None,
+    db: Executor,
+    *,
+    now: datetime | None = None,
+    zone: str | None = None,
     department: str | None = None,
 ) -> list[OverdueItem]:
     """Open clocks overdue at ``now`` (default: the database's now), earliest deadline first.
@@ -198,7 +203,9 @@ async def overdue(
              AND ($2::text IS NULL OR p.zone = $2)
              AND ($3::text IS NULL OR c.department = $3)
            ORDER BY c.deadline NULLS LAST, c.project_id, c.clock_id""",
-        now, zone, department,
+        now,
+        zone,
+        department,
     )
     return [OverdueItem(**dict(r)) for r in rows]
 
@@ -213,7 +220,7 @@ async def department_report(db: Executor, department: str | None = None) -> list
                GROUP BY department),
            open AS (
                SELECT department, count(*) AS open FROM rm_matters
-               WHERE state IN ('submitted', 'correction') GROUP BY department)
+               WHERE state IN ('pending', 'correction') GROUP BY department)
            SELECT d.department,
                   coalesce(p.decided_count, 0) AS decided,
                   coalesce(p.approved_count, 0) AS approved,
@@ -262,7 +269,8 @@ async def zone_report(db: Executor, zone: str | None = None) -> list[ZoneReport]
     return [
         ZoneReport(
             **dict(r),
-            days_saved_total=r["days_saved_commitment"] + r["days_saved_tolerance"]
+            days_saved_total=r["days_saved_commitment"]
+            + r["days_saved_tolerance"]
             + r["days_saved_regional_assessment"],
         )
         for r in rows
@@ -284,67 +292,11 @@ async def department_inbox(db: Executor, department: str) -> list[InboxItem]:
     return [InboxItem(**dict(r)) for r in rows]
 
 
-# ---- idempotent writers --------------------------------------------------------------------------
-
-
-async def record_submission(
-    db: Executor, project_id: str, matter_code: str, submission: int, department: str,
-    payload: dict[str, Any], submitted_at: datetime,
-) -> bool:
-    """Put a submission in the department's inbox; False if it was there already."""
-    status = await db.execute(
-        """INSERT INTO department_inbox (project_id, matter_code, submission, department, payload,
-                  submitted_at)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
-        project_id, matter_code, submission, department, payload, submitted_at,
-    )
-    return bool(status == "INSERT 0 1")
-
-
-async def close_submission(
-    db: Executor, project_id: str, matter_code: str, submission: int, outcome: str,
-    closed_at: datetime,
-) -> bool:
-    """Close an inbox row with the decision's outcome; False if it was closed already.
-
-    The first close wins: a retry is a no-op, and a later close with another outcome is logged.
-    """
-    closed = await db.fetchrow(
-        """WITH closing AS (
-               UPDATE department_inbox SET closed_at = $5, outcome = $4
-               WHERE project_id = $1 AND matter_code = $2 AND submission = $3
-                 AND closed_at IS NULL
-               RETURNING 1)
-           SELECT EXISTS (SELECT 1 FROM closing) AS now,
-                  (SELECT outcome FROM department_inbox
-                   WHERE project_id = $1 AND matter_code = $2 AND submission = $3) AS before""",
-        project_id, matter_code, submission, outcome, closed_at,
-    )
-    assert closed is not None
-    if not closed["now"] and closed["before"] != outcome:
-        log.warning("inbox row not closed", project_id=project_id, matter_code=matter_code,
-                    submission=submission, outcome=outcome, recorded=closed["before"])
-    return bool(closed["now"])
-
-
-async def record_notification(
-    db: Executor, notification_id: str, project_id: str, kind: str, recipients: list[str],
-    message: str, payload: dict[str, Any],
-) -> bool:
-    """Queue a notification in the outbox; False if this id was queued already."""
-    status = await db.execute(
-        """INSERT INTO notifications (notification_id, project_id, kind, recipients, message,
-                  payload)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
-        notification_id, project_id, kind, recipients, message, payload,
-    )
-    return bool(status == "INSERT 0 1")
-
-
 # ---- one line per event --------------------------------------------------------------------------
 
 
 def _t(at: datetime | None) -> str:
+    # Summaries show China Standard Time.
     return "no deadline" if at is None else at.astimezone(CST).strftime("%Y-%m-%d %H:%M")
 
 
@@ -363,56 +315,53 @@ def _clock(scope: str, department: str | None) -> str:
 _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
     ev.ProjectRegistered: lambda e: (
         f"Registered {e.name} by {e.enterprise} in {e.zone}: {e.project_type}, "
-        f"¥{e.investment_yuan:,}; agent {e.agent}, {len(e.checklist)} matters on the checklist"),
+        f"¥{e.investment_yuan:,}; agent {e.agent}, {len(e.checklist)} matters on the checklist"
+    ),
     ev.AgentReassigned: lambda e: f"Agent {e.from_agent} → {e.to_agent} by {e.by}: {e.reason}",
     ev.StageStarted: lambda e: f"Stage {e.stage} started, due {_t(e.deadline)}",
-    ev.StageCompleted: lambda e: (
-        f"Stage {e.stage} completed in {_d(e.working_days_used)} working days"),
-    ev.MatterSubmitted: lambda e: (
-        f"Submitted {_matter(e)}, #{e.submission}, {e.mode}, due {_t(e.deadline)}"),
+    ev.StageCompleted: lambda e: f"Stage {e.stage} completed in {_d(e.working_days_used)} working days",
+    ev.MatterSubmitted: lambda e: f"Submitted {_matter(e)}, #{e.submission}, {e.mode}, due {_t(e.deadline)}",
     ev.MatterExempted: lambda e: (
-        f"{_matter(e)} covered by regional assessment {e.assessment}, "
-        f"{_d(e.statutory_days)} days saved"),
+        f"{_matter(e)} covered by regional assessment {e.assessment}, {_d(e.statutory_days)} days saved"
+    ),
     ev.MatterApproved: lambda e: (
         f"Approved {_matter(e)} ({e.mode}) in {_d(e.working_days_used)} of "
-        f"{_d(e.statutory_days)} working days" + ("" if e.on_time else ", late")),
+        f"{_d(e.statutory_days)} working days" + ("" if e.on_time else ", late")
+    ),
     ev.MatterRejected: lambda e: f"Rejected {_matter(e)}: {'; '.join(e.reasons)}",
-    ev.CorrectionRequested: lambda e: (
-        f"Correction requested for {_matter(e)}: {', '.join(e.items)}; clock stopped"),
+    ev.CorrectionRequested: lambda e: f"Correction requested for {_matter(e)}: {', '.join(e.items)}; clock stopped",
     ev.CorrectionSupplied: lambda e: f"Correction supplied for {_matter(e)} by {e.by}",
-    ev.ClockStopped: lambda e: (
-        f"{e.scope.capitalize()} clock {e.clock_id} stopped ({e.kind}): {e.reason}"),
+    ev.ClockStopped: lambda e: f"{e.scope.capitalize()} clock {e.clock_id} stopped ({e.kind}): {e.reason}",
     ev.ClockResumed: lambda e: (
         f"{e.scope.capitalize()} clock {e.clock_id} resumed after {_d(e.stopped_working_days)} "
-        f"working days" + (f"; deadline now {_t(e.new_deadline)}" if e.new_deadline else "")),
+        f"working days" + (f"; deadline now {_t(e.new_deadline)}" if e.new_deadline else "")
+    ),
     ev.DeadlinesRecomputed: lambda e: (
-        f"Official calendar {e.calendar_version} adopted; {len(e.deadlines)} deadlines moved"),
+        f"Official calendar {e.calendar_version} adopted; {len(e.deadlines)} deadlines moved"
+    ),
     ev.LimitExtended: lambda e: (
         f"{e.scope.capitalize()} clock {e.clock_id} extended by {_d(e.days)} days to "
-        f"{_t(e.new_deadline)}, approved by {e.approved_by}"),
-    ev.ObligationOpened: lambda e: (
-        f"{_matter(e)}: {e.obligation.replace('_', ' ')} due {_t(e.deadline)}"),
+        f"{_t(e.new_deadline)}, approved by {e.approved_by}"
+    ),
+    ev.ObligationOpened: lambda e: f"{_matter(e)}: {e.obligation.replace('_', ' ')} due {_t(e.deadline)}",
     ev.ObligationFulfilled: lambda e: f"{_matter(e)}: {e.obligation.replace('_', ' ')} fulfilled",
     ev.ObligationMissed: lambda e: f"{_matter(e)}: {e.obligation.replace('_', ' ')} missed",
     ev.ApprovalSuspended: lambda e: f"Approval of {_matter(e)} suspended: {e.reason}",
     ev.ApprovalReinstated: lambda e: f"Approval of {_matter(e)} reinstated: {e.reason}",
     ev.ApprovalRevoked: lambda e: f"Approval of {_matter(e)} revoked: {e.reason}",
     ev.DeadlineWarned: lambda e: (
-        f"Warning: {_clock(e.scope, e.department)} due {_t(e.deadline)}, "
-        f"{_d(e.working_days_left)} working days left"),
-    ev.DeadlineBreached: lambda e: (
-        f"Deadline breached: {_clock(e.scope, e.department)}, due {_t(e.deadline)}"),
-    ev.EscalatedToLead: lambda e: (
-        f"Escalated to project lead {e.project_lead}: {_clock(e.scope, e.department)}"),
-    ev.JointMeetingConvened: lambda e: (
-        f"Joint meeting {e.meeting_id} convened with {', '.join(e.attendees)}"),
+        f"Warning: {_clock(e.scope, e.department)} due {_t(e.deadline)}, {_d(e.working_days_left)} working days left"
+    ),
+    ev.DeadlineBreached: lambda e: f"Deadline breached: {_clock(e.scope, e.department)}, due {_t(e.deadline)}",
+    ev.EscalatedToLead: lambda e: f"Escalated to project lead {e.project_lead}: {_clock(e.scope, e.department)}",
+    ev.JointMeetingConvened: lambda e: f"Joint meeting {e.meeting_id} convened with {', '.join(e.attendees)}",
     ev.JointMeetingResolved: lambda e: f"Joint meeting {e.meeting_id} resolved: {e.resolution}",
     ev.DepartmentLiabilityRecorded: lambda e: (
-        f"Deemed approval of {_matter(e)}: liability recorded for missing {_t(e.deadline)}"),
+        f"Deemed approval of {_matter(e)}: liability recorded for missing {_t(e.deadline)}"
+    ),
     ev.ELicenseIssued: lambda e: f"E-license {e.license_no} issued for {_matter(e)}",
     ev.ConstructionProgressReported: lambda e: f"Construction {e.percent}%: {e.note}",
-    ev.ProjectInProduction: lambda e: (
-        f"In production after {_d(e.working_days_total)} working days of approvals"),
+    ev.ProjectInProduction: lambda e: f"In production after {_d(e.working_days_total)} working days of approvals",
     ev.ProjectWithdrawn: lambda e: f"Withdrawn at {e.stage} by {e.by}: {e.reason}",
 }
 

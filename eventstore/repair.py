@@ -30,7 +30,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 
-from eventstore.store import EventStoreError, NewEvent, append
+from eventstore.store import EventStoreError, append
 from schemas.events import EventEnvelope
 
 log = structlog.get_logger(__name__)
@@ -146,7 +146,7 @@ async def history_events(
     return batches, found
 
 
-def _in_version_order(project_id: str, events: Sequence[EventEnvelope]) -> list[NewEvent]:
+def _in_version_order(project_id: str, events: Sequence[EventEnvelope]) -> list[EventEnvelope]:
     """The distinct events of the project's stream, by version; raise on two versions of one."""
     by_id: dict[str, EventEnvelope] = {}
     for e in events:
@@ -159,7 +159,7 @@ def _in_version_order(project_id: str, events: Sequence[EventEnvelope]) -> list[
     for a, b in itertools.pairwise(ordered):
         if a.version == b.version:
             raise RepairError(f"stream {project_id} version {a.version} is two events in the history")
-    return [NewEvent(**e.model_dump()) for e in ordered]
+    return ordered
 
 
 async def repair_project(
@@ -186,15 +186,22 @@ async def repair_project(
         collected += found
     events = _in_version_order(project_id, collected)
     appended = await append(pool, events)
-    result = RepairResult(project_id=project_id, workflow_id=workflow_id, runs=len(runs), batches=batches,
-                          events_in_history=len(events), appended=appended,
-                          already_present=len(events) - appended)
+    result = RepairResult(
+        project_id=project_id,
+        workflow_id=workflow_id,
+        runs=len(runs),
+        batches=batches,
+        events_in_history=len(events),
+        appended=appended,
+        already_present=len(events) - appended,
+    )
     log.info("project repaired from its Temporal history", **result.model_dump())
     return result
 
 
 def describe(result: RepairResult) -> str:
     """One line for people: how many appended and how many were there already."""
-    return (f"{result.project_id}: appended {result.appended} event(s), {result.already_present} already "
-            f"present ({result.events_in_history} in {result.batches} batch(es) over {result.runs} run(s))")
-
+    return (
+        f"{result.project_id}: appended {result.appended} event(s), {result.already_present} already "
+        f"present ({result.events_in_history} in {result.batches} batch(es) over {result.runs} run(s))"
+    )

@@ -20,7 +20,7 @@ another one committed would be read first and one stream's versions could come o
 every reader in every process must know the rule; and any long writing transaction on the server
 (a rebuild, a migration) holds every reader back. Serialising costs throughput: commits no longer
 group, so appends top out near one per commit flush (about 1,000 appends/s, or 10,000 events/s
-in batches of 20, on the development machine: ``python -m eventstore.bench``), far above what a
+in batches of 20, on the development machine: ``python -m benchmarks.bench``), far above what a
 zone needs (about a thousand matters a year). The lock is held only for the INSERT and the
 COMMIT: the idempotence check and the hash chain are computed before it (see ``append``).
 
@@ -41,7 +41,9 @@ from typing import Any, Literal, TypeAlias
 import asyncpg
 import structlog
 from asyncpg.pool import PoolConnectionProxy
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
+
+from schemas.events import EventEnvelope
 
 log = structlog.get_logger(__name__)
 
@@ -51,23 +53,12 @@ Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 Executor: TypeAlias = asyncpg.Pool | Connection
 
 
-class NewEvent(BaseModel):
-    """An event as the lifecycle emits it; ``version`` is its place in the project's stream."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    event_id: str
-    stream_id: str
-    version: int
-    event_type: str
-    occurred_at: AwareDatetime
-    payload: dict[str, Any]
-    # The request id or decision id of the command that caused the event; None for events a
-    # timer caused and for events recorded before causation ids existed.
-    causation_id: str | None = None
+# One type between the lifecycle and the store: the workflow's ``EventEnvelope`` is what is
+# appended (``codec.to_envelope`` builds one from a domain event). ``NewEvent`` is its old name.
+NewEvent: TypeAlias = EventEnvelope
 
 
-class StoredEvent(NewEvent):
+class StoredEvent(EventEnvelope):
     """An event as read back: its global ``position`` and the chain it is part of."""
 
     position: int
@@ -117,7 +108,7 @@ def _normalized(value: Any) -> Any:
     return value
 
 
-def canonical(event: NewEvent) -> str:
+def canonical(event: EventEnvelope) -> str:
     """The text hashed for ``event``: identical before and after a round trip through PostgreSQL.
 
     ``causation_id`` is part of it only when set, so the chains of events recorded before it
@@ -145,7 +136,7 @@ def canonical(event: NewEvent) -> str:
     )
 
 
-def chain_hash(prev_hash: str, event: NewEvent) -> str:
+def chain_hash(prev_hash: str, event: EventEnvelope) -> str:
     """The hash of ``event`` chained to the previous event of its stream."""
     return hashlib.sha256((prev_hash + canonical(event)).encode()).hexdigest()
 
@@ -184,19 +175,21 @@ _INSERT = """
 """
 
 
-def _check_batch(events: Sequence[NewEvent]) -> None:
+def _check_batch(events: Sequence[EventEnvelope]) -> None:
     ids: set[str] = set()
     last: dict[str, int] = {}
     for e in events:
         if e.event_id in ids:
             raise ValueError(f"event id {e.event_id} appears twice in the batch")
+        if e.occurred_at.utcoffset() is None:
+            raise ValueError(f"event {e.event_id}: occurred_at must carry a time zone")
         if e.version <= last.get(e.stream_id, 0):
             raise ValueError(f"stream {e.stream_id}: versions must increase within a batch")
         ids.add(e.event_id)
         last[e.stream_id] = e.version
 
 
-async def _plan(conn: Connection, events: Sequence[NewEvent]) -> list[tuple[NewEvent, str, str]]:
+async def _plan(conn: Connection, events: Sequence[EventEnvelope]) -> list[tuple[EventEnvelope, str, str]]:
     """The events not stored yet, each with its prev_hash and hash; raise on any conflict."""
     first: dict[str, int] = {}
     for e in events:
@@ -210,7 +203,7 @@ async def _plan(conn: Connection, events: Sequence[NewEvent]) -> list[tuple[NewE
     )
     by_id = {r["event_id"]: r for r in rows}
     hashes = {(r["stream_id"], r["version"]): r["hash"] for r in rows}
-    new: list[tuple[NewEvent, str, str]] = []
+    new: list[tuple[EventEnvelope, str, str]] = []
     for e in events:
         row = by_id.get(e.event_id)
         if row is not None:
@@ -218,9 +211,7 @@ async def _plan(conn: Connection, events: Sequence[NewEvent]) -> list[tuple[NewE
                 raise EventIdConflict(f"event {e.event_id} was recorded with other content")
             continue
         if (e.stream_id, e.version) in hashes:
-            raise StreamVersionConflict(
-                f"stream {e.stream_id} version {e.version} is taken by another event"
-            )
+            raise StreamVersionConflict(f"stream {e.stream_id} version {e.version} is taken by another event")
         prev = GENESIS if e.version == 1 else hashes.get((e.stream_id, e.version - 1))
         if prev is None:
             raise StreamVersionConflict(f"stream {e.stream_id} has no version {e.version - 1}")
@@ -229,7 +220,7 @@ async def _plan(conn: Connection, events: Sequence[NewEvent]) -> list[tuple[NewE
     return new
 
 
-async def append_in_transaction(conn: Connection, events: Sequence[NewEvent]) -> int:
+async def append_in_transaction(conn: Connection, events: Sequence[EventEnvelope]) -> int:
     """Append ``events`` within the caller's open transaction; return how many were new.
 
     For a caller that writes other rows atomically with the events. On an error the transaction
@@ -271,7 +262,7 @@ async def append_in_transaction(conn: Connection, events: Sequence[NewEvent]) ->
     return len(inserted)
 
 
-async def append(pool: asyncpg.Pool, events: Sequence[NewEvent]) -> int:
+async def append(pool: asyncpg.Pool, events: Sequence[EventEnvelope]) -> int:
     """Append ``events`` in one transaction, all or nothing; return how many were new.
 
     Idempotent: a retried batch, or one whose first events are stored already, writes only the
@@ -349,8 +340,9 @@ async def verify_chain(pool: asyncpg.Pool, stream_id: str | None = None) -> list
             if chain_hash(event.prev_hash, event) != event.hash:
                 found.append(("hash_mismatch", "content or hash altered after it was recorded"))
             breaks += [
-                ChainBreak(stream_id=event.stream_id, version=event.version,
-                           position=event.position, kind=kind, detail=detail)
+                ChainBreak(
+                    stream_id=event.stream_id, version=event.version, position=event.position, kind=kind, detail=detail
+                )
                 for kind, detail in found
             ]
             expected, prev_hash = event.version + 1, event.hash

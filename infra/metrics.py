@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from temporalio import activity
@@ -43,6 +43,9 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from infra.settings import ConfigError
+
+if TYPE_CHECKING:
+    from eventstore.quarantine import QuarantinedEvent
 
 # ---- worker ----------------------------------------------------------------------------------
 
@@ -132,6 +135,11 @@ def count_quarantined(event_type: str, reason: str) -> None:
     PROJECTION_QUARANTINED.labels(event_type, reason).inc()
     if _quarantined_on_runtime is not None:
         _add(_quarantined_on_runtime, event_type=event_type, reason=reason)
+
+
+def observe_quarantined(event: QuarantinedEvent) -> None:
+    """``Projector(on_quarantine=...)``: count an event the projector quarantined."""
+    count_quarantined(event.event_type, event.reason)
 
 
 # ---- gateway ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import uuid
 import asyncpg
 
 from activities.notifications import NotificationSender
-from eventstore.queries import record_notification
+from eventstore.outbox import record_notification
 from tests.harness import Receiver
 
 

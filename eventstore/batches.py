@@ -1,0 +1,72 @@
+"""One flush of a project, its events and its effects, in ONE transaction (the outbox pattern).
+
+``apply_batch`` appends the batch's events to the project's stream and writes its effects (inbox
+rows, licences, outbox notifications) atomically: either all of it is stored or nothing is. Every
+write is idempotent on business keys, so a retried batch writes nothing twice. Calls to other
+systems (department webhooks, the messaging gateway) happen after the commit, elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import structlog
+
+from eventstore.inbox import close_submission, record_submission
+from eventstore.licences import issue_license, revoke_license
+from eventstore.outbox import record_notification
+from eventstore.store import Connection, append_in_transaction
+from schemas.effects import Batch, CloseSubmission, Effect, IssueLicense, Notify, RevokeLicense, SubmitApplication
+
+log = structlog.get_logger(__name__)
+
+
+async def apply_batch(db: asyncpg.Pool | Connection, batch: Batch) -> int:
+    """Append ``batch``'s events and carry out its effects in one transaction; return events written.
+
+    With a pool, a connection and a transaction of its own; with a connection, a transaction (or a
+    savepoint, inside the caller's) on it.
+
+    Raises:
+        EventIdConflict, StreamVersionConflict: the events conflict with the stored stream.
+        ValueError, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError: the storage
+            refuses the batch's values.
+    """
+    if isinstance(db, asyncpg.Pool):
+        async with db.acquire() as conn:
+            return await apply_batch(conn, batch)
+    async with db.transaction():
+        written = await append_in_transaction(db, batch.events)
+        for effect in batch.effects:
+            await _perform(db, effect)
+        return written
+
+
+async def _perform(conn: Connection, effect: Effect) -> None:
+    """One effect inside the batch's transaction."""
+    if isinstance(effect, SubmitApplication):
+        await record_submission(
+            conn,
+            effect.project_id,
+            effect.matter_code,
+            effect.submission,
+            effect.department,
+            effect.payload,
+            effect.submitted_at,
+        )
+    elif isinstance(effect, CloseSubmission):
+        await close_submission(
+            conn, effect.project_id, effect.matter_code, effect.submission, effect.outcome, effect.closed_at
+        )
+    elif isinstance(effect, IssueLicense):
+        await issue_license(
+            conn, effect.license_no, effect.project_id, effect.matter_code, effect.department, effect.enterprise
+        )
+    elif isinstance(effect, RevokeLicense):
+        await revoke_license(conn, effect.license_no, effect.reason)
+    elif isinstance(effect, Notify):
+        await record_notification(
+            conn, effect.notification_id, effect.project_id, effect.notice, effect.recipients, effect.message, {}
+        )
+        log.info("notification", kind=effect.notice, recipients=effect.recipients, message=effect.message)
+    else:  # the union is closed: a new effect kind must be handled here
+        raise TypeError(f"unknown effect {effect!r}")

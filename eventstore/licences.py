@@ -1,0 +1,36 @@
+"""E-licences (电子证照, table ``e_licenses``): issued on approval, revoked by a failed verification.
+
+Both writers are idempotent: the licence number is computed by the lifecycle from business keys
+(``schemas.effects.license_number``), and a revocation applies once.
+"""
+
+from __future__ import annotations
+
+from eventstore.store import Executor
+
+
+async def issue_license(
+    db: Executor, license_no: str, project_id: str, matter_code: str, department: str, holder: str
+) -> bool:
+    """Record an issued licence; False if that number was recorded before."""
+    status = await db.execute(
+        """INSERT INTO e_licenses (license_no, project_id, matter_code, department, holder)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (license_no) DO NOTHING""",
+        license_no,
+        project_id,
+        matter_code,
+        department,
+        holder,
+    )
+    return bool(status == "INSERT 0 1")
+
+
+async def revoke_license(db: Executor, license_no: str, reason: str) -> bool:
+    """Mark a licence revoked; False if it is unknown or was revoked before."""
+    status = await db.execute(
+        """UPDATE e_licenses SET revoked_at = now(), revoked_reason = $2
+           WHERE license_no = $1 AND revoked_at IS NULL""",
+        license_no,
+        reason,
+    )
+    return bool(status == "UPDATE 1")

@@ -1,0 +1,126 @@
+"""The notifications outbox (table ``notifications``): written with the events, relayed after.
+
+The lifecycle's notifications (warnings, escalations, joint meetings, faults) are queued here in
+the transaction of their batch (``record_notification``, idempotent on the notification id). A
+relay delivers them (``activities.notifications``) without holding a transaction across its HTTP
+calls: ``claim_due`` leases a few rows in one short transaction (``FOR UPDATE SKIP LOCKED``, so
+relays in several workers share the work, and one more attempt counted), the relay posts them,
+and ``mark_sent`` / ``mark_failed`` record each outcome in a statement of its own. A relay that
+dies holding a lease leaves its rows to be claimed again once the lease ran out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from eventstore.store import Executor
+
+
+class Notification(BaseModel):
+    """One queued notification, as the relay posts it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    notification_id: str
+    project_id: str
+    kind: str
+    recipients: list[str]
+    message: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+class OutboxEntry(Notification):
+    """A notification with its delivery state, for operators (``daiban notifications``)."""
+
+    sent_at: datetime | None
+    attempts: int
+    last_error: str | None
+
+
+async def record_notification(
+    db: Executor,
+    notification_id: str,
+    project_id: str,
+    kind: str,
+    recipients: list[str],
+    message: str,
+    payload: dict[str, Any],
+) -> bool:
+    """Queue a notification in the outbox; False if this id was queued already."""
+    status = await db.execute(
+        """INSERT INTO notifications (notification_id, project_id, kind, recipients, message,
+                  payload)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
+        notification_id,
+        project_id,
+        kind,
+        recipients,
+        message,
+        payload,
+    )
+    return bool(status == "INSERT 0 1")
+
+
+async def claim_due(db: Executor, *, limit: int, max_attempts: int, lease: timedelta) -> list[Notification]:
+    """Lease up to ``limit`` unsent notifications, oldest first, counting one more attempt each.
+
+    One statement, so one short transaction: rows another relay holds (locked or leased) are
+    skipped, and so are those that used up ``max_attempts``.
+    """
+    rows = await db.fetch(
+        """WITH due AS (
+               SELECT notification_id FROM notifications
+               WHERE sent_at IS NULL AND attempts < $1
+                 AND (claimed_until IS NULL OR claimed_until < now())
+               ORDER BY created_at LIMIT $2
+               FOR UPDATE SKIP LOCKED)
+           UPDATE notifications n SET claimed_until = now() + $3::interval, attempts = n.attempts + 1
+           FROM due WHERE n.notification_id = due.notification_id
+           RETURNING n.notification_id, n.project_id, n.kind, n.recipients, n.message, n.payload,
+                     n.created_at""",
+        max_attempts,
+        limit,
+        lease,
+    )
+    return sorted((Notification(**dict(r)) for r in rows), key=lambda n: (n.created_at, n.notification_id))
+
+
+async def mark_sent(db: Executor, notification_id: str) -> None:
+    """The receiver accepted the notification: it is delivered and its lease ends."""
+    await db.execute(
+        """UPDATE notifications SET sent_at = coalesce(sent_at, now()), last_error = NULL,
+                  claimed_until = NULL
+           WHERE notification_id = $1""",
+        notification_id,
+    )
+
+
+async def mark_failed(db: Executor, notification_id: str, error: str) -> None:
+    """The delivery failed: keep the error and end the lease, so the next round tries again."""
+    await db.execute(
+        """UPDATE notifications SET last_error = $2, claimed_until = NULL
+           WHERE notification_id = $1 AND sent_at IS NULL""",
+        notification_id,
+        error[:500],
+    )
+
+
+async def list_notifications(
+    db: Executor, *, project_id: str | None = None, unsent_only: bool = False, limit: int = 50
+) -> list[OutboxEntry]:
+    """Queued notifications, newest first: one project's, or only the undelivered ones."""
+    rows = await db.fetch(
+        """SELECT notification_id, project_id, kind, recipients, message, payload, created_at,
+                  sent_at, attempts, last_error
+           FROM notifications
+           WHERE ($1::text IS NULL OR project_id = $1) AND (NOT $2 OR sent_at IS NULL)
+           ORDER BY created_at DESC LIMIT $3""",
+        project_id,
+        unsent_only,
+        limit,
+    )
+    return [OutboxEntry(**dict(r)) for r in rows]
