@@ -1,4 +1,4 @@
-"""Benchmark of the event store and the projector: ``python -m eventstore.bench``.
+"""Benchmark of the event store and the projector: ``python -m benchmarks.bench``.
 
 Appends per second, single events and batches, against a plain asyncpg INSERT into a table like
 ``events`` (no append lock, no hash chain, no idempotence check) in the same run; then the
@@ -23,12 +23,13 @@ from pathlib import Path
 
 import asyncpg
 
+from benchmarks.sample import random_lifecycle
 from eventstore.projector import Projector
-from eventstore.sample import random_lifecycle
-from eventstore.store import NewEvent, StoredEvent, append
+from eventstore.store import StoredEvent, append
 from infra import migrate
 from infra.db import create_pool
 from infra.pgserver import EmbeddedPostgres
+from schemas.events import EventEnvelope
 
 _PLAIN_INSERT = """
     INSERT INTO plain_events (stream_id, version, event_id, event_type, payload, occurred_at,
@@ -59,8 +60,7 @@ async def _database() -> AsyncIterator[asyncpg.Pool]:
         try:
             await migrate.apply(pool)
             await pool.execute(
-                "CREATE TABLE plain_events (LIKE events INCLUDING DEFAULTS INCLUDING IDENTITY "
-                "INCLUDING INDEXES)"
+                "CREATE TABLE plain_events (LIKE events INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)"
             )
             yield pool
         finally:
@@ -79,7 +79,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _batches(template: Sequence[NewEvent], size: int, tag: str) -> Iterator[list[NewEvent]]:
+def _batches(template: Sequence[EventEnvelope], size: int, tag: str) -> Iterator[list[EventEnvelope]]:
     """Endless batches: copies of ``template`` on fresh streams, ``size`` events at a time."""
     for n in range(10**9):
         stream = f"{tag}-{n}"
@@ -88,12 +88,15 @@ def _batches(template: Sequence[NewEvent], size: int, tag: str) -> Iterator[list
             for v, e in enumerate(template, start=1)
         ]
         for i in range(0, len(copies) - size + 1, size):
-            yield copies[i:i + size]
+            yield copies[i : i + size]
 
 
 async def _throughput(
-    write: Callable[[list[NewEvent]], Awaitable[object]], template: Sequence[NewEvent],
-    size: int, writers: int, seconds: float,
+    write: Callable[[list[EventEnvelope]], Awaitable[object]],
+    template: Sequence[EventEnvelope],
+    size: int,
+    writers: int,
+    seconds: float,
 ) -> float:
     """Events per second that ``writers`` concurrent loops of ``write`` achieve."""
     tag = uuid.uuid4().hex[:8]
@@ -111,21 +114,25 @@ async def _throughput(
     return sum(done) / (time.perf_counter() - start)
 
 
-async def _plain_insert(pool: asyncpg.Pool, batch: list[NewEvent]) -> None:
+async def _plain_insert(pool: asyncpg.Pool, batch: list[EventEnvelope]) -> None:
     await pool.execute(
-        _PLAIN_INSERT, [e.stream_id for e in batch], [e.version for e in batch],
-        [e.event_id for e in batch], [e.event_type for e in batch], [e.payload for e in batch],
+        _PLAIN_INSERT,
+        [e.stream_id for e in batch],
+        [e.version for e in batch],
+        [e.event_id for e in batch],
+        [e.event_type for e in batch],
+        [e.payload for e in batch],
         [e.occurred_at for e in batch],
     )
 
 
-async def _lag(
-    pool: asyncpg.Pool, rate: float, writers: int, seconds: float
-) -> tuple[list[float], int]:
+async def _lag(pool: asyncpg.Pool, rate: float, writers: int, seconds: float) -> tuple[list[float], int]:
     """Projector lag (commit of its batch minus recorded_at) under ``rate`` events/s."""
     rng = random.Random(5)
-    projects = [random_lifecycle(f"lag-{i}", rng, zone=rng.choice(["太谷", "榆次", "襄垣"]))
-                for i in range(int(rate * seconds / 40) + writers)]
+    projects = [
+        random_lifecycle(f"lag-{i}", rng, zone=rng.choice(["太谷", "榆次", "襄垣"]))
+        for i in range(int(rate * seconds / 40) + writers)
+    ]
     lags: list[float] = []
 
     def measure(batch: Sequence[StoredEvent]) -> None:
@@ -145,7 +152,7 @@ async def _lag(
             for i in range(0, len(events), 5):
                 if time.perf_counter() >= until:
                     return
-                chunk = events[i:i + 5]
+                chunk = events[i : i + 5]
                 await append(pool, chunk)
                 written[w] += len(chunk)
                 await asyncio.sleep(len(chunk) / per_writer)
@@ -162,31 +169,35 @@ async def run(seconds: float, writers: int, rate: float) -> None:
     """Run every measurement and print the results."""
     async with _database() as pool:
         version = await pool.fetchval("SHOW server_version")
-        sync, fsync = await pool.fetchval("SHOW synchronous_commit"), await pool.fetchval(
-            "SHOW fsync")
-        print(f"PostgreSQL {version} (synchronous_commit={sync}, fsync={fsync}); "
-              f"{seconds:g} s per measurement")
+        sync, fsync = await pool.fetchval("SHOW synchronous_commit"), await pool.fetchval("SHOW fsync")
+        print(f"PostgreSQL {version} (synchronous_commit={sync}, fsync={fsync}); {seconds:g} s per measurement")
         # The projector first, on lifecycle events only; then raw append throughput.
         lags, written = await _lag(pool, rate, writers, seconds * 2)
         lags.sort()
         ms = [1000 * lags[int(q * (len(lags) - 1))] for q in (0.5, 0.95)] + [1000 * lags[-1]]
-        print(f"\nprojector lag, {written:,} lifecycle events at ~{rate:,.0f}/s from {writers} "
-              f"writers, polling every 20 ms:\n  p50 {ms[0]:.0f} ms, p95 {ms[1]:.0f} ms, "
-              f"max {ms[2]:.0f} ms (mean {1000 * statistics.fmean(lags):.0f} ms)")
+        print(
+            f"\nprojector lag, {written:,} lifecycle events at ~{rate:,.0f}/s from {writers} "
+            f"writers, polling every 20 ms:\n  p50 {ms[0]:.0f} ms, p95 {ms[1]:.0f} ms, "
+            f"max {ms[2]:.0f} ms (mean {1000 * statistics.fmean(lags):.0f} ms)"
+        )
         projector = Projector(pool)
         start = time.perf_counter()
         replayed = await projector.rebuild()
-        print(f"projector replay (rebuild of {replayed:,} events, one transaction): "
-              f"{replayed / (time.perf_counter() - start):,.0f} events/s")
+        print(
+            f"projector replay (rebuild of {replayed:,} events, one transaction): "
+            f"{replayed / (time.perf_counter() - start):,.0f} events/s"
+        )
 
         # Plans as in a long-running system: a fresh table's first plans would scan it whole.
         await pool.execute("ANALYZE events; ANALYZE plain_events")
         # Not a registered project's events (no ProjectRegistered): the store does the same work.
         template = random_lifecycle("template", random.Random(1), zone="太谷")[1:41]
         print(f"\n{'appends per second':32}{'plain INSERT':>14}{'event store':>14}{'ratio':>8}")
-        for label, size, n in [("single event, 1 writer", 1, 1),
-                               (f"single event, {writers} writers", 1, writers),
-                               (f"batches of 20, {writers} writers", 20, writers)]:
+        for label, size, n in [
+            ("single event, 1 writer", 1, 1),
+            (f"single event, {writers} writers", 1, writers),
+            (f"batches of 20, {writers} writers", 20, writers),
+        ]:
             plain = await _throughput(lambda b: _plain_insert(pool, b), template, size, n, seconds)
             store = await _throughput(lambda b: append(pool, b), template, size, n, seconds)
             print(f"{label:32}{plain:>14,.0f}{store:>14,.0f}{store / plain:>8.2f}")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import asyncpg
 import pytest
 
-from eventstore.sample import ProjectStream
+from benchmarks.sample import ProjectStream
 from infra import migrate
 from infra.db import create_pool
 from tests.conftest import _with_database

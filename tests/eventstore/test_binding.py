@@ -22,13 +22,13 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from benchmarks.sample import ProjectStream
 from eventstore.binding import (
     check_binding,
     check_client_binding,
     running_projects_with_events,
     temporal_cluster_id,
 )
-from eventstore.sample import ProjectStream
 from eventstore.store import append
 from infra.settings import ConfigError
 from tests.conftest import _free_port

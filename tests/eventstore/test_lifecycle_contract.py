@@ -3,7 +3,8 @@
 The lifecycle's rules (``workflows/machine.py``) run here without Temporal, driven by random
 department decisions; the events it emits are appended and projected, and the read models must
 say what the machine's own state says. This guards the contract the two sides share beyond the
-vocabulary: the clock ids and the order in which events come.
+vocabulary: the clock ids and the order in which events come. Both use the same matter state
+names (``schemas.project.MatterStateName``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from catalog.load import default_catalog, default_zones
 from catalog.models import ProjectFacts, derive_checklist
 from eventstore import queries as q
 from eventstore.projector import Projector
-from eventstore.store import NewEvent, append, read_stream
+from eventstore.store import append, read_stream
 from legalclock import CST, default_calendar
 from schemas.project import (
     Decision,
@@ -37,18 +38,6 @@ from schemas.project import (
 from schemas.stages import Stage
 from tests.support import rid
 from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState, Rejected
-
-# The machine's matter states and the read model's.
-STATES = {
-    "waiting": "waiting",
-    "pending": "submitted",
-    "correction": "correction",
-    "approved": "approved",
-    "rejected": "rejected",
-    "suspended": "suspended",
-    "exempt": "exempted",
-    "withdrawn": "withdrawn",
-}
 
 
 def drive(zone: str, seed: int, steps: int, *, withdraw: bool = False) -> tuple[ProjectMachine, datetime]:
@@ -176,7 +165,7 @@ async def test_read_models_say_what_the_lifecycle_says(
 ) -> None:
     m, now = drive(zone, seed, steps, withdraw=withdraw)
     pid = m.state.registration.project_id
-    assert await append(pg_pool, [NewEvent(**e.model_dump()) for e in m.state.pending_events]) > 0
+    assert await append(pg_pool, m.state.pending_events) > 0
     await Projector(pg_pool).run_once()
 
     project = await q.get_project(pg_pool, pid)
@@ -193,7 +182,7 @@ async def test_read_models_say_what_the_lifecycle_says(
     for code, x in m.state.matters.items():
         row = rows[code]
         assert (row.state, row.submissions, row.approval_mode, row.license_no) == (
-            STATES[x.state],
+            x.state,
             x.submissions,
             x.approval_mode,
             x.license_no,

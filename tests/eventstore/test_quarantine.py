@@ -19,11 +19,11 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from eventstore import projector as pj
+from benchmarks.sample import ProjectStream
+from eventstore import handlers
 from eventstore.projector import Projector, list_quarantine, quarantined_count, retry_quarantined
-from eventstore.sample import ProjectStream
 from eventstore.store import NewEvent, StoredEvent, append
-from infra.metrics import PROJECTION_QUARANTINED
+from infra.metrics import PROJECTION_QUARANTINED, observe_quarantined
 from infra.settings import Settings
 from interfaces.gateway import create_app
 from schemas import events as ev
@@ -39,7 +39,7 @@ def progress(s: ProjectStream, percent: int) -> NewEvent:
 @pytest.fixture
 def broken_progress_handler() -> Iterator[list[int]]:
     """A bug in the ConstructionProgressReported handler for percent 13; the list is the fix switch."""
-    original = pj._HANDLERS["ConstructionProgressReported"]
+    original = handlers.HANDLERS["ConstructionProgressReported"]
     fixed: list[int] = []
 
     async def buggy(conn: Any, stored: StoredEvent, e: ev.ConstructionProgressReported) -> None:
@@ -47,9 +47,9 @@ def broken_progress_handler() -> Iterator[list[int]]:
             raise KeyError("unlucky percent")
         await original(conn, stored, e)
 
-    pj._HANDLERS["ConstructionProgressReported"] = buggy
+    handlers.HANDLERS["ConstructionProgressReported"] = buggy
     yield fixed
-    pj._HANDLERS["ConstructionProgressReported"] = original
+    handlers.HANDLERS["ConstructionProgressReported"] = original
 
 
 async def project_row(pool: asyncpg.Pool, project_id: str) -> dict[str, Any] | None:
@@ -74,7 +74,7 @@ async def test_an_event_that_cannot_be_projected_is_quarantined_and_the_rest_go_
     await append(pool, [progress(bad, 10), progress(bad, 13), progress(bad, 20)])  # 13 fails; 20 after it
     await append(pool, [progress(good, 30)])
 
-    projector = Projector(pool)
+    projector = Projector(pool, on_quarantine=observe_quarantined)  # as the worker wires it
     assert await projector.run_once() == 6
     assert await projector.position() == await pool.fetchval("SELECT max(position) FROM events")
     assert projector.quarantined == 2

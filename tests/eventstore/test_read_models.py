@@ -9,12 +9,14 @@ from typing import Any
 import asyncpg
 import pytest
 
+from benchmarks.sample import ProjectStream
+from eventstore import inbox, outbox
 from eventstore import queries as q
 from eventstore.codec import matter_clock_id
 from eventstore.projector import Projector
-from eventstore.sample import ProjectStream
-from eventstore.store import NewEvent, append
+from eventstore.store import append
 from schemas import events as ev
+from schemas.events import EventEnvelope
 from tests.eventstore.conftest import new_stream
 
 
@@ -28,7 +30,7 @@ class Scenario:
         self.t0 = self.s.at
         self.dr, self.nr, self.env, self.met = (
             d + self.suffix for d in
-            ("development_reform", "natural_resources", "ecology_environment", "meteorology"))
+            ("approval", "resources", "ecology", "meteorology"))
 
     def day(self, n: float) -> datetime:
         return self.t0 + timedelta(days=n)
@@ -36,48 +38,48 @@ class Scenario:
     def m(self, code: str, department: str, stage: str = "approval_land") -> dict[str, Any]:
         return {"matter_code": code, "department": department, "stage": stage}
 
-    def events(self) -> list[NewEvent]:
+    def events(self) -> list[EventEnvelope]:
         s, m, day, dr, nr = self.s, self.m, self.day, self.dr, self.nr
-        fgw1 = m("FGW-01", dr)
+        filing = m("project-filing", dr)
         decided: dict[str, Any] = {"decided_by": "审批科"}
         return [
             s.register(self.zone, self.suffix),
             s.emit(ev.StageStarted, stage="approval_land", limit_days=20, deadline=day(30)),
-            s.emit(ev.MatterSubmitted, **fgw1, submission=1, mode="standard", statutory_days=20,
+            s.emit(ev.MatterSubmitted, **filing, submission=1, mode="standard", statutory_days=20,
                    promised_days=5, deadline=day(7)),
-            s.emit(ev.MatterRejected, **fgw1, decision_id="r1", reasons=["材料不符"],
+            s.emit(ev.MatterRejected, **filing, decision_id="r1", reasons=["材料不符"],
                    working_days_used=3, **decided),
-            s.emit(ev.MatterSubmitted, **fgw1, submission=2, mode="standard", statutory_days=20,
+            s.emit(ev.MatterSubmitted, **filing, submission=2, mode="standard", statutory_days=20,
                    promised_days=5, deadline=day(10)),
-            s.emit(ev.ClockStopped, clock_id=matter_clock_id("FGW-01", 2), scope="matter",
+            s.emit(ev.ClockStopped, clock_id=matter_clock_id("project-filing", 2), scope="matter",
                    kind="correction", reason="图纸"),
-            s.emit(ev.CorrectionRequested, **fgw1, decision_id="c1", items=["图纸"], **decided),
-            s.emit(ev.CorrectionSupplied, **fgw1, by="代办员", items=["图纸"]),
-            s.emit(ev.ClockResumed, clock_id=matter_clock_id("FGW-01", 2), scope="matter",
+            s.emit(ev.CorrectionRequested, **filing, decision_id="c1", items=["图纸"], **decided),
+            s.emit(ev.CorrectionSupplied, **filing, by="代办员", items=["图纸"]),
+            s.emit(ev.ClockResumed, clock_id=matter_clock_id("project-filing", 2), scope="matter",
                    stopped_working_days=2),
-            s.emit(ev.DeadlineWarned, clock_id=matter_clock_id("FGW-01", 2), scope="matter",
+            s.emit(ev.DeadlineWarned, clock_id=matter_clock_id("project-filing", 2), scope="matter",
                    department=dr, deadline=day(12), working_days_left=2),
-            s.emit(ev.MatterApproved, **fgw1, decision_id="a1", mode="standard",
+            s.emit(ev.MatterApproved, **filing, decision_id="a1", mode="standard",
                    working_days_used=7, statutory_days=20, on_time=False, **decided),
-            s.emit(ev.ELicenseIssued, **fgw1, license_no="EL-1"),
-            s.emit(ev.MatterSubmitted, **m("FGW-02", dr), submission=1, mode="commitment",
+            s.emit(ev.ELicenseIssued, **filing, license_no="EL-1"),
+            s.emit(ev.MatterSubmitted, **m("energy-review", dr), submission=1, mode="commitment",
                    statutory_days=20, promised_days=None, deadline=day(20)),
-            s.emit(ev.MatterApproved, **m("FGW-02", dr), decision_id="a2", mode="commitment",
+            s.emit(ev.MatterApproved, **m("energy-review", dr), decision_id="a2", mode="commitment",
                    working_days_used=0, statutory_days=20, on_time=True, **decided),
-            s.emit(ev.ObligationOpened, **m("FGW-02", dr), obligation="verification",
+            s.emit(ev.ObligationOpened, **m("energy-review", dr), obligation="verification",
                    items=["承诺书"], deadline=day(60)),
-            s.emit(ev.MatterSubmitted, **m("STHJ-01", self.env), submission=1, mode="tolerance",
+            s.emit(ev.MatterSubmitted, **m("eia", self.env), submission=1, mode="tolerance",
                    statutory_days=30, promised_days=15, deadline=day(21)),
-            s.emit(ev.MatterApproved, **m("STHJ-01", self.env), decision_id="a3",
+            s.emit(ev.MatterApproved, **m("eia", self.env), decision_id="a3",
                    mode="tolerance", working_days_used=4, statutory_days=30, on_time=True,
                    **decided),
-            s.emit(ev.MatterExempted, **m("QX-01", self.met, "engineering_permit"),
+            s.emit(ev.MatterExempted, **m("lightning-design-review", self.met, "engineering_permit"),
                    assessment="区域评估2024", statutory_days=15),
-            s.emit(ev.MatterSubmitted, **m("ZRZY-01", nr), submission=1, mode="standard",
+            s.emit(ev.MatterSubmitted, **m("land-pre-review", nr), submission=1, mode="standard",
                    statutory_days=20, promised_days=10, deadline=day(14)),
-            s.emit(ev.DeadlineBreached, clock_id=matter_clock_id("ZRZY-01", 1), scope="matter",
+            s.emit(ev.DeadlineBreached, clock_id=matter_clock_id("land-pre-review", 1), scope="matter",
                    department=nr, deadline=day(14)),
-            s.emit(ev.EscalatedToLead, clock_id=matter_clock_id("ZRZY-01", 1), scope="matter",
+            s.emit(ev.EscalatedToLead, clock_id=matter_clock_id("land-pre-review", 1), scope="matter",
                    department=nr, project_lead="张伟"),
             s.emit(ev.AgentReassigned, from_agent="王芳", to_agent="李强", by="主任",
                    reason="休假"),
@@ -98,18 +100,19 @@ async def test_project_and_matters(pg_pool: asyncpg.Pool, scenario: Scenario) ->
     assert (project.stage, project.status) == ("approval_land", "active")
     assert (project.agent, project.backup_agent) == ("李强", "王芳")  # AB岗: they swapped
     assert (project.last_version, project.events_applied) == (22, 22)
-    # Open running clocks: stage (day 30), verification (day 60), ZRZY-01 (day 14, breached).
+    # Open running clocks: stage (day 30), verification (day 60), land-pre-review (day 14, breached).
     assert (project.overdue, project.nearest_deadline) == (True, scenario.day(14))
     matters = {m.matter_code: m for m in project.matters}
-    fgw1 = matters["FGW-01"]
-    assert (fgw1.state, fgw1.submissions, fgw1.working_days_used, fgw1.on_time) == (
+    filing = matters["project-filing"]
+    assert (filing.state, filing.submissions, filing.working_days_used, filing.on_time) == (
         "approved", 2, 7, False)
-    assert (fgw1.deadline, fgw1.license_no, fgw1.overdue) == (scenario.day(12), "EL-1", False)
-    assert (matters["FGW-02"].approval_mode, matters["FGW-02"].obligation) == (
+    assert (filing.deadline, filing.license_no, filing.overdue) == (scenario.day(12), "EL-1", False)
+    assert (matters["energy-review"].approval_mode, matters["energy-review"].obligation) == (
         "commitment", "verification")
-    assert matters["QX-01"].state == "exempted"
-    assert (matters["ZRZY-01"].state, matters["ZRZY-01"].overdue) == ("submitted", True)
-    assert (matters["ZJ-03"].state, matters["ZJ-03"].matter_name) == ("waiting", "联合验收")
+    assert matters["lightning-design-review"].state == "exempt"
+    assert (matters["land-pre-review"].state, matters["land-pre-review"].overdue) == ("pending", True)
+    completion = matters["completion-filing"]
+    assert (completion.state, completion.matter_name) == ("waiting", "竣工验收备案 Completion acceptance filing")
     assert project.matters[0].stage == "establishment"  # in lifecycle order
 
 
@@ -139,11 +142,11 @@ async def test_zone_report_counts_days_saved(pg_pool: asyncpg.Pool, scenario: Sc
 async def test_overdue_list(pg_pool: asyncpg.Pool, scenario: Scenario) -> None:
     (item,) = await q.overdue(pg_pool, now=scenario.day(15), zone=scenario.zone)
     assert (item.matter_code, item.matter_name, item.department) == (
-        "ZRZY-01", "用地预审", scenario.nr)
+        "land-pre-review", "用地预审与选址意见书 Land pre-review and siting opinion", scenario.nr)
     assert (item.breached, item.escalation, item.project_lead) == (True, "lead", "张伟")
     later = await q.overdue(pg_pool, now=scenario.day(61), zone=scenario.zone)
     assert [i.clock_id for i in later] == [
-        "matter:ZRZY-01:1", "stage:approval_land", "obligation:FGW-02:verification:1"]
+        "matter:land-pre-review:1", "stage:approval_land", "obligation:energy-review:verification:1"]
     assert await q.overdue(pg_pool, now=scenario.day(61), department=scenario.dr) == [later[2]]
 
 
@@ -152,10 +155,10 @@ async def test_timeline(pg_pool: asyncpg.Pool, scenario: Scenario) -> None:
     assert [t.version for t in timeline] == list(range(1, 23))
     lines = {t.event_type: t.summary for t in reversed(timeline)}  # the first of each type
     assert lines["ProjectRegistered"].startswith("Registered 年产5万吨新材料项目")
-    rejected = f"Rejected FGW-01 (development_reform{scenario.suffix}): 材料不符"
+    rejected = f"Rejected project-filing (approval{scenario.suffix}): 材料不符"
     assert lines["MatterRejected"] == rejected
     assert lines["MatterApproved"].endswith("in 7 of 20 working days, late")
-    assert lines["ClockResumed"] == "Matter clock matter:FGW-01:2 resumed after 2 working days"
+    assert lines["ClockResumed"] == "Matter clock matter:project-filing:2 resumed after 2 working days"
     assert all(t.summary and t.summary != t.event_type for t in timeline)
 
 
@@ -176,26 +179,26 @@ async def test_withdrawal_clears_deadlines(pg_pool: asyncpg.Pool, scenario: Scen
         0, 0, {"withdrawn": 1})
     assert await q.overdue(pg_pool, now=scenario.day(100), zone=scenario.zone) == []
     states = {m.matter_code: m.state for m in project.matters}
-    assert (states["FGW-01"], states["ZRZY-01"], states["ZJ-03"]) == (
+    assert (states["project-filing"], states["land-pre-review"], states["completion-filing"]) == (
         "approved", "withdrawn", "withdrawn")
 
 
 async def test_inbox_writers_are_idempotent(pg_pool: asyncpg.Pool, scenario: Scenario) -> None:
     pid, at = scenario.s.project_id, scenario.day(1)
-    args = (pid, "ZRZY-01", 1, scenario.nr, {"materials": ["申请表"]}, at)
-    assert await q.record_submission(pg_pool, *args) is True
-    assert await q.record_submission(pg_pool, *args) is False
-    await q.record_submission(pg_pool, pid, "X-9", 1, scenario.nr, {}, scenario.day(0))
-    inbox = await q.department_inbox(pg_pool, scenario.nr)
-    assert [(i.matter_code, i.deadline) for i in inbox] == [
-        ("X-9", None), ("ZRZY-01", scenario.day(14))]  # oldest first; deadline when known
-    assert inbox[1].project_name == "年产5万吨新材料项目"
-    assert await q.close_submission(pg_pool, pid, "ZRZY-01", 1, "approved", at) is True
-    assert await q.close_submission(pg_pool, pid, "ZRZY-01", 1, "approved", at) is False
-    assert await q.close_submission(pg_pool, pid, "ZRZY-01", 1, "rejected", at) is False
+    args = (pid, "land-pre-review", 1, scenario.nr, {"materials": ["申请表"]}, at)
+    assert await inbox.record_submission(pg_pool, *args) is True
+    assert await inbox.record_submission(pg_pool, *args) is False
+    await inbox.record_submission(pg_pool, pid, "X-9", 1, scenario.nr, {}, scenario.day(0))
+    items = await q.department_inbox(pg_pool, scenario.nr)
+    assert [(i.matter_code, i.deadline) for i in items] == [
+        ("X-9", None), ("land-pre-review", scenario.day(14))]  # oldest first; deadline when known
+    assert items[1].project_name == "年产5万吨新材料项目"
+    assert await inbox.close_submission(pg_pool, pid, "land-pre-review", 1, "approved", at) is True
+    assert await inbox.close_submission(pg_pool, pid, "land-pre-review", 1, "approved", at) is False
+    assert await inbox.close_submission(pg_pool, pid, "land-pre-review", 1, "rejected", at) is False
     assert [i.matter_code for i in await q.department_inbox(pg_pool, scenario.nr)] == ["X-9"]
     outcome = await pg_pool.fetchval(
-        "SELECT outcome FROM department_inbox WHERE project_id = $1 AND matter_code = 'ZRZY-01'",
+        "SELECT outcome FROM department_inbox WHERE project_id = $1 AND matter_code = 'land-pre-review'",
         pid)
     assert outcome == "approved"  # the first close wins
 
@@ -203,7 +206,7 @@ async def test_inbox_writers_are_idempotent(pg_pool: asyncpg.Pool, scenario: Sce
 async def test_notification_outbox_is_idempotent(pg_pool: asyncpg.Pool) -> None:
     nid = f"n-{uuid.uuid4().hex}"
     args = (nid, "p-1", "deadline_warning", ["王芳", "张伟"], "用地预审 2 个工作日后到期", {"d": 2})
-    assert await q.record_notification(pg_pool, *args) is True
-    assert await q.record_notification(pg_pool, *args) is False
+    assert await outbox.record_notification(pg_pool, *args) is True
+    assert await outbox.record_notification(pg_pool, *args) is False
     row = await pg_pool.fetchrow("SELECT * FROM notifications WHERE notification_id = $1", nid)
     assert (row["recipients"], row["payload"], row["sent_at"]) == (["王芳", "张伟"], {"d": 2}, None)

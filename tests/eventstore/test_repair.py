@@ -25,9 +25,9 @@ from temporalio import activity, workflow
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from benchmarks.sample import ProjectStream
 from eventstore.repair import RepairError, repair_project
-from eventstore.sample import ProjectStream
-from eventstore.store import EventIdConflict, NewEvent, append, read_stream, verify_chain
+from eventstore.store import EventIdConflict, append, read_stream, verify_chain
 from schemas import events as ev
 from schemas.events import EventEnvelope
 from tests.eventstore.conftest import PrivateDb, _private_db
@@ -80,11 +80,11 @@ class StoreActivities:
 
     @activity.defn(name="apply_batch")
     async def apply_batch(self, inp: ApplyBatchIn) -> int:
-        return await append(self.pool, [NewEvent(**e.model_dump()) for e in inp.events])
+        return await append(self.pool, inp.events)
 
     @activity.defn(name="record_events")
     async def record_events(self, inp: RecordEventsIn) -> int:
-        return await append(self.pool, [NewEvent(**e.model_dump()) for e in inp.events])
+        return await append(self.pool, inp.events)
 
 
 def lifecycle(project_id: str) -> list[EventEnvelope]:
@@ -153,7 +153,7 @@ async def test_repair_appends_only_the_missing_tail_and_refuses_other_content(
     events = lifecycle(pid)
     await run_probe(dev_env, private_db.pool, pid, [[Batch(activity="apply_batch", events=events)]])
     # B was restored from a backup taken after the third event.
-    await append(other_db.pool, [NewEvent(**e.model_dump()) for e in events[:3]])
+    await append(other_db.pool, events[:3])
     result = await repair_project(other_db.pool, dev_env.client, pid)
     assert (result.appended, result.already_present) == (len(events) - 3, 3)
     assert await stream_rows(other_db.pool, pid) == await stream_rows(private_db.pool, pid)
@@ -163,7 +163,7 @@ async def test_repair_appends_only_the_missing_tail_and_refuses_other_content(
     events2 = lifecycle(pid2)
     await run_probe(dev_env, private_db.pool, pid2, [[Batch(activity="apply_batch", events=events2)]])
     forged = events2[0].model_copy(update={"payload": {**events2[0].payload, "zone": "elsewhere"}})
-    await append(other_db.pool, [NewEvent(**forged.model_dump())])
+    await append(other_db.pool, [forged])
     with pytest.raises(EventIdConflict):
         await repair_project(other_db.pool, dev_env.client, pid2)
     assert len(await read_stream(other_db.pool, pid2)) == 1

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eventstore.codec import to_domain, to_new_event
-from eventstore.sample import ProjectStream
+from benchmarks.sample import ProjectStream
+from eventstore.codec import to_domain, to_envelope
 from eventstore.store import (
     GENESIS,
     EventIdConflict,
@@ -99,7 +99,7 @@ async def test_a_malformed_batch_or_payload_is_refused(
     with pytest.raises(ValueError, match="Out of range float"):
         await append(pg_pool, [a.model_copy(update={"payload": {"x": float("nan")}})])
     with pytest.raises(ValueError, match="cannot go to stream"):
-        to_new_event("other", 1, "x", datetime.now(UTC), ev.ProjectWithdrawn(
+        to_envelope("other", 1, "x", datetime.now(UTC), ev.ProjectWithdrawn(
             project_id=s.project_id, stage="registered", reason="r", by="b"))
 
 
