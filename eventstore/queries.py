@@ -332,6 +332,10 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
     ev.CorrectionRequested: lambda e: f"Correction requested for {_matter(e)}: {', '.join(e.items)}; clock stopped",
     ev.CorrectionSupplied: lambda e: f"Correction supplied for {_matter(e)} by {e.by}",
     ev.ClockStopped: lambda e: f"{e.scope.capitalize()} clock {e.clock_id} stopped ({e.kind}): {e.reason}",
+    ev.StopOverran: lambda e: (
+        f"{e.scope.capitalize()} clock {e.clock_id} stopped ({e.kind}) longer than the declared "
+        f"{_d(e.expected_days)} working days"
+    ),
     ev.ClockResumed: lambda e: (
         f"{e.scope.capitalize()} clock {e.clock_id} resumed after {_d(e.stopped_working_days)} "
         f"working days" + (f"; deadline now {_t(e.new_deadline)}" if e.new_deadline else "")
@@ -353,6 +357,12 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
         f"Warning: {_clock(e.scope, e.department)} due {_t(e.deadline)}, {_d(e.working_days_left)} working days left"
     ),
     ev.DeadlineBreached: lambda e: f"Deadline breached: {_clock(e.scope, e.department)}, due {_t(e.deadline)}",
+    ev.ProvisionalDeadlineConfirmed: lambda e: (
+        f"Provisional deadline of clock {e.clock_id} confirmed by {e.by}: {e.reason}"
+    ),
+    ev.DeemedApprovalHeld: lambda e: (
+        f"Deemed approval of {e.matter_code} ({e.department}) held: deadline {_t(e.deadline)} is provisional"
+    ),
     ev.EscalatedToLead: lambda e: f"Escalated to project lead {e.project_lead}: {_clock(e.scope, e.department)}",
     ev.JointMeetingConvened: lambda e: f"Joint meeting {e.meeting_id} convened with {', '.join(e.attendees)}",
     ev.JointMeetingResolved: lambda e: f"Joint meeting {e.meeting_id} resolved: {e.resolution}",
