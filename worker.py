@@ -21,7 +21,7 @@ from temporalio.worker import Worker
 from activities import content
 from activities.notifications import NotificationSender
 from activities.project import ProjectActivities
-from eventstore.binding import check_client_binding
+from eventstore.binding import BindingError, check_client_binding
 from eventstore.projector import Projector
 from infra import migrate
 from infra.db import create_pool
@@ -53,7 +53,10 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     try:
         await migrate.require_current(pool)
         # Temporal and this event store must belong together; one line saying how to fix it if not.
-        await check_client_binding(pool, client)
+        try:
+            await check_client_binding(pool, client)
+        except BindingError as exc:
+            raise ConfigError(str(exc)) from exc
         # Content versions workflows look up: shipped data and every stored calendar, then new ones.
         content.load_shipped()
         await content.load_stored(pool)

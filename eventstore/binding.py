@@ -34,9 +34,17 @@ from temporalio.api.workflowservice.v1 import GetClusterInfoRequest
 from temporalio.client import Client, WorkflowHandle
 
 from eventstore.repair import EVENT_ACTIVITIES
-from infra.settings import ConfigError
 
 log = structlog.get_logger(__name__)
+
+
+class BindingError(Exception):
+    """This event store belongs to another Temporal cluster or namespace, or Temporal is unreachable.
+
+    Its message is one line naming both sides and the fix; the worker reports it as a
+    configuration error.
+    """
+
 
 # Serialises the first binding of workers starting at once; differs from daiban's other locks.
 _LOCK_KEY = 0x0DA1B1D
@@ -77,7 +85,7 @@ async def check_binding(
         the binding, recorded now or before.
 
     Raises:
-        ConfigError: one line naming both sides and the fix: the store is bound to another
+        BindingError: one line naming both sides and the fix: the store is bound to another
             cluster or namespace, or it is empty while Temporal runs projects.
     """
     if not cluster_id:
@@ -91,7 +99,7 @@ async def check_binding(
             if empty:
                 running = running_projects if isinstance(running_projects, int) else await running_projects()
             if running > 0:
-                raise ConfigError(
+                raise BindingError(
                     f"DATABASE_URL holds no events, but Temporal cluster {cluster_id} (namespace "
                     f"{namespace}) runs {running} project(s) whose events are elsewhere: "
                     "point DATABASE_URL at the database that holds them, or re-append each "
@@ -107,7 +115,7 @@ async def check_binding(
             return Binding(**dict(row), newly_bound=True)
     bound = Binding(**dict(row))
     if (bound.cluster_id, bound.namespace) != (cluster_id, namespace):
-        raise ConfigError(
+        raise BindingError(
             f"DATABASE_URL holds the events of Temporal cluster {bound.cluster_id} (namespace "
             f"{bound.namespace}); this worker is connected to cluster {cluster_id} (namespace "
             f"{namespace}): point DATABASE_URL at that cluster's database (or "
@@ -165,13 +173,13 @@ async def check_client_binding(pool: asyncpg.Pool, client: Client) -> Binding:
     """``check_binding`` for the cluster and namespace of ``client`` (what ``worker.serve`` calls).
 
     Raises:
-        ConfigError: as ``check_binding``, or Temporal did not answer (cluster info, visibility,
+        BindingError: as ``check_binding``, or Temporal did not answer (cluster info, visibility,
             histories).
     """
 
-    def unreachable(exc: Exception) -> ConfigError:
+    def unreachable(exc: Exception) -> BindingError:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return ConfigError(
+        return BindingError(
             f"cannot ask Temporal (namespace {client.namespace}) which cluster it is and what it runs: "
             f"{detail}; check DAIBAN_TEMPORAL_ADDRESS and DAIBAN_TEMPORAL_NAMESPACE"
         )

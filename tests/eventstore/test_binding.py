@@ -24,13 +24,13 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from benchmarks.sample import ProjectStream
 from eventstore.binding import (
+    BindingError,
     check_binding,
     check_client_binding,
     running_projects_with_events,
     temporal_cluster_id,
 )
 from eventstore.store import append
-from infra.settings import ConfigError
 from tests.conftest import _free_port
 from tests.eventstore.conftest import PrivateDb
 
@@ -70,7 +70,7 @@ async def test_binds_on_first_use_and_refuses_another_cluster_or_namespace(priva
     again = await check_binding(private_pool, "cluster-a", "default", running_projects=7)
     assert again.newly_bound is False and again.bound_at == first.bound_at
 
-    with pytest.raises(ConfigError) as other_cluster:
+    with pytest.raises(BindingError) as other_cluster:
         await check_binding(private_pool, "cluster-b", "default", running_projects=0)
     message = str(other_cluster.value)
     assert "\n" not in message
@@ -78,12 +78,12 @@ async def test_binds_on_first_use_and_refuses_another_cluster_or_namespace(priva
                               "this worker is connected to cluster cluster-b (namespace default)")
     assert "point DATABASE_URL at that cluster's database" in message
 
-    with pytest.raises(ConfigError, match="connected to cluster cluster-a \\(namespace zone-b\\)"):
+    with pytest.raises(BindingError, match="connected to cluster cluster-a \\(namespace zone-b\\)"):
         await check_binding(private_pool, "cluster-a", "zone-b", running_projects=0)
 
 
 async def test_an_empty_store_is_not_bound_to_a_temporal_that_runs_projects(private_pool: asyncpg.Pool) -> None:
-    with pytest.raises(ConfigError) as refused:
+    with pytest.raises(BindingError) as refused:
         await check_binding(private_pool, "cluster-a", "default", running_projects=3)
     assert "\n" not in str(refused.value)
     assert "DATABASE_URL holds no events, but Temporal cluster cluster-a (namespace default) runs 3" in str(
@@ -101,7 +101,7 @@ async def test_workers_starting_at_once_bind_once(private_pool: asyncpg.Pool) ->
     )
     bound = [r for r in results if not isinstance(r, BaseException)]
     assert len(bound) == 1 and bound[0].newly_bound
-    assert all(isinstance(r, ConfigError) for r in results if r not in bound)
+    assert all(isinstance(r, BindingError) for r in results if r not in bound)
 
 
 async def test_the_cluster_id_of_a_real_dev_server(private_db: PrivateDb, tmp_path: Path) -> None:
@@ -116,7 +116,7 @@ async def test_the_cluster_id_of_a_real_dev_server(private_db: PrivateDb, tmp_pa
     async with dev_server(tmp_path / "other.db") as client:
         other_id = await temporal_cluster_id(client)
         assert other_id != first_id
-        with pytest.raises(ConfigError, match=f"cluster {first_id} .*connected to cluster {other_id}"):
+        with pytest.raises(BindingError, match=f"cluster {first_id} .*connected to cluster {other_id}"):
             await check_client_binding(private_db.pool, client)
 
         # A project registered but not flushed yet (the first worker starts while the first projects
@@ -139,7 +139,7 @@ async def test_the_cluster_id_of_a_real_dev_server(private_db: PrivateDb, tmp_pa
                 await asyncio.sleep(0.1)
         assert await private_db.pool.fetchval("SELECT count(*) FROM events") == 0
         no_events = r"holds no events, but Temporal cluster \S+ \(namespace default\) runs 1 project"
-        with pytest.raises(ConfigError, match=no_events):
+        with pytest.raises(BindingError, match=no_events):
             await check_client_binding(private_db.pool, client)
 
 
