@@ -69,7 +69,7 @@ class Command:
     cid: str  # the request id, or the decision id of decide/verify: the events' causation id
     payload: dict[str, Any]
     expects: list[Expect]  # the first is the command's own (primary) event
-    status: str = "pending"  # acked | refused | ambiguous | unanswered
+    status: str = "pending"  # acked | refused | ambiguous | unanswered | invalid (payload refused)
     uncertain: bool = False  # an attempt ended without an answer
     attempts: int = 0
     error: str = ""
@@ -210,6 +210,14 @@ class ProjectDriver:
                 return cmd
             except WorkflowUpdateFailedError as exc:
                 cause = exc.cause
+                if "Failed decoding arguments" in str(cause):
+                    # The payload does not fit the contract: the driver is out of date, not the
+                    # workflow; retrying cannot help. Loud, and counted as a refusal.
+                    cmd.status = "invalid"
+                    cmd.error = str(cause)
+                    self.run.refusals[f"{update} (payload refused: driver out of date?)"] += 1
+                    self.run.note(f"{self.project_id} {update} {cid} payload refused: {cause}")
+                    return cmd
                 if isinstance(cause, ApplicationError) and cause.type == "Rejected":
                     cmd.status = "ambiguous" if cmd.uncertain else "refused"
                     cmd.error = cause.message
@@ -222,6 +230,10 @@ class ProjectDriver:
             finally:
                 self.run.in_flight -= 1
             cmd.uncertain = True
+            if not cmd.error:  # the first unanswered attempt of a command, with its cause
+                why = getattr(err, "cause", None)
+                self.run.note(f"{self.project_id} {update} {cid}: {classify(err)}: {str(err)[:200]}"
+                              + (f"; cause: {str(why)[:300]}" if why is not None else ""))
             cmd.error = f"{classify(err)}: {str(err)[:200]}"
             self.run.retries[classify(err)] += 1
             if time.monotonic() > self.run.hard_deadline:
@@ -350,9 +362,11 @@ class ProjectDriver:
             m = self.rng.choice(running)
             code, dept, clock_id = m["code"], m["department"], m["clock"]["clock_id"]
             kind = self.rng.choice(CLOCK_STOPS)
+            # §45 stops declare their expected length (the contract since issue 11; not before).
+            length = {} if self.run.legacy else {"expected_days": 5}
             stop = await self.command(
                 "stop_clock", f"stop-{code}",
-                {"matter_code": code, "department": dept, "kind": kind, "reason": "专家评审"},
+                {"matter_code": code, "department": dept, "kind": kind, "reason": "专家评审", **length},
                 [Expect("ClockStopped", {"clock_id": clock_id, "kind": kind})])
             if stop.status not in ("acked", "ambiguous"):
                 return
@@ -403,6 +417,12 @@ class ProjectDriver:
                 await asyncio.sleep(1)
                 continue
             self.reason = f"stage {v['stage']}: {v.get('waiting_for', '')[:200]}"
+            if v["stage"] == "completion_acceptance" and self.run.faults_over_at is None:
+                # Hold the last stage while faults are still to come, streaming filler commands,
+                # so every planned fault lands while updates stream.
+                await asyncio.sleep(self.rng.expovariate(self.run.rate))
+                await self.filler()
+                continue
             acts = self.forward(v)
             if acts:
                 await asyncio.gather(*acts)

@@ -76,7 +76,7 @@ class Injector:
 
     async def wait_streaming(self, within: float = 10) -> bool:
         deadline = time.monotonic() + within
-        while time.monotonic() < deadline and not self.stop.is_set():
+        while time.monotonic() < deadline and not self.stop.is_set() and self.active():
             if self.run.in_flight > 0:
                 return True
             await asyncio.sleep(0.05)
