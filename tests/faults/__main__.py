@@ -38,7 +38,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--pg-stop", type=float, help="seconds PostgreSQL is stopped, 0 for never (30; small: 0)")
     p.add_argument("--workers", type=int, help="worker processes (3; small: 2)")
     p.add_argument("--rate", type=float, help="filler commands per second per project (1)")
-    p.add_argument("--settle", type=float, help="seconds to finish after the drive or the last fault (150; small: 25)")
+    p.add_argument("--settle", type=float, help="seconds to finish after the drive or the last fault (150; small: 45)")
     p.add_argument("--sigterm-share", type=float, default=0.3, help="share of graceful restarts (0.3)")
     p.add_argument("--small", action="store_true", help="the quick version for make test (< 60 s)")
     p.add_argument("--legacy", action="store_true",
@@ -49,7 +49,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=None, help="random seed (default: time)")
     a = p.parse_args(argv)
     defaults = ({"projects": 4, "restarts": 6, "duration": 20.0, "temporal_kills": 1, "pg_stop": 0.0, "workers": 2,
-                 "rate": 1.0, "settle": 25.0} if a.small else
+                 "rate": 1.0, "settle": 45.0} if a.small else
                 {"projects": 20, "restarts": 100, "duration": 300.0, "temporal_kills": 2, "pg_stop": 30.0,
                  "workers": 3, "rate": 1.0, "settle": 150.0})
     for key, value in defaults.items():
