@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -43,6 +44,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from schemas import visibility
 from schemas.project import (
     Ack,
+    ConfirmDeadline,
     Decision,
     DecisionResult,
     ExtendLimit,
@@ -60,7 +62,7 @@ from schemas.project import (
     Withdraw,
     workflow_id_for,
 )
-from workflows.project import NOT_READY, CalendarUpdate, ProjectInput, ProjectWorkflow, RetryFaulted
+from workflows.project import NOT_READY, CalendarUpdate, ClockLedger, ProjectInput, ProjectWorkflow, RetryFaulted
 
 R = TypeVar("R", bound=BaseModel)
 C = TypeVar("C", bound=BaseModel)
@@ -284,6 +286,25 @@ class DaibanClient:
 
     async def withdraw(self, project_id: str, cmd: Withdraw) -> Ack:
         return await self._update(project_id, ProjectWorkflow.withdraw, cmd, Ack)
+
+    async def clock_ledger(self, project_id: str) -> list[ClockLedger]:
+        """The project's open clocks with their legal ledgers (to preview a calendar change).
+
+        Empty while the project is registering (it takes the calendar in force when it registers).
+        """
+        try:
+            answer = await self.handle(project_id).query(
+                ProjectWorkflow.clock_ledger, rpc_timeout=timedelta(seconds=10)
+            )
+        except WorkflowQueryFailedError:
+            return []
+        except RPCError as exc:
+            raise _translate(exc, project_id) from None
+        return answer.clocks
+
+    async def confirm_deadline(self, project_id: str, cmd: ConfirmDeadline) -> Ack:
+        """An operator confirms a provisional deadline: the deemed approval held on it is taken."""
+        return await self._update(project_id, ProjectWorkflow.confirm_deadline, cmd, Ack)
 
     async def retry_faulted(self, project_id: str, cmd: RetryFaulted) -> Ack:
         """After the cause of a fault is repaired: the project tries its refused batch again."""

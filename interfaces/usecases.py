@@ -6,14 +6,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from eventstore.calendars import current_calendar, store_calendar
 from eventstore.store import Executor
-from interfaces.client import DaibanClient
-from legalclock import merge_calendar_file
+from interfaces.client import DaibanClient, DaibanError
+from legalclock import CalendarDiff, OfficialCalendar, diff_calendar_file, merge_calendar_file
 from workflows.project import CalendarUpdate
 
 
@@ -21,14 +23,29 @@ class _Result(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class DeadlineMove(_Result):
+    """A running project's deadline that the new calendar moves (``working_days`` > 0: later)."""
+
+    project_id: str
+    clock_id: str
+    label: str
+    before: datetime | None
+    after: datetime | None
+    working_days: int
+
+
 class CalendarPublished(_Result):
-    """What loading a calendar file did: versions, the years it changes, stored, projects told."""
+    """What loading a calendar file did (or, dry, would do): every changed day, every moved deadline."""
 
     base_version: str
     version: str
     changed_years: list[int]
     stored: bool
     projects_notified: int
+    changes: CalendarDiff
+    moves: list[DeadlineMove] = []
+    # Running projects whose deadlines could not be previewed (their worker did not answer).
+    unpreviewed: list[str] = []
 
 
 async def publish_calendar(
@@ -54,19 +71,69 @@ async def publish_calendar(
         legalclock.LegalClockError: the file is invalid (the message names the date).
     """
     base = await current_calendar(db)
+    changes = diff_calendar_file(base, text)
     merged, changed = merge_calendar_file(base, text)
     result = CalendarPublished(
-        base_version=base.version, version=merged.version, changed_years=changed, stored=False, projects_notified=0
+        base_version=base.version,
+        version=merged.version,
+        changed_years=changed,
+        stored=False,
+        projects_notified=0,
+        changes=changes,
     )
-    if dry_run or not changed:
+    if not changed:
+        return result
+    daiban = await client()
+    running = [p.project_id for p in await daiban.list_projects("ExecutionStatus = 'Running'")]
+    # Concurrently, a few at a time; a project whose worker does not answer is listed, not awaited.
+    gate = asyncio.Semaphore(16)
+
+    async def preview(project_id: str) -> list[DeadlineMove] | None:
+        async with gate:
+            try:
+                return await _moves(daiban, project_id, base, merged)
+            except DaibanError:
+                return None
+
+    previews = await asyncio.gather(*(preview(p) for p in running))
+    moves = [m for found in previews if found for m in found]
+    unpreviewed = [p for p, found in zip(running, previews, strict=True) if found is None]
+    result = result.model_copy(update={"moves": moves, "unpreviewed": unpreviewed})
+    if dry_run:
         return result
     stored = await store_calendar(db, merged, by)
-    daiban = await client()
     # Projects receive the version only; every worker loads the stored content into its registry.
     update = CalendarUpdate(version=merged.version)
-    running = [p.project_id for p in await daiban.list_projects("ExecutionStatus = 'Running'")]
     for done, project_id in enumerate(running, 1):
         await daiban.calendar_updated(project_id, update)
         if progress:
             progress(done, len(running))
     return result.model_copy(update={"stored": stored, "projects_notified": len(running)})
+
+
+async def _moves(
+    daiban: DaibanClient, project_id: str, base: OfficialCalendar, merged: OfficialCalendar
+) -> list[DeadlineMove]:
+    """The project's open deadlines that ``merged`` moves, recomputed from their legal ledgers."""
+    out = []
+    for ledger in await daiban.clock_ledger(project_id):
+        before = ledger.clock.deadline(base, ledger.office_hours).at
+        after = ledger.clock.deadline(merged, ledger.office_hours).at
+        if before == after:
+            continue
+        shift = 0
+        if before is not None and after is not None:
+            index = merged.day_index
+            a, b = sorted((before.date().toordinal(), after.date().toordinal()))
+            shift = (index.working_before(b) - index.working_before(a)) * (1 if after > before else -1)
+        out.append(
+            DeadlineMove(
+                project_id=project_id,
+                clock_id=ledger.clock_id,
+                label=ledger.label,
+                before=before,
+                after=after,
+                working_days=shift,
+            )
+        )
+    return out

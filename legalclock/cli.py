@@ -8,7 +8,7 @@ means the close of office hours that day. Errors print one line to stderr and ex
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
@@ -22,7 +22,7 @@ from legalclock.clock import add_working_days
 from legalclock.common import CST, check_days
 from legalclock.errors import CalendarDataError, LegalClockError
 from legalclock.notices import diff_calendar_file, merge_calendar_file
-from legalclock.official import default_calendar
+from legalclock.official import OfficialCalendar, default_calendar
 from legalclock.workingtime import OfficeHours, count_working_days
 
 app = typer.Typer(
@@ -31,6 +31,16 @@ app = typer.Typer(
 )
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def shipped_calendar() -> tuple[OfficialCalendar, str]:
+    """The calendar shipped with the package, and where it came from."""
+    return default_calendar(), "shipped with daiban"
+
+
+# Where add, count and show take the calendar from: the shipped one here; daiban's CLI points it
+# at the calendar in force in PostgreSQL (one calendar for every tool).
+calendar_source: Callable[[], tuple[OfficialCalendar, str]] = shipped_calendar
 
 
 @contextmanager
@@ -90,7 +100,7 @@ def add(
 ) -> None:
     """Deadline of N working days for a matter accepted at START."""
     with _one_line_errors():
-        hours, calendar = OfficeHours(), default_calendar()
+        hours, (calendar, source) = OfficeHours(), calendar_source()
         accepted = _instant(start, "START", hours.morning_start)
         days = _days(n)
         deadline = add_working_days(calendar, hours, accepted, days)
@@ -100,6 +110,7 @@ def add(
             "deadline": deadline.at.isoformat() if deadline.at else None,  # None: never, unstopped
             "provisional": deadline.provisional,
             "calendar_version": deadline.calendar_version,
+            "calendar": source,
         }
         _emit(as_json, payload, "Deadline")
 
@@ -112,7 +123,7 @@ def count(
 ) -> None:
     """Working days from acceptance at START to END (the acceptance day not counted)."""
     with _one_line_errors():
-        hours, calendar = OfficeHours(), default_calendar()
+        hours, (calendar, source) = OfficeHours(), calendar_source()
         accepted = _instant(start, "START", hours.morning_start)
         until = _instant(end, "END", hours.afternoon_end)
         days = count_working_days(calendar, hours, accepted, until)
@@ -122,6 +133,7 @@ def count(
             "working_days": days,
             "provisional": calendar.day_index.provisional(accepted.date(), until.date()),
             "calendar_version": calendar.version,
+            "calendar": source,
         }
         _emit(as_json, payload, "Working days")
 
@@ -133,7 +145,7 @@ def show(
 ) -> None:
     """Holidays and make-up working days of YEAR, official or provisional."""
     with _one_line_errors():
-        calendar = default_calendar()
+        calendar, source = calendar_source()
         data = calendar.year_view(year)
         official = calendar.is_official(year)
         if as_json:
@@ -141,13 +153,14 @@ def show(
                 "year": year,
                 "official": official,
                 "calendar_version": calendar.version,
+                "calendar": source,
                 "holidays": {d.isoformat(): n for d, n in sorted(data.holidays.items())},
                 "workdays": {d.isoformat(): n for d, n in sorted(data.workdays.items())},
             }
             typer.echo(json.dumps(payload, ensure_ascii=False))
             return
         status = "official" if official else "provisional: statutory holidays and §6 make-up days"
-        table = Table("Date", "Day", "Kind", "Name", title=f"{year} ({status})")
+        table = Table("Date", "Day", "Kind", "Name", title=f"{year} ({status}; calendar {source})")
         rows = [(d, "holiday", n) for d, n in data.holidays.items()]
         rows += [(d, "make-up working day", n) for d, n in data.workdays.items()]
         for day, kind, name in sorted(rows):

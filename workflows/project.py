@@ -47,7 +47,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from catalog.content import REGISTRY, ContentVersions
     from catalog.models import ProjectFacts, derive_checklist
-    from legalclock import LegalClockError
+    from legalclock import Clock, LegalClockError, OfficeHours
     from schemas import visibility
     from schemas.activities import (
         APPLY_BATCH,
@@ -119,6 +119,28 @@ class RetryFaulted(BaseModel):
 
     request_id: RequestId = None
     by: Identifier
+
+
+class ClockLedger(BaseModel):
+    """An open clock with its whole legal ledger (stops, extension) and the zone's office hours.
+
+    What a caller needs to recompute the deadline under another calendar (a notice's dry run).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    clock_id: str
+    label: str
+    clock: Clock
+    office_hours: OfficeHours
+
+
+class ClockLedgers(BaseModel):
+    """The answer of the ``clock_ledger`` query."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    clocks: list[ClockLedger]
 
 
 def context_of(versions: ContentVersions) -> ProjectContext:
@@ -475,6 +497,17 @@ class ProjectWorkflow:
         if self._m.calendar_changed(REGISTRY.calendar(upd.version), workflow.now()):
             workflow.logger.info("official calendar %s adopted", upd.version)
             self._wake = True
+
+    @workflow.query(description="Open clocks with their legal ledgers, to preview a calendar change.")
+    def clock_ledger(self) -> ClockLedgers:
+        m = self._machine
+        return ClockLedgers(
+            clocks=[
+                ClockLedger(clock_id=tc.clock_id, label=tc.label, clock=tc.clock, office_hours=m.zone.office_hours)
+                for tc in m.state.clocks.values()
+                if not tc.closed
+            ]
+        )
 
     @workflow.query(description="The project's full state: stages, matters, clocks, obligations, decisions.")
     def state(self) -> ProjectView:

@@ -3,24 +3,53 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
+import asyncpg
 import typer
 from rich.console import Console
 from rich.progress import Progress
+from rich.table import Table
 
+from eventstore.calendars import current_calendar
 from infra.db import create_pool
 from infra.settings import ConfigError, load_settings
 from infra.temporal import connect
 from interfaces.cli.common import JsonOpt, database_url, emit, fail, out
 from interfaces.client import DaibanClient
 from interfaces.usecases import CalendarPublished, publish_calendar
-from legalclock import LegalClockError
+from legalclock import CST, LegalClockError, OfficialCalendar
 from legalclock import cli as lc_cli
 
 app = typer.Typer(help="Official working-day calendar: add, count, show, load.", no_args_is_help=True)
-# The pure commands come from the legal clock; `load` is daiban's own: it stores and notifies.
+
+
+def calendar_in_force() -> tuple[OfficialCalendar, str]:
+    """The calendar every tool uses: the one in force in PostgreSQL; the shipped one without a database."""
+    s = load_settings()
+    if not s.database_url:
+        typer.echo("daiban: DATABASE_URL is not set; using the calendar shipped with daiban", err=True)
+        return lc_cli.shipped_calendar()
+
+    async def fetch() -> OfficialCalendar:
+        pool = await create_pool(database_url(s), max_size=1)
+        try:
+            return await current_calendar(pool)
+        finally:
+            await pool.close()
+
+    try:
+        calendar = asyncio.run(fetch())
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise fail(f"cannot read the calendar in force from PostgreSQL: {exc}") from None
+    return calendar, "in force (PostgreSQL)"
+
+
+# The pure commands come from the legal clock, on the calendar in force; `load` is daiban's own:
+# it stores and notifies.
+lc_cli.calendar_source = calendar_in_force
 app.command("add")(lc_cli.add)
 app.command("count")(lc_cli.count)
 app.command("show")(lc_cli.show)
@@ -61,12 +90,27 @@ def load(
         result = asyncio.run(_load(text, by, dry_run))
     except (ConfigError, LegalClockError) as exc:
         raise fail(str(exc)) from None
-    emit(
-        result,
-        as_json,
-        lambda: out.print(
+
+    def render() -> None:
+        out.print(
             f"calendar {result.version} (was {result.base_version}): "
             f"years changed {result.changed_years or 'none'}; "
             + ("dry run, nothing stored" if dry_run else f"{result.projects_notified} running projects recomputed")
-        ),
-    )
+        )
+        days = Table("Date", "Was", "Now", title="Days the notice changes")
+        for year in result.changes.years:
+            for c in year.changes:
+                days.add_row(c.day.isoformat(), f"{c.was} {c.was_name}".strip(), f"{c.now} {c.now_name}".strip())
+        if days.row_count:
+            out.print(days)
+        moves = Table("Project", "Clock", "Deadline before", "After", "Working days", title="Deadlines that move")
+        for m in result.moves:
+            moves.add_row(m.project_id, m.clock_id, _local(m.before), _local(m.after), f"{m.working_days:+d}")
+        if moves.row_count:
+            out.print(moves)
+
+    emit(result, as_json, render)
+
+
+def _local(at: datetime | None) -> str:
+    return "stopped" if at is None else at.astimezone(CST).strftime("%Y-%m-%d %H:%M %z")

@@ -28,6 +28,7 @@ from interfaces.cli.common import (
     table,
 )
 from schemas.project import (
+    ConfirmDeadline,
     ExtendLimit,
     ProgressReport,
     ProjectView,
@@ -312,6 +313,20 @@ def retry_faulted(
     """After the cause of a fault is repaired: the project tries its refused batch again."""
     cmd = build(RetryFaulted, request_id=request_id, by=by)
     acknowledge(project_id, lambda c: c.retry_faulted(project_id, cmd), as_json)
+
+
+@app.command("confirm-deadline")
+def confirm_deadline(
+    project_id: str,
+    clock: Annotated[str, typer.Option(help="The clock whose provisional deadline is confirmed, e.g. matter:eia:1.")],
+    by: Annotated[str, typer.Option(help="The operator confirming.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded).")],
+    request_id: RequestIdOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Confirm a provisional deadline so the deemed approval held on it is taken (超时默认)."""
+    cmd = build(ConfirmDeadline, request_id=request_id, clock_id=clock, by=by, reason=reason)
+    acknowledge(project_id, lambda c: c.confirm_deadline(project_id, cmd), as_json)
 
 
 _BY_VERB: dict[str, Callable[..., None]] = {

@@ -37,7 +37,7 @@ def test_index_names_every_message_of_the_workflow() -> None:
     assert index["workflow"]["workflow_id"] == "project-{project_id}"
     assert index["workflow"]["task_queue"] == "daiban"
     assert set(index["updates"]) == set(defn.updates)
-    assert set(index["signals"]) == {"calendar_updated"} and set(index["queries"]) == {"state"}
+    assert set(index["signals"]) == {"calendar_updated"} and set(index["queries"]) == {"state", "clock_ledger"}
     messages = [*index["updates"].values(), *index["signals"].values(), *index["queries"].values()]
     for entry in [index["workflow"], *messages]:
         for key in ("input", "result"):

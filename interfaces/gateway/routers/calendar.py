@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Body, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict
 
+from catalog.load import default_zones
+from eventstore.calendars import current_calendar
 from interfaces.client import DaibanClient
-from interfaces.gateway.deps import Operator, Svc
+from interfaces.gateway.deps import ID_PATTERN, Operator, Svc
 from interfaces.gateway.errors import ERRORS
 from interfaces.usecases import CalendarPublished, publish_calendar
+from legalclock import CST, MAX_YEAR, MIN_YEAR, OfficeHours, add_working_days
 
 log = structlog.get_logger("daiban.gateway")
 router = APIRouter(tags=["agents and operators"])
@@ -38,3 +45,75 @@ async def calendar(
     result = await publish_calendar(svc.pool, client, text, principal, dry_run=dry_run)
     log.info("calendar published", by=principal, version=result.version, stored=result.stored)
     return result
+
+
+class YearView(BaseModel):
+    """A year of the calendar in force: official (the State Council's notice) or provisional."""
+
+    model_config = ConfigDict(frozen=True)
+
+    year: int
+    official: bool
+    calendar_version: str
+    holidays: dict[date, str]
+    workdays: dict[date, str]
+
+
+class DeadlineAnswer(BaseModel):
+    """A limit of ``days`` working days accepted at ``start``, on the calendar in force."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: datetime
+    days: float
+    deadline: datetime | None
+    provisional: bool
+    calendar_version: str
+    zone: str
+
+
+def _local(at: datetime) -> datetime:
+    return at.replace(tzinfo=CST) if at.tzinfo is None else at
+
+
+def _hours(zone: str) -> OfficeHours:
+    policy = default_zones().get(zone)
+    if policy is None:
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("query", "zone"), "input": zone, "msg": f"unknown zone {zone!r}"}]
+        )
+    return policy.office_hours
+
+
+@router.get("/calendar/deadline", response_model=DeadlineAnswer, tags=["calendar"], responses=ERRORS)
+async def deadline(
+    svc: Svc,
+    start: Annotated[datetime, Query(description="Acceptance instant (ISO 8601; no offset: Beijing time).")],
+    days: Annotated[float, Query(ge=0, le=365, multiple_of=0.5, description="Working days (halves allowed).")],
+    zone: Annotated[str, Query(pattern=ID_PATTERN, description="Zone whose office hours count.")] = "tunliu",
+) -> DeadlineAnswer:
+    """The deadline calculator: where a limit of N working days ends (README: how deadlines are counted)."""
+    calendar = await current_calendar(svc.pool)
+    at = add_working_days(calendar, _hours(zone), _local(start), days)
+    return DeadlineAnswer(
+        start=_local(start),
+        days=days,
+        deadline=at.at,
+        provisional=at.provisional,
+        calendar_version=at.calendar_version,
+        zone=zone,
+    )
+
+
+@router.get("/calendar/{year}", response_model=YearView, tags=["calendar"], responses=ERRORS)
+async def year(svc: Svc, year: Annotated[int, PathParam(ge=MIN_YEAR, le=MAX_YEAR)]) -> YearView:
+    """Holidays and make-up working days of a year in the calendar in force (provisional years included)."""
+    calendar = await current_calendar(svc.pool)
+    data = calendar.year_view(year)
+    return YearView(
+        year=year,
+        official=calendar.is_official(year),
+        calendar_version=calendar.version,
+        holidays=dict(sorted(data.holidays.items())),
+        workdays=dict(sorted(data.workdays.items())),
+    )

@@ -1,0 +1,67 @@
+"""The calendar in force through the gateway: a year, the deadline calculator, a notice's dry run."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from legalclock import provisional_holidays
+from tests.interfaces.conftest import Gateway, operator
+
+
+async def test_a_year_and_the_deadline_calculator_use_the_calendar_in_force(gw: Gateway) -> None:
+    r = await gw.http.get("/calendar/2027")
+    assert r.status_code == 200, r.text
+    y = r.json()
+    assert y["official"] is False, "no notice for 2027 is shipped"
+    assert "2027-02-08" in y["holidays"] and "2027-02-10" in y["holidays"]  # Spring Festival, §6 make-up day
+    r = await gw.http.get("/calendar/deadline", params={"start": "2027-01-20T09:00", "days": 20})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["deadline"] == "2027-02-23T17:30:00+08:00" and d["provisional"] is True
+    r = await gw.http.get("/calendar/deadline", params={"start": "2026-02-13T14:00:00+08:00", "days": 0.5})
+    assert r.json()["deadline"] == "2026-02-14T12:00:00+08:00"  # a 调休 Saturday morning
+    bad = await gw.http.get("/calendar/deadline", params={"start": "2026-02-13", "days": 0.3})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "days"
+    unknown = await gw.http.get("/calendar/deadline", params={"start": "2026-02-13", "days": 1, "zone": "tunlu"})
+    assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"][-1] == "zone"
+
+
+async def test_a_notice_dry_run_lists_every_changed_day_and_each_moved_deadline(gw: Gateway) -> None:
+    reg: dict[str, Any] = {
+        "project_id": f"cal-dry-{uuid.uuid4().hex[:6]}",
+        "project_type": "key",
+        "name": "标准化厂房",
+        "enterprise": "示例有限公司",
+        "zone": "tunliu",
+        "investment_yuan": 60000000,
+        "agent": "agent-li",
+        "backup_agent": "agent-wang",
+        "project_lead": "lead-zhao",
+    }
+    assert (await gw.http.post("/projects", headers=operator(), json=reg)).status_code in (200, 201)
+    pid = reg["project_id"]
+    for _ in range(50):
+        if (await gw.http.get(f"/projects/{pid}")).status_code == 200:
+            break
+        await asyncio.sleep(0.1)
+    # A 2027 notice: the statutory days, and National Day extended to 7 days with two swaps.
+    days = {d.isoformat(): n.removesuffix(" (provisional)") for d, n in provisional_holidays(2027).items()}
+    days.update({f"2027-10-0{d}": "国庆节" for d in range(1, 8)})
+    # It also names a day of the previous December, as the 2023 notice did (2022-12-31).
+    days["2026-12-31"] = "元旦"
+    notice = {
+        "years": {"2027": {"holidays": days, "workdays": {"2027-09-26": "国庆节调休", "2027-10-09": "国庆节调休"}}}
+    }
+    r = await gw.http.post("/calendar", params={"dry_run": "true"}, headers=operator(), json=notice)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["stored"] is False and set(out["changed_years"]) == {2026, 2027}
+    changed = {c["day"] for y in out["changes"]["years"] for c in y["changes"]}
+    assert {"2026-12-31", "2027-09-26", "2027-10-06", "2027-10-07", "2027-10-09"} <= changed
+    # The key project's whole-process cap (45 working days from today) runs over 31 Dec 2026: it
+    # ends one working day later under the notice; the dry run says which clock, from and to.
+    (move,) = [m for m in out["moves"] if m["project_id"] == pid and m["clock_id"] == "process"]
+    assert move["working_days"] == 1 and move["after"] > move["before"]
+    assert (await gw.http.get("/calendar/2026")).json()["holidays"].get("2026-12-31") is None, "nothing stored"
