@@ -88,6 +88,7 @@ async def test_saved_history_replays(path: Path) -> None:
 async def test_there_are_histories_of_every_kind() -> None:
     names = {p.stem for p in saved()}
     assert {"lifecycle_to_production", "withdrawn_at_establishment", "escalation_deemed_and_meeting"} <= names
+    assert any(n.startswith("faults_") for n in names), "histories of a fault-suite run (make faults --keep-histories)"
 
 
 @pytest.mark.parametrize("path", saved(RETIRED), ids=lambda p: p.stem)
