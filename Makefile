@@ -12,7 +12,7 @@ help:
 	@echo "make run    - Temporal dev server + UI, PostgreSQL, worker and demo projects (Ctrl-C stops)"
 	@echo "make test   - the whole test suite against real Temporal and PostgreSQL servers"
 	@echo "make worker - only the worker (needs Temporal and DATABASE_URL)"
-	@echo "make lint   - ruff and mypy (strict)"
+	@echo "make lint   - ruff (check and format), mypy strict over code and tests, import layers"
 	@echo "make faults - the fault suite: projects driven to production while workers, Temporal and PostgreSQL are killed"
 
 $(STAMP): pyproject.toml
@@ -32,7 +32,9 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 faults: $(STAMP)
 	$(BIN)/python -m tests.faults $(FAULTS_ARGS)

@@ -20,7 +20,7 @@ another one committed would be read first and one stream's versions could come o
 every reader in every process must know the rule; and any long writing transaction on the server
 (a rebuild, a migration) holds every reader back. Serialising costs throughput: commits no longer
 group, so appends top out near one per commit flush (about 1,000 appends/s, or 10,000 events/s
-in batches of 20, on the development machine: ``python -m benchmarks.bench``), far above what a
+in batches of 20, on the development machine: ``python -m benchmarks.eventstore_bench``), far above what a
 zone needs (about a thousand matters a year). The lock is held only for the INSERT and the
 COMMIT: the idempotence check and the hash chain are computed before it (see ``append``).
 

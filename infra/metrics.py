@@ -68,8 +68,10 @@ def prometheus_runtime(port: int | None, host: str = "0.0.0.0") -> Runtime | Non
     try:
         runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"{host}:{port}")))
     except Exception as exc:  # the core raises RuntimeError when it cannot bind
-        raise ConfigError(f"cannot serve metrics on {host}:{port} ({exc}); free the port or change "
-                          "DAIBAN_METRICS_PORT (0 turns metrics off)") from None
+        raise ConfigError(
+            f"cannot serve metrics on {host}:{port} ({exc}); free the port or change "
+            "DAIBAN_METRICS_PORT (0 turns metrics off)"
+        ) from None
     _quarantined_on_runtime = runtime.metric_meter.create_counter(
         "daiban_projection_quarantined", "Events the read-model projector quarantined"
     )
@@ -110,7 +112,7 @@ class _CountRecordedEvents(ActivityInboundInterceptor):
         if kind == "apply_batch" and isinstance(result, int) and result > 0:
             events = list(getattr(input.args[0], "events", []))
             # The activity's meter carries namespace, task queue and activity type as labels.
-            _Counters(activity.metric_meter()).count(events[max(len(events) - result, 0):])
+            _Counters(activity.metric_meter()).count(events[max(len(events) - result, 0) :])
         return result
 
 
@@ -148,7 +150,9 @@ GATEWAY_REQUESTS = Counter(
     "daiban_gateway_requests", "HTTP requests answered by the gateway", ["method", "route", "status"]
 )
 GATEWAY_LATENCY = Histogram(
-    "daiban_gateway_request_duration_seconds", "Time to answer an HTTP request", ["method", "route"],
+    "daiban_gateway_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 

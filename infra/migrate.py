@@ -77,7 +77,9 @@ async def pending(pool: asyncpg.Pool) -> list[str]:
     exists = await pool.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
     done: dict[str, str] = {}
     if exists:
-        done = {r["version"]: r["checksum"] for r in await pool.fetch("SELECT version, checksum FROM schema_migrations")}
+        done = {
+            r["version"]: r["checksum"] for r in await pool.fetch("SELECT version, checksum FROM schema_migrations")
+        }
     out = []
     for m in available():
         if m.version not in done:

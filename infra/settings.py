@@ -21,9 +21,7 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     task_queue: str = "daiban"
-    database_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("DATABASE_URL", "DAIBAN_DATABASE_URL")
-    )
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "DAIBAN_DATABASE_URL"))
     log_format: Literal["console", "json"] = "console"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Department code -> URL that receives each submitted application (JSON POST), for

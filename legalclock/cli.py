@@ -60,8 +60,7 @@ def _instant(text: str, field: str, at: time) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise LegalClockError(
-            f"{field} must be an ISO date or datetime such as 2026-09-28 or "
-            f"2026-09-28T10:00+08:00, got {text!r}"
+            f"{field} must be an ISO date or datetime such as 2026-09-28 or 2026-09-28T10:00+08:00, got {text!r}"
         ) from None
     return moment.replace(tzinfo=CST) if moment.tzinfo is None else moment
 
@@ -170,9 +169,7 @@ def show(
 
 @app.command("load")
 def load(
-    file: Annotated[
-        Path, typer.Argument(metavar="FILE", help="Calendar JSON file, e.g. a new year's notice.")
-    ],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Calendar JSON file, e.g. a new year's notice.")],
     as_json: JsonFlag = False,
 ) -> None:
     """Validate a notice, merge it day by day and show every day it changes, per year.

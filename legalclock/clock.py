@@ -75,10 +75,7 @@ class Suspension(FrozenModel):
     @model_validator(mode="after")
     def _ordered(self) -> Suspension:
         if self.end is not None and self.end < self.start:
-            raise LegalClockError(
-                f"suspension end {self.end.isoformat()} is before its start "
-                f"{self.start.isoformat()}"
-            )
+            raise LegalClockError(f"suspension end {self.end.isoformat()} is before its start {self.start.isoformat()}")
         if self.expected_days is not None:
             check_days(self.expected_days, "expected_days", positive=True)
         return self
@@ -174,8 +171,7 @@ class Clock(FrozenModel):
             previous = stop
         if self.extension is not None and self.extension.at < self.accepted_at:
             raise LegalClockError(
-                f"extension.at {self.extension.at.isoformat()} is before accepted_at "
-                f"{self.accepted_at.isoformat()}"
+                f"extension.at {self.extension.at.isoformat()} is before accepted_at {self.accepted_at.isoformat()}"
             )
         return self
 
@@ -210,8 +206,7 @@ class Clock(FrozenModel):
         if self.stopped:
             last = self.suspensions[-1]
             raise ClockStateError(
-                f"clock is already stopped since {last.start.isoformat()} ({last.kind}); "
-                "resume it first"
+                f"clock is already stopped since {last.start.isoformat()} ({last.kind}); resume it first"
             )
         stop = Suspension(kind=kind, start=at, reason=reason, expected_days=expected_days)
         return self._with(suspensions=(*self.suspensions, stop))
@@ -317,8 +312,7 @@ class Clock(FrozenModel):
             share_used=round(used / budget, 6) if budget else 1.0,
             overdue=used > budget,
             stopped=self.stopped,
-            provisional=deadline.provisional
-            or index.provisional(self.accepted_at.date(), to_local(now, "now").date()),
+            provisional=deadline.provisional or index.provisional(self.accepted_at.date(), to_local(now, "now").date()),
             deadline=deadline,
         )
 
@@ -412,9 +406,7 @@ class Clock(FrozenModel):
         return self.total_days / budget if budget else 1 / hours.day_us
 
 
-def add_working_days(
-    calendar: OfficialCalendar, hours: OfficeHours, start: datetime, days: float
-) -> Deadline:
+def add_working_days(calendar: OfficialCalendar, hours: OfficeHours, start: datetime, days: float) -> Deadline:
     """The deadline of a limit of `days` working days for a matter accepted at `start`.
 
     Args:

@@ -60,9 +60,7 @@ def as_legal_error(exc: ValidationError, default: type[LegalClockError]) -> Lega
     return (kinds[0] if kinds else default)("; ".join(text for _, text in found))
 
 
-def _problems(
-    exc: ValidationError, outer: tuple[str, ...]
-) -> Iterator[tuple[type[LegalClockError] | None, str]]:
+def _problems(exc: ValidationError, outer: tuple[str, ...]) -> Iterator[tuple[type[LegalClockError] | None, str]]:
     for err in exc.errors():
         loc = outer + tuple(str(p) for p in err["loc"] if p != "[key]")
         cause = err.get("ctx", {}).get("error")
@@ -97,9 +95,7 @@ def to_local(value: datetime, field: str) -> datetime:
         LegalClockError: If `value` is naive (its zone would be a guess).
     """
     if value.tzinfo is None or value.utcoffset() is None:
-        raise LegalClockError(
-            f"{field} must be timezone-aware, got naive datetime {value.isoformat()}"
-        )
+        raise LegalClockError(f"{field} must be timezone-aware, got naive datetime {value.isoformat()}")
     return value.astimezone(CST)
 
 

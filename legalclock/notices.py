@@ -121,9 +121,7 @@ def parse_notice_file(text: str) -> Notice:
     except json.JSONDecodeError as exc:
         raise CalendarDataError(f"calendar file is not valid JSON: {exc}") from exc
     if not isinstance(raw, dict) or "years" not in raw or not raw.keys() <= {"version", "years"}:
-        raise CalendarDataError(
-            'calendar file must be an object {"version": ..., "years": {...}} with only those keys'
-        )
+        raise CalendarDataError('calendar file must be an object {"version": ..., "years": {...}} with only those keys')
     years = raw["years"]
     previous: dict[date, int] = {}
     if isinstance(years, dict):
@@ -149,8 +147,7 @@ def parse_notice_file(text: str) -> Notice:
                         bucket = dict(target.get(kind) or {})
                         if text_day in bucket and bucket[text_day] != name:
                             raise CalendarDataError(
-                                f"years.{key}.{kind}: {text_day} is also given for {day.year} "
-                                "with another name"
+                                f"years.{key}.{kind}: {text_day} is also given for {day.year} with another name"
                             )
                         bucket[text_day] = name
                         target[kind] = bucket
@@ -164,9 +161,7 @@ def parse_notice_file(text: str) -> Notice:
     calendar = OfficialCalendar.from_years(calendar.years)
     declared = raw.get("version")
     if declared is not None and not previous and declared != calendar.version:
-        raise CalendarDataError(
-            f"version {declared!r} does not match the file content ({calendar.version})"
-        )
+        raise CalendarDataError(f"version {declared!r} does not match the file content ({calendar.version})")
     return Notice(calendar, previous)
 
 
@@ -232,9 +227,7 @@ def diff_notice(base: OfficialCalendar, notice: Notice) -> CalendarDiff:
     )
 
 
-def merge_notice(
-    base: OfficialCalendar, notice: Notice, *, allow_removals: bool = False
-) -> OfficialCalendar:
+def merge_notice(base: OfficialCalendar, notice: Notice, *, allow_removals: bool = False) -> OfficialCalendar:
     """Merge a notice into the calendar in force, day by day (pure).
 
     Args:
@@ -261,9 +254,7 @@ def merge_notice(
         )
     diff = diff_notice(base, notice)
     if diff.removed_holidays and not allow_removals:
-        listed = ", ".join(
-            f"{c.day} ({c.was_name} -> {_describe(c.now, c.now_name)})" for c in diff.removed_holidays
-        )
+        listed = ", ".join(f"{c.day} ({c.was_name} -> {_describe(c.now, c.now_name)})" for c in diff.removed_holidays)
         raise NoticeRefused(
             f"loading would turn {len(diff.removed_holidays)} holiday(s) into working days: "
             f"{listed}; a notice never removes a holiday silently (load a correction with "

@@ -45,9 +45,7 @@ _FIXED_RULES: tuple[tuple[int, tuple[str, ...]], ...] = (
     (2008, ("01-01", "05-01", "10-01", "10-02", "10-03")),  # 2007: May Day one day
     (2025, ("01-01", "05-01", "05-02", "10-01", "10-02", "10-03")),  # 2024: Decree 795
 )
-_FIXED_NAMES = MappingProxyType(
-    {1: "元旦 New Year's Day", 5: "劳动节 Labour Day", 10: "国庆节 National Day"}
-)
+_FIXED_NAMES = MappingProxyType({1: "元旦 New Year's Day", 5: "劳动节 Labour Day", 10: "国庆节 National Day"})
 _YEAR_KEY = re.compile(r"\d{4}")
 
 
@@ -86,9 +84,7 @@ class YearCalendar(FrozenModel):
         weekdays = sorted(d for d in self.workdays if d.weekday() < 5)
         if weekdays:
             day = weekdays[0]
-            raise CalendarDataError(
-                f"workdays: {day} is a {day:%A}; make-up working days fall on weekends"
-            )
+            raise CalendarDataError(f"workdays: {day} is a {day:%A}; make-up working days fall on weekends")
         return self
 
 
@@ -220,8 +216,7 @@ class OfficialCalendar(FrozenModel):
     def _year_keys(cls, value: Any) -> Any:
         if not isinstance(value, Mapping):
             raise CalendarDataError(
-                f"years must be an object of year -> {{holidays, workdays}}, "
-                f"got {type(value).__name__}"
+                f"years must be an object of year -> {{holidays, workdays}}, got {type(value).__name__}"
             )
         keyed: dict[int, Any] = {}
         for key, data in value.items():
@@ -230,13 +225,9 @@ class OfficialCalendar(FrozenModel):
             elif isinstance(key, int) and not isinstance(key, bool):
                 year = key
             else:
-                raise CalendarDataError(
-                    f"years: unknown year key {key!r}; expected a 4-digit year such as '2026'"
-                )
+                raise CalendarDataError(f"years: unknown year key {key!r}; expected a 4-digit year such as '2026'")
             if not MIN_YEAR <= year <= MAX_YEAR:
-                raise CalendarDataError(
-                    f"years: year {year} is outside the supported range {MIN_YEAR}-{MAX_YEAR}"
-                )
+                raise CalendarDataError(f"years: year {year} is outside the supported range {MIN_YEAR}-{MAX_YEAR}")
             if year in keyed:
                 raise CalendarDataError(f"years: year {year} is given twice")
             keyed[year] = data
@@ -248,9 +239,7 @@ class OfficialCalendar(FrozenModel):
             for kind, days in (("holidays", data.holidays), ("workdays", data.workdays)):
                 for day in sorted(days):
                     if day.year != year:
-                        raise CalendarDataError(
-                            f"years.{year}.{kind}: {day} is filed under the wrong year {year}"
-                        )
+                        raise CalendarDataError(f"years.{year}.{kind}: {day} is filed under the wrong year {year}")
         return self
 
     @classmethod
@@ -280,9 +269,7 @@ class OfficialCalendar(FrozenModel):
         if year in self.years:
             return self.years[year]
         if not MIN_YEAR <= year <= MAX_YEAR:
-            raise CalendarDataError(
-                f"year {year} is outside the supported range {MIN_YEAR}-{MAX_YEAR}"
-            )
+            raise CalendarDataError(f"year {year} is outside the supported range {MIN_YEAR}-{MAX_YEAR}")
         return YearCalendar(holidays=provisional_holidays(year))
 
     def slice(self, from_year: int, to_year: int) -> OfficialCalendar:
@@ -350,9 +337,7 @@ def parse_calendar_file(text: str) -> OfficialCalendar:
     except json.JSONDecodeError as exc:
         raise CalendarDataError(f"calendar file is not valid JSON: {exc}") from exc
     if not isinstance(raw, dict) or "years" not in raw or not raw.keys() <= {"version", "years"}:
-        raise CalendarDataError(
-            'calendar file must be an object {"version": ..., "years": {...}} with only those keys'
-        )
+        raise CalendarDataError('calendar file must be an object {"version": ..., "years": {...}} with only those keys')
     try:
         calendar = OfficialCalendar.model_validate({"version": "file", "years": raw["years"]})
     except ValidationError as exc:
@@ -360,9 +345,7 @@ def parse_calendar_file(text: str) -> OfficialCalendar:
     calendar = OfficialCalendar.from_years(calendar.years)
     declared = raw.get("version")
     if declared is not None and declared != calendar.version:
-        raise CalendarDataError(
-            f"version {declared!r} does not match the file content ({calendar.version})"
-        )
+        raise CalendarDataError(f"version {declared!r} does not match the file content ({calendar.version})")
     return calendar
 
 

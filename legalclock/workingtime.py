@@ -161,9 +161,7 @@ def _ordered(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     return start, end
 
 
-def working_minutes_between(
-    calendar: OfficialCalendar, hours: OfficeHours, start: datetime, end: datetime
-) -> float:
+def working_minutes_between(calendar: OfficialCalendar, hours: OfficeHours, start: datetime, end: datetime) -> float:
     """Office-hours minutes on working days between two instants.
 
     Args:
@@ -181,9 +179,7 @@ def working_minutes_between(
     return elapsed / _US_PER_MINUTE
 
 
-def add_working_minutes(
-    calendar: OfficialCalendar, hours: OfficeHours, start: datetime, minutes: float
-) -> datetime:
+def add_working_minutes(calendar: OfficialCalendar, hours: OfficeHours, start: datetime, minutes: float) -> datetime:
     """The earliest instant `minutes` office-hours minutes after `start`.
 
     Args:
@@ -255,9 +251,7 @@ def plan_days(index: DayIndex, hours: OfficeHours, accepted: datetime, days: flo
     return close, whole * hours.day_us + (hours.morning_us if half else 0)
 
 
-def count_working_days(
-    calendar: OfficialCalendar, hours: OfficeHours, start: datetime, end: datetime
-) -> float:
+def count_working_days(calendar: OfficialCalendar, hours: OfficeHours, start: datetime, end: datetime) -> float:
     """Working days from acceptance at `start` to `end`: the largest limit already run out.
 
     The inverse of `add_working_days` for every limit, halves included:

@@ -28,7 +28,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from infra import migrate
 from infra.db import create_pool
-from infra.pgserver import EmbeddedPostgres
+from infra.devstack.pgserver import EmbeddedPostgres
 from schemas import visibility
 from tests.harness import Harness, Receiver, running_worker
 

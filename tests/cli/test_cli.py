@@ -250,7 +250,7 @@ async def test_a_projects_whole_life_from_the_terminal(dev: Harness, pg_dsn: str
 
     async def approve_until(stage: str) -> dict[str, Any]:
         for _ in range(12):
-            shown = await ok_json(dev, pg_dsn, "project", "show", pid)
+            shown: dict[str, Any] = await ok_json(dev, pg_dsn, "project", "show", pid)
             if shown["stage"] == stage:
                 return shown
             pending = [m for m in shown["matters"] if m["state"] == "pending"]

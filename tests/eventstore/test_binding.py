@@ -43,10 +43,24 @@ async def dev_server(db_file: Path) -> AsyncIterator[Client]:
     """A Temporal dev server on ``db_file`` (kept between starts), and a client on it."""
     port = _free_port()
     proc = await asyncio.create_subprocess_exec(
-        TEMPORAL, "server", "start-dev", "--db-filename", str(db_file), "--ip", "127.0.0.1",
-        "--port", str(port), "--headless", "--log-level", "error", "--http-port", str(_free_port()),
-        "--metrics-port", str(_free_port()),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        TEMPORAL,
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(db_file),
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--headless",
+        "--log-level",
+        "error",
+        "--http-port",
+        str(_free_port()),
+        "--metrics-port",
+        str(_free_port()),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
         client: Client | None = None
@@ -74,8 +88,10 @@ async def test_binds_on_first_use_and_refuses_another_cluster_or_namespace(priva
         await check_binding(private_pool, "cluster-b", "default", running_projects=0)
     message = str(other_cluster.value)
     assert "\n" not in message
-    assert message.startswith("DATABASE_URL holds the events of Temporal cluster cluster-a (namespace default); "
-                              "this worker is connected to cluster cluster-b (namespace default)")
+    assert message.startswith(
+        "DATABASE_URL holds the events of Temporal cluster cluster-a (namespace default); "
+        "this worker is connected to cluster cluster-b (namespace default)"
+    )
     assert "point DATABASE_URL at that cluster's database" in message
 
     with pytest.raises(BindingError, match="connected to cluster cluster-a \\(namespace zone-b\\)"):
@@ -87,7 +103,8 @@ async def test_an_empty_store_is_not_bound_to_a_temporal_that_runs_projects(priv
         await check_binding(private_pool, "cluster-a", "default", running_projects=3)
     assert "\n" not in str(refused.value)
     assert "DATABASE_URL holds no events, but Temporal cluster cluster-a (namespace default) runs 3" in str(
-        refused.value)
+        refused.value
+    )
     assert await private_pool.fetchval("SELECT count(*) FROM temporal_binding") == 0
     # A store that has events (an upgrade of a running deployment) is bound on first use.
     s = ProjectStream(f"p-{uuid.uuid4().hex[:8]}")
@@ -122,16 +139,22 @@ async def test_the_cluster_id_of_a_real_dev_server(private_db: PrivateDb, tmp_pa
         # A project registered but not flushed yet (the first worker starts while the first projects
         # register): an empty store is bound to it all the same.
         await private_db.pool.execute("DELETE FROM temporal_binding")
-        await client.start_workflow("ProjectWorkflow", {"registration": {}}, id=f"project-{uuid.uuid4().hex[:8]}",
-                                    task_queue="nobody-polls")
+        await client.start_workflow(
+            "ProjectWorkflow", {"registration": {}}, id=f"project-{uuid.uuid4().hex[:8]}", task_queue="nobody-polls"
+        )
         assert await running_projects_with_events(client) == 0
         assert (await check_client_binding(private_db.pool, client)).newly_bound
 
         # A project that recorded events (its apply_batch completed), and an empty store: refused.
         await private_db.pool.execute("DELETE FROM temporal_binding")
         queue = f"tq-{uuid.uuid4().hex[:8]}"
-        async with Worker(client, task_queue=queue, workflows=[FlushedProject], activities=[apply_batch],
-                          workflow_runner=UnsandboxedWorkflowRunner()):
+        async with Worker(
+            client,
+            task_queue=queue,
+            workflows=[FlushedProject],
+            activities=[apply_batch],
+            workflow_runner=UnsandboxedWorkflowRunner(),
+        ):
             await client.start_workflow("ProjectWorkflow", id=f"project-{uuid.uuid4().hex[:8]}", task_queue=queue)
             for _ in range(100):
                 if await running_projects_with_events(client) == 1:
@@ -154,14 +177,15 @@ class FlushedProject:
 
     @workflow.run
     async def run(self) -> None:
-        await workflow.execute_activity("apply_batch", {"project_id": "p", "events": [], "effects": []},
-                                        start_to_close_timeout=timedelta(seconds=10))
+        await workflow.execute_activity(
+            "apply_batch",
+            {"project_id": "p", "events": [], "effects": []},
+            start_to_close_timeout=timedelta(seconds=10),
+        )
         await workflow.wait_condition(lambda: False)
 
 
-async def test_the_worker_stops_with_one_line_on_a_foreign_event_store(
-    private_db: PrivateDb, tmp_path: Path
-) -> None:
+async def test_the_worker_stops_with_one_line_on_a_foreign_event_store(private_db: PrivateDb, tmp_path: Path) -> None:
     await check_binding(private_db.pool, "the-cluster-of-an-earlier-run", "default", 0)
     async with dev_server(tmp_path / "temporal.db") as client:
         env = {
@@ -171,11 +195,16 @@ async def test_the_worker_stops_with_one_line_on_a_foreign_event_store(
             "DAIBAN_TASK_QUEUE": f"tq-{uuid.uuid4().hex[:8]}",
         }
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "worker.py", cwd=ROOT, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "worker.py",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         _, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 2, err.decode()
     lines = [line for line in err.decode().splitlines() if line.startswith("daiban worker:")]
     assert len(lines) == 1 and lines[0].startswith(
-        "daiban worker: DATABASE_URL holds the events of Temporal cluster the-cluster-of-an-earlier-run"), err
+        "daiban worker: DATABASE_URL holds the events of Temporal cluster the-cluster-of-an-earlier-run"
+    ), err

@@ -62,7 +62,14 @@ async def test_rows_recorded_before_the_column_still_verify(pg_pool: asyncpg.Poo
     await pg_pool.execute(
         """INSERT INTO events (stream_id, version, event_id, event_type, payload, occurred_at, prev_hash, hash)
            VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)""",
-        e.stream_id, e.version, e.event_id, e.event_type, e.payload, e.occurred_at, GENESIS, digest,
+        e.stream_id,
+        e.version,
+        e.event_id,
+        e.event_type,
+        e.payload,
+        e.occurred_at,
+        GENESIS,
+        digest,
     )
     assert await verify_chain(pg_pool, s.project_id) == []
     assert await append(pg_pool, [e]) == 0  # the same event again: still a no-op

@@ -35,14 +35,25 @@ async def test_events_no_read_model_uses_still_move_the_checkpoint(pg_pool: asyn
     s, stray = new_stream(), new_stream()
     await append(pg_pool, [s.register("zone-x")])
     await append(pg_pool, [progress(stray, 5)])  # a stream that is no registered project
-    await append(pg_pool, [NewEvent(event_id=f"{s.project_id}/x", stream_id=s.project_id,
-                                    version=2, event_type="SomethingNewer", payload={},
-                                    occurred_at=s.at)])
+    await append(
+        pg_pool,
+        [
+            NewEvent(
+                event_id=f"{s.project_id}/x",
+                stream_id=s.project_id,
+                version=2,
+                event_type="SomethingNewer",
+                payload={},
+                occurred_at=s.at,
+            )
+        ],
+    )
     await projector.run_once()
     last = await pg_pool.fetchval("SELECT max(position) FROM events")
     assert await projector.position() == last
     row = await pg_pool.fetchrow(
-        "SELECT last_version, events_applied FROM rm_projects WHERE project_id = $1", s.project_id)
+        "SELECT last_version, events_applied FROM rm_projects WHERE project_id = $1", s.project_id
+    )
     assert tuple(row) == (2, 2)
     assert await projector.run_once() == 0
 
@@ -78,8 +89,7 @@ async def test_concurrent_writers_and_projectors_apply_each_event_once(
     assert all(counts[r["position"]] == 1 for r in mine)  # none skipped, none twice
     assert max(counts.values()) == 1
     rows = await pg_pool.fetch(
-        "SELECT project_id, last_version, events_applied FROM rm_projects "
-        "WHERE project_id = ANY($1::text[])",
+        "SELECT project_id, last_version, events_applied FROM rm_projects WHERE project_id = ANY($1::text[])",
         [s.project_id for s in streams],
     )
     assert {(r["project_id"], r["last_version"], r["events_applied"]) for r in rows} == {
@@ -87,19 +97,14 @@ async def test_concurrent_writers_and_projectors_apply_each_event_once(
     }
 
 
-async def _append_interleaved(
-    pool: asyncpg.Pool, rng: random.Random, projects: int, projector: Projector
-) -> int:
+async def _append_interleaved(pool: asyncpg.Pool, rng: random.Random, projects: int, projector: Projector) -> int:
     """Append many lifecycles in random interleaved slices, projecting now and then."""
-    histories = [
-        random_lifecycle(f"p{i}", rng, zone=rng.choice(["太谷", "榆次", "襄垣"]))
-        for i in range(projects)
-    ]
+    histories = [random_lifecycle(f"p{i}", rng, zone=rng.choice(["太谷", "榆次", "襄垣"])) for i in range(projects)]
     cursors = [0] * projects
     while open_ := [i for i in range(projects) if cursors[i] < len(histories[i])]:
         i = rng.choice(open_)
         step = rng.randint(1, 6)
-        await append(pool, histories[i][cursors[i]:cursors[i] + step])
+        await append(pool, histories[i][cursors[i] : cursors[i] + step])
         cursors[i] += step
         if rng.random() < 0.3:
             await projector.run_once(batch_size=rng.choice([1, 7, 50]))
@@ -122,7 +127,8 @@ async def test_rebuild_gives_the_live_read_models_and_nobody_sees_it_half_done(
     async def read_meanwhile() -> None:
         while not rebuilding.is_set():
             row = await private_pool.fetchrow(
-                "SELECT (SELECT count(*) FROM rm_projects), (SELECT count(*) FROM rm_matters)")
+                "SELECT (SELECT count(*) FROM rm_projects), (SELECT count(*) FROM rm_matters)"
+            )
             seen.append(tuple(row))
 
     reader = asyncio.create_task(read_meanwhile())
@@ -134,8 +140,7 @@ async def test_rebuild_gives_the_live_read_models_and_nobody_sees_it_half_done(
     assert await snapshot(private_pool) == live
     assert len(seen) > 2  # the reader ran during the rebuild
     assert set(seen) == {(25, 25 * len(checklist()))}
-    assert await projector.position() == await private_pool.fetchval(
-        "SELECT max(position) FROM events")
+    assert await projector.position() == await private_pool.fetchval("SELECT max(position) FROM events")
 
 
 async def test_a_redelivered_event_is_not_applied_twice(private_pool: asyncpg.Pool) -> None:
@@ -158,21 +163,17 @@ async def test_run_forever_waits_out_a_lost_connection(pg_pool: asyncpg.Pool, pg
         # an operator would.
         for _ in range(40):
             await pg_pool.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = 'tail-test'"
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tail-test'"
             )
             await asyncio.sleep(0.005)
         s = new_stream()
         await append(pg_pool, [s.register(f"zone-{uuid.uuid4().hex[:6]}")])
         for _ in range(200):
-            if tail.done() or await pg_pool.fetchval(
-                "SELECT 1 FROM rm_projects WHERE project_id = $1", s.project_id
-            ):
+            if tail.done() or await pg_pool.fetchval("SELECT 1 FROM rm_projects WHERE project_id = $1", s.project_id):
                 break
             await asyncio.sleep(0.02)
         assert not tail.done(), tail
-        assert await pg_pool.fetchval(
-            "SELECT 1 FROM rm_projects WHERE project_id = $1", s.project_id)
+        assert await pg_pool.fetchval("SELECT 1 FROM rm_projects WHERE project_id = $1", s.project_id)
     finally:
         stop.set()
         await tail

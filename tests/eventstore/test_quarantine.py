@@ -61,7 +61,7 @@ async def project_row(pool: asyncpg.Pool, project_id: str) -> dict[str, Any] | N
 
 
 def counted(event_type: str, reason: str) -> float:
-    return PROJECTION_QUARANTINED.labels(event_type, reason)._value.get()
+    return float(PROJECTION_QUARANTINED.labels(event_type, reason)._value.get())
 
 
 async def test_an_event_that_cannot_be_projected_is_quarantined_and_the_rest_go_on(
@@ -78,14 +78,22 @@ async def test_an_event_that_cannot_be_projected_is_quarantined_and_the_rest_go_
     assert await projector.run_once() == 6
     assert await projector.position() == await pool.fetchval("SELECT max(position) FROM events")
     assert projector.quarantined == 2
-    assert await project_row(pool, good.project_id) == {"construction_percent": 30, "last_version": 2,
-                                                         "events_applied": 2}
+    assert await project_row(pool, good.project_id) == {
+        "construction_percent": 30,
+        "last_version": 2,
+        "events_applied": 2,
+    }
     # The bad project keeps what came before the failing event; nothing after it is applied out of order.
-    assert await project_row(pool, bad.project_id) == {"construction_percent": 10, "last_version": 2,
-                                                        "events_applied": 2}
+    assert await project_row(pool, bad.project_id) == {
+        "construction_percent": 10,
+        "last_version": 2,
+        "events_applied": 2,
+    }
     held = await list_quarantine(pool)
     assert [(q.stream_id, q.version, q.reason) for q in held] == [
-        (bad.project_id, 3, "failed"), (bad.project_id, 4, "held_back")]
+        (bad.project_id, 3, "failed"),
+        (bad.project_id, 4, "held_back"),
+    ]
     assert held[0].error == "KeyError: 'unlucky percent'"
     assert held[1].error == f"held back behind the quarantined event at position {held[0].position}"
     assert await quarantined_count(pool) == 2
@@ -109,8 +117,11 @@ async def test_an_event_that_cannot_be_projected_is_quarantined_and_the_rest_go_
     broken_progress_handler.append(1)  # the fix is deployed
     done = await retry_quarantined(pool)
     assert (done.resolved, done.still_quarantined, done.errors) == (3, 0, [])
-    assert await project_row(pool, bad.project_id) == {"construction_percent": 40, "last_version": 5,
-                                                        "events_applied": 5}
+    assert await project_row(pool, bad.project_id) == {
+        "construction_percent": 40,
+        "last_version": 5,
+        "events_applied": 5,
+    }
     assert await quarantined_count(pool) == 0
     history = await list_quarantine(pool, include_resolved=True)
     assert [q.resolution for q in history] == ["retried"] * 3
@@ -119,16 +130,18 @@ async def test_an_event_that_cannot_be_projected_is_quarantined_and_the_rest_go_
     # Live projection carries on with the stream.
     await append(pool, [progress(bad, 50)])
     await projector.run_once()
-    assert await project_row(pool, bad.project_id) == {"construction_percent": 50, "last_version": 6,
-                                                        "events_applied": 6}
+    assert await project_row(pool, bad.project_id) == {
+        "construction_percent": 50,
+        "last_version": 6,
+        "events_applied": 6,
+    }
 
 
 async def test_a_registration_refused_by_postgres_holds_back_its_stream(private_pool: asyncpg.Pool) -> None:
     pool = private_pool
     huge, fine = new_stream(), new_stream()
     # bigint overflows: the handler's INSERT is refused (a real database error, not a mock).
-    await append(pool, [huge.register("zone-q", investment_yuan=10**20), progress(huge, 5),
-                        fine.register("zone-q")])
+    await append(pool, [huge.register("zone-q", investment_yuan=10**20), progress(huge, 5), fine.register("zone-q")])
     await Projector(pool).run_once()
     held = await list_quarantine(pool)
     assert [(q.version, q.reason) for q in held] == [(1, "failed"), (2, "held_back")]
@@ -145,9 +158,19 @@ async def test_a_registration_refused_by_postgres_holds_back_its_stream(private_
 async def test_a_payload_that_no_longer_fits_its_type_is_quarantined(private_pool: asyncpg.Pool) -> None:
     s = new_stream()
     await append(private_pool, [s.register("zone-q")])
-    await append(private_pool, [NewEvent(event_id=f"{s.project_id}:odd", stream_id=s.project_id, version=2,
-                                         event_type="ConstructionProgressReported", occurred_at=s.at,
-                                         payload={"project_id": s.project_id, "percent": "lots"})])
+    await append(
+        private_pool,
+        [
+            NewEvent(
+                event_id=f"{s.project_id}:odd",
+                stream_id=s.project_id,
+                version=2,
+                event_type="ConstructionProgressReported",
+                occurred_at=s.at,
+                payload={"project_id": s.project_id, "percent": "lots"},
+            )
+        ],
+    )
     await Projector(private_pool).run_once()
     (q,) = await list_quarantine(private_pool)
     assert q.reason == "failed" and q.error.startswith("ValidationError")
@@ -164,8 +187,11 @@ async def test_rebuild_resolves_events_that_project_now(
     await Projector(private_pool).rebuild()
     assert await quarantined_count(private_pool) == 0
     assert [q.resolution for q in await list_quarantine(private_pool, include_resolved=True)] == ["rebuilt"] * 2
-    assert await project_row(private_pool, s.project_id) == {"construction_percent": 14, "last_version": 3,
-                                                              "events_applied": 3}
+    assert await project_row(private_pool, s.project_id) == {
+        "construction_percent": 14,
+        "last_version": 3,
+        "events_applied": 3,
+    }
 
 
 async def test_run_forever_survives_unexpected_errors(
@@ -204,14 +230,18 @@ async def test_run_forever_survives_unexpected_errors(
 async def test_readyz_degrades_while_anything_is_quarantined(
     private_db: PrivateDb, dev_env: WorkflowEnvironment, broken_progress_handler: list[int]
 ) -> None:
-    settings = Settings(temporal_address=dev_env.client.service_client.config.target_host,
-                        temporal_namespace=dev_env.client.namespace, database_url=private_db.dsn)
+    settings = Settings(
+        temporal_address=dev_env.client.service_client.config.target_host,
+        temporal_namespace=dev_env.client.namespace,
+        database_url=private_db.dsn,
+    )
     app = create_app(settings)
     s = new_stream()
     await append(private_db.pool, [s.register("zone-q")])
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gw"
-    ) as http:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http,
+    ):
         r = await http.get("/readyz")
         assert r.status_code == 200 and r.json()["checks"] == {"temporal": "ok", "postgres": "ok"}
         await append(private_db.pool, [progress(s, 13)])

@@ -29,8 +29,8 @@ class Scenario:
         self.s: ProjectStream = new_stream()
         self.t0 = self.s.at
         self.dr, self.nr, self.env, self.met = (
-            d + self.suffix for d in
-            ("approval", "resources", "ecology", "meteorology"))
+            d + self.suffix for d in ("approval", "resources", "ecology", "meteorology")
+        )
 
     def day(self, n: float) -> datetime:
         return self.t0 + timedelta(days=n)
@@ -45,44 +45,131 @@ class Scenario:
         return [
             s.register(self.zone, self.suffix),
             s.emit(ev.StageStarted, stage="approval_land", limit_days=20, deadline=day(30)),
-            s.emit(ev.MatterSubmitted, **filing, submission=1, mode="standard", statutory_days=20,
-                   promised_days=5, deadline=day(7)),
-            s.emit(ev.MatterRejected, **filing, decision_id="r1", reasons=["材料不符"],
-                   working_days_used=3, **decided),
-            s.emit(ev.MatterSubmitted, **filing, submission=2, mode="standard", statutory_days=20,
-                   promised_days=5, deadline=day(10)),
-            s.emit(ev.ClockStopped, clock_id=matter_clock_id("project-filing", 2), scope="matter",
-                   kind="correction", reason="图纸"),
+            s.emit(
+                ev.MatterSubmitted,
+                **filing,
+                submission=1,
+                mode="standard",
+                statutory_days=20,
+                promised_days=5,
+                deadline=day(7),
+            ),
+            s.emit(ev.MatterRejected, **filing, decision_id="r1", reasons=["材料不符"], working_days_used=3, **decided),
+            s.emit(
+                ev.MatterSubmitted,
+                **filing,
+                submission=2,
+                mode="standard",
+                statutory_days=20,
+                promised_days=5,
+                deadline=day(10),
+            ),
+            s.emit(
+                ev.ClockStopped,
+                clock_id=matter_clock_id("project-filing", 2),
+                scope="matter",
+                kind="correction",
+                reason="图纸",
+            ),
             s.emit(ev.CorrectionRequested, **filing, decision_id="c1", items=["图纸"], **decided),
             s.emit(ev.CorrectionSupplied, **filing, by="代办员", items=["图纸"]),
-            s.emit(ev.ClockResumed, clock_id=matter_clock_id("project-filing", 2), scope="matter",
-                   stopped_working_days=2),
-            s.emit(ev.DeadlineWarned, clock_id=matter_clock_id("project-filing", 2), scope="matter",
-                   department=dr, deadline=day(12), working_days_left=2),
-            s.emit(ev.MatterApproved, **filing, decision_id="a1", mode="standard",
-                   working_days_used=7, statutory_days=20, on_time=False, **decided),
+            s.emit(
+                ev.ClockResumed, clock_id=matter_clock_id("project-filing", 2), scope="matter", stopped_working_days=2
+            ),
+            s.emit(
+                ev.DeadlineWarned,
+                clock_id=matter_clock_id("project-filing", 2),
+                scope="matter",
+                department=dr,
+                deadline=day(12),
+                working_days_left=2,
+            ),
+            s.emit(
+                ev.MatterApproved,
+                **filing,
+                decision_id="a1",
+                mode="standard",
+                working_days_used=7,
+                statutory_days=20,
+                on_time=False,
+                **decided,
+            ),
             s.emit(ev.ELicenseIssued, **filing, license_no="EL-1"),
-            s.emit(ev.MatterSubmitted, **m("energy-review", dr), submission=1, mode="commitment",
-                   statutory_days=20, promised_days=None, deadline=day(20)),
-            s.emit(ev.MatterApproved, **m("energy-review", dr), decision_id="a2", mode="commitment",
-                   working_days_used=0, statutory_days=20, on_time=True, **decided),
-            s.emit(ev.ObligationOpened, **m("energy-review", dr), obligation="verification",
-                   items=["承诺书"], deadline=day(60)),
-            s.emit(ev.MatterSubmitted, **m("eia", self.env), submission=1, mode="tolerance",
-                   statutory_days=30, promised_days=15, deadline=day(21)),
-            s.emit(ev.MatterApproved, **m("eia", self.env), decision_id="a3",
-                   mode="tolerance", working_days_used=4, statutory_days=30, on_time=True,
-                   **decided),
-            s.emit(ev.MatterExempted, **m("lightning-design-review", self.met, "engineering_permit"),
-                   assessment="区域评估2024", statutory_days=15),
-            s.emit(ev.MatterSubmitted, **m("land-pre-review", nr), submission=1, mode="standard",
-                   statutory_days=20, promised_days=10, deadline=day(14)),
-            s.emit(ev.DeadlineBreached, clock_id=matter_clock_id("land-pre-review", 1), scope="matter",
-                   department=nr, deadline=day(14)),
-            s.emit(ev.EscalatedToLead, clock_id=matter_clock_id("land-pre-review", 1), scope="matter",
-                   department=nr, project_lead="张伟"),
-            s.emit(ev.AgentReassigned, from_agent="王芳", to_agent="李强", by="主任",
-                   reason="休假"),
+            s.emit(
+                ev.MatterSubmitted,
+                **m("energy-review", dr),
+                submission=1,
+                mode="commitment",
+                statutory_days=20,
+                promised_days=None,
+                deadline=day(20),
+            ),
+            s.emit(
+                ev.MatterApproved,
+                **m("energy-review", dr),
+                decision_id="a2",
+                mode="commitment",
+                working_days_used=0,
+                statutory_days=20,
+                on_time=True,
+                **decided,
+            ),
+            s.emit(
+                ev.ObligationOpened,
+                **m("energy-review", dr),
+                obligation="verification",
+                items=["承诺书"],
+                deadline=day(60),
+            ),
+            s.emit(
+                ev.MatterSubmitted,
+                **m("eia", self.env),
+                submission=1,
+                mode="tolerance",
+                statutory_days=30,
+                promised_days=15,
+                deadline=day(21),
+            ),
+            s.emit(
+                ev.MatterApproved,
+                **m("eia", self.env),
+                decision_id="a3",
+                mode="tolerance",
+                working_days_used=4,
+                statutory_days=30,
+                on_time=True,
+                **decided,
+            ),
+            s.emit(
+                ev.MatterExempted,
+                **m("lightning-design-review", self.met, "engineering_permit"),
+                assessment="区域评估2024",
+                statutory_days=15,
+            ),
+            s.emit(
+                ev.MatterSubmitted,
+                **m("land-pre-review", nr),
+                submission=1,
+                mode="standard",
+                statutory_days=20,
+                promised_days=10,
+                deadline=day(14),
+            ),
+            s.emit(
+                ev.DeadlineBreached,
+                clock_id=matter_clock_id("land-pre-review", 1),
+                scope="matter",
+                department=nr,
+                deadline=day(14),
+            ),
+            s.emit(
+                ev.EscalatedToLead,
+                clock_id=matter_clock_id("land-pre-review", 1),
+                scope="matter",
+                department=nr,
+                project_lead="张伟",
+            ),
+            s.emit(ev.AgentReassigned, from_agent="王芳", to_agent="李强", by="主任", reason="休假"),
         ]
 
 
@@ -104,11 +191,12 @@ async def test_project_and_matters(pg_pool: asyncpg.Pool, scenario: Scenario) ->
     assert (project.overdue, project.nearest_deadline) == (True, scenario.day(14))
     matters = {m.matter_code: m for m in project.matters}
     filing = matters["project-filing"]
-    assert (filing.state, filing.submissions, filing.working_days_used, filing.on_time) == (
-        "approved", 2, 7, False)
+    assert (filing.state, filing.submissions, filing.working_days_used, filing.on_time) == ("approved", 2, 7, False)
     assert (filing.deadline, filing.license_no, filing.overdue) == (scenario.day(12), "EL-1", False)
     assert (matters["energy-review"].approval_mode, matters["energy-review"].obligation) == (
-        "commitment", "verification")
+        "commitment",
+        "verification",
+    )
     assert matters["lightning-design-review"].state == "exempt"
     assert (matters["land-pre-review"].state, matters["land-pre-review"].overdue) == ("pending", True)
     completion = matters["completion-filing"]
@@ -119,7 +207,13 @@ async def test_project_and_matters(pg_pool: asyncpg.Pool, scenario: Scenario) ->
 async def test_department_report(pg_pool: asyncpg.Pool, scenario: Scenario) -> None:
     (dr,) = await q.department_report(pg_pool, scenario.dr)
     assert (dr.decided, dr.approved, dr.rejected, dr.on_time, dr.open, dr.breaches) == (
-        3, 2, 1, 2, 0, 0)  # the rejection took 3 of 5 promised days: on time
+        3,
+        2,
+        1,
+        2,
+        0,
+        0,
+    )  # the rejection took 3 of 5 promised days: on time
     assert dr.on_time_rate == pytest.approx(2 / 3)
     assert dr.avg_approval_days == pytest.approx(3.5)
     assert dr.p90_approval_days == pytest.approx(6.3)  # interpolated between 0 and 7
@@ -142,11 +236,17 @@ async def test_zone_report_counts_days_saved(pg_pool: asyncpg.Pool, scenario: Sc
 async def test_overdue_list(pg_pool: asyncpg.Pool, scenario: Scenario) -> None:
     (item,) = await q.overdue(pg_pool, now=scenario.day(15), zone=scenario.zone)
     assert (item.matter_code, item.matter_name, item.department) == (
-        "land-pre-review", "用地预审与选址意见书 Land pre-review and siting opinion", scenario.nr)
+        "land-pre-review",
+        "用地预审与选址意见书 Land pre-review and siting opinion",
+        scenario.nr,
+    )
     assert (item.breached, item.escalation, item.project_lead) == (True, "lead", "张伟")
     later = await q.overdue(pg_pool, now=scenario.day(61), zone=scenario.zone)
     assert [i.clock_id for i in later] == [
-        "matter:land-pre-review:1", "stage:approval_land", "obligation:energy-review:verification:1"]
+        "matter:land-pre-review:1",
+        "stage:approval_land",
+        "obligation:energy-review:verification:1",
+    ]
     assert await q.overdue(pg_pool, now=scenario.day(61), department=scenario.dr) == [later[2]]
 
 
@@ -167,20 +267,27 @@ def test_every_event_type_has_a_summary() -> None:
 
 
 async def test_withdrawal_clears_deadlines(pg_pool: asyncpg.Pool, scenario: Scenario) -> None:
-    await append(pg_pool, [scenario.s.emit(ev.ProjectWithdrawn, stage="approval_land",
-                                           reason="投资计划调整", by="企业")])
+    await append(
+        pg_pool, [scenario.s.emit(ev.ProjectWithdrawn, stage="approval_land", reason="投资计划调整", by="企业")]
+    )
     await Projector(pg_pool).run_once()
     project = await q.get_project(pg_pool, scenario.s.project_id)
     assert project is not None
     assert (project.status, project.stage, project.overdue, project.nearest_deadline) == (
-        "withdrawn", "withdrawn", False, None)
+        "withdrawn",
+        "withdrawn",
+        False,
+        None,
+    )
     (zone,) = await q.zone_report(pg_pool, scenario.zone)
-    assert (zone.active, zone.total_investment_yuan, zone.projects_by_stage) == (
-        0, 0, {"withdrawn": 1})
+    assert (zone.active, zone.total_investment_yuan, zone.projects_by_stage) == (0, 0, {"withdrawn": 1})
     assert await q.overdue(pg_pool, now=scenario.day(100), zone=scenario.zone) == []
     states = {m.matter_code: m.state for m in project.matters}
     assert (states["project-filing"], states["land-pre-review"], states["completion-filing"]) == (
-        "approved", "withdrawn", "withdrawn")
+        "approved",
+        "withdrawn",
+        "withdrawn",
+    )
 
 
 async def test_inbox_writers_are_idempotent(pg_pool: asyncpg.Pool, scenario: Scenario) -> None:
@@ -191,15 +298,17 @@ async def test_inbox_writers_are_idempotent(pg_pool: asyncpg.Pool, scenario: Sce
     await inbox.record_submission(pg_pool, pid, "X-9", 1, scenario.nr, {}, scenario.day(0))
     items = await q.department_inbox(pg_pool, scenario.nr)
     assert [(i.matter_code, i.deadline) for i in items] == [
-        ("X-9", None), ("land-pre-review", scenario.day(14))]  # oldest first; deadline when known
+        ("X-9", None),
+        ("land-pre-review", scenario.day(14)),
+    ]  # oldest first; deadline when known
     assert items[1].project_name == "年产5万吨新材料项目"
     assert await inbox.close_submission(pg_pool, pid, "land-pre-review", 1, "approved", at) is True
     assert await inbox.close_submission(pg_pool, pid, "land-pre-review", 1, "approved", at) is False
     assert await inbox.close_submission(pg_pool, pid, "land-pre-review", 1, "rejected", at) is False
     assert [i.matter_code for i in await q.department_inbox(pg_pool, scenario.nr)] == ["X-9"]
     outcome = await pg_pool.fetchval(
-        "SELECT outcome FROM department_inbox WHERE project_id = $1 AND matter_code = 'land-pre-review'",
-        pid)
+        "SELECT outcome FROM department_inbox WHERE project_id = $1 AND matter_code = 'land-pre-review'", pid
+    )
     assert outcome == "approved"  # the first close wins
 
 

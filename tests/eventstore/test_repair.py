@@ -99,17 +99,24 @@ def lifecycle(project_id: str) -> list[EventEnvelope]:
 async def run_probe(env: WorkflowEnvironment, pool: asyncpg.Pool, project_id: str, runs: list[list[Batch]]) -> None:
     queue = f"tq-repair-{uuid.uuid4().hex[:8]}"
     acts = StoreActivities(pool)
-    async with Worker(env.client, task_queue=queue, workflows=[RepairProbe],
-                      activities=[acts.apply_batch, acts.record_events],
-                      workflow_runner=UnsandboxedWorkflowRunner()):
-        handle = await env.client.start_workflow(RepairProbe.run, ProbeInput(project_id=project_id, runs=runs),
-                                                 id=f"project-{project_id}", task_queue=queue)
+    async with Worker(
+        env.client,
+        task_queue=queue,
+        workflows=[RepairProbe],
+        activities=[acts.apply_batch, acts.record_events],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):
+        handle = await env.client.start_workflow(
+            RepairProbe.run, ProbeInput(project_id=project_id, runs=runs), id=f"project-{project_id}", task_queue=queue
+        )
         await handle.result()
 
 
 async def stream_rows(pool: asyncpg.Pool, project_id: str) -> list[tuple[Any, ...]]:
-    return [(e.event_id, e.version, e.event_type, e.payload, e.occurred_at, e.causation_id, e.prev_hash, e.hash)
-            for e in await read_stream(pool, project_id)]
+    return [
+        (e.event_id, e.version, e.event_type, e.payload, e.occurred_at, e.causation_id, e.prev_hash, e.hash)
+        for e in await read_stream(pool, project_id)
+    ]
 
 
 @pytest.fixture
@@ -174,10 +181,17 @@ async def test_repair_appends_only_the_missing_tail_and_refuses_other_content(
 
 async def daiban(env: WorkflowEnvironment, dsn: str, *args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        DAIBAN, *args,
-        env=dict(os.environ, DATABASE_URL=dsn, DAIBAN_TEMPORAL_ADDRESS=env.client.service_client.config.target_host,
-                 DAIBAN_TEMPORAL_NAMESPACE=env.client.namespace, COLUMNS="200"),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        DAIBAN,
+        *args,
+        env=dict(
+            os.environ,
+            DATABASE_URL=dsn,
+            DAIBAN_TEMPORAL_ADDRESS=env.client.service_client.config.target_host,
+            DAIBAN_TEMPORAL_NAMESPACE=env.client.namespace,
+            COLUMNS="200",
+        ),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
     return proc.returncode or 0, out.decode(), err.decode()
@@ -188,8 +202,12 @@ async def test_daiban_repair_from_the_command_line(
 ) -> None:
     pid = f"p-{uuid.uuid4().hex[:10]}"
     events = lifecycle(pid)
-    await run_probe(dev_env, private_db.pool, pid, [[Batch(activity="apply_batch", events=events[:4])],
-                                                    [Batch(activity="apply_batch", events=events[4:])]])
+    await run_probe(
+        dev_env,
+        private_db.pool,
+        pid,
+        [[Batch(activity="apply_batch", events=events[:4])], [Batch(activity="apply_batch", events=events[4:])]],
+    )
     code, out, err = await daiban(dev_env, other_db.dsn, "repair", pid)
     assert code == 0, err
     assert f"{pid}: appended {len(events)} event(s), 0 already present" in out

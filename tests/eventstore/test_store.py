@@ -99,16 +99,20 @@ async def test_a_malformed_batch_or_payload_is_refused(
     with pytest.raises(ValueError, match="Out of range float"):
         await append(pg_pool, [a.model_copy(update={"payload": {"x": float("nan")}})])
     with pytest.raises(ValueError, match="cannot go to stream"):
-        to_envelope("other", 1, "x", datetime.now(UTC), ev.ProjectWithdrawn(
-            project_id=s.project_id, stage="registered", reason="r", by="b"))
+        to_envelope(
+            "other",
+            1,
+            "x",
+            datetime.now(UTC),
+            ev.ProjectWithdrawn(project_id=s.project_id, stage="registered", reason="r", by="b"),
+        )
 
 
 async def test_concurrent_appends_to_one_stream_one_wins(pg_pool: asyncpg.Pool) -> None:
     s = new_stream()
     await append(pg_pool, [s.register("zone-a")])
     contender = progress(s, 50)
-    rivals = [contender.model_copy(update={"event_id": f"{contender.event_id}/{i}"})
-              for i in range(8)]
+    rivals = [contender.model_copy(update={"event_id": f"{contender.event_id}/{i}"}) for i in range(8)]
     results = await asyncio.gather(*(append(pg_pool, [r]) for r in rivals), return_exceptions=True)
     assert results.count(1) == 1
     assert sum(isinstance(r, StreamVersionConflict) for r in results) == 7
@@ -158,9 +162,7 @@ async def test_killed_right_after_commit_then_retried(pg_pool: asyncpg.Pool) -> 
 async def _tail(pool: asyncpg.Pool, after: int, streams: set[str]) -> tuple[int, list[str]]:
     """One poll of a reader that checkpoints the last position it read."""
     batch = await read_all(pool, after)
-    return (batch[-1].position if batch else after), [
-        e.stream_id for e in batch if e.stream_id in streams
-    ]
+    return (batch[-1].position if batch else after), [e.stream_id for e in batch if e.stream_id in streams]
 
 
 async def test_an_event_committed_late_is_not_skipped(pg_pool: asyncpg.Pool) -> None:
@@ -214,18 +216,21 @@ async def test_read_all_returns_batches_in_position_order(pg_pool: asyncpg.Pool)
     await append(pg_pool, [a.register("z"), b.register("z"), progress(a, 1), progress(b, 1)])
     before = int(await pg_pool.fetchval("SELECT max(position) FROM events")) - 4
     got = await read_all(pg_pool, before, limit=3)
-    assert [(e.stream_id, e.version) for e in got] == [
-        (a.project_id, 1), (b.project_id, 1), (a.project_id, 2)]
+    assert [(e.stream_id, e.version) for e in got] == [(a.project_id, 1), (b.project_id, 1), (a.project_id, 2)]
     assert [e.version for e in await read_stream(pg_pool, b.project_id, after_version=1)] == [2]
 
 
 @pytest.mark.parametrize(
     ("tamper", "expected"),
     [
-        ("UPDATE events SET payload = jsonb_set(payload, '{percent}', '99') "
-         "WHERE stream_id = $1 AND version = 2", [(2, "hash_mismatch")]),
-        ("UPDATE events SET hash = repeat('f', 64) WHERE stream_id = $1 AND version = 2",
-         [(2, "hash_mismatch"), (3, "prev_hash_mismatch")]),
+        (
+            "UPDATE events SET payload = jsonb_set(payload, '{percent}', '99') WHERE stream_id = $1 AND version = 2",
+            [(2, "hash_mismatch")],
+        ),
+        (
+            "UPDATE events SET hash = repeat('f', 64) WHERE stream_id = $1 AND version = 2",
+            [(2, "hash_mismatch"), (3, "prev_hash_mismatch")],
+        ),
         ("DELETE FROM events WHERE stream_id = $1 AND version = 2", [(3, "missing_version")]),
     ],
     ids=["edited-payload", "edited-hash", "deleted-event"],
@@ -256,15 +261,12 @@ async def test_events_cannot_be_truncated(pg_pool: asyncpg.Pool) -> None:
 
 
 def _text(max_size: int | None = None) -> st.SearchStrategy[str]:
-    return st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]),
-                   max_size=max_size)
+    return st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=max_size)
 
 
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-    | _text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text(5), inner,
-                                                                 max_size=4),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | _text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text(5), inner, max_size=4),
     max_leaves=10,
 )
 _offsets = st.integers(-14 * 3600, 14 * 3600).map(lambda s: timezone(timedelta(seconds=s)))
@@ -272,8 +274,7 @@ _offsets = st.integers(-14 * 3600, 14 * 3600).map(lambda s: timezone(timedelta(s
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    payloads=st.lists(st.dictionaries(_text(8), _json, max_size=5), min_size=1,
-                      max_size=4),
+    payloads=st.lists(st.dictionaries(_text(8), _json, max_size=5), min_size=1, max_size=4),
     at=st.datetimes(datetime(1970, 1, 1), datetime(2200, 1, 1)),
     offset=_offsets,
 )
@@ -287,9 +288,14 @@ def test_any_json_payload_round_trips_to_the_same_hash(
         try:
             stream = f"probe-{uuid.uuid4().hex[:12]}"
             batch = [
-                NewEvent(event_id=f"{stream}/{i}", stream_id=stream, version=i,
-                         event_type="PayloadProbe", occurred_at=at.replace(tzinfo=offset),
-                         payload=p)
+                NewEvent(
+                    event_id=f"{stream}/{i}",
+                    stream_id=stream,
+                    version=i,
+                    event_type="PayloadProbe",
+                    occurred_at=at.replace(tzinfo=offset),
+                    payload=p,
+                )
                 for i, p in enumerate(payloads, start=1)
             ]
             assert await append(pool, batch) == len(batch)

@@ -41,17 +41,39 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--settle", type=float, help="seconds to finish after the drive or the last fault (150; small: 45)")
     p.add_argument("--sigterm-share", type=float, default=0.3, help="share of graceful restarts (0.3)")
     p.add_argument("--small", action="store_true", help="the quick version for make test (< 60 s)")
-    p.add_argument("--legacy", action="store_true",
-                   help="commands without request_id (the code before issue 9); exactly-once checked per type")
+    p.add_argument(
+        "--legacy",
+        action="store_true",
+        help="commands without request_id (the code before issue 9); exactly-once checked per type",
+    )
     p.add_argument("--code", type=Path, default=ROOT, help="tree whose worker.py and workflows run (this one)")
     p.add_argument("--keep-histories", type=Path, metavar="DIR", help="write every run's history as JSON here")
     p.add_argument("--keep-tmp", action="store_true", help="keep the temporary folder even when all passed")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: time)")
     a = p.parse_args(argv)
-    defaults = ({"projects": 4, "restarts": 6, "duration": 20.0, "temporal_kills": 1, "pg_stop": 0.0, "workers": 2,
-                 "rate": 1.0, "settle": 45.0} if a.small else
-                {"projects": 20, "restarts": 100, "duration": 300.0, "temporal_kills": 2, "pg_stop": 30.0,
-                 "workers": 3, "rate": 1.0, "settle": 150.0})
+    defaults = (
+        {
+            "projects": 4,
+            "restarts": 6,
+            "duration": 20.0,
+            "temporal_kills": 1,
+            "pg_stop": 0.0,
+            "workers": 2,
+            "rate": 1.0,
+            "settle": 45.0,
+        }
+        if a.small
+        else {
+            "projects": 20,
+            "restarts": 100,
+            "duration": 300.0,
+            "temporal_kills": 2,
+            "pg_stop": 30.0,
+            "workers": 3,
+            "rate": 1.0,
+            "settle": 150.0,
+        }
+    )
     for key, value in defaults.items():
         if getattr(a, key) is None:
             setattr(a, key, value)
@@ -73,22 +95,35 @@ async def main(a: argparse.Namespace, stack: Stack) -> int:
     stack.start_pg()
     applied = await asyncio.to_thread(stack.migrate)
     stack.start_workers()
-    say(f"stack up in {time.monotonic() - t0:.1f} s: Temporal {stack.address}, PostgreSQL {stack.dsn} "
-        f"({len(applied)} migrations), {a.workers} workers")
+    say(
+        f"stack up in {time.monotonic() - t0:.1f} s: Temporal {stack.address}, PostgreSQL {stack.dsn} "
+        f"({len(applied)} migrations), {a.workers} workers"
+    )
 
-    run = Run(client=client, tag=f"f{a.seed}", seed=a.seed, duration=a.duration, settle=a.settle,
-              legacy=a.legacy, rate=a.rate, log_file=stack.root / "driver.log")
+    run = Run(
+        client=client,
+        tag=f"f{a.seed}",
+        seed=a.seed,
+        duration=a.duration,
+        settle=a.settle,
+        legacy=a.legacy,
+        rate=a.rate,
+        log_file=stack.root / "driver.log",
+    )
     drivers = [ProjectDriver(run, i) for i in range(a.projects)]
-    injector = Injector(stack, run, drivers, Plan(a.restarts, a.temporal_kills, a.pg_stop, a.sigterm_share),
-                        random.Random(a.seed))
+    injector = Injector(
+        stack, run, drivers, Plan(a.restarts, a.temporal_kills, a.pg_stop, a.sigterm_share), random.Random(a.seed)
+    )
     supervisor = asyncio.create_task(injector.supervise())
     status = asyncio.create_task(progress(run, drivers, injector))
     driving = [asyncio.create_task(d.drive()) for d in drivers]
     try:
         await injector.inject()
         run.faults_over_at = time.monotonic()
-        say(f"faults over at {time.monotonic() - run.t0:.0f} s: {injector.summary()}; "
-            f"{sum(d.done for d in drivers)}/{len(drivers)} projects done")
+        say(
+            f"faults over at {time.monotonic() - run.t0:.0f} s: {injector.summary()}; "
+            f"{sum(d.done for d in drivers)}/{len(drivers)} projects done"
+        )
         _, pending = await asyncio.wait(driving, timeout=max(1.0, run.hard_deadline - time.monotonic()))
         for t in pending:
             t.cancel()
@@ -97,8 +132,10 @@ async def main(a: argparse.Namespace, stack: Stack) -> int:
             if not t.cancelled() and t.exception() is not None:
                 say(f"driver failed: {t.exception()!r}")
         status.cancel()
-        say(f"drive over at {time.monotonic() - run.t0:.0f} s: {sum(d.done for d in drivers)}/{len(drivers)} "
-            f"projects in production; commands retried: {dict(run.retries)}; refused: {dict(run.refusals)}")
+        say(
+            f"drive over at {time.monotonic() - run.t0:.0f} s: {sum(d.done for d in drivers)}/{len(drivers)} "
+            f"projects in production; commands retried: {dict(run.retries)}; refused: {dict(run.refusals)}"
+        )
         # Every worker up again for the checks' queries.
         for w in stack.workers:
             w.busy = False
@@ -120,8 +157,10 @@ async def progress(run: Run, drivers: list[ProjectDriver], injector: Injector) -
         for d in drivers:
             stage = "done" if d.done else d.reason.split(":")[0]
             stages[stage] = stages.get(stage, 0) + 1
-        say(f"{time.monotonic() - run.t0:4.0f} s: {injector.total} faults injected, "
-            f"{sum(len(d.commands) for d in drivers)} commands, {run.in_flight} in flight; projects: {stages}")
+        say(
+            f"{time.monotonic() - run.t0:4.0f} s: {injector.total} faults injected, "
+            f"{sum(len(d.commands) for d in drivers)} commands, {run.in_flight} in flight; projects: {stages}"
+        )
 
 
 def print_report(a: argparse.Namespace, stack: Stack, run: Run, injector: Injector, report: Report) -> int:
@@ -139,20 +178,27 @@ def print_report(a: argparse.Namespace, stack: Stack, run: Run, injector: Inject
         for cause, n in v.task_failures.items():
             failures[cause] = failures.get(cause, 0) + n
     s = injector.summary()
-    say(f"injected {s['injected']}; kills while a workflow task was open: {s['open_task_hits']}/"
-        f"{injector.restarts}; workers that exited by themselves: {s['crashes']}")
+    say(
+        f"injected {s['injected']}; kills while a workflow task was open: {s['open_task_hits']}/"
+        f"{injector.restarts}; workers that exited by themselves: {s['crashes']}"
+    )
     say(f"commands: {dict(report.commands)}; attempts retried: {sum(run.retries.values())} {dict(run.retries)}")
     say(f"workflow task failures seen in histories: {failures or 'none'}")
-    say(f"exactly-once checked {'by causation id' if report.causation else 'per event type (no causation id)'}; "
+    say(
+        f"exactly-once checked {'by causation id' if report.causation else 'per event type (no causation id)'}; "
         f"inconsistent projects (gaps, state vs stream, read models): {report.figure('inconsistent')}; "
-        f"read-model rows differing after rebuild: {len(report.read_models)}")
+        f"read-model rows differing after rebuild: {len(report.read_models)}"
+    )
     if not report.ok:
         say(f"logs: {', '.join(str(p) for p in stack.logs())}; driver log {stack.root / 'driver.log'}")
     if not report.ok or a.keep_tmp:
         say(f"state and logs kept in {stack.root}")
-    print(f"faults: {injector.total} injected, {len(report.verdicts)} projects, lost {report.figure('lost')}, "
-          f"duplicated {report.figure('duplicated')}, stuck {report.figure('stuck')}, "
-          f"unreplayable {report.figure('unreplayable')}", flush=True)
+    print(
+        f"faults: {injector.total} injected, {len(report.verdicts)} projects, lost {report.figure('lost')}, "
+        f"duplicated {report.figure('duplicated')}, stuck {report.figure('stuck')}, "
+        f"unreplayable {report.figure('unreplayable')}",
+        flush=True,
+    )
     return 0 if report.ok else 1
 
 

@@ -203,8 +203,9 @@ def check_once(commands: list[Command], events: list[Stored], causation: bool, v
         if n < acked[key]:
             v.lost.append(f"{x.event_type} {x.where}: {acked[key]} acknowledged, {n} stored")
         elif n > acked[key] + maybe[key]:
-            v.duplicated.append(f"{x.event_type} {x.where}: {acked[key]} acknowledged (+{maybe[key]} ambiguous), "
-                                f"{n} stored")
+            v.duplicated.append(
+                f"{x.event_type} {x.where}: {acked[key]} acknowledged (+{maybe[key]} ambiguous), {n} stored"
+            )
 
 
 def fold(events: list[Stored]) -> dict[str, Any]:
@@ -212,9 +213,16 @@ def fold(events: list[Stored]) -> dict[str, Any]:
     stage: str | None = None
     matters: dict[str, str] = {}
     percent, agent = 0, None
-    states = {"MatterSubmitted": "pending", "MatterApproved": "approved", "ApprovalReinstated": "approved",
-              "MatterRejected": "rejected", "CorrectionRequested": "correction", "CorrectionSupplied": "pending",
-              "MatterExempted": "exempt", "ApprovalSuspended": "suspended"}
+    states = {
+        "MatterSubmitted": "pending",
+        "MatterApproved": "approved",
+        "ApprovalReinstated": "approved",
+        "MatterRejected": "rejected",
+        "CorrectionRequested": "correction",
+        "CorrectionSupplied": "pending",
+        "MatterExempted": "exempt",
+        "ApprovalSuspended": "suspended",
+    }
     for e in events:
         p = e.payload
         if e.event_type == "ProjectRegistered":
@@ -321,9 +329,15 @@ async def check_all(
 
     conn = await asyncpg.connect(stack.dsn)
     try:
-        causation = bool(await conn.fetchval(
-            "SELECT 1 FROM information_schema.columns WHERE table_name = 'events' AND column_name = 'causation_id'"
-        )) and not legacy
+        causation = (
+            bool(
+                await conn.fetchval(
+                    "SELECT 1 FROM information_schema.columns"
+                    " WHERE table_name = 'events' AND column_name = 'causation_id'"
+                )
+            )
+            and not legacy
+        )
         if not await caught_up(conn):
             say("warning: the projector did not catch up within 60 s")
         for d in drivers:
@@ -337,8 +351,7 @@ async def check_all(
                     view = await asyncio.wait_for(d.handle.query("state"), 30)
                 if view is None:
                     v.inconsistent.append("state query failed on a settled project")
-            rm = await conn.fetchrow("SELECT stage, last_version FROM rm_projects WHERE project_id = $1",
-                                     d.project_id)
+            rm = await conn.fetchrow("SELECT stage, last_version FROM rm_projects WHERE project_id = $1", d.project_id)
             check_state(view if isinstance(view, dict) else None, events, rm, v)
     finally:
         await conn.close()
@@ -356,8 +369,10 @@ async def check_all(
                 pid = row.get("project_id")
                 if pid in verdicts:
                     verdicts[pid].inconsistent.append(f"read model {table} differs after rebuild ({side})")
-    say(f"read models rebuilt from {rebuilt['events_replayed']} events: "
-        f"{'identical' if not problems else f'{len(problems)} rows differ'}")
+    say(
+        f"read models rebuilt from {rebuilt['events_replayed']} events: "
+        f"{'identical' if not problems else f'{len(problems)} rows differ'}"
+    )
     commands: Counter[str] = Counter()
     for d in drivers:
         for c in d.commands:

@@ -42,14 +42,31 @@ from tests.faults.stack import TASK_QUEUE
 
 # Which matters may be handled how (catalog/data/catalog.json); a refusal falls back to approve.
 INSTANT = {"enterprise-registration", "project-filing"}
-TOLERANCE = {"land-pre-review", "land-use-planning-permit", "eia", "building-planning-permit",
-             "fire-design-review", "construction-permit", "fire-acceptance"}
-COMMITMENT = {"energy-review", "soil-water-conservation", "lightning-design-review", "air-defence-review",
-              "construction-permit"}
-CORRECTABLE = ["eia", "land-use-planning-permit", "building-planning-permit", "fire-design-review",
-               "fire-acceptance", "construction-permit"]
-REJECTABLE = ["land-use-planning-permit", "building-planning-permit", "fire-design-review", "eia",
-              "fire-acceptance"]
+TOLERANCE = {
+    "land-pre-review",
+    "land-use-planning-permit",
+    "eia",
+    "building-planning-permit",
+    "fire-design-review",
+    "construction-permit",
+    "fire-acceptance",
+}
+COMMITMENT = {
+    "energy-review",
+    "soil-water-conservation",
+    "lightning-design-review",
+    "air-defence-review",
+    "construction-permit",
+}
+CORRECTABLE = [
+    "eia",
+    "land-use-planning-permit",
+    "building-planning-permit",
+    "fire-design-review",
+    "fire-acceptance",
+    "construction-permit",
+]
+REJECTABLE = ["land-use-planning-permit", "building-planning-permit", "fire-design-review", "eia", "fire-acceptance"]
 CLOCK_STOPS = ["expert_review", "hearing", "testing", "public_notice"]
 EXPECTED_STEPS = 14  # forward steps of a typical project (stages, corrections, progress, verification)
 
@@ -232,8 +249,10 @@ class ProjectDriver:
             cmd.uncertain = True
             if not cmd.error:  # the first unanswered attempt of a command, with its cause
                 why = getattr(err, "cause", None)
-                self.run.note(f"{self.project_id} {update} {cid}: {classify(err)}: {str(err)[:200]}"
-                              + (f"; cause: {str(why)[:300]}" if why is not None else ""))
+                self.run.note(
+                    f"{self.project_id} {update} {cid}: {classify(err)}: {str(err)[:200]}"
+                    + (f"; cause: {str(why)[:300]}" if why is not None else "")
+                )
             cmd.error = f"{classify(err)}: {str(err)[:200]}"
             self.run.retries[classify(err)] += 1
             if time.monotonic() > self.run.hard_deadline:
@@ -274,15 +293,26 @@ class ProjectDriver:
             elif code in INSTANT:
                 extra = {"instant": True}
         did = f"d{self.seq:04d}-{code}-{sub}"[:64]
-        primary = {"approve": "MatterApproved", "approve_on_commitment": "MatterApproved",
-                   "accept_with_tolerance": "MatterApproved", "reject": "MatterRejected",
-                   "request_correction": "CorrectionRequested"}[kind]
+        primary = {
+            "approve": "MatterApproved",
+            "approve_on_commitment": "MatterApproved",
+            "accept_with_tolerance": "MatterApproved",
+            "reject": "MatterRejected",
+            "request_correction": "CorrectionRequested",
+        }[kind]
         expects = [Expect(primary, {"decision_id": did, "matter_code": code})]
         if kind == "request_correction":
-            expects.append(Expect("ClockStopped", {"clock_id": (m.get("clock") or {}).get("clock_id"),
-                                                   "kind": "correction"}))
-        payload = {"decision_id": did, "department": dept, "matter_code": code, "kind": kind,
-                   "decided_by": f"{dept}-clerk", **extra}
+            expects.append(
+                Expect("ClockStopped", {"clock_id": (m.get("clock") or {}).get("clock_id"), "kind": "correction"})
+            )
+        payload = {
+            "decision_id": did,
+            "department": dept,
+            "matter_code": code,
+            "kind": kind,
+            "decided_by": f"{dept}-clerk",
+            **extra,
+        }
         cmd = await self.send("decide", did, payload, expects)
         if cmd.status == "refused" and kind != "approve":
             self.fallback.add(code)
@@ -292,28 +322,50 @@ class ProjectDriver:
     async def supply(self, m: dict[str, Any], items: list[str], correction: bool) -> None:
         code = m["code"]
         if correction:
-            expects = [Expect("CorrectionSupplied", {"matter_code": code}),
-                       Expect("ClockResumed", {"clock_id": (m.get("clock") or {}).get("clock_id")})]
+            expects = [
+                Expect("CorrectionSupplied", {"matter_code": code}),
+                Expect("ClockResumed", {"clock_id": (m.get("clock") or {}).get("clock_id")}),
+            ]
         else:
             expects = [Expect("ObligationFulfilled", {"matter_code": code, "obligation": "supply_materials"})]
-        await self.command("supply_materials", f"supply-{code}",
-                           {"matter_code": code, "by": "agent-li", "items": items or ["材料"]}, expects)
+        await self.command(
+            "supply_materials",
+            f"supply-{code}",
+            {"matter_code": code, "by": "agent-li", "items": items or ["材料"]},
+            expects,
+        )
 
     async def resubmit(self, m: dict[str, Any]) -> None:
         code = m["code"]
-        await self.command("resubmit", f"resubmit-{code}", {"matter_code": code, "by": "agent-li", "note": "已修改"},
-                           [Expect("MatterSubmitted", {"matter_code": code, "submission": m["submissions"] + 1})])
+        await self.command(
+            "resubmit",
+            f"resubmit-{code}",
+            {"matter_code": code, "by": "agent-li", "note": "已修改"},
+            [Expect("MatterSubmitted", {"matter_code": code, "submission": m["submissions"] + 1})],
+        )
 
     async def verify(self, m: dict[str, Any], stage: str) -> None:
         code, dept = m["code"], m["department"]
         self.seq += 1
         did = f"v{self.seq:04d}-{code}"[:64]
-        passed = not (self.fail_verification and not self.verify_failed and stage in (
-            "approval_land", "engineering_permit", "construction_permit"))
-        expects = ([Expect("ObligationFulfilled", {"matter_code": code, "obligation": "verification"})] if passed
-                   else [Expect("ApprovalRevoked", {"matter_code": code})])
-        payload = {"decision_id": did, "department": dept, "matter_code": code, "passed": passed,
-                   "by": f"{dept}-inspector", "findings": "" if passed else "承诺内容与现场不符"}
+        passed = not (
+            self.fail_verification
+            and not self.verify_failed
+            and stage in ("approval_land", "engineering_permit", "construction_permit")
+        )
+        expects = (
+            [Expect("ObligationFulfilled", {"matter_code": code, "obligation": "verification"})]
+            if passed
+            else [Expect("ApprovalRevoked", {"matter_code": code})]
+        )
+        payload = {
+            "decision_id": did,
+            "department": dept,
+            "matter_code": code,
+            "passed": passed,
+            "by": f"{dept}-inspector",
+            "findings": "" if passed else "承诺内容与现场不符",
+        }
         cmd = await self.send("verify", did, payload, expects)
         if not passed and cmd.status == "acked":
             self.verify_failed = True
@@ -322,9 +374,12 @@ class ProjectDriver:
         nxt = next((p for p in self.percents if p > current), None)
         if nxt is None:
             return
-        await self.command("report_progress", f"progress-{nxt}",
-                           {"percent": nxt, "by": "agent-li", "note": f"形象进度 {nxt}%"},
-                           [Expect("ConstructionProgressReported", {"percent": nxt})])
+        await self.command(
+            "report_progress",
+            f"progress-{nxt}",
+            {"percent": nxt, "by": "agent-li", "note": f"形象进度 {nxt}%"},
+            [Expect("ConstructionProgressReported", {"percent": nxt})],
+        )
 
     def forward(self, v: dict[str, Any]) -> list[Any]:
         """The commands that move the project on from ``v`` (sent concurrently)."""
@@ -335,8 +390,10 @@ class ProjectDriver:
             if state == "pending":
                 acts.append(self.decide(m))
             elif state == "correction":
-                items = next((d.get("items") for d in reversed(m.get("decisions", []))
-                              if d.get("kind") == "request_correction"), None)
+                items = next(
+                    (d.get("items") for d in reversed(m.get("decisions", [])) if d.get("kind") == "request_correction"),
+                    None,
+                )
                 acts.append(self.supply(m, list(items or []), correction=True))
             elif state == "rejected":
                 acts.append(self.resubmit(m))
@@ -356,8 +413,9 @@ class ProjectDriver:
         v = await self.state()
         if v is None:
             return
-        running = [m for m in v["matters"] if m["state"] == "pending" and m.get("clock")
-                   and not m["clock"].get("paused")]
+        running = [
+            m for m in v["matters"] if m["state"] == "pending" and m.get("clock") and not m["clock"].get("paused")
+        ]
         if running and self.rng.random() < 0.7:
             m = self.rng.choice(running)
             code, dept, clock_id = m["code"], m["department"], m["clock"]["clock_id"]
@@ -365,19 +423,28 @@ class ProjectDriver:
             # §45 stops declare their expected length (the contract since issue 11; not before).
             length = {} if self.run.legacy else {"expected_days": 5}
             stop = await self.command(
-                "stop_clock", f"stop-{code}",
+                "stop_clock",
+                f"stop-{code}",
                 {"matter_code": code, "department": dept, "kind": kind, "reason": "专家评审", **length},
-                [Expect("ClockStopped", {"clock_id": clock_id, "kind": kind})])
+                [Expect("ClockStopped", {"clock_id": clock_id, "kind": kind})],
+            )
             if stop.status not in ("acked", "ambiguous"):
                 return
             await asyncio.sleep(self.rng.uniform(0.05, 0.6))
-            await self.command("resume_clock", f"resume-{code}", {"matter_code": code, "department": dept},
-                               [Expect("ClockResumed", {"clock_id": clock_id})])
+            await self.command(
+                "resume_clock",
+                f"resume-{code}",
+                {"matter_code": code, "department": dept},
+                [Expect("ClockResumed", {"clock_id": clock_id})],
+            )
         elif v["stage"] not in ("in_production", "withdrawn"):
             to = v["backup_agent"]
-            await self.command("reassign_agent", f"reassign-{to}",
-                               {"to_agent": to, "by": "lead-zhao", "reason": "AB岗轮换"},
-                               [Expect("AgentReassigned", {"from_agent": v["agent"], "to_agent": to})])
+            await self.command(
+                "reassign_agent",
+                f"reassign-{to}",
+                {"to_agent": to, "by": "lead-zhao", "reason": "AB岗轮换"},
+                [Expect("AgentReassigned", {"from_agent": v["agent"], "to_agent": to})],
+            )
 
     async def pace(self, steps: int) -> None:
         """Spread the forward steps over the run, with filler commands in between."""

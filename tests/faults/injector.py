@@ -67,8 +67,9 @@ class Injector:
             with contextlib.suppress(Exception):
                 raw = (await d.handle.describe(rpc_timeout=timedelta(seconds=2))).raw_description
                 if raw.HasField("pending_workflow_task"):
-                    return bool(raw.pending_workflow_task.state
-                                == PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED)
+                    return bool(
+                        raw.pending_workflow_task.state == PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED
+                    )
             return False
 
         found = await asyncio.gather(*(one(d) for d in self.active()))
@@ -105,8 +106,10 @@ class Injector:
         self.injected[kind] += 1
         if open_now:
             self.open_task_hits += 1
-        self.run.note(f"{kind} worker {w.slot}.{w.generation} (pid {w.proc.pid}), in flight {self.run.in_flight}, "
-                      f"open workflow tasks {open_now}")
+        self.run.note(
+            f"{kind} worker {w.slot}.{w.generation} (pid {w.proc.pid}), in flight {self.run.in_flight}, "
+            f"open workflow tasks {open_now}"
+        )
         task = asyncio.create_task(self._restart(w))
         self._restarting.add(task)
         task.add_done_callback(self._restarting.discard)
@@ -192,5 +195,8 @@ class Injector:
             await asyncio.gather(*list(self._restarting))
 
     def summary(self) -> dict[str, Any]:
-        return {"injected": dict(self.injected), "open_task_hits": self.open_task_hits,
-                "crashes": sum(w.crashes for w in self.stack.workers)}
+        return {
+            "injected": dict(self.injected),
+            "open_task_hits": self.open_task_hits,
+            "crashes": sum(w.crashes for w in self.stack.workers),
+        }

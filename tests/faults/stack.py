@@ -27,7 +27,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
-from infra.pgserver import EmbeddedPostgres, port_in_use
+from infra.devstack.pgserver import EmbeddedPostgres, port_in_use
 
 BIN = Path(sys.executable).parent
 INCODE = Path(__file__).with_name("incode.py")
@@ -40,8 +40,13 @@ _RUNTIME: list[Runtime] = []
 def quiet_runtime() -> Runtime:
     """The SDK core warns on every retried call while a server is down; the suite counts those itself."""
     if not _RUNTIME:
-        _RUNTIME.append(Runtime(telemetry=TelemetryConfig(
-            logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR")))))
+        _RUNTIME.append(
+            Runtime(
+                telemetry=TelemetryConfig(
+                    logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
+                )
+            )
+        )
     return _RUNTIME[0]
 
 
@@ -137,12 +142,24 @@ class Stack:
         log.flush()
         self.temporal = subprocess.Popen(
             [
-                str(BIN / "temporal"), "server", "start-dev",
-                "--db-filename", str(self.root / "temporal.db"),
-                "--ip", "127.0.0.1", "--port", str(self.temporal_port), "--headless",
-                "--log-level", "warn", *self._flags,
+                str(BIN / "temporal"),
+                "server",
+                "start-dev",
+                "--db-filename",
+                str(self.root / "temporal.db"),
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(self.temporal_port),
+                "--headless",
+                "--log-level",
+                "warn",
+                *self._flags,
             ],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
     def kill_temporal(self) -> None:
@@ -160,21 +177,22 @@ class Stack:
         last: Exception | None = None
         while time.monotonic() < deadline:
             if self.temporal is not None and self.temporal.poll() is not None:
-                raise StackError(f"the Temporal dev server exited ({self.temporal.returncode}); "
-                                 f"see {self.log_path('temporal')}")
+                raise StackError(
+                    f"the Temporal dev server exited ({self.temporal.returncode}); see {self.log_path('temporal')}"
+                )
             if port_in_use(self.temporal_port):
                 try:
-                    client = await Client.connect(self.address, data_converter=pydantic_data_converter,
-                                                  runtime=quiet_runtime())
-                    await client.workflow_service.get_system_info(
-                        GetSystemInfoRequest(), timeout=timedelta(seconds=5)
+                    client = await Client.connect(
+                        self.address, data_converter=pydantic_data_converter, runtime=quiet_runtime()
                     )
+                    await client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=timedelta(seconds=5))
                     return client
                 except Exception as exc:
                     last = exc
             await asyncio.sleep(0.3)
-        raise StackError(f"the Temporal dev server did not answer within {within:.0f} s ({last}); "
-                         f"see {self.log_path('temporal')}")
+        raise StackError(
+            f"the Temporal dev server did not answer within {within:.0f} s ({last}); see {self.log_path('temporal')}"
+        )
 
     # ---- PostgreSQL --------------------------------------------------------------------------
 
@@ -215,8 +233,12 @@ class Stack:
         log.flush()
         w.proc = subprocess.Popen(
             [sys.executable, str(self.code / "worker.py")],
-            cwd=self.code, env=self.worker_env(), stdout=log, stderr=log,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            cwd=self.code,
+            env=self.worker_env(),
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
     def start_workers(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -15,7 +16,7 @@ from tests.conftest import _with_database
 
 
 @pytest.fixture
-async def empty_db(pg_server_dsn: str):
+async def empty_db(pg_server_dsn: str) -> AsyncIterator[str]:
     name = f"daiban_mig_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(pg_server_dsn)
     await admin.execute(f'CREATE DATABASE "{name}"')

@@ -74,15 +74,24 @@ class Gateway:
         self.harness.started.append(self.harness.client.get_workflow_handle(f"project-{body['project_id']}"))
         return str(body["project_id"])
 
-    async def decide(self, project_id: str, decision: dict[str, Any], *, signer: str | None = None,
-                     secret: str | None = None, ttl: int = 300, now: float | None = None,
-                     path: str = "decisions") -> httpx.Response:
+    async def decide(
+        self,
+        project_id: str,
+        decision: dict[str, Any],
+        *,
+        signer: str | None = None,
+        secret: str | None = None,
+        ttl: int = 300,
+        now: float | None = None,
+        path: str = "decisions",
+    ) -> httpx.Response:
         """POST a decision signed by ``signer`` (default: the decision's department)."""
         body = json.dumps(decision, ensure_ascii=False).encode()
         dept = signer or decision["department"]
         headers = signed_headers(secret or DEPARTMENT_KEYS[dept], dept, project_id, body, ttl=ttl, now=now)
-        return await self.http.post(f"/projects/{project_id}/{path}", content=body,
-                                    headers={**headers, "Content-Type": "application/json"})
+        return await self.http.post(
+            f"/projects/{project_id}/{path}", content=body, headers={**headers, "Content-Type": "application/json"}
+        )
 
 
 def operator(token: str = OPERATOR_TOKEN) -> dict[str, str]:
@@ -90,8 +99,14 @@ def operator(token: str = OPERATOR_TOKEN) -> dict[str, str]:
 
 
 def decision(matter: str, department: str, kind: str = "approve", **fields: Any) -> dict[str, Any]:
-    return {"decision_id": fields.pop("decision_id", f"{matter}-{uuid.uuid4().hex[:6]}"), "department": department,
-            "matter_code": matter, "kind": kind, "decided_by": f"{department}-clerk", **fields}
+    return {
+        "decision_id": fields.pop("decision_id", f"{matter}-{uuid.uuid4().hex[:6]}"),
+        "department": department,
+        "matter_code": matter,
+        "kind": kind,
+        "decided_by": f"{department}-clerk",
+        **fields,
+    }
 
 
 @pytest.fixture(scope="package")

@@ -34,14 +34,30 @@ def _registration() -> dict[str, Any]:
 
 def test_envelope_is_canonical_json_that_other_languages_can_rebuild() -> None:
     body = b'{"decision_id":"d-1","department":"ecology"}'
-    env = canonical_envelope(department="ecology", project_id="p-1", matter_code="eia", decision_id="d-1",
-                             expires_at=1_800_000_000, body=body)
-    assert env == (
-        '{"body_sha256":"' + hashlib.sha256(body).hexdigest() + '","decision_id":"d-1","department":"ecology",'
-        '"expires_at":1800000000,"matter_code":"eia","project_id":"p-1"}'
-    ).encode()
-    sig = sign_envelope("s3cret", department="ecology", project_id="p-1", matter_code="eia", decision_id="d-1",
-                        expires_at=1_800_000_000, body=body)
+    env = canonical_envelope(
+        department="ecology",
+        project_id="p-1",
+        matter_code="eia",
+        decision_id="d-1",
+        expires_at=1_800_000_000,
+        body=body,
+    )
+    assert (
+        env
+        == (
+            '{"body_sha256":"' + hashlib.sha256(body).hexdigest() + '","decision_id":"d-1","department":"ecology",'
+            '"expires_at":1800000000,"matter_code":"eia","project_id":"p-1"}'
+        ).encode()
+    )
+    sig = sign_envelope(
+        "s3cret",
+        department="ecology",
+        project_id="p-1",
+        matter_code="eia",
+        decision_id="d-1",
+        expires_at=1_800_000_000,
+        body=body,
+    )
     assert sig == hmac.new(b"s3cret", env, hashlib.sha256).hexdigest()
 
 
@@ -77,12 +93,14 @@ async def test_a_signed_decision_is_accepted_and_retried_idempotently(gw: Gatewa
     # The same decision, re-signed with a new expiry and formatted differently: an honest retry.
     body = json.dumps(d, indent=2, sort_keys=True).encode()
     headers = signed_headers(DEPARTMENT_KEYS["market"], "market", project, body, ttl=120)
-    retry = await gw.http.post(f"/projects/{project}/decisions", content=body,
-                               headers={**headers, "Content-Type": "application/json"})
+    retry = await gw.http.post(
+        f"/projects/{project}/decisions", content=body, headers={**headers, "Content-Type": "application/json"}
+    )
     assert retry.status_code == 200 and retry.json() == {**first.json(), "duplicate": True}
     # The very same request replayed verbatim changes nothing either.
-    replay = await gw.http.post(f"/projects/{project}/decisions", content=body,
-                                headers={**headers, "Content-Type": "application/json"})
+    replay = await gw.http.post(
+        f"/projects/{project}/decisions", content=body, headers={**headers, "Content-Type": "application/json"}
+    )
     assert replay.status_code == 200 and replay.json()["duplicate"] is True
 
 
@@ -101,12 +119,14 @@ async def test_a_used_decision_id_with_another_payload_is_a_replay(gw: Gateway, 
     body = json.dumps(d2).encode()
     headers = signed_headers(DEPARTMENT_KEYS["market"], "market", project, body)
     tampered = json.dumps({**d2, "decided_by": "someone else"}).encode()
-    r = await gw.http.post(f"/projects/{project}/decisions", content=tampered,
-                           headers={**headers, "Content-Type": "application/json"})
+    r = await gw.http.post(
+        f"/projects/{project}/decisions", content=tampered, headers={**headers, "Content-Type": "application/json"}
+    )
     assert r.status_code == 401 and "signature does not match" in r.json()["detail"]
     # Nor on another project.
-    r = await gw.http.post("/projects/another-project/decisions", content=body,
-                           headers={**headers, "Content-Type": "application/json"})
+    r = await gw.http.post(
+        "/projects/another-project/decisions", content=body, headers={**headers, "Content-Type": "application/json"}
+    )
     assert r.status_code == 401
 
 
@@ -122,8 +142,9 @@ async def test_replay_protection_is_shared_by_gateway_replicas(gw: Gateway, proj
     ):
         body = json.dumps({**d, "kind": "reject", "instant": False, "reasons": ["x"]}).encode()
         headers = signed_headers(DEPARTMENT_KEYS["market"], "market", project, body)
-        r = await http.post(f"/projects/{project}/decisions", content=body,
-                            headers={**headers, "Content-Type": "application/json"})
+        r = await http.post(
+            f"/projects/{project}/decisions", content=body, headers={**headers, "Content-Type": "application/json"}
+        )
     assert r.status_code == 409 and "replay" in r.json()["detail"]
 
 
@@ -148,12 +169,17 @@ async def test_department_rejections(gw: Gateway, project: str) -> None:
     assert r.status_code == 401 and "missing X-Daiban-Department" in r.json()["detail"]
     body = json.dumps(d).encode()
     headers = signed_headers(DEPARTMENT_KEYS["market"], "market", project, body)
-    r = await gw.http.post(f"/projects/{project}/decisions", content=body,
-                           headers={**headers, EXPIRES_HEADER: str(int(headers[EXPIRES_HEADER]) + 1),
-                                    "Content-Type": "application/json"})
+    r = await gw.http.post(
+        f"/projects/{project}/decisions",
+        content=body,
+        headers={**headers, EXPIRES_HEADER: str(int(headers[EXPIRES_HEADER]) + 1), "Content-Type": "application/json"},
+    )
     assert r.status_code == 401, "the expiry is signed"
-    r = await gw.http.post(f"/projects/{project}/decisions", content=body,
-                           headers={**headers, SIGNATURE_HEADER: "0" * 64, "Content-Type": "application/json"})
+    r = await gw.http.post(
+        f"/projects/{project}/decisions",
+        content=body,
+        headers={**headers, SIGNATURE_HEADER: "0" * 64, "Content-Type": "application/json"},
+    )
     assert r.status_code == 401
     # Correctly signed by housing for housing, on market's matter: the workflow's validator refuses.
     r = await gw.decide(project, {**d, "department": "housing", "decision_id": "housing-tries"})
@@ -171,8 +197,11 @@ async def test_operator_writes_need_a_token(gw: Gateway, project: str) -> None:
     # Nothing was started by the refused registration.
     assert all(p["project_id"] != body["project_id"] for p in (await gw.http.get("/projects")).json())
     # Agents hold tokens too; a department envelope is no operator credential.
-    r = await gw.http.post(f"/projects/{project}/agent", headers=operator(AGENT_TOKEN),
-                           json={"to_agent": "agent-li", "by": "agent-li", "reason": "already mine"})
+    r = await gw.http.post(
+        f"/projects/{project}/agent",
+        headers=operator(AGENT_TOKEN),
+        json={"to_agent": "agent-li", "by": "agent-li", "reason": "already mine"},
+    )
     assert r.status_code == 409 and r.json()["detail"].startswith("to_agent:")
     # Reads need nothing.
     assert (await gw.http.get(f"/projects/{project}")).status_code == 200

@@ -54,8 +54,12 @@ def test_index_names_every_message_of_the_workflow() -> None:
 async def _temporal(*args: str, check: bool = True) -> Any:
     """Run the ``temporal`` CLI with JSON output; None for a failure when not ``check``."""
     proc = await asyncio.create_subprocess_exec(
-        str(TEMPORAL), *args, "--output", "json",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        str(TEMPORAL),
+        *args,
+        "--output",
+        "json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     if proc.returncode != 0 and not check:
@@ -69,32 +73,67 @@ async def test_the_readme_temporal_cli_example_works(gw: Gateway) -> None:
     address = gw.settings.temporal_address
     pid = f"p-cli-{uuid.uuid4().hex[:8]}"
     registration = {
-        "project_id": pid, "name": "新建年产5万吨新材料项目", "enterprise": "山西示例新材料有限公司",
-        "zone": "tunliu", "project_type": "general", "investment_yuan": 150000000,
-        "standard_land_parcel": True, "agent": "agent-li", "backup_agent": "agent-wang",
+        "project_id": pid,
+        "name": "新建年产5万吨新材料项目",
+        "enterprise": "山西示例新材料有限公司",
+        "zone": "tunliu",
+        "project_type": "general",
+        "investment_yuan": 150000000,
+        "standard_land_parcel": True,
+        "agent": "agent-li",
+        "backup_agent": "agent-wang",
         "project_lead": "lead-zhao",
     }
     started = await _temporal(
-        "workflow", "start", "--address", address, "--type", "ProjectWorkflow",
-        "--task-queue", gw.settings.task_queue, "--workflow-id", f"project-{pid}",
-        "--input", json.dumps({"registration": registration}, ensure_ascii=False),
+        "workflow",
+        "start",
+        "--address",
+        address,
+        "--type",
+        "ProjectWorkflow",
+        "--task-queue",
+        gw.settings.task_queue,
+        "--workflow-id",
+        f"project-{pid}",
+        "--input",
+        json.dumps({"registration": registration}, ensure_ascii=False),
     )
     gw.harness.started.append(gw.harness.client.get_workflow_handle(f"project-{pid}"))
     assert started["workflowId"] == f"project-{pid}"
-    decision = {"decision_id": "mr-0001", "department": "market", "matter_code": "enterprise-registration",
-                "kind": "approve", "decided_by": "market-clerk", "instant": True}
+    decision = {
+        "decision_id": "mr-0001",
+        "department": "market",
+        "matter_code": "enterprise-registration",
+        "kind": "approve",
+        "decided_by": "market-clerk",
+        "instant": True,
+    }
     for _ in range(50):  # the query fails until the first workflow task has registered the project
-        state = await _temporal("workflow", "query", "--address", address, "--workflow-id", f"project-{pid}",
-                                "--name", "state", check=False)
+        state = await _temporal(
+            "workflow", "query", "--address", address, "--workflow-id", f"project-{pid}", "--name", "state", check=False
+        )
         if state:
             break
         await asyncio.sleep(0.1)
     assert state["queryResult"][0]["stage"] == "establishment"
     updated = await _temporal(
-        "workflow", "update", "execute", "--address", address, "--workflow-id", f"project-{pid}",
-        "--name", "decide", "--input", json.dumps(decision),
+        "workflow",
+        "update",
+        "execute",
+        "--address",
+        address,
+        "--workflow-id",
+        f"project-{pid}",
+        "--name",
+        "decide",
+        "--input",
+        json.dumps(decision),
     )
-    assert updated["result"] == {"decision_id": "mr-0001", "matter_code": "enterprise-registration",
-                                 "state": "approved", "duplicate": False}
+    assert updated["result"] == {
+        "decision_id": "mr-0001",
+        "matter_code": "enterprise-registration",
+        "state": "approved",
+        "duplicate": False,
+    }
     view = (await gw.http.get(f"/projects/{pid}")).json()
     assert view["stage"] == "approval_land"

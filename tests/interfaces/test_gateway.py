@@ -117,59 +117,97 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     d = decision("enterprise-registration", "market", instant=True)
     r = await gw.decide(pid, d)
     assert r.status_code == 200, r.text
-    assert r.json() == {"decision_id": d["decision_id"], "matter_code": "enterprise-registration",
-                        "state": "approved", "duplicate": False}
+    assert r.json() == {
+        "decision_id": d["decision_id"],
+        "matter_code": "enterprise-registration",
+        "state": "approved",
+        "duplicate": False,
+    }
     # A retry of the same decision (re-signed, e.g. after a timeout) gets the first answer.
     again = await gw.decide(pid, d)
     assert again.status_code == 200 and again.json()["duplicate"] is True
 
     # Approval & land stage: the project filing comes first; its clock stops, resumes, extends.
     clock = {"matter_code": "project-filing", "department": "approval"}
-    r = await gw.http.post(f"/projects/{pid}/stop-clock", headers=operator(),
-                           json={**clock, "kind": "expert_review", "reason": "expert panel", "expected_days": 10})
+    r = await gw.http.post(
+        f"/projects/{pid}/stop-clock",
+        headers=operator(),
+        json={**clock, "kind": "expert_review", "reason": "expert panel", "expected_days": 10},
+    )
     assert r.status_code == 200, r.text
     r = await gw.http.post(f"/projects/{pid}/resume-clock", headers=operator(), json=clock)
     assert r.status_code == 200, r.text
-    r = await gw.http.post(f"/projects/{pid}/extend-limit", headers=operator(),
-                           json={**clock, "days": 10, "approved_by": "bureau head", "reason": "complex case"})
+    r = await gw.http.post(
+        f"/projects/{pid}/extend-limit",
+        headers=operator(),
+        json={**clock, "days": 10, "approved_by": "bureau head", "reason": "complex case"},
+    )
     assert r.status_code == 200, r.text
     r = await gw.decide(pid, decision("project-filing", "approval", instant=True))
     assert r.status_code == 200 and r.json()["state"] == "approved", r.text
 
     # Then the rest in parallel; in tunliu, energy review is approved on commitment (告知承诺) at once.
-    r = await gw.decide(pid, {"decision_id": "energy-check", "department": "approval", "matter_code": "energy-review",
-                              "passed": True, "by": "inspector"}, path="verify")
+    r = await gw.decide(
+        pid,
+        {
+            "decision_id": "energy-check",
+            "department": "approval",
+            "matter_code": "energy-review",
+            "passed": True,
+            "by": "inspector",
+        },
+        path="verify",
+    )
     assert r.status_code == 200 and r.json()["state"] == "approved", r.text
 
     r = await gw.decide(pid, decision("eia", "ecology", "request_correction", items=["noise monitoring data"]))
     assert r.status_code == 200 and r.json()["state"] == "correction", r.text
-    r = await gw.http.post(f"/projects/{pid}/supply-materials", headers=operator(),
-                           json={"matter_code": "eia", "by": "agent-li", "items": ["noise monitoring data"]})
+    r = await gw.http.post(
+        f"/projects/{pid}/supply-materials",
+        headers=operator(),
+        json={"matter_code": "eia", "by": "agent-li", "items": ["noise monitoring data"]},
+    )
     assert r.status_code == 200, r.text
 
     r = await gw.decide(pid, decision("land-use-planning-permit", "resources", "reject", reasons=["red line"]))
     assert r.status_code == 200 and r.json()["state"] == "rejected", r.text
-    r = await gw.http.post(f"/projects/{pid}/resubmit", headers=operator(),
-                           json={"matter_code": "land-use-planning-permit", "by": "agent-li", "note": "fixed"})
+    r = await gw.http.post(
+        f"/projects/{pid}/resubmit",
+        headers=operator(),
+        json={"matter_code": "land-use-planning-permit", "by": "agent-li", "note": "fixed"},
+    )
     assert r.status_code == 200 and "resubmitted" in r.json()["message"], r.text
 
-    r = await gw.http.post(f"/projects/{pid}/reassign-agent", headers=operator(),
-                           json={"to_agent": "agent-wang", "by": "lead-zhao", "reason": "AB岗"})
+    r = await gw.http.post(
+        f"/projects/{pid}/reassign-agent",
+        headers=operator(),
+        json={"to_agent": "agent-wang", "by": "lead-zhao", "reason": "AB岗"},
+    )
     assert r.status_code == 200, r.text
 
     # Refused by the project: 409 with the reason, naming the field.
-    r = await gw.http.post(f"/projects/{pid}/report-progress", headers=operator(),
-                           json={"percent": 10, "by": "agent-wang"})
+    r = await gw.http.post(
+        f"/projects/{pid}/report-progress", headers=operator(), json={"percent": 10, "by": "agent-wang"}
+    )
     assert r.status_code == 409 and "progress" in r.json()["detail"], r.text
-    r = await gw.http.post(f"/projects/{pid}/resolve-meeting", headers=operator(),
-                           json={"meeting_id": "m-1", "resolution": "go ahead", "by": "lead-zhao"})
+    r = await gw.http.post(
+        f"/projects/{pid}/resolve-meeting",
+        headers=operator(),
+        json={"meeting_id": "m-1", "resolution": "go ahead", "by": "lead-zhao"},
+    )
     assert r.status_code == 409 and r.json()["detail"].startswith("meeting_id:"), r.text
     # Version 1's path still answers (deprecated), checking the meeting in the path.
-    r = await gw.http.post(f"/projects/{pid}/meetings/m-1/resolution", headers=operator(),
-                           json={"meeting_id": "m-1", "resolution": "go ahead", "by": "lead-zhao"})
+    r = await gw.http.post(
+        f"/projects/{pid}/meetings/m-1/resolution",
+        headers=operator(),
+        json={"meeting_id": "m-1", "resolution": "go ahead", "by": "lead-zhao"},
+    )
     assert r.status_code == 409 and r.json()["detail"].startswith("meeting_id:"), r.text
-    r = await gw.http.post(f"/projects/{pid}/meetings/m-1/resolution", headers=operator(),
-                           json={"meeting_id": "m-2", "resolution": "go ahead", "by": "lead-zhao"})
+    r = await gw.http.post(
+        f"/projects/{pid}/meetings/m-1/resolution",
+        headers=operator(),
+        json={"meeting_id": "m-2", "resolution": "go ahead", "by": "lead-zhao"},
+    )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "meeting_id"]
 
     view = (await gw.http.get(f"/projects/{pid}")).json()
@@ -178,8 +216,14 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     assert states["eia"] == "pending" and states["land-use-planning-permit"] == "pending"
 
     # The workflow records events right after each update: wait for the last one to land.
-    expected = {"MatterApproved", "CorrectionRequested", "MatterRejected", "ClockStopped", "LimitExtended",
-                "AgentReassigned"}
+    expected = {
+        "MatterApproved",
+        "CorrectionRequested",
+        "MatterRejected",
+        "ClockStopped",
+        "LimitExtended",
+        "AgentReassigned",
+    }
     for _ in range(50):
         timeline = await gw.http.get(f"/projects/{pid}/timeline")
         assert timeline.status_code == 200
@@ -199,8 +243,9 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     zone = await gw.http.get("/reports/zone", params={"zone": "tunliu"})
     assert zone.status_code == 200 and zone.json()[0]["projects"] >= 1
 
-    r = await gw.http.post(f"/projects/{pid}/withdraw", headers=operator(),
-                           json={"reason": "investor withdrew", "by": "agent-wang"})
+    r = await gw.http.post(
+        f"/projects/{pid}/withdraw", headers=operator(), json={"reason": "investor withdrew", "by": "agent-wang"}
+    )
     assert r.status_code == 200 and r.json()["stage"] == "withdrawn", r.text
     final = (await gw.http.get(f"/projects/{pid}")).json()
     assert final["stage"] == "withdrawn"
@@ -220,7 +265,9 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     ],
 )
 async def test_malformed_registration_names_the_field_and_starts_nothing(
-    gw: Gateway, change: dict[str, Any], field: str,
+    gw: Gateway,
+    change: dict[str, Any],
+    field: str,
 ) -> None:
     body = gw.project(**change)
     r = await gw.http.post("/projects", json=body, headers=operator())
@@ -238,8 +285,9 @@ async def test_errors_map_to_statuses(gw: Gateway) -> None:
     assert (await gw.http.get("/projects/not%20an%20id")).status_code == 422
     r = await gw.decide("no-such-project", decision("eia", "ecology"))
     assert r.status_code == 404, r.text
-    r = await gw.http.post("/projects/no-such-project/withdraw", headers=operator(),
-                           json={"reason": "x", "by": "agent-li"})
+    r = await gw.http.post(
+        "/projects/no-such-project/withdraw", headers=operator(), json={"reason": "x", "by": "agent-li"}
+    )
     assert r.status_code == 404
     # A malformed decision: field errors, and the extra field is named.
     body = {**decision("eia", "ecology"), "surprise": True}
@@ -294,19 +342,29 @@ async def test_old_paths_and_idempotency_key(gw: Gateway) -> None:
     assert r.status_code == 200 and r.json()["state"] == "approved", r.text
     body = {"to_agent": "agent-wang", "by": "lead-zhao", "reason": "AB岗"}
     # The Idempotency-Key header is the request id when the body has none: a retry gets the first answer.
-    first = await gw.http.post(f"/projects/{pid}/reassign-agent", json=body,
-                               headers={**operator(), "Idempotency-Key": "reassign-1"})
+    first = await gw.http.post(
+        f"/projects/{pid}/reassign-agent", json=body, headers={**operator(), "Idempotency-Key": "reassign-1"}
+    )
     assert first.status_code == 200 and first.json()["request_id"] == "reassign-1", first.text
-    again = await gw.http.post(f"/projects/{pid}/agent", json=body,  # version 1's path, same command
-                               headers={**operator(), "Idempotency-Key": "reassign-1"})
+    again = await gw.http.post(
+        f"/projects/{pid}/agent",
+        json=body,  # version 1's path, same command
+        headers={**operator(), "Idempotency-Key": "reassign-1"},
+    )
     assert again.status_code == 200 and again.json() == {**first.json(), "duplicate": True}
     # Both given and different: 422 naming the field; nothing sent.
-    r = await gw.http.post(f"/projects/{pid}/reassign-agent", json={**body, "request_id": "reassign-2"},
-                           headers={**operator(), "Idempotency-Key": "reassign-3"})
+    r = await gw.http.post(
+        f"/projects/{pid}/reassign-agent",
+        json={**body, "request_id": "reassign-2"},
+        headers={**operator(), "Idempotency-Key": "reassign-3"},
+    )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "request_id"], r.text
     # Both given and equal is fine.
-    r = await gw.http.post(f"/projects/{pid}/reassign-agent", json={**body, "request_id": "reassign-1"},
-                           headers={**operator(), "Idempotency-Key": "reassign-1"})
+    r = await gw.http.post(
+        f"/projects/{pid}/reassign-agent",
+        json={**body, "request_id": "reassign-1"},
+        headers={**operator(), "Idempotency-Key": "reassign-1"},
+    )
     assert r.status_code == 200 and r.json()["duplicate"] is True
     r = await gw.http.post(f"/projects/{pid}/retry-faulted", json={"by": "operator-li"}, headers=operator())
     assert r.status_code == 409 and "not faulted" in r.json()["detail"], r.text

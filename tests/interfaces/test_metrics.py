@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import re
 import uuid
+from typing import cast
 
 import httpx
-from temporalio.common import MetricAttributes
+from temporalio.common import MetricAttributes, MetricMeter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -50,8 +51,17 @@ async def test_worker_serves_sdk_metrics_and_daiban_counters(dev_env: WorkflowEn
         await client.register(reg)
         await client.state(reg.project_id)
         for code, dept in (("enterprise-registration", "market"), ("project-filing", "approval")):
-            await client.decide(reg.project_id, Decision(decision_id=f"m-{code}", department=dept, matter_code=code,
-                                                         kind="approve", decided_by="clerk", instant=True))
+            await client.decide(
+                reg.project_id,
+                Decision(
+                    decision_id=f"m-{code}",
+                    department=dept,
+                    matter_code=code,
+                    kind="approve",
+                    decided_by="clerk",
+                    instant=True,
+                ),
+            )
         text = ""
         async with httpx.AsyncClient() as http:
             for _ in range(50):  # events are recorded (and counted) right after each update
@@ -89,14 +99,26 @@ class _FakeMeter:
 
 def test_breaches_and_escalations_are_counted_by_kind() -> None:
     def event(event_type: str, **payload: object) -> EventEnvelope:
-        return EventEnvelope(event_id=event_type, stream_id="p", version=1, event_type=event_type,
-                             occurred_at="2026-01-05T09:00:00+08:00", payload=payload)
+        return EventEnvelope(
+            event_id=event_type,
+            stream_id="p",
+            version=1,
+            event_type=event_type,
+            occurred_at="2026-01-05T09:00:00+08:00",
+            payload=payload,
+        )
 
     meter = _FakeMeter()
-    _Counters(meter).count([  # type: ignore[arg-type]
-        event("DeadlineBreached", scope="matter"), event("EscalatedToLead"), event("JointMeetingConvened"),
-        event("MatterRejected"), event("CorrectionRequested"), event("StageStarted"),
-    ])
+    _Counters(cast(MetricMeter, meter)).count(
+        [
+            event("DeadlineBreached", scope="matter"),
+            event("EscalatedToLead"),
+            event("JointMeetingConvened"),
+            event("MatterRejected"),
+            event("CorrectionRequested"),
+            event("StageStarted"),
+        ]
+    )
     counted = [(name, attrs) for name, attrs in meter.seen if name != "daiban_events_recorded"]
     assert counted == [
         ("daiban_deadline_breaches", {"scope": "matter"}),

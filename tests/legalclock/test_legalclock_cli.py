@@ -60,9 +60,7 @@ def test_load(tmp_path: Path) -> None:
     # The law's 2027 plus one fictitious make-up working day: only that day changes.
     days = {d.isoformat(): n for d, n in provisional_holidays(2027).items()}
     notice = tmp_path / "2027.json"
-    notice.write_text(
-        json.dumps({"years": {"2027": {"holidays": days, "workdays": {"2027-02-20": "春节调休"}}}})
-    )
+    notice.write_text(json.dumps({"years": {"2027": {"holidays": days, "workdays": {"2027-02-20": "春节调休"}}}}))
     out = ok_json("load", str(notice))
     assert out["changed_years"] == [2027]
     assert out["version"] != out["base_version"]
@@ -104,6 +102,4 @@ def test_bad_calendar_file(tmp_path: Path) -> None:
     bad.write_text('{"years": {"2027": {"holidays": {"2026-11-30": "x"}}}}')
     result = runner.invoke(app, ["load", str(bad)])
     assert result.exit_code == 2
-    assert result.stderr == (
-        "error: years.2027.holidays: 2026-11-30 is filed under the wrong year 2027\n"
-    )
+    assert result.stderr == ("error: years.2027.holidays: 2026-11-30 is filed under the wrong year 2027\n")

@@ -67,9 +67,7 @@ def test_a_stop_over_national_day_moves_by_working_time_only(
     assert resumed.suspensions[0].reason == "missing land certificate"
 
 
-def test_open_stop_freezes_the_budget(
-    clock: Clock, cal: OfficialCalendar, hours: OfficeHours
-) -> None:
+def test_open_stop_freezes_the_budget(clock: Clock, cal: OfficialCalendar, hours: OfficeHours) -> None:
     stopped = clock.stop(SuspensionKind.EXPERT_REVIEW, cst("2026-09-24T12:00"))
     # Stops count in whole days: the day of the stop (24 Sep) counts, the days after it do not.
     same_day = stopped.budget(cal, hours, cst("2026-09-24T17:00"))
@@ -118,9 +116,7 @@ def test_stop_transitions_are_checked(clock: Clock) -> None:
 
 
 def test_one_extension_only(clock: Clock, cal: OfficialCalendar, hours: OfficeHours) -> None:
-    extended = clock.extend(
-        10, approved_by="局长 Director Wang", reason="complex case", at=cst("2026-10-20T10:00")
-    )
+    extended = clock.extend(10, approved_by="局长 Director Wang", reason="complex case", at=cst("2026-10-20T10:00"))
     assert extended.total_days == 30
     assert due(extended, cal, hours) == due(clock.model_copy(update={"limit_days": 30}), cal, hours)
     assert extended.extension is not None
@@ -135,9 +131,7 @@ def test_one_extension_only(clock: Clock, cal: OfficialCalendar, hours: OfficeHo
         clock.extend(1, approved_by="", reason="r", at=cst("2026-10-20T10:00"))
 
 
-def test_half_day_stop_across_lunch_and_a_holiday(
-    cal: OfficialCalendar, hours: OfficeHours
-) -> None:
+def test_half_day_stop_across_lunch_and_a_holiday(cal: OfficialCalendar, hours: OfficeHours) -> None:
     half = Clock(accepted_at=cst("2026-09-30T14:00"), limit_days=0.5)
     assert due(half, cal, hours) == cst("2026-10-08T12:00")
     # Stopped 11:00-14:00 on 8 Oct: a same-day stop moves nothing (it moved to 15:00 when stops
@@ -170,18 +164,12 @@ def test_provisional_until_the_year_is_loaded(cal: OfficialCalendar, hours: Offi
     assert moved.at == cst("2027-01-19T17:30")
 
 
-def test_within_official_years_is_not_provisional(
-    cal: OfficialCalendar, hours: OfficeHours
-) -> None:
+def test_within_official_years_is_not_provisional(cal: OfficialCalendar, hours: OfficeHours) -> None:
     clock = Clock(accepted_at=cst("2026-12-20T10:00"), limit_days=5)
     assert not clock.deadline(cal, hours).provisional
     assert Clock(accepted_at=cst("2003-12-30T10:00"), limit_days=5).deadline(cal, hours).provisional
     # a slice too small for the count says so
-    assert (
-        Clock(accepted_at=cst("2025-12-20T10:00"), limit_days=20)
-        .deadline(cal.slice(2026, 2026), hours)
-        .provisional
-    )
+    assert Clock(accepted_at=cst("2025-12-20T10:00"), limit_days=20).deadline(cal.slice(2026, 2026), hours).provisional
 
 
 def test_budget_figures(cal: OfficialCalendar, hours: OfficeHours) -> None:
@@ -245,9 +233,7 @@ def test_naive_acceptance_is_rejected() -> None:
         Clock(accepted_at=datetime(2026, 3, 2, 10), limit_days=1)
 
 
-def test_models_round_trip_through_json(
-    clock: Clock, cal: OfficialCalendar, hours: OfficeHours
-) -> None:
+def test_models_round_trip_through_json(clock: Clock, cal: OfficialCalendar, hours: OfficeHours) -> None:
     full = (
         clock.stop(CORRECTION, cst("2026-09-22T10:00"), "补正")
         .resume(cst("2026-09-24T10:00"))

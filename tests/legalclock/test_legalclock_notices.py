@@ -58,9 +58,7 @@ def test_the_2008_notice_files_its_december_days_under_2007(cal: OfficialCalenda
     ("year", "day", "working"),
     [(2012, "2011-12-31", True), (2023, "2022-12-31", False)],
 )
-def test_other_notices_naming_the_previous_december(
-    cal: OfficialCalendar, year: int, day: str, working: bool
-) -> None:
+def test_other_notices_naming_the_previous_december(cal: OfficialCalendar, year: int, day: str, working: bool) -> None:
     kind = "workdays" if working else "holidays"
     text = json.dumps({"years": {str(year): {kind: {day: "元旦"}}}})
     merged, _ = merge_calendar_file(cal, text)
@@ -99,9 +97,7 @@ days_of_2026 = st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 12, 31)
 @given(
     named=st.dictionaries(days_of_2026, st.sampled_from(["holiday", "workday"]), max_size=12),
 )
-def test_merging_never_changes_a_day_the_notice_does_not_name(
-    cal: OfficialCalendar, named: dict[date, str]
-) -> None:
+def test_merging_never_changes_a_day_the_notice_does_not_name(cal: OfficialCalendar, named: dict[date, str]) -> None:
     holidays = {d.isoformat(): "h" for d, k in named.items() if k == "holiday"}
     workdays = {d.isoformat(): "w" for d, k in named.items() if k == "workday" and d.weekday() >= 5}
     text = notice(2026, holidays, workdays)

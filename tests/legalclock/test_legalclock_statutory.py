@@ -97,9 +97,7 @@ def off_weekdays(year: int) -> list[date]:
 
 def test_2027_spring_festival_weekend_is_made_up() -> None:
     # 除夕 Fri 5 Feb, 初一 Sat, 初二 Sun, 初三 Mon: Sat and Sun made up on Tue 9 and Wed 10 (§6).
-    assert [d for d in off_weekdays(2027) if d.month == 2] == [
-        date(2027, 2, d) for d in (5, 8, 9, 10)
-    ]
+    assert [d for d in off_weekdays(2027) if d.month == 2] == [date(2027, 2, d) for d in (5, 8, 9, 10)]
     # Labour Day Sat 1 and Sun 2 May: Mon 3 and Tue 4; National Day Fri 1-Sun 3 Oct: 4 and 5 Oct.
     assert [d for d in off_weekdays(2027) if d.month == 5] == [date(2027, 5, 3), date(2027, 5, 4)]
     assert [d for d in off_weekdays(2027) if d.month == 10] == [date(2027, 10, d) for d in (1, 4, 5)]
@@ -117,9 +115,7 @@ def test_2031_mid_autumn_on_national_day() -> None:
     assert [d for d in off_weekdays(2031) if d.month == 10] == [date(2031, 10, d) for d in (1, 2, 3, 6)]
 
 
-def test_issue_11_regression_20_days_over_spring_festival_2027(
-    cal: OfficialCalendar, hours: OfficeHours
-) -> None:
+def test_issue_11_regression_20_days_over_spring_festival_2027(cal: OfficialCalendar, hours: OfficeHours) -> None:
     deadline = add_working_days(cal, hours, datetime(2027, 1, 20, 9, tzinfo=CST), 20)
     assert deadline.at == datetime(2027, 2, 23, 17, 30, tzinfo=CST)  # was 2027-02-17
     assert deadline.provisional

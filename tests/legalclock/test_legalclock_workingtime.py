@@ -24,9 +24,9 @@ from legalclock.tools.disagreements import OFFICIAL
 FAST = settings(max_examples=300, deadline=None)
 SESSIONS = ((time(9), time(12)), (time(13, 30), time(17, 30)))
 
-instants = st.datetimes(
-    min_value=datetime(2004, 1, 1), max_value=datetime(2026, 10, 31, 23, 59)
-).map(lambda t: t.replace(tzinfo=CST))
+instants = st.datetimes(min_value=datetime(2004, 1, 1), max_value=datetime(2026, 10, 31, 23, 59)).map(
+    lambda t: t.replace(tzinfo=CST)
+)
 
 
 def cst(text: str) -> datetime:
@@ -64,9 +64,7 @@ def oracle_minutes(start: datetime, end: datetime) -> float:
 
 @FAST
 @given(start=instants, n=st.integers(min_value=1, max_value=60))
-def test_whole_days_match_the_oracle(
-    cal: OfficialCalendar, hours: OfficeHours, start: datetime, n: int
-) -> None:
+def test_whole_days_match_the_oracle(cal: OfficialCalendar, hours: OfficeHours, start: datetime, n: int) -> None:
     deadline = add_working_days(cal, hours, start, n)
     assert deadline.at is not None
     assume(deadline.at.year <= 2026)
@@ -79,9 +77,7 @@ def test_whole_days_match_the_oracle(
 
 @FAST
 @given(start=instants, k=st.integers(min_value=0, max_value=30))
-def test_half_days_follow_the_session_rule(
-    cal: OfficialCalendar, hours: OfficeHours, start: datetime, k: int
-) -> None:
+def test_half_days_follow_the_session_rule(cal: OfficialCalendar, hours: OfficeHours, start: datetime, k: int) -> None:
     at = add_working_days(cal, hours, start, k + 0.5).at
     assert at is not None
     assume(at.year <= 2026)
@@ -161,9 +157,7 @@ def test_adding_minutes_inverts_measuring(
         ("2026-02-13T11:00", 0.5, "2026-02-13T17:30"),  # issue 11: count gives 0.5 back
     ],
 )
-def test_examples(
-    cal: OfficialCalendar, hours: OfficeHours, start: str, days: float, expected: str
-) -> None:
+def test_examples(cal: OfficialCalendar, hours: OfficeHours, start: str, days: float, expected: str) -> None:
     assert add_working_days(cal, hours, cst(start), days).at == cst(expected)
 
 

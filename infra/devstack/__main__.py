@@ -19,7 +19,7 @@ from pathlib import Path
 
 from infra import migrate
 from infra.db import create_pool, redact
-from infra.pgserver import EmbeddedPostgres, port_in_use
+from infra.devstack.pgserver import EmbeddedPostgres, port_in_use
 from infra.process import exit_now
 from infra.settings import ConfigError, Settings, load_settings
 from schemas import visibility
@@ -44,8 +44,11 @@ class Stack:
 
     def check_ports(self) -> None:
         s = self.settings
-        for port, var in ((s.temporal_port, "DAIBAN_TEMPORAL_PORT"), (s.ui_port, "DAIBAN_UI_PORT"),
-                          (s.gateway_port, "DAIBAN_GATEWAY_PORT")):
+        for port, var in (
+            (s.temporal_port, "DAIBAN_TEMPORAL_PORT"),
+            (s.ui_port, "DAIBAN_UI_PORT"),
+            (s.gateway_port, "DAIBAN_GATEWAY_PORT"),
+        ):
             if port_in_use(port):
                 raise ConfigError(
                     f"port {port} is in use (another Temporal server or `make run`?); stop it or set {var}"
@@ -106,8 +109,10 @@ class Stack:
         if not (self.settings.department_keys and self.settings.operator_tokens):
             dev = dev_credentials_env(self.state)
             env.update({k: v for k, v in dev.items() if not os.environ.get(k)})
-        self.gateway = subprocess.Popen([sys.executable, "-m", "interfaces.gateway"], env=env,
-                                        cwd=Path(__file__).parents[1])
+        self.gateway = subprocess.Popen(
+            [sys.executable, "-m", "interfaces.gateway"], env=env, cwd=Path(__file__).parents[1]
+        )
+
     # ---- end HTTP gateway ----
 
     def stop(self) -> None:
@@ -159,7 +164,7 @@ def run() -> int:
         stack.start_worker(dsn)
         stack.start_gateway(dsn)  # daiban: HTTP gateway
         if settings.demo:
-            from infra.demo import run_demo
+            from infra.devstack.demo import run_demo
 
             say("starting the demo projects")
             try:
@@ -170,13 +175,18 @@ def run() -> int:
         say("")
         say(f"Temporal UI:   {ui}/namespaces/{settings.temporal_namespace}/workflows")
         say(f"Temporal gRPC: 127.0.0.1:{settings.temporal_port}   PostgreSQL: {redact(dsn)}")
-        say(f"HTTP gateway:  http://{settings.gateway_host}:{settings.gateway_port}/docs   "
-            f"(dev credentials: {stack.state / 'dev-credentials.json'})")  # daiban: HTTP gateway
+        say(
+            f"HTTP gateway:  http://{settings.gateway_host}:{settings.gateway_port}/docs   "
+            f"(dev credentials: {stack.state / 'dev-credentials.json'})"
+        )  # daiban: HTTP gateway
         say(f"Try: .venv/bin/daiban project list     (state kept in {stack.state})")
         say("Press Ctrl-C to stop everything.")
         while not stop["now"]:
-            for proc, name in ((stack.gateway, "gateway"), (stack.worker, "worker"),
-                               (stack.temporal, "Temporal dev server")):
+            for proc, name in (
+                (stack.gateway, "gateway"),
+                (stack.worker, "worker"),
+                (stack.temporal, "Temporal dev server"),
+            ):
                 if proc is not None and proc.poll() is not None:
                     raise ConfigError(f"the {name} exited with code {proc.returncode}; see the lines above")
             time.sleep(0.5)

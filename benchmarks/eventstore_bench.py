@@ -1,4 +1,4 @@
-"""Benchmark of the event store and the projector: ``python -m benchmarks.bench``.
+"""Benchmark of the event store and the projector: ``python -m benchmarks.eventstore_bench``.
 
 Appends per second, single events and batches, against a plain asyncpg INSERT into a table like
 ``events`` (no append lock, no hash chain, no idempotence check) in the same run; then the
@@ -28,7 +28,7 @@ from eventstore.projector import Projector
 from eventstore.store import StoredEvent, append
 from infra import migrate
 from infra.db import create_pool
-from infra.pgserver import EmbeddedPostgres
+from infra.devstack.pgserver import EmbeddedPostgres
 from schemas.events import EventEnvelope
 
 _PLAIN_INSERT = """

@@ -1,6 +1,6 @@
 """Benchmark: deadlines of 20 working days from random acceptance instants.
 
-    python -m legalclock.bench [COUNT]
+    python -m benchmarks.legalclock_bench [COUNT]
 
 Prints the time for COUNT (default 100,000) deadlines through the public API
 (`add_working_days`, which builds and validates a `Clock`), and through the bare working-time
