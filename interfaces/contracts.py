@@ -164,7 +164,8 @@ def drift(directory: Path = CONTRACTS_DIR) -> list[str]:
     problems = [f"{name}: missing" for name in sorted(set(expected) - present)]
     problems += [f"{name}: not generated any more (stale)" for name in sorted(present - set(expected))]
     problems += [
-        f"{name}: differs" for name in sorted(set(expected) & present)
+        f"{name}: differs"
+        for name in sorted(set(expected) & present)
         if (directory / name).read_text(encoding="utf-8") != expected[name]
     ]
     return problems
