@@ -6,9 +6,11 @@ Exit codes: 0 success; 2 bad input or configuration; 1 refused by the project.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import asyncpg
@@ -51,6 +53,48 @@ def build(model: type[M], **fields: Any) -> M:
         return model.model_validate({k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:
         raise fail(field_error(exc)) from None
+
+
+@dataclass(frozen=True)
+class Opt:
+    """An option of an update's command: ``--name`` (or ``decls``), filling the field ``field`` (default: name)."""
+
+    name: str
+    type: Any = str
+    help: str | None = None
+    field: str = ""
+    default: Any = inspect.Parameter.empty
+    decls: tuple[str, ...] = ()
+
+    def parameter(self) -> inspect.Parameter:
+        option = Annotated[self.type, typer.Option(*self.decls, help=self.help)]  # type: ignore[name-defined]  # built at run time
+        return inspect.Parameter(self.name, inspect.Parameter.KEYWORD_ONLY, default=self.default, annotation=option)
+
+
+def update_command(update: str, model: type[BaseModel], doc: str, *options: Opt) -> Callable[..., None]:
+    """The command that sends update ``update``: ``PROJECT_ID``, ``options`` filling ``model``, then
+    ``--request-id`` (when ``model`` has one) and ``--json``; it prints the update's answer."""
+
+    def command(project_id: str, as_json: bool = False, request_id: str | None = None, **values: Any) -> None:
+        cmd = build(model, request_id=request_id, **{o.field or o.name: values[o.name] for o in options})
+        acknowledge(project_id, lambda c: c.command(update, project_id, cmd), as_json)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    params = [
+        inspect.Parameter("project_id", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str),
+        *(o.parameter() for o in options),
+        *(
+            [inspect.Parameter("request_id", keyword, default=None, annotation=RequestIdOpt)]
+            if "request_id" in model.model_fields
+            else []
+        ),
+        inspect.Parameter("as_json", keyword, default=False, annotation=JsonOpt),
+    ]
+    command.__name__ = update
+    command.__doc__ = doc
+    command.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}
+    command.__signature__ = inspect.Signature(params, return_annotation=None)  # type: ignore[attr-defined]  # read by typer
+    return command
 
 
 def database_url(s: Settings) -> str:

@@ -16,9 +16,8 @@ from rich.table import Table
 
 from interfaces.cli.common import (
     JsonOpt,
-    RequestIdOpt,
+    Opt,
     acknowledge,
-    build,
     emit,
     fail,
     field_error,
@@ -26,21 +25,9 @@ from interfaces.cli.common import (
     read,
     run,
     table,
+    update_command,
 )
-from schemas.project import (
-    ConfirmDeadline,
-    ExtendLimit,
-    ProgressReport,
-    ProjectView,
-    ReassignAgent,
-    RegisterProject,
-    ResolveMeeting,
-    Resubmit,
-    ResumeClock,
-    StopClock,
-    SupplyMaterials,
-    Withdraw,
-)
+from schemas import project as p
 from workflows.project import RetryFaulted
 
 app = typer.Typer(help="Register, inspect and steer projects.", no_args_is_help=True)
@@ -59,7 +46,7 @@ def register(
 ) -> None:
     """Register a project (idempotent on its project_id)."""
     try:
-        reg = RegisterProject.model_validate_json(file.read_text(encoding="utf-8"))
+        reg = p.RegisterProject.model_validate_json(file.read_text(encoding="utf-8"))
     except OSError as exc:
         raise fail(f"{file}: {exc.strerror}") from None
     except ValidationError as exc:
@@ -98,7 +85,7 @@ def list_projects(
     emit(rows, as_json, render)
 
 
-def render_view(v: ProjectView) -> None:
+def render_view(v: p.ProjectView) -> None:
     out.print(f"[bold]{v.project_id}[/] {v.name} — {v.enterprise} (zone {v.zone}, {v.investment_yuan:,} yuan)")
     out.print(f"stage [bold]{v.stage}[/], agent {v.agent} (backup {v.backup_agent}), lead {v.project_lead}")
     out.print(v.waiting_for)
@@ -146,126 +133,6 @@ def timeline(project_id: str, as_json: JsonOpt = False) -> None:
 # ---- commands: the verb is the update's name ------------------------------------------------------
 
 
-@app.command("supply-materials")
-def supply_materials(
-    project_id: str,
-    matter: Annotated[str, typer.Option()],
-    by: Annotated[str, typer.Option()],
-    item: Annotated[list[str], typer.Option(help="Material supplied (repeat).")],
-    request_id: RequestIdOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """The agent supplies correction materials or materials owed under tolerance."""
-    cmd = build(SupplyMaterials, request_id=request_id, matter_code=matter, by=by, items=item)
-    acknowledge(project_id, lambda c: c.supply_materials(project_id, cmd), as_json)
-
-
-@app.command("resubmit")
-def resubmit(
-    project_id: str,
-    matter: Annotated[str, typer.Option()],
-    by: Annotated[str, typer.Option()],
-    note: Annotated[str, typer.Option()] = "",
-    request_id: RequestIdOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Resubmit a rejected matter after fixing it."""
-    cmd = build(Resubmit, request_id=request_id, matter_code=matter, by=by, note=note)
-    acknowledge(project_id, lambda c: c.resubmit(project_id, cmd), as_json)
-
-
-@app.command("stop-clock")
-def stop_clock(
-    project_id: str,
-    matter: Annotated[str, typer.Option()],
-    department: Annotated[str, typer.Option()],
-    kind: Annotated[str, typer.Option(help="expert_review | hearing | testing | public_notice | ...")],
-    reason: Annotated[str, typer.Option()],
-    expected_days: Annotated[
-        float | None, typer.Option(help="Working days the procedure is expected to take (told to the applicant).")
-    ] = None,
-    request_id: RequestIdOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Stop a matter's clock (time that does not count toward the limit)."""
-    cmd = build(
-        StopClock,
-        request_id=request_id,
-        matter_code=matter,
-        department=department,
-        kind=kind,
-        reason=reason,
-        expected_days=expected_days,
-    )
-    acknowledge(project_id, lambda c: c.stop_clock(project_id, cmd), as_json)
-
-
-@app.command("resume-clock")
-def resume_clock(
-    project_id: str,
-    matter: Annotated[str, typer.Option()],
-    department: Annotated[str, typer.Option()],
-    request_id: RequestIdOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Restart a stopped clock."""
-    cmd = build(ResumeClock, request_id=request_id, matter_code=matter, department=department)
-    acknowledge(project_id, lambda c: c.resume_clock(project_id, cmd), as_json)
-
-
-@app.command("extend-limit")
-def extend_limit(
-    project_id: str,
-    matter: Annotated[str, typer.Option()],
-    department: Annotated[str, typer.Option()],
-    days: Annotated[float, typer.Option()],
-    approved_by: Annotated[str, typer.Option()],
-    reason: Annotated[str, typer.Option()],
-    request_id: RequestIdOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Extend a matter's limit once, with the agency head's approval."""
-    cmd = build(
-        ExtendLimit,
-        request_id=request_id,
-        matter_code=matter,
-        department=department,
-        days=days,
-        approved_by=approved_by,
-        reason=reason,
-    )
-    acknowledge(project_id, lambda c: c.extend_limit(project_id, cmd), as_json)
-
-
-@app.command("reassign-agent")
-def reassign_agent(
-    project_id: str,
-    to: Annotated[str, typer.Option(help="The new agent.")],
-    by: Annotated[str, typer.Option()],
-    reason: Annotated[str, typer.Option()],
-    request_id: RequestIdOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Hand the project to the backup agent or a new agent."""
-    cmd = build(ReassignAgent, request_id=request_id, to_agent=to, by=by, reason=reason)
-    acknowledge(project_id, lambda c: c.reassign_agent(project_id, cmd), as_json)
-
-
-@app.command("report-progress")
-def report_progress(
-    project_id: str,
-    percent: Annotated[int, typer.Option()],
-    by: Annotated[str, typer.Option()],
-    note: Annotated[str, typer.Option()] = "",
-    request_id: RequestIdOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Report construction progress; 100 starts the joint completion acceptance."""
-    cmd = build(ProgressReport, request_id=request_id, percent=percent, note=note, by=by)
-    acknowledge(project_id, lambda c: c.report_progress(project_id, cmd), as_json)
-
-
-@app.command("complete")
 def complete(
     project_id: str,
     by: Annotated[str, typer.Option()],
@@ -276,64 +143,93 @@ def complete(
     acknowledge(project_id, lambda c: c.complete_construction(project_id, by, note), as_json)
 
 
-@app.command("resolve-meeting")
-def resolve_meeting(
-    project_id: str,
-    meeting: Annotated[str, typer.Option()],
-    resolution: Annotated[str, typer.Option()],
-    by: Annotated[str, typer.Option()],
-    request_id: RequestIdOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Record a joint meeting's resolution."""
-    cmd = build(ResolveMeeting, request_id=request_id, meeting_id=meeting, resolution=resolution, by=by)
-    acknowledge(project_id, lambda c: c.resolve_meeting(project_id, cmd), as_json)
+MATTER = Opt("matter", field="matter_code")
+DEPARTMENT = Opt("department")
+BY = Opt("by")
+REASON = Opt("reason")
+NOTE = Opt("note", default="")
 
-
-@app.command("withdraw")
-def withdraw(
-    project_id: str,
-    reason: Annotated[str, typer.Option()],
-    by: Annotated[str, typer.Option()],
-    request_id: RequestIdOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Withdraw a project at any stage; open matters are closed."""
-    cmd = build(Withdraw, request_id=request_id, reason=reason, by=by)
-    acknowledge(project_id, lambda c: c.withdraw(project_id, cmd), as_json)
-
-
-@app.command("retry-faulted")
-def retry_faulted(
-    project_id: str,
-    by: Annotated[str, typer.Option(help="The operator asking.")],
-    request_id: RequestIdOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """After the cause of a fault is repaired: the project tries its refused batch again."""
-    cmd = build(RetryFaulted, request_id=request_id, by=by)
-    acknowledge(project_id, lambda c: c.retry_faulted(project_id, cmd), as_json)
-
-
-@app.command("confirm-deadline")
-def confirm_deadline(
-    project_id: str,
-    clock: Annotated[str, typer.Option(help="The clock whose provisional deadline is confirmed, e.g. matter:eia:1.")],
-    by: Annotated[str, typer.Option(help="The operator confirming.")],
-    reason: Annotated[str, typer.Option(help="Why (recorded).")],
-    request_id: RequestIdOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Confirm a provisional deadline so the deemed approval held on it is taken (超时默认)."""
-    cmd = build(ConfirmDeadline, request_id=request_id, clock_id=clock, by=by, reason=reason)
-    acknowledge(project_id, lambda c: c.confirm_deadline(project_id, cmd), as_json)
-
-
-_BY_VERB: dict[str, Callable[..., None]] = {
-    "supply-materials": supply_materials,
-    "extend-limit": extend_limit,
-    "reassign-agent": reassign_agent,
-    "report-progress": report_progress,
+# Verb -> command, in the order of the help.
+COMMANDS: dict[str, Callable[..., None]] = {
+    "supply-materials": update_command(
+        "supply_materials",
+        p.SupplyMaterials,
+        "The agent supplies correction materials or materials owed under tolerance.",
+        MATTER,
+        BY,
+        Opt("item", list[str], "Material supplied (repeat).", field="items"),
+    ),
+    "resubmit": update_command("resubmit", p.Resubmit, "Resubmit a rejected matter after fixing it.", MATTER, BY, NOTE),
+    "stop-clock": update_command(
+        "stop_clock",
+        p.StopClock,
+        "Stop a matter's clock (time that does not count toward the limit).",
+        MATTER,
+        DEPARTMENT,
+        Opt("kind", help="expert_review | hearing | testing | public_notice | ..."),
+        REASON,
+        Opt(
+            "expected_days",
+            float | None,
+            "Working days the procedure is expected to take (told to the applicant).",
+            default=None,
+        ),
+    ),
+    "resume-clock": update_command("resume_clock", p.ResumeClock, "Restart a stopped clock.", MATTER, DEPARTMENT),
+    "extend-limit": update_command(
+        "extend_limit",
+        p.ExtendLimit,
+        "Extend a matter's limit once, with the agency head's approval.",
+        MATTER,
+        DEPARTMENT,
+        Opt("days", float),
+        Opt("approved_by"),
+        REASON,
+    ),
+    "reassign-agent": update_command(
+        "reassign_agent",
+        p.ReassignAgent,
+        "Hand the project to the backup agent or a new agent.",
+        Opt("to", help="The new agent.", field="to_agent"),
+        BY,
+        REASON,
+    ),
+    "report-progress": update_command(
+        "report_progress",
+        p.ProgressReport,
+        "Report construction progress; 100 starts the joint completion acceptance.",
+        Opt("percent", int),
+        BY,
+        NOTE,
+    ),
+    "complete": complete,
+    "resolve-meeting": update_command(
+        "resolve_meeting",
+        p.ResolveMeeting,
+        "Record a joint meeting's resolution.",
+        Opt("meeting", field="meeting_id"),
+        Opt("resolution"),
+        BY,
+    ),
+    "withdraw": update_command(
+        "withdraw", p.Withdraw, "Withdraw a project at any stage; open matters are closed.", REASON, BY
+    ),
+    "retry-faulted": update_command(
+        "retry_faulted",
+        RetryFaulted,
+        "After the cause of a fault is repaired: the project tries its refused batch again.",
+        Opt("by", help="The operator asking."),
+    ),
+    "confirm-deadline": update_command(
+        "confirm_deadline",
+        p.ConfirmDeadline,
+        "Confirm a provisional deadline so the deemed approval held on it is taken (超时默认).",
+        Opt("clock", help="The clock whose provisional deadline is confirmed, e.g. matter:eia:1.", field="clock_id"),
+        Opt("by", help="The operator confirming."),
+        Opt("reason", help="Why (recorded)."),
+    ),
 }
+for _verb, _command in COMMANDS.items():
+    app.command(_verb)(_command)
 for _old, _verb in ALIASES.items():
-    app.command(_old, hidden=True, help=f"Old name of `project {_verb}`.")(_BY_VERB[_verb])
+    app.command(_old, hidden=True, help=f"Old name of `project {_verb}`.")(COMMANDS[_verb])
