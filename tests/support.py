@@ -305,6 +305,14 @@ def approve_pending(m: ProjectMachine, now: datetime = T0) -> int:
     return len(pending)
 
 
+def at_approval_land(zone: str = "tunliu") -> ProjectMachine:
+    """Stage 1 with project filing approved: land, planning and EIA pending since T0, effects drained."""
+    m = machine(zone, stage=Stage.APPROVAL_LAND)
+    decide(m, "project-filing")
+    drain(m)
+    return m
+
+
 def approve_until(m: ProjectMachine, stage: Stage, now: datetime = T0) -> None:
     """Approve everything pending (and report construction done) until the project is in ``stage``."""
     target = LIFECYCLE.index(stage)

@@ -40,6 +40,13 @@ async def ok_json(h: Harness, dsn: str, *args: str) -> Any:
     return json.loads(out)
 
 
+def department_args(
+    verb: str, pid: str, matter: str, department: str, decision_id: str, by: str, *more: str
+) -> list[str]:
+    """``daiban decide|verify PID`` with a department's options (``more``: e.g. ``--kind approve``)."""
+    return [verb, pid, "--matter", matter, "--department", department, "--decision-id", decision_id, "--by", by, *more]
+
+
 async def test_an_agent_runs_a_project_from_the_terminal(
     dev: Harness, pg_dsn: str, pg_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
@@ -60,54 +67,22 @@ async def test_an_agent_runs_a_project_from_the_terminal(
     res = await ok_json(
         dev,
         pg_dsn,
-        "decide",
-        pid,
-        "--matter",
-        "enterprise-registration",
-        "--department",
-        "market",
-        "--kind",
-        "approve",
-        "--decision-id",
-        "cli-1",
-        "--by",
-        "clerk",
-        "--instant",
+        *department_args(
+            "decide", pid, "enterprise-registration", "market", "cli-1", "clerk", "--kind", "approve", "--instant"
+        ),
     )
     assert res["state"] == "approved"
     res = await ok_json(
         dev,
         pg_dsn,
-        "decide",
-        pid,
-        "--matter",
-        "project-filing",
-        "--department",
-        "approval",
-        "--kind",
-        "approve",
-        "--decision-id",
-        "cli-2",
-        "--by",
-        "clerk",
+        *department_args("decide", pid, "project-filing", "approval", "cli-2", "clerk", "--kind", "approve"),
     )
     res = await ok_json(
         dev,
         pg_dsn,
-        "decide",
-        pid,
-        "--matter",
-        "eia",
-        "--department",
-        "ecology",
-        "--kind",
-        "request_correction",
-        "--item",
-        "noise data",
-        "--decision-id",
-        "cli-3",
-        "--by",
-        "r",
+        *department_args(
+            "decide", pid, "eia", "ecology", "cli-3", "r", "--kind", "request_correction", "--item", "noise data"
+        ),
     )
     assert res["state"] == "correction"
     ack = await ok_json(
@@ -130,38 +105,12 @@ async def test_an_agent_runs_a_project_from_the_terminal(
     code, out, err = await daiban(dev, pg_dsn, "project", "show", pid)
     assert code == 0 and "eia" in out and "waiting for" in out
     code, out, err = await daiban(
-        dev,
-        pg_dsn,
-        "decide",
-        pid,
-        "--matter",
-        "eia",
-        "--department",
-        "housing",
-        "--kind",
-        "approve",
-        "--decision-id",
-        "cli-4",
-        "--by",
-        "x",
+        dev, pg_dsn, *department_args("decide", pid, "eia", "housing", "cli-4", "x", "--kind", "approve")
     )
     assert code == 1 and err.count("\n") == 1 and "belongs to ecology, not housing" in err
     # Bad input: exit 2, naming the field, nothing sent.
     code, out, err = await daiban(
-        dev,
-        pg_dsn,
-        "decide",
-        pid,
-        "--matter",
-        "eia",
-        "--department",
-        "ecology",
-        "--kind",
-        "reject",
-        "--decision-id",
-        "cli-5",
-        "--by",
-        "x",
+        dev, pg_dsn, *department_args("decide", pid, "eia", "ecology", "cli-5", "x", "--kind", "reject")
     )
     assert code == 2 and "reasons" in err and err.count("\n") == 1
     code, out, err = await daiban(dev, pg_dsn, "project", "show", "no-such-project")
@@ -259,18 +208,16 @@ async def test_a_projects_whole_life_from_the_terminal(dev: Harness, pg_dsn: str
                 await ok_json(
                     dev,
                     pg_dsn,
-                    "decide",
-                    pid,
-                    "--matter",
-                    m["code"],
-                    "--department",
-                    m["department"],
-                    "--kind",
-                    "approve",
-                    "--decision-id",
-                    f"t-{m['code']}-{m['submissions']}",
-                    "--by",
-                    f"{m['department']}-clerk",
+                    *department_args(
+                        "decide",
+                        pid,
+                        m["code"],
+                        m["department"],
+                        f"t-{m['code']}-{m['submissions']}",
+                        f"{m['department']}-clerk",
+                        "--kind",
+                        "approve",
+                    ),
                 )
         raise AssertionError(f"never reached {stage}")
 
@@ -285,17 +232,9 @@ async def test_a_projects_whole_life_from_the_terminal(dev: Harness, pg_dsn: str
             await ok_json(
                 dev,
                 pg_dsn,
-                "verify",
-                pid,
-                "--matter",
-                m["code"],
-                "--department",
-                m["department"],
-                "--decision-id",
-                f"t-verify-{m['code']}",
-                "--by",
-                "inspector",
-                "--passed",
+                *department_args(
+                    "verify", pid, m["code"], m["department"], f"t-verify-{m['code']}", "inspector", "--passed"
+                ),
             )
     final = await ok_json(dev, pg_dsn, "project", "show", pid)
     assert final["stage"] == "in_production" and final["waiting_for"] == "In production."

@@ -38,6 +38,37 @@ class Scenario:
     def m(self, code: str, department: str, stage: str = "approval_land") -> dict[str, Any]:
         return {"matter_code": code, "department": department, "stage": stage}
 
+    def submitted(
+        self, matter: dict[str, Any], submission: int, mode: str, statutory: int, promised: int | None, due: float
+    ) -> EventEnvelope:
+        return self.s.emit(
+            ev.MatterSubmitted,
+            **matter,
+            submission=submission,
+            mode=mode,
+            statutory_days=statutory,
+            promised_days=promised,
+            deadline=self.day(due),
+        )
+
+    def approved(
+        self, matter: dict[str, Any], decision_id: str, mode: str, used: int, statutory: int, on_time: bool
+    ) -> EventEnvelope:
+        return self.s.emit(
+            ev.MatterApproved,
+            **matter,
+            decision_id=decision_id,
+            mode=mode,
+            working_days_used=used,
+            statutory_days=statutory,
+            on_time=on_time,
+            decided_by="审批科",
+        )
+
+    def on_clock(self, event: type[ev.DomainEvent], code: str, submission: int, **fields: Any) -> EventEnvelope:
+        """An event of matter ``code``'s clock for its submission ``submission``."""
+        return self.s.emit(event, clock_id=matter_clock_id(code, submission), scope="matter", **fields)
+
     def events(self) -> list[EventEnvelope]:
         s, m, day, dr, nr = self.s, self.m, self.day, self.dr, self.nr
         filing = m("project-filing", dr)
@@ -45,75 +76,18 @@ class Scenario:
         return [
             s.register(self.zone, self.suffix),
             s.emit(ev.StageStarted, stage="approval_land", limit_days=20, deadline=day(30)),
-            s.emit(
-                ev.MatterSubmitted,
-                **filing,
-                submission=1,
-                mode="standard",
-                statutory_days=20,
-                promised_days=5,
-                deadline=day(7),
-            ),
+            self.submitted(filing, 1, "standard", 20, 5, 7),
             s.emit(ev.MatterRejected, **filing, decision_id="r1", reasons=["材料不符"], working_days_used=3, **decided),
-            s.emit(
-                ev.MatterSubmitted,
-                **filing,
-                submission=2,
-                mode="standard",
-                statutory_days=20,
-                promised_days=5,
-                deadline=day(10),
-            ),
-            s.emit(
-                ev.ClockStopped,
-                clock_id=matter_clock_id("project-filing", 2),
-                scope="matter",
-                kind="correction",
-                reason="图纸",
-            ),
+            self.submitted(filing, 2, "standard", 20, 5, 10),
+            self.on_clock(ev.ClockStopped, "project-filing", 2, kind="correction", reason="图纸"),
             s.emit(ev.CorrectionRequested, **filing, decision_id="c1", items=["图纸"], **decided),
             s.emit(ev.CorrectionSupplied, **filing, by="代办员", items=["图纸"]),
-            s.emit(
-                ev.ClockResumed, clock_id=matter_clock_id("project-filing", 2), scope="matter", stopped_working_days=2
-            ),
-            s.emit(
-                ev.DeadlineWarned,
-                clock_id=matter_clock_id("project-filing", 2),
-                scope="matter",
-                department=dr,
-                deadline=day(12),
-                working_days_left=2,
-            ),
-            s.emit(
-                ev.MatterApproved,
-                **filing,
-                decision_id="a1",
-                mode="standard",
-                working_days_used=7,
-                statutory_days=20,
-                on_time=False,
-                **decided,
-            ),
+            self.on_clock(ev.ClockResumed, "project-filing", 2, stopped_working_days=2),
+            self.on_clock(ev.DeadlineWarned, "project-filing", 2, department=dr, deadline=day(12), working_days_left=2),
+            self.approved(filing, "a1", "standard", 7, 20, False),
             s.emit(ev.ELicenseIssued, **filing, license_no="EL-1"),
-            s.emit(
-                ev.MatterSubmitted,
-                **m("energy-review", dr),
-                submission=1,
-                mode="commitment",
-                statutory_days=20,
-                promised_days=None,
-                deadline=day(20),
-            ),
-            s.emit(
-                ev.MatterApproved,
-                **m("energy-review", dr),
-                decision_id="a2",
-                mode="commitment",
-                working_days_used=0,
-                statutory_days=20,
-                on_time=True,
-                **decided,
-            ),
+            self.submitted(m("energy-review", dr), 1, "commitment", 20, None, 20),
+            self.approved(m("energy-review", dr), "a2", "commitment", 0, 20, True),
             s.emit(
                 ev.ObligationOpened,
                 **m("energy-review", dr),
@@ -121,54 +95,17 @@ class Scenario:
                 items=["承诺书"],
                 deadline=day(60),
             ),
-            s.emit(
-                ev.MatterSubmitted,
-                **m("eia", self.env),
-                submission=1,
-                mode="tolerance",
-                statutory_days=30,
-                promised_days=15,
-                deadline=day(21),
-            ),
-            s.emit(
-                ev.MatterApproved,
-                **m("eia", self.env),
-                decision_id="a3",
-                mode="tolerance",
-                working_days_used=4,
-                statutory_days=30,
-                on_time=True,
-                **decided,
-            ),
+            self.submitted(m("eia", self.env), 1, "tolerance", 30, 15, 21),
+            self.approved(m("eia", self.env), "a3", "tolerance", 4, 30, True),
             s.emit(
                 ev.MatterExempted,
                 **m("lightning-design-review", self.met, "engineering_permit"),
                 assessment="区域评估2024",
                 statutory_days=15,
             ),
-            s.emit(
-                ev.MatterSubmitted,
-                **m("land-pre-review", nr),
-                submission=1,
-                mode="standard",
-                statutory_days=20,
-                promised_days=10,
-                deadline=day(14),
-            ),
-            s.emit(
-                ev.DeadlineBreached,
-                clock_id=matter_clock_id("land-pre-review", 1),
-                scope="matter",
-                department=nr,
-                deadline=day(14),
-            ),
-            s.emit(
-                ev.EscalatedToLead,
-                clock_id=matter_clock_id("land-pre-review", 1),
-                scope="matter",
-                department=nr,
-                project_lead="张伟",
-            ),
+            self.submitted(m("land-pre-review", nr), 1, "standard", 20, 10, 14),
+            self.on_clock(ev.DeadlineBreached, "land-pre-review", 1, department=nr, deadline=day(14)),
+            self.on_clock(ev.EscalatedToLead, "land-pre-review", 1, department=nr, project_lead="张伟"),
             s.emit(ev.AgentReassigned, from_agent="王芳", to_agent="李强", by="主任", reason="休假"),
         ]
 

@@ -34,14 +34,8 @@ def _registration() -> dict[str, Any]:
 
 def test_envelope_is_canonical_json_that_other_languages_can_rebuild() -> None:
     body = b'{"decision_id":"d-1","department":"ecology"}'
-    env = canonical_envelope(
-        department="ecology",
-        project_id="p-1",
-        matter_code="eia",
-        decision_id="d-1",
-        expires_at=1_800_000_000,
-        body=body,
-    )
+    fields = {"department": "ecology", "project_id": "p-1", "matter_code": "eia", "decision_id": "d-1"}
+    env = canonical_envelope(**fields, expires_at=1_800_000_000, body=body)
     assert (
         env
         == (
@@ -49,15 +43,7 @@ def test_envelope_is_canonical_json_that_other_languages_can_rebuild() -> None:
             '"expires_at":1800000000,"matter_code":"eia","project_id":"p-1"}'
         ).encode()
     )
-    sig = sign_envelope(
-        "s3cret",
-        department="ecology",
-        project_id="p-1",
-        matter_code="eia",
-        decision_id="d-1",
-        expires_at=1_800_000_000,
-        body=body,
-    )
+    sig = sign_envelope("s3cret", **fields, expires_at=1_800_000_000, body=body)
     assert sig == hmac.new(b"s3cret", env, hashlib.sha256).hexdigest()
 
 

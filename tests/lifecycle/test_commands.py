@@ -13,6 +13,7 @@ from tests.support import (
     T0,
     ack,
     approve_pending,
+    at_approval_land,
     deadline_of,
     decide,
     decision,
@@ -33,17 +34,10 @@ from tests.support import (
     verification,
     withdraw,
 )
-from workflows.lifecycle import ProjectMachine, Rejected
+from workflows.lifecycle import Rejected
 
 T1 = T0 + timedelta(days=1, hours=2)  # Tuesday 11:00
 T2 = T0 + timedelta(days=2, hours=5)  # Wednesday 14:00
-
-
-def at_approval_land(zone: str = "tunliu") -> ProjectMachine:
-    m = machine(zone, stage=Stage.APPROVAL_LAND)
-    decide(m, "project-filing")
-    drain(m)
-    return m
 
 
 # ---- stop and resume (§45: expert review, hearing, testing, public notice) -----------------

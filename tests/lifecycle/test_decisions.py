@@ -14,6 +14,7 @@ from schemas.stages import Stage
 from tests.support import (
     T0,
     approve_pending,
+    at_approval_land,
     deadline_of,
     decide,
     decision,
@@ -30,25 +31,17 @@ from tests.support import (
     types,
     verification,
 )
-from workflows.lifecycle import ProjectMachine, Rejected
+from workflows.lifecycle import Rejected
 
 T1 = T0 + timedelta(days=1, hours=2)  # Tuesday 11:00
 T2 = T0 + timedelta(days=3, hours=5)  # Thursday 14:00
-
-
-def at_approval_land(zone: str = "yanhu") -> ProjectMachine:
-    """Stage 1 with project filing approved: land, planning and EIA pending since T0."""
-    m = machine(zone, stage=Stage.APPROVAL_LAND)
-    decide(m, "project-filing")
-    drain(m)
-    return m
 
 
 # ---- approve -------------------------------------------------------------------------------
 
 
 def test_approve_closes_the_clock_closes_the_submission_and_issues_the_e_license() -> None:
-    m = at_approval_land()
+    m = at_approval_land("yanhu")
     result = m.execute("decide", decision("eia", decision_id="eco-1"), T1)
     assert result == DecisionResult(decision_id="eco-1", matter_code="eia", state="approved")
     eia = m.state.matters["eia"]
@@ -80,8 +73,8 @@ def test_matters_without_a_license_issue_none() -> None:
 
 
 def test_license_numbers_are_a_pure_function_of_project_matter_and_submission() -> None:
-    a = at_approval_land()
-    b = at_approval_land()
+    a = at_approval_land("yanhu")
+    b = at_approval_land("yanhu")
     decide(a, "eia")
     decide(b, "eia")
     assert a.state.matters["eia"].license_no == fx.license_number(a.pid, "eia", 1)
@@ -93,7 +86,7 @@ def test_license_numbers_are_a_pure_function_of_project_matter_and_submission() 
 
 
 def test_instant_approval_only_on_instant_matters() -> None:
-    m = at_approval_land()
+    m = at_approval_land("yanhu")
     with pytest.raises(Rejected, match=r"^instant: matter eia is not an instant matter \(即办件\)$"):
         m.check("decide", decision("eia", instant=True))
     m = machine("yanhu", stage=Stage.APPROVAL_LAND)
@@ -106,7 +99,7 @@ def test_instant_approval_only_on_instant_matters() -> None:
 
 
 def test_reject_then_resubmit_starts_a_second_submission_with_a_fresh_clock() -> None:
-    m = at_approval_land()
+    m = at_approval_land("yanhu")
     m.execute("decide", decision("eia", "reject", reasons=["公众参与说明不完整"]), T1)
     eia = m.state.matters["eia"]
     assert eia.state == "rejected" and m.state.clocks["matter:eia:1"].closed
@@ -132,7 +125,7 @@ def test_reject_then_resubmit_starts_a_second_submission_with_a_fresh_clock() ->
 
 
 def test_only_a_rejected_matter_is_resubmitted() -> None:
-    m = at_approval_land()
+    m = at_approval_land("yanhu")
     with pytest.raises(Rejected, match=r"^matter_code: only a rejected matter is resubmitted \(eia is pending\)$"):
         m.check("resubmit", resubmit("eia"))
 
@@ -146,7 +139,7 @@ def test_a_rejection_must_give_reasons() -> None:
 
 
 def test_correction_stops_the_clock_and_supplying_it_resumes_with_the_deadline_moved() -> None:
-    m = at_approval_land()
+    m = at_approval_land("yanhu")
     before = deadline_of(m, "matter:eia:1")
     m.execute("decide", decision("eia", "request_correction", items=["噪声监测数据"]), T1)
     eia = m.state.matters["eia"]
@@ -178,7 +171,7 @@ def test_correction_stops_the_clock_and_supplying_it_resumes_with_the_deadline_m
 
 
 def test_supplying_what_nobody_asked_for_is_refused() -> None:
-    m = at_approval_land()
+    m = at_approval_land("yanhu")
     with pytest.raises(Rejected, match=r"^matter_code: nothing is owed on matter eia \(state: pending\)$"):
         m.check("supply_materials", supply("eia"))
 
@@ -187,7 +180,7 @@ def test_supplying_what_nobody_asked_for_is_refused() -> None:
 
 
 def test_tolerance_approves_now_and_owes_the_named_materials_within_the_tolerance_period() -> None:
-    m = at_approval_land()
+    m = at_approval_land("yanhu")
     m.execute("decide", decision("eia", "accept_with_tolerance", items=["监测数据"]), T1)
     eia = m.state.matters["eia"]
     assert (eia.state, eia.approval_mode) == ("approved", "tolerance")
@@ -214,7 +207,7 @@ def test_tolerance_only_on_matters_that_allow_it() -> None:
 
 
 def test_missed_tolerance_materials_suspend_the_approval_and_hold_the_stage() -> None:
-    m = at_approval_land()
+    m = at_approval_land("yanhu")
     m.execute("decide", decision("eia", "accept_with_tolerance", items=["监测数据"]), T0)
     due = deadline_of(m, "obligation:eia:supply_materials:1")
     approve_pending(m)
@@ -252,7 +245,7 @@ def test_missed_tolerance_materials_suspend_the_approval_and_hold_the_stage() ->
 
 
 def test_approve_on_commitment_only_on_matters_that_allow_it() -> None:
-    m = at_approval_land()
+    m = at_approval_land("yanhu")
     with pytest.raises(Rejected, match=r"^kind: matter eia cannot be handled by commitment$"):
         m.check("decide", decision("eia", "approve_on_commitment"))
 
@@ -301,7 +294,7 @@ def test_failed_verification_revokes_the_license_and_reopens_the_matter_as_stand
 
 
 def test_only_the_owning_department_decides_verifies_stops_or_extends() -> None:
-    m = at_approval_land()
+    m = at_approval_land("yanhu")
     with pytest.raises(Rejected, match=r"^department: matter eia belongs to ecology, not water$"):
         m.check("decide", decision("eia", department="water"))
     with pytest.raises(Rejected, match=r"^department: matter eia belongs to ecology, not water$"):
@@ -317,7 +310,7 @@ def test_only_the_owning_department_decides_verifies_stops_or_extends() -> None:
 
 
 def test_decisions_on_unknown_or_undecidable_matters_are_refused() -> None:
-    m = at_approval_land()
+    m = at_approval_land("yanhu")
     with pytest.raises(Rejected, match=r"^matter_code: 'no-such-matter' is not a matter of project "):
         m.check("decide", decision("eia").model_copy(update={"matter_code": "no-such-matter"}))
     with pytest.raises(Rejected, match=r"^matter_code: matter building-planning-permit is not pending a decision"):

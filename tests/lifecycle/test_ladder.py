@@ -14,6 +14,7 @@ from schemas.stages import Stage
 from tests.support import (
     T0,
     ack,
+    at_approval_land,
     deadline_of,
     decide,
     drain,
@@ -44,14 +45,6 @@ def notices(m: ProjectMachine) -> list[tuple[str, list[str]]]:
     return [(f.notice, f.recipients) for f in m.state.effects if isinstance(f, fx.Notify)]
 
 
-def eia_pending(zone: str = "tunliu") -> ProjectMachine:
-    """Stage 1 of a project with EIA pending since T0 (ecology, 10 promised days)."""
-    m = machine(zone, stage=Stage.APPROVAL_LAND)
-    decide(m, "project-filing")
-    drain(m)
-    return m
-
-
 def test_the_first_alarm_is_the_establishment_warning_and_its_summary_names_matter_and_department() -> None:
     m = machine("yanhu")
     warn = warning_of(m, "matter:enterprise-registration:1")
@@ -63,7 +56,7 @@ def test_the_first_alarm_is_the_establishment_warning_and_its_summary_names_matt
 
 
 def test_a_warning_goes_out_once_at_the_warning_instant() -> None:
-    m = eia_pending()
+    m = at_approval_land()
     clock = "matter:eia:1"
     warn = warning_of(m, clock)
     due = deadline_of(m, clock)
@@ -89,7 +82,7 @@ def test_a_warning_goes_out_once_at_the_warning_instant() -> None:
 
 
 def test_a_breach_escalates_to_the_project_lead_then_convenes_a_joint_meeting() -> None:
-    m = eia_pending("tunliu")
+    m = at_approval_land("tunliu")
     clock = "matter:eia:1"
     due = deadline_of(m, clock)
     m.fire_alarms(due - MINUTE)
@@ -124,7 +117,7 @@ def test_a_breach_escalates_to_the_project_lead_then_convenes_a_joint_meeting() 
 
 
 def test_a_breach_decided_before_the_meeting_convenes_none_and_is_recorded_late() -> None:
-    m = eia_pending("tunliu")
+    m = at_approval_land("tunliu")
     due = deadline_of(m, "matter:eia:1")
     m.fire_alarms(due)
     decide(m, "eia", now=due + timedelta(hours=1))
@@ -135,7 +128,7 @@ def test_a_breach_decided_before_the_meeting_convenes_none_and_is_recorded_late(
 
 
 def test_alarms_fire_in_order_warning_before_breach_even_when_both_are_due() -> None:
-    m = eia_pending("tunliu")
+    m = at_approval_land("tunliu")
     due = deadline_of(m, "matter:eia:1")
     m.fire_alarms(due + timedelta(hours=1))  # woke late: both due at once
     ours = [e.event_type for e in m.state.pending_events if e.payload.get("clock_id") == "matter:eia:1"]
@@ -221,7 +214,7 @@ def test_the_stage_clock_escalates_without_a_department_and_convenes_while_the_s
 
 
 def test_next_alarm_is_the_nearest_one_and_none_once_everything_is_closed() -> None:
-    m = eia_pending("tunliu")
+    m = at_approval_land("tunliu")
     alarms = [warning_of(m, tc.clock_id) for tc in m.state.clocks.values() if not tc.closed]
     assert m.next_alarm() == min(alarms)
     # The summary names each clock due at that instant with its department.
@@ -233,7 +226,7 @@ def test_next_alarm_is_the_nearest_one_and_none_once_everything_is_closed() -> N
 
 
 def test_a_new_calendar_moves_running_deadlines_and_re_arms_their_ladder() -> None:
-    m = eia_pending("tunliu")
+    m = at_approval_land("tunliu")
     clock = "matter:eia:1"
     before = deadline_of(m, clock)
     m.fire_alarms(warning_of(m, clock))

@@ -20,8 +20,8 @@ from schemas.project import ConfirmDeadline
 from schemas.stages import Stage
 from tests.support import (
     ack,
+    at_approval_land,
     deadline_of,
-    decide,
     drain,
     events_of,
     extend_limit,
@@ -103,15 +103,8 @@ def test_an_official_deadline_is_deemed_at_once() -> None:
     assert not events_of(m, "DeemedApprovalHeld")
 
 
-def at_eia(zone: str = "tunliu") -> ProjectMachine:
-    m = machine(zone, stage=Stage.APPROVAL_LAND)
-    decide(m, "project-filing")
-    drain(m)
-    return m
-
-
 def test_a_stop_declares_its_length_and_the_agent_is_told() -> None:
-    m = at_eia()
+    m = at_approval_land()
     start = datetime(2026, 3, 3, 10, 0, tzinfo=CST)
     a = ack(m, "stop_clock", stop_clock("eia", "expert_review", expected_days=5), start)
     assert a.message == "clock of eia stopped for expert_review, 5 working days"
@@ -121,7 +114,7 @@ def test_a_stop_declares_its_length_and_the_agent_is_told() -> None:
 
 
 def test_a_stop_that_outlasts_its_declared_length_escalates_once() -> None:
-    m = at_eia()
+    m = at_approval_land()
     start = datetime(2026, 3, 3, 10, 0, tzinfo=CST)  # Tuesday
     ack(m, "stop_clock", stop_clock("eia", "testing", expected_days=3), start)
     drain(m)
@@ -141,7 +134,7 @@ def test_a_stop_that_outlasts_its_declared_length_escalates_once() -> None:
 
 
 def test_a_stop_moves_the_deadline_by_whole_working_days() -> None:
-    m = at_eia()
+    m = at_approval_land()
     before = deadline_of(m, "matter:eia:1")
     # Stopped Tuesday 10:00, resumed Thursday 15:00: Wednesday and Thursday are not counted.
     ack(m, "stop_clock", stop_clock("eia", "hearing", expected_days=5), datetime(2026, 3, 3, 10, 0, tzinfo=CST))
@@ -158,7 +151,7 @@ def test_a_stop_moves_the_deadline_by_whole_working_days() -> None:
 
 
 def test_a_same_day_stop_moves_nothing() -> None:
-    m = at_eia()
+    m = at_approval_land()
     before = deadline_of(m, "matter:eia:1")
     ack(m, "stop_clock", stop_clock("eia", "hearing", expected_days=1), datetime(2026, 3, 3, 10, 0, tzinfo=CST))
     ack(m, "resume_clock", resume_clock("eia"), datetime(2026, 3, 3, 16, 0, tzinfo=CST))
@@ -167,7 +160,7 @@ def test_a_same_day_stop_moves_nothing() -> None:
 
 
 def test_an_extension_is_refused_after_the_deadline_and_over_the_maximum_naming_the_rule() -> None:
-    m = at_eia()
+    m = at_approval_land()
     due = deadline_of(m, "matter:eia:1")
     with pytest.raises(Rejected, match=r"^days: .*legal maximum of 10.*§42"):
         m.check("extend_limit", extend_limit("eia", 15), due - timedelta(days=1))
@@ -180,7 +173,7 @@ def test_an_extension_is_refused_after_the_deadline_and_over_the_maximum_naming_
 
 
 def test_a_joint_matter_may_extend_by_its_own_maximum() -> None:
-    m = at_eia()
+    m = at_approval_land()
     spec = m.ctx.specs["eia"]
     m.ctx.specs["eia"] = spec.model_copy(update={"extension_max_days": 15})  # joint handling (§42 para. 2)
     ack(m, "extend_limit", extend_limit("eia", 15), deadline_of(m, "matter:eia:1") - timedelta(days=1))
