@@ -23,7 +23,6 @@ from temporalio.workflow import NondeterminismError
 
 from catalog.content import REGISTRY
 from schemas.project import (
-    Decision,
     ProgressReport,
     ReassignAgent,
     ResolveMeeting,
@@ -36,7 +35,7 @@ from schemas.project import (
 from tests.harness import Harness
 from tests.replay.canary import ChangedProjectWorkflow
 from tests.support import rid
-from tests.workflows.helpers import approve_all, settle, view
+from tests.workflows.helpers import approve_all, decide, settle, view
 from workflows.project import ProjectWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -124,16 +123,14 @@ async def test_record_escalation_history(ts_env: WorkflowEnvironment, task_queue
         p = await h.start(zone="yanhu")
         v = await approve_all(p, "engineering_permit", prefix="e")
         lightning = next(m for m in v.matters if m.code == "lightning-design-review")
-        await p.execute_update(
-            ProjectWorkflow.decide,
-            Decision(
-                decision_id="e-bpp",
-                department="resources",
-                matter_code="building-planning-permit",
-                kind="request_correction",
-                decided_by="planner",
-                items=["fire lane drawing"],
-            ),
+        await decide(
+            p,
+            "building-planning-permit",
+            "resources",
+            "e-bpp",
+            "request_correction",
+            by="planner",
+            items=["fire lane drawing"],
         )
         await settle(p)
         # Past the lightning review's limit (deemed approval), the stage limit and a joint meeting.
@@ -161,43 +158,13 @@ async def _write(h: Harness, handle: object, name: str) -> None:
 async def _record_lifecycle(h: Harness) -> None:
     p = await h.start(zone="yanhu")
     await approve_all(p, "approval_land", prefix="r")
-    await p.execute_update(
-        ProjectWorkflow.decide,
-        Decision(
-            decision_id="r-filing",
-            department="approval",
-            matter_code="project-filing",
-            kind="approve",
-            decided_by="clerk",
-            instant=True,
-        ),
-    )
-    await p.execute_update(
-        ProjectWorkflow.decide,
-        Decision(
-            decision_id="r-eia",
-            department="ecology",
-            matter_code="eia",
-            kind="request_correction",
-            decided_by="reviewer",
-            items=["noise data"],
-        ),
-    )
+    await decide(p, "project-filing", "approval", "r-filing", by="clerk", instant=True)
+    await decide(p, "eia", "ecology", "r-eia", "request_correction", by="reviewer", items=["noise data"])
     await p.execute_update(
         ProjectWorkflow.supply_materials,
         SupplyMaterials(request_id=rid(), matter_code="eia", by="agent-li", items=["noise data"]),
     )
-    await p.execute_update(
-        ProjectWorkflow.decide,
-        Decision(
-            decision_id="r-luppp",
-            department="resources",
-            matter_code="land-use-planning-permit",
-            kind="reject",
-            decided_by="planner",
-            reasons=["red line"],
-        ),
-    )
+    await decide(p, "land-use-planning-permit", "resources", "r-luppp", "reject", by="planner", reasons=["red line"])
     await p.execute_update(
         ProjectWorkflow.resubmit, Resubmit(request_id=rid(), matter_code="land-use-planning-permit", by="agent-li")
     )
@@ -206,16 +173,14 @@ async def _record_lifecycle(h: Harness) -> None:
         ReassignAgent(request_id=rid(), to_agent="agent-wang", by="lead", reason="leave"),
     )
     await approve_all(p, "engineering_permit", prefix="r2")
-    await p.execute_update(
-        ProjectWorkflow.decide,
-        Decision(
-            decision_id="r-bpp",
-            department="resources",
-            matter_code="building-planning-permit",
-            kind="accept_with_tolerance",
-            decided_by="planner",
-            items=["traffic statement"],
-        ),
+    await decide(
+        p,
+        "building-planning-permit",
+        "resources",
+        "r-bpp",
+        "accept_with_tolerance",
+        by="planner",
+        items=["traffic statement"],
     )
     await p.execute_update(
         ProjectWorkflow.supply_materials,

@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from catalog.load import default_zones
 from legalclock import OfficialCalendar, YearCalendar, default_calendar
-from schemas.project import Decision, ProjectView
+from schemas.project import Decision, DecisionKind, DecisionResult, ProjectView
 from workflows.project import ProjectWorkflow
 
 
@@ -28,6 +28,23 @@ async def view(h: WorkflowHandle[Any, Any]) -> ProjectView:
     raise AssertionError("project never finished registering")
 
 
+async def decide(
+    h: WorkflowHandle[Any, Any],
+    matter_code: str,
+    department: str,
+    decision_id: str,
+    kind: DecisionKind = "approve",
+    *,
+    by: str,
+    **fields: Any,
+) -> DecisionResult:
+    """Send a department's decision on ``matter_code`` as the ``decide`` update (``fields``: the rest of it)."""
+    d = Decision(
+        decision_id=decision_id, department=department, matter_code=matter_code, kind=kind, decided_by=by, **fields
+    )
+    return await h.execute_update(ProjectWorkflow.decide, d)
+
+
 async def approve_all(h: WorkflowHandle[Any, Any], until_stage: str, prefix: str = "ok") -> ProjectView:
     """Approve every pending matter, as each department would, until the project reaches a stage."""
     for _ in range(20):
@@ -37,16 +54,7 @@ async def approve_all(h: WorkflowHandle[Any, Any], until_stage: str, prefix: str
         pending = [m for m in v.matters if m.state == "pending"]
         assert pending, f"stuck in {v.stage}: {v.waiting_for}"
         for m in pending:
-            await h.execute_update(
-                ProjectWorkflow.decide,
-                Decision(
-                    decision_id=f"{prefix}-{m.code}-{m.submissions}",
-                    department=m.department,
-                    matter_code=m.code,
-                    kind="approve",
-                    decided_by=f"{m.department}-clerk",
-                ),
-            )
+            await decide(h, m.code, m.department, f"{prefix}-{m.code}-{m.submissions}", by=f"{m.department}-clerk")
     raise AssertionError(f"never reached {until_stage}")
 
 

@@ -15,11 +15,9 @@ from temporalio.worker import Worker
 
 from activities.project import ProjectActivities
 from schemas.effects import Batch
-from schemas.project import Decision
 from tests.harness import Harness
-from tests.workflows.helpers import approve_all, events, settle, view
+from tests.workflows.helpers import approve_all, decide, events, settle, view
 from worker import WORKFLOWS, activities_of
-from workflows.project import ProjectWorkflow
 
 
 class CrashAfterCommit:
@@ -50,16 +48,7 @@ async def test_a_retried_append_after_commit_writes_nothing_twice(
     ):
         h = await Harness(dev_env.client, task_queue, pg_pool).start(zone="tunliu")
         await approve_all(h, "approval_land", prefix="crash")
-        await h.execute_update(
-            ProjectWorkflow.decide,
-            Decision(
-                decision_id="crash-2",
-                department="approval",
-                matter_code="project-filing",
-                kind="approve",
-                decided_by="clerk",
-            ),
-        )
+        await decide(h, "project-filing", "approval", "crash-2", by="clerk")
         pid = h.id.removeprefix("project-")
         for _ in range(100):  # until every event the workflow emitted is in the store
             await settle(h)

@@ -9,10 +9,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from catalog.content import REGISTRY
 from legalclock import CST, Clock, SuspensionKind
-from schemas.project import Decision, SupplyMaterials
+from schemas.project import SupplyMaterials
 from tests.harness import Harness
 from tests.support import rid
-from tests.workflows.helpers import HOURS, approve_all, events, matter, move_to, official_2027, settle, view
+from tests.workflows.helpers import HOURS, approve_all, decide, events, matter, move_to, official_2027, settle, view
 from workflows.project import CalendarUpdate, ProjectWorkflow
 
 
@@ -25,34 +25,14 @@ async def test_correction_stops_the_clock_across_a_holiday(
     h = await ts.start(zone="tunliu")
     await h.signal(ProjectWorkflow.calendar_updated, CalendarUpdate(version=REGISTRY.add_calendar(official_2027())))
     v = await approve_all(h, "approval_land")
-    await h.execute_update(
-        ProjectWorkflow.decide,
-        Decision(
-            decision_id="filing",
-            department="approval",
-            matter_code="project-filing",
-            kind="approve",
-            decided_by="clerk",
-            instant=True,
-        ),
-    )
+    await decide(h, "project-filing", "approval", "filing", by="clerk", instant=True)
     v = await view(h)
     eia = matter(v, "eia")
     assert eia.state == "pending"
     before = eia.clock.deadline
     await settle(h)
     await move_to(ts_env, datetime(2027, 9, 29, 15, 0, tzinfo=CST))
-    await h.execute_update(
-        ProjectWorkflow.decide,
-        Decision(
-            decision_id="eia-corr",
-            department="ecology",
-            matter_code="eia",
-            kind="request_correction",
-            decided_by="reviewer",
-            items=["noise monitoring data"],
-        ),
-    )
+    await decide(h, "eia", "ecology", "eia-corr", "request_correction", by="reviewer", items=["noise monitoring data"])
     stopped = matter(await view(h), "eia")
     assert stopped.state == "correction" and stopped.clock.paused and stopped.clock.deadline is None
     await settle(h)

@@ -27,10 +27,10 @@ from temporalio.worker import Replayer, Worker
 from activities import content
 from activities.project import ProjectActivities
 from interfaces.client import DaibanClient
-from schemas.project import Decision, ProgressReport, ReassignAgent, ResumeClock, StopClock
+from schemas.project import ProgressReport, ReassignAgent, ResumeClock, StopClock
 from tests.harness import Harness
 from tests.support import rid
-from tests.workflows.helpers import approve_all, events, search_attributes, settle, view
+from tests.workflows.helpers import approve_all, decide, events, search_attributes, settle, view
 from worker import WORKFLOWS, activities_of
 from workflows.project import ProjectWorkflow, RetryFaulted
 
@@ -84,12 +84,7 @@ async def test_updates_racing_activities_replay_on_a_worker_without_cache(
 async def test_continue_as_new_in_an_approval_stage(dev: Harness, pg_pool: asyncpg.Pool) -> None:
     h = await dev.start(zone="tunliu", history_limit=100)
     await approve_all(h, "approval_land", prefix="can")
-    await h.execute_update(
-        ProjectWorkflow.decide,
-        Decision(
-            decision_id="can-pf", department="approval", matter_code="project-filing", kind="approve", decided_by="c"
-        ),
-    )
+    await decide(h, "project-filing", "approval", "can-pf", by="c")
     client = DaibanClient(dev.client, dev.task_queue)
     pid = (await view(h)).project_id
     for _ in range(15):  # stop/resume pairs: ~10 history events each, in the land-approval stage
@@ -132,16 +127,7 @@ async def test_a_batch_refused_for_good_parks_the_project_loudly(dev: Harness, p
     v = await view(h)
     pending = next(m for m in v.matters if m.state == "pending")
     # PostgreSQL cannot store a NUL character: this batch can never be written.
-    await h.execute_update(
-        ProjectWorkflow.decide,
-        Decision(
-            decision_id="nul-1",
-            department=pending.department,
-            matter_code=pending.code,
-            kind="approve",
-            decided_by="clerk\x00",
-        ),
-    )
+    await decide(h, pending.code, pending.department, "nul-1", by="clerk\x00")
     await search_attributes(h, DaibanFaulted=True)
     desc = await h.describe()
     assert desc.status is not None and desc.status.name == "RUNNING"
@@ -189,28 +175,11 @@ async def test_search_attributes_follow_the_stage_while_commands_stream_in(dev: 
     streaming = asyncio.create_task(stream())
     try:
         await asyncio.sleep(1)
-        await h.execute_update(
-            ProjectWorkflow.decide,
-            Decision(
-                decision_id="sa-pf", department="approval", matter_code="project-filing", kind="approve", decided_by="c"
-            ),
-        )
+        await decide(h, "project-filing", "approval", "sa-pf", by="c")
         for m in (await view(h)).matters:
             if m.state == "pending" and m.code != "eia":
-                await h.execute_update(
-                    ProjectWorkflow.decide,
-                    Decision(
-                        decision_id=f"sa-{m.code}",
-                        department=m.department,
-                        matter_code=m.code,
-                        kind="approve",
-                        decided_by="c",
-                    ),
-                )
-        await h.execute_update(
-            ProjectWorkflow.decide,
-            Decision(decision_id="sa-eia", department="ecology", matter_code="eia", kind="approve", decided_by="c"),
-        )
+                await decide(h, m.code, m.department, f"sa-{m.code}", by="c")
+        await decide(h, "eia", "ecology", "sa-eia", by="c")
         stage = (await view(h)).stage
         assert stage != "approval_land"
         # Visible in the UI while the stream goes on (not only once the outbox is empty).

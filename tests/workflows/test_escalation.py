@@ -7,10 +7,10 @@ from datetime import timedelta
 import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
-from schemas.project import Decision, ResolveMeeting
+from schemas.project import ResolveMeeting
 from tests.harness import Harness
 from tests.support import rid
-from tests.workflows.helpers import approve_all, events, matter, settle, view
+from tests.workflows.helpers import approve_all, decide, events, matter, settle, view
 from workflows.project import ProjectWorkflow
 
 
@@ -26,31 +26,13 @@ async def test_a_late_department_is_warned_escalated_and_brought_to_a_joint_meet
     pid = v.project_id
     # Everything but the EIA (ecology, promised 10 working days, escalate policy) is decided.
     assert matter(v, "project-filing").state == "pending" and matter(v, "eia").state == "waiting"
-    await h.execute_update(
-        ProjectWorkflow.decide,
-        Decision(
-            decision_id="filing",
-            department="approval",
-            matter_code="project-filing",
-            kind="approve",
-            decided_by="clerk",
-        ),
-    )
+    await decide(h, "project-filing", "approval", "filing", by="clerk")
     v = await view(h)
     eia = matter(v, "eia")
     assert eia.state == "pending" and eia.clock is not None and eia.clock.deadline is not None
     for m in v.matters:
         if m.stage == "approval_land" and m.state == "pending" and m.code != "eia":
-            await h.execute_update(
-                ProjectWorkflow.decide,
-                Decision(
-                    decision_id=f"ok-{m.code}",
-                    department=m.department,
-                    matter_code=m.code,
-                    kind="approve",
-                    decided_by="clerk",
-                ),
-            )
+            await decide(h, m.code, m.department, f"ok-{m.code}", by="clerk")
 
     # Past the deadline and three more working days (at most 5 calendar days + a holiday week).
     await settle(h)

@@ -24,7 +24,7 @@ from schemas.project import (
 from schemas.stages import APPROVAL_STAGES
 from tests.harness import Harness
 from tests.support import rid
-from tests.workflows.helpers import approve_all, events, matter, search_attributes, types, view
+from tests.workflows.helpers import approve_all, decide, events, matter, search_attributes, types, view
 from workflows.project import ProjectWorkflow
 
 
@@ -51,27 +51,15 @@ async def test_registration_to_production_by_updates_alone(dev: Harness, pg_pool
 
     # A rejection, then a fixed resubmission, on the way.
     await approve_all(h, "approval_land")
-    await h.execute_update(
-        ProjectWorkflow.decide,
-        Decision(
-            decision_id="filing",
-            department="approval",
-            matter_code="project-filing",
-            kind="approve",
-            decided_by="clerk",
-            instant=True,
-        ),
-    )
-    await h.execute_update(
-        ProjectWorkflow.decide,
-        Decision(
-            decision_id="luppp-no",
-            department="resources",
-            matter_code="land-use-planning-permit",
-            kind="reject",
-            decided_by="planner",
-            reasons=["red line does not match the transfer contract"],
-        ),
+    await decide(h, "project-filing", "approval", "filing", by="clerk", instant=True)
+    await decide(
+        h,
+        "land-use-planning-permit",
+        "resources",
+        "luppp-no",
+        "reject",
+        by="planner",
+        reasons=["red line does not match the transfer contract"],
     )
     assert matter(await view(h), "land-use-planning-permit").state == "rejected"
     await h.execute_update(
@@ -247,15 +235,8 @@ async def test_construction_continues_as_new_and_keeps_everything(dev: Harness, 
     assert v2.construction_percent == 39 and v2.events_emitted > v.events_emitted
     assert len([e async for e in latest.fetch_history_events()]) < 150
     # Decision ids processed before continue-as-new are still answered as duplicates.
-    again = await latest.execute_update(
-        ProjectWorkflow.decide,
-        Decision(
-            decision_id="can-enterprise-registration-1",
-            department="market",
-            matter_code="enterprise-registration",
-            kind="approve",
-            decided_by="market-clerk",
-        ),
+    again = await decide(
+        latest, "enterprise-registration", "market", "can-enterprise-registration-1", by="market-clerk"
     )
     assert again.duplicate
     rows = await events(pg_pool, v.project_id)
@@ -265,12 +246,7 @@ async def test_construction_continues_as_new_and_keeps_everything(dev: Harness, 
 async def test_expert_review_stops_the_clock_and_a_limit_is_extended_once(dev: Harness, pg_pool: asyncpg.Pool) -> None:
     h = await dev.start(zone="tunliu")
     await approve_all(h, "approval_land", prefix="x")
-    await h.execute_update(
-        ProjectWorkflow.decide,
-        Decision(
-            decision_id="x-filing", department="approval", matter_code="project-filing", kind="approve", decided_by="c"
-        ),
-    )
+    await decide(h, "project-filing", "approval", "x-filing", by="c")
     eia = matter(await view(h), "eia")
     first_deadline = eia.clock.deadline
     stop = StopClock(

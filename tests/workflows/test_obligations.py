@@ -9,10 +9,10 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from schemas.project import Decision, SupplyMaterials, Verification
+from schemas.project import SupplyMaterials, Verification
 from tests.harness import Harness
 from tests.support import rid
-from tests.workflows.helpers import approve_all, events, eventually, matter, settle, types, view
+from tests.workflows.helpers import approve_all, decide, events, eventually, matter, settle, types, view
 from workflows.project import ProjectWorkflow
 
 
@@ -75,32 +75,21 @@ async def test_missed_tolerance_materials_suspend_the_approval_and_the_stage_wai
     h = await ts.start(zone="yanhu")
     v = await approve_all(h, "engineering_permit", prefix="a")
     # Building planning permit accepted with tolerance; the traffic statement is owed.
-    await h.execute_update(
-        ProjectWorkflow.decide,
-        Decision(
-            decision_id="bpp-tol",
-            department="resources",
-            matter_code="building-planning-permit",
-            kind="accept_with_tolerance",
-            decided_by="planner",
-            items=["traffic impact statement"],
-        ),
+    await decide(
+        h,
+        "building-planning-permit",
+        "resources",
+        "bpp-tol",
+        "accept_with_tolerance",
+        by="planner",
+        items=["traffic impact statement"],
     )
     v = await view(h)
     bpp = matter(v, "building-planning-permit")
     assert bpp.state == "approved" and bpp.approval_mode == "tolerance"
     owed = bpp.obligations[0]
     assert owed.kind == "supply_materials" and owed.state == "open"
-    await h.execute_update(
-        ProjectWorkflow.decide,
-        Decision(
-            decision_id="ldr",
-            department="meteorology",
-            matter_code="lightning-design-review",
-            kind="approve",
-            decided_by="clerk",
-        ),
-    )
+    await decide(h, "lightning-design-review", "meteorology", "ldr", by="clerk")
     v = await view(h)
     assert v.stage == "construction_permit", "a tolerance approval counts while materials are owed"
     # The tolerance period (10 working days) runs out with nothing supplied.
@@ -111,10 +100,7 @@ async def test_missed_tolerance_materials_suspend_the_approval_and_the_stage_wai
     assert matter(await view(h), "building-planning-permit").state == "suspended"
     # The construction-permit stage is decided, but the suspended approval holds the project.
     for code, dept in (("fire-design-review", "housing"), ("construction-permit", "housing")):
-        await h.execute_update(
-            ProjectWorkflow.decide,
-            Decision(decision_id=f"ok-{code}", department=dept, matter_code=code, kind="approve", decided_by="clerk"),
-        )
+        await decide(h, code, dept, f"ok-{code}", by="clerk")
     v = await view(h)
     assert v.stage == "construction_permit"
     assert "supply owed materials for building-planning-permit" in v.waiting_for
