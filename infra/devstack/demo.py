@@ -7,70 +7,104 @@ finds the same projects and changes nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 
 from infra.settings import Settings
 from infra.temporal import connect
 from interfaces.client import DaibanClient, DaibanError
-from schemas.project import Decision, ProgressReport, RegisterProject, Withdraw
+from schemas.project import Decision, DecisionKind, ProgressReport, RegisterProject, Withdraw
 
 log = structlog.get_logger(__name__)
 
+
+def _project(
+    project_id: str,
+    name: str,
+    enterprise: str,
+    zone: str,
+    investment_yuan: int,
+    team: tuple[str, str, str],
+    **more: Any,
+) -> RegisterProject:
+    """A demo registration; ``team``: agent, backup agent, project lead."""
+    agent, backup_agent, project_lead = team
+    return RegisterProject(
+        project_id=project_id,
+        name=name,
+        enterprise=enterprise,
+        zone=zone,
+        investment_yuan=investment_yuan,
+        agent=agent,
+        backup_agent=backup_agent,
+        project_lead=project_lead,
+        **more,
+    )
+
+
 PROJECTS = [
-    RegisterProject(
-        project_id="demo-yanhu-001",
-        name="标准化厂房二期",
-        enterprise="天津霖霖节水设备有限公司",
-        zone="yanhu",
-        investment_yuan=120_000_000,
+    _project(
+        "demo-yanhu-001",
+        "标准化厂房二期",
+        "天津霖霖节水设备有限公司",
+        "yanhu",
+        120_000_000,
+        ("agent-li", "agent-wang", "lead-zhao"),
         standard_land_parcel=True,
-        agent="agent-li",
-        backup_agent="agent-wang",
-        project_lead="lead-zhao",
     ),
-    RegisterProject(
-        project_id="demo-tunliu-002",
-        name="新材料生产线",
-        enterprise="轩卡新材料有限公司",
-        zone="tunliu",
-        investment_yuan=500_000_000,
+    _project(
+        "demo-tunliu-002",
+        "新材料生产线",
+        "轩卡新材料有限公司",
+        "tunliu",
+        500_000_000,
+        ("agent-chen", "agent-li", "lead-zhao"),
         project_type="key",
-        agent="agent-chen",
-        backup_agent="agent-li",
-        project_lead="lead-zhao",
     ),
-    RegisterProject(
-        project_id="demo-yanhu-003",
-        name="年产4亿件卫生材料及医疗器械生产线",
-        enterprise="山西百特辉医疗科技有限公司",
-        zone="yanhu",
-        investment_yuan=80_000_000,
+    _project(
+        "demo-yanhu-003",
+        "年产4亿件卫生材料及医疗器械生产线",
+        "山西百特辉医疗科技有限公司",
+        "yanhu",
+        80_000_000,
+        ("agent-wang", "agent-chen", "lead-sun"),
         standard_land_parcel=True,
-        agent="agent-wang",
-        backup_agent="agent-chen",
-        project_lead="lead-sun",
     ),
-    RegisterProject(
-        project_id="demo-tunliu-004",
-        name="节能装备制造基地",
-        enterprise="潞安节能装备有限公司",
-        zone="tunliu",
-        investment_yuan=65_000_000,
-        agent="agent-li",
-        backup_agent="agent-chen",
-        project_lead="lead-sun",
+    _project(
+        "demo-tunliu-004",
+        "节能装备制造基地",
+        "潞安节能装备有限公司",
+        "tunliu",
+        65_000_000,
+        ("agent-li", "agent-chen", "lead-sun"),
     ),
-    RegisterProject(
-        project_id="demo-yanhu-005",
-        name="物流仓储中心",
-        enterprise="运城物流有限公司",
-        zone="yanhu",
-        investment_yuan=30_000_000,
-        agent="agent-chen",
-        backup_agent="agent-wang",
-        project_lead="lead-zhao",
+    _project(
+        "demo-yanhu-005",
+        "物流仓储中心",
+        "运城物流有限公司",
+        "yanhu",
+        30_000_000,
+        ("agent-chen", "agent-wang", "lead-zhao"),
     ),
 ]
+
+
+async def _decide(
+    c: DaibanClient,
+    project_id: str,
+    matter_code: str,
+    department: str,
+    decision_id: str,
+    kind: DecisionKind = "approve",
+    *,
+    by: str,
+    **more: Any,
+) -> None:
+    d = Decision(
+        decision_id=decision_id, department=department, matter_code=matter_code, kind=kind, decided_by=by, **more
+    )
+    await c.decide(project_id, d)
 
 
 async def approve_pending(c: DaibanClient, project_id: str, prefix: str, stop_at: str) -> None:
@@ -83,16 +117,8 @@ async def approve_pending(c: DaibanClient, project_id: str, prefix: str, stop_at
         if not pending:
             return
         for m in pending:
-            await c.decide(
-                project_id,
-                Decision(
-                    decision_id=f"{prefix}-{m.code}-{m.submissions}",
-                    department=m.department,
-                    matter_code=m.code,
-                    kind="approve",
-                    decided_by=f"{m.department}-clerk",
-                ),
-            )
+            decision_id = f"{prefix}-{m.code}-{m.submissions}"
+            await _decide(c, project_id, m.code, m.department, decision_id, by=f"{m.department}-clerk")
 
 
 async def run_demo(settings: Settings) -> None:
@@ -107,29 +133,17 @@ async def run_demo(settings: Settings) -> None:
         await approve_pending(c, "demo-tunliu-002", "demo", "approval_land")
         view = await c.state("demo-tunliu-002")
         if any(m.code == "project-filing" and m.state == "pending" for m in view.matters):
-            await c.decide(
-                "demo-tunliu-002",
-                Decision(
-                    decision_id="demo-002-filing",
-                    department="approval",
-                    matter_code="project-filing",
-                    kind="approve",
-                    decided_by="approval-clerk",
-                    instant=True,
-                ),
+            await _decide(
+                c, "demo-tunliu-002", "project-filing", "approval", "demo-002-filing", by="approval-clerk", instant=True
             )
         if any(m.code == "eia" and m.state == "pending" for m in (await c.state("demo-tunliu-002")).matters):
-            await c.decide(
-                "demo-tunliu-002",
-                Decision(
-                    decision_id="demo-002-eia-correction",
-                    department="ecology",
-                    matter_code="eia",
-                    kind="request_correction",
-                    decided_by="ecology-reviewer",
-                    items=["noise monitoring data"],
-                ),
+            eia: tuple[str, str, str, DecisionKind] = (
+                "eia",
+                "ecology",
+                "demo-002-eia-correction",
+                "request_correction",
             )
+            await _decide(c, "demo-tunliu-002", *eia, by="ecology-reviewer", items=["noise monitoring data"])
         # 003: all permits issued, under construction.
         await approve_pending(c, "demo-yanhu-003", "demo", "construction")
         if (await c.state("demo-yanhu-003")).stage == "construction":
