@@ -25,7 +25,7 @@ import asyncpg
 
 from benchmarks.sample import random_lifecycle
 from eventstore.projector import Projector
-from eventstore.store import StoredEvent, append
+from eventstore.store import StoredEvent, append, columns
 from infra import migrate
 from infra.db import create_pool
 from infra.devstack.pgserver import EmbeddedPostgres
@@ -116,13 +116,7 @@ async def _throughput(
 
 async def _plain_insert(pool: asyncpg.Pool, batch: list[EventEnvelope]) -> None:
     await pool.execute(
-        _PLAIN_INSERT,
-        [e.stream_id for e in batch],
-        [e.version for e in batch],
-        [e.event_id for e in batch],
-        [e.event_type for e in batch],
-        [e.payload for e in batch],
-        [e.occurred_at for e in batch],
+        _PLAIN_INSERT, *columns(batch, "stream_id", "version", "event_id", "event_type", "payload", "occurred_at")
     )
 
 

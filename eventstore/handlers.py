@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from eventstore import readmodels as rm
 from eventstore.codec import matter_clock_id, stage_clock_id, to_domain
-from eventstore.store import Connection, StoredEvent
+from eventstore.store import Connection, StoredEvent, columns
 from schemas import events as ev
 from schemas.stages import Stage
 
@@ -74,13 +74,7 @@ async def _registered(conn: Connection, stored: StoredEvent, e: ev.ProjectRegist
         e.backup_agent,
         e.project_lead,
         stored.occurred_at,
-        [i.matter_code for i in items],
-        [i.matter_name for i in items],
-        [i.department for i in items],
-        [i.stage for i in items],
-        [i.mode for i in items],
-        [i.statutory_days for i in items],
-        [i.promised_days for i in items],
+        *columns(items, "matter_code", "matter_name", "department", "stage", "mode", "statutory_days", "promised_days"),
     )
     if e.process_deadline is not None:
         await rm.clock(conn, e.project_id, "process", "process", deadline=e.process_deadline, is_open=True)

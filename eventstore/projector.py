@@ -243,6 +243,18 @@ def _describe(exc: BaseException) -> str:
     return text if len(text) <= 2000 else text[:1997] + "..."
 
 
+async def _try_project(conn: Connection, event: StoredEvent) -> str | None:
+    """Project ``event`` in a transaction of its own: None, or why it failed (transient errors raise)."""
+    try:
+        async with conn.transaction():
+            await _project(conn, event)
+    except _TRANSIENT:
+        raise
+    except Exception as exc:
+        return _describe(exc)
+    return None
+
+
 async def _apply(conn: Connection, batch: Sequence[StoredEvent]) -> list[QuarantinedEvent]:
     """Apply ``batch``; return the events it quarantined (already recorded in the table)."""
     streams = list({e.stream_id for e in batch})
@@ -301,13 +313,8 @@ async def _apply_events(
         if stored.version != last[pid] + 1:
             log.error("projection skipped stream versions", stream_id=pid, expected=last[pid] + 1, got=stored.version)
         if careful:
-            try:
-                async with conn.transaction():
-                    await _project(conn, stored)
-            except _TRANSIENT:
-                raise
-            except Exception as exc:
-                quarantined.append(entry(stored, "failed", _describe(exc)))
+            if (failure := await _try_project(conn, stored)) is not None:
+                quarantined.append(entry(stored, "failed", failure))
                 blocked[pid] = stored.position
                 continue
         else:
@@ -373,13 +380,8 @@ async def retry_quarantined(pool: asyncpg.Pool, *, stream_id: str | None = None)
                     entry(event, "held_back", f"held back behind the quarantined event at position {failed[pid]}")
                 )
                 continue
-            try:
-                async with conn.transaction():
-                    await _project(conn, event)
-            except _TRANSIENT:
-                raise
-            except Exception as exc:
-                still.append(entry(event, "failed", _describe(exc)))
+            if (failure := await _try_project(conn, event)) is not None:
+                still.append(entry(event, "failed", failure))
                 failed[pid] = event.position
                 continue
             await conn.execute(

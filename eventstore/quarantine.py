@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from eventstore.store import Connection, Executor, StoredEvent
+from eventstore.store import Connection, Executor, StoredEvent, columns
 
 CHECKPOINT = "read_models"  # the row of projection_checkpoints the projector owns
 
@@ -79,13 +79,7 @@ async def record_quarantine(conn: Connection, entries: Sequence[QuarantinedEvent
                reason = EXCLUDED.reason, error = EXCLUDED.error, attempts = q.attempts + 1,
                last_attempt_at = now(), resolved_at = NULL, resolution = NULL""",
         CHECKPOINT,
-        [q.position for q in entries],
-        [q.event_id for q in entries],
-        [q.stream_id for q in entries],
-        [q.version for q in entries],
-        [q.event_type for q in entries],
-        [q.reason for q in entries],
-        [q.error for q in entries],
+        *columns(entries, "position", "event_id", "stream_id", "version", "event_type", "reason", "error"),
     )
 
 

@@ -91,6 +91,11 @@ class StreamVersionConflict(EventStoreError):
     """The stream version is taken by another event, or the one before it does not exist."""
 
 
+def columns(rows: Sequence[Any], *names: str) -> list[list[Any]]:
+    """The attributes ``names`` of ``rows``, one list per name: the arrays an ``unnest($n::...)`` takes."""
+    return [[getattr(r, name) for r in rows] for name in names]
+
+
 def _normalized(value: Any) -> Any:
     # The value as it reads back from jsonb, which keeps a float's repr() digits as a numeric and
     # so may return an integral float (5.0, 1e20) as an int: hashes made before storage then
