@@ -17,6 +17,7 @@ import contextlib
 from typing import Any
 
 import asyncpg
+from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
@@ -27,6 +28,7 @@ from temporalio.worker import Replayer, Worker
 from activities import content
 from activities.project import ProjectActivities
 from interfaces.client import DaibanClient
+from schemas.effects import Batch
 from schemas.project import ProgressReport, ReassignAgent, ResumeClock, StopClock
 from tests.harness import Harness
 from tests.support import rid
@@ -189,3 +191,47 @@ async def test_search_attributes_follow_the_stage_while_commands_stream_in(dev: 
         stop.set()
         with contextlib.suppress(Exception):
             await streaming
+
+
+async def test_a_cold_worker_gets_an_activity_result_and_an_update_in_one_task(
+    dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool
+) -> None:
+    """The restart case of the fault suite, made deterministic: while no workflow worker runs, a
+    flush's activity completes and an update arrives; a fresh worker (no cache) takes both in one
+    workflow task. The update is accepted before anything the main loop schedules after the
+    result, and the history replays."""
+    content.load_shipped()
+    real = ProjectActivities(pg_pool)
+    gate = asyncio.Event()
+
+    @activity.defn(name="apply_batch")
+    async def held_apply(batch: Batch) -> int:
+        if [e.event_type for e in batch.events] == ["AgentReassigned"]:
+            await gate.wait()
+        return await real.apply_batch(batch)
+
+    acts = [a for a in activities_of(real) if getattr(a, "__name__", "") != "apply_batch"] + [held_apply]
+    async with Worker(dev_env.client, task_queue=task_queue, activities=acts):
+        async with Worker(dev_env.client, task_queue=task_queue, workflows=WORKFLOWS, max_cached_workflows=0):
+            h = await Harness(dev_env.client, task_queue, pg_pool).start(zone="tunliu")
+            await approve_all(h, "approval_land", prefix="cold")
+            first = ReassignAgent(request_id=rid(), to_agent="agent-wang", by="lead-zhao", reason="leave")
+            await h.execute_update(ProjectWorkflow.reassign_agent, first)
+            await asyncio.sleep(0.5)  # its batch is held in the activity
+        gate.set()  # the batch completes while no workflow worker runs
+        await asyncio.sleep(1)
+        second = ReassignAgent(request_id=rid(), to_agent="agent-li", by="lead-zhao", reason="back")
+        sent = asyncio.create_task(h.execute_update(ProjectWorkflow.reassign_agent, second))
+        await asyncio.sleep(1)
+        async with Worker(dev_env.client, task_queue=task_queue, workflows=WORKFLOWS, max_cached_workflows=0):
+            await sent
+            await settle(h)
+            kinds = [e.event_type async for e in h.fetch_history_events()]
+            accepted = [i for i, k in enumerate(kinds) if k == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
+            completed = [i for i, k in enumerate(kinds) if k == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED]
+            # The task that carried the held batch's result also carried the second update.
+            late = [i for i in completed if any(a > i for a in accepted)]
+            assert late, "the activity result and the update met in one task"
+            assert await _history_problems(h) == []
+            await _replays(h)
+            await h.terminate("test finished")
