@@ -15,11 +15,16 @@ project-level clock.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
 
-from schemas.events import EVENT_TYPES, ClockScope, DomainEvent, EventEnvelope
-
-PROCESS_CLOCK_ID = "process"
+from schemas.clocks import (  # re-exported: the one place clock ids are built and read
+    PROCESS_CLOCK_ID,
+    ClockRef,
+    matter_clock_id,
+    obligation_clock_id,
+    parse_clock_id,
+    stage_clock_id,
+)
+from schemas.events import EVENT_TYPES, DomainEvent, EventEnvelope
 
 
 def to_envelope(
@@ -59,41 +64,13 @@ def to_domain(event: EventEnvelope) -> DomainEvent | None:
     return None if cls is None else cls.model_validate(event.payload)
 
 
-def matter_clock_id(matter_code: str, submission: int) -> str:
-    """The id of the decision clock of a matter's ``submission``."""
-    return f"matter:{matter_code}:{submission}"
-
-
-def stage_clock_id(stage: str) -> str:
-    """The id of a stage's clock."""
-    return f"stage:{stage}"
-
-
-def obligation_clock_id(matter_code: str, obligation: str, submission: int) -> str:
-    """The id of the clock of a tolerance or commitment obligation after ``submission``."""
-    return f"obligation:{matter_code}:{obligation}:{submission}"
-
-
-class ClockRef(NamedTuple):
-    """What a clock id says about its clock; Nones for ids not built here."""
-
-    scope: ClockScope | None
-    matter_code: str | None = None
-    submission: int | None = None
-    stage: str | None = None
-
-
-def parse_clock_id(clock_id: str) -> ClockRef:
-    """Read back an id built by the functions above."""
-    kind, _, rest = clock_id.partition(":")
-    head, _, number = rest.rpartition(":")
-    submission = int(number) if number.isdigit() else None
-    if kind == "matter" and head and submission is not None:
-        return ClockRef("matter", head, submission)
-    if kind == "obligation" and ":" in head and submission is not None:
-        return ClockRef("obligation", head.rpartition(":")[0], submission)
-    if kind == "stage" and rest:
-        return ClockRef("stage", stage=rest)
-    if clock_id == PROCESS_CLOCK_ID:
-        return ClockRef("process")
-    return ClockRef(None)
+__all__ = [
+    "PROCESS_CLOCK_ID",
+    "ClockRef",
+    "matter_clock_id",
+    "obligation_clock_id",
+    "parse_clock_id",
+    "stage_clock_id",
+    "to_domain",
+    "to_envelope",
+]

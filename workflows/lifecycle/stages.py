@@ -7,6 +7,7 @@ from typing import Literal
 
 from schemas import effects as fx
 from schemas import events as ev
+from schemas.clocks import PROCESS_CLOCK_ID, matter_clock_id, obligation_clock_id, stage_clock_id
 from schemas.events import ApprovalMode, ChecklistItem
 from schemas.stages import APPROVAL_STAGES, Stage
 from workflows.lifecycle.base import LifecycleBase
@@ -26,7 +27,7 @@ class Stages(LifecycleBase):
         r = self.state.registration
         self.state.checklist = checklist
         cap = self.zone.process_caps.get(r.project_type)
-        process = self._new_clock("process", "process", "whole approval process", cap, now) if cap else None
+        process = self._new_clock(PROCESS_CLOCK_ID, "process", "whole approval process", cap, now) if cap else None
         for item in checklist:
             spec = self.ctx.catalog.matter(item.matter_code)
             self.state.matters[spec.code] = MatterState(code=spec.code, mode=item.mode)
@@ -61,7 +62,7 @@ class Stages(LifecycleBase):
         limit = self.zone.stage_limits.get(stage)
         deadline = None
         if limit and stage in APPROVAL_STAGES:
-            tc = self._new_clock(f"stage:{stage}", "stage", f"stage {stage}", limit, now)
+            tc = self._new_clock(stage_clock_id(stage), "stage", f"stage {stage}", limit, now)
             deadline = self.deadline(tc).at
         self._emit(ev.StageStarted(project_id=self.pid, stage=stage, limit_days=limit, deadline=deadline), now)
         for m in self._stage_matters(stage):
@@ -102,10 +103,10 @@ class Stages(LifecycleBase):
                         self._submit(m, now)
                 if not self._stage_done(stage):
                     return
-                used = self._close_clock(f"stage:{stage}", now)
+                used = self._close_clock(stage_clock_id(stage), now)
                 self._emit(ev.StageCompleted(project_id=self.pid, stage=stage, working_days_used=used), now)
                 if stage == Stage.CONSTRUCTION_PERMIT:
-                    self._close_clock("process", now)
+                    self._close_clock(PROCESS_CLOCK_ID, now)
                     self._start_stage(Stage.CONSTRUCTION, now)
                 elif stage == Stage.COMPLETION_ACCEPTANCE:
                     return self._finish(now)
@@ -148,7 +149,7 @@ class Stages(LifecycleBase):
         m.state = "pending"
         spec = self._spec(m)
         tc = self._new_clock(
-            f"matter:{spec.code}:{m.submissions}",
+            matter_clock_id(spec.code, m.submissions),
             "matter",
             f"{spec.name_zh} ({spec.department})",
             spec.limit_days,
@@ -236,7 +237,7 @@ class Stages(LifecycleBase):
         days: float,
         now: datetime,
     ) -> None:
-        clock_id = f"obligation:{self._spec(m).code}:{kind}:{m.submissions}"
+        clock_id = obligation_clock_id(m.code, kind, m.submissions)
         label = "materials owed (容缺)" if kind == "supply_materials" else "verification (告知承诺)"
         tc = self._new_clock(
             clock_id,

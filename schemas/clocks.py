@@ -1,0 +1,53 @@
+"""Clock ids: built here, once, and read back here (the lifecycle and the event codec both use it).
+
+``matter:<code>:<submission>``, ``obligation:<code>:<kind>:<submission>``, ``stage:<stage>``,
+``process``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from schemas.events import ClockScope
+
+PROCESS_CLOCK_ID = "process"
+
+
+def matter_clock_id(matter_code: str, submission: int) -> str:
+    """The id of the decision clock of a matter's ``submission``."""
+    return f"matter:{matter_code}:{submission}"
+
+
+def stage_clock_id(stage: str) -> str:
+    """The id of a stage's clock."""
+    return f"stage:{stage}"
+
+
+def obligation_clock_id(matter_code: str, obligation: str, submission: int) -> str:
+    """The id of the clock of a tolerance or commitment obligation after ``submission``."""
+    return f"obligation:{matter_code}:{obligation}:{submission}"
+
+
+class ClockRef(NamedTuple):
+    """What a clock id says about its clock; Nones for ids not built here."""
+
+    scope: ClockScope | None
+    matter_code: str | None = None
+    submission: int | None = None
+    stage: str | None = None
+
+
+def parse_clock_id(clock_id: str) -> ClockRef:
+    """Read back an id built by the functions above."""
+    kind, _, rest = clock_id.partition(":")
+    head, _, number = rest.rpartition(":")
+    submission = int(number) if number.isdigit() else None
+    if kind == "matter" and head and submission is not None:
+        return ClockRef("matter", head, submission)
+    if kind == "obligation" and ":" in head and submission is not None:
+        return ClockRef("obligation", head.rpartition(":")[0], submission)
+    if kind == "stage" and rest:
+        return ClockRef("stage", stage=rest)
+    if clock_id == PROCESS_CLOCK_ID:
+        return ClockRef("process")
+    return ClockRef(None)
