@@ -13,17 +13,32 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Settings(BaseSettings):
-    """Configuration of the worker, the dev stack and the command line."""
-
+class _Group(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DAIBAN_", extra="ignore")
+
+
+class TemporalSettings(_Group):
+    """Where Temporal is (``infra.temporal`` also reads ``TEMPORAL_*`` / profiles) and which queue."""
 
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     task_queue: str = "daiban"
+
+
+class DatabaseSettings(_Group):
+    """daiban's own PostgreSQL (events, read models, inbox, outbox ...)."""
+
     database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "DAIBAN_DATABASE_URL"))
+
+
+class LoggingSettings(_Group):
     log_format: Literal["console", "json"] = "console"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class WorkerSettings(_Group):
+    """The worker: department adapters, the messaging gateway, shutdown, metrics."""
+
     # Department code -> URL that receives each submitted application (JSON POST), for
     # departments with their own system. Set as JSON: DAIBAN_DEPARTMENT_WEBHOOKS='{"housing": "..."}'
     department_webhooks: dict[str, str] = {}
@@ -32,8 +47,13 @@ class Settings(BaseSettings):
     notify_webhook: str | None = None
     # Seconds running activities get to finish after SIGTERM/SIGINT before they are cancelled.
     shutdown_grace_seconds: float = 20.0
+    # Worker's Prometheus endpoint (SDK runtime metrics and daiban counters); 0 or unset: off.
+    metrics_port: int | None = None
 
-    # ---- HTTP gateway, department authorization, metrics (interfaces/gateway.py, auth.py) ----
+
+class GatewaySettings(_Group):
+    """The HTTP gateway and department authorization (``interfaces/gateway``, ``interfaces/auth``)."""
+
     # Department code -> shared secret signing its decision envelopes (HMAC-SHA256), as JSON:
     # DAIBAN_DEPARTMENT_KEYS='{"ecology": "..."}'. Empty: the gateway accepts no decisions.
     department_keys: dict[str, SecretStr] = {}
@@ -44,16 +64,22 @@ class Settings(BaseSettings):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
     gateway_max_body_bytes: int = 65_536
-    # Worker's Prometheus endpoint (SDK runtime metrics and daiban counters); 0 or unset: off.
-    metrics_port: int | None = None
-    # ---- end gateway settings ----
 
-    # The dev stack (`make run`).
+
+class DevStackSettings(_Group):
+    """The dev-only stack of ``make run`` (``infra/devstack``)."""
+
     state_dir: Path = Path(".daiban")
     temporal_port: int = 7233
     ui_port: int = 8233
     embedded_pg_port: int = 5433
     demo: bool = True
+
+
+class Settings(TemporalSettings, DatabaseSettings, LoggingSettings, WorkerSettings, GatewaySettings, DevStackSettings):
+    """Every group at once, as the worker, the gateway, the CLI and the dev stack read them."""
+
+    model_config = SettingsConfigDict(env_prefix="DAIBAN_", extra="ignore")
 
 
 def load_settings() -> Settings:
