@@ -44,6 +44,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from schemas import visibility
 from schemas.project import (
     Ack,
+    CalendarUpdate,
     ConfirmDeadline,
     Decision,
     DecisionResult,
@@ -56,13 +57,14 @@ from schemas.project import (
     ResolveMeeting,
     Resubmit,
     ResumeClock,
+    RetryFaulted,
     StopClock,
     SupplyMaterials,
     Verification,
     Withdraw,
     workflow_id_for,
 )
-from workflows.project import NOT_READY, CalendarUpdate, ClockLedger, ProjectInput, ProjectWorkflow, RetryFaulted
+from workflows.project import NOT_READY, ClockLedger, ProjectInput, ProjectWorkflow
 
 R = TypeVar("R", bound=BaseModel)
 C = TypeVar("C", bound=BaseModel)

@@ -16,7 +16,7 @@ from eventstore.calendars import current_calendar, store_calendar
 from eventstore.store import Executor
 from interfaces.client import DaibanClient, DaibanError
 from legalclock import CalendarDiff, OfficialCalendar, diff_calendar_file, merge_calendar_file
-from workflows.project import CalendarUpdate
+from schemas.project import CalendarUpdate
 
 
 class _Result(BaseModel):

@@ -317,3 +317,16 @@ class ProjectSummary(Frozen):
     open_departments: list[str]
     overdue: bool
     next_deadline: datetime | None
+
+
+class CalendarUpdate(Frozen):
+    """A newly loaded official calendar, by content version (workers load it from PostgreSQL)."""
+
+    version: str = Field(min_length=1, max_length=64)
+
+
+class RetryFaulted(Frozen):
+    """An operator asks a faulted project to try its refused batch again (after a repair)."""
+
+    request_id: RequestId = None
+    by: Identifier

@@ -60,19 +60,19 @@ with workflow.unsafe.imports_passed_through():
     from schemas.effects import Batch
     from schemas.project import (
         Ack,
+        CalendarUpdate,
         ConfirmDeadline,
         Decision,
         DecisionResult,
         ExtendLimit,
-        Identifier,
         ProgressReport,
         ProjectView,
         ReassignAgent,
         RegisterProject,
-        RequestId,
         ResolveMeeting,
         Resubmit,
         ResumeClock,
+        RetryFaulted,
         StopClock,
         SupplyMaterials,
         Verification,
@@ -102,23 +102,6 @@ class ProjectInput(BaseModel):
     carried: ProjectState | None = None
     # Continue-as-new once history holds this many events (the server also suggests it).
     history_limit: int = Field(default=2_000, ge=100, le=40_000)
-
-
-class CalendarUpdate(BaseModel):
-    """A newly loaded official calendar, by content version (workers load it from PostgreSQL)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    version: str = Field(min_length=1, max_length=64)
-
-
-class RetryFaulted(BaseModel):
-    """An operator asks a faulted project to try its refused batch again (after a repair)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    request_id: RequestId = None
-    by: Identifier
 
 
 class ClockLedger(BaseModel):
@@ -331,6 +314,16 @@ class ProjectWorkflow:
         except (Rejected, LegalClockError) as exc:
             raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from None
 
+    def _ack(self, name: str, cmd: BaseModel) -> Ack:
+        result = self._execute(name, cmd)
+        assert isinstance(result, Ack)
+        return result
+
+    def _decision(self, name: str, cmd: BaseModel) -> DecisionResult:
+        result = self._execute(name, cmd)
+        assert isinstance(result, DecisionResult)
+        return result
+
     def _execute(self, name: str, cmd: BaseModel) -> Any:
         """Apply update ``name`` synchronously and wake the main loop; never awaits."""
         try:
@@ -351,8 +344,7 @@ class ProjectWorkflow:
     )
     def decide(self, d: Decision) -> DecisionResult:
         workflow.logger.info("decision %s on %s by %s: %s", d.decision_id, d.matter_code, d.department, d.kind)
-        result: DecisionResult = self._execute("decide", d)
-        return result
+        return self._decision("decide", d)
 
     @decide.validator
     def validate_decide(self, d: Decision) -> None:
@@ -365,8 +357,7 @@ class ProjectWorkflow:
         )
     )
     def verify(self, v: Verification) -> DecisionResult:
-        result: DecisionResult = self._execute("verify", v)
-        return result
+        return self._decision("verify", v)
 
     @verify.validator
     def validate_verify(self, v: Verification) -> None:
@@ -376,8 +367,7 @@ class ProjectWorkflow:
         description="The agent supplies correction materials, or secondary materials owed under tolerance."
     )
     def supply_materials(self, cmd: SupplyMaterials) -> Ack:
-        result: Ack = self._execute("supply_materials", cmd)
-        return result
+        return self._ack("supply_materials", cmd)
 
     @supply_materials.validator
     def validate_supply_materials(self, cmd: SupplyMaterials) -> None:
@@ -385,8 +375,7 @@ class ProjectWorkflow:
 
     @workflow.update(description="The agent resubmits a rejected matter; its clock starts again.")
     def resubmit(self, cmd: Resubmit) -> Ack:
-        result: Ack = self._execute("resubmit", cmd)
-        return result
+        return self._ack("resubmit", cmd)
 
     @resubmit.validator
     def validate_resubmit(self, cmd: Resubmit) -> None:
@@ -396,8 +385,7 @@ class ProjectWorkflow:
         description="The department stops a matter's clock for expert review, a hearing, testing or public notice."
     )
     def stop_clock(self, cmd: StopClock) -> Ack:
-        result: Ack = self._execute("stop_clock", cmd)
-        return result
+        return self._ack("stop_clock", cmd)
 
     @stop_clock.validator
     def validate_stop_clock(self, cmd: StopClock) -> None:
@@ -405,8 +393,7 @@ class ProjectWorkflow:
 
     @workflow.update(description="The department restarts a stopped clock.")
     def resume_clock(self, cmd: ResumeClock) -> Ack:
-        result: Ack = self._execute("resume_clock", cmd)
-        return result
+        return self._ack("resume_clock", cmd)
 
     @resume_clock.validator
     def validate_resume_clock(self, cmd: ResumeClock) -> None:
@@ -414,8 +401,7 @@ class ProjectWorkflow:
 
     @workflow.update(description="Extend a matter's limit once, naming who approved it and why.")
     def extend_limit(self, cmd: ExtendLimit) -> Ack:
-        result: Ack = self._execute("extend_limit", cmd)
-        return result
+        return self._ack("extend_limit", cmd)
 
     @extend_limit.validator
     def validate_extend_limit(self, cmd: ExtendLimit) -> None:
@@ -423,8 +409,7 @@ class ProjectWorkflow:
 
     @workflow.update(description="Hand the project to the backup agent (AB岗) or a new agent.")
     def reassign_agent(self, cmd: ReassignAgent) -> Ack:
-        result: Ack = self._execute("reassign_agent", cmd)
-        return result
+        return self._ack("reassign_agent", cmd)
 
     @reassign_agent.validator
     def validate_reassign_agent(self, cmd: ReassignAgent) -> None:
@@ -432,8 +417,7 @@ class ProjectWorkflow:
 
     @workflow.update(description="Construction progress in percent; 100 opens the joint completion acceptance.")
     def report_progress(self, cmd: ProgressReport) -> Ack:
-        result: Ack = self._execute("report_progress", cmd)
-        return result
+        return self._ack("report_progress", cmd)
 
     @report_progress.validator
     def validate_report_progress(self, cmd: ProgressReport) -> None:
@@ -441,8 +425,7 @@ class ProjectWorkflow:
 
     @workflow.update(description="Record the resolution of a joint meeting (联席会议).")
     def resolve_meeting(self, cmd: ResolveMeeting) -> Ack:
-        result: Ack = self._execute("resolve_meeting", cmd)
-        return result
+        return self._ack("resolve_meeting", cmd)
 
     @resolve_meeting.validator
     def validate_resolve_meeting(self, cmd: ResolveMeeting) -> None:
@@ -450,8 +433,7 @@ class ProjectWorkflow:
 
     @workflow.update(description="Withdraw the project; open matters are closed.")
     def withdraw(self, cmd: Withdraw) -> Ack:
-        result: Ack = self._execute("withdraw", cmd)
-        return result
+        return self._ack("withdraw", cmd)
 
     @withdraw.validator
     def validate_withdraw(self, cmd: Withdraw) -> None:
@@ -464,8 +446,7 @@ class ProjectWorkflow:
         )
     )
     def confirm_deadline(self, cmd: ConfirmDeadline) -> Ack:
-        result: Ack = self._execute("confirm_deadline", cmd)
-        return result
+        return self._ack("confirm_deadline", cmd)
 
     @confirm_deadline.validator
     def validate_confirm_deadline(self, cmd: ConfirmDeadline) -> None:

@@ -28,7 +28,7 @@ from interfaces.cli.common import (
     update_command,
 )
 from schemas import project as p
-from workflows.project import RetryFaulted
+from schemas.project import RetryFaulted
 
 app = typer.Typer(help="Register, inspect and steer projects.", no_args_is_help=True)
 # Verbs of version 1 -> the update's verb; still accepted, hidden from the help.

@@ -9,11 +9,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from catalog.content import REGISTRY
 from legalclock import CST, Clock, SuspensionKind
-from schemas.project import SupplyMaterials
+from schemas.project import CalendarUpdate, SupplyMaterials
 from tests.harness import Harness
 from tests.support import rid
 from tests.workflows.helpers import HOURS, approve_all, decide, events, matter, move_to, official_2027, settle, view
-from workflows.project import CalendarUpdate, ProjectWorkflow
+from workflows.project import ProjectWorkflow
 
 
 async def test_correction_stops_the_clock_across_a_holiday(

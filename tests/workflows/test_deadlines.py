@@ -13,9 +13,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from catalog.content import REGISTRY
 from legalclock import CST, Clock, default_calendar
+from schemas.project import CalendarUpdate
 from tests.harness import Harness
 from tests.workflows.helpers import HOURS, events, move_to, official_2027, settle, view
-from workflows.project import CalendarUpdate, ProjectWorkflow
+from workflows.project import ProjectWorkflow
 
 
 async def test_process_deadline_across_national_day_is_exact_and_follows_the_new_calendar(

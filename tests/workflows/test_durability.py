@@ -29,12 +29,12 @@ from activities import content
 from activities.project import ProjectActivities
 from interfaces.client import DaibanClient
 from schemas.effects import Batch
-from schemas.project import ProgressReport, ReassignAgent, ResumeClock, StopClock
+from schemas.project import ProgressReport, ReassignAgent, ResumeClock, RetryFaulted, StopClock
 from tests.harness import Harness
 from tests.support import rid
 from tests.workflows.helpers import approve_all, decide, events, search_attributes, settle, view
 from worker import WORKFLOWS, activities_of
-from workflows.project import ProjectWorkflow, RetryFaulted
+from workflows.project import ProjectWorkflow
 
 
 async def _history_problems(h: WorkflowHandle[Any, Any]) -> list[str]:

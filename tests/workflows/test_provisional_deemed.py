@@ -14,10 +14,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from catalog.content import REGISTRY
 from legalclock import CST, YearCalendar, default_calendar, provisional_holidays
+from schemas.project import CalendarUpdate
 from tests.harness import Harness
 from tests.workflows.helpers import approve_all, events, matter, move_to, settle, view
 from tests.workflows.test_escalation import of_clock
-from workflows.project import CalendarUpdate, ProjectWorkflow
+from workflows.project import ProjectWorkflow
 
 
 async def test_a_provisional_breach_escalates_and_the_notice_then_deems_approval(
