@@ -18,8 +18,10 @@ from typing import Any
 
 import asyncpg
 from temporalio import activity
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -235,3 +237,48 @@ async def test_a_cold_worker_gets_an_activity_result_and_an_update_in_one_task(
             assert await _history_problems(h) == []
             await _replays(h)
             await h.terminate("test finished")
+
+
+async def test_an_operator_reset_to_an_earlier_task_reapplies_every_update_once(
+    dev: Harness, pg_pool: asyncpg.Pool
+) -> None:
+    """The way out for a project whose workflow task keeps failing (README: when something goes
+    wrong): reset to a workflow task completed before the failure. Temporal reapplies the updates
+    recorded after it; their request ids make each apply once, and the batches are idempotent."""
+    h = await dev.start(zone="tunliu")
+    v = await approve_all(h, "approval_land", prefix="rs")
+    client = DaibanClient(dev.client, dev.task_queue)
+    await settle(h)
+    reset_to = max(
+        [
+            e.event_id
+            async for e in h.fetch_history_events()
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+        ]
+    )
+    for to in ("agent-wang", "agent-li", "agent-zhou"):
+        await client.reassign_agent(v.project_id, ReassignAgent(to_agent=to, by="lead-zhao", reason="rota"))
+    await settle(h)
+    before = await view(h)
+    resp = await dev.client.workflow_service.reset_workflow_execution(
+        ResetWorkflowExecutionRequest(
+            namespace=dev.client.namespace,
+            workflow_execution=WorkflowExecution(workflow_id=h.id, run_id=(await h.describe()).run_id),
+            reason="operator: workflow task failing",
+            workflow_task_finish_event_id=reset_to,
+            request_id=rid(),
+        )
+    )
+    new = dev.client.get_workflow_handle(h.id, run_id=resp.run_id)
+    for _ in range(100):
+        after = await view(new)
+        if after.agent == before.agent and after.events_emitted == before.events_emitted:
+            break
+        await asyncio.sleep(0.1)
+    assert after.agent == "agent-zhou" and after.events_emitted == before.events_emitted
+    await settle(new)
+    rows = await events(pg_pool, v.project_id)
+    assert [r["version"] for r in rows] == list(range(1, len(rows) + 1))
+    assert sum(r["event_type"] == "AgentReassigned" for r in rows) == 3, "each update applied once"
+    await _replays(new)
+    await new.terminate("test finished")
