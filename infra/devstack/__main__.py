@@ -25,6 +25,8 @@ from infra.settings import ConfigError, Settings, load_settings
 from schemas import visibility
 
 BIN = Path(sys.executable).parent
+# The repository root: this file is infra/devstack/__main__.py.
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def say(message: str) -> None:
@@ -98,7 +100,7 @@ class Stack:
 
     def start_worker(self, dsn: str) -> None:
         env = dict(os.environ, DATABASE_URL=dsn, DAIBAN_TEMPORAL_ADDRESS=f"127.0.0.1:{self.settings.temporal_port}")
-        self.worker = subprocess.Popen([sys.executable, str(Path(__file__).parents[1] / "worker.py")], env=env)
+        self.worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env)
 
     # ---- daiban: HTTP gateway (interfaces/gateway.py) ----
     def start_gateway(self, dsn: str) -> None:
@@ -110,7 +112,7 @@ class Stack:
             dev = dev_credentials_env(self.state)
             env.update({k: v for k, v in dev.items() if not os.environ.get(k)})
         self.gateway = subprocess.Popen(
-            [sys.executable, "-m", "interfaces.gateway"], env=env, cwd=Path(__file__).parents[1]
+            [sys.executable, "-m", "interfaces.gateway"], env=env, cwd=ROOT
         )
 
     # ---- end HTTP gateway ----
