@@ -22,7 +22,6 @@ Rules (all pure; `merge_calendar_file` is what `daiban calendar load` calls):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -32,7 +31,7 @@ from pydantic import ValidationError
 
 from legalclock.common import FrozenModel, as_legal_error
 from legalclock.errors import CalendarDataError
-from legalclock.official import OfficialCalendar, YearCalendar, _no_duplicate_keys
+from legalclock.official import OfficialCalendar, YearCalendar, read_calendar_json
 from legalclock.statutory import statutory_days
 
 DayKind = Literal["holiday", "workday", "ordinary"]
@@ -116,12 +115,7 @@ def parse_notice_file(text: str) -> Notice:
     Raises:
         CalendarDataError: With a message naming the offending key or date.
     """
-    try:
-        raw = json.loads(text, object_pairs_hook=_no_duplicate_keys)
-    except json.JSONDecodeError as exc:
-        raise CalendarDataError(f"calendar file is not valid JSON: {exc}") from exc
-    if not isinstance(raw, dict) or "years" not in raw or not raw.keys() <= {"version", "years"}:
-        raise CalendarDataError('calendar file must be an object {"version": ..., "years": {...}} with only those keys')
+    raw = read_calendar_json(text)
     years = raw["years"]
     previous: dict[date, int] = {}
     if isinstance(years, dict):

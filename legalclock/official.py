@@ -319,6 +319,21 @@ def _merge_year(base: YearCalendar | None, notice: YearCalendar) -> YearCalendar
     return YearCalendar(holidays=dict(sorted(holidays.items())), workdays=dict(sorted(workdays.items())))
 
 
+def read_calendar_json(text: str) -> dict[str, Any]:
+    """The JSON object of a calendar or notice file: ``{"version"?: ..., "years": {...}}``.
+
+    Raises:
+        CalendarDataError: Not JSON, a duplicate key, or another shape (the message says which).
+    """
+    try:
+        raw = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except json.JSONDecodeError as exc:
+        raise CalendarDataError(f"calendar file is not valid JSON: {exc}") from exc
+    if not isinstance(raw, dict) or "years" not in raw or not raw.keys() <= {"version", "years"}:
+        raise CalendarDataError('calendar file must be an object {"version": ..., "years": {...}} with only those keys')
+    return raw
+
+
 def parse_calendar_file(text: str) -> OfficialCalendar:
     """Parse and validate a calendar file (pure).
 
@@ -332,12 +347,7 @@ def parse_calendar_file(text: str) -> OfficialCalendar:
     Raises:
         CalendarDataError: With a message naming the offending key or date.
     """
-    try:
-        raw = json.loads(text, object_pairs_hook=_no_duplicate_keys)
-    except json.JSONDecodeError as exc:
-        raise CalendarDataError(f"calendar file is not valid JSON: {exc}") from exc
-    if not isinstance(raw, dict) or "years" not in raw or not raw.keys() <= {"version", "years"}:
-        raise CalendarDataError('calendar file must be an object {"version": ..., "years": {...}} with only those keys')
+    raw = read_calendar_json(text)
     try:
         calendar = OfficialCalendar.model_validate({"version": "file", "years": raw["years"]})
     except ValidationError as exc:
