@@ -111,9 +111,7 @@ class Stack:
         if not (self.settings.department_keys and self.settings.operator_tokens):
             dev = dev_credentials_env(self.state)
             env.update({k: v for k, v in dev.items() if not os.environ.get(k)})
-        self.gateway = subprocess.Popen(
-            [sys.executable, "-m", "interfaces.gateway"], env=env, cwd=ROOT
-        )
+        self.gateway = subprocess.Popen([sys.executable, "-m", "interfaces.gateway"], env=env, cwd=ROOT)
 
     # ---- end HTTP gateway ----
 
