@@ -9,85 +9,61 @@ import pytest
 from legalclock import Clock, LegalClockError, SuspensionKind
 from schemas import effects as fx
 from schemas.stages import Stage
-from tests.support import (
-    T0,
-    ack,
-    approve_pending,
-    at_approval_land,
-    deadline_of,
-    decide,
-    decision,
-    drain,
-    effect_kinds,
-    events_of,
-    extend_limit,
-    legal_deadline,
-    machine,
-    progress,
-    reassign,
-    resolve,
-    resubmit,
-    resume_clock,
-    stop_clock,
-    supply,
-    types,
-    verification,
-    withdraw,
-)
+from tests import support as sp
 from workflows.lifecycle import Rejected
 
-T1 = T0 + timedelta(days=1, hours=2)  # Tuesday 11:00
-T2 = T0 + timedelta(days=2, hours=5)  # Wednesday 14:00
+T1 = sp.T0 + timedelta(days=1, hours=2)  # Tuesday 11:00
+T2 = sp.T0 + timedelta(days=2, hours=5)  # Wednesday 14:00
 
 
 # ---- stop and resume (§45: expert review, hearing, testing, public notice) -----------------
 
 
 def test_a_department_stops_its_clock_and_resuming_moves_the_deadline_by_the_stop() -> None:
-    m = at_approval_land()
-    a = ack(m, "stop_clock", stop_clock("eia", "expert_review"), T1)
+    m = sp.at_approval_land()
+    a = sp.ack(m, "stop_clock", sp.stop_clock("eia", "expert_review"), T1)
     assert a.message == "clock of eia stopped for expert_review, 10 working days"
-    assert types(m) == ["ClockStopped"]
+    assert sp.types(m) == ["ClockStopped"]
     assert m.state.pending_events[0].payload["kind"] == "expert_review"
     view = next(x for x in m.view(T1).matters if x.code == "eia")
     assert view.clock is not None and view.clock.paused and view.clock.deadline is None
     assert "ecology to decide eia (clock stopped)" in m.waiting_for(T1)
     # A stopped clock has no alarm: the next one belongs to another clock.
     assert "环境影响评价审批" not in m.next_alarm_summary()
-    drain(m)
-    ack(m, "resume_clock", resume_clock("eia"), T2)
+    sp.drain(m)
+    sp.ack(m, "resume_clock", sp.resume_clock("eia"), T2)
     expected = (
-        Clock(accepted_at=T0, limit_days=10)
+        Clock(accepted_at=sp.T0, limit_days=10)
         .stop(SuspensionKind.EXPERT_REVIEW, T1, "专家评审")
         .resume(T2)
         .deadline(m.ctx.calendar, m.zone.office_hours)
         .at
     )
-    assert deadline_of(m, "matter:eia:1") == expected
-    assert types(m) == ["ClockResumed"]
+    assert sp.deadline_of(m, "matter:eia:1") == expected
+    assert sp.types(m) == ["ClockResumed"]
     assert expected is not None and m.state.pending_events[0].payload["new_deadline"] == expected.isoformat()
 
 
 def test_stop_and_resume_are_refused_in_the_wrong_state() -> None:
-    m = at_approval_land()
+    m = sp.at_approval_land()
     with pytest.raises(Rejected, match=r"^matter_code: the clock of eia is not stopped by its department$"):
-        m.check("resume_clock", resume_clock("eia"))
-    m.execute("stop_clock", stop_clock("eia"), T1)
+        m.check("resume_clock", sp.resume_clock("eia"))
+    m.execute("stop_clock", sp.stop_clock("eia"), T1)
     with pytest.raises(Rejected, match=r"^matter_code: the clock of eia is not running \(state: pending\)$"):
-        m.check("stop_clock", stop_clock("eia", "hearing"))
-    m.execute("decide", decision("land-use-planning-permit", "request_correction"), T1)
+        m.check("stop_clock", sp.stop_clock("eia", "hearing"))
+    m.execute("decide", sp.decision("land-use-planning-permit", "request_correction"), T1)
     with pytest.raises(Rejected, match=r"^matter_code: the clock of land-use-planning-permit is not running"):
-        m.check("stop_clock", stop_clock("land-use-planning-permit"))
+        m.check("stop_clock", sp.stop_clock("land-use-planning-permit"))
     # A correction's stop ends with the materials, not with resume_clock.
     with pytest.raises(Rejected, match="is not stopped by its department"):
-        m.check("resume_clock", resume_clock("land-use-planning-permit"))
+        m.check("resume_clock", sp.resume_clock("land-use-planning-permit"))
 
 
 def test_a_correction_during_an_expert_review_is_refused_or_applied_whole() -> None:
-    m = at_approval_land()
-    m.execute("stop_clock", stop_clock("eia"), T1)
-    drain(m)
-    d = decision("eia", "request_correction")
+    m = sp.at_approval_land()
+    m.execute("stop_clock", sp.stop_clock("eia"), T1)
+    sp.drain(m)
+    d = sp.decision("eia", "request_correction")
     eia = m.state.matters["eia"]
     try:
         m.check("decide", d)
@@ -95,74 +71,77 @@ def test_a_correction_during_an_expert_review_is_refused_or_applied_whole() -> N
     except (Rejected, LegalClockError):  # refused (the workflow refuses both): nothing changed
         assert (eia.state, eia.decisions, m.state.pending_events) == ("pending", [], [])
         return
-    assert eia.state == "correction" and "CorrectionRequested" in types(m) and d.decision_id in m.state.answers
+    assert eia.state == "correction" and "CorrectionRequested" in sp.types(m) and d.decision_id in m.state.answers
 
 
 # ---- extension (§42) -------------------------------------------------------------------------
 
 
 def test_a_limit_is_extended_once_with_who_approved_it() -> None:
-    m = at_approval_land()
-    a = ack(m, "extend_limit", extend_limit("eia", 10), T1)
+    m = sp.at_approval_land()
+    a = sp.ack(m, "extend_limit", sp.extend_limit("eia", 10), T1)
     assert a.message == "limit of eia extended by 10 working days"
     tc = m.state.clocks["matter:eia:1"]
     assert tc.clock.extension is not None and tc.clock.extension.approved_by == "局长"
-    assert deadline_of(m, "matter:eia:1") == legal_deadline(m, T0, 20)
-    (extended,) = events_of(m, "LimitExtended")
-    assert (extended.payload["days"], extended.payload["new_deadline"]) == (10, legal_deadline(m, T0, 20).isoformat())
+    assert sp.deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, 20)
+    (extended,) = sp.events_of(m, "LimitExtended")
+    assert (extended.payload["days"], extended.payload["new_deadline"]) == (
+        10,
+        sp.legal_deadline(m, sp.T0, 20).isoformat(),
+    )
     view = next(x for x in m.view(T1).matters if x.code == "eia")
     assert view.clock is not None and view.clock.extended and view.clock.limit_days == 20
     with pytest.raises(Rejected, match=r"^matter_code: the limit of eia was already extended once \(行政许可法 §42\)$"):
-        m.check("extend_limit", extend_limit("eia", 5))
+        m.check("extend_limit", sp.extend_limit("eia", 5))
 
 
 def test_an_extension_needs_an_open_matter() -> None:
-    m = at_approval_land()
-    decide(m, "eia")
+    m = sp.at_approval_land()
+    sp.decide(m, "eia")
     with pytest.raises(Rejected, match=r"^matter_code: eia has no running clock to extend$"):
-        m.check("extend_limit", extend_limit("eia"))
+        m.check("extend_limit", sp.extend_limit("eia"))
 
 
 def test_a_matter_in_correction_can_still_be_extended() -> None:
-    m = at_approval_land()
-    m.execute("decide", decision("eia", "request_correction"), T1)
-    m.execute("extend_limit", extend_limit("eia", 5), T1)
-    m.execute("supply_materials", supply("eia"), T2)
+    m = sp.at_approval_land()
+    m.execute("decide", sp.decision("eia", "request_correction"), T1)
+    m.execute("extend_limit", sp.extend_limit("eia", 5), T1)
+    m.execute("supply_materials", sp.supply("eia"), T2)
     assert m.state.clocks["matter:eia:1"].clock.total_days == 15
 
 
 def test_an_extension_re_arms_the_ladder() -> None:
-    m = at_approval_land()
-    due = deadline_of(m, "matter:eia:1")
+    m = sp.at_approval_land()
+    due = sp.deadline_of(m, "matter:eia:1")
     m.fire_alarms(due - timedelta(minutes=1))  # the warning is out, the deadline not yet
     tc = m.state.clocks["matter:eia:1"]
     assert tc.warned and not tc.breached
-    m.execute("extend_limit", extend_limit("eia", 10), due - timedelta(minutes=1))
+    m.execute("extend_limit", sp.extend_limit("eia", 10), due - timedelta(minutes=1))
     assert not tc.warned
-    assert m.deadline(tc).at == legal_deadline(m, T0, 20)
+    assert m.deadline(tc).at == sp.legal_deadline(m, sp.T0, 20)
 
 
 def test_an_extension_after_the_deadline_is_refused_naming_the_rule() -> None:
-    m = at_approval_land()
-    due = deadline_of(m, "matter:eia:1")
+    m = sp.at_approval_land()
+    due = sp.deadline_of(m, "matter:eia:1")
     m.fire_alarms(due)
     assert m.state.clocks["matter:eia:1"].breached
     with pytest.raises(Rejected, match="§42"):
-        m.execute("extend_limit", extend_limit("eia", 10), due + timedelta(days=1))
+        m.execute("extend_limit", sp.extend_limit("eia", 10), due + timedelta(days=1))
 
 
 def test_an_extension_beyond_the_legal_maximum_is_refused() -> None:
-    m = at_approval_land()
+    m = sp.at_approval_land()
     with pytest.raises(Rejected, match="§42"):
-        m.execute("extend_limit", extend_limit("eia", 30), T1)
+        m.execute("extend_limit", sp.extend_limit("eia", 30), T1)
 
 
 # ---- reassign (AB岗) --------------------------------------------------------------------------
 
 
 def test_reassigning_to_the_backup_swaps_the_two_agents() -> None:
-    m = at_approval_land()
-    ack(m, "reassign_agent", reassign("agent-wang"), T1)
+    m = sp.at_approval_land()
+    sp.ack(m, "reassign_agent", sp.reassign("agent-wang"), T1)
     assert (m.state.agent, m.state.backup_agent) == ("agent-wang", "agent-li")
     (event,) = m.state.pending_events
     assert event.event_type == "AgentReassigned"
@@ -171,42 +150,42 @@ def test_reassigning_to_the_backup_swaps_the_two_agents() -> None:
     assert isinstance(note, fx.Notify) and note.notice == "reassigned"
     assert note.recipients == ["agent-li", "agent-wang"]
     # The new agent is who is told from now on.
-    m.execute("decide", decision("eia", "reject"), T1)
+    m.execute("decide", sp.decision("eia", "reject"), T1)
     assert [f.recipients for f in m.state.effects if isinstance(f, fx.Notify)][-1] == ["agent-wang"]
     assert m.view(T1).agent == "agent-wang"
 
 
 def test_reassigning_to_someone_new_keeps_the_backup() -> None:
-    m = at_approval_land()
-    m.execute("reassign_agent", reassign("agent-zhang"), T1)
+    m = sp.at_approval_land()
+    m.execute("reassign_agent", sp.reassign("agent-zhang"), T1)
     assert (m.state.agent, m.state.backup_agent) == ("agent-zhang", "agent-wang")
     with pytest.raises(Rejected, match=r"^to_agent: agent-zhang is already the agent of "):
-        m.check("reassign_agent", reassign("agent-zhang"))
+        m.check("reassign_agent", sp.reassign("agent-zhang"))
 
 
 # ---- construction progress ---------------------------------------------------------------
 
 
 def test_progress_is_reported_only_during_construction() -> None:
-    m = machine("yanhu", stage=Stage.CONSTRUCTION_PERMIT)
+    m = sp.machine("yanhu", stage=Stage.CONSTRUCTION_PERMIT)
     with pytest.raises(Rejected, match=r"^stage: progress is reported during construction, the project is in "):
-        m.check("report_progress", progress(10))
+        m.check("report_progress", sp.progress(10))
 
 
 def test_progress_never_goes_back_and_100_opens_completion_acceptance() -> None:
-    m = machine("yanhu", stage=Stage.CONSTRUCTION)
-    assert ack(m, "report_progress", progress(40), T1).message == "construction at 40%"
-    ack(m, "report_progress", progress(40), T1)  # the same figure again is not going back
+    m = sp.machine("yanhu", stage=Stage.CONSTRUCTION)
+    assert sp.ack(m, "report_progress", sp.progress(40), T1).message == "construction at 40%"
+    sp.ack(m, "report_progress", sp.progress(40), T1)  # the same figure again is not going back
     with pytest.raises(Rejected, match=r"^percent: progress cannot go back from 40% to 30%$"):
-        m.check("report_progress", progress(30))
-    drain(m)
-    done = ack(m, "report_progress", progress(100), T2)
+        m.check("report_progress", sp.progress(30))
+    sp.drain(m)
+    done = sp.ack(m, "report_progress", sp.progress(100), T2)
     assert done.stage == Stage.COMPLETION_ACCEPTANCE
-    assert types(m)[:2] == ["ConstructionProgressReported", "StageStarted"]
+    assert sp.types(m)[:2] == ["ConstructionProgressReported", "StageStarted"]
     assert m.state.pending_events[1].payload["stage"] == "completion_acceptance"
     assert m.state.pending_events[1].payload["limit_days"] == 10
-    assert deadline_of(m, "stage:completion_acceptance") == legal_deadline(m, T2, 10)
-    assert [e.payload["matter_code"] for e in events_of(m, "MatterSubmitted")] == [
+    assert sp.deadline_of(m, "stage:completion_acceptance") == sp.legal_deadline(m, T2, 10)
+    assert [e.payload["matter_code"] for e in sp.events_of(m, "MatterSubmitted")] == [
         "planning-verification",
         "land-verification",
         "fire-acceptance",
@@ -220,17 +199,17 @@ def test_progress_never_goes_back_and_100_opens_completion_acceptance() -> None:
 
 
 def test_withdrawal_closes_open_matters_and_every_clock() -> None:
-    m = at_approval_land("yanhu")
-    m.execute("decide", decision("eia", "request_correction"), T1)
-    decide(m, "land-pre-review", now=T1)
-    drain(m)
-    a = ack(m, "withdraw", withdraw(), T2)
+    m = sp.at_approval_land("yanhu")
+    m.execute("decide", sp.decision("eia", "request_correction"), T1)
+    sp.decide(m, "land-pre-review", now=T1)
+    sp.drain(m)
+    a = sp.ack(m, "withdraw", sp.withdraw(), T2)
     assert (a.stage, a.message) == (Stage.WITHDRAWN, "project withdrawn")
     states = {c: x.state for c, x in m.state.matters.items()}
     assert states["project-filing"] == states["land-pre-review"] == "approved"
     assert states["energy-review"] == "exempt"
     assert states["eia"] == states["land-use-planning-permit"] == states["completion-filing"] == "withdrawn"
-    assert types(m) == ["ProjectWithdrawn"]
+    assert sp.types(m) == ["ProjectWithdrawn"]
     payload = m.state.pending_events[0].payload
     assert (payload["stage"], payload["reason"], payload["by"]) == ("approval_land", "投资计划调整", "enterprise")
     closes = [f for f in m.state.effects if isinstance(f, fx.CloseSubmission)]
@@ -239,7 +218,7 @@ def test_withdrawal_closes_open_matters_and_every_clock() -> None:
         ("eia", "withdrawn", T2),
         ("land-use-planning-permit", "withdrawn", T2),
     ]
-    assert effect_kinds(m)[-1] == "notify"
+    assert sp.effect_kinds(m)[-1] == "notify"
     note = m.state.effects[-1]
     assert isinstance(note, fx.Notify) and note.recipients == ["agent-li", "lead-zhao"]
     assert all(tc.closed for tc in m.state.clocks.values())
@@ -247,20 +226,20 @@ def test_withdrawal_closes_open_matters_and_every_clock() -> None:
 
 
 def test_nothing_changes_after_withdrawal() -> None:
-    m = machine("yanhu", stage=Stage.ENGINEERING_PERMIT)
-    m.execute("decide", decision("building-planning-permit", "reject"), T0)
-    m.execute("withdraw", withdraw(), T1)
-    drain(m)
+    m = sp.machine("yanhu", stage=Stage.ENGINEERING_PERMIT)
+    m.execute("decide", sp.decision("building-planning-permit", "reject"), sp.T0)
+    m.execute("withdraw", sp.withdraw(), T1)
+    sp.drain(m)
     version = m.state.version
     refused = [
-        ("decide", decision("lightning-design-review")),
-        ("resubmit", resubmit("building-planning-permit")),
-        ("supply_materials", supply("building-planning-permit")),
-        ("stop_clock", stop_clock("lightning-design-review")),
-        ("extend_limit", extend_limit("lightning-design-review")),
-        ("reassign_agent", reassign("agent-wang")),
-        ("report_progress", progress(10)),
-        ("withdraw", withdraw()),
+        ("decide", sp.decision("lightning-design-review")),
+        ("resubmit", sp.resubmit("building-planning-permit")),
+        ("supply_materials", sp.supply("building-planning-permit")),
+        ("stop_clock", sp.stop_clock("lightning-design-review")),
+        ("extend_limit", sp.extend_limit("lightning-design-review")),
+        ("reassign_agent", sp.reassign("agent-wang")),
+        ("report_progress", sp.progress(10)),
+        ("withdraw", sp.withdraw()),
     ]
     for name, cmd in refused:
         with pytest.raises(Rejected, match=r"is withdrawn; nothing can change$"):
@@ -268,8 +247,8 @@ def test_nothing_changes_after_withdrawal() -> None:
         with pytest.raises(Rejected, match=r"is withdrawn; nothing can change$"):
             m.execute(name, cmd, T2)
     with pytest.raises(Rejected, match=r"is withdrawn; nothing can change$"):
-        m.check("verify", verification("air-defence-review", passed=False))
-    later = T0 + timedelta(days=400)
+        m.check("verify", sp.verification("air-defence-review", passed=False))
+    later = sp.T0 + timedelta(days=400)
     m.fire_alarms(later)
     m.advance(later)
     assert m.state.version == version and not m.state.pending_events and not m.state.effects
@@ -277,17 +256,17 @@ def test_nothing_changes_after_withdrawal() -> None:
 
 
 def test_a_joint_meeting_cannot_be_resolved_after_withdrawal() -> None:
-    m = at_approval_land()
-    due = deadline_of(m, "matter:eia:1")
+    m = sp.at_approval_land()
+    due = sp.deadline_of(m, "matter:eia:1")
     m.fire_alarms(due)
     m.fire_alarms(due + timedelta(days=10))
     assert "jm-1" in m.state.meetings
-    m.execute("withdraw", withdraw(), due + timedelta(days=10))
+    m.execute("withdraw", sp.withdraw(), due + timedelta(days=10))
     with pytest.raises(Rejected, match="is withdrawn"):
-        m.check("resolve_meeting", resolve("jm-1"))
+        m.check("resolve_meeting", sp.resolve("jm-1"))
 
 
 def test_approve_pending_helper_reaches_every_stage() -> None:
     # The support module's driver: "approve everything pending" moves one stage at a time.
-    m = machine("tunliu", stage=Stage.ESTABLISHMENT)
-    assert approve_pending(m) == 1 and m.state.stage == Stage.APPROVAL_LAND
+    m = sp.machine("tunliu", stage=Stage.ESTABLISHMENT)
+    assert sp.approve_pending(m) == 1 and m.state.stage == Stage.APPROVAL_LAND

@@ -11,20 +11,7 @@ import pytest
 from legalclock import Clock, merge_calendar_file
 from schemas import effects as fx
 from schemas.stages import Stage
-from tests.support import (
-    T0,
-    ack,
-    at_approval_land,
-    deadline_of,
-    decide,
-    drain,
-    events_of,
-    legal_deadline,
-    machine,
-    resolve,
-    types,
-    verification,
-)
+from tests import support as sp
 from workflows.lifecycle import ProjectMachine, Rejected
 
 MINUTE = timedelta(minutes=1)
@@ -46,7 +33,7 @@ def notices(m: ProjectMachine) -> list[tuple[str, list[str]]]:
 
 
 def test_the_first_alarm_is_the_establishment_warning_and_its_summary_names_matter_and_department() -> None:
-    m = machine("yanhu")
+    m = sp.machine("yanhu")
     warn = warning_of(m, "matter:enterprise-registration:1")
     assert warn == warning_of(m, "stage:establishment")
     assert m.next_alarm() == warn
@@ -56,21 +43,21 @@ def test_the_first_alarm_is_the_establishment_warning_and_its_summary_names_matt
 
 
 def test_a_warning_goes_out_once_at_the_warning_instant() -> None:
-    m = at_approval_land()
+    m = sp.at_approval_land()
     clock = "matter:eia:1"
     warn = warning_of(m, clock)
-    due = deadline_of(m, clock)
-    assert T0 < warn < due
+    due = sp.deadline_of(m, clock)
+    assert sp.T0 < warn < due
     assert (
         warn
-        == Clock(accepted_at=T0, limit_days=10)
+        == Clock(accepted_at=sp.T0, limit_days=10)
         .warning_at(m.ctx.calendar, m.zone.office_hours, share=0.8, days_before=2)
         .at
     )
     m.fire_alarms(warn - MINUTE)
-    assert clock not in [e.payload["clock_id"] for e in events_of(m, "DeadlineWarned")]
+    assert clock not in [e.payload["clock_id"] for e in sp.events_of(m, "DeadlineWarned")]
     m.fire_alarms(warn)
-    warned = [e.payload for e in events_of(m, "DeadlineWarned") if e.payload["clock_id"] == clock]
+    warned = [e.payload for e in sp.events_of(m, "DeadlineWarned") if e.payload["clock_id"] == clock]
     assert len(warned) == 1
     assert warned[0]["department"] == "ecology" and warned[0]["deadline"] == due.isoformat()
     assert warned[0]["working_days_left"] == pytest.approx(2.0)
@@ -82,11 +69,11 @@ def test_a_warning_goes_out_once_at_the_warning_instant() -> None:
 
 
 def test_a_breach_escalates_to_the_project_lead_then_convenes_a_joint_meeting() -> None:
-    m = at_approval_land("tunliu")
+    m = sp.at_approval_land("tunliu")
     clock = "matter:eia:1"
-    due = deadline_of(m, clock)
+    due = sp.deadline_of(m, clock)
     m.fire_alarms(due - MINUTE)
-    drain(m)
+    sp.drain(m)
     m.fire_alarms(due)
     ours = [e for e in m.state.pending_events if e.payload.get("clock_id") == clock]
     assert [e.event_type for e in ours] == ["DeadlineBreached", "EscalatedToLead"]
@@ -94,42 +81,42 @@ def test_a_breach_escalates_to_the_project_lead_then_convenes_a_joint_meeting() 
     assert ("escalation", ["agent-li", "dept:ecology", "lead-zhao"]) in notices(m)
     assert m.state.matters["eia"].state == "pending"  # tunliu deems nothing approved
     # 3 working days later, still undecided: a joint meeting.
-    meet = legal_deadline(m, due, m.zone.escalation.joint_meeting_after_days)
-    drain(m)
+    meet = sp.legal_deadline(m, due, m.zone.escalation.joint_meeting_after_days)
+    sp.drain(m)
     m.fire_alarms(meet - MINUTE)
-    assert clock not in [e.payload["clock_id"] for e in events_of(m, "JointMeetingConvened")]
+    assert clock not in [e.payload["clock_id"] for e in sp.events_of(m, "JointMeetingConvened")]
     m.fire_alarms(meet)
-    convened = [e.payload for e in events_of(m, "JointMeetingConvened") if e.payload["clock_id"] == clock]
+    convened = [e.payload for e in sp.events_of(m, "JointMeetingConvened") if e.payload["clock_id"] == clock]
     assert len(convened) == 1
     meeting_id = convened[0]["meeting_id"]
     assert convened[0]["attendees"] == ["zone-management-committee", "lead-zhao", "dept:ecology"]
     assert m.state.clocks[clock].meeting_id == meeting_id and m.state.meetings[meeting_id].department == "ecology"
-    drain(m)
-    a = ack(m, "resolve_meeting", resolve(meeting_id), meet)
+    sp.drain(m)
+    a = sp.ack(m, "resolve_meeting", sp.resolve(meeting_id), meet)
     assert a.message == f"joint meeting {meeting_id} resolved"
-    assert types(m) == ["JointMeetingResolved"]
+    assert sp.types(m) == ["JointMeetingResolved"]
     (seen,) = [x for x in m.view(meet).meetings if x.meeting_id == meeting_id]
     assert seen.resolution == "专班协调，限期办结"
     with pytest.raises(Rejected, match=rf"^meeting_id: joint meeting {meeting_id} is already resolved$"):
-        m.check("resolve_meeting", resolve(meeting_id))
+        m.check("resolve_meeting", sp.resolve(meeting_id))
     with pytest.raises(Rejected, match=r"^meeting_id: no joint meeting jm-99 in project "):
-        m.check("resolve_meeting", resolve("jm-99"))
+        m.check("resolve_meeting", sp.resolve("jm-99"))
 
 
 def test_a_breach_decided_before_the_meeting_convenes_none_and_is_recorded_late() -> None:
-    m = at_approval_land("tunliu")
-    due = deadline_of(m, "matter:eia:1")
+    m = sp.at_approval_land("tunliu")
+    due = sp.deadline_of(m, "matter:eia:1")
     m.fire_alarms(due)
-    decide(m, "eia", now=due + timedelta(hours=1))
-    approved = next(e for e in events_of(m, "MatterApproved") if e.payload["matter_code"] == "eia")
+    sp.decide(m, "eia", now=due + timedelta(hours=1))
+    approved = next(e for e in sp.events_of(m, "MatterApproved") if e.payload["matter_code"] == "eia")
     assert approved.payload["on_time"] is False
     m.fire_alarms(due + timedelta(days=30))
-    assert not [e for e in events_of(m, "JointMeetingConvened") if e.payload["clock_id"] == "matter:eia:1"]
+    assert not [e for e in sp.events_of(m, "JointMeetingConvened") if e.payload["clock_id"] == "matter:eia:1"]
 
 
 def test_alarms_fire_in_order_warning_before_breach_even_when_both_are_due() -> None:
-    m = at_approval_land("tunliu")
-    due = deadline_of(m, "matter:eia:1")
+    m = sp.at_approval_land("tunliu")
+    due = sp.deadline_of(m, "matter:eia:1")
     m.fire_alarms(due + timedelta(hours=1))  # woke late: both due at once
     ours = [e.event_type for e in m.state.pending_events if e.payload.get("clock_id") == "matter:eia:1"]
     assert ours == ["DeadlineWarned", "DeadlineBreached", "EscalatedToLead"]
@@ -138,12 +125,12 @@ def test_alarms_fire_in_order_warning_before_breach_even_when_both_are_due() -> 
 def test_deemed_approval_where_the_zone_and_the_matter_say_so() -> None:
     # Yanhu deems; lightning design review's timeout policy is deemed approval; building
     # planning (same stage, same deadline) escalates as usual.
-    m = machine("yanhu", stage=Stage.ENGINEERING_PERMIT)
+    m = sp.machine("yanhu", stage=Stage.ENGINEERING_PERMIT)
     clock = "matter:lightning-design-review:1"
-    due = deadline_of(m, clock)
-    assert due == deadline_of(m, "matter:building-planning-permit:1")
+    due = sp.deadline_of(m, clock)
+    assert due == sp.deadline_of(m, "matter:building-planning-permit:1")
     m.fire_alarms(due - MINUTE)
-    drain(m)
+    sp.drain(m)
     m.fire_alarms(due)
     x = m.state.matters["lightning-design-review"]
     assert (x.state, x.approval_mode) == ("approved", "deemed")
@@ -167,54 +154,54 @@ def test_deemed_approval_where_the_zone_and_the_matter_say_so() -> None:
     assert lightning[3].payload["deadline"] == due.isoformat()
     assert any(n == "deemed_approval" and "lead-zhao" in r for n, r in notices(m))
     assert m.state.matters["building-planning-permit"].state == "pending"
-    escalated = {e.payload["clock_id"] for e in events_of(m, "EscalatedToLead")}
+    escalated = {e.payload["clock_id"] for e in sp.events_of(m, "EscalatedToLead")}
     assert "matter:building-planning-permit:1" in escalated and clock not in escalated
     assert m.state.clocks[clock].closed
 
 
 def test_no_deemed_approval_in_a_zone_without_it() -> None:
-    m = machine("tunliu", stage=Stage.COMPLETION_ACCEPTANCE)
+    m = sp.machine("tunliu", stage=Stage.COMPLETION_ACCEPTANCE)
     clock = "matter:air-defence-acceptance:1"  # timeout policy: deemed approval
-    m.fire_alarms(deadline_of(m, clock))
+    m.fire_alarms(sp.deadline_of(m, clock))
     assert m.state.matters["air-defence-acceptance"].state == "pending"
-    assert clock in {e.payload["clock_id"] for e in events_of(m, "EscalatedToLead")}
-    assert not events_of(m, "DepartmentLiabilityRecorded")
-    y = machine("yanhu", stage=Stage.COMPLETION_ACCEPTANCE)
-    y.fire_alarms(deadline_of(y, clock))
+    assert clock in {e.payload["clock_id"] for e in sp.events_of(m, "EscalatedToLead")}
+    assert not sp.events_of(m, "DepartmentLiabilityRecorded")
+    y = sp.machine("yanhu", stage=Stage.COMPLETION_ACCEPTANCE)
+    y.fire_alarms(sp.deadline_of(y, clock))
     assert y.state.matters["air-defence-acceptance"].approval_mode == "deemed"
 
 
 def test_a_missed_verification_escalates_and_convenes_no_meeting() -> None:
-    m = machine("tunliu", stage=Stage.ENGINEERING_PERMIT)
+    m = sp.machine("tunliu", stage=Stage.ENGINEERING_PERMIT)
     clock = "obligation:energy-review:verification:1"
-    due = deadline_of(m, clock)
+    due = sp.deadline_of(m, clock)
     m.fire_alarms(due)
     ours = [e.event_type for e in m.state.pending_events if e.payload.get("clock_id") == clock]
     assert ours == ["DeadlineWarned", "DeadlineBreached", "EscalatedToLead"]
     assert m.state.matters["energy-review"].obligations[0].state == "open"  # still owed by the department
-    drain(m)
+    sp.drain(m)
     m.fire_alarms(due + timedelta(days=60))
     assert clock not in {e.payload.get("clock_id") for e in m.state.pending_events}
-    m.execute("verify", verification("energy-review", passed=True), due + timedelta(days=60))
+    m.execute("verify", sp.verification("energy-review", passed=True), due + timedelta(days=60))
     assert m.state.clocks[clock].closed
 
 
 def test_the_stage_clock_escalates_without_a_department_and_convenes_while_the_stage_is_open() -> None:
-    m = machine("tunliu", stage=Stage.ENGINEERING_PERMIT)
+    m = sp.machine("tunliu", stage=Stage.ENGINEERING_PERMIT)
     clock = "stage:engineering_permit"
-    due = deadline_of(m, clock)
+    due = sp.deadline_of(m, clock)
     m.fire_alarms(due)
-    escalated = [e.payload for e in events_of(m, "EscalatedToLead") if e.payload["clock_id"] == clock]
+    escalated = [e.payload for e in sp.events_of(m, "EscalatedToLead") if e.payload["clock_id"] == clock]
     assert escalated and escalated[0]["department"] is None and escalated[0]["scope"] == "stage"
-    drain(m)
-    meet = legal_deadline(m, due, 3)
+    sp.drain(m)
+    meet = sp.legal_deadline(m, due, 3)
     m.fire_alarms(meet)
-    convened = [e.payload for e in events_of(m, "JointMeetingConvened") if e.payload["clock_id"] == clock]
+    convened = [e.payload for e in sp.events_of(m, "JointMeetingConvened") if e.payload["clock_id"] == clock]
     assert len(convened) == 1 and convened[0]["attendees"] == ["zone-management-committee", "lead-zhao"]
 
 
 def test_next_alarm_is_the_nearest_one_and_none_once_everything_is_closed() -> None:
-    m = at_approval_land("tunliu")
+    m = sp.at_approval_land("tunliu")
     alarms = [warning_of(m, tc.clock_id) for tc in m.state.clocks.values() if not tc.closed]
     assert m.next_alarm() == min(alarms)
     # The summary names each clock due at that instant with its department.
@@ -226,33 +213,33 @@ def test_next_alarm_is_the_nearest_one_and_none_once_everything_is_closed() -> N
 
 
 def test_a_new_calendar_moves_running_deadlines_and_re_arms_their_ladder() -> None:
-    m = at_approval_land("tunliu")
+    m = sp.at_approval_land("tunliu")
     clock = "matter:eia:1"
-    before = deadline_of(m, clock)
+    before = sp.deadline_of(m, clock)
     m.fire_alarms(warning_of(m, clock))
     assert m.state.clocks[clock].warned
     # A (fictional) extra holiday on Wednesday 4 March 2026, inside every running limit.
     text = json.dumps({"years": {"2026": {"holidays": {"2026-03-04": "测试假日"}, "workdays": {}}}})
     new, changed = merge_calendar_file(m.ctx.calendar, text)
     assert changed == [2026] and new.version != m.ctx.calendar.version
-    drain(m)
-    now = T0 + timedelta(days=1)
+    sp.drain(m)
+    now = sp.T0 + timedelta(days=1)
     assert m.calendar_changed(new, now) is True
-    after = deadline_of(m, clock)
-    assert after == Clock(accepted_at=T0, limit_days=10).deadline(new, m.zone.office_hours).at
+    after = sp.deadline_of(m, clock)
+    assert after == Clock(accepted_at=sp.T0, limit_days=10).deadline(new, m.zone.office_hours).at
     assert after > before
     assert m.state.versions.calendar == new.version and m.view(now).calendar_version == new.version
-    assert types(m) == ["DeadlinesRecomputed"]
+    assert sp.types(m) == ["DeadlinesRecomputed"]
     moved = m.state.pending_events[0].payload["deadlines"]
     assert moved[clock] == after.isoformat() and "process" in moved
     assert not m.state.clocks[clock].warned  # the later deadline re-arms the warning
     # The same calendar again changes nothing.
     assert m.calendar_changed(new, now) is False
-    assert types(m) == ["DeadlinesRecomputed"]
+    assert sp.types(m) == ["DeadlinesRecomputed"]
 
 
 def test_the_warning_comes_at_80_percent_or_2_days_before_whichever_is_first() -> None:
-    m = machine("yanhu", stage=Stage.ENGINEERING_PERMIT)
+    m = sp.machine("yanhu", stage=Stage.ENGINEERING_PERMIT)
     cal, hours = m.ctx.calendar, m.zone.office_hours
 
     def only(clock_id: str, share: float | None, days_before: float | None) -> datetime | None:
@@ -271,4 +258,4 @@ def test_the_warning_comes_at_80_percent_or_2_days_before_whichever_is_first() -
     assert warning_of(m, "process") == by_share
     # The machine warns at the nearest of them.
     m.fire_alarms(warning_of(m, five))
-    assert five in [e.payload["clock_id"] for e in events_of(m, "DeadlineWarned")]
+    assert five in [e.payload["clock_id"] for e in sp.events_of(m, "DeadlineWarned")]

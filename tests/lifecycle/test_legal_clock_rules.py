@@ -18,19 +18,7 @@ from legalclock import CST, YearCalendar, provisional_holidays
 from schemas import effects as fx
 from schemas.project import ConfirmDeadline
 from schemas.stages import Stage
-from tests.support import (
-    ack,
-    at_approval_land,
-    deadline_of,
-    drain,
-    events_of,
-    extend_limit,
-    machine,
-    resume_clock,
-    rid,
-    stop_clock,
-    types,
-)
+from tests import support as sp
 from workflows.lifecycle import ProjectMachine, Rejected
 
 # Monday 5 July 2027: 2027 has no notice in the shipped calendar, so its deadlines are provisional.
@@ -44,7 +32,7 @@ def notices(m: ProjectMachine) -> list[tuple[str, list[str], str]]:
 
 def yanhu_2027() -> ProjectMachine:
     """Yanhu deems approval; the lightning design review's timeout policy is deemed approval."""
-    return machine("yanhu", at=T27, stage=Stage.ENGINEERING_PERMIT)
+    return sp.machine("yanhu", at=T27, stage=Stage.ENGINEERING_PERMIT)
 
 
 def official_2027(m: ProjectMachine) -> ProjectMachine:
@@ -56,92 +44,92 @@ def official_2027(m: ProjectMachine) -> ProjectMachine:
 
 def test_a_provisional_breach_escalates_but_holds_deemed_approval() -> None:
     m = yanhu_2027()
-    due = deadline_of(m, LIGHTNING)
+    due = sp.deadline_of(m, LIGHTNING)
     assert m.deadline(m.state.clocks[LIGHTNING]).provisional
     m.fire_alarms(due)
     lightning = m.state.matters["lightning-design-review"]
     assert lightning.state == "pending", "no deemed approval on a provisional deadline"
-    breach = next(e for e in events_of(m, "DeadlineBreached") if e.payload["clock_id"] == LIGHTNING)
+    breach = next(e for e in sp.events_of(m, "DeadlineBreached") if e.payload["clock_id"] == LIGHTNING)
     assert breach.payload["provisional"] is True
-    assert [e.payload["clock_id"] for e in events_of(m, "DeemedApprovalHeld")] == [LIGHTNING]
-    assert LIGHTNING in {e.payload["clock_id"] for e in events_of(m, "EscalatedToLead")}
+    assert [e.payload["clock_id"] for e in sp.events_of(m, "DeemedApprovalHeld")] == [LIGHTNING]
+    assert LIGHTNING in {e.payload["clock_id"] for e in sp.events_of(m, "EscalatedToLead")}
     assert m.state.clocks[LIGHTNING].deemed_held
 
 
 def test_the_notice_releases_a_held_deemed_approval_once_the_deadline_is_official() -> None:
     m = yanhu_2027()
-    due = deadline_of(m, LIGHTNING)
+    due = sp.deadline_of(m, LIGHTNING)
     m.fire_alarms(due)
-    drain(m)
+    sp.drain(m)
     later = due + timedelta(days=7)
     days = {d: n.removesuffix(" (provisional)") for d, n in provisional_holidays(2027).items()}
     assert m.calendar_changed(m.ctx.calendar.with_year(2027, YearCalendar(holidays=days)), later)
     x = m.state.matters["lightning-design-review"]
     assert (x.state, x.approval_mode) == ("approved", "deemed")
-    assert "DepartmentLiabilityRecorded" in types(m)
+    assert "DepartmentLiabilityRecorded" in sp.types(m)
     assert not m.state.clocks[LIGHTNING].deemed_held
 
 
 def test_an_operator_confirms_a_provisional_deadline() -> None:
     m = yanhu_2027()
-    due = deadline_of(m, LIGHTNING)
+    due = sp.deadline_of(m, LIGHTNING)
     m.fire_alarms(due)
-    drain(m)
-    cmd = ConfirmDeadline(request_id=rid(), clock_id=LIGHTNING, by="operator-li", reason="notice expected unchanged")
-    a = ack(m, "confirm_deadline", cmd, due + timedelta(hours=2))
+    sp.drain(m)
+    cmd = ConfirmDeadline(request_id=sp.rid(), clock_id=LIGHTNING, by="operator-li", reason="notice expected unchanged")
+    a = sp.ack(m, "confirm_deadline", cmd, due + timedelta(hours=2))
     assert "deemed approved" in a.message
-    assert types(m)[0] == "ProvisionalDeadlineConfirmed" and "MatterApproved" in types(m)
+    assert sp.types(m)[0] == "ProvisionalDeadlineConfirmed" and "MatterApproved" in sp.types(m)
     assert m.state.matters["lightning-design-review"].approval_mode == "deemed"
     with pytest.raises(Rejected, match=r"^clock_id: "):
-        m.check("confirm_deadline", cmd.model_copy(update={"request_id": rid()}))
+        m.check("confirm_deadline", cmd.model_copy(update={"request_id": sp.rid()}))
 
 
 def test_an_official_deadline_is_deemed_at_once() -> None:
     m = official_2027(yanhu_2027())
-    m.fire_alarms(deadline_of(m, LIGHTNING))
+    m.fire_alarms(sp.deadline_of(m, LIGHTNING))
     assert m.state.matters["lightning-design-review"].approval_mode == "deemed"
-    assert not events_of(m, "DeemedApprovalHeld")
+    assert not sp.events_of(m, "DeemedApprovalHeld")
 
 
 def test_a_stop_declares_its_length_and_the_agent_is_told() -> None:
-    m = at_approval_land()
+    m = sp.at_approval_land()
     start = datetime(2026, 3, 3, 10, 0, tzinfo=CST)
-    a = ack(m, "stop_clock", stop_clock("eia", "expert_review", expected_days=5), start)
+    a = sp.ack(m, "stop_clock", sp.stop_clock("eia", "expert_review", expected_days=5), start)
     assert a.message == "clock of eia stopped for expert_review, 5 working days"
-    assert events_of(m, "ClockStopped")[0].payload["expected_days"] == 5
+    assert sp.events_of(m, "ClockStopped")[0].payload["expected_days"] == 5
     ((kind, to, text),) = notices(m)
     assert kind == "clock_stopped" and to == ["agent-li"] and "5 working days" in text and "§45" in text
 
 
 def test_a_stop_that_outlasts_its_declared_length_escalates_once() -> None:
-    m = at_approval_land()
+    m = sp.at_approval_land()
     start = datetime(2026, 3, 3, 10, 0, tzinfo=CST)  # Tuesday
-    ack(m, "stop_clock", stop_clock("eia", "testing", expected_days=3), start)
-    drain(m)
+    sp.ack(m, "stop_clock", sp.stop_clock("eia", "testing", expected_days=3), start)
+    sp.drain(m)
     # Three working days after Tuesday: Friday 6 March, 17:30.
     over = datetime(2026, 3, 6, 17, 30, tzinfo=CST)
     tc = m.state.clocks["matter:eia:1"]
     assert m._alarms(tc) == [(over, "overrun")]
     m.fire_alarms(over - timedelta(minutes=1))
-    assert not events_of(m, "StopOverran")
+    assert not sp.events_of(m, "StopOverran")
     m.fire_alarms(over)
-    (overran,) = events_of(m, "StopOverran")
+    (overran,) = sp.events_of(m, "StopOverran")
     assert overran.payload["expected_days"] == 3 and overran.payload["kind"] == "testing"
     assert any(n == "stop_overrun" and "lead-zhao" in r for n, r, _ in notices(m))
     m.fire_alarms(over + timedelta(days=5))
-    assert len(events_of(m, "StopOverran")) == 1
+    assert len(sp.events_of(m, "StopOverran")) == 1
     assert m._alarms(tc) == []
 
 
 def test_a_stop_moves_the_deadline_by_whole_working_days() -> None:
-    m = at_approval_land()
-    before = deadline_of(m, "matter:eia:1")
+    m = sp.at_approval_land()
+    before = sp.deadline_of(m, "matter:eia:1")
     # Stopped Tuesday 10:00, resumed Thursday 15:00: Wednesday and Thursday are not counted.
-    ack(m, "stop_clock", stop_clock("eia", "hearing", expected_days=5), datetime(2026, 3, 3, 10, 0, tzinfo=CST))
-    ack(m, "resume_clock", resume_clock("eia"), datetime(2026, 3, 5, 15, 0, tzinfo=CST))
-    (resumed,) = events_of(m, "ClockResumed")
+    sp.ack(m, "stop_clock", sp.stop_clock("eia", "hearing", expected_days=5), datetime(2026, 3, 3, 10, 0, tzinfo=CST))
+    sp.ack(m, "resume_clock", sp.resume_clock("eia"), datetime(2026, 3, 5, 15, 0, tzinfo=CST))
+    (resumed,) = sp.events_of(m, "ClockResumed")
     assert resumed.payload["stopped_working_days"] == 2
-    after = deadline_of(m, "matter:eia:1")
+    after = sp.deadline_of(m, "matter:eia:1")
     assert after.time() == before.time()  # still the close of office, not 14:30
     assert (
         m.ctx.calendar.day_index.working_before(after.date().toordinal())
@@ -151,32 +139,32 @@ def test_a_stop_moves_the_deadline_by_whole_working_days() -> None:
 
 
 def test_a_same_day_stop_moves_nothing() -> None:
-    m = at_approval_land()
-    before = deadline_of(m, "matter:eia:1")
-    ack(m, "stop_clock", stop_clock("eia", "hearing", expected_days=1), datetime(2026, 3, 3, 10, 0, tzinfo=CST))
-    ack(m, "resume_clock", resume_clock("eia"), datetime(2026, 3, 3, 16, 0, tzinfo=CST))
-    assert events_of(m, "ClockResumed")[0].payload["stopped_working_days"] == 0
-    assert deadline_of(m, "matter:eia:1") == before
+    m = sp.at_approval_land()
+    before = sp.deadline_of(m, "matter:eia:1")
+    sp.ack(m, "stop_clock", sp.stop_clock("eia", "hearing", expected_days=1), datetime(2026, 3, 3, 10, 0, tzinfo=CST))
+    sp.ack(m, "resume_clock", sp.resume_clock("eia"), datetime(2026, 3, 3, 16, 0, tzinfo=CST))
+    assert sp.events_of(m, "ClockResumed")[0].payload["stopped_working_days"] == 0
+    assert sp.deadline_of(m, "matter:eia:1") == before
 
 
 def test_an_extension_is_refused_after_the_deadline_and_over_the_maximum_naming_the_rule() -> None:
-    m = at_approval_land()
-    due = deadline_of(m, "matter:eia:1")
+    m = sp.at_approval_land()
+    due = sp.deadline_of(m, "matter:eia:1")
     with pytest.raises(Rejected, match=r"^days: .*legal maximum of 10.*§42"):
-        m.check("extend_limit", extend_limit("eia", 15), due - timedelta(days=1))
+        m.check("extend_limit", sp.extend_limit("eia", 15), due - timedelta(days=1))
     with pytest.raises(Rejected, match=r"^days: .*within the limit.*§42"):
-        m.check("extend_limit", extend_limit("eia", 10), due + timedelta(minutes=1))
-    a = ack(m, "extend_limit", extend_limit("eia", 10), due - timedelta(hours=1))
+        m.check("extend_limit", sp.extend_limit("eia", 10), due + timedelta(minutes=1))
+    a = sp.ack(m, "extend_limit", sp.extend_limit("eia", 10), due - timedelta(hours=1))
     assert a.message == "limit of eia extended by 10 working days"
     ((kind, to, text),) = notices(m)
     assert kind == "extended" and to == ["agent-li"] and "10 working days" in text
 
 
 def test_a_joint_matter_may_extend_by_its_own_maximum() -> None:
-    m = at_approval_land()
+    m = sp.at_approval_land()
     spec = m.ctx.specs["eia"]
     m.ctx.specs["eia"] = spec.model_copy(update={"extension_max_days": 15})  # joint handling (§42 para. 2)
-    ack(m, "extend_limit", extend_limit("eia", 15), deadline_of(m, "matter:eia:1") - timedelta(days=1))
+    sp.ack(m, "extend_limit", sp.extend_limit("eia", 15), sp.deadline_of(m, "matter:eia:1") - timedelta(days=1))
     assert m.state.clocks["matter:eia:1"].clock.total_days == spec.limit_days + 15
 
 

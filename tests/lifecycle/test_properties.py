@@ -18,22 +18,7 @@ from pydantic import BaseModel
 from schemas import effects as fx
 from schemas.project import Ack, DecisionResult
 from schemas.stages import APPROVAL_STAGES, Stage
-from tests.support import (
-    LIFECYCLE,
-    T0,
-    decision,
-    extend_limit,
-    machine,
-    progress,
-    reassign,
-    resolve,
-    resubmit,
-    resume_clock,
-    stop_clock,
-    supply,
-    verification,
-    withdraw,
-)
+from tests import support as sp
 from workflows.lifecycle import ProjectMachine, Rejected
 
 Command = tuple[str, BaseModel]
@@ -58,36 +43,36 @@ def candidates(m: ProjectMachine, now: datetime, percent_step: int) -> list[Comm
         tc = m.state.clocks.get(x.clock_id or "")
         running = tc is not None and not tc.closed and not tc.clock.stopped
         if x.state == "pending":
-            out.append(("decide", decision(code, "approve", instant=x.mode == "instant")))
-            out.append(("decide", decision(code, "reject")))
+            out.append(("decide", sp.decision(code, "approve", instant=x.mode == "instant")))
+            out.append(("decide", sp.decision(code, "reject")))
             if running:  # not during a department's stop: see the xfail in test_commands
-                out.append(("decide", decision(code, "request_correction")))
-                out.append(("stop_clock", stop_clock(code)))
+                out.append(("decide", sp.decision(code, "request_correction")))
+                out.append(("stop_clock", sp.stop_clock(code)))
             else:
-                out.append(("resume_clock", resume_clock(code)))
+                out.append(("resume_clock", sp.resume_clock(code)))
             if "tolerance" in spec.modes:
-                out.append(("decide", decision(code, "accept_with_tolerance")))
+                out.append(("decide", sp.decision(code, "accept_with_tolerance")))
             if "commitment" in spec.modes:
-                out.append(("decide", decision(code, "approve_on_commitment")))
+                out.append(("decide", sp.decision(code, "approve_on_commitment")))
         if x.state in ("pending", "correction") and tc is not None and tc.clock.extension is None:
             at = m.deadline(tc).at
             if at is None or at > now:  # §42: within the limit (see the xfail in test_commands)
-                out.append(("extend_limit", extend_limit(code, 5)))
+                out.append(("extend_limit", sp.extend_limit(code, 5)))
         if x.state in ("correction", "suspended") or any(
             o.kind == "supply_materials" and o.state == "open" for o in x.obligations
         ):
-            out.append(("supply_materials", supply(code)))
+            out.append(("supply_materials", sp.supply(code)))
         if x.state == "rejected":
-            out.append(("resubmit", resubmit(code)))
+            out.append(("resubmit", sp.resubmit(code)))
         if any(o.kind == "verification" and o.state == "open" for o in x.obligations):
-            out.append(("verify", verification(code, passed=True)))
-            out.append(("verify", verification(code, passed=False)))
+            out.append(("verify", sp.verification(code, passed=True)))
+            out.append(("verify", sp.verification(code, passed=False)))
     if m.state.stage == Stage.CONSTRUCTION:
-        out.append(("report_progress", progress(min(100, m.state.construction_percent + percent_step))))
+        out.append(("report_progress", sp.progress(min(100, m.state.construction_percent + percent_step))))
     for meeting in m.state.meetings.values():
         if meeting.resolution is None:
-            out.append(("resolve_meeting", resolve(meeting.meeting_id)))
-    out.append(("reassign_agent", reassign(m.state.backup_agent)))
+            out.append(("resolve_meeting", sp.resolve(meeting.meeting_id)))
+    out.append(("reassign_agent", sp.reassign(m.state.backup_agent)))
     return out
 
 
@@ -128,8 +113,8 @@ def check_invariants(m: ProjectMachine, now: datetime) -> None:
         if x.state == "exempt":
             assert x.mode == "regional_assessment" and own is None, code
     # Stages after the current one are untouched.
-    if s.stage in LIFECYCLE:
-        later = {st for st in APPROVAL_STAGES if LIFECYCLE.index(st) > LIFECYCLE.index(s.stage)}
+    if s.stage in sp.LIFECYCLE:
+        later = {st for st in APPROVAL_STAGES if sp.LIFECYCLE.index(st) > sp.LIFECYCLE.index(s.stage)}
         assert all(x.state == "waiting" for x in s.matters.values() if m.ctx.specs[x.code].stage in later)
     if s.stage == Stage.WITHDRAWN:
         assert all(tc.closed for tc in s.clocks.values()) and m.done
@@ -151,8 +136,8 @@ steps = st.lists(
 def test_any_sequence_of_valid_commands_keeps_the_invariants(
     zone: str, plan: list[tuple[int, int, int]], percent_step: int
 ) -> None:
-    m = machine(zone, clear=False)
-    now = T0
+    m = sp.machine(zone, clear=False)
+    now = sp.T0
     answered: list[tuple[str, BaseModel, DecisionResult | Ack]] = []
     for pick, hours, dice in plan:
         now += timedelta(hours=hours)
@@ -162,7 +147,7 @@ def test_any_sequence_of_valid_commands_keeps_the_invariants(
         if m.done:
             break
         if dice == 0:
-            options: list[Command] = [("withdraw", withdraw())]
+            options: list[Command] = [("withdraw", sp.withdraw())]
         elif dice <= 2 and answered:
             name, cmd, first = answered[pick % len(answered)]
             version = m.state.version

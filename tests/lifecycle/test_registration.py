@@ -7,14 +7,14 @@ from datetime import datetime
 from catalog.load import default_catalog
 from schemas import effects as fx
 from schemas.stages import Stage
-from tests.support import T0, deadline_of, legal_deadline, machine, registration, types, unregistered
+from tests import support as sp
 from workflows.lifecycle import ProjectMachine
 
 ALL_MATTERS = [m.code for m in default_catalog().matters]
 
 
 def registered(zone: str = "yanhu", **kw: bool) -> ProjectMachine:
-    return machine(zone, clear=False, standard_land_parcel=kw.get("standard_land_parcel", False))
+    return sp.machine(zone, clear=False, standard_land_parcel=kw.get("standard_land_parcel", False))
 
 
 def test_registration_issues_the_checklist_in_stage_order_with_the_zones_handling_modes() -> None:
@@ -53,7 +53,7 @@ def test_registration_opens_establishment_and_submits_enterprise_registration() 
     m = registered("yanhu")
     pid = m.pid
     assert m.state.stage == Stage.ESTABLISHMENT
-    assert types(m) == ["ProjectRegistered", "StageStarted", "MatterSubmitted"]
+    assert sp.types(m) == ["ProjectRegistered", "StageStarted", "MatterSubmitted"]
     assert [(e.version, e.event_id, e.stream_id) for e in m.state.pending_events] == [
         (1, f"{pid}:1", pid),
         (2, f"{pid}:2", pid),
@@ -61,7 +61,7 @@ def test_registration_opens_establishment_and_submits_enterprise_registration() 
     ]
     # Nothing caused these but the registration itself: no command, no causation id.
     assert {e.causation_id for e in m.state.pending_events} == {None}
-    assert {e.occurred_at for e in m.state.pending_events} == {T0}
+    assert {e.occurred_at for e in m.state.pending_events} == {sp.T0}
     assert {c: x.state for c, x in m.state.matters.items() if x.state != "waiting"} == {
         "enterprise-registration": "pending"
     }
@@ -78,7 +78,7 @@ def test_registration_opens_establishment_and_submits_enterprise_registration() 
     )
     # The half-day promise (半日结), shorter than the statutory 3 days, is the limit the zone answers for.
     assert m.state.clocks["matter:enterprise-registration:1"].clock.limit_days == 0.5
-    assert datetime.fromisoformat(submitted["deadline"]) == legal_deadline(m, T0, 0.5)
+    assert datetime.fromisoformat(submitted["deadline"]) == sp.legal_deadline(m, sp.T0, 0.5)
 
 
 def test_registration_effects_are_the_checklist_notice_and_the_first_application() -> None:
@@ -92,7 +92,7 @@ def test_registration_effects_are_the_checklist_notice_and_the_first_application
         "enterprise-registration",
         "market",
         1,
-        T0,
+        sp.T0,
     )
     assert submit.payload["agent"] == "agent-li"
     assert submit.payload["materials"] == default_catalog().matter("enterprise-registration").main_materials
@@ -101,16 +101,18 @@ def test_registration_effects_are_the_checklist_notice_and_the_first_application
 def test_the_whole_process_clock_runs_from_registration_with_the_zones_cap() -> None:
     general = registered("yanhu")
     assert general.state.clocks["process"].clock.limit_days == 20
-    assert general.state.pending_events[0].payload["process_deadline"] == legal_deadline(general, T0, 20).isoformat()
-    assert deadline_of(general, "process") == legal_deadline(general, T0, 20)
-    key = unregistered(registration(zone="yanhu", project_type="key"))
-    key.register([], T0)
+    assert (
+        general.state.pending_events[0].payload["process_deadline"] == sp.legal_deadline(general, sp.T0, 20).isoformat()
+    )
+    assert sp.deadline_of(general, "process") == sp.legal_deadline(general, sp.T0, 20)
+    key = sp.unregistered(sp.registration(zone="yanhu", project_type="key"))
+    key.register([], sp.T0)
     assert key.state.clocks["process"].clock.limit_days == 45
 
 
 def test_registration_then_advance_opens_no_other_stage() -> None:
     m = registered("tunliu")
-    m.advance(T0)
+    m.advance(sp.T0)
     assert m.state.stage == Stage.ESTABLISHMENT
-    assert types(m) == ["ProjectRegistered", "StageStarted", "MatterSubmitted"]
+    assert sp.types(m) == ["ProjectRegistered", "StageStarted", "MatterSubmitted"]
     assert set(m.state.clocks) == {"process", "stage:establishment", "matter:enterprise-registration:1"}

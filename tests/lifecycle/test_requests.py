@@ -8,16 +8,16 @@ import pytest
 
 from schemas.project import Ack, DecisionResult, SupplyMaterials
 from schemas.stages import Stage
-from tests.support import T0, decide, decision, drain, machine, reassign, supply, types, withdraw
+from tests import support as sp
 from workflows.lifecycle import Rejected, fingerprint
 
-LATER = T0 + timedelta(hours=3)
+LATER = sp.T0 + timedelta(hours=3)
 
 
 def test_the_same_decision_id_gets_the_first_answer_and_nothing_is_applied_twice() -> None:
-    m = machine("yanhu", stage=Stage.APPROVAL_LAND)
-    d = decision("project-filing", instant=True, decision_id="ab-0001")
-    first = m.execute("decide", d, T0)
+    m = sp.machine("yanhu", stage=Stage.APPROVAL_LAND)
+    d = sp.decision("project-filing", instant=True, decision_id="ab-0001")
+    first = m.execute("decide", d, sp.T0)
     assert first == DecisionResult(decision_id="ab-0001", matter_code="project-filing", state="approved")
     version, outbox, effects = m.state.version, list(m.state.pending_events), list(m.state.effects)
     # The matter is no longer pending; the retry still passes the validator and gets the first answer.
@@ -29,12 +29,12 @@ def test_the_same_decision_id_gets_the_first_answer_and_nothing_is_applied_twice
 
 
 def test_an_ack_retry_gets_the_first_ack_with_its_stage_and_request_id() -> None:
-    m = machine("yanhu", stage=Stage.APPROVAL_LAND)
-    cmd = reassign("agent-wang")
-    first = m.execute("reassign_agent", cmd, T0)
+    m = sp.machine("yanhu", stage=Stage.APPROVAL_LAND)
+    cmd = sp.reassign("agent-wang")
+    first = m.execute("reassign_agent", cmd, sp.T0)
     assert first == Ack(stage=Stage.APPROVAL_LAND, message="agent is now agent-wang", request_id=cmd.request_id)
-    decide(m, "project-filing")  # the project moves on; the retry still answers as the first time
-    drain(m)
+    sp.decide(m, "project-filing")  # the project moves on; the retry still answers as the first time
+    sp.drain(m)
     again = m.execute("reassign_agent", cmd, LATER)
     assert again == first.model_copy(update={"duplicate": True})
     assert (m.state.agent, m.state.backup_agent) == ("agent-wang", "agent-li")  # not swapped back
@@ -42,58 +42,58 @@ def test_an_ack_retry_gets_the_first_ack_with_its_stage_and_request_id() -> None
 
 
 def test_the_same_id_with_another_body_is_refused_naming_request_id() -> None:
-    m = machine("yanhu", stage=Stage.APPROVAL_LAND)
-    m.execute("decide", decision("project-filing", instant=True, decision_id="ab-0002"), T0)
-    drain(m)
-    other = decision("land-use-planning-permit", decision_id="ab-0002")
+    m = sp.machine("yanhu", stage=Stage.APPROVAL_LAND)
+    m.execute("decide", sp.decision("project-filing", instant=True, decision_id="ab-0002"), sp.T0)
+    sp.drain(m)
+    other = sp.decision("land-use-planning-permit", decision_id="ab-0002")
     message = r"^request_id: ab-0002 was already used for a different command$"
     with pytest.raises(Rejected, match=message):
         m.check("decide", other)
     with pytest.raises(Rejected, match=message):
-        m.execute("decide", other, T0)
+        m.execute("decide", other, sp.T0)
     # Across commands too: the ids share one namespace per project.
-    cmd = reassign("agent-zhang")
-    m.execute("reassign_agent", cmd, T0)
-    drain(m)
+    cmd = sp.reassign("agent-zhang")
+    m.execute("reassign_agent", cmd, sp.T0)
+    sp.drain(m)
     with pytest.raises(Rejected, match=rf"^request_id: {cmd.request_id} was already used"):
-        m.execute("withdraw", withdraw().model_copy(update={"request_id": cmd.request_id}), T0)
+        m.execute("withdraw", sp.withdraw().model_copy(update={"request_id": cmd.request_id}), sp.T0)
     assert m.state.stage == Stage.APPROVAL_LAND and not m.state.pending_events
 
 
 def test_a_command_without_a_request_id_is_refused() -> None:
-    m = machine("yanhu", stage=Stage.ESTABLISHMENT)
+    m = sp.machine("yanhu", stage=Stage.ESTABLISHMENT)
     bare = SupplyMaterials(matter_code="enterprise-registration", by="agent-li", items=["章程"])
     message = r"^request_id: every command needs a request id"
     with pytest.raises(Rejected, match=message):
         m.check("supply_materials", bare)
     with pytest.raises(Rejected, match=message):
-        m.execute("supply_materials", bare, T0)
+        m.execute("supply_materials", bare, sp.T0)
     assert m.state.version == 3 and not m.state.answers
 
 
 def test_a_refused_command_leaves_no_answer_so_it_can_be_corrected_and_resent() -> None:
-    m = machine("yanhu", stage=Stage.APPROVAL_LAND)
-    wrong = decision("project-filing", department="market", decision_id="ab-0003")
+    m = sp.machine("yanhu", stage=Stage.APPROVAL_LAND)
+    wrong = sp.decision("project-filing", department="market", decision_id="ab-0003")
     with pytest.raises(Rejected):
-        m.execute("decide", wrong, T0)
+        m.execute("decide", wrong, sp.T0)
     assert "ab-0003" not in m.state.answers and m.state.version == 10
-    fixed = decision("project-filing", instant=True, decision_id="ab-0003")
-    assert m.execute("decide", fixed, T0) == DecisionResult(
+    fixed = sp.decision("project-filing", instant=True, decision_id="ab-0003")
+    assert m.execute("decide", fixed, sp.T0) == DecisionResult(
         decision_id="ab-0003", matter_code="project-filing", state="approved"
     )
 
 
 def test_events_and_effects_caused_by_a_command_carry_its_request_id() -> None:
-    m = machine("yanhu", stage=Stage.APPROVAL_LAND)
-    d = decision("project-filing", instant=True)
-    m.execute("decide", d, T0)
+    m = sp.machine("yanhu", stage=Stage.APPROVAL_LAND)
+    d = sp.decision("project-filing", instant=True)
+    m.execute("decide", d, sp.T0)
     # The approval and everything it set moving (the stage's next matters) carry the decision id.
-    assert types(m) == ["MatterApproved", "ELicenseIssued"] + ["MatterSubmitted"] * 3
+    assert sp.types(m) == ["MatterApproved", "ELicenseIssued"] + ["MatterSubmitted"] * 3
     assert {e.causation_id for e in m.state.pending_events} == {d.decision_id}
-    drain(m)
-    cmd = supply("eia")
-    m.execute("decide", decision("eia", "request_correction", decision_id="eco-7"), T0)
-    m.execute("supply_materials", cmd, T0)
+    sp.drain(m)
+    cmd = sp.supply("eia")
+    m.execute("decide", sp.decision("eia", "request_correction", decision_id="eco-7"), sp.T0)
+    m.execute("supply_materials", cmd, sp.T0)
     assert [(e.event_type, e.causation_id) for e in m.state.pending_events] == [
         ("ClockStopped", "eco-7"),
         ("CorrectionRequested", "eco-7"),
@@ -101,15 +101,15 @@ def test_events_and_effects_caused_by_a_command_carry_its_request_id() -> None:
         ("ClockResumed", cmd.request_id),
     ]
     # Alarms and stage moves with no command behind them carry none.
-    drain(m)
-    m.fire_alarms(T0 + timedelta(days=60))
+    sp.drain(m)
+    m.fire_alarms(sp.T0 + timedelta(days=60))
     assert m.state.pending_events and {e.causation_id for e in m.state.pending_events} == {None}
 
 
 def test_the_first_answer_is_kept_by_request_id_with_the_commands_fingerprint() -> None:
-    m = machine("yanhu", stage=Stage.APPROVAL_LAND)
-    cmd = reassign("agent-wang")
-    m.execute("reassign_agent", cmd, T0)
+    m = sp.machine("yanhu", stage=Stage.APPROVAL_LAND)
+    cmd = sp.reassign("agent-wang")
+    m.execute("reassign_agent", cmd, sp.T0)
     kept = m.state.answers[str(cmd.request_id)]
     assert kept.fingerprint == fingerprint(cmd)
     assert kept.result == Ack(stage=Stage.APPROVAL_LAND, message="agent is now agent-wang", request_id=cmd.request_id)

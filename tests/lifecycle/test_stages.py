@@ -7,29 +7,16 @@ from datetime import timedelta
 import pytest
 
 from schemas.stages import Stage
-from tests.support import (
-    T0,
-    approve_pending,
-    deadline_of,
-    decide,
-    events_of,
-    legal_deadline,
-    machine,
-    progress,
-    state_of,
-    types,
-    verification,
-    withdraw,
-)
+from tests import support as sp
 from workflows.clocks import local_text
 
 
 def test_stages_open_in_order_and_each_closes_before_the_next_opens() -> None:
-    m = machine("yanhu", clear=False)
+    m = sp.machine("yanhu", clear=False)
     for _ in range(20):
         if m.state.stage == Stage.CONSTRUCTION:
-            m.execute("report_progress", progress(100), T0)
-        elif not approve_pending(m):
+            m.execute("report_progress", sp.progress(100), sp.T0)
+        elif not sp.approve_pending(m):
             break
     assert m.state.stage == Stage.IN_PRODUCTION
     story = [
@@ -54,17 +41,17 @@ def test_stages_open_in_order_and_each_closes_before_the_next_opens() -> None:
 
 
 def test_matters_wait_for_the_matters_they_require() -> None:
-    m = machine("yanhu", stage=Stage.APPROVAL_LAND)
+    m = sp.machine("yanhu", stage=Stage.APPROVAL_LAND)
     states = {c: m.state.matters[c].state for c in ("project-filing", "land-use-planning-permit", "eia")}
     assert states == {"project-filing": "pending", "land-use-planning-permit": "waiting", "eia": "waiting"}
-    decide(m, "project-filing")
-    submitted = [e.payload["matter_code"] for e in events_of(m, "MatterSubmitted")]
+    sp.decide(m, "project-filing")
+    submitted = [e.payload["matter_code"] for e in sp.events_of(m, "MatterSubmitted")]
     assert submitted == ["land-pre-review", "land-use-planning-permit", "eia"]
     assert all(m.state.matters[c].state == "pending" for c in submitted)
 
 
 def test_completion_filing_waits_for_all_six_acceptances() -> None:
-    m = machine("yanhu", stage=Stage.COMPLETION_ACCEPTANCE)
+    m = sp.machine("yanhu", stage=Stage.COMPLETION_ACCEPTANCE)
     six = [c for c, x in m.state.matters.items() if x.state == "pending"]
     assert six == [
         "planning-verification",
@@ -75,34 +62,34 @@ def test_completion_filing_waits_for_all_six_acceptances() -> None:
         "archives-acceptance",
     ]
     for code in six[:-1]:
-        decide(m, code)
-    assert state_of(m, "completion-filing") == "waiting"
-    decide(m, six[-1])
-    assert state_of(m, "completion-filing") == "pending"
+        sp.decide(m, code)
+    assert sp.state_of(m, "completion-filing") == "waiting"
+    sp.decide(m, six[-1])
+    assert sp.state_of(m, "completion-filing") == "pending"
     assert m.state.stage == Stage.COMPLETION_ACCEPTANCE
 
 
 def test_regional_assessment_exempts_matters_when_their_stage_opens() -> None:
-    m = machine("yanhu", stage=Stage.ESTABLISHMENT)
-    assert state_of(m, "energy-review") == "waiting"
-    decide(m, "enterprise-registration")
-    assert types(m)[:3] == ["MatterApproved", "ELicenseIssued", "StageCompleted"]
-    exempted = events_of(m, "MatterExempted")
+    m = sp.machine("yanhu", stage=Stage.ESTABLISHMENT)
+    assert sp.state_of(m, "energy-review") == "waiting"
+    sp.decide(m, "enterprise-registration")
+    assert sp.types(m)[:3] == ["MatterApproved", "ELicenseIssued", "StageCompleted"]
+    exempted = sp.events_of(m, "MatterExempted")
     assert [(e.payload["matter_code"], e.payload["assessment"]) for e in exempted] == [
         ("energy-review", "energy"),
         ("soil-water-conservation", "soil-water"),
     ]
-    assert state_of(m, "energy-review") == "exempt"
+    assert sp.state_of(m, "energy-review") == "exempt"
     assert m.state.matters["energy-review"].clock_id is None  # never applied for, no clock
 
 
 def test_zone_commitment_matters_are_approved_on_submission_with_a_verification_owed() -> None:
-    m = machine("tunliu", stage=Stage.APPROVAL_LAND)
-    decide(m, "project-filing")
+    m = sp.machine("tunliu", stage=Stage.APPROVAL_LAND)
+    sp.decide(m, "project-filing")
     energy = m.state.matters["energy-review"]
     assert (energy.state, energy.approval_mode) == ("approved", "commitment")
     assert energy.decisions == []  # nobody decided: the signed commitment is the approval
-    approved = next(e for e in events_of(m, "MatterApproved") if e.payload["matter_code"] == "energy-review")
+    approved = next(e for e in sp.events_of(m, "MatterApproved") if e.payload["matter_code"] == "energy-review")
     assert (approved.payload["decision_id"], approved.payload["decided_by"]) == ("commitment", "enterprise commitment")
     (o,) = energy.obligations
     assert (o.kind, o.state, o.clock_id) == ("verification", "open", "obligation:energy-review:verification:1")
@@ -110,32 +97,32 @@ def test_zone_commitment_matters_are_approved_on_submission_with_a_verification_
 
 
 def test_stage_clocks_follow_the_zones_stage_limits_and_close_with_their_stage() -> None:
-    m = machine("tunliu", stage=Stage.APPROVAL_LAND, clear=False)
-    started = [e.payload for e in events_of(m, "StageStarted")]
+    m = sp.machine("tunliu", stage=Stage.APPROVAL_LAND, clear=False)
+    started = [e.payload for e in sp.events_of(m, "StageStarted")]
     assert [(p["stage"], p["limit_days"]) for p in started] == [("establishment", 0.5), ("approval_land", 10)]
-    assert deadline_of(m, "stage:approval_land") == legal_deadline(m, T0, 10)
+    assert sp.deadline_of(m, "stage:approval_land") == sp.legal_deadline(m, sp.T0, 10)
     assert m.state.clocks["stage:establishment"].closed
     assert not m.state.clocks["stage:approval_land"].closed
 
 
 def test_the_process_clock_closes_with_the_construction_permit_and_construction_has_no_clock() -> None:
-    m = machine("yanhu", stage=Stage.CONSTRUCTION_PERMIT)
+    m = sp.machine("yanhu", stage=Stage.CONSTRUCTION_PERMIT)
     assert not m.state.clocks["process"].closed
-    approve_pending(m)
-    approve_pending(m)
+    sp.approve_pending(m)
+    sp.approve_pending(m)
     assert m.state.stage == Stage.CONSTRUCTION
     assert m.state.clocks["process"].closed
-    started = events_of(m, "StageStarted")[-1].payload
+    started = sp.events_of(m, "StageStarted")[-1].payload
     assert (started["stage"], started["limit_days"], started["deadline"]) == ("construction", None, None)
     assert "stage:construction" not in m.state.clocks
 
 
 def test_production_keeps_only_the_verifications_still_owed() -> None:
-    m = machine("yanhu", stage=Stage.IN_PRODUCTION)
+    m = sp.machine("yanhu", stage=Stage.IN_PRODUCTION)
     owed = "obligation:air-defence-review:verification:1"
     assert [c for c, tc in m.state.clocks.items() if not tc.closed] == [owed]
     assert not m.done
-    m.execute("verify", verification("air-defence-review", passed=True), T0)
+    m.execute("verify", sp.verification("air-defence-review", passed=True), sp.T0)
     assert m.done
     assert m.next_alarm() is None
 
@@ -157,32 +144,32 @@ def test_production_keeps_only_the_verifications_still_owed() -> None:
     ],
 )
 def test_waiting_for_names_each_department_matter_and_deadline(stage: Stage, expected: str) -> None:
-    m = machine("yanhu", stage=stage)
+    m = sp.machine("yanhu", stage=stage)
     code = next(c for c, x in m.state.matters.items() if x.state == "pending")
-    at = deadline_of(m, m.state.matters[code].clock_id or "")
-    assert m.waiting_for(T0) == expected.format(local_text(at))
-    assert m.view(T0).waiting_for == m.waiting_for(T0)
+    at = sp.deadline_of(m, m.state.matters[code].clock_id or "")
+    assert m.waiting_for(sp.T0) == expected.format(local_text(at))
+    assert m.view(sp.T0).waiting_for == m.waiting_for(sp.T0)
 
 
 def test_waiting_for_in_construction_production_and_withdrawal() -> None:
-    m = machine("tunliu", stage=Stage.CONSTRUCTION)
-    assert m.waiting_for(T0) == "Construction at 0%: waiting for progress reports until completion."
-    m.execute("report_progress", progress(35), T0)
-    assert m.waiting_for(T0) == "Construction at 35%: waiting for progress reports until completion."
-    m = machine("tunliu", stage=Stage.IN_PRODUCTION)
-    assert m.waiting_for(T0) == "In production. Commitment verifications still open."
+    m = sp.machine("tunliu", stage=Stage.CONSTRUCTION)
+    assert m.waiting_for(sp.T0) == "Construction at 0%: waiting for progress reports until completion."
+    m.execute("report_progress", sp.progress(35), sp.T0)
+    assert m.waiting_for(sp.T0) == "Construction at 35%: waiting for progress reports until completion."
+    m = sp.machine("tunliu", stage=Stage.IN_PRODUCTION)
+    assert m.waiting_for(sp.T0) == "In production. Commitment verifications still open."
     for code, x in m.state.matters.items():
         if any(o.state == "open" for o in x.obligations):
-            m.execute("verify", verification(code, passed=True), T0)
-    assert m.waiting_for(T0) == "In production."
-    m = machine("tunliu", stage=Stage.APPROVAL_LAND)
-    m.execute("withdraw", withdraw(), T0)
-    assert m.waiting_for(T0) == "Withdrawn."
+            m.execute("verify", sp.verification(code, passed=True), sp.T0)
+    assert m.waiting_for(sp.T0) == "In production."
+    m = sp.machine("tunliu", stage=Stage.APPROVAL_LAND)
+    m.execute("withdraw", sp.withdraw(), sp.T0)
+    assert m.waiting_for(sp.T0) == "Withdrawn."
 
 
 def test_waiting_for_says_overdue_once_a_deadline_has_passed() -> None:
-    m = machine("tunliu", stage=Stage.APPROVAL_LAND)
-    at = deadline_of(m, m.state.matters["project-filing"].clock_id or "")
+    m = sp.machine("tunliu", stage=Stage.APPROVAL_LAND)
+    at = sp.deadline_of(m, m.state.matters["project-filing"].clock_id or "")
     assert not m.waiting_for(at - timedelta(minutes=1)).endswith("OVERDUE.")
     assert m.waiting_for(at).endswith(". OVERDUE.")  # the period ends at the close of its last day
     late = next(x for x in m.view(at + timedelta(minutes=1)).matters if x.code == "project-filing")
@@ -191,9 +178,9 @@ def test_waiting_for_says_overdue_once_a_deadline_has_passed() -> None:
 
 
 def test_the_view_shows_the_project_its_process_and_stage_clocks_and_every_matter() -> None:
-    m = machine("yanhu", stage=Stage.APPROVAL_LAND)
-    decide(m, "project-filing")
-    now = T0 + timedelta(hours=2)
+    m = sp.machine("yanhu", stage=Stage.APPROVAL_LAND)
+    sp.decide(m, "project-filing")
+    now = sp.T0 + timedelta(hours=2)
     v = m.view(now)
     assert (v.project_id, v.zone, v.stage, v.agent, v.backup_agent, v.project_lead) == (
         m.pid,
@@ -205,7 +192,7 @@ def test_the_view_shows_the_project_its_process_and_stage_clocks_and_every_matte
     )
     assert [c.clock_id for c in v.clocks] == ["process", "stage:establishment", "stage:approval_land"]
     process = v.clocks[0]
-    assert (process.limit_days, process.accepted_at, process.deadline) == (20, T0, legal_deadline(m, T0, 20))
+    assert (process.limit_days, process.accepted_at, process.deadline) == (20, sp.T0, sp.legal_deadline(m, sp.T0, 20))
     assert process.working_days_left == 20 - process.working_days_used
     assert not process.overdue and not process.paused and not process.extended
     assert v.events_emitted == m.state.version and v.calendar_version == m.ctx.calendar.version
@@ -215,5 +202,5 @@ def test_the_view_shows_the_project_its_process_and_stage_clocks_and_every_matte
     assert filing.license_no == m.state.matters["project-filing"].license_no is not None
     assert filing.clock is not None and filing.clock.working_days_left is None  # closed
     eia = next(x for x in v.matters if x.code == "eia")
-    assert eia.clock is not None and eia.clock.deadline == legal_deadline(m, T0, 10)
+    assert eia.clock is not None and eia.clock.deadline == sp.legal_deadline(m, sp.T0, 10)
     assert m.open_departments() == ["ecology", "resources"]
