@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from catalog.content import REGISTRY, ContentVersions
     from catalog.models import ProjectFacts, derive_checklist
     from legalclock import Clock, LegalClockError, OfficeHours
+    from schemas import project as p
     from schemas import visibility
     from schemas.activities import (
         APPLY_BATCH,
@@ -58,27 +59,6 @@ with workflow.unsafe.imports_passed_through():
         ResolveVersions,
     )
     from schemas.effects import Batch
-    from schemas.project import (
-        Ack,
-        CalendarUpdate,
-        ConfirmDeadline,
-        Decision,
-        DecisionResult,
-        ExtendLimit,
-        ProgressReport,
-        ProjectView,
-        ReassignAgent,
-        RegisterProject,
-        ResolveMeeting,
-        Resubmit,
-        ResumeClock,
-        RetryFaulted,
-        StopClock,
-        SupplyMaterials,
-        Verification,
-        Withdraw,
-        workflow_id_for,
-    )
     from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState, Rejected
 
 _RETRY = RetryPolicy(
@@ -98,7 +78,7 @@ class ProjectInput(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    registration: RegisterProject
+    registration: p.RegisterProject
     carried: ProjectState | None = None
     # Continue-as-new once history holds this many events (the server also suggests it).
     history_limit: int = Field(default=2_000, ge=100, le=40_000)
@@ -152,10 +132,10 @@ class ProjectWorkflow:
     # ---- run ---------------------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, inp: ProjectInput) -> ProjectView:
-        if workflow.info().workflow_id != workflow_id_for(inp.registration.project_id):
+    async def run(self, inp: ProjectInput) -> p.ProjectView:
+        if workflow.info().workflow_id != p.workflow_id_for(inp.registration.project_id):
             raise ApplicationError(
-                f"workflow id must be {workflow_id_for(inp.registration.project_id)!r} for project "
+                f"workflow id must be {p.workflow_id_for(inp.registration.project_id)!r} for project "
                 f"{inp.registration.project_id!r}",
                 type="InvalidWorkflowId",
                 non_retryable=True,
@@ -180,7 +160,7 @@ class ProjectWorkflow:
                 await self._sleep_until_woken(None if self._fault else m.next_alarm())
         return m.view(workflow.now())
 
-    async def _register(self, r: RegisterProject) -> ProjectMachine:
+    async def _register(self, r: p.RegisterProject) -> ProjectMachine:
         versions = await workflow.execute_activity(
             RESOLVE_VERSIONS,
             ResolveVersions(zone=r.zone),
@@ -314,14 +294,14 @@ class ProjectWorkflow:
         except (Rejected, LegalClockError) as exc:
             raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from None
 
-    def _ack(self, name: str, cmd: BaseModel) -> Ack:
+    def _ack(self, name: str, cmd: BaseModel) -> p.Ack:
         result = self._execute(name, cmd)
-        assert isinstance(result, Ack)
+        assert isinstance(result, p.Ack)
         return result
 
-    def _decision(self, name: str, cmd: BaseModel) -> DecisionResult:
+    def _decision(self, name: str, cmd: BaseModel) -> p.DecisionResult:
         result = self._execute(name, cmd)
-        assert isinstance(result, DecisionResult)
+        assert isinstance(result, p.DecisionResult)
         return result
 
     def _execute(self, name: str, cmd: BaseModel) -> Any:
@@ -342,12 +322,12 @@ class ProjectWorkflow:
             "a repeated decision id gets the first answer."
         )
     )
-    def decide(self, d: Decision) -> DecisionResult:
+    def decide(self, d: p.Decision) -> p.DecisionResult:
         workflow.logger.info("decision %s on %s by %s: %s", d.decision_id, d.matter_code, d.department, d.kind)
         return self._decision("decide", d)
 
     @decide.validator
-    def validate_decide(self, d: Decision) -> None:
+    def validate_decide(self, d: p.Decision) -> None:
         self._check("decide", d)
 
     @workflow.update(
@@ -356,87 +336,87 @@ class ProjectWorkflow:
             "a failure revokes and reopens the matter."
         )
     )
-    def verify(self, v: Verification) -> DecisionResult:
+    def verify(self, v: p.Verification) -> p.DecisionResult:
         return self._decision("verify", v)
 
     @verify.validator
-    def validate_verify(self, v: Verification) -> None:
+    def validate_verify(self, v: p.Verification) -> None:
         self._check("verify", v)
 
     @workflow.update(
         description="The agent supplies correction materials, or secondary materials owed under tolerance."
     )
-    def supply_materials(self, cmd: SupplyMaterials) -> Ack:
+    def supply_materials(self, cmd: p.SupplyMaterials) -> p.Ack:
         return self._ack("supply_materials", cmd)
 
     @supply_materials.validator
-    def validate_supply_materials(self, cmd: SupplyMaterials) -> None:
+    def validate_supply_materials(self, cmd: p.SupplyMaterials) -> None:
         self._check("supply_materials", cmd)
 
     @workflow.update(description="The agent resubmits a rejected matter; its clock starts again.")
-    def resubmit(self, cmd: Resubmit) -> Ack:
+    def resubmit(self, cmd: p.Resubmit) -> p.Ack:
         return self._ack("resubmit", cmd)
 
     @resubmit.validator
-    def validate_resubmit(self, cmd: Resubmit) -> None:
+    def validate_resubmit(self, cmd: p.Resubmit) -> None:
         self._check("resubmit", cmd)
 
     @workflow.update(
         description="The department stops a matter's clock for expert review, a hearing, testing or public notice."
     )
-    def stop_clock(self, cmd: StopClock) -> Ack:
+    def stop_clock(self, cmd: p.StopClock) -> p.Ack:
         return self._ack("stop_clock", cmd)
 
     @stop_clock.validator
-    def validate_stop_clock(self, cmd: StopClock) -> None:
+    def validate_stop_clock(self, cmd: p.StopClock) -> None:
         self._check("stop_clock", cmd)
 
     @workflow.update(description="The department restarts a stopped clock.")
-    def resume_clock(self, cmd: ResumeClock) -> Ack:
+    def resume_clock(self, cmd: p.ResumeClock) -> p.Ack:
         return self._ack("resume_clock", cmd)
 
     @resume_clock.validator
-    def validate_resume_clock(self, cmd: ResumeClock) -> None:
+    def validate_resume_clock(self, cmd: p.ResumeClock) -> None:
         self._check("resume_clock", cmd)
 
     @workflow.update(description="Extend a matter's limit once, naming who approved it and why.")
-    def extend_limit(self, cmd: ExtendLimit) -> Ack:
+    def extend_limit(self, cmd: p.ExtendLimit) -> p.Ack:
         return self._ack("extend_limit", cmd)
 
     @extend_limit.validator
-    def validate_extend_limit(self, cmd: ExtendLimit) -> None:
+    def validate_extend_limit(self, cmd: p.ExtendLimit) -> None:
         self._check("extend_limit", cmd)
 
     @workflow.update(description="Hand the project to the backup agent (AB岗) or a new agent.")
-    def reassign_agent(self, cmd: ReassignAgent) -> Ack:
+    def reassign_agent(self, cmd: p.ReassignAgent) -> p.Ack:
         return self._ack("reassign_agent", cmd)
 
     @reassign_agent.validator
-    def validate_reassign_agent(self, cmd: ReassignAgent) -> None:
+    def validate_reassign_agent(self, cmd: p.ReassignAgent) -> None:
         self._check("reassign_agent", cmd)
 
     @workflow.update(description="Construction progress in percent; 100 opens the joint completion acceptance.")
-    def report_progress(self, cmd: ProgressReport) -> Ack:
+    def report_progress(self, cmd: p.ProgressReport) -> p.Ack:
         return self._ack("report_progress", cmd)
 
     @report_progress.validator
-    def validate_report_progress(self, cmd: ProgressReport) -> None:
+    def validate_report_progress(self, cmd: p.ProgressReport) -> None:
         self._check("report_progress", cmd)
 
     @workflow.update(description="Record the resolution of a joint meeting (联席会议).")
-    def resolve_meeting(self, cmd: ResolveMeeting) -> Ack:
+    def resolve_meeting(self, cmd: p.ResolveMeeting) -> p.Ack:
         return self._ack("resolve_meeting", cmd)
 
     @resolve_meeting.validator
-    def validate_resolve_meeting(self, cmd: ResolveMeeting) -> None:
+    def validate_resolve_meeting(self, cmd: p.ResolveMeeting) -> None:
         self._check("resolve_meeting", cmd)
 
     @workflow.update(description="Withdraw the project; open matters are closed.")
-    def withdraw(self, cmd: Withdraw) -> Ack:
+    def withdraw(self, cmd: p.Withdraw) -> p.Ack:
         return self._ack("withdraw", cmd)
 
     @withdraw.validator
-    def validate_withdraw(self, cmd: Withdraw) -> None:
+    def validate_withdraw(self, cmd: p.Withdraw) -> None:
         self._check("withdraw", cmd)
 
     @workflow.update(
@@ -445,24 +425,24 @@ class ProjectWorkflow:
             "deemed approval held on it is taken."
         )
     )
-    def confirm_deadline(self, cmd: ConfirmDeadline) -> Ack:
+    def confirm_deadline(self, cmd: p.ConfirmDeadline) -> p.Ack:
         return self._ack("confirm_deadline", cmd)
 
     @confirm_deadline.validator
-    def validate_confirm_deadline(self, cmd: ConfirmDeadline) -> None:
+    def validate_confirm_deadline(self, cmd: p.ConfirmDeadline) -> None:
         self._check("confirm_deadline", cmd)
 
     @workflow.update(description="After a fault (storage refused a batch) is repaired: try the batch again.")
-    def retry_faulted(self, cmd: RetryFaulted) -> Ack:
+    def retry_faulted(self, cmd: p.RetryFaulted) -> p.Ack:
         workflow.logger.info("retry after fault requested by %s: %s", cmd.by, self._fault)
         self._fault = None
         self._wake = True
-        return Ack(
+        return p.Ack(
             stage=self._machine.state.stage, message="the refused batch will be tried again", request_id=cmd.request_id
         )
 
     @retry_faulted.validator
-    def validate_retry_faulted(self, cmd: RetryFaulted) -> None:
+    def validate_retry_faulted(self, cmd: p.RetryFaulted) -> None:
         self._machine  # noqa: B018 - refuses while registering
         if self._fault is None:
             raise ApplicationError("project: the project is not faulted", type=REJECTED, non_retryable=True)
@@ -470,7 +450,7 @@ class ProjectWorkflow:
     # ---- signal and query --------------------------------------------------------------------
 
     @workflow.signal(description="A newly loaded official calendar (content version): deadlines recompute.")
-    def calendar_updated(self, upd: CalendarUpdate) -> None:
+    def calendar_updated(self, upd: p.CalendarUpdate) -> None:
         if self._m is None:
             self._early_calendar = upd.version
             return
@@ -491,5 +471,5 @@ class ProjectWorkflow:
         )
 
     @workflow.query(description="The project's full state: stages, matters, clocks, obligations, decisions.")
-    def state(self) -> ProjectView:
+    def state(self) -> p.ProjectView:
         return self._machine.view(workflow.now())
