@@ -41,29 +41,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from schemas import project as p
 from schemas import visibility
-from schemas.project import (
-    Ack,
-    CalendarUpdate,
-    ConfirmDeadline,
-    Decision,
-    DecisionResult,
-    ExtendLimit,
-    ProgressReport,
-    ProjectSummary,
-    ProjectView,
-    ReassignAgent,
-    RegisterProject,
-    ResolveMeeting,
-    Resubmit,
-    ResumeClock,
-    RetryFaulted,
-    StopClock,
-    SupplyMaterials,
-    Verification,
-    Withdraw,
-    workflow_id_for,
-)
 from workflows.project import NOT_READY, ClockLedger, ProjectInput, ProjectWorkflow
 
 R = TypeVar("R", bound=BaseModel)
@@ -179,9 +158,9 @@ class DaibanClient:
         return cls(client, task_queue)
 
     def handle(self, project_id: str) -> WorkflowHandle[Any, Any]:
-        return self.client.get_workflow_handle(workflow_id_for(project_id))
+        return self.client.get_workflow_handle(p.workflow_id_for(project_id))
 
-    async def register(self, reg: RegisterProject) -> str:
+    async def register(self, reg: p.RegisterProject) -> str:
         """Start a project's lifecycle; registering the same project id again is a no-op.
 
         Returns the workflow's run id (the same one on a repeat, also once the project has ended:
@@ -191,7 +170,7 @@ class DaibanClient:
             handle = await self.client.start_workflow(
                 ProjectWorkflow.run,
                 ProjectInput(registration=reg),
-                id=workflow_id_for(reg.project_id),
+                id=p.workflow_id_for(reg.project_id),
                 task_queue=self.task_queue,
                 # A running project answers a repeated registration; a finished one is never reused.
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -251,43 +230,43 @@ class DaibanClient:
             raise DaibanError(f"update: ProjectWorkflow has no update {update!r} taking {type(cmd).__name__}")
         return await self._update(project_id, update, cmd, u.ret_type)
 
-    async def decide(self, project_id: str, decision: Decision) -> DecisionResult:
-        return await self._update(project_id, ProjectWorkflow.decide, decision, DecisionResult)
+    async def decide(self, project_id: str, decision: p.Decision) -> p.DecisionResult:
+        return await self._update(project_id, ProjectWorkflow.decide, decision, p.DecisionResult)
 
-    async def verify(self, project_id: str, verification: Verification) -> DecisionResult:
-        return await self._update(project_id, ProjectWorkflow.verify, verification, DecisionResult)
+    async def verify(self, project_id: str, verification: p.Verification) -> p.DecisionResult:
+        return await self._update(project_id, ProjectWorkflow.verify, verification, p.DecisionResult)
 
-    async def supply_materials(self, project_id: str, cmd: SupplyMaterials) -> Ack:
-        return await self._update(project_id, ProjectWorkflow.supply_materials, cmd, Ack)
+    async def supply_materials(self, project_id: str, cmd: p.SupplyMaterials) -> p.Ack:
+        return await self._update(project_id, ProjectWorkflow.supply_materials, cmd, p.Ack)
 
-    async def resubmit(self, project_id: str, cmd: Resubmit) -> Ack:
-        return await self._update(project_id, ProjectWorkflow.resubmit, cmd, Ack)
+    async def resubmit(self, project_id: str, cmd: p.Resubmit) -> p.Ack:
+        return await self._update(project_id, ProjectWorkflow.resubmit, cmd, p.Ack)
 
-    async def stop_clock(self, project_id: str, cmd: StopClock) -> Ack:
-        return await self._update(project_id, ProjectWorkflow.stop_clock, cmd, Ack)
+    async def stop_clock(self, project_id: str, cmd: p.StopClock) -> p.Ack:
+        return await self._update(project_id, ProjectWorkflow.stop_clock, cmd, p.Ack)
 
-    async def resume_clock(self, project_id: str, cmd: ResumeClock) -> Ack:
-        return await self._update(project_id, ProjectWorkflow.resume_clock, cmd, Ack)
+    async def resume_clock(self, project_id: str, cmd: p.ResumeClock) -> p.Ack:
+        return await self._update(project_id, ProjectWorkflow.resume_clock, cmd, p.Ack)
 
-    async def extend_limit(self, project_id: str, cmd: ExtendLimit) -> Ack:
-        return await self._update(project_id, ProjectWorkflow.extend_limit, cmd, Ack)
+    async def extend_limit(self, project_id: str, cmd: p.ExtendLimit) -> p.Ack:
+        return await self._update(project_id, ProjectWorkflow.extend_limit, cmd, p.Ack)
 
-    async def reassign_agent(self, project_id: str, cmd: ReassignAgent) -> Ack:
-        return await self._update(project_id, ProjectWorkflow.reassign_agent, cmd, Ack)
+    async def reassign_agent(self, project_id: str, cmd: p.ReassignAgent) -> p.Ack:
+        return await self._update(project_id, ProjectWorkflow.reassign_agent, cmd, p.Ack)
 
-    async def report_progress(self, project_id: str, cmd: ProgressReport) -> Ack:
-        return await self._update(project_id, ProjectWorkflow.report_progress, cmd, Ack)
+    async def report_progress(self, project_id: str, cmd: p.ProgressReport) -> p.Ack:
+        return await self._update(project_id, ProjectWorkflow.report_progress, cmd, p.Ack)
 
-    async def complete_construction(self, project_id: str, by: str, note: str = "") -> Ack:
+    async def complete_construction(self, project_id: str, by: str, note: str = "") -> p.Ack:
         """Construction is finished: request the joint completion acceptance (联合验收)."""
-        cmd = ProgressReport(percent=100, by=by, note=note or "construction complete; joint acceptance requested")
+        cmd = p.ProgressReport(percent=100, by=by, note=note or "construction complete; joint acceptance requested")
         return await self.report_progress(project_id, cmd)
 
-    async def resolve_meeting(self, project_id: str, cmd: ResolveMeeting) -> Ack:
-        return await self._update(project_id, ProjectWorkflow.resolve_meeting, cmd, Ack)
+    async def resolve_meeting(self, project_id: str, cmd: p.ResolveMeeting) -> p.Ack:
+        return await self._update(project_id, ProjectWorkflow.resolve_meeting, cmd, p.Ack)
 
-    async def withdraw(self, project_id: str, cmd: Withdraw) -> Ack:
-        return await self._update(project_id, ProjectWorkflow.withdraw, cmd, Ack)
+    async def withdraw(self, project_id: str, cmd: p.Withdraw) -> p.Ack:
+        return await self._update(project_id, ProjectWorkflow.withdraw, cmd, p.Ack)
 
     async def clock_ledger(self, project_id: str) -> list[ClockLedger]:
         """The project's open clocks with their legal ledgers (to preview a calendar change).
@@ -304,15 +283,15 @@ class DaibanClient:
             raise _translate(exc, project_id) from None
         return answer.clocks
 
-    async def confirm_deadline(self, project_id: str, cmd: ConfirmDeadline) -> Ack:
+    async def confirm_deadline(self, project_id: str, cmd: p.ConfirmDeadline) -> p.Ack:
         """An operator confirms a provisional deadline: the deemed approval held on it is taken."""
-        return await self._update(project_id, ProjectWorkflow.confirm_deadline, cmd, Ack)
+        return await self._update(project_id, ProjectWorkflow.confirm_deadline, cmd, p.Ack)
 
-    async def retry_faulted(self, project_id: str, cmd: RetryFaulted) -> Ack:
+    async def retry_faulted(self, project_id: str, cmd: p.RetryFaulted) -> p.Ack:
         """After the cause of a fault is repaired: the project tries its refused batch again."""
-        return await self._update(project_id, ProjectWorkflow.retry_faulted, cmd, Ack)
+        return await self._update(project_id, ProjectWorkflow.retry_faulted, cmd, p.Ack)
 
-    async def calendar_updated(self, project_id: str, update: CalendarUpdate) -> None:
+    async def calendar_updated(self, project_id: str, update: p.CalendarUpdate) -> None:
         """Signal a newly loaded official calendar (its content version) to a running project."""
         try:
             await self.handle(project_id).signal(ProjectWorkflow.calendar_updated, update)
@@ -329,9 +308,9 @@ class DaibanClient:
             raise _translate(exc, project_id) from None
         return ExistingRun(desc.run_id, desc.status == WorkflowExecutionStatus.RUNNING)
 
-    async def state(self, project_id: str, *, wait: float = 10.0) -> ProjectView:
+    async def state(self, project_id: str, *, wait: float = 10.0) -> p.ProjectView:
         """The project's full state; waits up to ``wait`` seconds while it is registering."""
-        handle = self.client.get_workflow_handle_for(ProjectWorkflow.run, workflow_id_for(project_id))
+        handle = self.client.get_workflow_handle_for(ProjectWorkflow.run, p.workflow_id_for(project_id))
         loop = asyncio.get_running_loop()
         until = loop.time() + wait
         while True:
@@ -349,7 +328,7 @@ class DaibanClient:
                 raise _translate(exc, project_id) from None
             await asyncio.sleep(0.2)
 
-    async def list_projects(self, query: str = "") -> list[ProjectSummary]:
+    async def list_projects(self, query: str = "") -> list[p.ProjectSummary]:
         """Projects matching a visibility query, newest first, with their search attributes.
 
         Raises:
@@ -361,7 +340,7 @@ class DaibanClient:
             async for wf in self.client.list_workflows(f"{base} AND ({query})" if query else base):
                 sa = wf.typed_search_attributes
                 rows.append(
-                    ProjectSummary(
+                    p.ProjectSummary(
                         project_id=sa.get(visibility.PROJECT_ID) or wf.id.removeprefix("project-"),
                         status=wf.status.name.lower() if wf.status else "unknown",
                         zone=sa.get(visibility.ZONE),

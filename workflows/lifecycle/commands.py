@@ -12,22 +12,7 @@ from pydantic import BaseModel
 from legalclock import LegalClockError
 from schemas import effects as fx
 from schemas import events as ev
-from schemas.project import (
-    Ack,
-    Decision,
-    DecisionRecord,
-    DecisionResult,
-    ExtendLimit,
-    ProgressReport,
-    ReassignAgent,
-    ResolveMeeting,
-    Resubmit,
-    ResumeClock,
-    StopClock,
-    SupplyMaterials,
-    Verification,
-    Withdraw,
-)
+from schemas import project as p
 from schemas.stages import Stage
 from workflows import clocks
 from workflows.clocks import LegalClock
@@ -66,7 +51,7 @@ class Commands(Stages):
         else:
             getattr(self, f"validate_{name}")(cmd)
 
-    def execute(self, name: str, cmd: BaseModel, now: datetime) -> DecisionResult | Ack:
+    def execute(self, name: str, cmd: BaseModel, now: datetime) -> p.DecisionResult | p.Ack:
         """Apply update ``name`` (validated again), advance the stages, remember the answer."""
         rid = request_id_of(cmd)
         known = self.state.answers.get(rid)
@@ -76,17 +61,17 @@ class Commands(Stages):
             return known.result.model_copy(update={"duplicate": True})
         self._cause = rid
         try:
-            result: DecisionResult | Ack = getattr(self, name)(cmd, now)
+            result: p.DecisionResult | p.Ack = getattr(self, name)(cmd, now)
             # Advance right away, so the next query or update sees the stage move this one caused.
             self.advance(now)
         finally:
             self._cause = None
-        if isinstance(result, Ack):
+        if isinstance(result, p.Ack):
             result = result.model_copy(update={"stage": self.state.stage, "request_id": rid})
         self.state.answers[rid] = Answer(fingerprint=fingerprint(cmd), result=result)
         return result
 
-    def validate_decide(self, d: Decision) -> None:
+    def validate_decide(self, d: p.Decision) -> None:
         """Raise ``Rejected`` unless ``d`` may be applied."""
         m = self.matter(d.matter_code)
         self._require_active(m)
@@ -108,12 +93,12 @@ class Commands(Stages):
                 "requesting a correction"
             )
 
-    def decide(self, d: Decision, now: datetime) -> DecisionResult:
+    def decide(self, d: p.Decision, now: datetime) -> p.DecisionResult:
         """Apply a department's decision."""
         self.validate_decide(d)
         m = self.matter(d.matter_code)
         m.decisions.append(
-            DecisionRecord(
+            p.DecisionRecord(
                 decision_id=d.decision_id,
                 kind=d.kind,
                 decided_by=d.decided_by,
@@ -129,22 +114,22 @@ class Commands(Stages):
             "reject": self._reject,
             "request_correction": self._request_correction,
         }[d.kind](m, d, now)
-        return DecisionResult(decision_id=d.decision_id, matter_code=m.code, state=m.state)
+        return p.DecisionResult(decision_id=d.decision_id, matter_code=m.code, state=m.state)
 
-    def _approve_decided(self, m: MatterState, d: Decision, now: datetime) -> None:
+    def _approve_decided(self, m: MatterState, d: p.Decision, now: datetime) -> None:
         self._approve(m, d.decision_id, "instant" if d.instant else "standard", d.decided_by, now)
 
-    def _accept_with_tolerance(self, m: MatterState, d: Decision, now: datetime) -> None:
+    def _accept_with_tolerance(self, m: MatterState, d: p.Decision, now: datetime) -> None:
         """容缺: approved now; the named secondary materials are owed within the tolerance period."""
         self._approve(m, d.decision_id, "tolerance", d.decided_by, now)
         self._open_obligation(m, "supply_materials", d.items, self._spec(m).tolerance_supply_days, now)
         self._notify("tolerance", [self.state.agent], f"{self._spec(m).name_zh}: supply {', '.join(d.items)}", now)
 
-    def _approve_on_commitment(self, m: MatterState, d: Decision, now: datetime) -> None:
+    def _approve_on_commitment(self, m: MatterState, d: p.Decision, now: datetime) -> None:
         """告知承诺: approved on the enterprise's commitment; the department verifies later."""
         self._approve(m, d.decision_id, "commitment", d.decided_by, now)
 
-    def _reject(self, m: MatterState, d: Decision, now: datetime) -> None:
+    def _reject(self, m: MatterState, d: p.Decision, now: datetime) -> None:
         """Rejected with reasons: the clock closes; the agent may resubmit."""
         used = self._close_clock(m.clock_id, now)
         m.state = "rejected"
@@ -161,7 +146,7 @@ class Commands(Stages):
         self._close_submission(m, "rejected", now)
         self._notify("rejected", [self.state.agent], f"{self._spec(m).name_zh} rejected: {'; '.join(d.reasons)}", now)
 
-    def _request_correction(self, m: MatterState, d: Decision, now: datetime) -> None:
+    def _request_correction(self, m: MatterState, d: p.Decision, now: datetime) -> None:
         """补正: the clock stops until the agent supplies the items."""
         assert m.clock_id is not None
         m.state = "correction"
@@ -205,7 +190,7 @@ class Commands(Stages):
             now,
         )
 
-    def validate_supply_materials(self, cmd: SupplyMaterials) -> MatterState:
+    def validate_supply_materials(self, cmd: p.SupplyMaterials) -> MatterState:
         m = self.matter(cmd.matter_code)
         self._require_active(m)
         if m.state == "correction" or self._open_supply(m):
@@ -215,7 +200,7 @@ class Commands(Stages):
     def _open_supply(self, m: MatterState) -> Obligation | None:
         return next((o for o in m.obligations if o.kind == "supply_materials" and o.state != "fulfilled"), None)
 
-    def supply_materials(self, cmd: SupplyMaterials, now: datetime) -> Ack:
+    def supply_materials(self, cmd: p.SupplyMaterials, now: datetime) -> p.Ack:
         m = self.validate_supply_materials(cmd)
         if m.state == "correction":
             m.state = "pending"
@@ -233,19 +218,19 @@ class Commands(Stages):
             self._emit(ev.ApprovalReinstated(**self._matter_fields(m), reason="materials supplied"), now)
         return self._ack(f"materials owed on {self._spec(m).code} supplied")
 
-    def validate_resubmit(self, cmd: Resubmit) -> MatterState:
+    def validate_resubmit(self, cmd: p.Resubmit) -> MatterState:
         m = self.matter(cmd.matter_code)
         self._require_active(m)
         if m.state != "rejected":
             raise Rejected(f"matter_code: only a rejected matter is resubmitted ({cmd.matter_code} is {m.state})")
         return m
 
-    def resubmit(self, cmd: Resubmit, now: datetime) -> Ack:
+    def resubmit(self, cmd: p.Resubmit, now: datetime) -> p.Ack:
         m = self.validate_resubmit(cmd)
         self._submit(m, now)
         return self._ack(f"{self._spec(m).code} resubmitted (submission {m.submissions})")
 
-    def validate_verify(self, v: Verification) -> MatterState:
+    def validate_verify(self, v: p.Verification) -> MatterState:
         if self.state.stage == Stage.WITHDRAWN:  # verification outlives production, not withdrawal
             raise Rejected(f"project {self.pid} is withdrawn; nothing can change")
         m = self.matter(v.matter_code)
@@ -257,12 +242,12 @@ class Commands(Stages):
             raise Rejected(f"matter_code: matter {v.matter_code} has no commitment awaiting verification")
         return m
 
-    def verify(self, v: Verification, now: datetime) -> DecisionResult:
+    def verify(self, v: p.Verification, now: datetime) -> p.DecisionResult:
         m = self.validate_verify(v)
         o = next(o for o in m.obligations if o.kind == "verification" and o.state == "open")
         self._close_clock(o.clock_id, now)
         m.decisions.append(
-            DecisionRecord(
+            p.DecisionRecord(
                 decision_id=v.decision_id,
                 kind="verification_passed" if v.passed else "verification_failed",
                 decided_by=v.by,
@@ -294,7 +279,7 @@ class Commands(Stages):
             m.license_no = None
             o.state = "fulfilled"  # the obligation is settled; the matter itself reopens
             self._submit(m, now)
-        return DecisionResult(decision_id=v.decision_id, matter_code=m.code, state=m.state)
+        return p.DecisionResult(decision_id=v.decision_id, matter_code=m.code, state=m.state)
 
     def _pending_matter_of(self, code: str, department: str) -> MatterState:
         m = self.matter(code)
@@ -303,14 +288,14 @@ class Commands(Stages):
             raise Rejected(f"department: matter {code} belongs to {self._spec(m).department}, not {department}")
         return m
 
-    def validate_stop_clock(self, cmd: StopClock) -> MatterState:
+    def validate_stop_clock(self, cmd: p.StopClock) -> MatterState:
         m = self._pending_matter_of(cmd.matter_code, cmd.department)
         tc = self.state.clocks.get(m.clock_id or "")
         if m.state != "pending" or tc is None or clocks.is_stopped(tc.clock):
             raise Rejected(f"matter_code: the clock of {cmd.matter_code} is not running (state: {m.state})")
         return m
 
-    def stop_clock(self, cmd: StopClock, now: datetime) -> Ack:
+    def stop_clock(self, cmd: p.StopClock, now: datetime) -> p.Ack:
         """A §45 stop, with its declared length told to the agent (行政许可法 §45)."""
         m = self.validate_stop_clock(cmd)
         assert m.clock_id is not None
@@ -325,20 +310,20 @@ class Commands(Stages):
         )
         return self._ack(f"clock of {m.code} stopped for {cmd.kind}, {cmd.expected_days:g} working days")
 
-    def validate_resume_clock(self, cmd: ResumeClock) -> MatterState:
+    def validate_resume_clock(self, cmd: p.ResumeClock) -> MatterState:
         m = self._pending_matter_of(cmd.matter_code, cmd.department)
         tc = self.state.clocks.get(m.clock_id or "")
         if m.state != "pending" or tc is None or not clocks.is_stopped(tc.clock):
             raise Rejected(f"matter_code: the clock of {cmd.matter_code} is not stopped by its department")
         return m
 
-    def resume_clock(self, cmd: ResumeClock, now: datetime) -> Ack:
+    def resume_clock(self, cmd: p.ResumeClock, now: datetime) -> p.Ack:
         m = self.validate_resume_clock(cmd)
         assert m.clock_id is not None
         self._resume(m.clock_id, now)
         return self._ack(f"clock of {self._spec(m).code} running again")
 
-    def validate_extend_limit(self, cmd: ExtendLimit, now: datetime | None = None) -> MatterState:
+    def validate_extend_limit(self, cmd: p.ExtendLimit, now: datetime | None = None) -> MatterState:
         """One extension, within the limit, of at most the matter's maximum (行政许可法 §42)."""
         m = self._pending_matter_of(cmd.matter_code, cmd.department)
         tc = self.state.clocks.get(m.clock_id or "")
@@ -364,7 +349,7 @@ class Commands(Stages):
                 raise Rejected(f"days: {exc}") from None
         return m
 
-    def _extended(self, m: MatterState, tc: TrackedClock, cmd: ExtendLimit, now: datetime) -> LegalClock:
+    def _extended(self, m: MatterState, tc: TrackedClock, cmd: p.ExtendLimit, now: datetime) -> LegalClock:
         return clocks.extend(
             tc.clock,
             cmd.days,
@@ -376,7 +361,7 @@ class Commands(Stages):
             self._spec(m).extension_max_days,
         )
 
-    def extend_limit(self, cmd: ExtendLimit, now: datetime) -> Ack:
+    def extend_limit(self, cmd: p.ExtendLimit, now: datetime) -> p.Ack:
         m = self.validate_extend_limit(cmd, now)
         assert m.clock_id is not None
         tc = self.state.clocks[m.clock_id]
@@ -408,12 +393,12 @@ class Commands(Stages):
         )
         return self._ack(f"limit of {self._spec(m).code} extended by {cmd.days:g} working days")
 
-    def validate_reassign_agent(self, cmd: ReassignAgent) -> None:
+    def validate_reassign_agent(self, cmd: p.ReassignAgent) -> None:
         self._require_active()
         if cmd.to_agent == self.state.agent:
             raise Rejected(f"to_agent: {cmd.to_agent} is already the agent of {self.pid}")
 
-    def reassign_agent(self, cmd: ReassignAgent, now: datetime) -> Ack:
+    def reassign_agent(self, cmd: p.ReassignAgent, now: datetime) -> p.Ack:
         self.validate_reassign_agent(cmd)
         old = self.state.agent
         if cmd.to_agent == self.state.backup_agent:
@@ -430,7 +415,7 @@ class Commands(Stages):
         )
         return self._ack(f"agent is now {cmd.to_agent}")
 
-    def validate_report_progress(self, cmd: ProgressReport) -> None:
+    def validate_report_progress(self, cmd: p.ProgressReport) -> None:
         self._require_active()
         if self.state.stage != Stage.CONSTRUCTION:
             raise Rejected(f"stage: progress is reported during construction, the project is in {self.state.stage}")
@@ -439,13 +424,13 @@ class Commands(Stages):
                 f"percent: progress cannot go back from {self.state.construction_percent}% to {cmd.percent}%"
             )
 
-    def report_progress(self, cmd: ProgressReport, now: datetime) -> Ack:
+    def report_progress(self, cmd: p.ProgressReport, now: datetime) -> p.Ack:
         self.validate_report_progress(cmd)
         self.state.construction_percent = cmd.percent
         self._emit(ev.ConstructionProgressReported(project_id=self.pid, percent=cmd.percent, note=cmd.note), now)
         return self._ack(f"construction at {cmd.percent}%")
 
-    def validate_resolve_meeting(self, cmd: ResolveMeeting) -> Meeting:
+    def validate_resolve_meeting(self, cmd: p.ResolveMeeting) -> Meeting:
         self._require_active()
         meeting = self.state.meetings.get(cmd.meeting_id)
         if meeting is None:
@@ -454,7 +439,7 @@ class Commands(Stages):
             raise Rejected(f"meeting_id: joint meeting {cmd.meeting_id} is already resolved")
         return meeting
 
-    def resolve_meeting(self, cmd: ResolveMeeting, now: datetime) -> Ack:
+    def resolve_meeting(self, cmd: p.ResolveMeeting, now: datetime) -> p.Ack:
         meeting = self.validate_resolve_meeting(cmd)
         meeting.resolution = cmd.resolution
         self._emit(
@@ -465,10 +450,10 @@ class Commands(Stages):
         )
         return self._ack(f"joint meeting {cmd.meeting_id} resolved")
 
-    def validate_withdraw(self, cmd: Withdraw) -> None:
+    def validate_withdraw(self, cmd: p.Withdraw) -> None:
         self._require_active()
 
-    def withdraw(self, cmd: Withdraw, now: datetime) -> Ack:
+    def withdraw(self, cmd: p.Withdraw, now: datetime) -> p.Ack:
         self.validate_withdraw(cmd)
         stage = self.state.stage
         for m in self.state.matters.values():
