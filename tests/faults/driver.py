@@ -38,37 +38,8 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from tests.faults.plan import CLOCK_STOPS, COMMITMENT, CORRECTABLE, EXPECTED_STEPS, INSTANT, REJECTABLE, TOLERANCE
 from tests.faults.stack import TASK_QUEUE
-
-# Which matters may be handled how (catalog/data/catalog.json); a refusal falls back to approve.
-INSTANT = {"enterprise-registration", "project-filing"}
-TOLERANCE = {
-    "land-pre-review",
-    "land-use-planning-permit",
-    "eia",
-    "building-planning-permit",
-    "fire-design-review",
-    "construction-permit",
-    "fire-acceptance",
-}
-COMMITMENT = {
-    "energy-review",
-    "soil-water-conservation",
-    "lightning-design-review",
-    "air-defence-review",
-    "construction-permit",
-}
-CORRECTABLE = [
-    "eia",
-    "land-use-planning-permit",
-    "building-planning-permit",
-    "fire-design-review",
-    "fire-acceptance",
-    "construction-permit",
-]
-REJECTABLE = ["land-use-planning-permit", "building-planning-permit", "fire-design-review", "eia", "fire-acceptance"]
-CLOCK_STOPS = ["expert_review", "hearing", "testing", "public_notice"]
-EXPECTED_STEPS = 14  # forward steps of a typical project (stages, corrections, progress, verification)
 
 
 @dataclass

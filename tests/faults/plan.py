@@ -1,0 +1,33 @@
+"""What the fault driver does with each matter of the shipped catalog (catalog/data/catalog.json)."""
+
+from __future__ import annotations
+
+# Which matters may be handled how (catalog/data/catalog.json); a refusal falls back to approve.
+INSTANT = {"enterprise-registration", "project-filing"}
+TOLERANCE = {
+    "land-pre-review",
+    "land-use-planning-permit",
+    "eia",
+    "building-planning-permit",
+    "fire-design-review",
+    "construction-permit",
+    "fire-acceptance",
+}
+COMMITMENT = {
+    "energy-review",
+    "soil-water-conservation",
+    "lightning-design-review",
+    "air-defence-review",
+    "construction-permit",
+}
+CORRECTABLE = [
+    "eia",
+    "land-use-planning-permit",
+    "building-planning-permit",
+    "fire-design-review",
+    "fire-acceptance",
+    "construction-permit",
+]
+REJECTABLE = ["land-use-planning-permit", "building-planning-permit", "fire-design-review", "eia", "fire-acceptance"]
+CLOCK_STOPS = ["expert_review", "hearing", "testing", "public_notice"]
+EXPECTED_STEPS = 14  # forward steps of a typical project (stages, corrections, progress, verification)
