@@ -9,7 +9,7 @@ import pytest
 from schemas.project import Ack, DecisionResult, SupplyMaterials
 from schemas.stages import Stage
 from tests import support as sp
-from workflows.lifecycle import Rejected, fingerprint
+from workflows.lifecycle import Rejected, commands, fingerprint
 
 LATER = sp.T0 + timedelta(hours=3)
 
@@ -113,3 +113,17 @@ def test_the_first_answer_is_kept_by_request_id_with_the_commands_fingerprint() 
     kept = m.state.answers[str(cmd.request_id)]
     assert kept.fingerprint == fingerprint(cmd)
     assert kept.result == Ack(stage=Stage.APPROVAL_LAND, message="agent is now agent-wang", request_id=cmd.request_id)
+
+
+def test_a_project_keeps_only_its_newest_answers_so_carried_state_stays_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(commands, "ANSWERS_KEPT", 3)
+    m = sp.machine("yanhu", stage=Stage.APPROVAL_LAND)
+    sent = [sp.reassign(f"agent-{i}") for i in range(5)]
+    for cmd in sent:
+        m.execute("reassign_agent", cmd, sp.T0)
+    assert list(m.state.answers) == [str(c.request_id) for c in sent[-3:]]
+    # The newest still answers as the first time; the oldest would be applied as a new command.
+    assert m.execute("reassign_agent", sent[-1], sp.T0).duplicate
+    assert str(sent[0].request_id) not in m.state.answers

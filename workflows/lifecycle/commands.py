@@ -18,6 +18,7 @@ from workflows import clocks
 from workflows.clocks import LegalClock
 from workflows.lifecycle.stages import Stages
 from workflows.lifecycle.state import (
+    ANSWERS_KEPT,
     OPEN,
     SATISFIED,
     Answer,
@@ -68,7 +69,10 @@ class Commands(Stages):
             self._cause = None
         if isinstance(result, p.Ack):
             result = result.model_copy(update={"stage": self.state.stage, "request_id": rid})
-        self.state.answers[rid] = Answer(fingerprint=fingerprint(cmd), result=result)
+        answers = self.state.answers
+        answers[rid] = Answer(fingerprint=fingerprint(cmd), result=result)
+        for old in list(answers)[: max(0, len(answers) - ANSWERS_KEPT)]:
+            del answers[old]  # dicts keep insertion order, across continue-as-new too
         return result
 
     def validate_decide(self, d: p.Decision) -> None:

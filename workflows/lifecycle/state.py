@@ -105,6 +105,12 @@ class ProjectContext:
         self.specs: dict[str, MatterSpec] = {m.code: m for m in catalog.matters}
 
 
+# How many first answers a project keeps (newest first out last): about 300 bytes each, so the
+# carried state stays far below Temporal's 2 MB payload limit however long the project runs. A
+# client retries within minutes; the gateway keeps every decision id for good (gateway_envelopes).
+ANSWERS_KEPT = 1_000
+
+
 class Answer(_State):
     """The first answer to a command, kept under its request id (or decision id).
 
@@ -145,7 +151,8 @@ class ProjectState(_State):
     clocks: dict[str, TrackedClock] = {}
     meetings: dict[str, Meeting] = {}
     checklist: list[ChecklistItem] = []
-    # First answers by request id (decision id for decisions and verifications).
+    # First answers by request id (decision id for decisions and verifications), oldest first; the
+    # newest ``ANSWERS_KEPT`` are kept.
     answers: dict[str, Answer] = {}
     construction_percent: int = 0
     version: int = 0
