@@ -14,20 +14,21 @@ reason:
 - ``ProjectNotFound``, ``InvalidQuery``, ``DaibanError``: no such project; a visibility query
   Temporal refused; anything else.
 
-Command methods are named exactly as the workflow's updates (``decide``, ``supply_materials``,
-...); the CLI's verbs and the gateway's routes are the same names with dashes.
+Commands are the rows of ``schemas.commands``: ``send(commands.X, project_id, cmd)`` sends one,
+typed, and each has a method named exactly as the workflow's update (``decide``,
+``supply_materials``, ...); the CLI's verbs and the gateway's routes are the same names with dashes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from pydantic import BaseModel
-from temporalio import workflow
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -41,8 +42,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from schemas import commands, visibility
 from schemas import project as p
-from schemas import visibility
+from schemas.commands import Command
 from workflows.project import NOT_READY, ClockLedger, ProjectInput, ProjectWorkflow
 
 R = TypeVar("R", bound=BaseModel)
@@ -145,6 +147,34 @@ def with_request_id(cmd: C, key: str | None) -> C:
 _QUERY_NOT_READY = "still registering"
 
 
+class _Method(Generic[C, R]):
+    """A typed method of ``DaibanClient`` sending one command of the table: ``client.X(project_id, cmd)``."""
+
+    def __init__(self, command: Command[C, R]) -> None:
+        self.command = command
+        self.__doc__ = command.description
+
+    @overload
+    def __get__(self, client: None, owner: type[DaibanClient]) -> _Method[C, R]: ...
+
+    @overload
+    def __get__(self, client: DaibanClient, owner: type[DaibanClient]) -> Callable[[str, C], Awaitable[R]]: ...
+
+    def __get__(
+        self, client: DaibanClient | None, owner: type[DaibanClient]
+    ) -> _Method[C, R] | Callable[[str, C], Awaitable[R]]:
+        if client is None:
+            return self
+        command = self.command
+
+        def send(project_id: str, cmd: C) -> Awaitable[R]:
+            return client.send(command, project_id, cmd)
+
+        send.__name__ = command.name
+        send.__doc__ = command.description
+        return send
+
+
 class DaibanClient:
     """Register projects, send decisions and commands, read state."""
 
@@ -183,11 +213,12 @@ class DaibanClient:
             return exc.run_id or ""
         return handle.result_run_id or ""
 
-    async def _update(self, project_id: str, update: Any, arg: BaseModel, result: type[R], *, wait: float = 30.0) -> R:
-        """Send update ``update``; retry what leaves the outcome open for ``wait`` seconds.
+    async def send(self, command: Command[C, R], project_id: str, cmd: C, *, wait: float = 30.0) -> R:
+        """Send ``command`` (a row of ``schemas.commands``); retry what leaves the outcome open for ``wait`` seconds.
 
         Retries reuse the request id, so the project applies the command at most once.
         """
+        arg: BaseModel = cmd
         if "request_id" in type(arg).model_fields and getattr(arg, "request_id", None) is None:
             arg = with_request_id(arg, new_request_id())
         field = request_id_field(type(arg))
@@ -196,8 +227,8 @@ class DaibanClient:
         until, delay = loop.time() + wait, 0.1
         while True:
             try:
-                out = await self.handle(project_id).execute_update(update, arg, result_type=result)
-                return out  # type: ignore[no-any-return]
+                answer: R = await self.handle(project_id).execute_update(command.name, arg, result_type=command.answer)
+                return answer
             except WorkflowUpdateFailedError as exc:
                 cause = exc.cause
                 if not isinstance(cause, ApplicationError):
@@ -220,53 +251,36 @@ class DaibanClient:
             delay = min(delay * 2, 2.0)
 
     async def command(self, update: str, project_id: str, cmd: BaseModel) -> BaseModel:
-        """Send the workflow's update named ``update`` (the typed methods below are its shortcuts).
+        """Send the command named ``update`` (``send`` and the typed methods below are its shortcuts).
 
         Raises:
-            DaibanError: the workflow has no such update, or ``cmd`` is not its input model.
+            DaibanError: no command has that name, or ``cmd`` is not its request model.
         """
-        u = workflow._Definition.must_from_class(ProjectWorkflow).updates.get(update)
-        if u is None or not u.arg_types or not isinstance(cmd, u.arg_types[0]) or u.ret_type is None:
+        command = commands.BY_NAME.get(update)
+        if command is None or not isinstance(cmd, command.request):
             raise DaibanError(f"update: ProjectWorkflow has no update {update!r} taking {type(cmd).__name__}")
-        return await self._update(project_id, update, cmd, u.ret_type)
+        answer: BaseModel = await self.send(command, project_id, cmd)
+        return answer
 
-    async def decide(self, project_id: str, decision: p.Decision) -> p.DecisionResult:
-        return await self._update(project_id, ProjectWorkflow.decide, decision, p.DecisionResult)
-
-    async def verify(self, project_id: str, verification: p.Verification) -> p.DecisionResult:
-        return await self._update(project_id, ProjectWorkflow.verify, verification, p.DecisionResult)
-
-    async def supply_materials(self, project_id: str, cmd: p.SupplyMaterials) -> p.Ack:
-        return await self._update(project_id, ProjectWorkflow.supply_materials, cmd, p.Ack)
-
-    async def resubmit(self, project_id: str, cmd: p.Resubmit) -> p.Ack:
-        return await self._update(project_id, ProjectWorkflow.resubmit, cmd, p.Ack)
-
-    async def stop_clock(self, project_id: str, cmd: p.StopClock) -> p.Ack:
-        return await self._update(project_id, ProjectWorkflow.stop_clock, cmd, p.Ack)
-
-    async def resume_clock(self, project_id: str, cmd: p.ResumeClock) -> p.Ack:
-        return await self._update(project_id, ProjectWorkflow.resume_clock, cmd, p.Ack)
-
-    async def extend_limit(self, project_id: str, cmd: p.ExtendLimit) -> p.Ack:
-        return await self._update(project_id, ProjectWorkflow.extend_limit, cmd, p.Ack)
-
-    async def reassign_agent(self, project_id: str, cmd: p.ReassignAgent) -> p.Ack:
-        return await self._update(project_id, ProjectWorkflow.reassign_agent, cmd, p.Ack)
-
-    async def report_progress(self, project_id: str, cmd: p.ProgressReport) -> p.Ack:
-        return await self._update(project_id, ProjectWorkflow.report_progress, cmd, p.Ack)
+    # One typed method per command, named as its update: ``await client.decide(project_id, decision)``.
+    decide = _Method(commands.DECIDE)
+    verify = _Method(commands.VERIFY)
+    supply_materials = _Method(commands.SUPPLY_MATERIALS)
+    resubmit = _Method(commands.RESUBMIT)
+    stop_clock = _Method(commands.STOP_CLOCK)
+    resume_clock = _Method(commands.RESUME_CLOCK)
+    extend_limit = _Method(commands.EXTEND_LIMIT)
+    reassign_agent = _Method(commands.REASSIGN_AGENT)
+    report_progress = _Method(commands.REPORT_PROGRESS)
+    resolve_meeting = _Method(commands.RESOLVE_MEETING)
+    withdraw = _Method(commands.WITHDRAW)
+    confirm_deadline = _Method(commands.CONFIRM_DEADLINE)
+    retry_faulted = _Method(commands.RETRY_FAULTED)
 
     async def complete_construction(self, project_id: str, by: str, note: str = "") -> p.Ack:
         """Construction is finished: request the joint completion acceptance (联合验收)."""
         cmd = p.ProgressReport(percent=100, by=by, note=note or "construction complete; joint acceptance requested")
         return await self.report_progress(project_id, cmd)
-
-    async def resolve_meeting(self, project_id: str, cmd: p.ResolveMeeting) -> p.Ack:
-        return await self._update(project_id, ProjectWorkflow.resolve_meeting, cmd, p.Ack)
-
-    async def withdraw(self, project_id: str, cmd: p.Withdraw) -> p.Ack:
-        return await self._update(project_id, ProjectWorkflow.withdraw, cmd, p.Ack)
 
     async def clock_ledger(self, project_id: str) -> list[ClockLedger]:
         """The project's open clocks with their legal ledgers (to preview a calendar change).
@@ -282,14 +296,6 @@ class DaibanClient:
         except RPCError as exc:
             raise _translate(exc, project_id) from None
         return answer.clocks
-
-    async def confirm_deadline(self, project_id: str, cmd: p.ConfirmDeadline) -> p.Ack:
-        """An operator confirms a provisional deadline: the deemed approval held on it is taken."""
-        return await self._update(project_id, ProjectWorkflow.confirm_deadline, cmd, p.Ack)
-
-    async def retry_faulted(self, project_id: str, cmd: p.RetryFaulted) -> p.Ack:
-        """After the cause of a fault is repaired: the project tries its refused batch again."""
-        return await self._update(project_id, ProjectWorkflow.retry_faulted, cmd, p.Ack)
 
     async def calendar_updated(self, project_id: str, update: p.CalendarUpdate) -> None:
         """Signal a newly loaded official calendar (its content version) to a running project."""

@@ -1,9 +1,10 @@
 """JSON Schemas of the project workflow's contract, for services written in other languages.
 
-``python -m interfaces.contracts`` writes ``contracts/`` from the models of ``schemas/`` and the
-workflow definition itself (names and types come from ``ProjectWorkflow``, so a new update shows
-up here by itself); ``--check`` only compares and exits 1 on drift. A test fails when the
-checked-in files differ from what this generates.
+``python -m interfaces.contracts`` writes ``contracts/`` from the models of ``schemas/``: the updates
+are the commands of ``schemas.commands`` (a new row shows up here by itself), the workflow's input
+and result, its signals and its queries are read from the annotations of ``ProjectWorkflow``'s
+methods (``SIGNALS``, ``QUERIES``); ``--check`` only compares and exits 1 on drift. A test fails
+when the checked-in files differ from what this generates.
 
 Files: ``workflow.ProjectWorkflow.input.json`` / ``.result.json``, ``update.<name>.input.json`` /
 ``.result.json`` for each update, ``signal.<name>.input.json``, ``query.<name>.result.json``, and
@@ -22,13 +23,13 @@ import argparse
 import json
 import sys
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio import workflow
 
-from schemas import visibility
+from schemas import commands, visibility
 from schemas.project import _ID, _identifier, workflow_id_for
 from workflows.project import ProjectWorkflow
 
@@ -36,6 +37,10 @@ CONTRACTS_DIR = Path(__file__).resolve().parents[1] / "contracts"
 DEFAULT_TASK_QUEUE = "daiban"
 # Fields of the workflow input that only daiban itself sets.
 INTERNAL_INPUT_FIELDS = ("carried",)
+# The workflow's signals and queries, published under their methods' names (its updates are the
+# commands of ``schemas.commands``).
+SIGNALS: tuple[Callable[..., Any], ...] = (ProjectWorkflow.calendar_updated,)
+QUERIES: tuple[Callable[..., Any], ...] = (ProjectWorkflow.state, ProjectWorkflow.clock_ledger)
 
 
 def _schema(model: Any, mode: str, drop: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -104,10 +109,18 @@ def _add_identifier_patterns(root: type[BaseModel], schema: dict[str, Any]) -> N
     visit(root)
 
 
-def _only_arg(arg_types: list[type] | None) -> type:
+def _hints(method: Callable[..., Any]) -> tuple[list[Any], Any]:
+    """A workflow method's argument types and its result type, from its annotations."""
+    hints = typing.get_type_hints(method)
+    result = hints.pop("return", None)
+    return list(hints.values()), result
+
+
+def _only_arg(method: Callable[..., Any]) -> Any:
     """A message's one typed argument (the style: one frozen model per message)."""
-    if not arg_types or len(arg_types) != 1:
-        raise TypeError(f"expected exactly one typed argument, got {arg_types!r}")
+    arg_types, _ = _hints(method)
+    if len(arg_types) != 1:
+        raise TypeError(f"{method.__name__}: expected exactly one typed argument, got {arg_types!r}")
     return arg_types[0]
 
 
@@ -117,16 +130,15 @@ def _dump(data: Any) -> str:
 
 def generate(task_queue: str = DEFAULT_TASK_QUEUE) -> dict[str, str]:
     """Every contract file: name -> content."""
-    defn = workflow._Definition.must_from_class(ProjectWorkflow)
     files: dict[str, Any] = {}
-    wf = f"workflow.{defn.name}"
-    files[f"{wf}.input.json"] = _schema(_only_arg(defn.arg_types), "validation", INTERNAL_INPUT_FIELDS)
-    files[f"{wf}.result.json"] = _schema(defn.ret_type, "serialization")
+    wf = f"workflow.{ProjectWorkflow.__name__}"
+    files[f"{wf}.input.json"] = _schema(_only_arg(ProjectWorkflow.run), "validation", INTERNAL_INPUT_FIELDS)
+    files[f"{wf}.result.json"] = _schema(_hints(ProjectWorkflow.run)[1], "serialization")
     index: dict[str, Any] = {
         "generated_by": "python -m interfaces.contracts (do not edit by hand)",
         "payloads": "JSON (Temporal encoding json/plain); datetimes as ISO 8601 strings with offset",
         "workflow": {
-            "type": defn.name,
+            "type": ProjectWorkflow.__name__,
             "task_queue": task_queue,
             "workflow_id": workflow_id_for("{project_id}"),
             "id_conflict_policy": "USE_EXISTING: registering a running project again is a no-op",
@@ -140,18 +152,18 @@ def generate(task_queue: str = DEFAULT_TASK_QUEUE) -> dict[str, str]:
         "signals": {},
         "queries": {},
     }
-    for name in sorted(n for n in defn.updates if n):
-        u = defn.updates[name]
-        files[f"update.{name}.input.json"] = _schema(_only_arg(u.arg_types), "validation")
-        files[f"update.{name}.result.json"] = _schema(u.ret_type, "serialization")
+    for command in sorted(commands.ALL, key=lambda c: c.name):
+        name = command.name
+        files[f"update.{name}.input.json"] = _schema(command.request, "validation")
+        files[f"update.{name}.result.json"] = _schema(command.answer, "serialization")
         index["updates"][name] = {"input": f"update.{name}.input.json", "result": f"update.{name}.result.json"}
-    for name in sorted(n for n in defn.signals if n):
-        s = defn.signals[name]
-        files[f"signal.{name}.input.json"] = _schema(_only_arg(s.arg_types), "validation")
+    for signal in sorted(SIGNALS, key=lambda s: s.__name__):
+        name = signal.__name__
+        files[f"signal.{name}.input.json"] = _schema(_only_arg(signal), "validation")
         index["signals"][name] = {"input": f"signal.{name}.input.json"}
-    for name in sorted(n for n in defn.queries if n):
-        q = defn.queries[name]
-        files[f"query.{name}.result.json"] = _schema(q.ret_type, "serialization")
+    for query in sorted(QUERIES, key=lambda q: q.__name__):
+        name = query.__name__
+        files[f"query.{name}.result.json"] = _schema(_hints(query)[1], "serialization")
         index["queries"][name] = {"input": None, "result": f"query.{name}.result.json"}
     files["index.json"] = index
     return {name: _dump(content) for name, content in files.items()}

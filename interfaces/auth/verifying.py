@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -18,7 +18,8 @@ from eventstore.store import Executor
 from interfaces.auth.signing import DEPARTMENT_HEADER, EXPIRES_HEADER, SIGNATURE_HEADER, sign_envelope
 from schemas.project import Decision, Verification
 
-Operation = Literal["decide", "verify"]
+# The name of a signed command (``schemas.commands``: ``decide``, ``verify``) an envelope is claimed for.
+Operation = str
 DepartmentCommand = Decision | Verification
 
 

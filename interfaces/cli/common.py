@@ -22,6 +22,7 @@ from rich.table import Table
 from infra.settings import ConfigError, Settings, load_settings
 from infra.temporal import connect
 from interfaces.client import CommandRejected, DaibanClient, DaibanError, NotReady, ProjectNotFound
+from schemas.commands import Command
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -71,13 +72,15 @@ class Opt:
         return inspect.Parameter(self.name, inspect.Parameter.KEYWORD_ONLY, default=self.default, annotation=option)
 
 
-def update_command(update: str, model: type[BaseModel], doc: str, *options: Opt) -> Callable[..., None]:
-    """The command that sends update ``update``: ``PROJECT_ID``, ``options`` filling ``model``, then
-    ``--request-id`` (when ``model`` has one) and ``--json``; it prints the update's answer."""
+def update_command(update: Command[Any, Any], doc: str, *options: Opt) -> Callable[..., None]:
+    """The verb that sends ``update`` (a row of ``schemas.commands``, named as it): ``PROJECT_ID``,
+    ``options`` filling its request model, then ``--request-id`` (when the model has one) and
+    ``--json``; it prints the answer."""
+    model = update.request
 
     def command(project_id: str, as_json: bool = False, request_id: str | None = None, **values: Any) -> None:
         cmd = build(model, request_id=request_id, **{o.field or o.name: values[o.name] for o in options})
-        acknowledge(project_id, lambda c: c.command(update, project_id, cmd), as_json)
+        acknowledge(project_id, lambda c: c.send(update, project_id, cmd), as_json)
 
     keyword = inspect.Parameter.KEYWORD_ONLY
     params = [
@@ -90,7 +93,7 @@ def update_command(update: str, model: type[BaseModel], doc: str, *options: Opt)
         ),
         inspect.Parameter("as_json", keyword, default=False, annotation=JsonOpt),
     ]
-    command.__name__ = update
+    command.__name__ = update.name
     command.__doc__ = doc
     command.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}
     command.__signature__ = inspect.Signature(params, return_annotation=None)  # type: ignore[attr-defined]  # read by typer

@@ -5,11 +5,10 @@ from __future__ import annotations
 import typer
 
 from interfaces.cli.common import Opt, update_command
-from schemas.project import Decision, Verification
+from schemas import commands
 
 decide = update_command(
-    "decide",
-    Decision,
+    commands.DECIDE,
     "Send a department's decision on a matter.",
     Opt("matter", help="Matter code, e.g. eia.", field="matter_code"),
     Opt("department", help="Deciding department's code."),
@@ -21,8 +20,7 @@ decide = update_command(
     Opt("instant", bool, "Decided on the spot (即办件).", default=False),
 )
 verify = update_command(
-    "verify",
-    Verification,
+    commands.VERIFY,
     "Record the after-the-fact verification of a commitment-based approval.",
     Opt("matter", field="matter_code"),
     Opt("department"),
@@ -34,5 +32,5 @@ verify = update_command(
 
 
 def install(app: typer.Typer) -> None:
-    app.command("decide")(decide)
-    app.command("verify")(verify)
+    app.command(commands.DECIDE.dashed)(decide)
+    app.command(commands.VERIFY.dashed)(verify)

@@ -27,8 +27,8 @@ from interfaces.cli.common import (
     table,
     update_command,
 )
+from schemas import commands
 from schemas import project as p
-from schemas.project import RetryFaulted
 
 app = typer.Typer(help="Register, inspect and steer projects.", no_args_is_help=True)
 # Verbs of version 1 -> the update's verb; still accepted, hidden from the help.
@@ -130,7 +130,7 @@ def timeline(project_id: str, as_json: JsonOpt = False) -> None:
     emit(rows, as_json, lambda: table(rows, ["version", "occurred_at", "event_type", "summary"]))
 
 
-# ---- commands: the verb is the update's name ------------------------------------------------------
+# ---- commands: the verb is the name of the command (schemas.commands) -----------------------------
 
 
 def complete(
@@ -149,20 +149,18 @@ BY = Opt("by")
 REASON = Opt("reason")
 NOTE = Opt("note", default="")
 
-# Verb -> command, in the order of the help.
-COMMANDS: dict[str, Callable[..., None]] = {
-    "supply-materials": update_command(
-        "supply_materials",
-        p.SupplyMaterials,
+# The commands, in the order of the help; each verb is the command's name with dashes.
+_COMMANDS: list[Callable[..., None]] = [
+    update_command(
+        commands.SUPPLY_MATERIALS,
         "The agent supplies correction materials or materials owed under tolerance.",
         MATTER,
         BY,
         Opt("item", list[str], "Material supplied (repeat).", field="items"),
     ),
-    "resubmit": update_command("resubmit", p.Resubmit, "Resubmit a rejected matter after fixing it.", MATTER, BY, NOTE),
-    "stop-clock": update_command(
-        "stop_clock",
-        p.StopClock,
+    update_command(commands.RESUBMIT, "Resubmit a rejected matter after fixing it.", MATTER, BY, NOTE),
+    update_command(
+        commands.STOP_CLOCK,
         "Stop a matter's clock (time that does not count toward the limit).",
         MATTER,
         DEPARTMENT,
@@ -175,10 +173,9 @@ COMMANDS: dict[str, Callable[..., None]] = {
             default=None,
         ),
     ),
-    "resume-clock": update_command("resume_clock", p.ResumeClock, "Restart a stopped clock.", MATTER, DEPARTMENT),
-    "extend-limit": update_command(
-        "extend_limit",
-        p.ExtendLimit,
+    update_command(commands.RESUME_CLOCK, "Restart a stopped clock.", MATTER, DEPARTMENT),
+    update_command(
+        commands.EXTEND_LIMIT,
         "Extend a matter's limit once, with the agency head's approval.",
         MATTER,
         DEPARTMENT,
@@ -186,49 +183,43 @@ COMMANDS: dict[str, Callable[..., None]] = {
         Opt("approved_by"),
         REASON,
     ),
-    "reassign-agent": update_command(
-        "reassign_agent",
-        p.ReassignAgent,
+    update_command(
+        commands.REASSIGN_AGENT,
         "Hand the project to the backup agent or a new agent.",
         Opt("to", help="The new agent.", field="to_agent"),
         BY,
         REASON,
     ),
-    "report-progress": update_command(
-        "report_progress",
-        p.ProgressReport,
+    update_command(
+        commands.REPORT_PROGRESS,
         "Report construction progress; 100 starts the joint completion acceptance.",
         Opt("percent", int),
         BY,
         NOTE,
     ),
-    "complete": complete,
-    "resolve-meeting": update_command(
-        "resolve_meeting",
-        p.ResolveMeeting,
+    complete,
+    update_command(
+        commands.RESOLVE_MEETING,
         "Record a joint meeting's resolution.",
         Opt("meeting", field="meeting_id"),
         Opt("resolution"),
         BY,
     ),
-    "withdraw": update_command(
-        "withdraw", p.Withdraw, "Withdraw a project at any stage; open matters are closed.", REASON, BY
-    ),
-    "retry-faulted": update_command(
-        "retry_faulted",
-        RetryFaulted,
+    update_command(commands.WITHDRAW, "Withdraw a project at any stage; open matters are closed.", REASON, BY),
+    update_command(
+        commands.RETRY_FAULTED,
         "After the cause of a fault is repaired: the project tries its refused batch again.",
         Opt("by", help="The operator asking."),
     ),
-    "confirm-deadline": update_command(
-        "confirm_deadline",
-        p.ConfirmDeadline,
+    update_command(
+        commands.CONFIRM_DEADLINE,
         "Confirm a provisional deadline so the deemed approval held on it is taken (超时默认).",
         Opt("clock", help="The clock whose provisional deadline is confirmed, e.g. matter:eia:1.", field="clock_id"),
         Opt("by", help="The operator confirming."),
         Opt("reason", help="Why (recorded)."),
     ),
-}
+]
+COMMANDS = {command.__name__.replace("_", "-"): command for command in _COMMANDS}
 for _verb, _command in COMMANDS.items():
     app.command(_verb)(_command)
 for _old, _verb in ALIASES.items():

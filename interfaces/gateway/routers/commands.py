@@ -1,10 +1,10 @@
-"""Agent and operator commands (bearer token): one route per update of ``ProjectWorkflow``.
+"""Agent and operator commands (bearer token): one route per unsigned command of ``schemas.commands``.
 
-The route is the update's name with dashes (``supply_materials`` -> ``POST
-/projects/{id}/supply-materials``), its body the update's input model, its answer the update's
-result; ``DaibanClient.command`` sends it (the typed method of the same name is its shortcut).
-A new update of the workflow gets its route here by itself. The paths of version 1 stay as
-deprecated aliases (``ALIASES``).
+The route is the command's name with dashes (``supply_materials`` -> ``POST
+/projects/{id}/supply-materials``), its body the command's request model, its answer the command's
+answer; ``DaibanClient.send`` sends it. A new row of the table gets its route here by itself (a
+signed one in ``routers/departments.py``). The paths of version 1 stay as deprecated aliases
+(``ALIASES``).
 """
 
 # No ``from __future__ import annotations``: the routes' annotations are built at run time.
@@ -17,19 +17,17 @@ from fastapi import APIRouter
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
-from temporalio import workflow
 
 from interfaces.client import with_request_id
 from interfaces.gateway.deps import ID_PATTERN, IdempotencyKey, Operator, ProjectId, Svc
 from interfaces.gateway.errors import ERRORS
+from schemas import commands
+from schemas.commands import Command
 from schemas.project import Ack, ResolveMeeting
-from workflows.project import ProjectWorkflow
 
 log = structlog.get_logger("daiban.gateway")
 router = APIRouter(prefix="/projects/{project_id}", tags=["agents and operators"])
 
-# Updates a department sends, signed (routers/departments.py).
-DEPARTMENT_UPDATES = ("decide", "verify")
 # Version 1's paths, kept as deprecated aliases (resolve_meeting's is its own route, below).
 ALIASES = {
     "supply_materials": "/materials",
@@ -43,38 +41,32 @@ ALIASES = {
 }
 
 
-def path_of(update: str) -> str:
-    """The route of update ``update``: its name with dashes."""
-    return "/" + update.replace("_", "-")
+async def _send(svc: Any, command: Command[Any, Any], project_id: str, cmd: BaseModel, principal: str) -> Any:
+    log.info("operator command", command=command.name, project_id=project_id, by=principal)
+    return await svc.daiban.send(command, project_id, cmd)
 
 
-async def _send(svc: Any, update: str, project_id: str, cmd: BaseModel, principal: str) -> Any:
-    log.info("operator command", command=update, project_id=project_id, by=principal)
-    return await svc.daiban.command(update, project_id, cmd)
-
-
-def _endpoint(update: str, model: type[BaseModel], description: str) -> Callable[..., Awaitable[Any]]:
+def _endpoint(command: Command[Any, Any]) -> Callable[..., Awaitable[Any]]:
     async def endpoint(
         project_id: ProjectId, body: BaseModel, svc: Svc, principal: Operator, key: IdempotencyKey = None
     ) -> Any:
-        return await _send(svc, update, project_id, with_request_id(body, key), principal)
+        return await _send(svc, command, project_id, with_request_id(body, key), principal)
 
-    endpoint.__annotations__["body"] = model  # the update's own input model, in the OpenAPI too
-    endpoint.__name__ = update
-    endpoint.__doc__ = description
+    endpoint.__annotations__["body"] = command.request  # the command's own model, in the OpenAPI too
+    endpoint.__name__ = command.name
+    endpoint.__doc__ = command.description
     return endpoint
 
 
 def _install() -> None:
-    defn = workflow._Definition.must_from_class(ProjectWorkflow)
-    for update, u in sorted(defn.updates.items()):
-        if not update or update in DEPARTMENT_UPDATES or not u.arg_types:
+    for command in sorted(commands.ALL, key=lambda c: c.name):
+        if command.signed:
             continue
-        endpoint = _endpoint(update, u.arg_types[0], u.description or update)
-        shape: dict[str, Any] = {"methods": ["POST"], "response_model": u.ret_type, "responses": ERRORS}
-        router.add_api_route(path_of(update), endpoint, **shape)
-        if update in ALIASES:
-            router.add_api_route(ALIASES[update], endpoint, deprecated=True, **shape)
+        endpoint = _endpoint(command)
+        shape: dict[str, Any] = {"methods": ["POST"], "response_model": command.answer, "responses": ERRORS}
+        router.add_api_route(f"/{command.dashed}", endpoint, **shape)
+        if command.name in ALIASES:
+            router.add_api_route(ALIASES[command.name], endpoint, deprecated=True, **shape)
 
 
 _install()
@@ -101,5 +93,5 @@ async def resolve_meeting_v1(
                 }
             ]
         )
-    ack: Ack = await _send(svc, "resolve_meeting", project_id, with_request_id(body, key), principal)
+    ack: Ack = await _send(svc, commands.RESOLVE_MEETING, project_id, with_request_id(body, key), principal)
     return ack

@@ -1,4 +1,4 @@
-"""Departments: signed decisions and verifications (``decide``, ``verify``), and their inboxes."""
+"""Departments: their signed commands (``decide``, ``verify``: ``signed`` in ``schemas.commands``), their inboxes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from interfaces.auth.verifying import DepartmentCommand, Operation, claim_envelo
 from interfaces.client import CommandRejected, ProjectNotFound, with_request_id
 from interfaces.gateway.deps import Code, Department, IdempotencyKey, ProjectId, Services, Svc
 from interfaces.gateway.errors import DEPARTMENT_ERRORS
-from schemas.project import Decision, DecisionResult, Verification
+from schemas import commands
+from schemas.commands import Command
+from schemas.project import DecisionResult
 
 log = structlog.get_logger("daiban.gateway")
 router = APIRouter()
@@ -48,39 +50,44 @@ async def _guarded(
         raise
 
 
-async def decide(
-    project_id: ProjectId,
-    decision: Decision,
-    request: Request,
-    svc: Svc,
-    caller: Department,
-    key: IdempotencyKey = None,
-) -> DecisionResult:
-    """A department's decision on its matter; retry-safe by decision id."""
-    decision = with_request_id(decision, key)
-    await _admit(svc, request, caller, "decide", project_id, decision)
-    return await _guarded(svc, "decide", project_id, decision, lambda: svc.daiban.decide(project_id, decision))
+def _endpoint(command: Command[Any, DecisionResult]) -> Callable[..., Awaitable[DecisionResult]]:
+    """The route of a signed command: check the envelope, claim the decision id, send it."""
+
+    async def endpoint(
+        project_id: ProjectId,
+        body: DepartmentCommand,
+        request: Request,
+        svc: Svc,
+        caller: Department,
+        key: IdempotencyKey = None,
+    ) -> DecisionResult:
+        decision = with_request_id(body, key)
+        await _admit(svc, request, caller, command.name, project_id, decision)
+        return await _guarded(
+            svc, command.name, project_id, decision, lambda: svc.daiban.send(command, project_id, decision)
+        )
+
+    endpoint.__annotations__["body"] = command.request  # the command's own model, in the OpenAPI too
+    endpoint.__name__ = command.name
+    endpoint.__doc__ = command.description
+    return endpoint
 
 
-async def verify(
-    project_id: ProjectId,
-    verification: Verification,
-    request: Request,
-    svc: Svc,
-    caller: Department,
-    key: IdempotencyKey = None,
-) -> DecisionResult:
-    """A department's after-the-fact verification of a commitment-based approval."""
-    verification = with_request_id(verification, key)
-    await _admit(svc, request, caller, "verify", project_id, verification)
-    return await _guarded(svc, "verify", project_id, verification, lambda: svc.daiban.verify(project_id, verification))
+# Version 1's paths, kept as deprecated aliases.
+ALIASES = {"decide": "/decisions", "verify": "/verifications"}
 
 
-# The route is the update's name; the paths of version 1 stay, deprecated.
-router.add_api_route("/projects/{project_id}/decide", decide, methods=["POST"], **_signed)
-router.add_api_route("/projects/{project_id}/verify", verify, methods=["POST"], **_signed)
-router.add_api_route("/projects/{project_id}/decisions", decide, methods=["POST"], deprecated=True, **_signed)
-router.add_api_route("/projects/{project_id}/verifications", verify, methods=["POST"], deprecated=True, **_signed)
+def _install() -> None:
+    """One route per signed command of ``schemas.commands``: its name with dashes."""
+    for command in (c for c in commands.ALL if c.signed):
+        endpoint = _endpoint(command)
+        shape: dict[str, Any] = {"methods": ["POST"], **_signed}
+        router.add_api_route(f"/projects/{{project_id}}/{command.dashed}", endpoint, **shape)
+        if command.name in ALIASES:
+            router.add_api_route(f"/projects/{{project_id}}{ALIASES[command.name]}", endpoint, deprecated=True, **shape)
+
+
+_install()
 
 
 @router.get("/departments/{code}/inbox", response_model=list[queries.InboxItem], tags=["reports"])
