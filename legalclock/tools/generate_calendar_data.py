@@ -17,6 +17,7 @@ from pathlib import Path
 from chinese_calendar import constants  # dev-only dependency
 
 from legalclock.official import OfficialCalendar, YearCalendar, dump_calendar_file
+from legalclock.tools import write_or_check
 from legalclock.tools.disagreements import OFFICIAL
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "official.json"
@@ -53,16 +54,7 @@ def build_from_chinese_calendar() -> OfficialCalendar:
 
 def main(argv: list[str]) -> int:
     """Write (or with --check, verify) the packaged data file."""
-    text = dump_calendar_file(build_from_chinese_calendar())
-    if "--check" in argv:
-        current = DATA_FILE.read_text(encoding="utf-8") if DATA_FILE.exists() else ""
-        if current != text:
-            print(f"{DATA_FILE} is stale; regenerate it", file=sys.stderr)
-            return 1
-        return 0
-    DATA_FILE.write_text(text, encoding="utf-8")
-    print(f"wrote {DATA_FILE}")
-    return 0
+    return write_or_check(DATA_FILE, dump_calendar_file(build_from_chinese_calendar()), argv)
 
 
 if __name__ == "__main__":

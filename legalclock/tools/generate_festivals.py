@@ -19,6 +19,7 @@ from tyme4py.lunar import LunarDay
 from tyme4py.solar import SolarTerm
 
 from legalclock.official import MAX_YEAR, MIN_YEAR
+from legalclock.tools import write_or_check
 
 TABLE = Path(__file__).resolve().parent.parent / "_festivals.py"
 
@@ -54,16 +55,7 @@ def render() -> str:
 
 def main(argv: list[str]) -> int:
     """Write (or with --check, verify) the table."""
-    text = render()
-    if "--check" in argv:
-        current = TABLE.read_text(encoding="utf-8") if TABLE.exists() else ""
-        if current != text:
-            print(f"{TABLE} is stale; regenerate it", file=sys.stderr)
-            return 1
-        return 0
-    TABLE.write_text(text, encoding="utf-8")
-    print(f"wrote {TABLE}")
-    return 0
+    return write_or_check(TABLE, render(), argv)
 
 
 if __name__ == "__main__":
