@@ -18,6 +18,7 @@ from eventstore import readmodels as rm
 from eventstore.codec import matter_clock_id, stage_clock_id, to_domain
 from eventstore.store import Connection, StoredEvent, columns
 from schemas import events as ev
+from schemas.project import MatterStateName
 from schemas.stages import Stage
 
 E = TypeVar("E", bound=ev.DomainEvent)
@@ -215,15 +216,25 @@ async def _rejected(conn: Connection, stored: StoredEvent, e: ev.MatterRejected)
     await rm.count_decision(conn, e.department, approved=False, on_time=on_time)
 
 
-# The lifecycle stops and resumes the matter's clock with ClockStopped / ClockResumed.
-@_on(ev.CorrectionRequested)
-async def _correction(conn: Connection, stored: StoredEvent, e: ev.CorrectionRequested) -> None:
-    await rm.update_matter(conn, stored, e, state="correction")
+# Events that only move their matter to another state. (The lifecycle stops and resumes the
+# matter's clock around a correction with ClockStopped / ClockResumed.)
+MATTER_STATES: dict[type[ev.MatterEvent], MatterStateName] = {
+    ev.CorrectionRequested: "correction",
+    ev.CorrectionSupplied: "pending",
+    ev.ApprovalSuspended: "suspended",
+    ev.ApprovalReinstated: "approved",
+}
 
 
-@_on(ev.CorrectionSupplied)
-async def _supplied(conn: Connection, stored: StoredEvent, e: ev.CorrectionSupplied) -> None:
-    await rm.update_matter(conn, stored, e, state="pending")
+def _moves_matter_to(state: MatterStateName) -> Callable[[Connection, StoredEvent, ev.MatterEvent], Awaitable[None]]:
+    async def handler(conn: Connection, stored: StoredEvent, e: ev.MatterEvent) -> None:
+        await rm.update_matter(conn, stored, e, state=state)
+
+    return handler
+
+
+for _event, _state in MATTER_STATES.items():
+    _on(_event)(_moves_matter_to(_state))
 
 
 # A stopped clock has no deadline (the lifecycle calls it paused), and resuming moves it by
@@ -284,16 +295,6 @@ async def _fulfilled(conn: Connection, stored: StoredEvent, e: ev.ObligationFulf
 async def _missed(conn: Connection, stored: StoredEvent, e: ev.ObligationMissed) -> None:
     await rm.update_matter(conn, stored, e, obligation=None)
     await rm.clock(conn, e.project_id, await rm.obligation_clock(conn, e), "obligation", breached=True, is_open=False)
-
-
-@_on(ev.ApprovalSuspended)
-async def _suspended(conn: Connection, stored: StoredEvent, e: ev.ApprovalSuspended) -> None:
-    await rm.update_matter(conn, stored, e, state="suspended")
-
-
-@_on(ev.ApprovalReinstated)
-async def _reinstated(conn: Connection, stored: StoredEvent, e: ev.ApprovalReinstated) -> None:
-    await rm.update_matter(conn, stored, e, state="approved")
 
 
 @_on(ev.ApprovalRevoked)
