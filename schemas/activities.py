@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from schemas.base import Frozen
 
 RESOLVE_VERSIONS = "resolve_versions"
 APPLY_BATCH = "apply_batch"
@@ -21,18 +21,14 @@ STORAGE_REFUSED = "StorageRefused"
 NON_RETRYABLE = (UNKNOWN_ZONE, EVENT_CONFLICT, STORAGE_REFUSED)
 
 
-class ResolveVersions(BaseModel):
+class ResolveVersions(Frozen):
     """Input of ``resolve_versions``: the zone a new project registers in."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     zone: str
 
 
-class FaultReport(BaseModel):
+class FaultReport(Frozen):
     """Input of ``record_fault``: a batch that the storage refused for good, for the operators."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     project_id: str
     run_id: str

@@ -15,14 +15,13 @@ import hashlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from schemas.base import Frozen
 from schemas.events import EventEnvelope
 
 
-class _Effect(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class _Effect(Frozen):
     project_id: str
 
 
@@ -82,14 +81,12 @@ Effect = Annotated[
 ]
 
 
-class Batch(BaseModel):
+class Batch(Frozen):
     """One flush of a project: effects and events, applied in one transaction by ``apply_batch``.
 
     ``events`` are appended to the project's stream (idempotent on event id); ``effects`` are
     written to the inbox, licence and outbox tables (idempotent on their business keys).
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     project_id: str
     events: list[EventEnvelope] = []

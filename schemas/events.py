@@ -13,25 +13,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from schemas.base import Frozen
 
 HandlingMode = Literal["standard", "instant", "tolerance", "commitment", "regional_assessment"]
 ApprovalMode = Literal["standard", "instant", "tolerance", "commitment", "deemed"]
 ClockScope = Literal["matter", "stage", "process", "obligation"]
 
 
-class DomainEvent(BaseModel):
+class DomainEvent(Frozen):
     """Fields common to all events."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     project_id: str
 
 
-class ChecklistItem(BaseModel):
+class ChecklistItem(Frozen):
     """One line of the one-time notification checklist (一次性告知清单)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     matter_code: str
     matter_name: str
@@ -298,10 +294,8 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
 }
 
 
-class EventEnvelope(BaseModel):
+class EventEnvelope(Frozen):
     """An event as the workflow hands it to the event store: ids, place in stream, payload."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_id: str
     stream_id: str

@@ -10,8 +10,9 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
+from schemas.base import Frozen
 from schemas.events import ApprovalMode, ChecklistItem, ClockScope, HandlingMode
 from schemas.stages import Stage
 
@@ -31,10 +32,6 @@ Days = Annotated[float, Field(gt=0, le=365, multiple_of=0.5)]
 # the model so callers' tools can fill it (the typed client, the CLI and the gateway do); the
 # workflow refuses a command without one.
 RequestId = Annotated[Identifier | None, Field(description="idempotency key of the command; retries reuse it")]
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 def workflow_id_for(project_id: str) -> str:
