@@ -34,6 +34,11 @@ Days = Annotated[float, Field(gt=0, le=365, multiple_of=0.5)]
 RequestId = Annotated[Identifier | None, Field(description="idempotency key of the command; retries reuse it")]
 
 
+class RequestCommand(Frozen):
+    # An agent's or operator's command: applied once per request id (a retry gets the first answer).
+    request_id: RequestId = None
+
+
 def workflow_id_for(project_id: str) -> str:
     """The workflow id of a project: derived from the project id so starts are idempotent."""
     return f"project-{project_id}"
@@ -100,19 +105,17 @@ class DecisionResult(Frozen):
     duplicate: bool = False
 
 
-class SupplyMaterials(Frozen):
+class SupplyMaterials(RequestCommand):
     """The agent supplies correction materials (补正) or materials owed under tolerance (容缺)."""
 
-    request_id: RequestId = None
     matter_code: Identifier
     by: Identifier
     items: list[Name] = Field(min_length=1)
 
 
-class Resubmit(Frozen):
+class Resubmit(RequestCommand):
     """The agent resubmits a rejected or revoked matter."""
 
-    request_id: RequestId = None
     matter_code: Identifier
     by: Identifier
     note: str = ""
@@ -132,7 +135,7 @@ class Verification(Frozen):
 StopKind = Literal["expert_review", "hearing", "testing", "appraisal", "tendering", "auction", "public_notice"]
 
 
-class StopClock(Frozen):
+class StopClock(RequestCommand):
     """Stop a matter's clock for a procedure whose time does not count (行政许可法 §45).
 
     ``expected_days``: how long the procedure is expected to take, in working days; §45 requires
@@ -140,7 +143,6 @@ class StopClock(Frozen):
     warns and escalates like a breached deadline.
     """
 
-    request_id: RequestId = None
     matter_code: Identifier
     department: Identifier
     kind: StopKind
@@ -148,16 +150,14 @@ class StopClock(Frozen):
     expected_days: Days
 
 
-class ResumeClock(Frozen):
-    request_id: RequestId = None
+class ResumeClock(RequestCommand):
     matter_code: Identifier
     department: Identifier
 
 
-class ExtendLimit(Frozen):
+class ExtendLimit(RequestCommand):
     """Extend a matter's limit once, with the agency head's approval (e.g. +10 after 20)."""
 
-    request_id: RequestId = None
     matter_code: Identifier
     department: Identifier
     days: Days
@@ -165,44 +165,39 @@ class ExtendLimit(Frozen):
     reason: Name
 
 
-class ConfirmDeadline(Frozen):
+class ConfirmDeadline(RequestCommand):
     """An operator confirms a provisional deadline, so the deemed approval held on it is taken.
 
     Deemed approval (超时默认) is irreversible; on a deadline counted over a year without the State
     Council's notice it waits for the notice, or for this confirmation naming who and why.
     """
 
-    request_id: RequestId = None
     clock_id: Annotated[str, Field(min_length=1, max_length=120)]
     by: Identifier
     reason: Name
 
 
-class ReassignAgent(Frozen):
+class ReassignAgent(RequestCommand):
     """Hand the project to the backup agent (AB岗) or a new agent."""
 
-    request_id: RequestId = None
     to_agent: Identifier
     by: Identifier
     reason: Name
 
 
-class ProgressReport(Frozen):
-    request_id: RequestId = None
+class ProgressReport(RequestCommand):
     percent: int = Field(ge=0, le=100)
     note: str = ""
     by: Identifier
 
 
-class ResolveMeeting(Frozen):
-    request_id: RequestId = None
+class ResolveMeeting(RequestCommand):
     meeting_id: Identifier
     resolution: Name
     by: Identifier
 
 
-class Withdraw(Frozen):
-    request_id: RequestId = None
+class Withdraw(RequestCommand):
     reason: Name
     by: Identifier
 
@@ -322,8 +317,7 @@ class CalendarUpdate(Frozen):
     version: str = Field(min_length=1, max_length=64)
 
 
-class RetryFaulted(Frozen):
+class RetryFaulted(RequestCommand):
     """An operator asks a faulted project to try its refused batch again (after a repair)."""
 
-    request_id: RequestId = None
     by: Identifier
