@@ -60,20 +60,11 @@ class MatterView(_View):
     updated_at: datetime
 
 
-class ProjectView(_View):
+class ProjectView(ev.ProjectHeader):
     """One row of ``rm_projects`` with its matters."""
 
-    project_id: str
-    name: str
-    enterprise: str
-    zone: str
-    project_type: str
-    investment_yuan: int
     stage: str
     status: str
-    agent: str
-    backup_agent: str
-    project_lead: str
     nearest_deadline: datetime | None
     overdue: bool
     construction_percent: int | None

@@ -40,7 +40,10 @@ class ChecklistItem(Frozen):
     secondary_materials: list[str]
 
 
-class ProjectRegistered(DomainEvent):
+class ProjectHeader(Frozen):
+    """Who and what a project is: the registration's facts and its team (agent, backup, lead)."""
+
+    project_id: str
     name: str
     enterprise: str
     zone: str
@@ -49,6 +52,9 @@ class ProjectRegistered(DomainEvent):
     agent: str
     backup_agent: str
     project_lead: str
+
+
+class ProjectRegistered(DomainEvent, ProjectHeader):
     checklist: list[ChecklistItem]
     # The whole-process clock's deadline (None: the zone sets no cap for this project type).
     process_deadline: datetime | None = None

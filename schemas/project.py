@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from schemas.base import Frozen
-from schemas.events import ApprovalMode, ChecklistItem, ClockScope, HandlingMode
+from schemas.events import ApprovalMode, ChecklistItem, ClockScope, HandlingMode, ProjectHeader
 from schemas.stages import Stage
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -275,18 +275,9 @@ class MeetingView(Frozen):
     resolution: str | None
 
 
-class ProjectView(Frozen):
+class ProjectView(ProjectHeader):
     """The full state of a project, as the ``state`` query returns it."""
 
-    project_id: str
-    name: str
-    enterprise: str
-    zone: str
-    project_type: str
-    investment_yuan: int
-    agent: str
-    backup_agent: str
-    project_lead: str
     stage: Stage
     waiting_for: str
     construction_percent: int
