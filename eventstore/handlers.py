@@ -18,6 +18,7 @@ from eventstore import readmodels as rm
 from eventstore.codec import matter_clock_id, stage_clock_id, to_domain
 from eventstore.store import Connection, StoredEvent, columns
 from schemas import events as ev
+from schemas.events import ClockScope
 from schemas.project import MatterStateName
 from schemas.stages import Stage
 
@@ -42,6 +43,13 @@ async def project(conn: Connection, stored: StoredEvent) -> None:
     event = to_domain(stored)
     if handler is not None and event is not None:
         await handler(conn, stored, event)
+
+
+async def _open_clock(
+    conn: Connection, e: ev.MatterSubmitted | ev.ObligationOpened, clock_id: str, scope: ClockScope
+) -> None:
+    """Open the clock an event starts: its department's, due at the event's deadline."""
+    await rm.clock(conn, e.project_id, clock_id, scope, department=e.department, deadline=e.deadline, is_open=True)
 
 
 # ---- one handler per event type the read models use ---------------------------------------------
@@ -152,15 +160,7 @@ async def _submitted(conn: Connection, stored: StoredEvent, e: ev.MatterSubmitte
         e.promised_days,
         stored.occurred_at,
     )
-    await rm.clock(
-        conn,
-        e.project_id,
-        matter_clock_id(e.matter_code, e.submission),
-        "matter",
-        department=e.department,
-        deadline=e.deadline,
-        is_open=True,
-    )
+    await _open_clock(conn, e, matter_clock_id(e.matter_code, e.submission), "matter")
 
 
 @_on(ev.MatterExempted)
@@ -274,15 +274,7 @@ async def _extended(conn: Connection, stored: StoredEvent, e: ev.LimitExtended) 
 @_on(ev.ObligationOpened)
 async def _obligation(conn: Connection, stored: StoredEvent, e: ev.ObligationOpened) -> None:
     await rm.update_matter(conn, stored, e, obligation=e.obligation)
-    await rm.clock(
-        conn,
-        e.project_id,
-        await rm.obligation_clock(conn, e),
-        "obligation",
-        department=e.department,
-        deadline=e.deadline,
-        is_open=True,
-    )
+    await _open_clock(conn, e, await rm.obligation_clock(conn, e), "obligation")
 
 
 @_on(ev.ObligationFulfilled)
