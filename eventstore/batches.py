@@ -44,15 +44,7 @@ async def apply_batch(db: asyncpg.Pool | Connection, batch: Batch) -> int:
 async def _perform(conn: Connection, effect: Effect) -> None:
     """One effect inside the batch's transaction."""
     if isinstance(effect, SubmitApplication):
-        await record_submission(
-            conn,
-            effect.project_id,
-            effect.matter_code,
-            effect.submission,
-            effect.department,
-            effect.payload,
-            effect.submitted_at,
-        )
+        await record_submission(conn, effect)
     elif isinstance(effect, CloseSubmission):
         await close_submission(
             conn, effect.project_id, effect.matter_code, effect.submission, effect.outcome, effect.closed_at

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventstore.store import Executor
+from eventstore.store import Executor, insert_once
 from legalclock import OfficialCalendar, default_calendar
 
 
@@ -16,11 +16,5 @@ async def current_calendar(db: Executor) -> OfficialCalendar:
 
 async def store_calendar(db: Executor, calendar: OfficialCalendar, loaded_by: str) -> bool:
     """Record ``calendar`` as the one in force; False when that version was loaded before."""
-    status: str = await db.execute(
-        """INSERT INTO calendars (version, content, loaded_by) VALUES ($1, $2, $3)
-           ON CONFLICT (version) DO NOTHING""",
-        calendar.version,
-        calendar.model_dump(mode="json"),
-        loaded_by,
-    )
-    return status.endswith(" 1")
+    row = {"version": calendar.version, "content": calendar.model_dump(mode="json"), "loaded_by": loaded_by}
+    return await insert_once(db, "calendars", row, conflict="(version)")

@@ -7,37 +7,18 @@ The read side (a department's open submissions with their deadlines) is ``querie
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import structlog
 
-from eventstore.store import Executor
+from eventstore.store import Executor, insert_once
+from schemas.effects import SubmitApplication
 
 log = structlog.get_logger(__name__)
 
 
-async def record_submission(
-    db: Executor,
-    project_id: str,
-    matter_code: str,
-    submission: int,
-    department: str,
-    payload: dict[str, Any],
-    submitted_at: datetime,
-) -> bool:
+async def record_submission(db: Executor, application: SubmitApplication) -> bool:
     """Put a submission in the department's inbox; False if it was there already."""
-    status = await db.execute(
-        """INSERT INTO department_inbox (project_id, matter_code, submission, department, payload,
-                  submitted_at)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
-        project_id,
-        matter_code,
-        submission,
-        department,
-        payload,
-        submitted_at,
-    )
-    return bool(status == "INSERT 0 1")
+    return await insert_once(db, "department_inbox", application.model_dump(exclude={"kind"}))
 
 
 async def close_submission(

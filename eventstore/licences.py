@@ -6,23 +6,21 @@ Both writers are idempotent: the licence number is computed by the lifecycle fro
 
 from __future__ import annotations
 
-from eventstore.store import Executor
+from eventstore.store import Executor, insert_once
 
 
 async def issue_license(
     db: Executor, license_no: str, project_id: str, matter_code: str, department: str, holder: str
 ) -> bool:
     """Record an issued licence; False if that number was recorded before."""
-    status = await db.execute(
-        """INSERT INTO e_licenses (license_no, project_id, matter_code, department, holder)
-           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (license_no) DO NOTHING""",
-        license_no,
-        project_id,
-        matter_code,
-        department,
-        holder,
-    )
-    return bool(status == "INSERT 0 1")
+    row = {
+        "license_no": license_no,
+        "project_id": project_id,
+        "matter_code": matter_code,
+        "department": department,
+        "holder": holder,
+    }
+    return await insert_once(db, "e_licenses", row, conflict="(license_no)")
 
 
 async def revoke_license(db: Executor, license_no: str, reason: str) -> bool:

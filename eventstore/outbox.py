@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from eventstore.store import Executor
+from eventstore.store import Executor, insert_once
 
 
 class Notification(BaseModel):
@@ -51,18 +51,15 @@ async def record_notification(
     payload: dict[str, Any],
 ) -> bool:
     """Queue a notification in the outbox; False if this id was queued already."""
-    status = await db.execute(
-        """INSERT INTO notifications (notification_id, project_id, kind, recipients, message,
-                  payload)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
-        notification_id,
-        project_id,
-        kind,
-        recipients,
-        message,
-        payload,
-    )
-    return bool(status == "INSERT 0 1")
+    row = {
+        "notification_id": notification_id,
+        "project_id": project_id,
+        "kind": kind,
+        "recipients": recipients,
+        "message": message,
+        "payload": payload,
+    }
+    return await insert_once(db, "notifications", row)
 
 
 async def claim_due(db: Executor, *, limit: int, max_attempts: int, lease: timedelta) -> list[Notification]:

@@ -96,6 +96,22 @@ def columns(rows: Sequence[Any], *names: str) -> list[list[Any]]:
     return [[getattr(r, name) for r in rows] for name in names]
 
 
+async def insert_once(db: Executor, table: str, row: dict[str, Any], *, conflict: str = "") -> bool:
+    """Insert ``row`` (column -> value) into ``table`` unless it is there already; True if it was new.
+
+    The writers of business-keyed tables (inbox, outbox, licences, faults, calendars) use it, so a
+    retried batch writes nothing twice. ``conflict`` names the conflict target, e.g. ``(version)``;
+    by default any unique key counts.
+    """
+    names = ", ".join(row)
+    values = ", ".join(f"${i}" for i in range(1, len(row) + 1))
+    target = f"{conflict} " if conflict else ""
+    status = await db.execute(
+        f"INSERT INTO {table} ({names}) VALUES ({values}) ON CONFLICT {target}DO NOTHING", *row.values()
+    )
+    return bool(status == "INSERT 0 1")
+
+
 def _normalized(value: Any) -> Any:
     # The value as it reads back from jsonb, which keeps a float's repr() digits as a numeric and
     # so may return an integral float (5.0, 1e20) as an int: hashes made before storage then

@@ -16,6 +16,7 @@ from eventstore.codec import matter_clock_id
 from eventstore.projector import Projector
 from eventstore.store import append
 from schemas import events as ev
+from schemas.effects import SubmitApplication
 from schemas.events import EventEnvelope
 from tests.eventstore.conftest import new_stream
 
@@ -229,10 +230,18 @@ async def test_withdrawal_clears_deadlines(pg_pool: asyncpg.Pool, scenario: Scen
 
 async def test_inbox_writers_are_idempotent(pg_pool: asyncpg.Pool, scenario: Scenario) -> None:
     pid, at = scenario.s.project_id, scenario.day(1)
-    args = (pid, "land-pre-review", 1, scenario.nr, {"materials": ["申请表"]}, at)
-    assert await inbox.record_submission(pg_pool, *args) is True
-    assert await inbox.record_submission(pg_pool, *args) is False
-    await inbox.record_submission(pg_pool, pid, "X-9", 1, scenario.nr, {}, scenario.day(0))
+    application = SubmitApplication(
+        project_id=pid,
+        matter_code="land-pre-review",
+        submission=1,
+        department=scenario.nr,
+        payload={"materials": ["申请表"]},
+        submitted_at=at,
+    )
+    assert await inbox.record_submission(pg_pool, application) is True
+    assert await inbox.record_submission(pg_pool, application) is False
+    other = {"matter_code": "X-9", "payload": {}, "submitted_at": scenario.day(0)}
+    await inbox.record_submission(pg_pool, application.model_copy(update=other))
     items = await q.department_inbox(pg_pool, scenario.nr)
     assert [(i.matter_code, i.deadline) for i in items] == [
         ("X-9", None),
