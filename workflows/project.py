@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from catalog.content import REGISTRY, ContentVersions
     from catalog.models import ProjectFacts, derive_checklist
     from legalclock import Clock, LegalClockError, OfficeHours
+    from schemas import commands as c
     from schemas import project as p
     from schemas import visibility
     from schemas.activities import (
@@ -316,12 +317,7 @@ class ProjectWorkflow:
 
     # ---- updates -----------------------------------------------------------------------------
 
-    @workflow.update(
-        description=(
-            "A department decides a pending matter (approve, reject, correction, tolerance, commitment); "
-            "a repeated decision id gets the first answer."
-        )
-    )
+    @workflow.update(description=c.DECIDE.description)
     def decide(self, d: p.Decision) -> p.DecisionResult:
         workflow.logger.info("decision %s on %s by %s: %s", d.decision_id, d.matter_code, d.department, d.kind)
         return self._decision("decide", d)
@@ -330,12 +326,7 @@ class ProjectWorkflow:
     def validate_decide(self, d: p.Decision) -> None:
         self._check("decide", d)
 
-    @workflow.update(
-        description=(
-            "The department's after-the-fact verification of a commitment-based approval; "
-            "a failure revokes and reopens the matter."
-        )
-    )
+    @workflow.update(description=c.VERIFY.description)
     def verify(self, v: p.Verification) -> p.DecisionResult:
         return self._decision("verify", v)
 
@@ -343,9 +334,7 @@ class ProjectWorkflow:
     def validate_verify(self, v: p.Verification) -> None:
         self._check("verify", v)
 
-    @workflow.update(
-        description="The agent supplies correction materials, or secondary materials owed under tolerance."
-    )
+    @workflow.update(description=c.SUPPLY_MATERIALS.description)
     def supply_materials(self, cmd: p.SupplyMaterials) -> p.Ack:
         return self._ack("supply_materials", cmd)
 
@@ -353,7 +342,7 @@ class ProjectWorkflow:
     def validate_supply_materials(self, cmd: p.SupplyMaterials) -> None:
         self._check("supply_materials", cmd)
 
-    @workflow.update(description="The agent resubmits a rejected matter; its clock starts again.")
+    @workflow.update(description=c.RESUBMIT.description)
     def resubmit(self, cmd: p.Resubmit) -> p.Ack:
         return self._ack("resubmit", cmd)
 
@@ -361,9 +350,7 @@ class ProjectWorkflow:
     def validate_resubmit(self, cmd: p.Resubmit) -> None:
         self._check("resubmit", cmd)
 
-    @workflow.update(
-        description="The department stops a matter's clock for expert review, a hearing, testing or public notice."
-    )
+    @workflow.update(description=c.STOP_CLOCK.description)
     def stop_clock(self, cmd: p.StopClock) -> p.Ack:
         return self._ack("stop_clock", cmd)
 
@@ -371,7 +358,7 @@ class ProjectWorkflow:
     def validate_stop_clock(self, cmd: p.StopClock) -> None:
         self._check("stop_clock", cmd)
 
-    @workflow.update(description="The department restarts a stopped clock.")
+    @workflow.update(description=c.RESUME_CLOCK.description)
     def resume_clock(self, cmd: p.ResumeClock) -> p.Ack:
         return self._ack("resume_clock", cmd)
 
@@ -379,7 +366,7 @@ class ProjectWorkflow:
     def validate_resume_clock(self, cmd: p.ResumeClock) -> None:
         self._check("resume_clock", cmd)
 
-    @workflow.update(description="Extend a matter's limit once, naming who approved it and why.")
+    @workflow.update(description=c.EXTEND_LIMIT.description)
     def extend_limit(self, cmd: p.ExtendLimit) -> p.Ack:
         return self._ack("extend_limit", cmd)
 
@@ -387,7 +374,7 @@ class ProjectWorkflow:
     def validate_extend_limit(self, cmd: p.ExtendLimit) -> None:
         self._check("extend_limit", cmd)
 
-    @workflow.update(description="Hand the project to the backup agent (AB岗) or a new agent.")
+    @workflow.update(description=c.REASSIGN_AGENT.description)
     def reassign_agent(self, cmd: p.ReassignAgent) -> p.Ack:
         return self._ack("reassign_agent", cmd)
 
@@ -395,7 +382,7 @@ class ProjectWorkflow:
     def validate_reassign_agent(self, cmd: p.ReassignAgent) -> None:
         self._check("reassign_agent", cmd)
 
-    @workflow.update(description="Construction progress in percent; 100 opens the joint completion acceptance.")
+    @workflow.update(description=c.REPORT_PROGRESS.description)
     def report_progress(self, cmd: p.ProgressReport) -> p.Ack:
         return self._ack("report_progress", cmd)
 
@@ -403,7 +390,7 @@ class ProjectWorkflow:
     def validate_report_progress(self, cmd: p.ProgressReport) -> None:
         self._check("report_progress", cmd)
 
-    @workflow.update(description="Record the resolution of a joint meeting (联席会议).")
+    @workflow.update(description=c.RESOLVE_MEETING.description)
     def resolve_meeting(self, cmd: p.ResolveMeeting) -> p.Ack:
         return self._ack("resolve_meeting", cmd)
 
@@ -411,7 +398,7 @@ class ProjectWorkflow:
     def validate_resolve_meeting(self, cmd: p.ResolveMeeting) -> None:
         self._check("resolve_meeting", cmd)
 
-    @workflow.update(description="Withdraw the project; open matters are closed.")
+    @workflow.update(description=c.WITHDRAW.description)
     def withdraw(self, cmd: p.Withdraw) -> p.Ack:
         return self._ack("withdraw", cmd)
 
@@ -419,12 +406,7 @@ class ProjectWorkflow:
     def validate_withdraw(self, cmd: p.Withdraw) -> None:
         self._check("withdraw", cmd)
 
-    @workflow.update(
-        description=(
-            "An operator confirms a provisional deadline (a year without the official notice), so the "
-            "deemed approval held on it is taken."
-        )
-    )
+    @workflow.update(description=c.CONFIRM_DEADLINE.description)
     def confirm_deadline(self, cmd: p.ConfirmDeadline) -> p.Ack:
         return self._ack("confirm_deadline", cmd)
 
@@ -432,7 +414,7 @@ class ProjectWorkflow:
     def validate_confirm_deadline(self, cmd: p.ConfirmDeadline) -> None:
         self._check("confirm_deadline", cmd)
 
-    @workflow.update(description="After a fault (storage refused a batch) is repaired: try the batch again.")
+    @workflow.update(description=c.RETRY_FAULTED.description)
     def retry_faulted(self, cmd: p.RetryFaulted) -> p.Ack:
         workflow.logger.info("retry after fault requested by %s: %s", cmd.by, self._fault)
         self._fault = None
