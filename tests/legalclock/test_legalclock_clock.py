@@ -24,18 +24,9 @@ from legalclock import (
     provisional_holidays,
     working_minutes_between,
 )
+from tests.legalclock.helpers import cst, due
 
 CORRECTION = SuspensionKind.CORRECTION
-
-
-def cst(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=CST)
-
-
-def due(clock: Clock, cal: OfficialCalendar, hours: OfficeHours) -> datetime:
-    at = clock.deadline(cal, hours).at
-    assert at is not None
-    return at
 
 
 @pytest.fixture

@@ -23,19 +23,10 @@ from legalclock import (
     add_working_days,
     count_working_days,
 )
+from tests.legalclock.helpers import cst, due
 
 CORRECTION = SuspensionKind.CORRECTION
 CLOSES = {time(12), time(17, 30)}
-
-
-def cst(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=CST)
-
-
-def due(clock: Clock, cal: OfficialCalendar, hours: OfficeHours) -> datetime:
-    at = clock.deadline(cal, hours).at
-    assert at is not None
-    return at
 
 
 instants = st.datetimes(min_value=datetime(2004, 1, 1), max_value=datetime(2026, 6, 30)).map(

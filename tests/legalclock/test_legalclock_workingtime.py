@@ -20,6 +20,7 @@ from legalclock import (
     working_minutes_between,
 )
 from legalclock.tools.disagreements import OFFICIAL
+from tests.legalclock.helpers import cst
 
 FAST = settings(max_examples=300, deadline=None)
 SESSIONS = ((time(9), time(12)), (time(13, 30), time(17, 30)))
@@ -27,10 +28,6 @@ SESSIONS = ((time(9), time(12)), (time(13, 30), time(17, 30)))
 instants = st.datetimes(min_value=datetime(2004, 1, 1), max_value=datetime(2026, 10, 31, 23, 59)).map(
     lambda t: t.replace(tzinfo=CST)
 )
-
-
-def cst(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=CST)
 
 
 # chinese-calendar, corrected by the one list of its known disagreements with the notices.
