@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -41,6 +41,7 @@ from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState
 # Monday 2 March 2026, 09:00 Beijing time: a working day, clear of every holiday for weeks.
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=CST)
 
+M = TypeVar("M", bound=BaseModel)
 ProjectType = Literal["general", "key"]
 StopKind = Literal["expert_review", "hearing", "testing", "public_notice"]
 
@@ -55,6 +56,16 @@ LIFECYCLE = (
     Stage.COMPLETION_ACCEPTANCE,
     Stage.IN_PRODUCTION,
 )
+
+# The six acceptances of the completion stage (联合验收), in catalog order.
+COMPLETION_ACCEPTANCES = [
+    "planning-verification",
+    "land-verification",
+    "fire-acceptance",
+    "air-defence-acceptance",
+    "lightning-acceptance",
+    "archives-acceptance",
+]
 
 
 def rid() -> str:
@@ -174,11 +185,16 @@ def deadline_of(m: ProjectMachine, clock_id: str) -> datetime:
     return at
 
 
-def legal_deadline(m: ProjectMachine, accepted_at: datetime, limit_days: float) -> datetime:
-    """The legal clock's own deadline for a limit accepted at ``accepted_at`` (expected values)."""
-    at = Clock(accepted_at=accepted_at, limit_days=limit_days).deadline(m.ctx.calendar, m.zone.office_hours).at
+def deadline_on(m: ProjectMachine, clock: Clock) -> datetime:
+    """The legal clock's own deadline of ``clock`` in the machine's calendar and hours (expected values)."""
+    at = clock.deadline(m.ctx.calendar, m.zone.office_hours).at
     assert at is not None
     return at
+
+
+def legal_deadline(m: ProjectMachine, accepted_at: datetime, limit_days: float) -> datetime:
+    """The legal clock's own deadline for a limit accepted at ``accepted_at`` (expected values)."""
+    return deadline_on(m, Clock(accepted_at=accepted_at, limit_days=limit_days))
 
 
 def matter_clock(m: ProjectMachine, code: str) -> str:
@@ -188,6 +204,11 @@ def matter_clock(m: ProjectMachine, code: str) -> str:
 
 
 # ---- commands with fresh request ids ---------------------------------------------------------
+
+
+def _of_department(model: type[M], code: str, department: str | None, **fields: object) -> M:
+    """A department's command on matter ``code`` (by its owning department unless named)."""
+    return model(matter_code=code, department=department or department_of(code), **fields)
 
 
 def decision(
@@ -200,30 +221,21 @@ def decision(
     items: list[str] | None = None,
     decision_id: str | None = None,
 ) -> Decision:
-    """A department's decision on matter ``code`` (by its owning department unless given)."""
-    return Decision(
-        decision_id=decision_id or rid(),
-        department=department or department_of(code),
-        matter_code=code,
-        kind=kind,
-        decided_by="科长",
-        instant=instant,
-        reasons=reasons if reasons is not None else (["材料不符合要求"] if kind == "reject" else []),
-        items=items
-        if items is not None
-        else (["补充监测数据"] if kind in ("request_correction", "accept_with_tolerance") else []),
-    )
+    """A department's decision on matter ``code``; reasons and items as its kind needs them."""
+    if reasons is None:
+        reasons = ["材料不符合要求"] if kind == "reject" else []
+    if items is None:
+        items = ["补充监测数据"] if kind in ("request_correction", "accept_with_tolerance") else []
+    fields = {"kind": kind, "decided_by": "科长", "instant": instant, "reasons": reasons, "items": items}
+    return _of_department(Decision, code, department, decision_id=decision_id or rid(), **fields)
 
 
-def verification(code: str, passed: bool, *, findings: str = "", department: str | None = None) -> Verification:
-    return Verification(
-        decision_id=rid(),
-        department=department or department_of(code),
-        matter_code=code,
-        passed=passed,
-        by="核查组",
-        findings=findings,
-    )
+def verification(
+    code: str, passed: bool, *, findings: str = "", department: str | None = None, decision_id: str | None = None
+) -> Verification:
+    """A department's verification of a commitment on matter ``code``."""
+    fields = {"passed": passed, "by": "核查组", "findings": findings}
+    return _of_department(Verification, code, department, decision_id=decision_id or rid(), **fields)
 
 
 def supply(code: str, items: list[str] | None = None) -> SupplyMaterials:
@@ -237,28 +249,18 @@ def resubmit(code: str) -> Resubmit:
 def stop_clock(
     code: str, kind: StopKind = "expert_review", *, department: str | None = None, expected_days: float = 10
 ) -> StopClock:
-    return StopClock(
-        request_id=rid(),
-        matter_code=code,
-        department=department or department_of(code),
-        kind=kind,
-        reason="专家评审",
-        expected_days=expected_days,
+    return _of_department(
+        StopClock, code, department, request_id=rid(), kind=kind, reason="专家评审", expected_days=expected_days
     )
 
 
 def resume_clock(code: str, *, department: str | None = None) -> ResumeClock:
-    return ResumeClock(request_id=rid(), matter_code=code, department=department or department_of(code))
+    return _of_department(ResumeClock, code, department, request_id=rid())
 
 
 def extend_limit(code: str, days: float = 10, *, department: str | None = None) -> ExtendLimit:
-    return ExtendLimit(
-        request_id=rid(),
-        matter_code=code,
-        department=department or department_of(code),
-        days=days,
-        approved_by="局长",
-        reason="情况复杂",
+    return _of_department(
+        ExtendLimit, code, department, request_id=rid(), days=days, approved_by="局长", reason="情况复杂"
     )
 
 

@@ -25,17 +25,17 @@ from eventstore.projector import Projector
 from eventstore.store import append, read_stream
 from legalclock import CST, default_calendar
 from schemas.project import (
-    Decision,
+    DecisionKind,
     ExtendLimit,
     ProgressReport,
     ReassignAgent,
     RegisterProject,
     Resubmit,
     SupplyMaterials,
-    Verification,
     Withdraw,
 )
 from schemas.stages import Stage
+from tests import support as sp
 from tests.support import rid
 from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState, Rejected
 
@@ -105,21 +105,17 @@ def act(m: ProjectMachine, rng: random.Random, now: datetime, decision_id: str) 
                 now,
             )
         elif x.state == "pending":
-            kinds = ["approve", "approve", "reject", "request_correction"]
+            kinds: list[DecisionKind] = ["approve", "approve", "reject", "request_correction"]
             kinds += ["accept_with_tolerance"] if "tolerance" in spec.modes else []
-            m.execute(
-                "decide",
-                Decision(
-                    decision_id=decision_id,
-                    department=spec.department,
-                    matter_code=spec.code,
-                    kind=rng.choice(kinds),
-                    decided_by="科长",
-                    reasons=["材料不全"],
-                    items=["补充图纸"],
-                ),
-                now,
+            d = sp.decision(
+                spec.code,
+                rng.choice(kinds),
+                department=spec.department,
+                reasons=["材料不全"],
+                items=["补充图纸"],
+                decision_id=decision_id,
             )
+            m.execute("decide", d, now)
         elif x.state == "correction" or (x.state == "suspended" and rng.random() < 0.5):
             m.execute(
                 "supply_materials",
@@ -129,17 +125,8 @@ def act(m: ProjectMachine, rng: random.Random, now: datetime, decision_id: str) 
         elif x.state == "rejected":
             m.execute("resubmit", Resubmit(request_id=rid(), matter_code=spec.code, by="agent-li"), now)
         elif any(o.kind == "verification" and o.state == "open" for o in x.obligations):
-            m.execute(
-                "verify",
-                Verification(
-                    decision_id=decision_id,
-                    department=spec.department,
-                    matter_code=spec.code,
-                    passed=rng.random() < 0.7,
-                    by="核查组",
-                ),
-                now,
-            )
+            v = sp.verification(spec.code, rng.random() < 0.7, department=spec.department, decision_id=decision_id)
+            m.execute("verify", v, now)
         else:
             continue
         return

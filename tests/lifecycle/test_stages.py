@@ -53,14 +53,7 @@ def test_matters_wait_for_the_matters_they_require() -> None:
 def test_completion_filing_waits_for_all_six_acceptances() -> None:
     m = sp.machine("yanhu", stage=Stage.COMPLETION_ACCEPTANCE)
     six = [c for c, x in m.state.matters.items() if x.state == "pending"]
-    assert six == [
-        "planning-verification",
-        "land-verification",
-        "fire-acceptance",
-        "air-defence-acceptance",
-        "lightning-acceptance",
-        "archives-acceptance",
-    ]
+    assert six == sp.COMPLETION_ACCEPTANCES
     for code in six[:-1]:
         sp.decide(m, code)
     assert sp.state_of(m, "completion-filing") == "waiting"

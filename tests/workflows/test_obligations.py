@@ -26,19 +26,17 @@ async def test_failed_commitment_verification_revokes_and_reopens_the_matter(
     assert energy.state == "approved" and energy.approval_mode == "commitment"
     v = await eventually(h, lambda v: matter(v, "energy-review").license_no, "e-license issued")
     energy = matter(v, "energy-review")
-    verification = energy.obligations[0]
-    assert verification.kind == "verification" and verification.state == "open"
-    result = await h.execute_update(
-        ProjectWorkflow.verify,
-        Verification(
-            decision_id="verify-energy",
-            department="approval",
-            matter_code="energy-review",
-            passed=False,
-            by="inspector",
-            findings="energy use exceeds the committed figures",
-        ),
+    obligation = energy.obligations[0]
+    assert obligation.kind == "verification" and obligation.state == "open"
+    verification = Verification(
+        decision_id="verify-energy",
+        department="approval",
+        matter_code="energy-review",
+        passed=False,
+        by="inspector",
+        findings="energy use exceeds the committed figures",
     )
+    result = await h.execute_update(ProjectWorkflow.verify, verification)
     assert result.state == "pending"
     v = await view(h)
     energy = matter(v, "energy-review")
@@ -53,14 +51,6 @@ async def test_failed_commitment_verification_revokes_and_reopens_the_matter(
     assert revoked["revoked_at"] is not None and "exceeds" in revoked["revoked_reason"]
     assert types(rows).count("MatterSubmitted") >= 2
     # The same verification sent again is answered, not applied twice.
-    verification = Verification(
-        decision_id="verify-energy",
-        department="approval",
-        matter_code="energy-review",
-        passed=False,
-        by="inspector",
-        findings="energy use exceeds the committed figures",
-    )
     again = await h.execute_update(ProjectWorkflow.verify, verification)
     assert again.duplicate and matter(await view(h), "energy-review").submissions == 2
     # The same decision id with another body is refused, not answered as if it were the same.
