@@ -10,50 +10,41 @@ import hashlib
 import hmac
 import json
 import time
+from typing import TypedDict, Unpack
 
 DEPARTMENT_HEADER = "X-Daiban-Department"
 EXPIRES_HEADER = "X-Daiban-Expires"
 SIGNATURE_HEADER = "X-Daiban-Signature"
 
 
-def canonical_envelope(
-    *, department: str, project_id: str, matter_code: str, decision_id: str, expires_at: int, body: bytes
-) -> bytes:
+class Envelope(TypedDict):
+    """What a department signs about a decision or verification (all keyword arguments)."""
+
+    department: str  # the signing department's code
+    project_id: str  # the project in the request's URL
+    matter_code: str  # the decision's ``matter_code``
+    decision_id: str  # the decision's ``decision_id``
+    expires_at: int  # unix seconds after which the gateway refuses the request
+    body: bytes  # the exact bytes of the JSON request body (the envelope holds its SHA-256)
+
+
+def canonical_envelope(**envelope: Unpack[Envelope]) -> bytes:
     """The bytes a department signs: canonical JSON (keys sorted, no spaces, UTF-8) of the envelope."""
-    envelope = {
-        "body_sha256": hashlib.sha256(body).hexdigest(),
-        "decision_id": decision_id,
-        "department": department,
-        "expires_at": int(expires_at),
-        "matter_code": matter_code,
-        "project_id": project_id,
+    signed = {
+        "body_sha256": hashlib.sha256(envelope["body"]).hexdigest(),
+        "decision_id": envelope["decision_id"],
+        "department": envelope["department"],
+        "expires_at": int(envelope["expires_at"]),
+        "matter_code": envelope["matter_code"],
+        "project_id": envelope["project_id"],
     }
-    return json.dumps(envelope, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def sign_envelope(
-    secret: str, *, department: str, project_id: str, matter_code: str, decision_id: str, expires_at: int, body: bytes
-) -> str:
-    """The ``X-Daiban-Signature`` of a decision: hex HMAC-SHA256 of the canonical envelope.
-
-    Args:
-        secret: the department's secret (``DAIBAN_DEPARTMENT_KEYS[department]``).
-        department: the signing department's code.
-        project_id: the project in the request's URL.
-        matter_code: the decision's ``matter_code``.
-        decision_id: the decision's ``decision_id``.
-        expires_at: unix seconds after which the gateway refuses the request.
-        body: the exact bytes of the JSON request body.
-    """
-    message = canonical_envelope(
-        department=department,
-        project_id=project_id,
-        matter_code=matter_code,
-        decision_id=decision_id,
-        expires_at=expires_at,
-        body=body,
-    )
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+def sign_envelope(secret: str, **envelope: Unpack[Envelope]) -> str:
+    """The ``X-Daiban-Signature`` of a decision: hex HMAC-SHA256, with the department's secret
+    (``DAIBAN_DEPARTMENT_KEYS[department]``), of the canonical envelope."""
+    return hmac.new(secret.encode(), canonical_envelope(**envelope), hashlib.sha256).hexdigest()
 
 
 def signed_headers(
