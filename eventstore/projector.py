@@ -38,6 +38,7 @@ from eventstore.quarantine import (
     QuarantinedEvent,
     RetryResult,
     entry,
+    held_back,
     list_quarantine,
     quarantined_count,
     record_quarantine,
@@ -300,9 +301,7 @@ async def _apply_events(
     for stored in batch:
         pid = stored.stream_id
         if pid in blocked:
-            quarantined.append(
-                entry(stored, "held_back", f"held back behind the quarantined event at position {blocked[pid]}")
-            )
+            quarantined.append(held_back(stored, blocked[pid]))
             continue
         if pid not in last and stored.event_type != "ProjectRegistered":
             continue  # not a project's stream, or not registered yet: nothing to show
@@ -320,11 +319,16 @@ async def _apply_events(
         else:
             await _project(conn, stored)
         last[pid] = stored.version
-        applied = progress.get(pid, (0, 0, stored.occurred_at))[1] + 1
-        progress[pid] = (stored.version, applied, stored.occurred_at)
+        _count(progress, stored)
     await record_quarantine(conn, quarantined)
     await _count_applied(conn, progress)
     return quarantined
+
+
+def _count(progress: dict[str, tuple[int, int, datetime]], stored: StoredEvent) -> None:
+    """One more event of ``stored``'s project applied: its version, the count, its time."""
+    applied = progress.get(stored.stream_id, (0, 0, stored.occurred_at))[1] + 1
+    progress[stored.stream_id] = (stored.version, applied, stored.occurred_at)
 
 
 async def _count_applied(conn: Connection, progress: dict[str, tuple[int, int, datetime]]) -> None:
@@ -376,9 +380,7 @@ async def retry_quarantined(pool: asyncpg.Pool, *, stream_id: str | None = None)
         for event in stored:
             pid = event.stream_id
             if pid in failed:
-                still.append(
-                    entry(event, "held_back", f"held back behind the quarantined event at position {failed[pid]}")
-                )
+                still.append(held_back(event, failed[pid]))
                 continue
             if (failure := await _try_project(conn, event)) is not None:
                 still.append(entry(event, "failed", failure))
@@ -392,8 +394,7 @@ async def retry_quarantined(pool: asyncpg.Pool, *, stream_id: str | None = None)
                 event.position,
             )
             resolved += 1
-            applied = progress.get(pid, (0, 0, event.occurred_at))[1] + 1
-            progress[pid] = (event.version, applied, event.occurred_at)
+            _count(progress, event)
         await record_quarantine(conn, still)
         await _count_applied(conn, progress)
     for q in still:

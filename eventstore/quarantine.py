@@ -54,16 +54,18 @@ class RetryResult(BaseModel):
     errors: list[QuarantinedEvent]
 
 
+# What an entry keeps of the stored event: its place in the store and its identity.
+_STORED_FIELDS = {"position", "event_id", "stream_id", "version", "event_type"}
+
+
 def entry(stored: StoredEvent, reason: QuarantineReason, error: str) -> QuarantinedEvent:
-    return QuarantinedEvent(
-        position=stored.position,
-        event_id=stored.event_id,
-        stream_id=stored.stream_id,
-        version=stored.version,
-        event_type=stored.event_type,
-        reason=reason,
-        error=error,
-    )
+    """The quarantine entry of ``stored``: why it was set aside (``reason``, ``error``)."""
+    return QuarantinedEvent(**stored.model_dump(include=_STORED_FIELDS), reason=reason, error=error)
+
+
+def held_back(stored: StoredEvent, behind: int) -> QuarantinedEvent:
+    """The entry of an event held back behind its stream's quarantined event at position ``behind``."""
+    return entry(stored, "held_back", f"held back behind the quarantined event at position {behind}")
 
 
 async def record_quarantine(conn: Connection, entries: Sequence[QuarantinedEvent]) -> None:
