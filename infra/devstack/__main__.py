@@ -20,11 +20,11 @@ from pathlib import Path
 from infra import migrate
 from infra.db import create_pool, redact
 from infra.devstack.pgserver import EmbeddedPostgres, port_in_use
+from infra.devstack.temporalserver import dev_server_command
 from infra.process import exit_now
 from infra.settings import ConfigError, Settings, load_settings
 from schemas import visibility
 
-BIN = Path(sys.executable).parent
 # The repository root: this file is infra/devstack/__main__.py.
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,24 +60,15 @@ class Stack:
         s = self.settings
         log = open(self.state / "temporal.log", "ab")  # noqa: SIM115 - lives as long as the server
         self.temporal = subprocess.Popen(
-            [
-                str(BIN / "temporal"),
-                "server",
-                "start-dev",
-                "--db-filename",
-                str(self.state / "temporal.db"),
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                str(s.temporal_port),
+            dev_server_command(
+                self.state / "temporal.db",
+                s.temporal_port,
                 "--ui-port",
                 str(s.ui_port),
-                "--log-level",
-                "warn",
                 "--ui-disable-news-fetch",
                 *([] if s.temporal_namespace == "default" else ["--namespace", s.temporal_namespace]),
                 *visibility.cli_flags(),
-            ],
+            ),
             stdout=log,
             stderr=log,
             start_new_session=True,

@@ -28,8 +28,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
 from infra.devstack.pgserver import EmbeddedPostgres, port_in_use
+from infra.devstack.temporalserver import dev_server_command
 
-BIN = Path(sys.executable).parent
 INCODE = Path(__file__).with_name("incode.py")
 TASK_QUEUE = "daiban"
 
@@ -141,21 +141,7 @@ class Stack:
         log.write(f"==== start {time.strftime('%H:%M:%S')}\n".encode())
         log.flush()
         self.temporal = subprocess.Popen(
-            [
-                str(BIN / "temporal"),
-                "server",
-                "start-dev",
-                "--db-filename",
-                str(self.root / "temporal.db"),
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                str(self.temporal_port),
-                "--headless",
-                "--log-level",
-                "warn",
-                *self._flags,
-            ],
+            dev_server_command(self.root / "temporal.db", self.temporal_port, "--headless", *self._flags),
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,
