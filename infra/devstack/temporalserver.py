@@ -8,9 +8,9 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 
 
-def dev_server_command(db_file: Path, port: int, *options: str) -> list[str]:
-    """``temporal server start-dev`` on 127.0.0.1:``port``, state in ``db_file``, logging warnings and
-    errors only; ``options`` add the rest (UI or headless, namespace, search attributes)."""
+def dev_server_command(db_file: Path, port: int, *options: str, log_level: str = "warn") -> list[str]:
+    """``temporal server start-dev`` on 127.0.0.1:``port``, state in ``db_file``, logging from
+    ``log_level`` up; ``options`` add the rest (UI or headless, namespace, search attributes)."""
     return [
         str(BIN / "temporal"),
         "server",
@@ -22,6 +22,6 @@ def dev_server_command(db_file: Path, port: int, *options: str) -> list[str]:
         "--port",
         str(port),
         "--log-level",
-        "warn",
+        log_level,
         *options,
     ]

@@ -31,34 +31,20 @@ from eventstore.binding import (
     temporal_cluster_id,
 )
 from eventstore.store import append
+from infra.devstack.temporalserver import dev_server_command
 from tests.conftest import _free_port
 from tests.eventstore.conftest import PrivateDb
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPORAL = str(Path(sys.executable).parent / "temporal")
 
 
 @asynccontextmanager
 async def dev_server(db_file: Path) -> AsyncIterator[Client]:
     """A Temporal dev server on ``db_file`` (kept between starts), and a client on it."""
     port = _free_port()
+    ports = ("--http-port", str(_free_port()), "--metrics-port", str(_free_port()))
     proc = await asyncio.create_subprocess_exec(
-        TEMPORAL,
-        "server",
-        "start-dev",
-        "--db-filename",
-        str(db_file),
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--headless",
-        "--log-level",
-        "error",
-        "--http-port",
-        str(_free_port()),
-        "--metrics-port",
-        str(_free_port()),
+        *dev_server_command(db_file, port, "--headless", *ports, log_level="error"),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
