@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import asyncpg
 import pytest
@@ -39,56 +39,41 @@ class Scenario:
     def m(self, code: str, department: str, stage: str = "approval_land") -> dict[str, Any]:
         return {"matter_code": code, "department": department, "stage": stage}
 
-    def submitted(
-        self, matter: dict[str, Any], submission: int, mode: str, statutory: int, promised: int | None, due: float
-    ) -> EventEnvelope:
-        return self.s.emit(
-            ev.MatterSubmitted,
-            **matter,
-            submission=submission,
-            mode=mode,
-            statutory_days=statutory,
-            promised_days=promised,
-            deadline=self.day(due),
-        )
+    # The fields the scenario gives in order after the matter, per matter event.
+    IN_ORDER: ClassVar[dict[type[ev.DomainEvent], tuple[str, ...]]] = {
+        ev.MatterSubmitted: ("submission", "mode", "statutory_days", "promised_days", "deadline"),
+        ev.MatterApproved: ("decision_id", "mode", "working_days_used", "statutory_days", "on_time"),
+    }
 
-    def approved(
-        self, matter: dict[str, Any], decision_id: str, mode: str, used: int, statutory: int, on_time: bool
+    def on_matter(
+        self, event: type[ev.DomainEvent], matter: dict[str, Any], *values: Any, **fields: Any
     ) -> EventEnvelope:
-        return self.s.emit(
-            ev.MatterApproved,
-            **matter,
-            decision_id=decision_id,
-            mode=mode,
-            working_days_used=used,
-            statutory_days=statutory,
-            on_time=on_time,
-            decided_by="审批科",
-        )
+        """An event of ``matter``: ``values`` fill its ``IN_ORDER`` fields, ``fields`` the others."""
+        return self.s.emit(event, **matter, **dict(zip(self.IN_ORDER[event], values, strict=True)), **fields)
 
     def on_clock(self, event: type[ev.DomainEvent], code: str, submission: int, **fields: Any) -> EventEnvelope:
         """An event of matter ``code``'s clock for its submission ``submission``."""
         return self.s.emit(event, clock_id=matter_clock_id(code, submission), scope="matter", **fields)
 
     def events(self) -> list[EventEnvelope]:
-        s, m, day, dr, nr = self.s, self.m, self.day, self.dr, self.nr
+        s, m, on, day, dr, nr = self.s, self.m, self.on_matter, self.day, self.dr, self.nr
         filing = m("project-filing", dr)
         decided: dict[str, Any] = {"decided_by": "审批科"}
         return [
             s.register(self.zone, self.suffix),
             s.emit(ev.StageStarted, stage="approval_land", limit_days=20, deadline=day(30)),
-            self.submitted(filing, 1, "standard", 20, 5, 7),
+            on(ev.MatterSubmitted, filing, 1, "standard", 20, 5, day(7)),
             s.emit(ev.MatterRejected, **filing, decision_id="r1", reasons=["材料不符"], working_days_used=3, **decided),
-            self.submitted(filing, 2, "standard", 20, 5, 10),
+            on(ev.MatterSubmitted, filing, 2, "standard", 20, 5, day(10)),
             self.on_clock(ev.ClockStopped, "project-filing", 2, kind="correction", reason="图纸"),
             s.emit(ev.CorrectionRequested, **filing, decision_id="c1", items=["图纸"], **decided),
             s.emit(ev.CorrectionSupplied, **filing, by="代办员", items=["图纸"]),
             self.on_clock(ev.ClockResumed, "project-filing", 2, stopped_working_days=2),
             self.on_clock(ev.DeadlineWarned, "project-filing", 2, department=dr, deadline=day(12), working_days_left=2),
-            self.approved(filing, "a1", "standard", 7, 20, False),
+            on(ev.MatterApproved, filing, "a1", "standard", 7, 20, False, **decided),
             s.emit(ev.ELicenseIssued, **filing, license_no="EL-1"),
-            self.submitted(m("energy-review", dr), 1, "commitment", 20, None, 20),
-            self.approved(m("energy-review", dr), "a2", "commitment", 0, 20, True),
+            on(ev.MatterSubmitted, m("energy-review", dr), 1, "commitment", 20, None, day(20)),
+            on(ev.MatterApproved, m("energy-review", dr), "a2", "commitment", 0, 20, True, **decided),
             s.emit(
                 ev.ObligationOpened,
                 **m("energy-review", dr),
@@ -96,15 +81,15 @@ class Scenario:
                 items=["承诺书"],
                 deadline=day(60),
             ),
-            self.submitted(m("eia", self.env), 1, "tolerance", 30, 15, 21),
-            self.approved(m("eia", self.env), "a3", "tolerance", 4, 30, True),
+            on(ev.MatterSubmitted, m("eia", self.env), 1, "tolerance", 30, 15, day(21)),
+            on(ev.MatterApproved, m("eia", self.env), "a3", "tolerance", 4, 30, True, **decided),
             s.emit(
                 ev.MatterExempted,
                 **m("lightning-design-review", self.met, "engineering_permit"),
                 assessment="区域评估2024",
                 statutory_days=15,
             ),
-            self.submitted(m("land-pre-review", nr), 1, "standard", 20, 10, 14),
+            on(ev.MatterSubmitted, m("land-pre-review", nr), 1, "standard", 20, 10, day(14)),
             self.on_clock(ev.DeadlineBreached, "land-pre-review", 1, department=nr, deadline=day(14)),
             self.on_clock(ev.EscalatedToLead, "land-pre-review", 1, department=nr, project_lead="张伟"),
             s.emit(ev.AgentReassigned, from_agent="王芳", to_agent="李强", by="主任", reason="休假"),
