@@ -31,6 +31,7 @@ app = typer.Typer(
 )
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+StartArg = Annotated[str, typer.Argument(metavar="START", help="Acceptance date or datetime.")]
 
 
 def shipped_calendar() -> tuple[OfficialCalendar, str]:
@@ -65,6 +66,12 @@ def _instant(text: str, field: str, at: time) -> datetime:
     return moment.replace(tzinfo=CST) if moment.tzinfo is None else moment
 
 
+def _accepted(start: str) -> tuple[OfficeHours, OfficialCalendar, str, datetime]:
+    """Office hours, the calendar in force and its source, and the acceptance instant START."""
+    hours, (calendar, source) = OfficeHours(), calendar_source()
+    return hours, calendar, source, _instant(start, "START", hours.morning_start)
+
+
 def _days(text: str) -> float:
     try:
         value = float(text)
@@ -93,14 +100,13 @@ def _cell(value: Any) -> str:
 
 @app.command("add")
 def add(
-    start: Annotated[str, typer.Argument(metavar="START", help="Acceptance date or datetime.")],
+    start: StartArg,
     n: Annotated[str, typer.Argument(metavar="N", help="Working days (multiple of 0.5).")],
     as_json: JsonFlag = False,
 ) -> None:
     """Deadline of N working days for a matter accepted at START."""
     with _one_line_errors():
-        hours, (calendar, source) = OfficeHours(), calendar_source()
-        accepted = _instant(start, "START", hours.morning_start)
+        hours, calendar, source, accepted = _accepted(start)
         days = _days(n)
         deadline = add_working_days(calendar, hours, accepted, days)
         payload = {
@@ -116,14 +122,13 @@ def add(
 
 @app.command("count")
 def count(
-    start: Annotated[str, typer.Argument(metavar="START", help="Acceptance date or datetime.")],
+    start: StartArg,
     end: Annotated[str, typer.Argument(metavar="END", help="End date or datetime.")],
     as_json: JsonFlag = False,
 ) -> None:
     """Working days from acceptance at START to END (the acceptance day not counted)."""
     with _one_line_errors():
-        hours, (calendar, source) = OfficeHours(), calendar_source()
-        accepted = _instant(start, "START", hours.morning_start)
+        hours, calendar, source, accepted = _accepted(start)
         until = _instant(end, "END", hours.afternoon_end)
         days = count_working_days(calendar, hours, accepted, until)
         payload = {
