@@ -303,6 +303,19 @@ def _clock(scope: str, department: str | None) -> str:
     return f"{scope} clock" + (f" of {department}" if department else "")
 
 
+def _the_clock(e: Any) -> str:
+    """An event's clock by its id, e.g. ``Matter clock matter:eia:1``."""
+    return f"{e.scope.capitalize()} clock {e.clock_id}"
+
+
+def _obligation(e: Any) -> str:
+    return f"{_matter(e)}: {e.obligation.replace('_', ' ')}"
+
+
+def _approval(e: Any, what: str) -> str:
+    return f"Approval of {_matter(e)} {what}: {e.reason}"
+
+
 _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
     ev.ProjectRegistered: lambda e: (
         f"Registered {e.name} by {e.enterprise} in {e.zone}: {e.project_type}, "
@@ -322,28 +335,26 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
     ev.MatterRejected: lambda e: f"Rejected {_matter(e)}: {'; '.join(e.reasons)}",
     ev.CorrectionRequested: lambda e: f"Correction requested for {_matter(e)}: {', '.join(e.items)}; clock stopped",
     ev.CorrectionSupplied: lambda e: f"Correction supplied for {_matter(e)} by {e.by}",
-    ev.ClockStopped: lambda e: f"{e.scope.capitalize()} clock {e.clock_id} stopped ({e.kind}): {e.reason}",
+    ev.ClockStopped: lambda e: f"{_the_clock(e)} stopped ({e.kind}): {e.reason}",
     ev.StopOverran: lambda e: (
-        f"{e.scope.capitalize()} clock {e.clock_id} stopped ({e.kind}) longer than the declared "
-        f"{_d(e.expected_days)} working days"
+        f"{_the_clock(e)} stopped ({e.kind}) longer than the declared {_d(e.expected_days)} working days"
     ),
     ev.ClockResumed: lambda e: (
-        f"{e.scope.capitalize()} clock {e.clock_id} resumed after {_d(e.stopped_working_days)} "
-        f"working days" + (f"; deadline now {_t(e.new_deadline)}" if e.new_deadline else "")
+        f"{_the_clock(e)} resumed after {_d(e.stopped_working_days)} working days"
+        + (f"; deadline now {_t(e.new_deadline)}" if e.new_deadline else "")
     ),
     ev.DeadlinesRecomputed: lambda e: (
         f"Official calendar {e.calendar_version} adopted; {len(e.deadlines)} deadlines moved"
     ),
     ev.LimitExtended: lambda e: (
-        f"{e.scope.capitalize()} clock {e.clock_id} extended by {_d(e.days)} days to "
-        f"{_t(e.new_deadline)}, approved by {e.approved_by}"
+        f"{_the_clock(e)} extended by {_d(e.days)} days to {_t(e.new_deadline)}, approved by {e.approved_by}"
     ),
-    ev.ObligationOpened: lambda e: f"{_matter(e)}: {e.obligation.replace('_', ' ')} due {_t(e.deadline)}",
-    ev.ObligationFulfilled: lambda e: f"{_matter(e)}: {e.obligation.replace('_', ' ')} fulfilled",
-    ev.ObligationMissed: lambda e: f"{_matter(e)}: {e.obligation.replace('_', ' ')} missed",
-    ev.ApprovalSuspended: lambda e: f"Approval of {_matter(e)} suspended: {e.reason}",
-    ev.ApprovalReinstated: lambda e: f"Approval of {_matter(e)} reinstated: {e.reason}",
-    ev.ApprovalRevoked: lambda e: f"Approval of {_matter(e)} revoked: {e.reason}",
+    ev.ObligationOpened: lambda e: f"{_obligation(e)} due {_t(e.deadline)}",
+    ev.ObligationFulfilled: lambda e: f"{_obligation(e)} fulfilled",
+    ev.ObligationMissed: lambda e: f"{_obligation(e)} missed",
+    ev.ApprovalSuspended: lambda e: _approval(e, "suspended"),
+    ev.ApprovalReinstated: lambda e: _approval(e, "reinstated"),
+    ev.ApprovalRevoked: lambda e: _approval(e, "revoked"),
     ev.DeadlineWarned: lambda e: (
         f"Warning: {_clock(e.scope, e.department)} due {_t(e.deadline)}, {_d(e.working_days_left)} working days left"
     ),
