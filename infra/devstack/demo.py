@@ -90,21 +90,12 @@ PROJECTS = [
 ]
 
 
-async def _decide(
-    c: DaibanClient,
-    project_id: str,
-    matter_code: str,
-    department: str,
-    decision_id: str,
-    kind: DecisionKind = "approve",
-    *,
-    by: str,
-    **more: Any,
-) -> None:
-    d = Decision(
-        decision_id=decision_id, department=department, matter_code=matter_code, kind=kind, decided_by=by, **more
-    )
-    await c.decide(project_id, d)
+def _clerk(
+    matter_code: str, department: str, decision_id: str, kind: DecisionKind = "approve", **more: Any
+) -> Decision:
+    """A decision by the department's clerk (``<department>-clerk`` unless ``decided_by`` says otherwise)."""
+    fields: dict[str, Any] = {"decided_by": f"{department}-clerk", **more}
+    return Decision(decision_id=decision_id, department=department, matter_code=matter_code, kind=kind, **fields)
 
 
 async def approve_pending(c: DaibanClient, project_id: str, prefix: str, stop_at: str) -> None:
@@ -117,8 +108,7 @@ async def approve_pending(c: DaibanClient, project_id: str, prefix: str, stop_at
         if not pending:
             return
         for m in pending:
-            decision_id = f"{prefix}-{m.code}-{m.submissions}"
-            await _decide(c, project_id, m.code, m.department, decision_id, by=f"{m.department}-clerk")
+            await c.decide(project_id, _clerk(m.code, m.department, f"{prefix}-{m.code}-{m.submissions}"))
 
 
 async def run_demo(settings: Settings) -> None:
@@ -133,17 +123,17 @@ async def run_demo(settings: Settings) -> None:
         await approve_pending(c, "demo-tunliu-002", "demo", "approval_land")
         view = await c.state("demo-tunliu-002")
         if any(m.code == "project-filing" and m.state == "pending" for m in view.matters):
-            await _decide(
-                c, "demo-tunliu-002", "project-filing", "approval", "demo-002-filing", by="approval-clerk", instant=True
-            )
+            await c.decide("demo-tunliu-002", _clerk("project-filing", "approval", "demo-002-filing", instant=True))
         if any(m.code == "eia" and m.state == "pending" for m in (await c.state("demo-tunliu-002")).matters):
-            eia: tuple[str, str, str, DecisionKind] = (
+            correction = _clerk(
                 "eia",
                 "ecology",
                 "demo-002-eia-correction",
                 "request_correction",
+                decided_by="ecology-reviewer",
+                items=["noise monitoring data"],
             )
-            await _decide(c, "demo-tunliu-002", *eia, by="ecology-reviewer", items=["noise monitoring data"])
+            await c.decide("demo-tunliu-002", correction)
         # 003: all permits issued, under construction.
         await approve_pending(c, "demo-yanhu-003", "demo", "construction")
         if (await c.state("demo-yanhu-003")).stage == "construction":
