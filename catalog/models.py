@@ -123,6 +123,10 @@ class ZonePolicy(_Model):
     process_caps: dict[str, float]
     stage_limits: dict[Stage, float] = {}
     deemed_approval: bool = False
+    # Whether an extension of the statutory limit (行政许可法 §42) also extends the zone's promised
+    # limit. The promise is the zone's own commitment to the enterprise (承诺时限, set by its reform
+    # rules, not by the law), so by default the law's extension does not lift it.
+    extension_moves_promise: bool = False
     escalation: Escalation = Escalation()
     office_hours: OfficeHours = OfficeHours()
     project_lead_default: str = "project-lead"

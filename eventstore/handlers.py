@@ -50,6 +50,8 @@ async def _open_clock(
 ) -> None:
     """Open the clock an event starts: its department's, due at the event's deadline."""
     await rm.clock(conn, e.project_id, clock_id, scope, department=e.department, deadline=e.deadline, is_open=True)
+    if isinstance(e, ev.MatterSubmitted) and e.promised_deadline is not None:
+        await rm.promise(conn, e.project_id, clock_id, deadline=e.promised_deadline)
 
 
 # ---- one handler per event type the read models use ---------------------------------------------
@@ -243,6 +245,7 @@ for _event, _state in MATTER_STATES.items():
 @_on(ev.ClockStopped)
 async def _clock_stopped(conn: Connection, stored: StoredEvent, e: ev.ClockStopped) -> None:
     await rm.clock(conn, e.project_id, e.clock_id, e.scope, stopped=True, deadline=None)
+    await rm.promise(conn, e.project_id, e.clock_id, deadline=None)
 
 
 @_on(ev.ClockResumed)
@@ -252,6 +255,8 @@ async def _clock_resumed(conn: Connection, stored: StoredEvent, e: ev.ClockResum
         await rm.clock(conn, e.project_id, e.clock_id, e.scope, stopped=False)
     else:
         await rm.clock(conn, e.project_id, e.clock_id, e.scope, stopped=False, deadline=e.new_deadline)
+    if e.new_promised_deadline is not None:
+        await rm.promise(conn, e.project_id, e.clock_id, deadline=e.new_promised_deadline)
 
 
 @_on(ev.DeadlinesRecomputed)
@@ -260,6 +265,9 @@ async def _recomputed(conn: Connection, stored: StoredEvent, e: ev.DeadlinesReco
         # A deadline that moved into the future ends the breach, as the lifecycle re-arms it.
         rearmed = deadline is not None and deadline > stored.occurred_at
         await rm.clock(conn, e.project_id, clock_id, deadline=deadline, breached=False if rearmed else None)
+    for clock_id, deadline in e.promised_deadlines.items():
+        rearmed = deadline is not None and deadline > stored.occurred_at
+        await rm.promise(conn, e.project_id, clock_id, deadline=deadline, missed=False if rearmed else None)
 
 
 @_on(ev.LimitExtended)
@@ -269,6 +277,11 @@ async def _extended(conn: Connection, stored: StoredEvent, e: ev.LimitExtended) 
     await rm.clock(
         conn, e.project_id, e.clock_id, e.scope, deadline=e.new_deadline, breached=False if rearmed else None
     )
+    if e.new_promised_deadline is not None:
+        rearmed = e.new_promised_deadline > stored.occurred_at
+        await rm.promise(
+            conn, e.project_id, e.clock_id, deadline=e.new_promised_deadline, missed=False if rearmed else None
+        )
 
 
 @_on(ev.ObligationOpened)
@@ -299,11 +312,16 @@ async def _revoked(conn: Connection, stored: StoredEvent, e: ev.ApprovalRevoked)
 
 @_on(ev.DeadlineWarned)
 async def _warned(conn: Connection, stored: StoredEvent, e: ev.DeadlineWarned) -> None:
-    await rm.clock(conn, e.project_id, e.clock_id, e.scope, department=e.department, deadline=e.deadline)
+    await rm.clock(conn, e.project_id, e.clock_id, e.scope, department=e.department)
+    await rm.warned_deadline(conn, e.project_id, e.clock_id, e.deadline)
 
 
 @_on(ev.DeadlineBreached)
 async def _breached(conn: Connection, stored: StoredEvent, e: ev.DeadlineBreached) -> None:
+    if e.limit == "promised":  # the zone's promise, not a legal breach: 督办, counted apart
+        await rm.clock(conn, e.project_id, e.clock_id, e.scope, department=e.department)
+        await rm.promise(conn, e.project_id, e.clock_id, missed=True)
+        return
     await rm.clock(conn, e.project_id, e.clock_id, e.scope, department=e.department, deadline=e.deadline, breached=True)
     if e.department is not None:
         await rm.add_department_counts(conn, e.department, breaches=1)

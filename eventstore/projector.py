@@ -413,20 +413,23 @@ async def retry_quarantined(pool: asyncpg.Pool, *, stream_id: str | None = None)
 
 
 # Derived columns, once per batch for the projects it touched: a matter's deadline and overdue
-# flag follow its current submission's clock; a project's nearest deadline is its earliest
-# running open clock, and it is overdue while any open clock is breached.
+# flag follow its current submission's clock, at the limit the zone answers for (its promise when
+# there is one, as the lifecycle shows it); a project's nearest deadline is its earliest running
+# open clock, and it is overdue while any open clock is breached or has missed its promise.
 _REFRESH = """
 WITH matters AS (
-    UPDATE rm_matters m SET deadline = c.deadline, overdue = c.open AND c.breached
+    UPDATE rm_matters m SET deadline = coalesce(c.promised_deadline, c.deadline),
+                            overdue = c.open AND (c.breached OR c.promise_missed)
     FROM rm_clocks c
     WHERE m.project_id = ANY($1::text[]) AND c.project_id = m.project_id
       AND c.scope = 'matter' AND c.matter_code = m.matter_code AND c.submission = m.submissions
-      AND (m.deadline IS DISTINCT FROM c.deadline OR m.overdue <> (c.open AND c.breached))
+      AND (m.deadline IS DISTINCT FROM coalesce(c.promised_deadline, c.deadline)
+           OR m.overdue <> (c.open AND (c.breached OR c.promise_missed)))
 )
 UPDATE rm_projects p SET nearest_deadline = n.deadline, overdue = n.overdue
 FROM (SELECT u.project_id,
-             min(c.deadline) FILTER (WHERE c.open AND NOT c.stopped) AS deadline,
-             coalesce(bool_or(c.open AND c.breached), false) AS overdue
+             min(coalesce(c.promised_deadline, c.deadline)) FILTER (WHERE c.open AND NOT c.stopped) AS deadline,
+             coalesce(bool_or(c.open AND (c.breached OR c.promise_missed)), false) AS overdue
       FROM unnest($1::text[]) AS u(project_id) LEFT JOIN rm_clocks c USING (project_id)
       GROUP BY u.project_id) n
 WHERE p.project_id = n.project_id

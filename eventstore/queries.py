@@ -88,8 +88,11 @@ class OverdueItem(_View):
     department: str | None
     matter_code: str | None
     matter_name: str | None
+    # The deadline the zone answers for: its promise when there is one, else the statutory one.
     deadline: datetime | None
+    # The statutory limit passed (a legal breach); ``promise_missed``: the zone's promise passed.
     breached: bool
+    promise_missed: bool = False
     escalation: str | None
 
 
@@ -179,21 +182,24 @@ async def overdue(
 ) -> list[OverdueItem]:
     """Open clocks overdue at ``now`` (default: the database's now), earliest deadline first.
 
-    A clock is overdue when the lifecycle recorded a breach, or when its deadline has passed and
-    it is not stopped (the breach event may not have been written yet).
+    A clock is overdue when the lifecycle recorded a breach or a missed promise, or when its
+    deadline (the promise when there is one) has passed and it is not stopped (the event may not
+    have been written yet).
     """
     rows = await db.fetch(
         """SELECT c.project_id, p.name AS project_name, p.zone, p.agent, p.project_lead,
-                  c.clock_id, c.scope, c.department, c.matter_code, m.matter_name, c.deadline,
-                  c.breached, c.escalation
+                  c.clock_id, c.scope, c.department, c.matter_code, m.matter_name,
+                  coalesce(c.promised_deadline, c.deadline) AS deadline, c.breached, c.promise_missed,
+                  c.escalation
            FROM rm_clocks c
            JOIN rm_projects p USING (project_id)
            LEFT JOIN rm_matters m ON m.project_id = c.project_id AND m.matter_code = c.matter_code
            WHERE c.open
-             AND (c.breached OR (NOT c.stopped AND c.deadline < coalesce($1, now())))
+             AND (c.breached OR c.promise_missed
+                  OR (NOT c.stopped AND coalesce(c.promised_deadline, c.deadline) < coalesce($1, now())))
              AND ($2::text IS NULL OR p.zone = $2)
              AND ($3::text IS NULL OR c.department = $3)
-           ORDER BY c.deadline NULLS LAST, c.project_id, c.clock_id""",
+           ORDER BY coalesce(c.promised_deadline, c.deadline) NULLS LAST, c.project_id, c.clock_id""",
         now,
         zone,
         department,

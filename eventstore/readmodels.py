@@ -67,6 +67,38 @@ async def clock(
     )
 
 
+async def promise(
+    conn: Connection,
+    project_id: str,
+    clock_id: str,
+    *,
+    deadline: datetime | None = _KEEP,
+    missed: bool | None = None,
+) -> None:
+    """Update the zone's promise on a clock (its deadline, whether it was missed); None keeps."""
+    await conn.execute(
+        """UPDATE rm_clocks SET promised_deadline = CASE WHEN $3 THEN $4 ELSE promised_deadline END,
+                                promise_missed = coalesce($5, promise_missed)
+           WHERE project_id = $1 AND clock_id = $2""",
+        project_id,
+        clock_id,
+        deadline is not _KEEP,
+        None if deadline is _KEEP else deadline,
+        missed,
+    )
+
+
+async def warned_deadline(conn: Connection, project_id: str, clock_id: str, deadline: datetime) -> None:
+    """A warning names the deadline it warns of: the statutory one only on a clock without a promise."""
+    await conn.execute(
+        """UPDATE rm_clocks SET deadline = $3
+           WHERE project_id = $1 AND clock_id = $2 AND promised_deadline IS NULL""",
+        project_id,
+        clock_id,
+        deadline,
+    )
+
+
 async def obligation_clock(
     conn: Connection, e: ev.ObligationOpened | ev.ObligationFulfilled | ev.ObligationMissed
 ) -> str:

@@ -94,7 +94,10 @@ class MatterSubmitted(MatterEvent):
     mode: HandlingMode
     statutory_days: float
     promised_days: float | None
+    # The statutory deadline; with the zone's shorter promise, ``promised_deadline`` is the one the
+    # zone answers for (before the two-clock rule ``deadline`` was the shorter of the two).
     deadline: datetime | None
+    promised_deadline: datetime | None = None
 
 
 class MatterExempted(MatterEvent):
@@ -158,6 +161,8 @@ class ClockResumed(DomainEvent):
     scope: ClockScope
     stopped_working_days: float
     new_deadline: datetime | None = None
+    # The zone's promised deadline after the stop, for a clock with a promise.
+    new_promised_deadline: datetime | None = None
 
 
 class DeadlinesRecomputed(DomainEvent):
@@ -165,6 +170,8 @@ class DeadlinesRecomputed(DomainEvent):
 
     calendar_version: str
     deadlines: dict[str, datetime | None]
+    # The promised deadlines that moved, for clocks with a promise.
+    promised_deadlines: dict[str, datetime | None] = {}
 
 
 class LimitExtended(DomainEvent):
@@ -174,6 +181,9 @@ class LimitExtended(DomainEvent):
     approved_by: str
     reason: str
     new_deadline: datetime | None
+    # The promised deadline after the extension, for a clock with a promise (it moves only where
+    # the zone's policy says so).
+    new_promised_deadline: datetime | None = None
 
 
 class ObligationOpened(MatterEvent):
@@ -223,6 +233,10 @@ class DeadlineBreached(DomainEvent):
     # The deadline counted over a year without the State Council's notice (statutory holidays
     # known, 调休 not): no irreversible act (deemed approval) is taken on it.
     provisional: bool = False
+    # Which limit passed: the law's (a legal breach; deemed approval where the zone allows it) or
+    # the zone's shorter promise to the enterprise (督办 only). Events before the two-clock rule
+    # recorded the shorter of the two as "statutory".
+    limit: Literal["statutory", "promised"] = "statutory"
 
 
 class ProvisionalDeadlineConfirmed(DomainEvent):

@@ -230,6 +230,9 @@ class ClockView(Frozen):
     working_days_left: float | None
     overdue: bool
     extended: bool
+    # The zone's shorter promise on the same ledger, when there is one.
+    promised_days: float | None = None
+    promised_deadline: datetime | None = None
 
 
 class ObligationView(Frozen):

@@ -114,10 +114,19 @@ def versions(ctx: ProjectContext) -> ContentVersions:
     )
 
 
-def unregistered(reg: RegisterProject) -> ProjectMachine:
-    """A machine holding ``reg`` before ``register`` ran (for registration tests)."""
+def unregistered(reg: RegisterProject, clock_model: Literal[1, 2] = 2) -> ProjectMachine:
+    """A machine holding ``reg`` before ``register`` ran (for registration tests).
+
+    ``clock_model`` 1 is the one-clock rule of projects registered before the two-clock rule.
+    """
     ctx = context(reg.zone)
-    state = ProjectState(registration=reg, versions=versions(ctx), agent=reg.agent, backup_agent=reg.backup_agent)
+    state = ProjectState(
+        registration=reg,
+        versions=versions(ctx),
+        agent=reg.agent,
+        backup_agent=reg.backup_agent,
+        clock_model=clock_model,
+    )
     return ProjectMachine(state, ctx)
 
 
@@ -130,6 +139,7 @@ def machine(
     project_type: ProjectType = "general",
     standard_land_parcel: bool = False,
     clear: bool = True,
+    clock_model: Literal[1, 2] = 2,
 ) -> ProjectMachine:
     """A registered project at ``at`` (its first stage open), approved until ``stage`` if given.
 
@@ -137,7 +147,7 @@ def machine(
     it causes; the stream's version keeps counting.
     """
     reg = reg or registration(zone=zone, project_type=project_type, standard_land_parcel=standard_land_parcel)
-    m = unregistered(reg)
+    m = unregistered(reg, clock_model)
     facts = ProjectFacts(project_type=reg.project_type, standard_land_parcel=reg.standard_land_parcel)
     m.register(derive_checklist(m.ctx.catalog, m.ctx.zone, facts), at)
     m.advance(at)
@@ -179,7 +189,14 @@ def department_of(code: str) -> str:
 
 
 def deadline_of(m: ProjectMachine, clock_id: str) -> datetime:
-    """A running clock's deadline as the machine computes it."""
+    """A running clock's deadline the zone answers for (its promise when there is one)."""
+    at = m.answerable_deadline(m.state.clocks[clock_id]).at
+    assert at is not None, f"{clock_id} is stopped"
+    return at
+
+
+def statutory_deadline_of(m: ProjectMachine, clock_id: str) -> datetime:
+    """A running clock's statutory deadline as the machine computes it."""
     at = m.deadline(m.state.clocks[clock_id]).at
     assert at is not None, f"{clock_id} is stopped"
     return at

@@ -71,6 +71,8 @@ _RETRY = RetryPolicy(
 _TIMEOUT = timedelta(seconds=30)
 
 NOT_READY = "NotReady"
+# Patch: matters run the statutory limit with the zone's promise beside it (``ProjectState.clock_model``).
+TWO_CLOCKS = "two-clocks"
 REJECTED = "Rejected"
 
 
@@ -171,7 +173,14 @@ class ProjectWorkflow:
             retry_policy=_RETRY,
         )
         ctx = context_of(versions)
-        state = ProjectState(registration=r, versions=versions, agent=r.agent, backup_agent=r.backup_agent)
+        state = ProjectState(
+            registration=r,
+            versions=versions,
+            agent=r.agent,
+            backup_agent=r.backup_agent,
+            # Projects registered before the two-clock rule keep one clock per matter on replay.
+            clock_model=2 if workflow.patched(TWO_CLOCKS) else 1,
+        )
         m = ProjectMachine(state, ctx)
         facts = ProjectFacts(project_type=r.project_type, standard_land_parcel=r.standard_land_parcel)
         m.register(derive_checklist(ctx.catalog, ctx.zone, facts), workflow.now())

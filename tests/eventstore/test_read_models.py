@@ -250,3 +250,40 @@ async def test_notification_outbox_is_idempotent(pg_pool: asyncpg.Pool) -> None:
     assert await outbox.record_notification(pg_pool, *args) is False
     row = await pg_pool.fetchrow("SELECT * FROM notifications WHERE notification_id = $1", nid)
     assert (row["recipients"], row["payload"], row["sent_at"]) == (["王芳", "张伟"], {"d": 2}, None)
+
+
+async def test_the_promise_is_shown_and_its_miss_is_not_a_legal_breach(pg_pool: asyncpg.Pool) -> None:
+    sc = Scenario()
+    eia = sc.m("eia", sc.env)
+    clock = matter_clock_id("eia", 1)
+    await append(
+        pg_pool,
+        [
+            sc.s.register(sc.zone, sc.suffix),
+            sc.s.emit(ev.StageStarted, stage="approval_land", limit_days=20, deadline=sc.day(40)),
+            sc.on_matter(ev.MatterSubmitted, eia, 1, "standard", 20, 10, sc.day(28), promised_deadline=sc.day(14)),
+            sc.on_clock(ev.DeadlineWarned, "eia", 1, department=sc.env, deadline=sc.day(14), working_days_left=2),
+            sc.on_clock(ev.DeadlineBreached, "eia", 1, department=sc.env, deadline=sc.day(14), limit="promised"),
+        ],
+    )
+    await Projector(pg_pool).run_once()
+    row = await pg_pool.fetchrow(
+        "SELECT deadline, promised_deadline, breached, promise_missed FROM rm_clocks WHERE project_id = $1 "
+        "AND clock_id = $2",
+        sc.s.project_id,
+        clock,
+    )
+    assert dict(row) == {
+        "deadline": sc.day(28),  # the statutory deadline, not overwritten by the warning on the promise
+        "promised_deadline": sc.day(14),
+        "breached": False,
+        "promise_missed": True,
+    }
+    project = await q.get_project(pg_pool, sc.s.project_id)
+    assert project is not None and project.overdue and project.nearest_deadline == sc.day(14)
+    (matter,) = [m for m in project.matters if m.matter_code == "eia"]
+    assert (matter.deadline, matter.overdue) == (sc.day(14), True)
+    (item,) = await q.overdue(pg_pool, now=sc.day(15), zone=sc.zone)
+    assert (item.clock_id, item.deadline, item.breached, item.promise_missed) == (clock, sc.day(14), False, True)
+    (env,) = await q.department_report(pg_pool, sc.env)
+    assert env.breaches == 0, "a missed promise is the zone's 督办, not the department's legal breach"

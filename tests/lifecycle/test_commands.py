@@ -10,7 +10,7 @@ from legalclock import Clock, LegalClockError, SuspensionKind
 from schemas import effects as fx
 from schemas.stages import Stage
 from tests import support as sp
-from workflows.lifecycle import Rejected
+from workflows.lifecycle import ProjectContext, Rejected
 
 T1 = sp.T0 + timedelta(days=1, hours=2)  # Tuesday 11:00
 T2 = sp.T0 + timedelta(days=2, hours=5)  # Wednesday 14:00
@@ -32,11 +32,16 @@ def test_a_department_stops_its_clock_and_resuming_moves_the_deadline_by_the_sto
     assert "环境影响评价审批" not in m.next_alarm_summary()
     sp.drain(m)
     sp.ack(m, "resume_clock", sp.resume_clock("eia"), T2)
-    clock = Clock(accepted_at=sp.T0, limit_days=10).stop(SuspensionKind.EXPERT_REVIEW, T1, "专家评审").resume(T2)
-    expected = sp.deadline_on(m, clock)
-    assert sp.deadline_of(m, "matter:eia:1") == expected
+    # The statutory limit (20) and the zone's promise (10) run on one ledger: both move by the stop.
+    promise, statutory = (
+        sp.deadline_on(
+            m, Clock(accepted_at=sp.T0, limit_days=days).stop(SuspensionKind.EXPERT_REVIEW, T1, "").resume(T2)
+        )
+        for days in (10, 20)
+    )
+    assert (sp.deadline_of(m, "matter:eia:1"), sp.statutory_deadline_of(m, "matter:eia:1")) == (promise, statutory)
     assert sp.types(m) == ["ClockResumed"]
-    assert m.state.pending_events[0].payload["new_deadline"] == expected.isoformat()
+    assert m.state.pending_events[0].payload["new_deadline"] == statutory.isoformat()
 
 
 def test_stop_and_resume_are_refused_in_the_wrong_state() -> None:
@@ -78,14 +83,18 @@ def test_a_limit_is_extended_once_with_who_approved_it() -> None:
     assert a.message == "limit of eia extended by 10 working days"
     tc = m.state.clocks["matter:eia:1"]
     assert tc.clock.extension is not None and tc.clock.extension.approved_by == "局长"
-    assert sp.deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, 20)
+    # §42 extends the statutory limit (20 + 10); the zone's promise (10) stays where its policy keeps it.
+    assert sp.statutory_deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, 30)
+    assert sp.deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, 10)
     (extended,) = sp.events_of(m, "LimitExtended")
-    assert (extended.payload["days"], extended.payload["new_deadline"]) == (
+    assert (extended.payload["days"], extended.payload["new_deadline"], extended.payload["new_promised_deadline"]) == (
         10,
-        sp.legal_deadline(m, sp.T0, 20).isoformat(),
+        sp.legal_deadline(m, sp.T0, 30).isoformat(),
+        sp.legal_deadline(m, sp.T0, 10).isoformat(),
     )
     view = next(x for x in m.view(T1).matters if x.code == "eia")
-    assert view.clock is not None and view.clock.extended and view.clock.limit_days == 20
+    assert view.clock is not None and view.clock.extended and view.clock.limit_days == 30
+    assert (view.clock.promised_days, view.clock.promised_deadline) == (10, sp.legal_deadline(m, sp.T0, 10))
     with pytest.raises(Rejected, match=r"^matter_code: the limit of eia was already extended once \(行政许可法 §42\)$"):
         m.check("extend_limit", sp.extend_limit("eia", 5))
 
@@ -102,23 +111,38 @@ def test_a_matter_in_correction_can_still_be_extended() -> None:
     m.execute("decide", sp.decision("eia", "request_correction"), T1)
     m.execute("extend_limit", sp.extend_limit("eia", 5), T1)
     m.execute("supply_materials", sp.supply("eia"), T2)
-    assert m.state.clocks["matter:eia:1"].clock.total_days == 15
+    assert m.state.clocks["matter:eia:1"].clock.total_days == 25
 
 
-def test_an_extension_re_arms_the_ladder() -> None:
+def test_an_extension_re_arms_the_statutory_breach_but_not_the_promise_by_default() -> None:
     m = sp.at_approval_land()
-    due = sp.deadline_of(m, "matter:eia:1")
-    m.fire_alarms(due - timedelta(minutes=1))  # the warning is out, the deadline not yet
+    due = sp.statutory_deadline_of(m, "matter:eia:1")
+    m.fire_alarms(due - timedelta(minutes=1))  # the promise passed (warned, 督办), the legal limit not yet
     tc = m.state.clocks["matter:eia:1"]
-    assert tc.warned and not tc.breached
+    assert tc.warned and tc.promise_breached and not tc.breached
     m.execute("extend_limit", sp.extend_limit("eia", 10), due - timedelta(minutes=1))
-    assert not tc.warned
-    assert m.deadline(tc).at == sp.legal_deadline(m, sp.T0, 20)
+    assert tc.warned and tc.promise_breached, "the zone's promise does not move with the law's extension"
+    assert m.deadline(tc).at == sp.legal_deadline(m, sp.T0, 30)
+
+
+def test_an_extension_moves_the_promise_where_the_zones_policy_says_so() -> None:
+    m = sp.at_approval_land(zone="tunliu")
+    m.ctx = ProjectContext(
+        m.ctx.catalog, m.ctx.zone.model_copy(update={"extension_moves_promise": True}), m.ctx.calendar
+    )
+    promised = sp.deadline_of(m, "matter:eia:1")
+    m.fire_alarms(promised - timedelta(minutes=1))  # warned on the promise
+    tc = m.state.clocks["matter:eia:1"]
+    assert tc.warned and not tc.promise_breached
+    m.execute("extend_limit", sp.extend_limit("eia", 10), promised - timedelta(minutes=1))
+    assert not tc.warned, "the moved promise re-arms its warning"
+    assert sp.deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, 20)
+    assert sp.statutory_deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, 30)
 
 
 def test_an_extension_after_the_deadline_is_refused_naming_the_rule() -> None:
     m = sp.at_approval_land()
-    due = sp.deadline_of(m, "matter:eia:1")
+    due = sp.statutory_deadline_of(m, "matter:eia:1")  # §42 counts the law's limit, not the promise
     m.fire_alarms(due)
     assert m.state.clocks["matter:eia:1"].breached
     with pytest.raises(Rejected, match="§42"):

@@ -21,9 +21,10 @@ def warning_of(m: ProjectMachine, clock_id: str) -> datetime:
     """The legal clock's warning instant: 80% of the budget or 2 days before, whichever first
     (the days-before rule only for limits longer than 2 days)."""
     tc = m.state.clocks[clock_id]
+    clock = m.promise_clock(tc) or tc.clock  # the warning is on the promise when there is one
     esc = m.zone.escalation
-    before = esc.warn_days_before if tc.clock.total_days > esc.warn_days_before else None
-    at = tc.clock.warning_at(m.ctx.calendar, m.zone.office_hours, share=esc.warn_share, days_before=before).at
+    before = esc.warn_days_before if clock.total_days > esc.warn_days_before else None
+    at = clock.warning_at(m.ctx.calendar, m.zone.office_hours, share=esc.warn_share, days_before=before).at
     assert at is not None, f"{clock_id} is stopped"
     return at
 
@@ -125,11 +126,18 @@ def test_alarms_fire_in_order_warning_before_breach_even_when_both_are_due() -> 
 def test_deemed_approval_where_the_zone_and_the_matter_say_so() -> None:
     # Yanhu deems; lightning design review's timeout policy is deemed approval; building
     # planning (same stage, same deadline) escalates as usual.
+    # Deemed approval follows the statutory limit, never the zone's shorter promise: the missed
+    # promise is escalated (督办) like any other.
     m = sp.machine("yanhu", stage=Stage.ENGINEERING_PERMIT)
     clock = "matter:lightning-design-review:1"
-    due = sp.deadline_of(m, clock)
-    assert due == sp.deadline_of(m, "matter:building-planning-permit:1")
+    due = sp.statutory_deadline_of(m, clock)
+    assert due == sp.statutory_deadline_of(m, "matter:building-planning-permit:1")
     m.fire_alarms(due - MINUTE)
+    m.fire_alarms(due - MINUTE)  # the joint meeting on the missed promise, due by then
+    missed = [e for e in sp.events_of(m, "DeadlineBreached") if e.payload["clock_id"] == clock]
+    assert [e.payload["limit"] for e in missed] == ["promised"]
+    assert clock in {e.payload["clock_id"] for e in sp.events_of(m, "EscalatedToLead")}
+    assert m.state.matters["lightning-design-review"].state == "pending"
     sp.drain(m)
     m.fire_alarms(due)
     x = m.state.matters["lightning-design-review"]
@@ -145,6 +153,7 @@ def test_deemed_approval_where_the_zone_and_the_matter_say_so() -> None:
         "ELicenseIssued",
         "DepartmentLiabilityRecorded",
     ]
+    assert lightning[0].payload["limit"] == "statutory"
     approved = lightning[1].payload
     assert (approved["decision_id"], approved["decided_by"], approved["on_time"]) == (
         f"deemed:{clock}",
@@ -162,12 +171,12 @@ def test_deemed_approval_where_the_zone_and_the_matter_say_so() -> None:
 def test_no_deemed_approval_in_a_zone_without_it() -> None:
     m = sp.machine("tunliu", stage=Stage.COMPLETION_ACCEPTANCE)
     clock = "matter:air-defence-acceptance:1"  # timeout policy: deemed approval
-    m.fire_alarms(sp.deadline_of(m, clock))
+    m.fire_alarms(sp.statutory_deadline_of(m, clock))
     assert m.state.matters["air-defence-acceptance"].state == "pending"
     assert clock in {e.payload["clock_id"] for e in sp.events_of(m, "EscalatedToLead")}
     assert not sp.events_of(m, "DepartmentLiabilityRecorded")
     y = sp.machine("yanhu", stage=Stage.COMPLETION_ACCEPTANCE)
-    y.fire_alarms(sp.deadline_of(y, clock))
+    y.fire_alarms(sp.statutory_deadline_of(y, clock))
     assert y.state.matters["air-defence-acceptance"].approval_mode == "deemed"
 
 
@@ -231,7 +240,8 @@ def test_a_new_calendar_moves_running_deadlines_and_re_arms_their_ladder() -> No
     assert m.state.versions.calendar == new.version and m.view(now).calendar_version == new.version
     assert sp.types(m) == ["DeadlinesRecomputed"]
     moved = m.state.pending_events[0].payload["deadlines"]
-    assert moved[clock] == after.isoformat() and "process" in moved
+    statutory = Clock(accepted_at=sp.T0, limit_days=20).deadline(new, m.zone.office_hours).at
+    assert statutory is not None and moved[clock] == statutory.isoformat() and "process" in moved
     assert not m.state.clocks[clock].warned  # the later deadline re-arms the warning
     # The same calendar again changes nothing.
     assert m.calendar_changed(new, now) is False
@@ -243,7 +253,9 @@ def test_the_warning_comes_at_80_percent_or_2_days_before_whichever_is_first() -
     cal, hours = m.ctx.calendar, m.zone.office_hours
 
     def only(clock_id: str, share: float | None, days_before: float | None) -> datetime | None:
-        return m.state.clocks[clock_id].clock.warning_at(cal, hours, share=share, days_before=days_before).at
+        tc = m.state.clocks[clock_id]
+        clock = m.promise_clock(tc) or tc.clock  # the warning is on the zone's promise when there is one
+        return clock.warning_at(cal, hours, share=share, days_before=days_before).at
 
     # 5 promised days: 2 days before (after 3 used) comes before 80% (after 4 used).
     five = "matter:building-planning-permit:1"

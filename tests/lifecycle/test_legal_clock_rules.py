@@ -44,13 +44,13 @@ def official_2027(m: ProjectMachine) -> ProjectMachine:
 
 def test_a_provisional_breach_escalates_but_holds_deemed_approval() -> None:
     m = yanhu_2027()
-    due = sp.deadline_of(m, LIGHTNING)
+    due = sp.statutory_deadline_of(m, LIGHTNING)
     assert m.deadline(m.state.clocks[LIGHTNING]).provisional
     m.fire_alarms(due)
     lightning = m.state.matters["lightning-design-review"]
     assert lightning.state == "pending", "no deemed approval on a provisional deadline"
-    breach = next(e for e in sp.events_of(m, "DeadlineBreached") if e.payload["clock_id"] == LIGHTNING)
-    assert breach.payload["provisional"] is True
+    breaches = [e.payload for e in sp.events_of(m, "DeadlineBreached") if e.payload["clock_id"] == LIGHTNING]
+    assert [(b["limit"], b["provisional"]) for b in breaches] == [("promised", True), ("statutory", True)]
     assert [e.payload["clock_id"] for e in sp.events_of(m, "DeemedApprovalHeld")] == [LIGHTNING]
     assert LIGHTNING in {e.payload["clock_id"] for e in sp.events_of(m, "EscalatedToLead")}
     assert m.state.clocks[LIGHTNING].deemed_held
@@ -58,7 +58,7 @@ def test_a_provisional_breach_escalates_but_holds_deemed_approval() -> None:
 
 def test_the_notice_releases_a_held_deemed_approval_once_the_deadline_is_official() -> None:
     m = yanhu_2027()
-    due = sp.deadline_of(m, LIGHTNING)
+    due = sp.statutory_deadline_of(m, LIGHTNING)
     m.fire_alarms(due)
     sp.drain(m)
     later = due + timedelta(days=7)
@@ -72,7 +72,7 @@ def test_the_notice_releases_a_held_deemed_approval_once_the_deadline_is_officia
 
 def test_an_operator_confirms_a_provisional_deadline() -> None:
     m = yanhu_2027()
-    due = sp.deadline_of(m, LIGHTNING)
+    due = sp.statutory_deadline_of(m, LIGHTNING)
     m.fire_alarms(due)
     sp.drain(m)
     cmd = ConfirmDeadline(request_id=sp.rid(), clock_id=LIGHTNING, by="operator-li", reason="notice expected unchanged")
@@ -86,7 +86,7 @@ def test_an_operator_confirms_a_provisional_deadline() -> None:
 
 def test_an_official_deadline_is_deemed_at_once() -> None:
     m = official_2027(yanhu_2027())
-    m.fire_alarms(sp.deadline_of(m, LIGHTNING))
+    m.fire_alarms(sp.statutory_deadline_of(m, LIGHTNING))
     assert m.state.matters["lightning-design-review"].approval_mode == "deemed"
     assert not sp.events_of(m, "DeemedApprovalHeld")
 
@@ -149,7 +149,7 @@ def test_a_same_day_stop_moves_nothing() -> None:
 
 def test_an_extension_is_refused_after_the_deadline_and_over_the_maximum_naming_the_rule() -> None:
     m = sp.at_approval_land()
-    due = sp.deadline_of(m, "matter:eia:1")
+    due = sp.statutory_deadline_of(m, "matter:eia:1")  # §42: within the law's limit, not the promise
     with pytest.raises(Rejected, match=r"^days: .*legal maximum of 10.*§42"):
         m.check("extend_limit", sp.extend_limit("eia", 15), due - timedelta(days=1))
     with pytest.raises(Rejected, match=r"^days: .*within the limit.*§42"):
@@ -165,7 +165,7 @@ def test_a_joint_matter_may_extend_by_its_own_maximum() -> None:
     spec = m.ctx.specs["eia"]
     m.ctx.specs["eia"] = spec.model_copy(update={"extension_max_days": 15})  # joint handling (§42 para. 2)
     sp.ack(m, "extend_limit", sp.extend_limit("eia", 15), sp.deadline_of(m, "matter:eia:1") - timedelta(days=1))
-    assert m.state.clocks["matter:eia:1"].clock.total_days == spec.limit_days + 15
+    assert m.state.clocks["matter:eia:1"].clock.total_days == spec.statutory_days + 15
 
 
 def test_the_shipped_2027_is_provisional_and_carries_the_statutory_days() -> None:

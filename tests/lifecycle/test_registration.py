@@ -76,9 +76,20 @@ def test_registration_opens_establishment_and_submits_enterprise_registration() 
         "market",
         1,
     )
-    # The half-day promise (半日结), shorter than the statutory 3 days, is the limit the zone answers for.
-    assert m.state.clocks["matter:enterprise-registration:1"].clock.limit_days == 0.5
-    assert datetime.fromisoformat(submitted["deadline"]) == sp.legal_deadline(m, sp.T0, 0.5)
+    # The statutory 3 days run with the half-day promise (半日结) beside them, the limit the zone answers for.
+    tc = m.state.clocks["matter:enterprise-registration:1"]
+    assert (tc.clock.limit_days, tc.promised_days) == (3, 0.5)
+    assert datetime.fromisoformat(submitted["deadline"]) == sp.legal_deadline(m, sp.T0, 3)
+    assert datetime.fromisoformat(submitted["promised_deadline"]) == sp.legal_deadline(m, sp.T0, 0.5)
+
+
+def test_a_project_registered_before_the_two_clock_rule_keeps_one_clock_at_the_shorter_limit() -> None:
+    m = sp.machine("yanhu", clock_model=1)
+    tc = m.state.clocks["matter:enterprise-registration:1"]
+    assert (tc.clock.limit_days, tc.promised_days) == (0.5, None)
+    assert (
+        sp.deadline_of(m, tc.clock_id) == sp.statutory_deadline_of(m, tc.clock_id) == sp.legal_deadline(m, sp.T0, 0.5)
+    )
 
 
 def test_registration_effects_are_the_checklist_notice_and_the_first_application() -> None:

@@ -166,7 +166,9 @@ def test_waiting_for_says_overdue_once_a_deadline_has_passed() -> None:
     assert not m.waiting_for(at - timedelta(minutes=1)).endswith("OVERDUE.")
     assert m.waiting_for(at).endswith(". OVERDUE.")  # the period ends at the close of its last day
     late = next(x for x in m.view(at + timedelta(minutes=1)).matters if x.code == "project-filing")
-    assert late.clock is not None and late.clock.overdue and late.clock.deadline == at
+    # Overdue on the promise (1 day), well within the statutory 3.
+    assert late.clock is not None and late.clock.overdue and late.clock.promised_deadline == at
+    assert late.clock.deadline == sp.legal_deadline(m, sp.T0, 3)
     assert not any(c.overdue for c in m.view(at + timedelta(minutes=1)).clocks)  # process and stage clocks
 
 
@@ -195,5 +197,6 @@ def test_the_view_shows_the_project_its_process_and_stage_clocks_and_every_matte
     assert filing.license_no == m.state.matters["project-filing"].license_no is not None
     assert filing.clock is not None and filing.clock.working_days_left is None  # closed
     eia = next(x for x in v.matters if x.code == "eia")
-    assert eia.clock is not None and eia.clock.deadline == sp.legal_deadline(m, sp.T0, 10)
+    assert eia.clock is not None and eia.clock.deadline == sp.legal_deadline(m, sp.T0, 20)
+    assert (eia.clock.promised_days, eia.clock.promised_deadline) == (10, sp.legal_deadline(m, sp.T0, 10))
     assert m.open_departments() == ["ecology", "resources"]

@@ -2,7 +2,9 @@
 
 A change that alters the commands a workflow issues for an existing history fails here; such a
 change needs ``workflow.patched``. Regenerate the histories (only for a deliberate, versioned
-change) with ``DAIBAN_RECORD_HISTORIES=1 make test PYTEST_ARGS=tests/replay``.
+change) with ``DAIBAN_RECORD_HISTORIES=1 make test PYTEST_ARGS=tests/replay``; keep the old ones
+under a suffix, as ``*_one_clock.json`` keeps the histories recorded before the ``two-clocks``
+patch (both paths of every patch replay).
 """
 
 from __future__ import annotations
@@ -86,7 +88,9 @@ async def test_saved_history_replays(path: Path) -> None:
 
 async def test_there_are_histories_of_every_kind() -> None:
     names = {p.stem for p in saved()}
-    assert {"lifecycle_to_production", "withdrawn_at_establishment", "escalation_deemed_and_meeting"} <= names
+    kinds = {"lifecycle_to_production", "withdrawn_at_establishment", "escalation_deemed_and_meeting"}
+    assert kinds <= names, "histories under the two-clock rule (patch two-clocks)"
+    assert {f"{k}_one_clock" for k in kinds} <= names, "histories of projects registered before it"
     assert any(n.startswith("faults_") for n in names), "histories of a fault-suite run (make faults --keep-histories)"
 
 

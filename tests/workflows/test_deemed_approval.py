@@ -36,6 +36,10 @@ async def test_deemed_approval_records_the_departments_liability(
     assert approved[0]["payload"]["on_time"] is False
     liability = next(r for r in rows if r["event_type"] == "DepartmentLiabilityRecorded")
     assert liability["payload"]["department"] == "meteorology"
-    assert not of_clock(rows, "EscalatedToLead", "matter:lightning")
+    # The zone's promise (5 days) passed first and was escalated (督办); deemed approval came only
+    # on the statutory limit (20 days), without a second escalation.
+    breaches = of_clock(rows, "DeadlineBreached", "matter:lightning")
+    assert [b["payload"]["limit"] for b in breaches] == ["promised", "statutory"]
+    assert len(of_clock(rows, "EscalatedToLead", "matter:lightning")) == 1
     v = await view(h)
     assert matter(v, "lightning-design-review").state == "approved"

@@ -109,7 +109,24 @@ class LifecycleBase:
         return tc
 
     def deadline(self, tc: TrackedClock) -> clocks.DeadlineInfo:
+        """The deadline of ``tc``'s statutory limit (its only limit without a promise)."""
         return clocks.deadline(tc.clock, self.ctx.calendar, self.zone)
+
+    def promise_clock(self, tc: TrackedClock) -> clocks.LegalClock | None:
+        """The zone's promise as a clock on ``tc``'s ledger (same acceptance and stops), or None.
+
+        An extension of the statutory limit (行政许可法 §42) extends the promise only where the zone's
+        policy says so (``ZonePolicy.extension_moves_promise``).
+        """
+        if tc.promised_days is None:
+            return None
+        extension = tc.clock.extension if self.zone.extension_moves_promise else None
+        return tc.clock.model_copy(update={"limit_days": tc.promised_days, "extension": extension})
+
+    def answerable_deadline(self, tc: TrackedClock) -> clocks.DeadlineInfo:
+        """The deadline the zone answers for: its promise when there is one, else the limit."""
+        promise = self.promise_clock(tc)
+        return self.deadline(tc) if promise is None else clocks.deadline(promise, self.ctx.calendar, self.zone)
 
     def _close_clock(self, clock_id: str | None, now: datetime) -> float:
         """Close a clock; return the working days it used."""
@@ -142,5 +159,6 @@ class LifecycleBase:
         return Ack(stage=self.state.stage, message=message)
 
     def _overdue(self, tc: TrackedClock, now: datetime) -> bool:
-        at = self.deadline(tc).at
+        """Past the deadline the zone answers for (the promise when there is one)."""
+        at = self.answerable_deadline(tc).at
         return at is not None and now >= at

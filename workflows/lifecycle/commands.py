@@ -190,6 +190,7 @@ class Commands(Stages):
                 scope=tc.scope,
                 stopped_working_days=stopped,
                 new_deadline=self.deadline(tc).at,
+                new_promised_deadline=self.answerable_deadline(tc).at if tc.promised_days is not None else None,
             ),
             now,
         )
@@ -369,11 +370,16 @@ class Commands(Stages):
         m = self.validate_extend_limit(cmd, now)
         assert m.clock_id is not None
         tc = self.state.clocks[m.clock_id]
+        promised_before = self.answerable_deadline(tc).at
         tc.clock = self._extended(m, tc, cmd, now)
         info = self.deadline(tc)
+        # A later deadline re-arms its part of the ladder; the promise moves only where the zone's
+        # policy says so (ZonePolicy.extension_moves_promise).
         if info.at is not None and info.at > now:
-            # A later deadline re-arms the ladder.
-            tc.warned = tc.breached = False
+            tc.breached = False
+        promised = self.answerable_deadline(tc).at
+        if promised != promised_before and promised is not None and promised > now:
+            tc.warned = tc.promise_breached = False
         self._emit(
             ev.LimitExtended(
                 project_id=self.pid,
@@ -383,6 +389,7 @@ class Commands(Stages):
                 approved_by=cmd.approved_by,
                 reason=cmd.reason,
                 new_deadline=info.at,
+                new_promised_deadline=promised if tc.promised_days is not None else None,
             ),
             now,
         )

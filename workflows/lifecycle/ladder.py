@@ -33,15 +33,27 @@ class Ladder(Stages):
             if over is not None and tc.overruns_escalated < len(tc.clock.suspensions):
                 return [(over, "overrun")]
             return []
+        # The ladder (warning, then a joint meeting after the miss) follows the limit the zone answers
+        # for: its promise when there is one. The statutory limit keeps its own breach (and deemed
+        # approval); without a promise the two are one.
+        promise = self.promise_clock(tc)
+        ladder_clock = promise or tc.clock
+        ladder_at = info.at if promise is None else self.answerable_deadline(tc).at
+        assert ladder_at is not None  # the promise runs on the same ledger: stopped together
+        missed = tc.breached if promise is None else tc.promise_breached
         out: list[tuple[datetime, str]] = []
-        if not tc.breached:
-            warn = clocks.warning_at(tc.clock, self.ctx.calendar, self.zone)
-            if not tc.warned and warn is not None and warn < info.at:
+        if not missed:
+            warn = clocks.warning_at(ladder_clock, self.ctx.calendar, self.zone)
+            if not tc.warned and warn is not None and warn < ladder_at:
                 out.append((warn, "warn"))
-            out.append((info.at, "breach"))
+            if promise is not None:
+                out.append((ladder_at, "promise"))
         elif not tc.ladder_done and tc.scope != "obligation":
-            meet = clocks.add_days(info.at, self.zone.escalation.joint_meeting_after_days, self.ctx.calendar, self.zone)
+            after = self.zone.escalation.joint_meeting_after_days
+            meet = clocks.add_days(ladder_at, after, self.ctx.calendar, self.zone)
             out.append((meet, "meeting"))
+        if not tc.breached:
+            out.append((info.at, "breach"))
         return out
 
     def calendar_changed(self, calendar: CalendarData, now: datetime) -> bool:
@@ -54,16 +66,32 @@ class Ladder(Stages):
             return False
         open_clocks = [tc for tc in self.state.clocks.values() if not tc.closed]
         before = {tc.clock_id: self.deadline(tc).at for tc in open_clocks}
+        promised_before = {tc.clock_id: self.answerable_deadline(tc).at for tc in open_clocks}
         self.ctx = ProjectContext(self.ctx.catalog, self.ctx.zone, calendar)
         self.state.versions = self.state.versions.model_copy(update={"calendar": calendar.version})
         moved: dict[str, datetime | None] = {}
+        promised_moved: dict[str, datetime | None] = {}
         for tc in open_clocks:
             at = self.deadline(tc).at
             if at != before[tc.clock_id]:
                 moved[tc.clock_id] = at
                 if at is not None and at > now:
-                    tc.warned = tc.breached = tc.deemed_held = False
-        self._emit(ev.DeadlinesRecomputed(project_id=self.pid, calendar_version=calendar.version, deadlines=moved), now)
+                    tc.breached = tc.deemed_held = False
+            promised = self.answerable_deadline(tc).at
+            if promised != promised_before[tc.clock_id]:
+                if tc.promised_days is not None:
+                    promised_moved[tc.clock_id] = promised
+                if promised is not None and promised > now:
+                    tc.warned = tc.promise_breached = False
+        self._emit(
+            ev.DeadlinesRecomputed(
+                project_id=self.pid,
+                calendar_version=calendar.version,
+                deadlines=moved,
+                promised_deadlines=promised_moved,
+            ),
+            now,
+        )
         for tc in open_clocks:  # a held deemed approval whose deadline is now official and passed
             self._release_held(tc, now)
         return True
@@ -85,7 +113,13 @@ class Ladder(Stages):
 
     def next_alarm_summary(self) -> str:
         """What the next alarm does, for the timer's summary in the UI: action, clock(s), when."""
-        words = {"warn": "warning", "breach": "deadline", "meeting": "joint meeting", "overrun": "stop overrun"}
+        words = {
+            "warn": "warning",
+            "promise": "promised deadline",
+            "breach": "deadline",
+            "meeting": "joint meeting",
+            "overrun": "stop overrun",
+        }
         alarms = [
             (at, f"{words[what]} for {tc.label}") for tc in self.state.clocks.values() for at, what in self._alarms(tc)
         ]
@@ -102,6 +136,8 @@ class Ladder(Stages):
                     continue
                 if what == "warn":
                     self._warn(tc, now)
+                elif what == "promise":
+                    self._promise_missed(tc, now)
                 elif what == "breach":
                     self._breach(tc, now)
                 elif what == "overrun":
@@ -113,10 +149,11 @@ class Ladder(Stages):
         return [self.state.agent] + ([f"dept:{tc.department}"] if tc.department else [])
 
     def _warn(self, tc: TrackedClock, now: datetime) -> None:
+        """预警 on the limit the zone answers for (its promise when there is one)."""
         tc.warned = True
-        info = self.deadline(tc)
+        info = self.answerable_deadline(tc)
         assert info.at is not None
-        left = clocks.left_days(tc.clock, self.ctx.calendar, self.zone, now)
+        left = clocks.left_days(self.promise_clock(tc) or tc.clock, self.ctx.calendar, self.zone, now)
         self._emit(
             ev.DeadlineWarned(
                 project_id=self.pid,
@@ -134,6 +171,29 @@ class Ladder(Stages):
             f"预警 {tc.label}: {left:g} working days left, deadline {info.at.isoformat()}",
             now,
         )
+
+    def _promise_missed(self, tc: TrackedClock, now: datetime) -> None:
+        """The zone's promise passed: recorded and escalated (督办); the statutory limit still runs.
+
+        A missed promise is the zone's failure towards the enterprise, not a legal breach: it
+        never deems approval and holds nothing back on a provisional deadline.
+        """
+        tc.promise_breached = tc.warned = True
+        info = self.answerable_deadline(tc)
+        assert info.at is not None
+        self._emit(
+            ev.DeadlineBreached(
+                project_id=self.pid,
+                clock_id=tc.clock_id,
+                scope=tc.scope,
+                department=tc.department,
+                deadline=info.at,
+                provisional=info.provisional,
+                limit="promised",
+            ),
+            now,
+        )
+        self._escalate(tc, info.at, now)
 
     def _breach(self, tc: TrackedClock, now: datetime) -> None:
         """The deadline passed: record it, then deem approval, suspend, or escalate (督办).

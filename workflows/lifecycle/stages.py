@@ -148,17 +148,21 @@ class Stages(LifecycleBase):
         m.submissions += 1
         m.state = "pending"
         spec = self._spec(m)
+        two_clocks = self.state.clock_model == 2
         tc = self._new_clock(
             matter_clock_id(spec.code, m.submissions),
             "matter",
             f"{spec.name_zh} ({spec.department})",
-            spec.limit_days,
+            spec.statutory_days if two_clocks else spec.limit_days,
             now,
             department=spec.department,
             matter_code=spec.code,
         )
+        if two_clocks and spec.promised_days is not None and spec.promised_days < spec.statutory_days:
+            tc.promised_days = spec.promised_days
         m.clock_id = tc.clock_id
         deadline = self.deadline(tc).at
+        promised = self.answerable_deadline(tc).at if tc.promised_days is not None else None
         self._emit(
             ev.MatterSubmitted(
                 **self._matter_fields(m),
@@ -167,6 +171,7 @@ class Stages(LifecycleBase):
                 statutory_days=spec.statutory_days,
                 promised_days=spec.promised_days,
                 deadline=deadline,
+                promised_deadline=promised,
             ),
             now,
         )
@@ -183,6 +188,7 @@ class Stages(LifecycleBase):
                     "mode": m.mode,
                     "materials": spec.main_materials,
                     "deadline": deadline.isoformat() if deadline else None,
+                    **({"promised_deadline": promised.isoformat()} if promised else {}),
                     "agent": self.state.agent,
                 },
                 submitted_at=now,

@@ -50,7 +50,14 @@ class TrackedClock(_State):
     department: str | None = None
     matter_code: str | None = None
     clock: LegalClock
+    # The zone's promised limit on the same ledger (stops count alike), when shorter than the
+    # statutory ``clock.limit_days``: warnings and 督办 follow the promise, the legal breach (and
+    # deemed approval) the statutory limit. None: one limit (clock model 1, or no shorter promise).
+    promised_days: float | None = None
+    # The ladder's first rungs: warned, then (with a promise) the promise passed.
     warned: bool = False
+    promise_breached: bool = False
+    # The statutory limit (or the only limit) passed.
     breached: bool = False
     meeting_id: str | None = None
     # The ladder has nothing left to do (a joint meeting convened, or nothing left to convene on).
@@ -155,6 +162,10 @@ class ProjectState(_State):
     # newest ``ANSWERS_KEPT`` are kept.
     answers: dict[str, Answer] = {}
     construction_percent: int = 0
+    # 1: one clock per matter at the shorter of its statutory and promised limits (projects
+    # registered before the two-clock rule); 2: the statutory limit with the zone's promise on the
+    # same ledger (``TrackedClock.promised_days``). Set once at registration (``workflow.patched``).
+    clock_model: Literal[1, 2] = 1
     version: int = 0
     # The outbox: events and effects not yet handed to ``apply_batch``.
     pending_events: list[EventEnvelope] = []

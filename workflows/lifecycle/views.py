@@ -39,6 +39,8 @@ class Views(Stages):
             working_days_left=None if tc.closed else clocks.left_days(tc.clock, cal, zone, now),
             overdue=not tc.closed and self._overdue(tc, now),
             extended=clocks.is_extended(tc.clock),
+            promised_days=tc.promised_days,
+            promised_deadline=self.answerable_deadline(tc).at if tc.promised_days is not None else None,
         )
 
     def open_departments(self) -> list[str]:
@@ -48,7 +50,7 @@ class Views(Stages):
         return any(not tc.closed and self._overdue(tc, now) for tc in self.state.clocks.values())
 
     def nearest_deadline(self) -> datetime | None:
-        times = [self.deadline(tc).at for tc in self.state.clocks.values() if not tc.closed]
+        times = [self.answerable_deadline(tc).at for tc in self.state.clocks.values() if not tc.closed]
         return min((t for t in times if t is not None), default=None)
 
     def waiting_for(self, now: datetime) -> str:
@@ -69,7 +71,7 @@ class Views(Stages):
             tc = s.clocks.get(m.clock_id or "")
             until = ""
             if tc is not None and not tc.closed:
-                at = self.deadline(tc).at
+                at = self.answerable_deadline(tc).at
                 until = " (clock stopped)" if at is None else f" until {clocks.local_text(at)}"
             if m.state == "pending":
                 parts.append(f"{self._spec(m).department} to decide {self._spec(m).code}{until}")
