@@ -12,6 +12,7 @@ working it out here.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from eventstore import readmodels as rm
@@ -49,9 +50,17 @@ async def _open_clock(
     conn: Connection, e: ev.MatterSubmitted | ev.ObligationOpened, clock_id: str, scope: ClockScope
 ) -> None:
     """Open the clock an event starts: its department's, due at the event's deadline."""
-    await rm.clock(conn, e.project_id, clock_id, scope, department=e.department, deadline=e.deadline, is_open=True)
-    if isinstance(e, ev.MatterSubmitted) and e.promised_deadline is not None:
-        await rm.promise(conn, e.project_id, clock_id, deadline=e.promised_deadline)
+    promised = e.promised_deadline if isinstance(e, ev.MatterSubmitted) else None
+    await rm.clock(
+        conn,
+        e.project_id,
+        clock_id,
+        scope,
+        department=e.department,
+        deadline=e.deadline,
+        is_open=True,
+        promised_deadline=promised,
+    )
 
 
 # ---- one handler per event type the read models use ---------------------------------------------
@@ -244,44 +253,60 @@ for _event, _state in MATTER_STATES.items():
 # or DeadlineBreached names it again.
 @_on(ev.ClockStopped)
 async def _clock_stopped(conn: Connection, stored: StoredEvent, e: ev.ClockStopped) -> None:
-    await rm.clock(conn, e.project_id, e.clock_id, e.scope, stopped=True, deadline=None)
-    await rm.promise(conn, e.project_id, e.clock_id, deadline=None)
+    await rm.clock(conn, e.project_id, e.clock_id, e.scope, stopped=True, deadline=None, promised_deadline=None)
 
 
 @_on(ev.ClockResumed)
 async def _clock_resumed(conn: Connection, stored: StoredEvent, e: ev.ClockResumed) -> None:
     # Events recorded before ClockResumed carried the new deadline leave it as it was.
-    if e.new_deadline is None:
-        await rm.clock(conn, e.project_id, e.clock_id, e.scope, stopped=False)
-    else:
-        await rm.clock(conn, e.project_id, e.clock_id, e.scope, stopped=False, deadline=e.new_deadline)
-    if e.new_promised_deadline is not None:
-        await rm.promise(conn, e.project_id, e.clock_id, deadline=e.new_promised_deadline)
+    await _deadlines_moved(conn, e, e.new_deadline, e.new_promised_deadline, stopped=False)
+
+
+async def _deadlines_moved(
+    conn: Connection,
+    e: ev.ClockResumed | ev.LimitExtended,
+    deadline: datetime | None,
+    promised: datetime | None,
+    *,
+    rearm_after: datetime | None = None,
+    stopped: bool | None = None,
+) -> None:
+    """A clock's deadlines moved; a deadline the event does not name stays as it was. Like the
+    lifecycle, a deadline still ahead of ``rearm_after`` re-arms its breach (or missed promise)."""
+
+    def rearmed(at: datetime | None) -> bool | None:
+        return False if rearm_after is not None and at is not None and at > rearm_after else None
+
+    await rm.clock(
+        conn,
+        e.project_id,
+        e.clock_id,
+        e.scope,
+        stopped=stopped,
+        deadline=rm.KEEP if deadline is None else deadline,
+        breached=rearmed(deadline),
+        promised_deadline=rm.KEEP if promised is None else promised,
+        promise_missed=rearmed(promised),
+    )
 
 
 @_on(ev.DeadlinesRecomputed)
 async def _recomputed(conn: Connection, stored: StoredEvent, e: ev.DeadlinesRecomputed) -> None:
+    # A deadline that moved into the future ends the breach (or the missed promise), as the
+    # lifecycle re-arms it.
     for clock_id, deadline in e.deadlines.items():
-        # A deadline that moved into the future ends the breach, as the lifecycle re-arms it.
         rearmed = deadline is not None and deadline > stored.occurred_at
         await rm.clock(conn, e.project_id, clock_id, deadline=deadline, breached=False if rearmed else None)
     for clock_id, deadline in e.promised_deadlines.items():
         rearmed = deadline is not None and deadline > stored.occurred_at
-        await rm.promise(conn, e.project_id, clock_id, deadline=deadline, missed=False if rearmed else None)
+        await rm.clock(
+            conn, e.project_id, clock_id, promised_deadline=deadline, promise_missed=False if rearmed else None
+        )
 
 
 @_on(ev.LimitExtended)
 async def _extended(conn: Connection, stored: StoredEvent, e: ev.LimitExtended) -> None:
-    # Like the lifecycle, only a deadline still ahead re-arms a breached clock.
-    rearmed = e.new_deadline is not None and e.new_deadline > stored.occurred_at
-    await rm.clock(
-        conn, e.project_id, e.clock_id, e.scope, deadline=e.new_deadline, breached=False if rearmed else None
-    )
-    if e.new_promised_deadline is not None:
-        rearmed = e.new_promised_deadline > stored.occurred_at
-        await rm.promise(
-            conn, e.project_id, e.clock_id, deadline=e.new_promised_deadline, missed=False if rearmed else None
-        )
+    await _deadlines_moved(conn, e, e.new_deadline, e.new_promised_deadline, rearm_after=stored.occurred_at)
 
 
 @_on(ev.ObligationOpened)
@@ -319,8 +344,7 @@ async def _warned(conn: Connection, stored: StoredEvent, e: ev.DeadlineWarned) -
 @_on(ev.DeadlineBreached)
 async def _breached(conn: Connection, stored: StoredEvent, e: ev.DeadlineBreached) -> None:
     if e.limit == "promised":  # the zone's promise, not a legal breach: 督办, counted apart
-        await rm.clock(conn, e.project_id, e.clock_id, e.scope, department=e.department)
-        await rm.promise(conn, e.project_id, e.clock_id, missed=True)
+        await rm.clock(conn, e.project_id, e.clock_id, e.scope, department=e.department, promise_missed=True)
         return
     await rm.clock(conn, e.project_id, e.clock_id, e.scope, department=e.department, deadline=e.deadline, breached=True)
     if e.department is not None:

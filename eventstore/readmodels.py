@@ -16,13 +16,15 @@ from eventstore.codec import obligation_clock_id, parse_clock_id
 from eventstore.store import Connection, StoredEvent
 from schemas import events as ev
 
-_KEEP: Any = object()  # "leave this clock's deadline as it is"
+KEEP: Any = object()  # "leave this clock's deadline as it is"
+
 
 _UPSERT_CLOCK = """
 INSERT INTO rm_clocks AS c (project_id, clock_id, scope, department, matter_code, submission,
-                            stage, deadline, stopped, breached, escalation, open)
+                            stage, deadline, stopped, breached, escalation, open,
+                            promised_deadline, promise_missed)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9, false), coalesce($10, false), $11,
-        coalesce($12, true))
+        coalesce($12, true), $14, coalesce($16, false))
 ON CONFLICT (project_id, clock_id) DO UPDATE SET
     department = coalesce(EXCLUDED.department, c.department),
     deadline = CASE WHEN $13 THEN EXCLUDED.deadline ELSE c.deadline END,
@@ -30,7 +32,10 @@ ON CONFLICT (project_id, clock_id) DO UPDATE SET
     breached = coalesce($10, c.breached),
     -- Re-arming a clock (an extension) ends its escalation.
     escalation = coalesce($11, CASE WHEN $10 = false THEN NULL ELSE c.escalation END),
-    open = coalesce($12, c.open)
+    open = coalesce($12, c.open),
+    -- The zone's promise on the same clock (two limits per matter).
+    promised_deadline = CASE WHEN $15 THEN EXCLUDED.promised_deadline ELSE c.promised_deadline END,
+    promise_missed = coalesce($16, c.promise_missed)
 """
 
 
@@ -41,13 +46,15 @@ async def clock(
     scope: str | None = None,
     *,
     department: str | None = None,
-    deadline: datetime | None = _KEEP,
+    deadline: datetime | None = KEEP,
     stopped: bool | None = None,
     breached: bool | None = None,
     escalation: str | None = None,
     is_open: bool | None = None,
+    promised_deadline: datetime | None = KEEP,
+    promise_missed: bool | None = None,
 ) -> None:
-    """Create or update one clock; a None argument leaves that column as it is."""
+    """Create or update one clock; a None argument (``KEEP`` for deadlines) leaves that column as it is."""
     ref = parse_clock_id(clock_id)
     await conn.execute(
         _UPSERT_CLOCK,
@@ -58,33 +65,15 @@ async def clock(
         ref.matter_code,
         ref.submission,
         ref.stage,
-        None if deadline is _KEEP else deadline,
+        None if deadline is KEEP else deadline,
         stopped,
         breached,
         escalation,
         is_open,
-        deadline is not _KEEP,
-    )
-
-
-async def promise(
-    conn: Connection,
-    project_id: str,
-    clock_id: str,
-    *,
-    deadline: datetime | None = _KEEP,
-    missed: bool | None = None,
-) -> None:
-    """Update the zone's promise on a clock (its deadline, whether it was missed); None keeps."""
-    await conn.execute(
-        """UPDATE rm_clocks SET promised_deadline = CASE WHEN $3 THEN $4 ELSE promised_deadline END,
-                                promise_missed = coalesce($5, promise_missed)
-           WHERE project_id = $1 AND clock_id = $2""",
-        project_id,
-        clock_id,
-        deadline is not _KEEP,
-        None if deadline is _KEEP else deadline,
-        missed,
+        deadline is not KEEP,
+        None if promised_deadline is KEEP else promised_deadline,
+        promised_deadline is not KEEP,
+        promise_missed,
     )
 
 

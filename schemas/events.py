@@ -255,6 +255,8 @@ class DeemedApprovalHeld(DomainEvent):
     """
 
     clock_id: str
+    # Always a matter's clock (deemed approval decides a matter); named like the other clock events.
+    scope: ClockScope = "matter"
     matter_code: str
     department: str
     deadline: datetime

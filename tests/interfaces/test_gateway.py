@@ -110,9 +110,15 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     view = await wait_registered(gw, pid)
     assert view["stage"] == "establishment" and view["project_id"] == pid
 
-    inbox = await gw.http.get("/departments/market/inbox")
-    assert inbox.status_code == 200
-    assert any(i["project_id"] == pid and i["matter_code"] == "enterprise-registration" for i in inbox.json())
+    # The application reaches the inbox with the registration's batch, which may still be in flight.
+    for _ in range(50):
+        inbox = await gw.http.get("/departments/market/inbox")
+        assert inbox.status_code == 200
+        if any(i["project_id"] == pid and i["matter_code"] == "enterprise-registration" for i in inbox.json()):
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError(f"{pid} never reached the market inbox: {inbox.json()}")
 
     d = decision("enterprise-registration", "market", instant=True)
     r = await gw.decide(pid, d)

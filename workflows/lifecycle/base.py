@@ -71,11 +71,11 @@ class LifecycleBase:
         )
 
     def _close_submission(self, m: MatterState, outcome: str, now: datetime) -> None:
-        self.state.effects.append(
-            fx.CloseSubmission(
-                project_id=self.pid, matter_code=m.code, submission=m.submissions, outcome=outcome, closed_at=now
-            )
-        )
+        self.state.effects.append(fx.CloseSubmission(**self._submission_of(m), outcome=outcome, closed_at=now))
+
+    def _submission_of(self, m: MatterState) -> dict[str, Any]:
+        """The fields that name a matter's current submission in an effect (inbox, licence)."""
+        return {"project_id": self.pid, "matter_code": m.code, "submission": m.submissions}
 
     def _matter_fields(self, m: MatterState) -> dict[str, Any]:
         spec = self._spec(m)
@@ -122,6 +122,17 @@ class LifecycleBase:
             return None
         extension = tc.clock.extension if self.zone.extension_moves_promise else None
         return tc.clock.model_copy(update={"limit_days": tc.promised_days, "extension": extension})
+
+    def promised_deadline(self, tc: TrackedClock) -> datetime | None:
+        """The promise's deadline on a clock that has one (None: no promise, or stopped)."""
+        return self.answerable_deadline(tc).at if tc.promised_days is not None else None
+
+    def _on_clock(self, tc: TrackedClock, *, department: bool = True) -> dict[str, Any]:
+        """The fields a clock's events start with: project, clock id, scope (and department)."""
+        fields: dict[str, Any] = {"project_id": self.pid, "clock_id": tc.clock_id, "scope": tc.scope}
+        if department:
+            fields["department"] = tc.department
+        return fields
 
     def answerable_deadline(self, tc: TrackedClock) -> clocks.DeadlineInfo:
         """The deadline the zone answers for: its promise when there is one, else the limit."""

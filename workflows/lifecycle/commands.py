@@ -170,9 +170,7 @@ class Commands(Stages):
         tc.clock = clocks.stop(tc.clock, kind, reason, now, expected_days)
         self._emit(
             ev.ClockStopped(
-                project_id=self.pid,
-                clock_id=clock_id,
-                scope=tc.scope,
+                **self._on_clock(tc, department=False),
                 kind=kind,
                 reason=reason,
                 expected_days=expected_days,
@@ -185,12 +183,10 @@ class Commands(Stages):
         tc.clock, stopped = clocks.resume(tc.clock, self.ctx.calendar, now)
         self._emit(
             ev.ClockResumed(
-                project_id=self.pid,
-                clock_id=clock_id,
-                scope=tc.scope,
+                **self._on_clock(tc, department=False),
                 stopped_working_days=stopped,
                 new_deadline=self.deadline(tc).at,
-                new_promised_deadline=self.answerable_deadline(tc).at if tc.promised_days is not None else None,
+                new_promised_deadline=self.promised_deadline(tc),
             ),
             now,
         )
@@ -382,14 +378,12 @@ class Commands(Stages):
             tc.warned = tc.promise_breached = False
         self._emit(
             ev.LimitExtended(
-                project_id=self.pid,
-                clock_id=tc.clock_id,
-                scope=tc.scope,
+                **self._on_clock(tc, department=False),
                 days=cmd.days,
                 approved_by=cmd.approved_by,
                 reason=cmd.reason,
                 new_deadline=info.at,
-                new_promised_deadline=promised if tc.promised_days is not None else None,
+                new_promised_deadline=self.promised_deadline(tc),
             ),
             now,
         )

@@ -156,10 +156,7 @@ class Ladder(Stages):
         left = clocks.left_days(self.promise_clock(tc) or tc.clock, self.ctx.calendar, self.zone, now)
         self._emit(
             ev.DeadlineWarned(
-                project_id=self.pid,
-                clock_id=tc.clock_id,
-                scope=tc.scope,
-                department=tc.department,
+                **self._on_clock(tc),
                 deadline=info.at,
                 working_days_left=left,
             ),
@@ -183,10 +180,7 @@ class Ladder(Stages):
         assert info.at is not None
         self._emit(
             ev.DeadlineBreached(
-                project_id=self.pid,
-                clock_id=tc.clock_id,
-                scope=tc.scope,
-                department=tc.department,
+                **self._on_clock(tc),
                 deadline=info.at,
                 provisional=info.provisional,
                 limit="promised",
@@ -209,10 +203,7 @@ class Ladder(Stages):
         assert at is not None
         self._emit(
             ev.DeadlineBreached(
-                project_id=self.pid,
-                clock_id=tc.clock_id,
-                scope=tc.scope,
-                department=tc.department,
+                **self._on_clock(tc),
                 deadline=at,
                 provisional=info.provisional,
             ),
@@ -245,17 +236,7 @@ class Ladder(Stages):
 
     def _hold_deemed(self, tc: TrackedClock, m: MatterState, deadline: datetime, now: datetime) -> None:
         tc.deemed_held = True
-        spec = self._spec(m)
-        self._emit(
-            ev.DeemedApprovalHeld(
-                project_id=self.pid,
-                clock_id=tc.clock_id,
-                matter_code=m.code,
-                department=spec.department,
-                deadline=deadline,
-            ),
-            now,
-        )
+        self._emit(ev.DeemedApprovalHeld(**self._on_clock(tc), matter_code=m.code, deadline=deadline), now)
         self._escalate(tc, deadline, now)
 
     def validate_confirm_deadline(self, cmd: ConfirmDeadline) -> TrackedClock:
@@ -287,10 +268,7 @@ class Ladder(Stages):
         lead = self.state.registration.project_lead
         self._emit(
             ev.StopOverran(
-                project_id=self.pid,
-                clock_id=tc.clock_id,
-                scope=tc.scope,
-                department=tc.department,
+                **self._on_clock(tc),
                 kind=str(stop.kind),
                 expected_days=stop.expected_days or 0,
                 since=stop.start,
@@ -325,9 +303,7 @@ class Ladder(Stages):
         """督办: the project lead is told; a joint meeting follows if it stays unresolved."""
         lead = self.state.registration.project_lead
         self._emit(
-            ev.EscalatedToLead(
-                project_id=self.pid, clock_id=tc.clock_id, scope=tc.scope, department=tc.department, project_lead=lead
-            ),
+            ev.EscalatedToLead(**self._on_clock(tc), project_lead=lead),
             now,
         )
         self._notify(

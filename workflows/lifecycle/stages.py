@@ -33,15 +33,7 @@ class Stages(LifecycleBase):
             self.state.matters[spec.code] = MatterState(code=spec.code, mode=item.mode)
         self._emit(
             ev.ProjectRegistered(
-                project_id=self.pid,
-                name=r.name,
-                enterprise=r.enterprise,
-                zone=r.zone,
-                project_type=r.project_type,
-                investment_yuan=r.investment_yuan,
-                agent=r.agent,
-                backup_agent=r.backup_agent,
-                project_lead=r.project_lead,
+                **r.model_dump(include=set(ev.ProjectHeader.model_fields)),
                 checklist=checklist,
                 process_deadline=self.deadline(process).at if process else None,
             ),
@@ -162,7 +154,7 @@ class Stages(LifecycleBase):
             tc.promised_days = spec.promised_days
         m.clock_id = tc.clock_id
         deadline = self.deadline(tc).at
-        promised = self.answerable_deadline(tc).at if tc.promised_days is not None else None
+        promised = self.promised_deadline(tc)
         self._emit(
             ev.MatterSubmitted(
                 **self._matter_fields(m),
@@ -177,9 +169,7 @@ class Stages(LifecycleBase):
         )
         self.state.effects.append(
             fx.SubmitApplication(
-                project_id=self.pid,
-                matter_code=spec.code,
-                submission=m.submissions,
+                **self._submission_of(m),
                 department=spec.department,
                 payload={
                     "project_name": self.state.registration.name,
@@ -223,12 +213,10 @@ class Stages(LifecycleBase):
             m.license_no = fx.license_number(self.pid, m.code, m.submissions)
             self.state.effects.append(
                 fx.IssueLicense(
-                    project_id=self.pid,
+                    **self._submission_of(m),
                     license_no=m.license_no,
-                    matter_code=m.code,
                     department=spec.department,
                     enterprise=self.state.registration.enterprise,
-                    submission=m.submissions,
                 )
             )
             self._emit(ev.ELicenseIssued(**self._matter_fields(m), license_no=m.license_no), now)

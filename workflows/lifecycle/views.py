@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from schemas.events import ProjectHeader
 from schemas.project import (
     ClockView,
     MatterView,
@@ -86,16 +87,12 @@ class Views(Stages):
 
     def view(self, now: datetime) -> ProjectView:
         s, r = self.state, self.state.registration
+        header = r.model_dump(include=set(ProjectHeader.model_fields)) | {
+            "agent": s.agent,
+            "backup_agent": s.backup_agent,
+        }
         return ProjectView(
-            project_id=r.project_id,
-            name=r.name,
-            enterprise=r.enterprise,
-            zone=r.zone,
-            project_type=r.project_type,
-            investment_yuan=r.investment_yuan,
-            agent=s.agent,
-            backup_agent=s.backup_agent,
-            project_lead=r.project_lead,
+            **header,  # the registration's facts with today's team (AB岗 may have swapped them)
             stage=s.stage,
             waiting_for=self.waiting_for(now),
             construction_percent=s.construction_percent,
