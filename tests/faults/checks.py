@@ -100,6 +100,23 @@ def task_failures(history: WorkflowHistory) -> list[tuple[str, str]]:
     return out
 
 
+def timer_gaps(history: WorkflowHistory) -> list[int]:
+    """Timer ids the workflow used but its history never started.
+
+    The SDK numbers a run's timers 1, 2, 3 ... and the project workflow never starts and cancels a
+    timer within one workflow task, so every number reaches the history. A gap means a first
+    execution consumed a number the history does not show: a worker that replays the run from
+    scratch numbers its timers one lower and later cancels or starts the wrong one
+    (``BadCancelTimerAttributes``), and the project is stuck for good (tests/faults/evidence).
+    """
+    ids = [
+        int(e.timer_started_event_attributes.timer_id)
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+    ]
+    return sorted(set(range(1, max(ids, default=0) + 1)) - set(ids))
+
+
 async def check_temporal(client: Client, d: ProjectDriver, v: Verdict, folder: Path) -> list[Path]:
     """Expected state, failing workflow tasks; write every run's history into ``folder``."""
     if not d.done:
@@ -136,6 +153,9 @@ async def check_temporal(client: Client, d: ProjectDriver, v: Verdict, folder: P
             v.task_failures[cause] += 1
             if cause == WorkflowTaskFailedCause.Name(NONDETERMINISM):
                 v.stuck.append(f"run {i}: WorkflowTaskFailed nondeterminism: {message[:300]}")
+        gaps = timer_gaps(h)
+        if gaps:
+            v.unreplayable.append(f"run {i}: timer ids {gaps[:5]} never started: a cold replay would diverge")
         # The workflow id, then the run: the replay needs the real id (the workflow checks it).
         path = folder / f"{d.workflow_id}.run{i}.json"
         path.write_text(h.to_json(), encoding="utf-8")
