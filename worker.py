@@ -2,7 +2,9 @@
 
 Settings come from the environment (see ``infra.settings``). One asyncpg pool is created before
 the worker starts and closed after it stops; SIGTERM/SIGINT stop polling, give running
-activities ``DAIBAN_SHUTDOWN_GRACE_SECONDS`` to finish, then exit.
+activities ``DAIBAN_SHUTDOWN_GRACE_SECONDS`` to finish, then exit. If Temporal stops answering
+for ``DAIBAN_TEMPORAL_LOST_EXIT_SECONDS`` (1 s), the worker exits at once with code 75 for its
+supervisor to start a fresh one (its workflow cache must not outlive a server restart).
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ from infra import migrate
 from infra.db import create_pool
 from infra.logs import configure_logging
 from infra.metrics import EventMetricsInterceptor, observe_quarantined, prometheus_runtime
-from infra.process import exit_now
+from infra.process import TEMPORAL_LOST, exit_now
 from infra.settings import ConfigError, Settings, load_settings
 from infra.telemetry import LogContextInterceptor
-from infra.temporal import connect
+from infra.temporal import connect, watch_health
 from workflows.project import ProjectWorkflow
 
 log = structlog.get_logger("daiban.worker")
@@ -87,7 +89,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                 namespace=settings.temporal_namespace,
                 metrics_port=settings.metrics_port or None,
             )
-            await stop.wait()
+            await _until_stopped_or_temporal_lost(client, settings, stop)
             log.info("worker stopping", grace_seconds=settings.shutdown_grace_seconds)
         await projecting
         await refresher
@@ -96,6 +98,23 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     finally:
         await pool.close()
     log.info("worker stopped")
+
+
+async def _until_stopped_or_temporal_lost(client: Any, settings: Settings, stop: asyncio.Event) -> None:
+    """Wait for ``stop``; exit at once (``TEMPORAL_LOST``) if Temporal stops answering meanwhile.
+
+    A server restart can lose a workflow task completion this worker sent; its cached copy of the
+    workflow would then be ahead of the history the server hands out next, and what it sends from
+    that copy can stall the project for good (tests/faults/evidence). A fresh process replays from
+    the history instead. Activities in flight are retried by Temporal (they are idempotent).
+    """
+    lost_after = settings.temporal_lost_exit_seconds
+    if not lost_after:
+        await stop.wait()
+        return
+    if await watch_health(client, lost_after, stop):
+        log.error("Temporal stopped answering; exiting so a fresh worker replays from history", seconds=lost_after)
+        exit_now(TEMPORAL_LOST)
 
 
 async def main() -> int:

@@ -6,6 +6,10 @@ import os
 import sys
 from typing import NoReturn
 
+# A worker's exit code when Temporal stopped answering (EX_TEMPFAIL): restart it, with an empty
+# workflow cache (``worker.py``).
+TEMPORAL_LOST = 75
+
 
 def exit_now(code: int) -> NoReturn:
     """Flush and exit without interpreter teardown.

@@ -11,6 +11,9 @@ own, so the more specific); where nothing names them, ``127.0.0.1:7233`` / ``def
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -50,3 +53,24 @@ async def connect(settings: Settings, *, address: str | None = None, runtime: Ru
             f"cannot reach Temporal at {target} (namespace {namespace}): {detail}; "
             "start it (make run) or set TEMPORAL_ADDRESS (or DAIBAN_TEMPORAL_ADDRESS)"
         ) from None
+
+
+async def watch_health(client: Client, lost_after: float, stop: asyncio.Event) -> bool:
+    """Health-check Temporal until ``stop`` is set; True once it has not answered for ``lost_after`` s.
+
+    Each check is ``grpc.health.v1`` on the frontend (``ServiceClient.check_health``), every quarter
+    of ``lost_after`` (at least 0.1 s). A refused connection or a timeout counts as no answer.
+    """
+    interval = max(lost_after / 4, 0.1)
+    last_answer = time.monotonic()
+    while not stop.is_set():
+        try:
+            if await client.service_client.check_health(timeout=timedelta(seconds=interval)):
+                last_answer = time.monotonic()
+        except Exception:  # RPCError, or the transport's own errors while the server is away
+            pass
+        if time.monotonic() - last_answer >= lost_after:
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+    return False

@@ -21,7 +21,7 @@ from infra import migrate
 from infra.db import create_pool, redact
 from infra.devstack.pgserver import EmbeddedPostgres, port_in_use
 from infra.devstack.temporalserver import dev_server_command
-from infra.process import exit_now
+from infra.process import TEMPORAL_LOST, exit_now
 from infra.settings import ConfigError, Settings, load_settings
 from schemas import visibility
 
@@ -178,7 +178,10 @@ def run() -> int:
                 (stack.worker, "worker"),
                 (stack.temporal, "Temporal dev server"),
             ):
-                if proc is not None and proc.poll() is not None:
+                if proc is stack.worker and proc is not None and proc.poll() == TEMPORAL_LOST:
+                    say("the worker lost Temporal and exited for a fresh start; restarting it")
+                    stack.start_worker(dsn)
+                elif proc is not None and proc.poll() is not None:
                     raise ConfigError(f"the {name} exited with code {proc.returncode}; see the lines above")
             time.sleep(0.5)
         return 0
