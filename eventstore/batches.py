@@ -51,7 +51,13 @@ async def _perform(conn: Connection, effect: Effect) -> None:
         )
     elif isinstance(effect, IssueLicense):
         await issue_license(
-            conn, effect.license_no, effect.project_id, effect.matter_code, effect.department, effect.enterprise
+            conn,
+            effect.license_no,
+            effect.project_id,
+            effect.matter_code,
+            effect.department,
+            effect.enterprise,
+            deemed=effect.deemed,
         )
     elif isinstance(effect, RevokeLicense):
         await revoke_license(conn, effect.license_no, effect.reason)

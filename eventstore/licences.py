@@ -10,15 +10,23 @@ from eventstore.store import Executor, insert_once
 
 
 async def issue_license(
-    db: Executor, license_no: str, project_id: str, matter_code: str, department: str, holder: str
+    db: Executor,
+    license_no: str,
+    project_id: str,
+    matter_code: str,
+    department: str,
+    holder: str,
+    *,
+    deemed: bool = False,
 ) -> bool:
-    """Record an issued licence; False if that number was recorded before."""
+    """Record an issued licence (``deemed``: minted on deemed approval); False if recorded before."""
     row = {
         "license_no": license_no,
         "project_id": project_id,
         "matter_code": matter_code,
         "department": department,
         "holder": holder,
+        "deemed": deemed,
     }
     return await insert_once(db, "e_licenses", row, conflict="(license_no)")
 

@@ -55,6 +55,8 @@ class IssueLicense(_Effect):
     department: str
     enterprise: str
     submission: int
+    # Minted on deemed approval (超时默认): no department signed it (the licence record says so).
+    deemed: bool = False
 
 
 class RevokeLicense(_Effect):

@@ -294,6 +294,8 @@ class DepartmentLiabilityRecorded(MatterEvent):
 
 class ELicenseIssued(MatterEvent):
     license_no: str
+    # Issued on deemed approval (超时默认), with no department's signature.
+    deemed: bool = False
 
 
 class ConstructionProgressReported(DomainEvent):

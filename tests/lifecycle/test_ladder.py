@@ -154,6 +154,9 @@ def test_deemed_approval_where_the_zone_and_the_matter_say_so() -> None:
         "DepartmentLiabilityRecorded",
     ]
     assert lightning[0].payload["limit"] == "statutory"
+    assert lightning[2].payload["deemed"] is True, "the e-licence says nobody signed it"
+    (licence,) = [e for e in m.state.effects if isinstance(e, fx.IssueLicense)]
+    assert (licence.matter_code, licence.deemed) == ("lightning-design-review", True)
     approved = lightning[1].payload
     assert (approved["decision_id"], approved["decided_by"], approved["on_time"]) == (
         f"deemed:{clock}",

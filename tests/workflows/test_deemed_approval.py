@@ -34,6 +34,11 @@ async def test_deemed_approval_records_the_departments_liability(
     ]
     assert len(approved) == 1 and approved[0]["payload"]["mode"] == "deemed"
     assert approved[0]["payload"]["on_time"] is False
+    licence = await pg_pool.fetchrow(
+        "SELECT deemed FROM e_licenses WHERE project_id = $1 AND matter_code = 'lightning-design-review'",
+        v.project_id,
+    )
+    assert licence is not None and licence["deemed"] is True, "the e-licence records that nobody signed it"
     liability = next(r for r in rows if r["event_type"] == "DepartmentLiabilityRecorded")
     assert liability["payload"]["department"] == "meteorology"
     # The zone's promise (5 days) passed first and was escalated (督办); deemed approval came only

@@ -217,9 +217,12 @@ class Stages(LifecycleBase):
                     license_no=m.license_no,
                     department=spec.department,
                     enterprise=self.state.registration.enterprise,
+                    deemed=mode == "deemed",
                 )
             )
-            self._emit(ev.ELicenseIssued(**self._matter_fields(m), license_no=m.license_no), now)
+            self._emit(
+                ev.ELicenseIssued(**self._matter_fields(m), license_no=m.license_no, deemed=mode == "deemed"), now
+            )
         if mode == "commitment":
             self._open_obligation(m, "verification", [], self._spec(m).commitment_verification_days, now)
 
