@@ -8,7 +8,7 @@ from importlib import resources
 
 from pydantic import TypeAdapter
 
-from catalog.models import Catalog, ZonePolicy
+from catalog.models import Catalog, ZonePolicy, check_zone
 
 
 @lru_cache(maxsize=1)
@@ -20,7 +20,9 @@ def default_catalog() -> Catalog:
 
 @lru_cache(maxsize=1)
 def default_zones() -> dict[str, ZonePolicy]:
-    """The zone policies shipped with daiban, by zone code."""
+    """The zone policies shipped with daiban, by zone code, each checked against the catalog."""
     text = (resources.files("catalog") / "data" / "zones.json").read_text(encoding="utf-8")
     zones = TypeAdapter(list[ZonePolicy]).validate_python(json.loads(text))
+    for zone in zones:
+        check_zone(default_catalog(), zone)
     return {z.code: z for z in zones}

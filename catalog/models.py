@@ -41,7 +41,12 @@ class MatterSpec(_Model):
     secondary_materials: list[str] = []
     # Key of the regional assessment (区域评估) that satisfies this matter, if any.
     regional_assessment: str | None = None
+    # The rule of projects registered before deemed approval was decided per zone and matter
+    # (ZonePolicy.deemed_approval_matters); kept so that their histories replay.
     timeout_policy: Literal["escalate", "deemed_approval"] = "escalate"
+    # Public safety (fire: 消防法 §§11-13; civil air defence: 人民防空法 §22; lightning protection:
+    # 气象法 §31, 防雷减灾管理办法): deemed approval never applies unless a zone names its local rule.
+    public_safety: bool = False
     # Matters of the same stage that must be satisfied before this one is applied for.
     requires: list[str] = []
     # Project flags that make the matter unnecessary (e.g. a standard land parcel, 标准地).
@@ -122,7 +127,14 @@ class ZonePolicy(_Model):
     # Whole-process caps in working days, by project type (e.g. 20 for general projects).
     process_caps: dict[str, float]
     stage_limits: dict[Stage, float] = {}
+    # Projects registered before the per-matter rule: deemed approval for every matter whose
+    # catalog timeout policy says so. Kept so that their histories replay.
     deemed_approval: bool = False
+    # 超时默认 / 缺席默认: the matters this zone's own rules deem approved when the department misses
+    # the statutory limit (never the zone's shorter promise). Matters of public safety only with
+    # ``deemed_approval_safety_rule`` naming the local rule that allows it.
+    deemed_approval_matters: list[str] = []
+    deemed_approval_safety_rule: str | None = None
     # Whether an extension of the statutory limit (行政许可法 §42) also extends the zone's promised
     # limit. The promise is the zone's own commitment to the enterprise (承诺时限, set by its reform
     # rules, not by the law), so by default the law's extension does not lift it.
@@ -130,6 +142,19 @@ class ZonePolicy(_Model):
     escalation: Escalation = Escalation()
     office_hours: OfficeHours = OfficeHours()
     project_lead_default: str = "project-lead"
+
+
+def check_zone(catalog: Catalog, zone: ZonePolicy) -> None:
+    """Refuse a zone policy the catalog cannot honour; ``ValueError`` naming the field and matter."""
+    codes = {m.code for m in catalog.matters}
+    for code in zone.deemed_approval_matters:
+        if code not in codes:
+            raise ValueError(f"zones.{zone.code}.deemed_approval_matters: unknown matter {code!r}")
+        if catalog.matter(code).public_safety and not zone.deemed_approval_safety_rule:
+            raise ValueError(
+                f"zones.{zone.code}.deemed_approval_matters: {code} is a matter of public safety; deemed "
+                "approval needs deemed_approval_safety_rule naming the zone's local rule that allows it"
+            )
 
 
 class ProjectFacts(_Model):

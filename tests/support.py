@@ -114,7 +114,9 @@ def versions(ctx: ProjectContext) -> ContentVersions:
     )
 
 
-def unregistered(reg: RegisterProject, clock_model: Literal[1, 2] = 2) -> ProjectMachine:
+def unregistered(
+    reg: RegisterProject, clock_model: Literal[1, 2] = 2, deemed_rule: Literal[1, 2] = 2
+) -> ProjectMachine:
     """A machine holding ``reg`` before ``register`` ran (for registration tests).
 
     ``clock_model`` 1 is the one-clock rule of projects registered before the two-clock rule.
@@ -126,6 +128,7 @@ def unregistered(reg: RegisterProject, clock_model: Literal[1, 2] = 2) -> Projec
         agent=reg.agent,
         backup_agent=reg.backup_agent,
         clock_model=clock_model,
+        deemed_rule=deemed_rule,
     )
     return ProjectMachine(state, ctx)
 
@@ -140,6 +143,7 @@ def machine(
     standard_land_parcel: bool = False,
     clear: bool = True,
     clock_model: Literal[1, 2] = 2,
+    deemed_rule: Literal[1, 2] = 2,
 ) -> ProjectMachine:
     """A registered project at ``at`` (its first stage open), approved until ``stage`` if given.
 
@@ -147,7 +151,7 @@ def machine(
     it causes; the stream's version keeps counting.
     """
     reg = reg or registration(zone=zone, project_type=project_type, standard_land_parcel=standard_land_parcel)
-    m = unregistered(reg, clock_model)
+    m = unregistered(reg, clock_model, deemed_rule)
     facts = ProjectFacts(project_type=reg.project_type, standard_land_parcel=reg.standard_land_parcel)
     m.register(derive_checklist(m.ctx.catalog, m.ctx.zone, facts), at)
     m.advance(at)
@@ -345,3 +349,13 @@ def approve_until(m: ProjectMachine, stage: Stage, now: datetime = T0) -> None:
         elif approve_pending(m, now) == 0:
             break
     raise AssertionError(f"cannot reach {stage}: the project is in {m.state.stage}")
+
+
+def deeming(m: ProjectMachine, *codes: str, safety_rule: str | None = None) -> ProjectMachine:
+    """``m`` under its zone's policy changed to deem ``codes`` approved (a public-safety matter
+    only with ``safety_rule``, the local rule that allows it)."""
+    zone = m.ctx.zone.model_copy(
+        update={"deemed_approval_matters": list(codes), "deemed_approval_safety_rule": safety_rule}
+    )
+    m.ctx = ProjectContext(m.ctx.catalog, zone, m.ctx.calendar)
+    return m

@@ -73,6 +73,8 @@ _TIMEOUT = timedelta(seconds=30)
 NOT_READY = "NotReady"
 # Patch: matters run the statutory limit with the zone's promise beside it (``ProjectState.clock_model``).
 TWO_CLOCKS = "two-clocks"
+# Patch: deemed approval only for the matters a zone lists (``ProjectState.deemed_rule``).
+DEEMED_BY_MATTER = "deemed-by-matter"
 REJECTED = "Rejected"
 
 
@@ -180,6 +182,7 @@ class ProjectWorkflow:
             backup_agent=r.backup_agent,
             # Projects registered before the two-clock rule keep one clock per matter on replay.
             clock_model=2 if workflow.patched(TWO_CLOCKS) else 1,
+            deemed_rule=2 if workflow.patched(DEEMED_BY_MATTER) else 1,
         )
         m = ProjectMachine(state, ctx)
         facts = ProjectFacts(project_type=r.project_type, standard_land_parcel=r.standard_land_parcel)

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from catalog.load import default_catalog, default_zones
+from catalog.models import check_zone
 from legalclock import Clock, merge_calendar_file
 from schemas import effects as fx
 from schemas.stages import Stage
@@ -124,11 +126,13 @@ def test_alarms_fire_in_order_warning_before_breach_even_when_both_are_due() -> 
 
 
 def test_deemed_approval_where_the_zone_and_the_matter_say_so() -> None:
-    # Yanhu deems; lightning design review's timeout policy is deemed approval; building
-    # planning (same stage, same deadline) escalates as usual.
+    # A zone whose local rule names lightning design review (a public-safety matter, so only with
+    # the rule named) deems it; building planning (same stage, same deadline) escalates as usual.
     # Deemed approval follows the statutory limit, never the zone's shorter promise: the missed
     # promise is escalated (督办) like any other.
-    m = sp.machine("yanhu", stage=Stage.ENGINEERING_PERMIT)
+    m = sp.deeming(
+        sp.machine("yanhu", stage=Stage.ENGINEERING_PERMIT), "lightning-design-review", safety_rule="local rule §12"
+    )
     clock = "matter:lightning-design-review:1"
     due = sp.statutory_deadline_of(m, clock)
     assert due == sp.statutory_deadline_of(m, "matter:building-planning-permit:1")
@@ -171,16 +175,40 @@ def test_deemed_approval_where_the_zone_and_the_matter_say_so() -> None:
     assert m.state.clocks[clock].closed
 
 
-def test_no_deemed_approval_in_a_zone_without_it() -> None:
-    m = sp.machine("tunliu", stage=Stage.COMPLETION_ACCEPTANCE)
-    clock = "matter:air-defence-acceptance:1"  # timeout policy: deemed approval
-    m.fire_alarms(sp.statutory_deadline_of(m, clock))
-    assert m.state.matters["air-defence-acceptance"].state == "pending"
-    assert clock in {e.payload["clock_id"] for e in sp.events_of(m, "EscalatedToLead")}
-    assert not sp.events_of(m, "DepartmentLiabilityRecorded")
-    y = sp.machine("yanhu", stage=Stage.COMPLETION_ACCEPTANCE)
+def test_deemed_approval_only_for_the_matters_a_zone_lists_and_public_safety_only_with_its_rule() -> None:
+    clock = "matter:air-defence-acceptance:1"  # public safety (人民防空法 §22)
+    for zone in ("tunliu", "yanhu"):  # yanhu deems joint-acceptance opinions, not this one
+        m = sp.machine(zone, stage=Stage.COMPLETION_ACCEPTANCE)
+        m.fire_alarms(sp.statutory_deadline_of(m, clock))
+        assert m.state.matters["air-defence-acceptance"].state == "pending", zone
+        assert clock in {e.payload["clock_id"] for e in sp.events_of(m, "EscalatedToLead")}
+    # Yanhu's shipped policy: the absent-department rule (缺席默认) at joint acceptance.
+    assert m.state.matters["planning-verification"].approval_mode == "deemed"
+    assert m.state.matters["fire-acceptance"].state == "pending"
+    # A zone that names its local rule may include a safety matter.
+    y = sp.deeming(sp.machine("yanhu", stage=Stage.COMPLETION_ACCEPTANCE), "air-defence-acceptance", safety_rule="r")
     y.fire_alarms(sp.statutory_deadline_of(y, clock))
     assert y.state.matters["air-defence-acceptance"].approval_mode == "deemed"
+
+
+def test_a_zone_policy_naming_a_safety_matter_without_its_rule_is_refused() -> None:
+    catalog, zone = default_catalog(), default_zones()["yanhu"]
+    check_zone(catalog, zone)  # the shipped policy passes
+    bad = zone.model_copy(update={"deemed_approval_matters": ["fire-acceptance"]})
+    with pytest.raises(
+        ValueError, match=r"^zones\.yanhu\.deemed_approval_matters: fire-acceptance is a matter of public"
+    ):
+        check_zone(catalog, bad)
+    with pytest.raises(ValueError, match=r"unknown matter 'no-such'"):
+        check_zone(catalog, zone.model_copy(update={"deemed_approval_matters": ["no-such"]}))
+    check_zone(catalog, bad.model_copy(update={"deemed_approval_safety_rule": "盐湖区消防审验管理办法 §9"}))
+
+
+def test_projects_registered_before_keep_the_catalogs_timeout_policy() -> None:
+    y = sp.machine("yanhu", stage=Stage.COMPLETION_ACCEPTANCE, deemed_rule=1)
+    y.fire_alarms(sp.statutory_deadline_of(y, "matter:air-defence-acceptance:1"))
+    assert y.state.matters["air-defence-acceptance"].approval_mode == "deemed"
+    assert y.state.matters["planning-verification"].state == "pending"
 
 
 def test_a_missed_verification_escalates_and_convenes_no_meeting() -> None:

@@ -31,8 +31,9 @@ def notices(m: ProjectMachine) -> list[tuple[str, list[str], str]]:
 
 
 def yanhu_2027() -> ProjectMachine:
-    """Yanhu deems approval; the lightning design review's timeout policy is deemed approval."""
-    return sp.machine("yanhu", at=T27, stage=Stage.ENGINEERING_PERMIT)
+    """A zone whose local rule deems the lightning design review approved (超时默认)."""
+    m = sp.machine("yanhu", at=T27, stage=Stage.ENGINEERING_PERMIT)
+    return sp.deeming(m, "lightning-design-review", safety_rule="local rule")
 
 
 def official_2027(m: ProjectMachine) -> ProjectMachine:

@@ -17,12 +17,19 @@ from hypothesis import strategies as st
 
 from schemas.stages import Stage
 from tests import support as sp
+from workflows.lifecycle import ProjectMachine
 
-LIGHTNING = "matter:lightning-design-review:1"  # yanhu deems approval on it; promised 5, statutory 20
+LIGHTNING = "matter:lightning-design-review:1"  # promised 5, statutory 20
+
+
+def deeming_lightning() -> ProjectMachine:
+    """A zone whose local rule deems the lightning design review approved (超时默认)."""
+    m = sp.machine("yanhu", stage=Stage.ENGINEERING_PERMIT)
+    return sp.deeming(m, "lightning-design-review", safety_rule="local rule")
 
 
 def test_the_promise_warns_and_escalates_then_the_statutory_limit_deems_approval() -> None:
-    m = sp.machine("yanhu", stage=Stage.ENGINEERING_PERMIT)
+    m = deeming_lightning()
     promised, statutory = sp.deadline_of(m, LIGHTNING), sp.statutory_deadline_of(m, LIGHTNING)
     assert promised < statutory
     first = m.next_alarm()
@@ -70,7 +77,7 @@ def test_a_stop_moves_both_deadlines_by_the_same_working_days(stop_after: int, s
 @settings(max_examples=40, deadline=None)
 @given(hours=st.integers(min_value=0, max_value=40 * 24))
 def test_deemed_approval_never_comes_before_the_statutory_deadline(hours: int) -> None:
-    m = sp.machine("yanhu", stage=Stage.ENGINEERING_PERMIT)
+    m = deeming_lightning()
     statutory = sp.statutory_deadline_of(m, LIGHTNING)
     now = sp.T0 + timedelta(hours=hours)
     for _ in range(4):  # as the workflow's loop does: fire until nothing more is due

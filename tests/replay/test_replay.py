@@ -3,8 +3,8 @@
 A change that alters the commands a workflow issues for an existing history fails here; such a
 change needs ``workflow.patched``. Regenerate the histories (only for a deliberate, versioned
 change) with ``DAIBAN_RECORD_HISTORIES=1 make test PYTEST_ARGS=tests/replay``; keep the old ones
-under a suffix, as ``*_one_clock.json`` keeps the histories recorded before the ``two-clocks``
-patch (both paths of every patch replay).
+under a suffix, as ``*_one_clock.json`` keeps the histories recorded before the ``two-clocks`` and
+``deemed-by-matter`` patches (both paths of every patch replay).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ async def test_saved_history_replays(path: Path) -> None:
 async def test_there_are_histories_of_every_kind() -> None:
     names = {p.stem for p in saved()}
     kinds = {"lifecycle_to_production", "withdrawn_at_establishment", "escalation_deemed_and_meeting"}
-    assert kinds <= names, "histories under the two-clock rule (patch two-clocks)"
+    assert kinds <= names, "histories under today's rules (patches two-clocks, deemed-by-matter)"
     assert {f"{k}_one_clock" for k in kinds} <= names, "histories of projects registered before it"
     assert any(n.startswith("faults_") for n in names), "histories of a fault-suite run (make faults --keep-histories)"
 
@@ -125,21 +125,22 @@ async def test_record_escalation_history(ts_env: WorkflowEnvironment, task_queue
 
     async for h in running_worker(ts_env, task_queue, pg_pool):
         p = await h.start(zone="yanhu")
-        v = await approve_all(p, "engineering_permit", prefix="e")
-        lightning = next(m for m in v.matters if m.code == "lightning-design-review")
+        v = await approve_all(p, "completion_acceptance", prefix="e")
+        planning = next(m for m in v.matters if m.code == "planning-verification")
         await decide(
             p,
-            "building-planning-permit",
-            "resources",
-            "e-bpp",
+            "fire-acceptance",
+            "housing",
+            "e-fire",
             "request_correction",
-            by="planner",
-            items=["fire lane drawing"],
+            by="inspector",
+            items=["sprinkler test"],
         )
         await settle(p)
-        # Past the lightning review's limit (deemed approval), the stage limit and a joint meeting.
-        assert lightning.clock is not None and lightning.clock.deadline is not None
-        await ts_env.sleep(lightning.clock.deadline - await ts_env.get_current_time() + timedelta(days=14))
+        # Past the joint-acceptance limit: yanhu deems planning verification (缺席默认), fire
+        # acceptance (public safety) escalates to a joint meeting instead.
+        assert planning.clock is not None and planning.clock.deadline is not None
+        await ts_env.sleep(planning.clock.deadline - await ts_env.get_current_time() + timedelta(days=14))
         await settle(p)
         meetings = (await view(p)).meetings
         assert meetings, "a joint meeting was convened"

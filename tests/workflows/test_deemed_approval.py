@@ -18,33 +18,29 @@ from tests.workflows.test_escalation import of_clock
 async def test_deemed_approval_records_the_departments_liability(
     ts: Harness, ts_env: WorkflowEnvironment, pg_pool: asyncpg.Pool
 ) -> None:
-    # Yanhu applies deemed approval (超时默认) to lightning protection design review.
+    # Yanhu's policy deems the joint-acceptance opinions it lists (缺席默认), planning verification
+    # among them; fire acceptance (public safety) is never deemed without a named local rule.
     h = await ts.start(zone="yanhu")
-    v = await approve_all(h, "engineering_permit")
-    lightning = matter(v, "lightning-design-review")
-    assert lightning.state == "pending" and lightning.mode == "standard"
-    assert matter(v, "air-defence-review").approval_mode == "commitment"
+    v = await approve_all(h, "completion_acceptance")
+    planning = matter(v, "planning-verification")
+    assert planning.state == "pending" and planning.clock.deadline is not None
     await settle(h)
-    await ts_env.sleep(lightning.clock.deadline - await ts_env.get_current_time() + timedelta(hours=1))
+    await ts_env.sleep(planning.clock.deadline - await ts_env.get_current_time() + timedelta(hours=1))
     rows = await events(pg_pool, v.project_id, wait_for="DepartmentLiabilityRecorded")
-    approved = [
-        r
-        for r in rows
-        if r["event_type"] == "MatterApproved" and r["payload"]["matter_code"] == "lightning-design-review"
+    approved = [r for r in rows if r["event_type"] == "MatterApproved" and r["payload"]["mode"] == "deemed"]
+    assert [r["payload"]["matter_code"] for r in approved] == [
+        "planning-verification",
+        "land-verification",
+        "archives-acceptance",
     ]
-    assert len(approved) == 1 and approved[0]["payload"]["mode"] == "deemed"
-    assert approved[0]["payload"]["on_time"] is False
-    licence = await pg_pool.fetchrow(
-        "SELECT deemed FROM e_licenses WHERE project_id = $1 AND matter_code = 'lightning-design-review'",
-        v.project_id,
-    )
-    assert licence is not None and licence["deemed"] is True, "the e-licence records that nobody signed it"
+    assert all(r["payload"]["on_time"] is False for r in approved)
     liability = next(r for r in rows if r["event_type"] == "DepartmentLiabilityRecorded")
-    assert liability["payload"]["department"] == "meteorology"
+    assert liability["payload"]["department"] == "resources"
     # The zone's promise (5 days) passed first and was escalated (督办); deemed approval came only
     # on the statutory limit (20 days), without a second escalation.
-    breaches = of_clock(rows, "DeadlineBreached", "matter:lightning")
+    breaches = of_clock(rows, "DeadlineBreached", "matter:planning-verification")
     assert [b["payload"]["limit"] for b in breaches] == ["promised", "statutory"]
-    assert len(of_clock(rows, "EscalatedToLead", "matter:lightning")) == 1
+    assert len(of_clock(rows, "EscalatedToLead", "matter:planning-verification")) == 1
     v = await view(h)
-    assert matter(v, "lightning-design-review").state == "approved"
+    assert matter(v, "planning-verification").state == "approved"
+    assert matter(v, "fire-acceptance").state == "pending", "public safety: escalated, never deemed"

@@ -26,18 +26,20 @@ async def test_a_provisional_breach_escalates_and_the_notice_then_deems_approval
 ) -> None:
     await move_to(ts_env, datetime(2027, 7, 5, 9, 30, tzinfo=CST))  # 2027: no notice shipped
     h = await ts.start(zone="yanhu")
-    v = await approve_all(h, "engineering_permit", prefix="pv")
-    lightning = matter(v, "lightning-design-review")
-    assert lightning.clock is not None and lightning.clock.provisional and lightning.clock.deadline is not None
+    v = await approve_all(h, "completion_acceptance", prefix="pv")
+    planning = matter(v, "planning-verification")  # yanhu deems it (缺席默认 at joint acceptance)
+    assert planning.clock is not None and planning.clock.provisional and planning.clock.deadline is not None
     await settle(h)
-    await ts_env.sleep(lightning.clock.deadline - await ts_env.get_current_time() + timedelta(hours=1))
+    await ts_env.sleep(planning.clock.deadline - await ts_env.get_current_time() + timedelta(hours=1))
     rows = await events(pg_pool, v.project_id, wait_for="DeemedApprovalHeld")
     (breach,) = [
-        b for b in of_clock(rows, "DeadlineBreached", "matter:lightning") if b["payload"]["limit"] == "statutory"
+        b
+        for b in of_clock(rows, "DeadlineBreached", "matter:planning-verification")
+        if b["payload"]["limit"] == "statutory"
     ]
     assert breach["payload"]["provisional"] is True
-    assert of_clock(rows, "EscalatedToLead", "matter:lightning"), "the ladder escalates as for any breach"
-    assert matter(await view(h), "lightning-design-review").state == "pending", "no deemed approval yet"
+    assert of_clock(rows, "EscalatedToLead", "matter:planning-verification"), "the ladder escalates as for any breach"
+    assert matter(await view(h), "planning-verification").state == "pending", "no deemed approval yet"
 
     # The State Council publishes 2027 (its statutory days unchanged): the deadline is confirmed.
     days = {d: n.removesuffix(" (provisional)") for d, n in provisional_holidays(2027).items()}
@@ -47,7 +49,7 @@ async def test_a_provisional_breach_escalates_and_the_notice_then_deems_approval
     approved = [
         r
         for r in rows
-        if r["event_type"] == "MatterApproved" and r["payload"]["matter_code"] == "lightning-design-review"
+        if r["event_type"] == "MatterApproved" and r["payload"]["matter_code"] == "planning-verification"
     ]
     assert len(approved) == 1 and approved[0]["payload"]["mode"] == "deemed"
-    assert matter(await view(h), "lightning-design-review").state == "approved"
+    assert matter(await view(h), "planning-verification").state == "approved"

@@ -311,7 +311,12 @@ class Ladder(Stages):
         )
 
     def _deemed(self, m: MatterState) -> bool:
-        return self.zone.deemed_approval and self._spec(m).timeout_policy == "deemed_approval"
+        """Whether a missed statutory limit deems ``m`` approved (超时默认), by the project's rule."""
+        if self.state.deemed_rule == 1:
+            return self.zone.deemed_approval and self._spec(m).timeout_policy == "deemed_approval"
+        zone = self.zone
+        listed = m.code in zone.deemed_approval_matters
+        return listed and (not self._spec(m).public_safety or zone.deemed_approval_safety_rule is not None)
 
     def _still_unresolved(self, tc: TrackedClock) -> bool:
         m = self.state.matters.get(tc.matter_code or "")

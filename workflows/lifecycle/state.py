@@ -166,6 +166,10 @@ class ProjectState(_State):
     # registered before the two-clock rule); 2: the statutory limit with the zone's promise on the
     # same ledger (``TrackedClock.promised_days``). Set once at registration (``workflow.patched``).
     clock_model: Literal[1, 2] = 1
+    # 1: deemed approval where the zone allows it at all and the catalog's timeout policy says so
+    # (projects registered before); 2: only for the matters the zone lists, never for public safety
+    # without its named local rule (``ZonePolicy.deemed_approval_matters``). Set at registration.
+    deemed_rule: Literal[1, 2] = 1
     version: int = 0
     # The outbox: events and effects not yet handed to ``apply_batch``.
     pending_events: list[EventEnvelope] = []
