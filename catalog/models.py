@@ -144,8 +144,54 @@ class ZonePolicy(_Model):
     project_lead_default: str = "project-lead"
 
 
+# The stages the whole-process cap covers: registration up to the construction permit.
+CAPPED_STAGES = (Stage.ESTABLISHMENT, Stage.APPROVAL_LAND, Stage.ENGINEERING_PERMIT, Stage.CONSTRUCTION_PERMIT)
+
+
+def critical_path(catalog: Catalog, zone: ZonePolicy, stage: Stage) -> tuple[float, list[str]]:
+    """The longest chain of promised working days through a stage's matters, and the chain.
+
+    Matters run in parallel once the stage opens, except that a matter waits for those it
+    ``requires``. A matter counts its promised limit (its statutory one where the zone promises
+    nothing shorter); one the zone exempts by a regional assessment or approves on a commitment
+    counts 0 (国办发〔2019〕11号: parallel approval within a stage, one lead department).
+    """
+    specs = {m.code: m for m in catalog.matters if m.stage == stage}
+    memo: dict[str, tuple[float, list[str]]] = {}
+
+    def longest(code: str) -> tuple[float, list[str]]:
+        if code not in memo:
+            spec = specs[code]
+            own = 0.0 if handling_mode(spec, zone) in ("regional_assessment", "commitment") else spec.limit_days
+            before = max((longest(r) for r in spec.requires if r in specs), default=(0.0, []))
+            memo[code] = (before[0] + own, [*before[1], code])
+        return memo[code]
+
+    return max((longest(c) for c in specs), default=(0.0, []))
+
+
 def check_zone(catalog: Catalog, zone: ZonePolicy) -> None:
-    """Refuse a zone policy the catalog cannot honour; ``ValueError`` naming the field and matter."""
+    """Refuse a zone policy the catalog cannot honour; ``ValueError`` naming the field and matter.
+
+    Deemed approval: only known matters, public safety only with the named local rule. Stage
+    limits: each holds its stage's promised critical path (``critical_path``; statutory limits are
+    the law's ceiling, not part of this check), and those of ``CAPPED_STAGES`` add up to no more
+    than any whole-process cap.
+    """
+    for stage, limit in zone.stage_limits.items():
+        days, chain = critical_path(catalog, zone, stage)
+        if days > limit:
+            raise ValueError(
+                f"zones.{zone.code}.stage_limits.{stage}: {limit:g} working days cannot hold the promised "
+                f"critical path of {days:g} ({' then '.join(chain)})"
+            )
+    capped = sum(zone.stage_limits.get(s, 0.0) for s in CAPPED_STAGES)
+    for project_type, cap in zone.process_caps.items():
+        if capped > cap:
+            raise ValueError(
+                f"zones.{zone.code}.stage_limits: {capped:g} working days up to the construction permit exceed "
+                f"the whole-process cap of {cap:g} for {project_type} projects"
+            )
     codes = {m.code for m in catalog.matters}
     for code in zone.deemed_approval_matters:
         if code not in codes:

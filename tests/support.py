@@ -359,3 +359,13 @@ def deeming(m: ProjectMachine, *codes: str, safety_rule: str | None = None) -> P
     )
     m.ctx = ProjectContext(m.ctx.catalog, zone, m.ctx.calendar)
     return m
+
+
+def promised(code: str) -> float:
+    """The shipped catalog's promised limit of matter ``code`` (working days)."""
+    days = default_catalog().matter(code).promised_days
+    assert days is not None, f"{code} has no promised limit"
+    return days
+
+
+EIA_PROMISE = promised("eia")

@@ -32,12 +32,12 @@ def test_a_department_stops_its_clock_and_resuming_moves_the_deadline_by_the_sto
     assert "环境影响评价审批" not in m.next_alarm_summary()
     sp.drain(m)
     sp.ack(m, "resume_clock", sp.resume_clock("eia"), T2)
-    # The statutory limit (20) and the zone's promise (10) run on one ledger: both move by the stop.
+    # The statutory limit (20) and the zone's promise run on one ledger: both move by the stop.
     promise, statutory = (
         sp.deadline_on(
             m, Clock(accepted_at=sp.T0, limit_days=days).stop(SuspensionKind.EXPERT_REVIEW, T1, "").resume(T2)
         )
-        for days in (10, 20)
+        for days in (sp.EIA_PROMISE, 20)
     )
     assert (sp.deadline_of(m, "matter:eia:1"), sp.statutory_deadline_of(m, "matter:eia:1")) == (promise, statutory)
     assert sp.types(m) == ["ClockResumed"]
@@ -83,18 +83,21 @@ def test_a_limit_is_extended_once_with_who_approved_it() -> None:
     assert a.message == "limit of eia extended by 10 working days"
     tc = m.state.clocks["matter:eia:1"]
     assert tc.clock.extension is not None and tc.clock.extension.approved_by == "局长"
-    # §42 extends the statutory limit (20 + 10); the zone's promise (10) stays where its policy keeps it.
+    # §42 extends the statutory limit (20 + 10); the zone's promise stays where its policy keeps it.
     assert sp.statutory_deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, 30)
-    assert sp.deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, 10)
+    assert sp.deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, sp.EIA_PROMISE)
     (extended,) = sp.events_of(m, "LimitExtended")
     assert (extended.payload["days"], extended.payload["new_deadline"], extended.payload["new_promised_deadline"]) == (
         10,
         sp.legal_deadline(m, sp.T0, 30).isoformat(),
-        sp.legal_deadline(m, sp.T0, 10).isoformat(),
+        sp.legal_deadline(m, sp.T0, sp.EIA_PROMISE).isoformat(),
     )
     view = next(x for x in m.view(T1).matters if x.code == "eia")
     assert view.clock is not None and view.clock.extended and view.clock.limit_days == 30
-    assert (view.clock.promised_days, view.clock.promised_deadline) == (10, sp.legal_deadline(m, sp.T0, 10))
+    assert (view.clock.promised_days, view.clock.promised_deadline) == (
+        sp.EIA_PROMISE,
+        sp.legal_deadline(m, sp.T0, sp.EIA_PROMISE),
+    )
     with pytest.raises(Rejected, match=r"^matter_code: the limit of eia was already extended once \(行政许可法 §42\)$"):
         m.check("extend_limit", sp.extend_limit("eia", 5))
 
@@ -136,7 +139,7 @@ def test_an_extension_moves_the_promise_where_the_zones_policy_says_so() -> None
     assert tc.warned and not tc.promise_breached
     m.execute("extend_limit", sp.extend_limit("eia", 10), promised - timedelta(minutes=1))
     assert not tc.warned, "the moved promise re-arms its warning"
-    assert sp.deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, 20)
+    assert sp.deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, sp.EIA_PROMISE + 10)
     assert sp.statutory_deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, 30)
 
 

@@ -97,7 +97,8 @@ def test_reject_then_resubmit_starts_a_second_submission_with_a_fresh_clock() ->
 
     m.execute("resubmit", sp.resubmit("eia"), T2)
     assert (eia.state, eia.submissions, eia.clock_id) == ("pending", 2, "matter:eia:2")
-    assert sp.deadline_of(m, "matter:eia:2") == sp.legal_deadline(m, T2, 10)  # 10 promised days from resubmission
+    # The promised days count again from the resubmission.
+    assert sp.deadline_of(m, "matter:eia:2") == sp.legal_deadline(m, T2, sp.EIA_PROMISE)
     assert sp.types(m) == ["MatterSubmitted"]
     (submit,) = m.state.effects
     assert isinstance(submit, fx.SubmitApplication) and (submit.submission, submit.submitted_at) == (2, T2)
@@ -138,10 +139,10 @@ def test_correction_stops_the_clock_and_supplying_it_resumes_with_the_deadline_m
     m.execute("supply_materials", sp.supply("eia", ["噪声监测数据"]), T2)
     assert sp.state_of(m, "eia") == "pending"
     assert sp.types(m) == ["CorrectionSupplied", "ClockResumed"]
-    # The promise (10) and the statutory limit (20) share the ledger: both move by the stop.
+    # The promise and the statutory limit (20) share the ledger: both move by the stop.
     expected, statutory = (
         sp.deadline_on(m, Clock(accepted_at=sp.T0, limit_days=days).stop(SuspensionKind.CORRECTION, T1, "").resume(T2))
-        for days in (10, 20)
+        for days in (sp.EIA_PROMISE, 20)
     )
     assert (sp.deadline_of(m, "matter:eia:1"), sp.statutory_deadline_of(m, "matter:eia:1")) == (expected, statutory)
     assert expected > before

@@ -53,7 +53,7 @@ def test_a_warning_goes_out_once_at_the_warning_instant() -> None:
     assert sp.T0 < warn < due
     assert (
         warn
-        == Clock(accepted_at=sp.T0, limit_days=10)
+        == Clock(accepted_at=sp.T0, limit_days=sp.EIA_PROMISE)
         .warning_at(m.ctx.calendar, m.zone.office_hours, share=0.8, days_before=2)
         .at
     )
@@ -266,7 +266,7 @@ def test_a_new_calendar_moves_running_deadlines_and_re_arms_their_ladder() -> No
     now = sp.T0 + timedelta(days=1)
     assert m.calendar_changed(new, now) is True
     after = sp.deadline_of(m, clock)
-    assert after == Clock(accepted_at=sp.T0, limit_days=10).deadline(new, m.zone.office_hours).at
+    assert after == Clock(accepted_at=sp.T0, limit_days=sp.EIA_PROMISE).deadline(new, m.zone.office_hours).at
     assert after > before
     assert m.state.versions.calendar == new.version and m.view(now).calendar_version == new.version
     assert sp.types(m) == ["DeadlinesRecomputed"]

@@ -92,8 +92,8 @@ def test_zone_commitment_matters_are_approved_on_submission_with_a_verification_
 def test_stage_clocks_follow_the_zones_stage_limits_and_close_with_their_stage() -> None:
     m = sp.machine("tunliu", stage=Stage.APPROVAL_LAND, clear=False)
     started = [e.payload for e in sp.events_of(m, "StageStarted")]
-    assert [(p["stage"], p["limit_days"]) for p in started] == [("establishment", 0.5), ("approval_land", 10)]
-    assert sp.deadline_of(m, "stage:approval_land") == sp.legal_deadline(m, sp.T0, 10)
+    assert [(p["stage"], p["limit_days"]) for p in started] == [("establishment", 0.5), ("approval_land", 9.5)]
+    assert sp.deadline_of(m, "stage:approval_land") == sp.legal_deadline(m, sp.T0, 9.5)
     assert m.state.clocks["stage:establishment"].closed
     assert not m.state.clocks["stage:approval_land"].closed
 
@@ -198,5 +198,8 @@ def test_the_view_shows_the_project_its_process_and_stage_clocks_and_every_matte
     assert filing.clock is not None and filing.clock.working_days_left is None  # closed
     eia = next(x for x in v.matters if x.code == "eia")
     assert eia.clock is not None and eia.clock.deadline == sp.legal_deadline(m, sp.T0, 20)
-    assert (eia.clock.promised_days, eia.clock.promised_deadline) == (10, sp.legal_deadline(m, sp.T0, 10))
+    assert (eia.clock.promised_days, eia.clock.promised_deadline) == (
+        sp.EIA_PROMISE,
+        sp.legal_deadline(m, sp.T0, sp.EIA_PROMISE),
+    )
     assert m.open_departments() == ["ecology", "resources"]
