@@ -36,6 +36,9 @@ class MatterSpec(_Model):
     stage: Stage
     statutory_days: float = Field(gt=0)
     promised_days: float | None = Field(default=None, gt=0)
+    # The law (and article) the matter and its statutory limit come from; a limit without its own
+    # rule is the Administrative Licensing Law's default (行政许可法 §42: 20 working days).
+    legal_basis: str | None = None
     modes: list[DecisionMode] = ["standard"]
     main_materials: list[str]
     secondary_materials: list[str] = []

@@ -44,3 +44,9 @@ def test_stage_limits_over_the_whole_process_cap_are_refused() -> None:
         ValueError, match=r"20\.5 working days up to the construction permit exceed the whole-process cap of 20"
     ):
         check_zone(default_catalog(), over)
+
+
+def test_every_shipped_matter_names_its_legal_basis() -> None:
+    missing = [m.code for m in default_catalog().matters if not m.legal_basis]
+    assert missing == []
+    assert "§5: 7 days" in (default_catalog().matter("construction-permit").legal_basis or "")
