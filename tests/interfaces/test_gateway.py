@@ -11,6 +11,7 @@ from temporalio.service import RPCError
 
 from eventstore.projector import Projector
 from interfaces.gateway import create_app
+from schemas import commands
 from tests.interfaces.conftest import Gateway, decision, operator, wait_registered
 
 # Request and response models of each write: the gateway must name our schemas, not copies.
@@ -27,8 +28,11 @@ COMMANDS = {
     "report_progress": ("/progress", "ProgressReport", "Ack"),
     "resolve_meeting": ("/meetings/{meeting_id}/resolution", "ResolveMeeting", "Ack"),
     "withdraw": ("/withdrawal", "Withdraw", "Ack"),
+    "confirm_deadline": (None, "ConfirmDeadline", "Ack"),
     "retry_faulted": (None, "RetryFaulted", "Ack"),
 }
+# The table above lists every command the workflow has (schemas/commands.py is the one source).
+assert set(COMMANDS) == {c.name for c in commands.ALL}, sorted(set(COMMANDS) ^ {c.name for c in commands.ALL})
 WRITES = {"/projects": ("RegisterProject", {"201": "Registered", "200": "Registered"})}
 DEPRECATED = set()
 for _update, (_old, _request, _result) in COMMANDS.items():
