@@ -3,8 +3,8 @@
 Settings come from the environment (see ``infra.settings``). One asyncpg pool is created before
 the worker starts and closed after it stops; SIGTERM/SIGINT stop polling, give running
 activities ``DAIBAN_SHUTDOWN_GRACE_SECONDS`` to finish, then exit. If Temporal stops answering
-for ``DAIBAN_TEMPORAL_LOST_EXIT_SECONDS`` (1 s), the worker exits at once with code 75 for its
-supervisor to start a fresh one (its workflow cache must not outlive a server restart).
+for ``DAIBAN_TEMPORAL_LOST_EXIT_SECONDS`` (when set), the worker exits at once with code 75 for
+its supervisor to start a fresh one with an empty workflow cache.
 """
 
 from __future__ import annotations
