@@ -59,12 +59,21 @@ def register(
     )
 
 
+# The server marks a workflow whose task keeps failing (after about a minute of attempts).
+STUCK = "TemporalReportedProblems IS NOT NULL"
+
+
 @app.command("list")
 def list_projects(
     query: Annotated[str, typer.Option(help='Visibility query, e.g. "DaibanOverdue = true".')] = "",
+    stuck: Annotated[
+        bool, typer.Option(help="Only projects whose workflow task keeps failing (README: when a project is stuck).")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Projects with their stage, agent, open departments and nearest deadline."""
+    if stuck:
+        query = f"({query}) AND {STUCK}" if query else STUCK
     rows = run(lambda c: c.list_projects(query))
 
     def render() -> None:

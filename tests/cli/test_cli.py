@@ -140,6 +140,8 @@ async def test_an_agent_runs_a_project_from_the_terminal(
 
     listed = await ok_json(dev, pg_dsn, "project", "list", "--query", f"DaibanProjectId = '{pid}'")
     assert listed and listed[0]["project_id"] == pid
+    # A healthy project is not among the stuck ones (the server accepts the combined query).
+    assert await ok_json(dev, pg_dsn, "project", "list", "--stuck", "--query", f"DaibanProjectId = '{pid}'") == []
     ack = await ok_json(dev, pg_dsn, "project", "withdraw", pid, "--reason", "plan changed", "--by", "agent-wang")
     assert ack["stage"] == "withdrawn"
 
