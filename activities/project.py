@@ -16,6 +16,8 @@ activity with its last error, and in the SDK's failure metrics).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -31,10 +33,12 @@ from catalog.load import default_catalog, default_zones
 from eventstore import batches, faults
 from eventstore.calendars import current_calendar
 from eventstore.content import store_versions
-from eventstore.store import EventIdConflict, StreamVersionConflict
+from eventstore.store import EventIdConflict, PredecessorNotStored, StreamVersionConflict
 from schemas.activities import (
     APPLY_BATCH,
     EVENT_CONFLICT,
+    PREDECESSOR_ATTEMPTS,
+    PREDECESSOR_NOT_STORED,
     RECORD_FAULT,
     RESOLVE_VERSIONS,
     STORAGE_REFUSED,
@@ -58,6 +62,10 @@ async def _classified(work: Callable[[], Awaitable[T]]) -> T:
     """Run ``work``, turning failures that cannot heal into non-retryable ``ApplicationError``s."""
     try:
         return await work()
+    except PredecessorNotStored as exc:
+        if activity.info().attempt < PREDECESSOR_ATTEMPTS:
+            raise ApplicationError(_text(str(exc)), type=PREDECESSOR_NOT_STORED) from exc
+        raise ApplicationError(_text(str(exc)), type=EVENT_CONFLICT, non_retryable=True) from exc
     except (EventIdConflict, StreamVersionConflict) as exc:
         raise ApplicationError(_text(str(exc)), type=EVENT_CONFLICT, non_retryable=True) from exc
     except (ValueError, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
@@ -114,6 +122,11 @@ class ProjectActivities:
         """
 
         async def write() -> int:
+            # Batches are dispatched without waiting for each other: the one before may be landing.
+            for _ in range(50):
+                with contextlib.suppress(PredecessorNotStored):
+                    return await batches.apply_batch(self.pool, batch)
+                await asyncio.sleep(0.1)
             return await batches.apply_batch(self.pool, batch)
 
         written = await _classified(write)

@@ -80,7 +80,7 @@ class ChainBreak(BaseModel):
 
 
 class EventStoreError(Exception):
-    """Base of the event store's own errors; none of them is transient."""
+    """Base of the event store's own errors; only ``PredecessorNotStored`` may heal by waiting."""
 
 
 class EventIdConflict(EventStoreError):
@@ -89,6 +89,12 @@ class EventIdConflict(EventStoreError):
 
 class StreamVersionConflict(EventStoreError):
     """The stream version is taken by another event, or the one before it does not exist."""
+
+
+class PredecessorNotStored(StreamVersionConflict):
+    """The batch follows a version the stream does not hold (yet): an earlier batch of the same
+    project may still be on its way (batches are dispatched without waiting for each other), or the
+    store does not belong to this Temporal (the worker's binding check refuses that at start)."""
 
 
 def columns(rows: Sequence[Any], *names: str) -> list[list[Any]]:
@@ -235,7 +241,7 @@ async def _plan(conn: Connection, events: Sequence[EventEnvelope]) -> list[tuple
             raise StreamVersionConflict(f"stream {e.stream_id} version {e.version} is taken by another event")
         prev = GENESIS if e.version == 1 else hashes.get((e.stream_id, e.version - 1))
         if prev is None:
-            raise StreamVersionConflict(f"stream {e.stream_id} has no version {e.version - 1}")
+            raise PredecessorNotStored(f"stream {e.stream_id} has no version {e.version - 1}")
         hashes[(e.stream_id, e.version)] = digest = chain_hash(prev, e)
         new.append((e, prev, digest))
     return new

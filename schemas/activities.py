@@ -19,6 +19,10 @@ UNKNOWN_ZONE = "UnknownZone"
 EVENT_CONFLICT = "EventConflict"
 STORAGE_REFUSED = "StorageRefused"
 NON_RETRYABLE = (UNKNOWN_ZONE, EVENT_CONFLICT, STORAGE_REFUSED)
+# Retried: an earlier batch of the project is not stored yet (``apply_batch``); after
+# ``PREDECESSOR_ATTEMPTS`` attempts it is an ``EVENT_CONFLICT`` (nothing retries forever).
+PREDECESSOR_NOT_STORED = "PredecessorNotStored"
+PREDECESSOR_ATTEMPTS = 30
 
 
 class ResolveVersions(Frozen):

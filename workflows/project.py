@@ -41,7 +41,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -50,7 +50,6 @@ with workflow.unsafe.imports_passed_through():
     from legalclock import Clock, LegalClockError, OfficeHours
     from schemas import commands as c
     from schemas import project as p
-    from schemas import visibility
     from schemas.activities import (
         APPLY_BATCH,
         NON_RETRYABLE,
@@ -61,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.effects import Batch
     from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState, Rejected
+    from workflows.pipeline import InFlight, Pipeline, publish
 
 _RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -71,6 +71,9 @@ _RETRY = RetryPolicy(
 _TIMEOUT = timedelta(seconds=30)
 
 NOT_READY = "NotReady"
+# Patch: batches dispatched from the activation that filled the outbox, nothing issued on their
+# results, alarm timers never cancelled (``workflows.pipeline``; tests/faults/evidence).
+PIPELINED = "pipelined"
 # Patch: matters run the statutory limit with the zone's promise beside it (``ProjectState.clock_model``).
 TWO_CLOCKS = "two-clocks"
 # Patch: deemed approval only for the matters a zone lists (``ProjectState.deemed_rule``).
@@ -145,7 +148,11 @@ class ProjectWorkflow:
                 type="InvalidWorkflowId",
                 non_retryable=True,
             )
+        # Taken once per run, in its first workflow task (a run started before keeps the old loop).
+        pipelined = workflow.patched(PIPELINED)
         m = self._m or await self._register(inp.registration)
+        if pipelined:
+            return await self._run_pipelined(m, inp)
         while True:
             now = workflow.now()
             m.fire_alarms(now)
@@ -154,16 +161,62 @@ class ProjectWorkflow:
             if m.done and not (m.state.pending_events or m.state.effects):
                 break
             if self._continue_as_new_due():
-                # Whatever the outbox holds travels in the carried state: a steady stream of
-                # updates can never keep a project from continuing as new.
-                workflow.continue_as_new(
-                    ProjectInput(registration=inp.registration, carried=m.state, history_limit=inp.history_limit)
-                )
+                self._continue_as_new(m, inp)
             if (m.state.pending_events or m.state.effects) and self._fault is None:
                 await self._flush()
             else:  # idle, or parked after a fault until an operator asks to retry
                 await self._sleep_until_woken(None if self._fault else m.next_alarm())
         return m.view(workflow.now())
+
+    async def _run_pipelined(self, m: ProjectMachine, inp: ProjectInput) -> p.ProjectView:
+        """The main loop under patch ``pipelined`` (``workflows.pipeline``): only a wake-up, a timer or
+        the run's start makes it act (alarms, stages, search attributes, continue-as-new, dispatch,
+        the next alarm); a batch's result only drops what it stored from the outbox."""
+        pipe, acting = Pipeline(_RETRY, _TIMEOUT), True
+        while True:
+            failed = pipe.take_stored(m)
+            if failed is not None:
+                await self._batch_failed(pipe, failed)
+            idle = not (m.state.pending_events or m.state.effects or pipe.inflight)
+            if acting:
+                now = workflow.now()
+                m.fire_alarms(now)
+                m.advance(now)
+                self._publish()
+                if m.done and not (m.state.pending_events or m.state.effects or pipe.inflight):
+                    break
+                can = self._continue_as_new_due()
+                if can and not pipe.inflight:  # a result arriving meanwhile would refuse the task
+                    self._continue_as_new(m, inp)
+                if self._fault is None:
+                    if not can:  # due: let the batches in flight land, then continue as new
+                        pipe.dispatch(m)
+                    pipe.arm(m.next_alarm(), m.next_alarm_summary())
+            elif m.done and idle:
+                break
+            elif not pipe.inflight and self._continue_as_new_due():  # the batches it waited for landed
+                self._continue_as_new(m, inp)
+            self._wake = False
+            await workflow.wait_condition(lambda: self._wake or pipe.timer_fired() or pipe.front_done())
+            await self._settle()
+            acting = self._wake or pipe.timer_fired()
+        return m.view(workflow.now())
+
+    async def _batch_failed(self, pipe: Pipeline, failed: InFlight) -> None:
+        """A batch refused for good parks the project (``_record_fault``); anything else fails it."""
+        exc = failed.handle.exception()
+        cause = exc.cause if isinstance(exc, ActivityError) else None
+        if not (isinstance(cause, ApplicationError) and cause.type in NON_RETRYABLE):
+            raise exc or ApplicationError("batch failed", non_retryable=True)
+        pipe.abandon()  # the batches after it wait for it in the store: send them all again later
+        await self._record_fault(failed.batch, cause)
+
+    def _continue_as_new(self, m: ProjectMachine, inp: ProjectInput) -> None:
+        # Whatever the outbox holds travels in the carried state: a steady stream of updates can
+        # never keep a project from continuing as new.
+        workflow.continue_as_new(
+            ProjectInput(registration=inp.registration, carried=m.state, history_limit=inp.history_limit)
+        )
 
     async def _register(self, r: p.RegisterProject) -> ProjectMachine:
         versions = await workflow.execute_activity(
@@ -267,31 +320,7 @@ class ProjectWorkflow:
 
     def _publish(self) -> None:
         """Search attributes and current details, so the UI shows where the project stands."""
-        m, now = self._machine, workflow.now()
-        r = m.state.registration
-        values: dict[str, Any] = {
-            visibility.PROJECT_ID.name: r.project_id,
-            visibility.ZONE.name: r.zone,
-            visibility.STAGE.name: str(m.state.stage),
-            visibility.AGENT.name: m.state.agent,
-            visibility.OPEN_DEPARTMENTS.name: m.open_departments(),
-            visibility.OVERDUE.name: m.overdue(now),
-            visibility.NEXT_DEADLINE.name: m.nearest_deadline(),
-            visibility.FAULTED.name: self._fault is not None,
-        }
-        changed = {k: v for k, v in values.items() if self._published.get(k, object()) != v}
-        if changed:
-            keys = {k.name: k for k in visibility.ALL}
-            updates: list[SearchAttributeUpdate[Any]] = [
-                keys[name].value_unset() if value is None else keys[name].value_set(value)
-                for name, value in changed.items()
-            ]
-            workflow.upsert_search_attributes(updates)
-            self._published.update(changed)
-        details = m.waiting_for(now)
-        if self._fault is not None:
-            details = f"FAULT, waiting for an operator (retry_faulted): {self._fault}. {details}"
-        workflow.set_current_details(details)
+        publish(self._machine, self._published, self._fault)
 
     @property
     def _machine(self) -> ProjectMachine:

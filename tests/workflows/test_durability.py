@@ -32,6 +32,7 @@ from activities.project import ProjectActivities
 from interfaces.client import DaibanClient
 from schemas.effects import Batch
 from schemas.project import ProgressReport, ReassignAgent, ResumeClock, RetryFaulted, StopClock
+from tests.faults.checks import timer_gaps
 from tests.harness import Harness
 from tests.support import rid
 from tests.workflows.helpers import approve_all, decide, events, search_attributes, settle, view
@@ -282,3 +283,52 @@ async def test_an_operator_reset_to_an_earlier_task_reapplies_every_update_once(
     assert sum(r["event_type"] == "AgentReassigned" for r in rows) == 3, "each update applied once"
     await _replays(new)
     await new.terminate("test finished")
+
+
+async def test_a_batch_result_alone_issues_no_command(dev: Harness) -> None:
+    """Only a wake-up, a timer or the run's start makes the loop act; a batch's result only drops
+    what it stored. A worker may take a batch's result and an update of the same workflow task in
+    two activations where a replay takes one (updates first): anything issued on the result alone
+    would replay in another place (tests/faults/evidence)."""
+    h = await dev.start(zone="tunliu")
+    v = await approve_all(h, "approval_land", prefix="quiet")
+    client = DaibanClient(dev.client, dev.task_queue)
+    for to in ("agent-wang", "agent-li", "agent-wang", "agent-li"):
+        await client.reassign_agent(v.project_id, ReassignAgent(to_agent=to, by="lead-zhao", reason="rota"))
+        await settle(h)
+    history = await h.fetch_history()
+    events = list(history.events)
+    kinds = [e.event_type for e in events]
+    batches = {
+        e.event_id
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "apply_batch"
+    }
+    results = [
+        i
+        for i, e in enumerate(events)
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+        and e.activity_task_completed_event_attributes.scheduled_event_id in batches
+    ]
+    assert len(results) >= 5
+    not_commands = {
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+        EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+        EventType.EVENT_TYPE_TIMER_FIRED,
+    }
+    for i in results:
+        done = kinds.index(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, i)
+        commands = []
+        for kind in kinds[done + 1 :]:
+            if kind in not_commands:
+                break
+            commands.append(kind)
+        if EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED in commands:
+            continue  # an update rode along in the task: it may act
+        assert commands == [], f"after the batch result at event {i + 1}: {[EventType.Name(k) for k in commands]}"
+    assert EventType.EVENT_TYPE_TIMER_CANCELED not in kinds, "alarm timers are never cancelled"
+    assert timer_gaps(history) == []
+    await _replays(h)
+    await h.terminate("test finished")

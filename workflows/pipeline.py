@@ -1,0 +1,129 @@
+"""The outbox on its way to the store, and the alarm timers: nothing issued on a batch's result.
+
+Why (tests/faults/evidence): a worker may take one workflow task in two activations on its first
+execution (a batch's result, then updates) where a replay takes one (updates first). Whatever the
+workflow issues in the first of the two comes before the updates' acceptances there and after them
+on replay: a nondeterminism error, or a timer numbering the replay does not share. So here:
+
+- a batch is dispatched from the activation that filled the outbox, without waiting for the one
+  before it (``apply_batch`` retries while its predecessor is not stored: ``PredecessorNotStored``);
+- a batch's result is taken without issuing anything (the outbox prefix it stored is dropped);
+- an alarm timer is started where the alarm was decided and never cancelled; a new one only when
+  no pending timer fires at or before the alarm (one that fires early wakes the loop for nothing).
+
+Workflow code: deterministic, Temporal APIs only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+
+with workflow.unsafe.imports_passed_through():
+    from schemas import visibility
+    from schemas.activities import APPLY_BATCH
+    from schemas.effects import Batch
+    from workflows.lifecycle import ProjectMachine
+
+
+@dataclass
+class InFlight:
+    """A dispatched batch: its activity and how much of the outbox it carries."""
+
+    batch: Batch
+    handle: workflow.ActivityHandle[int]
+
+
+class Pipeline:
+    """Batches in flight, in dispatch order, and the pending alarm timers of one run."""
+
+    def __init__(self, retry: RetryPolicy, timeout: timedelta) -> None:
+        self._retry, self._timeout = retry, timeout
+        self.inflight: list[InFlight] = []
+        self._sent_events = self._sent_effects = 0
+        self._timers: list[tuple[datetime, asyncio.Task[None]]] = []
+
+    def dispatch(self, m: ProjectMachine) -> None:
+        """Hand what the outbox holds beyond the batches in flight to a new ``apply_batch``."""
+        events = m.state.pending_events[self._sent_events :]
+        effects = m.state.effects[self._sent_effects :]
+        if not events and not effects:
+            return
+        batch = Batch(project_id=m.pid, events=list(events), effects=list(effects))
+        handle = workflow.start_activity(
+            APPLY_BATCH,
+            batch,
+            result_type=int,
+            summary=batch.summary(),
+            start_to_close_timeout=self._timeout,
+            retry_policy=self._retry,
+        )
+        self.inflight.append(InFlight(batch, handle))
+        self._sent_events += len(events)
+        self._sent_effects += len(effects)
+
+    def front_done(self) -> bool:
+        return bool(self.inflight) and self.inflight[0].handle.done()
+
+    def take_stored(self, m: ProjectMachine) -> InFlight | None:
+        """Drop from the outbox what finished batches stored, in order; return a failed one."""
+        while self.front_done():
+            done = self.inflight.pop(0)
+            if done.handle.exception() is not None:
+                return done
+            del m.state.pending_events[: len(done.batch.events)]
+            del m.state.effects[: len(done.batch.effects)]
+            self._sent_events -= len(done.batch.events)
+            self._sent_effects -= len(done.batch.effects)
+        return None
+
+    def abandon(self) -> None:
+        """Cancel every batch in flight; the outbox keeps them to send again (after a fault)."""
+        for f in self.inflight:
+            f.handle.cancel()
+        self.inflight.clear()
+        self._sent_events = self._sent_effects = 0
+
+    def arm(self, alarm: datetime | None, summary: str) -> None:
+        """Make sure a timer fires at or before ``alarm`` (a datetime), without cancelling any."""
+        self._timers = [(at, t) for at, t in self._timers if not t.done()]
+        if alarm is not None and not any(at <= alarm for at, _ in self._timers):
+            delay = max(alarm - workflow.now(), timedelta(seconds=1))
+            self._timers.append((alarm, asyncio.create_task(workflow.sleep(delay, summary=summary))))
+
+    def timer_fired(self) -> bool:
+        return any(t.done() for _, t in self._timers)
+
+
+def publish(m: ProjectMachine, published: dict[str, Any], fault: str | None) -> None:
+    """Upsert the search attributes that changed since ``published`` (updated in place) and set
+    the current details, so the UI shows where the project stands (``fault``: parked, and why)."""
+    now, r = workflow.now(), m.state.registration
+    values: dict[str, Any] = {
+        visibility.PROJECT_ID.name: r.project_id,
+        visibility.ZONE.name: r.zone,
+        visibility.STAGE.name: str(m.state.stage),
+        visibility.AGENT.name: m.state.agent,
+        visibility.OPEN_DEPARTMENTS.name: m.open_departments(),
+        visibility.OVERDUE.name: m.overdue(now),
+        visibility.NEXT_DEADLINE.name: m.nearest_deadline(),
+        visibility.FAULTED.name: fault is not None,
+    }
+    changed = {k: v for k, v in values.items() if published.get(k, object()) != v}
+    if changed:
+        keys = {k.name: k for k in visibility.ALL}
+        updates: list[SearchAttributeUpdate[Any]] = [
+            keys[name].value_unset() if value is None else keys[name].value_set(value)
+            for name, value in changed.items()
+        ]
+        workflow.upsert_search_attributes(updates)
+        published.update(changed)
+    details = m.waiting_for(now)
+    if fault is not None:
+        details = f"FAULT, waiting for an operator (retry_faulted): {fault}. {details}"
+    workflow.set_current_details(details)
