@@ -25,9 +25,11 @@ Determinism by construction (why a restart loses nothing):
   the activation (updates, signals, activity results, timers, in whatever order the SDK applied
   them) has run before it reads the state. What it schedules therefore depends on the activation's
   content, never on the order of its jobs, in the first execution and in any replay alike.
-- One activity per flush (``apply_batch``: events and effects in one transaction); the outbox is
-  consumed only after it succeeded, so a batch refused for good stays in the state while the
-  project is marked faulted for operators.
+- A batch's result alone issues nothing (patch ``pipelined``, ``workflows.pipeline``): one task
+  may reach the workflow in two activations first and in one on replay. Batches (``apply_batch``:
+  events and effects in one transaction) leave from the activation that filled the outbox; its
+  prefix is dropped only once stored, so a batch refused for good stays while the project is
+  marked faulted for operators.
 - Continue-as-new in every stage on the server's suggestion or at ``history_limit`` events,
   carrying the state (with the outbox and every answer given) but never the catalog, zone policy
   or calendar, which travel as content versions (``catalog.content``).
