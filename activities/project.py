@@ -16,8 +16,6 @@ activity with its last error, and in the SDK's failure metrics).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -122,11 +120,6 @@ class ProjectActivities:
         """
 
         async def write() -> int:
-            # Batches are dispatched without waiting for each other: the one before may be landing.
-            for _ in range(50):
-                with contextlib.suppress(PredecessorNotStored):
-                    return await batches.apply_batch(self.pool, batch)
-                await asyncio.sleep(0.1)
             return await batches.apply_batch(self.pool, batch)
 
         written = await _classified(write)

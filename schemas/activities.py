@@ -19,7 +19,7 @@ UNKNOWN_ZONE = "UnknownZone"
 EVENT_CONFLICT = "EventConflict"
 STORAGE_REFUSED = "StorageRefused"
 NON_RETRYABLE = (UNKNOWN_ZONE, EVENT_CONFLICT, STORAGE_REFUSED)
-# Retried: an earlier batch of the project is not stored yet (``apply_batch``); after
+# Retried: the batch follows a version the store does not hold (yet); after
 # ``PREDECESSOR_ATTEMPTS`` attempts it is an ``EVENT_CONFLICT`` (nothing retries forever).
 PREDECESSOR_NOT_STORED = "PredecessorNotStored"
 PREDECESSOR_ATTEMPTS = 30

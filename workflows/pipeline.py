@@ -5,8 +5,8 @@ execution (a batch's result, then updates) where a replay takes one (updates fir
 workflow issues in the first of the two comes before the updates' acceptances there and after them
 on replay: a nondeterminism error, or a timer numbering the replay does not share. So here:
 
-- a batch is dispatched from the activation that filled the outbox, without waiting for the one
-  before it (``apply_batch`` retries while its predecessor is not stored: ``PredecessorNotStored``);
+- a batch is dispatched from the activation that filled the outbox, without waiting for the one in
+  flight: it carries the whole outbox not yet known stored, so none waits for another;
 - a batch's result is taken without issuing anything (the outbox prefix it stored is dropped);
 - an alarm timer is started where the alarm was decided and never cancelled; a new one only when
   no pending timer fires at or before the alarm (one that fires early wakes the loop for nothing).
@@ -33,26 +33,35 @@ with workflow.unsafe.imports_passed_through():
 
 @dataclass
 class InFlight:
-    """A dispatched batch: its activity and how much of the outbox it carries."""
+    """A dispatched batch: its activity, and how far into the outbox it reaches."""
 
     batch: Batch
     handle: workflow.ActivityHandle[int]
+    # The last event version it carries, and the (run-absolute) count of effects through its last.
+    events_through: int
+    effects_through: int
 
 
 class Pipeline:
-    """Batches in flight, in dispatch order, and the pending alarm timers of one run."""
+    """Batches in flight and the pending alarm timers of one run.
+
+    Each batch carries the whole outbox not yet known stored, so batches in flight never wait for
+    each other: whichever lands first stores everything up to its end, and the others find their
+    events and effects already there (idempotent by event id and business keys).
+    """
 
     def __init__(self, retry: RetryPolicy, timeout: timedelta) -> None:
         self._retry, self._timeout = retry, timeout
         self.inflight: list[InFlight] = []
-        self._sent_events = self._sent_effects = 0
+        self._events_sent = self._effects_sent = self._effects_dropped = 0
         self._timers: list[tuple[datetime, asyncio.Task[None]]] = []
 
     def dispatch(self, m: ProjectMachine) -> None:
-        """Hand what the outbox holds beyond the batches in flight to a new ``apply_batch``."""
-        events = m.state.pending_events[self._sent_events :]
-        effects = m.state.effects[self._sent_effects :]
-        if not events and not effects:
+        """Send the outbox to a new ``apply_batch`` if it holds anything no batch in flight carries."""
+        events, effects = m.state.pending_events, m.state.effects
+        events_through = events[-1].version if events else self._events_sent
+        effects_through = self._effects_dropped + len(effects)
+        if events_through <= self._events_sent and effects_through <= self._effects_sent:
             return
         batch = Batch(project_id=m.pid, events=list(events), effects=list(effects))
         handle = workflow.start_activity(
@@ -63,31 +72,31 @@ class Pipeline:
             start_to_close_timeout=self._timeout,
             retry_policy=self._retry,
         )
-        self.inflight.append(InFlight(batch, handle))
-        self._sent_events += len(events)
-        self._sent_effects += len(effects)
+        self.inflight.append(InFlight(batch, handle, events_through, effects_through))
+        self._events_sent, self._effects_sent = events_through, effects_through
 
-    def front_done(self) -> bool:
-        return bool(self.inflight) and self.inflight[0].handle.done()
+    def any_done(self) -> bool:
+        return any(f.handle.done() for f in self.inflight)
 
     def take_stored(self, m: ProjectMachine) -> InFlight | None:
-        """Drop from the outbox what finished batches stored, in order; return a failed one."""
-        while self.front_done():
-            done = self.inflight.pop(0)
+        """Drop from the outbox what finished batches stored; return a failed one, if any."""
+        for done in [f for f in self.inflight if f.handle.done()]:
+            self.inflight.remove(done)
             if done.handle.exception() is not None:
                 return done
-            del m.state.pending_events[: len(done.batch.events)]
-            del m.state.effects[: len(done.batch.effects)]
-            self._sent_events -= len(done.batch.events)
-            self._sent_effects -= len(done.batch.effects)
+            while m.state.pending_events and m.state.pending_events[0].version <= done.events_through:
+                m.state.pending_events.pop(0)
+            while m.state.effects and self._effects_dropped < done.effects_through:
+                m.state.effects.pop(0)
+                self._effects_dropped += 1
         return None
 
     def abandon(self) -> None:
-        """Cancel every batch in flight; the outbox keeps them to send again (after a fault)."""
+        """Cancel every batch in flight; the outbox keeps what they carried, to send again."""
         for f in self.inflight:
             f.handle.cancel()
         self.inflight.clear()
-        self._sent_events = self._sent_effects = 0
+        self._events_sent, self._effects_sent = 0, self._effects_dropped
 
     def arm(self, alarm: datetime | None, summary: str) -> None:
         """Make sure a timer fires at or before ``alarm`` (a datetime), without cancelling any."""

@@ -199,7 +199,7 @@ class ProjectWorkflow:
             elif not pipe.inflight and self._continue_as_new_due():  # the batches it waited for landed
                 self._continue_as_new(m, inp)
             self._wake = False
-            await workflow.wait_condition(lambda: self._wake or pipe.timer_fired() or pipe.front_done())
+            await workflow.wait_condition(lambda: self._wake or pipe.timer_fired() or pipe.any_done())
             await self._settle()
             acting = self._wake or pipe.timer_fired()
         return m.view(workflow.now())
