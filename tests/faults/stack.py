@@ -184,6 +184,8 @@ class Stack:
 
     def start_pg(self) -> None:
         if self.pg is None:
+            while port_in_use(self.pg_port):  # taken since it was picked (tests running beside)
+                self.pg_port = free_port()
             self.pg = EmbeddedPostgres(self.root / "pgdata", self.pg_port, durable=True)
         self.pg.start()
 
