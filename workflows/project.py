@@ -190,10 +190,10 @@ class ProjectWorkflow:
                 can = self._continue_as_new_due()
                 if can and not pipe.inflight:  # a result arriving meanwhile would refuse the task
                     self._continue_as_new(m, inp)
-                if self._fault is None:
-                    if not can:  # due: let the batches in flight land, then continue as new
-                        pipe.dispatch(m)
-                    pipe.arm(m.next_alarm(), m.next_alarm_summary())
+                if self._fault is None and not can:  # due: let the batches in flight land first
+                    pipe.dispatch(m)
+                # Parked after a fault: no new alarm, but a timer that fired is let go (or it wakes us again).
+                pipe.arm(None if self._fault else m.next_alarm(), m.next_alarm_summary())
             elif m.done and idle:
                 break
             elif not pipe.inflight and self._continue_as_new_due():  # the batches it waited for landed
