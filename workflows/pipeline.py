@@ -1,4 +1,4 @@
-"""The outbox on its way to the store, and the alarm timers: nothing issued on a batch's result.
+"""The outbox on its way to the store, the alarm timers and the search attributes of the loop.
 
 Why (tests/faults/evidence): a worker may take one workflow task in two activations on its first
 execution (a batch's result, then updates) where a replay takes one (updates first). Whatever the

@@ -210,7 +210,7 @@ class ProjectWorkflow:
         cause = exc.cause if isinstance(exc, ActivityError) else None
         if not (isinstance(cause, ApplicationError) and cause.type in NON_RETRYABLE):
             raise exc or ApplicationError("batch failed", non_retryable=True)
-        pipe.abandon()  # the batches after it wait for it in the store: send them all again later
+        pipe.abandon()  # the others carry the same refused events: send everything again on retry
         await self._record_fault(failed.batch, cause)
 
     def _continue_as_new(self, m: ProjectMachine, inp: ProjectInput) -> None:
