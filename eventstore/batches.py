@@ -11,11 +11,20 @@ from __future__ import annotations
 import asyncpg
 import structlog
 
-from eventstore.inbox import close_submission, record_submission
+from eventstore.inbox import accept_submission, close_submission, record_submission
 from eventstore.licences import issue_license, revoke_license
 from eventstore.outbox import record_notification
 from eventstore.store import Connection, append_in_transaction
-from schemas.effects import Batch, CloseSubmission, Effect, IssueLicense, Notify, RevokeLicense, SubmitApplication
+from schemas.effects import (
+    AcceptSubmission,
+    Batch,
+    CloseSubmission,
+    Effect,
+    IssueLicense,
+    Notify,
+    RevokeLicense,
+    SubmitApplication,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +54,8 @@ async def _perform(conn: Connection, effect: Effect) -> None:
     """One effect inside the batch's transaction."""
     if isinstance(effect, SubmitApplication):
         await record_submission(conn, effect)
+    elif isinstance(effect, AcceptSubmission):
+        await accept_submission(conn, effect)
     elif isinstance(effect, CloseSubmission):
         await close_submission(
             conn, effect.project_id, effect.matter_code, effect.submission, effect.outcome, effect.closed_at

@@ -5,9 +5,10 @@ builds the same envelope); ``to_domain`` reads a stored row back as its domain e
 
 Clock ids. Clock events (``ClockStopped``, ``ClockResumed``, ``LimitExtended``, ``DeadlineWarned``,
 ``DeadlineBreached``, ``EscalatedToLead``, ``JointMeetingConvened``) name their clock by id, while
-``MatterSubmitted``, ``StageStarted`` and ``ObligationOpened`` open a clock without naming it. The
+``MatterSubmitted`` (and ``ApplicationAccepted``), ``ApplicationReceived``, ``StageStarted`` and
+``ObligationOpened`` open a clock without naming it. The
 read models join the two through the ids built here, which are the ones the lifecycle (``workflows/lifecycle``)
-uses (``matter:<code>:<submission>``, ``obligation:<code>:<kind>:<submission>``,
+uses (``matter:<code>:<submission>``, ``acceptance:<code>:<submission>``, ``obligation:<code>:<kind>:<submission>``,
 ``stage:<stage>``, ``process``): a change there must be made here too. Any other id is kept as a
 project-level clock.
 """
@@ -19,6 +20,7 @@ from datetime import datetime
 from schemas.clocks import (  # re-exported: the one place clock ids are built and read
     PROCESS_CLOCK_ID,
     ClockRef,
+    acceptance_clock_id,
     matter_clock_id,
     obligation_clock_id,
     parse_clock_id,
@@ -67,6 +69,7 @@ def to_domain(event: EventEnvelope) -> DomainEvent | None:
 __all__ = [
     "PROCESS_CLOCK_ID",
     "ClockRef",
+    "acceptance_clock_id",
     "matter_clock_id",
     "obligation_clock_id",
     "parse_clock_id",

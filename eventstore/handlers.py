@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from eventstore import readmodels as rm
-from eventstore.codec import matter_clock_id, stage_clock_id, to_domain
+from eventstore.codec import acceptance_clock_id, matter_clock_id, stage_clock_id, to_domain
 from eventstore.store import Connection, StoredEvent, columns
 from schemas import events as ev
 from schemas.events import ClockScope
@@ -147,6 +147,52 @@ async def _stage_completed(conn: Connection, stored: StoredEvent, e: ev.StageCom
         await rm.close_clocks(conn, e.project_id, scope="process")
 
 
+@_on(ev.ApplicationReceived)
+async def _received(conn: Connection, stored: StoredEvent, e: ev.ApplicationReceived) -> None:
+    """An application to accept: the matter is ``received`` and the department's 5 days run (§32)."""
+    await conn.execute(
+        """UPDATE rm_matters SET state = 'received', submissions = greatest(submissions, $3),
+                  submitted_at = $4, updated_at = $4
+           WHERE project_id = $1 AND matter_code = $2""",
+        e.project_id,
+        e.matter_code,
+        e.submission,
+        stored.occurred_at,
+    )
+    await rm.clock(
+        conn,
+        e.project_id,
+        acceptance_clock_id(e.matter_code, e.submission),
+        "acceptance",
+        department=e.department,
+        deadline=e.acceptance_deadline,
+        is_open=True,
+    )
+
+
+async def _acceptance_ends(conn: Connection, e: ev.MatterEvent) -> None:
+    await rm.close_clocks(conn, e.project_id, matter_code=e.matter_code, scope="acceptance")
+
+
+@_on(ev.CompletionRequested)
+async def _completion_requested(conn: Connection, stored: StoredEvent, e: ev.CompletionRequested) -> None:
+    await rm.update_matter(conn, stored, e, state="incomplete")
+    await _acceptance_ends(conn, e)
+
+
+@_on(ev.ApplicationRefused)
+async def _refused(conn: Connection, stored: StoredEvent, e: ev.ApplicationRefused) -> None:
+    await rm.update_matter(conn, stored, e, state="to_apply")
+    await _acceptance_ends(conn, e)
+
+
+@_on(ev.ApplicationAccepted)
+async def _accepted(conn: Connection, stored: StoredEvent, e: ev.ApplicationAccepted) -> None:
+    """受理: the decision clock opens as on a submission (the fields are ``MatterSubmitted``'s)."""
+    await _acceptance_ends(conn, e)
+    await _submitted(conn, stored, e)
+
+
 @_on(ev.MatterSubmitted)
 async def _submitted(conn: Connection, stored: StoredEvent, e: ev.MatterSubmitted) -> None:
     await conn.execute(
@@ -230,6 +276,7 @@ async def _rejected(conn: Connection, stored: StoredEvent, e: ev.MatterRejected)
 # Events that only move their matter to another state. (The lifecycle stops and resumes the
 # matter's clock around a correction with ClockStopped / ClockResumed.)
 MATTER_STATES: dict[type[ev.MatterEvent], MatterStateName] = {
+    ev.ApplicationOpened: "to_apply",
     ev.CorrectionRequested: "correction",
     ev.CorrectionSupplied: "pending",
     ev.ApprovalSuspended: "suspended",

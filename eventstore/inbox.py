@@ -1,4 +1,7 @@
-"""The department inbox (table ``department_inbox``): submissions waiting for a decision.
+"""The department inbox (table ``department_inbox``): applications to accept and to decide.
+
+A row is an application as received (``phase`` ``acceptance``: 5 working days to accept it,
+行政许可法 §32), then accepted (``decision``) until decided, refused or withdrawn (``closed_at``).
 
 Writers are idempotent on (project, matter, submission), so a retried batch writes nothing twice.
 The read side (a department's open submissions with their deadlines) is ``queries.department_inbox``.
@@ -11,7 +14,7 @@ from datetime import datetime
 import structlog
 
 from eventstore.store import Executor, insert_once
-from schemas.effects import SubmitApplication
+from schemas.effects import AcceptSubmission, SubmitApplication
 
 log = structlog.get_logger(__name__)
 
@@ -19,6 +22,23 @@ log = structlog.get_logger(__name__)
 async def record_submission(db: Executor, application: SubmitApplication) -> bool:
     """Put a submission in the department's inbox; False if it was there already."""
     return await insert_once(db, "department_inbox", application.model_dump(exclude={"kind"}))
+
+
+async def accept_submission(db: Executor, accepted: AcceptSubmission) -> bool:
+    """Move a received application to "to decide"; False if it was accepted (or closed) already."""
+    status: str = await db.execute(
+        """UPDATE department_inbox
+           SET phase = 'decision', accepted_at = $4,
+               payload = payload || jsonb_build_object('deadline', $5::text)
+           WHERE project_id = $1 AND matter_code = $2 AND submission = $3
+             AND phase = 'acceptance' AND closed_at IS NULL""",
+        accepted.project_id,
+        accepted.matter_code,
+        accepted.submission,
+        accepted.accepted_at,
+        accepted.deadline.isoformat() if accepted.deadline else None,
+    )
+    return status.endswith(" 1")
 
 
 async def close_submission(

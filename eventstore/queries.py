@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -129,7 +129,7 @@ class ZoneReport(_View):
 
 
 class InboxItem(_View):
-    """An open submission waiting for a department's decision."""
+    """An open application: to accept (``phase`` ``acceptance``) or to decide (``decision``)."""
 
     project_id: str
     project_name: str | None
@@ -139,6 +139,8 @@ class InboxItem(_View):
     department: str
     payload: dict[str, Any]
     submitted_at: datetime
+    phase: Literal["acceptance", "decision"] = "decision"
+    accepted_at: datetime | None = None
     deadline: datetime | None
 
 
@@ -275,10 +277,13 @@ async def zone_report(db: Executor, zone: str | None = None) -> list[ZoneReport]
 
 
 async def department_inbox(db: Executor, department: str) -> list[InboxItem]:
-    """A department's open submissions, oldest first, with the matter's deadline if known."""
+    """A department's open applications, oldest first: ``phase`` ``acceptance`` (to accept within 5
+    working days, ``deadline`` is that day) or ``decision`` (accepted, to decide by ``deadline``)."""
     rows = await db.fetch(
         """SELECT i.project_id, p.name AS project_name, i.matter_code, m.matter_name,
-                  i.submission, i.department, i.payload, i.submitted_at, m.deadline
+                  i.submission, i.department, i.payload, i.submitted_at, i.phase, i.accepted_at,
+                  CASE WHEN i.phase = 'acceptance' THEN (i.payload->>'deadline')::timestamptz
+                       ELSE m.deadline END AS deadline
            FROM department_inbox i
            LEFT JOIN rm_projects p USING (project_id)
            LEFT JOIN rm_matters m ON m.project_id = i.project_id AND m.matter_code = i.matter_code
@@ -331,6 +336,24 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
     ev.StageStarted: lambda e: f"Stage {e.stage} started, due {_t(e.deadline)}",
     ev.StageCompleted: lambda e: f"Stage {e.stage} completed in {_d(e.working_days_used)} working days",
     ev.MatterSubmitted: lambda e: f"Submitted {_matter(e)}, #{e.submission}, {e.mode}, due {_t(e.deadline)}",
+    ev.ApplicationOpened: lambda e: f"{_matter(e)} open for the agent's application",
+    ev.ApplicationReceived: lambda e: (
+        f"Application for {_matter(e)} received, #{e.submission}"
+        + (" (completed after the notice)" if e.completes_notice else "")
+        + f", to accept by {_t(e.acceptance_deadline)}; prepared in {_d(e.preparation_days)} working days"
+        + (f"; commitment {e.commitment.text_version} signed by {e.commitment.signed_by}" if e.commitment else "")
+    ),
+    ev.ApplicationAccepted: lambda e: (
+        f"Application for {_matter(e)} "
+        + ("deemed accepted on receipt (5 working days of silence)" if e.deemed else "accepted")
+        + f" from {_t(e.accepted_at)}, due {_t(e.promised_deadline or e.deadline)}"
+        + (f" (statutory {_t(e.deadline)})" if e.promised_deadline else "")
+    ),
+    ev.CompletionRequested: lambda e: (
+        f"Completion notice #{e.notice} for {_matter(e)}: {', '.join(e.items)}; back with the agent"
+    ),
+    ev.ApplicationRefused: lambda e: f"Application for {_matter(e)} not accepted: {'; '.join(e.reasons)}",
+    ev.DepartmentFaultRecorded: lambda e: f"Fault of {e.department} on {e.matter_code} ({e.law}): {e.fault}",
     ev.MatterExempted: lambda e: (
         f"{_matter(e)} covered by regional assessment {e.assessment}, {_d(e.statutory_days)} days saved"
     ),

@@ -45,7 +45,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from schemas import commands, visibility
 from schemas import project as p
 from schemas.commands import Command
-from workflows.project import NOT_READY, ClockLedger, ProjectInput, ProjectWorkflow
+from workflows.clocks import ClockLedger
+from workflows.project import NOT_READY, ProjectInput, ProjectWorkflow
 
 R = TypeVar("R", bound=BaseModel)
 C = TypeVar("C", bound=BaseModel)
@@ -265,6 +266,7 @@ class DaibanClient:
     # One typed method per command, named as its update: ``await client.decide(project_id, decision)``.
     decide = _Method(commands.DECIDE)
     verify = _Method(commands.VERIFY)
+    submit_application = _Method(commands.SUBMIT_APPLICATION)
     supply_materials = _Method(commands.SUPPLY_MATERIALS)
     resubmit = _Method(commands.RESUBMIT)
     stop_clock = _Method(commands.STOP_CLOCK)

@@ -1,7 +1,7 @@
 """Clock ids: built here, once, and read back here (the lifecycle and the event codec both use it).
 
-``matter:<code>:<submission>``, ``obligation:<code>:<kind>:<submission>``, ``stage:<stage>``,
-``process``.
+``matter:<code>:<submission>``, ``acceptance:<code>:<submission>``,
+``obligation:<code>:<kind>:<submission>``, ``stage:<stage>``, ``process``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,11 @@ PROCESS_CLOCK_ID = "process"
 def matter_clock_id(matter_code: str, submission: int) -> str:
     """The id of the decision clock of a matter's ``submission``."""
     return f"matter:{matter_code}:{submission}"
+
+
+def acceptance_clock_id(matter_code: str, submission: int) -> str:
+    """The id of the clock of a department's 5 working days to accept ``submission`` (行政许可法 §32)."""
+    return f"acceptance:{matter_code}:{submission}"
 
 
 def stage_clock_id(stage: str) -> str:
@@ -44,6 +49,8 @@ def parse_clock_id(clock_id: str) -> ClockRef:
     submission = int(number) if number.isdigit() else None
     if kind == "matter" and head and submission is not None:
         return ClockRef("matter", head, submission)
+    if kind == "acceptance" and head and submission is not None:
+        return ClockRef("acceptance", head, submission)
     if kind == "obligation" and ":" in head and submission is not None:
         return ClockRef("obligation", head.rpartition(":")[0], submission)
     if kind == "stage" and rest:

@@ -50,15 +50,23 @@ class Command(Generic[Req, Ans]):
 # The update's descriptions, as the workflow declares them (the gateway's route documentation).
 _DESCRIPTIONS = {
     "decide": (
-        "A department decides a pending matter (approve, reject, correction, tolerance, commitment); "
-        "a repeated decision id gets the first answer."
+        "A department accepts a received application, notifies once what is missing or refuses it "
+        "(accept, request_completion, refuse), or decides an accepted one (approve, reject, correction, "
+        "tolerance, commitment); a repeated decision id gets the first answer."
     ),
     "verify": (
         "The department's after-the-fact verification of a commitment-based approval; "
         "a failure revokes and reopens the matter."
     ),
-    "supply_materials": "The agent supplies correction materials, or secondary materials owed under tolerance.",
-    "resubmit": "The agent resubmits a rejected matter; its clock starts again.",
+    "submit_application": (
+        "The agent applies for a matter with its materials (and the signed commitment of a commitment "
+        "matter); the department has 5 working days to accept it (行政许可法 §32)."
+    ),
+    "supply_materials": (
+        "The agent completes an application after a completion notice, supplies correction materials, or "
+        "secondary materials owed under tolerance."
+    ),
+    "resubmit": "The agent applies again for a rejected matter (received for acceptance, or its clock starts again).",
     "stop_clock": "The department stops a matter's clock for expert review, a hearing, testing or public notice.",
     "resume_clock": "The department restarts a stopped clock.",
     "extend_limit": "Extend a matter's limit once, naming who approved it and why.",
@@ -75,6 +83,7 @@ _DESCRIPTIONS = {
 
 DECIDE = Command("decide", p.Decision, p.DecisionResult, signed=True)
 VERIFY = Command("verify", p.Verification, p.DecisionResult, signed=True)
+SUBMIT_APPLICATION = Command("submit_application", p.SubmitApplication, p.Ack)
 SUPPLY_MATERIALS = Command("supply_materials", p.SupplyMaterials, p.Ack)
 RESUBMIT = Command("resubmit", p.Resubmit, p.Ack)
 STOP_CLOCK = Command("stop_clock", p.StopClock, p.Ack)
@@ -91,6 +100,7 @@ RETRY_FAULTED = Command("retry_faulted", p.RetryFaulted, p.Ack)
 ALL: tuple[Command[Any, Any], ...] = (
     DECIDE,
     VERIFY,
+    SUBMIT_APPLICATION,
     SUPPLY_MATERIALS,
     RESUBMIT,
     STOP_CLOCK,

@@ -34,6 +34,19 @@ class SubmitApplication(_Effect):
     department: str
     payload: dict[str, Any]
     submitted_at: datetime
+    # ``acceptance``: received, for the department to accept within 5 working days (行政许可法 §32);
+    # ``decision``: accepted (or submitted before the acceptance step), for it to decide.
+    phase: Literal["acceptance", "decision"] = "decision"
+
+
+class AcceptSubmission(_Effect):
+    """An inbox row's application was accepted (受理): it moves from "to accept" to "to decide"."""
+
+    kind: Literal["accept_submission"] = "accept_submission"
+    matter_code: str
+    submission: int
+    accepted_at: datetime
+    deadline: datetime | None
 
 
 class CloseSubmission(_Effect):
@@ -78,7 +91,7 @@ class Notify(_Effect):
 
 
 Effect = Annotated[
-    SubmitApplication | CloseSubmission | IssueLicense | RevokeLicense | Notify,
+    SubmitApplication | AcceptSubmission | CloseSubmission | IssueLicense | RevokeLicense | Notify,
     Field(discriminator="kind"),
 ]
 

@@ -17,7 +17,8 @@ from schemas.base import Frozen
 
 HandlingMode = Literal["standard", "instant", "tolerance", "commitment", "regional_assessment"]
 ApprovalMode = Literal["standard", "instant", "tolerance", "commitment", "deemed"]
-ClockScope = Literal["matter", "stage", "process", "obligation"]
+# ``acceptance``: a department's 5 working days to accept a received application (行政许可法 §32).
+ClockScope = Literal["matter", "stage", "process", "obligation", "acceptance"]
 
 
 class DomainEvent(Frozen):
@@ -98,6 +99,83 @@ class MatterSubmitted(MatterEvent):
     # zone answers for (before the two-clock rule ``deadline`` was the shorter of the two).
     deadline: datetime | None
     promised_deadline: datetime | None = None
+
+
+class ApplicationOpened(MatterEvent):
+    """The matter's stage is open (and what it requires satisfied): the agent prepares its application.
+
+    Nothing runs against the department until it accepts the application (行政许可法 §32); the
+    agent's preparation counts against the zone's stage limit only.
+    """
+
+
+class SignedCommitment(Frozen):
+    """The enterprise's signed commitment (告知承诺书) an application under commitment carries.
+
+    ``text_version``: the version of the commitment text the department published (the text names
+    the conditions and the consequences of a false commitment, 国办发〔2020〕42号 §三).
+    """
+
+    text_version: str
+    signed_by: str
+    signed_at: datetime
+
+
+class ApplicationReceived(MatterEvent):
+    """The department received the agent's application (申请): 5 working days to accept it (§32).
+
+    ``submission`` numbers the receipts; a completed application after a completion notice is
+    received again (``completes_notice``) and its 5 days run from the new receipt.
+    ``preparation_days``: working days the agent took since the matter was open to apply (or since
+    the notice). ``commitment``: the signed commitment of a matter handled by commitment.
+    """
+
+    submission: int
+    materials: list[str]
+    acceptance_deadline: datetime | None
+    preparation_days: float
+    completes_notice: bool = False
+    commitment: SignedCommitment | None = None
+
+
+class ApplicationAccepted(MatterSubmitted):
+    """受理: the decision clock runs from ``accepted_at`` (its fields are ``MatterSubmitted``'s).
+
+    ``deemed``: the department let 5 working days pass without a notice, so the application counts
+    as accepted on receipt (行政许可法 §32 ¶1(4)) and the days since count against the limit.
+    """
+
+    accepted_at: datetime
+    deemed: bool = False
+    decision_id: str | None = None
+
+
+class CompletionRequested(MatterEvent):
+    """补正告知: one notice listing everything the application lacks (行政许可法 §32 ¶1(4)).
+
+    ``notice``: 1 for the first notice on the application; 2 only with the first shown incomplete.
+    """
+
+    decision_id: str
+    decided_by: str
+    items: list[str]
+    notice: int = 1
+
+
+class ApplicationRefused(MatterEvent):
+    """不予受理: the department refuses to accept the application, with reasons (§32 ¶1(1)-(2))."""
+
+    decision_id: str
+    decided_by: str
+    reasons: list[str]
+
+
+class DepartmentFaultRecorded(MatterEvent):
+    """A department's procedural fault, recorded for its accountability (e.g. 行政许可法 §72(4))."""
+
+    fault: str
+    reasons: list[str]
+    law: str
 
 
 class MatterExempted(MatterEvent):
@@ -313,9 +391,17 @@ class ProjectWithdrawn(DomainEvent):
     by: str
 
 
-EVENT_TYPES: dict[str, type[DomainEvent]] = {
-    cls.__name__: cls for cls in DomainEvent.__subclasses__() + MatterEvent.__subclasses__() if cls is not MatterEvent
-}
+def _event_types(base: type[DomainEvent]) -> dict[str, type[DomainEvent]]:
+    found: dict[str, type[DomainEvent]] = {}
+    for cls in base.__subclasses__():
+        if cls is not MatterEvent:
+            found[cls.__name__] = cls
+        found.update(_event_types(cls))
+    return found
+
+
+# Every event type by name (subclasses of subclasses too: ``ApplicationAccepted``).
+EVENT_TYPES: dict[str, type[DomainEvent]] = _event_types(DomainEvent)
 
 
 class EventEnvelope(Frozen):

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from schemas.base import Frozen
-from schemas.events import ApprovalMode, ChecklistItem, ClockScope, HandlingMode, ProjectHeader
+from schemas.events import ApprovalMode, ChecklistItem, ClockScope, HandlingMode, ProjectHeader, SignedCommitment
 from schemas.stages import Stage
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -71,7 +71,14 @@ DecisionKind = Literal[
     "request_correction",
     "accept_with_tolerance",
     "approve_on_commitment",
+    # On an application received and not yet accepted (行政许可法 §32): accept it, notify the agent
+    # once of everything missing (补正告知), or refuse to accept it with reasons (不予受理).
+    "accept",
+    "request_completion",
+    "refuse",
 ]
+# The kinds a department takes on a received application, before any limit runs.
+ACCEPTANCE_KINDS: frozenset[str] = frozenset({"accept", "request_completion", "refuse"})
 
 
 class Decision(Frozen):
@@ -84,15 +91,25 @@ class Decision(Frozen):
     decided_by: Name
     instant: bool = False
     reasons: list[Name] = []
-    # Correction items (补正) or the secondary materials owed under tolerance (容缺).
-    items: list[Name] = []
+    # Correction items (补正), the missing materials of a completion notice (补正告知), or the
+    # secondary materials owed under tolerance (容缺).
+    items: list[Name] = Field(default=[], max_length=50)
+    # A second completion notice on the same application is lawful only when the first failed to
+    # list everything missing; saying so records the department's fault (行政许可法 §72(4)).
+    first_notice_incomplete: bool = False
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Decision:
-        if self.kind == "reject" and not self.reasons:
-            raise ValueError("reasons: a rejection must state its reasons")
-        if self.kind in ("request_correction", "accept_with_tolerance") and not self.items:
+        if self.kind in ("reject", "refuse") and not self.reasons:
+            raise ValueError(
+                f"reasons: {'a rejection' if self.kind == 'reject' else 'a refusal'} must state its reasons"
+            )
+        if self.kind in ("request_correction", "accept_with_tolerance", "request_completion") and not self.items:
             raise ValueError(f"items: {self.kind} must name the materials")
+        if self.first_notice_incomplete and self.kind != "request_completion":
+            raise ValueError("first_notice_incomplete: only a completion notice (request_completion) says it")
+        if self.first_notice_incomplete and not self.reasons:
+            raise ValueError("reasons: say what the first completion notice missed")
         return self
 
 
@@ -111,6 +128,27 @@ class SupplyMaterials(RequestCommand):
     matter_code: Identifier
     by: Identifier
     items: list[Name] = Field(min_length=1)
+
+
+class Commitment(SignedCommitment):
+    """A signed commitment as an agent sends it (bounded fields)."""
+
+    text_version: Identifier
+    signed_by: Name
+
+
+class SubmitApplication(RequestCommand):
+    """The agent submits a matter's application with its materials (申请, 行政许可法 §29-31).
+
+    The department then accepts it, notifies once what is missing, or refuses to accept it within 5
+    working days; silence is acceptance from receipt (§32). ``commitment``: required for a matter
+    handled by commitment (告知承诺), which is approved on receipt.
+    """
+
+    matter_code: Identifier
+    by: Identifier
+    materials: list[Name] = Field(min_length=1, max_length=100)
+    commitment: Commitment | None = None
 
 
 class Resubmit(RequestCommand):
@@ -252,7 +290,19 @@ class DecisionRecord(Frozen):
 
 
 MatterStateName = Literal[
-    "waiting", "exempt", "pending", "correction", "rejected", "approved", "suspended", "withdrawn"
+    "waiting",
+    "exempt",
+    # The acceptance step (行政许可法 §32): the agent prepares the application (to_apply); the
+    # department has it to accept (received); it went back with a completion notice (incomplete).
+    "to_apply",
+    "received",
+    "incomplete",
+    "pending",
+    "correction",
+    "rejected",
+    "approved",
+    "suspended",
+    "withdrawn",
 ]
 
 

@@ -20,6 +20,7 @@ from legalclock import CST, Clock, default_calendar
 from schemas.events import EventEnvelope
 from schemas.project import (
     Ack,
+    Commitment,
     Decision,
     DecisionKind,
     DecisionResult,
@@ -31,6 +32,7 @@ from schemas.project import (
     Resubmit,
     ResumeClock,
     StopClock,
+    SubmitApplication,
     SupplyMaterials,
     Verification,
     Withdraw,
@@ -115,11 +117,17 @@ def versions(ctx: ProjectContext) -> ContentVersions:
 
 
 def unregistered(
-    reg: RegisterProject, clock_model: Literal[1, 2] = 2, deemed_rule: Literal[1, 2] = 2
+    reg: RegisterProject,
+    clock_model: Literal[1, 2] = 2,
+    deemed_rule: Literal[1, 2] = 2,
+    acceptance_rule: Literal[1, 2] = 1,
 ) -> ProjectMachine:
     """A machine holding ``reg`` before ``register`` ran (for registration tests).
 
     ``clock_model`` 1 is the one-clock rule of projects registered before the two-clock rule.
+    ``acceptance_rule`` 1 (the default here) submits a matter when its stage opens, so a test of a
+    decision's rules starts from the decision; the acceptance step (rule 2, every new project) has
+    its own tests (``tests/lifecycle/test_acceptance.py``), and what follows acceptance is the same.
     """
     ctx = context(reg.zone)
     state = ProjectState(
@@ -129,6 +137,7 @@ def unregistered(
         backup_agent=reg.backup_agent,
         clock_model=clock_model,
         deemed_rule=deemed_rule,
+        acceptance_rule=acceptance_rule,
     )
     return ProjectMachine(state, ctx)
 
@@ -144,6 +153,7 @@ def machine(
     clear: bool = True,
     clock_model: Literal[1, 2] = 2,
     deemed_rule: Literal[1, 2] = 2,
+    acceptance_rule: Literal[1, 2] = 1,
 ) -> ProjectMachine:
     """A registered project at ``at`` (its first stage open), approved until ``stage`` if given.
 
@@ -151,7 +161,7 @@ def machine(
     it causes; the stream's version keeps counting.
     """
     reg = reg or registration(zone=zone, project_type=project_type, standard_land_parcel=standard_land_parcel)
-    m = unregistered(reg, clock_model, deemed_rule)
+    m = unregistered(reg, clock_model, deemed_rule, acceptance_rule)
     facts = ProjectFacts(project_type=reg.project_type, standard_land_parcel=reg.standard_land_parcel)
     m.register(derive_checklist(m.ctx.catalog, m.ctx.zone, facts), at)
     m.advance(at)
@@ -244,9 +254,11 @@ def decision(
 ) -> Decision:
     """A department's decision on matter ``code``; reasons and items as its kind needs them."""
     if reasons is None:
-        reasons = ["材料不符合要求"] if kind == "reject" else []
+        reasons = ["材料不符合要求"] if kind in ("reject", "refuse") else []
     if items is None:
-        items = ["补充监测数据"] if kind in ("request_correction", "accept_with_tolerance") else []
+        items = (
+            ["补充监测数据"] if kind in ("request_correction", "accept_with_tolerance", "request_completion") else []
+        )
     fields = {"kind": kind, "decided_by": "科长", "instant": instant, "reasons": reasons, "items": items}
     return _of_department(Decision, code, department, decision_id=decision_id or rid(), **fields)
 
@@ -319,13 +331,50 @@ def ack(m: ProjectMachine, name: str, cmd: BaseModel, now: datetime = T0) -> Ack
     return result
 
 
+def application(code: str, materials: list[str] | None = None, commitment: bool = False) -> SubmitApplication:
+    """The agent's application for matter ``code`` (with a signed commitment if asked)."""
+    signed = Commitment(text_version="cn-2026-1", signed_by="法定代表人 张三", signed_at=T0) if commitment else None
+    return SubmitApplication(
+        request_id=rid(), matter_code=code, by="agent-li", materials=materials or ["申请表"], commitment=signed
+    )
+
+
+def apply(m: ProjectMachine, code: str, now: datetime = T0) -> Ack:
+    """The agent applies for ``code`` (signing the commitment of a commitment matter)."""
+    return ack(m, "submit_application", application(code, commitment=m.state.matters[code].mode == "commitment"), now)
+
+
+def accept(m: ProjectMachine, code: str, now: datetime = T0) -> DecisionResult:
+    """The department accepts the received application for ``code`` (受理)."""
+    result = m.execute("decide", decision(code, "accept"), now)
+    assert isinstance(result, DecisionResult)
+    return result
+
+
+def open_applications(m: ProjectMachine, now: datetime = T0) -> int:
+    """Apply for and accept every matter open to apply or received (acceptance rule 2); how many."""
+    codes = [code for code, x in m.state.matters.items() if x.state in ("to_apply", "received")]
+    for code in codes:
+        if m.state.matters[code].state == "to_apply":
+            apply(m, code, now)
+        if m.state.matters[code].state == "received":
+            accept(m, code, now)
+    return len(codes)
+
+
 def approve_pending(m: ProjectMachine, now: datetime = T0) -> int:
-    """Approve every matter pending a decision (instant where the matter is instant); how many."""
+    """Approve every matter pending a decision (instant where the matter is instant); how many
+    matters moved.
+
+    Under the acceptance rule, matters open to apply are first applied for and accepted (a
+    commitment matter is approved on receipt).
+    """
+    opened = open_applications(m, now)
     pending = [code for code, x in m.state.matters.items() if x.state == "pending"]
     for code in pending:
         if m.state.matters[code].state == "pending":
             decide(m, code, "approve", now)
-    return len(pending)
+    return opened + len(pending)
 
 
 def at_approval_land(zone: str = "tunliu") -> ProjectMachine:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict
+
 from catalog.models import ZonePolicy
-from legalclock import CST, Clock, OfficialCalendar, SuspensionKind
+from legalclock import CST, Clock, OfficeHours, OfficialCalendar, SuspensionKind
 from legalclock.clock import Deadline
 
 CalendarData = OfficialCalendar
@@ -113,3 +115,25 @@ def accepted_at(clock: Clock) -> datetime:
 def local_text(at: datetime) -> str:
     """An instant as an operator reads it: Beijing time, to the minute."""
     return at.astimezone(CST).strftime("%Y-%m-%d %H:%M CST")
+
+
+class ClockLedger(BaseModel):
+    """An open clock with its whole legal ledger (stops, extension) and the zone's office hours.
+
+    What a caller needs to recompute the deadline under another calendar (a notice's dry run).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    clock_id: str
+    label: str
+    clock: Clock
+    office_hours: OfficeHours
+
+
+class ClockLedgers(BaseModel):
+    """The answer of the ``clock_ledger`` query."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    clocks: list[ClockLedger]

@@ -49,7 +49,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from catalog.content import REGISTRY, ContentVersions
     from catalog.models import ProjectFacts, derive_checklist
-    from legalclock import Clock, LegalClockError, OfficeHours
+    from legalclock import LegalClockError
     from schemas import commands as c
     from schemas import project as p
     from schemas.activities import (
@@ -61,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
         ResolveVersions,
     )
     from schemas.effects import Batch
+    from workflows.clocks import ClockLedger, ClockLedgers
     from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState, Rejected
     from workflows.pipeline import InFlight, Pipeline, publish
 
@@ -80,6 +81,8 @@ PIPELINED = "pipelined"
 TWO_CLOCKS = "two-clocks"
 # Patch: deemed approval only for the matters a zone lists (``ProjectState.deemed_rule``).
 DEEMED_BY_MATTER = "deemed-by-matter"
+# Patch: matters are applied for and accepted before their clock runs (``ProjectState.acceptance_rule``).
+ACCEPTANCE = "acceptance"
 REJECTED = "Rejected"
 
 
@@ -92,28 +95,6 @@ class ProjectInput(BaseModel):
     carried: ProjectState | None = None
     # Continue-as-new once history holds this many events (the server also suggests it).
     history_limit: int = Field(default=2_000, ge=100, le=40_000)
-
-
-class ClockLedger(BaseModel):
-    """An open clock with its whole legal ledger (stops, extension) and the zone's office hours.
-
-    What a caller needs to recompute the deadline under another calendar (a notice's dry run).
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    clock_id: str
-    label: str
-    clock: Clock
-    office_hours: OfficeHours
-
-
-class ClockLedgers(BaseModel):
-    """The answer of the ``clock_ledger`` query."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    clocks: list[ClockLedger]
 
 
 def context_of(versions: ContentVersions) -> ProjectContext:
@@ -238,6 +219,7 @@ class ProjectWorkflow:
             # Projects registered before the two-clock rule keep one clock per matter on replay.
             clock_model=2 if workflow.patched(TWO_CLOCKS) else 1,
             deemed_rule=2 if workflow.patched(DEEMED_BY_MATTER) else 1,
+            acceptance_rule=2 if workflow.patched(ACCEPTANCE) else 1,
         )
         m = ProjectMachine(state, ctx)
         facts = ProjectFacts(project_type=r.project_type, standard_land_parcel=r.standard_land_parcel)
@@ -368,6 +350,14 @@ class ProjectWorkflow:
     @decide.validator
     def validate_decide(self, d: p.Decision) -> None:
         self._check("decide", d)
+
+    @workflow.update(description=c.SUBMIT_APPLICATION.description)
+    def submit_application(self, cmd: p.SubmitApplication) -> p.Ack:
+        return self._ack("submit_application", cmd)
+
+    @submit_application.validator
+    def validate_submit_application(self, cmd: p.SubmitApplication) -> None:
+        self._check("submit_application", cmd)
 
     @workflow.update(description=c.VERIFY.description)
     def verify(self, v: p.Verification) -> p.DecisionResult:

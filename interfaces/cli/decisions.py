@@ -12,12 +12,22 @@ decide = update_command(
     "Send a department's decision on a matter.",
     Opt("matter", help="Matter code, e.g. eia.", field="matter_code"),
     Opt("department", help="Deciding department's code."),
-    Opt("kind", help="approve | reject | request_correction | accept_with_tolerance | approve_on_commitment"),
+    Opt(
+        "kind",
+        help="On a received application: accept | request_completion | refuse; on an accepted one: approve | "
+        "reject | request_correction | accept_with_tolerance | approve_on_commitment",
+    ),
     Opt("decision_id", help="Unique id of this decision (retry-safe)."),
     Opt("by", help="Who decided.", field="decided_by"),
     Opt("reason", list[str] | None, "Reason (repeat for several).", field="reasons", default=None),
     Opt("item", list[str] | None, "Material owed or to correct (repeat).", field="items", default=None),
-    Opt("instant", bool, "Decided on the spot (即办件).", default=False),
+    Opt("instant", bool, "Accepted and decided on the spot (即办件).", default=False),
+    Opt(
+        "first_notice_incomplete",
+        bool,
+        "A second completion notice: the first missed something (recorded as the department's fault).",
+        default=False,
+    ),
 )
 verify = update_command(
     commands.VERIFY,

@@ -17,7 +17,9 @@ from rich.table import Table
 from interfaces.cli.common import (
     JsonOpt,
     Opt,
+    RequestIdOpt,
     acknowledge,
+    build,
     emit,
     fail,
     field_error,
@@ -152,6 +154,32 @@ def complete(
     acknowledge(project_id, lambda c: c.complete_construction(project_id, by, note), as_json)
 
 
+def submit_application(
+    project_id: str,
+    matter: Annotated[str, typer.Option(help="Matter code, e.g. eia.")],
+    by: Annotated[str, typer.Option(help="The agent applying.")],
+    material: Annotated[list[str], typer.Option(help="A material of the application (repeat).")],
+    commitment_text: Annotated[
+        str | None, typer.Option(help="A commitment matter (告知承诺): the version of the text the enterprise signed.")
+    ] = None,
+    signed_by: Annotated[str | None, typer.Option(help="Who signed the commitment.")] = None,
+    signed_at: Annotated[str | None, typer.Option(help="When, ISO 8601 with its offset.")] = None,
+    request_id: RequestIdOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply for a matter with its materials; the department has 5 working days to accept it (行政许可法 §32)."""
+    signed = {"text_version": commitment_text, "signed_by": signed_by, "signed_at": signed_at}
+    cmd = build(
+        commands.SUBMIT_APPLICATION.request,
+        request_id=request_id,
+        matter_code=matter,
+        by=by,
+        materials=material,
+        commitment=signed if commitment_text is not None else None,
+    )
+    acknowledge(project_id, lambda c: c.send(commands.SUBMIT_APPLICATION, project_id, cmd), as_json)
+
+
 MATTER = Opt("matter", field="matter_code")
 DEPARTMENT = Opt("department")
 BY = Opt("by")
@@ -160,14 +188,16 @@ NOTE = Opt("note", default="")
 
 # The commands, in the order of the help; each verb is the command's name with dashes.
 _COMMANDS: list[Callable[..., None]] = [
+    submit_application,
     update_command(
         commands.SUPPLY_MATERIALS,
-        "The agent supplies correction materials or materials owed under tolerance.",
+        "The agent completes an application after a completion notice, supplies correction materials, or "
+        "materials owed under tolerance.",
         MATTER,
         BY,
         Opt("item", list[str], "Material supplied (repeat).", field="items"),
     ),
-    update_command(commands.RESUBMIT, "Resubmit a rejected matter after fixing it.", MATTER, BY, NOTE),
+    update_command(commands.RESUBMIT, "Apply again for a rejected matter after fixing it.", MATTER, BY, NOTE),
     update_command(
         commands.STOP_CLOCK,
         "Stop a matter's clock (time that does not count toward the limit).",

@@ -18,10 +18,19 @@ report_app = typer.Typer(help="Reports from the event store's read models.", no_
 
 
 def inbox(department: str, as_json: JsonOpt = False) -> None:
-    """Applications waiting for a department's decision, oldest first."""
+    """A department's open applications, oldest first: those to accept (受理, 5 working days from
+    receipt) and those accepted and to decide, each with its deadline."""
     rows = read(lambda pool: queries.department_inbox(pool, department))
-    columns = ["project_id", "project_name", "matter_code", "submission", "submitted_at", "deadline"]
-    emit(rows, as_json, lambda: table(rows, columns))
+
+    def show() -> None:
+        for phase, title in (("acceptance", "To accept (受理)"), ("decision", "To decide")):
+            out.print(f"[bold]{title}[/bold]")
+            table(
+                [r for r in rows if r.phase == phase],
+                ["project_id", "project_name", "matter_code", "submission", "submitted_at", "deadline"],
+            )
+
+    emit(rows, as_json, show)
 
 
 def overdue(as_json: JsonOpt = False) -> None:

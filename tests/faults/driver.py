@@ -1,7 +1,10 @@
 """Drive projects through their lifecycle the way department systems and agents would.
 
 Each project is a ``ProjectWorkflow`` driven with the raw Temporal client and plain dicts (the
-contract of ``contracts/``): decisions on every pending matter (approve, a correction then the
+contract of ``contracts/``): under the acceptance step, an application for every matter open to
+apply (with the signed commitment of a commitment matter), its acceptance (one project in three
+first gets a completion notice, then the completed application; instant matters are accepted and
+decided in one step); decisions on every pending matter (approve, a correction then the
 supplied materials, a rejection then a resubmission, tolerance, approval on commitment then its
 verification), construction progress up to 100 %, and, between those steps, a stream of filler
 commands (clock stopped and resumed, agent handed over) so updates keep arriving while the
@@ -136,6 +139,10 @@ class ProjectDriver:
         self.corrected: set[str] = set()
         self.fallback: set[str] = set()  # matters whose special handling was refused: approve
         self.verify_failed = False
+        # The acceptance step (行政许可法 §32): seen once a matter is open to apply (new projects).
+        self.acceptance = False
+        self.complete = rng.choice(CORRECTABLE) if index % 3 == 0 else None
+        self.completed_notice: set[str] = set()
 
     @property
     def handle(self) -> WorkflowHandle[Any, Any]:
@@ -290,9 +297,55 @@ class ProjectDriver:
         if kind == "request_correction" and cmd.status == "acked":
             self.corrected.add(code)
 
+    async def apply(self, m: dict[str, Any]) -> None:
+        """The agent applies (with the signed commitment of a commitment matter)."""
+        code = m["code"]
+        payload: dict[str, Any] = {"matter_code": code, "by": "agent-li", "materials": [f"申请材料 {code}"]}
+        if m.get("mode") == "commitment":
+            payload["commitment"] = {
+                "text_version": "cn-2026-1",
+                "signed_by": "法定代表人",
+                "signed_at": "2026-01-05T09:00:00+08:00",
+            }
+        await self.command(
+            "submit_application",
+            f"apply-{code}",
+            payload,
+            [Expect("ApplicationReceived", {"matter_code": code, "submission": m["submissions"] + 1})],
+        )
+
+    async def accept(self, m: dict[str, Any]) -> None:
+        """The department accepts the application, notifies once what is missing, or (instant) decides."""
+        code, dept, sub = m["code"], m["department"], m["submissions"]
+        if code in INSTANT:
+            await self.decide(m)  # 即办件: accepted and decided in one step
+            return
+        self.seq += 1
+        did = f"a{self.seq:04d}-{code}-{sub}"[:64]
+        kind, extra = "accept", {}
+        if code == self.complete and code not in self.completed_notice and code not in self.fallback:
+            kind, extra = "request_completion", {"items": [f"缺件 {code}"]}
+        primary = "ApplicationAccepted" if kind == "accept" else "CompletionRequested"
+        payload = {
+            "decision_id": did,
+            "department": dept,
+            "matter_code": code,
+            "kind": kind,
+            "decided_by": f"{dept}-clerk",
+            **extra,
+        }
+        cmd = await self.send("decide", did, payload, [Expect(primary, {"decision_id": did, "matter_code": code})])
+        if kind == "request_completion":
+            if cmd.status == "acked":
+                self.completed_notice.add(code)
+            elif cmd.status == "refused":
+                self.fallback.add(code)
+
     async def supply(self, m: dict[str, Any], items: list[str], correction: bool) -> None:
         code = m["code"]
-        if correction:
+        if m["state"] == "incomplete":  # completing the application after the notice
+            expects = [Expect("ApplicationReceived", {"matter_code": code, "submission": m["submissions"] + 1})]
+        elif correction:
             expects = [
                 Expect("CorrectionSupplied", {"matter_code": code}),
                 Expect("ClockResumed", {"clock_id": (m.get("clock") or {}).get("clock_id")}),
@@ -312,7 +365,12 @@ class ProjectDriver:
             "resubmit",
             f"resubmit-{code}",
             {"matter_code": code, "by": "agent-li", "note": "已修改"},
-            [Expect("MatterSubmitted", {"matter_code": code, "submission": m["submissions"] + 1})],
+            [
+                Expect(
+                    "ApplicationReceived" if self.acceptance else "MatterSubmitted",
+                    {"matter_code": code, "submission": m["submissions"] + 1},
+                )
+            ],
         )
 
     async def verify(self, m: dict[str, Any], stage: str) -> None:
@@ -358,7 +416,19 @@ class ProjectDriver:
         acts: list[Any] = []
         for m in v["matters"]:
             state = m["state"]
-            if state == "pending":
+            if state in ("to_apply", "received", "incomplete"):
+                self.acceptance = True
+            if state == "to_apply":
+                acts.append(self.apply(m))
+            elif state == "received":
+                acts.append(self.accept(m))
+            elif state == "incomplete":
+                items = next(
+                    (d.get("items") for d in reversed(m.get("decisions", [])) if d.get("kind") == "request_completion"),
+                    None,
+                )
+                acts.append(self.supply(m, list(items or []), correction=True))
+            elif state == "pending":
                 acts.append(self.decide(m))
             elif state == "correction":
                 items = next(

@@ -30,4 +30,6 @@ CORRECTABLE = [
 ]
 REJECTABLE = ["land-use-planning-permit", "building-planning-permit", "fire-design-review", "eia", "fire-acceptance"]
 CLOCK_STOPS = ["expert_review", "hearing", "testing", "public_notice"]
-EXPECTED_STEPS = 14  # forward steps of a typical project (stages, corrections, progress, verification)
+# Forward steps of a typical project (per stage: applications, acceptances, decisions; corrections,
+# progress, verification).
+EXPECTED_STEPS = 24

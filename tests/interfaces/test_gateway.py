@@ -19,6 +19,7 @@ from tests.interfaces.conftest import Gateway, decision, operator, wait_register
 COMMANDS = {
     "decide": ("/decisions", "Decision", "DecisionResult"),
     "verify": ("/verifications", "Verification", "DecisionResult"),
+    "submit_application": (None, "SubmitApplication", "Ack"),
     "supply_materials": ("/materials", "SupplyMaterials", "Ack"),
     "resubmit": ("/resubmissions", "Resubmit", "Ack"),
     "stop_clock": ("/clock/stop", "StopClock", "Ack"),

@@ -11,9 +11,20 @@ from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from catalog.load import default_zones
-from legalclock import OfficialCalendar, YearCalendar, default_calendar
-from schemas.project import Decision, DecisionKind, DecisionResult, ProgressReport, ProjectView
+from legalclock import CST, OfficialCalendar, YearCalendar, default_calendar
+from schemas.project import (
+    Commitment,
+    Decision,
+    DecisionKind,
+    DecisionResult,
+    ProgressReport,
+    ProjectView,
+    SubmitApplication,
+)
 from workflows.project import ProjectWorkflow
+
+# When the enterprise signed the commitments the helpers send (before any test's project starts).
+T_SIGNED = datetime(2026, 1, 5, 9, 0, tzinfo=CST)
 
 
 async def view(h: WorkflowHandle[Any, Any]) -> ProjectView:
@@ -45,18 +56,51 @@ async def decide(
     return await h.execute_update(ProjectWorkflow.decide, d)
 
 
-async def approve_all(h: WorkflowHandle[Any, Any], until_stage: str, prefix: str = "ok") -> ProjectView:
+async def apply(h: WorkflowHandle[Any, Any], code: str, mode: str, request_id: str, *, by: str) -> None:
+    """The agent applies for ``code`` (with the signed commitment of a commitment matter)."""
+    signed = (
+        Commitment(text_version="cn-2026-1", signed_by="法定代表人", signed_at=T_SIGNED)
+        if mode == "commitment"
+        else None
+    )
+    cmd = SubmitApplication(request_id=request_id, matter_code=code, by=by, materials=["申请表"], commitment=signed)
+    await h.execute_update(ProjectWorkflow.submit_application, cmd)
+
+
+async def open_all(h: WorkflowHandle[Any, Any], prefix: str = "ok") -> ProjectView:
+    """Apply for every matter open to apply and accept every received one (受理), as the agent and
+    each department would; the view after."""
+    v = await view(h)
+    for m in v.matters:
+        if m.state == "to_apply":
+            await apply(h, m.code, m.mode, f"{prefix}-apply-{m.code}-{m.submissions + 1}", by=v.agent)
+    v = await view(h)
+    for m in v.matters:
+        if m.state == "received":
+            key = f"{prefix}-accept-{m.code}-{m.submissions}"
+            await decide(h, m.code, m.department, key, "accept", by=f"{m.department}-clerk")
+    return await view(h)
+
+
+async def approve_all(
+    h: WorkflowHandle[Any, Any], until_stage: str, prefix: str = "ok", *, accept: bool = True
+) -> ProjectView:
     """Approve every pending matter, as each department would, until the project reaches a stage
-    (construction reports 100% at once)."""
+    (construction reports 100% at once); the matters of that stage applied for and accepted."""
     for _ in range(20):
         v = await view(h)
         if v.stage == until_stage:
-            return v
+            # Its matters applied for and accepted (unless not asked), as the stage's decisions then find them.
+            return await open_all(h, prefix) if accept else v
         if v.stage == "construction":
             done = ProgressReport(request_id=f"{prefix}-built", percent=100, by=v.agent)
             await h.execute_update(ProjectWorkflow.report_progress, done)
             continue
+        if any(m.state in ("to_apply", "received") for m in v.matters):
+            v = await open_all(h, prefix)
         pending = [m for m in v.matters if m.state == "pending"]
+        if not pending and any(m.state == "approved" for m in v.matters if m.stage == v.stage):
+            continue  # approved on receipt (commitment): the stage moved on
         assert pending, f"stuck in {v.stage}: {v.waiting_for}"
         for m in pending:
             await decide(h, m.code, m.department, f"{prefix}-{m.code}-{m.submissions}", by=f"{m.department}-clerk")

@@ -12,7 +12,18 @@ from legalclock import CST, Clock, SuspensionKind
 from schemas.project import CalendarUpdate, SupplyMaterials
 from tests.harness import Harness
 from tests.support import rid
-from tests.workflows.helpers import HOURS, approve_all, decide, events, matter, move_to, official_2027, settle, view
+from tests.workflows.helpers import (
+    HOURS,
+    approve_all,
+    decide,
+    events,
+    matter,
+    move_to,
+    official_2027,
+    open_all,
+    settle,
+    view,
+)
 from workflows.project import ProjectWorkflow
 
 
@@ -26,6 +37,7 @@ async def test_correction_stops_the_clock_across_a_holiday(
     await h.signal(ProjectWorkflow.calendar_updated, CalendarUpdate(version=REGISTRY.add_calendar(official_2027())))
     v = await approve_all(h, "approval_land")
     await decide(h, "project-filing", "approval", "filing", by="clerk", instant=True)
+    await open_all(h)
     v = await view(h)
     eia = matter(v, "eia")
     assert eia.state == "pending"

@@ -30,12 +30,13 @@ from temporalio.worker import Replayer, Worker
 from activities import content
 from activities.project import ProjectActivities
 from interfaces.client import DaibanClient
+from schemas import commands
 from schemas.effects import Batch
 from schemas.project import ProgressReport, ReassignAgent, ResumeClock, RetryFaulted, StopClock
 from tests.faults.checks import timer_gaps
 from tests.harness import Harness
 from tests.support import rid
-from tests.workflows.helpers import approve_all, decide, events, search_attributes, settle, view
+from tests.workflows.helpers import approve_all, decide, events, open_all, search_attributes, settle, view
 from worker import WORKFLOWS, activities_of
 from workflows.project import ProjectWorkflow
 
@@ -90,6 +91,7 @@ async def test_continue_as_new_in_an_approval_stage(dev: Harness, pg_pool: async
     h = await dev.start(zone="tunliu", history_limit=100)
     await approve_all(h, "approval_land", prefix="can")
     await decide(h, "project-filing", "approval", "can-pf", by="c")
+    await open_all(h, "can")
     client = DaibanClient(dev.client, dev.task_queue)
     pid = (await view(h)).project_id
     for _ in range(15):  # stop/resume pairs: ~10 history events each, in the land-approval stage
@@ -112,7 +114,9 @@ async def test_a_storm_of_commands_is_applied_once_each(dev: Harness, pg_pool: a
     pid = (await approve_all(h, "construction", prefix="storm")).project_id
     client = DaibanClient(dev.client, dev.task_queue)
     cmds = [ProgressReport(request_id=rid(), percent=20, by="agent-li") for _ in range(60)]
-    acks = await asyncio.gather(*(client.report_progress(pid, c) for c in cmds))
+    # 60 at once against Temporal's 10 in-flight updates per workflow: the client retries the
+    # refused ones with their request ids; on 2 loaded cores that can take longer than its default 30 s.
+    acks = await asyncio.gather(*(client.send(commands.REPORT_PROGRESS, pid, c, wait=120) for c in cmds))
     assert {a.request_id for a in acks} == {c.request_id for c in cmds}
     # Resent (as a caller whose connection broke would): the first answers, nothing applied again.
     again = await asyncio.gather(*(client.report_progress(pid, c) for c in cmds[:10]))
@@ -129,7 +133,7 @@ async def test_a_storm_of_commands_is_applied_once_each(dev: Harness, pg_pool: a
 
 async def test_a_batch_refused_for_good_parks_the_project_loudly(dev: Harness, pg_pool: asyncpg.Pool) -> None:
     h = await dev.start(zone="tunliu")
-    v = await view(h)
+    v = await open_all(h)
     pending = next(m for m in v.matters if m.state == "pending")
     # PostgreSQL cannot store a NUL character: this batch can never be written.
     await decide(h, pending.code, pending.department, "nul-1", by="clerk\x00")
@@ -181,6 +185,7 @@ async def test_search_attributes_follow_the_stage_while_commands_stream_in(dev: 
     try:
         await asyncio.sleep(1)
         await decide(h, "project-filing", "approval", "sa-pf", by="c")
+        await open_all(h, "sa")
         for m in (await view(h)).matters:
             if m.state == "pending" and m.code != "eia":
                 await decide(h, m.code, m.department, f"sa-{m.code}", by="c")

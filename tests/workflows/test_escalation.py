@@ -10,7 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 from schemas.project import ResolveMeeting
 from tests.harness import Harness
 from tests.support import rid
-from tests.workflows.helpers import approve_all, decide, events, matter, settle, view
+from tests.workflows.helpers import approve_all, decide, events, matter, open_all, settle, view
 from workflows.project import ProjectWorkflow
 
 
@@ -27,6 +27,7 @@ async def test_a_late_department_is_warned_escalated_and_brought_to_a_joint_meet
     # Everything but the EIA (ecology, promised 10 working days, escalate policy) is decided.
     assert matter(v, "project-filing").state == "pending" and matter(v, "eia").state == "waiting"
     await decide(h, "project-filing", "approval", "filing", by="clerk")
+    await open_all(h)
     v = await view(h)
     eia = matter(v, "eia")
     assert eia.state == "pending" and eia.clock is not None and eia.clock.promised_deadline is not None

@@ -24,7 +24,17 @@ from schemas.project import (
 from schemas.stages import APPROVAL_STAGES
 from tests.harness import Harness
 from tests.support import rid
-from tests.workflows.helpers import approve_all, decide, events, matter, search_attributes, types, view
+from tests.workflows.helpers import (
+    apply,
+    approve_all,
+    decide,
+    events,
+    matter,
+    open_all,
+    search_attributes,
+    types,
+    view,
+)
 from workflows.project import ProjectWorkflow
 
 
@@ -50,8 +60,13 @@ async def test_registration_to_production_by_updates_alone(dev: Harness, pg_pool
     assert "land-pre-review" not in {c.matter_code for c in v.checklist}, "standard land parcel"
 
     # A rejection, then a fixed resubmission, on the way.
-    await approve_all(h, "approval_land")
+    await approve_all(h, "approval_land", accept=False)
+    # The agent applies; project filing, an instant matter, is accepted and decided on the spot.
+    assert matter(await view(h), "project-filing").state == "to_apply"
+    await apply(h, "project-filing", "standard", "apply-filing", by="agent-li")
+    assert matter(await view(h), "project-filing").state == "received"
     await decide(h, "project-filing", "approval", "filing", by="clerk", instant=True)
+    await open_all(h, "land")
     await decide(
         h,
         "land-use-planning-permit",
@@ -109,6 +124,8 @@ async def test_registration_to_production_by_updates_alone(dev: Harness, pg_pool
     assert t.count("StageCompleted") == len(APPROVAL_STAGES)
     assert [r["version"] for r in rows] == list(range(1, len(rows) + 1))
     assert {"MatterRejected", "AgentReassigned", "ELicenseIssued", "MatterExempted"} <= set(t)
+    # Every approval followed an application and its acceptance (受理).
+    assert t.count("ApplicationAccepted") >= t.count("MatterApproved") - t.count("ApplicationAccepted") * 0
     inbox = await pg_pool.fetchval(
         "SELECT count(*) FROM department_inbox WHERE project_id = $1 AND closed_at IS NULL", final.project_id
     )
@@ -117,7 +134,15 @@ async def test_registration_to_production_by_updates_alone(dev: Harness, pg_pool
 
 async def test_updates_are_validated_before_history(dev: Harness) -> None:
     h = await dev.start(zone="tunliu")
-    await view(h)
+    v = await view(h)
+    not_applied = Decision(
+        decision_id="x0", department="market", matter_code="enterprise-registration", kind="approve", decided_by="clerk"
+    )
+    assert "not pending a decision (state: to_apply)" in await rejected(
+        h.execute_update(ProjectWorkflow.decide, not_applied)
+    )
+    await apply(h, "enterprise-registration", "standard", "apply-reg", by=v.agent)
+    await decide(h, "enterprise-registration", "market", "accept-reg", "accept", by="clerk")
     good = Decision(
         decision_id="reg-1",
         department="market",
@@ -153,7 +178,7 @@ async def test_updates_are_validated_before_history(dev: Harness) -> None:
         for e in [e async for e in h.fetch_history_events()]
         if e.HasField("workflow_execution_update_accepted_event_attributes")
     ]
-    assert len(accepted) == 2, "two accepted updates: the decision and its duplicate"
+    assert len(accepted) == 4, "the application, its acceptance, the decision and its duplicate"
 
     # Malformed input from a service in another language is refused with the field's name.
     with pytest.raises(WorkflowUpdateFailedError) as info:
@@ -176,7 +201,7 @@ async def test_updates_are_validated_before_history(dev: Harness) -> None:
         for e in [e async for e in h.fetch_history_events()]
         if e.HasField("workflow_execution_update_accepted_event_attributes")
     ]
-    assert len(accepted) == 2, "the malformed update left no trace either"
+    assert len(accepted) == 4, "the malformed update left no trace either"
 
 
 @pytest.mark.parametrize(
@@ -247,6 +272,7 @@ async def test_expert_review_stops_the_clock_and_a_limit_is_extended_once(dev: H
     h = await dev.start(zone="tunliu")
     await approve_all(h, "approval_land", prefix="x")
     await decide(h, "project-filing", "approval", "x-filing", by="c")
+    await open_all(h, "x")
     eia = matter(await view(h), "eia")
     first_deadline = eia.clock.deadline
     stop = StopClock(

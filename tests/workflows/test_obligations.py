@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from schemas.project import SupplyMaterials, Verification
 from tests.harness import Harness
 from tests.support import rid
-from tests.workflows.helpers import approve_all, decide, events, eventually, matter, settle, types, view
+from tests.workflows.helpers import approve_all, decide, events, eventually, matter, open_all, settle, types, view
 from workflows.project import ProjectWorkflow
 
 
@@ -37,11 +37,15 @@ async def test_failed_commitment_verification_revokes_and_reopens_the_matter(
         findings="energy use exceeds the committed figures",
     )
     result = await h.execute_update(ProjectWorkflow.verify, verification)
-    assert result.state == "pending"
+    # Reopened as a standard matter: the agent applies afresh and the department accepts it.
+    assert result.state == "to_apply"
     v = await view(h)
     energy = matter(v, "energy-review")
-    assert energy.state == "pending" and energy.mode == "standard" and energy.submissions == 2
+    assert energy.state == "to_apply" and energy.mode == "standard" and energy.submissions == 1
     assert energy.approval_mode is None
+    v = await open_all(h, "reopened")
+    energy = matter(v, "energy-review")
+    assert energy.state == "pending" and energy.submissions == 2
     rows = await events(pg_pool, v.project_id, wait_for="ApprovalRevoked")
     await settle(h)
     revoked = await pg_pool.fetchrow(
@@ -49,7 +53,7 @@ async def test_failed_commitment_verification_revokes_and_reopens_the_matter(
         v.project_id,
     )
     assert revoked["revoked_at"] is not None and "exceeds" in revoked["revoked_reason"]
-    assert types(rows).count("MatterSubmitted") >= 2
+    assert types(rows).count("ApplicationReceived") >= 2
     # The same verification sent again is answered, not applied twice.
     again = await h.execute_update(ProjectWorkflow.verify, verification)
     assert again.duplicate and matter(await view(h), "energy-review").submissions == 2
@@ -90,6 +94,7 @@ async def test_missed_tolerance_materials_suspend_the_approval_and_the_stage_wai
     assert matter(await view(h), "building-planning-permit").state == "suspended"
     # The construction-permit stage is decided, but the suspended approval holds the project.
     for code, dept in (("fire-design-review", "housing"), ("construction-permit", "housing")):
+        await open_all(h, f"cp-{code}")
         await decide(h, code, dept, f"ok-{code}", by="clerk")
     v = await view(h)
     assert v.stage == "construction_permit"

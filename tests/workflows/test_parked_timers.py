@@ -12,12 +12,12 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from tests.harness import Harness
-from tests.workflows.helpers import decide, search_attributes, view
+from tests.workflows.helpers import decide, open_all, search_attributes
 
 
 async def test_a_parked_project_outlives_its_alarms(ts: Harness, ts_env: WorkflowEnvironment) -> None:
     h = await ts.start(zone="tunliu")
-    v = await view(h)
+    v = await open_all(h)
     pending = next(m for m in v.matters if m.state == "pending")
     # PostgreSQL cannot store a NUL character: this batch can never be written, the project parks.
     await decide(h, pending.code, pending.department, "nul-2", by="clerk\x00")

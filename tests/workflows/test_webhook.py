@@ -9,7 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.project import ProjectActivities
 from tests.harness import Harness, Receiver, registration
-from tests.workflows.helpers import settle, view
+from tests.workflows.helpers import apply, settle, view
 from worker import WORKFLOWS, activities_of
 
 
@@ -26,6 +26,7 @@ async def test_applications_reach_the_department_webhook(
     async with Worker(dev_env.client, task_queue=task_queue, workflows=WORKFLOWS, activities=activities_of(acts)):
         h = await Harness(dev_env.client, task_queue, pg_pool).start(zone="tunliu")
         v = await view(h)
+        await apply(h, "enterprise-registration", "standard", "apply-reg", by=v.agent)
         await settle(h)
         for _ in range(50):
             if received:

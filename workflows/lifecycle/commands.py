@@ -16,7 +16,7 @@ from schemas import project as p
 from schemas.stages import Stage
 from workflows import clocks
 from workflows.clocks import LegalClock
-from workflows.lifecycle.stages import Stages
+from workflows.lifecycle.acceptance import Acceptance
 from workflows.lifecycle.state import (
     ANSWERS_KEPT,
     OPEN,
@@ -32,7 +32,7 @@ from workflows.lifecycle.state import (
 )
 
 
-class Commands(Stages):
+class Commands(Acceptance):
     """The commands: each Temporal update ``X`` has ``validate_X`` (refuse before history) and ``X`` here."""
 
     def check(self, name: str, cmd: BaseModel, now: datetime | None = None) -> None:
@@ -47,8 +47,8 @@ class Commands(Stages):
             if known.fingerprint != fingerprint(cmd):
                 raise Rejected(f"request_id: {rid} was already used for a different command")
             return
-        if name == "extend_limit":
-            self.validate_extend_limit(cmd, now)  # type: ignore[arg-type]
+        if name in ("extend_limit", "decide"):
+            getattr(self, f"validate_{name}")(cmd, now)
         else:
             getattr(self, f"validate_{name}")(cmd)
 
@@ -75,16 +75,22 @@ class Commands(Stages):
             del answers[old]  # dicts keep insertion order, across continue-as-new too
         return result
 
-    def validate_decide(self, d: p.Decision) -> None:
-        """Raise ``Rejected`` unless ``d`` may be applied."""
+    def validate_decide(self, d: p.Decision, now: datetime | None = None) -> None:
+        """Raise ``Rejected`` unless ``d`` may be applied (at ``now``, for the acceptance window)."""
         m = self.matter(d.matter_code)
         self._require_active(m)
         if d.department != self._spec(m).department:
             raise Rejected(
                 f"department: matter {d.matter_code} belongs to {self._spec(m).department}, not {d.department}"
             )
-        if m.state != "pending":
+        if m.state == "received":
+            self._check_acceptance(m, d, now)
+        elif d.kind in p.ACCEPTANCE_KINDS:
+            raise Rejected(f"kind: {d.kind} is decided on a received application; {d.matter_code} is {m.state}")
+        elif m.state != "pending":
             raise Rejected(f"matter_code: matter {d.matter_code} is not pending a decision (state: {m.state})")
+        if self.state.acceptance_rule == 2:
+            self._check_after_acceptance(m, d)
         needs = {"accept_with_tolerance": "tolerance", "approve_on_commitment": "commitment"}.get(d.kind)
         if needs and needs not in self._spec(m).modes:
             raise Rejected(f"kind: matter {d.matter_code} cannot be handled by {needs}")
@@ -97,10 +103,25 @@ class Commands(Stages):
                 "requesting a correction"
             )
 
+    def _check_after_acceptance(self, m: MatterState, d: p.Decision) -> None:
+        """Rule 2: one supplementary request per accepted application; a commitment needs one signed."""
+        if d.kind == "request_correction" and m.supplementary_requests:
+            raise Rejected(
+                f"kind: supplementary materials for {m.code} were already requested once on this application; "
+                "what is missing is listed in one notice (一次性告知)"
+            )
+        if d.kind == "approve_on_commitment" and m.commitment is None:
+            raise Rejected(
+                f"kind: approve_on_commitment needs the enterprise's signed commitment; the application for "
+                f"{m.code} carried none (告知承诺, 国办发〔2020〕42号)"
+            )
+
     def decide(self, d: p.Decision, now: datetime) -> p.DecisionResult:
-        """Apply a department's decision."""
-        self.validate_decide(d)
+        """Apply a department's decision (on an accepted application, or on accepting one)."""
+        self.validate_decide(d, now)
         m = self.matter(d.matter_code)
+        if m.state == "received" and d.kind not in p.ACCEPTANCE_KINDS:
+            self._accept(m, d.decision_id, d.decided_by, now, now, deemed=False)  # 即办件: in one step
         m.decisions.append(
             p.DecisionRecord(
                 decision_id=d.decision_id,
@@ -117,6 +138,9 @@ class Commands(Stages):
             "approve_on_commitment": self._approve_on_commitment,
             "reject": self._reject,
             "request_correction": self._request_correction,
+            "accept": self._accept_decided,
+            "request_completion": self._request_completion,
+            "refuse": self._refuse,
         }[d.kind](m, d, now)
         return p.DecisionResult(decision_id=d.decision_id, matter_code=m.code, state=m.state)
 
@@ -154,6 +178,7 @@ class Commands(Stages):
         """补正: the clock stops until the agent supplies the items."""
         assert m.clock_id is not None
         m.state = "correction"
+        m.supplementary_requests += 1
         self._stop(m.clock_id, "correction", "; ".join(d.items), now)
         self._emit(
             ev.CorrectionRequested(
@@ -194,7 +219,7 @@ class Commands(Stages):
     def validate_supply_materials(self, cmd: p.SupplyMaterials) -> MatterState:
         m = self.matter(cmd.matter_code)
         self._require_active(m)
-        if m.state == "correction" or self._open_supply(m):
+        if m.state in ("correction", "incomplete") or self._open_supply(m):
             return m
         raise Rejected(f"matter_code: nothing is owed on matter {cmd.matter_code} (state: {m.state})")
 
@@ -203,6 +228,8 @@ class Commands(Stages):
 
     def supply_materials(self, cmd: p.SupplyMaterials, now: datetime) -> p.Ack:
         m = self.validate_supply_materials(cmd)
+        if m.state == "incomplete":
+            return self._complete_application(m, cmd, now)
         if m.state == "correction":
             m.state = "pending"
             assert m.clock_id is not None
@@ -227,7 +254,12 @@ class Commands(Stages):
         return m
 
     def resubmit(self, cmd: p.Resubmit, now: datetime) -> p.Ack:
+        """A new application after a rejection: received for acceptance (rule 2), or submitted (rule 1)."""
         m = self.validate_resubmit(cmd)
+        if self.state.acceptance_rule == 2:
+            m.completion_notices = m.supplementary_requests = 0
+            self._receive(m, now, completes_notice=False)
+            return self._ack(f"{self._spec(m).code} applied for again (submission {m.submissions})")
         self._submit(m, now)
         return self._ack(f"{self._spec(m).code} resubmitted (submission {m.submissions})")
 
@@ -279,7 +311,7 @@ class Commands(Stages):
             m.approval_mode = None
             m.license_no = None
             o.state = "fulfilled"  # the obligation is settled; the matter itself reopens
-            self._submit(m, now)
+            self._make_ready(m, now)
         return p.DecisionResult(decision_id=v.decision_id, matter_code=m.code, state=m.state)
 
     def _pending_matter_of(self, code: str, department: str) -> MatterState:

@@ -8,7 +8,7 @@ from schemas import events as ev
 from schemas.project import Ack, ConfirmDeadline
 from workflows import clocks
 from workflows.clocks import CalendarData
-from workflows.lifecycle.stages import Stages
+from workflows.lifecycle.acceptance import Acceptance
 from workflows.lifecycle.state import (
     OPEN,
     MatterState,
@@ -20,7 +20,7 @@ from workflows.lifecycle.state import (
 )
 
 
-class Ladder(Stages):
+class Ladder(Acceptance):
     """The escalation ladder: warnings, breaches (deemed approval, missed obligation, escalation), joint meetings."""
 
     def _alarms(self, tc: TrackedClock) -> list[tuple[datetime, str]]:
@@ -33,6 +33,8 @@ class Ladder(Stages):
             if over is not None and tc.overruns_escalated < len(tc.clock.suspensions):
                 return [(over, "overrun")]
             return []
+        if tc.scope == "acceptance":  # silence is acceptance on receipt (行政许可法 §32)
+            return [] if tc.breached else [(info.at, "accept")]
         # The ladder (warning, then a joint meeting after the miss) follows the limit the zone answers
         # for: its promise when there is one. The statutory limit keeps its own breach (and deemed
         # approval); without a promise the two are one.
@@ -119,6 +121,7 @@ class Ladder(Stages):
             "breach": "deadline",
             "meeting": "joint meeting",
             "overrun": "stop overrun",
+            "accept": "acceptance by silence",
         }
         alarms = [
             (at, f"{words[what]} for {tc.label}") for tc in self.state.clocks.values() for at, what in self._alarms(tc)
@@ -142,6 +145,8 @@ class Ladder(Stages):
                     self._breach(tc, now)
                 elif what == "overrun":
                     self._stop_overran(tc, at, now)
+                elif what == "accept":
+                    self._deem_accepted(tc, now)
                 else:
                     self._convene(tc, now)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from schemas import effects as fx
 from schemas import events as ev
@@ -92,7 +92,7 @@ class Stages(LifecycleBase):
                         for r in self._spec(m).requires
                         if r in self.state.matters
                     ):
-                        self._submit(m, now)
+                        self._make_ready(m, now)
                 if not self._stage_done(stage):
                     return
                 used = self._close_clock(stage_clock_id(stage), now)
@@ -136,9 +136,21 @@ class Stages(LifecycleBase):
             and not any(m.state in REOPENABLE for m in matters)  # reopened by a failed verification
         )
 
-    def _submit(self, m: MatterState, now: datetime) -> None:
-        m.submissions += 1
-        m.state = "pending"
+    def _make_ready(self, m: MatterState, now: datetime) -> None:
+        """The matter's turn has come: open for the agent's application, or (rule 1) submitted at once."""
+        if self.state.acceptance_rule == 1:
+            self._submit(m, now)
+            return
+        m.state = "to_apply"
+        m.ready_since = now
+        self._emit(ev.ApplicationOpened(**self._matter_fields(m)), now)
+
+    def _start_decision_clock(self, m: MatterState, start: datetime) -> tuple[datetime | None, datetime | None]:
+        """Start the matter's decision clock at ``start``; return its statutory and promised deadlines.
+
+        Rule 2 runs the statutory limit with the zone's shorter promise on the same ledger; clock
+        model 1 (projects registered before) one clock at the shorter of the two.
+        """
         spec = self._spec(m)
         two_clocks = self.state.clock_model == 2
         tc = self._new_clock(
@@ -146,44 +158,56 @@ class Stages(LifecycleBase):
             "matter",
             f"{spec.name_zh} ({spec.department})",
             spec.statutory_days if two_clocks else spec.limit_days,
-            now,
+            start,
             department=spec.department,
             matter_code=spec.code,
         )
         if two_clocks and spec.promised_days is not None and spec.promised_days < spec.statutory_days:
             tc.promised_days = spec.promised_days
         m.clock_id = tc.clock_id
-        deadline = self.deadline(tc).at
-        promised = self.promised_deadline(tc)
-        self._emit(
-            ev.MatterSubmitted(
-                **self._matter_fields(m),
-                submission=m.submissions,
-                mode=m.mode,
-                statutory_days=spec.statutory_days,
-                promised_days=spec.promised_days,
-                deadline=deadline,
-                promised_deadline=promised,
-            ),
-            now,
+        return self.deadline(tc).at, self.promised_deadline(tc)
+
+    def _decision_fields(self, m: MatterState, deadline: datetime | None, promised: datetime | None) -> dict[str, Any]:
+        """The fields of ``MatterSubmitted`` (and ``ApplicationAccepted``): what runs from now on."""
+        spec = self._spec(m)
+        return {
+            **self._matter_fields(m),
+            "submission": m.submissions,
+            "mode": m.mode,
+            "statutory_days": spec.statutory_days,
+            "promised_days": spec.promised_days,
+            "deadline": deadline,
+            "promised_deadline": promised,
+        }
+
+    def _application_effect(
+        self, m: MatterState, now: datetime, deadline: datetime | None, promised: datetime | None, **more: Any
+    ) -> fx.SubmitApplication:
+        spec = self._spec(m)
+        return fx.SubmitApplication(
+            **self._submission_of(m),
+            department=spec.department,
+            payload={
+                "project_name": self.state.registration.name,
+                "enterprise": self.state.registration.enterprise,
+                "matter_name": spec.name_zh,
+                "mode": m.mode,
+                "materials": m.materials or spec.main_materials,
+                "deadline": deadline.isoformat() if deadline else None,
+                **({"promised_deadline": promised.isoformat()} if promised else {}),
+                "agent": self.state.agent,
+            },
+            submitted_at=now,
+            **more,
         )
-        self.state.effects.append(
-            fx.SubmitApplication(
-                **self._submission_of(m),
-                department=spec.department,
-                payload={
-                    "project_name": self.state.registration.name,
-                    "enterprise": self.state.registration.enterprise,
-                    "matter_name": spec.name_zh,
-                    "mode": m.mode,
-                    "materials": spec.main_materials,
-                    "deadline": deadline.isoformat() if deadline else None,
-                    **({"promised_deadline": promised.isoformat()} if promised else {}),
-                    "agent": self.state.agent,
-                },
-                submitted_at=now,
-            )
-        )
+
+    def _submit(self, m: MatterState, now: datetime) -> None:
+        """Rule 1: the matter is submitted when its turn comes and its clock starts at once."""
+        m.submissions += 1
+        m.state = "pending"
+        deadline, promised = self._start_decision_clock(m, now)
+        self._emit(ev.MatterSubmitted(**self._decision_fields(m, deadline, promised)), now)
+        self.state.effects.append(self._application_effect(m, now, deadline, promised))
         if m.mode == "commitment":
             # 告知承诺: the signed commitment is the application; approval is granted at once.
             self._approve(m, "commitment", "commitment", "enterprise commitment", now)

@@ -6,6 +6,7 @@ Pure pydantic models; the named state sets say which matter states are open or s
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from catalog.content import ContentVersions
 from catalog.models import Catalog, MatterSpec, ZonePolicy
 from schemas.effects import Effect
-from schemas.events import ApprovalMode, ChecklistItem, ClockScope, EventEnvelope, HandlingMode
+from schemas.events import ApprovalMode, ChecklistItem, ClockScope, EventEnvelope, HandlingMode, SignedCommitment
 from schemas.project import (
     Ack,
     DecisionRecord,
@@ -25,12 +26,12 @@ from schemas.stages import Stage
 from workflows.clocks import CalendarData, LegalClock
 
 # Named sets of matter states.
-OPEN: frozenset[MatterStateName] = frozenset({"pending", "correction"})
-"""With a department: its clock runs (pending) or is stopped for the agent's correction."""
+OPEN: frozenset[MatterStateName] = frozenset({"received", "pending", "correction"})
+"""With a department: to accept (received), its clock runs (pending) or is stopped for a correction."""
 SATISFIED: frozenset[MatterStateName] = frozenset({"approved", "exempt"})
 """Nothing more to do for the stage to close."""
-REOPENABLE: frozenset[MatterStateName] = OPEN | {"rejected"}
-"""Still to be settled: with the department, or with the agent to resubmit."""
+REOPENABLE: frozenset[MatterStateName] = OPEN | {"rejected", "to_apply", "incomplete"}
+"""Still to be settled: with the department, or with the agent to apply, complete or resubmit."""
 
 
 class Rejected(Exception):
@@ -88,6 +89,15 @@ class MatterState(_State):
     obligations: list[Obligation] = []
     decisions: list[DecisionRecord] = []
     license_no: str | None = None
+    # The acceptance step (acceptance rule 2): since when the agent may apply (or complete the
+    # application after a notice), when the department received it, what it carried, and how many
+    # completion notices (补正告知) and supplementary requests (补正 after acceptance) it had.
+    ready_since: datetime | None = None
+    received_at: datetime | None = None
+    materials: list[str] = []
+    commitment: SignedCommitment | None = None
+    completion_notices: int = 0
+    supplementary_requests: int = 0
 
 
 class Meeting(_State):
@@ -170,6 +180,10 @@ class ProjectState(_State):
     # (projects registered before); 2: only for the matters the zone lists, never for public safety
     # without its named local rule (``ZonePolicy.deemed_approval_matters``). Set at registration.
     deemed_rule: Literal[1, 2] = 1
+    # 1: a matter's clock starts when its stage opens (projects registered before); 2: the agent
+    # applies, the department accepts (or notifies once, or refuses) within 5 working days, silence
+    # is acceptance from receipt, and the clock starts at acceptance (行政许可法 §32). Set at registration.
+    acceptance_rule: Literal[1, 2] = 1
     version: int = 0
     # The outbox: events and effects not yet handed to ``apply_batch``.
     pending_events: list[EventEnvelope] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from schemas.clocks import acceptance_clock_id
 from schemas.events import ProjectHeader
 from schemas.project import (
     ClockView,
@@ -18,6 +19,7 @@ from workflows.lifecycle.stages import Stages
 from workflows.lifecycle.state import (
     OPEN,
     REOPENABLE,
+    MatterState,
     TrackedClock,
 )
 
@@ -44,6 +46,12 @@ class Views(Stages):
             promised_deadline=self.answerable_deadline(tc).at if tc.promised_days is not None else None,
         )
 
+    def _current_clock_id(self, m: MatterState) -> str | None:
+        """The clock a matter runs now: the department's 5 days to accept while received, else its decision clock."""
+        if m.state == "received":
+            return acceptance_clock_id(m.code, m.submissions)
+        return m.clock_id
+
     def open_departments(self) -> list[str]:
         return sorted({self._spec(m).department for m in self.state.matters.values() if m.state in OPEN})
 
@@ -69,12 +77,18 @@ class Views(Stages):
         parts = []
         held = [m for m in s.matters.values() if m.state == "suspended" and self._spec(m).stage != s.stage]
         for m in self._stage_matters(s.stage) + held:
-            tc = s.clocks.get(m.clock_id or "")
+            tc = s.clocks.get(self._current_clock_id(m) or "")
             until = ""
             if tc is not None and not tc.closed:
                 at = self.answerable_deadline(tc).at
                 until = " (clock stopped)" if at is None else f" until {clocks.local_text(at)}"
-            if m.state == "pending":
+            if m.state == "to_apply":
+                parts.append(f"agent {s.agent} to apply for {self._spec(m).code}")
+            elif m.state == "received":
+                parts.append(f"{self._spec(m).department} to accept {self._spec(m).code}{until}")
+            elif m.state == "incomplete":
+                parts.append(f"agent {s.agent} to complete the application for {self._spec(m).code}")
+            elif m.state == "pending":
                 parts.append(f"{self._spec(m).department} to decide {self._spec(m).code}{until}")
             elif m.state == "correction":
                 parts.append(f"agent {s.agent} to supply correction for {self._spec(m).code}{until}")
@@ -107,7 +121,7 @@ class Views(Stages):
                     state=m.state,
                     approval_mode=m.approval_mode,
                     submissions=m.submissions,
-                    clock=self.clock_view(s.clocks[m.clock_id], now) if m.clock_id else None,
+                    clock=self.clock_view(s.clocks[clock_id], now) if (clock_id := self._current_clock_id(m)) else None,
                     obligations=[
                         ObligationView(
                             kind=o.kind, items=o.items, state=o.state, clock=self.clock_view(s.clocks[o.clock_id], now)

@@ -1,0 +1,256 @@
+"""The application and acceptance step (行政许可法 §32) on the pure lifecycle, with a fixed clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from legalclock import CST
+from schemas.stages import Stage
+from tests import support as sp
+from workflows.lifecycle import ProjectMachine, Rejected
+from workflows.lifecycle.acceptance import ACCEPTANCE_DAYS
+
+T0 = sp.T0
+LATER = T0 + timedelta(days=1)  # Tuesday 3 March 2026, 09:00
+
+
+def at_land(zone: str = "tunliu") -> ProjectMachine:
+    """A rule-2 project in stage 2 (approval & land) with project filing done: the rest open to apply since T0."""
+    m = sp.machine(zone, acceptance_rule=2, stage=Stage.APPROVAL_LAND)
+    assert sp.state_of(m, "project-filing") == "to_apply"
+    received(m, "project-filing")
+    sp.accept(m, "project-filing")
+    sp.decide(m, "project-filing")
+    assert sp.state_of(m, "eia") == "to_apply"
+    sp.drain(m)
+    return m
+
+
+def received(m: ProjectMachine, code: str, now: datetime = T0) -> None:
+    sp.apply(m, code, now)
+    assert sp.state_of(m, code) == "received"
+
+
+def acceptance_clock(m: ProjectMachine, code: str) -> str:
+    return f"acceptance:{code}:{m.state.matters[code].submissions}"
+
+
+def test_an_open_stage_runs_no_clock_against_the_department() -> None:
+    m = sp.machine("tunliu", acceptance_rule=2, clear=False)
+    assert sp.state_of(m, "enterprise-registration") == "to_apply"
+    assert "ApplicationOpened" in sp.types(m)
+    assert not any(tc.scope == "matter" for tc in m.state.clocks.values())
+    with pytest.raises(Rejected, match="not pending a decision"):
+        sp.decide(m, "enterprise-registration")
+
+
+def test_received_application_gives_the_department_five_working_days() -> None:
+    m = at_land()
+    received(m, "eia")
+    tc = m.state.clocks[acceptance_clock(m, "eia")]
+    assert tc.scope == "acceptance"
+    assert sp.statutory_deadline_of(m, tc.clock_id) == sp.legal_deadline(m, T0, ACCEPTANCE_DAYS)
+    [effect] = [f for f in m.state.effects if f.kind == "submit"]
+    assert effect.phase == "acceptance"
+    assert m.state.matters["eia"].clock_id is None
+
+
+def test_the_decision_clock_starts_at_acceptance() -> None:
+    m = at_land()
+    received(m, "eia", T0)
+    sp.drain(m)
+    m.execute("decide", sp.decision("eia", "accept"), LATER)
+    clock_id = sp.matter_clock(m, "eia")
+    spec = m.ctx.specs["eia"]
+    assert sp.statutory_deadline_of(m, clock_id) == sp.legal_deadline(m, LATER, spec.statutory_days)
+    [accepted] = sp.events_of(m, "ApplicationAccepted")
+    assert accepted.payload["deemed"] is False
+    assert accepted.payload["accepted_at"] == LATER.isoformat()
+    assert "accept_submission" in sp.effect_kinds(m)
+
+
+def test_silence_for_five_working_days_is_acceptance_on_receipt() -> None:
+    m = at_land()
+    received(m, "eia", T0)
+    due = sp.statutory_deadline_of(m, acceptance_clock(m, "eia"))
+    m.fire_alarms(due - timedelta(minutes=1))
+    assert sp.state_of(m, "eia") == "received"
+    m.fire_alarms(due)
+    assert sp.state_of(m, "eia") == "pending"
+    tc = m.state.clocks[sp.matter_clock(m, "eia")]
+    assert tc.clock.accepted_at == T0  # the days of silence count against the limit
+    [accepted] = sp.events_of(m, "ApplicationAccepted")
+    assert accepted.payload["deemed"] is True
+    assert m._used(tc, due) == pytest.approx(ACCEPTANCE_DAYS)
+    # Once deemed, the department's acceptance decisions are over.
+    with pytest.raises(Rejected, match="received application"):
+        m.execute("decide", sp.decision("eia", "request_completion"), due)
+
+
+def test_a_late_notice_is_refused_before_the_alarm_has_fired() -> None:
+    m = at_land()
+    received(m, "eia", T0)
+    due = sp.statutory_deadline_of(m, acceptance_clock(m, "eia"))
+    with pytest.raises(Rejected, match="ran out"):
+        m.check("decide", sp.decision("eia", "request_completion"), due)
+
+
+def test_one_completion_notice_then_the_completed_application_is_received_again() -> None:
+    m = at_land()
+    received(m, "eia", T0)
+    m.execute("decide", sp.decision("eia", "request_completion", items=["环评报告表", "公示材料"]), LATER)
+    assert sp.state_of(m, "eia") == "incomplete"
+    with pytest.raises(Rejected, match="supply_materials"):
+        sp.apply(m, "eia", LATER)
+    later = LATER + timedelta(days=2)  # Thursday: Wednesday counts, the notice's day does not
+    sp.ack(m, "supply_materials", sp.supply("eia", ["环评报告表", "公示材料"]), later)
+    assert sp.state_of(m, "eia") == "received"
+    assert m.state.matters["eia"].submissions == 2
+    tc = m.state.clocks[acceptance_clock(m, "eia")]
+    assert sp.statutory_deadline_of(m, tc.clock_id) == sp.legal_deadline(m, later, ACCEPTANCE_DAYS)
+    [again] = [e for e in sp.events_of(m, "ApplicationReceived") if e.payload["submission"] == 2]
+    assert again.payload["completes_notice"] is True
+    assert again.payload["preparation_days"] == pytest.approx(1.0)
+    # The same application: a second notice is refused...
+    with pytest.raises(Rejected, match="already issued"):
+        m.execute("decide", sp.decision("eia", "request_completion"), later)
+    # ...unless the department records that its first notice was incomplete (its fault).
+    second = sp.decision("eia", "request_completion", reasons=["首次告知遗漏监测数据"]).model_copy(
+        update={"first_notice_incomplete": True}
+    )
+    sp.drain(m)
+    m.execute("decide", second, later)
+    assert sp.types(m)[:2] == ["CompletionRequested", "DepartmentFaultRecorded"]
+    assert sp.events_of(m, "CompletionRequested")[0].payload["notice"] == 2
+
+
+def test_refusal_to_accept_sends_the_matter_back_to_apply_afresh() -> None:
+    m = at_land()
+    received(m, "eia", T0)
+    m.execute("decide", sp.decision("eia", "refuse", reasons=["不属于本机关职权"]), LATER)
+    assert sp.state_of(m, "eia") == "to_apply"
+    assert [f.outcome for f in m.state.effects if f.kind == "close_submission"] == ["refused"]
+    received(m, "eia", LATER)
+    m.execute("decide", sp.decision("eia", "request_completion"), LATER)  # a new application: a first notice
+
+
+def test_instant_matter_is_accepted_and_decided_in_one_step() -> None:
+    m = sp.machine("tunliu", acceptance_rule=2)
+    received(m, "enterprise-registration")
+    with pytest.raises(Rejected, match="not accepted yet"):
+        sp.decide(m, "enterprise-registration", "reject")
+    sp.decide(m, "enterprise-registration")  # instant approve
+    assert sp.state_of(m, "enterprise-registration") == "approved"
+    assert [t for t in sp.types(m) if t in ("ApplicationAccepted", "MatterApproved")] == [
+        "ApplicationAccepted",
+        "MatterApproved",
+    ]
+
+
+def test_a_commitment_matter_needs_the_signed_commitment_and_is_approved_on_receipt() -> None:
+    m = at_land()
+    energy = "energy-review"
+    assert m.state.matters[energy].mode == "commitment"
+    assert sp.state_of(m, energy) == "to_apply"
+    with pytest.raises(Rejected, match="commitment: "):
+        m.check("submit_application", sp.application(energy))
+    sp.drain(m)
+    sp.ack(m, "submit_application", sp.application(energy, commitment=True), LATER)
+    assert sp.state_of(m, energy) == "approved"
+    [received_event] = sp.events_of(m, "ApplicationReceived")
+    assert received_event.payload["commitment"]["signed_by"] == "法定代表人 张三"
+    [approved] = sp.events_of(m, "MatterApproved")
+    assert approved.payload["mode"] == "commitment"
+    assert approved.payload["decided_by"] == "法定代表人 张三"
+
+
+def test_approval_on_commitment_needs_a_commitment_with_the_application() -> None:
+    m = sp.machine("yanhu", acceptance_rule=2, stage=Stage.ENGINEERING_PERMIT)
+    code = next(
+        c
+        for c, x in m.state.matters.items()
+        if "commitment" in m.ctx.specs[c].modes and x.state == "to_apply" and x.mode == "standard"
+    )
+    received(m, code)
+    sp.accept(m, code)
+    with pytest.raises(Rejected, match="signed commitment"):
+        m.check("decide", sp.decision(code, "approve_on_commitment"))
+
+
+def test_one_supplementary_request_per_accepted_application() -> None:
+    m = at_land()
+    received(m, "eia")
+    sp.accept(m, "eia")
+    sp.decide(m, "eia", "request_correction")
+    sp.ack(m, "supply_materials", sp.supply("eia"))
+    assert sp.state_of(m, "eia") == "pending"
+    with pytest.raises(Rejected, match="already requested once"):
+        m.check("decide", sp.decision("eia", "request_correction"))
+
+
+def test_acceptance_kinds_only_on_a_received_application() -> None:
+    m = at_land()
+    received(m, "eia")
+    sp.accept(m, "eia")
+    with pytest.raises(Rejected, match="received application"):
+        m.check("decide", sp.decision("eia", "accept"))
+
+
+def test_projects_before_the_acceptance_step_submit_when_the_stage_opens() -> None:
+    m = sp.machine("tunliu", acceptance_rule=1)
+    assert sp.state_of(m, "enterprise-registration") == "pending"
+    with pytest.raises(Rejected, match="before the acceptance step"):
+        m.check("submit_application", sp.application("enterprise-registration"))
+
+
+def test_a_project_runs_to_production_through_application_and_acceptance() -> None:
+    m = sp.machine("tunliu", acceptance_rule=2, stage=Stage.IN_PRODUCTION, clear=False)
+    assert m.state.stage == Stage.IN_PRODUCTION
+    assert all(x.state in ("approved", "exempt") for x in m.state.matters.values())
+    accepted = {e.payload["matter_code"] for e in m.state.pending_events if e.event_type == "ApplicationAccepted"}
+    assert accepted == {c for c, x in m.state.matters.items() if x.state == "approved"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    day=st.integers(min_value=0, max_value=300),
+    minute=st.integers(min_value=0, max_value=24 * 60 - 1),
+)
+def test_deemed_acceptance_runs_the_limit_as_if_accepted_on_receipt(day: int, minute: int) -> None:
+    """Property: silence gives the same statutory deadline as an acceptance at the receipt instant."""
+    receipt = datetime(2026, 1, 1, tzinfo=CST) + timedelta(days=day, minutes=minute)
+    m = sp.machine("tunliu", acceptance_rule=2, at=receipt, stage=Stage.APPROVAL_LAND)
+    sp.approve_pending(m, receipt)  # project filing, which the others require
+    received(m, "eia", receipt)
+    due = sp.statutory_deadline_of(m, acceptance_clock(m, "eia"))
+    assert due == sp.legal_deadline(m, receipt, ACCEPTANCE_DAYS)
+    m.fire_alarms(due)
+    spec = m.ctx.specs["eia"]
+    assert sp.statutory_deadline_of(m, sp.matter_clock(m, "eia")) == sp.legal_deadline(m, receipt, spec.statutory_days)
+
+
+def test_the_readme_acceptance_example() -> None:
+    """README "Acceptance first": EIA received Mon 2 Mar 2026 09:00 (statutory 20, promised 7)."""
+
+    def local(day: int, hour: int, minute: int = 0) -> datetime:
+        return datetime(2026, 3, day, hour, minute, tzinfo=CST)
+
+    accepted = at_land()
+    received(accepted, "eia", local(2, 9))
+    assert sp.statutory_deadline_of(accepted, acceptance_clock(accepted, "eia")) == local(9, 17, 30)
+    accepted.execute("decide", sp.decision("eia", "accept"), local(4, 10))
+    clock_id = sp.matter_clock(accepted, "eia")
+    assert sp.deadline_of(accepted, clock_id) == local(13, 17, 30)
+    assert sp.statutory_deadline_of(accepted, clock_id) == datetime(2026, 4, 1, 17, 30, tzinfo=CST)
+
+    silent = at_land()
+    received(silent, "eia", local(2, 9))
+    silent.fire_alarms(local(9, 17, 30))
+    clock_id = sp.matter_clock(silent, "eia")
+    assert sp.deadline_of(silent, clock_id) == local(11, 17, 30)
+    assert sp.statutory_deadline_of(silent, clock_id) == local(30, 17, 30)
+    assert silent._used(silent.state.clocks[clock_id], local(9, 17, 30)) == pytest.approx(5)
