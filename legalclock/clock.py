@@ -59,6 +59,9 @@ class SuspensionKind(StrEnum):
     TENDERING = "tendering"  # 招标
     AUCTION = "auction"  # 拍卖
     PUBLIC_NOTICE = "public_notice"  # 公示
+    # The whole-process cap only: no approval is with a department (the enterprise's own time,
+    # corrections, §45 procedures), which the reform does not count as approval time.
+    APPLICANT = "applicant"
 
 
 class Suspension(FrozenModel):

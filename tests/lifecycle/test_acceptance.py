@@ -254,3 +254,33 @@ def test_the_readme_acceptance_example() -> None:
     assert sp.deadline_of(silent, clock_id) == local(11, 17, 30)
     assert sp.statutory_deadline_of(silent, clock_id) == local(30, 17, 30)
     assert silent._used(silent.state.clocks[clock_id], local(9, 17, 30)) == pytest.approx(5)
+
+
+def test_the_whole_process_cap_counts_approval_time_only() -> None:
+    """The process clock runs only while an accepted matter's clock runs (国办发〔2019〕11号)."""
+    m = sp.machine("tunliu", acceptance_rule=2)
+    process = m.state.clocks["process"]
+    assert process.clock.stopped, "nothing is with a department before the first acceptance"
+    tue, thu = T0 + timedelta(days=1), T0 + timedelta(days=3)
+    received(m, "enterprise-registration", tue)
+    sp.accept(m, "enterprise-registration", tue)
+    assert not m.state.clocks["process"].clock.stopped
+    m.execute("decide", sp.decision("enterprise-registration", instant=True), thu)
+    assert m.state.clocks["process"].clock.stopped, "project filing is with the agent: not approval time"
+    # A week of the agent's preparation later, project filing is accepted and decided in 2 days.
+    mon, wed = T0 + timedelta(days=7), T0 + timedelta(days=9)
+    received(m, "project-filing", mon)
+    sp.accept(m, "project-filing", mon)
+    m.execute("decide", sp.decision("project-filing", instant=True), wed)
+    later = wed + timedelta(days=7)
+    used = m._used(m.state.clocks["process"], later)
+
+    # Oracle, day by day as stops count (行政许可法 §45 ledger): the working days after an
+    # acceptance day up to and including the day its decision left the department.
+    def days(start: datetime, end: datetime) -> set[int]:
+        first, last = start.date(), end.date()
+        span = [first + timedelta(days=i) for i in range(1, (last - first).days + 1)]
+        return {d.toordinal() for d in span if m.ctx.calendar.is_working_day(d)}
+
+    assert used == len(days(tue, thu) | days(mon, wed)) == 4
+    assert used < m._used(m.state.clocks["stage:approval_land"], later), "the agent's week is not counted"

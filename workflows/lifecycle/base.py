@@ -139,6 +139,32 @@ class LifecycleBase:
         promise = self.promise_clock(tc)
         return self.deadline(tc) if promise is None else clocks.deadline(promise, self.ctx.calendar, self.zone)
 
+    def _stop(self, clock_id: str, kind: str, reason: str, now: datetime, expected_days: float | None = None) -> None:
+        tc = self.state.clocks[clock_id]
+        tc.clock = clocks.stop(tc.clock, kind, reason, now, expected_days)
+        self._emit(
+            ev.ClockStopped(
+                **self._on_clock(tc, department=False),
+                kind=kind,
+                reason=reason,
+                expected_days=expected_days,
+            ),
+            now,
+        )
+
+    def _resume(self, clock_id: str, now: datetime) -> None:
+        tc = self.state.clocks[clock_id]
+        tc.clock, stopped = clocks.resume(tc.clock, self.ctx.calendar, now)
+        self._emit(
+            ev.ClockResumed(
+                **self._on_clock(tc, department=False),
+                stopped_working_days=stopped,
+                new_deadline=self.deadline(tc).at,
+                new_promised_deadline=self.promised_deadline(tc),
+            ),
+            now,
+        )
+
     def _close_clock(self, clock_id: str | None, now: datetime) -> float:
         """Close a clock; return the working days it used."""
         tc = self.state.clocks.get(clock_id or "")

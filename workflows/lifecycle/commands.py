@@ -190,32 +190,6 @@ class Commands(Acceptance):
             "correction", [self.state.agent], f"{self._spec(m).name_zh}: correction needed: {', '.join(d.items)}", now
         )
 
-    def _stop(self, clock_id: str, kind: str, reason: str, now: datetime, expected_days: float | None = None) -> None:
-        tc = self.state.clocks[clock_id]
-        tc.clock = clocks.stop(tc.clock, kind, reason, now, expected_days)
-        self._emit(
-            ev.ClockStopped(
-                **self._on_clock(tc, department=False),
-                kind=kind,
-                reason=reason,
-                expected_days=expected_days,
-            ),
-            now,
-        )
-
-    def _resume(self, clock_id: str, now: datetime) -> None:
-        tc = self.state.clocks[clock_id]
-        tc.clock, stopped = clocks.resume(tc.clock, self.ctx.calendar, now)
-        self._emit(
-            ev.ClockResumed(
-                **self._on_clock(tc, department=False),
-                stopped_working_days=stopped,
-                new_deadline=self.deadline(tc).at,
-                new_promised_deadline=self.promised_deadline(tc),
-            ),
-            now,
-        )
-
     def validate_supply_materials(self, cmd: p.SupplyMaterials) -> MatterState:
         m = self.matter(cmd.matter_code)
         self._require_active(m)

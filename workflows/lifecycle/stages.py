@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from catalog.models import CAPPED_STAGES
+from catalog.models import CAPPED_STAGES
 from schemas import effects as fx
 from schemas import events as ev
 from schemas.clocks import PROCESS_CLOCK_ID, matter_clock_id, obligation_clock_id, stage_clock_id
 from schemas.events import ApprovalMode, ChecklistItem
 from schemas.stages import APPROVAL_STAGES, Stage
+from workflows import clocks
 from workflows.lifecycle.base import LifecycleBase
 from workflows.lifecycle.state import (
     REOPENABLE,
@@ -28,6 +31,9 @@ class Stages(LifecycleBase):
         self.state.checklist = checklist
         cap = self.zone.process_caps.get(r.project_type)
         process = self._new_clock(PROCESS_CLOCK_ID, "process", "whole approval process", cap, now) if cap else None
+        if process is not None and self.state.acceptance_rule == 2:
+            # Approval time only: nothing is with a department before the first acceptance.
+            process.clock = clocks.stop(process.clock, "applicant", "no application accepted yet", now)
         for item in checklist:
             spec = self.ctx.catalog.matter(item.matter_code)
             self.state.matters[spec.code] = MatterState(code=spec.code, mode=item.mode)
@@ -79,7 +85,33 @@ class Stages(LifecycleBase):
         return all(self._satisfied(m) for m in self._stage_matters(stage))
 
     def advance(self, now: datetime) -> None:
-        """Submit what may be submitted, close finished stages, open the next ones."""
+        """Submit (or open to apply) what may be, close finished stages, open the next ones; then
+        run or stop the whole-process clock on whether an approval is with a department."""
+        self._advance(now)
+        self._track_process(now)
+
+    def _track_process(self, now: datetime) -> None:
+        """The whole-process cap counts approval time as the reform does (acceptance rule 2).
+
+        It runs while at least one matter of the capped stages is accepted and its clock runs, and
+        stops otherwise: the enterprise's own time (preparing, completing, correcting) and the §45
+        procedures are not approval time (国办发〔2019〕11号: approval time runs from acceptance).
+        """
+        tc = self.state.clocks.get(PROCESS_CLOCK_ID)
+        if tc is None or tc.closed or self.state.acceptance_rule == 1:
+            return
+        held = False
+        for m in self.state.matters.values():
+            own = self.state.clocks.get(m.clock_id or "")
+            if m.state == "pending" and self._spec(m).stage in CAPPED_STAGES and own is not None:
+                held = held or not clocks.is_stopped(own.clock)
+        stopped = clocks.is_stopped(tc.clock)
+        if held and stopped:
+            self._resume(PROCESS_CLOCK_ID, now)
+        elif not held and not stopped:
+            self._stop(PROCESS_CLOCK_ID, "applicant", "no approval is with a department", now)
+
+    def _advance(self, now: datetime) -> None:
         while True:
             stage = self.state.stage
             if stage == Stage.REGISTERED:
