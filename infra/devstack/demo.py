@@ -7,6 +7,7 @@ finds the same projects and changes nothing.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -14,7 +15,16 @@ import structlog
 from infra.settings import Settings
 from infra.temporal import connect
 from interfaces.client import DaibanClient, DaibanError
-from schemas.project import Decision, DecisionKind, ProgressReport, RegisterProject, Withdraw
+from legalclock import CST
+from schemas.project import (
+    Commitment,
+    Decision,
+    DecisionKind,
+    ProgressReport,
+    RegisterProject,
+    SubmitApplication,
+    Withdraw,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -98,14 +108,42 @@ def _clerk(
     return Decision(decision_id=decision_id, department=department, matter_code=matter_code, kind=kind, **fields)
 
 
+async def apply_and_accept(c: DaibanClient, project_id: str, prefix: str, *, accept: bool = True) -> int:
+    """The agent applies for every matter open to apply; the departments accept what they received
+    (受理, unless ``accept`` is False). How many matters moved."""
+    view = await c.state(project_id)
+    moved = 0
+    for m in view.matters:
+        if m.state == "to_apply":
+            signed = (
+                Commitment(text_version="cn-2026-1", signed_by="法定代表人", signed_at=datetime.now(CST))
+                if m.mode == "commitment"
+                else None
+            )
+            application = SubmitApplication(
+                matter_code=m.code, by=view.agent, materials=["申请表", "项目材料"], commitment=signed
+            )
+            await c.submit_application(project_id, application)
+            moved += 1
+    if accept:
+        for m in (await c.state(project_id)).matters:
+            if m.state == "received":
+                await c.decide(
+                    project_id, _clerk(m.code, m.department, f"{prefix}-accept-{m.code}-{m.submissions}", "accept")
+                )
+                moved += 1
+    return moved
+
+
 async def approve_pending(c: DaibanClient, project_id: str, prefix: str, stop_at: str) -> None:
-    """Approve every pending matter, stage by stage, until the project reaches ``stop_at``."""
-    for _ in range(12):
+    """Apply, accept and approve every matter, stage by stage, until the project reaches ``stop_at``."""
+    for _ in range(30):
         view = await c.state(project_id)
         if view.stage == stop_at:
             return
-        pending = [m for m in view.matters if m.state == "pending"]
-        if not pending:
+        moved = await apply_and_accept(c, project_id, prefix)
+        pending = [m for m in (await c.state(project_id)).matters if m.state == "pending"]
+        if not pending and not moved:
             return
         for m in pending:
             await c.decide(project_id, _clerk(m.code, m.department, f"{prefix}-{m.code}-{m.submissions}"))
@@ -121,9 +159,15 @@ async def run_demo(settings: Settings) -> None:
         await approve_pending(c, "demo-yanhu-001", "demo", "engineering_permit")
         # 002: established; the EIA came back for correction (clock stopped).
         await approve_pending(c, "demo-tunliu-002", "demo", "approval_land")
+        # The agent applies; project filing (即办件) is accepted and decided on the spot; the EIA is
+        # accepted (受理) and its clock runs; the land matters wait in the inbox to be accepted.
+        await apply_and_accept(c, "demo-tunliu-002", "demo", accept=False)
         view = await c.state("demo-tunliu-002")
-        if any(m.code == "project-filing" and m.state == "pending" for m in view.matters):
+        if any(m.code == "project-filing" and m.state == "received" for m in view.matters):
             await c.decide("demo-tunliu-002", _clerk("project-filing", "approval", "demo-002-filing", instant=True))
+        await apply_and_accept(c, "demo-tunliu-002", "demo", accept=False)
+        if any(m.code == "eia" and m.state == "received" for m in (await c.state("demo-tunliu-002")).matters):
+            await c.decide("demo-tunliu-002", _clerk("eia", "ecology", "demo-002-eia-accept", "accept"))
         if any(m.code == "eia" and m.state == "pending" for m in (await c.state("demo-tunliu-002")).matters):
             correction = _clerk(
                 "eia",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import structlog
 from fastapi import APIRouter, Request
@@ -91,6 +91,10 @@ _install()
 
 
 @router.get("/departments/{code}/inbox", response_model=list[queries.InboxItem], tags=["reports"])
-async def inbox(code: Code, svc: Svc) -> list[queries.InboxItem]:
-    """A department's open applications, oldest first."""
-    return await queries.department_inbox(svc.pool, code)
+async def inbox(
+    code: Code, svc: Svc, phase: Literal["acceptance", "decision"] | None = None
+) -> list[queries.InboxItem]:
+    """A department's open applications, oldest first: ``phase=acceptance`` those to accept (受理,
+    5 working days from receipt), ``phase=decision`` those accepted and to decide; both without it."""
+    rows = await queries.department_inbox(svc.pool, code)
+    return [r for r in rows if phase is None or r.phase == phase]
