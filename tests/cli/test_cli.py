@@ -17,6 +17,8 @@ from tests.harness import Harness, registration
 from tests.workflows.helpers import eventually, settle, view
 
 DAIBAN = str(Path(sys.executable).parent / "daiban")
+# The checkout under test: the script's editable install may point at another worktree sharing the venv.
+ROOT = str(Path(__file__).resolve().parents[2])
 
 
 async def daiban(h: Harness, dsn: str, *args: str) -> tuple[int, str, str]:
@@ -26,6 +28,7 @@ async def daiban(h: Harness, dsn: str, *args: str) -> tuple[int, str, str]:
         DAIBAN_TASK_QUEUE=h.task_queue,
         DATABASE_URL=dsn,
         COLUMNS="200",
+        PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p),
     )
     proc = await asyncio.create_subprocess_exec(
         DAIBAN, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
@@ -47,6 +50,11 @@ def department_args(
     return [verb, pid, "--matter", matter, "--department", department, "--decision-id", decision_id, "--by", by, *more]
 
 
+def apply_args(pid: str, matter: str, *more: str) -> list[str]:
+    """``daiban project submit-application PID`` by agent-li (``more``: its ``--material`` options)."""
+    return ["project", "submit-application", pid, "--matter", matter, "--by", "agent-li", *more]
+
+
 async def test_an_agent_runs_a_project_from_the_terminal(
     dev: Harness, pg_dsn: str, pg_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
@@ -59,11 +67,21 @@ async def test_an_agent_runs_a_project_from_the_terminal(
     assert first == again, "registering twice is the same project"
     shown = await ok_json(dev, pg_dsn, "project", "show", pid)
     assert shown["stage"] == "establishment" and shown["project_id"] == pid
+    assert {m["code"]: m["state"] for m in shown["matters"]}["enterprise-registration"] == "to_apply"
 
+    # The agent applies; the application waits in market's inbox to be accepted (受理).
     handle = dev.client.get_workflow_handle(f"project-{pid}")
-    await settle(handle)  # the submission reaches the inbox a moment after registration
+    ack = await ok_json(
+        dev, pg_dsn, *apply_args(pid, "enterprise-registration", "--material", "设立登记申请书", "--material", "章程")
+    )
+    assert "received" in ack["message"] and ack["request_id"], ack
+    await settle(handle)  # the application reaches the inbox with the batch that records it
     inbox = await ok_json(dev, pg_dsn, "inbox", "market")
-    assert any(i["project_id"] == pid and i["matter_code"] == "enterprise-registration" for i in inbox)
+    assert [i["phase"] for i in inbox if i["project_id"] == pid] == ["acceptance"]
+    code, out, err = await daiban(dev, pg_dsn, "inbox", "market")
+    assert code == 0, err
+    to_accept, to_decide = out.split("To decide")
+    assert "To accept (受理)" in to_accept and pid in to_accept and pid not in to_decide, out
     res = await ok_json(
         dev,
         pg_dsn,
@@ -72,11 +90,37 @@ async def test_an_agent_runs_a_project_from_the_terminal(
         ),
     )
     assert res["state"] == "approved"
+    # The project filing: applied for, accepted (now to decide, its clock running), approved.
+    await ok_json(dev, pg_dsn, *apply_args(pid, "project-filing", "--material", "备案信息表"))
+    res = await ok_json(
+        dev,
+        pg_dsn,
+        *department_args("decide", pid, "project-filing", "approval", "cli-2a", "clerk", "--kind", "accept"),
+    )
+    assert res["state"] == "pending"
+    await settle(handle)
+    code, out, err = await daiban(dev, pg_dsn, "inbox", "approval")
+    to_accept, to_decide = out.split("To decide")
+    assert code == 0 and pid not in to_accept and pid in to_decide, out
+    assert [i["phase"] for i in await ok_json(dev, pg_dsn, "inbox", "approval") if i["project_id"] == pid] == [
+        "decision"
+    ]
     res = await ok_json(
         dev,
         pg_dsn,
         *department_args("decide", pid, "project-filing", "approval", "cli-2", "clerk", "--kind", "approve"),
     )
+    assert res["state"] == "approved"
+    # Deciding before accepting is refused (exit 1); the EIA is accepted, then sent back for correction.
+    await ok_json(dev, pg_dsn, *apply_args(pid, "eia", "--material", "环境影响报告表"))
+    code, out, err = await daiban(
+        dev, pg_dsn, *department_args("decide", pid, "eia", "ecology", "cli-3x", "r", "--kind", "approve")
+    )
+    assert code == 1 and "not accepted yet" in err and err.count("\n") == 1, err
+    res = await ok_json(
+        dev, pg_dsn, *department_args("decide", pid, "eia", "ecology", "cli-3a", "r", "--kind", "accept")
+    )
+    assert res["state"] == "pending"
     res = await ok_json(
         dev,
         pg_dsn,
@@ -121,6 +165,7 @@ async def test_an_agent_runs_a_project_from_the_terminal(
     timeline = await ok_json(dev, pg_dsn, "project", "timeline", pid)
     kinds = [e["event_type"] for e in timeline]
     assert kinds[0] == "ProjectRegistered" and "CorrectionRequested" in kinds and "AgentReassigned" in kinds
+    assert {"ApplicationReceived", "ApplicationAccepted"} <= set(kinds), kinds
     departments = await ok_json(dev, pg_dsn, "report", "departments")
     assert any(d["department"] == "market" and d["decided"] >= 1 for d in departments)
     zones = await ok_json(dev, pg_dsn, "report", "zone")
@@ -133,7 +178,7 @@ async def test_an_agent_runs_a_project_from_the_terminal(
             break
         await asyncio.sleep(0.1)
     outbox = await ok_json(dev, pg_dsn, "notifications", "--project", pid)
-    assert {"checklist", "correction", "reassigned"} <= {n["kind"] for n in outbox}
+    assert {"checklist", "accepted", "correction", "reassigned"} <= {n["kind"] for n in outbox}
     rebuilt = await ok_json(dev, pg_dsn, "rebuild-read-models")
     assert rebuilt["events_replayed"] >= len(timeline)
     assert [e["event_type"] for e in await ok_json(dev, pg_dsn, "project", "timeline", pid)] == kinds
@@ -200,27 +245,41 @@ async def test_a_projects_whole_life_from_the_terminal(dev: Harness, pg_dsn: str
     await ok_json(dev, pg_dsn, "project", "register", str(tmp_path / "p.json"))
 
     async def approve_until(stage: str) -> dict[str, Any]:
+        """Each stage as its agent and departments run it: apply (with the signed commitment of a
+        commitment matter, approved on receipt), accept (受理), approve."""
         for _ in range(12):
             shown: dict[str, Any] = await ok_json(dev, pg_dsn, "project", "show", pid)
             if shown["stage"] == stage:
                 return shown
-            pending = [m for m in shown["matters"] if m["state"] == "pending"]
-            assert pending, shown["waiting_for"]
-            for m in pending:
-                await ok_json(
-                    dev,
-                    pg_dsn,
-                    *department_args(
-                        "decide",
-                        pid,
-                        m["code"],
-                        m["department"],
-                        f"t-{m['code']}-{m['submissions']}",
-                        f"{m['department']}-clerk",
-                        "--kind",
-                        "approve",
-                    ),
-                )
+            applied = [m for m in shown["matters"] if m["state"] == "to_apply"]
+            for m in applied:
+                commitment = []
+                if m["mode"] == "commitment":
+                    commitment = ["--commitment-text", "cn-2026-1", "--signed-by", "法定代表人"]
+                    commitment += ["--signed-at", "2026-01-05T09:00:00+08:00"]
+                ack = await ok_json(dev, pg_dsn, *apply_args(pid, m["code"], "--material", "申请表", *commitment))
+                assert "received" in ack["message"], ack
+            shown = await ok_json(dev, pg_dsn, "project", "show", pid)
+            to_decide = [m for m in shown["matters"] if m["state"] in ("received", "pending")]
+            assert to_decide or applied, shown["waiting_for"]
+            for m in to_decide:
+                kinds = ["accept", "approve"] if m["state"] == "received" else ["approve"]
+                for kind in kinds:
+                    res = await ok_json(
+                        dev,
+                        pg_dsn,
+                        *department_args(
+                            "decide",
+                            pid,
+                            m["code"],
+                            m["department"],
+                            f"t-{m['code']}-{m['submissions']}-{kind}",
+                            f"{m['department']}-clerk",
+                            "--kind",
+                            kind,
+                        ),
+                    )
+                    assert res["state"] == ("pending" if kind == "accept" else "approved"), res
         raise AssertionError(f"never reached {stage}")
 
     await approve_until("construction")

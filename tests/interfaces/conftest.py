@@ -7,6 +7,7 @@ and ``httpx`` talks to it through ASGI.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -73,6 +74,26 @@ class Gateway:
         assert r.status_code == 201, r.text
         self.harness.started.append(self.harness.client.get_workflow_handle(f"project-{body['project_id']}"))
         return str(body["project_id"])
+
+    async def apply(self, project_id: str, matter: str, **fields: Any) -> dict[str, Any]:
+        """The agent applies for ``matter`` (``POST .../submit-application``, agent's bearer token); the Ack."""
+        body = {"matter_code": matter, "by": "agent-li", "materials": ["申请表"], **fields}
+        r = await self.http.post(f"/projects/{project_id}/submit-application", json=body, headers=operator(AGENT_TOKEN))
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    async def inbox(self, department: str, project_id: str, matter: str, phase: str) -> dict[str, Any]:
+        """The row of ``department``'s inbox for the project's ``matter`` once it shows in ``phase``
+        (the batch that writes it may still be in flight)."""
+        rows: list[dict[str, Any]] = []
+        for _ in range(100):
+            r = await self.http.get(f"/departments/{department}/inbox")
+            assert r.status_code == 200, r.text
+            rows = [i for i in r.json() if i["project_id"] == project_id and i["matter_code"] == matter]
+            if any(i["phase"] == phase for i in rows):
+                return next(i for i in rows if i["phase"] == phase)
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{project_id} {matter} never in {department}'s inbox to {phase}: {rows}")
 
     async def decide(
         self,

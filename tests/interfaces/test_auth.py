@@ -19,9 +19,12 @@ from tests.interfaces.conftest import AGENT_TOKEN, DEPARTMENT_KEYS, Gateway, dec
 
 @pytest.fixture
 async def project(gw: Gateway) -> str:
-    """A new project, waiting for market's decision on its enterprise registration."""
+    """A new project whose agent applied for its enterprise registration: market's to decide (an instant
+    matter, 即办件: accepted and decided in one step)."""
     pid = await gw.register()
     await wait_registered(gw, pid)
+    ack = await gw.apply(pid, "enterprise-registration")
+    assert ack["request_id"] and "received" in ack["message"], ack
     return pid
 
 
@@ -180,6 +183,10 @@ async def test_operator_writes_need_a_token(gw: Gateway, project: str) -> None:
     r = await gw.http.post(f"/projects/{project}/withdrawal", json={"reason": "x", "by": "agent-li"})
     assert r.status_code == 401 and r.json()["detail"].startswith("missing bearer token")
     assert r.headers["WWW-Authenticate"] == "Bearer"
+    # An application is the agent's: a bearer token, not a department's envelope.
+    application = {"matter_code": "project-filing", "by": "agent-li", "materials": ["备案表"]}
+    r = await gw.http.post(f"/projects/{project}/submit-application", json=application)
+    assert r.status_code == 401 and r.json()["detail"].startswith("missing bearer token")
     # Nothing was started by the refused registration.
     assert all(p["project_id"] != body["project_id"] for p in (await gw.http.get("/projects")).json())
     # Agents hold tokens too; a department envelope is no operator credential.

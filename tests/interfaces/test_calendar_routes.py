@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from legalclock import provisional_holidays
-from tests.interfaces.conftest import Gateway, operator
+from tests.interfaces.conftest import Gateway, decision, operator
 
 
 async def test_a_year_and_the_deadline_calculator_use_the_calendar_in_force(gw: Gateway) -> None:
@@ -46,6 +46,10 @@ async def test_a_notice_dry_run_lists_every_changed_day_and_each_moved_deadline(
         if (await gw.http.get(f"/projects/{pid}")).status_code == 200:
             break
         await asyncio.sleep(0.1)
+    # The whole-process cap counts approval time only: it runs once an application is accepted (受理).
+    await gw.apply(pid, "enterprise-registration")
+    r = await gw.decide(pid, decision("enterprise-registration", "market", "accept"))
+    assert r.status_code == 200 and r.json()["state"] == "pending", r.text
     # A 2027 notice: the statutory days, and National Day extended to 7 days with two swaps.
     days = {d.isoformat(): n.removesuffix(" (provisional)") for d, n in provisional_holidays(2027).items()}
     days.update({f"2027-10-0{d}": "国庆节" for d in range(1, 8)})
@@ -60,7 +64,7 @@ async def test_a_notice_dry_run_lists_every_changed_day_and_each_moved_deadline(
     assert out["stored"] is False and set(out["changed_years"]) == {2026, 2027}
     changed = {c["day"] for y in out["changes"]["years"] for c in y["changes"]}
     assert {"2026-12-31", "2027-09-26", "2027-10-06", "2027-10-07", "2027-10-09"} <= changed
-    # The key project's whole-process cap (45 working days from today) runs over 31 Dec 2026: it
+    # The key project's whole-process cap (45 working days from the acceptance) runs over 31 Dec 2026: it
     # ends one working day later under the notice; the dry run says which clock, from and to.
     (move,) = [m for m in out["moves"] if m["project_id"] == pid and m["clock_id"] == "process"]
     assert move["working_days"] == 1 and move["after"] > move["before"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import shlex
 import sys
 import uuid
 from pathlib import Path
@@ -65,69 +67,81 @@ async def _temporal(*args: str, check: bool = True) -> Any:
     return json.loads(out)
 
 
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _readme_temporal_example() -> list[list[str]]:
+    """The ``temporal`` commands of the README's example for services in other languages, as argv."""
+    text = README.read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```sh\n(.*?)```", text, re.S) if "--type ProjectWorkflow" in b)
+    commands = shlex.split(block.replace("\\\n", " "), comments=True)
+    argvs: list[list[str]] = []
+    for word in commands:
+        if word == ".venv/bin/temporal":
+            argvs.append([])
+        else:
+            argvs[-1].append(word)
+    return argvs
+
+
 async def test_the_readme_temporal_cli_example_works(gw: Gateway) -> None:
-    """``temporal workflow start`` and ``update execute`` with plain JSON, as in the README."""
+    """The README's ``temporal workflow start``, ``query`` and ``update execute`` commands, run as
+    written (plain JSON), on a fresh project id and this worker's task queue."""
     address = gw.settings.temporal_address
     pid = f"p-cli-{uuid.uuid4().hex[:8]}"
-    registration = {
-        "project_id": pid,
-        "name": "新建年产5万吨新材料项目",
-        "enterprise": "山西示例新材料有限公司",
-        "zone": "tunliu",
-        "project_type": "general",
-        "investment_yuan": 150000000,
-        "standard_land_parcel": True,
-        "agent": "agent-li",
-        "backup_agent": "agent-wang",
-        "project_lead": "lead-zhao",
-    }
-    started = await _temporal(
-        "workflow",
-        "start",
-        "--address",
-        address,
-        "--type",
-        "ProjectWorkflow",
-        "--task-queue",
-        gw.settings.task_queue,
-        "--workflow-id",
-        f"project-{pid}",
-        "--input",
-        json.dumps({"registration": registration}, ensure_ascii=False),
-    )
+    argvs = _readme_temporal_example()
+    assert [a[:2] for a in argvs] == [
+        ["workflow", "start"],
+        ["workflow", "query"],
+        ["workflow", "update"],
+        ["workflow", "update"],
+        ["workflow", "update"],
+    ], argvs
+    # The agent applies, the department accepts (受理), then decides: the order of the lifecycle.
+    updates = [a[a.index("--name") + 1] for a in argvs if a[1] == "update"]
+    assert updates == ["submit_application", "decide", "decide"], updates
+
+    def adapted(argv: list[str]) -> list[str]:
+        out = ["--address", address]
+        for i, word in enumerate(argv):
+            if argv[i - 1] == "--workflow-id":
+                assert word == "project-p-1", argv
+                word = f"project-{pid}"
+            elif argv[i - 1] == "--task-queue":
+                assert word == "daiban", argv
+                word = gw.settings.task_queue
+            elif argv[i - 1] == "--input":
+                payload = json.loads(word)  # the README's JSON parses as written
+                if "registration" in payload:
+                    assert payload["registration"]["project_id"] == "p-1"
+                    payload["registration"]["project_id"] = pid
+                word = json.dumps(payload, ensure_ascii=False)
+            out.append(word)
+        return out
+
+    start, query, *update_argvs = (adapted(a) for a in argvs)
+    started = await _temporal(*start)
     gw.harness.started.append(gw.harness.client.get_workflow_handle(f"project-{pid}"))
     assert started["workflowId"] == f"project-{pid}"
-    decision = {
-        "decision_id": "mr-0001",
-        "department": "market",
-        "matter_code": "enterprise-registration",
-        "kind": "approve",
-        "decided_by": "market-clerk",
-        "instant": True,
-    }
     for _ in range(50):  # the query fails until the first workflow task has registered the project
-        state = await _temporal(
-            "workflow", "query", "--address", address, "--workflow-id", f"project-{pid}", "--name", "state", check=False
-        )
+        state = await _temporal(*query, check=False)
         if state:
             break
         await asyncio.sleep(0.1)
     assert state["queryResult"][0]["stage"] == "establishment"
-    updated = await _temporal(
-        "workflow",
-        "update",
-        "execute",
-        "--address",
-        address,
-        "--workflow-id",
-        f"project-{pid}",
-        "--name",
-        "decide",
-        "--input",
-        json.dumps(decision),
-    )
-    assert updated["result"] == {
-        "decision_id": "mr-0001",
+    matters = {m["code"]: m["state"] for m in state["queryResult"][0]["matters"]}
+    assert matters["enterprise-registration"] == "to_apply"
+    results = [(await _temporal(*argv))["result"] for argv in update_argvs]
+    applied, accepted, approved = results
+    assert applied["request_id"] == "apply-p1-er" and "received" in applied["message"], applied
+    assert accepted == {
+        "decision_id": "mr-p1-accept",
+        "matter_code": "enterprise-registration",
+        "state": "pending",
+        "duplicate": False,
+    }
+    assert approved == {
+        "decision_id": "mr-p1",
         "matter_code": "enterprise-registration",
         "state": "approved",
         "duplicate": False,

@@ -12,7 +12,7 @@ from temporalio.service import RPCError
 from eventstore.projector import Projector
 from interfaces.gateway import create_app
 from schemas import commands
-from tests.interfaces.conftest import Gateway, decision, operator, wait_registered
+from tests.interfaces.conftest import AGENT_TOKEN, Gateway, decision, operator, wait_registered
 
 # Request and response models of each write: the gateway must name our schemas, not copies.
 # Each command's route is its update's name with dashes; version 1's path stays, deprecated.
@@ -115,16 +115,19 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     view = await wait_registered(gw, pid)
     assert view["stage"] == "establishment" and view["project_id"] == pid
 
-    # The application reaches the inbox with the registration's batch, which may still be in flight.
-    for _ in range(50):
-        inbox = await gw.http.get("/departments/market/inbox")
-        assert inbox.status_code == 200
-        if any(i["project_id"] == pid and i["matter_code"] == "enterprise-registration" for i in inbox.json()):
-            break
-        await asyncio.sleep(0.1)
-    else:
-        raise AssertionError(f"{pid} never reached the market inbox: {inbox.json()}")
+    # Nothing runs against a department before the agent applies (受理, 行政许可法 §32).
+    assert {m["code"]: m["state"] for m in view["matters"]}["enterprise-registration"] == "to_apply"
+    ack = await gw.apply(pid, "enterprise-registration", materials=["设立登记申请书", "章程"])
+    assert ack["stage"] == "establishment" and ack["duplicate"] is False, ack
+    # The application reaches market's inbox to accept, with the batch that records it.
+    row = await gw.inbox("market", pid, "enterprise-registration", "acceptance")
+    assert row["deadline"] and row["accepted_at"] is None, row
+    to_accept = await gw.http.get("/departments/market/inbox", params={"phase": "acceptance"})
+    assert any(i["project_id"] == pid for i in to_accept.json())
+    to_decide = await gw.http.get("/departments/market/inbox", params={"phase": "decision"})
+    assert all(i["project_id"] != pid for i in to_decide.json())
 
+    # An instant matter (即办件) is accepted and decided in one step.
     d = decision("enterprise-registration", "market", instant=True)
     r = await gw.decide(pid, d)
     assert r.status_code == 200, r.text
@@ -138,7 +141,14 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     again = await gw.decide(pid, d)
     assert again.status_code == 200 and again.json()["duplicate"] is True
 
-    # Approval & land stage: the project filing comes first; its clock stops, resumes, extends.
+    # Approval & land stage: the project filing comes first. Accepted (a signed decision too), it
+    # moves to the department's "to decide" list and its clock runs: it stops, resumes, extends.
+    await gw.apply(pid, "project-filing")
+    await gw.inbox("approval", pid, "project-filing", "acceptance")
+    r = await gw.decide(pid, decision("project-filing", "approval", "accept"))
+    assert r.status_code == 200 and r.json()["state"] == "pending", r.text
+    row = await gw.inbox("approval", pid, "project-filing", "decision")
+    assert row["accepted_at"] is not None, row
     clock = {"matter_code": "project-filing", "department": "approval"}
     r = await gw.http.post(
         f"/projects/{pid}/stop-clock",
@@ -157,7 +167,10 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     r = await gw.decide(pid, decision("project-filing", "approval", instant=True))
     assert r.status_code == 200 and r.json()["state"] == "approved", r.text
 
-    # Then the rest in parallel; in tunliu, energy review is approved on commitment (告知承诺) at once.
+    # Then the rest in parallel; in tunliu, energy review is approved on receipt of the signed
+    # commitment (告知承诺), and verified afterwards.
+    signed = {"text_version": "cn-2026-1", "signed_by": "法定代表人 张三", "signed_at": "2026-01-05T09:00:00+08:00"}
+    await gw.apply(pid, "energy-review", commitment=signed)
     r = await gw.decide(
         pid,
         {
@@ -171,6 +184,19 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     )
     assert r.status_code == 200 and r.json()["state"] == "approved", r.text
 
+    # The EIA's application lacks something: one completion notice; supply-materials completes it
+    # and it is received again. Accepted, it goes back once more for correction (补正).
+    await gw.apply(pid, "eia")
+    r = await gw.decide(pid, decision("eia", "ecology", "request_completion", items=["environmental report form"]))
+    assert r.status_code == 200 and r.json()["state"] == "incomplete", r.text
+    r = await gw.http.post(
+        f"/projects/{pid}/supply-materials",
+        headers=operator(),
+        json={"matter_code": "eia", "by": "agent-li", "items": ["environmental report form"]},
+    )
+    assert r.status_code == 200 and "received again" in r.json()["message"], r.text
+    r = await gw.decide(pid, decision("eia", "ecology", "accept"))
+    assert r.status_code == 200 and r.json()["state"] == "pending", r.text
     r = await gw.decide(pid, decision("eia", "ecology", "request_correction", items=["noise monitoring data"]))
     assert r.status_code == 200 and r.json()["state"] == "correction", r.text
     r = await gw.http.post(
@@ -180,6 +206,9 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     )
     assert r.status_code == 200, r.text
 
+    await gw.apply(pid, "land-use-planning-permit")
+    r = await gw.decide(pid, decision("land-use-planning-permit", "resources", "accept"))
+    assert r.status_code == 200 and r.json()["state"] == "pending", r.text
     r = await gw.decide(pid, decision("land-use-planning-permit", "resources", "reject", reasons=["red line"]))
     assert r.status_code == 200 and r.json()["state"] == "rejected", r.text
     r = await gw.http.post(
@@ -187,7 +216,9 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
         headers=operator(),
         json={"matter_code": "land-use-planning-permit", "by": "agent-li", "note": "fixed"},
     )
-    assert r.status_code == 200 and "resubmitted" in r.json()["message"], r.text
+    assert r.status_code == 200 and "applied for again" in r.json()["message"], r.text
+    # Applied for again, it is the department's to accept once more.
+    await gw.inbox("resources", pid, "land-use-planning-permit", "acceptance")
 
     r = await gw.http.post(
         f"/projects/{pid}/reassign-agent",
@@ -224,10 +255,14 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     view = (await gw.http.get(f"/projects/{pid}")).json()
     assert view["stage"] == "approval_land" and view["agent"] == "agent-wang"
     states = {m["code"]: m["state"] for m in view["matters"]}
-    assert states["eia"] == "pending" and states["land-use-planning-permit"] == "pending"
+    assert states["eia"] == "pending" and states["land-use-planning-permit"] == "received"
+    assert states["soil-water-conservation"] == "to_apply" and states["energy-review"] == "approved"
 
     # The workflow records events right after each update: wait for the last one to land.
     expected = {
+        "ApplicationReceived",
+        "ApplicationAccepted",
+        "CompletionRequested",
         "MatterApproved",
         "CorrectionRequested",
         "MatterRejected",
@@ -349,6 +384,16 @@ async def test_not_ready_when_dependencies_are_down(gw: Gateway) -> None:
 async def test_old_paths_and_idempotency_key(gw: Gateway) -> None:
     pid = await gw.register()
     await wait_registered(gw, pid)
+    # The Idempotency-Key header is the request id of the agent's application too.
+    key = {**operator(AGENT_TOKEN), "Idempotency-Key": "apply-er-1"}
+    application = {"matter_code": "enterprise-registration", "by": "agent-li", "materials": ["申请表"]}
+    first = await gw.http.post(f"/projects/{pid}/submit-application", json=application, headers=key)
+    assert first.status_code == 200 and first.json()["request_id"] == "apply-er-1", first.text
+    again = await gw.http.post(f"/projects/{pid}/submit-application", json=application, headers=key)
+    assert again.status_code == 200 and again.json() == {**first.json(), "duplicate": True}, again.text
+    changed = {**application, "materials": ["申请表", "章程"]}
+    r = await gw.http.post(f"/projects/{pid}/submit-application", json=changed, headers=key)
+    assert r.status_code == 409 and r.json()["detail"].startswith("request_id:"), r.text
     r = await gw.decide(pid, decision("enterprise-registration", "market", instant=True), path="decisions")
     assert r.status_code == 200 and r.json()["state"] == "approved", r.text
     body = {"to_agent": "agent-wang", "by": "lead-zhao", "reason": "AB岗"}

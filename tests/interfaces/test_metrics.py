@@ -18,7 +18,7 @@ from infra.metrics import _Counters
 from infra.settings import Settings
 from interfaces.client import DaibanClient
 from schemas.events import EventEnvelope
-from schemas.project import Decision
+from schemas.project import Decision, SubmitApplication
 from tests.conftest import _free_port
 from tests.harness import registration
 
@@ -50,18 +50,27 @@ async def test_worker_serves_sdk_metrics_and_daiban_counters(dev_env: WorkflowEn
     try:
         await client.register(reg)
         await client.state(reg.project_id)
-        for code, dept in (("enterprise-registration", "market"), ("project-filing", "approval")):
-            await client.decide(
-                reg.project_id,
-                Decision(
-                    decision_id=f"m-{code}",
-                    department=dept,
-                    matter_code=code,
-                    kind="approve",
-                    decided_by="clerk",
-                    instant=True,
-                ),
-            )
+        # The agent applies; enterprise registration (即办件) is accepted and approved in one step, the
+        # project filing is accepted (受理, no decision counted) and then approved.
+        steps = (
+            ("enterprise-registration", "market", ["approve"]),
+            ("project-filing", "approval", ["accept", "approve"]),
+        )
+        for code, dept, kinds in steps:
+            application = SubmitApplication(matter_code=code, by=reg.agent, materials=["申请表"])
+            await client.submit_application(reg.project_id, application)
+            for kind in kinds:
+                await client.decide(
+                    reg.project_id,
+                    Decision(
+                        decision_id=f"m-{code}-{kind}",
+                        department=dept,
+                        matter_code=code,
+                        kind=kind,
+                        decided_by="clerk",
+                        instant=kind == "approve" and len(kinds) == 1,
+                    ),
+                )
         text = ""
         async with httpx.AsyncClient() as http:
             for _ in range(50):  # events are recorded (and counted) right after each update
@@ -70,8 +79,9 @@ async def test_worker_serves_sdk_metrics_and_daiban_counters(dev_env: WorkflowEn
                     break
                 await asyncio.sleep(0.1)
         q = settings.task_queue
-        # tunliu's commitment matters are approved on submission: more approvals than decisions sent.
-        assert _value(text, "daiban_decisions", outcome="approved", task_queue=q) >= 2, text
+        # Two approvals (an acceptance is no decision's outcome); events count once each.
+        assert _value(text, "daiban_decisions", outcome="approved", task_queue=q) == 2, text
+        assert _value(text, "daiban_events_recorded", event_type="ApplicationAccepted", task_queue=q) == 2, text
         assert _value(text, "daiban_events_recorded", event_type="ProjectRegistered", task_queue=q) == 1
         assert _value(text, "temporal_activity_execution_latency_count", task_queue=q) > 0, "SDK metrics too"
     finally:

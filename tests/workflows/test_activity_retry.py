@@ -58,7 +58,9 @@ async def test_a_retried_append_after_commit_writes_nothing_twice(
                 break
             await asyncio.sleep(0.1)
         await h.terminate("test finished")
-    assert crashing.crashed and all(n > 0 for n in crashing.crashed), "every first attempt committed events"
+    # Batches carry everything not yet known stored (workflows/pipeline.py): one whose events an
+    # earlier, crashed-after-commit batch already stored writes none of them again.
+    assert crashing.crashed and any(n > 0 for n in crashing.crashed), "first attempts committed events"
     versions = [r["version"] for r in rows]
     assert versions == list(range(1, len(rows) + 1)), "each event once, in order, no gap"
     history = [e async for e in h.fetch_history_events()]

@@ -66,7 +66,9 @@ async def test_correction_stops_the_clock_across_a_holiday(
     assert resumed.state == "pending" and abs(resumed.clock.deadline - oracle.at) < timedelta(seconds=1)
     assert before is not None and oracle.at is not None and oracle.at > before
     rows = await events(pg_pool, v.project_id, wait_for="ClockResumed")
-    resumed_event = next(r for r in rows if r["event_type"] == "ClockResumed")
+    resumed_event = next(
+        r for r in rows if r["event_type"] == "ClockResumed" and r["payload"]["clock_id"].startswith("matter:eia")
+    )
     # Stopped on Wednesday 29 Sep, resumed on Friday 8 Oct: the working days in (S, R] are not
     # counted: Thursday 30 Sep and Friday 8 Oct (1-7 Oct are National Day).
     assert resumed_event["payload"]["stopped_working_days"] == 2

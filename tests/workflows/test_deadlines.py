@@ -15,7 +15,7 @@ from catalog.content import REGISTRY
 from legalclock import CST, Clock, default_calendar
 from schemas.project import CalendarUpdate
 from tests.harness import Harness
-from tests.workflows.helpers import HOURS, events, move_to, official_2027, settle, view
+from tests.workflows.helpers import HOURS, events, move_to, official_2027, open_all, settle, view
 from workflows.project import ProjectWorkflow
 
 
@@ -25,7 +25,9 @@ async def test_process_deadline_across_national_day_is_exact_and_follows_the_new
     # Accepted on Friday 24 Sep 2027, 10:00 in Beijing: 2027 has no official notice yet.
     await move_to(ts_env, datetime(2027, 9, 24, 10, 0, tzinfo=CST))
     h = await ts.start(zone="tunliu")
-    v = await view(h)
+    # The whole-process clock runs once an application is accepted (the same day here: a stop and a
+    # resumption on one day move nothing).
+    v = await open_all(h)
     process = next(c for c in v.clocks if c.clock_id == "process")
     provisional = Clock(accepted_at=process.accepted_at, limit_days=20).deadline(default_calendar(), HOURS)
     assert process.provisional and process.deadline == provisional.at

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 from catalog.models import CAPPED_STAGES
-from catalog.models import CAPPED_STAGES
 from schemas import effects as fx
 from schemas import events as ev
 from schemas.clocks import PROCESS_CLOCK_ID, matter_clock_id, obligation_clock_id, stage_clock_id
