@@ -16,8 +16,9 @@ def test_the_shipped_zone_policies_pass() -> None:
 
 def test_the_critical_path_chains_required_matters_and_skips_what_the_zone_waives() -> None:
     catalog, zones = default_catalog(), default_zones()
-    # Project filing (1) comes before the EIA (the longest of the matters waiting for it).
-    assert critical_path(catalog, zones["yanhu"], Stage.APPROVAL_LAND) == (8, ["project-filing", "eia"])
+    # Project filing (1), land pre-review (3), the land contract (2), the land-use planning permit (2).
+    land = ["project-filing", "land-pre-review", "land-contract", "land-use-planning-permit"]
+    assert critical_path(catalog, zones["yanhu"], Stage.APPROVAL_LAND) == (8, land)
     # Fire design review (3) then the construction permit (2); Tunliu grants the permit on a
     # commitment (告知承诺), so only the review counts there.
     assert critical_path(catalog, zones["yanhu"], Stage.CONSTRUCTION_PERMIT) == (
@@ -32,7 +33,8 @@ def test_a_stage_limit_below_its_critical_path_is_refused_naming_the_chain() -> 
     short = zone.model_copy(update={"stage_limits": {**zone.stage_limits, Stage.APPROVAL_LAND: 7}})
     with pytest.raises(
         ValueError,
-        match=r"^zones\.yanhu\.stage_limits\.approval_land: 7 working days .* 8 \(project-filing then eia\)$",
+        match=r"^zones\.yanhu\.stage_limits\.approval_land: 7 working days .* 8 "
+        r"\(project-filing then land-pre-review then land-contract then land-use-planning-permit\)$",
     ):
         check_zone(default_catalog(), short)
 
