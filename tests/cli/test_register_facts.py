@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -10,13 +11,17 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import interfaces.cli.project as cli
+import legalclock.cli as lc_cli
 from schemas.project import RegisterProject
 from tests.harness import registration
 
 
 def registered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> tuple[int, str, RegisterProject | None]:
     """Run ``project register`` on a registration file with ``args``; the registration it would send."""
+    # Importing daiban's CLI points the legal clock's calendar commands at PostgreSQL
+    # (interfaces/cli/calendar.py); put the shipped calendar back after the test.
+    monkeypatch.setattr(lc_cli, "calendar_source", lc_cli.calendar_source)
+    cli = importlib.import_module("interfaces.cli.project")
     sent: list[RegisterProject] = []
 
     class Client:
