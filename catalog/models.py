@@ -5,15 +5,31 @@ Pure: no I/O. The workflow receives a ``ProjectContext`` (catalog + zone + calen
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from legalclock import OfficeHours
 from schemas.events import ChecklistItem, HandlingMode
+from schemas.project import EiaCategory, PollutantPermit, RegisterProject
 from schemas.stages import APPROVAL_STAGES, Stage
 
 DecisionMode = Literal["standard", "instant", "tolerance", "commitment"]
+# approval: a department decides within a statutory limit (行政许可法 §42 unless a rule says
+# otherwise). filing (备案): complete on receipt of the full information, no decision and no
+# statutory period (e.g. 企业投资项目核准和备案管理条例 §13). contract: an agreement the department
+# signs (e.g. the land transfer contract, 城市房地产管理法 §15); no statutory decision period either.
+MatterKind = Literal["approval", "filing", "contract"]
+# The project facts a matter's applicability may name (``ProjectFacts``).
+FactName = Literal[
+    "standard_land_parcel",
+    "eia_category",
+    "lightning_special_site",
+    "special_construction",
+    "water_abstraction",
+    "pollutant_permit",
+]
+FactValue = bool | str
 
 
 class _Model(BaseModel):
@@ -34,8 +50,17 @@ class MatterSpec(_Model):
     name_zh: str
     department: str
     stage: Stage
-    statutory_days: float = Field(gt=0)
+    kind: MatterKind = "approval"
+    # The law's limit for the department's decision (working days). An approval has one; a filing
+    # or a contract has none (None): nothing is decided, a filing is complete on receipt.
+    statutory_days: float | None = Field(default=None, gt=0)
+    # The zone's promise (working days; for a filing or contract, the zone's promise to confirm
+    # receipt or sign). ``promise_basis`` says where the figure comes from.
     promised_days: float | None = Field(default=None, gt=0)
+    promise_basis: str | None = None
+    # The enterprise's own period to act (e.g. to file within 15 days of passing completion
+    # acceptance), never the department's limit; its source is in ``legal_basis``.
+    enterprise_days: float | None = Field(default=None, gt=0)
     # The law (and article) the matter and its statutory limit come from; a limit without its own
     # rule is the Administrative Licensing Law's default (行政许可法 §42: 20 working days).
     legal_basis: str | None = None
@@ -54,6 +79,9 @@ class MatterSpec(_Model):
     requires: list[str] = []
     # Project flags that make the matter unnecessary (e.g. a standard land parcel, 标准地).
     skip_if: list[Literal["standard_land_parcel"]] = []
+    # The project facts the matter applies to: every named fact must have one of the listed values
+    # (e.g. ``{"eia_category": ["report"]}``); an empty map applies to every project.
+    applies_if: dict[FactName, list[FactValue]] = {}
     tolerance_supply_days: float = 10
     commitment_verification_days: float = 20
     # The longest extension of the limit the law allows (行政许可法 §42: 10 working days decided by
@@ -63,14 +91,60 @@ class MatterSpec(_Model):
 
     @property
     def limit_days(self) -> float:
-        """The limit the zone answers for: the promised one when shorter than the statutory."""
+        """The limit the zone answers for: the promised one when shorter than the statutory.
+
+        A filing or contract has no statutory limit: its promise, 0 without one.
+        """
+        if self.statutory_days is None:
+            return self.promised_days or 0.0
         return min(self.statutory_days, self.promised_days or self.statutory_days)
+
+    @property
+    def clock_days(self) -> float:
+        """The days a matter clock runs on until the lifecycle handles filings and contracts itself.
+
+        An approval: its statutory limit. A filing or contract (no statutory limit): the zone's
+        promise to confirm receipt or sign (``limit_days``). Interim, for the lifecycle's readers of
+        ``statutory_days`` that need a number.
+        """
+        return self.statutory_days if self.statutory_days is not None else self.limit_days
+
+    def applies_to(self, facts: ProjectFacts) -> bool:
+        """Whether the matter is part of the project's checklist given its facts."""
+        if facts.standard_land_parcel and "standard_land_parcel" in self.skip_if:
+            return False
+        return all(getattr(facts, fact) in values for fact, values in self.applies_if.items())
 
     @model_validator(mode="after")
     def _check(self) -> MatterSpec:
         if self.stage not in APPROVAL_STAGES:
             raise ValueError(f"stage {self.stage} of {self.code} has no department approvals")
+        if self.kind == "approval" and self.statutory_days is None:
+            raise ValueError(f"matters.{self.code}.statutory_days: an approval needs its statutory limit")
+        if self.kind != "approval" and self.statutory_days is not None:
+            raise ValueError(
+                f"matters.{self.code}.statutory_days: a {self.kind} has no statutory decision limit "
+                "(a filing is complete on receipt)"
+            )
+        for fact, values in self.applies_if.items():
+            allowed = FACT_VALUES[fact]
+            wrong = [v for v in values if v not in allowed or type(v) is not type(allowed[0])]
+            if not values or wrong:
+                raise ValueError(
+                    f"matters.{self.code}.applies_if.{fact}: values must be among {list(allowed)}, got {values}"
+                )
         return self
+
+
+class JointAcceptance(_Model):
+    """The joint acceptance (联合验收) of a stage: which matters it joins into one joint opinion."""
+
+    stage: Stage = Stage.COMPLETION_ACCEPTANCE
+    # The matters whose results form the single joint opinion (those that apply to the project).
+    matters: list[str] = Field(min_length=1)
+    # What the joint opinion is, in words, and where the rule comes from.
+    opinion: str
+    legal_basis: str
 
 
 class Catalog(_Model):
@@ -79,6 +153,7 @@ class Catalog(_Model):
     version: str
     departments: list[Department]
     matters: list[MatterSpec]
+    joint_acceptance: JointAcceptance | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Catalog:
@@ -94,6 +169,12 @@ class Catalog(_Model):
                 req = next((x for x in self.matters if x.code == r), None)
                 if req is None or req.stage != m.stage:
                     raise ValueError(f"matters.{m.code}.requires: {r!r} is not a matter of stage {m.stage}")
+        joint = self.joint_acceptance
+        if joint is not None:
+            for code in joint.matters:
+                found = next((x for x in self.matters if x.code == code), None)
+                if found is None or found.stage != joint.stage:
+                    raise ValueError(f"joint_acceptance.matters: {code!r} is not a matter of stage {joint.stage}")
         return self
 
     def matter(self, code: str) -> MatterSpec:
@@ -145,6 +226,30 @@ class ZonePolicy(_Model):
     escalation: Escalation = Escalation()
     office_hours: OfficeHours = OfficeHours()
     project_lead_default: str = "project-lead"
+    # One lead department per stage (牵头部门: 国办发〔2019〕11号, "一家牵头、并联审批、限时办结"),
+    # by department code of the catalog. Which department leads is the local government's choice,
+    # so it lives here; ``check_zone`` requires one known department for every approval stage.
+    stage_leads: dict[Stage, str] = {}
+    # 缺席默认 at the joint acceptance (联合验收): a department that sends no opinion by the limit is
+    # deemed to agree, for the matters of the catalog's joint acceptance that the zone also lists in
+    # ``deemed_approval_matters`` (public safety only with ``deemed_approval_safety_rule``). A local
+    # rule, off by default; ``absent_department_rule`` names it.
+    absent_department_deemed: bool = False
+    absent_department_rule: str | None = None
+    # Where the zone's figures come from, by field name (e.g. which limits the source states and
+    # which are the zone's choice).
+    notes: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _check(self) -> ZonePolicy:
+        if self.absent_department_deemed and not self.absent_department_rule:
+            raise ValueError(
+                f"zones.{self.code}.absent_department_rule: 缺席默认 needs the zone's local rule that allows it"
+            )
+        unknown = sorted(set(self.notes) - set(type(self).model_fields))
+        if unknown:
+            raise ValueError(f"zones.{self.code}.notes: no such fields {unknown}")
+        return self
 
 
 # The stages the whole-process cap covers: registration up to the construction permit.
@@ -155,9 +260,12 @@ def critical_path(catalog: Catalog, zone: ZonePolicy, stage: Stage) -> tuple[flo
     """The longest chain of promised working days through a stage's matters, and the chain.
 
     Matters run in parallel once the stage opens, except that a matter waits for those it
-    ``requires``. A matter counts its promised limit (its statutory one where the zone promises
-    nothing shorter); one the zone exempts by a regional assessment or approves on a commitment
-    counts 0 (国办发〔2019〕11号: parallel approval within a stage, one lead department).
+    ``requires`` (国办发〔2019〕11号: parallel approval within a stage, one lead department). A matter
+    counts the zone's promise; one the zone exempts by a regional assessment or approves on a
+    commitment counts 0, and so does one the zone promises nothing for: its statutory limit is the
+    law's ceiling, not the zone's promise (a full EIA report's 60 days are not in a stage promise).
+    Every matter of the stage is taken, whatever the project's facts: the longest chain of any
+    project (matters that exclude each other never require each other).
     """
     specs = {m.code: m for m in catalog.matters if m.stage == stage}
     memo: dict[str, tuple[float, list[str]]] = {}
@@ -165,7 +273,8 @@ def critical_path(catalog: Catalog, zone: ZonePolicy, stage: Stage) -> tuple[flo
     def longest(code: str) -> tuple[float, list[str]]:
         if code not in memo:
             spec = specs[code]
-            own = 0.0 if handling_mode(spec, zone) in ("regional_assessment", "commitment") else spec.limit_days
+            waived = handling_mode(spec, zone) in ("regional_assessment", "commitment")
+            own = 0.0 if waived or spec.promised_days is None else spec.limit_days
             before = max((longest(r) for r in spec.requires if r in specs), default=(0.0, []))
             memo[code] = (before[0] + own, [*before[1], code])
         return memo[code]
@@ -176,11 +285,19 @@ def critical_path(catalog: Catalog, zone: ZonePolicy, stage: Stage) -> tuple[flo
 def check_zone(catalog: Catalog, zone: ZonePolicy) -> None:
     """Refuse a zone policy the catalog cannot honour; ``ValueError`` naming the field and matter.
 
-    Deemed approval: only known matters, public safety only with the named local rule. Stage
-    limits: each holds its stage's promised critical path (``critical_path``; statutory limits are
-    the law's ceiling, not part of this check), and those of ``CAPPED_STAGES`` add up to no more
-    than any whole-process cap.
+    Stage leads: one known department for every approval stage. Stage limits: each holds its
+    stage's promised critical path (``critical_path``; statutory limits are the law's ceiling, not
+    part of this check), and those of ``CAPPED_STAGES`` add up to no more than any whole-process
+    cap. Deemed approval: only known matters, public safety only with the named local rule; the
+    absent-department rule only with a joint acceptance in the catalog.
     """
+    departments = {d.code for d in catalog.departments}
+    for stage in APPROVAL_STAGES:
+        lead = zone.stage_leads.get(stage)
+        if lead is None:
+            raise ValueError(f"zones.{zone.code}.stage_leads.{stage}: every stage needs its lead department (牵头部门)")
+        if lead not in departments:
+            raise ValueError(f"zones.{zone.code}.stage_leads.{stage}: unknown department {lead!r}")
     for stage, limit in zone.stage_limits.items():
         days, chain = critical_path(catalog, zone, stage)
         if days > limit:
@@ -204,13 +321,42 @@ def check_zone(catalog: Catalog, zone: ZonePolicy) -> None:
                 f"zones.{zone.code}.deemed_approval_matters: {code} is a matter of public safety; deemed "
                 "approval needs deemed_approval_safety_rule naming the zone's local rule that allows it"
             )
+    if zone.absent_department_deemed and catalog.joint_acceptance is None:
+        raise ValueError(
+            f"zones.{zone.code}.absent_department_deemed: the catalog {catalog.version} has no joint acceptance"
+        )
 
 
 class ProjectFacts(_Model):
-    """The project attributes that decide which matters apply and how."""
+    """The project attributes that decide which matters apply and how (``RegisterProject``'s facts).
+
+    The defaults are a registration's defaults, so projects registered before a fact existed get
+    the checklist they had (their catalog versions name no condition on it).
+    """
 
     project_type: str
-    standard_land_parcel: bool
+    standard_land_parcel: bool = False
+    eia_category: EiaCategory = "report_form"
+    lightning_special_site: bool = False
+    special_construction: bool = False
+    water_abstraction: bool = False
+    pollutant_permit: PollutantPermit = "none"
+
+    @classmethod
+    def of(cls, registration: RegisterProject) -> ProjectFacts:
+        """The facts a registration states."""
+        return cls.model_validate(registration.model_dump(include=set(cls.model_fields)))
+
+
+# The values each fact can take, for ``MatterSpec.applies_if``.
+FACT_VALUES: dict[str, tuple[FactValue, ...]] = {
+    "standard_land_parcel": (True, False),
+    "eia_category": get_args(EiaCategory),
+    "lightning_special_site": (True, False),
+    "special_construction": (True, False),
+    "water_abstraction": (True, False),
+    "pollutant_permit": get_args(PollutantPermit),
+}
 
 
 def handling_mode(spec: MatterSpec, zone: ZonePolicy) -> HandlingMode:
@@ -229,7 +375,7 @@ def derive_checklist(catalog: Catalog, zone: ZonePolicy, facts: ProjectFacts) ->
     order = {s: i for i, s in enumerate(APPROVAL_STAGES)}
     items = []
     for spec in sorted(catalog.matters, key=lambda m: order[m.stage]):
-        if facts.standard_land_parcel and "standard_land_parcel" in spec.skip_if:
+        if not spec.applies_to(facts):
             continue
         items.append(
             ChecklistItem(
@@ -238,7 +384,9 @@ def derive_checklist(catalog: Catalog, zone: ZonePolicy, facts: ProjectFacts) ->
                 department=spec.department,
                 stage=spec.stage,
                 mode=handling_mode(spec, zone),
-                statutory_days=spec.statutory_days,
+                # A filing or contract has no statutory limit; until the checklist can say so, it
+                # carries the days its clock runs on (the zone's promise).
+                statutory_days=spec.clock_days,
                 promised_days=spec.promised_days,
                 main_materials=spec.main_materials,
                 secondary_materials=spec.secondary_materials,

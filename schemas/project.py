@@ -39,6 +39,10 @@ class RequestCommand(Frozen):
     request_id: RequestId = None
 
 
+EiaCategory = Literal["report", "report_form", "registration_form"]
+PollutantPermit = Literal["none", "simplified", "key"]
+
+
 def workflow_id_for(project_id: str) -> str:
     """The workflow id of a project: derived from the project id so starts are idempotent."""
     return f"project-{project_id}"
@@ -53,7 +57,23 @@ class RegisterProject(Frozen):
     zone: Identifier
     project_type: Literal["general", "key"] = "general"
     investment_yuan: int = Field(ge=0)
+    # The project facts that decide which matters of the catalog apply (``catalog.ProjectFacts``).
+    # 标准地: a parcel supplied with the zone's regional assessments and standards (no land pre-review).
     standard_land_parcel: bool = False
+    # EIA category by impact (环境影响评价法 §16): report (报告书), report form (报告表), or
+    # registration form (登记表, filed only: §22).
+    eia_category: EiaCategory = "report_form"
+    # A special site for lightning protection (flammable, explosive...): only these keep the
+    # meteorological bureau's review and acceptance (国发〔2016〕39号).
+    lightning_special_site: bool = False
+    # A special construction project (特殊建设工程, 建设工程消防设计审查验收管理暂行规定 §14): fire
+    # design review and fire acceptance; other projects file and are spot-checked.
+    special_construction: bool = False
+    # Abstracts water directly from rivers, lakes or the ground (取水许可和水资源费征收管理条例 §2).
+    water_abstraction: bool = False
+    # Pollutant-discharge permit by the classification list (排污许可管理条例 §5): none (or
+    # registration only, 排污登记), simplified or key management.
+    pollutant_permit: PollutantPermit = "none"
     agent: Identifier
     backup_agent: Identifier
     project_lead: Identifier

@@ -58,6 +58,9 @@ def registration(**overrides: object) -> RegisterProject:
         "project_type": "general",
         "investment_yuan": 80_000_000,
         "standard_land_parcel": True,
+        # Special construction on a special lightning site: every public-safety matter runs.
+        "special_construction": True,
+        "lightning_special_site": True,
         "agent": "agent-li",
         "backup_agent": "agent-wang",
         "project_lead": "lead-zhao",

@@ -59,7 +59,8 @@ LIFECYCLE = (
     Stage.IN_PRODUCTION,
 )
 
-# The six acceptances of the completion stage (联合验收), in catalog order.
+# The six acceptances of the completion stage (联合验收) of a special construction project on a
+# special lightning site (``registration``'s default), in catalog order.
 COMPLETION_ACCEPTANCES = [
     "planning-verification",
     "land-verification",
@@ -84,11 +85,18 @@ def registration(
     zone: str = "yanhu",
     project_type: ProjectType = "general",
     standard_land_parcel: bool = False,
+    special_construction: bool = True,
+    lightning_special_site: bool = True,
     agent: str = "agent-li",
     backup_agent: str = "agent-wang",
     project_lead: str = "lead-zhao",
 ) -> RegisterProject:
-    """A project's registration (签约入库), with a fresh project id unless one is given."""
+    """A project's registration (签约入库), with a fresh project id unless one is given.
+
+    By default a special construction project (特殊建设工程) on a special lightning site, so that
+    every public-safety matter of the catalog (fire design review and acceptance, the lightning
+    review and acceptance) is on its checklist.
+    """
     return RegisterProject(
         project_id=project_id or f"p-{uuid.uuid4().hex[:10]}",
         name="年产4亿件卫生材料生产线",
@@ -97,6 +105,8 @@ def registration(
         project_type=project_type,
         investment_yuan=80_000_000,
         standard_land_parcel=standard_land_parcel,
+        special_construction=special_construction,
+        lightning_special_site=lightning_special_site,
         agent=agent,
         backup_agent=backup_agent,
         project_lead=project_lead,
@@ -162,7 +172,7 @@ def machine(
     """
     reg = reg or registration(zone=zone, project_type=project_type, standard_land_parcel=standard_land_parcel)
     m = unregistered(reg, clock_model, deemed_rule, acceptance_rule)
-    facts = ProjectFacts(project_type=reg.project_type, standard_land_parcel=reg.standard_land_parcel)
+    facts = ProjectFacts.of(reg)
     m.register(derive_checklist(m.ctx.catalog, m.ctx.zone, facts), at)
     m.advance(at)
     if stage is not None:
@@ -377,6 +387,13 @@ def approve_pending(m: ProjectMachine, now: datetime = T0) -> int:
     return opened + len(pending)
 
 
+def approve_stage(m: ProjectMachine, now: datetime = T0) -> None:
+    """Approve what is pending, and what becomes pending after it, until the stage moves on or waits."""
+    stage = m.state.stage
+    while m.state.stage == stage and approve_pending(m, now):
+        pass
+
+
 def at_approval_land(zone: str = "tunliu") -> ProjectMachine:
     """Stage 1 with project filing approved: land, planning and EIA pending since T0, effects drained."""
     m = machine(zone, stage=Stage.APPROVAL_LAND)
@@ -418,3 +435,5 @@ def promised(code: str) -> float:
 
 
 EIA_PROMISE = promised("eia")
+# The EIA's statutory limit for the default category, the report form (环境影响评价法 §22: 30 days).
+EIA_STATUTORY = default_catalog().matter("eia").statutory_days or 0.0

@@ -226,7 +226,7 @@ class ProjectWorkflow:
             acceptance_rule=2 if workflow.patched(ACCEPTANCE) else 1,
         )
         m = ProjectMachine(state, ctx)
-        facts = ProjectFacts(project_type=r.project_type, standard_land_parcel=r.standard_land_parcel)
+        facts = ProjectFacts.of(r)
         m.register(derive_checklist(ctx.catalog, ctx.zone, facts), workflow.now())
         # The memo names the project in the UI even when it was started without the client.
         workflow.upsert_memo({"name": r.name, "enterprise": r.enterprise, "investment_yuan": r.investment_yuan})

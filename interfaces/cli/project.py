@@ -6,6 +6,7 @@ supply-materials``); the verbs of earlier versions stay as hidden aliases (``ALI
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -44,13 +45,44 @@ ALIASES = {
 
 @app.command("register")
 def register(
-    file: Annotated[Path, typer.Argument(help="JSON file with the registration.")], as_json: JsonOpt = False
+    file: Annotated[Path, typer.Argument(help="JSON file with the registration.")],
+    eia_category: Annotated[
+        p.EiaCategory | None,
+        typer.Option(help="EIA category (环境影响评价法 §16): report, report_form or registration_form."),
+    ] = None,
+    lightning_special_site: Annotated[
+        bool | None, typer.Option(help="A special site for lightning protection (flammable, explosive...).")
+    ] = None,
+    special_construction: Annotated[
+        bool | None, typer.Option(help="A special construction project (特殊建设工程): fire design review.")
+    ] = None,
+    water_abstraction: Annotated[
+        bool | None, typer.Option(help="Abstracts water directly from rivers, lakes or the ground.")
+    ] = None,
+    pollutant_permit: Annotated[
+        p.PollutantPermit | None, typer.Option(help="Pollutant-discharge permit: none, simplified or key.")
+    ] = None,
+    standard_land_parcel: Annotated[bool | None, typer.Option(help="A standard land parcel (标准地).")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Register a project (idempotent on its project_id)."""
+    """Register a project (idempotent on its project_id); options set the project facts over the file's."""
+    facts = {
+        "eia_category": eia_category,
+        "lightning_special_site": lightning_special_site,
+        "special_construction": special_construction,
+        "water_abstraction": water_abstraction,
+        "pollutant_permit": pollutant_permit,
+        "standard_land_parcel": standard_land_parcel,
+    }
     try:
-        reg = p.RegisterProject.model_validate_json(file.read_text(encoding="utf-8"))
+        data = json.loads(file.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise fail(f"{file}: the registration must be a JSON object")
+        reg = p.RegisterProject.model_validate({**data, **{k: v for k, v in facts.items() if v is not None}})
     except OSError as exc:
         raise fail(f"{file}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise fail(f"{file}: not JSON ({exc.msg}, line {exc.lineno})") from None
     except ValidationError as exc:
         raise fail(f"{file}: {field_error(exc)}") from None
     run_id = run(lambda c: c.register(reg))

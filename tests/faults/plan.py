@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 # Which matters may be handled how (catalog/data/catalog.json); a refusal falls back to approve.
-INSTANT = {"enterprise-registration", "project-filing"}
+INSTANT = {
+    "enterprise-registration",
+    "project-filing",
+    "eia-registration",
+    "fire-acceptance-filing",
+    "environmental-self-acceptance",
+}
 TOLERANCE = {
     "land-pre-review",
     "land-use-planning-permit",
     "eia",
+    "eia-report",
     "building-planning-permit",
+    "construction-drawing-review",
     "fire-design-review",
     "construction-permit",
     "fire-acceptance",

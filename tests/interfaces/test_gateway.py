@@ -206,6 +206,12 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     )
     assert r.status_code == 200, r.text
 
+    # The land-use planning permit follows the land transfer contract (城乡规划法 §38).
+    await gw.apply(pid, "land-contract")
+    r = await gw.decide(pid, decision("land-contract", "resources", "accept"))
+    assert r.status_code == 200 and r.json()["state"] == "pending", r.text
+    r = await gw.decide(pid, decision("land-contract", "resources"))
+    assert r.status_code == 200 and r.json()["state"] == "approved", r.text
     await gw.apply(pid, "land-use-planning-permit")
     r = await gw.decide(pid, decision("land-use-planning-permit", "resources", "accept"))
     assert r.status_code == 200 and r.json()["state"] == "pending", r.text
@@ -308,6 +314,8 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
         ({"investment_yuan": -5}, "investment_yuan"),
         ({"project_id": "bad id!"}, "project_id"),
         ({"zone": None}, "zone"),
+        ({"eia_category": "big"}, "eia_category"),
+        ({"pollutant_permit": "some"}, "pollutant_permit"),
     ],
 )
 async def test_malformed_registration_names_the_field_and_starts_nothing(
@@ -322,6 +330,15 @@ async def test_malformed_registration_names_the_field_and_starts_nothing(
     project_id = body["project_id"] if field != "project_id" else "bad id!"
     with pytest.raises(RPCError):
         await gw.harness.client.get_workflow_handle(f"project-{project_id}").describe()
+
+
+async def test_registration_facts_choose_the_checklist(gw: Gateway) -> None:
+    pid = await gw.register(eia_category="report", special_construction=True, water_abstraction=True)
+    r = await gw.http.get(f"/projects/{pid}", headers=operator())
+    assert r.status_code == 200, r.text
+    codes = {c["matter_code"] for c in r.json()["checklist"]}
+    assert {"eia-report", "fire-design-review", "water-abstraction-permit"} <= codes
+    assert not {"eia", "fire-acceptance-filing", "lightning-design-review"} & codes
 
 
 async def test_errors_map_to_statuses(gw: Gateway) -> None:

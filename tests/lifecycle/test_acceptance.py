@@ -66,7 +66,7 @@ def test_the_decision_clock_starts_at_acceptance() -> None:
     m.execute("decide", sp.decision("eia", "accept"), LATER)
     clock_id = sp.matter_clock(m, "eia")
     spec = m.ctx.specs["eia"]
-    assert sp.statutory_deadline_of(m, clock_id) == sp.legal_deadline(m, LATER, spec.statutory_days)
+    assert sp.statutory_deadline_of(m, clock_id) == sp.legal_deadline(m, LATER, spec.clock_days)
     [accepted] = sp.events_of(m, "ApplicationAccepted")
     assert accepted.payload["deemed"] is False
     assert accepted.payload["accepted_at"] == LATER.isoformat()
@@ -230,11 +230,11 @@ def test_deemed_acceptance_runs_the_limit_as_if_accepted_on_receipt(day: int, mi
     assert due == sp.legal_deadline(m, receipt, ACCEPTANCE_DAYS)
     m.fire_alarms(due)
     spec = m.ctx.specs["eia"]
-    assert sp.statutory_deadline_of(m, sp.matter_clock(m, "eia")) == sp.legal_deadline(m, receipt, spec.statutory_days)
+    assert sp.statutory_deadline_of(m, sp.matter_clock(m, "eia")) == sp.legal_deadline(m, receipt, spec.clock_days)
 
 
 def test_the_readme_acceptance_example() -> None:
-    """README "Acceptance first": EIA received Mon 2 Mar 2026 09:00 (statutory 20, promised 7)."""
+    """README "Acceptance first": EIA report form received Mon 2 Mar 2026 09:00 (statutory 30, promised 7)."""
 
     def local(day: int, hour: int, minute: int = 0) -> datetime:
         return datetime(2026, 3, day, hour, minute, tzinfo=CST)
@@ -245,14 +245,14 @@ def test_the_readme_acceptance_example() -> None:
     accepted.execute("decide", sp.decision("eia", "accept"), local(4, 10))
     clock_id = sp.matter_clock(accepted, "eia")
     assert sp.deadline_of(accepted, clock_id) == local(13, 17, 30)
-    assert sp.statutory_deadline_of(accepted, clock_id) == datetime(2026, 4, 1, 17, 30, tzinfo=CST)
+    assert sp.statutory_deadline_of(accepted, clock_id) == datetime(2026, 4, 16, 17, 30, tzinfo=CST)
 
     silent = at_land()
     received(silent, "eia", local(2, 9))
     silent.fire_alarms(local(9, 17, 30))
     clock_id = sp.matter_clock(silent, "eia")
     assert sp.deadline_of(silent, clock_id) == local(11, 17, 30)
-    assert sp.statutory_deadline_of(silent, clock_id) == local(30, 17, 30)
+    assert sp.statutory_deadline_of(silent, clock_id) == datetime(2026, 4, 14, 17, 30, tzinfo=CST)
     assert silent._used(silent.state.clocks[clock_id], local(9, 17, 30)) == pytest.approx(5)
 
 

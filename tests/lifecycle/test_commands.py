@@ -32,12 +32,12 @@ def test_a_department_stops_its_clock_and_resuming_moves_the_deadline_by_the_sto
     assert "环境影响评价审批" not in m.next_alarm_summary()
     sp.drain(m)
     sp.ack(m, "resume_clock", sp.resume_clock("eia"), T2)
-    # The statutory limit (20) and the zone's promise run on one ledger: both move by the stop.
+    # The statutory limit (30) and the zone's promise run on one ledger: both move by the stop.
     promise, statutory = (
         sp.deadline_on(
             m, Clock(accepted_at=sp.T0, limit_days=days).stop(SuspensionKind.EXPERT_REVIEW, T1, "").resume(T2)
         )
-        for days in (sp.EIA_PROMISE, 20)
+        for days in (sp.EIA_PROMISE, sp.EIA_STATUTORY)
     )
     assert (sp.deadline_of(m, "matter:eia:1"), sp.statutory_deadline_of(m, "matter:eia:1")) == (promise, statutory)
     assert sp.types(m) == ["ClockResumed"]
@@ -51,12 +51,12 @@ def test_stop_and_resume_are_refused_in_the_wrong_state() -> None:
     m.execute("stop_clock", sp.stop_clock("eia"), T1)
     with pytest.raises(Rejected, match=r"^matter_code: the clock of eia is not running \(state: pending\)$"):
         m.check("stop_clock", sp.stop_clock("eia", "hearing"))
-    m.execute("decide", sp.decision("land-use-planning-permit", "request_correction"), T1)
-    with pytest.raises(Rejected, match=r"^matter_code: the clock of land-use-planning-permit is not running"):
-        m.check("stop_clock", sp.stop_clock("land-use-planning-permit"))
+    m.execute("decide", sp.decision("land-pre-review", "request_correction"), T1)
+    with pytest.raises(Rejected, match=r"^matter_code: the clock of land-pre-review is not running"):
+        m.check("stop_clock", sp.stop_clock("land-pre-review"))
     # A correction's stop ends with the materials, not with resume_clock.
     with pytest.raises(Rejected, match="is not stopped by its department"):
-        m.check("resume_clock", sp.resume_clock("land-use-planning-permit"))
+        m.check("resume_clock", sp.resume_clock("land-pre-review"))
 
 
 def test_a_correction_during_an_expert_review_is_refused_or_applied_whole() -> None:
@@ -83,17 +83,17 @@ def test_a_limit_is_extended_once_with_who_approved_it() -> None:
     assert a.message == "limit of eia extended by 10 working days"
     tc = m.state.clocks["matter:eia:1"]
     assert tc.clock.extension is not None and tc.clock.extension.approved_by == "局长"
-    # §42 extends the statutory limit (20 + 10); the zone's promise stays where its policy keeps it.
-    assert sp.statutory_deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, 30)
+    # §42 extends the statutory limit (30 + 10); the zone's promise stays where its policy keeps it.
+    assert sp.statutory_deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, sp.EIA_STATUTORY + 10)
     assert sp.deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, sp.EIA_PROMISE)
     (extended,) = sp.events_of(m, "LimitExtended")
     assert (extended.payload["days"], extended.payload["new_deadline"], extended.payload["new_promised_deadline"]) == (
         10,
-        sp.legal_deadline(m, sp.T0, 30).isoformat(),
+        sp.legal_deadline(m, sp.T0, sp.EIA_STATUTORY + 10).isoformat(),
         sp.legal_deadline(m, sp.T0, sp.EIA_PROMISE).isoformat(),
     )
     view = next(x for x in m.view(T1).matters if x.code == "eia")
-    assert view.clock is not None and view.clock.extended and view.clock.limit_days == 30
+    assert view.clock is not None and view.clock.extended and view.clock.limit_days == sp.EIA_STATUTORY + 10
     assert (view.clock.promised_days, view.clock.promised_deadline) == (
         sp.EIA_PROMISE,
         sp.legal_deadline(m, sp.T0, sp.EIA_PROMISE),
@@ -114,7 +114,7 @@ def test_a_matter_in_correction_can_still_be_extended() -> None:
     m.execute("decide", sp.decision("eia", "request_correction"), T1)
     m.execute("extend_limit", sp.extend_limit("eia", 5), T1)
     m.execute("supply_materials", sp.supply("eia"), T2)
-    assert m.state.clocks["matter:eia:1"].clock.total_days == 25
+    assert m.state.clocks["matter:eia:1"].clock.total_days == sp.EIA_STATUTORY + 5
 
 
 def test_an_extension_re_arms_the_statutory_breach_but_not_the_promise_by_default() -> None:
@@ -125,7 +125,7 @@ def test_an_extension_re_arms_the_statutory_breach_but_not_the_promise_by_defaul
     assert tc.warned and tc.promise_breached and not tc.breached
     m.execute("extend_limit", sp.extend_limit("eia", 10), due - timedelta(minutes=1))
     assert tc.warned and tc.promise_breached, "the zone's promise does not move with the law's extension"
-    assert m.deadline(tc).at == sp.legal_deadline(m, sp.T0, 30)
+    assert m.deadline(tc).at == sp.legal_deadline(m, sp.T0, sp.EIA_STATUTORY + 10)
 
 
 def test_an_extension_moves_the_promise_where_the_zones_policy_says_so() -> None:
@@ -140,7 +140,7 @@ def test_an_extension_moves_the_promise_where_the_zones_policy_says_so() -> None
     m.execute("extend_limit", sp.extend_limit("eia", 10), promised - timedelta(minutes=1))
     assert not tc.warned, "the moved promise re-arms its warning"
     assert sp.deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, sp.EIA_PROMISE + 10)
-    assert sp.statutory_deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, 30)
+    assert sp.statutory_deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, sp.EIA_STATUTORY + 10)
 
 
 def test_an_extension_after_the_deadline_is_refused_naming_the_rule() -> None:
@@ -207,7 +207,10 @@ def test_progress_never_goes_back_and_100_opens_completion_acceptance() -> None:
     assert m.state.pending_events[1].payload["stage"] == "completion_acceptance"
     assert m.state.pending_events[1].payload["limit_days"] == 10
     assert sp.deadline_of(m, "stage:completion_acceptance") == sp.legal_deadline(m, T2, 10)
-    assert [e.payload["matter_code"] for e in sp.events_of(m, "MatterSubmitted")] == sp.COMPLETION_ACCEPTANCES
+    assert [e.payload["matter_code"] for e in sp.events_of(m, "MatterSubmitted")] == [
+        *sp.COMPLETION_ACCEPTANCES,
+        "environmental-self-acceptance",  # the enterprise's own, for a project with an EIA report form
+    ]
 
 
 # ---- withdrawal ----------------------------------------------------------------------------
@@ -231,7 +234,7 @@ def test_withdrawal_closes_open_matters_and_every_clock() -> None:
     # The two matters still with a department (pending, and in correction) leave its inbox.
     assert sorted((f.matter_code, f.outcome, f.closed_at) for f in closes) == [
         ("eia", "withdrawn", T2),
-        ("land-use-planning-permit", "withdrawn", T2),
+        ("land-contract", "withdrawn", T2),  # the land-use planning permit still waits for it
     ]
     assert sp.effect_kinds(m)[-1] == "notify"
     note = m.state.effects[-1]

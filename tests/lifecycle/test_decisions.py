@@ -139,10 +139,10 @@ def test_correction_stops_the_clock_and_supplying_it_resumes_with_the_deadline_m
     m.execute("supply_materials", sp.supply("eia", ["噪声监测数据"]), T2)
     assert sp.state_of(m, "eia") == "pending"
     assert sp.types(m) == ["CorrectionSupplied", "ClockResumed"]
-    # The promise and the statutory limit (20) share the ledger: both move by the stop.
+    # The promise and the statutory limit (30) share the ledger: both move by the stop.
     expected, statutory = (
         sp.deadline_on(m, Clock(accepted_at=sp.T0, limit_days=days).stop(SuspensionKind.CORRECTION, T1, "").resume(T2))
-        for days in (sp.EIA_PROMISE, 20)
+        for days in (sp.EIA_PROMISE, sp.EIA_STATUTORY)
     )
     assert (sp.deadline_of(m, "matter:eia:1"), sp.statutory_deadline_of(m, "matter:eia:1")) == (expected, statutory)
     assert expected > before
@@ -190,7 +190,7 @@ def test_missed_tolerance_materials_suspend_the_approval_and_hold_the_stage() ->
     m = sp.at_approval_land("yanhu")
     m.execute("decide", sp.decision("eia", "accept_with_tolerance", items=["监测数据"]), sp.T0)
     due = sp.deadline_of(m, "obligation:eia:supply_materials:1")
-    sp.approve_pending(m)
+    sp.approve_stage(m)
     # Every other matter of stage 1 is done: the stage would close but for nothing owed.
     assert m.state.stage == Stage.ENGINEERING_PERMIT
     sp.drain(m)

@@ -271,7 +271,7 @@ def test_a_new_calendar_moves_running_deadlines_and_re_arms_their_ladder() -> No
     assert m.state.versions.calendar == new.version and m.view(now).calendar_version == new.version
     assert sp.types(m) == ["DeadlinesRecomputed"]
     moved = m.state.pending_events[0].payload["deadlines"]
-    statutory = Clock(accepted_at=sp.T0, limit_days=20).deadline(new, m.zone.office_hours).at
+    statutory = Clock(accepted_at=sp.T0, limit_days=sp.EIA_STATUTORY).deadline(new, m.zone.office_hours).at
     assert statutory is not None and moved[clock] == statutory.isoformat() and "process" in moved
     assert not m.state.clocks[clock].warned  # the later deadline re-arms the warning
     # The same calendar again changes nothing.

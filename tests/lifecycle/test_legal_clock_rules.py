@@ -166,7 +166,7 @@ def test_a_joint_matter_may_extend_by_its_own_maximum() -> None:
     spec = m.ctx.specs["eia"]
     m.ctx.specs["eia"] = spec.model_copy(update={"extension_max_days": 15})  # joint handling (§42 para. 2)
     sp.ack(m, "extend_limit", sp.extend_limit("eia", 15), sp.deadline_of(m, "matter:eia:1") - timedelta(days=1))
-    assert m.state.clocks["matter:eia:1"].clock.total_days == spec.statutory_days + 15
+    assert m.state.clocks["matter:eia:1"].clock.total_days == spec.clock_days + 15
 
 
 def test_the_shipped_2027_is_provisional_and_carries_the_statutory_days() -> None:

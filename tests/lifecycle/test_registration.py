@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from catalog.load import default_catalog
+import pytest
+
+from catalog.load import default_catalog, default_zones
+from catalog.models import ProjectFacts, derive_checklist
 from schemas import effects as fx
 from schemas.stages import Stage
 from tests import support as sp
 from workflows.lifecycle import ProjectMachine
 
-ALL_MATTERS = [m.code for m in default_catalog().matters]
+# The matters of the test project (special construction on a special lightning site, EIA report
+# form, no own water abstraction, no pollutant permit), in catalog order.
+ALL_MATTERS = [m.code for m in default_catalog().matters if m.applies_to(ProjectFacts.of(sp.registration()))]
 
 
 def registered(zone: str = "yanhu", **kw: bool) -> ProjectMachine:
@@ -27,7 +32,11 @@ def test_registration_issues_the_checklist_in_stage_order_with_the_zones_handlin
         "soil-water-conservation",
     }
     assert {c for c, mode in modes.items() if mode == "commitment"} == {"air-defence-review"}
-    assert {c for c, mode in modes.items() if mode == "instant"} == {"enterprise-registration", "project-filing"}
+    assert {c for c, mode in modes.items() if mode == "instant"} == {
+        "enterprise-registration",
+        "project-filing",
+        "environmental-self-acceptance",
+    }
     assert {c: x.mode for c, x in m.state.matters.items()} == modes
 
 
@@ -98,7 +107,7 @@ def test_registration_effects_are_the_checklist_notice_and_the_first_application
     assert isinstance(notify, fx.Notify) and isinstance(submit, fx.SubmitApplication)
     assert notify.notification_id == f"{m.pid}:1:checklist"
     assert notify.recipients == ["agent-li", "agent-wang"]
-    assert "checklist issued with 19 matters" in notify.message
+    assert f"checklist issued with {len(ALL_MATTERS)} matters" in notify.message
     assert (submit.matter_code, submit.department, submit.submission, submit.submitted_at) == (
         "enterprise-registration",
         "market",
@@ -127,3 +136,53 @@ def test_registration_then_advance_opens_no_other_stage() -> None:
     assert m.state.stage == Stage.ESTABLISHMENT
     assert sp.types(m) == ["ProjectRegistered", "StageStarted", "MatterSubmitted"]
     assert set(m.state.clocks) == {"process", "stage:establishment", "matter:enterprise-registration:1"}
+
+
+def checklist(**facts: object) -> list[str]:
+    """The matter codes of the checklist of a Yanhu project with ``facts``."""
+    items = derive_checklist(default_catalog(), default_zones()["yanhu"], ProjectFacts(project_type="general", **facts))
+    return [i.matter_code for i in items]
+
+
+@pytest.mark.parametrize(
+    ("category", "matter"),
+    [("report", "eia-report"), ("report_form", "eia"), ("registration_form", "eia-registration")],
+)
+def test_the_eia_category_chooses_its_matter(category: str, matter: str) -> None:
+    # 环境影响评价法 §16, §22: report 60 days, report form 30, registration form filed only.
+    codes = checklist(eia_category=category)
+    assert [c for c in codes if c.startswith("eia")] == [matter]
+    spec = default_catalog().matter(matter)
+    assert (spec.kind, spec.statutory_days) == {
+        "report": ("approval", 60),
+        "report_form": ("approval", 30),
+        "registration_form": ("filing", None),
+    }[category]
+    # The enterprise's own environmental acceptance follows a report or report form, not a registration form.
+    assert ("environmental-self-acceptance" in codes) == (category != "registration_form")
+
+
+def test_a_registration_defaults_to_an_ordinary_project() -> None:
+    codes = checklist()
+    # Lightning protection of ordinary buildings is in the drawing review and completion filing (国发〔2016〕39号).
+    assert not {"lightning-design-review", "lightning-acceptance"} & set(codes)
+    # Not a special construction project: no fire design review or acceptance; it files (§34-35).
+    assert not {"fire-design-review", "fire-acceptance"} & set(codes)
+    assert "fire-acceptance-filing" in codes
+    assert not {"water-abstraction-permit", "pollutant-permit-simplified", "pollutant-permit-key"} & set(codes)
+    assert {"land-contract", "construction-drawing-review", "eia"} <= set(codes)
+
+
+def test_project_facts_add_the_matters_they_need() -> None:
+    codes = checklist(
+        lightning_special_site=True, special_construction=True, water_abstraction=True, pollutant_permit="key"
+    )
+    assert {"lightning-design-review", "lightning-acceptance", "fire-design-review", "fire-acceptance"} <= set(codes)
+    assert {"water-abstraction-permit", "pollutant-permit-key"} <= set(codes)
+    assert "fire-acceptance-filing" not in codes and "pollutant-permit-simplified" not in codes
+
+
+def test_the_workflow_takes_the_facts_from_the_registration() -> None:
+    reg = sp.registration(special_construction=False, lightning_special_site=False)
+    facts = ProjectFacts.of(reg.model_copy(update={"eia_category": "report", "water_abstraction": True}))
+    assert (facts.eia_category, facts.water_abstraction, facts.special_construction) == ("report", True, False)

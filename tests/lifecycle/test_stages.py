@@ -46,14 +46,22 @@ def test_matters_wait_for_the_matters_they_require() -> None:
     assert states == {"project-filing": "pending", "land-use-planning-permit": "waiting", "eia": "waiting"}
     sp.decide(m, "project-filing")
     submitted = [e.payload["matter_code"] for e in sp.events_of(m, "MatterSubmitted")]
-    assert submitted == ["land-pre-review", "land-use-planning-permit", "eia"]
+    assert submitted == ["land-pre-review", "eia"]
     assert all(m.state.matters[c].state == "pending" for c in submitted)
+    # The land-use planning permit needs the land contract, which follows the land pre-review
+    # (城乡规划法 §38).
+    sp.decide(m, "land-pre-review")
+    assert (sp.state_of(m, "land-contract"), sp.state_of(m, "land-use-planning-permit")) == ("pending", "waiting")
+    sp.decide(m, "land-contract")
+    assert sp.state_of(m, "land-use-planning-permit") == "pending"
 
 
 def test_completion_filing_waits_for_all_six_acceptances() -> None:
     m = sp.machine("yanhu", stage=Stage.COMPLETION_ACCEPTANCE)
-    six = [c for c, x in m.state.matters.items() if x.state == "pending"]
-    assert six == sp.COMPLETION_ACCEPTANCES
+    pending = [c for c, x in m.state.matters.items() if x.state == "pending"]
+    # The enterprise's own environmental acceptance is not one of the joint acceptance.
+    assert pending == [*sp.COMPLETION_ACCEPTANCES, "environmental-self-acceptance"]
+    six = pending[:-1]
     for code in six[:-1]:
         sp.decide(m, code)
     assert sp.state_of(m, "completion-filing") == "waiting"
@@ -132,7 +140,8 @@ def test_production_keeps_only_the_verifications_still_owed() -> None:
         ),
         (
             Stage.CONSTRUCTION_PERMIT,
-            "Stage construction_permit: waiting for housing to decide fire-design-review until {0}.",
+            "Stage construction_permit: waiting for housing to decide construction-drawing-review until {0}; "
+            "housing to decide fire-design-review until {0}.",
         ),
     ],
 )
@@ -161,15 +170,26 @@ def test_waiting_for_in_construction_production_and_withdrawal() -> None:
 
 
 def test_waiting_for_says_overdue_once_a_deadline_has_passed() -> None:
-    m = sp.machine("tunliu", stage=Stage.APPROVAL_LAND)
-    at = sp.deadline_of(m, m.state.matters["project-filing"].clock_id or "")
+    # Enterprise registration: the zone's half day (半日结) within the statutory 3 days. (Project
+    # filing served here before it became a filing, complete on receipt with no statutory limit.)
+    m = sp.machine("tunliu")
+    at = sp.deadline_of(m, m.state.matters["enterprise-registration"].clock_id or "")
     assert not m.waiting_for(at - timedelta(minutes=1)).endswith("OVERDUE.")
     assert m.waiting_for(at).endswith(". OVERDUE.")  # the period ends at the close of its last day
-    late = next(x for x in m.view(at + timedelta(minutes=1)).matters if x.code == "project-filing")
-    # Overdue on the promise (1 day), well within the statutory 3.
+    late = next(x for x in m.view(at + timedelta(minutes=1)).matters if x.code == "enterprise-registration")
+    # Overdue on the promise (half a day), well within the statutory 3.
     assert late.clock is not None and late.clock.overdue and late.clock.promised_deadline == at
     assert late.clock.deadline == sp.legal_deadline(m, sp.T0, 3)
-    assert not any(c.overdue for c in m.view(at + timedelta(minutes=1)).clocks)  # process and stage clocks
+    process = next(c for c in m.view(at + timedelta(minutes=1)).clocks if c.clock_id == "process")
+    assert not process.overdue
+
+
+def test_a_filing_runs_on_the_zones_promise_until_the_lifecycle_completes_it_on_receipt() -> None:
+    # Interim (issue 12): project filing has no statutory limit (企业投资项目核准和备案管理条例 §13);
+    # the lifecycle still runs a matter clock for it, on the zone's promise alone (MatterSpec.clock_days).
+    m = sp.machine("tunliu", stage=Stage.APPROVAL_LAND)
+    filing = m.state.clocks[m.state.matters["project-filing"].clock_id or ""]
+    assert (filing.clock.limit_days, filing.promised_days) == (1, None)
 
 
 def test_the_view_shows_the_project_its_process_and_stage_clocks_and_every_matter() -> None:
@@ -197,7 +217,7 @@ def test_the_view_shows_the_project_its_process_and_stage_clocks_and_every_matte
     assert filing.license_no == m.state.matters["project-filing"].license_no is not None
     assert filing.clock is not None and filing.clock.working_days_left is None  # closed
     eia = next(x for x in v.matters if x.code == "eia")
-    assert eia.clock is not None and eia.clock.deadline == sp.legal_deadline(m, sp.T0, 20)
+    assert eia.clock is not None and eia.clock.deadline == sp.legal_deadline(m, sp.T0, sp.EIA_STATUTORY)
     assert (eia.clock.promised_days, eia.clock.promised_deadline) == (
         sp.EIA_PROMISE,
         sp.legal_deadline(m, sp.T0, sp.EIA_PROMISE),

@@ -185,9 +185,10 @@ async def test_search_attributes_follow_the_stage_while_commands_stream_in(dev: 
     try:
         await asyncio.sleep(1)
         await decide(h, "project-filing", "approval", "sa-pf", by="c")
-        await open_all(h, "sa")
-        for m in (await view(h)).matters:
-            if m.state == "pending" and m.code != "eia":
+        for i in range(5):  # the land chain: pre-review, contract, land-use planning permit
+            await open_all(h, f"sa{i}")
+            pending = [m for m in (await view(h)).matters if m.state == "pending" and m.code != "eia"]
+            for m in pending:
                 await decide(h, m.code, m.department, f"sa-{m.code}", by="c")
         await decide(h, "eia", "ecology", "sa-eia", by="c")
         stage = (await view(h)).stage

@@ -67,6 +67,9 @@ async def test_registration_to_production_by_updates_alone(dev: Harness, pg_pool
     assert matter(await view(h), "project-filing").state == "received"
     await decide(h, "project-filing", "approval", "filing", by="clerk", instant=True)
     await open_all(h, "land")
+    # The land-use planning permit follows the land transfer contract (城乡规划法 §38).
+    await decide(h, "land-contract", "resources", "contract", by="land-clerk")
+    await open_all(h, "land-2")
     await decide(
         h,
         "land-use-planning-permit",
@@ -242,7 +245,7 @@ async def test_withdrawal_in_any_stage_closes_everything(dev: Harness, pg_pool: 
 
 
 async def test_construction_continues_as_new_and_keeps_everything(dev: Harness, pg_pool: asyncpg.Pool) -> None:
-    h = await dev.start(zone="yanhu", history_limit=150)
+    h = await dev.start(zone="yanhu", history_limit=200)
     v = await approve_all(h, "construction", prefix="can")
     first_run = (await h.describe()).run_id
     for pct in range(1, 40):
@@ -258,7 +261,7 @@ async def test_construction_continues_as_new_and_keeps_everything(dev: Harness, 
         raise AssertionError("history was not bounded by continue-as-new")
     v2 = await view(latest)
     assert v2.construction_percent == 39 and v2.events_emitted > v.events_emitted
-    assert len([e async for e in latest.fetch_history_events()]) < 150
+    assert len([e async for e in latest.fetch_history_events()]) < 200
     # Decision ids processed before continue-as-new are still answered as duplicates.
     again = await decide(
         latest, "enterprise-registration", "market", "can-enterprise-registration-1", by="market-clerk"
@@ -350,7 +353,7 @@ async def test_registering_again_returns_the_same_project_even_after_it_ended(de
 async def test_no_update_is_lost_while_the_project_continues_as_new(dev: Harness, pg_pool: asyncpg.Pool) -> None:
     from interfaces.client import DaibanClient
 
-    h = await dev.start(zone="yanhu", history_limit=150)
+    h = await dev.start(zone="yanhu", history_limit=200)
     pid = (await approve_all(h, "construction", prefix="busy")).project_id
     client = DaibanClient(dev.client, dev.task_queue)
     runs: set[str | None] = set()

@@ -69,7 +69,7 @@ class Stages(LifecycleBase):
                     ev.MatterExempted(
                         **self._matter_fields(m),
                         assessment=self._spec(m).regional_assessment or "",
-                        statutory_days=self._spec(m).statutory_days,
+                        statutory_days=self._spec(m).clock_days,
                     ),
                     now,
                 )
@@ -188,12 +188,12 @@ class Stages(LifecycleBase):
             matter_clock_id(spec.code, m.submissions),
             "matter",
             f"{spec.name_zh} ({spec.department})",
-            spec.statutory_days if two_clocks else spec.limit_days,
+            spec.clock_days if two_clocks else spec.limit_days,
             start,
             department=spec.department,
             matter_code=spec.code,
         )
-        if two_clocks and spec.promised_days is not None and spec.promised_days < spec.statutory_days:
+        if two_clocks and spec.promised_days is not None and spec.promised_days < spec.clock_days:
             tc.promised_days = spec.promised_days
         m.clock_id = tc.clock_id
         return self.deadline(tc).at, self.promised_deadline(tc)
@@ -205,7 +205,7 @@ class Stages(LifecycleBase):
             **self._matter_fields(m),
             "submission": m.submissions,
             "mode": m.mode,
-            "statutory_days": spec.statutory_days,
+            "statutory_days": spec.clock_days,
             "promised_days": spec.promised_days,
             "deadline": deadline,
             "promised_deadline": promised,
@@ -256,7 +256,7 @@ class Stages(LifecycleBase):
                 mode=mode,
                 decided_by=by,
                 working_days_used=used,
-                statutory_days=self._spec(m).statutory_days,
+                statutory_days=self._spec(m).clock_days,
                 on_time=on_time,
             ),
             now,

@@ -1,0 +1,70 @@
+"""``daiban project register`` options set the project facts over the registration file's."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import legalclock.cli as lc_cli
+from schemas.project import RegisterProject
+from tests.harness import registration
+
+
+def registered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> tuple[int, str, RegisterProject | None]:
+    """Run ``project register`` on a registration file with ``args``; the registration it would send."""
+    # Importing daiban's CLI points the legal clock's calendar commands at PostgreSQL
+    # (interfaces/cli/calendar.py); put the shipped calendar back after the test.
+    monkeypatch.setattr(lc_cli, "calendar_source", lc_cli.calendar_source)
+    cli = importlib.import_module("interfaces.cli.project")
+    sent: list[RegisterProject] = []
+
+    class Client:
+        async def register(self, reg: RegisterProject) -> str:
+            sent.append(reg)
+            return "run-1"
+
+    def run(call: Any) -> Any:
+        return asyncio.run(call(Client()))
+
+    monkeypatch.setattr(cli, "run", run)
+    data = registration(zone="tunliu").model_dump(mode="json")
+    for fact in ("special_construction", "lightning_special_site"):
+        data.pop(fact)
+    file = tmp_path / "p.json"
+    file.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    result = CliRunner().invoke(cli.app, ["register", str(file), *args])
+    return result.exit_code, result.output, sent[0] if sent else None
+
+
+def test_the_file_alone_gets_the_registrations_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    code, _, reg = registered(monkeypatch, tmp_path)
+    assert code == 0 and reg is not None
+    assert (reg.eia_category, reg.special_construction, reg.lightning_special_site, reg.pollutant_permit) == (
+        "report_form",
+        False,
+        False,
+        "none",
+    )
+
+
+def test_options_set_the_facts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    args = ["--eia-category", "report", "--special-construction", "--water-abstraction", "--pollutant-permit", "key"]
+    code, _, reg = registered(monkeypatch, tmp_path, *args)
+    assert code == 0 and reg is not None
+    assert (reg.eia_category, reg.special_construction, reg.water_abstraction, reg.pollutant_permit) == (
+        "report",
+        True,
+        True,
+        "key",
+    )
+
+
+def test_an_unknown_category_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    code, output, reg = registered(monkeypatch, tmp_path, "--eia-category", "big")
+    assert code == 2 and reg is None and "report_form" in output
