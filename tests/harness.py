@@ -28,13 +28,15 @@ class Harness:
     task_queue: str
     pool: asyncpg.Pool
     started: list[WorkflowHandle[Any, Any]] = field(default_factory=list)
+    # The projects' history_limit unless a start names one (None: the workflow's own).
+    history_limit: int | None = None
 
     async def start(self, history_limit: int | None = None, **overrides: object) -> WorkflowHandle[Any, Any]:
         reg = registration(**overrides)
-        inp = ProjectInput(registration=reg)
+        inp = ProjectInput(registration=reg, history_limit=history_limit or self.history_limit)
         handle = await self.client.start_workflow(
             ProjectWorkflow.run,
-            inp if history_limit is None else inp.model_copy(update={"history_limit": history_limit}),
+            inp,
             id=workflow_id_for(reg.project_id),
             task_queue=self.task_queue,
         )
