@@ -6,7 +6,8 @@ event with a deterministic id (``{project_id}:{stream version}``) and the causin
 the outbox.
 
 Split by concern: ``state`` (models and named state sets), ``base`` (events, effects, clocks),
-``stages`` (registration, submission, approval, the stage sequence), ``commands`` (each update's
+``stages`` (registration, submission, approval, the stage sequence, the whole-process clock),
+``acceptance`` (applications, acceptance 受理, completion notices, refusals), ``commands`` (each update's
 ``validate_X`` and ``X``), ``ladder`` (warnings, breaches, joint meetings), ``views`` (what
 operators see). Keeping it pure means every rule is tested without a server, replays
 deterministically, and the whole state crosses continue-as-new as one pydantic model.
