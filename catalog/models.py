@@ -42,6 +42,20 @@ class Department(_Model):
     name_zh: str
 
 
+class Commencement(_Model):
+    """How long a permit stays valid without construction starting, and its extensions.
+
+    建筑法 §9, 建筑工程施工许可管理办法 §8: construction starts within 3 months of the permit; the
+    enterprise may apply for an extension before expiry, at most twice, 3 months each; a permit
+    neither used nor extended in time lapses (自行废止). Months are calendar months (民法典 §202).
+    """
+
+    months: int = Field(default=3, gt=0, le=24)
+    extensions: int = Field(default=2, ge=0, le=5)
+    extension_months: int = Field(default=3, gt=0, le=24)
+    legal_basis: str = "建筑法 §9; 建筑工程施工许可管理办法 §8"
+
+
 class MatterSpec(_Model):
     """One approval matter (事项) and how it may be handled."""
 
@@ -75,6 +89,11 @@ class MatterSpec(_Model):
     # Public safety (fire: 消防法 §§11-13; civil air defence: 人民防空法 §22; lightning protection:
     # 气象法 §31, 防雷减灾管理办法): deemed approval never applies unless a zone names its local rule.
     public_safety: bool = False
+    # Environmental matters (环境影响评价法 and the like): never handled by tolerance (容缺), like those
+    # of public safety: the zone's tolerance list (国办发〔2019〕11号) excludes ecological protection.
+    environmental: bool = False
+    # A permit that lapses unless construction starts in time (施工许可: 建筑法 §9); None: no such term.
+    commencement: Commencement | None = None
     # Matters of the same stage that must be satisfied before this one is applied for.
     requires: list[str] = []
     # Project flags that make the matter unnecessary (e.g. a standard land parcel, 标准地).
@@ -199,6 +218,19 @@ class Escalation(_Model):
     joint_meeting_attendees: list[str] = ["zone-management-committee"]
 
 
+class AssessmentScope(_Model):
+    """What a zone's regional assessment (区域评估, 国办发〔2019〕11号) covers: where, and which kinds.
+
+    A project fits when its site lies in one of ``areas`` and its kind is one of ``project_kinds``
+    (an empty list: every kind); it then commits to ``conditions`` instead of a separate evaluation.
+    """
+
+    areas: list[str] = Field(min_length=1)
+    project_kinds: list[str] = []
+    conditions: str = ""
+    source: str = ""
+
+
 class ZonePolicy(_Model):
     """A development zone's own rules on top of the catalog."""
 
@@ -206,6 +238,12 @@ class ZonePolicy(_Model):
     name: str
     name_zh: str
     regional_assessments: list[str] = []
+    # The scope of each assessment, where the zone states it; an assessment without one is taken on
+    # the project's own statement of fit (recorded with its commitment).
+    regional_assessment_scopes: dict[str, AssessmentScope] = {}
+    # Matters the zone's own tolerance list (容缺受理清单) excludes, on top of the catalog's public-
+    # safety and environmental matters (projects under modes rule 2).
+    no_tolerance_matters: list[str] = []
     # Matters the zone handles by commitment (告知承诺制) whenever the matter allows it.
     commitment_matters: list[str] = []
     # Whole-process caps in working days, by project type (e.g. 20 for general projects).
@@ -313,6 +351,12 @@ def check_zone(catalog: Catalog, zone: ZonePolicy) -> None:
                 f"the whole-process cap of {cap:g} for {project_type} projects"
             )
     codes = {m.code for m in catalog.matters}
+    for code in zone.no_tolerance_matters:
+        if code not in codes:
+            raise ValueError(f"zones.{zone.code}.no_tolerance_matters: unknown matter {code!r}")
+    for key in zone.regional_assessment_scopes:
+        if key not in zone.regional_assessments:
+            raise ValueError(f"zones.{zone.code}.regional_assessment_scopes: {key!r} is not one of its assessments")
     for code in zone.deemed_approval_matters:
         if code not in codes:
             raise ValueError(f"zones.{zone.code}.deemed_approval_matters: unknown matter {code!r}")
@@ -359,9 +403,12 @@ FACT_VALUES: dict[str, tuple[FactValue, ...]] = {
 }
 
 
-def handling_mode(spec: MatterSpec, zone: ZonePolicy) -> HandlingMode:
-    """How the zone handles ``spec`` for a new project, before any department decides."""
-    if spec.regional_assessment and spec.regional_assessment in zone.regional_assessments:
+def handling_mode(spec: MatterSpec, zone: ZonePolicy, *, assessments: bool = True) -> HandlingMode:
+    """How the zone handles ``spec`` for a new project, before any department decides.
+
+    ``assessments=False``: how it is handled when no regional assessment covers the project.
+    """
+    if assessments and spec.regional_assessment and spec.regional_assessment in zone.regional_assessments:
         return "regional_assessment"
     if spec.code in zone.commitment_matters and "commitment" in spec.modes:
         return "commitment"
