@@ -12,7 +12,7 @@ import asyncpg
 import structlog
 
 from eventstore.inbox import accept_submission, close_submission, record_submission
-from eventstore.licences import issue_license, revoke_license
+from eventstore.licences import issue_license, revoke_license, set_license_status
 from eventstore.outbox import record_notification
 from eventstore.store import Connection, append_in_transaction
 from schemas.effects import (
@@ -23,6 +23,7 @@ from schemas.effects import (
     IssueLicense,
     Notify,
     RevokeLicense,
+    SetLicenseStatus,
     SubmitApplication,
 )
 
@@ -72,6 +73,8 @@ async def _perform(conn: Connection, effect: Effect) -> None:
         )
     elif isinstance(effect, RevokeLicense):
         await revoke_license(conn, effect.license_no, effect.reason)
+    elif isinstance(effect, SetLicenseStatus):
+        await set_license_status(conn, effect.license_no, effect.status, effect.reason, effect.version)
     elif isinstance(effect, Notify):
         await record_notification(
             conn, effect.notification_id, effect.project_id, effect.notice, effect.recipients, effect.message, {}

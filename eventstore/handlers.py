@@ -410,7 +410,19 @@ async def _meeting(conn: Connection, stored: StoredEvent, e: ev.JointMeetingConv
 
 @_on(ev.ELicenseIssued)
 async def _license(conn: Connection, stored: StoredEvent, e: ev.ELicenseIssued) -> None:
-    await rm.update_matter(conn, stored, e, license_no=e.license_no)
+    await rm.update_matter(conn, stored, e, license_no=e.license_no, license_status=None)
+
+
+@_on(ev.LicenseStatusChanged)
+async def _license_status(conn: Connection, stored: StoredEvent, e: ev.LicenseStatusChanged) -> None:
+    await rm.update_matter(conn, stored, e, license_status=e.status)
+
+
+@_on(ev.PermitLapsed)
+async def _permit_lapsed(conn: Connection, stored: StoredEvent, e: ev.PermitLapsed) -> None:
+    # The lapsed permit no longer stands for the matter; the lifecycle reopens it for a new
+    # application (the events that follow make it to apply or pending).
+    await rm.update_matter(conn, stored, e, approval_mode=None, license_no=None, license_status="lapsed")
 
 
 @_on(ev.ConstructionProgressReported)

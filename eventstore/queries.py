@@ -54,6 +54,8 @@ class MatterView(_View):
     on_time: bool | None
     obligation: str | None
     license_no: str | None
+    # The licence's status when it changed (modes rule 2: suspended, valid again, lapsed).
+    license_status: str | None = None
     submitted_at: datetime | None
     approved_at: datetime | None
     decided_at: datetime | None
@@ -159,6 +161,33 @@ async def get_project(db: Executor, project_id: str) -> ProjectView | None:
         [s.value for s in Stage],
     )
     return ProjectView(**dict(row), matters=[MatterView(**dict(m)) for m in matters])
+
+
+class LicenceView(_View):
+    """One row of ``e_licenses``: an e-licence and its status (valid, suspended, lapsed, revoked)."""
+
+    license_no: str
+    project_id: str
+    matter_code: str
+    department: str
+    holder: str
+    deemed: bool
+    issued_at: datetime
+    status: str
+    status_reason: str | None
+    status_changed_at: datetime | None
+
+
+async def project_licences(db: Executor, project_id: str) -> list[LicenceView]:
+    """A project's e-licences, oldest first, with their status (suspension: 国办发〔2019〕11号 容缺;
+    lapse: 建筑法 §9; revocation: a failed commitment verification)."""
+    rows = await db.fetch(
+        """SELECT license_no, project_id, matter_code, department, holder, deemed, issued_at, status,
+                  status_reason, status_changed_at
+           FROM e_licenses WHERE project_id = $1 ORDER BY issued_at, license_no""",
+        project_id,
+    )
+    return [LicenceView(**dict(r)) for r in rows]
 
 
 async def project_timeline(db: Executor, project_id: str) -> list[TimelineEntry]:
@@ -401,6 +430,22 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
         f"Deemed approval of {_matter(e)}: liability recorded for missing {_t(e.deadline)}"
     ),
     ev.ELicenseIssued: lambda e: f"E-license {e.license_no} issued for {_matter(e)}",
+    ev.LicenseStatusChanged: lambda e: f"E-license {e.license_no} of {_matter(e)} {e.status}: {e.reason}",
+    ev.CreditRecorded: lambda e: (
+        f"Credit record of {e.enterprise}: commitment on {_matter(e)} failed verification ({e.findings})"
+    ),
+    ev.RegionalAssessmentDeclined: lambda e: (
+        f"{_matter(e)} not covered by regional assessment {e.assessment} ({e.reason}): handled as {e.mode}"
+    ),
+    ev.CommencementPeriodStarted: lambda e: (
+        f"Construction on {e.license_no} must start by {_t(e.expires_at)} ({e.extensions_allowed} extensions allowed)"
+    ),
+    ev.PermitExtended: lambda e: f"Permit {e.license_no} extended ({e.extension}) to {_t(e.expires_at)} by {e.by}",
+    ev.ConstructionStarted: lambda e: f"Construction started on permit {e.license_no}",
+    ev.PermitLapsed: lambda e: (
+        f"Permit {e.license_no} lapsed at {_t(e.expired_at)} (construction not started, "
+        f"{e.extensions_used} extensions); {e.matter_code} open for a new application"
+    ),
     ev.ConstructionProgressReported: lambda e: f"Construction {e.percent}%: {e.note}",
     ev.ProjectInProduction: lambda e: f"In production after {_d(e.working_days_total)} working days of approvals",
     ev.ProjectWithdrawn: lambda e: f"Withdrawn at {e.stage} by {e.by}: {e.reason}",

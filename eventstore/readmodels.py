@@ -131,6 +131,7 @@ _MATTER_COLUMNS = frozenset(
         "on_time",
         "obligation",
         "license_no",
+        "license_status",
         "approved_at",
         "decided_at",
     }

@@ -278,6 +278,7 @@ class DaibanClient:
     withdraw = _Method(commands.WITHDRAW)
     confirm_deadline = _Method(commands.CONFIRM_DEADLINE)
     retry_faulted = _Method(commands.RETRY_FAULTED)
+    extend_permit = _Method(commands.EXTEND_PERMIT)
 
     async def complete_construction(self, project_id: str, by: str, note: str = "") -> p.Ack:
         """Construction is finished: request the joint completion acceptance (联合验收)."""

@@ -4,8 +4,8 @@ A command is an update of ``ProjectWorkflow``, and its ``name`` is the update's 
 layer: the client's method (``DaibanClient.supply_materials``), the gateway's route (``POST
 /projects/{id}/supply-materials``), the CLI's verb (``project supply-materials``) and the contract
 files (``update.supply_materials.input.json``). Each row names the update's input model
-(``request``), its result (``answer``) and whether a department signs it (``signed``: ``decide``
-and ``verify``, idempotent on their ``decision_id`` and answered with a ``DecisionResult``); the
+(``request``), its result (``answer``) and whether a department signs it (``signed``: ``decide``,
+``verify`` and ``extend_permit``, idempotent on their ``decision_id`` and answered with a ``DecisionResult``); the
 others are agents' and operators' commands, idempotent on their ``request_id`` and answered with
 an ``Ack``. ``_DESCRIPTIONS`` holds each update's description (the gateway documents its routes
 with it).
@@ -78,6 +78,10 @@ _DESCRIPTIONS = {
         "An operator confirms a provisional deadline (a year without the official notice), so the "
         "deemed approval held on it is taken."
     ),
+    "extend_permit": (
+        "The issuing department extends a permit whose construction has not started, applied for before "
+        "expiry: at most twice, 3 months each (建筑法 §9)."
+    ),
     "retry_faulted": "After a fault (storage refused a batch) is repaired: try the batch again.",
 }
 
@@ -95,6 +99,7 @@ RESOLVE_MEETING = Command("resolve_meeting", p.ResolveMeeting, p.Ack)
 WITHDRAW = Command("withdraw", p.Withdraw, p.Ack)
 CONFIRM_DEADLINE = Command("confirm_deadline", p.ConfirmDeadline, p.Ack)
 RETRY_FAULTED = Command("retry_faulted", p.RetryFaulted, p.Ack)
+EXTEND_PERMIT = Command("extend_permit", p.PermitExtension, p.DecisionResult, signed=True)
 
 # Every command, in the order of the workflow's contract.
 ALL: tuple[Command[Any, Any], ...] = (
@@ -112,5 +117,6 @@ ALL: tuple[Command[Any, Any], ...] = (
     WITHDRAW,
     CONFIRM_DEADLINE,
     RETRY_FAULTED,
+    EXTEND_PERMIT,
 )
 BY_NAME: dict[str, Command[Any, Any]] = {c.name: c for c in ALL}

@@ -80,6 +80,20 @@ class RevokeLicense(_Effect):
     reason: str
 
 
+class SetLicenseStatus(_Effect):
+    """Set an e-licence's status (valid, suspended, lapsed); ``version`` orders the changes.
+
+    ``version`` is the stream version of the ``LicenseStatusChanged`` event that caused it: a
+    batch applied again after a later one never turns the status back.
+    """
+
+    kind: Literal["license_status"] = "license_status"
+    license_no: str
+    status: Literal["valid", "suspended", "lapsed"]
+    reason: str
+    version: int
+
+
 class Notify(_Effect):
     """A notification for the outbox; the sender delivers it to the zone's messaging gateway."""
 
@@ -91,7 +105,7 @@ class Notify(_Effect):
 
 
 Effect = Annotated[
-    SubmitApplication | AcceptSubmission | CloseSubmission | IssueLicense | RevokeLicense | Notify,
+    SubmitApplication | AcceptSubmission | CloseSubmission | IssueLicense | RevokeLicense | SetLicenseStatus | Notify,
     Field(discriminator="kind"),
 ]
 

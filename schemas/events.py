@@ -179,10 +179,28 @@ class DepartmentFaultRecorded(MatterEvent):
 
 
 class MatterExempted(MatterEvent):
-    """Covered by the zone's regional assessment (区域评估): satisfied without an application."""
+    """Covered by the zone's regional assessment (区域评估): satisfied without an application.
+
+    Under modes rule 2 it records the project's fit (``area``, ``project_kind``, checked against
+    the zone's scope where it states one) and its commitment to the assessment's conditions
+    (国办发〔2019〕11号); None in events of projects registered before.
+    """
 
     assessment: str
     statutory_days: float
+    area: str | None = None
+    project_kind: str | None = None
+    commitment: str | None = None
+    signed_by: str | None = None
+    conditions: str | None = None
+
+
+class RegionalAssessmentDeclined(MatterEvent):
+    """The project does not fit the zone's regional assessment: the matter is handled as ``mode``."""
+
+    assessment: str
+    reason: str
+    mode: HandlingMode
 
 
 class MatterApproved(MatterEvent):
@@ -374,6 +392,62 @@ class ELicenseIssued(MatterEvent):
     license_no: str
     # Issued on deemed approval (超时默认), with no department's signature.
     deemed: bool = False
+
+
+class LicenseStatusChanged(MatterEvent):
+    """An e-licence's status changed (modes rule 2): ``suspended`` while materials owed under
+    tolerance (容缺) are overdue, ``valid`` again once supplied, ``lapsed`` for a permit whose
+    construction did not start in time (建筑法 §9)."""
+
+    license_no: str
+    status: Literal["valid", "suspended", "lapsed"]
+    reason: str
+
+
+class CreditRecorded(MatterEvent):
+    """A failed verification of a commitment (告知承诺): the enterprise's credit record notes it
+    (国办发〔2020〕42号: a commitment found untrue is entered in the credit record)."""
+
+    enterprise: str
+    decision_id: str
+    verified_by: str
+    findings: str
+    consequence: str
+
+
+class CommencementPeriodStarted(MatterEvent):
+    """A permit was issued whose construction must start by ``expires_at`` (建筑法 §9)."""
+
+    license_no: str
+    expires_at: datetime
+    extensions_allowed: int
+
+
+class PermitExtended(MatterEvent):
+    """The issuing department extended the permit (建筑法 §9), the ``extension``-th time."""
+
+    license_no: str
+    decision_id: str
+    by: str
+    reason: str
+    extension: int
+    expires_at: datetime
+
+
+class ConstructionStarted(DomainEvent):
+    """Construction started (the first progress report above 0%) on the permit ``license_no``."""
+
+    matter_code: str
+    license_no: str
+
+
+class PermitLapsed(MatterEvent):
+    """Construction did not start by the permit's expiry and it was not extended: it lapsed
+    (建筑法 §9); the matter is open for a new application."""
+
+    license_no: str
+    expired_at: datetime
+    extensions_used: int
 
 
 class ConstructionProgressReported(DomainEvent):

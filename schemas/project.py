@@ -48,6 +48,21 @@ def workflow_id_for(project_id: str) -> str:
     return f"project-{project_id}"
 
 
+class AssessmentFit(Frozen):
+    """The project's fit with a zone's regional assessment (区域评估, 国办发〔2019〕11号), and its commitment.
+
+    The project states where its site lies (``area``, as the assessment names its area) and its kind
+    (``project_kind``), and commits to the assessment's conditions (``commitment``: the text signed,
+    ``signed_by``). A project that does not fit the zone's scope is handled as a standard matter.
+    """
+
+    assessment: Identifier
+    area: Name
+    project_kind: Name
+    commitment: Annotated[str, Field(min_length=1, max_length=2000)]
+    signed_by: Name
+
+
 class RegisterProject(Frozen):
     """Registration (签约入库): everything needed to start a project's lifecycle."""
 
@@ -77,11 +92,16 @@ class RegisterProject(Frozen):
     agent: Identifier
     backup_agent: Identifier
     project_lead: Identifier
+    # The regional assessments the project claims (区域评估); optional, at most one per assessment.
+    regional_assessments: list[AssessmentFit] = Field(default=[], max_length=10)
 
     @model_validator(mode="after")
     def _distinct_agents(self) -> RegisterProject:
         if self.agent == self.backup_agent:
             raise ValueError("backup_agent must differ from agent (AB岗)")
+        keys = [f.assessment for f in self.regional_assessments]
+        if len(set(keys)) != len(keys):
+            raise ValueError("regional_assessments: one statement per assessment")
         return self
 
 
@@ -223,6 +243,21 @@ class ExtendLimit(RequestCommand):
     reason: Name
 
 
+class PermitExtension(Frozen):
+    """The issuing department extends a permit whose construction has not started (建筑法 §9).
+
+    Signed like a decision (idempotent on ``decision_id``): the enterprise applied before expiry and
+    the department (housing & construction for the construction permit) grants the extension of the
+    matter's ``Commencement.extension_months``; at most ``Commencement.extensions`` times.
+    """
+
+    decision_id: Identifier
+    department: Identifier
+    matter_code: Identifier
+    by: Name
+    reason: Name
+
+
 class ConfirmDeadline(RequestCommand):
     """An operator confirms a provisional deadline, so the deemed approval held on it is taken.
 
@@ -339,6 +374,10 @@ class MatterView(Frozen):
     obligations: list[ObligationView]
     decisions: list[DecisionRecord]
     license_no: str | None
+    # The e-licence's status (valid, suspended, lapsed), for projects under modes rule 2.
+    license_status: str | None = None
+    # A permit awaiting the start of construction: when it lapses unless extended (建筑法 §9).
+    permit_expires_at: datetime | None = None
 
 
 class MeetingView(Frozen):

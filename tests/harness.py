@@ -66,6 +66,18 @@ def registration(**overrides: object) -> RegisterProject:
         "agent": "agent-li",
         "backup_agent": "agent-wang",
         "project_lead": "lead-zhao",
+        # Fits the regional assessments of a zone that has them (Yanhu: energy, soil & water) and
+        # commits to their conditions, so those matters stay exempt (modes rule 2).
+        "regional_assessments": [
+            {
+                "assessment": key,
+                "area": "开发区规划范围",
+                "project_kind": "industrial",
+                "commitment": "按区域评估结论及其管控要求建设",
+                "signed_by": "法定代表人",
+            }
+            for key in ("energy", "soil-water")
+        ],
     }
     data.update(overrides)
     return RegisterProject.model_validate(data)

@@ -131,6 +131,7 @@ def unregistered(
     clock_model: Literal[1, 2] = 2,
     deemed_rule: Literal[1, 2] = 2,
     acceptance_rule: Literal[1, 2] = 1,
+    modes_rule: Literal[1, 2] = 1,
 ) -> ProjectMachine:
     """A machine holding ``reg`` before ``register`` ran (for registration tests).
 
@@ -138,6 +139,8 @@ def unregistered(
     ``acceptance_rule`` 1 (the default here) submits a matter when its stage opens, so a test of a
     decision's rules starts from the decision; the acceptance step (rule 2, every new project) has
     its own tests (``tests/lifecycle/test_acceptance.py``), and what follows acceptance is the same.
+    ``modes_rule`` 1 (the default here) handles modes as before; rule 2 (every new project) has its
+    own tests (``tests/lifecycle/test_modes.py``).
     """
     ctx = context(reg.zone)
     state = ProjectState(
@@ -148,6 +151,7 @@ def unregistered(
         clock_model=clock_model,
         deemed_rule=deemed_rule,
         acceptance_rule=acceptance_rule,
+        modes_rule=modes_rule,
     )
     return ProjectMachine(state, ctx)
 
@@ -164,6 +168,7 @@ def machine(
     clock_model: Literal[1, 2] = 2,
     deemed_rule: Literal[1, 2] = 2,
     acceptance_rule: Literal[1, 2] = 1,
+    modes_rule: Literal[1, 2] = 1,
 ) -> ProjectMachine:
     """A registered project at ``at`` (its first stage open), approved until ``stage`` if given.
 
@@ -171,7 +176,7 @@ def machine(
     it causes; the stream's version keeps counting.
     """
     reg = reg or registration(zone=zone, project_type=project_type, standard_land_parcel=standard_land_parcel)
-    m = unregistered(reg, clock_model, deemed_rule, acceptance_rule)
+    m = unregistered(reg, clock_model, deemed_rule, acceptance_rule, modes_rule)
     facts = ProjectFacts.of(reg)
     m.register(derive_checklist(m.ctx.catalog, m.ctx.zone, facts), at)
     m.advance(at)

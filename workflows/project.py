@@ -3,15 +3,9 @@
 Contract (names are what other services' SDKs call):
 
 - Workflow ``ProjectWorkflow``, id ``project-{project_id}``, input ``ProjectInput``.
-- Updates (validated; a rejected update leaves no trace in history). Each carries a request id
-  (``decision_id`` for ``decide`` and ``verify``, ``request_id`` for the others): the same id again
-  gets the first answer with ``duplicate: true``; the same id with another body is refused.
-  ``decide(Decision) -> DecisionResult``, ``verify(Verification) -> DecisionResult``,
-  ``supply_materials``, ``resubmit``, ``stop_clock``, ``resume_clock``, ``extend_limit``,
-  ``reassign_agent``, ``report_progress``, ``resolve_meeting``, ``withdraw``,
-  ``confirm_deadline`` (operators: take a deemed approval held on a provisional deadline) and
-  ``retry_faulted`` (operators, after a fault) each ``-> Ack``. While the project is registering
-  (its first activity), updates and the query are refused with type ``NotReady``: retry.
+- Updates: one per row of ``schemas.commands``, validated (a refusal leaves no trace in history); signed ones
+  (``decide``, ``verify``, ``extend_permit``) answer a ``DecisionResult``, the others an ``Ack``; a repeated request
+  id gets the first answer (``duplicate: true``), another body a refusal; ``NotReady`` while registering: retry.
 - Signal ``calendar_updated(CalendarUpdate)``: the content version of a newly loaded official
   calendar; deadlines recompute and re-arm.
 - Query ``state() -> ProjectView``.
@@ -39,7 +33,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio import workflow
@@ -88,6 +82,7 @@ ACCEPTANCE = "acceptance"
 # 300-event run stalled in 11 of 15 runs; 13 of 13 passed with runs of 100-250 events).
 SHORT_RUNS = "short-runs"
 SHORT_RUN_EVENTS = 200
+MODES_BY_RULE = "modes-by-rule"  # handling modes by the rules (``ProjectState.modes_rule``)
 REJECTED = "Rejected"
 
 
@@ -228,6 +223,7 @@ class ProjectWorkflow:
             clock_model=2 if workflow.patched(TWO_CLOCKS) else 1,
             deemed_rule=2 if workflow.patched(DEEMED_BY_MATTER) else 1,
             acceptance_rule=2 if workflow.patched(ACCEPTANCE) else 1,
+            modes_rule=2 if workflow.patched(MODES_BY_RULE) else 1,
         )
         m = ProjectMachine(state, ctx)
         facts = ProjectFacts.of(r)
@@ -330,14 +326,10 @@ class ProjectWorkflow:
             raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from None
 
     def _ack(self, name: str, cmd: BaseModel) -> p.Ack:
-        result = self._execute(name, cmd)
-        assert isinstance(result, p.Ack)
-        return result
+        return cast(p.Ack, self._execute(name, cmd))  # the machine answers each command with its row's answer
 
     def _decision(self, name: str, cmd: BaseModel) -> p.DecisionResult:
-        result = self._execute(name, cmd)
-        assert isinstance(result, p.DecisionResult)
-        return result
+        return cast(p.DecisionResult, self._execute(name, cmd))
 
     def _execute(self, name: str, cmd: BaseModel) -> Any:
         """Apply update ``name`` synchronously and wake the main loop; never awaits."""
@@ -375,6 +367,14 @@ class ProjectWorkflow:
     @verify.validator
     def validate_verify(self, v: p.Verification) -> None:
         self._check("verify", v)
+
+    @workflow.update(description=c.EXTEND_PERMIT.description)
+    def extend_permit(self, cmd: p.PermitExtension) -> p.DecisionResult:
+        return self._decision("extend_permit", cmd)
+
+    @extend_permit.validator
+    def validate_extend_permit(self, cmd: p.PermitExtension) -> None:
+        self._check("extend_permit", cmd)
 
     @workflow.update(description=c.SUPPLY_MATERIALS.description)
     def supply_materials(self, cmd: p.SupplyMaterials) -> p.Ack:

@@ -16,11 +16,12 @@ from pydantic import BaseModel
 from eventstore import envelopes
 from eventstore.store import Executor
 from interfaces.auth.signing import DEPARTMENT_HEADER, EXPIRES_HEADER, SIGNATURE_HEADER, sign_envelope
-from schemas.project import Decision, Verification
+from schemas.project import Decision, PermitExtension, Verification
 
-# The name of a signed command (``schemas.commands``: ``decide``, ``verify``) an envelope is claimed for.
+# The name of a signed command (``schemas.commands``: ``decide``, ``verify``, ``extend_permit``) an
+# envelope is claimed for.
 Operation = str
-DepartmentCommand = Decision | Verification
+DepartmentCommand = Decision | Verification | PermitExtension
 
 
 class AuthError(Exception):

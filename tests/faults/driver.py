@@ -267,7 +267,7 @@ class ProjectDriver:
             # Not in the last stage: the project would reach production with materials owed, and
             # nothing can be supplied in production.
             elif code in TOLERANCE and m.get("stage") != "completion_acceptance" and self.rng.random() < 0.25:
-                kind, extra = "accept_with_tolerance", {"items": [f"容缺材料 {code}"]}
+                kind, extra = "accept_with_tolerance", {"items": [TOLERANCE[code]]}
             elif code in INSTANT:
                 extra = {"instant": True}
         did = f"d{self.seq:04d}-{code}-{sub}"[:64]

@@ -10,16 +10,14 @@ INSTANT = {
     "fire-acceptance-filing",
     "environmental-self-acceptance",
 }
+# Tolerance (容缺) under modes rule 2: never public-safety or environmental matters (EIA, fire), and
+# only a secondary material owed (the one named here).
 TOLERANCE = {
-    "land-pre-review",
-    "land-use-planning-permit",
-    "eia",
-    "eia-report",
-    "building-planning-permit",
-    "construction-drawing-review",
-    "fire-design-review",
-    "construction-permit",
-    "fire-acceptance",
+    "land-pre-review": "land survey report",
+    "land-use-planning-permit": "red-line map",
+    "building-planning-permit": "traffic impact statement",
+    "construction-drawing-review": "design calculation sheets",
+    "construction-permit": "funds commitment letter",
 }
 COMMITMENT = {
     "energy-review",

@@ -26,7 +26,7 @@ def test_each_command_is_an_update_method_taking_its_request_and_giving_its_answ
         assert list(hints.values()) == [command.request], command.name
         # ``@workflow.update`` gives the method its ``validator`` decorator (the workflow uses each).
         assert callable(getattr(method, "validator", None)), f"{command.name} is not an update"
-    assert [c.name for c in commands.ALL if c.signed] == ["decide", "verify"]
+    assert [c.name for c in commands.ALL if c.signed] == ["decide", "verify", "extend_permit"]
     assert all(c.answer.__name__ == ("DecisionResult" if c.signed else "Ack") for c in commands.ALL)
 
 

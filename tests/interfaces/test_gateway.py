@@ -31,6 +31,7 @@ COMMANDS = {
     "withdraw": ("/withdrawal", "Withdraw", "Ack"),
     "confirm_deadline": (None, "ConfirmDeadline", "Ack"),
     "retry_faulted": (None, "RetryFaulted", "Ack"),
+    "extend_permit": (None, "PermitExtension", "DecisionResult"),
 }
 # The table above lists every command the workflow has (schemas/commands.py is the one source).
 assert set(COMMANDS) == {c.name for c in commands.ALL}, sorted(set(COMMANDS) ^ {c.name for c in commands.ALL})
@@ -45,6 +46,7 @@ READS = {
     "/projects": "ProjectSummary",
     "/projects/{project_id}": "ProjectView",
     "/projects/{project_id}/timeline": "TimelineEntry",
+    "/projects/{project_id}/licences": "LicenceView",
     "/departments/{code}/inbox": "InboxItem",
     "/overdue": "OverdueItem",
     "/reports/departments": "DepartmentReport",

@@ -8,8 +8,9 @@ the outbox.
 Split by concern: ``state`` (models and named state sets), ``base`` (events, effects, clocks),
 ``stages`` (registration, submission, approval, the stage sequence, the whole-process clock),
 ``acceptance`` (applications, acceptance 受理, completion notices, refusals), ``commands`` (each update's
-``validate_X`` and ``X``), ``ladder`` (warnings, breaches, joint meetings), ``views`` (what
-operators see). Keeping it pure means every rule is tested without a server, replays
+``validate_X`` and ``X``), ``ladder`` (warnings, breaches, joint meetings), ``modes`` (handling modes
+by the rules: tolerance, commitment, regional assessment, permit lapse; hooks over the others),
+``views`` (what operators see). Keeping it pure means every rule is tested without a server, replays
 deterministically, and the whole state crosses continue-as-new as one pydantic model.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from workflows.lifecycle.commands import Commands
 from workflows.lifecycle.ladder import Ladder
+from workflows.lifecycle.modes import Modes
 from workflows.lifecycle.state import (
     Answer,
     MatterState,
@@ -40,5 +42,5 @@ __all__ = [
 ]
 
 
-class ProjectMachine(Commands, Ladder, Views):
+class ProjectMachine(Modes, Commands, Ladder, Views):
     """Rules of the lifecycle over a ``ProjectState`` and the content it runs under."""

@@ -64,15 +64,14 @@ class Stages(LifecycleBase):
         self._emit(ev.StageStarted(project_id=self.pid, stage=stage, limit_days=limit, deadline=deadline), now)
         for m in self._stage_matters(stage):
             if m.mode == "regional_assessment":
-                m.state = "exempt"
-                self._emit(
-                    ev.MatterExempted(
-                        **self._matter_fields(m),
-                        assessment=self._spec(m).regional_assessment or "",
-                        statutory_days=self._spec(m).clock_days,
-                    ),
-                    now,
-                )
+                self._exempt(m, now)
+
+    def _exempt(self, m: MatterState, now: datetime, record: dict[str, Any] | None = None) -> None:
+        """Satisfied by the zone's regional assessment (区域评估); ``record``: the fit and commitment."""
+        m.state = "exempt"
+        spec = self._spec(m)
+        fields = {"assessment": spec.regional_assessment or "", "statutory_days": spec.clock_days}
+        self._emit(ev.MatterExempted(**self._matter_fields(m), **fields, **(record or {})), now)
 
     def _satisfied(self, m: MatterState) -> bool:
         return m.state in SATISFIED

@@ -100,6 +100,22 @@ class MatterState(_State):
     supplementary_requests: int = 0
 
 
+class PermitTerm(_State):
+    """A permit that lapses unless construction starts in time (建筑法 §9; modes rule 2).
+
+    It expires ``Commencement.months`` (plus ``extension_months`` per extension) after ``issued_at``
+    (``Modes.permit_expiry``, recomputed under the calendar in force); settled once construction
+    started or the permit lapsed.
+    """
+
+    matter_code: str
+    license_no: str
+    issued_at: datetime
+    extensions: int = 0
+    started: bool = False
+    lapsed: bool = False
+
+
 class Meeting(_State):
     meeting_id: str
     clock_id: str
@@ -184,6 +200,16 @@ class ProjectState(_State):
     # applies, the department accepts (or notifies once, or refuses) within 5 working days, silence
     # is acceptance from receipt, and the clock starts at acceptance (行政许可法 §32). Set at registration.
     acceptance_rule: Literal[1, 2] = 1
+    # 1: handling modes as before (projects registered before); 2: tolerance only for secondary
+    # materials and never for public-safety or environmental matters, the e-licence suspended while
+    # owed items are overdue, a failed commitment recorded in the credit record, a regional
+    # assessment only for a project that fits and commits, a permit lapsing unless construction
+    # starts (``workflows.lifecycle.modes``). Set at registration (``workflow.patched``).
+    modes_rule: Literal[1, 2] = 1
+    # Permits awaiting the start of construction, by matter code (modes rule 2).
+    permits: dict[str, PermitTerm] = {}
+    # E-licences not valid (suspended, lapsed), by licence number (modes rule 2).
+    license_status: dict[str, Literal["suspended", "lapsed"]] = {}
     version: int = 0
     # The outbox: events and effects not yet handed to ``apply_batch``.
     pending_events: list[EventEnvelope] = []

@@ -1,4 +1,4 @@
-"""Projects: register, list, show, timeline."""
+"""Projects: register, list, show, timeline, e-licences."""
 
 from __future__ import annotations
 
@@ -68,6 +68,16 @@ async def show(project_id: ProjectId, svc: Svc) -> ProjectView:
 async def timeline(project_id: ProjectId, svc: Svc) -> list[queries.TimelineEntry]:
     """The project's events from the event store, one readable line each."""
     rows = await queries.project_timeline(svc.pool, project_id)
+    if not rows and await svc.daiban.existing_run(project_id) is None:
+        raise ProjectNotFound(f"project_id: no project {project_id!r}")
+    return rows
+
+
+@router.get("/{project_id}/licences", response_model=list[queries.LicenceView], responses=ERRORS)
+async def licences(project_id: ProjectId, svc: Svc) -> list[queries.LicenceView]:
+    """The project's e-licences with their status: valid, suspended (owed materials overdue under
+    tolerance, 国办发〔2019〕11号), lapsed (construction not started, 建筑法 §9) or revoked."""
+    rows = await queries.project_licences(svc.pool, project_id)
     if not rows and await svc.daiban.existing_run(project_id) is None:
         raise ProjectNotFound(f"project_id: no project {project_id!r}")
     return rows
