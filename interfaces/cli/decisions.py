@@ -1,4 +1,5 @@
-"""``daiban decide`` and ``daiban verify``: a department's decision and its later verification."""
+"""``daiban decide``, ``daiban verify`` and ``daiban extend-permit``: a department's decision, its later
+verification, and the extension of a permit whose construction has not started (建筑法 §9)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,18 @@ verify = update_command(
     Opt("findings", default=""),
 )
 
+extend_permit = update_command(
+    commands.EXTEND_PERMIT,
+    "Extend a permit whose construction has not started, applied for before expiry (at most twice, 建筑法 §9).",
+    Opt("matter", help="Matter code, e.g. construction-permit.", field="matter_code"),
+    Opt("department", help="The issuing department's code."),
+    Opt("decision_id", help="Unique id of this decision (retry-safe)."),
+    Opt("by", help="Who decided."),
+    Opt("reason", help="Why (recorded)."),
+)
+
 
 def install(app: typer.Typer) -> None:
     app.command(commands.DECIDE.dashed)(decide)
     app.command(commands.VERIFY.dashed)(verify)
+    app.command(commands.EXTEND_PERMIT.dashed)(extend_permit)

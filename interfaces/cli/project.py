@@ -143,13 +143,18 @@ def render_view(v: p.ProjectView) -> None:
             ("OVERDUE " if c.overdue else "") + ("provisional" if c.provisional else ""),
         )
     out.print(t)
-    t = Table("matter", "department", "stage", "mode", "state", "days left", "deadline", "obligations")
+    t = Table("matter", "department", "stage", "mode", "state", "days left", "deadline", "obligations", "licence")
     for m in v.matters:
         mc = m.clock
         left = "" if mc is None or mc.working_days_left is None else f"{mc.working_days_left:g}"
         deadline = "" if mc is None else ("stopped" if mc.paused else str(mc.deadline or ""))
         obligations = ", ".join(f"{o.kind}:{o.state}" for o in m.obligations)
-        t.add_row(m.code, m.department, m.stage, m.approval_mode or m.mode, m.state, left, deadline, obligations)
+        licence = " ".join(x for x in (m.license_no, m.license_status) if x)
+        if m.permit_expires_at is not None:  # construction must start by then (建筑法 §9)
+            licence += f" (start by {m.permit_expires_at:%Y-%m-%d})"
+        t.add_row(
+            m.code, m.department, m.stage, m.approval_mode or m.mode, m.state, left, deadline, obligations, licence
+        )
     out.print(t)
     for meeting in v.meetings:
         out.print(f"joint meeting {meeting.meeting_id} on {meeting.clock_id}: {meeting.resolution or 'open'}")
@@ -171,6 +176,17 @@ def timeline(project_id: str, as_json: JsonOpt = False) -> None:
     if not rows:
         raise fail(f"project_id: no events for {project_id!r}")
     emit(rows, as_json, lambda: table(rows, ["version", "occurred_at", "event_type", "summary"]))
+
+
+@app.command("licences")
+def licences(project_id: str, as_json: JsonOpt = False) -> None:
+    """E-licences with their status: valid, suspended (容缺 materials overdue), lapsed (建筑法 §9), revoked."""
+    from eventstore.queries import project_licences
+
+    rows = read(lambda pool: project_licences(pool, project_id))
+    if not rows:
+        raise fail(f"project_id: no e-licences for {project_id!r}")
+    emit(rows, as_json, lambda: table(rows, ["license_no", "matter_code", "status", "status_reason", "issued_at"]))
 
 
 # ---- commands: the verb is the name of the command (schemas.commands) -----------------------------
