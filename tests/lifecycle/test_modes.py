@@ -258,6 +258,8 @@ def test_the_permit_sets_a_start_deadline_and_an_alarm() -> None:
     assert started.payload["expires_at"] == expires.isoformat() and started.payload["extensions_allowed"] == 2
     assert clocks.local_text(expires) in notices(m, "construction_start_due")[0].message
     assert m.next_alarm() is not None and m.next_alarm() <= expires  # type: ignore[operator]
+    assert m.nearest_deadline() is not None
+    assert f"construction to start on {permit.license_no} by 2026-06-03 00:00 CST" in m.waiting_for(sp.T0)
     view = m.view(sp.T0)
     (pv,) = [x for x in view.matters if x.code == PERMIT]
     assert (pv.license_status, pv.permit_expires_at) == ("valid", expires)

@@ -441,6 +441,20 @@ class Modes(Commands, Ladder, Views):
 
     # ---- views ----------------------------------------------------------------------------------
 
+    def nearest_deadline(self) -> datetime | None:
+        """The clocks' nearest deadline, or a permit's expiry if sooner (the search attribute)."""
+        times = [at for at, _ in self._due_permits()]
+        nearest = super().nearest_deadline()
+        return min([*times, *([nearest] if nearest is not None else [])], default=None)
+
+    def waiting_for(self, now: datetime) -> str:
+        """Rule 2 adds, during construction, the start a permit waits for before it lapses."""
+        line = super().waiting_for(now)
+        due = [f"construction to start on {t.license_no} by {clocks.local_text(at)}" for at, t in self._due_permits()]
+        if due and self.state.stage == Stage.CONSTRUCTION:
+            return f"{line} Waiting for {'; '.join(due)} (or an extension), else the permit lapses (建筑法 §9)."
+        return line
+
     def view(self, now: datetime) -> p.ProjectView:
         v = super().view(now)
         if not self._by_rule:
