@@ -337,3 +337,15 @@ def test_rule_1_permits_never_lapse() -> None:
     assert not sp.events_of(m, "PermitLapsed")
     with pytest.raises(Rejected, match=r"^matter_code: no permit of construction-permit awaiting"):
         m.check("extend_permit", extension(), sp.T0)
+
+
+def test_a_permit_revoked_by_a_failed_verification_no_longer_waits_to_lapse() -> None:
+    # Tunliu grants the construction permit on commitment; its verification fails before construction.
+    m = sp.machine("tunliu", stage=Stage.CONSTRUCTION, modes_rule=2)
+    old = m.state.permits[PERMIT].license_no
+    m.execute("verify", sp.verification(PERMIT, passed=False, findings="资金承诺不实"), T1)
+    assert m.state.matters[PERMIT].license_no is None and sp.events_of(m, "CreditRecorded")
+    m.fire_alarms(datetime(2026, 12, 31, tzinfo=CST))
+    assert not sp.events_of(m, "PermitLapsed")
+    assert [x.permit_expires_at for x in m.view(T1).matters if x.code == PERMIT] == [None]
+    assert old not in m.waiting_for(T1)

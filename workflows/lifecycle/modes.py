@@ -303,7 +303,7 @@ class Modes(Commands, Ladder, Views):
         if cmd.department != self._spec(m).department:
             raise Rejected(f"department: matter {m.code} belongs to {self._spec(m).department}, not {cmd.department}")
         permit = self.state.permits.get(m.code) if self._by_rule else None
-        if permit is None or permit.lapsed or permit.started:
+        if permit is None or not self._awaiting(permit):
             why = "lapsed" if permit and permit.lapsed else "is in use" if permit and permit.started else "is held"
             raise Rejected(f"matter_code: no permit of {m.code} awaiting the start of construction ({why})")
         c = self._commencement(permit)
@@ -380,10 +380,19 @@ class Modes(Commands, Ladder, Views):
                     )
         return ack
 
+    def _awaiting(self, permit: PermitTerm | None) -> bool:
+        """Whether ``permit`` still waits for construction: not started, not lapsed, still the matter's
+        licence (a failed commitment verification revokes it)."""
+        return (
+            permit is not None
+            and not (permit.started or permit.lapsed)
+            and self.state.matters[permit.matter_code].license_no == permit.license_no
+        )
+
     def _due_permits(self) -> list[tuple[datetime, PermitTerm]]:
         if self.state.stage in (Stage.WITHDRAWN, Stage.IN_PRODUCTION):
             return []
-        return [(self.permit_expiry(t), t) for t in self.state.permits.values() if not (t.started or t.lapsed)]
+        return [(self.permit_expiry(t), t) for t in self.state.permits.values() if self._awaiting(t)]
 
     def next_alarm(self) -> datetime | None:
         """The ladder's next alarm, or a permit's expiry if sooner."""
@@ -405,7 +414,7 @@ class Modes(Commands, Ladder, Views):
     def fire_alarms(self, now: datetime) -> None:
         super().fire_alarms(now)
         for at, permit in self._due_permits():
-            if at <= now:
+            if at <= now and self._awaiting(permit):  # (an earlier one may have changed the state)
                 self._lapse(permit, at, now)
 
     def _lapse(self, permit: PermitTerm, at: datetime, now: datetime) -> None:
@@ -462,7 +471,7 @@ class Modes(Commands, Ladder, Views):
         matters = []
         for mv in v.matters:
             permit = self.state.permits.get(mv.code)
-            expires = self.permit_expiry(permit) if permit and not (permit.started or permit.lapsed) else None
+            expires = self.permit_expiry(permit) if permit is not None and self._awaiting(permit) else None
             status = self.state.license_status.get(mv.license_no, "valid") if mv.license_no else None
             matters.append(mv.model_copy(update={"license_status": status, "permit_expires_at": expires}))
         return v.model_copy(update={"matters": matters})
