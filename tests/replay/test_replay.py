@@ -4,7 +4,8 @@ A change that alters the commands a workflow issues for an existing history fail
 change needs ``workflow.patched``. Regenerate the histories (only for a deliberate, versioned
 change) with ``DAIBAN_RECORD_HISTORIES=1 make test PYTEST_ARGS=tests/replay``; keep the old ones
 under a suffix, as ``*_one_clock.json`` keeps the histories recorded before the ``two-clocks`` and
-``deemed-by-matter`` patches (both paths of every patch replay).
+``deemed-by-matter`` patches and ``*_before_acceptance.json`` those recorded before the
+``acceptance`` and ``short-runs`` patches (both paths of every patch replay).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import json
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
-from temporalio.client import WorkflowHistory
+from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -37,7 +39,7 @@ from schemas.project import (
 from tests.harness import Harness
 from tests.replay.canary import ChangedProjectWorkflow
 from tests.support import rid
-from tests.workflows.helpers import approve_all, decide, settle, view
+from tests.workflows.helpers import apply, approve_all, decide, open_all, settle, view
 from workflows.project import ProjectWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -89,8 +91,9 @@ async def test_saved_history_replays(path: Path) -> None:
 async def test_there_are_histories_of_every_kind() -> None:
     names = {p.stem for p in saved()}
     kinds = {"lifecycle_to_production", "withdrawn_at_establishment", "escalation_deemed_and_meeting"}
-    assert kinds <= names, "histories under today's rules (patches two-clocks, deemed-by-matter)"
-    assert {f"{k}_one_clock" for k in kinds} <= names, "histories of projects registered before it"
+    assert kinds <= names, "histories under today's rules (patches acceptance, short-runs and before)"
+    assert {f"{k}_one_clock" for k in kinds} <= names, "histories of projects registered before two-clocks"
+    assert {f"{k}_before_acceptance" for k in kinds} <= names, "histories of projects registered before acceptance"
     assert any(n.startswith("faults_") for n in names), "histories of a fault-suite run (make faults --keep-histories)"
 
 
@@ -124,6 +127,7 @@ async def test_record_escalation_history(ts_env: WorkflowEnvironment, task_queue
     from tests.harness import running_worker
 
     async for h in running_worker(ts_env, task_queue, pg_pool):
+        h.history_limit = 2_000  # long runs on the time-skipping server (see the ts fixture)
         p = await h.start(zone="yanhu")
         v = await approve_all(p, "completion_acceptance", prefix="e")
         planning = next(m for m in v.matters if m.code == "planning-verification")
@@ -154,21 +158,37 @@ async def test_record_escalation_history(ts_env: WorkflowEnvironment, task_queue
         await _write(h, p, "escalation_deemed_and_meeting")
 
 
-async def _write(h: Harness, handle: object, name: str) -> None:
-    history = await h.client.get_workflow_handle(handle.id).fetch_history()  # type: ignore[attr-defined]
-    (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+async def _write(h: Harness, handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """The project's first run as ``name``; its last as ``name_last_run`` when it continued as new."""
+    first = await h.client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id).fetch_history()
+    (HISTORIES / f"{name}.json").write_text(first.to_json(), encoding="utf-8")
     save_content()
+    latest = h.client.get_workflow_handle(handle.id)
+    if (await latest.describe()).run_id != handle.first_execution_run_id:
+        (HISTORIES / f"{name}_last_run.json").write_text((await latest.fetch_history()).to_json(), encoding="utf-8")
 
 
 async def _record_lifecycle(h: Harness) -> None:
     p = await h.start(zone="yanhu")
-    await approve_all(p, "approval_land", prefix="r")
+    await approve_all(p, "approval_land", prefix="r", accept=False)
+    # Applications: project filing accepted and decided at once (即办件); the EIA's application
+    # goes back once with a completion notice (补正告知) before it is accepted.
+    await apply(p, "project-filing", "standard", "r-apply-filing", by="agent-li")
     await decide(p, "project-filing", "approval", "r-filing", by="clerk", instant=True)
+    await apply(p, "eia", "standard", "r-apply-eia", by="agent-li")
+    await decide(p, "eia", "ecology", "r-eia-notice", "request_completion", by="clerk", items=["report form"])
+    await p.execute_update(
+        ProjectWorkflow.supply_materials,
+        SupplyMaterials(request_id=rid(), matter_code="eia", by="agent-li", items=["report form"]),
+    )
+    await open_all(p, "r-land")
     await decide(p, "eia", "ecology", "r-eia", "request_correction", by="reviewer", items=["noise data"])
     await p.execute_update(
         ProjectWorkflow.supply_materials,
         SupplyMaterials(request_id=rid(), matter_code="eia", by="agent-li", items=["noise data"]),
     )
+    await decide(p, "land-contract", "resources", "r-contract", by="clerk")
+    await open_all(p, "r-land-2")
     await decide(p, "land-use-planning-permit", "resources", "r-luppp", "reject", by="planner", reasons=["red line"])
     await p.execute_update(
         ProjectWorkflow.resubmit, Resubmit(request_id=rid(), matter_code="land-use-planning-permit", by="agent-li")
@@ -185,12 +205,15 @@ async def _record_lifecycle(h: Harness) -> None:
         "r-bpp",
         "accept_with_tolerance",
         by="planner",
-        items=["traffic statement"],
+        items=["traffic impact statement"],
     )
     await p.execute_update(
         ProjectWorkflow.supply_materials,
         SupplyMaterials(
-            request_id=rid(), matter_code="building-planning-permit", by="agent-wang", items=["traffic statement"]
+            request_id=rid(),
+            matter_code="building-planning-permit",
+            by="agent-wang",
+            items=["traffic impact statement"],
         ),
     )
     await approve_all(p, "construction", prefix="r3")
