@@ -422,20 +422,12 @@ class ProjectDriver:
                 acts.append(self.apply(m))
             elif state == "received":
                 acts.append(self.accept(m))
-            elif state == "incomplete":
-                items = next(
-                    (d.get("items") for d in reversed(m.get("decisions", [])) if d.get("kind") == "request_completion"),
-                    None,
-                )
+            elif state in ("incomplete", "correction"):  # what the last notice or request named
+                asked = "request_completion" if state == "incomplete" else "request_correction"
+                items = next((d.get("items") for d in reversed(m.get("decisions", [])) if d.get("kind") == asked), None)
                 acts.append(self.supply(m, list(items or []), correction=True))
             elif state == "pending":
                 acts.append(self.decide(m))
-            elif state == "correction":
-                items = next(
-                    (d.get("items") for d in reversed(m.get("decisions", [])) if d.get("kind") == "request_correction"),
-                    None,
-                )
-                acts.append(self.supply(m, list(items or []), correction=True))
             elif state == "rejected":
                 acts.append(self.resubmit(m))
             for o in m.get("obligations", []):
