@@ -11,7 +11,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from catalog.models import ZonePolicy
-from legalclock import CST, Clock, OfficeHours, OfficialCalendar, SuspensionKind
+from legalclock import CST, Clock, OfficeHours, OfficialCalendar, SuspensionKind, count_working_days
 from legalclock.clock import Deadline
 
 CalendarData = OfficialCalendar
@@ -45,6 +45,11 @@ def warning_at(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy) -> da
     esc = zone.escalation
     before = esc.warn_days_before if clock.total_days > esc.warn_days_before else None
     return clock.warning_at(calendar, zone.office_hours, share=esc.warn_share, days_before=before).at
+
+
+def days_between(start: datetime, end: datetime, calendar: OfficialCalendar, zone: ZonePolicy) -> float:
+    """Working days from ``start`` to ``end``, the first day not counted (as a limit counts them)."""
+    return count_working_days(calendar, zone.office_hours, start, end)
 
 
 def add_days(at: datetime, days: float, calendar: OfficialCalendar, zone: ZonePolicy) -> datetime:

@@ -118,6 +118,19 @@ def classify(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def decision_payload(m: dict[str, Any], decision_id: str, kind: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """A ``decide`` payload of matter ``m``'s department clerk (``extra``: items, reasons, instant)."""
+    dept = m["department"]
+    return {
+        "decision_id": decision_id,
+        "department": dept,
+        "matter_code": m["code"],
+        "kind": kind,
+        "decided_by": f"{dept}-clerk",
+        **extra,
+    }
+
+
 class ProjectDriver:
     def __init__(self, run: Run, index: int) -> None:
         self.run = run
@@ -253,7 +266,7 @@ class ProjectDriver:
     # ---- what to do next ---------------------------------------------------------------------
 
     async def decide(self, m: dict[str, Any]) -> None:
-        code, dept, sub = m["code"], m["department"], m["submissions"]
+        code, sub = m["code"], m["submissions"]
         self.seq += 1
         kind = "approve"
         extra: dict[str, Any] = {}
@@ -283,14 +296,7 @@ class ProjectDriver:
             expects.append(
                 Expect("ClockStopped", {"clock_id": (m.get("clock") or {}).get("clock_id"), "kind": "correction"})
             )
-        payload = {
-            "decision_id": did,
-            "department": dept,
-            "matter_code": code,
-            "kind": kind,
-            "decided_by": f"{dept}-clerk",
-            **extra,
-        }
+        payload = decision_payload(m, did, kind, extra)
         cmd = await self.send("decide", did, payload, expects)
         if cmd.status == "refused" and kind != "approve":
             self.fallback.add(code)
@@ -316,7 +322,7 @@ class ProjectDriver:
 
     async def accept(self, m: dict[str, Any]) -> None:
         """The department accepts the application, notifies once what is missing, or (instant) decides."""
-        code, dept, sub = m["code"], m["department"], m["submissions"]
+        code, sub = m["code"], m["submissions"]
         if code in INSTANT:
             await self.decide(m)  # 即办件: accepted and decided in one step
             return
@@ -326,14 +332,7 @@ class ProjectDriver:
         if code == self.complete and code not in self.completed_notice and code not in self.fallback:
             kind, extra = "request_completion", {"items": [f"缺件 {code}"]}
         primary = "ApplicationAccepted" if kind == "accept" else "CompletionRequested"
-        payload = {
-            "decision_id": did,
-            "department": dept,
-            "matter_code": code,
-            "kind": kind,
-            "decided_by": f"{dept}-clerk",
-            **extra,
-        }
+        payload = decision_payload(m, did, kind, extra)
         cmd = await self.send("decide", did, payload, [Expect(primary, {"decision_id": did, "matter_code": code})])
         if kind == "request_completion":
             if cmd.status == "acked":

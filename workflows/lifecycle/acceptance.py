@@ -32,8 +32,6 @@ from workflows.lifecycle.state import MatterState, Rejected, TrackedClock
 
 # The department's period to accept, notify what is missing, or refuse (行政许可法 §32 ¶1(4)).
 ACCEPTANCE_DAYS = 5.0
-# Long enough to measure any preparation (working days); it is never a deadline.
-_MEASURE_DAYS = 365.0
 
 
 class Acceptance(Stages):
@@ -42,6 +40,17 @@ class Acceptance(Stages):
     def _acceptance_clock(self, m: MatterState) -> TrackedClock | None:
         tc = self.state.clocks.get(acceptance_clock_id(m.code, m.submissions))
         return tc if tc is not None and not tc.closed else None
+
+    def _end_acceptance(self, m: MatterState, now: datetime) -> None:
+        """The department's 5 days end: it accepted, notified, refused, or was silent."""
+        tc = self._acceptance_clock(m)
+        if tc is not None:
+            self._close_clock(tc.clock_id, now)
+
+    def _new_application(self, m: MatterState, now: datetime) -> None:
+        """A new application (not the completion of one): its notices and requests count afresh."""
+        m.completion_notices = m.supplementary_requests = 0
+        self._receive(m, now, completes_notice=False)
 
     def validate_submit_application(self, cmd: p.SubmitApplication) -> MatterState:
         """Raise ``Rejected`` unless the agent may apply for ``cmd.matter_code`` now."""
@@ -69,16 +78,15 @@ class Acceptance(Stages):
     def submit_application(self, cmd: p.SubmitApplication, now: datetime) -> p.Ack:
         """The department receives the application; its 5 working days to accept start."""
         m = self.validate_submit_application(cmd)
-        m.completion_notices = m.supplementary_requests = 0  # a new application
         m.materials = list(cmd.materials)
         m.commitment = ev.SignedCommitment(**cmd.commitment.model_dump()) if cmd.commitment else None
-        self._receive(m, now, completes_notice=False)
+        self._new_application(m, now)
         return self._ack(f"application for {m.code} received (submission {m.submissions}); {m.state}")
 
     def _receive(self, m: MatterState, now: datetime, *, completes_notice: bool) -> None:
         spec = self._spec(m)
         since = m.ready_since or now
-        preparation = clocks.used_days(clocks.start(since, _MEASURE_DAYS), self.ctx.calendar, self.zone, now)
+        preparation = clocks.days_between(since, now, self.ctx.calendar, self.zone)
         m.submissions += 1
         m.state = "received"
         m.received_at = now
@@ -116,9 +124,7 @@ class Acceptance(Stages):
         self, m: MatterState, decision_id: str, by: str, accepted_at: datetime, now: datetime, *, deemed: bool
     ) -> None:
         """受理 at ``accepted_at`` (the receipt when deemed): the decision clock starts there."""
-        tc = self._acceptance_clock(m)
-        if tc is not None:
-            self._close_clock(tc.clock_id, now)
+        self._end_acceptance(m, now)
         m.state = "pending"
         deadline, promised = self._start_decision_clock(m, accepted_at)
         self._emit(
@@ -185,9 +191,7 @@ class Acceptance(Stages):
 
     def _request_completion(self, m: MatterState, d: p.Decision, now: datetime) -> None:
         """补正告知: the application goes back to the agent with everything missing listed once."""
-        tc = self._acceptance_clock(m)
-        if tc is not None:
-            self._close_clock(tc.clock_id, now)
+        self._end_acceptance(m, now)
         m.completion_notices += 1
         m.state = "incomplete"
         m.ready_since = now
@@ -222,9 +226,7 @@ class Acceptance(Stages):
 
     def _refuse(self, m: MatterState, d: p.Decision, now: datetime) -> None:
         """不予受理 with reasons: the application is closed; the agent may apply again."""
-        tc = self._acceptance_clock(m)
-        if tc is not None:
-            self._close_clock(tc.clock_id, now)
+        self._end_acceptance(m, now)
         m.state = "to_apply"
         m.ready_since = now
         self._emit(

@@ -231,8 +231,7 @@ class Commands(Acceptance):
         """A new application after a rejection: received for acceptance (rule 2), or submitted (rule 1)."""
         m = self.validate_resubmit(cmd)
         if self.state.acceptance_rule == 2:
-            m.completion_notices = m.supplementary_requests = 0
-            self._receive(m, now, completes_notice=False)
+            self._new_application(m, now)
             return self._ack(f"{self._spec(m).code} applied for again (submission {m.submissions})")
         self._submit(m, now)
         return self._ack(f"{self._spec(m).code} resubmitted (submission {m.submissions})")

@@ -98,11 +98,11 @@ class Stages(LifecycleBase):
         tc = self.state.clocks.get(PROCESS_CLOCK_ID)
         if tc is None or tc.closed or self.state.acceptance_rule == 1:
             return
-        held = False
-        for m in self.state.matters.values():
-            own = self.state.clocks.get(m.clock_id or "")
-            if m.state == "pending" and self._spec(m).stage in CAPPED_STAGES and own is not None:
-                held = held or not clocks.is_stopped(own.clock)
+        held = any(
+            (own := self.state.clocks.get(m.clock_id or "")) is not None and not clocks.is_stopped(own.clock)
+            for m in self.state.matters.values()
+            if m.state == "pending" and self._spec(m).stage in CAPPED_STAGES
+        )
         stopped = clocks.is_stopped(tc.clock)
         if held and stopped:
             self._resume(PROCESS_CLOCK_ID, now)
