@@ -256,7 +256,7 @@ class DaibanClient:
         try:
             return await self._start(reg, WorkflowIDReusePolicy.REJECT_DUPLICATE)
         except WorkflowAlreadyStartedError as exc:
-            if not await self._start_refused(reg.project_id):
+            if not await self.start_refused(reg.project_id):
                 return exc.run_id or ""
         # The id's only run was a start refused before it registered anything (another caller's
         # bad input, or a start naming this project's workflow id for another): register for real.
@@ -281,7 +281,7 @@ class DaibanClient:
         )
         return handle.result_run_id or ""
 
-    async def _start_refused(self, project_id: str) -> bool:
+    async def start_refused(self, project_id: str) -> bool:
         """Whether the project's last run failed as a refused start (``workflows.start.START_REFUSALS``)."""
         handle = self.handle(project_id)
         try:

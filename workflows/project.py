@@ -84,6 +84,7 @@ ACCEPTANCE = "acceptance"
 SHORT_RUNS = "short-runs"
 SHORT_RUN_EVENTS = 200
 MODES_BY_RULE = "modes-by-rule"  # handling modes by the rules (``ProjectState.modes_rule``)
+SCOPED_DECISIONS = "scoped-decisions"  # decision ids per department (``ProjectState.decision_scope``)
 REJECTED = "Rejected"
 
 
@@ -219,6 +220,7 @@ class ProjectWorkflow:
             deemed_rule=2 if workflow.patched(DEEMED_BY_MATTER) else 1,
             acceptance_rule=2 if workflow.patched(ACCEPTANCE) else 1,
             modes_rule=2 if workflow.patched(MODES_BY_RULE) else 1,
+            decision_scope=2 if workflow.patched(SCOPED_DECISIONS) else 1,
         )
         m = ProjectMachine(state, ctx)
         facts = ProjectFacts.of(r)

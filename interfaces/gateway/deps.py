@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from infra import migrate
@@ -15,8 +17,12 @@ from infra.settings import Settings
 from interfaces.auth.signing import DEPARTMENT_HEADER, EXPIRES_HEADER, SIGNATURE_HEADER
 from interfaces.auth.verifying import Authorizer, DepartmentCaller
 from interfaces.client import DaibanClient
+from schemas import bounded
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+# The identifier grammar of ``schemas.bounded`` (matched over the whole value).
+ID_PATTERN = bounded.ID_PATTERN
+# A query's text: printable, one line (PostgreSQL and Temporal refuse NUL; nothing needs a control character).
+PRINTABLE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
@@ -64,10 +70,53 @@ async def department_caller(
     return svc.auth.department(department, expires, signature)
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
+async def refuse_duplicate_keys(request: Request) -> None:
+    """422 for a JSON body with a key twice (which one wins differs between parsers: refuse both).
+
+    Raises:
+        RequestValidationError: naming the key (``loc``: ``["body", key]``).
+    """
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    body = await request.body()
+    if not body:
+        return
+    try:
+        json.loads(body, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as exc:
+        msg = f"the key {exc.key!r} appears twice in one object; send it once"
+        raise RequestValidationError([{"type": "duplicate_key", "loc": ("body", exc.key), "msg": msg}]) from None
+    except ValueError:
+        return  # not JSON: the route's own parsing answers it
+
+
 Operator = Annotated[str, Depends(operator_principal)]
 Department = Annotated[DepartmentCaller, Depends(department_caller)]
-ProjectId = Annotated[str, PathParam(pattern=ID_PATTERN, description="The project id (workflow id project-{id}).")]
-Code = Annotated[str, PathParam(pattern=ID_PATTERN)]
+ProjectId = Annotated[
+    str,
+    PathParam(pattern=ID_PATTERN, max_length=bounded.ID_MAX, description="The project id (workflow id project-{id})."),
+]
+Code = Annotated[str, PathParam(pattern=ID_PATTERN, max_length=bounded.ID_MAX)]
+# Filters of the reports: identifiers, as the schemas have them.
+ZoneFilter = Annotated[str | None, Query(pattern=ID_PATTERN, max_length=bounded.ID_MAX, description="A zone code.")]
+DepartmentFilter = Annotated[
+    str | None, Query(pattern=ID_PATTERN, max_length=bounded.ID_MAX, description="A department code.")
+]
 IdempotencyKey = Annotated[
     str | None,
     Header(

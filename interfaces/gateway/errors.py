@@ -18,12 +18,14 @@ from interfaces.client import (
     CommandRejected,
     CommandRetryable,
     DaibanError,
+    InvalidInput,
     InvalidQuery,
     NotReady,
     ProjectFinished,
     ProjectNotFound,
     RequestIdConflict,
 )
+from interfaces.usecases import RegistrationConflict
 from legalclock import LegalClockError
 
 log = structlog.get_logger("daiban.gateway")
@@ -56,6 +58,8 @@ def _retryable_status(exc: CommandRetryable) -> int:
 ERROR_MAP: dict[type[Exception], Rule] = {
     AuthError: Rule(_auth_status),
     RequestIdConflict: Rule(422),
+    InvalidInput: Rule(422),
+    RegistrationConflict: Rule(409),
     LegalClockError: Rule(422),
     InvalidQuery: Rule(400),
     ProjectNotFound: Rule(404),
@@ -72,12 +76,48 @@ ERROR_MAP: dict[type[Exception], Rule] = {
     asyncpg.InterfaceError: Rule(503, retry_after=5, log="PostgreSQL unavailable"),
 }
 
-# Documented answers of the routes (OpenAPI).
+
+class FieldError(BaseModel):
+    """One refused field, as pydantic names it: ``loc`` is its path (``["body", "zone"]``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class FieldErrors(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    detail: list[FieldError]
+
+
+# Documented answers of the routes (OpenAPI). Every refusal of input is a 4xx, never a 5xx.
+READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "a query Temporal refused (the reason names it)"},
+    422: {"model": FieldErrors, "description": "a parameter out of its bounds (each error names the field)"},
+    502: {"model": ErrorBody, "description": "Temporal answered with an error"},
+    503: {"model": ErrorBody, "description": "project still registering, or a dependency is down; retry"},
+}
 ERRORS: dict[int | str, dict[str, Any]] = {
+    **READ_ERRORS,
     401: {"model": ErrorBody, "description": "missing or invalid credential"},
     404: {"model": ErrorBody, "description": "no such project"},
     409: {"model": ErrorBody, "description": "refused by the project (reason names the field) or replayed"},
-    503: {"model": ErrorBody, "description": "project still registering, or a dependency is down; retry"},
+    413: {"model": ErrorBody, "description": "request body over DAIBAN_GATEWAY_MAX_BODY_BYTES"},
+    422: {
+        "model": FieldErrors,
+        "description": "a field out of its bounds, a duplicate JSON key, two request ids (each error names the field)",
+    },
+}
+REGISTRATION_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    409: {
+        "model": ErrorBody | FieldErrors,
+        "description": "the project id is registered with other values (the fields that differ), or has finished",
+    },
+    422: {"model": FieldErrors, "description": "a field out of its bounds or an unknown zone (each names the field)"},
 }
 DEPARTMENT_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
@@ -88,6 +128,11 @@ DEPARTMENT_ERRORS: dict[int | str, dict[str, Any]] = {
 def _detail(exc: Exception) -> Any:
     if isinstance(exc, RequestIdConflict):  # like pydantic's field errors: the field is named
         return [{"type": "value_error", "loc": ["body", exc.field], "msg": str(exc), "input": None}]
+    if isinstance(exc, InvalidInput):
+        return [{**e, "loc": ["body", *e["loc"]]} for e in exc.errors]
+    if isinstance(exc, RegistrationConflict):
+        msg = f"differs from the registration of project {exc.project_id}"
+        return [{"type": "conflict", "loc": ["body", field], "msg": msg} for field in exc.fields]
     if isinstance(exc, RPCError):
         return f"Temporal: {exc.message}"
     if isinstance(exc, OSError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError):

@@ -5,24 +5,25 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from eventstore import queries
-from interfaces.gateway.deps import Svc
+from interfaces.gateway.deps import DepartmentFilter, Svc, ZoneFilter
+from interfaces.gateway.errors import READ_ERRORS
 
 router = APIRouter(tags=["reports"])
 
 
-@router.get("/overdue", response_model=list[queries.OverdueItem])
-async def overdue(svc: Svc, zone: str | None = None, department: str | None = None) -> list[queries.OverdueItem]:
+@router.get("/overdue", response_model=list[queries.OverdueItem], responses=READ_ERRORS)
+async def overdue(svc: Svc, zone: ZoneFilter = None, department: DepartmentFilter = None) -> list[queries.OverdueItem]:
     """Every open clock past its deadline, earliest first."""
     return await queries.overdue(svc.pool, zone=zone, department=department)
 
 
-@router.get("/reports/departments", response_model=list[queries.DepartmentReport])
-async def department_report(svc: Svc, department: str | None = None) -> list[queries.DepartmentReport]:
+@router.get("/reports/departments", response_model=list[queries.DepartmentReport], responses=READ_ERRORS)
+async def department_report(svc: Svc, department: DepartmentFilter = None) -> list[queries.DepartmentReport]:
     """Per department: decisions, on-time rate, approval days, open work, breaches."""
     return await queries.department_report(svc.pool, department)
 
 
-@router.get("/reports/zone", response_model=list[queries.ZoneReport])
-async def zone_report(svc: Svc, zone: str | None = None) -> list[queries.ZoneReport]:
+@router.get("/reports/zone", response_model=list[queries.ZoneReport], responses=READ_ERRORS)
+async def zone_report(svc: Svc, zone: ZoneFilter = None) -> list[queries.ZoneReport]:
     """Per zone: projects by stage, investment, working days saved by the reforms."""
     return await queries.zone_report(svc.pool, zone)
