@@ -9,6 +9,8 @@ from typing import Any
 import asyncpg
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from temporalio.service import RPCError
@@ -155,12 +157,33 @@ def _handler(rule: Rule) -> Callable[[Request, Exception], Any]:
             log.info("command outcome open; caller retries", **where, request_id=exc.request_id)
         elif rule.log:
             log.warning(rule.log, **where, error=str(exc))
-        return JSONResponse({"detail": _detail(exc)}, status_code=status, headers=headers or None)
+        return JSONResponse({"detail": _printable(_detail(exc))}, status_code=status, headers=headers or None)
 
     return reply
 
 
+def _printable(value: Any) -> Any:
+    """``value`` encodable as UTF-8 JSON (a lone surrogate the caller sent is escaped, not echoed raw)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    return value
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """422 with pydantic's field errors, without echoing the input (it may be large, or not encodable)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [{k: _printable(jsonable_encoder(v)) for k, v in e.items() if k not in ("input", "url")} for e in errors]
+    log.info("request refused", method=request.method, path=_printable(request.url.path), fields=len(detail))
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
 def install(app: FastAPI) -> None:
-    """Answer every exception of ``ERROR_MAP`` as it says (the most specific type wins)."""
+    """Answer every exception of ``ERROR_MAP`` as it says (the most specific type wins), and field
+    errors as 422 without echoing what was sent."""
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     for exc_type, rule in ERROR_MAP.items():
         app.add_exception_handler(exc_type, _handler(rule))
