@@ -21,6 +21,7 @@ Errors are pydantic's: each names its field (``loc``) and says what the value mu
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from typing import Annotated, Any
@@ -107,3 +108,30 @@ Yuan = Annotated[StrictInt, Field(ge=0, le=YUAN_MAX)]
 Percent = Annotated[StrictInt, Field(ge=0, le=100)]
 # Working days in half days: a float the storage (double precision) and JSON hold exactly.
 WorkingDays = Annotated[float, Field(strict=True, gt=0, le=365, multiple_of=0.5, allow_inf_nan=False)]
+
+
+class DuplicateKey(ValueError):
+    """A JSON object names ``key`` twice (parsers disagree on which value wins: refuse both)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"{key}: the key appears twice in one object; send it once")
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
+def loads(text: str | bytes) -> Any:
+    """JSON ``text`` parsed, refusing an object with a duplicate key.
+
+    Raises:
+        DuplicateKey: naming the key.
+        json.JSONDecodeError: not JSON.
+    """
+    return json.loads(text, object_pairs_hook=_no_duplicates)

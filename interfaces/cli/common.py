@@ -21,7 +21,7 @@ from rich.table import Table
 
 from infra.settings import ConfigError, Settings, load_settings
 from infra.temporal import connect
-from interfaces.client import CommandRejected, DaibanClient, DaibanError, NotReady, ProjectNotFound
+from interfaces.client import CommandRejected, DaibanClient, DaibanError, InvalidInput, NotReady, ProjectNotFound
 from schemas.commands import Command
 
 T = TypeVar("T")
@@ -117,7 +117,7 @@ def run(fn: Callable[[DaibanClient], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except ConfigError as exc:
         raise fail(str(exc)) from None
-    except ProjectNotFound as exc:
+    except (ProjectNotFound, InvalidInput) as exc:
         raise fail(str(exc)) from None
     except (CommandRejected, NotReady) as exc:
         raise fail(f"refused: {exc}", 1) from None

@@ -30,7 +30,7 @@ from interfaces.cli.common import (
     table,
     update_command,
 )
-from schemas import commands
+from schemas import bounded, commands
 from schemas import project as p
 
 app = typer.Typer(help="Register, inspect and steer projects.", no_args_is_help=True)
@@ -75,7 +75,7 @@ def register(
         "standard_land_parcel": standard_land_parcel,
     }
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        data = bounded.loads(file.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
             raise fail(f"{file}: the registration must be a JSON object")
         reg = p.RegisterProject.model_validate({**data, **{k: v for k, v in facts.items() if v is not None}})
@@ -83,6 +83,8 @@ def register(
         raise fail(f"{file}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise fail(f"{file}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    except bounded.DuplicateKey as exc:
+        raise fail(f"{file}: {exc}") from None
     except ValidationError as exc:
         raise fail(f"{file}: {field_error(exc)}") from None
     run_id = run(lambda c: c.register(reg))

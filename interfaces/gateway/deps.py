@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
 from fastapi import Depends, Header, Query, Request
@@ -70,21 +69,6 @@ async def department_caller(
     return svc.auth.department(department, expires, signature)
 
 
-class _DuplicateKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise _DuplicateKey(key)
-        seen[key] = value
-    return seen
-
-
 async def refuse_duplicate_keys(request: Request) -> None:
     """422 for a JSON body with a key twice (which one wins differs between parsers: refuse both).
 
@@ -97,8 +81,8 @@ async def refuse_duplicate_keys(request: Request) -> None:
     if not body:
         return
     try:
-        json.loads(body, object_pairs_hook=_no_duplicates)
-    except _DuplicateKey as exc:
+        bounded.loads(body)
+    except bounded.DuplicateKey as exc:
         msg = f"the key {exc.key!r} appears twice in one object; send it once"
         raise RequestValidationError([{"type": "duplicate_key", "loc": ("body", exc.key), "msg": msg}]) from None
     except ValueError:

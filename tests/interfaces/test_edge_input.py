@@ -245,7 +245,7 @@ async def test_decision_ids_are_claimed_per_department(pg_pool: asyncpg.Pool) ->
 async def test_the_typed_client_refuses_a_1_2_mb_correction_request_before_sending(gw: Gateway) -> None:
     # Through the models: refused at construction, naming the field.
     huge = ["材料" * 100] * 6_000  # about 1.2 MB of JSON
-    with pytest.raises(ValueError, match="reasons|items"):
+    with pytest.raises(ValueError, match=r"reasons|items"):
         Decision(
             decision_id="big-1",
             department="ecology",
