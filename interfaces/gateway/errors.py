@@ -10,9 +10,12 @@ import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 from temporalio.service import RPCError
 
 from interfaces.auth.verifying import AuthError
@@ -89,16 +92,18 @@ class FieldError(BaseModel):
     msg: str
 
 
-class FieldErrors(BaseModel):
+class Refusal(BaseModel):
+    """A refused request: the field errors (each names its field), or one reason naming the field first."""
+
     model_config = ConfigDict(frozen=True)
 
-    detail: list[FieldError]
+    detail: list[FieldError] | str
 
 
 # Documented answers of the routes (OpenAPI). Every refusal of input is a 4xx, never a 5xx.
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "a query Temporal refused (the reason names it)"},
-    422: {"model": FieldErrors, "description": "a parameter out of its bounds (each error names the field)"},
+    422: {"model": Refusal, "description": "a parameter out of its bounds (each error names the field)"},
     502: {"model": ErrorBody, "description": "Temporal answered with an error"},
     503: {"model": ErrorBody, "description": "project still registering, or a dependency is down; retry"},
 }
@@ -109,17 +114,17 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorBody, "description": "refused by the project (reason names the field) or replayed"},
     413: {"model": ErrorBody, "description": "request body over DAIBAN_GATEWAY_MAX_BODY_BYTES"},
     422: {
-        "model": FieldErrors,
+        "model": Refusal,
         "description": "a field out of its bounds, a duplicate JSON key, two request ids (each error names the field)",
     },
 }
 REGISTRATION_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
     409: {
-        "model": ErrorBody | FieldErrors,
+        "model": Refusal,
         "description": "the project id is registered with other values (the fields that differ), or has finished",
     },
-    422: {"model": FieldErrors, "description": "a field out of its bounds or an unknown zone (each names the field)"},
+    422: {"model": Refusal, "description": "a field out of its bounds or an unknown zone (each names the field)"},
 }
 DEPARTMENT_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
@@ -181,9 +186,25 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=422)
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's HTTP errors as usual, but a 405 lists in ``Allow`` every method of the path (its
+    routes are separate, and Starlette names only the first one's)."""
+    if not isinstance(exc, StarletteHTTPException):
+        raise exc
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        methods: set[str] = set()
+        for route in request.app.routes:
+            if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
+                methods |= route.methods
+        headers["Allow"] = ", ".join(sorted(methods))
+    return await http_exception_handler(request, StarletteHTTPException(exc.status_code, exc.detail, headers))
+
+
 def install(app: FastAPI) -> None:
     """Answer every exception of ``ERROR_MAP`` as it says (the most specific type wins), and field
     errors as 422 without echoing what was sent."""
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     for exc_type, rule in ERROR_MAP.items():
         app.add_exception_handler(exc_type, _handler(rule))

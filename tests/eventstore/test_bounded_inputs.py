@@ -37,7 +37,7 @@ from workflows.start import ProjectInput, decode_input
 _NAME = TypeAdapter(bounded.Name)
 # Every code point but the ones a text can never hold (C0/C1 controls, surrogates): what is left
 # is filtered by the type itself.
-_CHARS = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+_CHARS = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
 
 
 def _valid(adapter: TypeAdapter[Any]) -> Any:

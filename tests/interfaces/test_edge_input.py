@@ -206,7 +206,7 @@ async def test_a_non_ascii_bearer_token_is_401(gw: Gateway) -> None:
     r = await gw.http.post(
         "/projects/no-such-project/withdraw",
         json={"by": "agent-li", "reason": "r"},
-        headers={"Authorization": "Bearer tökén".encode()},
+        headers={b"Authorization": "Bearer tökén".encode()},
     )
     assert r.status_code == 401, r.text
 
