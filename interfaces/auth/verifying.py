@@ -68,8 +68,6 @@ class Authorizer:
         missing = [name for name, value in headers if not value]
         if missing or not (department and expires and signature):
             raise AuthError(401, f"missing {', '.join(missing)}: decisions must be signed by the department")
-        if not _HEX_SIGNATURE.fullmatch(signature):
-            raise AuthError(401, f"{SIGNATURE_HEADER} must be 64 hex digits (HMAC-SHA256)", department=department)
         secret = self.department_keys.get(department)
         if secret is None:
             raise AuthError(401, f"unknown department {department!r}", department=department)
@@ -81,6 +79,8 @@ class Authorizer:
             raise AuthError(401, f"envelope expired {int(current - expires_at)} s ago", department=department)
         if expires_at > current + self.max_ttl_seconds:
             raise AuthError(401, f"envelope expires more than {self.max_ttl_seconds} s ahead", department=department)
+        if not _HEX_SIGNATURE.fullmatch(signature):
+            raise AuthError(401, f"{SIGNATURE_HEADER} must be 64 hex digits (HMAC-SHA256)", department=department)
         return DepartmentCaller(department, expires_at, signature.lower(), secret)
 
     def check_envelope(
