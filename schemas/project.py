@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from schemas.base import Frozen
 from schemas.bounded import (
@@ -177,10 +177,11 @@ class SupplyMaterials(RequestCommand):
 
 
 class Commitment(SignedCommitment):
-    """A signed commitment as an agent sends it (bounded fields)."""
+    """A signed commitment as an agent sends it (bounded fields; the time with its offset)."""
 
     text_version: Identifier
     signed_by: Name
+    signed_at: AwareDatetime
 
 
 class SubmitApplication(RequestCommand):

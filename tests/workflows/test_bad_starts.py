@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowFailureError
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from interfaces.client import DaibanClient
@@ -119,3 +119,49 @@ async def test_a_start_naming_another_projects_id_is_refused_and_that_project_st
     assert state.project_id == reg.project_id
     # Registering again answers the same run.
     assert await client.register(reg) == run_id
+
+
+async def test_a_bad_update_through_any_sdk_is_refused_and_the_project_goes_on(dev: Harness) -> None:
+    h = await dev.start(zone="tunliu")
+    v = await view(h)
+    pending = next(m for m in v.matters if m.state in ("pending", "received", "to_apply"))
+    bad_updates: list[tuple[str, Any]] = [
+        (
+            "decide",
+            {
+                "decision_id": "d-1",
+                "department": pending.department,
+                "matter_code": pending.code,
+                "kind": "approve",
+                "decided_by": "clerk\u0000",
+            },
+        ),
+        (
+            "decide",
+            {
+                "decision_id": "d-1\n",
+                "department": pending.department,
+                "matter_code": pending.code,
+                "kind": "approve",
+                "decided_by": "clerk",
+            },
+        ),
+        ("reassign_agent", {"request_id": "r-1", "to_agent": "agent-wang", "by": "lead-zhao", "reason": "\u200b"}),
+        ("report_progress", {"request_id": "r-2", "percent": True, "by": "agent-li"}),
+        ("withdraw", "just a string"),
+        (
+            "submit_application",
+            {"request_id": "r-3", "matter_code": pending.code, "by": "agent-li", "materials": ["表"] * 101},
+        ),
+    ]
+    for name, payload in bad_updates:
+        with pytest.raises(WorkflowUpdateFailedError):
+            await h.execute_update(name, payload)
+    assert await _task_failures(h) == 0
+    # It still answers, and a good command still applies.
+    after = await view(h)
+    assert after.project_id == v.project_id and after.events_emitted >= v.events_emitted
+    ack = await h.execute_update(
+        "reassign_agent", {"request_id": "r-4", "to_agent": "agent-wang", "by": "lead-zhao", "reason": "away"}
+    )
+    assert "agent-wang" in ack["message"]
