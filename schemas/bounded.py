@@ -26,7 +26,7 @@ import re
 import unicodedata
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import AfterValidator, Field, StrictBool, StrictInt, StringConstraints, ValidationInfo, WithJsonSchema
 
 # The identifier grammar, as the OpenAPI shows it; checked with fullmatch.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -47,15 +47,27 @@ MAX_MESSAGE_BYTES = 128 * 1024
 YUAN_MAX = 10**15
 
 
-def identifier(value: str) -> str:
-    """``value`` when it is an identifier as a whole string; ValueError otherwise."""
-    if not _ID.fullmatch(value):
+# Validation context key: values daiban accepted before these rules (a running project's registration,
+# carried across continue-as-new) are kept as they were, so no running project stops on a rule that
+# came after its registration. Lengths and types were the same then; the kept checks are marked below.
+KEPT = "kept"
+
+
+def _kept(info: ValidationInfo | None) -> bool:
+    return bool(info is not None and isinstance(info.context, dict) and info.context.get(KEPT))
+
+
+def identifier(value: str, info: ValidationInfo | None = None) -> str:
+    """``value`` when it is an identifier as a whole string; ValueError otherwise (kept: see ``KEPT``)."""
+    if not _ID.fullmatch(value) and not _kept(info):
         raise ValueError("must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
     return value
 
 
 def _checked(pattern: re.Pattern[str], what: str) -> Any:
-    def check(value: str) -> str:
+    def check(value: str, info: ValidationInfo | None = None) -> str:
+        if _kept(info):
+            return value
         bad = pattern.search(value)
         if bad is not None:
             char = bad.group()
@@ -67,44 +79,68 @@ def _checked(pattern: re.Pattern[str], what: str) -> Any:
     return check
 
 
-def printable_line(value: str) -> str:
+def printable_line(value: str, info: ValidationInfo | None = None) -> str:
     """``value`` when it is one line of visible text (see the module docstring); ValueError otherwise."""
-    result: str = _checked(_CONTROL_LINE, "a name")(value)
+    result: str = _checked(_CONTROL_LINE, "a name")(value, info)
     return result
 
 
-def printable_text(value: str) -> str:
+def printable_text(value: str, info: ValidationInfo | None = None) -> str:
     """``value`` when it is visible text, line breaks and tabs allowed; ValueError otherwise."""
-    result: str = _checked(_CONTROL_TEXT, "a text")(value)
+    result: str = _checked(_CONTROL_TEXT, "a text")(value, info)
     return result
 
 
-def _optional_text(value: str) -> str:
+def _optional_text(value: str, info: ValidationInfo) -> str:
     # An empty note is "no note"; anything else follows the rules of a text.
-    return value if value == "" else printable_text(value)
+    return value if value == "" else printable_text(value, info)
+
+
+# The validators of the types below take the validation context (pydantic passes it to a
+# validator whose second parameter has no default).
+def _line(value: str, info: ValidationInfo) -> str:
+    return printable_line(value, info)
+
+
+def _text(value: str, info: ValidationInfo) -> str:
+    return printable_text(value, info)
+
+
+def _identifier(value: str, info: ValidationInfo) -> str:
+    return identifier(value, info)
+
+
+def _yuan(value: int, info: ValidationInfo) -> int:
+    if value > YUAN_MAX and not _kept(info):
+        raise ValueError(f"must be at most {YUAN_MAX} yuan")
+    return value
 
 
 Identifier = Annotated[
     str,
-    StringConstraints(strict=True, min_length=1, max_length=ID_MAX, pattern=ID_PATTERN),
-    AfterValidator(identifier),
+    StringConstraints(strict=True, min_length=1, max_length=ID_MAX),
+    AfterValidator(_identifier),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": ID_MAX, "pattern": ID_PATTERN}),
 ]
-Name = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=NAME_MAX), AfterValidator(printable_line)]
+Name = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=NAME_MAX), AfterValidator(_line)]
 
 
 # One line of visible text of another length than a ``Name`` (a clock id, a content version).
-ShortLine = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64), AfterValidator(printable_line)]
-Line = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=120), AfterValidator(printable_line)]
+ShortLine = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64), AfterValidator(_line)]
+Line = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=120), AfterValidator(_line)]
 # Free text: a commitment's wording, a verification's findings (line breaks allowed).
 LONG_TEXT = 2000
-LongText = Annotated[
-    str, StringConstraints(strict=True, min_length=1, max_length=LONG_TEXT), AfterValidator(printable_text)
-]
+LongText = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=LONG_TEXT), AfterValidator(_text)]
 # An optional note: empty, or a ``LongText``.
 Note = Annotated[str, StringConstraints(strict=True, max_length=LONG_TEXT), AfterValidator(_optional_text)]
 
 Flag = StrictBool
-Yuan = Annotated[StrictInt, Field(ge=0, le=YUAN_MAX)]
+Yuan = Annotated[
+    StrictInt,
+    Field(ge=0),
+    AfterValidator(_yuan),
+    WithJsonSchema({"type": "integer", "minimum": 0, "maximum": YUAN_MAX}),
+]
 Percent = Annotated[StrictInt, Field(ge=0, le=100)]
 # Working days in half days: a float the storage (double precision) and JSON hold exactly.
 WorkingDays = Annotated[float, Field(strict=True, gt=0, le=365, multiple_of=0.5, allow_inf_nan=False)]

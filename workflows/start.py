@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 from schemas import project as p
 from schemas.activities import UNKNOWN_ZONE
+from schemas.bounded import KEPT
 from workflows.lifecycle import ProjectState
 
 INVALID_INPUT = "InvalidInput"
@@ -55,8 +56,12 @@ def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
-def decode_input(raw: RawValue) -> tuple[ProjectInput | None, list[dict[str, Any]]]:
-    """The start input in ``raw`` (JSON, as every SDK encodes it) and the field errors, if any."""
+def decode_input(raw: RawValue, *, kept: bool = False) -> tuple[ProjectInput | None, list[dict[str, Any]]]:
+    """The start input in ``raw`` (JSON, as every SDK encodes it) and the field errors, if any.
+
+    ``kept``: the input of a run continued as new, whose registration was accepted before today's
+    rules (``schemas.bounded.KEPT``): types and lengths are checked, the newer rules are not.
+    """
     payload = raw.payload
     if not payload.metadata and not payload.data:
         return None, [{"loc": [], "msg": "the start has no input (a ProjectInput is required)", "type": "missing"}]
@@ -66,14 +71,14 @@ def decode_input(raw: RawValue) -> tuple[ProjectInput | None, list[dict[str, Any
             {"loc": [], "msg": f"the input must be JSON (encoding json/plain), not {encoding!r}", "type": "encoding"}
         ]
     try:
-        return ProjectInput.model_validate_json(payload.data), []
+        return ProjectInput.model_validate_json(payload.data, context={KEPT: kept}), []
     except ValidationError as exc:
         return None, field_errors(exc)
 
 
 def decode_start(raw: RawValue, continued: bool) -> tuple[ProjectInput | None, list[dict[str, Any]]]:
     """``decode_input``, and ``carried`` only in a run continued as new (``continued``)."""
-    inp, errors = decode_input(raw)
+    inp, errors = decode_input(raw, kept=continued)
     if inp is not None and inp.carried is not None and not continued:
         errors = [{"loc": ["carried"], "msg": "set only by continue-as-new, never by a start", "type": "forbidden"}]
     return inp, errors
