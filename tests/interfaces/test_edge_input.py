@@ -277,3 +277,22 @@ async def test_the_typed_client_refuses_a_1_2_mb_correction_request_before_sendi
     with pytest.raises(InvalidInput) as caught:
         await client.decide("no-such-project", small_but_bad)
     assert caught.value.errors[0]["loc"] == ["items"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/projects", b'{"name": "\xff\xfe"}'),
+        ("/projects", b"\xef\xbb\xbf{}"),
+        ("/projects", b"[" * 8_000 + b"]" * 8_000),
+        ("/projects", b'{"a":' * 3_000 + b"1" + b"}" * 3_000),
+        ("/projects", b"NaN"),
+        ("/projects", b'{"investment_yuan": 1e400}'),
+        ("/projects/no-such-project/withdraw", b'{"by": "agent-li", "reason": "\\ud800"}'),
+        ("/calendar?dry_run=true", b'{"years": {"2027": {"holidays": {"2027-10-01": "\xff"}}}}'),
+        ("/calendar?dry_run=true", b'{"years": {"2027": {"holidays": {"2027-10-01": "\\u0000"}}}}'),
+    ],
+)
+async def test_any_bytes_in_a_body_are_a_4xx(gw: Gateway, path: str, body: bytes) -> None:
+    r = await gw.http.post(path, content=body, headers={**operator(), "Content-Type": "application/json"})
+    assert 400 <= r.status_code < 500, (path, body[:40], r.status_code, r.text[:300])
