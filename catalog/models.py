@@ -75,6 +75,10 @@ class MatterSpec(_Model):
     # The enterprise's own period to act (e.g. to file within 15 days of passing completion
     # acceptance), never the department's limit; its source is in ``legal_basis``.
     enterprise_days: float | None = Field(default=None, gt=0)
+    # How ``enterprise_days`` count: ``working_days``, or ``days`` by the civil code (民法典 §201-§203:
+    # calendar days, the day of the event not counted, a last day on a rest day moved to the next
+    # working day), as the rule that sets the period says (日 vs 工作日).
+    enterprise_days_counted: Literal["working_days", "days"] = "working_days"
     # The law (and article) the matter and its statutory limit come from; a limit without its own
     # rule is the Administrative Licensing Law's default (行政许可法 §42: 20 working days).
     legal_basis: str | None = None

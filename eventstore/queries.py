@@ -408,6 +408,14 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
         f"{_the_clock(e)} extended by {_d(e.days)} days to {_t(e.new_deadline)}, approved by {e.approved_by}"
     ),
     ev.ObligationOpened: lambda e: f"{_obligation(e)} due {_t(e.deadline)}",
+    ev.FilingPeriodOpened: lambda e: (
+        f"{_matter(e)}: the enterprise files within {_d(e.days)} "
+        f"{'working days' if e.counted == 'working_days' else 'days'}, by {_t(e.deadline)}"
+    ),
+    ev.JointAcceptanceOpinionIssued: lambda e: (
+        f"Joint acceptance opinion issued by {e.lead_department} on {len(e.results)} matters"
+        + (f"; {', '.join(e.absent)} deemed by absence ({e.rule})" if e.absent else "")
+    ),
     ev.ObligationFulfilled: lambda e: f"{_obligation(e)} fulfilled",
     ev.ObligationMissed: lambda e: f"{_obligation(e)} missed",
     ev.ApprovalSuspended: lambda e: _approval(e, "suspended"),

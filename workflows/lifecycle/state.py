@@ -206,6 +206,15 @@ class ProjectState(_State):
     # assessment only for a project that fits and commits, a permit lapsing unless construction
     # starts (``workflows.lifecycle.modes``). Set at registration (``workflow.patched``).
     modes_rule: Literal[1, 2] = 1
+    # 1: filings are accepted and decided like approvals, the enterprise's periods untracked, joint
+    # acceptance as separate results (projects registered before); 2: a filing is complete on
+    # receipt, the enterprise's own period to file runs as its clock, one joint acceptance opinion
+    # with the zone's absent-department rule, stage clocks belong to the stage's lead department
+    # (``workflows.lifecycle.filings``). Set at registration (``workflow.patched``).
+    filing_rule: Literal[1, 2] = 1
+    # The joint acceptance opinion was issued; joint matters deemed by the absent-department rule.
+    joint_opinion: bool = False
+    joint_absent: list[str] = []
     # Permits awaiting the start of construction, by matter code (modes rule 2).
     permits: dict[str, PermitTerm] = {}
     # E-licences not valid (suspended, lapsed), by licence number (modes rule 2).
