@@ -99,8 +99,10 @@ async def approve_all(
         if any(m.state in ("to_apply", "received") for m in v.matters):
             v = await open_all(h, prefix)
         pending = [m for m in v.matters if m.state == "pending"]
-        if not pending and any(m.state == "approved" for m in v.matters if m.stage == v.stage):
-            continue  # approved on receipt (commitment): the stage moved on
+        if not pending and (
+            v.stage == until_stage or any(m.state == "approved" for m in v.matters if m.stage == v.stage)
+        ):
+            continue  # approved on receipt (a commitment, a filing): the stage moved on
         assert pending, f"stuck in {v.stage}: {v.waiting_for}"
         for m in pending:
             await decide(h, m.code, m.department, f"{prefix}-{m.code}-{m.submissions}", by=f"{m.department}-clerk")
