@@ -450,6 +450,10 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
     ),
     ev.PermitExtended: lambda e: f"Permit {e.license_no} extended ({e.extension}) to {_t(e.expires_at)} by {e.by}",
     ev.ConstructionStarted: lambda e: f"Construction started on permit {e.license_no}",
+    ev.PermitExpiryWarned: lambda e: (
+        f"{_matter(e)} {e.license_no} lapses {_t(e.expires_at)} unless construction starts"
+        + (f" or it is extended ({e.extensions_left} left)" if e.extensions_left else "")
+    ),
     ev.PermitLapsed: lambda e: (
         f"Permit {e.license_no} lapsed at {_t(e.expired_at)} (construction not started, "
         f"{e.extensions_used} extensions); {e.matter_code} open for a new application"

@@ -476,6 +476,15 @@ class ConstructionStarted(DomainEvent):
     license_no: str
 
 
+class PermitExpiryWarned(MatterEvent):
+    """The permit lapses at ``expires_at`` unless construction starts or it is extended (an
+    extension is applied for before expiry, 建筑工程施工许可管理办法 §8); ``extensions_left``."""
+
+    license_no: str
+    expires_at: datetime
+    extensions_left: int
+
+
 class PermitLapsed(MatterEvent):
     """Construction did not start by the permit's expiry and it was not extended: it lapsed
     (建筑法 §9); the matter is open for a new application."""

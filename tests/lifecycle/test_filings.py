@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from legalclock import CST
+from schemas import project as p
 from schemas.stages import Stage
 from tests import support as sp
 from workflows.lifecycle import ProjectContext, ProjectMachine
@@ -212,3 +213,37 @@ def test_stage_clock_belongs_to_its_lead_department(stage: Stage, lead: str) -> 
     m.fire_alarms(due)
     escalations = [f for f in m.state.effects if f.kind == "notify" and "督办" in f.message and "stage" in f.message]
     assert escalations and f"dept:{lead}" in escalations[0].recipients
+
+
+def test_the_agent_is_warned_ten_days_before_a_permit_lapses_and_again_after_an_extension() -> None:
+    m = by_law("yanhu", stage=Stage.CONSTRUCTION)
+    permit = m.state.permits["construction-permit"]
+    expires = datetime(2026, 6, 3, tzinfo=CST)  # issued Monday 2 March: 3 months, ending at 24:00 2 June
+    assert m.permit_expiry(permit) == expires
+    warn_at = expires - timedelta(days=10)
+    assert m.next_alarm() is not None and m.next_alarm() <= warn_at  # type: ignore[operator]
+    assert warn_at in [at for at, _ in m._permit_warnings()]
+    m.fire_alarms(warn_at - timedelta(minutes=1))
+    assert not sp.events_of(m, "PermitExpiryWarned")
+    m.fire_alarms(warn_at)
+    [warned] = payloads(m, "PermitExpiryWarned")
+    assert (warned["expires_at"], warned["extensions_left"]) == (expires.isoformat(), 2)
+    [note] = [f for f in m.state.effects if f.kind == "notify" and "lapses at" in f.message]
+    assert "dept:housing" in note.recipients and "§8" in note.message
+    m.fire_alarms(warn_at + timedelta(hours=1))
+    assert len(sp.events_of(m, "PermitExpiryWarned")) == 1  # once per expiry
+    ext = p.PermitExtension(
+        decision_id="ext-1", department="housing", matter_code="construction-permit", by="住建局", reason="拆迁未完成"
+    )
+    m.execute("extend_permit", ext, warn_at + timedelta(days=1))
+    later = m.permit_expiry(permit)
+    assert later == datetime(2026, 9, 3, tzinfo=CST)
+    m.fire_alarms(later - timedelta(days=10))
+    assert len(sp.events_of(m, "PermitExpiryWarned")) == 2
+
+
+def test_a_permit_before_the_rule_gets_no_expiry_warning() -> None:
+    m = sp.machine("yanhu", stage=Stage.CONSTRUCTION, acceptance_rule=2, modes_rule=2)
+    expires = m.permit_expiry(m.state.permits["construction-permit"])
+    m.fire_alarms(expires - timedelta(days=1))
+    assert not sp.events_of(m, "PermitExpiryWarned")

@@ -23,6 +23,9 @@ For projects registered under patch ``filings-joint-acceptance`` (``ProjectState
   no result by its statutory limit is deemed to agree, as deemed approval is taken (never on a
   provisional deadline; its liability recorded, its licence marked deemed), and never for a
   public-safety matter unless the zone names its local rule for those too.
+- **Permit expiry warning**: ``PERMIT_WARNING_DAYS`` days before a construction permit lapses
+  (建筑法 §9), the agent, the lead and the issuing department are told, in time to apply for an
+  extension before expiry (建筑工程施工许可管理办法 §8) or to start.
 - **Stage leads**: a stage's clock belongs to its lead department (牵头部门), so its warnings,
   督办 and joint meetings reach the department that answers for the stage (``Stages._start_stage``).
 """
@@ -36,7 +39,11 @@ from schemas import events as ev
 from schemas.clocks import enterprise_clock_id
 from workflows import clocks
 from workflows.lifecycle.modes import Modes
-from workflows.lifecycle.state import MatterState, TrackedClock
+from workflows.lifecycle.state import MatterState, PermitTerm, TrackedClock
+
+# Days before a permit's expiry that its warning goes out: room to apply for an extension before
+# expiry (建筑工程施工许可管理办法 §8) at the zone's service hall.
+PERMIT_WARNING_DAYS = 10
 
 
 class Filings(Modes):
@@ -130,6 +137,60 @@ class Filings(Modes):
 
     def _still_unresolved(self, tc: TrackedClock) -> bool:
         return False if tc.scope == "enterprise" else super()._still_unresolved(tc)
+
+    # ---- the permit's expiry warning ---------------------------------------------------------------
+
+    def _permit_warnings(self) -> list[tuple[datetime, PermitTerm]]:
+        if not self._filing_rule:
+            return []
+        return [
+            (at - timedelta(days=PERMIT_WARNING_DAYS), t)
+            for at, t in self._due_permits()
+            if t.warned_at_extensions != t.extensions
+        ]
+
+    def next_alarm(self) -> datetime | None:
+        times = [at for at, _ in self._permit_warnings()]
+        other = super().next_alarm()
+        return min([*times, *([other] if other is not None else [])], default=None)
+
+    def next_alarm_summary(self) -> str:
+        warnings = self._permit_warnings()
+        first = min((at for at, _ in warnings), default=None)
+        other = super().next_alarm()
+        if first is None or (other is not None and other <= first):
+            return super().next_alarm_summary()
+        names = ", ".join(t.license_no for at, t in warnings if at == first)
+        return f"expiry warning for permit {names} at {clocks.local_text(first)}"
+
+    def fire_alarms(self, now: datetime) -> None:
+        super().fire_alarms(now)
+        for at, permit in self._permit_warnings():
+            if at <= now and self._awaiting(permit):
+                self._warn_expiry(permit, now)
+
+    def _warn_expiry(self, permit: PermitTerm, now: datetime) -> None:
+        permit.warned_at_extensions = permit.extensions
+        m = self.state.matters[permit.matter_code]
+        expires = self.permit_expiry(permit)
+        left = self._commencement(permit).extensions - permit.extensions
+        self._emit(
+            ev.PermitExpiryWarned(
+                **self._matter_fields(m), license_no=permit.license_no, expires_at=expires, extensions_left=left
+            ),
+            now,
+        )
+        self._notify(
+            "permit_expiry",
+            [self.state.agent, self.state.registration.project_lead, f"dept:{self._spec(m).department}"],
+            f"{self._spec(m).name_zh} {permit.license_no} lapses at {clocks.local_text(expires)} unless construction "
+            + (
+                f"starts or the permit is extended before then ({left} extension(s) left, 建筑工程施工许可管理办法 §8)"
+                if left
+                else "starts (no extension left, 建筑法 §9)"
+            ),
+            now,
+        )
 
     # ---- one joint acceptance opinion, the absent-department rule ---------------------------------
 

@@ -112,6 +112,8 @@ class PermitTerm(_State):
     license_no: str
     issued_at: datetime
     extensions: int = 0
+    # The expiry (after this many extensions) the agent was warned of (filing rule 2).
+    warned_at_extensions: int | None = None
     started: bool = False
     lapsed: bool = False
 
@@ -209,7 +211,8 @@ class ProjectState(_State):
     # 1: filings are accepted and decided like approvals, the enterprise's periods untracked, joint
     # acceptance as separate results (projects registered before); 2: a filing is complete on
     # receipt, the enterprise's own period to file runs as its clock, one joint acceptance opinion
-    # with the zone's absent-department rule, stage clocks belong to the stage's lead department
+    # with the zone's absent-department rule, stage clocks belong to the stage's lead department, a
+    # construction permit warned of before it lapses
     # (``workflows.lifecycle.filings``). Set at registration (``workflow.patched``).
     filing_rule: Literal[1, 2] = 1
     # The joint acceptance opinion was issued; joint matters deemed by the absent-department rule.
