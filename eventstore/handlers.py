@@ -454,3 +454,22 @@ async def _withdrawn(conn: Connection, stored: StoredEvent, e: ev.ProjectWithdra
         e.project_id,
         stored.occurred_at,
     )
+
+
+@_on(ev.CreditRecorded)
+async def _credit(conn: Connection, stored: StoredEvent, e: ev.CreditRecorded) -> None:
+    """A failed commitment in the enterprise's credit record (国办发〔2020〕42号)."""
+    await conn.execute(
+        """INSERT INTO rm_credit_records (event_id, project_id, enterprise, matter_code, department, findings,
+                  consequence, verified_by, recorded_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id) DO NOTHING""",
+        stored.event_id,
+        e.project_id,
+        e.enterprise,
+        e.matter_code,
+        e.department,
+        e.findings,
+        e.consequence,
+        e.verified_by,
+        stored.occurred_at,
+    )

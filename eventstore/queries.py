@@ -163,6 +163,35 @@ async def get_project(db: Executor, project_id: str) -> ProjectView | None:
     return ProjectView(**dict(row), matters=[MatterView(**dict(m)) for m in matters])
 
 
+class CreditRecord(_View):
+    """One entry of the credit record: a commitment (告知承诺) found untrue on verification
+    (国办发〔2020〕42号), with the project's zone."""
+
+    enterprise: str
+    project_id: str
+    zone: str | None
+    matter_code: str
+    department: str
+    findings: str
+    consequence: str
+    verified_by: str
+    recorded_at: datetime
+
+
+async def credit_records(db: Executor, zone: str | None = None, enterprise: str | None = None) -> list[CreditRecord]:
+    """The credit record, oldest first; only ``zone``'s projects or ``enterprise``'s entries if given."""
+    rows = await db.fetch(
+        """SELECT c.enterprise, c.project_id, p.zone, c.matter_code, c.department, c.findings, c.consequence,
+                  c.verified_by, c.recorded_at
+           FROM rm_credit_records c LEFT JOIN rm_projects p USING (project_id)
+           WHERE ($1::text IS NULL OR p.zone = $1) AND ($2::text IS NULL OR c.enterprise = $2)
+           ORDER BY c.recorded_at, c.event_id""",
+        zone,
+        enterprise,
+    )
+    return [CreditRecord(**dict(r)) for r in rows]
+
+
 class LicenceView(_View):
     """One row of ``e_licenses``: an e-licence and its status (valid, suspended, lapsed, revoked)."""
 

@@ -160,6 +160,7 @@ async def test_an_agent_runs_a_project_from_the_terminal(
     assert any(d["department"] == "market" and d["decided"] >= 1 for d in departments)
     zones = await ok_json(dev, pg_dsn, "report", "zone")
     assert any(z["zone"] == "tunliu" and z["projects"] >= 1 for z in zones)
+    assert all(c["project_id"] != pid for c in await ok_json(dev, pg_dsn, "report", "credit", "--zone", "tunliu"))
     assert isinstance(await ok_json(dev, pg_dsn, "overdue"), list)
     for _ in range(100):  # the notify activity runs a moment after the update returned
         if await pg_pool.fetchval(

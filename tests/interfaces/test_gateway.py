@@ -51,6 +51,7 @@ READS = {
     "/overdue": "OverdueItem",
     "/reports/departments": "DepartmentReport",
     "/reports/zone": "ZoneReport",
+    "/reports/credit": "CreditRecord",
 }
 
 
@@ -295,6 +296,9 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     assert [row["department"] for row in report.json()] == ["ecology"]
     zone = await gw.http.get("/reports/zone", params={"zone": "tunliu"})
     assert zone.status_code == 200 and zone.json()[0]["projects"] >= 1
+    # The energy commitment was verified as true: nothing in the credit record for this project.
+    credit = await gw.http.get("/reports/credit", params={"zone": "tunliu"})
+    assert credit.status_code == 200 and all(row["project_id"] != pid for row in credit.json())
 
     r = await gw.http.post(
         f"/projects/{pid}/withdraw", headers=operator(), json={"reason": "investor withdrew", "by": "agent-wang"}

@@ -22,6 +22,12 @@ async def department_report(svc: Svc, department: str | None = None) -> list[que
     return await queries.department_report(svc.pool, department)
 
 
+@router.get("/reports/credit", response_model=list[queries.CreditRecord])
+async def credit_report(svc: Svc, zone: str | None = None, enterprise: str | None = None) -> list[queries.CreditRecord]:
+    """The credit record: commitments (告知承诺) found untrue on verification (国办发〔2020〕42号)."""
+    return await queries.credit_records(svc.pool, zone, enterprise)
+
+
 @router.get("/reports/zone", response_model=list[queries.ZoneReport])
 async def zone_report(svc: Svc, zone: str | None = None) -> list[queries.ZoneReport]:
     """Per zone: projects by stage, investment, working days saved by the reforms."""
