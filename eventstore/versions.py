@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from catalog.content import ContentVersions, content_hash
+from catalog.content import ContentVersions, canonical_hash
 from catalog.load import default_catalog, default_zones
 from catalog.models import Catalog, ZonePolicy
 from eventstore.content import store_versions
@@ -56,13 +56,13 @@ class ProjectOnVersion(BaseModel):
 
 
 def catalog_version(catalog: Catalog) -> str:
-    """The content version of ``catalog`` (as ``ContentRegistry.add_catalog`` computes it)."""
-    return content_hash(catalog, "catalog")
+    """The content version of ``catalog``: a hash of its canonical JSON (``canonical_hash``)."""
+    return canonical_hash(catalog, "catalog")
 
 
 def zone_version(zone: ZonePolicy) -> str:
-    """The content version of a zone policy (as ``ContentRegistry.add_zone`` computes it)."""
-    return content_hash(zone, f"zone-{zone.code}")
+    """The content version of a zone policy: a hash of its canonical JSON (``canonical_hash``)."""
+    return canonical_hash(zone, f"zone-{zone.code}")
 
 
 async def record_load(db: Executor, kind: LoadKind, key: str, version: str, content: BaseModel, by: str) -> None:

@@ -11,8 +11,8 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict
 
-from catalog.load import default_zones
 from eventstore.calendars import current_calendar
+from eventstore.versions import current_zone
 from interfaces.client import DaibanClient
 from interfaces.gateway.deps import ID_PATTERN, Operator, Svc
 from interfaces.gateway.errors import ERRORS
@@ -76,13 +76,14 @@ def _local(at: datetime) -> datetime:
     return at.replace(tzinfo=CST) if at.tzinfo is None else at
 
 
-def _hours(zone: str) -> OfficeHours:
-    policy = default_zones().get(zone)
-    if policy is None:
+async def _hours(svc: Svc, zone: str) -> OfficeHours:
+    """The office hours of the zone's policy in force (``eventstore.versions``)."""
+    found = await current_zone(svc.pool, zone)
+    if found is None:
         raise RequestValidationError(
             [{"type": "value_error", "loc": ("query", "zone"), "input": zone, "msg": f"unknown zone {zone!r}"}]
         )
-    return policy.office_hours
+    return found[1].office_hours
 
 
 @router.get("/calendar/deadline", response_model=DeadlineAnswer, tags=["calendar"], responses=ERRORS)
@@ -94,7 +95,7 @@ async def deadline(
 ) -> DeadlineAnswer:
     """The deadline calculator: where a limit of N working days ends (README: how deadlines are counted)."""
     calendar = await current_calendar(svc.pool)
-    at = add_working_days(calendar, _hours(zone), _local(start), days)
+    at = add_working_days(calendar, await _hours(svc, zone), _local(start), days)
     return DeadlineAnswer(
         start=_local(start),
         days=days,
