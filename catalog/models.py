@@ -291,6 +291,9 @@ class ZonePolicy(_Model):
     # 一枚印章管审批: the name of the zone's administrative-approval seal (行政审批专用章) its approvals are
     # issued under; None: every department issues under its own seal.
     approval_seal: str | None = None
+    # The body whose seal it is and which issues the zone's licences under it (e.g. the zone's
+    # management committee); required with ``approval_seal``.
+    approval_body: str | None = None
     # Whether the zone supplies standard land (标准地: industrial land sold with its indicators set,
     # so the land pre-review is skipped for a project on such a parcel).
     standard_land: bool = False
@@ -308,6 +311,10 @@ class ZonePolicy(_Model):
         unknown = sorted(set(self.notes) - set(type(self).model_fields))
         if unknown:
             errors.append(f"zones.{self.code}.notes: no such fields {unknown}")
+        if self.approval_seal and not self.approval_body:
+            errors.append(
+                f"zones.{self.code}.approval_body: a zone's approval seal needs the body that issues under it"
+            )
         for code, days in self.promised_days.items():
             if days is not None and days <= 0:
                 errors.append(f"zones.{self.code}.promised_days.{code}: a promise must be more than 0 working days")

@@ -19,12 +19,14 @@ import pytest
 from catalog.load import default_catalog, default_zones
 from catalog.validate import ContentInvalid
 from eventstore.projector import Projector
+from eventstore.queries import project_licences
 from eventstore.versions import current_catalog, current_zone, current_zones, load_history, seed_shipped
 from infra import migrate
 from infra.db import create_pool
 from interfaces.contentload import load_catalog, load_zones
+from schemas.project import ProjectView
 from tests.harness import Harness
-from tests.workflows.helpers import view
+from tests.workflows.helpers import apply, decide, view
 
 SHIPPED = Path(__file__).parents[2] / "catalog" / "data"
 
@@ -172,9 +174,38 @@ async def test_a_running_project_keeps_its_version_and_new_ones_take_the_newest(
     ]
 
 
-def _promise(v: object) -> float | None:
-    checklist = v.checklist  # type: ignore[attr-defined]
-    return next(i.promised_days for i in checklist if i.matter_code == "enterprise-registration")
+async def test_a_one_seal_zone_issues_its_licences_under_its_seal(dev: Harness, pg_pool: asyncpg.Pool) -> None:
+    # 一枚印章管审批: Xiangyuan's policy under a fresh code, against a zone whose departments seal.
+    code = f"seal-{uuid.uuid4().hex[:6]}"
+    await load_zones(pg_pool, zone_text(code), "operator")
+    sealed = dev.client.get_workflow_handle(f"project-{(await view(await dev.start(zone=code))).project_id}")
+    own = dev.client.get_workflow_handle(f"project-{(await view(await dev.start(zone='tunliu'))).project_id}")
+    for h in (sealed, own):
+        await apply(h, "enterprise-registration", "instant", f"r-{uuid.uuid4().hex[:8]}", by="agent-li")
+        result = await decide(
+            h, "enterprise-registration", "market", f"d-{uuid.uuid4().hex[:8]}", by="market-clerk", instant=True
+        )
+        assert result.state == "approved"
+    licences = {}
+    for h in (sealed, own):
+        pid = h.id.removeprefix("project-")
+        for _ in range(100):
+            rows = await project_licences(pg_pool, pid)
+            if rows:
+                break
+            await asyncio.sleep(0.1)
+        licences[h] = rows
+    assert [(x.matter_code, x.issuing_body, x.seal) for x in licences[sealed]] == [
+        ("enterprise-registration", "襄垣经济技术开发区管理委员会", "襄垣经济技术开发区管理委员会行政审批专用章")
+    ]
+    assert [(x.issuing_body, x.seal) for x in licences[own]] == [("市场监督管理局", None)]
+    # A seal without the body that issues under it is refused, naming the field.
+    with pytest.raises(ContentInvalid, match=r"zones\.nobody\.approval_body: a zone's approval seal needs"):
+        await load_zones(pg_pool, zone_text("nobody", approval_body=None), "operator")
+
+
+def _promise(v: ProjectView) -> float | None:
+    return next(i.promised_days for i in v.checklist if i.matter_code == "enterprise-registration")
 
 
 async def _projected(pool: asyncpg.Pool, project_id: str) -> None:

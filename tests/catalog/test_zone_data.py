@@ -87,6 +87,7 @@ def test_xiangyuan_promises_half_a_day_and_approves_under_one_seal() -> None:
     assert xiangyuan.promised_days == {"enterprise-registration": 0.5}
     assert xiangyuan.stage_limits == {Stage.ESTABLISHMENT: 0.5}
     assert xiangyuan.approval_seal == "襄垣经济技术开发区管理委员会行政审批专用章"
+    assert xiangyuan.approval_body == "襄垣经济技术开发区管理委员会"
     items = derive_checklist(default_catalog(), xiangyuan, ProjectFacts(project_type="general"))
     registration = next(i for i in items if i.matter_code == "enterprise-registration")
     assert (registration.statutory_days, registration.promised_days) == (3, 0.5)
