@@ -5,11 +5,12 @@ Pure: no I/O. The workflow receives a ``ProjectContext`` (catalog + zone + calen
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from legalclock import OfficeHours
+from legalclock import OfficeHours, SeasonalHours
 from schemas.events import ChecklistItem, HandlingMode
 from schemas.project import EiaCategory, PollutantPermit, RegisterProject
 from schemas.stages import APPROVAL_STAGES, Stage
@@ -273,6 +274,10 @@ class ZonePolicy(_Model):
     extension_moves_promise: bool = False
     escalation: Escalation = Escalation()
     office_hours: OfficeHours = OfficeHours()
+    # Office hours by season (summer and winter hours, each from its day of the year), where the
+    # zone keeps them; None: ``office_hours`` all year. Used by ``hours_on`` and the deadline
+    # calculator (``legalclock.seasonal_deadline``).
+    seasonal_hours: SeasonalHours | None = None
     project_lead_default: str = "project-lead"
     # One lead department per stage (牵头部门: 国办发〔2019〕11号, "一家牵头、并联审批、限时办结"),
     # by department code of the catalog. Which department leads is the local government's choice,
@@ -300,6 +305,10 @@ class ZonePolicy(_Model):
     # Where the zone's figures come from, by field name (e.g. which limits the source states and
     # which are the zone's choice). Every zone-specific value names its source sentence here.
     notes: dict[str, str] = {}
+
+    def hours_on(self, day: date) -> OfficeHours:
+        """The zone's office hours on ``day``: its season's, else ``office_hours``."""
+        return self.seasonal_hours.on(day) if self.seasonal_hours else self.office_hours
 
     @model_validator(mode="after")
     def _check(self) -> ZonePolicy:
