@@ -9,8 +9,13 @@ Loading content identical to the version in force changes nothing and says so.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
 from pydantic import BaseModel, ConfigDict
 
+from catalog.models import ZonePolicy
 from catalog.validate import Change, diff, parse_catalog, parse_zones
 from eventstore.store import Executor
 from eventstore.versions import (
@@ -70,25 +75,42 @@ async def load_zones(db: Executor, text: str, by: str, *, dry_run: bool = False)
         raise NothingInForce("no catalog in force: run `daiban db migrate` first")
     zones = parse_zones(text, found[1])
     in_force = await current_zones(db)
-    loads = []
-    for zone in zones:
-        version = zone_version(zone)
-        was_version, was = in_force.get(zone.code, (None, None))
-        status = "new" if was is None else "unchanged" if was_version == version else "changed"
-        running = [] if status == "unchanged" else await running_projects(db, zone.code)
-        loads.append(
-            VersionLoaded(
-                key=zone.code,
-                status=status,
-                was=was_version,
-                version=version,
-                changes=[] if status == "unchanged" else diff(was, zone),
-                running=running,
-            )
-        )
-        if not dry_run and status != "unchanged":
-            await record_load(db, "zone", zone.code, version, zone, by)
+    loads: list[VersionLoaded] = []
+    async with _transaction(db) as tx:
+        for zone in zones:
+            loads.append(await _load_zone(tx, zone, in_force, by, dry_run=dry_run))
     return ContentLoaded(kind="zone", dry_run=dry_run, loads=loads)
+
+
+@asynccontextmanager
+async def _transaction(db: Executor) -> AsyncIterator[Executor]:
+    """One transaction for a file's loads: all of its zones in force, or none."""
+    if isinstance(db, asyncpg.Pool):
+        async with db.acquire() as conn, conn.transaction():
+            yield conn
+    else:
+        async with db.transaction():
+            yield db
+
+
+async def _load_zone(
+    db: Executor, zone: ZonePolicy, in_force: dict[str, tuple[str, ZonePolicy]], by: str, *, dry_run: bool
+) -> VersionLoaded:
+    """One zone of a file: compared with its version in force, stored unless identical or dry."""
+    version = zone_version(zone)
+    was_version, was = in_force.get(zone.code, (None, None))
+    status = "new" if was is None else "unchanged" if was_version == version else "changed"
+    running = [] if status == "unchanged" else await running_projects(db, zone.code)
+    if not dry_run and status != "unchanged":
+        await record_load(db, "zone", zone.code, version, zone, by)
+    return VersionLoaded(
+        key=zone.code,
+        status=status,
+        was=was_version,
+        version=version,
+        changes=[] if status == "unchanged" else diff(was, zone),
+        running=running,
+    )
 
 
 async def load_catalog(db: Executor, text: str, by: str, *, dry_run: bool = False) -> ContentLoaded:
@@ -113,5 +135,6 @@ async def load_catalog(db: Executor, text: str, by: str, *, dry_run: bool = Fals
         running=[] if status == "unchanged" else await running_projects(db),
     )
     if not dry_run and status != "unchanged":
-        await record_load(db, "catalog", CATALOG_KEY, version, catalog, by)
+        async with _transaction(db) as tx:
+            await record_load(tx, "catalog", CATALOG_KEY, version, catalog, by)
     return ContentLoaded(kind="catalog", dry_run=dry_run, loads=[load])
