@@ -205,6 +205,9 @@ class LicenceView(_View):
     status: str
     status_reason: str | None
     status_changed_at: datetime | None
+    # Who issued it and under which seal (None: the department's own; both None before migration 0101).
+    issuing_body: str | None = None
+    seal: str | None = None
 
 
 async def project_licences(db: Executor, project_id: str) -> list[LicenceView]:
@@ -212,7 +215,7 @@ async def project_licences(db: Executor, project_id: str) -> list[LicenceView]:
     lapse: 建筑法 §9; revocation: a failed commitment verification)."""
     rows = await db.fetch(
         """SELECT license_no, project_id, matter_code, department, holder, deemed, issued_at, status,
-                  status_reason, status_changed_at
+                  status_reason, status_changed_at, issuing_body, seal
            FROM e_licenses WHERE project_id = $1 ORDER BY issued_at, license_no""",
         project_id,
     )

@@ -10,7 +10,6 @@ import asyncpg
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from catalog.load import default_zones
 from legalclock import CST, OfficialCalendar, YearCalendar, default_calendar
 from schemas.project import (
     Commitment,
@@ -21,6 +20,7 @@ from schemas.project import (
     ProjectView,
     SubmitApplication,
 )
+from tests.support import lifecycle_zones
 from workflows.project import ProjectWorkflow
 
 # When the enterprise signed the commitments the helpers send (before any test's project starts).
@@ -130,7 +130,7 @@ def matter(v: ProjectView, code: str) -> Any:
     return next(m for m in v.matters if m.code == code)
 
 
-HOURS = default_zones()["tunliu"].office_hours
+HOURS = lifecycle_zones()["tunliu"].office_hours
 
 
 def official_2027() -> OfficialCalendar:

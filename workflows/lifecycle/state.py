@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from catalog.content import ContentVersions
-from catalog.models import Catalog, MatterSpec, ZonePolicy
+from catalog.models import Catalog, MatterSpec, ZonePolicy, zone_catalog
 from schemas.effects import Effect
 from schemas.events import ApprovalMode, ChecklistItem, ClockScope, EventEnvelope, HandlingMode, SignedCommitment
 from schemas.project import (
@@ -134,10 +134,11 @@ class ProjectContext:
     __slots__ = ("calendar", "catalog", "specs", "zone")
 
     def __init__(self, catalog: Catalog, zone: ZonePolicy, calendar: CalendarData) -> None:
-        self.catalog = catalog
+        # The zone's own promises in place of the catalog's (the catalog itself for a zone without).
+        self.catalog = zone_catalog(catalog, zone)
         self.zone = zone
         self.calendar = calendar
-        self.specs: dict[str, MatterSpec] = {m.code: m for m in catalog.matters}
+        self.specs: dict[str, MatterSpec] = {m.code: m for m in self.catalog.matters}
 
 
 # How many first answers a project keeps (newest first out last): about 300 bytes each, so the
