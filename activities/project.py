@@ -1,7 +1,7 @@
 """Activities of the project workflow: every side effect, each idempotent (at-least-once safe).
 
 - ``resolve_versions``: the content versions (catalog, zone policy, calendar in force) a new
-  project registers under, loaded into this worker's registry.
+  project registers under, loaded into this worker's registry and recorded for the project.
 - ``apply_batch``: one flush of a project, its events and effects, in ONE PostgreSQL transaction
   (the transactional outbox, ``eventstore.batches``); department webhooks are called after the
   commit.
@@ -27,11 +27,11 @@ from temporalio.exceptions import ApplicationError
 
 from activities.http import TIMEOUT, post_json
 from catalog.content import REGISTRY, ContentVersions
-from catalog.load import default_catalog, default_zones
 from eventstore import batches, faults
 from eventstore.calendars import current_calendar
 from eventstore.content import store_versions
 from eventstore.store import EventIdConflict, PredecessorNotStored, StreamVersionConflict
+from eventstore.versions import current_catalog, current_zones, record_project_versions
 from schemas.activities import (
     APPLY_BATCH,
     EVENT_CONFLICT,
@@ -79,33 +79,33 @@ class ProjectActivities:
 
     @activity.defn(name=RESOLVE_VERSIONS)
     async def resolve_versions(self, inp: ResolveVersions) -> ContentVersions:
-        """The content versions a new project registers under; this worker's registry has them.
+        """The content versions a new project registers under: the catalog and the zone's policy in
+        force (``eventstore.versions``: the newest loaded) and the calendar in force; this worker's
+        registry has them, and ``project_content_versions`` records them under the project's id.
 
         Raises:
-            ApplicationError(UnknownZone, non-retryable): no such zone.
+            ApplicationError(UnknownZone, non-retryable): no policy in force for the zone.
         """
-        zone = default_zones().get(inp.zone)
-        if zone is None:
+        zones = await current_zones(self.pool)
+        found_catalog = await current_catalog(self.pool)
+        if inp.zone not in zones or found_catalog is None:
             raise ApplicationError(
-                f"zone: unknown zone {inp.zone!r}; known: {', '.join(sorted(default_zones()))}",
+                f"zone: unknown zone {inp.zone!r}; known: {', '.join(sorted(zones))}",
                 type=UNKNOWN_ZONE,
                 non_retryable=True,
             )
-        calendar, catalog = await current_calendar(self.pool), default_catalog()
+        (zone_v, zone), (catalog_v, catalog) = zones[inp.zone], found_catalog
+        calendar = await current_calendar(self.pool)
         versions = ContentVersions(
-            catalog=REGISTRY.add_catalog(catalog),
-            zone=REGISTRY.add_zone(zone),
+            catalog=REGISTRY.add("catalog", catalog.model_dump(mode="json"), catalog_v),
+            zone=REGISTRY.add("zone", zone.model_dump(mode="json"), zone_v),
             calendar=REGISTRY.add_calendar(calendar),
         )
         # Kept for as long as the project lives: workers load every stored version at start.
-        await store_versions(
-            self.pool,
-            [
-                (versions.catalog, "catalog", catalog),
-                (versions.zone, "zone", zone),
-                (versions.calendar, "calendar", calendar),
-            ],
-        )
+        await store_versions(self.pool, [(versions.calendar, "calendar", calendar)])
+        workflow_id = activity.info().workflow_id
+        if workflow_id:  # always, for the project workflow's own call
+            await record_project_versions(self.pool, workflow_id.removeprefix("project-"), versions)
         return versions
 
     @activity.defn(name=APPLY_BATCH)

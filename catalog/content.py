@@ -18,6 +18,7 @@ names pins exactly the data its deadlines were computed from.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from typing import TypeVar
 
@@ -47,6 +48,16 @@ class ContentVersions(BaseModel):
 def content_hash(model: BaseModel, prefix: str) -> str:
     """``prefix`` + "-" + 16 hex digits of the SHA-256 of the model's canonical JSON."""
     return f"{prefix}-{hashlib.sha256(model.model_dump_json().encode()).hexdigest()[:16]}"
+
+
+def canonical_hash(model: BaseModel, prefix: str) -> str:
+    """``prefix`` + "-" + 16 hex digits of the SHA-256 of the model's JSON with sorted keys.
+
+    The version of a catalog or zone policy an operator loads: content read back from PostgreSQL
+    (whose jsonb reorders keys) or written in another key order hashes the same.
+    """
+    text = json.dumps(model.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
 class ContentRegistry:

@@ -5,11 +5,12 @@ Pure: no I/O. The workflow receives a ``ProjectContext`` (catalog + zone + calen
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from legalclock import OfficeHours
+from legalclock import OfficeHours, SeasonalHours
 from schemas.events import ChecklistItem, HandlingMode
 from schemas.project import EiaCategory, PollutantPermit, RegisterProject
 from schemas.stages import APPROVAL_STAGES, Stage
@@ -34,6 +35,12 @@ FactValue = bool | str
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _raise_all(errors: list[str]) -> None:
+    """Raise every error found at once, one per line (``catalog.validate`` splits them again)."""
+    if errors:
+        raise ValueError("\n".join(errors))
 
 
 class Department(_Model):
@@ -75,6 +82,10 @@ class MatterSpec(_Model):
     # The enterprise's own period to act (e.g. to file within 15 days of passing completion
     # acceptance), never the department's limit; its source is in ``legal_basis``.
     enterprise_days: float | None = Field(default=None, gt=0)
+    # How ``enterprise_days`` count: ``working_days``, or ``days`` by the civil code (民法典 §201-§203:
+    # calendar days, the day of the event not counted, a last day on a rest day moved to the next
+    # working day), as the rule that sets the period says (日 vs 工作日).
+    enterprise_days_counted: Literal["working_days", "days"] = "working_days"
     # The law (and article) the matter and its statutory limit come from; a limit without its own
     # rule is the Administrative Licensing Law's default (行政许可法 §42: 20 working days).
     legal_basis: str | None = None
@@ -136,12 +147,13 @@ class MatterSpec(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> MatterSpec:
+        errors = []
         if self.stage not in APPROVAL_STAGES:
-            raise ValueError(f"stage {self.stage} of {self.code} has no department approvals")
+            errors.append(f"matters.{self.code}.stage: stage {self.stage} has no department approvals")
         if self.kind == "approval" and self.statutory_days is None:
-            raise ValueError(f"matters.{self.code}.statutory_days: an approval needs its statutory limit")
+            errors.append(f"matters.{self.code}.statutory_days: an approval needs its statutory limit")
         if self.kind != "approval" and self.statutory_days is not None:
-            raise ValueError(
+            errors.append(
                 f"matters.{self.code}.statutory_days: a {self.kind} has no statutory decision limit "
                 "(a filing is complete on receipt)"
             )
@@ -149,9 +161,10 @@ class MatterSpec(_Model):
             allowed = FACT_VALUES[fact]
             wrong = [v for v in values if v not in allowed or type(v) is not type(allowed[0])]
             if not values or wrong:
-                raise ValueError(
+                errors.append(
                     f"matters.{self.code}.applies_if.{fact}: values must be among {list(allowed)}, got {values}"
                 )
+        _raise_all(errors)
         return self
 
 
@@ -176,24 +189,26 @@ class Catalog(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Catalog:
+        errors = []
         codes = [m.code for m in self.matters]
         dupes = sorted({c for c in codes if codes.count(c) > 1})
         if dupes:
-            raise ValueError(f"matters: duplicate codes {dupes}")
+            errors.append(f"matters: duplicate codes {dupes}")
         depts = {d.code for d in self.departments}
         for m in self.matters:
             if m.department not in depts:
-                raise ValueError(f"matters.{m.code}.department: unknown department {m.department!r}")
+                errors.append(f"matters.{m.code}.department: unknown department {m.department!r}")
             for r in m.requires:
                 req = next((x for x in self.matters if x.code == r), None)
                 if req is None or req.stage != m.stage:
-                    raise ValueError(f"matters.{m.code}.requires: {r!r} is not a matter of stage {m.stage}")
+                    errors.append(f"matters.{m.code}.requires: {r!r} is not a matter of stage {m.stage}")
         joint = self.joint_acceptance
         if joint is not None:
             for code in joint.matters:
                 found = next((x for x in self.matters if x.code == code), None)
                 if found is None or found.stage != joint.stage:
-                    raise ValueError(f"joint_acceptance.matters: {code!r} is not a matter of stage {joint.stage}")
+                    errors.append(f"joint_acceptance.matters: {code!r} is not a matter of stage {joint.stage}")
+        _raise_all(errors)
         return self
 
     def matter(self, code: str) -> MatterSpec:
@@ -263,6 +278,10 @@ class ZonePolicy(_Model):
     extension_moves_promise: bool = False
     escalation: Escalation = Escalation()
     office_hours: OfficeHours = OfficeHours()
+    # Office hours by season (summer and winter hours, each from its day of the year), where the
+    # zone keeps them; None: ``office_hours`` all year. Used by ``hours_on`` and the deadline
+    # calculator (``legalclock.seasonal_deadline``).
+    seasonal_hours: SeasonalHours | None = None
     project_lead_default: str = "project-lead"
     # One lead department per stage (牵头部门: 国办发〔2019〕11号, "一家牵头、并联审批、限时办结"),
     # by department code of the catalog. Which department leads is the local government's choice,
@@ -274,19 +293,45 @@ class ZonePolicy(_Model):
     # rule, off by default; ``absent_department_rule`` names it.
     absent_department_deemed: bool = False
     absent_department_rule: str | None = None
+    # The zone's own promise for a matter, in working days, in place of the catalog's
+    # (``MatterSpec.promised_days``); None: the zone promises nothing for it and the statutory limit
+    # alone applies. E.g. Xiangyuan's market-entity registration within half a day (半日结).
+    promised_days: dict[str, float | None] = {}
+    # 一枚印章管审批: the name of the zone's administrative-approval seal (行政审批专用章) its approvals are
+    # issued under; None: every department issues under its own seal.
+    approval_seal: str | None = None
+    # The body whose seal it is and which issues the zone's licences under it (e.g. the zone's
+    # management committee); required with ``approval_seal``.
+    approval_body: str | None = None
+    # Whether the zone supplies standard land (标准地: industrial land sold with its indicators set,
+    # so the land pre-review is skipped for a project on such a parcel).
+    standard_land: bool = False
     # Where the zone's figures come from, by field name (e.g. which limits the source states and
-    # which are the zone's choice).
+    # which are the zone's choice). Every zone-specific value names its source sentence here.
     notes: dict[str, str] = {}
+
+    def hours_on(self, day: date) -> OfficeHours:
+        """The zone's office hours on ``day``: its season's, else ``office_hours``."""
+        return self.seasonal_hours.on(day) if self.seasonal_hours else self.office_hours
 
     @model_validator(mode="after")
     def _check(self) -> ZonePolicy:
+        errors = []
         if self.absent_department_deemed and not self.absent_department_rule:
-            raise ValueError(
+            errors.append(
                 f"zones.{self.code}.absent_department_rule: 缺席默认 needs the zone's local rule that allows it"
             )
         unknown = sorted(set(self.notes) - set(type(self).model_fields))
         if unknown:
-            raise ValueError(f"zones.{self.code}.notes: no such fields {unknown}")
+            errors.append(f"zones.{self.code}.notes: no such fields {unknown}")
+        if self.approval_seal and not self.approval_body:
+            errors.append(
+                f"zones.{self.code}.approval_body: a zone's approval seal needs the body that issues under it"
+            )
+        for code, days in self.promised_days.items():
+            if days is not None and days <= 0:
+                errors.append(f"zones.{self.code}.promised_days.{code}: a promise must be more than 0 working days")
+        _raise_all(errors)
         return self
 
 
@@ -321,54 +366,107 @@ def critical_path(catalog: Catalog, zone: ZonePolicy, stage: Stage) -> tuple[flo
 
 
 def check_zone(catalog: Catalog, zone: ZonePolicy) -> None:
-    """Refuse a zone policy the catalog cannot honour; ``ValueError`` naming the field and matter.
+    """Refuse a zone policy the catalog cannot honour: ``ValueError`` with every error of
+    ``zone_errors``, one per line."""
+    _raise_all(zone_errors(catalog, zone))
 
-    Stage leads: one known department for every approval stage. Stage limits: each holds its
-    stage's promised critical path (``critical_path``; statutory limits are the law's ceiling, not
-    part of this check), and those of ``CAPPED_STAGES`` add up to no more than any whole-process
-    cap. Deemed approval: only known matters, public safety only with the named local rule; the
-    absent-department rule only with a joint acceptance in the catalog.
+
+def zone_errors(catalog: Catalog, zone: ZonePolicy) -> list[str]:
+    """Every reason the catalog cannot honour ``zone``, each naming the field and matter.
+
+    Stage leads: one known department for every approval stage. Promises: only known matters, no
+    longer than the statutory limit, and a filing or contract keeps a promise (its only limit).
+    Stage limits: each holds its stage's promised critical path (``critical_path``, with the zone's
+    own promises; statutory limits are the law's ceiling, not part of this check), and those of
+    ``CAPPED_STAGES`` add up to no more than any whole-process cap. Deemed approval: only known
+    matters, public safety only with the named local rule; the absent-department rule only with a
+    joint acceptance in the catalog.
     """
+    errors: list[str] = []
+    where = f"zones.{zone.code}"
     departments = {d.code for d in catalog.departments}
+    codes = {m.code for m in catalog.matters}
     for stage in APPROVAL_STAGES:
         lead = zone.stage_leads.get(stage)
         if lead is None:
-            raise ValueError(f"zones.{zone.code}.stage_leads.{stage}: every stage needs its lead department (牵头部门)")
-        if lead not in departments:
-            raise ValueError(f"zones.{zone.code}.stage_leads.{stage}: unknown department {lead!r}")
-    for stage, limit in zone.stage_limits.items():
-        days, chain = critical_path(catalog, zone, stage)
-        if days > limit:
-            raise ValueError(
-                f"zones.{zone.code}.stage_limits.{stage}: {limit:g} working days cannot hold the promised "
-                f"critical path of {days:g} ({' then '.join(chain)})"
+            errors.append(f"{where}.stage_leads.{stage}: every stage needs its lead department (牵头部门)")
+        elif lead not in departments:
+            errors.append(f"{where}.stage_leads.{stage}: unknown department {lead!r}")
+    for code, days in zone.promised_days.items():
+        if code not in codes:
+            errors.append(f"{where}.promised_days.{code}: unknown matter {code!r}")
+            continue
+        spec = catalog.matter(code)
+        if days is None and spec.statutory_days is None:
+            errors.append(f"{where}.promised_days.{code}: a {spec.kind} has no statutory limit; it needs a promise")
+        elif days is not None and spec.statutory_days is not None and days > spec.statutory_days:
+            errors.append(
+                f"{where}.promised_days.{code}: {days:g} working days exceed the statutory limit of "
+                f"{spec.statutory_days:g}"
             )
+    if not any(e.startswith(f"{where}.promised_days.") for e in errors):
+        effective = zone_catalog(catalog, zone)
+        for stage, limit in zone.stage_limits.items():
+            days, chain = critical_path(effective, zone, stage)
+            if days > limit:
+                errors.append(
+                    f"{where}.stage_limits.{stage}: {limit:g} working days cannot hold the promised "
+                    f"critical path of {days:g} ({' then '.join(chain)})"
+                )
     capped = sum(zone.stage_limits.get(s, 0.0) for s in CAPPED_STAGES)
     for project_type, cap in zone.process_caps.items():
         if capped > cap:
-            raise ValueError(
-                f"zones.{zone.code}.stage_limits: {capped:g} working days up to the construction permit exceed "
+            errors.append(
+                f"{where}.stage_limits: {capped:g} working days up to the construction permit exceed "
                 f"the whole-process cap of {cap:g} for {project_type} projects"
             )
-    codes = {m.code for m in catalog.matters}
-    for code in zone.no_tolerance_matters:
-        if code not in codes:
-            raise ValueError(f"zones.{zone.code}.no_tolerance_matters: unknown matter {code!r}")
+    for field in ("no_tolerance_matters", "commitment_matters", "deemed_approval_matters"):
+        for code in getattr(zone, field):
+            if code not in codes:
+                errors.append(f"{where}.{field}: unknown matter {code!r}")
     for key in zone.regional_assessment_scopes:
         if key not in zone.regional_assessments:
-            raise ValueError(f"zones.{zone.code}.regional_assessment_scopes: {key!r} is not one of its assessments")
+            errors.append(f"{where}.regional_assessment_scopes: {key!r} is not one of its assessments")
     for code in zone.deemed_approval_matters:
-        if code not in codes:
-            raise ValueError(f"zones.{zone.code}.deemed_approval_matters: unknown matter {code!r}")
-        if catalog.matter(code).public_safety and not zone.deemed_approval_safety_rule:
-            raise ValueError(
-                f"zones.{zone.code}.deemed_approval_matters: {code} is a matter of public safety; deemed "
+        if code in codes and catalog.matter(code).public_safety and not zone.deemed_approval_safety_rule:
+            errors.append(
+                f"{where}.deemed_approval_matters: {code} is a matter of public safety; deemed "
                 "approval needs deemed_approval_safety_rule naming the zone's local rule that allows it"
             )
     if zone.absent_department_deemed and catalog.joint_acceptance is None:
-        raise ValueError(
-            f"zones.{zone.code}.absent_department_deemed: the catalog {catalog.version} has no joint acceptance"
+        errors.append(f"{where}.absent_department_deemed: the catalog {catalog.version} has no joint acceptance")
+    return errors
+
+
+# Catalogs with a zone's own promises applied, by (id(catalog), id(zone)); the pair is kept alive
+# with the result, so an id is never reused while its entry exists. Registry content lives as long
+# as the worker, so this holds one copy per zone and catalog version, like the registry itself.
+_ZONE_CATALOGS: dict[tuple[int, int], tuple[Catalog, ZonePolicy, Catalog]] = {}
+
+
+def zone_catalog(catalog: Catalog, zone: ZonePolicy) -> Catalog:
+    """``catalog`` with ``zone.promised_days`` in place of the catalog's promises (pure, cached).
+
+    A zone without promises of its own gets ``catalog`` itself, so every project of a zone version
+    written before zone promises existed runs on exactly the catalog it registered under.
+    """
+    if not zone.promised_days:
+        return catalog
+    key = (id(catalog), id(zone))
+    found = _ZONE_CATALOGS.get(key)
+    if found is not None and found[0] is catalog and found[1] is zone:
+        return found[2]
+    matters = [
+        m.model_copy(
+            update={"promised_days": zone.promised_days[m.code], "promise_basis": zone.notes.get("promised_days")}
         )
+        if m.code in zone.promised_days
+        else m
+        for m in catalog.matters
+    ]
+    result = catalog.model_copy(update={"matters": matters})
+    _ZONE_CATALOGS[key] = (catalog, zone, result)
+    return result
 
 
 class ProjectFacts(_Model):
@@ -420,6 +518,7 @@ def handling_mode(spec: MatterSpec, zone: ZonePolicy, *, assessments: bool = Tru
 def derive_checklist(catalog: Catalog, zone: ZonePolicy, facts: ProjectFacts) -> list[ChecklistItem]:
     """The one-time notification checklist (一次性告知清单) for a project, in stage order."""
     order = {s: i for i, s in enumerate(APPROVAL_STAGES)}
+    catalog = zone_catalog(catalog, zone)
     items = []
     for spec in sorted(catalog.matters, key=lambda m: order[m.stage]):
         if not spec.applies_to(facts):

@@ -9,9 +9,11 @@ Temporal). Activities, the worker, the CLI and the gateway reach the database th
 - ``inbox``: the department inbox (``department_inbox``).
 - ``outbox``: the notifications outbox (``notifications``): queueing, claiming with a lease,
   recording deliveries.
-- ``licences``: e-licences (``e_licenses``).
+- ``licences``: e-licences (``e_licenses``), with their issuing body and seal.
 - ``calendars``: official calendars an operator loaded (``calendars``).
 - ``content``: content versions projects registered under (``content_versions``).
+- ``versions``: the catalog and zone policy versions in force (``content_loads``) and the versions
+  each project registered under (``project_content_versions``).
 - ``faults``: batches the storage refused for good (``project_faults``).
 - ``envelopes``: the gateway's decision envelopes, replay protection (``gateway_envelopes``).
 - ``projector``: keeps the read models (``rm_*``) and their checkpoint; rebuilds them;

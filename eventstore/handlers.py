@@ -168,6 +168,14 @@ async def _received(conn: Connection, stored: StoredEvent, e: ev.ApplicationRece
         deadline=e.acceptance_deadline,
         is_open=True,
     )
+    # The enterprise's own period to file ends with the receipt (filing rule 2).
+    await rm.close_clocks(conn, e.project_id, matter_code=e.matter_code, scope="enterprise")
+
+
+@_on(ev.FilingPeriodOpened)
+async def _filing_period(conn: Connection, stored: StoredEvent, e: ev.FilingPeriodOpened) -> None:
+    """The enterprise's period to file: its clock, no department's (a late filing is the enterprise's)."""
+    await rm.clock(conn, e.project_id, e.clock_id, "enterprise", deadline=e.deadline, is_open=True)
 
 
 async def _acceptance_ends(conn: Connection, e: ev.MatterEvent) -> None:
@@ -394,7 +402,7 @@ async def _breached(conn: Connection, stored: StoredEvent, e: ev.DeadlineBreache
         await rm.clock(conn, e.project_id, e.clock_id, e.scope, department=e.department, promise_missed=True)
         return
     await rm.clock(conn, e.project_id, e.clock_id, e.scope, department=e.department, deadline=e.deadline, breached=True)
-    if e.department is not None:
+    if e.department is not None and e.scope != "stage":  # a stage's lead answers for it, not its counts
         await rm.add_department_counts(conn, e.department, breaches=1)
 
 
@@ -444,5 +452,24 @@ async def _withdrawn(conn: Connection, stored: StoredEvent, e: ev.ProjectWithdra
         """UPDATE rm_matters SET state = 'withdrawn', updated_at = $2
            WHERE project_id = $1 AND state NOT IN ('approved', 'exempt')""",
         e.project_id,
+        stored.occurred_at,
+    )
+
+
+@_on(ev.CreditRecorded)
+async def _credit(conn: Connection, stored: StoredEvent, e: ev.CreditRecorded) -> None:
+    """A failed commitment in the enterprise's credit record (国办发〔2020〕42号)."""
+    await conn.execute(
+        """INSERT INTO rm_credit_records (event_id, project_id, enterprise, matter_code, department, findings,
+                  consequence, verified_by, recorded_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id) DO NOTHING""",
+        stored.event_id,
+        e.project_id,
+        e.enterprise,
+        e.matter_code,
+        e.department,
+        e.findings,
+        e.consequence,
+        e.verified_by,
         stored.occurred_at,
     )

@@ -21,7 +21,11 @@ async def issue_license(
     *,
     deemed: bool = False,
 ) -> bool:
-    """Record an issued licence (``deemed``: minted on deemed approval); False if recorded before."""
+    """Record an issued licence (``deemed``: minted on deemed approval); False if recorded before.
+
+    The licence records its issuing body and seal (``issuer``).
+    """
+    body, seal = await issuer(db, project_id, department)
     row = {
         "license_no": license_no,
         "project_id": project_id,
@@ -29,8 +33,37 @@ async def issue_license(
         "department": department,
         "holder": holder,
         "deemed": deemed,
+        "issuing_body": body,
+        "seal": seal,
     }
     return await insert_once(db, "e_licenses", row, conflict="(license_no)")
+
+
+async def issuer(db: Executor, project_id: str, department: str) -> tuple[str | None, str | None]:
+    """The body that issues a project's licence of ``department``, and the seal it bears.
+
+    Under the zone policy the project registered under (``project_content_versions``): a zone with
+    one seal for its approvals (一枚印章管审批: ``approval_seal``, e.g. Xiangyuan's 行政审批专用章)
+    issues every licence as its ``approval_body`` under that seal; any other zone's department
+    issues under its own seal (None), named by the catalog the project registered under. (None,
+    None) for a project registered before its versions were recorded.
+    """
+    row = await db.fetchrow(
+        """SELECT z.content ->> 'approval_body' AS body, z.content ->> 'approval_seal' AS seal,
+                  (SELECT d ->> 'name_zh' FROM jsonb_array_elements(c.content -> 'departments') d
+                   WHERE d ->> 'code' = $2) AS department
+           FROM project_content_versions p
+           JOIN content_versions z ON z.version = p.zone
+           JOIN content_versions c ON c.version = p.catalog
+           WHERE p.project_id = $1""",
+        project_id,
+        department,
+    )
+    if row is None:
+        return None, None
+    if row["seal"]:
+        return row["body"], row["seal"]
+    return row["department"], None
 
 
 async def revoke_license(db: Executor, license_no: str, reason: str) -> bool:

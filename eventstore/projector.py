@@ -60,7 +60,14 @@ __all__ = [  # the quarantine's queries stay importable from here (the CLI and t
 log = structlog.get_logger(__name__)
 
 # Emptied by rebuild(); a fixed whitelist, the only identifiers ever put into SQL text here.
-READ_MODEL_TABLES = ("rm_projects", "rm_matters", "rm_clocks", "rm_department_performance", "rm_zone_totals")
+READ_MODEL_TABLES = (
+    "rm_projects",
+    "rm_matters",
+    "rm_clocks",
+    "rm_department_performance",
+    "rm_zone_totals",
+    "rm_credit_records",
+)
 
 # Errors of the database rather than of an event: never quarantined, waited out in run_forever.
 # asyncpg reports a connection lost mid-transaction as an InterfaceError (on leaving the

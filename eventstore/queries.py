@@ -163,6 +163,35 @@ async def get_project(db: Executor, project_id: str) -> ProjectView | None:
     return ProjectView(**dict(row), matters=[MatterView(**dict(m)) for m in matters])
 
 
+class CreditRecord(_View):
+    """One entry of the credit record: a commitment (告知承诺) found untrue on verification
+    (国办发〔2020〕42号), with the project's zone."""
+
+    enterprise: str
+    project_id: str
+    zone: str | None
+    matter_code: str
+    department: str
+    findings: str
+    consequence: str
+    verified_by: str
+    recorded_at: datetime
+
+
+async def credit_records(db: Executor, zone: str | None = None, enterprise: str | None = None) -> list[CreditRecord]:
+    """The credit record, oldest first; only ``zone``'s projects or ``enterprise``'s entries if given."""
+    rows = await db.fetch(
+        """SELECT c.enterprise, c.project_id, p.zone, c.matter_code, c.department, c.findings, c.consequence,
+                  c.verified_by, c.recorded_at
+           FROM rm_credit_records c LEFT JOIN rm_projects p USING (project_id)
+           WHERE ($1::text IS NULL OR p.zone = $1) AND ($2::text IS NULL OR c.enterprise = $2)
+           ORDER BY c.recorded_at, c.event_id""",
+        zone,
+        enterprise,
+    )
+    return [CreditRecord(**dict(r)) for r in rows]
+
+
 class LicenceView(_View):
     """One row of ``e_licenses``: an e-licence and its status (valid, suspended, lapsed, revoked)."""
 
@@ -176,6 +205,9 @@ class LicenceView(_View):
     status: str
     status_reason: str | None
     status_changed_at: datetime | None
+    # Who issued it and under which seal (None: the department's own; both None before migration 0101).
+    issuing_body: str | None = None
+    seal: str | None = None
 
 
 async def project_licences(db: Executor, project_id: str) -> list[LicenceView]:
@@ -183,7 +215,7 @@ async def project_licences(db: Executor, project_id: str) -> list[LicenceView]:
     lapse: 建筑法 §9; revocation: a failed commitment verification)."""
     rows = await db.fetch(
         """SELECT license_no, project_id, matter_code, department, holder, deemed, issued_at, status,
-                  status_reason, status_changed_at
+                  status_reason, status_changed_at, issuing_body, seal
            FROM e_licenses WHERE project_id = $1 ORDER BY issued_at, license_no""",
         project_id,
     )
@@ -408,6 +440,14 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
         f"{_the_clock(e)} extended by {_d(e.days)} days to {_t(e.new_deadline)}, approved by {e.approved_by}"
     ),
     ev.ObligationOpened: lambda e: f"{_obligation(e)} due {_t(e.deadline)}",
+    ev.FilingPeriodOpened: lambda e: (
+        f"{_matter(e)}: the enterprise files within {_d(e.days)} "
+        f"{'working days' if e.counted == 'working_days' else 'days'}, by {_t(e.deadline)}"
+    ),
+    ev.JointAcceptanceOpinionIssued: lambda e: (
+        f"Joint acceptance opinion issued by {e.lead_department} on {len(e.results)} matters"
+        + (f"; {', '.join(e.absent)} deemed by absence ({e.rule})" if e.absent else "")
+    ),
     ev.ObligationFulfilled: lambda e: f"{_obligation(e)} fulfilled",
     ev.ObligationMissed: lambda e: f"{_obligation(e)} missed",
     ev.ApprovalSuspended: lambda e: _approval(e, "suspended"),
@@ -442,6 +482,10 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
     ),
     ev.PermitExtended: lambda e: f"Permit {e.license_no} extended ({e.extension}) to {_t(e.expires_at)} by {e.by}",
     ev.ConstructionStarted: lambda e: f"Construction started on permit {e.license_no}",
+    ev.PermitExpiryWarned: lambda e: (
+        f"{_matter(e)} {e.license_no} lapses {_t(e.expires_at)} unless construction starts"
+        + (f" or it is extended ({e.extensions_left} left)" if e.extensions_left else "")
+    ),
     ev.PermitLapsed: lambda e: (
         f"Permit {e.license_no} lapsed at {_t(e.expired_at)} (construction not started, "
         f"{e.extensions_used} extensions); {e.matter_code} open for a new application"

@@ -4,7 +4,9 @@ Applying is an explicit step (``daiban db migrate``; ``make run`` and a deployme
 it); workers and gateways only check, read-only, that the database is current, and refuse to start
 with one line otherwise. Safe to run twice (applied files are skipped) and from two processes at
 once (a transaction-level advisory lock serialises them). An applied file whose content changed is
-an error: migrations are append-only, a fix is a new file.
+an error: migrations are append-only, a fix is a new file. Once the tables exist, the shipped
+catalog and zone policies are recorded as the first version of every key not loaded yet
+(``eventstore.versions.seed_shipped``), in the same transaction.
 """
 
 from __future__ import annotations
@@ -67,6 +69,13 @@ async def apply(pool: asyncpg.Pool) -> list[str]:
                 "INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)", m.version, m.checksum
             )
             applied_now.append(m.version)
+        # The shipped catalog and zone policies are the first version of each (``eventstore.versions``).
+        if "0100_content_loads" in done or "0100_content_loads" in applied_now:
+            from eventstore.versions import seed_shipped
+
+            seeded = await seed_shipped(conn)
+            if seeded:
+                log.info("shipped catalog and zone policies recorded as their first version", versions=seeded)
     if applied_now:
         log.info("migrations applied", versions=applied_now)
     return applied_now

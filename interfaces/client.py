@@ -12,8 +12,7 @@ reason:
 - ``NotReady``: the project is still registering after ``wait`` seconds (the workflow refuses
   updates with the typed failure ``NotReady`` until its first activity ran); try again.
 - ``InvalidInput``: the input is not one daiban can keep (``schemas.bounded``: a field out of
-  bounds, an unknown zone, a message over ``MAX_MESSAGE_BYTES``); ``errors`` name the fields, and
-  nothing was sent.
+  bounds, a message over ``MAX_MESSAGE_BYTES``); ``errors`` name the fields, and nothing was sent.
 - ``ProjectNotFound``, ``InvalidQuery``, ``DaibanError``: no such project; a visibility query
   Temporal refused; anything else.
 
@@ -47,7 +46,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from catalog.load import default_zones
 from schemas import commands, visibility
 from schemas import project as p
 from schemas.bounded import MAX_MESSAGE_BYTES
@@ -153,19 +151,6 @@ def checked(model: C) -> C:
         raise InvalidInput([dict(e) for e in exc.errors(include_url=False, include_input=False)]) from None
 
 
-def admitted(reg: p.RegisterProject) -> p.RegisterProject:
-    """``reg`` checked as ``checked`` does and against the zone's data: a zone daiban has.
-
-    Raises:
-        InvalidInput: naming the field (``zone``).
-    """
-    reg = checked(reg)
-    zones = default_zones()
-    if reg.zone not in zones:
-        raise InvalidInput([{"loc": ["zone"], "msg": f"unknown zone {reg.zone!r}; known: {', '.join(sorted(zones))}"}])
-    return reg
-
-
 def new_request_id() -> str:
     """A fresh request id for a command (keep it to retry the command safely)."""
     return f"req-{uuid.uuid4().hex}"
@@ -249,10 +234,14 @@ class DaibanClient:
         Returns the workflow's run id (the same one on a repeat, also once the project has ended:
         a finished project's id is never reused for another).
 
+        The zone is checked by the workflow (``UnknownZone``, at once); such a refused start does not
+        keep the id from being registered again. The gateway checks it before starting
+        (``interfaces.usecases.register_project``, against the zones in force in PostgreSQL).
+
         Raises:
-            InvalidInput: a field daiban cannot keep or an unknown zone; nothing was started.
+            InvalidInput: a field daiban cannot keep; nothing was started.
         """
-        reg = admitted(reg)
+        reg = checked(reg)
         try:
             return await self._start(reg, WorkflowIDReusePolicy.REJECT_DUPLICATE)
         except WorkflowAlreadyStartedError as exc:

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict
 from eventstore import registrations
 from eventstore.calendars import current_calendar, store_calendar
 from eventstore.store import Executor
-from interfaces.client import DaibanClient, DaibanError, ProjectFinished, admitted
+from eventstore.versions import current_zone, current_zones
+from interfaces.client import DaibanClient, DaibanError, InvalidInput, ProjectFinished, checked
 from legalclock import CalendarDiff, OfficialCalendar, diff_calendar_file, merge_calendar_file
 from schemas.project import CalendarUpdate, RegisterProject
 
@@ -60,7 +61,10 @@ async def register_project(
         RegistrationConflict: the project id is registered with other values.
         ProjectFinished: the project has finished; its id is never reused.
     """
-    reg = admitted(reg)
+    reg = checked(reg)
+    if await current_zone(db, reg.zone) is None:  # the zone's data, as the workflow will read it
+        known = ", ".join(sorted(await current_zones(db)))
+        raise InvalidInput([{"loc": ["zone"], "msg": f"unknown zone {reg.zone!r}; known: {known}"}])
     body = reg.model_dump(mode="json")
     claim = await registrations.claim_registration(db, reg.project_id, body, principal)
     if not claim.fresh:

@@ -48,6 +48,7 @@ from legalclock.official import (
     load_calendar_file,
     parse_calendar_file,
 )
+from legalclock.seasons import Season, SeasonalHours, add_working_days_by_season, seasonal_deadline
 from legalclock.statutory import festival_dates, provisional_holidays, statutory_days
 from legalclock.workingtime import (
     OfficeHours,
@@ -77,11 +78,14 @@ __all__ = [
     "NoticeRefused",
     "OfficeHours",
     "OfficialCalendar",
+    "Season",
+    "SeasonalHours",
     "Suspension",
     "SuspensionKind",
     "YearCalendar",
     "YearDiff",
     "add_working_days",
+    "add_working_days_by_season",
     "add_working_minutes",
     "content_version",
     "count_working_days",
@@ -97,6 +101,7 @@ __all__ = [
     "parse_calendar_file",
     "parse_notice_file",
     "provisional_holidays",
+    "seasonal_deadline",
     "statutory_days",
     "working_minutes_between",
 ]

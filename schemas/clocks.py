@@ -1,7 +1,7 @@
 """Clock ids: built here, once, and read back here (the lifecycle and the event codec both use it).
 
 ``matter:<code>:<submission>``, ``acceptance:<code>:<submission>``,
-``obligation:<code>:<kind>:<submission>``, ``stage:<stage>``, ``process``.
+``obligation:<code>:<kind>:<submission>``, ``enterprise:<code>:<submission>``, ``stage:<stage>``, ``process``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,11 @@ def obligation_clock_id(matter_code: str, obligation: str, submission: int) -> s
     return f"obligation:{matter_code}:{obligation}:{submission}"
 
 
+def enterprise_clock_id(matter_code: str, submission: int) -> str:
+    """The id of the clock of the enterprise's own period to file ``matter_code`` (its next submission)."""
+    return f"enterprise:{matter_code}:{submission}"
+
+
 class ClockRef(NamedTuple):
     """What a clock id says about its clock; Nones for ids not built here."""
 
@@ -51,6 +56,8 @@ def parse_clock_id(clock_id: str) -> ClockRef:
         return ClockRef("matter", head, submission)
     if kind == "acceptance" and head and submission is not None:
         return ClockRef("acceptance", head, submission)
+    if kind == "enterprise" and head and submission is not None:
+        return ClockRef("enterprise", head, submission)
     if kind == "obligation" and ":" in head and submission is not None:
         return ClockRef("obligation", head.rpartition(":")[0], submission)
     if kind == "stage" and rest:

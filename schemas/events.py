@@ -16,9 +16,11 @@ from typing import Any, Literal
 from schemas.base import Frozen
 
 HandlingMode = Literal["standard", "instant", "tolerance", "commitment", "regional_assessment"]
-ApprovalMode = Literal["standard", "instant", "tolerance", "commitment", "deemed"]
+# ``filed``: a filing (备案) complete on receipt of its information (no decision; filing rule 2).
+ApprovalMode = Literal["standard", "instant", "tolerance", "commitment", "deemed", "filed"]
 # ``acceptance``: a department's 5 working days to accept a received application (行政许可法 §32).
-ClockScope = Literal["matter", "stage", "process", "obligation", "acceptance"]
+# ``enterprise``: the enterprise's own period to file (e.g. 15 days after completion acceptance).
+ClockScope = Literal["matter", "stage", "process", "obligation", "acceptance", "enterprise"]
 
 
 class DomainEvent(Frozen):
@@ -75,6 +77,8 @@ class StageStarted(DomainEvent):
     stage: str
     limit_days: float | None
     deadline: datetime | None
+    # The stage's lead department (牵头部门) that answers for its limit; None before filing rule 2.
+    lead_department: str | None = None
 
 
 class StageCompleted(DomainEvent):
@@ -388,6 +392,37 @@ class DepartmentLiabilityRecorded(MatterEvent):
     deadline: datetime
 
 
+class FilingPeriodOpened(MatterEvent):
+    """The enterprise's own period to file the matter starts (its obligation, not the department's).
+
+    ``days`` in ``counted`` units (``working_days``, or ``days`` counted by 民法典 §201-§203: the day
+    of the event not counted, a last day on a rest day moved to the next working day); ``deadline``
+    the end of the period; ``legal_basis`` the rule that sets it. A late filing is the enterprise's
+    breach (``DeadlineBreached`` with scope ``enterprise``), never a department's.
+    """
+
+    clock_id: str
+    days: float
+    counted: Literal["working_days", "days"]
+    deadline: datetime | None
+    legal_basis: str
+
+
+class JointAcceptanceOpinionIssued(DomainEvent):
+    """One joint acceptance opinion (统一出具验收意见, 国办发〔2019〕11号) by the stage's lead department.
+
+    ``results``: matter code -> how it was settled (its approval mode, or ``exempt``); ``absent``:
+    the matters whose departments gave no result by the joint acceptance's limit and were deemed to
+    agree under the zone's absent-department rule (缺席默认, ``rule``), their liability recorded.
+    """
+
+    stage: str
+    lead_department: str
+    results: dict[str, str]
+    absent: list[str] = []
+    rule: str | None = None
+
+
 class ELicenseIssued(MatterEvent):
     license_no: str
     # Issued on deemed approval (超时默认), with no department's signature.
@@ -439,6 +474,15 @@ class ConstructionStarted(DomainEvent):
 
     matter_code: str
     license_no: str
+
+
+class PermitExpiryWarned(MatterEvent):
+    """The permit lapses at ``expires_at`` unless construction starts or it is extended (an
+    extension is applied for before expiry, 建筑工程施工许可管理办法 §8); ``extensions_left``."""
+
+    license_no: str
+    expires_at: datetime
+    extensions_left: int
 
 
 class PermitLapsed(MatterEvent):

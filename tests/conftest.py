@@ -29,8 +29,10 @@ from temporalio.testing import WorkflowEnvironment
 from infra import migrate
 from infra.db import create_pool
 from infra.devstack.pgserver import EmbeddedPostgres
+from interfaces.contentload import load_zones
 from schemas import visibility
 from tests.harness import Harness, Receiver, running_worker
+from tests.support import TEST_ZONES_FILE
 
 BIN = Path(sys.executable).parent
 
@@ -78,6 +80,8 @@ async def pg_dsn(pg_server_dsn: str) -> AsyncIterator[str]:
     dsn = _with_database(pg_server_dsn, name)
     pool = await create_pool(dsn)
     await migrate.apply(pool)
+    # The lifecycle's test zones (``tests.support.lifecycle_zones``) are the zones in force here.
+    await load_zones(pool, TEST_ZONES_FILE.read_text(encoding="utf-8"), "tests")
     await pool.close()
     yield dsn
     admin = await asyncpg.connect(pg_server_dsn)

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from catalog.content import ContentVersions, content_hash
-from catalog.load import default_catalog, default_zones
-from catalog.models import ProjectFacts, derive_checklist
+from catalog.load import default_catalog
+from catalog.models import ProjectFacts, ZonePolicy, check_zone, derive_checklist
 from legalclock import CST, Clock, default_calendar
 from schemas.events import EventEnvelope
 from schemas.project import (
@@ -113,9 +115,25 @@ def registration(
     )
 
 
+# The test zones (``tests/zones.json``): codes ``yanhu`` and ``tunliu`` with the feature set the
+# lifecycle tests exercise (regional assessments, deemed approval, commitment, the half-day
+# promise, stage limits and caps) -- not the source's zones, which are ``catalog/data/zones.json``
+# (tested in ``tests/catalog``). ``tests/conftest.py`` loads them into the session's database.
+TEST_ZONES_FILE = Path(__file__).parent / "zones.json"
+
+
+@lru_cache(maxsize=1)
+def lifecycle_zones() -> dict[str, ZonePolicy]:
+    """The test zones by code, each checked against the shipped catalog."""
+    zones = TypeAdapter(list[ZonePolicy]).validate_json(TEST_ZONES_FILE.read_text(encoding="utf-8"))
+    for zone in zones:
+        check_zone(default_catalog(), zone)
+    return {z.code: z for z in zones}
+
+
 def context(zone: str) -> ProjectContext:
-    """The shipped catalog, the zone's policy and the shipped calendar (all cached by their loaders)."""
-    return ProjectContext(default_catalog(), default_zones()[zone], default_calendar())
+    """The shipped catalog, the test zone's policy and the shipped calendar (all cached)."""
+    return ProjectContext(default_catalog(), lifecycle_zones()[zone], default_calendar())
 
 
 def versions(ctx: ProjectContext) -> ContentVersions:
@@ -132,6 +150,7 @@ def unregistered(
     deemed_rule: Literal[1, 2] = 2,
     acceptance_rule: Literal[1, 2] = 1,
     modes_rule: Literal[1, 2] = 1,
+    filing_rule: Literal[1, 2] = 1,
 ) -> ProjectMachine:
     """A machine holding ``reg`` before ``register`` ran (for registration tests).
 
@@ -152,6 +171,7 @@ def unregistered(
         deemed_rule=deemed_rule,
         acceptance_rule=acceptance_rule,
         modes_rule=modes_rule,
+        filing_rule=filing_rule,
     )
     return ProjectMachine(state, ctx)
 
@@ -169,6 +189,7 @@ def machine(
     deemed_rule: Literal[1, 2] = 2,
     acceptance_rule: Literal[1, 2] = 1,
     modes_rule: Literal[1, 2] = 1,
+    filing_rule: Literal[1, 2] = 1,
 ) -> ProjectMachine:
     """A registered project at ``at`` (its first stage open), approved until ``stage`` if given.
 
@@ -176,7 +197,7 @@ def machine(
     it causes; the stream's version keeps counting.
     """
     reg = reg or registration(zone=zone, project_type=project_type, standard_land_parcel=standard_land_parcel)
-    m = unregistered(reg, clock_model, deemed_rule, acceptance_rule, modes_rule)
+    m = unregistered(reg, clock_model, deemed_rule, acceptance_rule, modes_rule, filing_rule)
     facts = ProjectFacts.of(reg)
     m.register(derive_checklist(m.ctx.catalog, m.ctx.zone, facts), at)
     m.advance(at)

@@ -1,7 +1,9 @@
 """The legal clock as the lifecycle uses it: a narrow seam over ``legalclock``.
 
 Pure. The calendar and the zone's office hours always arrive as arguments (data carried in the
-workflow's state), never from a global.
+workflow's state), never from a global. A zone with seasonal hours (``ZonePolicy.seasonal_hours``)
+counts each clock with the hours of its acceptance day and closes it on those of its last day
+(``legalclock.seasonal_deadline``); any other zone counts on its ``office_hours`` as before.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from catalog.models import ZonePolicy
-from legalclock import CST, Clock, OfficeHours, OfficialCalendar, SuspensionKind, count_working_days
+from legalclock import CST, Clock, OfficeHours, OfficialCalendar, SuspensionKind, count_working_days, seasonal_deadline
 from legalclock.clock import Deadline
 
 CalendarData = OfficialCalendar
@@ -24,16 +26,25 @@ def start(now: datetime, limit_days: float) -> Clock:
     return Clock(accepted_at=now, limit_days=limit_days)
 
 
+def hours_of(clock: Clock, zone: ZonePolicy) -> OfficeHours:
+    """The office hours a clock counts with: the zone's on its acceptance day (its season's, where
+    the zone keeps seasons; ``office_hours`` otherwise, so a zone without seasons counts as before)."""
+    return zone.hours_on(clock.accepted_at.astimezone(CST).date())
+
+
 def deadline(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy) -> Deadline:
+    """When the limit runs out; under seasonal hours at the close of its last day's season."""
+    if zone.seasonal_hours is not None:
+        return seasonal_deadline(clock, calendar, zone.seasonal_hours)
     return clock.deadline(calendar, zone.office_hours)
 
 
 def used_days(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy, now: datetime) -> float:
-    return clock.budget(calendar, zone.office_hours, now).used_days
+    return clock.budget(calendar, hours_of(clock, zone), now).used_days
 
 
 def left_days(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy, now: datetime) -> float:
-    return clock.budget(calendar, zone.office_hours, now).left_days
+    return clock.budget(calendar, hours_of(clock, zone), now).left_days
 
 
 def warning_at(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy) -> datetime | None:
@@ -44,17 +55,17 @@ def warning_at(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy) -> da
     """
     esc = zone.escalation
     before = esc.warn_days_before if clock.total_days > esc.warn_days_before else None
-    return clock.warning_at(calendar, zone.office_hours, share=esc.warn_share, days_before=before).at
+    return clock.warning_at(calendar, hours_of(clock, zone), share=esc.warn_share, days_before=before).at
 
 
 def days_between(start: datetime, end: datetime, calendar: OfficialCalendar, zone: ZonePolicy) -> float:
     """Working days from ``start`` to ``end``, the first day not counted (as a limit counts them)."""
-    return count_working_days(calendar, zone.office_hours, start, end)
+    return count_working_days(calendar, zone.hours_on(start.astimezone(CST).date()), start, end)
 
 
 def add_days(at: datetime, days: float, calendar: OfficialCalendar, zone: ZonePolicy) -> datetime:
     """``days`` working days after the instant ``at``."""
-    result = Clock(accepted_at=at, limit_days=days).deadline(calendar, zone.office_hours).at
+    result = deadline(Clock(accepted_at=at, limit_days=days), calendar, zone).at
     assert result is not None  # a fresh clock is never stopped
     return result
 
@@ -92,12 +103,13 @@ def extend(
 
     Raises ``legalclock.ExtensionRefused`` (naming the rule) otherwise.
     """
-    return clock.extend(days, approved_by, reason, now, calendar=calendar, hours=zone.office_hours, max_days=max_days)
+    hours = hours_of(clock, zone)
+    return clock.extend(days, approved_by, reason, now, calendar=calendar, hours=hours, max_days=max_days)
 
 
 def stop_overrun_at(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy) -> datetime | None:
     """When the open stop outlasts its declared length (None: not stopped, or no length declared)."""
-    due = clock.stop_overrun_at(calendar, zone.office_hours)
+    due = clock.stop_overrun_at(calendar, hours_of(clock, zone))
     return None if due is None else due.at
 
 

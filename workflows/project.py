@@ -74,8 +74,7 @@ NOT_READY = "NotReady"
 PIPELINED = "pipelined"
 # Patch: matters run the statutory limit with the zone's promise beside it (``ProjectState.clock_model``).
 TWO_CLOCKS = "two-clocks"
-# Patch: deemed approval only for the matters a zone lists (``ProjectState.deemed_rule``).
-DEEMED_BY_MATTER = "deemed-by-matter"
+DEEMED_BY_MATTER = "deemed-by-matter"  # deemed approval only for the matters a zone lists (``deemed_rule``)
 # Patch: matters are applied for and accepted before their clock runs (``ProjectState.acceptance_rule``).
 ACCEPTANCE = "acceptance"
 # Patch: a run without its own ``history_limit`` continues as new at ``SHORT_RUN_EVENTS`` events
@@ -84,6 +83,7 @@ ACCEPTANCE = "acceptance"
 SHORT_RUNS = "short-runs"
 SHORT_RUN_EVENTS = 200
 MODES_BY_RULE = "modes-by-rule"  # handling modes by the rules (``ProjectState.modes_rule``)
+FILINGS = "filings-joint-acceptance"  # filings on receipt, joint opinion (``ProjectState.filing_rule``)
 SCOPED_DECISIONS = "scoped-decisions"  # decision ids per department (``ProjectState.decision_scope``)
 REJECTED = "Rejected"
 
@@ -220,6 +220,7 @@ class ProjectWorkflow:
             deemed_rule=2 if workflow.patched(DEEMED_BY_MATTER) else 1,
             acceptance_rule=2 if workflow.patched(ACCEPTANCE) else 1,
             modes_rule=2 if workflow.patched(MODES_BY_RULE) else 1,
+            filing_rule=2 if workflow.patched(FILINGS) else 1,
             decision_scope=2 if workflow.patched(SCOPED_DECISIONS) else 1,
         )
         m = ProjectMachine(state, ctx)

@@ -17,7 +17,6 @@ from infra.temporal import connect
 from interfaces.client import DaibanClient, DaibanError
 from legalclock import CST
 from schemas.project import (
-    AssessmentFit,
     Commitment,
     Decision,
     DecisionKind,
@@ -63,17 +62,6 @@ PROJECTS = [
         120_000_000,
         ("agent-li", "agent-wang", "lead-zhao"),
         standard_land_parcel=True,
-        # Yanhu's regional assessments (区域评估): the project fits and commits (modes rule 2).
-        regional_assessments=[
-            AssessmentFit(
-                assessment=key,
-                area="盐湖高新区规划范围",
-                project_kind="industrial",
-                commitment="按区域评估结论及其管控要求建设，接受事中事后监管",
-                signed_by="法定代表人",
-            )
-            for key in ("energy", "soil-water")
-        ],
     ),
     _project(
         "demo-tunliu-002",

@@ -5,8 +5,8 @@ stderr and a non-zero code (2 bad input or configuration, 1 refused by the proje
 
 Modules by noun: ``project`` (register, inspect, and every agent or operator command, each verb
 its update's name with dashes), ``decisions`` (``decide``, ``verify``), ``reports`` (inbox,
-overdue, notifications, reports, rebuild), ``calendar``, ``projector``, ``db`` (migrate, repair);
-``common`` holds ``run``, ``read``, ``emit``, ``fail`` and ``build``.
+overdue, notifications, reports, rebuild), ``calendar``, ``content`` (``zone``, ``catalog``),
+``projector``, ``db`` (migrate, repair); ``common`` holds ``run``, ``read``, ``emit``, ``fail`` and ``build``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import typer
 
 from infra.logs import configure_logging
 from infra.process import exit_now
-from interfaces.cli import calendar, db, decisions, project, projector, reports
+from interfaces.cli import calendar, content, db, decisions, project, projector, reports
 
 app = typer.Typer(
     help="daiban: full-agency approval of investment projects, on Temporal.", no_args_is_help=True, add_completion=False
@@ -24,6 +24,8 @@ app.add_typer(project.app, name="project")
 decisions.install(app)
 reports.install(app)
 app.add_typer(calendar.app, name="calendar")
+app.add_typer(content.zone_app, name="zone")
+app.add_typer(content.catalog_app, name="catalog")
 app.add_typer(projector.app, name="projector")
 db.install(app)
 

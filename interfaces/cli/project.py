@@ -188,7 +188,8 @@ def licences(project_id: str, as_json: JsonOpt = False) -> None:
     rows = read(lambda pool: project_licences(pool, project_id))
     if not rows:
         raise fail(f"project_id: no e-licences for {project_id!r}")
-    emit(rows, as_json, lambda: table(rows, ["license_no", "matter_code", "status", "status_reason", "issued_at"]))
+    columns = ["license_no", "matter_code", "status", "status_reason", "issued_at", "issuing_body", "seal"]
+    emit(rows, as_json, lambda: table(rows, columns))
 
 
 # ---- commands: the verb is the name of the command (schemas.commands) -----------------------------

@@ -69,6 +69,18 @@ def report_departments(as_json: JsonOpt = False) -> None:
     emit(rows, as_json, lambda: table(rows, columns))
 
 
+@report_app.command("credit")
+def report_credit(
+    zone: Annotated[str | None, typer.Option(help="Only this zone's projects.")] = None,
+    enterprise: Annotated[str | None, typer.Option(help="Only this enterprise's entries.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The credit record: commitments (告知承诺) found untrue on verification (国办发〔2020〕42号)."""
+    rows = read(lambda pool: queries.credit_records(pool, zone, enterprise))
+    columns = ["recorded_at", "enterprise", "zone", "project_id", "matter_code", "department", "findings"]
+    emit(rows, as_json, lambda: table(rows, columns))
+
+
 @report_app.command("zone")
 def report_zone(as_json: JsonOpt = False) -> None:
     """Projects per stage, investment and working days saved, per zone."""

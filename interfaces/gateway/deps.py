@@ -98,6 +98,10 @@ ProjectId = Annotated[
 Code = Annotated[str, PathParam(pattern=ID_PATTERN, max_length=bounded.ID_MAX)]
 # Filters of the reports: identifiers, as the schemas have them.
 ZoneFilter = Annotated[str | None, Query(pattern=ID_PATTERN, max_length=bounded.ID_MAX, description="A zone code.")]
+EnterpriseFilter = Annotated[
+    str | None,
+    Query(max_length=bounded.NAME_MAX, pattern=PRINTABLE_PATTERN, description="An enterprise's name."),
+]
 DepartmentFilter = Annotated[
     str | None, Query(pattern=ID_PATTERN, max_length=bounded.ID_MAX, description="A department code.")
 ]

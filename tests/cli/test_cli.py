@@ -90,27 +90,9 @@ async def test_an_agent_runs_a_project_from_the_terminal(
         ),
     )
     assert res["state"] == "approved"
-    # The project filing: applied for, accepted (now to decide, its clock running), approved.
-    await ok_json(dev, pg_dsn, *apply_args(pid, "project-filing", "--material", "备案信息表"))
-    res = await ok_json(
-        dev,
-        pg_dsn,
-        *department_args("decide", pid, "project-filing", "approval", "cli-2a", "clerk", "--kind", "accept"),
-    )
-    assert res["state"] == "pending"
-    await settle(handle)
-    code, out, err = await daiban(dev, pg_dsn, "inbox", "approval")
-    to_accept, to_decide = out.split("To decide")
-    assert code == 0 and pid not in to_accept and pid in to_decide, out
-    assert [i["phase"] for i in await ok_json(dev, pg_dsn, "inbox", "approval") if i["project_id"] == pid] == [
-        "decision"
-    ]
-    res = await ok_json(
-        dev,
-        pg_dsn,
-        *department_args("decide", pid, "project-filing", "approval", "cli-2", "clerk", "--kind", "approve"),
-    )
-    assert res["state"] == "approved"
+    # The project filing is complete on receipt of its information (备案): nothing to accept or decide.
+    res = await ok_json(dev, pg_dsn, *apply_args(pid, "project-filing", "--material", "备案信息表"))
+    assert res["message"].endswith("approved"), res
     # Deciding before accepting is refused (exit 1); the EIA is accepted, then sent back for correction.
     await ok_json(dev, pg_dsn, *apply_args(pid, "eia", "--material", "环境影响报告表"))
     code, out, err = await daiban(
@@ -121,6 +103,14 @@ async def test_an_agent_runs_a_project_from_the_terminal(
         dev, pg_dsn, *department_args("decide", pid, "eia", "ecology", "cli-3a", "r", "--kind", "accept")
     )
     assert res["state"] == "pending"
+    # Accepted, it is the department's to decide (its clock running).
+    await settle(handle)
+    code, out, err = await daiban(dev, pg_dsn, "inbox", "ecology")
+    to_accept, to_decide = out.split("To decide")
+    assert code == 0 and pid not in to_accept and pid in to_decide, out
+    assert [i["phase"] for i in await ok_json(dev, pg_dsn, "inbox", "ecology") if i["project_id"] == pid] == [
+        "decision"
+    ]
     res = await ok_json(
         dev,
         pg_dsn,
@@ -170,6 +160,7 @@ async def test_an_agent_runs_a_project_from_the_terminal(
     assert any(d["department"] == "market" and d["decided"] >= 1 for d in departments)
     zones = await ok_json(dev, pg_dsn, "report", "zone")
     assert any(z["zone"] == "tunliu" and z["projects"] >= 1 for z in zones)
+    assert all(c["project_id"] != pid for c in await ok_json(dev, pg_dsn, "report", "credit", "--zone", "tunliu"))
     assert isinstance(await ok_json(dev, pg_dsn, "overdue"), list)
     for _ in range(100):  # the notify activity runs a moment after the update returned
         if await pg_pool.fetchval(

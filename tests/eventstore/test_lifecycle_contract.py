@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 
 from catalog.content import ContentVersions
-from catalog.load import default_catalog, default_zones
+from catalog.load import default_catalog
 from catalog.models import ProjectFacts, derive_checklist
 from eventstore import queries as q
 from eventstore.projector import Projector
@@ -36,7 +36,7 @@ from schemas.project import (
 )
 from schemas.stages import Stage
 from tests import support as sp
-from tests.support import rid
+from tests.support import lifecycle_zones, rid
 from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState, Rejected
 
 
@@ -59,7 +59,7 @@ def drive(
         backup_agent="agent-wang",
         project_lead="lead-zhao",
     )
-    ctx = ProjectContext(default_catalog(), default_zones()[zone], default_calendar())
+    ctx = ProjectContext(default_catalog(), lifecycle_zones()[zone], default_calendar())
     versions = ContentVersions(catalog="catalog-test", zone=f"zone-{zone}-test", calendar=ctx.calendar.version)
     state = ProjectState(registration=reg, versions=versions, agent=reg.agent, backup_agent=reg.backup_agent)
     if rules == 2:

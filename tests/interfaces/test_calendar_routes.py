@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
+from catalog.load import default_zones
+from interfaces.contentload import load_zones
 from legalclock import provisional_holidays
 from tests.interfaces.conftest import Gateway, decision, operator
 
@@ -69,3 +72,19 @@ async def test_a_notice_dry_run_lists_every_changed_day_and_each_moved_deadline(
     (move,) = [m for m in out["moves"] if m["project_id"] == pid and m["clock_id"] == "process"]
     assert move["working_days"] == 1 and move["after"] > move["before"]
     assert (await gw.http.get("/calendar/2026")).json()["holidays"].get("2026-12-31") is None, "nothing stored"
+
+
+async def test_the_deadline_calculator_closes_on_the_zones_seasonal_hours(gw: Gateway) -> None:
+    # A zone that keeps summer hours from 1 June (closing at 18:00), loaded at run time as data.
+    code = f"season-{uuid.uuid4().hex[:6]}"
+    zone = default_zones()["shouyang"].model_dump(mode="json") | {"code": code}
+    summer = {"morning_start": "08:00", "morning_end": "11:30", "afternoon_start": "14:30", "afternoon_end": "18:00"}
+    zone["seasonal_hours"] = {
+        "seasons": [{"starts": "06-01", "hours": summer}, {"starts": "10-08", "hours": zone["office_hours"]}]
+    }
+    await load_zones(gw.harness.pool, json.dumps(zone, ensure_ascii=False), "operator")
+    params: dict[str, Any] = {"start": "2026-05-28T10:00", "days": 3}
+    fixed = (await gw.http.get("/calendar/deadline", params=params | {"zone": "shouyang"})).json()
+    seasonal = (await gw.http.get("/calendar/deadline", params=params | {"zone": code})).json()
+    assert fixed["deadline"] == "2026-06-02T17:30:00+08:00"
+    assert seasonal["deadline"] == "2026-06-02T18:00:00+08:00"

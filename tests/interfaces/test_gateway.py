@@ -51,6 +51,7 @@ READS = {
     "/overdue": "OverdueItem",
     "/reports/departments": "DepartmentReport",
     "/reports/zone": "ZoneReport",
+    "/reports/credit": "CreditRecord",
 }
 
 
@@ -143,31 +144,11 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     again = await gw.decide(pid, d)
     assert again.status_code == 200 and again.json()["duplicate"] is True
 
-    # Approval & land stage: the project filing comes first. Accepted (a signed decision too), it
-    # moves to the department's "to decide" list and its clock runs: it stops, resumes, extends.
+    # Approval & land stage: the project filing comes first, complete on receipt of its information
+    # (备案, 企业投资项目核准和备案管理条例 §13): nothing for the department to accept or decide.
     await gw.apply(pid, "project-filing")
-    await gw.inbox("approval", pid, "project-filing", "acceptance")
-    r = await gw.decide(pid, decision("project-filing", "approval", "accept"))
-    assert r.status_code == 200 and r.json()["state"] == "pending", r.text
-    row = await gw.inbox("approval", pid, "project-filing", "decision")
-    assert row["accepted_at"] is not None, row
-    clock = {"matter_code": "project-filing", "department": "approval"}
-    r = await gw.http.post(
-        f"/projects/{pid}/stop-clock",
-        headers=operator(),
-        json={**clock, "kind": "expert_review", "reason": "expert panel", "expected_days": 10},
-    )
-    assert r.status_code == 200, r.text
-    r = await gw.http.post(f"/projects/{pid}/resume-clock", headers=operator(), json=clock)
-    assert r.status_code == 200, r.text
-    r = await gw.http.post(
-        f"/projects/{pid}/extend-limit",
-        headers=operator(),
-        json={**clock, "days": 10, "approved_by": "bureau head", "reason": "complex case"},
-    )
-    assert r.status_code == 200, r.text
-    r = await gw.decide(pid, decision("project-filing", "approval", instant=True))
-    assert r.status_code == 200 and r.json()["state"] == "approved", r.text
+    filed = {m["code"]: m for m in (await gw.http.get(f"/projects/{pid}", headers=operator())).json()["matters"]}
+    assert (filed["project-filing"]["state"], filed["project-filing"]["approval_mode"]) == ("approved", "filed")
 
     # Then the rest in parallel; in tunliu, energy review is approved on receipt of the signed
     # commitment (告知承诺), and verified afterwards.
@@ -212,6 +193,25 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     await gw.apply(pid, "land-contract")
     r = await gw.decide(pid, decision("land-contract", "resources", "accept"))
     assert r.status_code == 200 and r.json()["state"] == "pending", r.text
+    # Accepted (a signed decision too), it moves to the department's "to decide" list and its clock
+    # runs: it stops, resumes, extends.
+    row = await gw.inbox("resources", pid, "land-contract", "decision")
+    assert row["accepted_at"] is not None, row
+    clock = {"matter_code": "land-contract", "department": "resources"}
+    r = await gw.http.post(
+        f"/projects/{pid}/stop-clock",
+        headers=operator(),
+        json={**clock, "kind": "expert_review", "reason": "expert panel", "expected_days": 10},
+    )
+    assert r.status_code == 200, r.text
+    r = await gw.http.post(f"/projects/{pid}/resume-clock", headers=operator(), json=clock)
+    assert r.status_code == 200, r.text
+    r = await gw.http.post(
+        f"/projects/{pid}/extend-limit",
+        headers=operator(),
+        json={**clock, "days": 10, "approved_by": "bureau head", "reason": "complex case"},
+    )
+    assert r.status_code == 200, r.text
     r = await gw.decide(pid, decision("land-contract", "resources"))
     assert r.status_code == 200 and r.json()["state"] == "approved", r.text
     await gw.apply(pid, "land-use-planning-permit")
@@ -296,6 +296,9 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     assert [row["department"] for row in report.json()] == ["ecology"]
     zone = await gw.http.get("/reports/zone", params={"zone": "tunliu"})
     assert zone.status_code == 200 and zone.json()[0]["projects"] >= 1
+    # The energy commitment was verified as true: nothing in the credit record for this project.
+    credit = await gw.http.get("/reports/credit", params={"zone": "tunliu"})
+    assert credit.status_code == 200 and all(row["project_id"] != pid for row in credit.json())
 
     r = await gw.http.post(
         f"/projects/{pid}/withdraw", headers=operator(), json={"reason": "investor withdrew", "by": "agent-wang"}

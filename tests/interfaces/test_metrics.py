@@ -51,10 +51,10 @@ async def test_worker_serves_sdk_metrics_and_daiban_counters(dev_env: WorkflowEn
         await client.register(reg)
         await client.state(reg.project_id)
         # The agent applies; enterprise registration (即办件) is accepted and approved in one step, the
-        # project filing is accepted (受理, no decision counted) and then approved.
-        steps = (
+        # project filing is complete on receipt (备案: nothing for the department to decide).
+        steps: tuple[tuple[str, str, list[str]], ...] = (
             ("enterprise-registration", "market", ["approve"]),
-            ("project-filing", "approval", ["accept", "approve"]),
+            ("project-filing", "approval", []),
         )
         for code, dept, kinds in steps:
             application = SubmitApplication(matter_code=code, by=reg.agent, materials=["申请表"])
@@ -79,9 +79,9 @@ async def test_worker_serves_sdk_metrics_and_daiban_counters(dev_env: WorkflowEn
                     break
                 await asyncio.sleep(0.1)
         q = settings.task_queue
-        # Two approvals (an acceptance is no decision's outcome); events count once each.
+        # Two approvals (one instant, one filed on receipt); events count once each.
         assert _value(text, "daiban_decisions", outcome="approved", task_queue=q) == 2, text
-        assert _value(text, "daiban_events_recorded", event_type="ApplicationAccepted", task_queue=q) == 2, text
+        assert _value(text, "daiban_events_recorded", event_type="ApplicationReceived", task_queue=q) == 2, text
         assert _value(text, "daiban_events_recorded", event_type="ProjectRegistered", task_queue=q) == 1
         assert _value(text, "temporal_activity_execution_latency_count", task_queue=q) > 0, "SDK metrics too"
     finally:

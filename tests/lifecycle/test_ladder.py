@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from catalog.load import default_catalog, default_zones
+from catalog.load import default_catalog
 from catalog.models import check_zone
 from legalclock import Clock, merge_calendar_file
 from schemas import effects as fx
 from schemas.stages import Stage
 from tests import support as sp
+from tests.support import lifecycle_zones
 from workflows.lifecycle import ProjectMachine, Rejected
 
 MINUTE = timedelta(minutes=1)
@@ -192,7 +193,7 @@ def test_deemed_approval_only_for_the_matters_a_zone_lists_and_public_safety_onl
 
 
 def test_a_zone_policy_naming_a_safety_matter_without_its_rule_is_refused() -> None:
-    catalog, zone = default_catalog(), default_zones()["yanhu"]
+    catalog, zone = default_catalog(), lifecycle_zones()["yanhu"]
     check_zone(catalog, zone)  # the shipped policy passes
     bad = zone.model_copy(update={"deemed_approval_matters": ["fire-acceptance"]})
     with pytest.raises(

@@ -6,11 +6,12 @@ from datetime import datetime
 
 import pytest
 
-from catalog.load import default_catalog, default_zones
+from catalog.load import default_catalog
 from catalog.models import ProjectFacts, derive_checklist
 from schemas import effects as fx
 from schemas.stages import Stage
 from tests import support as sp
+from tests.support import lifecycle_zones
 from workflows.lifecycle import ProjectMachine
 
 # The matters of the test project (special construction on a special lightning site, EIA report
@@ -140,7 +141,9 @@ def test_registration_then_advance_opens_no_other_stage() -> None:
 
 def checklist(**facts: object) -> list[str]:
     """The matter codes of the checklist of a Yanhu project with ``facts``."""
-    items = derive_checklist(default_catalog(), default_zones()["yanhu"], ProjectFacts(project_type="general", **facts))
+    items = derive_checklist(
+        default_catalog(), lifecycle_zones()["yanhu"], ProjectFacts(project_type="general", **facts)
+    )
     return [i.matter_code for i in items]
 
 

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from catalog.load import default_catalog, default_zones
 from catalog.models import CAPPED_STAGES, Catalog, MatterSpec, ZonePolicy, check_zone, critical_path
 from schemas.stages import APPROVAL_STAGES, Stage
+from tests.support import lifecycle_zones
 
 REPLAY_CONTENT = Path(__file__).parents[1] / "replay" / "content"
 
@@ -21,7 +22,7 @@ def test_the_shipped_zone_policies_pass() -> None:
 
 
 def test_the_critical_path_chains_required_matters_and_skips_what_the_zone_waives() -> None:
-    catalog, zones = default_catalog(), default_zones()
+    catalog, zones = default_catalog(), lifecycle_zones()
     # Project filing (1), land pre-review (3), the land contract (2), the land-use planning permit (2).
     land = ["project-filing", "land-pre-review", "land-contract", "land-use-planning-permit"]
     assert critical_path(catalog, zones["yanhu"], Stage.APPROVAL_LAND) == (8, land)
@@ -35,7 +36,7 @@ def test_the_critical_path_chains_required_matters_and_skips_what_the_zone_waive
 
 
 def test_a_stage_limit_below_its_critical_path_is_refused_naming_the_chain() -> None:
-    zone = default_zones()["yanhu"]
+    zone = lifecycle_zones()["yanhu"]
     short = zone.model_copy(update={"stage_limits": {**zone.stage_limits, Stage.APPROVAL_LAND: 7}})
     with pytest.raises(
         ValueError,
@@ -46,7 +47,7 @@ def test_a_stage_limit_below_its_critical_path_is_refused_naming_the_chain() -> 
 
 
 def test_stage_limits_over_the_whole_process_cap_are_refused() -> None:
-    zone = default_zones()["tunliu"]
+    zone = lifecycle_zones()["tunliu"]
     over = zone.model_copy(update={"stage_limits": {**zone.stage_limits, Stage.APPROVAL_LAND: 10}})
     with pytest.raises(
         ValueError, match=r"20\.5 working days up to the construction permit exceed the whole-process cap of 20"
@@ -131,7 +132,7 @@ def test_the_joint_acceptance_names_its_matters_and_the_shipped_zones_keep_absen
 def test_every_stage_has_a_known_lead_department() -> None:
     for zone in default_zones().values():
         assert set(zone.stage_leads) == set(APPROVAL_STAGES)
-    zone = default_zones()["yanhu"]
+    zone = lifecycle_zones()["yanhu"]
     leads = {k: v for k, v in zone.stage_leads.items() if k != Stage.CONSTRUCTION_PERMIT}
     with pytest.raises(ValueError, match=r"^zones\.yanhu\.stage_leads\.construction_permit: every stage needs"):
         check_zone(default_catalog(), zone.model_copy(update={"stage_leads": leads}))
@@ -144,13 +145,13 @@ def test_every_stage_has_a_known_lead_department() -> None:
 
 def test_a_matter_the_zone_promises_nothing_for_is_not_on_the_promised_critical_path() -> None:
     # A full EIA report (60 statutory days, no promise) leaves stage 1's promised path as it is.
-    catalog, zone = default_catalog(), default_zones()["yanhu"]
+    catalog, zone = default_catalog(), lifecycle_zones()["yanhu"]
     days, chain = critical_path(catalog, zone, Stage.APPROVAL_LAND)
     assert days == 8 and "eia-report" not in chain
 
 
 def test_tunliu_fits_its_cap() -> None:
-    zone = default_zones()["tunliu"]
+    zone = lifecycle_zones()["tunliu"]
     assert sum(zone.stage_limits.get(s, 0) for s in CAPPED_STAGES) <= min(zone.process_caps.values())
     assert "zone's choice" in zone.notes["stage_limits"]
 
@@ -187,7 +188,7 @@ def test_a_joint_acceptance_of_another_stages_matter_is_refused() -> None:
 
 
 def test_the_absent_department_rule_needs_its_local_rule() -> None:
-    zone = default_zones()["yanhu"]
+    zone = lifecycle_zones()["yanhu"]
     with pytest.raises(ValidationError, match=r"zones\.yanhu\.absent_department_rule: 缺席默认 needs"):
         ZonePolicy.model_validate({**zone.model_dump(), "absent_department_deemed": True})
     allowed = ZonePolicy.model_validate(

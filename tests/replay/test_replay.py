@@ -4,7 +4,8 @@ A change that alters the commands a workflow issues for an existing history fail
 change needs ``workflow.patched``. Regenerate the histories (only for a deliberate, versioned
 change) with ``DAIBAN_RECORD_HISTORIES=1 make test PYTEST_ARGS=tests/replay``; keep the old ones
 under a suffix, as ``*_one_clock.json`` keeps the histories recorded before the ``two-clocks`` and
-``deemed-by-matter`` patches and ``*_before_acceptance.json`` those recorded before the
+``deemed-by-matter`` patches, ``*_before_filings.json`` those recorded before the
+``filings-joint-acceptance`` patch and ``*_before_acceptance.json`` those recorded before the
 ``acceptance`` and ``short-runs`` patches (both paths of every patch replay).
 """
 
@@ -171,10 +172,9 @@ async def _write(h: Harness, handle: WorkflowHandle[Any, Any], name: str) -> Non
 async def _record_lifecycle(h: Harness) -> None:
     p = await h.start(zone="yanhu")
     await approve_all(p, "approval_land", prefix="r", accept=False)
-    # Applications: project filing accepted and decided at once (即办件); the EIA's application
-    # goes back once with a completion notice (补正告知) before it is accepted.
+    # Applications: project filing is complete on receipt (备案); the EIA's application goes back
+    # once with a completion notice (补正告知) before it is accepted.
     await apply(p, "project-filing", "standard", "r-apply-filing", by="agent-li")
-    await decide(p, "project-filing", "approval", "r-filing", by="clerk", instant=True)
     await apply(p, "eia", "standard", "r-apply-eia", by="agent-li")
     await decide(p, "eia", "ecology", "r-eia-notice", "request_completion", by="clerk", items=["report form"])
     await p.execute_update(

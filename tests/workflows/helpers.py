@@ -12,7 +12,6 @@ import asyncpg
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from catalog.load import default_zones
 from legalclock import CST, OfficialCalendar, YearCalendar, default_calendar
 from schemas.project import (
     Commitment,
@@ -23,6 +22,7 @@ from schemas.project import (
     ProjectView,
     SubmitApplication,
 )
+from tests.support import lifecycle_zones
 from workflows.project import ProjectWorkflow
 
 
@@ -120,8 +120,10 @@ async def approve_all(
         if any(m.state in ("to_apply", "received") for m in v.matters):
             v = await open_all(h, prefix)
         pending = [m for m in v.matters if m.state == "pending"]
-        if not pending and any(m.state == "approved" for m in v.matters if m.stage == v.stage):
-            continue  # approved on receipt (commitment): the stage moved on
+        if not pending and (
+            v.stage == until_stage or any(m.state == "approved" for m in v.matters if m.stage == v.stage)
+        ):
+            continue  # approved on receipt (a commitment, a filing): the stage moved on
         assert pending, f"stuck in {v.stage}: {v.waiting_for}"
         for m in pending:
             await decide(h, m.code, m.department, f"{prefix}-{m.code}-{m.submissions}", by=f"{m.department}-clerk")
@@ -149,7 +151,7 @@ def matter(v: ProjectView, code: str) -> Any:
     return next(m for m in v.matters if m.code == code)
 
 
-HOURS = default_zones()["tunliu"].office_hours
+HOURS = lifecycle_zones()["tunliu"].office_hours
 
 
 def official_2027() -> OfficialCalendar:

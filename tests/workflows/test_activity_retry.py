@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 from activities.project import ProjectActivities
 from schemas.effects import Batch
 from tests.harness import Harness
-from tests.workflows.helpers import approve_all, decide, events, open_all, settle, view
+from tests.workflows.helpers import approve_all, events, open_all, settle, view
 from worker import WORKFLOWS, activities_of
 
 
@@ -48,7 +48,6 @@ async def test_a_retried_append_after_commit_writes_nothing_twice(
     ):
         h = await Harness(dev_env.client, task_queue, pg_pool).start(zone="tunliu")
         await approve_all(h, "approval_land", prefix="crash")
-        await decide(h, "project-filing", "approval", "crash-2", by="clerk")
         await open_all(h, "crash")
         pid = h.id.removeprefix("project-")
         for _ in range(100):  # until every event the workflow emitted is in the store

@@ -36,7 +36,6 @@ async def test_correction_stops_the_clock_across_a_holiday(
     h = await ts.start(zone="tunliu")
     await h.signal(ProjectWorkflow.calendar_updated, CalendarUpdate(version=REGISTRY.add_calendar(official_2027())))
     v = await approve_all(h, "approval_land")
-    await decide(h, "project-filing", "approval", "filing", by="clerk", instant=True)
     await open_all(h)
     v = await view(h)
     eia = matter(v, "eia")

@@ -99,7 +99,6 @@ async def test_updates_racing_activities_replay_on_a_worker_without_cache(
 async def test_continue_as_new_in_an_approval_stage(dev: Harness, pg_pool: asyncpg.Pool) -> None:
     h = await dev.start(zone="tunliu", history_limit=100)
     await approve_all(h, "approval_land", prefix="can")
-    await decide(h, "project-filing", "approval", "can-pf", by="c")
     await open_all(h, "can")
     client = DaibanClient(dev.client, dev.task_queue)
     pid = (await view(h)).project_id
@@ -197,7 +196,6 @@ async def test_search_attributes_follow_the_stage_while_commands_stream_in(dev: 
     streaming = asyncio.create_task(stream())
     try:
         await asyncio.sleep(1)
-        await decide(h, "project-filing", "approval", "sa-pf", by="c")
         for i in range(5):  # the land chain: pre-review, contract, land-use planning permit
             await open_all(h, f"sa{i}")
             pending = [m for m in (await view(h)).matters if m.state == "pending" and m.code != "eia"]

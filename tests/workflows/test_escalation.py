@@ -25,8 +25,8 @@ async def test_a_late_department_is_warned_escalated_and_brought_to_a_joint_meet
     v = await approve_all(h, "approval_land")
     pid = v.project_id
     # Everything but the EIA (ecology, promised 10 working days, escalate policy) is decided.
-    assert matter(v, "project-filing").state == "pending" and matter(v, "eia").state == "waiting"
-    await decide(h, "project-filing", "approval", "filing", by="clerk")
+    # Project filing is complete on receipt of its information (备案, 条例 §13): the EIA opens after it.
+    assert matter(v, "project-filing").state == "approved" and matter(v, "eia").state == "to_apply"
     await open_all(h)
     v = await view(h)
     eia = matter(v, "eia")

@@ -61,11 +61,11 @@ async def test_registration_to_production_by_updates_alone(dev: Harness, pg_pool
 
     # A rejection, then a fixed resubmission, on the way.
     await approve_all(h, "approval_land", accept=False)
-    # The agent applies; project filing, an instant matter, is accepted and decided on the spot.
+    # The agent applies; project filing is complete on receipt of its information (备案, 条例 §13).
     assert matter(await view(h), "project-filing").state == "to_apply"
     await apply(h, "project-filing", "standard", "apply-filing", by="agent-li")
-    assert matter(await view(h), "project-filing").state == "received"
-    await decide(h, "project-filing", "approval", "filing", by="clerk", instant=True)
+    filed = matter(await view(h), "project-filing")
+    assert (filed.state, filed.approval_mode) == ("approved", "filed")
     await open_all(h, "land")
     # The land-use planning permit follows the land transfer contract (城乡规划法 §38).
     await decide(h, "land-contract", "resources", "contract", by="land-clerk")
@@ -127,8 +127,11 @@ async def test_registration_to_production_by_updates_alone(dev: Harness, pg_pool
     assert t.count("StageCompleted") == len(APPROVAL_STAGES)
     assert [r["version"] for r in rows] == list(range(1, len(rows) + 1))
     assert {"MatterRejected", "AgentReassigned", "ELicenseIssued", "MatterExempted"} <= set(t)
-    # Every approval followed an application and its acceptance (受理).
-    assert t.count("ApplicationAccepted") >= t.count("MatterApproved")
+    # Every approval followed an application and its acceptance (受理); a filing is complete on receipt.
+    filed = sum(r["event_type"] == "MatterApproved" and r["payload"]["mode"] == "filed" for r in rows)
+    assert filed >= 3, "project filing, fire acceptance filing, completion filing"
+    assert t.count("ApplicationAccepted") >= t.count("MatterApproved") - filed
+    assert {"JointAcceptanceOpinionIssued", "FilingPeriodOpened"} <= set(t)
     inbox = await pg_pool.fetchval(
         "SELECT count(*) FROM department_inbox WHERE project_id = $1 AND closed_at IS NULL", final.project_id
     )
@@ -276,7 +279,6 @@ async def test_construction_continues_as_new_and_keeps_everything(dev: Harness, 
 async def test_expert_review_stops_the_clock_and_a_limit_is_extended_once(dev: Harness, pg_pool: asyncpg.Pool) -> None:
     h = await dev.start(zone="tunliu")
     await approve_all(h, "approval_land", prefix="x")
-    await decide(h, "project-filing", "approval", "x-filing", by="c")
     await open_all(h, "x")
     eia = matter(await view(h), "eia")
     first_deadline = eia.clock.deadline

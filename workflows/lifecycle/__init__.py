@@ -10,15 +10,16 @@ Split by concern: ``state`` (models and named state sets), ``base`` (events, eff
 ``acceptance`` (applications, acceptance 受理, completion notices, refusals), ``commands`` (each update's
 ``validate_X`` and ``X``), ``ladder`` (warnings, breaches, joint meetings), ``modes`` (handling modes
 by the rules: tolerance, commitment, regional assessment, permit lapse; hooks over the others),
-``views`` (what operators see). Keeping it pure means every rule is tested without a server, replays
-deterministically, and the whole state crosses continue-as-new as one pydantic model.
+``views`` (what operators see), ``filings`` (filings on receipt, the enterprise's periods to file,
+one joint acceptance opinion; hooks over the others). Keeping it pure means every rule is tested
+without a server, replays deterministically, and the whole state crosses continue-as-new as one pydantic model.
 """
 
 from __future__ import annotations
 
 from workflows.lifecycle.commands import Commands
+from workflows.lifecycle.filings import Filings
 from workflows.lifecycle.ladder import Ladder
-from workflows.lifecycle.modes import Modes
 from workflows.lifecycle.state import (
     Answer,
     MatterState,
@@ -42,5 +43,5 @@ __all__ = [
 ]
 
 
-class ProjectMachine(Modes, Commands, Ladder, Views):
+class ProjectMachine(Filings, Commands, Ladder, Views):
     """Rules of the lifecycle over a ``ProjectState`` and the content it runs under."""

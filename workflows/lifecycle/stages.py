@@ -58,10 +58,17 @@ class Stages(LifecycleBase):
         self.state.stage = stage
         limit = self.zone.stage_limits.get(stage)
         deadline = None
+        # Filing rule 2: the stage's clock belongs to its lead department (牵头部门), which answers for it.
+        lead = self.zone.stage_leads.get(stage) if self.state.filing_rule == 2 else None
         if limit and stage in APPROVAL_STAGES:
-            tc = self._new_clock(stage_clock_id(stage), "stage", f"stage {stage}", limit, now)
+            tc = self._new_clock(stage_clock_id(stage), "stage", f"stage {stage}", limit, now, department=lead)
             deadline = self.deadline(tc).at
-        self._emit(ev.StageStarted(project_id=self.pid, stage=stage, limit_days=limit, deadline=deadline), now)
+        self._emit(
+            ev.StageStarted(
+                project_id=self.pid, stage=stage, limit_days=limit, deadline=deadline, lead_department=lead
+            ),
+            now,
+        )
         for m in self._stage_matters(stage):
             if m.mode == "regional_assessment":
                 self._exempt(m, now)

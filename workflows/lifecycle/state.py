@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from catalog.content import ContentVersions
-from catalog.models import Catalog, MatterSpec, ZonePolicy
+from catalog.models import Catalog, MatterSpec, ZonePolicy, zone_catalog
 from schemas.effects import Effect
 from schemas.events import ApprovalMode, ChecklistItem, ClockScope, EventEnvelope, HandlingMode, SignedCommitment
 from schemas.project import (
@@ -112,6 +112,8 @@ class PermitTerm(_State):
     license_no: str
     issued_at: datetime
     extensions: int = 0
+    # The expiry (after this many extensions) the agent was warned of (filing rule 2).
+    warned_at_extensions: int | None = None
     started: bool = False
     lapsed: bool = False
 
@@ -132,10 +134,11 @@ class ProjectContext:
     __slots__ = ("calendar", "catalog", "specs", "zone")
 
     def __init__(self, catalog: Catalog, zone: ZonePolicy, calendar: CalendarData) -> None:
-        self.catalog = catalog
+        # The zone's own promises in place of the catalog's (the catalog itself for a zone without).
+        self.catalog = zone_catalog(catalog, zone)
         self.zone = zone
         self.calendar = calendar
-        self.specs: dict[str, MatterSpec] = {m.code: m for m in catalog.matters}
+        self.specs: dict[str, MatterSpec] = {m.code: m for m in self.catalog.matters}
 
 
 # How many first answers a project keeps (newest first out last): about 300 bytes each, so the
@@ -216,6 +219,16 @@ class ProjectState(_State):
     # assessment only for a project that fits and commits, a permit lapsing unless construction
     # starts (``workflows.lifecycle.modes``). Set at registration (``workflow.patched``).
     modes_rule: Literal[1, 2] = 1
+    # 1: filings are accepted and decided like approvals, the enterprise's periods untracked, joint
+    # acceptance as separate results (projects registered before); 2: a filing is complete on
+    # receipt, the enterprise's own period to file runs as its clock, one joint acceptance opinion
+    # with the zone's absent-department rule, stage clocks belong to the stage's lead department, a
+    # construction permit warned of before it lapses
+    # (``workflows.lifecycle.filings``). Set at registration (``workflow.patched``).
+    filing_rule: Literal[1, 2] = 1
+    # The joint acceptance opinion was issued; joint matters deemed by the absent-department rule.
+    joint_opinion: bool = False
+    joint_absent: list[str] = []
     # 1: a decision id is one id of the project (projects registered before); 2: decision ids are
     # each department's own, so one department's id never refuses another's (``answer_key``). Set at
     # registration (``workflow.patched``).

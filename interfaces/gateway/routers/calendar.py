@@ -11,13 +11,14 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict
 
-from catalog.load import default_zones
+from catalog.models import ZonePolicy
 from eventstore.calendars import current_calendar
+from eventstore.versions import current_zone
 from interfaces.client import DaibanClient
 from interfaces.gateway.deps import ID_PATTERN, Operator, Svc
 from interfaces.gateway.errors import ERRORS
 from interfaces.usecases import CalendarPublished, publish_calendar
-from legalclock import CST, MAX_YEAR, MIN_YEAR, OfficeHours, add_working_days
+from legalclock import CST, MAX_YEAR, MIN_YEAR, add_working_days, add_working_days_by_season
 
 log = structlog.get_logger("daiban.gateway")
 router = APIRouter(tags=["agents and operators"])
@@ -76,13 +77,14 @@ def _local(at: datetime) -> datetime:
     return at.replace(tzinfo=CST) if at.tzinfo is None else at
 
 
-def _hours(zone: str) -> OfficeHours:
-    policy = default_zones().get(zone)
-    if policy is None:
+async def _policy(svc: Svc, zone: str) -> ZonePolicy:
+    """The zone's policy in force (``eventstore.versions``)."""
+    found = await current_zone(svc.pool, zone)
+    if found is None:
         raise RequestValidationError(
             [{"type": "value_error", "loc": ("query", "zone"), "input": zone, "msg": f"unknown zone {zone!r}"}]
         )
-    return policy.office_hours
+    return found[1]
 
 
 @router.get("/calendar/deadline", response_model=DeadlineAnswer, tags=["calendar"], responses=ERRORS)
@@ -90,11 +92,17 @@ async def deadline(
     svc: Svc,
     start: Annotated[datetime, Query(description="Acceptance instant (ISO 8601; no offset: Beijing time).")],
     days: Annotated[float, Query(ge=0, le=365, multiple_of=0.5, description="Working days (halves allowed).")],
-    zone: Annotated[str, Query(pattern=ID_PATTERN, description="Zone whose office hours count.")] = "tunliu",
+    zone: Annotated[
+        str, Query(pattern=ID_PATTERN, description="Zone whose office hours (by season) count.")
+    ] = "tunliu",
 ) -> DeadlineAnswer:
     """The deadline calculator: where a limit of N working days ends (README: how deadlines are counted)."""
     calendar = await current_calendar(svc.pool)
-    at = add_working_days(calendar, _hours(zone), _local(start), days)
+    policy = await _policy(svc, zone)
+    if policy.seasonal_hours is not None:  # summer and winter hours: the last day closes on its own
+        at = add_working_days_by_season(calendar, policy.seasonal_hours, _local(start), days)
+    else:
+        at = add_working_days(calendar, policy.office_hours, _local(start), days)
     return DeadlineAnswer(
         start=_local(start),
         days=days,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from eventstore import queries
-from interfaces.gateway.deps import DepartmentFilter, Svc, ZoneFilter
+from interfaces.gateway.deps import DepartmentFilter, EnterpriseFilter, Svc, ZoneFilter
 from interfaces.gateway.errors import READ_ERRORS
 
 router = APIRouter(tags=["reports"])
@@ -21,6 +21,14 @@ async def overdue(svc: Svc, zone: ZoneFilter = None, department: DepartmentFilte
 async def department_report(svc: Svc, department: DepartmentFilter = None) -> list[queries.DepartmentReport]:
     """Per department: decisions, on-time rate, approval days, open work, breaches."""
     return await queries.department_report(svc.pool, department)
+
+
+@router.get("/reports/credit", response_model=list[queries.CreditRecord], responses=READ_ERRORS)
+async def credit_report(
+    svc: Svc, zone: ZoneFilter = None, enterprise: EnterpriseFilter = None
+) -> list[queries.CreditRecord]:
+    """The credit record: commitments (告知承诺) found untrue on verification (国办发〔2020〕42号)."""
+    return await queries.credit_records(svc.pool, zone, enterprise)
 
 
 @router.get("/reports/zone", response_model=list[queries.ZoneReport], responses=READ_ERRORS)
