@@ -20,7 +20,6 @@ from pydantic import TypeAdapter, ValidationError
 from temporalio.common import RawValue
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from catalog.load import default_zones
 from eventstore import queries
 from eventstore.projector import Projector
 from eventstore.store import append
@@ -66,7 +65,7 @@ def registrations(draw: st.DrawFn) -> RegisterProject:
         project_id=draw(identifiers),
         name=draw(names),
         enterprise=draw(names),
-        zone=draw(st.sampled_from(sorted(default_zones()))),
+        zone=draw(st.sampled_from(sorted(sp.lifecycle_zones()))),
         project_type=draw(st.sampled_from(["general", "key"])),
         investment_yuan=draw(st.integers(0, bounded.YUAN_MAX)),
         standard_land_parcel=draw(st.booleans()),
