@@ -62,9 +62,7 @@ async def register_project(
         ProjectFinished: the project has finished; its id is never reused.
     """
     reg = checked(reg)
-    if await current_zone(db, reg.zone) is None:  # the zone's data, as the workflow will read it
-        known = ", ".join(sorted(await current_zones(db)))
-        raise InvalidInput([{"loc": ["zone"], "msg": f"unknown zone {reg.zone!r}; known: {known}"}])
+    await _check_against_zone(db, reg)
     body = reg.model_dump(mode="json")
     claim = await registrations.claim_registration(db, reg.project_id, body, principal)
     if not claim.fresh:
@@ -95,6 +93,31 @@ async def register_project(
     created = existing is None or not existing.running
     await registrations.record_run(db, reg.project_id, run_id, created)
     return Registration(run_id=run_id, created=created)
+
+
+async def _check_against_zone(db: Executor, reg: RegisterProject) -> None:
+    """The registration against the zone's data in force, as the workflow will read it: a zone
+    daiban has, and regional assessments (区域评估) the zone made.
+
+    Raises:
+        InvalidInput: naming the field.
+    """
+    found = await current_zone(db, reg.zone)
+    if found is None:
+        known = ", ".join(sorted(await current_zones(db)))
+        raise InvalidInput([{"loc": ["zone"], "msg": f"unknown zone {reg.zone!r}; known: {known}"}])
+    made = found[1].regional_assessments
+    errors = [
+        {
+            "loc": ["regional_assessments", i, "assessment"],
+            "msg": f"zone {reg.zone} has no regional assessment {fit.assessment!r}; "
+            f"its assessments: {', '.join(made) or 'none'}",
+        }
+        for i, fit in enumerate(reg.regional_assessments)
+        if fit.assessment not in made
+    ]
+    if errors:
+        raise InvalidInput(errors)
 
 
 class DeadlineMove(_Result):

@@ -100,6 +100,25 @@ async def test_a_misspelled_zone_then_the_corrected_registration(gw: Gateway) ->
     gw.harness.started.append(gw.harness.client.get_workflow_handle(f"project-{body['project_id']}"))
 
 
+async def test_regional_assessments_are_checked_against_the_zones_data(gw: Gateway) -> None:
+    fit = {
+        "assessment": "energy",
+        "area": "开发区规划范围",
+        "project_kind": "industrial",
+        "commitment": "按区域评估结论及其管控要求建设",
+        "signed_by": "法定代表人",
+    }
+    # Tunliu made no regional assessment: the claim names the field, nothing starts.
+    body = gw.project(zone="tunliu", regional_assessments=[fit])
+    r = await gw.http.post("/projects", json=body, headers=operator())
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["body", "regional_assessments", 0, "assessment"]
+    # Xiangyuan made it: registered.
+    r = await gw.http.post("/projects", json={**body, "zone": "xiangyuan"}, headers=operator())
+    assert r.status_code == 201, r.text
+    gw.harness.started.append(gw.harness.client.get_workflow_handle(f"project-{body['project_id']}"))
+
+
 # Commands with what PostgreSQL or Temporal cannot keep: (route, body, field). The project does not
 # need to exist: the body is refused first.
 BAD_COMMANDS: list[tuple[str, dict[str, Any], str]] = [
