@@ -353,7 +353,8 @@ class DaibanClient:
         Raises:
             InvalidQuery: Temporal refused the query (unknown attribute, bad syntax).
         """
-        base = "WorkflowType = 'ProjectWorkflow'"
+        # A run that continued as new is the same project: only its latest run is listed.
+        base = "WorkflowType = 'ProjectWorkflow' AND ExecutionStatus != 'ContinuedAsNew'"
         rows = []
         try:
             async for wf in self.client.list_workflows(f"{base} AND ({query})" if query else base):

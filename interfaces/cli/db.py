@@ -10,9 +10,9 @@ import typer
 
 from infra import migrate
 from infra.settings import ConfigError, load_settings
-from interfaces.cli.common import JsonOpt, database_url, emit, fail, out, read
+from interfaces.cli.common import HELP_STYLE, JsonOpt, database_url, emit, fail, out, read
 
-app = typer.Typer(help="daiban's PostgreSQL: apply migrations.", no_args_is_help=True)
+app = typer.Typer(help="daiban's PostgreSQL: apply migrations.", no_args_is_help=True, **HELP_STYLE)
 
 
 @app.command("migrate")
