@@ -57,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.effects import Batch
     from workflows.clocks import ClockLedger, ClockLedgers
     from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState, Rejected
-    from workflows.pipeline import InFlight, Pipeline, publish
+    from workflows.pipeline import InFlight, OnlyWhatIsSet, Pipeline, publish
 
 _RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -86,7 +86,7 @@ MODES_BY_RULE = "modes-by-rule"  # handling modes by the rules (``ProjectState.m
 REJECTED = "Rejected"
 
 
-class ProjectInput(BaseModel):
+class ProjectInput(OnlyWhatIsSet):
     """Start a project (``registration``) or continue one (``carried``, set by continue-as-new)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
