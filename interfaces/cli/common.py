@@ -43,6 +43,7 @@ RequestIdOpt = Annotated[
     typer.Option(help="Idempotency key: resend a command with the same id and it is applied once (default: a new id)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ProjectArg = Annotated[str, typer.Argument(help="The project's id, e.g. p-2026-001.")]
 
 
 # Help of the options the commands share, where a command gives none (every flag is documented).
@@ -133,7 +134,7 @@ def update_command(update: Command[Any, Any], doc: str, *options: Opt) -> Callab
 
     keyword = inspect.Parameter.KEYWORD_ONLY
     params = [
-        inspect.Parameter("project_id", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str),
+        inspect.Parameter("project_id", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=ProjectArg),
         *(o.parameter() for o in options),
         *(
             [inspect.Parameter("request_id", keyword, default=None, annotation=RequestIdOpt)]

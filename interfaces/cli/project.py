@@ -19,6 +19,7 @@ from interfaces.cli.common import (
     HELP_STYLE,
     JsonOpt,
     Opt,
+    ProjectArg,
     RequestIdOpt,
     acknowledge,
     build,
@@ -174,14 +175,14 @@ def render_view(v: p.ProjectView) -> None:
 
 
 @app.command("show")
-def show(project_id: str, as_json: JsonOpt = False) -> None:
+def show(project_id: ProjectArg, as_json: JsonOpt = False) -> None:
     """Stages, matters, clocks with working days left, obligations."""
     view = run(lambda c: c.state(project_id))
     emit(view, as_json, lambda: render_view(view))
 
 
 @app.command("timeline")
-def timeline(project_id: str, as_json: JsonOpt = False) -> None:
+def timeline(project_id: ProjectArg, as_json: JsonOpt = False) -> None:
     """A project's story from the event store, one line per event."""
     from eventstore.queries import project_timeline
 
@@ -192,7 +193,7 @@ def timeline(project_id: str, as_json: JsonOpt = False) -> None:
 
 
 @app.command("licences")
-def licences(project_id: str, as_json: JsonOpt = False) -> None:
+def licences(project_id: ProjectArg, as_json: JsonOpt = False) -> None:
     """E-licences with their status: valid, suspended (容缺 materials overdue), lapsed (建筑法 §9), revoked."""
     from eventstore.queries import project_licences
 
@@ -206,9 +207,9 @@ def licences(project_id: str, as_json: JsonOpt = False) -> None:
 
 
 def complete(
-    project_id: str,
-    by: Annotated[str, typer.Option()],
-    note: Annotated[str, typer.Option()] = "",
+    project_id: ProjectArg,
+    by: Annotated[str, typer.Option(help="The agent reporting it (recorded).")],
+    note: Annotated[str, typer.Option(help="A note (recorded).")] = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Construction is finished: report 100% progress, which starts the joint completion acceptance."""
@@ -216,7 +217,7 @@ def complete(
 
 
 def submit_application(
-    project_id: str,
+    project_id: ProjectArg,
     matter: Annotated[str, typer.Option(help="Matter code, e.g. eia.")],
     by: Annotated[str, typer.Option(help="The agent applying.")],
     material: Annotated[list[str], typer.Option(help="A material of the application (repeat).")],
