@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -105,13 +106,16 @@ class Stack:
         return env
 
     def write_env_file(self, dsn: str) -> Path:
-        """``<state dir>/env``: one ``export`` per variable of ``stack_env``, for ``. .daiban/env``."""
+        """``<state dir>/env``: one ``export`` per variable of ``stack_env``, for ``. .daiban/env``
+        (mode 600: ``DATABASE_URL`` may hold a password)."""
         path = self.state / ENV_FILE
         lines = [
             "# Written by `make run`: `. .daiban/env` points daiban's tools and the temporal CLI at this stack.",
-            *(f"export {k}='{v}'" for k, v in stack_env(self.settings, dsn).items()),
+            *(f"export {k}={shlex.quote(v)}" for k, v in stack_env(self.settings, dsn).items()),
         ]
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
         return path
 
     def _log(self, name: str) -> BinaryIO:
