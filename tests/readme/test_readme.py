@@ -15,11 +15,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import pytest
+
+from tests.conftest import _with_database
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -78,8 +82,27 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """``make run`` (no demo) on free ports, with the session's PostgreSQL; stopped with Ctrl-C (SIGINT)."""
+async def readme_dsn(pg_server_dsn: str) -> AsyncIterator[str]:
+    """A fresh, empty database of its own: the stack's new Temporal cluster binds it (the session's
+    database is bound to the session's Temporal server already), and ``make run`` migrates it."""
+    name = f"daiban_readme_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_server_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield _with_database(pg_server_dsn, name)
+    admin = await asyncpg.connect(pg_server_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="module")
+def stack(readme_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """``make run`` (no demo) on free ports, with its own database; stopped with Ctrl-C (SIGINT)."""
+    pg_dsn = readme_dsn
     workdir = tmp_path_factory.mktemp("newcomer")
     # `.venv/bin/...` in the README: this interpreter's virtualenv, whichever Python runs the suite.
     (workdir / ".venv").symlink_to(Path(sys.prefix))
@@ -107,7 +130,10 @@ def stack(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sta
     try:
         while not any("Press Ctrl-C" in x for x in output):
             line = proc.stdout.readline()
-            assert line and time.monotonic() < deadline, "make run ended or hung:\n" + "".join(output)
+            if not line or time.monotonic() > deadline:
+                logs = [workdir / ".daiban" / f"{n}.log" for n in ("worker", "gateway")]
+                tails = "".join(f"--- {p.name}\n{p.read_text()[-2000:]}" for p in logs if p.exists())
+                raise AssertionError("make run ended or hung:\n" + "".join(output) + tails)
             output.append(line)
         sourced = [x for x in output if "point every command at this stack" in x]
         assert sourced and sourced[0].rstrip().endswith(". .daiban/env"), output
