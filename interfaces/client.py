@@ -42,7 +42,6 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -221,9 +220,20 @@ class DaibanClient:
         self.task_queue = task_queue
 
     @classmethod
-    async def connect(cls, address: str, namespace: str = "default", task_queue: str = "daiban") -> DaibanClient:
-        client = await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
-        return cls(client, task_queue)
+    async def connect(
+        cls, address: str | None = None, namespace: str | None = None, task_queue: str | None = None
+    ) -> DaibanClient:
+        """A client as every daiban tool connects (``infra.temporal.connect``: ``TEMPORAL_ADDRESS``,
+        ``TEMPORAL_NAMESPACE``, profiles, ``DAIBAN_*``), unless ``address`` / ``namespace`` say
+        otherwise. Raises ``infra.settings.ConfigError`` (one line) when Temporal cannot be reached."""
+        from infra.settings import load_settings
+        from infra.temporal import connect
+
+        s = load_settings()
+        if namespace is not None:
+            s = s.model_copy(update={"temporal_namespace": namespace})
+            s.model_fields_set.add("temporal_namespace")
+        return cls(await connect(s, address=address), task_queue or s.task_queue)
 
     def handle(self, project_id: str) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(p.workflow_id_for(project_id))
@@ -415,7 +425,8 @@ class DaibanClient:
         Raises:
             InvalidQuery: Temporal refused the query (unknown attribute, bad syntax).
         """
-        base = "WorkflowType = 'ProjectWorkflow'"
+        # A run that continued as new is the same project: only its latest run is listed.
+        base = "WorkflowType = 'ProjectWorkflow' AND ExecutionStatus != 'ContinuedAsNew'"
         rows = []
         try:
             async for wf in self.client.list_workflows(f"{base} AND ({query})" if query else base):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
@@ -21,6 +21,7 @@ from schemas import project as p
 from schemas.activities import UNKNOWN_ZONE
 from schemas.bounded import KEPT
 from workflows.lifecycle import ProjectState
+from workflows.pipeline import OnlyWhatIsSet
 
 INVALID_INPUT = "InvalidInput"
 INVALID_WORKFLOW_ID = "InvalidWorkflowId"
@@ -32,7 +33,7 @@ START_REFUSALS = frozenset({INVALID_INPUT, INVALID_WORKFLOW_ID, UNKNOWN_ZONE})
 CHECKED_START = "checked-start"
 
 
-class ProjectInput(BaseModel):
+class ProjectInput(OnlyWhatIsSet):
     """Start a project (``registration``) or continue one (``carried``, set by continue-as-new)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

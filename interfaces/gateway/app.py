@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = svc
         log.info(
             "gateway ready to serve",
-            temporal=cfg.temporal_address,
+            temporal=temporal.service_client.config.target_host,
+            namespace=temporal.namespace,
             task_queue=cfg.task_queue,
             departments=sorted(auth.department_keys),
             operators=sorted(auth.operator_tokens),

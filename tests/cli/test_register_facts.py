@@ -24,7 +24,10 @@ def registered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> t
     cli = importlib.import_module("interfaces.cli.project")
     sent: list[RegisterProject] = []
 
-    class Client:
+    class Client:  # the typed client's two calls `register` makes, for a project not registered yet
+        async def existing_run(self, project_id: str) -> None:
+            return None
+
         async def register(self, reg: RegisterProject) -> str:
             sent.append(reg)
             return "run-1"
