@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -21,10 +22,12 @@ from infra.settings import ConfigError, Settings, load_settings
 from infra.temporal import connect_config
 from interfaces.auth.verifying import Authorizer
 from interfaces.client import DaibanClient
+from interfaces.dashboard.router import router as dashboard_router
 from interfaces.gateway import errors
 from interfaces.gateway.deps import Services
 from interfaces.gateway.limits import BodyLimit
 from interfaces.gateway.routers import calendar, commands, departments, health, projects, reports
+from interfaces.gateway.routers import docs as docs_routes
 
 log = structlog.get_logger("daiban.gateway")
 
@@ -71,12 +74,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         summary="Full-agency approval of investment projects: register projects, send decisions, read state.",
         lifespan=lifespan,
+        # Served by routers/docs.py with local assets (no CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     app.add_middleware(BodyLimit, max_bytes=cfg.gateway_max_body_bytes)
     app.add_middleware(RequestMetrics)
     errors.install(app)
     for module in (projects, departments, commands, calendar, reports, health):
         app.include_router(module.router)
+    app.include_router(docs_routes.router)
+    app.include_router(dashboard_router)
+    app.mount("/static", StaticFiles(directory=docs_routes.STATIC_DIR), name="static")
     return app
 
 
