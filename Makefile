@@ -6,13 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test worker lint faults clean-state help
+.PHONY: run test worker lint faults browser clean-state help
 
 help:
 	@echo "make run    - Temporal dev server + UI, PostgreSQL, worker and demo projects (Ctrl-C stops)"
 	@echo "make test   - the whole test suite against real Temporal and PostgreSQL servers"
 	@echo "make worker - only the worker (needs Temporal and DATABASE_URL)"
 	@echo "make lint   - ruff (check and format), mypy strict over code and tests, import layers"
+	@echo "make browser - the dashboard and /docs in headless Chromium (Debian package chromium)"
 	@echo "make faults - the fault suite: projects driven to production while workers, Temporal and PostgreSQL are killed"
 
 $(STAMP): pyproject.toml
@@ -35,6 +36,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/lint-imports
+
+# tests/browser: Playwright drives the distribution's Chromium (never a downloaded browser build).
+browser: $(STAMP)
+	@command -v $${DAIBAN_CHROMIUM:-chromium} >/dev/null 2>&1 || { echo "make browser: no chromium; run apt-get install -y chromium (or set DAIBAN_CHROMIUM)"; exit 2; }
+	$(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
 
 faults: $(STAMP)
 	$(BIN)/python -m tests.faults $(FAULTS_ARGS)

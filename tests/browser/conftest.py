@@ -79,6 +79,7 @@ class Site:
 
     url: str
     token: str
+    dsn: str
 
 
 @pytest.fixture(scope="session")
@@ -115,7 +116,7 @@ async def site(dev_env: WorkflowEnvironment, demo_dsn: str) -> AsyncIterator[Sit
         serving = asyncio.create_task(server.serve())
         while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
             await asyncio.sleep(0.05)
-        yield Site(f"http://127.0.0.1:{gateway_port}", OPERATOR_TOKEN)
+        yield Site(f"http://127.0.0.1:{gateway_port}", OPERATOR_TOKEN, demo_dsn)
     finally:
         if server is not None and serving is not None:
             server.should_exit = True
