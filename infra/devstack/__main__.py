@@ -170,6 +170,10 @@ def run() -> int:
             f"HTTP gateway:  http://{settings.gateway_host}:{settings.gateway_port}/docs   "
             f"(dev credentials: {stack.state / 'dev-credentials.json'})"
         )  # daiban: HTTP gateway
+        say(
+            f"Dashboard:     http://{settings.gateway_host}:{settings.gateway_port}/dashboard   "
+            "(sign in with: .venv/bin/python -m interfaces.auth token)"
+        )
         say(f"Try: .venv/bin/daiban project list     (state kept in {stack.state})")
         say("Press Ctrl-C to stop everything.")
         while not stop["now"]:
