@@ -22,7 +22,6 @@ from infra.settings import ConfigError, Settings, load_settings
 from infra.temporal import connect_config
 from interfaces.auth.verifying import Authorizer
 from interfaces.client import DaibanClient
-from interfaces.dashboard.router import router as dashboard_router
 from interfaces.gateway import errors
 from interfaces.gateway.deps import Services
 from interfaces.gateway.limits import BodyLimit
@@ -83,6 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for module in (projects, departments, commands, calendar, reports, health):
         app.include_router(module.router)
+    # Imported here: the dashboard's router uses this package's dependencies (interfaces.gateway.deps).
+    from interfaces.dashboard.router import router as dashboard_router
+
     app.include_router(docs_routes.router)
     app.include_router(dashboard_router)
     app.mount("/static", StaticFiles(directory=docs_routes.STATIC_DIR), name="static")

@@ -203,3 +203,62 @@ def test_charts_save_as_png_or_svg_and_refuse_other_formats(tmp_path: Path) -> N
     assert (tmp_path / "f.SVG").read_text(encoding="utf-8").startswith("<svg")
     with pytest.raises(charts.ChartFormatError, match=r"--chart: 'f.pdf' must end in .svg or .png"):
         charts.save(fig, tmp_path / "f.pdf")
+
+
+def late_item(**fields: object) -> OverdueItem:
+    values: dict[str, object] = {
+        "project_id": "p-9",
+        "project_name": "年产5万吨新材料项目",
+        "zone": "tunliu",
+        "agent": "agent-li",
+        "project_lead": "lead-zhao",
+        "clock_id": "matter:eia:1",
+        "scope": "matter",
+        "department": "ecology",
+        "matter_code": "eia",
+        "matter_name": "环境影响报告表审批 EIA",
+        "deadline": at(0),
+        "breached": True,
+        "escalation": "lead",
+    }
+    values.update(fields)
+    return OverdueItem.model_validate(values)
+
+
+def test_the_overdue_board_says_what_is_late_whose_and_by_how_much() -> None:
+    from interfaces.dashboard.router import _late, templates
+
+    now = at(24 * 3 + 12)
+    rows = [
+        (late_item(), _late(at(0), now)),
+        (late_item(project_id="p-8", breached=False, promise_missed=True, escalation=None), _late(at(70), now)),
+    ]
+    html = templates.get_template("overview.html").render(
+        principal="reader", zone="tunliu", zones=["tunliu"], panels=[], overdue=rows, projects=[], now=now
+    )
+    board = html[html.index('id="overdue-board"') : html.index('id="projects"')]
+    assert '<a href="/dashboard/projects/p-9">p-9</a>' in board
+    assert "环境影响报告表审批 EIA" in board and "agent-li" in board and "lead-zhao" in board
+    assert "3.5 days" in board and "14 hours" in board
+    assert board.count("statutory limit") == 1 and board.count("promise missed") == 1
+    assert '<tr class="breached">' in board and '<tr class="promise">' in board
+
+
+async def test_a_panel_is_a_query_and_a_chart() -> None:
+    from typing import Any, cast
+
+    from interfaces.dashboard.panels import PANELS, Panel
+
+    assert [p.key for p in PANELS] == ["funnel", "overdue", "departments"]
+    seen: list[str | None] = []
+
+    async def query(pool: Any, zone: str | None) -> list[ZoneReport]:
+        seen.append(zone)
+        return [zone_report_row("yanhu", establishment=3)]
+
+    panel = Panel("satisfaction", "Satisfaction (好差评)", query, lambda rows, now: charts.stage_funnel_chart(rows))
+    svg = await panel.svg(cast(Any, None), "yanhu", at(0))
+    assert seen == ["yanhu"] and svg.startswith("<svg") and "yanhu" in svg
+
+
+zone_report_row = zone
