@@ -63,11 +63,10 @@ def inbox(department: str, as_json: JsonOpt = False) -> None:
 def overdue(as_json: JsonOpt = False, chart: ChartOpt = None) -> None:
     """Every clock past its deadline, with the department and the escalation so far."""
     _check_chart(chart)
-    now = datetime.now(UTC)
-    rows = read(lambda pool: queries.overdue(pool, now=now))
+    rows = read(lambda pool: queries.overdue(pool))
     columns = ["project_id", "clock_id", "department", "deadline", "agent", "escalation"]
     emit(rows, as_json, lambda: table(rows, columns))
-    _draw(chart, lambda: _charts().overdue_chart(rows, now))
+    _draw(chart, lambda: _charts().overdue_chart(rows, datetime.now(UTC)))
 
 
 def notifications(
