@@ -36,7 +36,9 @@ def on_registry(m: ProjectMachine, *zones: ZonePolicy) -> ContentRegistry:
         zone=registry.add_zone(m.zone),
         calendar=registry.add_calendar(default_calendar()),
     )
-    m.contents = lambda v: ProjectContext(registry.catalog(v.catalog), registry.zone(v.zone), registry.calendar(v.calendar))
+    m.contents = lambda v: ProjectContext(
+        registry.catalog(v.catalog), registry.zone(v.zone), registry.calendar(v.calendar)
+    )
     return registry
 
 
@@ -137,11 +139,11 @@ def test_another_zones_policy_an_unknown_version_and_the_same_version_are_refuse
     m = sp.at_approval_land("tunliu")
     yanhu = sp.lifecycle_zones()["yanhu"]
     registry = on_registry(m, yanhu)
-    with pytest.raises(Rejected, match="zone_version: .* a policy of zone yanhu; project .* runs in zone tunliu"):
+    with pytest.raises(Rejected, match=r"zone_version: .* a policy of zone yanhu; project .* runs in zone tunliu"):
         m.check("migrate_content", migration(registry.add_zone(yanhu)), sp.T0)
     with pytest.raises(Rejected, match="zone_version: zone policy version zone-tunliu-nope is not loaded"):
         m.check("migrate_content", migration("zone-tunliu-nope"), sp.T0)
-    with pytest.raises(Rejected, match="zone_version: .* already runs under"):
+    with pytest.raises(Rejected, match=r"zone_version: .* already runs under"):
         m.check("migrate_content", migration(m.state.versions.zone), sp.T0)
     with pytest.raises(ValueError, match="zone_version: name a zone policy version"):
         MigrateContent(request_id="r-1", by="operator-li", reason="nothing named")
@@ -162,7 +164,7 @@ def test_a_shorter_stage_limit_moves_the_running_stage_deadline_counted_from_its
     m = sp.at_approval_land("tunliu")
     stage = m.state.clocks["stage:approval_land"]
     opened = stage.clock.accepted_at
-    limits = {**m.zone.stage_limits, "approval_land": 8.5}  # was 9.5
+    limits = {**m.zone.stage_limits, Stage.APPROVAL_LAND: 8.5}  # was 9.5
     new = ZonePolicy.model_validate({**m.zone.model_dump(), "stage_limits": limits})
     registry = on_registry(m, new)
     sp.ack(m, "migrate_content", migration(registry.add_zone(new)), sp.T0 + timedelta(days=1))

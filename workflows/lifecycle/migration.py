@@ -33,11 +33,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from catalog.content import ContentVersions, UnknownContentVersion
-from catalog.models import CAPPED_STAGES, ProjectFacts, derive_checklist, zone_errors
+from catalog.models import CAPPED_STAGES, ProjectFacts, derive_checklist, handling_mode, zone_errors
 from schemas import effects as fx
 from schemas import events as ev
 from schemas import project as p
 from schemas.clocks import PROCESS_CLOCK_ID, stage_clock_id
+from schemas.events import ChecklistItem
 from schemas.stages import APPROVAL_STAGES
 from workflows.lifecycle.filings import Filings
 from workflows.lifecycle.state import ProjectContext, ProjectState, Rejected, TrackedClock
@@ -105,10 +106,24 @@ class Migration(Filings):
         if limits:
             raise Rejected(f"{_field(cmd)}: {'; '.join(limits)}; migrate once it has ended")
 
+    def _checklist_under(self, target: ProjectContext) -> list[ChecklistItem]:
+        """The checklist the project would have been handed under ``target`` (as ``register`` makes
+        it: under modes rule 2 a regional assessment the project does not fit is applied for)."""
+        items = derive_checklist(target.catalog, target.zone, ProjectFacts.of(self.state.registration))
+        if not self._by_rule:
+            return items
+        twin = type(self)(self.state, target)  # reads the registration and the target zone only
+        out = []
+        for item in items:
+            spec = target.catalog.matter(item.matter_code)
+            if item.mode == "regional_assessment" and twin._misfit(spec) is not None:
+                item = item.model_copy(update={"mode": handling_mode(spec, target.zone, assessments=False)})
+            out.append(item)
+        return out
+
     def _checklist_changes(self, target: ProjectContext) -> list[str]:
         """How the checklist derived from ``target`` differs in its matters from the project's."""
-        facts = ProjectFacts.of(self.state.registration)
-        new = {i.matter_code: i for i in derive_checklist(target.catalog, target.zone, facts)}
+        new = {i.matter_code: i for i in self._checklist_under(target)}
         old = {i.matter_code: i for i in self.state.checklist}
         out = [f"adds {code}" for code in new if code not in old]
         out += [f"removes {code}" for code in old if code not in new]
@@ -174,9 +189,9 @@ class Migration(Filings):
             tc.clock_id: (tc.clock.limit_days, tc.promised_days, self.deadline(tc).at, self.promised_deadline(tc))
             for tc in open_clocks
         }
+        self.state.checklist = self._checklist_under(target)
         self.ctx = target
         self.state.versions = to
-        self.state.checklist = derive_checklist(target.catalog, target.zone, ProjectFacts.of(self.state.registration))
         moves: list[ev.DeadlineMove] = []
         for tc in open_clocks:
             limit, promise = self._new_limits(tc)
