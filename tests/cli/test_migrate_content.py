@@ -10,8 +10,8 @@ from activities import content
 from interfaces.contentload import load_zones
 from tests.cli.test_cli import daiban, ok_json
 from tests.harness import Harness
-from tests.workflows.test_content_migration import zone_text
 from tests.workflows.helpers import view
+from tests.workflows.test_content_migration import zone_text
 
 
 async def test_an_operator_previews_then_migrates_a_project_to_the_versions_in_force(
