@@ -374,6 +374,7 @@ async def _migrated(conn: Connection, stored: StoredEvent, e: ev.ContentMigrated
             breached=False if ahead and move.deadline != move.deadline_was else None,
             promised_deadline=move.promised_deadline if promise else rm.KEEP,
             promise_missed=False if promise and promised_ahead else None,
+            is_open=False if move.limit_days is None else None,  # a stage limit the new policy removed
         )
 
 

@@ -514,8 +514,9 @@ class DeadlineMove(Frozen):
 
     clock_id: str
     label: str
-    limit_days_was: float
-    limit_days: float
+    # None: no such limit (a stage limit the new policy sets, or removes: its clock closes).
+    limit_days_was: float | None
+    limit_days: float | None
     deadline_was: datetime | None
     deadline: datetime | None
     # The zone's promise on the same ledger (None: no promise shorter than the limit).

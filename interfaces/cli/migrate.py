@@ -22,7 +22,11 @@ from schemas import project as p
 
 
 def _when(at: object) -> str:
-    return "stopped" if at is None else str(at)
+    return "-" if at is None else str(at)
+
+
+def _days(days: float | None) -> str:
+    return "none" if days is None else f"{days:g}"
 
 
 def _render(project_id: str, preview: p.MigrationPreview) -> None:
@@ -35,7 +39,7 @@ def _render(project_id: str, preview: p.MigrationPreview) -> None:
         promised = f"{m.promised_days_was} → {m.promised_days}" if with_promise else ""
         t.add_row(
             f"{m.clock_id} ({m.label})",
-            f"{m.limit_days_was:g} → {m.limit_days:g}",
+            f"{_days(m.limit_days_was)} → {_days(m.limit_days)}",
             f"{_when(m.deadline_was)} → {_when(m.deadline)}",
             promised,
             "" if not promised else f"{_when(m.promised_deadline_was)} → {_when(m.promised_deadline)}",

@@ -169,3 +169,41 @@ def test_a_shorter_stage_limit_moves_the_running_stage_deadline_counted_from_its
     registry = on_registry(m, new)
     sp.ack(m, "migrate_content", migration(registry.add_zone(new)), sp.T0 + timedelta(days=1))
     assert sp.deadline_of(m, "stage:approval_land") == sp.legal_deadline(m, opened, 8.5)
+
+
+def test_a_stage_limit_removed_closes_the_stage_clock_and_one_set_counts_from_the_migration() -> None:
+    m = sp.machine("tunliu")  # in establishment, promised in half a day
+    assert m.state.stage == Stage.ESTABLISHMENT and not m.state.clocks["stage:establishment"].closed
+    unlimited = ZonePolicy.model_validate(
+        {**m.zone.model_dump(), "stage_limits": {k: v for k, v in m.zone.stage_limits.items() if k != "establishment"}}
+    )
+    original = m.zone
+    registry = on_registry(m, unlimited)
+    sp.ack(m, "migrate_content", migration(registry.add_zone(unlimited)), sp.T0)
+    assert m.state.clocks["stage:establishment"].closed
+    (move,) = ev.ContentMigrated.model_validate(sp.events_of(m, "ContentMigrated")[0].payload).moves
+    assert (move.clock_id, move.limit_days_was, move.limit_days, move.deadline) == (
+        "stage:establishment",
+        0.5,
+        None,
+        None,
+    )
+    sp.drain(m)
+
+    later = sp.T0 + timedelta(days=1)  # Tuesday 09:00: the zone promises half a day again, from now
+    sp.ack(m, "migrate_content", migration(registry.add_zone(original)), later)
+    tc = m.state.clocks["stage:establishment"]
+    assert not tc.closed and tc.clock.accepted_at == later
+    assert sp.deadline_of(m, "stage:establishment") == sp.legal_deadline(m, later, 0.5)
+    (move,) = ev.ContentMigrated.model_validate(sp.events_of(m, "ContentMigrated")[0].payload).moves
+    assert (move.limit_days_was, move.limit_days) == (None, 0.5)
+
+
+def test_a_whole_process_cap_set_or_removed_for_a_running_process_is_refused() -> None:
+    m = sp.machine("tunliu")
+    uncapped = ZonePolicy.model_validate({**m.zone.model_dump(), "process_caps": {}})
+    registry = on_registry(m, uncapped)
+    with pytest.raises(
+        Rejected, match=r"zone_version: process_caps\.general: the new policy removes the whole-process"
+    ):
+        m.check("migrate_content", migration(registry.add_zone(uncapped)), sp.T0)

@@ -9,8 +9,8 @@ operator migrates it explicitly (update ``migrate_content``, recorded as ``Conte
   zone; content the project already runs under; a zone policy that does not fit the catalog
   (``catalog.models.zone_errors``); content that would change the project's checklist (the one-time
   notice handed to the enterprise, 一次性告知: a matter added or removed, or one whose department,
-  stage or handling mode changes); content that adds or removes the limit of the running stage or
-  the whole-process cap (the clock would have to start in the past, or vanish).
+  stage or handling mode changes); content that sets or removes the whole-process cap of a running
+  approval process (its clock counts approval time since registration).
 - Applied: the context and ``state.versions`` are swapped and the checklist takes the new limits;
   every open clock is recomputed from the new content on its own ledger (acceptance, stops and an
   extension kept): a matter clock's statutory limit and promise (``MatterSpec.clock_days`` and
@@ -18,6 +18,8 @@ operator migrates it explicitly (update ``migrate_content``, recorded as ``Conte
   (``ZonePolicy.stage_limits``), the whole-process cap (``process_caps``), an obligation's period
   (``tolerance_supply_days``, ``commitment_verification_days``) and the enterprise's period to file
   (``enterprise_days``); the department's 5 days to accept (行政许可法 §32) are the law's and stay.
+  A limit the new policy sets for a running stage that had none counts from the migration (the
+  zone's promise is made then); one it removes closes the stage's clock.
   Office hours and the ladder's settings come from the new policy too. As for a new official
   calendar (``Ladder.calendar_changed``), a deadline moved into the future re-arms its ladder.
 - The agent and the project lead are told; ``RecordContentVersions`` updates the project's row in
@@ -134,25 +136,19 @@ class Migration(Filings):
         return out
 
     def _limit_changes(self, target: ProjectContext) -> list[str]:
-        """A limit the running stage or the whole-process cap would gain or lose."""
-        out = []
-        stage = self.state.stage
-        if stage in APPROVAL_STAGES:
-            tc = self.state.clocks.get(stage_clock_id(stage))
-            running = tc is not None and not tc.closed
-            if running != bool(target.zone.stage_limits.get(stage)):
-                verb = "removes the limit of" if running else "sets a limit for"
-                out.append(f"stage_limits.{stage}: the new policy {verb} the running stage {stage}")
+        """A whole-process cap the running approval process would gain or lose (its clock counts the
+        approval time since registration, which a cap set now could not know)."""
         kind = self.state.registration.project_type
         process = self.state.clocks.get(PROCESS_CLOCK_ID)
         capped = process is not None and not process.closed
-        if stage in CAPPED_STAGES and capped != bool(target.zone.process_caps.get(kind)):
+        if self.state.stage in CAPPED_STAGES and capped != bool(target.zone.process_caps.get(kind)):
             verb = "removes the whole-process cap" if capped else "sets a whole-process cap"
-            out.append(f"process_caps.{kind}: the new policy {verb} of the running approval process")
-        return out
+            return [f"process_caps.{kind}: the new policy {verb} of the running approval process"]
+        return []
 
-    def _new_limits(self, tc: TrackedClock) -> tuple[float, float | None]:
-        """``tc``'s limit and promise under the current content (its own when none derives from it)."""
+    def _new_limits(self, tc: TrackedClock) -> tuple[float | None, float | None]:
+        """``tc``'s limit and promise under the current content (its own when none derives from it;
+        None: a stage whose limit the new policy removes)."""
         m = self.state.matters.get(tc.matter_code or "")
         if tc.scope == "matter" and m is not None:
             spec = self._spec(m)
@@ -162,8 +158,7 @@ class Migration(Filings):
             return spec.clock_days, spec.promised_days if shorter else None
         if tc.scope == "stage":
             stage = next((s for s in APPROVAL_STAGES if stage_clock_id(s) == tc.clock_id), None)
-            days = self.zone.stage_limits.get(stage) if stage is not None else None
-            return days or tc.clock.limit_days, tc.promised_days
+            return self.zone.stage_limits.get(stage) if stage is not None else None, tc.promised_days
         if tc.scope == "process":
             days = self.zone.process_caps.get(self.state.registration.project_type)
             return days or tc.clock.limit_days, tc.promised_days
@@ -195,10 +190,23 @@ class Migration(Filings):
         moves: list[ev.DeadlineMove] = []
         for tc in open_clocks:
             limit, promise = self._new_limits(tc)
+            limit_was, promise_was, at_was, promised_was = before[tc.clock_id]
+            if limit is None:  # the zone no longer promises the running stage anything
+                self._close_clock(tc.clock_id, now)
+                moves.append(
+                    ev.DeadlineMove(
+                        clock_id=tc.clock_id,
+                        label=tc.label,
+                        limit_days_was=limit_was,
+                        limit_days=None,
+                        deadline_was=at_was,
+                        deadline=None,
+                    )
+                )
+                continue
             tc.clock = tc.clock.model_copy(update={"limit_days": limit})
             tc.promised_days = promise
             at, promised = self.deadline(tc).at, self.promised_deadline(tc)
-            limit_was, promise_was, at_was, promised_was = before[tc.clock_id]
             if (limit, promise, at, promised) == (limit_was, promise_was, at_was, promised_was):
                 continue
             moves.append(
@@ -221,6 +229,7 @@ class Migration(Filings):
             answerable = self.answerable_deadline(tc).at
             if answerable is not None and answerable > now:
                 tc.warned = tc.promise_breached = False
+        moves += self._new_stage_limit(now)
         self._emit(
             ev.ContentMigrated(
                 project_id=self.pid,
@@ -247,6 +256,27 @@ class Migration(Filings):
         for tc in open_clocks:  # a held deemed approval whose deadline is now official and passed
             self._release_held(tc, now)
         return self._ack(f"content migrated to {to.zone}, {to.catalog}; {len(moves)} deadline(s) moved")
+
+    def _new_stage_limit(self, now: datetime) -> list[ev.DeadlineMove]:
+        """A limit the new policy sets for the running stage, which ran without one: the zone's new
+        promise is made now, so it counts from the migration (a promise binds from when it is made)."""
+        stage = self.state.stage
+        limit = self.zone.stage_limits.get(stage) if stage in APPROVAL_STAGES else None
+        tc = self.state.clocks.get(stage_clock_id(stage))
+        if not limit or (tc is not None and not tc.closed):
+            return []
+        lead = self.zone.stage_leads.get(stage) if self.state.filing_rule == 2 else None
+        tc = self._new_clock(stage_clock_id(stage), "stage", f"stage {stage}", limit, now, department=lead)
+        return [
+            ev.DeadlineMove(
+                clock_id=tc.clock_id,
+                label=tc.label,
+                limit_days_was=None,
+                limit_days=limit,
+                deadline_was=None,
+                deadline=self.deadline(tc).at,
+            )
+        ]
 
     def preview_migration(self, cmd: p.MigrateContent, now: datetime) -> p.MigrationPreview:
         """What ``migrate_content`` would do, computed on a copy: nothing here changes.
