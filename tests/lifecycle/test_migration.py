@@ -143,6 +143,8 @@ def test_another_zones_policy_an_unknown_version_and_the_same_version_are_refuse
         m.check("migrate_content", migration(registry.add_zone(yanhu)), sp.T0)
     with pytest.raises(Rejected, match="zone_version: zone policy version zone-tunliu-nope is not loaded"):
         m.check("migrate_content", migration("zone-tunliu-nope"), sp.T0)
+    with pytest.raises(Rejected, match="catalog_version: catalog version catalog-nope is not loaded"):
+        m.check("migrate_content", migration(catalog_version="catalog-nope"), sp.T0)
     with pytest.raises(Rejected, match=r"zone_version: .* already runs under"):
         m.check("migrate_content", migration(m.state.versions.zone), sp.T0)
     with pytest.raises(ValueError, match="zone_version: name a zone policy version"):

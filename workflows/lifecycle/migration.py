@@ -79,8 +79,10 @@ class Migration(Filings):
         try:
             target = self._target(cmd)
         except UnknownContentVersion as exc:
+            what = str(exc).split(";")[0]  # "<kind> version <v> is not loaded in this worker"
+            field = "catalog_version" if cmd.catalog_version and cmd.catalog_version in what else "zone_version"
             raise Rejected(
-                f"{_field(cmd)}: {exc}. A version just loaded reaches every worker within seconds "
+                f"{field}: {what}; a version just loaded reaches every worker within seconds "
                 "(`daiban zone versions` / `daiban catalog versions` list the stored ones)"
             ) from None
         self._check_target(cmd, target)
@@ -106,7 +108,7 @@ class Migration(Filings):
             )
         limits = self._limit_changes(target)
         if limits:
-            raise Rejected(f"{_field(cmd)}: {'; '.join(limits)}; migrate once it has ended")
+            raise Rejected(f"{_field(cmd)}: {'; '.join(limits)}; migrate once the approval process has ended")
 
     def _checklist_under(self, target: ProjectContext) -> list[ChecklistItem]:
         """The checklist the project would have been handed under ``target`` (as ``register`` makes
