@@ -15,7 +15,7 @@ import pytest
 
 from catalog.content import ContentRegistry, ContentVersions
 from catalog.load import default_catalog
-from catalog.models import ZonePolicy
+from catalog.models import Catalog, ZonePolicy
 from legalclock import default_calendar
 from schemas import events as ev
 from schemas.project import MigrateContent
@@ -209,3 +209,18 @@ def test_a_whole_process_cap_set_or_removed_for_a_running_process_is_refused() -
         Rejected, match=r"zone_version: process_caps\.general: the new policy removes the whole-process"
     ):
         m.check("migrate_content", migration(registry.add_zone(uncapped)), sp.T0)
+
+
+def test_a_new_catalog_version_moves_the_promise_it_changes() -> None:
+    m = sp.at_approval_land("tunliu")
+    accepted = m.state.clocks[EIA].clock.accepted_at
+    data = default_catalog().model_dump()
+    data["matters"] = [{**x, "promised_days": 5} if x["code"] == "eia" else x for x in data["matters"]]
+    catalog = Catalog.model_validate(data)
+    registry = on_registry(m)
+    version = registry.add_catalog(catalog)
+    sp.ack(m, "migrate_content", migration(catalog_version=version), sp.T0)
+    assert m.state.versions.catalog == version
+    assert sp.deadline_of(m, EIA) == sp.legal_deadline(m, accepted, 5)
+    (event,) = sp.events_of(m, "ContentMigrated")
+    assert event.payload["catalog"] == version and event.payload["zone"] == event.payload["zone_was"]
