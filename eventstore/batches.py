@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncpg
 import structlog
 
+from catalog.content import ContentVersions
 from eventstore.inbox import accept_submission, close_submission, record_submission
 from eventstore.licences import issue_license, revoke_license, set_license_status
 from eventstore.outbox import record_notification
 from eventstore.store import Connection, append_in_transaction
+from eventstore.versions import record_migrated_versions
 from schemas.effects import (
     AcceptSubmission,
     Batch,
@@ -22,6 +24,7 @@ from schemas.effects import (
     Effect,
     IssueLicense,
     Notify,
+    RecordContentVersions,
     RevokeLicense,
     SetLicenseStatus,
     SubmitApplication,
@@ -80,5 +83,8 @@ async def _perform(conn: Connection, effect: Effect) -> None:
             conn, effect.notification_id, effect.project_id, effect.notice, effect.recipients, effect.message, {}
         )
         log.info("notification", kind=effect.notice, recipients=effect.recipients, message=effect.message)
+    elif isinstance(effect, RecordContentVersions):
+        versions = ContentVersions(catalog=effect.catalog, zone=effect.zone, calendar=effect.calendar)
+        await record_migrated_versions(conn, effect.project_id, versions, effect.version)
     else:  # the union is closed: a new effect kind must be handled here
         raise TypeError(f"unknown effect {effect!r}")

@@ -359,6 +359,25 @@ async def _recomputed(conn: Connection, stored: StoredEvent, e: ev.DeadlinesReco
         )
 
 
+@_on(ev.ContentMigrated)
+async def _migrated(conn: Connection, stored: StoredEvent, e: ev.ContentMigrated) -> None:
+    # The moved clocks' deadlines, re-armed as the lifecycle re-arms them (a deadline now ahead).
+    for move in e.moves:
+        ahead = move.deadline is not None and move.deadline > stored.occurred_at
+        promise = move.promised_days is not None or move.promised_days_was is not None
+        promised_ahead = move.promised_deadline is not None and move.promised_deadline > stored.occurred_at
+        await rm.clock(
+            conn,
+            e.project_id,
+            move.clock_id,
+            deadline=move.deadline,
+            breached=False if ahead and move.deadline != move.deadline_was else None,
+            promised_deadline=move.promised_deadline if promise else rm.KEEP,
+            promise_missed=False if promise and promised_ahead else None,
+            is_open=False if move.limit_days is None else None,  # a stage limit the new policy removed
+        )
+
+
 @_on(ev.LimitExtended)
 async def _extended(conn: Connection, stored: StoredEvent, e: ev.LimitExtended) -> None:
     await _deadlines_moved(conn, e, e.new_deadline, e.new_promised_deadline, rearm_after=stored.occurred_at)

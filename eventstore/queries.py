@@ -380,6 +380,12 @@ def _the_clock(e: Any) -> str:
     return f"{e.scope.capitalize()} clock {e.clock_id}"
 
 
+def _moved(m: ev.DeadlineMove) -> str:
+    """A clock a migration moved: its deadline the zone answers for (the promise when there is one)."""
+    now, was = m.promised_deadline or m.deadline, m.promised_deadline_was or m.deadline_was
+    return f"{m.label} due {_t(now)} (was {_t(was)})"
+
+
 def _obligation(e: Any) -> str:
     return f"{_matter(e)}: {e.obligation.replace('_', ' ')}"
 
@@ -435,6 +441,10 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
     ),
     ev.DeadlinesRecomputed: lambda e: (
         f"Official calendar {e.calendar_version} adopted; {len(e.deadlines)} deadlines moved"
+    ),
+    ev.ContentMigrated: lambda e: (
+        f"Moved to {e.zone} and {e.catalog} by {e.by}: {e.reason}; {len(e.moves)} deadlines moved"
+        + "".join(f"; {_moved(m)}" for m in e.moves)
     ),
     ev.LimitExtended: lambda e: (
         f"{_the_clock(e)} extended by {_d(e.days)} days to {_t(e.new_deadline)}, approved by {e.approved_by}"

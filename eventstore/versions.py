@@ -149,6 +149,26 @@ async def record_project_versions(db: Executor, project_id: str, versions: Conte
     )
 
 
+async def record_migrated_versions(
+    db: Executor, project_id: str, versions: ContentVersions, event_version: int
+) -> None:
+    """The versions a project runs under after a content migration (the ``ContentMigrated`` event at
+    stream version ``event_version``); an older migration applied again changes nothing."""
+    await db.execute(
+        """INSERT INTO project_content_versions (project_id, catalog, zone, calendar, event_version)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (project_id) DO UPDATE
+           SET catalog = EXCLUDED.catalog, zone = EXCLUDED.zone, calendar = EXCLUDED.calendar,
+               event_version = EXCLUDED.event_version, recorded_at = now()
+           WHERE project_content_versions.event_version < EXCLUDED.event_version""",
+        project_id,
+        versions.catalog,
+        versions.zone,
+        versions.calendar,
+        event_version,
+    )
+
+
 async def running_projects(db: Executor, zone: str | None = None) -> list[ProjectOnVersion]:
     """The active projects of the read models (of one zone when given) with their content versions."""
     rows = await db.fetch(

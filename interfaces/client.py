@@ -361,6 +361,7 @@ class DaibanClient:
     confirm_deadline = _Method(commands.CONFIRM_DEADLINE)
     retry_faulted = _Method(commands.RETRY_FAULTED)
     extend_permit = _Method(commands.EXTEND_PERMIT)
+    migrate_content = _Method(commands.MIGRATE_CONTENT)
 
     async def complete_construction(self, project_id: str, by: str, note: str = "") -> p.Ack:
         """Construction is finished: request the joint completion acceptance (联合验收)."""
@@ -381,6 +382,22 @@ class DaibanClient:
         except RPCError as exc:
             raise _translate(exc, project_id) from None
         return answer.clocks
+
+    async def migration_preview(self, project_id: str, cmd: p.MigrateContent) -> p.MigrationPreview:
+        """What ``migrate_content`` would do to the project: the deadlines it would move (nothing changes).
+
+        Raises:
+            CommandRejected: the migration would be refused (the reason names the field).
+            ProjectNotFound: no such project.
+        """
+        try:
+            return await self.handle(project_id).query(
+                ProjectWorkflow.migration_preview, cmd, rpc_timeout=timedelta(seconds=10)
+            )
+        except WorkflowQueryFailedError as exc:
+            raise CommandRejected(exc.message) from None
+        except RPCError as exc:
+            raise _translate(exc, project_id) from None
 
     async def calendar_updated(self, project_id: str, update: p.CalendarUpdate) -> None:
         """Signal a newly loaded official calendar (its content version) to a running project."""

@@ -23,6 +23,7 @@ from eventstore.versions import (
     ProjectOnVersion,
     catalog_version,
     current_catalog,
+    current_zone,
     current_zones,
     record_load,
     running_projects,
@@ -138,3 +139,16 @@ async def load_catalog(db: Executor, text: str, by: str, *, dry_run: bool = Fals
         async with _transaction(db) as tx:
             await record_load(tx, "catalog", CATALOG_KEY, version, catalog, by)
     return ContentLoaded(kind="catalog", dry_run=dry_run, loads=[load])
+
+
+async def versions_in_force(db: Executor, zone: str) -> tuple[str, str]:
+    """The versions in force of ``zone``'s policy and of the catalog: what ``daiban project
+    migrate-content --in-force`` moves a project to.
+
+    Raises:
+        NothingInForce: no catalog, or no policy of ``zone``, recorded yet.
+    """
+    found_zone, found_catalog = await current_zone(db, zone), await current_catalog(db)
+    if found_zone is None or found_catalog is None:
+        raise NothingInForce(f"zone: no policy of zone {zone!r} or no catalog in force: run `daiban db migrate`")
+    return found_zone[0], found_catalog[0]

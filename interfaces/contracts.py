@@ -7,7 +7,8 @@ methods (``SIGNALS``, ``QUERIES``); ``--check`` only compares and exits 1 on dri
 when the checked-in files differ from what this generates.
 
 Files: ``workflow.ProjectWorkflow.input.json`` / ``.result.json``, ``update.<name>.input.json`` /
-``.result.json`` for each update, ``signal.<name>.input.json``, ``query.<name>.result.json``, and
+``.result.json`` for each update, ``signal.<name>.input.json``, ``query.<name>.result.json`` (and
+``.input.json`` for a query with an argument), and
 ``index.json`` naming the workflow type, task queue, workflow id format, search attributes and each
 message's schema files.
 
@@ -40,7 +41,11 @@ INTERNAL_INPUT_FIELDS = ("carried",)
 # The workflow's signals and queries, published under their methods' names (its updates are the
 # commands of ``schemas.commands``).
 SIGNALS: tuple[Callable[..., Any], ...] = (ProjectWorkflow.calendar_updated,)
-QUERIES: tuple[Callable[..., Any], ...] = (ProjectWorkflow.state, ProjectWorkflow.clock_ledger)
+QUERIES: tuple[Callable[..., Any], ...] = (
+    ProjectWorkflow.state,
+    ProjectWorkflow.clock_ledger,
+    ProjectWorkflow.migration_preview,
+)
 
 
 def _schema(model: Any, mode: str, drop: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -139,6 +144,9 @@ def generate(task_queue: str = DEFAULT_TASK_QUEUE) -> dict[str, str]:
         name = query.__name__
         files[f"query.{name}.result.json"] = _schema(_hints(query)[1], "serialization")
         index["queries"][name] = {"input": None, "result": f"query.{name}.result.json"}
+        if _hints(query)[0]:  # a query with an argument (``migration_preview``) publishes its input
+            files[f"query.{name}.input.json"] = _schema(_only_arg(query), "validation")
+            index["queries"][name]["input"] = f"query.{name}.input.json"
     files["index.json"] = index
     return {name: _dump(content) for name, content in files.items()}
 

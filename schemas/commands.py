@@ -83,6 +83,10 @@ _DESCRIPTIONS = {
         "expiry: at most twice, 3 months each (建筑法 §9)."
     ),
     "retry_faulted": "After a fault (storage refused a batch) is repaired: try the batch again.",
+    "migrate_content": (
+        "An operator moves a running project to another version of its zone's policy and/or the catalog; "
+        "every open clock is recomputed from it (refused when the project's checklist or zone would change)."
+    ),
 }
 
 DECIDE = Command("decide", p.Decision, p.DecisionResult, signed=True)
@@ -100,6 +104,7 @@ WITHDRAW = Command("withdraw", p.Withdraw, p.Ack)
 CONFIRM_DEADLINE = Command("confirm_deadline", p.ConfirmDeadline, p.Ack)
 RETRY_FAULTED = Command("retry_faulted", p.RetryFaulted, p.Ack)
 EXTEND_PERMIT = Command("extend_permit", p.PermitExtension, p.DecisionResult, signed=True)
+MIGRATE_CONTENT = Command("migrate_content", p.MigrateContent, p.Ack)
 
 # Every command, in the order of the workflow's contract.
 ALL: tuple[Command[Any, Any], ...] = (
@@ -118,5 +123,6 @@ ALL: tuple[Command[Any, Any], ...] = (
     CONFIRM_DEADLINE,
     RETRY_FAULTED,
     EXTEND_PERMIT,
+    MIGRATE_CONTENT,
 )
 BY_NAME: dict[str, Command[Any, Any]] = {c.name: c for c in ALL}

@@ -104,8 +104,27 @@ class Notify(_Effect):
     message: str
 
 
+class RecordContentVersions(_Effect):
+    """A migrated project's content versions (``project_content_versions``): its licences are then
+    issued under the new zone policy, and ``daiban zone load --dry-run`` shows the new versions."""
+
+    kind: Literal["content_versions"] = "content_versions"
+    catalog: str
+    zone: str
+    calendar: str
+    # The stream version of the ``ContentMigrated`` event: orders migrations (a batch applied again).
+    version: int
+
+
 Effect = Annotated[
-    SubmitApplication | AcceptSubmission | CloseSubmission | IssueLicense | RevokeLicense | SetLicenseStatus | Notify,
+    SubmitApplication
+    | AcceptSubmission
+    | CloseSubmission
+    | IssueLicense
+    | RevokeLicense
+    | SetLicenseStatus
+    | Notify
+    | RecordContentVersions,
     Field(discriminator="kind"),
 ]
 

@@ -509,6 +509,37 @@ class ProjectWithdrawn(DomainEvent):
     by: str
 
 
+class DeadlineMove(Frozen):
+    """One open clock's limits and deadlines before (``*_was``) and after a content migration."""
+
+    clock_id: str
+    label: str
+    # None: no such limit (a stage limit the new policy sets, or removes: its clock closes).
+    limit_days_was: float | None
+    limit_days: float | None
+    deadline_was: datetime | None
+    deadline: datetime | None
+    # The zone's promise on the same ledger (None: no promise shorter than the limit).
+    promised_days_was: float | None = None
+    promised_days: float | None = None
+    promised_deadline_was: datetime | None = None
+    promised_deadline: datetime | None = None
+
+
+class ContentMigrated(DomainEvent):
+    """An operator moved a running project to other catalog and/or zone policy versions (issue 13):
+    every open clock was recomputed from the new content; ``moves`` lists those whose limits or
+    deadlines changed."""
+
+    catalog_was: str
+    catalog: str
+    zone_was: str
+    zone: str
+    by: str
+    reason: str
+    moves: list[DeadlineMove] = []
+
+
 def _event_types(base: type[DomainEvent]) -> dict[str, type[DomainEvent]]:
     found: dict[str, type[DomainEvent]] = {}
     for cls in base.__subclasses__():

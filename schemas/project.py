@@ -24,7 +24,15 @@ from schemas.bounded import (
     WorkingDays,
     Yuan,
 )
-from schemas.events import ApprovalMode, ChecklistItem, ClockScope, HandlingMode, ProjectHeader, SignedCommitment
+from schemas.events import (
+    ApprovalMode,
+    ChecklistItem,
+    ClockScope,
+    DeadlineMove,
+    HandlingMode,
+    ProjectHeader,
+    SignedCommitment,
+)
 from schemas.stages import Stage
 
 __all__ = ["Identifier", "Name"]  # the bounded types (``schemas.bounded``), re-exported for callers
@@ -431,3 +439,36 @@ class RetryFaulted(RequestCommand):
     """An operator asks a faulted project to try its refused batch again (after a repair)."""
 
     by: Identifier
+
+
+ContentVersion = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
+class MigrateContent(RequestCommand):
+    """Move a running project to another version of its zone's policy and/or of the catalog (issue 13).
+
+    The versions are content versions as ``daiban zone versions`` / ``daiban catalog versions`` list
+    them; "the versions in force" are resolved by the caller (the CLI's ``--in-force``) before
+    sending, since the workflow does no I/O. Every open clock is recomputed from the new content.
+    """
+
+    zone_version: ContentVersion | None = None
+    catalog_version: ContentVersion | None = None
+    by: Identifier
+    reason: Name
+
+    @model_validator(mode="after")
+    def _names_a_version(self) -> MigrateContent:
+        if self.zone_version is None and self.catalog_version is None:
+            raise ValueError("zone_version: name a zone policy version, a catalog version, or both")
+        return self
+
+
+class MigrationPreview(Frozen):
+    """What ``migrate_content`` would do (the ``migration_preview`` query): nothing is changed."""
+
+    catalog_was: str
+    catalog: str
+    zone_was: str
+    zone: str
+    moves: list[DeadlineMove]

@@ -8,7 +8,8 @@ Contract (names are what other services' SDKs call):
   id gets the first answer (``duplicate: true``), another body a refusal; ``NotReady`` while registering: retry.
 - Signal ``calendar_updated(CalendarUpdate)``: the content version of a newly loaded official
   calendar; deadlines recompute and re-arm.
-- Query ``state() -> ProjectView``.
+- Queries ``state() -> ProjectView``, ``clock_ledger``, ``migration_preview(MigrateContent)`` (what
+  ``migrate_content`` would move; nothing changes).
 
 Determinism by construction (why a restart loses nothing):
 
@@ -49,14 +50,14 @@ with workflow.unsafe.imports_passed_through():
     from schemas.activities import (
         APPLY_BATCH,
         NON_RETRYABLE,
-        RECORD_FAULT,
         RESOLVE_VERSIONS,
-        FaultReport,
         ResolveVersions,
     )
     from schemas.effects import Batch
     from workflows.clocks import ClockLedger, ClockLedgers
-    from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState, Rejected
+    from workflows.content import machine_of
+    from workflows.faulting import report_fault
+    from workflows.lifecycle import ProjectMachine, ProjectState, Rejected
     from workflows.pipeline import InFlight, Pipeline, publish
     from workflows.start import CHECKED_START, NO_INPUT, ProjectInput, decode_start, refuse, refuse_workflow_id
 
@@ -91,13 +92,6 @@ REJECTED = "Rejected"
 __all__ = ["ProjectInput", "ProjectWorkflow"]  # ProjectInput: ``workflows.start``, where the raw start is checked
 
 
-def context_of(versions: ContentVersions) -> ProjectContext:
-    """The content a project runs under, from the worker's registry (never read by I/O here)."""
-    return ProjectContext(
-        REGISTRY.catalog(versions.catalog), REGISTRY.zone(versions.zone), REGISTRY.calendar(versions.calendar)
-    )
-
-
 @workflow.defn
 class ProjectWorkflow:
     """One investment project's approval lifecycle (see the module docstring for the contract)."""
@@ -109,7 +103,7 @@ class ProjectWorkflow:
         self._input = inp
         self._m: ProjectMachine | None = None
         if inp is not None and inp.carried is not None and not self._errors:
-            self._m = ProjectMachine(inp.carried.model_copy(deep=True), context_of(inp.carried.versions))
+            self._m = machine_of(inp.carried.model_copy(deep=True))
         # A calendar version signalled while the project is still registering, adopted right after.
         self._early_calendar: str | None = None
         self._wake = False
@@ -209,7 +203,6 @@ class ProjectWorkflow:
             start_to_close_timeout=_TIMEOUT,
             retry_policy=_RETRY,
         )
-        ctx = context_of(versions)
         state = ProjectState(
             registration=r,
             versions=versions,
@@ -223,9 +216,8 @@ class ProjectWorkflow:
             filing_rule=2 if workflow.patched(FILINGS) else 1,
             decision_scope=2 if workflow.patched(SCOPED_DECISIONS) else 1,
         )
-        m = ProjectMachine(state, ctx)
-        facts = ProjectFacts.of(r)
-        m.register(derive_checklist(ctx.catalog, ctx.zone, facts), workflow.now())
+        m = machine_of(state)
+        m.register(derive_checklist(m.ctx.catalog, m.zone, ProjectFacts.of(r)), workflow.now())
         # The memo names the project in the UI even when it was started without the client.
         workflow.upsert_memo({"name": r.name, "enterprise": r.enterprise, "investment_yuan": r.investment_yuan})
         self._m = m
@@ -291,21 +283,7 @@ class ProjectWorkflow:
         self._fault = f"{cause.type}: {cause.message}"
         workflow.logger.error("project faulted: %s", self._fault)
         self._publish()
-        await workflow.execute_activity(
-            RECORD_FAULT,
-            FaultReport(
-                project_id=batch.project_id,
-                run_id=workflow.info().run_id,
-                error_type=cause.type or "unknown",
-                message=cause.message,
-                batch_summary=batch.summary(),
-                first_event_version=batch.events[0].version if batch.events else None,
-                at=workflow.now(),
-            ),
-            summary=f"record fault: {cause.type}",
-            start_to_close_timeout=_TIMEOUT,
-            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-        )
+        await report_fault(batch, cause, _TIMEOUT)
 
     def _publish(self) -> None:
         """Search attributes and current details, so the UI shows where the project stands."""
@@ -471,6 +449,14 @@ class ProjectWorkflow:
         if self._fault is None:
             raise ApplicationError("project: the project is not faulted", type=REJECTED, non_retryable=True)
 
+    @workflow.update(description=c.MIGRATE_CONTENT.description)
+    def migrate_content(self, cmd: p.MigrateContent) -> p.Ack:
+        return self._ack("migrate_content", cmd)
+
+    @migrate_content.validator
+    def validate_migrate_content(self, cmd: p.MigrateContent) -> None:
+        self._check("migrate_content", cmd)
+
     # ---- signal and query --------------------------------------------------------------------
 
     @workflow.signal(description="A newly loaded official calendar (content version): deadlines recompute.")
@@ -493,6 +479,13 @@ class ProjectWorkflow:
                 if not tc.closed
             ]
         )
+
+    @workflow.query(description="What migrate_content would do: the deadlines it would move (nothing changes).")
+    def migration_preview(self, cmd: p.MigrateContent) -> p.MigrationPreview:
+        try:
+            return self._machine.preview_migration(cmd, workflow.now())
+        except (Rejected, LegalClockError) as exc:
+            raise ApplicationError(str(exc), type=REJECTED) from None
 
     @workflow.query(description="The project's full state: stages, matters, clocks, obligations, decisions.")
     def state(self) -> p.ProjectView:

@@ -34,6 +34,7 @@ from interfaces.cli.common import (
     table,
     update_command,
 )
+from interfaces.cli.migrate import migrate_content
 from interfaces.client import DaibanClient
 from schemas import bounded, commands
 from schemas import project as p
@@ -347,6 +348,7 @@ _COMMANDS: list[Callable[..., None]] = [
         Opt("by", help="The operator confirming."),
         Opt("reason", help="Why (recorded)."),
     ),
+    migrate_content,
 ]
 COMMANDS = {command.__name__.replace("_", "-"): command for command in _COMMANDS}
 for _verb, _command in COMMANDS.items():

@@ -36,7 +36,9 @@ def test_index_names_every_message_of_the_workflow() -> None:
     assert index["workflow"]["workflow_id"] == "project-{project_id}"
     assert index["workflow"]["task_queue"] == "daiban"
     assert set(index["updates"]) == set(commands.BY_NAME)  # the table is the workflow's updates: test_commands.py
-    assert set(index["signals"]) == {"calendar_updated"} and set(index["queries"]) == {"state", "clock_ledger"}
+    assert set(index["signals"]) == {"calendar_updated"}
+    assert set(index["queries"]) == {"state", "clock_ledger", "migration_preview"}
+    assert index["queries"]["migration_preview"]["input"] == "query.migration_preview.input.json"
     messages = [*index["updates"].values(), *index["signals"].values(), *index["queries"].values()]
     for entry in [index["workflow"], *messages]:
         for key in ("input", "result"):

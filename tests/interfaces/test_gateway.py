@@ -32,6 +32,7 @@ COMMANDS = {
     "confirm_deadline": (None, "ConfirmDeadline", "Ack"),
     "retry_faulted": (None, "RetryFaulted", "Ack"),
     "extend_permit": (None, "PermitExtension", "DecisionResult"),
+    "migrate_content": (None, "MigrateContent", "Ack"),
 }
 # The table above lists every command the workflow has (schemas/commands.py is the one source).
 assert set(COMMANDS) == {c.name for c in commands.ALL}, sorted(set(COMMANDS) ^ {c.name for c in commands.ALL})

@@ -11,7 +11,8 @@ Split by concern: ``state`` (models and named state sets), ``base`` (events, eff
 ``validate_X`` and ``X``), ``ladder`` (warnings, breaches, joint meetings), ``modes`` (handling modes
 by the rules: tolerance, commitment, regional assessment, permit lapse; hooks over the others),
 ``views`` (what operators see), ``filings`` (filings on receipt, the enterprise's periods to file,
-one joint acceptance opinion; hooks over the others). Keeping it pure means every rule is tested
+one joint acceptance opinion; hooks over the others), ``migration`` (an operator's move to other content
+versions, every open clock recomputed). Keeping it pure means every rule is tested
 without a server, replays deterministically, and the whole state crosses continue-as-new as one pydantic model.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 from workflows.lifecycle.commands import Commands
 from workflows.lifecycle.filings import Filings
 from workflows.lifecycle.ladder import Ladder
+from workflows.lifecycle.migration import ContentLookup, Migration
 from workflows.lifecycle.state import (
     Answer,
     MatterState,
@@ -33,6 +35,7 @@ from workflows.lifecycle.views import Views
 
 __all__ = [
     "Answer",
+    "ContentLookup",
     "MatterState",
     "ProjectContext",
     "ProjectMachine",
@@ -43,5 +46,5 @@ __all__ = [
 ]
 
 
-class ProjectMachine(Filings, Commands, Ladder, Views):
+class ProjectMachine(Migration, Filings, Commands, Ladder, Views):
     """Rules of the lifecycle over a ``ProjectState`` and the content it runs under."""
