@@ -101,6 +101,11 @@ class GatewaySettings(_Group):
     # Version 1's principal -> bearer token map: each is an operator of every zone (unscoped; the
     # gateway warns at start). Prefer DAIBAN_PRINCIPALS.
     operator_tokens: dict[str, SecretStr] = {}
+    # The enterprise contacts' encryption keys (``eventstore.contacts``): key id -> 32 bytes in
+    # base64, as JSON; DAIBAN_CONTACT_KEY_ID names the one new writes use (default: the last).
+    # Empty: registrations carrying a contact are refused (nothing is stored in plaintext).
+    contact_keys: dict[str, SecretStr] = {}
+    contact_key_id: str | None = None
     # A signed envelope may not claim to stay valid longer than this (bounds a replay window).
     envelope_max_ttl_seconds: int = 900
     gateway_host: str = "127.0.0.1"

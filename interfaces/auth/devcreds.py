@@ -1,6 +1,7 @@
 """Development credentials: ``.daiban/dev-credentials.json`` and ``python -m interfaces.auth sign|token``.
 
-For ``make run`` only: production sets ``DAIBAN_DEPARTMENT_KEYS`` and ``DAIBAN_PRINCIPALS``.
+For ``make run`` only: production sets ``DAIBAN_DEPARTMENT_KEYS``, ``DAIBAN_PRINCIPALS`` and
+``DAIBAN_CONTACT_KEYS`` (a development key ``dev-1`` encrypts the enterprise contacts here).
 
 The development principals (``DEV_PRINCIPALS``; the README's examples use them): ``operator``
 (operator of every zone), ``agent-li`` and ``agent-wang`` (agents), ``lead-zhao`` (project lead),
@@ -11,6 +12,8 @@ and one department principal per department of the catalog, named by its code (i
 from __future__ import annotations
 
 import argparse
+import asyncio
+import base64
 import json
 import os
 import secrets
@@ -45,8 +48,11 @@ def dev_credentials(path: Path, departments: list[str]) -> dict[str, Any]:
     keys: dict[str, str] = data.setdefault("department_keys", {})
     principals: dict[str, dict[str, Any]] = data.setdefault("principals", {})
     wanted = _principals(departments)
-    if all(d in keys for d in departments) and all(n in principals for n in wanted):
+    contact_keys: dict[str, str] = data.setdefault("contact_keys", {})
+    if all(d in keys for d in departments) and all(n in principals for n in wanted) and contact_keys:
         return data
+    if not contact_keys:  # AES-256 for the enterprise contacts (eventstore.contacts)
+        contact_keys["dev-1"] = base64.b64encode(secrets.token_bytes(32)).decode()
     data.pop("operator_tokens", None)  # version 1's file: its operator becomes a principal
     for d in departments:
         keys.setdefault(d, secrets.token_urlsafe(24))
@@ -67,6 +73,7 @@ def dev_credentials_env(state_dir: Path) -> dict[str, str]:
     return {
         "DAIBAN_DEPARTMENT_KEYS": json.dumps(creds["department_keys"]),
         "DAIBAN_PRINCIPALS": json.dumps(creds["principals"]),
+        "DAIBAN_CONTACT_KEYS": json.dumps(creds["contact_keys"]),
     }
 
 
@@ -92,6 +99,23 @@ def configured() -> tuple[dict[str, str], dict[str, str], str]:
     return keys, tokens, where
 
 
+async def _rekey_contacts() -> int:
+    """Re-encrypt every contact not under the newest key (``eventstore.contacts.rekey``)."""
+    from eventstore.contacts import ContactCipher, rekey
+    from infra.db import create_pool
+    from infra.settings import ConfigError, load_settings
+
+    s = load_settings()
+    cipher = ContactCipher.from_config({k: v.get_secret_value() for k, v in s.contact_keys.items()}, s.contact_key_id)
+    if cipher is None or not s.database_url:
+        raise ConfigError("DAIBAN_CONTACT_KEYS and DATABASE_URL are needed to re-encrypt the contacts")
+    pool = await create_pool(s.database_url, min_size=0, max_size=1)
+    try:
+        return await rekey(pool, cipher)
+    finally:
+        await pool.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m interfaces.auth sign|token``: sign a decision file or print a token, for curl."""
     parser = argparse.ArgumentParser(prog="python -m interfaces.auth", description=main.__doc__)
@@ -103,8 +127,20 @@ def main(argv: list[str] | None = None) -> int:
     sign.add_argument("--ttl", type=int, default=300, help="seconds until the envelope expires")
     token = sub.add_parser("token", help="print a principal's bearer token (operator, agent-li, ecology, ...)")
     token.add_argument("--principal", default="operator")
+    sub.add_parser(
+        "rekey-contacts", help="re-encrypt the enterprise contacts under DAIBAN_CONTACT_KEY_ID (key rotation)"
+    )
     args = parser.parse_args(argv)
     from infra.settings import ConfigError
+
+    if args.command == "rekey-contacts":
+        try:
+            changed = asyncio.run(_rekey_contacts())
+        except (ConfigError, OSError, ValueError) as exc:
+            print(f"daiban: {exc}", file=sys.stderr)
+            return 2
+        print(f"{changed} contact(s) re-encrypted")
+        return 0
 
     try:
         keys, tokens, where = configured()

@@ -163,6 +163,14 @@ def check_read_project(principal: Principal, team: ProjectTeam) -> None:
     )
 
 
+def check_contact(principal: Principal, team: ProjectTeam) -> None:
+    """The enterprise's contact (personal data): the project's agent, backup, lead or an operator of its zone."""
+    if not project_roles(principal, team):
+        raise _refuse(
+            principal, f"contact: {principal.name} may not read {team.project_id}'s contact", project_id=team.project_id
+        )
+
+
 def readable_zones(principal: Principal) -> frozenset[str] | None:
     """The zones whose reports and lists the principal reads: None for every zone.
 

@@ -15,6 +15,7 @@ from fastapi import Depends, FastAPI
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from eventstore.contacts import ContactCipher
 from infra.db import create_pool
 from infra.metrics import RequestMetrics
 from infra.settings import ConfigError, Settings, load_settings
@@ -46,7 +47,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             cfg.envelope_max_ttl_seconds,
             from_config(cfg.principals),
         )
-        svc = Services(cfg, DaibanClient(temporal, cfg.task_queue), pool, auth)
+        contacts = ContactCipher.from_config(
+            {k: v.get_secret_value() for k, v in cfg.contact_keys.items()}, cfg.contact_key_id
+        )
+        svc = Services(cfg, DaibanClient(temporal, cfg.task_queue), pool, auth, contacts)
         try:
             await svc.check_schema()
         except Exception as exc:  # PostgreSQL down, or not migrated: start anyway, /readyz says why

@@ -11,6 +11,7 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from eventstore.contacts import ContactCipher
 from infra import migrate
 from infra.settings import Settings
 from interfaces.auth.principals import Principal, ProjectTeam
@@ -35,6 +36,7 @@ class Services:
     daiban: DaibanClient
     pool: asyncpg.Pool
     auth: Authorizer
+    contacts: ContactCipher | None = None
     schema_current: bool = False
 
     async def check_schema(self) -> None:

@@ -8,6 +8,7 @@ and ``httpx`` talks to it through ASGI.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 import uuid
@@ -39,6 +40,8 @@ PRINCIPALS: dict[str, dict[str, Any]] = {
     "dashboard": {"roles": ["reader"], "zones": ["*"]},
     **{d.code: {"roles": ["department"], "department": d.code} for d in default_catalog().departments},
 }
+# Two AES-256 keys for the enterprise contacts: "old" (to decrypt) and "new" (new writes).
+CONTACT_KEYS = {"old": base64.b64encode(b"o" * 32).decode(), "new": base64.b64encode(b"n" * 32).decode()}
 TOKENS = {name: f"tok-{name}-{uuid.uuid4().hex}" for name in PRINCIPALS}
 OPERATOR_TOKEN = TOKENS["operator"]
 AGENT_TOKEN = TOKENS["agent-li"]
@@ -53,6 +56,7 @@ def gateway_settings(env: WorkflowEnvironment, dsn: str, task_queue: str, **over
         "department_keys": DEPARTMENT_KEYS,
         "principals": {name: {"token": TOKENS[name], **scope} for name, scope in PRINCIPALS.items()},
         "gateway_max_body_bytes": 16_384,
+        "contact_keys": CONTACT_KEYS,
     }
     values.update(overrides)
     return Settings(**values)
