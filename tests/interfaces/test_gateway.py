@@ -35,7 +35,8 @@ COMMANDS = {
 }
 # The table above lists every command the workflow has (schemas/commands.py is the one source).
 assert set(COMMANDS) == {c.name for c in commands.ALL}, sorted(set(COMMANDS) ^ {c.name for c in commands.ALL})
-WRITES = {"/projects": ("RegisterProject", {"201": "Registered", "200": "Registered"})}
+# A registration through the gateway: RegisterProject and the enterprise's contact (kept out of Temporal).
+WRITES = {"/projects": ("Registration", {"201": "Registered", "200": "Registered"})}
 DEPRECATED = set()
 for _update, (_old, _request, _result) in COMMANDS.items():
     WRITES[f"/projects/{{project_id}}/{_update.replace('_', '-')}"] = (_request, {"200": _result})
@@ -47,6 +48,7 @@ READS = {
     "/projects/{project_id}": "ProjectView",
     "/projects/{project_id}/timeline": "TimelineEntry",
     "/projects/{project_id}/licences": "LicenceView",
+    "/projects/{project_id}/contact": "EnterpriseContact",
     "/departments/{code}/inbox": "InboxItem",
     "/overdue": "OverdueItem",
     "/reports/departments": "DepartmentReport",
