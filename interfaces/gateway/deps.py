@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from temporalio.client import WorkflowFailureError
 
 from eventstore.contacts import ContactCipher
 from infra import migrate
@@ -17,7 +18,7 @@ from infra.settings import Settings
 from interfaces.auth.principals import Principal, ProjectTeam
 from interfaces.auth.signing import DEPARTMENT_HEADER, EXPIRES_HEADER, SIGNATURE_HEADER
 from interfaces.auth.verifying import Authorizer, DepartmentCaller
-from interfaces.client import DaibanClient
+from interfaces.client import DaibanClient, ProjectNotFound
 from schemas import bounded
 from schemas.events import ProjectHeader
 
@@ -69,8 +70,15 @@ async def operator_principal(principal: Annotated[Principal, Depends(bearer_prin
 
 
 async def project_team(svc: Services, project_id: str) -> ProjectTeam:
-    """The project's zone and people, for authorization (the ``state`` query; 404 / 503 as it answers)."""
-    return team_of(await svc.daiban.state(project_id, wait=5.0))
+    """The project's zone and people, for authorization (the ``state`` query; 404 / 503 as it answers).
+
+    Raises:
+        ProjectNotFound: no such project, or its run failed before it had a team (a refused start).
+    """
+    try:
+        return team_of(await svc.daiban.state(project_id, wait=5.0))
+    except WorkflowFailureError:
+        raise ProjectNotFound(f"project_id: {project_id} failed at its start; it has no team to act for") from None
 
 
 def team_of(view: ProjectHeader) -> ProjectTeam:
