@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 PYTHON_NEWEST ?= $(or $(call find_python,3.13),python3.13)
 VENV_NEWEST   := .venv-py313
 
-.PHONY: run test test-py313 worker lint faults clean-state help
+.PHONY: run test test-py313 worker lint faults browser clean-state help
 
 help:
 	@echo "make run    - Temporal dev server + UI, PostgreSQL, worker and demo projects (Ctrl-C stops)"
@@ -20,6 +20,7 @@ help:
 	@echo "make worker - only the worker (needs Temporal and DATABASE_URL)"
 	@echo "make test-py313 - the suite on Python 3.13 (CI runs both; own virtualenv .venv-py313)"
 	@echo "make lint   - ruff (check and format), mypy strict over code and tests, import layers"
+	@echo "make browser - the dashboard and /docs in headless Chromium (Debian package chromium)"
 	@echo "make faults - the fault suite: projects driven to production while workers, Temporal and PostgreSQL are killed"
 
 # $(call venv,PYTHON,VENV): create VENV with PYTHON (3.11 to 3.13) and install daiban into it.
@@ -54,6 +55,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/lint-imports
+
+# tests/browser: Playwright drives the distribution's Chromium (never a downloaded browser build).
+browser: $(STAMP)
+	@command -v $${DAIBAN_CHROMIUM:-chromium} >/dev/null 2>&1 || { echo "make browser: no chromium; run apt-get install -y chromium (or set DAIBAN_CHROMIUM)"; exit 2; }
+	$(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
 
 faults: $(STAMP)
 	$(BIN)/python -m tests.faults $(FAULTS_ARGS)

@@ -235,6 +235,10 @@ def run() -> int:
         say(f"Logs:          {stack.state / 'worker.log'}, {stack.state / 'gateway.log'}")
         say(f"In another shell, point every command at this stack:   . {_shown(env_file)}")
         say("Then try:      .venv/bin/daiban project list")
+        say(
+            f"Dashboard:     http://{settings.gateway_host}:{settings.gateway_port}/dashboard   "
+            "(sign in with: .venv/bin/python -m interfaces.auth token)"
+        )
         say(f"Stack {ready}. Press Ctrl-C to stop everything.")
         while not stop["now"]:
             for proc, name in (

@@ -206,6 +206,31 @@ def licences(project_id: ProjectArg, as_json: JsonOpt = False) -> None:
     emit(rows, as_json, lambda: table(rows, columns))
 
 
+@app.command("flowchart")
+def flowchart(
+    project_id: str,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the SVG to this file (.svg) instead of stdout.")
+    ] = None,
+) -> None:
+    """The standard flowchart of all matters (全事项办理标准流程图) of a project's checklist, as SVG:
+    stages, matters, dependencies, departments, statutory and promised limits."""
+    from catalog.flowchart import flowchart_svg
+    from eventstore.pictures import flowchart_inputs
+
+    if output is not None and output.suffix.lower() != ".svg":
+        raise fail(f"--output: {output.name!r} must end in .svg")
+    inputs = read(lambda pool: flowchart_inputs(pool, project_id))
+    if inputs is None:
+        raise fail(f"project_id: no registration of {project_id!r} in the event store")
+    svg = flowchart_svg(inputs.catalog, inputs.checklist, zone=inputs.zone)
+    if output is None:
+        print(svg)
+    else:
+        output.write_text(svg, encoding="utf-8")
+        out.print(f"flowchart of {project_id} ({len(inputs.checklist)} matters) written to {output}")
+
+
 # ---- commands: the verb is the name of the command (schemas.commands) -----------------------------
 
 

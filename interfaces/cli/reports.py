@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import asyncpg
 import typer
@@ -12,7 +16,30 @@ from rich.table import Table
 
 from eventstore import queries
 from eventstore.outbox import list_notifications
-from interfaces.cli.common import HELP_STYLE, JsonOpt, cell, emit, out, read, show_table, table
+from interfaces.cli.common import HELP_STYLE, JsonOpt, cell, emit, fail, out, read, show_table, table
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+ChartOpt = Annotated[
+    Path | None,
+    typer.Option("--chart", help="Also draw the chart the dashboard shows, to this .svg or .png file."),
+]
+
+
+def _check_chart(chart: Path | None) -> None:
+    """Refuse a chart file of another format before anything is read."""
+    if chart is not None and chart.suffix.lower() not in (".svg", ".png"):
+        raise fail(f"--chart: {chart.name!r} must end in .svg or .png")
+
+
+def _draw(chart: Path | None, draw: Callable[[], Figure]) -> None:
+    from interfaces.dashboard.charts import save
+
+    if chart is not None:
+        save(draw(), chart)
+        print(f"chart written to {chart}", file=sys.stderr)
+
 
 report_app = typer.Typer(help="Reports from the event store's read models.", no_args_is_help=True, **HELP_STYLE)
 
@@ -33,11 +60,13 @@ def inbox(department: str, as_json: JsonOpt = False) -> None:
     emit(rows, as_json, show)
 
 
-def overdue(as_json: JsonOpt = False) -> None:
+def overdue(as_json: JsonOpt = False, chart: ChartOpt = None) -> None:
     """Every clock past its deadline, with the department and the escalation so far."""
+    _check_chart(chart)
     rows = read(lambda pool: queries.overdue(pool))
     columns = ["project_id", "clock_id", "department", "deadline", "agent", "escalation"]
     emit(rows, as_json, lambda: table(rows, columns))
+    _draw(chart, lambda: _charts().overdue_chart(rows, datetime.now(UTC)))
 
 
 def notifications(
@@ -62,11 +91,13 @@ def notifications(
 
 
 @report_app.command("departments")
-def report_departments(as_json: JsonOpt = False) -> None:
+def report_departments(as_json: JsonOpt = False, chart: ChartOpt = None) -> None:
     """On-time rate, average and p90 working days, open work and breaches per department."""
+    _check_chart(chart)
     rows = read(lambda pool: queries.department_report(pool))
     columns = ["department", "decided", "on_time_rate", "avg_approval_days", "p90_approval_days", "open", "breaches"]
     emit(rows, as_json, lambda: table(rows, columns))
+    _draw(chart, lambda: _charts().department_rates_chart(rows))
 
 
 @report_app.command("credit")
@@ -82,8 +113,9 @@ def report_credit(
 
 
 @report_app.command("zone")
-def report_zone(as_json: JsonOpt = False) -> None:
-    """Projects per stage, investment and working days saved, per zone."""
+def report_zone(as_json: JsonOpt = False, chart: ChartOpt = None) -> None:
+    """Projects per stage, investment and working days saved, per zone (``--chart``: the stage funnel)."""
+    _check_chart(chart)
     rows = read(lambda pool: queries.zone_report(pool))
     columns = [
         "zone",
@@ -96,6 +128,14 @@ def report_zone(as_json: JsonOpt = False) -> None:
         "days_saved_regional_assessment",
     ]
     emit(rows, as_json, lambda: table(rows, columns))
+    _draw(chart, lambda: _charts().stage_funnel_chart(rows))
+
+
+def _charts() -> Any:
+    # matplotlib is imported only when a chart is asked for (it takes a second to load).
+    from interfaces.dashboard import charts
+
+    return charts
 
 
 def rebuild(as_json: JsonOpt = False) -> None:

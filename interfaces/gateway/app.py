@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -27,6 +28,7 @@ from interfaces.gateway import errors
 from interfaces.gateway.deps import Services, refuse_duplicate_keys
 from interfaces.gateway.limits import BodyLimit
 from interfaces.gateway.routers import calendar, commands, departments, health, projects, reports
+from interfaces.gateway.routers import docs as docs_routes
 
 log = structlog.get_logger("daiban.gateway")
 
@@ -85,12 +87,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Full-agency approval of investment projects: register projects, send decisions, read state.",
         lifespan=lifespan,
         dependencies=[Depends(refuse_duplicate_keys)],
+        # Served by routers/docs.py with local assets (no CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     app.add_middleware(BodyLimit, max_bytes=cfg.gateway_max_body_bytes)
     app.add_middleware(RequestMetrics)
     errors.install(app)
     for module in (projects, departments, commands, calendar, reports, health):
         app.include_router(module.router)
+    # Imported here: the dashboard's router uses this package's dependencies (interfaces.gateway.deps).
+    from interfaces.dashboard.router import router as dashboard_router
+
+    app.include_router(docs_routes.router)
+    app.include_router(dashboard_router)
+    app.mount("/static", StaticFiles(directory=docs_routes.STATIC_DIR), name="static")
     return app
 
 

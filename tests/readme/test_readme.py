@@ -106,6 +106,10 @@ def stack(readme_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     workdir = tmp_path_factory.mktemp("newcomer")
     # `.venv/bin/...` in the README: this interpreter's virtualenv, whichever Python runs the suite.
     (workdir / ".venv").symlink_to(Path(sys.prefix))
+    # The rest as in a clone (the README's examples name shipped files, e.g. catalog/data/zones.json).
+    for entry in ROOT.iterdir():
+        if entry.name not in {".venv", ".venv-py313", ".daiban", ".git"} and not (workdir / entry.name).exists():
+            (workdir / entry.name).symlink_to(entry)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "DAIBAN_")) and k != "DATABASE_URL"}
     env |= {
         "DATABASE_URL": pg_dsn,

@@ -1,0 +1,49 @@
+"""``/docs`` (Swagger UI) and ``/redoc`` with their assets served by the gateway itself.
+
+FastAPI's defaults load them from a CDN, which a zone's closed network does not reach (the pages
+stay blank). The assets are vendored from the npm registry into ``interfaces/gateway/static/vendor``
+(versions and licences in its ``VERSIONS.md``) and served under ``/static``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+VENDOR = "/static/vendor"
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/docs", response_class=HTMLResponse)
+async def swagger_ui(request: Request) -> HTMLResponse:
+    """Swagger UI on the gateway's OpenAPI document, every asset local."""
+    return get_swagger_ui_html(
+        openapi_url=request.app.openapi_url,
+        title=f"{request.app.title} - Swagger UI",
+        oauth2_redirect_url="/docs/oauth2-redirect",
+        swagger_js_url=f"{VENDOR}/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url=f"{VENDOR}/swagger-ui/swagger-ui.css",
+        swagger_favicon_url=f"{VENDOR}/swagger-ui/favicon-32x32.png",
+    )
+
+
+@router.get("/docs/oauth2-redirect", response_class=HTMLResponse)
+async def swagger_ui_redirect() -> HTMLResponse:
+    return get_swagger_ui_oauth2_redirect_html()
+
+
+@router.get("/redoc", response_class=HTMLResponse)
+async def redoc(request: Request) -> HTMLResponse:
+    """ReDoc on the gateway's OpenAPI document, every asset local (no Google fonts)."""
+    return get_redoc_html(
+        openapi_url=request.app.openapi_url,
+        title=f"{request.app.title} - ReDoc",
+        redoc_js_url=f"{VENDOR}/redoc/redoc.standalone.js",
+        redoc_favicon_url=f"{VENDOR}/swagger-ui/favicon-32x32.png",
+        with_google_fonts=False,
+    )
