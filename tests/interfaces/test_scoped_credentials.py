@@ -166,3 +166,15 @@ async def test_every_refusal_is_logged_with_principal_and_reason(gw: Gateway, pr
     assert [e["status"] for e in refused] == [403, 401], logs
     assert refused[0]["principal"] == "agent-zhang" and "withdraw" in refused[0]["reason"]
     assert "missing bearer token" in refused[1]["reason"]
+
+
+async def test_the_dashboard_takes_a_read_credential_of_every_zone(gw: Gateway) -> None:
+    from tests.interfaces.conftest import TOKENS
+
+    for who, status in (("dashboard", 303), ("operator", 303), ("agent-li", 403), ("portal-tunliu", 403)):
+        r = await gw.http.post(
+            "/dashboard/login",
+            content=f"token={TOKENS[who]}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert r.status_code == status, (who, r.status_code)
