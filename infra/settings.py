@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -64,14 +64,48 @@ class WorkerSettings(_Group):
     temporal_lost_exit_seconds: float = Field(default=0.0, ge=0, le=600)
 
 
+class PrincipalConfig(BaseModel):
+    """One gateway principal (``DAIBAN_PRINCIPALS``): its bearer token, roles and scope.
+
+    ``roles``: ``agent``, ``lead``, ``operator``, ``department``, ``registrar``, ``reader``
+    (``interfaces.auth.principals``); ``zones``: the zones an operator, registrar or reader covers
+    (``"*"``: every zone); ``department``: a department principal's department code.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    token: SecretStr = Field(min_length=16)
+    roles: list[Literal["agent", "lead", "operator", "department", "registrar", "reader"]] = Field(min_length=1)
+    zones: list[str] = []
+    department: str | None = None
+
+    @model_validator(mode="after")
+    def _scoped(self) -> PrincipalConfig:
+        if "department" in self.roles and not self.department:
+            raise ValueError("a department principal names its department")
+        if {"operator", "registrar", "reader"} & set(self.roles) and not self.zones:
+            raise ValueError('operators, registrars and readers name their zones ("*": every zone)')
+        return self
+
+
 class GatewaySettings(_Group):
     """The HTTP gateway and department authorization (``interfaces/gateway``, ``interfaces/auth``)."""
 
     # Department code -> shared secret signing its decision envelopes (HMAC-SHA256), as JSON:
     # DAIBAN_DEPARTMENT_KEYS='{"ecology": "..."}'. Empty: the gateway accepts no decisions.
     department_keys: dict[str, SecretStr] = {}
-    # Principal (operator, agent, portal) -> bearer token for the other writes, as JSON.
+    # Principal name -> {"token", "roles", "zones", "department"} (``PrincipalConfig``), as JSON:
+    # DAIBAN_PRINCIPALS='{"agent-li": {"token": "...", "roles": ["agent"]}, "portal-tunliu":
+    # {"token": "...", "roles": ["registrar", "reader"], "zones": ["tunliu"]}}'.
+    principals: dict[str, PrincipalConfig] = {}
+    # Version 1's principal -> bearer token map: each is an operator of every zone (unscoped; the
+    # gateway warns at start). Prefer DAIBAN_PRINCIPALS.
     operator_tokens: dict[str, SecretStr] = {}
+    # The enterprise contacts' encryption keys (``eventstore.contacts``): key id -> 32 bytes in
+    # base64, as JSON; DAIBAN_CONTACT_KEY_ID names the one new writes use (default: the last).
+    # Empty: registrations carrying a contact are refused (nothing is stored in plaintext).
+    contact_keys: dict[str, SecretStr] = {}
+    contact_key_id: str | None = None
     # A signed envelope may not claim to stay valid longer than this (bounds a replay window).
     envelope_max_ttl_seconds: int = 900
     gateway_host: str = "127.0.0.1"

@@ -133,7 +133,7 @@ class Stack:
         from interfaces.auth import dev_credentials_env
 
         env = self.env(dsn)
-        if not (self.settings.department_keys and self.settings.operator_tokens):
+        if not (self.settings.department_keys and (self.settings.principals or self.settings.operator_tokens)):
             dev = dev_credentials_env(self.state)
             env.update({k: v for k, v in dev.items() if not os.environ.get(k)})
         log = self._log("gateway")

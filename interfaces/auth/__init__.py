@@ -44,11 +44,14 @@ Departments (decisions and verifications)
     department does not own the matter (``validate_decide``, the ``decide`` update's validator):
     a department can only decide its own matters, whoever signs.
 
-Agents, operators and other services (every other write)
-    ``Authorization: Bearer <token>`` with a token from ``DAIBAN_OPERATOR_TOKENS`` (a JSON map
-    principal -> token, e.g. ``{"portal": "...", "agent-li": "..."}``). The principal is logged
-    with each write; tokens are compared in constant time and never logged. Reads need no
-    credential.
+Principals (every other request, reads included)
+    ``Authorization: Bearer <token>`` with the token of a principal of ``DAIBAN_PRINCIPALS`` (a
+    JSON map name -> token, roles, zones, department; ``infra.settings.PrincipalConfig``). Each
+    acts within its roles and scope (``interfaces.auth.principals``): agents and leads on their
+    projects, operators and readers in their zones, a department on its own clocks; ``by`` is the
+    principal's name (a body naming anyone else: 403 naming ``by``). Version 1's
+    ``DAIBAN_OPERATOR_TOKENS`` (name -> token) are operators of every zone. Tokens are compared in
+    constant time and never logged; health, readiness, metrics and the docs need none.
 
 Every rejection is logged with its reason (``gateway request rejected``). ``make run`` generates
 development secrets into ``.daiban/dev-credentials.json`` when none are configured.
@@ -58,6 +61,7 @@ Modules (a department system needs only the first; it imports neither FastAPI no
 - ``interfaces.auth.signing``: the canonical envelope, ``sign_envelope``, ``signed_headers``;
 - ``interfaces.auth.verifying``: the gateway's checks (``Authorizer``, ``AuthError``) and the
   decision-id claims, stored by ``eventstore.envelopes``;
+- ``interfaces.auth.principals``: principals, their roles and scopes, and what each may do;
 - ``interfaces.auth.devcreds``: ``make run``'s development credentials and
   ``python -m interfaces.auth sign|token``.
 

@@ -1,7 +1,7 @@
 """Signing a department's decision envelope: what a department system needs, standard library only.
 
 See ``interfaces.auth`` for the envelope and what the gateway checks. Other languages rebuild
-``canonical_envelope`` byte for byte (README, "Department authorization").
+``canonical_envelope`` byte for byte (README, "Authorization").
 """
 
 from __future__ import annotations

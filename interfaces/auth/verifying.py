@@ -10,7 +10,7 @@ import hmac
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -18,6 +18,9 @@ from eventstore import envelopes
 from eventstore.store import Executor
 from interfaces.auth.signing import DEPARTMENT_HEADER, EXPIRES_HEADER, SIGNATURE_HEADER, sign_envelope
 from schemas.project import Decision, PermitExtension, Verification
+
+if TYPE_CHECKING:
+    from interfaces.auth.principals import Principal
 
 # The name of a signed command (``schemas.commands``: ``decide``, ``verify``, ``extend_permit``) an
 # envelope is claimed for.
@@ -54,10 +57,23 @@ class Authorizer:
     """Checks the gateway's credentials against the configured secrets."""
 
     def __init__(
-        self, department_keys: dict[str, str], operator_tokens: dict[str, str], max_ttl_seconds: int = 900
+        self,
+        department_keys: dict[str, str],
+        operator_tokens: dict[str, str],
+        max_ttl_seconds: int = 900,
+        principals: dict[str, tuple[str, Principal]] | None = None,
     ) -> None:
+        """``operator_tokens``: version 1's name -> token (operators of every zone); ``principals``:
+        name -> (token, principal) (``interfaces.auth.principals.configured``)."""
+        from interfaces.auth.principals import Principal
+
         self.department_keys = dict(department_keys)
-        self.operator_tokens = dict(operator_tokens)
+        self.principals: dict[str, tuple[str, Principal]] = {
+            name: (token, Principal(name, frozenset({"operator"}), frozenset({"*"})))
+            for name, token in operator_tokens.items()
+        }
+        self.principals.update(principals or {})
+        self.operator_tokens = {name: token for name, (token, _) in self.principals.items()}
         self.max_ttl_seconds = max_ttl_seconds
 
     def department(
@@ -108,18 +124,22 @@ class Authorizer:
                 403, f"department: signed by {caller.department}, the decision is {decision.department}'s", **context
             )
 
-    def operator(self, token: str | None) -> str:
+    def principal(self, token: str | None) -> Principal:
         """The principal holding ``token``; ``AuthError`` (401) without a known token."""
         if not token:
-            raise AuthError(401, "missing bearer token: writes need an operator or agent token", scheme="Bearer")
-        principal = None
-        for name, known in self.operator_tokens.items():
+            raise AuthError(401, "missing bearer token: this request needs a principal's token", scheme="Bearer")
+        found = None
+        for known, principal in self.principals.values():
             # Compare against every token so the time taken does not say which one was close.
             if hmac.compare_digest(known.encode(), token.encode()):
-                principal = name
-        if principal is None:
+                found = principal
+        if found is None:
             raise AuthError(401, "unknown bearer token", scheme="Bearer")
-        return principal
+        return found
+
+    def operator(self, token: str | None) -> str:
+        """The name of the principal holding ``token`` (``principal``)."""
+        return self.principal(token).name
 
 
 # ---- replay protection ---------------------------------------------------------------------------

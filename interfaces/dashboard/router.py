@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qs
 
+import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -25,6 +26,7 @@ from interfaces.dashboard.panels import PANELS
 from interfaces.gateway.deps import ProjectId, Svc
 from legalclock import CST
 
+log = structlog.get_logger("daiban.dashboard")
 router = APIRouter(prefix="/dashboard", tags=["dashboard"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -58,7 +60,7 @@ def _to_login() -> RedirectResponse:
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request) -> Response:
-    """The login form: the read credential (for now an operator token, ``DAIBAN_OPERATOR_TOKENS``)."""
+    """The login form: a read credential of every zone (an operator's or reader's token, ``DAIBAN_PRINCIPALS``)."""
     return templates.TemplateResponse(request, "login.html", {"error": None})
 
 
@@ -69,11 +71,24 @@ async def login(request: Request, svc: Svc) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     token = (form.get("token") or [""])[0].strip()
     try:
-        principal = svc.auth.operator(token)
+        found = svc.auth.principal(token)
     except AuthError:
         return templates.TemplateResponse(
             request, "login.html", {"error": "Unknown token: use a read credential of this gateway."}, status_code=401
         )
+    # The dashboard shows every zone: an operator or reader of every zone (interfaces.auth.principals).
+    if not ((found.has("operator") or found.has("reader")) and found.all_zones):
+        log.warning(
+            "gateway request rejected",
+            status=403,
+            principal=found.name,
+            path="/dashboard/login",
+            reason="the dashboard shows every zone: an operator or reader of every zone",
+        )
+        return templates.TemplateResponse(
+            request, "login.html", {"error": "This credential may not read every zone."}, status_code=403
+        )
+    principal = found.name
     response = RedirectResponse("/dashboard", status_code=303)
     response.set_cookie(
         session.COOKIE,

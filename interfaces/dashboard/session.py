@@ -1,7 +1,7 @@
 """The dashboard's read session: a signed cookie after a login with a read credential.
 
-For now the read credential is an operator token of the gateway (``DAIBAN_OPERATOR_TOKENS``, as
-``make run`` writes them to ``.daiban/dev-credentials.json``); the login form takes the token and
+The read credential is the token of an operator or reader of every zone (``DAIBAN_PRINCIPALS``,
+``interfaces.auth.principals``; ``make run``'s ``dashboard``); the login form takes the token and
 the cookie holds ``principal.expiry.signature``, the signature an HMAC-SHA256 keyed with that
 principal's own token. No secret of its own: a session survives a gateway restart and ends when its
 token is removed or rotated, or after ``SESSION_SECONDS``.

@@ -10,8 +10,9 @@ see ``infra.settings``); ``make run`` starts it on ``DAIBAN_GATEWAY_PORT`` (8080
   response bodies are the models of ``schemas``.
 - Every command's route is its update's name with dashes (``POST /projects/{id}/supply-materials``
   for the ``supply_materials`` update); the paths of earlier versions stay as deprecated aliases.
-- Department decisions and verifications carry a signed envelope, every other write an operator
-  or agent bearer token, reads nothing (see ``interfaces.auth``).
+- Department decisions and verifications carry a signed envelope, every other request (reads too,
+  but health, readiness, metrics and the docs) a principal's bearer token, within the principal's
+  roles and scope (see ``interfaces.auth`` and ``interfaces.auth.principals``).
 - Errors: one map from exception type to status (``errors.ERROR_MAP``).
 - ``/healthz``: the process answers; ``/readyz``: Temporal and PostgreSQL answer (503 with the
   reasons otherwise); ``/metrics``: request counts and latencies per route and status.

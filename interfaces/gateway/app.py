@@ -16,10 +16,12 @@ from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from eventstore.contacts import ContactCipher
 from infra.db import create_pool
 from infra.metrics import RequestMetrics
 from infra.settings import ConfigError, Settings, load_settings
 from infra.temporal import connect_config
+from interfaces.auth.principals import from_config
 from interfaces.auth.verifying import Authorizer
 from interfaces.client import DaibanClient
 from interfaces.gateway import errors
@@ -45,16 +47,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {k: v.get_secret_value() for k, v in cfg.department_keys.items()},
             {k: v.get_secret_value() for k, v in cfg.operator_tokens.items()},
             cfg.envelope_max_ttl_seconds,
+            from_config(cfg.principals),
         )
-        svc = Services(cfg, DaibanClient(temporal, cfg.task_queue), pool, auth)
+        contacts = ContactCipher.from_config(
+            {k: v.get_secret_value() for k, v in cfg.contact_keys.items()}, cfg.contact_key_id
+        )
+        svc = Services(cfg, DaibanClient(temporal, cfg.task_queue), pool, auth, contacts)
         try:
             await svc.check_schema()
         except Exception as exc:  # PostgreSQL down, or not migrated: start anyway, /readyz says why
             log.warning("database not ready; /readyz retries", error=str(exc))
         if not auth.department_keys:
             log.warning("no DAIBAN_DEPARTMENT_KEYS: every decision will be refused")
-        if not auth.operator_tokens:
-            log.warning("no DAIBAN_OPERATOR_TOKENS: every operator write will be refused")
+        if not auth.principals:
+            log.warning("no DAIBAN_PRINCIPALS: every request but health and docs will be refused")
+        if cfg.operator_tokens:
+            log.warning(
+                "DAIBAN_OPERATOR_TOKENS: version 1's tokens act as operators of every zone; "
+                "give each principal its roles in DAIBAN_PRINCIPALS",
+                principals=sorted(cfg.operator_tokens),
+            )
         app.state.services = svc
         log.info(
             "gateway ready to serve",
@@ -62,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             namespace=temporal.namespace,
             task_queue=cfg.task_queue,
             departments=sorted(auth.department_keys),
-            operators=sorted(auth.operator_tokens),
+            principals=sorted(auth.principals),
         )
         try:
             yield

@@ -10,13 +10,17 @@ from fastapi import Depends, Header, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from temporalio.client import WorkflowFailureError
 
+from eventstore.contacts import ContactCipher
 from infra import migrate
 from infra.settings import Settings
+from interfaces.auth.principals import Principal, ProjectTeam
 from interfaces.auth.signing import DEPARTMENT_HEADER, EXPIRES_HEADER, SIGNATURE_HEADER
 from interfaces.auth.verifying import Authorizer, DepartmentCaller
-from interfaces.client import DaibanClient
+from interfaces.client import DaibanClient, ProjectNotFound
 from schemas import bounded
+from schemas.events import ProjectHeader
 
 # The identifier grammar of ``schemas.bounded`` (matched over the whole value).
 ID_PATTERN = bounded.ID_PATTERN
@@ -33,6 +37,7 @@ class Services:
     daiban: DaibanClient
     pool: asyncpg.Pool
     auth: Authorizer
+    contacts: ContactCipher | None = None
     schema_current: bool = False
 
     async def check_schema(self) -> None:
@@ -47,14 +52,38 @@ def services(request: Request) -> Services:
 
 
 Svc = Annotated[Services, Depends(services)]
-_bearer = HTTPBearer(auto_error=False, description="Operator or agent token (DAIBAN_OPERATOR_TOKENS).")
+_bearer = HTTPBearer(
+    auto_error=False, description="A principal's token (DAIBAN_PRINCIPALS; interfaces.auth.principals)."
+)
 
 
-async def operator_principal(
+async def bearer_principal(
     svc: Svc, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> str:
-    """The principal of an operator or agent write (401 without a known bearer token)."""
-    return svc.auth.operator(credentials.credentials if credentials else None)
+) -> Principal:
+    """The authenticated principal of a request (401 without a known bearer token)."""
+    return svc.auth.principal(credentials.credentials if credentials else None)
+
+
+async def operator_principal(principal: Annotated[Principal, Depends(bearer_principal)]) -> str:
+    """The name of the principal of a write (401 without a known bearer token)."""
+    return principal.name
+
+
+async def project_team(svc: Services, project_id: str) -> ProjectTeam:
+    """The project's zone and people, for authorization (the ``state`` query; 404 / 503 as it answers).
+
+    Raises:
+        ProjectNotFound: no such project, or its run failed before it had a team (a refused start).
+    """
+    try:
+        return team_of(await svc.daiban.state(project_id, wait=5.0))
+    except WorkflowFailureError:
+        raise ProjectNotFound(f"project_id: {project_id} failed at its start; it has no team to act for") from None
+
+
+def team_of(view: ProjectHeader) -> ProjectTeam:
+    """The authorization facts of a project's header."""
+    return ProjectTeam(view.project_id, view.zone, view.agent, view.backup_agent, view.project_lead)
 
 
 async def department_caller(
@@ -90,6 +119,7 @@ async def refuse_duplicate_keys(request: Request) -> None:
 
 
 Operator = Annotated[str, Depends(operator_principal)]
+Caller = Annotated[Principal, Depends(bearer_principal)]
 Department = Annotated[DepartmentCaller, Depends(department_caller)]
 ProjectId = Annotated[
     str,

@@ -103,6 +103,8 @@ class Refusal(BaseModel):
 # Documented answers of the routes (OpenAPI). Every refusal of input is a 4xx, never a 5xx.
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "a query Temporal refused (the reason names it)"},
+    401: {"model": ErrorBody, "description": "missing or unknown bearer token"},
+    403: {"model": ErrorBody, "description": "beyond the principal's role or scope (the reason says which)"},
     422: {"model": Refusal, "description": "a parameter out of its bounds (each error names the field)"},
     502: {"model": ErrorBody, "description": "Temporal answered with an error"},
     503: {"model": ErrorBody, "description": "project still registering, or a dependency is down; retry"},
@@ -110,6 +112,7 @@ READ_ERRORS: dict[int | str, dict[str, Any]] = {
 ERRORS: dict[int | str, dict[str, Any]] = {
     **READ_ERRORS,
     401: {"model": ErrorBody, "description": "missing or invalid credential"},
+    403: {"model": ErrorBody, "description": "beyond the principal's role or scope, or `by` names someone else"},
     404: {"model": ErrorBody, "description": "no such project"},
     409: {"model": ErrorBody, "description": "refused by the project (reason names the field) or replayed"},
     413: {"model": ErrorBody, "description": "request body over DAIBAN_GATEWAY_MAX_BODY_BYTES"},

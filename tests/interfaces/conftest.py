@@ -8,6 +8,7 @@ and ``httpx`` talks to it through ASGI.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 import uuid
@@ -27,8 +28,23 @@ from interfaces.gateway import create_app
 from tests.harness import Harness, running_worker
 
 DEPARTMENT_KEYS = {d.code: f"secret-of-{d.code}-{uuid.uuid4().hex[:8]}" for d in default_catalog().departments}
-OPERATOR_TOKEN = f"op-{uuid.uuid4().hex}"
-AGENT_TOKEN = f"agent-{uuid.uuid4().hex}"
+# The gateway's principals (``interfaces.auth.principals``): name -> roles and scope; TOKENS their tokens.
+PRINCIPALS: dict[str, dict[str, Any]] = {
+    "operator": {"roles": ["operator"], "zones": ["*"]},
+    "operator-xiangyuan": {"roles": ["operator"], "zones": ["xiangyuan"]},
+    "agent-li": {"roles": ["agent"]},
+    "agent-wang": {"roles": ["agent"]},
+    "agent-zhang": {"roles": ["agent"]},
+    "lead-zhao": {"roles": ["lead"]},
+    "portal-tunliu": {"roles": ["registrar", "reader"], "zones": ["tunliu"]},
+    "dashboard": {"roles": ["reader"], "zones": ["*"]},
+    **{d.code: {"roles": ["department"], "department": d.code} for d in default_catalog().departments},
+}
+# Two AES-256 keys for the enterprise contacts: "old" (to decrypt) and "new" (new writes).
+CONTACT_KEYS = {"old": base64.b64encode(b"o" * 32).decode(), "new": base64.b64encode(b"n" * 32).decode()}
+TOKENS = {name: f"tok-{name}-{uuid.uuid4().hex}" for name in PRINCIPALS}
+OPERATOR_TOKEN = TOKENS["operator"]
+AGENT_TOKEN = TOKENS["agent-li"]
 
 
 def gateway_settings(env: WorkflowEnvironment, dsn: str, task_queue: str, **overrides: Any) -> Settings:
@@ -38,8 +54,9 @@ def gateway_settings(env: WorkflowEnvironment, dsn: str, task_queue: str, **over
         "task_queue": task_queue,
         "database_url": dsn,
         "department_keys": DEPARTMENT_KEYS,
-        "operator_tokens": {"operator": OPERATOR_TOKEN, "agent-li": AGENT_TOKEN},
+        "principals": {name: {"token": TOKENS[name], **scope} for name, scope in PRINCIPALS.items()},
         "gateway_max_body_bytes": 16_384,
+        "contact_keys": CONTACT_KEYS,
     }
     values.update(overrides)
     return Settings(**values)
@@ -87,7 +104,7 @@ class Gateway:
         (the batch that writes it may still be in flight)."""
         rows: list[dict[str, Any]] = []
         for _ in range(100):
-            r = await self.http.get(f"/departments/{department}/inbox")
+            r = await self.http.get(f"/departments/{department}/inbox", headers=as_(department))
             assert r.status_code == 200, r.text
             rows = [i for i in r.json() if i["project_id"] == project_id and i["matter_code"] == matter]
             if any(i["phase"] == phase for i in rows):
@@ -119,6 +136,11 @@ def operator(token: str = OPERATOR_TOKEN) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def as_(principal: str) -> dict[str, str]:
+    """The bearer header of one of ``PRINCIPALS``."""
+    return operator(TOKENS[principal])
+
+
 def decision(matter: str, department: str, kind: str = "approve", **fields: Any) -> dict[str, Any]:
     return {
         "decision_id": fields.pop("decision_id", f"{matter}-{uuid.uuid4().hex[:6]}"),
@@ -146,7 +168,7 @@ async def wait_registered(gw: Gateway, project_id: str) -> dict[str, Any]:
     """The project's view once it has left registration."""
     deadline = time.monotonic() + 10
     while True:
-        r = await gw.http.get(f"/projects/{project_id}")
+        r = await gw.http.get(f"/projects/{project_id}", headers=operator())
         if r.status_code == 200 or time.monotonic() > deadline:
             assert r.status_code == 200, r.text
             return dict(r.json())

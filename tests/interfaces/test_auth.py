@@ -14,7 +14,7 @@ import pytest
 from interfaces.auth import EXPIRES_HEADER, SIGNATURE_HEADER, canonical_envelope, sign_envelope, signed_headers
 from interfaces.auth.verifying import AuthError, Authorizer
 from interfaces.gateway import create_app
-from tests.interfaces.conftest import AGENT_TOKEN, DEPARTMENT_KEYS, Gateway, decision, operator, wait_registered
+from tests.interfaces.conftest import DEPARTMENT_KEYS, Gateway, as_, decision, operator, wait_registered
 
 
 @pytest.fixture
@@ -192,13 +192,16 @@ async def test_operator_writes_need_a_token(gw: Gateway, project: str) -> None:
     r = await gw.http.post(f"/projects/{project}/submit-application", json=application)
     assert r.status_code == 401 and r.json()["detail"].startswith("missing bearer token")
     # Nothing was started by the refused registration.
-    assert all(p["project_id"] != body["project_id"] for p in (await gw.http.get("/projects")).json())
+    assert all(
+        p["project_id"] != body["project_id"] for p in (await gw.http.get("/projects", headers=operator())).json()
+    )
     # Agents hold tokens too; a department envelope is no operator credential.
     r = await gw.http.post(
         f"/projects/{project}/agent",
-        headers=operator(AGENT_TOKEN),
+        headers=as_("agent-li"),
         json={"to_agent": "agent-li", "by": "agent-li", "reason": "already mine"},
     )
     assert r.status_code == 409 and r.json()["detail"].startswith("to_agent:")
-    # Reads need nothing.
-    assert (await gw.http.get(f"/projects/{project}")).status_code == 200
+    # Reads need a read credential.
+    assert (await gw.http.get(f"/projects/{project}")).status_code == 401
+    assert (await gw.http.get(f"/projects/{project}", headers=operator())).status_code == 200

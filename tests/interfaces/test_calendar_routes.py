@@ -14,20 +14,24 @@ from tests.interfaces.conftest import Gateway, decision, operator
 
 
 async def test_a_year_and_the_deadline_calculator_use_the_calendar_in_force(gw: Gateway) -> None:
-    r = await gw.http.get("/calendar/2027")
+    r = await gw.http.get("/calendar/2027", headers=operator())
     assert r.status_code == 200, r.text
     y = r.json()
     assert y["official"] is False, "no notice for 2027 is shipped"
     assert "2027-02-08" in y["holidays"] and "2027-02-10" in y["holidays"]  # Spring Festival, §6 make-up day
-    r = await gw.http.get("/calendar/deadline", params={"start": "2027-01-20T09:00", "days": 20})
+    r = await gw.http.get("/calendar/deadline", headers=operator(), params={"start": "2027-01-20T09:00", "days": 20})
     assert r.status_code == 200, r.text
     d = r.json()
     assert d["deadline"] == "2027-02-23T17:30:00+08:00" and d["provisional"] is True
-    r = await gw.http.get("/calendar/deadline", params={"start": "2026-02-13T14:00:00+08:00", "days": 0.5})
+    r = await gw.http.get(
+        "/calendar/deadline", headers=operator(), params={"start": "2026-02-13T14:00:00+08:00", "days": 0.5}
+    )
     assert r.json()["deadline"] == "2026-02-14T12:00:00+08:00"  # a 调休 Saturday morning
-    bad = await gw.http.get("/calendar/deadline", params={"start": "2026-02-13", "days": 0.3})
+    bad = await gw.http.get("/calendar/deadline", headers=operator(), params={"start": "2026-02-13", "days": 0.3})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "days"
-    unknown = await gw.http.get("/calendar/deadline", params={"start": "2026-02-13", "days": 1, "zone": "tunlu"})
+    unknown = await gw.http.get(
+        "/calendar/deadline", headers=operator(), params={"start": "2026-02-13", "days": 1, "zone": "tunlu"}
+    )
     assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"][-1] == "zone"
 
 
@@ -46,7 +50,7 @@ async def test_a_notice_dry_run_lists_every_changed_day_and_each_moved_deadline(
     assert (await gw.http.post("/projects", headers=operator(), json=reg)).status_code in (200, 201)
     pid = reg["project_id"]
     for _ in range(50):
-        if (await gw.http.get(f"/projects/{pid}")).status_code == 200:
+        if (await gw.http.get(f"/projects/{pid}", headers=operator())).status_code == 200:
             break
         await asyncio.sleep(0.1)
     # The whole-process cap counts approval time only: it runs once an application is accepted (受理).
@@ -71,7 +75,9 @@ async def test_a_notice_dry_run_lists_every_changed_day_and_each_moved_deadline(
     # ends one working day later under the notice; the dry run says which clock, from and to.
     (move,) = [m for m in out["moves"] if m["project_id"] == pid and m["clock_id"] == "process"]
     assert move["working_days"] == 1 and move["after"] > move["before"]
-    assert (await gw.http.get("/calendar/2026")).json()["holidays"].get("2026-12-31") is None, "nothing stored"
+    assert (await gw.http.get("/calendar/2026", headers=operator())).json()["holidays"].get("2026-12-31") is None, (
+        "nothing stored"
+    )
 
 
 async def test_the_deadline_calculator_closes_on_the_zones_seasonal_hours(gw: Gateway) -> None:
@@ -84,7 +90,7 @@ async def test_the_deadline_calculator_closes_on_the_zones_seasonal_hours(gw: Ga
     }
     await load_zones(gw.harness.pool, json.dumps(zone, ensure_ascii=False), "operator")
     params: dict[str, Any] = {"start": "2026-05-28T10:00", "days": 3}
-    fixed = (await gw.http.get("/calendar/deadline", params=params | {"zone": "shouyang"})).json()
-    seasonal = (await gw.http.get("/calendar/deadline", params=params | {"zone": code})).json()
+    fixed = (await gw.http.get("/calendar/deadline", headers=operator(), params=params | {"zone": "shouyang"})).json()
+    seasonal = (await gw.http.get("/calendar/deadline", headers=operator(), params=params | {"zone": code})).json()
     assert fixed["deadline"] == "2026-06-02T17:30:00+08:00"
     assert seasonal["deadline"] == "2026-06-02T18:00:00+08:00"

@@ -17,7 +17,7 @@ from typing import Any
 
 from interfaces.contracts import CONTRACTS_DIR, drift, generate
 from schemas import commands
-from tests.interfaces.conftest import Gateway
+from tests.interfaces.conftest import Gateway, operator
 
 TEMPORAL = Path(sys.executable).parent / "temporal"
 
@@ -150,5 +150,5 @@ async def test_the_readme_temporal_cli_example_works(gw: Gateway) -> None:
         "state": "approved",
         "duplicate": False,
     }
-    view = (await gw.http.get(f"/projects/{pid}")).json()
+    view = (await gw.http.get(f"/projects/{pid}", headers=operator())).json()
     assert view["stage"] == "approval_land"

@@ -12,7 +12,7 @@ from temporalio.service import RPCError
 from eventstore.projector import Projector
 from interfaces.gateway import create_app
 from schemas import commands
-from tests.interfaces.conftest import AGENT_TOKEN, Gateway, decision, operator, wait_registered
+from tests.interfaces.conftest import AGENT_TOKEN, Gateway, as_, decision, operator, wait_registered
 
 # Request and response models of each write: the gateway must name our schemas, not copies.
 # Each command's route is its update's name with dashes; version 1's path stays, deprecated.
@@ -36,7 +36,8 @@ COMMANDS = {
 }
 # The table above lists every command the workflow has (schemas/commands.py is the one source).
 assert set(COMMANDS) == {c.name for c in commands.ALL}, sorted(set(COMMANDS) ^ {c.name for c in commands.ALL})
-WRITES = {"/projects": ("RegisterProject", {"201": "Registered", "200": "Registered"})}
+# A registration through the gateway: RegisterProject and the enterprise's contact (kept out of Temporal).
+WRITES = {"/projects": ("Registration", {"201": "Registered", "200": "Registered"})}
 DEPRECATED = set()
 for _update, (_old, _request, _result) in COMMANDS.items():
     WRITES[f"/projects/{{project_id}}/{_update.replace('_', '-')}"] = (_request, {"200": _result})
@@ -48,6 +49,7 @@ READS = {
     "/projects/{project_id}": "ProjectView",
     "/projects/{project_id}/timeline": "TimelineEntry",
     "/projects/{project_id}/licences": "LicenceView",
+    "/projects/{project_id}/contact": "EnterpriseContact",
     "/departments/{code}/inbox": "InboxItem",
     "/overdue": "OverdueItem",
     "/reports/departments": "DepartmentReport",
@@ -107,10 +109,12 @@ async def test_register_twice_is_the_same_project(gw: Gateway) -> None:
     assert again.status_code == 200, again.text
     assert first.json() == {**again.json(), "created": True}
     assert again.json()["workflow_id"] == f"project-{body['project_id']}" and not again.json()["created"]
-    listed = await gw.http.get("/projects", params={"query": f"DaibanProjectId = '{body['project_id']}'"})
+    listed = await gw.http.get(
+        "/projects", headers=operator(), params={"query": f"DaibanProjectId = '{body['project_id']}'"}
+    )
     assert listed.status_code == 200
     assert [p["project_id"] for p in listed.json()] == [body["project_id"]]
-    bad_query = await gw.http.get("/projects", params={"query": "NoSuchAttribute = 1"})
+    bad_query = await gw.http.get("/projects", headers=operator(), params={"query": "NoSuchAttribute = 1"})
     assert bad_query.status_code == 400 and bad_query.json()["detail"].startswith("query:")
 
 
@@ -126,9 +130,9 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     # The application reaches market's inbox to accept, with the batch that records it.
     row = await gw.inbox("market", pid, "enterprise-registration", "acceptance")
     assert row["deadline"] and row["accepted_at"] is None, row
-    to_accept = await gw.http.get("/departments/market/inbox", params={"phase": "acceptance"})
+    to_accept = await gw.http.get("/departments/market/inbox", headers=operator(), params={"phase": "acceptance"})
     assert any(i["project_id"] == pid for i in to_accept.json())
-    to_decide = await gw.http.get("/departments/market/inbox", params={"phase": "decision"})
+    to_decide = await gw.http.get("/departments/market/inbox", headers=operator(), params={"phase": "decision"})
     assert all(i["project_id"] != pid for i in to_decide.json())
 
     # An instant matter (即办件) is accepted and decided in one step.
@@ -175,7 +179,7 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     assert r.status_code == 200 and r.json()["state"] == "incomplete", r.text
     r = await gw.http.post(
         f"/projects/{pid}/supply-materials",
-        headers=operator(),
+        headers=as_("agent-li"),
         json={"matter_code": "eia", "by": "agent-li", "items": ["environmental report form"]},
     )
     assert r.status_code == 200 and "received again" in r.json()["message"], r.text
@@ -185,7 +189,7 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     assert r.status_code == 200 and r.json()["state"] == "correction", r.text
     r = await gw.http.post(
         f"/projects/{pid}/supply-materials",
-        headers=operator(),
+        headers=as_("agent-li"),
         json={"matter_code": "eia", "by": "agent-li", "items": ["noise monitoring data"]},
     )
     assert r.status_code == 200, r.text
@@ -201,15 +205,15 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     clock = {"matter_code": "land-contract", "department": "resources"}
     r = await gw.http.post(
         f"/projects/{pid}/stop-clock",
-        headers=operator(),
+        headers=as_("resources"),
         json={**clock, "kind": "expert_review", "reason": "expert panel", "expected_days": 10},
     )
     assert r.status_code == 200, r.text
-    r = await gw.http.post(f"/projects/{pid}/resume-clock", headers=operator(), json=clock)
+    r = await gw.http.post(f"/projects/{pid}/resume-clock", headers=as_("resources"), json=clock)
     assert r.status_code == 200, r.text
     r = await gw.http.post(
         f"/projects/{pid}/extend-limit",
-        headers=operator(),
+        headers=as_("resources"),
         json={**clock, "days": 10, "approved_by": "bureau head", "reason": "complex case"},
     )
     assert r.status_code == 200, r.text
@@ -222,7 +226,7 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     assert r.status_code == 200 and r.json()["state"] == "rejected", r.text
     r = await gw.http.post(
         f"/projects/{pid}/resubmit",
-        headers=operator(),
+        headers=as_("agent-li"),
         json={"matter_code": "land-use-planning-permit", "by": "agent-li", "note": "fixed"},
     )
     assert r.status_code == 200 and "applied for again" in r.json()["message"], r.text
@@ -231,37 +235,37 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
 
     r = await gw.http.post(
         f"/projects/{pid}/reassign-agent",
-        headers=operator(),
+        headers=as_("lead-zhao"),
         json={"to_agent": "agent-wang", "by": "lead-zhao", "reason": "AB岗"},
     )
     assert r.status_code == 200, r.text
 
     # Refused by the project: 409 with the reason, naming the field.
     r = await gw.http.post(
-        f"/projects/{pid}/report-progress", headers=operator(), json={"percent": 10, "by": "agent-wang"}
+        f"/projects/{pid}/report-progress", headers=as_("agent-wang"), json={"percent": 10, "by": "agent-wang"}
     )
     assert r.status_code == 409 and "progress" in r.json()["detail"], r.text
     r = await gw.http.post(
         f"/projects/{pid}/resolve-meeting",
-        headers=operator(),
+        headers=as_("lead-zhao"),
         json={"meeting_id": "m-1", "resolution": "go ahead", "by": "lead-zhao"},
     )
     assert r.status_code == 409 and r.json()["detail"].startswith("meeting_id:"), r.text
     # Version 1's path still answers (deprecated), checking the meeting in the path.
     r = await gw.http.post(
         f"/projects/{pid}/meetings/m-1/resolution",
-        headers=operator(),
+        headers=as_("lead-zhao"),
         json={"meeting_id": "m-1", "resolution": "go ahead", "by": "lead-zhao"},
     )
     assert r.status_code == 409 and r.json()["detail"].startswith("meeting_id:"), r.text
     r = await gw.http.post(
         f"/projects/{pid}/meetings/m-1/resolution",
-        headers=operator(),
+        headers=as_("lead-zhao"),
         json={"meeting_id": "m-2", "resolution": "go ahead", "by": "lead-zhao"},
     )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "meeting_id"]
 
-    view = (await gw.http.get(f"/projects/{pid}")).json()
+    view = (await gw.http.get(f"/projects/{pid}", headers=operator())).json()
     assert view["stage"] == "approval_land" and view["agent"] == "agent-wang"
     states = {m["code"]: m["state"] for m in view["matters"]}
     assert states["eia"] == "pending" and states["land-use-planning-permit"] == "received"
@@ -280,7 +284,7 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
         "AgentReassigned",
     }
     for _ in range(50):
-        timeline = await gw.http.get(f"/projects/{pid}/timeline")
+        timeline = await gw.http.get(f"/projects/{pid}/timeline", headers=operator())
         assert timeline.status_code == 200
         kinds = [e["event_type"] for e in timeline.json()]
         if expected <= set(kinds):
@@ -290,22 +294,22 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     assert all(e["summary"] for e in timeline.json())
 
     await Projector(pg_pool).run_once()
-    overdue = await gw.http.get("/overdue", params={"zone": "tunliu"})
+    overdue = await gw.http.get("/overdue", headers=operator(), params={"zone": "tunliu"})
     assert overdue.status_code == 200 and isinstance(overdue.json(), list)
-    report = await gw.http.get("/reports/departments", params={"department": "ecology"})
+    report = await gw.http.get("/reports/departments", headers=operator(), params={"department": "ecology"})
     assert report.status_code == 200
     assert [row["department"] for row in report.json()] == ["ecology"]
-    zone = await gw.http.get("/reports/zone", params={"zone": "tunliu"})
+    zone = await gw.http.get("/reports/zone", headers=operator(), params={"zone": "tunliu"})
     assert zone.status_code == 200 and zone.json()[0]["projects"] >= 1
     # The energy commitment was verified as true: nothing in the credit record for this project.
-    credit = await gw.http.get("/reports/credit", params={"zone": "tunliu"})
+    credit = await gw.http.get("/reports/credit", headers=operator(), params={"zone": "tunliu"})
     assert credit.status_code == 200 and all(row["project_id"] != pid for row in credit.json())
 
     r = await gw.http.post(
-        f"/projects/{pid}/withdraw", headers=operator(), json={"reason": "investor withdrew", "by": "agent-wang"}
+        f"/projects/{pid}/withdraw", headers=as_("agent-wang"), json={"reason": "investor withdrew", "by": "agent-wang"}
     )
     assert r.status_code == 200 and r.json()["stage"] == "withdrawn", r.text
-    final = (await gw.http.get(f"/projects/{pid}")).json()
+    final = (await gw.http.get(f"/projects/{pid}", headers=operator())).json()
     assert final["stage"] == "withdrawn"
     # A finished project's id is never reused.
     await gw.harness.client.get_workflow_handle(f"project-{pid}").result()
@@ -348,14 +352,14 @@ async def test_registration_facts_choose_the_checklist(gw: Gateway) -> None:
 
 
 async def test_errors_map_to_statuses(gw: Gateway) -> None:
-    r = await gw.http.get("/projects/no-such-project")
+    r = await gw.http.get("/projects/no-such-project", headers=operator())
     assert r.status_code == 404 and r.json()["detail"].startswith("project_id:")
-    assert (await gw.http.get("/projects/no-such-project/timeline")).status_code == 404
-    assert (await gw.http.get("/projects/not%20an%20id")).status_code == 422
+    assert (await gw.http.get("/projects/no-such-project/timeline", headers=operator())).status_code == 404
+    assert (await gw.http.get("/projects/not%20an%20id", headers=operator())).status_code == 422
     r = await gw.decide("no-such-project", decision("eia", "ecology"))
     assert r.status_code == 404, r.text
     r = await gw.http.post(
-        "/projects/no-such-project/withdraw", headers=operator(), json={"reason": "x", "by": "agent-li"}
+        "/projects/no-such-project/withdraw", headers=as_("agent-li"), json={"reason": "x", "by": "agent-li"}
     )
     assert r.status_code == 404
     # A malformed decision: field errors, and the extra field is named.
@@ -380,7 +384,7 @@ async def test_health_readiness_and_metrics(gw: Gateway) -> None:
     assert (await gw.http.get("/healthz")).json() == {"status": "ok"}
     r = await gw.http.get("/readyz")
     assert r.status_code == 200 and r.json() == {"status": "ready", "checks": {"temporal": "ok", "postgres": "ok"}}
-    await gw.http.get("/projects/no-such-project")
+    await gw.http.get("/projects/no-such-project", headers=operator())
     text = (await gw.http.get("/metrics")).text
     assert 'daiban_gateway_requests_total{method="GET",route="/projects/{project_id}",status="404"}' in text
     assert 'daiban_gateway_request_duration_seconds_count{method="GET",route="/readyz"}' in text
@@ -422,28 +426,28 @@ async def test_old_paths_and_idempotency_key(gw: Gateway) -> None:
     body = {"to_agent": "agent-wang", "by": "lead-zhao", "reason": "AB岗"}
     # The Idempotency-Key header is the request id when the body has none: a retry gets the first answer.
     first = await gw.http.post(
-        f"/projects/{pid}/reassign-agent", json=body, headers={**operator(), "Idempotency-Key": "reassign-1"}
+        f"/projects/{pid}/reassign-agent", json=body, headers={**as_("lead-zhao"), "Idempotency-Key": "reassign-1"}
     )
     assert first.status_code == 200 and first.json()["request_id"] == "reassign-1", first.text
     again = await gw.http.post(
         f"/projects/{pid}/agent",
         json=body,  # version 1's path, same command
-        headers={**operator(), "Idempotency-Key": "reassign-1"},
+        headers={**as_("lead-zhao"), "Idempotency-Key": "reassign-1"},
     )
     assert again.status_code == 200 and again.json() == {**first.json(), "duplicate": True}
     # Both given and different: 422 naming the field; nothing sent.
     r = await gw.http.post(
         f"/projects/{pid}/reassign-agent",
         json={**body, "request_id": "reassign-2"},
-        headers={**operator(), "Idempotency-Key": "reassign-3"},
+        headers={**as_("lead-zhao"), "Idempotency-Key": "reassign-3"},
     )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "request_id"], r.text
     # Both given and equal is fine.
     r = await gw.http.post(
         f"/projects/{pid}/reassign-agent",
         json={**body, "request_id": "reassign-1"},
-        headers={**operator(), "Idempotency-Key": "reassign-1"},
+        headers={**as_("lead-zhao"), "Idempotency-Key": "reassign-1"},
     )
     assert r.status_code == 200 and r.json()["duplicate"] is True
-    r = await gw.http.post(f"/projects/{pid}/retry-faulted", json={"by": "operator-li"}, headers=operator())
+    r = await gw.http.post(f"/projects/{pid}/retry-faulted", json={"by": "operator"}, headers=operator())
     assert r.status_code == 409 and "not faulted" in r.json()["detail"], r.text

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.interfaces.conftest import AGENT_TOKEN, Gateway, decision, operator
+from tests.interfaces.conftest import Gateway, as_, decision, operator
 
 SIGNED = {"text_version": "cn-2026-1", "signed_by": "法定代表人 张三", "signed_at": "2026-01-05T09:00:00+08:00"}
 
@@ -35,7 +35,7 @@ async def step(gw: Gateway, pid: str, v: dict[str, Any]) -> bool:
         acted = True
     if v["stage"] == "construction":
         r = await gw.http.post(
-            f"/projects/{pid}/report-progress", headers=operator(AGENT_TOKEN), json={"percent": 100, "by": "agent-li"}
+            f"/projects/{pid}/report-progress", headers=as_("agent-li"), json={"percent": 100, "by": "agent-li"}
         )
         assert r.status_code == 200, r.text
         acted = True

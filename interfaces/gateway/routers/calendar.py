@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict
 from catalog.models import ZonePolicy
 from eventstore.calendars import current_calendar
 from eventstore.versions import current_zone
+from interfaces.auth.principals import check_operator
 from interfaces.client import DaibanClient
-from interfaces.gateway.deps import ID_PATTERN, Operator, Svc
+from interfaces.gateway.deps import ID_PATTERN, Caller, Svc
 from interfaces.gateway.errors import ERRORS
 from interfaces.usecases import CalendarPublished, publish_calendar
 from legalclock import CST, MAX_YEAR, MIN_YEAR, add_working_days, add_working_days_by_season
@@ -30,7 +31,7 @@ _EXAMPLE = {"years": {"2027": {"holidays": {"2027-10-01": "国庆节"}, "workday
 async def calendar(
     request: Request,
     svc: Svc,
-    principal: Operator,
+    principal: Caller,
     content: Annotated[dict[str, Any], Body(description="A calendar or notice file.", examples=[_EXAMPLE])],
     dry_run: Annotated[bool, Query(description="Only validate and say what would change.")] = False,
 ) -> CalendarPublished:
@@ -39,12 +40,14 @@ async def calendar(
     The same as ``daiban calendar load``; a file the calendar refuses answers 422 naming the date.
     """
 
+    check_operator(principal, "publishing the official calendar")
+
     async def client() -> DaibanClient:
         return svc.daiban
 
     text = (await request.body()).decode()
-    result = await publish_calendar(svc.pool, client, text, principal, dry_run=dry_run)
-    log.info("calendar published", by=principal, version=result.version, stored=result.stored)
+    result = await publish_calendar(svc.pool, client, text, principal.name, dry_run=dry_run)
+    log.info("calendar published", by=principal.name, version=result.version, stored=result.stored)
     return result
 
 
@@ -90,6 +93,7 @@ async def _policy(svc: Svc, zone: str) -> ZonePolicy:
 @router.get("/calendar/deadline", response_model=DeadlineAnswer, tags=["calendar"], responses=ERRORS)
 async def deadline(
     svc: Svc,
+    _principal: Caller,
     start: Annotated[datetime, Query(description="Acceptance instant (ISO 8601; no offset: Beijing time).")],
     days: Annotated[float, Query(ge=0, le=365, multiple_of=0.5, description="Working days (halves allowed).")],
     zone: Annotated[
@@ -114,7 +118,7 @@ async def deadline(
 
 
 @router.get("/calendar/{year}", response_model=YearView, tags=["calendar"], responses=ERRORS)
-async def year(svc: Svc, year: Annotated[int, PathParam(ge=MIN_YEAR, le=MAX_YEAR)]) -> YearView:
+async def year(svc: Svc, _principal: Caller, year: Annotated[int, PathParam(ge=MIN_YEAR, le=MAX_YEAR)]) -> YearView:
     """Holidays and make-up working days of a year in the calendar in force (provisional years included)."""
     calendar = await current_calendar(svc.pool)
     data = calendar.year_view(year)

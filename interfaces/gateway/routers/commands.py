@@ -18,8 +18,9 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
+from interfaces.auth.principals import Principal, check_by, check_command
 from interfaces.client import with_request_id
-from interfaces.gateway.deps import ID_PATTERN, IdempotencyKey, Operator, ProjectId, Svc
+from interfaces.gateway.deps import ID_PATTERN, Caller, IdempotencyKey, ProjectId, Svc, project_team
 from interfaces.gateway.errors import ERRORS
 from schemas import commands
 from schemas.commands import Command
@@ -41,14 +42,19 @@ ALIASES = {
 }
 
 
-async def _send(svc: Any, command: Command[Any, Any], project_id: str, cmd: BaseModel, principal: str) -> Any:
-    log.info("operator command", command=command.name, project_id=project_id, by=principal)
+async def _send(svc: Any, command: Command[Any, Any], project_id: str, cmd: BaseModel, principal: Principal) -> Any:
+    """Authorize (``interfaces.auth.principals``: ``by`` is the principal, the project in its scope), then send."""
+    if "by" in type(cmd).model_fields:
+        check_by(principal, getattr(cmd, "by", None))
+    team = await project_team(svc, project_id)
+    check_command(principal, command.name, team, getattr(cmd, "department", None))
+    log.info("operator command", command=command.name, project_id=project_id, principal=principal.name)
     return await svc.daiban.send(command, project_id, cmd)
 
 
 def _endpoint(command: Command[Any, Any]) -> Callable[..., Awaitable[Any]]:
     async def endpoint(
-        project_id: ProjectId, body: BaseModel, svc: Svc, principal: Operator, key: IdempotencyKey = None
+        project_id: ProjectId, body: BaseModel, svc: Svc, principal: Caller, key: IdempotencyKey = None
     ) -> Any:
         return await _send(svc, command, project_id, with_request_id(body, key), principal)
 
@@ -78,7 +84,7 @@ async def resolve_meeting_v1(
     meeting_id: Annotated[str, PathParam(pattern=ID_PATTERN)],
     body: ResolveMeeting,
     svc: Svc,
-    principal: Operator,
+    principal: Caller,
     key: IdempotencyKey = None,
 ) -> Ack:
     """Record a joint meeting's (联席会议) resolution (version 1's path: use ``resolve-meeting``)."""

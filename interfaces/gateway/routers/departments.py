@@ -9,9 +9,10 @@ import structlog
 from fastapi import APIRouter, Request
 
 from eventstore import queries
+from interfaces.auth.principals import check_inbox
 from interfaces.auth.verifying import DepartmentCommand, Operation, claim_envelope, release_envelope
 from interfaces.client import CommandRejected, ProjectNotFound, with_request_id
-from interfaces.gateway.deps import Code, Department, IdempotencyKey, ProjectId, Services, Svc
+from interfaces.gateway.deps import Caller, Code, Department, IdempotencyKey, ProjectId, Services, Svc
 from interfaces.gateway.errors import DEPARTMENT_ERRORS, READ_ERRORS
 from schemas import commands
 from schemas.commands import Command
@@ -94,9 +95,11 @@ _install()
     "/departments/{code}/inbox", response_model=list[queries.InboxItem], tags=["reports"], responses=READ_ERRORS
 )
 async def inbox(
-    code: Code, svc: Svc, phase: Literal["acceptance", "decision"] | None = None
+    code: Code, svc: Svc, principal: Caller, phase: Literal["acceptance", "decision"] | None = None
 ) -> list[queries.InboxItem]:
     """A department's open applications, oldest first: ``phase=acceptance`` those to accept (受理,
-    5 working days from receipt), ``phase=decision`` those accepted and to decide; both without it."""
+    5 working days from receipt), ``phase=decision`` those accepted and to decide; both without it.
+    Read by the department's own principal, or an operator or reader of every zone."""
+    check_inbox(principal, code)
     rows = await queries.department_inbox(svc.pool, code)
     return [r for r in rows if phase is None or r.phase == phase]

@@ -9,14 +9,25 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from eventstore import queries
+from eventstore.contacts import fetch_contact, store_contact
+from interfaces.auth.principals import check_contact, check_read_project, check_register, readable_zones, zone_clause
+from interfaces.auth.verifying import AuthError
 from interfaces.client import ProjectNotFound
-from interfaces.gateway.deps import PRINTABLE_PATTERN, Operator, ProjectId, Svc
+from interfaces.gateway.deps import PRINTABLE_PATTERN, Caller, ProjectId, Svc, project_team, team_of
 from interfaces.gateway.errors import ERRORS, READ_ERRORS, REGISTRATION_ERRORS
-from interfaces.usecases import register_project
+from interfaces.usecases import RegistrationConflict, register_project
+from schemas.contact import EnterpriseContact
 from schemas.project import ProjectSummary, ProjectView, RegisterProject, workflow_id_for
 
 log = structlog.get_logger("daiban.gateway")
 router = APIRouter(prefix="/projects", tags=["projects"])
+
+
+class Registration(RegisterProject):
+    """A registration through the gateway: ``RegisterProject`` and, optionally, the enterprise's
+    ``contact`` (personal data: stored encrypted in PostgreSQL, never sent to Temporal)."""
+
+    contact: EnterpriseContact | None = None
 
 
 class Registered(BaseModel):
@@ -39,13 +50,22 @@ class Registered(BaseModel):
         **REGISTRATION_ERRORS,
     },
 )
-async def register(reg: RegisterProject, response: Response, svc: Svc, principal: Operator) -> Registered:
+async def register(body: Registration, response: Response, svc: Svc, principal: Caller) -> Registered:
     """Register a project (签约入库): 201 for the one call that started it; the same registration
     again (or concurrently) is answered 200 with the same run; another body for a known project id
-    is refused (409) naming the fields that differ; an unknown zone is refused (422)."""
-    done = await register_project(svc.pool, svc.daiban, reg, principal)
+    is refused (409) naming the fields that differ; an unknown zone is refused (422). The contact,
+    when given, is stored encrypted before the project starts (another contact for a known id: 409)."""
+    check_register(principal, body.zone)
+    reg = RegisterProject.model_validate(body.model_dump(exclude={"contact"}))
+    if body.contact is not None and svc.contacts is None:
+        raise AuthError(403, "contact: no DAIBAN_CONTACT_KEYS configured: personal data is not stored in plaintext")
+    done = await register_project(svc.pool, svc.daiban, reg, principal.name)
+    if body.contact is not None and svc.contacts is not None:
+        stored = await store_contact(svc.pool, svc.contacts, reg.project_id, body.contact, principal.name)
+        if stored != body.contact:
+            raise RegistrationConflict(reg.project_id, ["contact"])
     if done.created:
-        log.info("project registered", project_id=reg.project_id, by=principal)
+        log.info("project registered", project_id=reg.project_id, by=principal.name)
     else:
         response.status_code = 200
     workflow_id = workflow_id_for(reg.project_id)
@@ -55,24 +75,31 @@ async def register(reg: RegisterProject, response: Response, svc: Svc, principal
 @router.get("", response_model=list[ProjectSummary], responses=READ_ERRORS)
 async def list_projects(
     svc: Svc,
+    principal: Caller,
     query: Annotated[
         str,
         Query(description="Visibility query, e.g. DaibanOverdue = true", max_length=2000, pattern=PRINTABLE_PATTERN),
     ] = "",
 ) -> list[ProjectSummary]:
-    """Projects matching a visibility query, newest first."""
+    """Projects matching a visibility query, newest first (an operator's or reader's zones only)."""
+    zones = readable_zones(principal)
+    if zones is not None:
+        query = zone_clause(zones) + (f" AND ({query})" if query.strip() else "")
     return await svc.daiban.list_projects(query)
 
 
 @router.get("/{project_id}", response_model=ProjectView, responses=ERRORS)
-async def show(project_id: ProjectId, svc: Svc) -> ProjectView:
+async def show(project_id: ProjectId, svc: Svc, principal: Caller) -> ProjectView:
     """The project's full state: stage, matters, clocks, obligations, meetings."""
-    return await svc.daiban.state(project_id, wait=5.0)
+    view = await svc.daiban.state(project_id, wait=5.0)
+    check_read_project(principal, team_of(view))
+    return view
 
 
 @router.get("/{project_id}/timeline", response_model=list[queries.TimelineEntry], responses=ERRORS)
-async def timeline(project_id: ProjectId, svc: Svc) -> list[queries.TimelineEntry]:
+async def timeline(project_id: ProjectId, svc: Svc, principal: Caller) -> list[queries.TimelineEntry]:
     """The project's events from the event store, one readable line each."""
+    check_read_project(principal, await project_team(svc, project_id))
     rows = await queries.project_timeline(svc.pool, project_id)
     if not rows and await svc.daiban.existing_run(project_id) is None:
         raise ProjectNotFound(f"project_id: no project {project_id!r}")
@@ -80,10 +107,23 @@ async def timeline(project_id: ProjectId, svc: Svc) -> list[queries.TimelineEntr
 
 
 @router.get("/{project_id}/licences", response_model=list[queries.LicenceView], responses=ERRORS)
-async def licences(project_id: ProjectId, svc: Svc) -> list[queries.LicenceView]:
+async def licences(project_id: ProjectId, svc: Svc, principal: Caller) -> list[queries.LicenceView]:
     """The project's e-licences with their status: valid, suspended (owed materials overdue under
     tolerance, 国办发〔2019〕11号), lapsed (construction not started, 建筑法 §9) or revoked."""
+    check_read_project(principal, await project_team(svc, project_id))
     rows = await queries.project_licences(svc.pool, project_id)
     if not rows and await svc.daiban.existing_run(project_id) is None:
         raise ProjectNotFound(f"project_id: no project {project_id!r}")
     return rows
+
+
+@router.get("/{project_id}/contact", response_model=EnterpriseContact, responses=ERRORS)
+async def contact(project_id: ProjectId, svc: Svc, principal: Caller) -> EnterpriseContact:
+    """The enterprise's contact (personal data): the project's agent, backup, lead or an operator of
+    its zone only; each read is logged with the principal (not the values). 404 when none is stored."""
+    check_contact(principal, await project_team(svc, project_id))
+    found = None if svc.contacts is None else await fetch_contact(svc.pool, svc.contacts, project_id)
+    if found is None:
+        raise ProjectNotFound(f"contact: no contact stored for {project_id!r}")
+    log.info("contact read", project_id=project_id, principal=principal.name)
+    return found

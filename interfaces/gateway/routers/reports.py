@@ -5,33 +5,49 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from eventstore import queries
-from interfaces.gateway.deps import DepartmentFilter, EnterpriseFilter, Svc, ZoneFilter
+from interfaces.auth.principals import check_zone_filter, readable_zones
+from interfaces.auth.verifying import AuthError
+from interfaces.gateway.deps import Caller, DepartmentFilter, EnterpriseFilter, Svc, ZoneFilter
 from interfaces.gateway.errors import READ_ERRORS
 
 router = APIRouter(tags=["reports"])
 
 
 @router.get("/overdue", response_model=list[queries.OverdueItem], responses=READ_ERRORS)
-async def overdue(svc: Svc, zone: ZoneFilter = None, department: DepartmentFilter = None) -> list[queries.OverdueItem]:
-    """Every open clock past its deadline, earliest first."""
+async def overdue(
+    svc: Svc, principal: Caller, zone: ZoneFilter = None, department: DepartmentFilter = None
+) -> list[queries.OverdueItem]:
+    """Every open clock past its deadline, earliest first (a zone's reader: its zone)."""
+    zone = check_zone_filter(principal, zone)
     return await queries.overdue(svc.pool, zone=zone, department=department)
 
 
 @router.get("/reports/departments", response_model=list[queries.DepartmentReport], responses=READ_ERRORS)
-async def department_report(svc: Svc, department: DepartmentFilter = None) -> list[queries.DepartmentReport]:
-    """Per department: decisions, on-time rate, approval days, open work, breaches."""
+async def department_report(
+    svc: Svc, principal: Caller, department: DepartmentFilter = None
+) -> list[queries.DepartmentReport]:
+    """Per department: decisions, on-time rate, approval days, open work, breaches (every zone's readers)."""
+    if readable_zones(principal) is not None:
+        raise AuthError(
+            403,
+            "department reports span every zone: an operator or reader of every zone",
+            scheme="Bearer",
+            principal=principal.name,
+        )
     return await queries.department_report(svc.pool, department)
 
 
 @router.get("/reports/credit", response_model=list[queries.CreditRecord], responses=READ_ERRORS)
 async def credit_report(
-    svc: Svc, zone: ZoneFilter = None, enterprise: EnterpriseFilter = None
+    svc: Svc, principal: Caller, zone: ZoneFilter = None, enterprise: EnterpriseFilter = None
 ) -> list[queries.CreditRecord]:
     """The credit record: commitments (告知承诺) found untrue on verification (国办发〔2020〕42号)."""
+    zone = check_zone_filter(principal, zone)
     return await queries.credit_records(svc.pool, zone, enterprise)
 
 
 @router.get("/reports/zone", response_model=list[queries.ZoneReport], responses=READ_ERRORS)
-async def zone_report(svc: Svc, zone: ZoneFilter = None) -> list[queries.ZoneReport]:
+async def zone_report(svc: Svc, principal: Caller, zone: ZoneFilter = None) -> list[queries.ZoneReport]:
     """Per zone: projects by stage, investment, working days saved by the reforms."""
+    zone = check_zone_filter(principal, zone)
     return await queries.zone_report(svc.pool, zone)

@@ -1,0 +1,180 @@
+"""Scoped credentials at the gateway (issue 14): each principal acts within its role, ``by`` is the caller.
+
+The quoted cases, each with its right answer: one agent's token reassigning or withdrawing
+another agent's project (403), naming someone else in ``by`` (403 naming ``by``), extending another
+department's clock (403), reading without a credential (401); and the rest of the roles' limits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.interfaces.conftest import Gateway, as_, decision, wait_registered
+
+
+@pytest.fixture(scope="module")
+async def project(gw: Gateway) -> str:
+    """A tunliu project of agent-li (backup agent-wang, lead lead-zhao), land contract accepted (its clock runs)."""
+    pid = await gw.register()
+    await wait_registered(gw, pid)
+    await gw.apply(pid, "enterprise-registration")
+    r = await gw.decide(pid, decision("enterprise-registration", "market", instant=True))
+    assert r.status_code == 200, r.text
+    await gw.apply(pid, "project-filing")  # filed on receipt (备案): the land contract opens
+    await gw.apply(pid, "land-contract")
+    r = await gw.decide(pid, decision("land-contract", "resources", "accept"))
+    assert r.status_code == 200, r.text
+    return pid
+
+
+CLOCK = {"matter_code": "land-contract", "department": "resources"}
+STOP = {**CLOCK, "kind": "expert_review", "reason": "expert panel", "expected_days": 10}
+EXTEND = {**CLOCK, "days": 365, "approved_by": "head", "reason": "r"}
+
+
+async def _post(gw: Gateway, pid: str, route: str, body: dict[str, Any], who: str) -> Any:
+    return await gw.http.post(f"/projects/{pid}/{route}", json=body, headers=as_(who))
+
+
+# (route, body, principal, why it is beyond the principal's role)
+BEYOND_ROLE = [
+    ("reassign-agent", {"to_agent": "agent-zhang", "by": "agent-zhang", "reason": "mine now"}, "agent-zhang", "agent"),
+    ("withdraw", {"reason": "gone", "by": "agent-zhang"}, "agent-zhang", "agent"),
+    ("report-progress", {"percent": 10, "by": "agent-zhang"}, "agent-zhang", "agent"),
+    ("supply-materials", {"matter_code": "eia", "by": "agent-zhang", "items": ["x"]}, "agent-zhang", "agent"),
+    ("withdraw", {"reason": "gone", "by": "operator-xiangyuan"}, "operator-xiangyuan", "zone"),
+    ("retry-faulted", {"by": "agent-li"}, "agent-li", "operator"),
+    ("confirm-deadline", {"clock_id": "process", "by": "lead-zhao", "reason": "r"}, "lead-zhao", "operator"),
+    ("resolve-meeting", {"meeting_id": "m-1", "resolution": "go", "by": "agent-li"}, "agent-li", "lead"),
+    ("withdraw", {"reason": "gone", "by": "dashboard"}, "dashboard", "reader"),
+    ("withdraw", {"reason": "gone", "by": "portal-tunliu"}, "portal-tunliu", "registrar"),
+    ("extend-limit", EXTEND, "ecology", "another department's clock"),
+    ("stop-clock", STOP, "ecology", "another department's clock"),
+    ("resume-clock", CLOCK, "ecology", "another department's clock"),
+    ("extend-limit", EXTEND, "agent-li", "an agent's token on a department clock"),
+    ("stop-clock", STOP, "operator", "an operator's token on a department clock"),
+]
+
+
+@pytest.mark.parametrize(("route", "body", "who", "why"), BEYOND_ROLE, ids=[f"{r}-{w}" for r, _, w, _ in BEYOND_ROLE])
+async def test_beyond_role_is_refused(
+    gw: Gateway, project: str, route: str, body: dict[str, Any], who: str, why: str
+) -> None:
+    r = await _post(gw, project, route, body, who)
+    assert r.status_code == 403, (why, r.text)
+    assert who in r.json()["detail"] or r.json()["detail"].startswith(("department:", "stop_clock", "extend_limit")), (
+        r.text
+    )
+
+
+async def test_a_department_cannot_extend_another_department_clock_even_naming_itself(
+    gw: Gateway, project: str
+) -> None:
+    # ecology's principal, body naming ecology, on resources' matter: the workflow refuses (409).
+    r = await _post(gw, project, "extend-limit", {**EXTEND, "department": "ecology", "days": 1}, "ecology")
+    assert r.status_code == 409 and "resources" in r.json()["detail"], r.text
+
+
+async def test_by_is_the_authenticated_principal(gw: Gateway, project: str) -> None:
+    # agent-li's token claiming agent-wang (the backup, who could act himself): 403 naming by.
+    r = await _post(gw, project, "report-progress", {"percent": 5, "by": "agent-wang"}, "agent-li")
+    assert r.status_code == 403 and r.json()["detail"].startswith("by:"), r.text
+    # An operator may not write in an agent's name either.
+    r = await _post(gw, project, "withdraw", {"reason": "x", "by": "agent-li"}, "operator")
+    assert r.status_code == 403 and r.json()["detail"].startswith("by:"), r.text
+    # The timeline records the real caller.
+    r = await _post(
+        gw, project, "supply-materials", {"matter_code": "eia", "by": "agent-wang", "items": ["x"]}, "agent-wang"
+    )
+    assert r.status_code in (200, 409), r.text  # 409: eia asks for nothing; no by check failed
+
+
+async def test_each_role_acts_within_its_scope(gw: Gateway, project: str) -> None:
+    # The department stops, resumes and extends its own clock.
+    assert (await _post(gw, project, "stop-clock", STOP, "resources")).status_code == 200
+    assert (await _post(gw, project, "resume-clock", CLOCK, "resources")).status_code == 200
+    r = await _post(gw, project, "extend-limit", {**EXTEND, "days": 10}, "resources")
+    assert r.status_code == 200, r.text
+    # The backup agent and the lead act on the project.
+    r = await _post(gw, project, "report-progress", {"percent": 5, "by": "agent-wang"}, "agent-wang")
+    assert r.status_code in (200, 409), r.text  # 409 when the project is not under construction: authorized
+    assert r.status_code != 403
+    r = await _post(
+        gw, project, "resolve-meeting", {"meeting_id": "m-x", "resolution": "go", "by": "lead-zhao"}, "lead-zhao"
+    )
+    assert r.status_code == 409 and r.json()["detail"].startswith("meeting_id:"), r.text  # authorized, no such meeting
+
+
+async def test_registration_in_the_principal_zone_only(gw: Gateway) -> None:
+    body = gw.project()
+    for who in ("agent-li", "dashboard", "ecology", "operator-xiangyuan"):
+        r = await gw.http.post("/projects", json=body, headers=as_(who))
+        assert r.status_code == 403, (who, r.text)
+    r = await gw.http.post("/projects", json=body, headers=as_("portal-tunliu"))
+    assert r.status_code == 201, r.text
+    gw.harness.started.append(gw.harness.client.get_workflow_handle(r.json()["workflow_id"]))
+
+
+async def test_reads_need_a_read_credential(gw: Gateway, project: str) -> None:
+    reads = [
+        f"/projects/{project}",
+        f"/projects/{project}/timeline",
+        f"/projects/{project}/licences",
+        "/projects",
+        "/departments/resources/inbox",
+        "/overdue",
+        "/reports/departments",
+        "/reports/zone",
+        "/reports/credit",
+        "/calendar/2026",
+        "/calendar/deadline?start=2026-03-02T09:00:00&days=1",
+    ]
+    for path in reads:
+        r = await gw.http.get(path)
+        assert r.status_code == 401, (path, r.text)
+        assert r.headers["WWW-Authenticate"] == "Bearer"
+        r = await gw.http.get(path, headers=as_("dashboard"))
+        assert r.status_code == 200, (path, r.text)
+    for path in ("/healthz", "/readyz", "/openapi.json", "/docs"):
+        assert (await gw.http.get(path)).status_code in (200, 503), path
+    # Scoped readers: the project's people and its zone's readers, nobody else.
+    for who in ("agent-li", "agent-wang", "lead-zhao", "portal-tunliu", "operator", "resources"):
+        assert (await gw.http.get(f"/projects/{project}", headers=as_(who))).status_code == 200, who
+    for who in ("agent-zhang", "operator-xiangyuan"):
+        assert (await gw.http.get(f"/projects/{project}", headers=as_(who))).status_code == 403, who
+    # A zone's reader lists and reports its zone only.
+    listed = await gw.http.get("/projects", headers=as_("operator-xiangyuan"))
+    assert listed.status_code == 200 and all(p["zone"] == "xiangyuan" for p in listed.json())
+    assert (await gw.http.get("/overdue?zone=tunliu", headers=as_("operator-xiangyuan"))).status_code == 403
+    assert (await gw.http.get("/overdue", headers=as_("operator-xiangyuan"))).status_code == 200
+    assert (await gw.http.get("/reports/departments", headers=as_("portal-tunliu"))).status_code == 403
+    # An inbox is its department's (or every zone's operators' and readers').
+    assert (await gw.http.get("/departments/resources/inbox", headers=as_("resources"))).status_code == 200
+    assert (await gw.http.get("/departments/resources/inbox", headers=as_("ecology"))).status_code == 403
+    assert (await gw.http.get("/projects", headers=as_("agent-li"))).status_code == 403
+
+
+async def test_every_refusal_is_logged_with_principal_and_reason(gw: Gateway, project: str, capsys: Any) -> None:
+    import structlog
+
+    with structlog.testing.capture_logs() as logs:
+        await _post(gw, project, "withdraw", {"reason": "x", "by": "agent-zhang"}, "agent-zhang")
+        await gw.http.get(f"/projects/{project}")
+    refused = [e for e in logs if e["event"] == "gateway request rejected"]
+    assert [e["status"] for e in refused] == [403, 401], logs
+    assert refused[0]["principal"] == "agent-zhang" and "withdraw" in refused[0]["reason"]
+    assert "missing bearer token" in refused[1]["reason"]
+
+
+async def test_the_dashboard_takes_a_read_credential_of_every_zone(gw: Gateway) -> None:
+    from tests.interfaces.conftest import TOKENS
+
+    for who, status in (("dashboard", 303), ("operator", 303), ("agent-li", 403), ("portal-tunliu", 403)):
+        r = await gw.http.post(
+            "/dashboard/login",
+            content=f"token={TOKENS[who]}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert r.status_code == status, (who, r.status_code)
