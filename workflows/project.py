@@ -98,10 +98,10 @@ class ProjectInput(BaseModel):
     history_limit: int | None = Field(default=None, ge=100, le=40_000)
 
 
-def context_of(versions: ContentVersions) -> ProjectContext:
-    """The content a project runs under, from the worker's registry (never read by I/O here)."""
+def context_of(versions: ContentVersions, kind: str) -> ProjectContext:
+    """The content a project of type ``kind`` runs under, from the worker's registry (no I/O here)."""
     return ProjectContext(
-        REGISTRY.catalog(versions.catalog), REGISTRY.zone(versions.zone), REGISTRY.calendar(versions.calendar)
+        REGISTRY.catalog(versions.catalog), REGISTRY.zone(versions.zone), REGISTRY.calendar(versions.calendar), kind
     )
 
 
@@ -113,8 +113,8 @@ class ProjectWorkflow:
     def __init__(self, inp: ProjectInput) -> None:
         self._input = inp
         self._m: ProjectMachine | None = None
-        if inp.carried is not None:
-            self._m = ProjectMachine(inp.carried.model_copy(deep=True), context_of(inp.carried.versions))
+        if (c := inp.carried) is not None:
+            self._m = ProjectMachine(c.model_copy(deep=True), context_of(c.versions, c.registration.project_type))
         # A calendar version signalled while the project is still registering, adopted right after.
         self._early_calendar: str | None = None
         self._wake = False
@@ -213,7 +213,7 @@ class ProjectWorkflow:
             start_to_close_timeout=_TIMEOUT,
             retry_policy=_RETRY,
         )
-        ctx = context_of(versions)
+        ctx = context_of(versions, r.project_type)
         state = ProjectState(
             registration=r,
             versions=versions,
