@@ -222,21 +222,36 @@ def build_guide(
     )
 
 
-def guide_rows(guide: Guide) -> list[dict[str, str]]:
-    """One flat row per matter, for a terminal table."""
+class GuideRow(BaseModel):
+    """One matter of the sheet as a terminal table's row (limits in working days, "—": none)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stage: str
+    matter: str
+    department: str
+    mode: str
+    statutory: str
+    promised: str
+    materials: str
+    contact: str
+
+
+def guide_rows(guide: Guide) -> list[GuideRow]:
+    """One flat row per matter, for a terminal table (secondary materials after "容缺:")."""
     return [
-        {
-            "stage": m.stage,
-            "matter": f"{m.name_zh} ({m.matter_code})",
-            "department": m.department_name,
-            "mode": m.mode,
-            "statutory": _days(m.statutory_days),
-            "promised": _days(m.promised_days),
-            "materials": "; ".join(m.main_materials)
+        GuideRow(
+            stage=m.stage,
+            matter=f"{m.name_zh} ({m.matter_code})",
+            department=m.department_name,
+            mode=m.mode,
+            statutory=_days(m.statutory_days),
+            promised=_days(m.promised_days),
+            materials="; ".join(m.main_materials)
             + (f" | 容缺: {'; '.join(m.secondary_materials)}" if m.secondary_materials else ""),
-            "contact": ("[placeholder] " if m.contact.placeholder else "")
+            contact=("(placeholder) " if m.contact.placeholder else "")
             + f"{m.contact.office} {m.contact.phone or ''}".strip(),
-        }
+        )
         for m in guide.matters
     ]
 

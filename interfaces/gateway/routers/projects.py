@@ -6,9 +6,12 @@ from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict
 
+from catalog.guide import Guide, guide_html
 from eventstore import queries
+from eventstore.guides import project_guide
 from interfaces.client import ProjectFinished, ProjectNotFound
 from interfaces.gateway.deps import Operator, ProjectId, Svc
 from interfaces.gateway.errors import ERRORS
@@ -81,3 +84,20 @@ async def licences(project_id: ProjectId, svc: Svc) -> list[queries.LicenceView]
     if not rows and await svc.daiban.existing_run(project_id) is None:
         raise ProjectNotFound(f"project_id: no project {project_id!r}")
     return rows
+
+
+@router.get("/{project_id}/checklist", response_model=Guide, responses=ERRORS)
+async def checklist(project_id: ProjectId, svc: Svc) -> Guide:
+    """The one-time checklist (一次性告知清单): per matter the process, legal basis, conditions,
+    materials, statutory and promised limits (working days), fee and the department's contact,
+    from the catalog and zone versions the project registered under."""
+    guide = await project_guide(svc.pool, project_id)
+    if guide is None:
+        raise ProjectNotFound(f"project_id: no registration for {project_id!r}")
+    return guide
+
+
+@router.get("/{project_id}/checklist.html", response_class=HTMLResponse, responses=ERRORS)
+async def checklist_page(project_id: ProjectId, svc: Svc) -> HTMLResponse:
+    """The one-time checklist as a printable page (server-rendered, no external assets)."""
+    return HTMLResponse(guide_html(await checklist(project_id, svc)))
