@@ -59,6 +59,10 @@ class DepartmentContact(_Model):
     """
 
     office: str
+    # A department the zone has of its own (not in the catalog, e.g. its administrative-approval
+    # bureau, 行政审批局) needs its name; a catalog department keeps the catalog's.
+    name: str | None = None
+    name_zh: str | None = None
     phone: str | None = None
     address: str | None = None
     placeholder: bool = False
@@ -335,6 +339,10 @@ class ZonePolicy(_Model):
     # catalog's department code; a department the zone names no contact for is printed as a
     # placeholder for the zone to fill in (``catalog.guide``).
     departments: dict[str, DepartmentContact] = {}
+    # Matters the zone assigns to another department than the catalog's, by matter code: e.g. to its
+    # own administrative-approval bureau (相对集中行政许可权: 行政许可法 §25), which then decides
+    # them; a department of the catalog or one of ``departments`` with its own name.
+    matter_departments: dict[str, str] = {}
     # Where the zone's figures come from, by field name (e.g. which limits the source states and
     # which are the zone's choice). Every zone-specific value names its source sentence here.
     notes: dict[str, str] = {}
@@ -422,6 +430,15 @@ def zone_errors(catalog: Catalog, zone: ZonePolicy) -> list[str]:
     where = f"zones.{zone.code}"
     departments = {d.code for d in catalog.departments}
     codes = {m.code for m in catalog.matters}
+    for code, dept in zone.departments.items():
+        if code not in departments and not dept.name_zh:
+            errors.append(f"{where}.departments.{code}: a department of the zone's own needs its name_zh")
+    departments |= set(zone.departments)
+    for code, dept_code in zone.matter_departments.items():
+        if code not in codes:
+            errors.append(f"{where}.matter_departments.{code}: unknown matter {code!r}")
+        elif dept_code not in departments:
+            errors.append(f"{where}.matter_departments.{code}: unknown department {dept_code!r}")
     for stage in APPROVAL_STAGES:
         lead = zone.stage_leads.get(stage)
         if lead is None:
@@ -461,9 +478,6 @@ def zone_errors(catalog: Catalog, zone: ZonePolicy) -> list[str]:
         for code in getattr(zone, field):
             if code not in codes:
                 errors.append(f"{where}.{field}: unknown matter {code!r}")
-    for code in zone.departments:
-        if code not in departments:
-            errors.append(f"{where}.departments.{code}: unknown department {code!r}")
     for key in zone.regional_assessment_scopes:
         if key not in zone.regional_assessments:
             errors.append(f"{where}.regional_assessment_scopes: {key!r} is not one of its assessments")
@@ -602,12 +616,18 @@ _ZONE_CATALOGS: dict[tuple[int, int], tuple[Catalog, ZonePolicy, Catalog]] = {}
 
 
 def zone_catalog(catalog: Catalog, zone: ZonePolicy) -> Catalog:
-    """``catalog`` with ``zone.promised_days`` in place of the catalog's promises (pure, cached).
+    """``catalog`` with ``zone.promised_days`` in place of the catalog's promises, the zone's own
+    departments added and its ``matter_departments`` in place of the catalog's (pure, cached).
 
     A zone without promises of its own gets ``catalog`` itself, so every project of a zone version
     written before zone promises existed runs on exactly the catalog it registered under.
     """
-    if not zone.promised_days:
+    own = [
+        Department(code=code, name=d.name or d.name_zh or code, name_zh=d.name_zh or code)
+        for code, d in zone.departments.items()
+        if d.name_zh and code not in {x.code for x in catalog.departments}
+    ]
+    if not zone.promised_days and not zone.matter_departments and not own:
         return catalog
     key = (id(catalog), id(zone))
     found = _ZONE_CATALOGS.get(key)
@@ -621,7 +641,12 @@ def zone_catalog(catalog: Catalog, zone: ZonePolicy) -> Catalog:
         else m
         for m in catalog.matters
     ]
-    result = catalog.model_copy(update={"matters": matters})
+    # The zone's assignment of matters to its own departments (e.g. its 行政审批局).
+    matters = [
+        m.model_copy(update={"department": zone.matter_departments[m.code]}) if m.code in zone.matter_departments else m
+        for m in matters
+    ]
+    result = catalog.model_copy(update={"matters": matters, "departments": [*catalog.departments, *own]})
     _ZONE_CATALOGS[key] = (catalog, zone, result)
     return result
 

@@ -47,6 +47,7 @@ READS = {
     "/projects/{project_id}": "ProjectView",
     "/projects/{project_id}/timeline": "TimelineEntry",
     "/projects/{project_id}/licences": "LicenceView",
+    "/projects/{project_id}/checklist": "Guide",
     "/departments/{code}/inbox": "InboxItem",
     "/overdue": "OverdueItem",
     "/reports/departments": "DepartmentReport",

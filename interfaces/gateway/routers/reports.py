@@ -17,9 +17,11 @@ async def overdue(svc: Svc, zone: str | None = None, department: str | None = No
 
 
 @router.get("/reports/departments", response_model=list[queries.DepartmentReport])
-async def department_report(svc: Svc, department: str | None = None) -> list[queries.DepartmentReport]:
-    """Per department: decisions, on-time rate, approval days, open work, breaches."""
-    return await queries.department_report(svc.pool, department)
+async def department_report(
+    svc: Svc, department: str | None = None, zone: str | None = None
+) -> list[queries.DepartmentReport]:
+    """Per zone and department: decisions, on-time rate, approval days, open work, breaches."""
+    return await queries.department_report(svc.pool, department, zone)
 
 
 @router.get("/reports/credit", response_model=list[queries.CreditRecord])
