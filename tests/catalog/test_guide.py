@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import re
 
-from catalog.guide import FEE, PLACEHOLDER, build_guide, guide_html, guide_rows
+from catalog.guide import FEE, PLACEHOLDER, Guide, build_guide, guide_html, guide_rows
 from catalog.load import default_catalog, default_zones
 from catalog.models import DepartmentContact, ProjectFacts, ZonePolicy, derive_checklist
 from schemas.events import ProjectHeader
 from tests import support as sp
 
 
-def _guide(zone: ZonePolicy, project_type: str = "general") -> object:
+def _guide(zone: ZonePolicy, project_type: str = "general") -> Guide:
     reg = sp.registration(zone=zone.code).model_copy(update={"project_type": project_type})
     checklist = derive_checklist(default_catalog(), zone, ProjectFacts.of(reg))
     header = ProjectHeader.model_validate(reg.model_dump(include=set(ProjectHeader.model_fields)))
@@ -20,8 +20,6 @@ def _guide(zone: ZonePolicy, project_type: str = "general") -> object:
 
 
 def test_each_matter_has_its_process_basis_conditions_materials_limits_fee_and_contact() -> None:
-    from catalog.guide import Guide
-
     guide = _guide(default_zones()["xiangyuan"])
     assert isinstance(guide, Guide)
     by_code = {m.matter_code: m for m in guide.matters}
@@ -67,8 +65,6 @@ def test_a_zone_contact_replaces_the_placeholder() -> None:
 
 
 def test_the_page_is_printable_self_contained_and_escaped() -> None:
-    from catalog.guide import Guide
-
     guide = _guide(default_zones()["yanhu"], "standard_factory_tenant")
     assert isinstance(guide, Guide)
     assert not {m.matter_code for m in guide.matters} & {"land-pre-review", "building-planning-permit"}

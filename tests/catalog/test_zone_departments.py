@@ -10,7 +10,7 @@ from catalog.load import default_catalog, default_zones
 from catalog.models import DepartmentContact, ProjectFacts, ZonePolicy, derive_checklist, zone_errors
 from legalclock import default_calendar
 from schemas.events import ProjectHeader
-from schemas.project import Decision
+from schemas.project import Decision, DecisionResult
 from schemas.stages import Stage
 from tests import support as sp
 from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState, Rejected
@@ -60,8 +60,8 @@ def test_the_zone_assigns_matters_to_its_bureau_and_the_bureau_decides() -> None
     with pytest.raises(Rejected, match="department"):
         m.check("decide", ecology, sp.T0)
     bureau = ecology.model_copy(update={"decision_id": "d-bur", "department": BUREAU})
-    m.execute("decide", bureau, sp.T0)
-    assert m.state.matters["eia"].state == "approved"
+    result = m.execute("decide", bureau, sp.T0)
+    assert isinstance(result, DecisionResult) and result.state == "approved"
     header = ProjectHeader.model_validate(reg.model_dump(include=set(ProjectHeader.model_fields)))
     guide = build_guide(default_catalog(), zone, header, list(items.values()), catalog_version="c", zone_version="z")
     eia = next(x for x in guide.matters if x.matter_code == "eia")
