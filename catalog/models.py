@@ -586,7 +586,14 @@ def zone_for_type(zone: ZonePolicy, project_type: str | None) -> ZonePolicy:
     rule = PROJECT_TYPES.get(project_type)
     limits = zone.type_stage_limits.get(project_type, {})
     promises = zone.type_promised_days.get(project_type, {})
-    fallback = rule is not None and project_type not in zone.process_caps and rule.cap_of in zone.process_caps
+    # general and key keep the zone's caps as they are (a zone without a key cap runs key projects
+    # without a process clock, as before project types); only the new types fall back.
+    fallback = (
+        rule is not None
+        and project_type not in ("general", "key")
+        and project_type not in zone.process_caps
+        and rule.cap_of in zone.process_caps
+    )
     if not limits and not promises and not fallback:
         return zone
     key = (id(zone), project_type)

@@ -215,3 +215,12 @@ def test_each_zone_runs_each_type_from_registration_to_production(code: str, pro
     assert checklist == set(m.state.matters)
     if project_type == "standard_factory_tenant":
         assert not LAND_AND_PLANNING & checklist
+
+
+def test_general_and_key_projects_run_on_the_zone_as_it_is() -> None:
+    """Replay safety: a zone version without type data gives general and key projects the very zone
+    object they registered under, even one without a key cap (no process clock, as before)."""
+    yanhu = default_zones()["yanhu"]
+    no_key = yanhu.model_copy(update={"process_caps": {"general": 20}})
+    assert zone_for_type(no_key, "key") is no_key and zone_for_type(no_key, "general") is no_key
+    assert zone_for_type(no_key, "small_low_risk").process_caps["small_low_risk"] == 20
