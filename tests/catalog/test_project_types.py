@@ -213,6 +213,12 @@ def test_each_zone_runs_each_type_from_registration_to_production(code: str, pro
         assert matter.state in ("approved", "exempt", "filed", "signed"), (code_, matter.state)
     checklist = {i.matter_code for i in m.state.checklist}
     assert checklist == set(m.state.matters)
+    # Every matter not covered by a regional assessment was applied for (received) and decided.
+    applied = {x.code for x in m.state.matters.values() if x.state != "exempt"}
+    received = {e.payload["matter_code"] for e in sp.events_of(m, "ApplicationReceived")}
+    approved = {e.payload["matter_code"] for e in sp.events_of(m, "MatterApproved")}
+    assert received == applied and approved == applied
+    assert sp.events_of(m, "ApplicationAccepted"), "the departments accepted (受理) what they decide"
     if project_type == "standard_factory_tenant":
         assert not LAND_AND_PLANNING & checklist
 
