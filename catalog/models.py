@@ -10,9 +10,10 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from catalog.types import PROJECT_TYPES, excluded_by_type
 from legalclock import OfficeHours, SeasonalHours
 from schemas.events import ChecklistItem, HandlingMode
-from schemas.project import EiaCategory, PollutantPermit, RegisterProject
+from schemas.project import TYPE_FACTS, EiaCategory, PollutantPermit, ProjectType, RegisterProject
 from schemas.stages import APPROVAL_STAGES, Stage
 
 DecisionMode = Literal["standard", "instant", "tolerance", "commitment"]
@@ -29,6 +30,7 @@ FactName = Literal[
     "special_construction",
     "water_abstraction",
     "pollutant_permit",
+    "project_type",
 ]
 FactValue = bool | str
 
@@ -47,6 +49,24 @@ class Department(_Model):
     code: str
     name: str
     name_zh: str
+
+
+class DepartmentContact(_Model):
+    """Where an enterprise reaches a department in a zone: its office (窗口), telephone, address.
+
+    ``placeholder``: the zone has not given its contact yet; the one-time checklist prints it as the
+    zone's to fill in. ``source``: where the contact comes from (e.g. the zone's service guide).
+    """
+
+    office: str
+    # A department the zone has of its own (not in the catalog, e.g. its administrative-approval
+    # bureau, 行政审批局) needs its name; a catalog department keeps the catalog's.
+    name: str | None = None
+    name_zh: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    placeholder: bool = False
+    source: str
 
 
 class Commencement(_Model):
@@ -306,6 +326,23 @@ class ZonePolicy(_Model):
     # Whether the zone supplies standard land (标准地: industrial land sold with its indicators set,
     # so the land pre-review is skipped for a project on such a parcel).
     standard_land: bool = False
+    # Project types (``catalog.types``): the zone's own stage limits and promises for a type, in place
+    # of its general ones (e.g. a small low-risk project's 2 + 3 + 5 working days by stage; a key
+    # project's fast track: shorter promises only). A type the zone names no cap for in
+    # ``process_caps`` has its rule's (``cap_of``). Applied by ``zone_for_type``.
+    type_stage_limits: dict[str, dict[Stage, float]] = {}
+    type_promised_days: dict[str, dict[str, float | None]] = {}
+    # Whether the zone builds ready-built standard factories (标准化厂房) that tenants move into
+    # (拎包入住, project type ``standard_factory_tenant``).
+    standard_factories: bool = False
+    # The zone's departments and how to reach them (一次性告知清单: the department's contact), by the
+    # catalog's department code; a department the zone names no contact for is printed as a
+    # placeholder for the zone to fill in (``catalog.guide``).
+    departments: dict[str, DepartmentContact] = {}
+    # Matters the zone assigns to another department than the catalog's, by matter code: e.g. to its
+    # own administrative-approval bureau (相对集中行政许可权: 行政许可法 §25), which then decides
+    # them; a department of the catalog or one of ``departments`` with its own name.
+    matter_departments: dict[str, str] = {}
     # Where the zone's figures come from, by field name (e.g. which limits the source states and
     # which are the zone's choice). Every zone-specific value names its source sentence here.
     notes: dict[str, str] = {}
@@ -339,7 +376,9 @@ class ZonePolicy(_Model):
 CAPPED_STAGES = (Stage.ESTABLISHMENT, Stage.APPROVAL_LAND, Stage.ENGINEERING_PERMIT, Stage.CONSTRUCTION_PERMIT)
 
 
-def critical_path(catalog: Catalog, zone: ZonePolicy, stage: Stage) -> tuple[float, list[str]]:
+def critical_path(
+    catalog: Catalog, zone: ZonePolicy, stage: Stage, project_type: str | None = None
+) -> tuple[float, list[str]]:
     """The longest chain of promised working days through a stage's matters, and the chain.
 
     Matters run in parallel once the stage opens, except that a matter waits for those it
@@ -348,9 +387,14 @@ def critical_path(catalog: Catalog, zone: ZonePolicy, stage: Stage) -> tuple[flo
     commitment counts 0, and so does one the zone promises nothing for: its statutory limit is the
     law's ceiling, not the zone's promise (a full EIA report's 60 days are not in a stage promise).
     Every matter of the stage is taken, whatever the project's facts: the longest chain of any
-    project (matters that exclude each other never require each other).
+    project (matters that exclude each other never require each other); with ``project_type``, of
+    any project of that type (``type_may_need``).
     """
-    specs = {m.code: m for m in catalog.matters if m.stage == stage}
+    specs = {
+        m.code: m
+        for m in catalog.matters
+        if m.stage == stage and (project_type is None or type_may_need(m, project_type))
+    }
     memo: dict[str, tuple[float, list[str]]] = {}
 
     def longest(code: str) -> tuple[float, list[str]]:
@@ -386,6 +430,15 @@ def zone_errors(catalog: Catalog, zone: ZonePolicy) -> list[str]:
     where = f"zones.{zone.code}"
     departments = {d.code for d in catalog.departments}
     codes = {m.code for m in catalog.matters}
+    for code, dept in zone.departments.items():
+        if code not in departments and not dept.name_zh:
+            errors.append(f"{where}.departments.{code}: a department of the zone's own needs its name_zh")
+    departments |= set(zone.departments)
+    for code, dept_code in zone.matter_departments.items():
+        if code not in codes:
+            errors.append(f"{where}.matter_departments.{code}: unknown matter {code!r}")
+        elif dept_code not in departments:
+            errors.append(f"{where}.matter_departments.{code}: unknown department {dept_code!r}")
     for stage in APPROVAL_STAGES:
         lead = zone.stage_leads.get(stage)
         if lead is None:
@@ -413,8 +466,9 @@ def zone_errors(catalog: Catalog, zone: ZonePolicy) -> list[str]:
                     f"{where}.stage_limits.{stage}: {limit:g} working days cannot hold the promised "
                     f"critical path of {days:g} ({' then '.join(chain)})"
                 )
-    capped = sum(zone.stage_limits.get(s, 0.0) for s in CAPPED_STAGES)
     for project_type, cap in zone.process_caps.items():
+        # A project type's own stage limits, where the zone gives them (``zone_for_type``).
+        capped = sum(zone_for_type(zone, project_type).stage_limits.get(s, 0.0) for s in CAPPED_STAGES)
         if capped > cap:
             errors.append(
                 f"{where}.stage_limits: {capped:g} working days up to the construction permit exceed "
@@ -435,7 +489,131 @@ def zone_errors(catalog: Catalog, zone: ZonePolicy) -> list[str]:
             )
     if zone.absent_department_deemed and catalog.joint_acceptance is None:
         errors.append(f"{where}.absent_department_deemed: the catalog {catalog.version} has no joint acceptance")
+    if not errors:
+        errors.extend(zone_type_errors(catalog, zone))
     return errors
+
+
+def type_may_need(spec: MatterSpec, project_type: str) -> bool:
+    """Whether some project of ``project_type`` may have ``spec`` on its checklist: the type does not
+    exclude it, and the facts the type demands (``TYPE_FACTS``) leave some project it applies to."""
+    if excluded_by_type(project_type, spec.code):
+        return False
+    demanded = TYPE_FACTS.get(project_type, {})
+    if demanded.get("standard_land_parcel") == (True,) and "standard_land_parcel" in spec.skip_if:
+        return False
+    for fact, values in spec.applies_if.items():
+        if fact == "project_type" and project_type not in values:
+            return False
+        if fact in demanded and not any(v in demanded[fact] for v in values):
+            return False
+    return True
+
+
+def zone_type_errors(catalog: Catalog, zone: ZonePolicy) -> list[str]:
+    """Every reason the zone's project-type data cannot stand, each naming the field and type.
+
+    A type's promises: known matters, no longer than the statutory limit; a fast-track type's
+    (``key``) no longer than the zone's own promise either, and its stage limits and cap no looser
+    than the general ones (国办发〔2019〕11号: a fast track, never a looser cap). A type's stage
+    limits hold the type's promised critical path, and the type's stages up to the construction
+    permit fit its process cap.
+    """
+    errors: list[str] = []
+    where = f"zones.{zone.code}"
+    codes = {m.code for m in catalog.matters}
+    general_cap = zone.process_caps.get("general")
+    for project_type in sorted(set(zone.type_promised_days) | set(zone.type_stage_limits) | set(zone.process_caps)):
+        rule = PROJECT_TYPES.get(project_type)
+        if rule is None:
+            for field in ("process_caps", "type_promised_days", "type_stage_limits"):
+                if project_type in getattr(zone, field):
+                    errors.append(
+                        f"{where}.{field}.{project_type}: unknown project type; known: {sorted(PROJECT_TYPES)}"
+                    )
+            continue
+        before = len(errors)
+        for code, days in zone.type_promised_days.get(project_type, {}).items():
+            field = f"{where}.type_promised_days.{project_type}.{code}"
+            if code not in codes:
+                errors.append(f"{field}: unknown matter {code!r}")
+                continue
+            spec = zone_catalog(catalog, zone).matter(code)
+            if days is not None and spec.statutory_days is not None and days > spec.statutory_days:
+                errors.append(f"{field}: {days:g} working days exceed the statutory limit of {spec.statutory_days:g}")
+            if rule.fast_track and (days is None or (spec.promised_days is not None and days > spec.promised_days)):
+                errors.append(f"{field}: a fast track only shortens the zone's promise of {spec.promised_days}")
+        if len(errors) > before:
+            continue
+        typed = zone_for_type(zone, project_type)
+        effective = zone_catalog(catalog, typed)
+        for stage, limit in zone.type_stage_limits.get(project_type, {}).items():
+            field = f"{where}.type_stage_limits.{project_type}.{stage}"
+            if rule.fast_track and stage in zone.stage_limits and limit > zone.stage_limits[stage]:
+                errors.append(
+                    f"{field}: a fast track is no looser than the stage limit of {zone.stage_limits[stage]:g}"
+                )
+            days, chain = critical_path(effective, typed, stage, project_type)
+            if days > limit:
+                errors.append(
+                    f"{field}: {limit:g} working days cannot hold the promised critical path of {days:g} "
+                    f"({' then '.join(chain)})"
+                )
+        cap = typed.process_caps.get(project_type)
+        if rule.fast_track and cap is not None and general_cap is not None and cap > general_cap:
+            errors.append(
+                f"{where}.process_caps.{project_type}: {cap:g} working days is looser than the general cap "
+                f"of {general_cap:g}; a fast track never loosens the cap"
+            )
+    return errors
+
+
+# Zones with a project type's data applied, by (id(zone), type); the zone is kept alive with the
+# result (as ``_ZONE_CATALOGS``).
+_TYPED_ZONES: dict[tuple[int, str], tuple[ZonePolicy, ZonePolicy]] = {}
+
+
+def zone_for_type(zone: ZonePolicy, project_type: str | None) -> ZonePolicy:
+    """``zone`` as it applies to a project of ``project_type`` (pure, cached).
+
+    The type's stage limits and promises (``type_stage_limits``, ``type_promised_days``) in place of
+    the zone's, and its process cap: the zone's for the type, else the one of its rule's ``cap_of``.
+    ``general``, ``key`` and None with no type data: ``zone`` itself, so every project registered
+    before project types runs on exactly the zone it registered under.
+    """
+    if project_type is None:
+        return zone
+    rule = PROJECT_TYPES.get(project_type)
+    limits = zone.type_stage_limits.get(project_type, {})
+    promises = zone.type_promised_days.get(project_type, {})
+    # general and key keep the zone's caps as they are (a zone without a key cap runs key projects
+    # without a process clock, as before project types); only the new types fall back.
+    fallback = (
+        rule is not None
+        and project_type not in ("general", "key")
+        and project_type not in zone.process_caps
+        and rule.cap_of in zone.process_caps
+    )
+    if not limits and not promises and not fallback:
+        return zone
+    key = (id(zone), project_type)
+    found = _TYPED_ZONES.get(key)
+    if found is not None and found[0] is zone:
+        return found[1]
+    caps = dict(zone.process_caps)
+    if fallback and rule is not None:
+        caps[project_type] = zone.process_caps[rule.cap_of]
+    typed = zone.model_copy(
+        update={
+            "stage_limits": {**zone.stage_limits, **limits},
+            "promised_days": {**zone.promised_days, **promises},
+            "process_caps": caps,
+            "type_stage_limits": {},
+            "type_promised_days": {},
+        }
+    )
+    _TYPED_ZONES[key] = (zone, typed)
+    return typed
 
 
 # Catalogs with a zone's own promises applied, by (id(catalog), id(zone)); the pair is kept alive
@@ -445,12 +623,18 @@ _ZONE_CATALOGS: dict[tuple[int, int], tuple[Catalog, ZonePolicy, Catalog]] = {}
 
 
 def zone_catalog(catalog: Catalog, zone: ZonePolicy) -> Catalog:
-    """``catalog`` with ``zone.promised_days`` in place of the catalog's promises (pure, cached).
+    """``catalog`` with ``zone.promised_days`` in place of the catalog's promises, the zone's own
+    departments added and its ``matter_departments`` in place of the catalog's (pure, cached).
 
     A zone without promises of its own gets ``catalog`` itself, so every project of a zone version
     written before zone promises existed runs on exactly the catalog it registered under.
     """
-    if not zone.promised_days:
+    own = [
+        Department(code=code, name=d.name or d.name_zh or code, name_zh=d.name_zh or code)
+        for code, d in zone.departments.items()
+        if d.name_zh and code not in {x.code for x in catalog.departments}
+    ]
+    if not zone.promised_days and not zone.matter_departments and not own:
         return catalog
     key = (id(catalog), id(zone))
     found = _ZONE_CATALOGS.get(key)
@@ -464,7 +648,12 @@ def zone_catalog(catalog: Catalog, zone: ZonePolicy) -> Catalog:
         else m
         for m in catalog.matters
     ]
-    result = catalog.model_copy(update={"matters": matters})
+    # The zone's assignment of matters to its own departments (e.g. its 行政审批局).
+    matters = [
+        m.model_copy(update={"department": zone.matter_departments[m.code]}) if m.code in zone.matter_departments else m
+        for m in matters
+    ]
+    result = catalog.model_copy(update={"matters": matters, "departments": [*catalog.departments, *own]})
     _ZONE_CATALOGS[key] = (catalog, zone, result)
     return result
 
@@ -498,6 +687,7 @@ FACT_VALUES: dict[str, tuple[FactValue, ...]] = {
     "special_construction": (True, False),
     "water_abstraction": (True, False),
     "pollutant_permit": get_args(PollutantPermit),
+    "project_type": get_args(ProjectType),
 }
 
 
@@ -516,12 +706,18 @@ def handling_mode(spec: MatterSpec, zone: ZonePolicy, *, assessments: bool = Tru
 
 
 def derive_checklist(catalog: Catalog, zone: ZonePolicy, facts: ProjectFacts) -> list[ChecklistItem]:
-    """The one-time notification checklist (一次性告知清单) for a project, in stage order."""
+    """The one-time notification checklist (一次性告知清单) for a project, in stage order.
+
+    The zone as it applies to the project's type (``zone_for_type``: its short caps and promises)
+    and without the matters the type leaves out (``catalog.types``: e.g. a standard-factory tenant's
+    land and planning permits).
+    """
     order = {s: i for i, s in enumerate(APPROVAL_STAGES)}
+    zone = zone_for_type(zone, facts.project_type)
     catalog = zone_catalog(catalog, zone)
     items = []
     for spec in sorted(catalog.matters, key=lambda m: order[m.stage]):
-        if not spec.applies_to(facts):
+        if not spec.applies_to(facts) or excluded_by_type(facts.project_type, spec.code):
             continue
         items.append(
             ChecklistItem(

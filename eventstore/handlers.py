@@ -263,7 +263,7 @@ async def _approved(conn: Connection, stored: StoredEvent, e: ev.MatterApproved)
         decided_at=stored.occurred_at,
     )
     await rm.close_clocks(conn, e.project_id, matter_code=e.matter_code, scope="matter")
-    await rm.count_decision(conn, e.department, approved=True, on_time=e.on_time)
+    await rm.count_decision(conn, e.department, project_id=e.project_id, approved=True, on_time=e.on_time)
     if e.mode in ("commitment", "tolerance"):
         await rm.save_days(conn, e.project_id, e.mode, e.statutory_days - e.working_days_used)
 
@@ -278,7 +278,7 @@ async def _rejected(conn: Connection, stored: StoredEvent, e: ev.MatterRejected)
     if on_time is None:  # recorded before rejections carried their verdict: judge it by the limit
         limit = None if limits is None else limits["limit_days"]
         on_time = limit is None or e.working_days_used <= limit
-    await rm.count_decision(conn, e.department, approved=False, on_time=on_time)
+    await rm.count_decision(conn, e.department, project_id=e.project_id, approved=False, on_time=on_time)
 
 
 # Events that only move their matter to another state. (The lifecycle stops and resumes the
@@ -422,7 +422,7 @@ async def _breached(conn: Connection, stored: StoredEvent, e: ev.DeadlineBreache
         return
     await rm.clock(conn, e.project_id, e.clock_id, e.scope, department=e.department, deadline=e.deadline, breached=True)
     if e.department is not None and e.scope != "stage":  # a stage's lead answers for it, not its counts
-        await rm.add_department_counts(conn, e.department, breaches=1)
+        await rm.add_department_counts(conn, e.department, project_id=e.project_id, breaches=1)
 
 
 @_on(ev.EscalatedToLead)

@@ -157,9 +157,15 @@ async def update_matter(
     )
 
 
-async def count_decision(conn: Connection, department: str, *, approved: bool, on_time: bool) -> None:
+async def count_decision(conn: Connection, department: str, *, project_id: str, approved: bool, on_time: bool) -> None:
     await add_department_counts(
-        conn, department, decided=1, approved=int(approved), rejected=int(not approved), on_time=int(on_time)
+        conn,
+        department,
+        project_id=project_id,
+        decided=1,
+        approved=int(approved),
+        rejected=int(not approved),
+        on_time=int(on_time),
     )
 
 
@@ -167,17 +173,19 @@ async def add_department_counts(
     conn: Connection,
     department: str,
     *,
+    project_id: str,
     decided: int = 0,
     approved: int = 0,
     rejected: int = 0,
     on_time: int = 0,
     breaches: int = 0,
 ) -> None:
+    # Counted under the project's zone (migration 0130): a zone's departments are its own rows.
     await conn.execute(
-        """INSERT INTO rm_department_performance AS d (department, decided_count, approved_count,
+        """INSERT INTO rm_department_performance AS d (zone, department, decided_count, approved_count,
                   rejected_count, on_time_count, breaches_count)
-           VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (department) DO UPDATE SET
+           VALUES (coalesce((SELECT zone FROM rm_projects WHERE project_id = $7), ''), $1, $2, $3, $4, $5, $6)
+           ON CONFLICT (zone, department) DO UPDATE SET
                decided_count = d.decided_count + EXCLUDED.decided_count,
                approved_count = d.approved_count + EXCLUDED.approved_count,
                rejected_count = d.rejected_count + EXCLUDED.rejected_count,
@@ -189,6 +197,7 @@ async def add_department_counts(
         rejected,
         on_time,
         breaches,
+        project_id,
     )
 
 

@@ -55,6 +55,17 @@ class RequestCommand(Frozen):
 
 EiaCategory = Literal["report", "report_form", "registration_form"]
 PollutantPermit = Literal["none", "simplified", "key"]
+# The project types of the national reform (国办发〔2019〕11号 sorts approvals by kind of project);
+# ``catalog.types.PROJECT_TYPES`` gives each its rule and source. ``general`` (social investment,
+# 社会投资项目) and ``key`` (重点项目) keep their meaning for projects registered before the others.
+ProjectType = Literal[
+    "general",
+    "key",
+    "government_invested",
+    "small_low_risk",
+    "standard_land_industrial",
+    "standard_factory_tenant",
+]
 
 
 def workflow_id_for(project_id: str) -> str:
@@ -84,7 +95,7 @@ class RegisterProject(Frozen):
     name: Name
     enterprise: Name
     zone: Identifier
-    project_type: Literal["general", "key"] = "general"
+    project_type: ProjectType = "general"
     investment_yuan: Yuan
     # The project facts that decide which matters of the catalog apply (``catalog.ProjectFacts``).
     # 标准地: a parcel supplied with the zone's regional assessments and standards (no land pre-review).
@@ -116,7 +127,38 @@ class RegisterProject(Frozen):
         keys = [f.assessment for f in self.regional_assessments]
         if len(set(keys)) != len(keys):
             raise ValueError("regional_assessments: one statement per assessment")
+        wrong = type_fact_errors(self.project_type, self.model_dump())
+        if wrong:
+            raise ValueError("; ".join(wrong))
         return self
+
+
+# The facts a project type demands (国办发〔2019〕11号; ``catalog.types`` names each rule's source):
+# a small low-risk project (社会投资小型低风险项目) has no EIA beyond the registration form, no
+# special construction, no special lightning site, no water abstraction and no pollutant permit; an
+# industrial project on standard land (标准地) is on such a parcel; a tenant of a ready-built standard
+# factory (标准化厂房, 拎包入住) acquires no land at all.
+TYPE_FACTS: dict[str, dict[str, tuple[object, ...]]] = {
+    "small_low_risk": {
+        "eia_category": ("registration_form",),
+        "special_construction": (False,),
+        "lightning_special_site": (False,),
+        "water_abstraction": (False,),
+        "pollutant_permit": ("none",),
+    },
+    "standard_land_industrial": {"standard_land_parcel": (True,)},
+    "standard_factory_tenant": {"standard_land_parcel": (False,)},
+}
+
+
+def type_fact_errors(project_type: str, facts: dict[str, object]) -> list[str]:
+    """Every fact of ``facts`` (a registration's fields) the project type does not allow, each naming
+    the field; empty for a type that demands nothing."""
+    return [
+        f"{fact}: a {project_type} project must have {' or '.join(repr(v) for v in allowed)}, got {facts.get(fact)!r}"
+        for fact, allowed in TYPE_FACTS.get(project_type, {}).items()
+        if facts.get(fact) not in allowed
+    ]
 
 
 DecisionKind = Literal[

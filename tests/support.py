@@ -28,6 +28,7 @@ from schemas.project import (
     DecisionResult,
     ExtendLimit,
     ProgressReport,
+    ProjectType,
     ReassignAgent,
     RegisterProject,
     ResolveMeeting,
@@ -46,7 +47,6 @@ from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=CST)
 
 M = TypeVar("M", bound=BaseModel)
-ProjectType = Literal["general", "key"]
 StopKind = Literal["expert_review", "hearing", "testing", "public_notice"]
 
 # Stage order, for "approve until stage X".

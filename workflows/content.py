@@ -13,14 +13,18 @@ with workflow.unsafe.imports_passed_through():
     from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState
 
 
-def context_of(versions: ContentVersions) -> ProjectContext:
-    """The content a project runs under, from the worker's registry."""
+def context_of(versions: ContentVersions, project_type: str | None = None) -> ProjectContext:
+    """The content a project (of ``project_type``) runs under, from the worker's registry."""
     return ProjectContext(
-        REGISTRY.catalog(versions.catalog), REGISTRY.zone(versions.zone), REGISTRY.calendar(versions.calendar)
+        REGISTRY.catalog(versions.catalog),
+        REGISTRY.zone(versions.zone),
+        REGISTRY.calendar(versions.calendar),
+        project_type,
     )
 
 
 def machine_of(state: ProjectState) -> ProjectMachine:
     """The machine over ``state``, under its content versions; it looks up the versions a content
     migration (``migrate_content``) names the same way."""
-    return ProjectMachine(state, context_of(state.versions), context_of)
+    kind = state.registration.project_type
+    return ProjectMachine(state, context_of(state.versions, kind), lambda versions: context_of(versions, kind))

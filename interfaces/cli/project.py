@@ -232,6 +232,28 @@ def flowchart(
         out.print(f"flowchart of {project_id} ({len(inputs.checklist)} matters) written to {output}")
 
 
+@app.command("checklist")
+def checklist(project_id: str, as_json: JsonOpt = False) -> None:
+    """The one-time checklist (一次性告知清单): per matter the process, legal basis, conditions,
+    materials, statutory and promised limits (working days), fee and the department's contact."""
+    from catalog.guide import GuideRow, guide_rows
+    from eventstore.guides import project_guide
+
+    guide = read(lambda pool: project_guide(pool, project_id))
+    if guide is None:
+        raise fail(f"project_id: no registration for {project_id!r}")
+
+    def render() -> None:
+        out.print(f"{guide.name} ({guide.enterprise}), zone {guide.zone_name}, type {guide.project_type_name}")
+        out.print(f"agent {guide.agent}, backup {guide.backup_agent}, lead {guide.project_lead}")
+        rows = guide_rows(guide)
+        table(rows, list(GuideRow.model_fields))
+        if guide.placeholder_contacts:
+            out.print("(placeholder) contacts are the zone's to fill in (zone data: departments)")
+
+    emit(guide, as_json, render)
+
+
 # ---- commands: the verb is the name of the command (schemas.commands) -----------------------------
 
 

@@ -91,11 +91,24 @@ def notifications(
 
 
 @report_app.command("departments")
-def report_departments(as_json: JsonOpt = False, chart: ChartOpt = None) -> None:
-    """On-time rate, average and p90 working days, open work and breaches per department."""
+def report_departments(
+    zone: Annotated[str | None, typer.Option(help="Only this zone's departments.")] = None,
+    as_json: JsonOpt = False,
+    chart: ChartOpt = None,
+) -> None:
+    """On-time rate, average and p90 working days, open work and breaches per zone and department."""
     _check_chart(chart)
-    rows = read(lambda pool: queries.department_report(pool))
-    columns = ["department", "decided", "on_time_rate", "avg_approval_days", "p90_approval_days", "open", "breaches"]
+    rows = read(lambda pool: queries.department_report(pool, zone=zone))
+    columns = [
+        "zone",
+        "department",
+        "decided",
+        "on_time_rate",
+        "avg_approval_days",
+        "p90_approval_days",
+        "open",
+        "breaches",
+    ]
     emit(rows, as_json, lambda: table(rows, columns))
     _draw(chart, lambda: _charts().department_rates_chart(rows))
 

@@ -112,7 +112,7 @@ def department_rates_chart(reports: Sequence[DepartmentReport]) -> Figure:
             return _empty(fig, "No decisions yet")
         ax = fig.subplots()
         rates = [100 * (r.on_time_rate or 0.0) for r in rows]
-        bars = ax.barh([r.department for r in rows], rates, color="#4c78a8")
+        bars = ax.barh([f"{r.zone} · {r.department}" if r.zone else r.department for r in rows], rates, color="#4c78a8")
         ax.bar_label(bars, labels=[f"{r.on_time}/{r.decided}" for r in rows], padding=3, fontsize=8)
         ax.set_xlim(0, 110)
         ax.invert_yaxis()

@@ -182,7 +182,7 @@ def test_charts_render_as_svg_elements_with_their_data() -> None:
     board = charts.svg(charts.overdue_chart([late], at(72)))
     assert "p-9 · eia · ecology" in board and "calendar days past the deadline" in board
     dept = DepartmentReport(
-        department="ecology", decided=4, approved=3, rejected=1, on_time=3, on_time_rate=0.75,
+        zone="tunliu", department="ecology", decided=4, approved=3, rejected=1, on_time=3, on_time_rate=0.75,
         avg_approval_days=None, p90_approval_days=None, open=0, breaches=0,
     )  # fmt: skip
     assert "3/4" in charts.svg(charts.department_rates_chart([dept]))

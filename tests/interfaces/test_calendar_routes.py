@@ -38,7 +38,7 @@ async def test_a_year_and_the_deadline_calculator_use_the_calendar_in_force(gw: 
 async def test_a_notice_dry_run_lists_every_changed_day_and_each_moved_deadline(gw: Gateway) -> None:
     reg: dict[str, Any] = {
         "project_id": f"cal-dry-{uuid.uuid4().hex[:6]}",
-        "project_type": "key",
+        "project_type": "government_invested",
         "name": "标准化厂房",
         "enterprise": "示例有限公司",
         "zone": "tunliu",
@@ -71,8 +71,8 @@ async def test_a_notice_dry_run_lists_every_changed_day_and_each_moved_deadline(
     assert out["stored"] is False and set(out["changed_years"]) == {2026, 2027}
     changed = {c["day"] for y in out["changes"]["years"] for c in y["changes"]}
     assert {"2026-12-31", "2027-09-26", "2027-10-06", "2027-10-07", "2027-10-09"} <= changed
-    # The key project's whole-process cap (45 working days from the acceptance) runs over 31 Dec 2026: it
-    # ends one working day later under the notice; the dry run says which clock, from and to.
+    # The government-invested project's whole-process cap (45 working days from the acceptance) runs
+    # over 31 Dec 2026: it ends one working day later under the notice; the dry run says which clock, from and to.
     (move,) = [m for m in out["moves"] if m["project_id"] == pid and m["clock_id"] == "process"]
     assert move["working_days"] == 1 and move["after"] > move["before"]
     assert (await gw.http.get("/calendar/2026", headers=operator())).json()["holidays"].get("2026-12-31") is None, (

@@ -50,6 +50,7 @@ READS = {
     "/projects/{project_id}/timeline": "TimelineEntry",
     "/projects/{project_id}/licences": "LicenceView",
     "/projects/{project_id}/contact": "EnterpriseContact",
+    "/projects/{project_id}/checklist": "Guide",
     "/departments/{code}/inbox": "InboxItem",
     "/overdue": "OverdueItem",
     "/reports/departments": "DepartmentReport",
@@ -296,9 +297,12 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     await Projector(pg_pool).run_once()
     overdue = await gw.http.get("/overdue", headers=operator(), params={"zone": "tunliu"})
     assert overdue.status_code == 200 and isinstance(overdue.json(), list)
-    report = await gw.http.get("/reports/departments", headers=operator(), params={"department": "ecology"})
+    report = await gw.http.get(
+        "/reports/departments", headers=operator(), params={"department": "ecology", "zone": "tunliu"}
+    )
     assert report.status_code == 200
-    assert [row["department"] for row in report.json()] == ["ecology"]
+    # One row per zone and department (a zone's ecology bureau is its own).
+    assert [(row["zone"], row["department"]) for row in report.json()] == [("tunliu", "ecology")]
     zone = await gw.http.get("/reports/zone", headers=operator(), params={"zone": "tunliu"})
     assert zone.status_code == 200 and zone.json()[0]["projects"] >= 1
     # The energy commitment was verified as true: nothing in the credit record for this project.

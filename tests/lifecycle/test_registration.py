@@ -126,9 +126,10 @@ def test_the_whole_process_clock_runs_from_registration_with_the_zones_cap() -> 
         general.state.pending_events[0].payload["process_deadline"] == sp.legal_deadline(general, sp.T0, 20).isoformat()
     )
     assert sp.deadline_of(general, "process") == sp.legal_deadline(general, sp.T0, 20)
-    key = sp.unregistered(sp.registration(zone="yanhu", project_type="key"))
-    key.register([], sp.T0)
-    assert key.state.clocks["process"].clock.limit_days == 45
+    # A type with a cap of its own (a key project's cap is never looser than the general one).
+    own = sp.unregistered(sp.registration(zone="yanhu", project_type="government_invested"))
+    own.register([], sp.T0)
+    assert own.state.clocks["process"].clock.limit_days == 45
 
 
 def test_registration_then_advance_opens_no_other_stage() -> None:

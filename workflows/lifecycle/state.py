@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from catalog.content import ContentVersions
-from catalog.models import Catalog, MatterSpec, ZonePolicy, zone_catalog
+from catalog.models import Catalog, MatterSpec, ZonePolicy, zone_catalog, zone_for_type
 from schemas.effects import Effect
 from schemas.events import ApprovalMode, ChecklistItem, ClockScope, EventEnvelope, HandlingMode, SignedCommitment
 from schemas.project import (
@@ -133,8 +133,12 @@ class ProjectContext:
 
     __slots__ = ("calendar", "catalog", "specs", "zone")
 
-    def __init__(self, catalog: Catalog, zone: ZonePolicy, calendar: CalendarData) -> None:
-        # The zone's own promises in place of the catalog's (the catalog itself for a zone without).
+    def __init__(
+        self, catalog: Catalog, zone: ZonePolicy, calendar: CalendarData, project_type: str | None = None
+    ) -> None:
+        # The zone as it applies to the project's type (``zone_for_type``: the zone itself for a
+        # general or key project without type data), and its promises in place of the catalog's.
+        zone = zone_for_type(zone, project_type)
         self.catalog = zone_catalog(catalog, zone)
         self.zone = zone
         self.calendar = calendar

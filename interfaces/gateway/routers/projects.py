@@ -6,10 +6,13 @@ from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict
 
+from catalog.guide import Guide, guide_html
 from eventstore import queries
 from eventstore.contacts import fetch_contact, store_contact
+from eventstore.guides import project_guide
 from interfaces.auth.principals import check_contact, check_read_project, check_register, readable_zones, zone_clause
 from interfaces.auth.verifying import AuthError
 from interfaces.client import ProjectNotFound
@@ -127,3 +130,21 @@ async def contact(project_id: ProjectId, svc: Svc, principal: Caller) -> Enterpr
         raise ProjectNotFound(f"contact: no contact stored for {project_id!r}")
     log.info("contact read", project_id=project_id, principal=principal.name)
     return found
+
+
+@router.get("/{project_id}/checklist", response_model=Guide, responses=ERRORS)
+async def checklist(project_id: ProjectId, svc: Svc, principal: Caller) -> Guide:
+    """The one-time checklist (一次性告知清单): per matter the process, legal basis, conditions,
+    materials, statutory and promised limits (working days), fee and the department's contact,
+    from the catalog and zone versions the project registered under."""
+    check_read_project(principal, await project_team(svc, project_id))
+    guide = await project_guide(svc.pool, project_id)
+    if guide is None:
+        raise ProjectNotFound(f"project_id: no registration for {project_id!r}")
+    return guide
+
+
+@router.get("/{project_id}/checklist.html", response_class=HTMLResponse, responses=ERRORS)
+async def checklist_page(project_id: ProjectId, svc: Svc, principal: Caller) -> HTMLResponse:
+    """The one-time checklist as a printable page (server-rendered, no external assets)."""
+    return HTMLResponse(guide_html(await checklist(project_id, svc, principal)))

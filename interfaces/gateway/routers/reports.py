@@ -24,9 +24,9 @@ async def overdue(
 
 @router.get("/reports/departments", response_model=list[queries.DepartmentReport], responses=READ_ERRORS)
 async def department_report(
-    svc: Svc, principal: Caller, department: DepartmentFilter = None
+    svc: Svc, principal: Caller, department: DepartmentFilter = None, zone: ZoneFilter = None
 ) -> list[queries.DepartmentReport]:
-    """Per department: decisions, on-time rate, approval days, open work, breaches (every zone's readers)."""
+    """Per zone and department: decisions, on-time rate, approval days, open work, breaches (every zone's readers)."""
     if readable_zones(principal) is not None:
         raise AuthError(
             403,
@@ -34,7 +34,7 @@ async def department_report(
             scheme="Bearer",
             principal=principal.name,
         )
-    return await queries.department_report(svc.pool, department)
+    return await queries.department_report(svc.pool, department, zone)
 
 
 @router.get("/reports/credit", response_model=list[queries.CreditRecord], responses=READ_ERRORS)
