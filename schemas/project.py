@@ -13,7 +13,16 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from schemas.base import Frozen
-from schemas.events import ApprovalMode, ChecklistItem, ClockScope, HandlingMode, ProjectHeader, SignedCommitment
+from schemas.events import (
+    ApprovalMode,
+    ChecklistItem,
+    ClockScope,
+    Grade,
+    HandlingMode,
+    ProjectHeader,
+    RatingTarget,
+    SignedCommitment,
+)
 from schemas.stages import Stage
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -423,4 +432,42 @@ class CalendarUpdate(Frozen):
 class RetryFaulted(RequestCommand):
     """An operator asks a faulted project to try its refused batch again (after a repair)."""
 
+    by: Identifier
+
+
+class Rate(RequestCommand):
+    """The enterprise rates a matter's handling or the agent's service (好差评, 国办发〔2019〕51号).
+
+    ``target`` ``matter`` needs ``matter_code`` (a matter decided: approved, filed, rejected or
+    suspended); ``agent`` rates the project's current agent, at any time after registration. One
+    rating per service (一事一评): a second rating of the same matter or agent is refused, never
+    replaced. ``grade`` ``bad`` or ``very_bad`` (不满意 / 非常不满意) opens a callback and a fix clock.
+    """
+
+    target: RatingTarget
+    matter_code: Identifier | None = None
+    grade: Grade
+    text: Annotated[str, Field(max_length=500)] = ""
+    by: Identifier
+
+    @model_validator(mode="after")
+    def _matter_named(self) -> Rate:
+        if (self.target == "matter") != (self.matter_code is not None):
+            raise ValueError("matter_code: required when target is 'matter', and only then")
+        return self
+
+
+class RecordCallback(RequestCommand):
+    """The department of the rated matter, or the project lead, called the rater back (回访核实)."""
+
+    rating_id: Annotated[str, Field(min_length=1, max_length=140)]
+    note: Name
+    by: Identifier
+
+
+class RecordFix(RequestCommand):
+    """What a bad rating named is fixed (整改) and the rater told; after its callback."""
+
+    rating_id: Annotated[str, Field(min_length=1, max_length=140)]
+    note: Name
     by: Identifier

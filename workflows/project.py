@@ -3,9 +3,10 @@
 Contract (names are what other services' SDKs call):
 
 - Workflow ``ProjectWorkflow``, id ``project-{project_id}``, input ``ProjectInput``.
-- Updates: one per row of ``schemas.commands``, validated (a refusal leaves no trace in history); signed ones
-  (``decide``, ``verify``, ``extend_permit``) answer a ``DecisionResult``, the others an ``Ack``; a repeated request
-  id gets the first answer (``duplicate: true``), another body a refusal; ``NotReady`` while registering: retry.
+- Updates: one per row of ``schemas.commands`` (ratings: ``workflows.ratings``), validated (a refusal leaves no
+  trace in history); signed ones (``decide``, ``verify``, ``extend_permit``) answer a ``DecisionResult``, the others
+  an ``Ack``; a repeated request id gets the first answer (``duplicate: true``), another body a refusal; ``NotReady``
+  while registering: retry.
 - Signal ``calendar_updated(CalendarUpdate)``: the content version of a newly loaded official
   calendar; deadlines recompute and re-arm.
 - Query ``state() -> ProjectView``.
@@ -56,8 +57,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.effects import Batch
     from workflows.clocks import ClockLedger, ClockLedgers
-    from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState, Rejected
+    from workflows.context import context_of
+    from workflows.lifecycle import ProjectMachine, ProjectState, Rejected
     from workflows.pipeline import InFlight, Pipeline, publish
+    from workflows.ratings import RatingUpdates
 
 _RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -98,15 +101,8 @@ class ProjectInput(BaseModel):
     history_limit: int | None = Field(default=None, ge=100, le=40_000)
 
 
-def context_of(versions: ContentVersions) -> ProjectContext:
-    """The content a project runs under, from the worker's registry (never read by I/O here)."""
-    return ProjectContext(
-        REGISTRY.catalog(versions.catalog), REGISTRY.zone(versions.zone), REGISTRY.calendar(versions.calendar)
-    )
-
-
 @workflow.defn
-class ProjectWorkflow:
+class ProjectWorkflow(RatingUpdates):
     """One investment project's approval lifecycle (see the module docstring for the contract)."""
 
     @workflow.init

@@ -11,7 +11,8 @@ Split by concern: ``state`` (models and named state sets), ``base`` (events, eff
 ``validate_X`` and ``X``), ``ladder`` (warnings, breaches, joint meetings), ``modes`` (handling modes
 by the rules: tolerance, commitment, regional assessment, permit lapse; hooks over the others),
 ``views`` (what operators see), ``filings`` (filings on receipt, the enterprise's periods to file,
-one joint acceptance opinion; hooks over the others). Keeping it pure means every rule is tested
+one joint acceptance opinion; hooks over the others), ``ratings`` (好差评: ratings, the callback and
+fix clocks of a bad one). Keeping it pure means every rule is tested
 without a server, replays deterministically, and the whole state crosses continue-as-new as one pydantic model.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 from workflows.lifecycle.commands import Commands
 from workflows.lifecycle.filings import Filings
 from workflows.lifecycle.ladder import Ladder
+from workflows.lifecycle.ratings import Ratings
 from workflows.lifecycle.state import (
     Answer,
     MatterState,
@@ -43,5 +45,5 @@ __all__ = [
 ]
 
 
-class ProjectMachine(Filings, Commands, Ladder, Views):
+class ProjectMachine(Ratings, Filings, Commands, Ladder, Views):
     """Rules of the lifecycle over a ``ProjectState`` and the content it runs under."""
