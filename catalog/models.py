@@ -329,6 +329,11 @@ class ZonePolicy(_Model):
     standard_land: bool = False
     # 好差评: the callback and fix limits of a bad rating (working days; ``RatingPolicy``).
     ratings: RatingPolicy = RatingPolicy()
+    # The fee (yuan) of the evaluation a project no longer commissions when a matter is handled by
+    # commitment or covered by the regional assessment, by matter code, where the zone states it
+    # (the source: Lingchuan saved 200,000 yuan of evaluation fees per key project); counted in the
+    # fees saved (``eventstore.figures``). Empty: the zone states none, and no fee is claimed.
+    evaluation_fees_yuan: dict[str, int] = {}
     # Where the zone's figures come from, by field name (e.g. which limits the source states and
     # which are the zone's choice). Every zone-specific value names its source sentence here.
     notes: dict[str, str] = {}
