@@ -6,12 +6,14 @@ import asyncio
 import json
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 from eventstore.projector import Projector
+from legalclock import CST
 from legalclock.statutory import provisional_holidays
 from tests.harness import Harness, registration
 from tests.workflows.helpers import eventually, settle, view
@@ -161,6 +163,13 @@ async def test_an_agent_runs_a_project_from_the_terminal(
     zones = await ok_json(dev, pg_dsn, "report", "zone")
     assert any(z["zone"] == "tunliu" and z["projects"] >= 1 for z in zones)
     assert all(c["project_id"] != pid for c in await ok_json(dev, pg_dsn, "report", "credit", "--zone", "tunliu"))
+    year = str(datetime.now(CST).year)  # the dev server's projects run on the wall clock
+    figures = await ok_json(dev, pg_dsn, "report", "figures", "--zone", "tunliu", "--period", year)
+    assert figures["period"] == year and figures["shares"][0]["projects"] >= 1
+    satisfaction = await ok_json(dev, pg_dsn, "report", "satisfaction", "--period", year)
+    assert satisfaction["period"] == year and isinstance(satisfaction["rows"], list)
+    code, out, err = await daiban(dev, pg_dsn, "report", "figures", "--period", "2026-Q5")
+    assert code == 2 and "period: '2026-Q5'" in err
     assert isinstance(await ok_json(dev, pg_dsn, "overdue"), list)
     for _ in range(100):  # the notify activity runs a moment after the update returned
         if await pg_pool.fetchval(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from eventstore import queries
+from fastapi import APIRouter, Query
+
+from eventstore import figures, queries
 from interfaces.gateway.deps import Svc
 
 router = APIRouter(tags=["reports"])
@@ -32,3 +34,24 @@ async def credit_report(svc: Svc, zone: str | None = None, enterprise: str | Non
 async def zone_report(svc: Svc, zone: str | None = None) -> list[queries.ZoneReport]:
     """Per zone: projects by stage, investment, working days saved by the reforms."""
     return await queries.zone_report(svc.pool, zone)
+
+
+PeriodQuery = Annotated[
+    str,
+    Query(
+        pattern=r"^\d{4}(-(Q[1-4]|0[1-9]|1[0-2]))?$",
+        description="A year (2026), a quarter (2026-Q1) or a month (2026-03), Beijing time.",
+    ),
+]
+
+
+@router.get("/reports/satisfaction", response_model=figures.SatisfactionReport)
+async def satisfaction_report(svc: Svc, period: PeriodQuery, zone: str | None = None) -> figures.SatisfactionReport:
+    """好差评 per zone, department and agent over the period: grades, satisfaction rate, callbacks and fixes."""
+    return await figures.satisfaction(svc.pool, period, zone)
+
+
+@router.get("/reports/figures", response_model=figures.FiguresReport)
+async def figures_report(svc: Svc, period: PeriodQuery, zone: str | None = None) -> figures.FiguresReport:
+    """The zone's honest figures over the period (see ``eventstore.figures`` for how each is computed)."""
+    return await figures.figures(svc.pool, period, zone)
