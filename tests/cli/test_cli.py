@@ -92,6 +92,21 @@ async def test_an_agent_runs_a_project_from_the_terminal(
         ),
     )
     assert res["state"] == "approved"
+    # The enterprise rates the matter and the agent (好差评, as in the README); a bad rating is called back and fixed.
+    rate = ("project", "rate", pid, "--by", "ent-zhang")
+    ack = await ok_json(
+        dev, pg_dsn, *rate, "--target", "matter", "--matter", "enterprise-registration", "--grade", "very_good"
+    )
+    assert "非常满意" in ack["message"]
+    ack = await ok_json(dev, pg_dsn, *rate, "--target", "agent", "--grade", "bad", "--text", "材料清单讲了三遍")
+    assert "callback and fix clocks opened" in ack["message"]
+    code, out, err = await daiban(dev, pg_dsn, *rate, "--target", "agent", "--grade", "good")
+    assert code == 1 and "one rating per service" in err, err
+    note = ("--rating", "agent:agent-li", "--by", "lead-zhao", "--note")
+    assert "recorded" in (await ok_json(dev, pg_dsn, "project", "record-callback", pid, *note, "已电话回访"))["message"]
+    assert (
+        "recorded" in (await ok_json(dev, pg_dsn, "project", "record-fix", pid, *note, "一次性告知清单已改"))["message"]
+    )
     # The project filing is complete on receipt of its information (备案): nothing to accept or decide.
     res = await ok_json(dev, pg_dsn, *apply_args(pid, "project-filing", "--material", "备案信息表"))
     assert res["message"].endswith("approved"), res
