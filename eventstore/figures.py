@@ -354,6 +354,45 @@ async def satisfaction(db: Executor, period: str, zone: str | None = None) -> Sa
     return SatisfactionReport(zone=zone, period=p.label, start=p.start, end=p.end, rows=rows)
 
 
+class RatingRow(_View):
+    """One rating (``rm_ratings``): a bad one with its callback and fix deadlines and what was done."""
+
+    project_id: str
+    rating_id: str
+    zone: str
+    target: str
+    matter_code: str | None
+    department: str | None
+    agent: str
+    grade: str
+    satisfied: bool
+    text: str
+    rated_by: str
+    rated_at: datetime
+    callback_deadline: datetime | None
+    fix_deadline: datetime | None
+    called_back_at: datetime | None
+    callback_on_time: bool | None
+    fixed_at: datetime | None
+    fix_on_time: bool | None
+
+
+async def ratings(
+    db: Executor, *, project_id: str | None = None, zone: str | None = None, owed_only: bool = False
+) -> list[RatingRow]:
+    """Ratings, newest first: of one project or zone; ``owed_only``: bad ones not yet fixed (the 差评 board)."""
+    rows = await db.fetch(
+        """SELECT * FROM rm_ratings
+           WHERE ($1::text IS NULL OR project_id = $1) AND ($2::text IS NULL OR zone = $2)
+             AND (NOT $3 OR (NOT satisfied AND fixed_at IS NULL))
+           ORDER BY rated_at DESC, project_id, rating_id""",
+        project_id,
+        zone,
+        owed_only,
+    )
+    return [RatingRow(**dict(r)) for r in rows]
+
+
 # ---- figures ---------------------------------------------------------------------------------------
 
 

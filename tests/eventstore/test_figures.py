@@ -121,6 +121,13 @@ async def test_figures_and_satisfaction_of_a_hand_computed_scenario(private_pool
         ("rating:fix:matter:building-planning-permit", True),
     ]
 
+    owed = await f.ratings(private_pool, zone="yanhu", owed_only=True)
+    assert [(r.project_id, r.rating_id, r.called_back_at is not None) for r in owed] == [
+        (b.pid, "agent:agent-li", False),
+        (b.pid, "matter:building-planning-permit", True),
+    ]
+    assert {r.grade for r in await f.ratings(private_pool, project_id=a.pid)} == {"very_good", "good"}
+
     assert (await f.satisfaction(private_pool, "2026-Q2", "yanhu")).rows == []
     assert (await f.figures(private_pool, "2026-Q2", "yanhu")).savings == []
     await projector.rebuild()
