@@ -1,25 +1,41 @@
 # daiban: `make run` starts the platform with a demo, `make test` runs the whole suite.
 # Both create .venv when it is missing or older than pyproject.toml.
 
-PYTHON ?= python3.11
+# Python 3.11, 3.12 or 3.13: the oldest found on PATH (or pyenv's), else python3; make PYTHON=... to choose.
+find_python = $(shell for p in $(foreach v,$(1),python$(v) $(wildcard $(HOME)/.pyenv/versions/$(v).*/bin/python$(v))); do \
+  $$p -c '' >/dev/null 2>&1 && { command -v $$p; break; }; done)
+PYTHON ?= $(or $(call find_python,3.11 3.12 3.13),python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The newest supported Python, for `make test-py313` (its own virtualenv).
+PYTHON_NEWEST ?= $(or $(call find_python,3.13),python3.13)
+VENV_NEWEST   := .venv-py313
 
-.PHONY: run test worker lint faults clean-state help
+.PHONY: run test test-py313 worker lint faults clean-state help
 
 help:
 	@echo "make run    - Temporal dev server + UI, PostgreSQL, worker and demo projects (Ctrl-C stops)"
 	@echo "make test   - the whole test suite against real Temporal and PostgreSQL servers"
 	@echo "make worker - only the worker (needs Temporal and DATABASE_URL)"
+	@echo "make test-py313 - the suite on Python 3.13 (CI runs both; own virtualenv .venv-py313)"
 	@echo "make lint   - ruff (check and format), mypy strict over code and tests, import layers"
 	@echo "make faults - the fault suite: projects driven to production while workers, Temporal and PostgreSQL are killed"
 
+# $(call venv,PYTHON,VENV): create VENV with PYTHON (3.11 to 3.13) and install daiban into it.
+define venv
+	@$(1) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null || { \
+	  echo "daiban: $(1) is not Python 3.11, 3.12 or 3.13; install one or run make PYTHON=/path/to/python3.x"; exit 2; }
+	@test -x $(2)/bin/python || $(1) -m venv $(2)
+	$(2)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(2)/.installed
+endef
+
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "daiban: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 2; }
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
-	@touch $(STAMP)
+	$(call venv,$(PYTHON),$(VENV))
+
+$(VENV_NEWEST)/.installed: pyproject.toml
+	$(call venv,$(PYTHON_NEWEST),$(VENV_NEWEST))
 
 run: $(STAMP)
 	$(BIN)/python -m infra.devstack
@@ -29,6 +45,9 @@ worker: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-py313: $(VENV_NEWEST)/.installed
+	$(VENV_NEWEST)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -50,7 +50,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     if not settings.database_url:
         raise ConfigError("DATABASE_URL is not set; point it at PostgreSQL (make run sets it for you)")
     # Prometheus: SDK metrics and daiban's counters on DAIBAN_METRICS_PORT (unset or 0: off).
-    client = await connect(settings, runtime=prometheus_runtime(settings.metrics_port))
+    client = await connect(settings, runtime=prometheus_runtime(settings.metrics_port, settings.metrics_host))
     pool = await create_pool(settings.database_url)
     try:
         await migrate.require_current(pool)
@@ -85,8 +85,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             log.info(
                 "worker started",
                 task_queue=settings.task_queue,
-                temporal=settings.temporal_address,
-                namespace=settings.temporal_namespace,
+                temporal=client.service_client.config.target_host,
+                namespace=client.namespace,
                 metrics_port=settings.metrics_port or None,
             )
             await _until_stopped_or_temporal_lost(client, settings, stop)

@@ -24,6 +24,12 @@ def _flatten_temporal(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+def _drop_color_message(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    # uvicorn passes its message a second time, with ANSI colours, as `color_message`.
+    event.pop("color_message", None)
+    return event
+
+
 def configure_logging(fmt: str = "console", level: str = "info") -> None:
     """Route structlog and stdlib logging to stderr as JSON lines or readable console lines."""
     shared: list[Any] = [
@@ -32,6 +38,7 @@ def configure_logging(fmt: str = "console", level: str = "info") -> None:
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
         _flatten_temporal,
+        _drop_color_message,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: Any = (

@@ -57,7 +57,7 @@ DECISION_OUTCOMES = {
 ESCALATION_LEVELS = {"EscalatedToLead": "lead", "JointMeetingConvened": "joint_meeting"}
 
 
-def prometheus_runtime(port: int | None, host: str = "0.0.0.0") -> Runtime | None:
+def prometheus_runtime(port: int | None, host: str = "127.0.0.1") -> Runtime | None:
     """A Temporal runtime exporting Prometheus metrics on ``host:port``; None when ``port`` is off.
 
     Create it once per process: it binds the port. Raises ``ConfigError`` when it cannot.
@@ -70,7 +70,7 @@ def prometheus_runtime(port: int | None, host: str = "0.0.0.0") -> Runtime | Non
     except Exception as exc:  # the core raises RuntimeError when it cannot bind
         raise ConfigError(
             f"cannot serve metrics on {host}:{port} ({exc}); free the port or change "
-            "DAIBAN_METRICS_PORT (0 turns metrics off)"
+            "DAIBAN_METRICS_PORT (0 turns metrics off) or DAIBAN_METRICS_HOST"
         ) from None
     _quarantined_on_runtime = runtime.metric_meter.create_counter(
         "daiban_projection_quarantined", "Events the read-model projector quarantined"

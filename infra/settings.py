@@ -2,6 +2,12 @@
 
 ``DATABASE_URL`` is read without the prefix because it is the name every PostgreSQL host,
 platform and CI sets. When it is empty, ``make run`` starts an embedded PostgreSQL.
+
+One connection story: the worker, the CLI, the gateway, the auth helper and the demo all read
+these settings and Temporal's own (``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, profiles: see
+``infra.temporal``). ``make run`` writes the values of its stack to ``<state dir>/env``
+(``stack_env``); sourcing it (``. .daiban/env``) points every tool, the ``temporal`` CLI
+included, at that stack.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ class WorkerSettings(_Group):
     shutdown_grace_seconds: float = 20.0
     # Worker's Prometheus endpoint (SDK runtime metrics and daiban counters); 0 or unset: off.
     metrics_port: int | None = None
+    # The address it listens on: this machine only unless set (e.g. 0.0.0.0 for a scraper elsewhere).
+    metrics_host: str = "127.0.0.1"
     # When Temporal has not answered a health check for this many seconds, the worker exits with
     # code 75 so its supervisor starts a fresh one with an empty workflow cache. 0 (the default):
     # never. An option, not a cure: the fault suite's stuck projects (tests/faults/evidence) also
@@ -85,6 +93,26 @@ class Settings(TemporalSettings, DatabaseSettings, LoggingSettings, WorkerSettin
     """Every group at once, as the worker, the gateway, the CLI and the dev stack read them."""
 
     model_config = SettingsConfigDict(env_prefix="DAIBAN_", extra="ignore")
+
+
+ENV_FILE = "env"
+
+
+def stack_env(settings: Settings, database_url: str) -> dict[str, str]:
+    """The variables that point every tool at ``make run``'s stack (written to ``<state dir>/env``).
+
+    ``TEMPORAL_ADDRESS`` / ``TEMPORAL_NAMESPACE`` (read by daiban and the ``temporal`` CLI),
+    ``DATABASE_URL``, ``DAIBAN_STATE_DIR`` (absolute: the dev credentials are found from any
+    folder) and ``DAIBAN_GATEWAY_URL`` (the README's ``$GW``).
+    """
+    host = "127.0.0.1" if settings.gateway_host in ("0.0.0.0", "") else settings.gateway_host
+    return {
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{settings.temporal_port}",
+        "TEMPORAL_NAMESPACE": settings.temporal_namespace,
+        "DATABASE_URL": database_url,
+        "DAIBAN_STATE_DIR": str(settings.state_dir.resolve()),
+        "DAIBAN_GATEWAY_URL": f"http://{host}:{settings.gateway_port}",
+    }
 
 
 def load_settings() -> Settings:

@@ -5,7 +5,8 @@ The connection comes from Temporal's own environment configuration (``temporalio
 ``TEMPORAL_PROFILE`` and the profile file (``TEMPORAL_CONFIG_FILE``, default
 ``~/.config/temporalio/temporal.toml``), so mTLS and API keys to a cluster need no daiban setting.
 ``DAIBAN_TEMPORAL_ADDRESS`` / ``DAIBAN_TEMPORAL_NAMESPACE``, when set, win (they are daiban's
-own, so the more specific); where nothing names them, ``127.0.0.1:7233`` / ``default`` apply.
+own, so the more specific); where nothing names them, ``127.0.0.1:<DAIBAN_TEMPORAL_PORT>``
+(``make run``'s dev server, 7233 by default) / ``default`` apply.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ def connect_config(settings: Settings, address: str | None = None) -> dict[str, 
     except Exception as exc:  # a malformed profile file or TLS variable
         raise ConfigError(f"Temporal client configuration (TEMPORAL_* / profile file): {exc}") from None
     explicit = settings.model_fields_set
-    if address or "temporal_address" in explicit or not cfg.get("target_host"):
+    if address or "temporal_address" in explicit:
         cfg["target_host"] = address or settings.temporal_address
+    elif not cfg.get("target_host"):
+        # Nothing names an address: make run's dev server, on its port.
+        cfg["target_host"] = f"127.0.0.1:{settings.temporal_port}"
     if "temporal_namespace" in explicit or not cfg.get("namespace"):
         cfg["namespace"] = settings.temporal_namespace
     return cfg

@@ -11,6 +11,8 @@ reason:
   again: it is applied at most once.
 - ``NotReady``: the project is still registering after ``wait`` seconds (the workflow refuses
   updates with the typed failure ``NotReady`` until its first activity ran); try again.
+- ``InvalidInput``: the input is not one daiban can keep (``schemas.bounded``: a field out of
+  bounds, a message over ``MAX_MESSAGE_BYTES``); ``errors`` name the fields, and nothing was sent.
 - ``ProjectNotFound``, ``InvalidQuery``, ``DaibanError``: no such project; a visibility query
   Temporal refused; anything else.
 
@@ -28,25 +30,28 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypeVar, overload
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from schemas import commands, visibility
 from schemas import project as p
+from schemas.bounded import MAX_MESSAGE_BYTES
 from schemas.commands import Command
 from workflows.clocks import ClockLedger
 from workflows.project import NOT_READY, ProjectInput, ProjectWorkflow
+from workflows.start import START_REFUSALS
 
 R = TypeVar("R", bound=BaseModel)
 C = TypeVar("C", bound=BaseModel)
@@ -70,6 +75,14 @@ class CommandRejected(DaibanError):
 
 class NotReady(DaibanError):
     """The project is still registering; try again in a moment."""
+
+
+class InvalidInput(DaibanError):
+    """An input daiban cannot keep; ``errors`` are field errors as pydantic gives them (``loc``, ``msg``, ``type``)."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        self.errors = [{"type": e.get("type", "value_error"), "loc": list(e["loc"]), "msg": e["msg"]} for e in errors]
+        super().__init__("; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'body'}: {e['msg']}" for e in self.errors))
 
 
 class InvalidQuery(DaibanError):
@@ -112,6 +125,29 @@ _RETRYABLE_RPC = {
     RPCStatusCode.ABORTED,
     RPCStatusCode.CANCELLED,
 }
+
+
+def checked(model: C) -> C:
+    """``model`` validated again from its JSON, the way the workflow will decode it, and bounded.
+
+    Catches what construction let through (``model_construct``, a mutated copy) and a message over
+    ``MAX_MESSAGE_BYTES`` (Temporal refuses payloads over 2 MB and the events a command produces
+    travel in the same history).
+
+    Raises:
+        InvalidInput: the field errors; nothing was sent.
+    """
+    try:
+        data = model.model_dump_json()
+    except (PydanticSerializationError, UnicodeError, ValueError) as exc:
+        raise InvalidInput([{"loc": [], "msg": f"not encodable as JSON: {exc}"}]) from None
+    size = len(data.encode("utf-8", "surrogatepass"))
+    if size > MAX_MESSAGE_BYTES:
+        raise InvalidInput([{"loc": [], "msg": f"{size} bytes encoded, over the limit of {MAX_MESSAGE_BYTES}"}])
+    try:
+        return type(model).model_validate_json(data)
+    except ValidationError as exc:
+        raise InvalidInput([dict(e) for e in exc.errors(include_url=False, include_input=False)]) from None
 
 
 def new_request_id() -> str:
@@ -184,9 +220,20 @@ class DaibanClient:
         self.task_queue = task_queue
 
     @classmethod
-    async def connect(cls, address: str, namespace: str = "default", task_queue: str = "daiban") -> DaibanClient:
-        client = await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
-        return cls(client, task_queue)
+    async def connect(
+        cls, address: str | None = None, namespace: str | None = None, task_queue: str | None = None
+    ) -> DaibanClient:
+        """A client as every daiban tool connects (``infra.temporal.connect``: ``TEMPORAL_ADDRESS``,
+        ``TEMPORAL_NAMESPACE``, profiles, ``DAIBAN_*``), unless ``address`` / ``namespace`` say
+        otherwise. Raises ``infra.settings.ConfigError`` (one line) when Temporal cannot be reached."""
+        from infra.settings import load_settings
+        from infra.temporal import connect
+
+        s = load_settings()
+        if namespace is not None:
+            s = s.model_copy(update={"temporal_namespace": namespace})
+            s.model_fields_set.add("temporal_namespace")
+        return cls(await connect(s, address=address), task_queue or s.task_queue)
 
     def handle(self, project_id: str) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(p.workflow_id_for(project_id))
@@ -196,30 +243,65 @@ class DaibanClient:
 
         Returns the workflow's run id (the same one on a repeat, also once the project has ended:
         a finished project's id is never reused for another).
+
+        The zone is checked by the workflow (``UnknownZone``, at once); such a refused start does not
+        keep the id from being registered again. The gateway checks it before starting
+        (``interfaces.usecases.register_project``, against the zones in force in PostgreSQL).
+
+        Raises:
+            InvalidInput: a field daiban cannot keep; nothing was started.
         """
+        reg = checked(reg)
         try:
-            handle = await self.client.start_workflow(
-                ProjectWorkflow.run,
-                ProjectInput(registration=reg),
-                id=p.workflow_id_for(reg.project_id),
-                task_queue=self.task_queue,
-                # A running project answers a repeated registration; a finished one is never reused.
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                memo={"name": reg.name, "enterprise": reg.enterprise, "investment_yuan": reg.investment_yuan},
-                search_attributes=visibility.initial(reg),
-                static_summary=f"{reg.name} · {reg.enterprise} · zone {reg.zone}",
-            )
+            return await self._start(reg, WorkflowIDReusePolicy.REJECT_DUPLICATE)
+        except WorkflowAlreadyStartedError as exc:
+            if not await self.start_refused(reg.project_id):
+                return exc.run_id or ""
+        # The id's only run was a start refused before it registered anything (another caller's
+        # bad input, or a start naming this project's workflow id for another): register for real.
+        try:
+            return await self._start(reg, WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY)
         except WorkflowAlreadyStartedError as exc:
             return exc.run_id or ""
+
+    async def _start(self, reg: p.RegisterProject, reuse: WorkflowIDReusePolicy) -> str:
+        handle = await self.client.start_workflow(
+            "ProjectWorkflow",  # by name: the workflow takes its input raw and checks it itself
+            ProjectInput(registration=reg),
+            result_type=p.ProjectView,
+            id=p.workflow_id_for(reg.project_id),
+            task_queue=self.task_queue,
+            # A running project answers a repeated registration; a finished one is never reused.
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=reuse,
+            memo={"name": reg.name, "enterprise": reg.enterprise, "investment_yuan": reg.investment_yuan},
+            search_attributes=visibility.initial(reg),
+            static_summary=f"{reg.name} · {reg.enterprise} · zone {reg.zone}",
+        )
         return handle.result_run_id or ""
+
+    async def start_refused(self, project_id: str) -> bool:
+        """Whether the project's last run failed as a refused start (``workflows.start.START_REFUSALS``)."""
+        handle = self.handle(project_id)
+        try:
+            if (await handle.describe()).status != WorkflowExecutionStatus.FAILED:
+                return False
+            await handle.result(follow_runs=False)
+        except WorkflowFailureError as exc:
+            cause: BaseException | None = exc.cause
+            while isinstance(cause, FailureError) and not isinstance(cause, ApplicationError):
+                cause = cause.cause  # e.g. the activity error around UnknownZone
+            return isinstance(cause, ApplicationError) and cause.type in START_REFUSALS
+        except RPCError:
+            return False
+        return False
 
     async def send(self, command: Command[C, R], project_id: str, cmd: C, *, wait: float = 30.0) -> R:
         """Send ``command`` (a row of ``schemas.commands``); retry what leaves the outcome open for ``wait`` seconds.
 
         Retries reuse the request id, so the project applies the command at most once.
         """
-        arg: BaseModel = cmd
+        arg: BaseModel = checked(cmd)
         if "request_id" in type(arg).model_fields and getattr(arg, "request_id", None) is None:
             arg = with_request_id(arg, new_request_id())
         field = request_id_field(type(arg))
@@ -346,7 +428,8 @@ class DaibanClient:
         Raises:
             InvalidQuery: Temporal refused the query (unknown attribute, bad syntax).
         """
-        base = "WorkflowType = 'ProjectWorkflow'"
+        # A run that continued as new is the same project: only its latest run is listed.
+        base = "WorkflowType = 'ProjectWorkflow' AND ExecutionStatus != 'ContinuedAsNew'"
         rows = []
         try:
             async for wf in self.client.list_workflows(f"{base} AND ({query})" if query else base):

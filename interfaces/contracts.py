@@ -30,8 +30,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from schemas import commands, visibility
-from schemas.project import _ID, _identifier, workflow_id_for
-from workflows.project import ProjectWorkflow
+from schemas.project import workflow_id_for
+from workflows.project import ProjectInput, ProjectWorkflow
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[1] / "contracts"
 DEFAULT_TASK_QUEUE = "daiban"
@@ -52,7 +52,6 @@ def _schema(model: Any, mode: str, drop: tuple[str, ...] = ()) -> dict[str, Any]
         if name in schema.get("required", []):
             schema["required"].remove(name)
     _prune_defs(schema)
-    _add_identifier_patterns(model, schema)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 
@@ -84,31 +83,6 @@ def _prune_defs(schema: dict[str, Any]) -> None:
         del schema["$defs"]
 
 
-def _add_identifier_patterns(root: type[BaseModel], schema: dict[str, Any]) -> None:
-    """Show the ``Identifier`` rule (an after-validator pydantic cannot export) as a ``pattern``."""
-    seen: set[type[BaseModel]] = set()
-
-    def models_in(annotation: Any) -> list[type[BaseModel]]:
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            return [annotation]
-        return [m for arg in typing.get_args(annotation) for m in models_in(arg)]
-
-    def visit(model: type[BaseModel]) -> None:
-        if model in seen:
-            return
-        seen.add(model)
-        node = schema if model is root else schema.get("$defs", {}).get(model.__name__)
-        for name, field in model.model_fields.items():
-            if node is not None and any(getattr(m, "func", None) is _identifier for m in field.metadata):
-                prop = node.get("properties", {}).get(name)
-                if prop is not None and prop.get("type") == "string":
-                    prop["pattern"] = _ID.pattern
-            for sub in models_in(field.annotation):
-                visit(sub)
-
-    visit(root)
-
-
 def _hints(method: Callable[..., Any]) -> tuple[list[Any], Any]:
     """A workflow method's argument types and its result type, from its annotations."""
     hints = typing.get_type_hints(method)
@@ -132,7 +106,7 @@ def generate(task_queue: str = DEFAULT_TASK_QUEUE) -> dict[str, str]:
     """Every contract file: name -> content."""
     files: dict[str, Any] = {}
     wf = f"workflow.{ProjectWorkflow.__name__}"
-    files[f"{wf}.input.json"] = _schema(_only_arg(ProjectWorkflow.run), "validation", INTERNAL_INPUT_FIELDS)
+    files[f"{wf}.input.json"] = _schema(ProjectInput, "validation", INTERNAL_INPUT_FIELDS)
     files[f"{wf}.result.json"] = _schema(_hints(ProjectWorkflow.run)[1], "serialization")
     index: dict[str, Any] = {
         "generated_by": "python -m interfaces.contracts (do not edit by hand)",

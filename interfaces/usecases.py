@@ -1,5 +1,8 @@
 """Use cases the CLI and the gateway share: they live once, here, below both (no SQL here either).
 
+- ``register_project``: register a project with an exact answer under concurrency: of concurrent
+  registrations of one id exactly one is ``created``, the others get the same run; another body
+  for a known id is refused naming the fields that differ.
 - ``publish_calendar``: merge a newly published official calendar into the one in force, store
   it, and signal every running project the new content version (workers load the content).
 """
@@ -12,15 +15,109 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from eventstore import registrations
 from eventstore.calendars import current_calendar, store_calendar
 from eventstore.store import Executor
-from interfaces.client import DaibanClient, DaibanError
+from eventstore.versions import current_zone, current_zones
+from interfaces.client import DaibanClient, DaibanError, InvalidInput, ProjectFinished, checked
 from legalclock import CalendarDiff, OfficialCalendar, diff_calendar_file, merge_calendar_file
-from schemas.project import CalendarUpdate
+from schemas.project import CalendarUpdate, RegisterProject
 
 
 class _Result(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RegistrationConflict(DaibanError):
+    """A known project id registered again with other values; ``fields`` name what differs."""
+
+    def __init__(self, project_id: str, fields: list[str]) -> None:
+        super().__init__(
+            f"project_id: {project_id} is registered with other values for {', '.join(fields)}; "
+            "a registration is never changed by registering again"
+        )
+        self.project_id = project_id
+        self.fields = fields
+
+
+class Registration(_Result):
+    """A registration's answer: the project's run, and whether this call started it."""
+
+    run_id: str
+    created: bool
+
+
+async def register_project(
+    db: Executor, daiban: DaibanClient, reg: RegisterProject, principal: str, *, wait: float = 10.0, _tries: int = 3
+) -> Registration:
+    """Register ``reg`` once, whoever else registers the same project id at the same time.
+
+    The first caller claims the project id in PostgreSQL (``eventstore.registrations``) and starts
+    the project; the others wait up to ``wait`` seconds for its run and answer it (``created``
+    false). A project registered before the claims existed is found running and answered so.
+
+    Raises:
+        InvalidInput: a field daiban cannot keep, an unknown zone (nothing claimed, nothing started).
+        RegistrationConflict: the project id is registered with other values.
+        ProjectFinished: the project has finished; its id is never reused.
+    """
+    reg = checked(reg)
+    await _check_against_zone(db, reg)
+    body = reg.model_dump(mode="json")
+    claim = await registrations.claim_registration(db, reg.project_id, body, principal)
+    if not claim.fresh:
+        held = claim.registration
+        differ = sorted(k for k in body.keys() | held.keys() if body.get(k) != held.get(k))
+        if differ:
+            raise RegistrationConflict(reg.project_id, differ)
+        found = claim if claim.run_id else await registrations.wait_for_run(db, reg.project_id, wait)
+        if found is None or found.run_id is None:
+            if _tries <= 1:
+                return Registration(run_id=await daiban.register(reg), created=False)
+            return await register_project(db, daiban, reg, principal, wait=wait, _tries=_tries - 1)
+        existing = await daiban.existing_run(reg.project_id)
+        if existing is not None and not existing.running and not await daiban.start_refused(reg.project_id):
+            raise ProjectFinished("project_id: this project has finished; a project id is never reused")
+        return Registration(run_id=found.run_id, created=False)
+    existing = await daiban.existing_run(reg.project_id)
+    try:
+        if existing is not None and not existing.running and not await daiban.start_refused(reg.project_id):
+            await registrations.record_run(db, reg.project_id, existing.run_id, False)
+            raise ProjectFinished("project_id: this project has finished; a project id is never reused")
+        run_id = await daiban.register(reg)
+    except ProjectFinished:
+        raise
+    except BaseException:
+        await registrations.release_registration(db, reg.project_id)
+        raise
+    created = existing is None or not existing.running
+    await registrations.record_run(db, reg.project_id, run_id, created)
+    return Registration(run_id=run_id, created=created)
+
+
+async def _check_against_zone(db: Executor, reg: RegisterProject) -> None:
+    """The registration against the zone's data in force, as the workflow will read it: a zone
+    daiban has, and regional assessments (区域评估) the zone made.
+
+    Raises:
+        InvalidInput: naming the field.
+    """
+    found = await current_zone(db, reg.zone)
+    if found is None:
+        known = ", ".join(sorted(await current_zones(db)))
+        raise InvalidInput([{"loc": ["zone"], "msg": f"unknown zone {reg.zone!r}; known: {known}"}])
+    made = found[1].regional_assessments
+    errors = [
+        {
+            "loc": ["regional_assessments", i, "assessment"],
+            "msg": f"zone {reg.zone} has no regional assessment {fit.assessment!r}; "
+            f"its assessments: {', '.join(made) or 'none'}",
+        }
+        for i, fit in enumerate(reg.regional_assessments)
+        if fit.assessment not in made
+    ]
+    if errors:
+        raise InvalidInput(errors)
 
 
 class DeadlineMove(_Result):

@@ -49,7 +49,7 @@ def _one_line_errors() -> Iterator[None]:
     try:
         yield
     except LegalClockError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"daiban: {exc}", err=True)
         raise typer.Exit(2) from exc
 
 

@@ -6,13 +6,24 @@ the field's name instead of being silently dropped.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from schemas.base import Frozen
+from schemas.bounded import (
+    Flag,
+    Identifier,
+    Line,
+    LongText,
+    Name,
+    Note,
+    Percent,
+    ShortLine,
+    WorkingDays,
+    Yuan,
+)
 from schemas.events import (
     ApprovalMode,
     ChecklistItem,
@@ -25,18 +36,13 @@ from schemas.events import (
 )
 from schemas.stages import Stage
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+__all__ = ["Identifier", "Name"]  # the bounded types (``schemas.bounded``), re-exported for callers
 
-
-def _identifier(value: str) -> str:
-    if not _ID.match(value):
-        raise ValueError("must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
-    return value
-
-
-Identifier = Annotated[str, AfterValidator(_identifier)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Days = Annotated[float, Field(gt=0, le=365, multiple_of=0.5)]
+Days = WorkingDays
+# How many reasons, items and materials one command may carry (lists of ``Name``s).
+MAX_REASONS = 20
+MAX_ITEMS = 50
+MAX_MATERIALS = 100
 # A command's request id: a retry with the same id is answered once (the first answer). Optional in
 # the model so callers' tools can fill it (the typed client, the CLI and the gateway do); the
 # workflow refuses a command without one.
@@ -68,7 +74,7 @@ class AssessmentFit(Frozen):
     assessment: Identifier
     area: Name
     project_kind: Name
-    commitment: Annotated[str, Field(min_length=1, max_length=2000)]
+    commitment: LongText
     signed_by: Name
 
 
@@ -80,21 +86,21 @@ class RegisterProject(Frozen):
     enterprise: Name
     zone: Identifier
     project_type: Literal["general", "key"] = "general"
-    investment_yuan: int = Field(ge=0)
+    investment_yuan: Yuan
     # The project facts that decide which matters of the catalog apply (``catalog.ProjectFacts``).
     # 标准地: a parcel supplied with the zone's regional assessments and standards (no land pre-review).
-    standard_land_parcel: bool = False
+    standard_land_parcel: Flag = False
     # EIA category by impact (环境影响评价法 §16): report (报告书), report form (报告表), or
     # registration form (登记表, filed only: §22).
     eia_category: EiaCategory = "report_form"
     # A special site for lightning protection (flammable, explosive...): only these keep the
     # meteorological bureau's review and acceptance (国发〔2016〕39号).
-    lightning_special_site: bool = False
+    lightning_special_site: Flag = False
     # A special construction project (特殊建设工程, 建设工程消防设计审查验收管理暂行规定 §14): fire
     # design review and fire acceptance; other projects file and are spot-checked.
-    special_construction: bool = False
+    special_construction: Flag = False
     # Abstracts water directly from rivers, lakes or the ground (取水许可和水资源费征收管理条例 §2).
-    water_abstraction: bool = False
+    water_abstraction: Flag = False
     # Pollutant-discharge permit by the classification list (排污许可管理条例 §5): none (or
     # registration only, 排污登记), simplified or key management.
     pollutant_permit: PollutantPermit = "none"
@@ -138,14 +144,14 @@ class Decision(Frozen):
     matter_code: Identifier
     kind: DecisionKind
     decided_by: Name
-    instant: bool = False
-    reasons: list[Name] = []
+    instant: Flag = False
+    reasons: list[Name] = Field(default=[], max_length=MAX_REASONS)
     # Correction items (补正), the missing materials of a completion notice (补正告知), or the
     # secondary materials owed under tolerance (容缺).
-    items: list[Name] = Field(default=[], max_length=50)
+    items: list[Name] = Field(default=[], max_length=MAX_ITEMS)
     # A second completion notice on the same application is lawful only when the first failed to
     # list everything missing; saying so records the department's fault (行政许可法 §72(4)).
-    first_notice_incomplete: bool = False
+    first_notice_incomplete: Flag = False
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Decision:
@@ -176,14 +182,15 @@ class SupplyMaterials(RequestCommand):
 
     matter_code: Identifier
     by: Identifier
-    items: list[Name] = Field(min_length=1)
+    items: list[Name] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
 class Commitment(SignedCommitment):
-    """A signed commitment as an agent sends it (bounded fields)."""
+    """A signed commitment as an agent sends it (bounded fields; the time with its offset)."""
 
     text_version: Identifier
     signed_by: Name
+    signed_at: AwareDatetime
 
 
 class SubmitApplication(RequestCommand):
@@ -196,7 +203,7 @@ class SubmitApplication(RequestCommand):
 
     matter_code: Identifier
     by: Identifier
-    materials: list[Name] = Field(min_length=1, max_length=100)
+    materials: list[Name] = Field(min_length=1, max_length=MAX_MATERIALS)
     commitment: Commitment | None = None
 
 
@@ -205,7 +212,7 @@ class Resubmit(RequestCommand):
 
     matter_code: Identifier
     by: Identifier
-    note: str = ""
+    note: Note = ""
 
 
 class Verification(Frozen):
@@ -214,9 +221,9 @@ class Verification(Frozen):
     decision_id: Identifier
     department: Identifier
     matter_code: Identifier
-    passed: bool
+    passed: Flag
     by: Name
-    findings: str = ""
+    findings: Note = ""
 
 
 StopKind = Literal["expert_review", "hearing", "testing", "appraisal", "tendering", "auction", "public_notice"]
@@ -274,7 +281,7 @@ class ConfirmDeadline(RequestCommand):
     Council's notice it waits for the notice, or for this confirmation naming who and why.
     """
 
-    clock_id: Annotated[str, Field(min_length=1, max_length=120)]
+    clock_id: Line
     by: Identifier
     reason: Name
 
@@ -288,8 +295,8 @@ class ReassignAgent(RequestCommand):
 
 
 class ProgressReport(RequestCommand):
-    percent: int = Field(ge=0, le=100)
-    note: str = ""
+    percent: Percent
+    note: Note = ""
     by: Identifier
 
 
@@ -426,7 +433,7 @@ class ProjectSummary(Frozen):
 class CalendarUpdate(Frozen):
     """A newly loaded official calendar, by content version (workers load it from PostgreSQL)."""
 
-    version: str = Field(min_length=1, max_length=64)
+    version: ShortLine
 
 
 class RetryFaulted(RequestCommand):
@@ -447,7 +454,7 @@ class Rate(RequestCommand):
     target: RatingTarget
     matter_code: Identifier | None = None
     grade: Grade
-    text: Annotated[str, Field(max_length=500)] = ""
+    text: Note = ""
     by: Identifier
 
     @model_validator(mode="after")
@@ -460,7 +467,7 @@ class Rate(RequestCommand):
 class RecordCallback(RequestCommand):
     """The department of the rated matter, or the project lead, called the rater back (回访核实)."""
 
-    rating_id: Annotated[str, Field(min_length=1, max_length=140)]
+    rating_id: Line
     note: Name
     by: Identifier
 
@@ -468,6 +475,6 @@ class RecordCallback(RequestCommand):
 class RecordFix(RequestCommand):
     """What a bad rating named is fixed (整改) and the rater told; after its callback."""
 
-    rating_id: Annotated[str, Field(min_length=1, max_length=140)]
+    rating_id: Line
     note: Name
     by: Identifier

@@ -17,9 +17,9 @@ from temporalio.worker import Worker
 
 from activities import content
 from activities.project import ProjectActivities
-from schemas.project import RegisterProject, workflow_id_for
+from schemas.project import ProjectView, RegisterProject, workflow_id_for
 from worker import WORKFLOWS, activities_of
-from workflows.project import ProjectInput, ProjectWorkflow
+from workflows.project import ProjectInput
 
 
 @dataclass
@@ -35,8 +35,9 @@ class Harness:
         reg = registration(**overrides)
         inp = ProjectInput(registration=reg, history_limit=history_limit or self.history_limit)
         handle = await self.client.start_workflow(
-            ProjectWorkflow.run,
+            "ProjectWorkflow",
             inp,
+            result_type=ProjectView,
             id=workflow_id_for(reg.project_id),
             task_queue=self.task_queue,
         )

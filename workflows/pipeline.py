@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
 
@@ -29,6 +30,17 @@ with workflow.unsafe.imports_passed_through():
     from schemas.activities import APPLY_BATCH
     from schemas.effects import Batch
     from workflows.lifecycle import ProjectMachine
+
+
+class OnlyWhatIsSet(BaseModel):
+    """A workflow input serialized without its unset (None) fields, read back unchanged (their
+    defaults): the UI shows a project's start input as its registration, and ``carried`` only on
+    the runs that continue as new."""
+
+    @model_serializer(mode="wrap")
+    def _without_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if v is not None}
 
 
 @dataclass

@@ -36,9 +36,9 @@ import contextlib
 from datetime import timedelta
 from typing import Any, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -61,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.lifecycle import ProjectMachine, ProjectState, Rejected
     from workflows.pipeline import InFlight, Pipeline, publish
     from workflows.ratings import RatingUpdates
+    from workflows.start import CHECKED_START, NO_INPUT, ProjectInput, decode_start, refuse, refuse_workflow_id
 
 _RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -86,19 +87,11 @@ SHORT_RUNS = "short-runs"
 SHORT_RUN_EVENTS = 200
 MODES_BY_RULE = "modes-by-rule"  # handling modes by the rules (``ProjectState.modes_rule``)
 FILINGS = "filings-joint-acceptance"  # filings on receipt, joint opinion (``ProjectState.filing_rule``)
+SCOPED_DECISIONS = "scoped-decisions"  # decision ids per department (``ProjectState.decision_scope``)
 REJECTED = "Rejected"
 
 
-class ProjectInput(BaseModel):
-    """Start a project (``registration``) or continue one (``carried``, set by continue-as-new)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    registration: p.RegisterProject
-    carried: ProjectState | None = None
-    # Continue-as-new once history holds this many events (the server also suggests it); None:
-    # ``SHORT_RUN_EVENTS`` (2,000 for runs started before patch ``short-runs``).
-    history_limit: int | None = Field(default=None, ge=100, le=40_000)
+__all__ = ["ProjectInput", "ProjectWorkflow"]  # ProjectInput: ``workflows.start``, where the raw start is checked
 
 
 @workflow.defn
@@ -106,10 +99,12 @@ class ProjectWorkflow(RatingUpdates):
     """One investment project's approval lifecycle (see the module docstring for the contract)."""
 
     @workflow.init
-    def __init__(self, inp: ProjectInput) -> None:
+    def __init__(self, raw: RawValue = NO_INPUT) -> None:
+        # The raw start, checked here (``workflows.start``): a bad one fails the run at once.
+        inp, self._errors = decode_start(raw, workflow.info().continued_run_id is not None)
         self._input = inp
         self._m: ProjectMachine | None = None
-        if inp.carried is not None:
+        if inp is not None and inp.carried is not None and not self._errors:
             self._m = ProjectMachine(inp.carried.model_copy(deep=True), context_of(inp.carried.versions))
         # A calendar version signalled while the project is still registering, adopted right after.
         self._early_calendar: str | None = None
@@ -121,14 +116,15 @@ class ProjectWorkflow(RatingUpdates):
     # ---- run ---------------------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, inp: ProjectInput) -> p.ProjectView:
-        if workflow.info().workflow_id != p.workflow_id_for(inp.registration.project_id):
-            raise ApplicationError(
-                f"workflow id must be {p.workflow_id_for(inp.registration.project_id)!r} for project "
-                f"{inp.registration.project_id!r}",
-                type="InvalidWorkflowId",
-                non_retryable=True,
-            )
+    async def run(self, raw: RawValue = NO_INPUT) -> p.ProjectView:
+        inp = self._input
+        if self._errors and workflow.patched(CHECKED_START):
+            raise refuse(self._errors)
+        if inp is None:  # before the patch: the task failed on decoding
+            raise RuntimeError("Failed decoding arguments")
+        wrong_id = refuse_workflow_id(workflow.info().workflow_id, inp)
+        if wrong_id is not None:
+            raise wrong_id
         # Taken once per run, in its first workflow task (a run started before keeps the old loop).
         pipelined = workflow.patched(PIPELINED)
         self._short_runs = workflow.patched(SHORT_RUNS)
@@ -221,6 +217,7 @@ class ProjectWorkflow(RatingUpdates):
             acceptance_rule=2 if workflow.patched(ACCEPTANCE) else 1,
             modes_rule=2 if workflow.patched(MODES_BY_RULE) else 1,
             filing_rule=2 if workflow.patched(FILINGS) else 1,
+            decision_scope=2 if workflow.patched(SCOPED_DECISIONS) else 1,
         )
         m = ProjectMachine(state, ctx)
         facts = ProjectFacts.of(r)
@@ -256,7 +253,9 @@ class ProjectWorkflow(RatingUpdates):
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()
-        limit = self._input.history_limit or (SHORT_RUN_EVENTS if self._short_runs else 2_000)
+        limit = (self._input.history_limit if self._input else None) or (
+            SHORT_RUN_EVENTS if self._short_runs else 2_000
+        )
         return info.is_continue_as_new_suggested() or info.get_current_history_length() > limit
 
     async def _flush(self) -> None:

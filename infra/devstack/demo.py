@@ -181,12 +181,19 @@ async def run_demo(settings: Settings) -> None:
         # 003: all permits issued, under construction.
         await approve_pending(c, "demo-yanhu-003", "demo", "construction")
         if (await c.state("demo-yanhu-003")).stage == "construction":
-            await c.report_progress("demo-yanhu-003", ProgressReport(percent=45, note="主体结构封顶", by="agent-wang"))
+            # A fixed request id: a second `make run` gets the first answer and records nothing.
+            progress = ProgressReport(
+                request_id="demo-003-progress-45", percent=45, note="主体结构封顶", by="agent-wang"
+            )
+            await c.report_progress("demo-yanhu-003", progress)
         # 004 waits at establishment. 005 was withdrawn by the enterprise.
         if (await c.state("demo-yanhu-005")).stage != "withdrawn":
             await approve_pending(c, "demo-yanhu-005", "demo", "approval_land")
             await c.withdraw(
-                "demo-yanhu-005", Withdraw(reason="enterprise changed its investment plan", by="agent-chen")
+                "demo-yanhu-005",
+                Withdraw(
+                    request_id="demo-005-withdraw", reason="enterprise changed its investment plan", by="agent-chen"
+                ),
             )
     except DaibanError as exc:
         log.warning("demo step skipped", reason=str(exc))

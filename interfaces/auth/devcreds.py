@@ -46,19 +46,23 @@ def dev_credentials_env(state_dir: Path) -> dict[str, str]:
     }
 
 
-def configured() -> tuple[dict[str, str], dict[str, str]]:
-    """Secrets from the environment's settings, else from ``make run``'s dev credentials file."""
+def configured() -> tuple[dict[str, str], dict[str, str], str]:
+    """Secrets from the environment's settings, else from ``make run``'s dev credentials file
+    (``$DAIBAN_STATE_DIR/dev-credentials.json``); and where they were looked for, for errors."""
     from infra.settings import load_settings
 
     s = load_settings()
     keys = {k: v.get_secret_value() for k, v in s.department_keys.items()}
     tokens = {k: v.get_secret_value() for k, v in s.operator_tokens.items()}
-    path = s.state_dir / FILE_NAME
+    path = (s.state_dir / FILE_NAME).resolve()
+    where = f"DAIBAN_DEPARTMENT_KEYS / DAIBAN_OPERATOR_TOKENS, then {path}"
     if (not keys or not tokens) and path.exists():
         dev = json.loads(path.read_text(encoding="utf-8"))
         keys = keys or dev.get("department_keys", {})
         tokens = tokens or dev.get("operator_tokens", {})
-    return keys, tokens
+    elif not keys or not tokens:
+        where += " (missing: run make run, or `. .daiban/env` in this shell, or set DAIBAN_STATE_DIR)"
+    return keys, tokens, where
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,20 +77,27 @@ def main(argv: list[str] | None = None) -> int:
     token = sub.add_parser("token", help="print an operator/agent bearer token")
     token.add_argument("--principal", default="operator")
     args = parser.parse_args(argv)
-    keys, tokens = configured()
+    from infra.settings import ConfigError
+
+    try:
+        keys, tokens, where = configured()
+    except (ConfigError, OSError, ValueError) as exc:
+        print(f"daiban: {exc}", file=sys.stderr)
+        return 2
     if args.command == "token":
         if args.principal not in tokens:
-            print(f"no token for {args.principal!r}; set DAIBAN_OPERATOR_TOKENS or run make run", file=sys.stderr)
+            print(f"daiban: --principal: no token for {args.principal!r} (looked in {where})", file=sys.stderr)
             return 2
         print(tokens[args.principal])
         return 0
     if args.department not in keys:
-        print(
-            f"no secret for department {args.department!r}; set DAIBAN_DEPARTMENT_KEYS or run make run",
-            file=sys.stderr,
-        )
+        print(f"daiban: --department: no secret for {args.department!r} (looked in {where})", file=sys.stderr)
         return 2
-    body = args.file.read_bytes()
+    try:
+        body = args.file.read_bytes()
+    except OSError as exc:
+        print(f"daiban: {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
     for name, value in signed_headers(keys[args.department], args.department, args.project, body, ttl=args.ttl).items():
         print(f"{name}: {value}")
     return 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,9 @@ from schemas.project import Decision, PermitExtension, Verification
 # envelope is claimed for.
 Operation = str
 DepartmentCommand = Decision | Verification | PermitExtension
+# Header grammars, checked before anything is compared (a non-ASCII header is refused, not a 500).
+_HEX_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 
 
 class AuthError(Exception):
@@ -67,15 +71,16 @@ class Authorizer:
         secret = self.department_keys.get(department)
         if secret is None:
             raise AuthError(401, f"unknown department {department!r}", department=department)
-        try:
-            expires_at = int(expires)
-        except ValueError:
-            raise AuthError(401, f"{EXPIRES_HEADER} must be unix seconds", department=department) from None
+        if not _UNIX_SECONDS.fullmatch(expires):
+            raise AuthError(401, f"{EXPIRES_HEADER} must be unix seconds", department=department)
+        expires_at = int(expires)
         current = time.time() if now is None else now
         if expires_at < current:
             raise AuthError(401, f"envelope expired {int(current - expires_at)} s ago", department=department)
         if expires_at > current + self.max_ttl_seconds:
             raise AuthError(401, f"envelope expires more than {self.max_ttl_seconds} s ahead", department=department)
+        if not _HEX_SIGNATURE.fullmatch(signature):
+            raise AuthError(401, f"{SIGNATURE_HEADER} must be 64 hex digits (HMAC-SHA256)", department=department)
         return DepartmentCaller(department, expires_at, signature.lower(), secret)
 
     def check_envelope(
@@ -147,7 +152,8 @@ async def claim_envelope(
     if uses is None:
         raise AuthError(
             409,
-            f"decision_id: {decision.decision_id} was already used for another decision on this project "
+            f"decision_id: {decision.decision_id} was already used for another decision of {caller.department} "
+            "on this project "
             "(replay refused); use a new decision id",
             department=caller.department,
             project_id=project_id,
@@ -159,4 +165,6 @@ async def claim_envelope(
 async def release_envelope(db: Executor, operation: Operation, project_id: str, decision: DepartmentCommand) -> None:
     """Give a decision id back after the workflow refused the decision (it left no trace there)."""
     digest = decision_digest(operation, decision)
-    await envelopes.release_envelope(db, project_id=project_id, decision_id=decision.decision_id, digest=digest)
+    await envelopes.release_envelope(
+        db, project_id=project_id, department=decision.department, decision_id=decision.decision_id, digest=digest
+    )

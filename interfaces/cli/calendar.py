@@ -17,13 +17,13 @@ from eventstore.calendars import current_calendar
 from infra.db import create_pool
 from infra.settings import ConfigError, load_settings
 from infra.temporal import connect
-from interfaces.cli.common import JsonOpt, database_url, emit, fail, out
+from interfaces.cli.common import HELP_STYLE, JsonOpt, database_url, emit, fail, out, show_table, when
 from interfaces.client import DaibanClient
 from interfaces.usecases import CalendarPublished, publish_calendar
-from legalclock import CST, LegalClockError, OfficialCalendar
+from legalclock import LegalClockError, OfficialCalendar
 from legalclock import cli as lc_cli
 
-app = typer.Typer(help="Official working-day calendar: add, count, show, load.", no_args_is_help=True)
+app = typer.Typer(help="Official working-day calendar: add, count, show, load.", no_args_is_help=True, **HELP_STYLE)
 
 
 def calendar_in_force() -> tuple[OfficialCalendar, str]:
@@ -107,10 +107,10 @@ def load(
         for m in result.moves:
             moves.add_row(m.project_id, m.clock_id, _local(m.before), _local(m.after), f"{m.working_days:+d}")
         if moves.row_count:
-            out.print(moves)
+            show_table(moves, keep={"Project", "Clock"})
 
     emit(result, as_json, render)
 
 
 def _local(at: datetime | None) -> str:
-    return "stopped" if at is None else at.astimezone(CST).strftime("%Y-%m-%d %H:%M %z")
+    return "stopped" if at is None else when(at)

@@ -10,9 +10,9 @@ import typer
 
 from infra import migrate
 from infra.settings import ConfigError, load_settings
-from interfaces.cli.common import JsonOpt, database_url, emit, fail, out, read
+from interfaces.cli.common import HELP_STYLE, JsonOpt, ProjectArg, database_url, emit, fail, out, read
 
-app = typer.Typer(help="daiban's PostgreSQL: apply migrations.", no_args_is_help=True)
+app = typer.Typer(help="daiban's PostgreSQL: apply migrations.", no_args_is_help=True, **HELP_STYLE)
 
 
 @app.command("migrate")
@@ -34,7 +34,7 @@ def db_migrate(
     emit({verb: versions}, as_json, lambda: out.print(f"{len(versions)} migration(s) {verb}: {listed}"))
 
 
-def repair(project_id: str, as_json: JsonOpt = False) -> None:
+def repair(project_id: ProjectArg, as_json: JsonOpt = False) -> None:
     """Re-append a project's events missing from the event store, from its Temporal history (idempotent)."""
     from eventstore.repair import describe, repair_project
     from eventstore.store import EventStoreError

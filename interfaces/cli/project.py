@@ -16,24 +16,29 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from interfaces.cli.common import (
+    HELP_STYLE,
     JsonOpt,
     Opt,
+    ProjectArg,
     RequestIdOpt,
     acknowledge,
     build,
+    cell,
     emit,
     fail,
     field_error,
     out,
     read,
     run,
+    show_table,
     table,
     update_command,
 )
-from schemas import commands
+from interfaces.client import DaibanClient
+from schemas import bounded, commands
 from schemas import project as p
 
-app = typer.Typer(help="Register, inspect and steer projects.", no_args_is_help=True)
+app = typer.Typer(help="Register, inspect and steer projects.", no_args_is_help=True, **HELP_STYLE)
 # Verbs of version 1 -> the update's verb; still accepted, hidden from the help.
 ALIASES = {
     "supply": "supply-materials",
@@ -75,7 +80,7 @@ def register(
         "standard_land_parcel": standard_land_parcel,
     }
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        data = bounded.loads(file.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
             raise fail(f"{file}: the registration must be a JSON object")
         reg = p.RegisterProject.model_validate({**data, **{k: v for k, v in facts.items() if v is not None}})
@@ -83,13 +88,24 @@ def register(
         raise fail(f"{file}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise fail(f"{file}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    except bounded.DuplicateKey as exc:
+        raise fail(f"{file}: {exc}") from None
     except ValidationError as exc:
         raise fail(f"{file}: {field_error(exc)}") from None
-    run_id = run(lambda c: c.register(reg))
+
+    async def go(c: DaibanClient) -> tuple[str, bool, bool]:
+        """Run id, whether this call created the project, whether it is running."""
+        existing = await c.existing_run(reg.project_id)
+        if existing is not None:
+            return existing.run_id, False, existing.running
+        return await c.register(reg), True, True
+
+    run_id, created, running = run(go)
+    said = "registered" if created else "already registered" + ("" if running else " (finished)")
     emit(
-        {"project_id": reg.project_id, "run_id": run_id},
+        {"project_id": reg.project_id, "run_id": run_id, "created": created},
         as_json,
-        lambda: out.print(f"registered [bold]{reg.project_id}[/] (run {run_id})"),
+        lambda: out.print(f"{said} [bold]{reg.project_id}[/] (run {run_id})"),
     )
 
 
@@ -120,10 +136,10 @@ def list_projects(
                 r.stage or "",
                 r.agent or "",
                 ", ".join(r.open_departments),
-                str(r.next_deadline or ""),
+                cell(r.next_deadline),
                 "YES" if r.overdue else "",
             )
-        out.print(t)
+        show_table(t)
 
     emit(rows, as_json, render)
 
@@ -139,15 +155,15 @@ def render_view(v: p.ProjectView) -> None:
             f"{c.limit_days:g}",
             f"{c.working_days_used:g}",
             "" if c.working_days_left is None else f"{c.working_days_left:g}",
-            str(c.deadline or "stopped"),
+            cell(c.deadline) or "stopped",
             ("OVERDUE " if c.overdue else "") + ("provisional" if c.provisional else ""),
         )
-    out.print(t)
+    show_table(t)
     t = Table("matter", "department", "stage", "mode", "state", "days left", "deadline", "obligations", "licence")
     for m in v.matters:
         mc = m.clock
         left = "" if mc is None or mc.working_days_left is None else f"{mc.working_days_left:g}"
-        deadline = "" if mc is None else ("stopped" if mc.paused else str(mc.deadline or ""))
+        deadline = "" if mc is None else ("stopped" if mc.paused else cell(mc.deadline))
         obligations = ", ".join(f"{o.kind}:{o.state}" for o in m.obligations)
         licence = " ".join(x for x in (m.license_no, m.license_status) if x)
         if m.permit_expires_at is not None:  # construction must start by then (建筑法 §9)
@@ -155,20 +171,20 @@ def render_view(v: p.ProjectView) -> None:
         t.add_row(
             m.code, m.department, m.stage, m.approval_mode or m.mode, m.state, left, deadline, obligations, licence
         )
-    out.print(t)
+    show_table(t)
     for meeting in v.meetings:
         out.print(f"joint meeting {meeting.meeting_id} on {meeting.clock_id}: {meeting.resolution or 'open'}")
 
 
 @app.command("show")
-def show(project_id: str, as_json: JsonOpt = False) -> None:
+def show(project_id: ProjectArg, as_json: JsonOpt = False) -> None:
     """Stages, matters, clocks with working days left, obligations."""
     view = run(lambda c: c.state(project_id))
     emit(view, as_json, lambda: render_view(view))
 
 
 @app.command("timeline")
-def timeline(project_id: str, as_json: JsonOpt = False) -> None:
+def timeline(project_id: ProjectArg, as_json: JsonOpt = False) -> None:
     """A project's story from the event store, one line per event."""
     from eventstore.queries import project_timeline
 
@@ -179,7 +195,7 @@ def timeline(project_id: str, as_json: JsonOpt = False) -> None:
 
 
 @app.command("licences")
-def licences(project_id: str, as_json: JsonOpt = False) -> None:
+def licences(project_id: ProjectArg, as_json: JsonOpt = False) -> None:
     """E-licences with their status: valid, suspended (容缺 materials overdue), lapsed (建筑法 §9), revoked."""
     from eventstore.queries import project_licences
 
@@ -194,9 +210,9 @@ def licences(project_id: str, as_json: JsonOpt = False) -> None:
 
 
 def complete(
-    project_id: str,
-    by: Annotated[str, typer.Option()],
-    note: Annotated[str, typer.Option()] = "",
+    project_id: ProjectArg,
+    by: Annotated[str, typer.Option(help="The agent reporting it (recorded).")],
+    note: Annotated[str, typer.Option(help="A note (recorded).")] = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Construction is finished: report 100% progress, which starts the joint completion acceptance."""
@@ -204,7 +220,7 @@ def complete(
 
 
 def submit_application(
-    project_id: str,
+    project_id: ProjectArg,
     matter: Annotated[str, typer.Option(help="Matter code, e.g. eia.")],
     by: Annotated[str, typer.Option(help="The agent applying.")],
     material: Annotated[list[str], typer.Option(help="A material of the application (repeat).")],

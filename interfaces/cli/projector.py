@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from interfaces.cli.common import JsonOpt, emit, out, read, table
+from interfaces.cli.common import HELP_STYLE, JsonOpt, emit, out, read, table
 
-app = typer.Typer(help="The read-model projector's quarantine: list and retry.", no_args_is_help=True)
+app = typer.Typer(help="The read-model projector's quarantine: list and retry.", no_args_is_help=True, **HELP_STYLE)
 
 
 @app.command("quarantine")

@@ -14,9 +14,9 @@ from rich.table import Table
 
 from eventstore import figures, queries
 from eventstore.outbox import list_notifications
-from interfaces.cli.common import JsonOpt, emit, fail, out, read, table
+from interfaces.cli.common import HELP_STYLE, JsonOpt, cell, emit, fail, out, read, show_table, table
 
-report_app = typer.Typer(help="Reports from the event store's read models.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports from the event store's read models.", no_args_is_help=True, **HELP_STYLE)
 
 
 def inbox(department: str, as_json: JsonOpt = False) -> None:
@@ -56,9 +56,9 @@ def notifications(
         for r in rows:
             tried = f"no ({r.attempts} tries: {r.last_error})" if r.attempts else "no"
             t.add_row(
-                str(r.created_at), r.project_id, r.kind, ", ".join(r.recipients), r.message, str(r.sent_at or tried)
+                cell(r.created_at), r.project_id, r.kind, ", ".join(r.recipients), r.message, cell(r.sent_at) or tried
             )
-        out.print(t)
+        show_table(t)
 
     emit(rows, as_json, render)
 

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -22,7 +22,7 @@ from infra.temporal import connect_config
 from interfaces.auth.verifying import Authorizer
 from interfaces.client import DaibanClient
 from interfaces.gateway import errors
-from interfaces.gateway.deps import Services
+from interfaces.gateway.deps import Services, refuse_duplicate_keys
 from interfaces.gateway.limits import BodyLimit
 from interfaces.gateway.routers import calendar, commands, departments, health, projects, reports
 
@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = svc
         log.info(
             "gateway ready to serve",
-            temporal=cfg.temporal_address,
+            temporal=temporal.service_client.config.target_host,
+            namespace=temporal.namespace,
             task_queue=cfg.task_queue,
             departments=sorted(auth.department_keys),
             operators=sorted(auth.operator_tokens),
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         summary="Full-agency approval of investment projects: register projects, send decisions, read state.",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_duplicate_keys)],
     )
     app.add_middleware(BodyLimit, max_bytes=cfg.gateway_max_body_bytes)
     app.add_middleware(RequestMetrics)

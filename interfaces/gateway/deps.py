@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from infra import migrate
@@ -15,8 +16,12 @@ from infra.settings import Settings
 from interfaces.auth.signing import DEPARTMENT_HEADER, EXPIRES_HEADER, SIGNATURE_HEADER
 from interfaces.auth.verifying import Authorizer, DepartmentCaller
 from interfaces.client import DaibanClient
+from schemas import bounded
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+# The identifier grammar of ``schemas.bounded`` (matched over the whole value).
+ID_PATTERN = bounded.ID_PATTERN
+# A query's text: printable, one line (PostgreSQL and Temporal refuse NUL; nothing needs a control character).
+PRINTABLE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
@@ -64,10 +69,42 @@ async def department_caller(
     return svc.auth.department(department, expires, signature)
 
 
+async def refuse_duplicate_keys(request: Request) -> None:
+    """422 for a JSON body with a key twice (which one wins differs between parsers: refuse both).
+
+    Raises:
+        RequestValidationError: naming the key (``loc``: ``["body", key]``).
+    """
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    body = await request.body()
+    if not body:
+        return
+    try:
+        bounded.loads(body)
+    except bounded.DuplicateKey as exc:
+        msg = f"the key {exc.key!r} appears twice in one object; send it once"
+        raise RequestValidationError([{"type": "duplicate_key", "loc": ("body", exc.key), "msg": msg}]) from None
+    except ValueError:
+        return  # not JSON: the route's own parsing answers it
+
+
 Operator = Annotated[str, Depends(operator_principal)]
 Department = Annotated[DepartmentCaller, Depends(department_caller)]
-ProjectId = Annotated[str, PathParam(pattern=ID_PATTERN, description="The project id (workflow id project-{id}).")]
-Code = Annotated[str, PathParam(pattern=ID_PATTERN)]
+ProjectId = Annotated[
+    str,
+    PathParam(pattern=ID_PATTERN, max_length=bounded.ID_MAX, description="The project id (workflow id project-{id})."),
+]
+Code = Annotated[str, PathParam(pattern=ID_PATTERN, max_length=bounded.ID_MAX)]
+# Filters of the reports: identifiers, as the schemas have them.
+ZoneFilter = Annotated[str | None, Query(pattern=ID_PATTERN, max_length=bounded.ID_MAX, description="A zone code.")]
+EnterpriseFilter = Annotated[
+    str | None,
+    Query(max_length=bounded.NAME_MAX, pattern=PRINTABLE_PATTERN, description="An enterprise's name."),
+]
+DepartmentFilter = Annotated[
+    str | None, Query(pattern=ID_PATTERN, max_length=bounded.ID_MAX, description="A department code.")
+]
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -23,13 +24,13 @@ DAIBAN = str(Path(sys.executable).parent / "daiban")
 ROOT = str(Path(__file__).resolve().parents[2])
 
 
-async def daiban(h: Harness, dsn: str, *args: str) -> tuple[int, str, str]:
+async def daiban(h: Harness, dsn: str, *args: str, columns: int = 200) -> tuple[int, str, str]:
     env = dict(
         os.environ,
         DAIBAN_TEMPORAL_ADDRESS=h.client.service_client.config.target_host,
         DAIBAN_TASK_QUEUE=h.task_queue,
         DATABASE_URL=dsn,
-        COLUMNS="200",
+        COLUMNS=str(columns),
         PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p),
     )
     proc = await asyncio.create_subprocess_exec(
@@ -66,7 +67,10 @@ async def test_an_agent_runs_a_project_from_the_terminal(
     file.write_text(reg.model_dump_json(), encoding="utf-8")
     first = await ok_json(dev, pg_dsn, "project", "register", str(file))
     again = await ok_json(dev, pg_dsn, "project", "register", str(file))
+    assert first.pop("created") is True and again.pop("created") is False, (first, again)
     assert first == again, "registering twice is the same project"
+    code, out, _ = await daiban(dev, pg_dsn, "project", "register", str(file))
+    assert code == 0 and out.startswith(f"already registered {pid}"), out
     shown = await ok_json(dev, pg_dsn, "project", "show", pid)
     assert shown["stage"] == "establishment" and shown["project_id"] == pid
     assert {m["code"]: m["state"] for m in shown["matters"]}["enterprise-registration"] == "to_apply"
@@ -314,3 +318,45 @@ async def test_a_projects_whole_life_from_the_terminal(dev: Harness, pg_dsn: str
             )
     final = await ok_json(dev, pg_dsn, "project", "show", pid)
     assert final["stage"] == "in_production" and final["waiting_for"] == "In production."
+
+
+async def test_output_a_person_can_read(dev: Harness, pg_dsn: str, tmp_path: Path) -> None:
+    """Ids whole in a narrow piped table, Beijing times without microseconds, every error one line."""
+    reg = registration(zone="tunliu").model_copy(
+        update={"project_id": "cli-a-rather-long-project-id-" + os.urandom(3).hex()}
+    )
+    file = tmp_path / "project.json"
+    file.write_text(reg.model_dump_json(), encoding="utf-8")
+    code, out, err = await daiban(dev, pg_dsn, "project", "register", str(file))
+    assert code == 0 and out.startswith(f"registered {reg.project_id}"), err
+    query = f"DaibanProjectId = '{reg.project_id}'"
+    code, out, err = await daiban(dev, pg_dsn, "project", "list", "--query", query, columns=60)
+    assert code == 0 and reg.project_id in out and "…" not in out, out
+    for _ in range(100):  # the registration's events are written a moment later
+        if (await daiban(dev, pg_dsn, "project", "timeline", reg.project_id, "--json"))[0] == 0:
+            break
+        await asyncio.sleep(0.1)
+    code, out, err = await daiban(dev, pg_dsn, "project", "timeline", reg.project_id, columns=160)
+    assert code == 0 and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? \+08:00", out), out
+    assert not re.search(r"\d\d:\d\d:\d\d\.\d", out) and "UTC" not in out, out
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"project_id": "bad id!", "zone": "tunliu", "investment_yuan": -1}), encoding="utf-8")
+    code, _, err = await daiban(dev, pg_dsn, "project", "register", str(bad))
+    assert code == 2 and err.count("\n") == 1 and err.startswith("daiban: "), err
+    assert all(f in err for f in ("project_id:", "investment_yuan:", "name:", "agent:")), err
+
+    args = department_args("decide", reg.project_id, "eia", "ecology", "cli-r", "x", "--kind", "reject")
+    code, _, err = await daiban(dev, pg_dsn, *args)
+    assert code == 2 and "--reason" in err and err.count("\n") == 1, err
+
+    empty = f"daiban_empty_{os.urandom(4).hex()}"
+    admin = await asyncpg.connect(pg_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{empty}"')
+        base = pg_dsn.rsplit("/", 1)[0]
+        code, _, err = await daiban(dev, f"{base}/{empty}", "inbox", "ecology")
+        assert code == 2 and err.count("\n") == 1 and "has no daiban tables" in err and "db migrate" in err, err
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{empty}" WITH (FORCE)')
+        await admin.close()

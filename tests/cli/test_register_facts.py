@@ -24,7 +24,10 @@ def registered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> t
     cli = importlib.import_module("interfaces.cli.project")
     sent: list[RegisterProject] = []
 
-    class Client:
+    class Client:  # the typed client's two calls `register` makes, for a project not registered yet
+        async def existing_run(self, project_id: str) -> None:
+            return None
+
         async def register(self, reg: RegisterProject) -> str:
             sent.append(reg)
             return "run-1"
@@ -68,3 +71,50 @@ def test_options_set_the_facts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 def test_an_unknown_category_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     code, output, reg = registered(monkeypatch, tmp_path, "--eia-category", "big")
     assert code == 2 and reg is None and "report_form" in output
+
+
+def _register_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str) -> tuple[int, str, int]:
+    """Run ``project register`` on a file holding ``text``; exit code, output, registrations sent."""
+    monkeypatch.setattr(lc_cli, "calendar_source", lc_cli.calendar_source)
+    cli = importlib.import_module("interfaces.cli.project")
+    sent: list[RegisterProject] = []
+
+    class Client:
+        async def register(self, reg: RegisterProject) -> str:
+            sent.append(reg)
+            return "run-1"
+
+    monkeypatch.setattr(cli, "run", lambda call: asyncio.run(call(Client())))
+    file = tmp_path / "p.json"
+    file.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli.app, ["register", str(file)])
+    return result.exit_code, result.output, len(sent)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"name": "厂房\u0000"}, "name"),
+        ({"investment_yuan": 10000000000000000000}, "investment_yuan"),
+        ({"investment_yuan": True}, "investment_yuan"),
+        ({"investment_yuan": "150000000"}, "investment_yuan"),
+        ({"standard_land_parcel": "yes"}, "standard_land_parcel"),
+        ({"name": "\u200b"}, "name"),
+        ({"project_id": "p-1\n"}, "project_id"),
+    ],
+)
+def test_a_bad_registration_file_names_the_field_and_sends_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, change: dict[str, Any], field: str
+) -> None:
+    data = {**registration(zone="tunliu").model_dump(mode="json"), **change}
+    code, output, sent = _register_file(monkeypatch, tmp_path, json.dumps(data, ensure_ascii=False))
+    assert code == 2 and sent == 0
+    assert field in output
+
+
+def test_a_duplicate_key_in_the_file_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    text = json.dumps(registration(zone="tunliu").model_dump(mode="json"), ensure_ascii=False)
+    text = text.replace('"zone": "tunliu"', '"zone": "tunlu", "zone": "tunliu"')
+    code, output, sent = _register_file(monkeypatch, tmp_path, text)
+    assert code == 2 and sent == 0
+    assert "zone: the key appears twice" in output

@@ -60,12 +60,16 @@ def test_authorizer_checks_headers_before_the_body() -> None:
         ("ecology", "soon", "s"): "unix seconds",
         ("ecology", str(int(now) - 1), "s"): "expired",
         ("ecology", str(int(now) + 601), "s"): "more than 600 s ahead",
+        # Issue 14: malformed headers are refused before anything is compared (never a 500).
+        ("ecology", str(int(now) + 60), "s"): "64 hex digits",
+        ("ecology", str(int(now) + 60), "é" * 64): "64 hex digits",
+        ("ecology", "１８" * 5, "ab" * 32): "unix seconds",
     }
     for args, reason in cases.items():
         with pytest.raises(AuthError, match=reason) as info:
             auth.department(*args, now=now)
         assert info.value.status == 401
-    assert auth.department("ecology", str(int(now) + 60), "ABC", now=now).signature == "abc"
+    assert auth.department("ecology", str(int(now) + 60), "AB" * 32, now=now).signature == "ab" * 32
     assert auth.operator("t") == "operator"
     for token in (None, "", "t2"):
         with pytest.raises(AuthError):

@@ -74,6 +74,8 @@ def _readme_temporal_example() -> list[list[str]]:
     """The ``temporal`` commands of the README's example for services in other languages, as argv."""
     text = README.read_text(encoding="utf-8")
     block = next(b for b in re.findall(r"```sh\n(.*?)```", text, re.S) if "--type ProjectWorkflow" in b)
+    # `until .venv/bin/temporal workflow query ...; do sleep 1; done`: the command it repeats.
+    block = re.sub(r"^until (.*); do sleep \d+; done$", r"\1", block, flags=re.M)
     commands = shlex.split(block.replace("\\\n", " "), comments=True)
     argvs: list[list[str]] = []
     for word in commands:

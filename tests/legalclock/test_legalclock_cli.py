@@ -102,4 +102,4 @@ def test_bad_calendar_file(tmp_path: Path) -> None:
     bad.write_text('{"years": {"2027": {"holidays": {"2026-11-30": "x"}}}}')
     result = runner.invoke(app, ["load", str(bad)])
     assert result.exit_code == 2
-    assert result.stderr == ("error: years.2027.holidays: 2026-11-30 is filed under the wrong year 2027\n")
+    assert result.stderr == ("daiban: years.2027.holidays: 2026-11-30 is filed under the wrong year 2027\n")

@@ -42,7 +42,8 @@ def test_the_first_alarm_is_the_establishment_warning_and_its_summary_names_matt
     assert warn == warning_of(m, "stage:establishment")
     assert m.next_alarm() == warn
     assert m.next_alarm_summary() == (
-        f"warning for stage establishment; warning for 企业设立登记 (market) at {warn:%Y-%m-%d %H:%M} CST"
+        f"warning for stage establishment; warning for enterprise-registration 企业设立登记 (market) at "
+        f"{warn:%Y-%m-%d %H:%M} CST"
     )
 
 

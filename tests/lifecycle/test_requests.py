@@ -9,7 +9,7 @@ import pytest
 from schemas.project import Ack, DecisionResult, SupplyMaterials
 from schemas.stages import Stage
 from tests import support as sp
-from workflows.lifecycle import Rejected, commands, fingerprint
+from workflows.lifecycle import ProjectMachine, Rejected, commands, fingerprint
 
 LATER = sp.T0 + timedelta(hours=3)
 
@@ -127,3 +127,36 @@ def test_a_project_keeps_only_its_newest_answers_so_carried_state_stays_bounded(
     # The newest still answers as the first time; the oldest would be applied as a new command.
     assert m.execute("reassign_agent", sent[-1], sp.T0).duplicate
     assert str(sent[0].request_id) not in m.state.answers
+
+
+def _next_of_another_department(m: ProjectMachine, first: str) -> str:
+    return next(
+        code
+        for code, ms in m.state.matters.items()
+        if ms.state == "pending" and sp.department_of(code) != sp.department_of(first)
+    )
+
+
+def test_decision_ids_are_each_departments_own_under_decision_scope_2() -> None:
+    # Issue 14: one department's decision id never refuses another department's.
+    m = sp.machine("yanhu", stage=Stage.APPROVAL_LAND)
+    m.state.decision_scope = 2
+    a = "project-filing"
+    first = m.execute("decide", sp.decision(a, "approve", decision_id="2026-001"), sp.T0)
+    b = _next_of_another_department(m, a)
+    m.check("decide", sp.decision(b, "approve", decision_id="2026-001"), sp.T0)
+    second = m.execute("decide", sp.decision(b, "approve", decision_id="2026-001"), sp.T0)
+    assert isinstance(first, DecisionResult) and isinstance(second, DecisionResult)
+    assert (first.matter_code, first.duplicate) == (a, False)
+    assert (second.matter_code, second.duplicate) == (b, False)
+    # A retry of the same department's decision is still answered once.
+    again = m.execute("decide", sp.decision(a, "approve", decision_id="2026-001"), sp.T0)
+    assert isinstance(again, DecisionResult) and again.duplicate
+
+
+def test_decision_ids_stay_project_wide_for_projects_registered_before() -> None:
+    m = sp.machine("yanhu", stage=Stage.APPROVAL_LAND)
+    m.execute("decide", sp.decision("project-filing", "approve", decision_id="2026-001"), sp.T0)
+    b = _next_of_another_department(m, "project-filing")
+    with pytest.raises(Rejected, match="request_id: 2026-001 was already used"):
+        m.check("decide", sp.decision(b, "approve", decision_id="2026-001"), sp.T0)

@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
     from schemas.project import ProjectView
-    from workflows.project import ProjectInput, ProjectWorkflow
+    from workflows.project import ProjectWorkflow
+    from workflows.start import NO_INPUT
 
 
 @workflow.defn(name="ProjectWorkflow")
 class ChangedProjectWorkflow(ProjectWorkflow):
     @workflow.run
-    async def run(self, inp: ProjectInput) -> ProjectView:
+    async def run(self, raw: RawValue = NO_INPUT) -> ProjectView:
         await workflow.sleep(timedelta(seconds=1))
-        return await super().run(inp)
+        return await super().run(raw)

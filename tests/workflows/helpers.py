@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Any
 
@@ -22,6 +24,25 @@ from schemas.project import (
 )
 from tests.support import lifecycle_zones
 from workflows.project import ProjectWorkflow
+
+
+@contextlib.asynccontextmanager
+async def storage_refusing(pool: asyncpg.Pool, project_id: str) -> AsyncIterator[None]:
+    """PostgreSQL refuses every event of ``project_id`` for good while inside (a check the batch can
+    never pass), so its batches are refused with ``StorageRefused`` and the project parks. (Before
+    issue 14 a NUL character in a decision did the same; it is now refused at the edge.)"""
+    tag = project_id.replace("-", "_").replace(".", "_")
+    await pool.execute(
+        f"""CREATE FUNCTION refuse_{tag}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'refused for the test' USING ERRCODE = 'check_violation'; END $$;
+            CREATE TRIGGER refuse_{tag} BEFORE INSERT ON events FOR EACH ROW
+                WHEN (NEW.stream_id = '{project_id}') EXECUTE FUNCTION refuse_{tag}();"""
+    )
+    try:
+        yield
+    finally:
+        await pool.execute(f"DROP TRIGGER refuse_{tag} ON events; DROP FUNCTION refuse_{tag}();")
+
 
 # When the enterprise signed the commitments the helpers send (before any test's project starts).
 T_SIGNED = datetime(2026, 1, 5, 9, 0, tzinfo=CST)

@@ -36,7 +36,16 @@ from schemas.project import ProgressReport, ReassignAgent, ResumeClock, RetryFau
 from tests.faults.checks import timer_gaps
 from tests.harness import Harness
 from tests.support import rid
-from tests.workflows.helpers import approve_all, decide, events, open_all, search_attributes, settle, view
+from tests.workflows.helpers import (
+    approve_all,
+    decide,
+    events,
+    open_all,
+    search_attributes,
+    settle,
+    storage_refusing,
+    view,
+)
 from worker import WORKFLOWS, activities_of
 from workflows.project import ProjectWorkflow
 
@@ -134,8 +143,12 @@ async def test_a_batch_refused_for_good_parks_the_project_loudly(dev: Harness, p
     h = await dev.start(zone="tunliu")
     v = await open_all(h)
     pending = next(m for m in v.matters if m.state == "pending")
-    # PostgreSQL cannot store a NUL character: this batch can never be written.
-    await decide(h, pending.code, pending.department, "nul-1", by="clerk\x00")
+    async with storage_refusing(pg_pool, v.project_id):
+        await _parks_loudly(h, pg_pool, v.project_id, pending.code, pending.department)
+
+
+async def _parks_loudly(h: Any, pg_pool: asyncpg.Pool, project_id: str, code: str, department: str) -> None:
+    await decide(h, code, department, "refused-1", by="clerk")
     await search_attributes(h, DaibanFaulted=True)
     desc = await h.describe()
     assert desc.status is not None and desc.status.name == "RUNNING"
@@ -144,14 +157,14 @@ async def test_a_batch_refused_for_good_parks_the_project_loudly(dev: Harness, p
     fault = None
     for _ in range(100):
         fault = await pg_pool.fetchrow(
-            "SELECT error_type, message FROM project_faults WHERE project_id = $1", v.project_id
+            "SELECT error_type, message FROM project_faults WHERE project_id = $1", project_id
         )
         if fault:
             break
         await asyncio.sleep(0.1)
     assert fault is not None and fault["error_type"] == "StorageRefused"
     note = await pg_pool.fetchval(
-        "SELECT count(*) FROM notifications WHERE project_id = $1 AND kind = 'fault'", v.project_id
+        "SELECT count(*) FROM notifications WHERE project_id = $1 AND kind = 'fault'", project_id
     )
     assert note == 1
     # No activity keeps retrying in the background.

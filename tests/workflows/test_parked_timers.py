@@ -12,18 +12,19 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from tests.harness import Harness
-from tests.workflows.helpers import decide, open_all, search_attributes
+from tests.workflows.helpers import decide, open_all, search_attributes, storage_refusing
 
 
 async def test_a_parked_project_outlives_its_alarms(ts: Harness, ts_env: WorkflowEnvironment) -> None:
     h = await ts.start(zone="tunliu")
     v = await open_all(h)
     pending = next(m for m in v.matters if m.state == "pending")
-    # PostgreSQL cannot store a NUL character: this batch can never be written, the project parks.
-    await decide(h, pending.code, pending.department, "nul-2", by="clerk\x00")
-    await search_attributes(h, DaibanFaulted=True)
-    # Weeks pass: every alarm timer it had armed fires while it waits for an operator.
-    await ts_env.sleep(timedelta(days=40))
+    # PostgreSQL refuses its events for good: this batch can never be written, the project parks.
+    async with storage_refusing(ts.pool, v.project_id):
+        await decide(h, pending.code, pending.department, "refused-2", by="clerk")
+        await search_attributes(h, DaibanFaulted=True)
+        # Weeks pass: every alarm timer it had armed fires while it waits for an operator.
+        await ts_env.sleep(timedelta(days=40))
     desc = await h.describe()
     assert desc.status is not None and desc.status.name == "RUNNING"
     failures = [

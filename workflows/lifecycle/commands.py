@@ -27,6 +27,7 @@ from workflows.lifecycle.state import (
     Obligation,
     Rejected,
     TrackedClock,
+    answer_key,
     fingerprint,
     request_id_of,
 )
@@ -42,7 +43,7 @@ class Commands(Acceptance):
         without it those are checked when the command is applied.
         """
         rid = request_id_of(cmd)
-        known = self.state.answers.get(rid)
+        known = self.state.answers.get(answer_key(cmd, self.state.decision_scope == 2))
         if known is not None:
             if known.fingerprint != fingerprint(cmd):
                 raise Rejected(f"request_id: {rid} was already used for a different command")
@@ -55,7 +56,8 @@ class Commands(Acceptance):
     def execute(self, name: str, cmd: BaseModel, now: datetime) -> p.DecisionResult | p.Ack:
         """Apply update ``name`` (validated again), advance the stages, remember the answer."""
         rid = request_id_of(cmd)
-        known = self.state.answers.get(rid)
+        key = answer_key(cmd, self.state.decision_scope == 2)
+        known = self.state.answers.get(key)
         if known is not None:
             if known.fingerprint != fingerprint(cmd):
                 raise Rejected(f"request_id: {rid} was already used for a different command")
@@ -70,7 +72,7 @@ class Commands(Acceptance):
         if isinstance(result, p.Ack):
             result = result.model_copy(update={"stage": self.state.stage, "request_id": rid})
         answers = self.state.answers
-        answers[rid] = Answer(fingerprint=fingerprint(cmd), result=result)
+        answers[key] = Answer(fingerprint=fingerprint(cmd), result=result)
         for old in list(answers)[: max(0, len(answers) - ANSWERS_KEPT)]:
             del answers[old]  # dicts keep insertion order, across continue-as-new too
         return result

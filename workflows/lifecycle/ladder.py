@@ -124,7 +124,9 @@ class Ladder(Acceptance):
             "accept": "acceptance by silence",
         }
         alarms = [
-            (at, f"{words[what]} for {tc.label}") for tc in self.state.clocks.values() for at, what in self._alarms(tc)
+            (at, f"{words[what]} for {f'{tc.matter_code} ' if tc.matter_code else ''}{tc.label}")
+            for tc in self.state.clocks.values()
+            for at, what in self._alarms(tc)
         ]
         if not alarms:
             return "no deadline pending"

@@ -181,6 +181,16 @@ def request_id_of(command: BaseModel) -> str:
     return str(rid)
 
 
+def answer_key(command: BaseModel, scoped: bool) -> str:
+    """Where a command's first answer is kept: its request id, a decision's under its department
+    (``scoped``: decision scope 2) so departments' decision ids never collide."""
+    rid = request_id_of(command)
+    department = getattr(command, "department", None)
+    if scoped and department and getattr(command, "decision_id", None):
+        return f"{department}/{rid}"
+    return rid
+
+
 def fingerprint(command: BaseModel) -> str:
     """SHA-256 of a command's canonical JSON (its fields in declaration order)."""
     return hashlib.sha256(command.model_dump_json().encode()).hexdigest()
@@ -234,6 +244,10 @@ class ProjectState(_State):
     # The joint acceptance opinion was issued; joint matters deemed by the absent-department rule.
     joint_opinion: bool = False
     joint_absent: list[str] = []
+    # 1: a decision id is one id of the project (projects registered before); 2: decision ids are
+    # each department's own, so one department's id never refuses another's (``answer_key``). Set at
+    # registration (``workflow.patched``).
+    decision_scope: Literal[1, 2] = 1
     # Permits awaiting the start of construction, by matter code (modes rule 2).
     permits: dict[str, PermitTerm] = {}
     # E-licences not valid (suspended, lapsed), by licence number (modes rule 2).

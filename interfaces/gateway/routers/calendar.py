@@ -26,7 +26,7 @@ router = APIRouter(tags=["agents and operators"])
 _EXAMPLE = {"years": {"2027": {"holidays": {"2027-10-01": "国庆节"}, "workdays": {"2027-10-09": "国庆节调休"}}}}
 
 
-@router.post("/calendar", response_model=CalendarPublished, responses={**ERRORS, 422: ERRORS[409]})
+@router.post("/calendar", response_model=CalendarPublished, responses=ERRORS)
 async def calendar(
     request: Request,
     svc: Svc,

@@ -12,7 +12,7 @@ from eventstore import queries
 from interfaces.auth.verifying import DepartmentCommand, Operation, claim_envelope, release_envelope
 from interfaces.client import CommandRejected, ProjectNotFound, with_request_id
 from interfaces.gateway.deps import Code, Department, IdempotencyKey, ProjectId, Services, Svc
-from interfaces.gateway.errors import DEPARTMENT_ERRORS
+from interfaces.gateway.errors import DEPARTMENT_ERRORS, READ_ERRORS
 from schemas import commands
 from schemas.commands import Command
 from schemas.project import DecisionResult
@@ -90,7 +90,9 @@ def _install() -> None:
 _install()
 
 
-@router.get("/departments/{code}/inbox", response_model=list[queries.InboxItem], tags=["reports"])
+@router.get(
+    "/departments/{code}/inbox", response_model=list[queries.InboxItem], tags=["reports"], responses=READ_ERRORS
+)
 async def inbox(
     code: Code, svc: Svc, phase: Literal["acceptance", "decision"] | None = None
 ) -> list[queries.InboxItem]:

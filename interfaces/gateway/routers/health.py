@@ -64,7 +64,7 @@ async def _temporal_ok(svc: Services) -> str:
         ok = await svc.daiban.client.service_client.check_health(timeout=timedelta(seconds=2))
     except Exception as exc:  # the SDK raises RuntimeError or RPCError when it cannot connect
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return f"unreachable at {svc.settings.temporal_address}: {reason}"
+        return f"unreachable at {svc.daiban.client.service_client.config.target_host}: {reason}"
     return "ok" if ok else "health check failed"
 
 

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from eventstore import queries
-from interfaces.client import ProjectFinished, ProjectNotFound
-from interfaces.gateway.deps import Operator, ProjectId, Svc
-from interfaces.gateway.errors import ERRORS
+from interfaces.client import ProjectNotFound
+from interfaces.gateway.deps import PRINTABLE_PATTERN, Operator, ProjectId, Svc
+from interfaces.gateway.errors import ERRORS, READ_ERRORS, REGISTRATION_ERRORS
+from interfaces.usecases import register_project
 from schemas.project import ProjectSummary, ProjectView, RegisterProject, workflow_id_for
 
 log = structlog.get_logger("daiban.gateway")
@@ -33,26 +34,31 @@ class Registered(BaseModel):
     "",
     status_code=201,
     response_model=Registered,
-    responses={200: {"model": Registered, "description": "already registered: the same project"}, **ERRORS},
+    responses={
+        200: {"model": Registered, "description": "already registered: the same project"},
+        **REGISTRATION_ERRORS,
+    },
 )
 async def register(reg: RegisterProject, response: Response, svc: Svc, principal: Operator) -> Registered:
-    """Register a project (签约入库); the same project id again is a no-op answered with 200."""
-    workflow_id = workflow_id_for(reg.project_id)
-    existing = await svc.daiban.existing_run(reg.project_id)
-    if existing is not None:
-        if not existing.running:
-            raise ProjectFinished("project_id: this project has finished; a project id is never reused")
+    """Register a project (签约入库): 201 for the one call that started it; the same registration
+    again (or concurrently) is answered 200 with the same run; another body for a known project id
+    is refused (409) naming the fields that differ; an unknown zone is refused (422)."""
+    done = await register_project(svc.pool, svc.daiban, reg, principal)
+    if done.created:
+        log.info("project registered", project_id=reg.project_id, by=principal)
+    else:
         response.status_code = 200
-        return Registered(project_id=reg.project_id, workflow_id=workflow_id, run_id=existing.run_id, created=False)
-    run_id = await svc.daiban.register(reg)
-    log.info("project registered", project_id=reg.project_id, by=principal)
-    return Registered(project_id=reg.project_id, workflow_id=workflow_id, run_id=run_id, created=True)
+    workflow_id = workflow_id_for(reg.project_id)
+    return Registered(project_id=reg.project_id, workflow_id=workflow_id, run_id=done.run_id, created=done.created)
 
 
-@router.get("", response_model=list[ProjectSummary])
+@router.get("", response_model=list[ProjectSummary], responses=READ_ERRORS)
 async def list_projects(
     svc: Svc,
-    query: Annotated[str, Query(description="Visibility query, e.g. DaibanOverdue = true", max_length=2000)] = "",
+    query: Annotated[
+        str,
+        Query(description="Visibility query, e.g. DaibanOverdue = true", max_length=2000, pattern=PRINTABLE_PATTERN),
+    ] = "",
 ) -> list[ProjectSummary]:
     """Projects matching a visibility query, newest first."""
     return await svc.daiban.list_projects(query)

@@ -7,31 +7,34 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from eventstore import figures, queries
-from interfaces.gateway.deps import Svc
+from interfaces.gateway.deps import DepartmentFilter, EnterpriseFilter, Svc, ZoneFilter
+from interfaces.gateway.errors import READ_ERRORS
 
 router = APIRouter(tags=["reports"])
 
 
-@router.get("/overdue", response_model=list[queries.OverdueItem])
-async def overdue(svc: Svc, zone: str | None = None, department: str | None = None) -> list[queries.OverdueItem]:
+@router.get("/overdue", response_model=list[queries.OverdueItem], responses=READ_ERRORS)
+async def overdue(svc: Svc, zone: ZoneFilter = None, department: DepartmentFilter = None) -> list[queries.OverdueItem]:
     """Every open clock past its deadline, earliest first."""
     return await queries.overdue(svc.pool, zone=zone, department=department)
 
 
-@router.get("/reports/departments", response_model=list[queries.DepartmentReport])
-async def department_report(svc: Svc, department: str | None = None) -> list[queries.DepartmentReport]:
+@router.get("/reports/departments", response_model=list[queries.DepartmentReport], responses=READ_ERRORS)
+async def department_report(svc: Svc, department: DepartmentFilter = None) -> list[queries.DepartmentReport]:
     """Per department: decisions, on-time rate, approval days, open work, breaches."""
     return await queries.department_report(svc.pool, department)
 
 
-@router.get("/reports/credit", response_model=list[queries.CreditRecord])
-async def credit_report(svc: Svc, zone: str | None = None, enterprise: str | None = None) -> list[queries.CreditRecord]:
+@router.get("/reports/credit", response_model=list[queries.CreditRecord], responses=READ_ERRORS)
+async def credit_report(
+    svc: Svc, zone: ZoneFilter = None, enterprise: EnterpriseFilter = None
+) -> list[queries.CreditRecord]:
     """The credit record: commitments (告知承诺) found untrue on verification (国办发〔2020〕42号)."""
     return await queries.credit_records(svc.pool, zone, enterprise)
 
 
-@router.get("/reports/zone", response_model=list[queries.ZoneReport])
-async def zone_report(svc: Svc, zone: str | None = None) -> list[queries.ZoneReport]:
+@router.get("/reports/zone", response_model=list[queries.ZoneReport], responses=READ_ERRORS)
+async def zone_report(svc: Svc, zone: ZoneFilter = None) -> list[queries.ZoneReport]:
     """Per zone: projects by stage, investment, working days saved by the reforms."""
     return await queries.zone_report(svc.pool, zone)
 
@@ -45,13 +48,13 @@ PeriodQuery = Annotated[
 ]
 
 
-@router.get("/reports/satisfaction", response_model=figures.SatisfactionReport)
-async def satisfaction_report(svc: Svc, period: PeriodQuery, zone: str | None = None) -> figures.SatisfactionReport:
+@router.get("/reports/satisfaction", response_model=figures.SatisfactionReport, responses=READ_ERRORS)
+async def satisfaction_report(svc: Svc, period: PeriodQuery, zone: ZoneFilter = None) -> figures.SatisfactionReport:
     """好差评 per zone, department and agent over the period: grades, satisfaction rate, callbacks and fixes."""
     return await figures.satisfaction(svc.pool, period, zone)
 
 
-@router.get("/reports/figures", response_model=figures.FiguresReport)
-async def figures_report(svc: Svc, period: PeriodQuery, zone: str | None = None) -> figures.FiguresReport:
+@router.get("/reports/figures", response_model=figures.FiguresReport, responses=READ_ERRORS)
+async def figures_report(svc: Svc, period: PeriodQuery, zone: ZoneFilter = None) -> figures.FiguresReport:
     """The zone's honest figures over the period (see ``eventstore.figures`` for how each is computed)."""
     return await figures.figures(svc.pool, period, zone)
