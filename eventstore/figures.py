@@ -271,12 +271,14 @@ class Period(NamedTuple):
     end: datetime
 
 
-_PERIOD = re.compile(r"^(\d{4})(?:-(?:Q([1-4])|(0[1-9]|1[0-2])))?$")
+# Years 1000-2999 (ASCII digits): every period's end is a date too.
+PERIOD_PATTERN = r"^[12][0-9]{3}(-(Q[1-4]|0[1-9]|1[0-2]))?$"
+_PERIOD = re.compile(r"^([12][0-9]{3})(?:-(?:Q([1-4])|(0[1-9]|1[0-2])))?$")
 
 
 def parse_period(text: str) -> Period:
     """``2026`` (a year), ``2026-Q1`` (a quarter) or ``2026-03`` (a month); ``ValueError`` naming ``period``."""
-    match = _PERIOD.match(text.strip())
+    match = _PERIOD.fullmatch(text.strip())
     if match is None:
         raise ValueError(f"period: {text!r} is not a year (2026), a quarter (2026-Q1) or a month (2026-03)")
     year, quarter, month = int(match[1]), match[2], match[3]

@@ -42,7 +42,7 @@ async def zone_report(svc: Svc, zone: ZoneFilter = None) -> list[queries.ZoneRep
 PeriodQuery = Annotated[
     str,
     Query(
-        pattern=r"^\d{4}(-(Q[1-4]|0[1-9]|1[0-2]))?$",
+        pattern=figures.PERIOD_PATTERN,
         description="A year (2026), a quarter (2026-Q1) or a month (2026-03), Beijing time.",
     ),
 ]
