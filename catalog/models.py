@@ -266,6 +266,27 @@ class AssessmentScope(_Model):
     source: str = ""
 
 
+class RatingPolicy(_Model):
+    """What a bad rating (差评: 不满意 / 非常不满意) is owed, in working days from the rating.
+
+    国办发〔2019〕51号 (关于建立政务服务"好差评"制度提高政务服务水平的意见) asks that every bad rating be
+    called back and verified at once (第一时间回访核实) by the unit that handled it (谁办理、谁负责) and
+    fixed within a limit (限期整改), 100% of named bad ratings called back and fixed; the limits are
+    local: callback within 1 working day, fix within 5 (e.g. 德州 2020) to 15 working days. The
+    defaults take the shortest callback and the longest fix; a zone sets its own.
+    """
+
+    callback_days: float = Field(default=1, gt=0, le=15)
+    fix_days: float = Field(default=15, ge=1, le=15)
+    basis: str = "国办发〔2019〕51号 (好差评): 差评第一时间回访核实, 限期整改; local limits 1 + 5 to 15 working days"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RatingPolicy:
+        if self.callback_days > self.fix_days:
+            raise ValueError("ratings.callback_days: the callback comes before the fix (no more than fix_days)")
+        return self
+
+
 class ZonePolicy(_Model):
     """A development zone's own rules on top of the catalog."""
 
@@ -343,6 +364,13 @@ class ZonePolicy(_Model):
     # own administrative-approval bureau (相对集中行政许可权: 行政许可法 §25), which then decides
     # them; a department of the catalog or one of ``departments`` with its own name.
     matter_departments: dict[str, str] = {}
+    # 好差评: the callback and fix limits of a bad rating (working days; ``RatingPolicy``).
+    ratings: RatingPolicy = RatingPolicy()
+    # The fee (yuan) of the evaluation a project no longer commissions when a matter is handled by
+    # commitment or covered by the regional assessment, by matter code, where the zone states it
+    # (the source: Lingchuan saved 200,000 yuan of evaluation fees per key project); counted in the
+    # fees saved (``eventstore.figures``). Empty: the zone states none, and no fee is claimed.
+    evaluation_fees_yuan: dict[str, int] = {}
     # Where the zone's figures come from, by field name (e.g. which limits the source states and
     # which are the zone's choice). Every zone-specific value names its source sentence here.
     notes: dict[str, str] = {}

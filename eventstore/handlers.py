@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from eventstore import readmodels as rm
 from eventstore.codec import acceptance_clock_id, matter_clock_id, stage_clock_id, to_domain
+from eventstore.figures import project_figures
 from eventstore.store import Connection, StoredEvent, columns
 from schemas import events as ev
 from schemas.events import ClockScope
@@ -44,6 +45,7 @@ async def project(conn: Connection, stored: StoredEvent) -> None:
     event = to_domain(stored)
     if handler is not None and event is not None:
         await handler(conn, stored, event)
+    await project_figures(conn, stored)  # ratings and the figures' facts (eventstore.figures)
 
 
 async def _open_clock(
@@ -421,7 +423,8 @@ async def _breached(conn: Connection, stored: StoredEvent, e: ev.DeadlineBreache
         await rm.clock(conn, e.project_id, e.clock_id, e.scope, department=e.department, promise_missed=True)
         return
     await rm.clock(conn, e.project_id, e.clock_id, e.scope, department=e.department, deadline=e.deadline, breached=True)
-    if e.department is not None and e.scope != "stage":  # a stage's lead answers for it, not its counts
+    # A stage's lead answers for it, not its counts; a rating's callback or fix is not a decision.
+    if e.department is not None and e.scope not in ("stage", "rating"):
         await rm.add_department_counts(conn, e.department, project_id=e.project_id, breaches=1)
 
 

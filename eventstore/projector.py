@@ -32,6 +32,7 @@ from datetime import datetime
 import asyncpg
 import structlog
 
+from eventstore.figures import FIGURE_TABLES
 from eventstore.handlers import project as _project
 from eventstore.quarantine import (
     CHECKPOINT,
@@ -67,6 +68,7 @@ READ_MODEL_TABLES = (
     "rm_department_performance",
     "rm_zone_totals",
     "rm_credit_records",
+    *FIGURE_TABLES,
 )
 
 # Errors of the database rather than of an event: never quarantined, waited out in run_forever.

@@ -512,6 +512,15 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
     ev.ConstructionProgressReported: lambda e: f"Construction {e.percent}%: {e.note}",
     ev.ProjectInProduction: lambda e: f"In production after {_d(e.working_days_total)} working days of approvals",
     ev.ProjectWithdrawn: lambda e: f"Withdrawn at {e.stage} by {e.by}: {e.reason}",
+    ev.RatingGiven: lambda e: (
+        f"Rated {e.rating_id} {ev.GRADE_ZH[e.grade]} by {e.by}"
+        + (f": {e.text}" if e.text else "")
+        + ("" if e.satisfied else f"; callback by {_t(e.callback_deadline)}, fix by {_t(e.fix_deadline)}")
+    ),
+    ev.RatingCallbackMade: lambda e: (
+        f"Callback on {e.rating_id} by {e.by}" + ("" if e.on_time else " (late)") + f": {e.note}"
+    ),
+    ev.RatingFixed: lambda e: f"Fix of {e.rating_id} by {e.by}" + ("" if e.on_time else " (late)") + f": {e.note}",
 }
 
 

@@ -362,6 +362,9 @@ class DaibanClient:
     retry_faulted = _Method(commands.RETRY_FAULTED)
     extend_permit = _Method(commands.EXTEND_PERMIT)
     migrate_content = _Method(commands.MIGRATE_CONTENT)
+    rate = _Method(commands.RATE)
+    record_callback = _Method(commands.RECORD_CALLBACK)
+    record_fix = _Method(commands.RECORD_FIX)
 
     async def complete_construction(self, project_id: str, by: str, note: str = "") -> p.Ack:
         """Construction is finished: request the joint completion acceptance (联合验收)."""

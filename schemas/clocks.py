@@ -1,7 +1,8 @@
 """Clock ids: built here, once, and read back here (the lifecycle and the event codec both use it).
 
 ``matter:<code>:<submission>``, ``acceptance:<code>:<submission>``,
-``obligation:<code>:<kind>:<submission>``, ``enterprise:<code>:<submission>``, ``stage:<stage>``, ``process``.
+``obligation:<code>:<kind>:<submission>``, ``enterprise:<code>:<submission>``, ``stage:<stage>``, ``process``,
+``rating:<callback|fix>:<rating id>`` (a rating id is ``matter:<code>`` or ``agent:<agent>``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def enterprise_clock_id(matter_code: str, submission: int) -> str:
     return f"enterprise:{matter_code}:{submission}"
 
 
+def rating_clock_id(kind: str, rating_id: str) -> str:
+    """The id of the callback (``kind`` ``callback``) or fix (``fix``) clock of a bad rating."""
+    return f"rating:{kind}:{rating_id}"
+
+
 class ClockRef(NamedTuple):
     """What a clock id says about its clock; Nones for ids not built here."""
 
@@ -50,6 +56,9 @@ class ClockRef(NamedTuple):
 def parse_clock_id(clock_id: str) -> ClockRef:
     """Read back an id built by the functions above."""
     kind, _, rest = clock_id.partition(":")
+    if kind == "rating":
+        target, _, name = rest.partition(":")[2].partition(":")
+        return ClockRef("rating", name if target == "matter" and name else None)
     head, _, number = rest.rpartition(":")
     submission = int(number) if number.isdigit() else None
     if kind == "matter" and head and submission is not None:

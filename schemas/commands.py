@@ -87,6 +87,12 @@ _DESCRIPTIONS = {
         "An operator moves a running project to another version of its zone's policy and/or the catalog; "
         "every open clock is recomputed from it (refused when the project's checklist or zone would change)."
     ),
+    "rate": (
+        "The enterprise rates a decided matter's handling or the agent's service (好差评: very_good ... "
+        "very_bad), once per service; a bad rating opens a callback and a fix clock (国办发〔2019〕51号)."
+    ),
+    "record_callback": "The rated matter's department or the project lead records the callback (回访) on a bad rating.",
+    "record_fix": "The rated matter's department or the project lead records the fix (整改) of a bad rating.",
 }
 
 DECIDE = Command("decide", p.Decision, p.DecisionResult, signed=True)
@@ -105,6 +111,9 @@ CONFIRM_DEADLINE = Command("confirm_deadline", p.ConfirmDeadline, p.Ack)
 RETRY_FAULTED = Command("retry_faulted", p.RetryFaulted, p.Ack)
 EXTEND_PERMIT = Command("extend_permit", p.PermitExtension, p.DecisionResult, signed=True)
 MIGRATE_CONTENT = Command("migrate_content", p.MigrateContent, p.Ack)
+RATE = Command("rate", p.Rate, p.Ack)
+RECORD_CALLBACK = Command("record_callback", p.RecordCallback, p.Ack)
+RECORD_FIX = Command("record_fix", p.RecordFix, p.Ack)
 
 # Every command, in the order of the workflow's contract.
 ALL: tuple[Command[Any, Any], ...] = (
@@ -124,5 +133,8 @@ ALL: tuple[Command[Any, Any], ...] = (
     RETRY_FAULTED,
     EXTEND_PERMIT,
     MIGRATE_CONTENT,
+    RATE,
+    RECORD_CALLBACK,
+    RECORD_FIX,
 )
 BY_NAME: dict[str, Command[Any, Any]] = {c.name: c for c in ALL}

@@ -20,7 +20,8 @@ HandlingMode = Literal["standard", "instant", "tolerance", "commitment", "region
 ApprovalMode = Literal["standard", "instant", "tolerance", "commitment", "deemed", "filed"]
 # ``acceptance``: a department's 5 working days to accept a received application (行政许可法 §32).
 # ``enterprise``: the enterprise's own period to file (e.g. 15 days after completion acceptance).
-ClockScope = Literal["matter", "stage", "process", "obligation", "acceptance", "enterprise"]
+# ``rating``: the callback (回访) or fix (整改) owed on a bad rating (好差评, 国办发〔2019〕51号).
+ClockScope = Literal["matter", "stage", "process", "obligation", "acceptance", "enterprise", "rating"]
 
 
 class DomainEvent(Frozen):
@@ -538,6 +539,61 @@ class ContentMigrated(DomainEvent):
     by: str
     reason: str
     moves: list[DeadlineMove] = []
+
+
+# 好差评 grades (国办发〔2019〕51号: five grades, 非常满意 / 满意 / 基本满意 / 不满意 / 非常不满意; the
+# last two are bad ratings (差评), each owed a callback and a fix).
+Grade = Literal["very_good", "good", "average", "bad", "very_bad"]
+GRADE_ZH: dict[str, str] = {
+    "very_good": "非常满意",
+    "good": "满意",
+    "average": "基本满意",
+    "bad": "不满意",
+    "very_bad": "非常不满意",
+}
+BAD_GRADES: frozenset[str] = frozenset({"bad", "very_bad"})
+RatingTarget = Literal["matter", "agent"]
+
+
+class RatingGiven(DomainEvent):
+    """The enterprise rated a matter's handling or the agent's service (好差评), once per service.
+
+    ``rating_id`` is ``matter:<code>`` or ``agent:<agent>``; ``department`` the matter's (None for
+    the agent); ``satisfied``: one of the three good grades. A bad rating carries the deadlines of
+    its callback (回访) and fix (整改), counted in working days from the rating (``ZonePolicy.ratings``).
+    """
+
+    rating_id: str
+    target: RatingTarget
+    matter_code: str | None
+    department: str | None
+    agent: str
+    grade: Grade
+    satisfied: bool
+    text: str
+    by: str
+    callback_deadline: datetime | None = None
+    fix_deadline: datetime | None = None
+
+
+class RatingCallbackMade(DomainEvent):
+    """The department (or the agent's lead) called the rater back on a bad rating (回访核实)."""
+
+    rating_id: str
+    by: str
+    note: str
+    working_days_used: float
+    on_time: bool
+
+
+class RatingFixed(DomainEvent):
+    """What the bad rating named was fixed (整改) and the rater told."""
+
+    rating_id: str
+    by: str
+    note: str
+    working_days_used: float
+    on_time: bool
 
 
 def _event_types(base: type[DomainEvent]) -> dict[str, type[DomainEvent]]:

@@ -29,8 +29,10 @@ from schemas.events import (
     ChecklistItem,
     ClockScope,
     DeadlineMove,
+    Grade,
     HandlingMode,
     ProjectHeader,
+    RatingTarget,
     SignedCommitment,
 )
 from schemas.stages import Stage
@@ -514,3 +516,41 @@ class MigrationPreview(Frozen):
     zone_was: str
     zone: str
     moves: list[DeadlineMove]
+
+
+class Rate(RequestCommand):
+    """The enterprise rates a matter's handling or the agent's service (好差评, 国办发〔2019〕51号).
+
+    ``target`` ``matter`` needs ``matter_code`` (a matter decided: approved, filed, rejected or
+    suspended); ``agent`` rates the project's current agent, at any time after registration. One
+    rating per service (一事一评): a second rating of the same matter or agent is refused, never
+    replaced. ``grade`` ``bad`` or ``very_bad`` (不满意 / 非常不满意) opens a callback and a fix clock.
+    """
+
+    target: RatingTarget
+    matter_code: Identifier | None = None
+    grade: Grade
+    text: Note = ""
+    by: Identifier
+
+    @model_validator(mode="after")
+    def _matter_named(self) -> Rate:
+        if (self.target == "matter") != (self.matter_code is not None):
+            raise ValueError("matter_code: required when target is 'matter', and only then")
+        return self
+
+
+class RecordCallback(RequestCommand):
+    """The department of the rated matter, or the project lead, called the rater back (回访核实)."""
+
+    rating_id: Line
+    note: Name
+    by: Identifier
+
+
+class RecordFix(RequestCommand):
+    """What a bad rating named is fixed (整改) and the rater told; after its callback."""
+
+    rating_id: Line
+    note: Name
+    by: Identifier

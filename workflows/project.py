@@ -3,9 +3,10 @@
 Contract (names are what other services' SDKs call):
 
 - Workflow ``ProjectWorkflow``, id ``project-{project_id}``, input ``ProjectInput``.
-- Updates: one per row of ``schemas.commands``, validated (a refusal leaves no trace in history); signed ones
-  (``decide``, ``verify``, ``extend_permit``) answer a ``DecisionResult``, the others an ``Ack``; a repeated request
-  id gets the first answer (``duplicate: true``), another body a refusal; ``NotReady`` while registering: retry.
+- Updates: one per row of ``schemas.commands`` (ratings: ``workflows.ratings``), validated (a refusal leaves no
+  trace in history); signed ones (``decide``, ``verify``, ``extend_permit``) answer a ``DecisionResult``, the others
+  an ``Ack``; a repeated request id gets the first answer (``duplicate: true``), another body a refusal; ``NotReady``
+  while registering: retry.
 - Signal ``calendar_updated(CalendarUpdate)``: the content version of a newly loaded official
   calendar; deadlines recompute and re-arm.
 - Queries ``state() -> ProjectView``, ``clock_ledger``, ``migration_preview(MigrateContent)`` (what
@@ -59,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.faulting import report_fault
     from workflows.lifecycle import ProjectMachine, ProjectState, Rejected
     from workflows.pipeline import InFlight, Pipeline, publish
+    from workflows.ratings import RatingUpdates
     from workflows.start import CHECKED_START, NO_INPUT, ProjectInput, decode_start, refuse, refuse_workflow_id
 
 _RETRY = RetryPolicy(
@@ -93,7 +95,7 @@ __all__ = ["ProjectInput", "ProjectWorkflow"]  # ProjectInput: ``workflows.start
 
 
 @workflow.defn
-class ProjectWorkflow:
+class ProjectWorkflow(RatingUpdates):
     """One investment project's approval lifecycle (see the module docstring for the contract)."""
 
     @workflow.init

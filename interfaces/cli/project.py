@@ -371,6 +371,29 @@ _COMMANDS: list[Callable[..., None]] = [
         Opt("reason", help="Why (recorded)."),
     ),
     migrate_content,
+    update_command(
+        commands.RATE,
+        "The enterprise rates a decided matter or the agent (好差评); a bad rating opens callback and fix clocks.",
+        Opt("target", help="matter | agent"),
+        Opt("matter", str | None, "The matter rated (target matter).", default=None, field="matter_code"),
+        Opt("grade", help="very_good | good | average | bad | very_bad (非常满意 ... 非常不满意)"),
+        Opt("text", default="", help="What the enterprise says."),
+        Opt("by", help="Who rates for the enterprise."),
+    ),
+    update_command(
+        commands.RECORD_CALLBACK,
+        "Record the callback (回访) on a bad rating: the matter's department or the project lead.",
+        Opt("rating", help="The rating id, e.g. matter:eia or agent:agent-wang.", field="rating_id"),
+        Opt("note"),
+        BY,
+    ),
+    update_command(
+        commands.RECORD_FIX,
+        "Record the fix (整改) of a bad rating, after its callback.",
+        Opt("rating", help="The rating id, e.g. matter:eia or agent:agent-wang.", field="rating_id"),
+        Opt("note"),
+        BY,
+    ),
 ]
 COMMANDS = {command.__name__.replace("_", "-"): command for command in _COMMANDS}
 for _verb, _command in COMMANDS.items():

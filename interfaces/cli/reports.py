@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import asyncpg
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from eventstore import queries
+from eventstore import figures, queries
 from eventstore.outbox import list_notifications
 from interfaces.cli.common import HELP_STYLE, JsonOpt, cell, emit, fail, out, read, show_table, table
 
@@ -149,6 +150,77 @@ def _charts() -> Any:
     from interfaces.dashboard import charts
 
     return charts
+
+
+ZoneOpt = Annotated[str | None, typer.Option(help="Only this zone (default: every zone).")]
+PeriodOpt = Annotated[str, typer.Option(help="A year (2026), a quarter (2026-Q1) or a month (2026-03), Beijing time.")]
+
+
+def _period(period: str) -> str:
+    try:
+        return figures.parse_period(period).label
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+@report_app.command("satisfaction")
+def report_satisfaction(period: PeriodOpt, zone: ZoneOpt = None, as_json: JsonOpt = False) -> None:
+    """好差评: ratings by grade and the satisfaction rate (good grades over all) per zone, department and
+    agent, with bad ratings still owed a fix and callbacks and fixes on time (国办发〔2019〕51号)."""
+    label = _period(period)
+    report = read(lambda pool: figures.satisfaction(pool, label, zone))
+    columns = ["level", "key", "ratings", "satisfied", "satisfaction_rate", "bad", "very_bad", "bad_unfixed"]
+    emit(report, as_json, lambda: table(report.rows, ["zone", *columns, "callbacks_on_time", "fixes_on_time"]))
+
+
+@report_app.command("figures")
+def report_figures(period: PeriodOpt, zone: ZoneOpt = None, as_json: JsonOpt = False) -> None:
+    """The zone's honest figures over a period: departments on time against statute and promise,
+    stages and projects against their limits and cap, days and fees saved per project on the
+    critical path (reversed on revocation), commitment and full-agency shares."""
+    label = _period(period)
+    report = read(lambda pool: figures.figures(pool, label, zone))
+
+    def render() -> None:
+        sections: list[tuple[str, Sequence[BaseModel], list[str]]] = [
+            (
+                "Departments (decided on time against the statutory and the promised limit; accepted within §32)",
+                report.departments,
+                [
+                    *("zone", "department", "decided", "on_time_statutory_rate", "on_time_promised_rate", "deemed"),
+                    *("accepted", "accepted_on_time_rate"),
+                ],
+            ),
+            (
+                "Stages completed (working days of the stage's clock against its limit)",
+                report.stages,
+                ["zone", "stage", "completed", "avg_working_days", "max_working_days", "avg_limit_days", "over_limit"],
+            ),
+            (
+                "Projects through the capped stages",
+                report.projects,
+                ["zone", "project_id", "project_type", "capped_working_days", "cap_days", "within_cap"],
+            ),
+            (
+                "Saved per project (critical path; revoked approvals excluded)",
+                report.savings,
+                [
+                    *("zone", "mode", "projects", "matters", "revoked", "days_saved", "days_saved_per_project"),
+                    *("fees_saved_yuan", "fees_saved_per_project"),
+                ],
+            ),
+            (
+                "Shares",
+                report.shares,
+                ["zone", "approvals", "commitment_approvals", "commitment_share", "projects", "full_agency_share"],
+            ),
+        ]
+        out.print(f"[bold]{report.zone or 'every zone'}, {report.period}[/bold]")
+        for title, rows, columns in sections:
+            out.print(f"[bold]{title}[/bold]")
+            table(rows, columns)
+
+    emit(report, as_json, render)
 
 
 def rebuild(as_json: JsonOpt = False) -> None:

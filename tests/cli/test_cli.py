@@ -7,12 +7,14 @@ import json
 import os
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 from eventstore.projector import Projector
+from legalclock import CST
 from legalclock.statutory import provisional_holidays
 from tests.harness import Harness, registration
 from tests.workflows.helpers import eventually, settle, view
@@ -94,6 +96,21 @@ async def test_an_agent_runs_a_project_from_the_terminal(
         ),
     )
     assert res["state"] == "approved"
+    # The enterprise rates the matter and the agent (好差评, as in the README); a bad rating is called back and fixed.
+    rate = ("project", "rate", pid, "--by", "ent-zhang")
+    ack = await ok_json(
+        dev, pg_dsn, *rate, "--target", "matter", "--matter", "enterprise-registration", "--grade", "very_good"
+    )
+    assert "非常满意" in ack["message"]
+    ack = await ok_json(dev, pg_dsn, *rate, "--target", "agent", "--grade", "bad", "--text", "材料清单讲了三遍")
+    assert "callback and fix clocks opened" in ack["message"]
+    code, out, err = await daiban(dev, pg_dsn, *rate, "--target", "agent", "--grade", "good")
+    assert code == 1 and "one rating per service" in err, err
+    note = ("--rating", "agent:agent-li", "--by", "lead-zhao", "--note")
+    assert "recorded" in (await ok_json(dev, pg_dsn, "project", "record-callback", pid, *note, "已电话回访"))["message"]
+    assert (
+        "recorded" in (await ok_json(dev, pg_dsn, "project", "record-fix", pid, *note, "一次性告知清单已改"))["message"]
+    )
     # The project filing is complete on receipt of its information (备案): nothing to accept or decide.
     res = await ok_json(dev, pg_dsn, *apply_args(pid, "project-filing", "--material", "备案信息表"))
     assert res["message"].endswith("approved"), res
@@ -165,6 +182,13 @@ async def test_an_agent_runs_a_project_from_the_terminal(
     zones = await ok_json(dev, pg_dsn, "report", "zone")
     assert any(z["zone"] == "tunliu" and z["projects"] >= 1 for z in zones)
     assert all(c["project_id"] != pid for c in await ok_json(dev, pg_dsn, "report", "credit", "--zone", "tunliu"))
+    year = str(datetime.now(CST).year)  # the dev server's projects run on the wall clock
+    figures = await ok_json(dev, pg_dsn, "report", "figures", "--zone", "tunliu", "--period", year)
+    assert figures["period"] == year and figures["shares"][0]["projects"] >= 1
+    satisfaction = await ok_json(dev, pg_dsn, "report", "satisfaction", "--period", year)
+    assert satisfaction["period"] == year and isinstance(satisfaction["rows"], list)
+    code, out, err = await daiban(dev, pg_dsn, "report", "figures", "--period", "2026-Q5")
+    assert code == 2 and "period: '2026-Q5'" in err
     assert isinstance(await ok_json(dev, pg_dsn, "overdue"), list)
     for _ in range(100):  # the notify activity runs a moment after the update returned
         if await pg_pool.fetchval(

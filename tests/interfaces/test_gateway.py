@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -11,6 +12,7 @@ from temporalio.service import RPCError
 
 from eventstore.projector import Projector
 from interfaces.gateway import create_app
+from legalclock import CST
 from schemas import commands
 from tests.interfaces.conftest import AGENT_TOKEN, Gateway, as_, decision, operator, wait_registered
 
@@ -33,6 +35,9 @@ COMMANDS = {
     "retry_faulted": (None, "RetryFaulted", "Ack"),
     "extend_permit": (None, "PermitExtension", "DecisionResult"),
     "migrate_content": (None, "MigrateContent", "Ack"),
+    "rate": (None, "Rate", "Ack"),
+    "record_callback": (None, "RecordCallback", "Ack"),
+    "record_fix": (None, "RecordFix", "Ack"),
 }
 # The table above lists every command the workflow has (schemas/commands.py is the one source).
 assert set(COMMANDS) == {c.name for c in commands.ALL}, sorted(set(COMMANDS) ^ {c.name for c in commands.ALL})
@@ -56,6 +61,8 @@ READS = {
     "/reports/departments": "DepartmentReport",
     "/reports/zone": "ZoneReport",
     "/reports/credit": "CreditRecord",
+    "/reports/satisfaction": "SatisfactionReport",
+    "/reports/figures": "FiguresReport",
 }
 
 
@@ -308,6 +315,23 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     # The energy commitment was verified as true: nothing in the credit record for this project.
     credit = await gw.http.get("/reports/credit", headers=operator(), params={"zone": "tunliu"})
     assert credit.status_code == 200 and all(row["project_id"] != pid for row in credit.json())
+    rated = await gw.http.post(
+        f"/projects/{pid}/rate", headers=operator(), json={"target": "agent", "grade": "very_good", "by": "ent"}
+    )
+    assert rated.status_code == 200 and "非常满意" in rated.json()["message"]
+    for _ in range(50):  # the batch is stored a moment after the update returned
+        timeline = await gw.http.get(f"/projects/{pid}/timeline")
+        if "RatingGiven" in {e["event_type"] for e in timeline.json()}:
+            break
+        await asyncio.sleep(0.1)
+    await Projector(pg_pool).run_once()
+    year = str(datetime.now(CST).year)  # the dev server's projects run on the wall clock
+    sat = await gw.http.get("/reports/satisfaction", params={"zone": "tunliu", "period": year})
+    assert sat.status_code == 200 and any(r["key"] == "tunliu" and r["ratings"] >= 1 for r in sat.json()["rows"])
+    figures = await gw.http.get("/reports/figures", params={"zone": "tunliu", "period": year})
+    assert figures.status_code == 200 and figures.json()["shares"][0]["projects"] >= 1
+    bad = await gw.http.get("/reports/figures", params={"period": "2026-Q5"})
+    assert bad.status_code == 422 and "period" in bad.text
 
     r = await gw.http.post(
         f"/projects/{pid}/withdraw", headers=as_("agent-wang"), json={"reason": "investor withdrew", "by": "agent-wang"}

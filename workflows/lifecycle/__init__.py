@@ -12,7 +12,8 @@ Split by concern: ``state`` (models and named state sets), ``base`` (events, eff
 by the rules: tolerance, commitment, regional assessment, permit lapse; hooks over the others),
 ``views`` (what operators see), ``filings`` (filings on receipt, the enterprise's periods to file,
 one joint acceptance opinion; hooks over the others), ``migration`` (an operator's move to other content
-versions, every open clock recomputed). Keeping it pure means every rule is tested
+versions, every open clock recomputed), ``ratings`` (好差评: ratings, the callback and
+fix clocks of a bad one). Keeping it pure means every rule is tested
 without a server, replays deterministically, and the whole state crosses continue-as-new as one pydantic model.
 """
 
@@ -22,6 +23,7 @@ from workflows.lifecycle.commands import Commands
 from workflows.lifecycle.filings import Filings
 from workflows.lifecycle.ladder import Ladder
 from workflows.lifecycle.migration import ContentLookup, Migration
+from workflows.lifecycle.ratings import Ratings
 from workflows.lifecycle.state import (
     Answer,
     MatterState,
@@ -46,5 +48,5 @@ __all__ = [
 ]
 
 
-class ProjectMachine(Migration, Filings, Commands, Ladder, Views):
+class ProjectMachine(Ratings, Migration, Filings, Commands, Ladder, Views):
     """Rules of the lifecycle over a ``ProjectState`` and the content it runs under."""

@@ -118,6 +118,21 @@ class PermitTerm(_State):
     lapsed: bool = False
 
 
+class RatingState(_State):
+    """One rating (好差评) and, for a bad one, its callback and fix (``workflows.lifecycle.ratings``)."""
+
+    rating_id: str
+    target: Literal["matter", "agent"]
+    matter_code: str | None = None
+    department: str | None = None
+    agent: str
+    grade: str
+    rated_at: datetime
+    bad: bool = False
+    called_back: bool = False
+    fixed: bool = False
+
+
 class Meeting(_State):
     meeting_id: str
     clock_id: str
@@ -241,6 +256,8 @@ class ProjectState(_State):
     permits: dict[str, PermitTerm] = {}
     # E-licences not valid (suspended, lapsed), by licence number (modes rule 2).
     license_status: dict[str, Literal["suspended", "lapsed"]] = {}
+    # Ratings (好差评) by rating id: one per matter and per agent (``workflows.lifecycle.ratings``).
+    ratings: dict[str, RatingState] = {}
     version: int = 0
     # The outbox: events and effects not yet handed to ``apply_batch``.
     pending_events: list[EventEnvelope] = []

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from eventstore import queries
+from fastapi import APIRouter, Query
+
+from eventstore import figures, queries
 from interfaces.auth.principals import check_zone_filter, readable_zones
 from interfaces.auth.verifying import AuthError
 from interfaces.gateway.deps import Caller, DepartmentFilter, EnterpriseFilter, Svc, ZoneFilter
@@ -51,3 +53,30 @@ async def zone_report(svc: Svc, principal: Caller, zone: ZoneFilter = None) -> l
     """Per zone: projects by stage, investment, working days saved by the reforms."""
     zone = check_zone_filter(principal, zone)
     return await queries.zone_report(svc.pool, zone)
+
+
+PeriodQuery = Annotated[
+    str,
+    Query(
+        pattern=figures.PERIOD_PATTERN,
+        description="A year (2026), a quarter (2026-Q1) or a month (2026-03), Beijing time.",
+    ),
+]
+
+
+@router.get("/reports/satisfaction", response_model=figures.SatisfactionReport, responses=READ_ERRORS)
+async def satisfaction_report(
+    svc: Svc, principal: Caller, period: PeriodQuery, zone: ZoneFilter = None
+) -> figures.SatisfactionReport:
+    """好差评 per zone, department and agent over the period: grades, satisfaction rate, callbacks and fixes."""
+    zone = check_zone_filter(principal, zone)
+    return await figures.satisfaction(svc.pool, period, zone)
+
+
+@router.get("/reports/figures", response_model=figures.FiguresReport, responses=READ_ERRORS)
+async def figures_report(
+    svc: Svc, principal: Caller, period: PeriodQuery, zone: ZoneFilter = None
+) -> figures.FiguresReport:
+    """The zone's honest figures over the period (see ``eventstore.figures`` for how each is computed)."""
+    zone = check_zone_filter(principal, zone)
+    return await figures.figures(svc.pool, period, zone)
