@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from catalog.flowchart import STAGE_NAMES
+from eventstore.figures import SatisfactionRow
 from eventstore.pictures import GanttBar
 from eventstore.queries import DepartmentReport, OverdueItem, ZoneReport
 from schemas.stages import Stage
@@ -118,6 +119,31 @@ def department_rates_chart(reports: Sequence[DepartmentReport]) -> Figure:
         ax.invert_yaxis()
         ax.set_xlabel("decided on time (%)")
         ax.set_title("Department on-time rates")
+        return fig
+
+
+def satisfaction_chart(rows: Sequence[SatisfactionRow]) -> Figure:
+    """好差评: the share of good ratings (非常满意, 满意, 基本满意) per zone, department and agent, with
+    the number of ratings and of bad ones not yet fixed on each bar."""
+    with _style():
+        shown = [r for r in rows if r.satisfaction_rate is not None]
+        fig = _figure(8, 0.35 * max(len(shown), 3) + 1.2)
+        if not shown:
+            return _empty(fig, "No ratings in this period")
+        ax = fig.subplots()
+        rates = [100 * (r.satisfaction_rate or 0.0) for r in shown]
+        colours = {"zone": "#4c78a8", "department": "#72b7b2", "agent": "#f58518"}
+        bars = ax.barh(
+            [f"{r.zone} · {r.level} · {r.key}" for r in shown],
+            rates,
+            color=[colours.get(r.level, "#999") for r in shown],
+        )
+        labels = [f"{r.satisfied}/{r.ratings}" + (f", {r.bad_unfixed} unfixed" if r.bad_unfixed else "") for r in shown]
+        ax.bar_label(bars, labels=labels, padding=3, fontsize=8)
+        ax.set_xlim(0, 120)
+        ax.invert_yaxis()
+        ax.set_xlabel("satisfied (%)")
+        ax.set_title("Satisfaction (好差评): zone, department, agent")
         return fig
 
 

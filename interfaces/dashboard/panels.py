@@ -1,8 +1,6 @@
 """The overview's chart panels: each a read query and a chart of its rows.
 
-To add one (e.g. satisfaction, 好差评, once its query exists), append to ``PANELS``::
-
-    PANELS.append(Panel("satisfaction", "Satisfaction (好差评)", queries.satisfaction, charts.satisfaction_chart))
+To add one, append to ``PANELS`` a ``Panel`` of a query and a chart (as satisfaction, 好差评, is).
 
 ``query(pool, zone)`` returns rows (``zone`` None: every zone; a query without a zone filter ignores
 it and says so in its title); ``chart(rows, now)`` returns a matplotlib ``Figure``.
@@ -12,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from eventstore import queries
+from eventstore import figures, queries
 from interfaces.dashboard import charts
+from legalclock import CST
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -47,7 +46,13 @@ async def _overdue(pool: asyncpg.Pool, zone: str | None) -> Sequence[queries.Ove
 
 
 async def _departments(pool: asyncpg.Pool, zone: str | None) -> Sequence[queries.DepartmentReport]:
-    return await queries.department_report(pool)  # per department across zones (no zone in the read model)
+    return await queries.department_report(pool, zone=zone)  # one row per zone and department
+
+
+async def _satisfaction(pool: asyncpg.Pool, zone: str | None) -> Sequence[figures.SatisfactionRow]:
+    """This year's ratings (好差评), Beijing time."""
+    year = datetime.now(UTC).astimezone(CST).year
+    return (await figures.satisfaction(pool, str(year), zone)).rows
 
 
 PANELS: list[Panel] = [
@@ -55,8 +60,14 @@ PANELS: list[Panel] = [
     Panel("overdue", "Overdue board (督办)", _overdue, charts.overdue_chart),
     Panel(
         "departments",
-        "Department on-time rates (all zones)",
+        "Department on-time rates",
         _departments,
         lambda rows, now: charts.department_rates_chart(rows),
+    ),
+    Panel(
+        "satisfaction",
+        "Satisfaction this year (好差评)",
+        _satisfaction,
+        lambda rows, now: charts.satisfaction_chart(rows),
     ),
 ]

@@ -249,16 +249,28 @@ async def test_a_panel_is_a_query_and_a_chart() -> None:
 
     from interfaces.dashboard.panels import PANELS, Panel
 
-    assert [p.key for p in PANELS] == ["funnel", "overdue", "departments"]
+    assert [p.key for p in PANELS] == ["funnel", "overdue", "departments", "satisfaction"]
     seen: list[str | None] = []
 
     async def query(pool: Any, zone: str | None) -> list[ZoneReport]:
         seen.append(zone)
         return [zone_report_row("yanhu", establishment=3)]
 
-    panel = Panel("satisfaction", "Satisfaction (好差评)", query, lambda rows, now: charts.stage_funnel_chart(rows))
+    panel = Panel("stages", "Stages", query, lambda rows, now: charts.stage_funnel_chart(rows))
     svg = await panel.svg(cast(Any, None), "yanhu", at(0))
     assert seen == ["yanhu"] and svg.startswith("<svg") and "yanhu" in svg
 
 
 zone_report_row = zone
+
+
+def test_the_satisfaction_chart_shows_each_rated_service() -> None:
+    from eventstore.figures import SatisfactionRow
+
+    row = SatisfactionRow(
+        zone="tunliu", level="department", key="ecology", ratings=4, satisfied=3, satisfaction_rate=0.75,
+        very_good=1, good=1, average=1, bad=1, very_bad=0, bad_unfixed=1, callbacks_on_time=1, fixes_on_time=0,
+    )  # fmt: skip
+    svg = charts.svg(charts.satisfaction_chart([row]))
+    assert "tunliu · department · ecology" in svg and "3/4, 1 unfixed" in svg
+    assert "No ratings" in charts.svg(charts.satisfaction_chart([]))
