@@ -61,6 +61,10 @@ class DaibanError(Exception):
     """Base of the client's errors."""
 
 
+class TemporalUnavailable(DaibanError):
+    """Temporal did not answer in time or is unreachable (overloaded, restarting): retry later."""
+
+
 class ProjectNotFound(DaibanError):
     """No project with that id."""
 
@@ -473,4 +477,18 @@ class DaibanClient:
 def _translate(exc: RPCError, project_id: str) -> DaibanError:
     if exc.status == RPCStatusCode.NOT_FOUND:
         return ProjectNotFound(f"project_id: no project {project_id!r}")
+    if exc.status in _UNAVAILABLE:
+        return TemporalUnavailable(f"Temporal: {exc.message}")
     return DaibanError(f"Temporal: {exc.message}")
+
+
+# Answers of an overloaded, restarting or unreachable server: the request may be retried as it is.
+_UNAVAILABLE = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.UNKNOWN,
+    }
+)

@@ -10,15 +10,20 @@ the answer is exact and nothing is recorded.
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import typer
 from rich.table import Table
 
 from interfaces.cli.common import JsonOpt, RequestIdOpt, acknowledge, build, emit, fail, out, read, run
+from interfaces.client import CommandRejected
 from interfaces.contentload import NothingInForce, versions_in_force
 from schemas import commands
 from schemas import project as p
+
+T = TypeVar("T")
 
 
 def _when(at: object) -> str:
@@ -81,7 +86,25 @@ def migrate_content(
         reason=reason,
     )
     if dry_run:
-        preview = run(lambda c: c.migration_preview(project_id, cmd))
+        preview = run(lambda c: _once_loaded(lambda: c.migration_preview(project_id, cmd)))
         emit(preview, as_json, lambda: _render(project_id, preview))
         return
-    acknowledge(project_id, lambda c: c.send(commands.MIGRATE_CONTENT, project_id, cmd), as_json)
+    acknowledge(project_id, lambda c: _once_loaded(lambda: c.send(commands.MIGRATE_CONTENT, project_id, cmd)), as_json)
+
+
+# A version loaded a moment ago reaches every worker within seconds (``activities.content``); a
+# refusal that names it as not loaded yet is retried this long before it is shown.
+LOAD_WAIT_SECONDS = 15.0
+
+
+async def _once_loaded(call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``, retried while the worker has not loaded the version just stored (then its refusal)."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + LOAD_WAIT_SECONDS
+    while True:
+        try:
+            return await call()
+        except CommandRejected as exc:
+            if "is not loaded in this worker" not in str(exc) or loop.time() > until:
+                raise
+        await asyncio.sleep(0.5)

@@ -29,6 +29,7 @@ from interfaces.client import (
     ProjectFinished,
     ProjectNotFound,
     RequestIdConflict,
+    TemporalUnavailable,
 )
 from interfaces.usecases import RegistrationConflict
 from legalclock import LegalClockError
@@ -74,6 +75,7 @@ ERROR_MAP: dict[type[Exception], Rule] = {
     # The outcome is open (timeout, in-flight limit, continue-as-new): the same request id is
     # applied at most once, so the caller resends it unchanged.
     CommandRetryable: Rule(_retryable_status, retry_after=1),
+    TemporalUnavailable: Rule(503, retry_after=5, log="Temporal unavailable"),
     DaibanError: Rule(502, log="Temporal call failed"),
     RPCError: Rule(503, retry_after=5, log="Temporal unavailable"),
     OSError: Rule(503, retry_after=5, log="PostgreSQL unavailable"),

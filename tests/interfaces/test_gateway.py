@@ -316,7 +316,7 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     credit = await gw.http.get("/reports/credit", headers=operator(), params={"zone": "tunliu"})
     assert credit.status_code == 200 and all(row["project_id"] != pid for row in credit.json())
     rated = await gw.http.post(
-        f"/projects/{pid}/rate", headers=operator(), json={"target": "agent", "grade": "very_good", "by": "ent"}
+        f"/projects/{pid}/rate", headers=operator(), json={"target": "agent", "grade": "very_good", "by": "operator"}
     )
     assert rated.status_code == 200 and "非常满意" in rated.json()["message"]
     for _ in range(50):  # the batch is stored a moment after the update returned

@@ -144,7 +144,11 @@ async def checklist(project_id: ProjectId, svc: Svc, principal: Caller) -> Guide
     return guide
 
 
-@router.get("/{project_id}/checklist.html", response_class=HTMLResponse, responses=ERRORS)
+# The page's errors are JSON like every other answer's (documented so, beside the page's text/html).
+_PAGE_ERRORS = {code: {**spec, "content": {"application/json": {}}} for code, spec in ERRORS.items()}
+
+
+@router.get("/{project_id}/checklist.html", response_class=HTMLResponse, responses=_PAGE_ERRORS)
 async def checklist_page(project_id: ProjectId, svc: Svc, principal: Caller) -> HTMLResponse:
     """The one-time checklist as a printable page (server-rendered, no external assets)."""
     return HTMLResponse(guide_html(await checklist(project_id, svc, principal)))
