@@ -16,6 +16,7 @@ import typer
 from infra.logs import configure_logging
 from infra.process import exit_now
 from interfaces.cli import calendar, content, db, decisions, project, projector, reports
+from interfaces.cli import setup as setup_cli
 
 app = typer.Typer(
     help="daiban: full-agency approval of investment projects, on Temporal.", no_args_is_help=True, add_completion=False
@@ -28,6 +29,7 @@ app.add_typer(content.zone_app, name="zone")
 app.add_typer(content.catalog_app, name="catalog")
 app.add_typer(projector.app, name="projector")
 db.install(app)
+setup_cli.install(app)
 
 
 def main() -> None:
