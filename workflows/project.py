@@ -57,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.effects import Batch
     from workflows.clocks import ClockLedger, ClockLedgers
     from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState, Rejected
-    from workflows.pipeline import InFlight, Pipeline, publish
+    from workflows.pipeline import ADAPTER_QUEUE, InFlight, Pipeline, publish
 
 _RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -158,7 +158,7 @@ class ProjectWorkflow:
         """The main loop under patch ``pipelined`` (``workflows.pipeline``): only a wake-up, a timer or
         the run's start makes it act (alarms, stages, search attributes, continue-as-new, dispatch,
         the next alarm); a batch's result only drops what it stored from the outbox."""
-        pipe, acting = Pipeline(_RETRY, _TIMEOUT), True
+        pipe, acting = Pipeline(_RETRY, _TIMEOUT, adapters_apart=workflow.patched(ADAPTER_QUEUE)), True
         while True:
             failed = pipe.take_stored(m)
             if failed is not None:

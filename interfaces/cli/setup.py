@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from temporalio.client import Client
 
-from infra import cluster, migrate
+from infra import cluster, migrate, schedules
 from infra.settings import ConfigError, Settings, load_settings
 from interfaces.cli.common import JsonOpt, database_url, emit, fail, out
 
@@ -62,6 +62,13 @@ def setup_search_attributes(as_json: JsonOpt = False) -> None:
     emit({"added": added}, as_json, lambda: out.print(f"search attributes added: {', '.join(added) or '-'}"))
 
 
+@app.command("schedules")
+def setup_schedules(as_json: JsonOpt = False) -> None:
+    """Create or update the zone's schedules (daily overdue digest, weekly zone report, November calendar reminder)."""
+    done = _temporal(lambda c, s: schedules.ensure_schedules(c, s.task_queue))
+    emit(done, as_json, lambda: out.print(" ".join(f"{k}={v}" for k, v in done.items())))
+
+
 @app.command("all")
 def setup_all(retention_days: RetentionOpt = 3650, as_json: JsonOpt = False) -> None:
     """Migrations, namespace, search attributes and schedules, in that order; safe to repeat."""
@@ -77,7 +84,13 @@ def setup_all(retention_days: RetentionOpt = 3650, as_json: JsonOpt = False) -> 
             await pool.close()
         registered = await _namespace(client, s, retention_days)
         added = await cluster.ensure_search_attributes(client, client.namespace)
-        return {"migrations_applied": applied, "namespace_registered": registered, "search_attributes_added": added}
+        made = await schedules.ensure_schedules(client, s.task_queue)
+        return {
+            "migrations_applied": applied,
+            "namespace_registered": registered,
+            "search_attributes_added": added,
+            "schedules": made,
+        }
 
     result = _temporal(go)
     emit(result, as_json, lambda: out.print(" ".join(f"{k}={v}" for k, v in result.items())))
