@@ -12,7 +12,9 @@ event store's binding (``eventstore.binding``: one event store per cluster and n
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from google.protobuf.duration_pb2 import Duration
@@ -25,6 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from schemas import visibility
 
 log = structlog.get_logger(__name__)
+_NEW_NAMESPACE_WAIT_S = 30
 
 # Temporal's own enum values for the SDK's indexed value types (``SearchAttributeIndexedValueType``).
 _PROTO_TYPE = {
@@ -61,13 +64,28 @@ async def ensure_namespace(client: Client, namespace: str, retention: timedelta)
     return True
 
 
+async def _list_search_attributes(client: Client, namespace: str) -> Any:
+    """The namespace's search attributes; a namespace registered a moment ago is waited for (the
+    frontends learn of it when their namespace cache refreshes, every 10 s by default)."""
+    for attempt in range(_NEW_NAMESPACE_WAIT_S):
+        try:
+            return await client.operator_service.list_search_attributes(
+                ListSearchAttributesRequest(namespace=namespace)
+            )
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND or attempt == _NEW_NAMESPACE_WAIT_S - 1:
+                raise
+            await asyncio.sleep(1)
+    raise AssertionError("unreachable")
+
+
 async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
     """Add the search attributes of ``schemas.visibility`` missing from ``namespace``; return their names.
 
     Raises ``ValueError`` naming the attribute when one exists with another type (a cluster set up
     by hand), since daiban's queries would then fail.
     """
-    listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+    listed = await _list_search_attributes(client, namespace)
     missing: dict[str, IndexedValueType.ValueType] = {}
     for key in visibility.ALL:
         want = _PROTO_TYPE[key.indexed_value_type.name]
