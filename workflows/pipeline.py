@@ -146,6 +146,13 @@ class Pipeline:
         return any(t.done() for _, t in self._timers)
 
 
+def pipeline_for_run(retry: RetryPolicy, timeout: timedelta) -> Pipeline:
+    """A run's pipeline, taken where its loop starts: since patch ``adapter-queue`` its applications
+    go to department systems from the adapters' task queue (a run started before keeps ``apply_batch``
+    calling them, until it continues as new)."""
+    return Pipeline(retry, timeout, adapters_apart=workflow.patched(ADAPTER_QUEUE))
+
+
 def publish(m: ProjectMachine, published: dict[str, Any], fault: str | None) -> None:
     """Upsert the search attributes that changed since ``published`` (updated in place) and set
     the current details, so the UI shows where the project stands (``fault``: parked, and why)."""

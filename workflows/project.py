@@ -57,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.effects import Batch
     from workflows.clocks import ClockLedger, ClockLedgers
     from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState, Rejected
-    from workflows.pipeline import ADAPTER_QUEUE, InFlight, Pipeline, publish
+    from workflows.pipeline import InFlight, Pipeline, pipeline_for_run, publish
 
 _RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -71,11 +71,9 @@ NOT_READY = "NotReady"
 # Patch: batches dispatched from the activation that filled the outbox, nothing issued on their
 # results, alarm timers never cancelled (``workflows.pipeline``; tests/faults/evidence).
 PIPELINED = "pipelined"
-# Patch: matters run the statutory limit with the zone's promise beside it (``ProjectState.clock_model``).
-TWO_CLOCKS = "two-clocks"
+TWO_CLOCKS = "two-clocks"  # Patch: the statutory limit with the zone's promise beside it (``clock_model``)
 DEEMED_BY_MATTER = "deemed-by-matter"  # deemed approval only for the matters a zone lists (``deemed_rule``)
-# Patch: matters are applied for and accepted before their clock runs (``ProjectState.acceptance_rule``).
-ACCEPTANCE = "acceptance"
+ACCEPTANCE = "acceptance"  # Patch: applied for and accepted before the clock runs (``acceptance_rule``)
 # Patch: a run without its own ``history_limit`` continues as new at ``SHORT_RUN_EVENTS`` events
 # (before: 2,000), so a worker that lost its cached copy replays little (a 60-update storm on a
 # 300-event run stalled in 11 of 15 runs; 13 of 13 passed with runs of 100-250 events).
@@ -108,6 +106,8 @@ def context_of(versions: ContentVersions) -> ProjectContext:
 @workflow.defn
 class ProjectWorkflow:
     """One investment project's approval lifecycle (see the module docstring for the contract)."""
+
+    _new_pipeline = staticmethod(pipeline_for_run)  # patch adapter-queue; tests/upgrade builds the release before it
 
     @workflow.init
     def __init__(self, inp: ProjectInput) -> None:
@@ -158,7 +158,7 @@ class ProjectWorkflow:
         """The main loop under patch ``pipelined`` (``workflows.pipeline``): only a wake-up, a timer or
         the run's start makes it act (alarms, stages, search attributes, continue-as-new, dispatch,
         the next alarm); a batch's result only drops what it stored from the outbox."""
-        pipe, acting = Pipeline(_RETRY, _TIMEOUT, adapters_apart=workflow.patched(ADAPTER_QUEUE)), True
+        pipe, acting = self._new_pipeline(_RETRY, _TIMEOUT), True
         while True:
             failed = pipe.take_stored(m)
             if failed is not None:
