@@ -6,13 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test worker lint faults clean-state help
+.PHONY: run test worker lint faults histories clean-state help
 
 help:
 	@echo "make run    - Temporal dev server + UI, PostgreSQL, worker and demo projects (Ctrl-C stops)"
 	@echo "make test   - the whole test suite against real Temporal and PostgreSQL servers"
 	@echo "make worker - only the worker (needs Temporal and DATABASE_URL)"
 	@echo "make lint   - ruff (check and format), mypy strict over code and tests, import layers"
+	@echo "make histories - record fresh replay histories (tests/replay/histories) with this release's code"
 	@echo "make faults - the fault suite: projects driven to production while workers, Temporal and PostgreSQL are killed"
 
 $(STAMP): pyproject.toml
@@ -38,6 +39,10 @@ lint: $(STAMP)
 
 faults: $(STAMP)
 	$(BIN)/python -m tests.faults $(FAULTS_ARGS)
+
+# Fresh replay histories from the current code (keep the old ones under a suffix: tests/replay/test_replay.py).
+histories: $(STAMP)
+	DAIBAN_RECORD_HISTORIES=1 $(BIN)/python -m pytest tests/replay -k record $(PYTEST_ARGS)
 
 clean-state:
 	rm -rf .daiban

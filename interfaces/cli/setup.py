@@ -49,7 +49,7 @@ async def _namespace(client: Client, s: Settings, retention_days: int) -> bool:
 
 
 @app.command("namespace")
-def setup_namespace(retention_days: RetentionOpt = 3650, as_json: JsonOpt = False) -> None:
+def setup_namespace(retention_days: RetentionOpt = 90, as_json: JsonOpt = False) -> None:
     """Register the namespace daiban runs in (DAIBAN_TEMPORAL_NAMESPACE / TEMPORAL_NAMESPACE) when missing."""
     created = _temporal(lambda c, s: _namespace(c, s, retention_days))
     emit({"registered": created}, as_json, lambda: out.print("namespace registered" if created else "namespace exists"))
@@ -70,7 +70,7 @@ def setup_schedules(as_json: JsonOpt = False) -> None:
 
 
 @app.command("all")
-def setup_all(retention_days: RetentionOpt = 3650, as_json: JsonOpt = False) -> None:
+def setup_all(retention_days: RetentionOpt = 90, as_json: JsonOpt = False) -> None:
     """Migrations, namespace, search attributes and schedules, in that order; safe to repeat."""
     from infra.db import create_pool
 
