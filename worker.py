@@ -21,6 +21,8 @@ import structlog
 from temporalio.worker import Worker
 
 from activities import content
+from activities.adapters import DepartmentAdapters
+from activities.duties import ZoneDuties
 from activities.notifications import NotificationSender
 from activities.project import ProjectActivities
 from eventstore.binding import BindingError, check_client_binding
@@ -33,16 +35,18 @@ from infra.process import TEMPORAL_LOST, exit_now
 from infra.settings import ConfigError, Settings, load_settings
 from infra.telemetry import LogContextInterceptor
 from infra.temporal import connect, watch_health
+from schemas.activities import adapter_queue
+from workflows.duties import ZoneDutyWorkflow
 from workflows.project import ProjectWorkflow
 
 log = structlog.get_logger("daiban.worker")
 
-WORKFLOWS = [ProjectWorkflow]
+WORKFLOWS = [ProjectWorkflow, ZoneDutyWorkflow]
 
 
 def activities_of(acts: ProjectActivities) -> list[Callable[..., Any]]:
-    """Every activity the worker registers."""
-    return [acts.resolve_versions, acts.apply_batch, acts.record_fault]
+    """Every activity of the orchestration queue: the project's and the zone duties' (``activities.duties``)."""
+    return [acts.resolve_versions, acts.apply_batch, acts.record_fault, ZoneDuties(acts.pool).perform_zone_duty]
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
@@ -63,15 +67,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         content.load_shipped()
         await content.load_stored(pool)
         refresher = asyncio.create_task(content.refresh_forever(pool, stop))
-        acts = ProjectActivities(pool, settings.department_webhooks)
-        worker = Worker(
-            client,
-            task_queue=settings.task_queue,
-            workflows=WORKFLOWS,
-            activities=activities_of(acts),
-            interceptors=[LogContextInterceptor(), EventMetricsInterceptor()],
-            graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),
-        )
+        workers = build_workers(client, pool, settings)
         # The read models follow the event store from this process too; several workers may run
         # projectors at once, the checkpoint row lock lets one apply each batch.
         projector = Projector(pool, on_quarantine=observe_quarantined)
@@ -81,10 +77,12 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             if settings.notify_webhook
             else None
         )
-        async with worker:
+        async with contextlib.AsyncExitStack() as running:
+            for w in workers:
+                await running.enter_async_context(w)
             log.info(
                 "worker started",
-                task_queue=settings.task_queue,
+                task_queues=[w.task_queue for w in workers],
                 temporal=client.service_client.config.target_host,
                 namespace=client.namespace,
                 metrics_port=settings.metrics_port or None,
@@ -98,6 +96,38 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     finally:
         await pool.close()
     log.info("worker stopped")
+
+
+def build_workers(client: Any, pool: Any, settings: Settings) -> list[Worker]:
+    """One Temporal worker per queue this process polls (``DAIBAN_WORKER_QUEUES``).
+
+    ``orchestration``: the project workflow and its activities on ``DAIBAN_TASK_QUEUE``;
+    ``adapters``: the department adapters (``activities.adapters``) on ``adapter_queue`` of it.
+    """
+    common: dict[str, Any] = {
+        "interceptors": [LogContextInterceptor(), EventMetricsInterceptor()],
+        "graceful_shutdown_timeout": timedelta(seconds=settings.shutdown_grace_seconds),
+    }
+    queues = settings.polled_queues()
+    workers = []
+    if "orchestration" in queues:
+        acts = ProjectActivities(pool, settings.department_webhooks)
+        workers.append(
+            Worker(
+                client, task_queue=settings.task_queue, workflows=WORKFLOWS, activities=activities_of(acts), **common
+            ),
+        )
+    if "adapters" in queues:
+        adapters = DepartmentAdapters(pool, settings.department_webhooks)
+        workers.append(
+            Worker(
+                client,
+                task_queue=adapter_queue(settings.task_queue),
+                activities=[adapters.deliver_applications],
+                **common,
+            )
+        )
+    return workers
 
 
 async def _until_stopped_or_temporal_lost(client: Any, settings: Settings, stop: asyncio.Event) -> None:

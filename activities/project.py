@@ -126,7 +126,9 @@ class ProjectActivities:
         calls = [
             (url, e)
             for e in batch.effects
-            if isinstance(e, SubmitApplication) and (url := self.webhooks.get(e.department))
+            if isinstance(e, SubmitApplication)
+            and (url := self.webhooks.get(e.department))
+            and not batch.adapters_apart  # the workflow delivers them from the adapters' queue
         ]
         if calls:
             async with httpx.AsyncClient(timeout=TIMEOUT) as client:

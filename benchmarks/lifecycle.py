@@ -24,12 +24,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from activities.adapters import DepartmentAdapters
 from activities.project import ProjectActivities
 from infra import migrate
 from infra.db import create_pool
 from infra.devstack.pgserver import EmbeddedPostgres
 from interfaces.client import DaibanClient
 from schemas import visibility
+from schemas.activities import adapter_queue
 from schemas.project import Decision
 from tests.harness import registration
 from worker import WORKFLOWS, activities_of
@@ -77,13 +79,17 @@ async def run(n: int, dsn: str) -> None:
     proc = psutil.Process(os.getpid())
     try:
         runner = UnsandboxedWorkflowRunner() if os.environ.get("BENCH_UNSANDBOXED") else SandboxedWorkflowRunner()
-        async with Worker(
-            env.client,
-            task_queue="bench",
-            workflows=WORKFLOWS,
-            activities=activities_of(ProjectActivities(pool)),
-            max_cached_workflows=n + 10,
-            workflow_runner=runner,
+        adapters = DepartmentAdapters(pool)
+        async with (
+            Worker(env.client, task_queue=adapter_queue("bench"), activities=[adapters.deliver_applications]),
+            Worker(
+                env.client,
+                task_queue="bench",
+                workflows=WORKFLOWS,
+                activities=activities_of(ProjectActivities(pool)),
+                max_cached_workflows=n + 10,
+                workflow_runner=runner,
+            ),
         ):
             client = DaibanClient(env.client, "bench")
             regs = [registration(zone="yanhu" if i % 2 else "tunliu") for i in range(n)]

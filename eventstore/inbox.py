@@ -79,3 +79,14 @@ async def close_submission(
             recorded=closed["before"],
         )
     return bool(closed["now"])
+
+
+async def submission_stored(db: Executor, project_id: str, matter_code: str, submission: int) -> bool:
+    """Whether the department inbox holds this submission (its batch has committed)."""
+    found = await db.fetchval(
+        "SELECT 1 FROM department_inbox WHERE project_id = $1 AND matter_code = $2 AND submission = $3",
+        project_id,
+        matter_code,
+        submission,
+    )
+    return found is not None

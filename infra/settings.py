@@ -42,6 +42,9 @@ class LoggingSettings(_Group):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+_QUEUES = r"^\s*(orchestration|adapters)(\s*,\s*(orchestration|adapters))*\s*$"
+
+
 class WorkerSettings(_Group):
     """The worker: department adapters, the messaging gateway, shutdown, metrics."""
 
@@ -62,6 +65,15 @@ class WorkerSettings(_Group):
     # never. An option, not a cure: the fault suite's stuck projects (tests/faults/evidence) also
     # happen far from any server restart.
     temporal_lost_exit_seconds: float = Field(default=0.0, ge=0, le=600)
+    # Which task queues this worker polls, comma-separated: ``orchestration`` (the project
+    # workflows, their batches and the zone's periodic work, on ``DAIBAN_TASK_QUEUE``) and
+    # ``adapters`` (calls to department systems, on ``DAIBAN_TASK_QUEUE``-adapters), so adapters
+    # scale and fail apart from orchestration. Default: both (``make run``, one worker).
+    worker_queues: str = Field(default="orchestration,adapters", pattern=_QUEUES)
+
+    def polled_queues(self) -> set[str]:
+        """The kinds of queue this worker polls (``orchestration``, ``adapters``)."""
+        return {q.strip() for q in self.worker_queues.split(",")}
 
 
 class PrincipalConfig(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from schemas.base import Frozen
+from schemas.effects import SubmitApplication
 
 RESOLVE_VERSIONS = "resolve_versions"
 APPLY_BATCH = "apply_batch"
@@ -41,3 +42,28 @@ class FaultReport(Frozen):
     batch_summary: str
     first_event_version: int | None
     at: datetime
+
+
+# ---- department adapters: their own task queue ------------------------------------------------
+# Calls to department systems (webhooks, e-licence) run on ``adapter_queue(task_queue)``, polled
+# by the workers whose ``DAIBAN_WORKER_QUEUES`` names ``adapters``, so they scale and fail apart
+# from orchestration (projects registered since patch ``adapter-queue``, ``workflows.pipeline``).
+DELIVER_APPLICATIONS = "deliver_applications"
+# Retried: the batch writing the application is not committed yet (the delivery leaves with it).
+BATCH_NOT_STORED = "BatchNotStored"
+
+
+def adapter_queue(task_queue: str) -> str:
+    """The department adapters' task queue beside the orchestration queue ``task_queue``."""
+    return f"{task_queue}-adapters"
+
+
+class Deliveries(Frozen):
+    """Input of ``deliver_applications``: applications of one batch, for their departments' systems.
+
+    Each is POSTed once its batch has stored it in the department's inbox (the adapter waits for
+    the commit, so a department never hears of an application the store does not hold).
+    """
+
+    project_id: str
+    applications: list[SubmitApplication]

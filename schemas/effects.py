@@ -139,6 +139,9 @@ class Batch(Frozen):
     project_id: str
     events: list[EventEnvelope] = []
     effects: list[Effect] = []
+    # True: the workflow sends the applications to department systems itself, from the adapters'
+    # task queue (``deliver_applications``); ``apply_batch`` calls no webhook.
+    adapters_apart: bool = False
 
     def summary(self) -> str:
         """What the batch does, in one line for the Temporal UI's activity summary."""

@@ -16,7 +16,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import content
+from activities.adapters import DepartmentAdapters
 from activities.project import ProjectActivities
+from schemas.activities import adapter_queue
 from schemas.project import ProjectView, RegisterProject, workflow_id_for
 from worker import WORKFLOWS, activities_of
 from workflows.project import ProjectInput
@@ -84,16 +86,28 @@ def registration(**overrides: object) -> RegisterProject:
     return RegisterProject.model_validate(data)
 
 
+def adapter_worker(
+    client: Client, task_queue: str, pool: asyncpg.Pool, webhooks: dict[str, str] | None = None
+) -> Worker:
+    """The department adapters' worker beside a test's orchestration worker on ``task_queue``
+    (``DAIBAN_WORKER_QUEUES=adapters``): projects deliver their applications from there."""
+    adapters = DepartmentAdapters(pool, webhooks)
+    return Worker(client, task_queue=adapter_queue(task_queue), activities=[adapters.deliver_applications])
+
+
 async def running_worker(env: WorkflowEnvironment, task_queue: str, pool: asyncpg.Pool) -> AsyncIterator[Harness]:
     # As worker.py does: the content registry follows what is stored (a calendar loaded by the CLI).
     content.load_shipped()
     stop = asyncio.Event()
     refresher = asyncio.create_task(content.refresh_forever(pool, stop, poll_interval=0.5))
-    async with Worker(
-        env.client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=activities_of(ProjectActivities(pool)),
+    async with (
+        adapter_worker(env.client, task_queue, pool),
+        Worker(
+            env.client,
+            task_queue=task_queue,
+            workflows=WORKFLOWS,
+            activities=activities_of(ProjectActivities(pool)),
+        ),
     ):
         harness = Harness(env.client, task_queue, pool)
         try:

@@ -27,9 +27,16 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from schemas import visibility
-    from schemas.activities import APPLY_BATCH
-    from schemas.effects import Batch
+    from schemas.activities import APPLY_BATCH, DELIVER_APPLICATIONS, Deliveries, adapter_queue
+    from schemas.effects import Batch, SubmitApplication
     from workflows.lifecycle import ProjectMachine
+
+
+# Patch: applications go to department systems from the adapters' task queue
+# (``deliver_applications``), not from ``apply_batch``; taken once per run, where its loop starts.
+ADAPTER_QUEUE = "adapter-queue"
+# A department system that is down is retried for as long as it takes, never failing the project.
+_DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 
 
 class OnlyWhatIsSet(BaseModel):
@@ -62,8 +69,11 @@ class Pipeline:
     events and effects already there (idempotent by event id and business keys).
     """
 
-    def __init__(self, retry: RetryPolicy, timeout: timedelta) -> None:
+    def __init__(self, retry: RetryPolicy, timeout: timedelta, *, adapters_apart: bool = False) -> None:
         self._retry, self._timeout = retry, timeout
+        # Patch ``adapter-queue``: each batch holding applications is followed by their delivery.
+        self.adapters_apart = adapters_apart
+        self._delivering: set[tuple[str, int]] = set()  # (matter, submission) sent to the adapters
         self.inflight: list[InFlight] = []
         self._events_sent = self._effects_sent = self._effects_dropped = 0
         self._timers: list[tuple[datetime, asyncio.Task[None]]] = []
@@ -75,7 +85,7 @@ class Pipeline:
         effects_through = self._effects_dropped + len(effects)
         if events_through <= self._events_sent and effects_through <= self._effects_sent:
             return
-        batch = Batch(project_id=m.pid, events=list(events), effects=list(effects))
+        batch = Batch(project_id=m.pid, events=list(events), effects=list(effects), adapters_apart=self.adapters_apart)
         handle = workflow.start_activity(
             APPLY_BATCH,
             batch,
@@ -86,6 +96,32 @@ class Pipeline:
         )
         self.inflight.append(InFlight(batch, handle, events_through, effects_through))
         self._events_sent, self._effects_sent = events_through, effects_through
+        # A batch carries every effect not yet known stored: each application is delivered once.
+        applications = [
+            e
+            for e in effects
+            if isinstance(e, SubmitApplication) and (e.matter_code, e.submission) not in self._delivering
+        ]
+        if self.adapters_apart and applications:
+            self._delivering |= {(a.matter_code, a.submission) for a in applications}
+            self._deliver(batch, applications)
+
+    def _deliver(self, batch: Batch, applications: list[SubmitApplication]) -> None:
+        """Start the delivery of ``applications`` on the adapters' queue, beside their batch.
+
+        It waits there for the batch's commit; tracked like a batch that stores nothing (so the
+        run continues as new only once it landed), it never fails (retried until delivered).
+        """
+        handle = workflow.start_activity(
+            DELIVER_APPLICATIONS,
+            Deliveries(project_id=batch.project_id, applications=applications),
+            result_type=int,
+            task_queue=adapter_queue(workflow.info().task_queue),
+            summary="to department systems: " + ", ".join(f"{a.matter_code} ({a.department})" for a in applications),
+            start_to_close_timeout=self._timeout,
+            retry_policy=_DELIVERY_RETRY,
+        )
+        self.inflight.append(InFlight(batch, handle, 0, 0))
 
     def any_done(self) -> bool:
         return any(f.handle.done() for f in self.inflight)
@@ -108,6 +144,7 @@ class Pipeline:
         for f in self.inflight:
             f.handle.cancel()
         self.inflight.clear()
+        self._delivering.clear()
         self._events_sent, self._effects_sent = 0, self._effects_dropped
 
     def arm(self, alarm: datetime | None, summary: str) -> None:
@@ -119,6 +156,13 @@ class Pipeline:
 
     def timer_fired(self) -> bool:
         return any(t.done() for _, t in self._timers)
+
+
+def pipeline_for_run(retry: RetryPolicy, timeout: timedelta) -> Pipeline:
+    """A run's pipeline, taken where its loop starts: since patch ``adapter-queue`` its applications
+    go to department systems from the adapters' task queue (a run started before keeps ``apply_batch``
+    calling them, until it continues as new)."""
+    return Pipeline(retry, timeout, adapters_apart=workflow.patched(ADAPTER_QUEUE))
 
 
 def publish(m: ProjectMachine, published: dict[str, Any], fault: str | None) -> None:

@@ -59,7 +59,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.content import machine_of
     from workflows.faulting import report_fault
     from workflows.lifecycle import ProjectMachine, ProjectState, Rejected
-    from workflows.pipeline import InFlight, Pipeline, publish
+    from workflows.pipeline import InFlight, Pipeline, pipeline_for_run, publish
     from workflows.ratings import RatingUpdates
     from workflows.start import CHECKED_START, NO_INPUT, ProjectInput, decode_start, refuse, refuse_workflow_id
 
@@ -75,11 +75,9 @@ NOT_READY = "NotReady"
 # Patch: batches dispatched from the activation that filled the outbox, nothing issued on their
 # results, alarm timers never cancelled (``workflows.pipeline``; tests/faults/evidence).
 PIPELINED = "pipelined"
-# Patch: matters run the statutory limit with the zone's promise beside it (``ProjectState.clock_model``).
-TWO_CLOCKS = "two-clocks"
+TWO_CLOCKS = "two-clocks"  # Patch: the statutory limit with the zone's promise beside it (``clock_model``)
 DEEMED_BY_MATTER = "deemed-by-matter"  # deemed approval only for the matters a zone lists (``deemed_rule``)
-# Patch: matters are applied for and accepted before their clock runs (``ProjectState.acceptance_rule``).
-ACCEPTANCE = "acceptance"
+ACCEPTANCE = "acceptance"  # Patch: applied for and accepted before the clock runs (``acceptance_rule``)
 # Patch: a run without its own ``history_limit`` continues as new at ``SHORT_RUN_EVENTS`` events
 # (before: 2,000), so a worker that lost its cached copy replays little (a 60-update storm on a
 # 300-event run stalled in 11 of 15 runs; 13 of 13 passed with runs of 100-250 events).
@@ -97,6 +95,8 @@ __all__ = ["ProjectInput", "ProjectWorkflow"]  # ProjectInput: ``workflows.start
 @workflow.defn
 class ProjectWorkflow(RatingUpdates):
     """One investment project's approval lifecycle (see the module docstring for the contract)."""
+
+    _new_pipeline = staticmethod(pipeline_for_run)  # patch adapter-queue; tests/upgrade builds the release before it
 
     @workflow.init
     def __init__(self, raw: RawValue = NO_INPUT) -> None:
@@ -150,7 +150,7 @@ class ProjectWorkflow(RatingUpdates):
         """The main loop under patch ``pipelined`` (``workflows.pipeline``): only a wake-up, a timer or
         the run's start makes it act (alarms, stages, search attributes, continue-as-new, dispatch,
         the next alarm); a batch's result only drops what it stored from the outbox."""
-        pipe, acting = Pipeline(_RETRY, _TIMEOUT), True
+        pipe, acting = self._new_pipeline(_RETRY, _TIMEOUT), True
         while True:
             failed = pipe.take_stored(m)
             if failed is not None:

@@ -186,6 +186,15 @@ async def _migrate(dsn: str) -> list[str]:
         await pool.close()
 
 
+async def _schedules(settings: Settings) -> dict[str, str]:
+    """The zone's schedules (``daiban setup schedules``), on the dev server."""
+    from infra.schedules import ensure_schedules
+    from infra.temporal import connect
+
+    client = await connect(settings, address=f"127.0.0.1:{settings.temporal_port}")
+    return await ensure_schedules(client, settings.task_queue)
+
+
 def run() -> int:
     """Start the stack, start the demo, wait for Ctrl-C, stop the stack."""
     try:
@@ -214,6 +223,8 @@ def run() -> int:
         say(f"starting the worker and the gateway (logs: {stack.state / 'worker.log'}, gateway.log)")
         stack.start_worker(dsn)
         stack.start_gateway(dsn)  # daiban: HTTP gateway
+        made = asyncio.run(_schedules(settings))
+        say(f"zone schedules: {', '.join(made)} (the UI's Schedules page)")
         if settings.demo:
             from infra.devstack.demo import run_demo
 

@@ -20,6 +20,7 @@ import typer
 from infra.logs import configure_logging
 from infra.process import exit_now
 from interfaces.cli import calendar, content, db, decisions, project, projector, reports
+from interfaces.cli import setup as setup_cli
 from interfaces.cli.common import HELP_STYLE
 
 app = typer.Typer(
@@ -47,6 +48,7 @@ app.add_typer(content.zone_app, name="zone")
 app.add_typer(content.catalog_app, name="catalog")
 app.add_typer(projector.app, name="projector")
 db.install(app)
+setup_cli.install(app)
 
 
 def main() -> None:

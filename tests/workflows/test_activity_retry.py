@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 
 from activities.project import ProjectActivities
 from schemas.effects import Batch
-from tests.harness import Harness
+from tests.harness import Harness, adapter_worker
 from tests.workflows.helpers import approve_all, events, open_all, settle, view
 from worker import WORKFLOWS, activities_of
 
@@ -40,11 +40,14 @@ async def test_a_retried_append_after_commit_writes_nothing_twice(
     real = ProjectActivities(pg_pool)
     crashing = CrashAfterCommit(real)
     acts = [a for a in activities_of(real) if getattr(a, "__name__", "") != "apply_batch"]
-    async with Worker(
-        dev_env.client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=[*acts, crashing.apply_batch],
+    async with (
+        adapter_worker(dev_env.client, task_queue, pg_pool),
+        Worker(
+            dev_env.client,
+            task_queue=task_queue,
+            workflows=WORKFLOWS,
+            activities=[*acts, crashing.apply_batch],
+        ),
     ):
         h = await Harness(dev_env.client, task_queue, pg_pool).start(zone="tunliu")
         await approve_all(h, "approval_land", prefix="crash")

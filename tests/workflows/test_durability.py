@@ -34,7 +34,7 @@ from schemas import commands
 from schemas.effects import Batch
 from schemas.project import ProgressReport, ReassignAgent, ResumeClock, RetryFaulted, StopClock
 from tests.faults.checks import timer_gaps
-from tests.harness import Harness
+from tests.harness import Harness, adapter_worker
 from tests.support import rid
 from tests.workflows.helpers import (
     approve_all,
@@ -71,12 +71,15 @@ async def test_updates_racing_activities_replay_on_a_worker_without_cache(
     dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool
 ) -> None:
     content.load_shipped()
-    async with Worker(
-        dev_env.client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=activities_of(ProjectActivities(pg_pool)),
-        max_cached_workflows=0,  # every workflow task replays the history from the start
+    async with (
+        adapter_worker(dev_env.client, task_queue, pg_pool),
+        Worker(
+            dev_env.client,
+            task_queue=task_queue,
+            workflows=WORKFLOWS,
+            activities=activities_of(ProjectActivities(pg_pool)),
+            max_cached_workflows=0,  # every workflow task replays the history from the start
+        ),
     ):
         harness = Harness(dev_env.client, task_queue, pg_pool)
         client = DaibanClient(dev_env.client, task_queue)
@@ -231,7 +234,10 @@ async def test_a_cold_worker_gets_an_activity_result_and_an_update_in_one_task(
         return await real.apply_batch(batch)
 
     acts = [a for a in activities_of(real) if getattr(a, "__name__", "") != "apply_batch"] + [held_apply]
-    async with Worker(dev_env.client, task_queue=task_queue, activities=acts):
+    async with (
+        adapter_worker(dev_env.client, task_queue, pg_pool),
+        Worker(dev_env.client, task_queue=task_queue, activities=acts),
+    ):
         async with Worker(dev_env.client, task_queue=task_queue, workflows=WORKFLOWS, max_cached_workflows=0):
             h = await Harness(dev_env.client, task_queue, pg_pool).start(zone="tunliu")
             await approve_all(h, "approval_land", prefix="cold")

@@ -8,7 +8,7 @@ import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
 from activities.project import ProjectActivities
-from tests.harness import Harness, Receiver, registration
+from tests.harness import Harness, Receiver, adapter_worker, registration
 from tests.workflows.helpers import apply, settle, view
 from worker import WORKFLOWS, activities_of
 
@@ -23,7 +23,10 @@ async def test_applications_reach_the_department_webhook(
 
     received = http_receiver.received
     acts = ProjectActivities(pg_pool, webhooks={"market": http_receiver.url})
-    async with Worker(dev_env.client, task_queue=task_queue, workflows=WORKFLOWS, activities=activities_of(acts)):
+    async with (
+        adapter_worker(dev_env.client, task_queue, pg_pool, {"market": http_receiver.url}),
+        Worker(dev_env.client, task_queue=task_queue, workflows=WORKFLOWS, activities=activities_of(acts)),
+    ):
         h = await Harness(dev_env.client, task_queue, pg_pool).start(zone="tunliu")
         v = await view(h)
         await apply(h, "enterprise-registration", "standard", "apply-reg", by=v.agent)

@@ -1,0 +1,105 @@
+"""Preparing a Temporal cluster's namespace for daiban: the namespace itself and its search attributes.
+
+Both steps are idempotent (what exists is left alone) and run from the setup step of a
+deployment (``daiban setup all``: the compose file's ``setup`` service, the Kubernetes setup Job)
+after ``daiban db migrate``. The dev server of ``make run`` is started with the search attributes
+already, so there both steps find nothing to do.
+
+One namespace per environment or province (``shanxi-prod``, ``shanxi-staging``): the namespace
+is the unit of retention, of access (mTLS / API keys map to namespaces on a cluster), and of the
+event store's binding (``eventstore.binding``: one event store per cluster and namespace).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from schemas import visibility
+
+log = structlog.get_logger(__name__)
+_NEW_NAMESPACE_WAIT_S = 30
+
+# Temporal's own enum values for the SDK's indexed value types (``SearchAttributeIndexedValueType``).
+_PROTO_TYPE = {
+    "KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "KEYWORD_LIST": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+    "BOOL": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+    "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    "TEXT": IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+    "INT": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    "FLOAT": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+}
+
+
+async def ensure_namespace(client: Client, namespace: str, retention: timedelta) -> bool:
+    """Register ``namespace`` with ``retention`` (closed workflows' histories kept that long) unless
+    it exists; True when this call registered it. A cluster that forbids registering (a cloud
+    namespace made in its console) raises the server's ``RPCError``, naming the namespace."""
+    try:
+        await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=namespace))
+        return False
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+    seconds = int(retention.total_seconds())
+    try:
+        await client.workflow_service.register_namespace(
+            RegisterNamespaceRequest(namespace=namespace, workflow_execution_retention_period=Duration(seconds=seconds))
+        )
+    except RPCError as err:
+        if err.status == RPCStatusCode.ALREADY_EXISTS:  # another setup run won the race
+            return False
+        raise
+    log.info("namespace registered", namespace=namespace, retention_days=retention.days)
+    return True
+
+
+async def _list_search_attributes(client: Client, namespace: str) -> Any:
+    """The namespace's search attributes; a namespace registered a moment ago is waited for (the
+    frontends learn of it when their namespace cache refreshes, every 10 s by default)."""
+    for attempt in range(_NEW_NAMESPACE_WAIT_S):
+        try:
+            return await client.operator_service.list_search_attributes(
+                ListSearchAttributesRequest(namespace=namespace)
+            )
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND or attempt == _NEW_NAMESPACE_WAIT_S - 1:
+                raise
+            await asyncio.sleep(1)
+    raise AssertionError("unreachable")
+
+
+async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
+    """Add the search attributes of ``schemas.visibility`` missing from ``namespace``; return their names.
+
+    Raises ``ValueError`` naming the attribute when one exists with another type (a cluster set up
+    by hand), since daiban's queries would then fail.
+    """
+    listed = await _list_search_attributes(client, namespace)
+    missing: dict[str, IndexedValueType.ValueType] = {}
+    for key in visibility.ALL:
+        want = _PROTO_TYPE[key.indexed_value_type.name]
+        have = listed.custom_attributes.get(key.name)
+        if have is None:
+            missing[key.name] = want
+        elif have != want:
+            raise ValueError(
+                f"search attribute {key.name} exists in namespace {namespace} as "
+                f"{IndexedValueType.Name(have)}, daiban needs {IndexedValueType.Name(want)}"
+            )
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+        )
+        log.info("search attributes added", namespace=namespace, names=sorted(missing))
+    return sorted(missing)

@@ -1,0 +1,108 @@
+"""Upgrading running projects: projects started on the release before patch ``adapter-queue``
+finish on workers of the new release, switched mid-lifecycle (README, "Upgrading running projects").
+
+The old workers stop, the new ones (both queues) start: each running project replays its history on
+the new code (``workflow.patched`` answers False where the history has no marker, so it goes on as it
+began: ``apply_batch`` calls the department systems) and goes on to production without a failed
+workflow task; a project started after the switch delivers from the adapters' queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import asyncpg
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities import content
+from activities.project import ProjectActivities
+from infra.settings import Settings
+from schemas.activities import DELIVER_APPLICATIONS, adapter_queue
+from tests.harness import Harness, Receiver
+from tests.workflows.helpers import apply, approve_all, decide, settle, view
+from tests.workflows.old_release import ProjectWorkflowBeforeAdapterQueue
+from worker import activities_of, build_workers
+from workflows.pipeline import ADAPTER_QUEUE
+
+
+async def history_facts(h: WorkflowHandle[Any, Any]) -> tuple[int, set[str], dict[str, str]]:
+    """Failed workflow tasks, patch markers, and the task queue of each activity type."""
+    failed, markers, queues = 0, set(), {}
+    async for e in h.fetch_history_events():
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            failed += 1
+        elif e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            details = e.marker_recorded_event_attributes.details
+            data = b" ".join(p.data for v in details.values() for p in v.payloads)
+            markers |= {ADAPTER_QUEUE} if ADAPTER_QUEUE.encode() in data else set()
+        elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            a = e.activity_task_scheduled_event_attributes
+            queues[a.activity_type.name] = a.task_queue.name
+    return failed, markers, queues
+
+
+async def test_projects_started_on_the_old_release_finish_on_the_new_one(
+    dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool, http_receiver: Receiver
+) -> None:
+    content.load_shipped()
+    client, hooks = dev_env.client, {"market": http_receiver.url}
+    harness = Harness(client, task_queue, pg_pool)
+    old_release = Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[ProjectWorkflowBeforeAdapterQueue],
+        activities=activities_of(ProjectActivities(pg_pool, hooks)),
+    )
+    old: list[WorkflowHandle[Any, Any]] = []
+    async with old_release:
+        for zone in ("yanhu", "linfen"):
+            h = await harness.start(zone=zone)
+            old.append(h)
+            await approve_all(h, "approval_land", prefix="old")  # establishment decided on the old release
+            await settle(h)
+    # The switch: every old worker is gone, the new release polls both queues (during the
+    # transition the orchestration workers keep the webhooks: old runs still call them from apply_batch).
+    new_release = build_workers(
+        client,
+        pg_pool,
+        Settings(task_queue=task_queue, worker_queues="orchestration,adapters", department_webhooks=hooks),
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        for w in new_release:
+            await stack.enter_async_context(w)
+        for h in old:
+            v = await approve_all(h, "in_production", prefix="new")
+            assert v.stage == "in_production"
+        fresh = await harness.start(zone="yanhu")
+        v = await view(fresh)
+        await apply(fresh, "enterprise-registration", "standard", "fresh-apply", by=v.agent)
+        await decide(fresh, "enterprise-registration", "market", "fresh-accept", "accept", by="market-clerk")
+        for _ in range(100):
+            if any(r["key"].startswith(f"{v.project_id}/") for r in http_receiver.received):
+                break
+            await asyncio.sleep(0.1)
+        await settle(fresh)
+        # In production: only the departments' after-the-fact checks of commitments may remain open.
+        finished = [await view(h) for h in old]
+        facts_fresh = await history_facts(fresh)
+        # The runs the old release started (a project may have continued as new since, on the new
+        # release: that run takes the patch, as every project does from its next continue-as-new).
+        first_runs = [client.get_workflow_handle(h.id, run_id=h.first_execution_run_id) for h in old]
+        facts_old = [await history_facts(h) for h in first_runs]
+        await fresh.terminate("test finished")
+    assert [f.stage for f in finished] == ["in_production", "in_production"]
+    assert all(m.state in ("approved", "exempt") for f in finished for m in f.matters)
+    for failed, markers, queues in facts_old:
+        assert failed == 0, "the old runs replayed on the new release without a failed workflow task"
+        assert ADAPTER_QUEUE not in markers and DELIVER_APPLICATIONS not in queues
+    failed, markers, queues = facts_fresh
+    assert failed == 0 and ADAPTER_QUEUE in markers
+    assert queues[DELIVER_APPLICATIONS] == adapter_queue(task_queue)
+    keys = {r["key"] for r in http_receiver.received}
+    projects = [h.id.removeprefix("project-") for h in old] + [v.project_id]
+    assert {f"{p}/enterprise-registration/1" for p in projects} <= keys
