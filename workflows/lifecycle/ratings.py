@@ -23,6 +23,7 @@ Ratings cannot occur in histories recorded before this module, so no patch guard
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from schemas import events as ev
 from schemas import project as p
@@ -149,39 +150,25 @@ class Ratings(Filings):
 
     def record_callback(self, cmd: p.RecordCallback, now: datetime) -> p.Ack:
         """回访: closes the callback clock; the fix clock keeps running."""
-        r = self._owed(cmd.rating_id, cmd.by, "callback")
-        r.called_back = True
-        used, on_time = self._close_rating_clock("callback", r.rating_id, now)
-        self._emit(
-            ev.RatingCallbackMade(
-                project_id=self.pid,
-                rating_id=r.rating_id,
-                by=cmd.by,
-                note=cmd.note,
-                working_days_used=used,
-                on_time=on_time,
-            ),
-            now,
-        )
-        return self._ack(f"callback on {r.rating_id} recorded{'' if on_time else ' (late)'}")
+        return self._settle(cmd, "callback", now)
 
     def record_fix(self, cmd: p.RecordFix, now: datetime) -> p.Ack:
         """整改: closes the fix clock; the bad rating is settled."""
-        r = self._owed(cmd.rating_id, cmd.by, "fix")
-        r.fixed = True
-        used, on_time = self._close_rating_clock("fix", r.rating_id, now)
-        self._emit(
-            ev.RatingFixed(
-                project_id=self.pid,
-                rating_id=r.rating_id,
-                by=cmd.by,
-                note=cmd.note,
-                working_days_used=used,
-                on_time=on_time,
-            ),
-            now,
-        )
-        return self._ack(f"fix of {r.rating_id} recorded{'' if on_time else ' (late)'}")
+        return self._settle(cmd, "fix", now)
+
+    def _settle(self, cmd: p.RecordCallback | p.RecordFix, step: Literal["callback", "fix"], now: datetime) -> p.Ack:
+        """Record the callback or the fix of a bad rating: its clock closed, on time or late."""
+        r = self._owed(cmd.rating_id, cmd.by, step)
+        if step == "callback":
+            r.called_back = True
+        else:
+            r.fixed = True
+        used, on_time = self._close_rating_clock(step, r.rating_id, now)
+        event = ev.RatingCallbackMade if step == "callback" else ev.RatingFixed
+        fields = {"rating_id": r.rating_id, "by": cmd.by, "note": cmd.note}
+        self._emit(event(project_id=self.pid, **fields, working_days_used=used, on_time=on_time), now)
+        what = "callback on" if step == "callback" else "fix of"
+        return self._ack(f"{what} {r.rating_id} recorded{'' if on_time else ' (late)'}")
 
     # ---- the rating clocks on the ladder ------------------------------------------------------------
 
