@@ -477,7 +477,7 @@ class DaibanClient:
 def _translate(exc: RPCError, project_id: str) -> DaibanError:
     if exc.status == RPCStatusCode.NOT_FOUND:
         return ProjectNotFound(f"project_id: no project {project_id!r}")
-    if exc.status in _UNAVAILABLE:
+    if exc.status in _UNAVAILABLE or "no poller seen" in exc.message:  # (no worker on its queue right now)
         return TemporalUnavailable(f"Temporal: {exc.message}")
     return DaibanError(f"Temporal: {exc.message}")
 

@@ -320,17 +320,17 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     )
     assert rated.status_code == 200 and "非常满意" in rated.json()["message"]
     for _ in range(50):  # the batch is stored a moment after the update returned
-        timeline = await gw.http.get(f"/projects/{pid}/timeline")
+        timeline = await gw.http.get(f"/projects/{pid}/timeline", headers=operator())
         if "RatingGiven" in {e["event_type"] for e in timeline.json()}:
             break
         await asyncio.sleep(0.1)
     await Projector(pg_pool).run_once()
     year = str(datetime.now(CST).year)  # the dev server's projects run on the wall clock
-    sat = await gw.http.get("/reports/satisfaction", params={"zone": "tunliu", "period": year})
+    sat = await gw.http.get("/reports/satisfaction", headers=operator(), params={"zone": "tunliu", "period": year})
     assert sat.status_code == 200 and any(r["key"] == "tunliu" and r["ratings"] >= 1 for r in sat.json()["rows"])
-    figures = await gw.http.get("/reports/figures", params={"zone": "tunliu", "period": year})
+    figures = await gw.http.get("/reports/figures", headers=operator(), params={"zone": "tunliu", "period": year})
     assert figures.status_code == 200 and figures.json()["shares"][0]["projects"] >= 1
-    bad = await gw.http.get("/reports/figures", params={"period": "2026-Q5"})
+    bad = await gw.http.get("/reports/figures", headers=operator(), params={"period": "2026-Q5"})
     assert bad.status_code == 422 and "period" in bad.text
 
     r = await gw.http.post(

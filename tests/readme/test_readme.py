@@ -32,6 +32,8 @@ README = ROOT / "README.md"
 CANNOT_RUN = {
     "make run    #": "the stack itself (this test starts it) and the suite (this test is part of it)",
     "SECRET=...": "needs a department's own secret; `python -m interfaces.auth sign` signs the same request below",
+    "docker compose -f infra/deploy/compose.yaml": "needs a container engine; tests/infra/test_deploy.py validates the "
+    "compose file and manifests against their schemas instead",
 }
 
 

@@ -101,7 +101,11 @@ async def test_schedules_are_idempotent_and_a_triggered_digest_is_written(
             # Triggered again for the same day: nothing written twice.
             await client.get_schedule_handle("daiban-overdue-digest").trigger()
             await asyncio.sleep(2)
-            again = await pg_pool.fetchval("SELECT count(*) FROM notifications WHERE notification_id LIKE $1", pattern)
+            again = await pg_pool.fetchval(
+                "SELECT count(*) FROM notifications WHERE notification_id LIKE $1 AND message LIKE '%' || $2 || '%'",
+                pattern,
+                project_id,
+            )
             assert again == len(rows)
     finally:
         for schedule_id in ids:
