@@ -193,24 +193,15 @@ class Migration(Filings):
         for tc in open_clocks:
             limit, promise = self._new_limits(tc)
             limit_was, promise_was, at_was, promised_was = before[tc.clock_id]
-            if limit is None:  # the zone no longer promises the running stage anything
+            if limit is None:  # the zone no longer promises the running stage anything: its clock closes
                 self._close_clock(tc.clock_id, now)
-                moves.append(
-                    ev.DeadlineMove(
-                        clock_id=tc.clock_id,
-                        label=tc.label,
-                        limit_days_was=limit_was,
-                        limit_days=None,
-                        deadline_was=at_was,
-                        deadline=None,
-                    )
-                )
-                continue
-            tc.clock = tc.clock.model_copy(update={"limit_days": limit})
-            tc.promised_days = promise
-            at, promised = self.deadline(tc).at, self.promised_deadline(tc)
-            if (limit, promise, at, promised) == (limit_was, promise_was, at_was, promised_was):
-                continue
+                at = promised = promise_was = promised_was = None
+            else:
+                tc.clock = tc.clock.model_copy(update={"limit_days": limit})
+                tc.promised_days = promise
+                at, promised = self.deadline(tc).at, self.promised_deadline(tc)
+                if (limit, promise, at, promised) == (limit_was, promise_was, at_was, promised_was):
+                    continue
             moves.append(
                 ev.DeadlineMove(
                     clock_id=tc.clock_id,
@@ -225,6 +216,8 @@ class Migration(Filings):
                     promised_deadline=promised,
                 )
             )
+            if limit is None:
+                continue
             # As for a new calendar: a deadline now in the future re-arms its part of the ladder.
             if at is not None and at > now and at != at_was:
                 tc.breached = tc.deemed_held = False
