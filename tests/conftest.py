@@ -27,11 +27,11 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from infra import migrate
 from infra.db import create_pool
 from infra.devstack.pgserver import EmbeddedPostgres
 from interfaces.contentload import load_zones
 from schemas import visibility
+from tests.databases import fresh_database
 from tests.harness import Harness, Receiver, running_worker
 from tests.support import TEST_ZONES_FILE
 
@@ -44,13 +44,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _with_database(dsn: str, database: str) -> str:
-    base, _, query = dsn.partition("?")
-    scheme, rest = base.split("://", 1)
-    host = rest.split("/", 1)[0]
-    return f"{scheme}://{host}/{database}" + (f"?{query}" if query else "")
 
 
 @pytest.fixture(scope="session")
@@ -72,24 +65,14 @@ def pg_server_dsn() -> Iterator[str]:
 @pytest.fixture(scope="session")
 async def pg_dsn(pg_server_dsn: str) -> AsyncIterator[str]:
     """A fresh, migrated database for this test session, dropped at the end."""
-    name = f"daiban_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_server_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    dsn = _with_database(pg_server_dsn, name)
-    pool = await create_pool(dsn)
-    await migrate.apply(pool)
-    # The lifecycle's test zones (``tests.support.lifecycle_zones``) are the zones in force here.
-    await load_zones(pool, TEST_ZONES_FILE.read_text(encoding="utf-8"), "tests")
-    await pool.close()
-    yield dsn
-    admin = await asyncpg.connect(pg_server_dsn)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with fresh_database(pg_server_dsn, "daiban_test") as dsn:
+        # The lifecycle's test zones (``tests.support.lifecycle_zones``) are the zones in force here.
+        pool = await create_pool(dsn)
+        try:
+            await load_zones(pool, TEST_ZONES_FILE.read_text(encoding="utf-8"), "tests")
+        finally:
+            await pool.close()
+        yield dsn
 
 
 @pytest.fixture(scope="session")

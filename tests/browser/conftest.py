@@ -19,19 +19,17 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import cast
 
-import asyncpg
 import pytest
 import uvicorn
 from playwright.async_api import Browser, async_playwright
 from temporalio.testing import WorkflowEnvironment
 
 from eventstore.projector import Projector
-from infra import migrate
 from infra.db import create_pool
 from infra.devstack.demo import run_demo
 from infra.settings import Settings
 from interfaces.gateway import create_app
-from tests.conftest import _with_database
+from tests.databases import fresh_database
 from tests.harness import Harness, running_worker
 
 OPERATOR_TOKEN = f"read-{uuid.uuid4().hex}"
@@ -55,22 +53,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 async def demo_dsn(pg_server_dsn: str) -> AsyncIterator[str]:
     """A fresh, migrated database with the shipped zones in force (the demo's zones)."""
-    name = f"daiban_browser_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_server_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    dsn = _with_database(pg_server_dsn, name)
-    pool = await create_pool(dsn)
-    await migrate.apply(pool)
-    await pool.close()
-    yield dsn
-    admin = await asyncpg.connect(pg_server_dsn)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with fresh_database(pg_server_dsn, "daiban_browser") as dsn:
+        yield dsn
 
 
 @dataclass

@@ -10,9 +10,8 @@ import asyncpg
 import pytest
 
 from benchmarks.sample import ProjectStream
-from infra import migrate
 from infra.db import create_pool
-from tests.conftest import _with_database
+from tests.databases import fresh_database
 
 
 def new_stream() -> ProjectStream:
@@ -29,19 +28,12 @@ class PrivateDb:
 
 
 async def _private_db(server_dsn: str, *, migrated: bool = True) -> AsyncIterator[PrivateDb]:
-    name = f"daiban_es_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(server_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    dsn = _with_database(server_dsn, name)
-    pool = await create_pool(dsn, max_size=12)
-    try:
-        if migrated:
-            await migrate.apply(pool)
-        yield PrivateDb(dsn, pool)
-    finally:
-        await pool.close()
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
+    async with fresh_database(server_dsn, "daiban_es", migrated=migrated) as dsn:
+        pool = await create_pool(dsn, max_size=12)
+        try:
+            yield PrivateDb(dsn, pool)
+        finally:
+            await pool.close()
 
 
 @pytest.fixture

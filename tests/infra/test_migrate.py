@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -12,20 +11,17 @@ import pytest
 from infra import migrate
 from infra.db import create_pool
 from infra.settings import ConfigError
-from tests.conftest import _with_database
+from tests.databases import fresh_database
 
 
 @pytest.fixture
 async def empty_db(pg_server_dsn: str) -> AsyncIterator[str]:
-    name = f"daiban_mig_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(pg_server_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    dsn = _with_database(pg_server_dsn, name)
-    pool = await create_pool(dsn, max_size=4)
-    yield pool
-    await pool.close()
-    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await admin.close()
+    async with fresh_database(pg_server_dsn, "daiban_mig", migrated=False) as dsn:
+        pool = await create_pool(dsn, max_size=4)
+        try:
+            yield pool
+        finally:
+            await pool.close()
 
 
 async def test_applies_all_in_order_and_records_them(empty_db: asyncpg.Pool) -> None:

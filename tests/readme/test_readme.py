@@ -15,15 +15,13 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from tests.conftest import _with_database
+from tests.databases import fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -87,18 +85,8 @@ class Stack:
 async def readme_dsn(pg_server_dsn: str) -> AsyncIterator[str]:
     """A fresh, empty database of its own: the stack's new Temporal cluster binds it (the session's
     database is bound to the session's Temporal server already), and ``make run`` migrates it."""
-    name = f"daiban_readme_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_server_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield _with_database(pg_server_dsn, name)
-    admin = await asyncpg.connect(pg_server_dsn)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with fresh_database(pg_server_dsn, "daiban_readme", migrated=False) as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="module")
