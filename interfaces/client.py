@@ -272,7 +272,7 @@ class DaibanClient:
         handle = await self.client.start_workflow(
             "ProjectWorkflow",  # by name: the workflow takes its input raw and checks it itself
             ProjectInput(registration=reg),
-            result_type=p.ProjectView,
+            result_type=p.ProjectResult,
             id=p.workflow_id_for(reg.project_id),
             task_queue=self.task_queue,
             # A running project answers a repeated registration; a finished one is never reused.
@@ -431,9 +431,9 @@ class DaibanClient:
         while True:
             try:
                 desc = await handle.describe()
-                if desc.status != WorkflowExecutionStatus.RUNNING:
-                    return await handle.result()
-                return await handle.query(ProjectWorkflow.state)
+                if desc.status == WorkflowExecutionStatus.FAILED:
+                    await handle.result()  # raises the failure, as before
+                return await handle.query(ProjectWorkflow.state)  # a closed project answers from its history
             except WorkflowQueryFailedError as exc:
                 if _QUERY_NOT_READY not in exc.message:
                     raise DaibanError(str(exc)) from None

@@ -2,11 +2,11 @@
 
 Contract (names are what other services' SDKs call):
 
-- Workflow ``ProjectWorkflow``, id ``project-{project_id}``, input ``ProjectInput``.
+- Workflow ``ProjectWorkflow``, id ``project-{project_id}``, input ``ProjectInput``, result ``ProjectResult``.
 - Updates: one per row of ``schemas.commands`` (ratings: ``workflows.ratings``), validated (a refusal leaves no
   trace in history); signed ones (``decide``, ``verify``, ``extend_permit``) answer a ``DecisionResult``, the others
-  an ``Ack``; a repeated request id gets the first answer (``duplicate: true``), another body a refusal; ``NotReady``
-  while registering: retry.
+  an ``Ack``, each saying what is pending next; a repeated request id gets the first answer (``duplicate: true``),
+  another body a refusal; ``NotReady`` while registering: retry.
 - Signal ``calendar_updated(CalendarUpdate)``: the content version of a newly loaded official
   calendar; deadlines recompute and re-arm.
 - Queries ``state() -> ProjectView``, ``clock_ledger``, ``migration_preview(MigrateContent)`` (what
@@ -116,7 +116,7 @@ class ProjectWorkflow(RatingUpdates):
     # ---- run ---------------------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, raw: RawValue = NO_INPUT) -> p.ProjectView:
+    async def run(self, raw: RawValue = NO_INPUT) -> p.ProjectResult:
         inp = self._input
         if self._errors and workflow.patched(CHECKED_START):
             raise refuse(self._errors)
@@ -144,9 +144,9 @@ class ProjectWorkflow(RatingUpdates):
                 await self._flush()
             else:  # idle, or parked after a fault until an operator asks to retry
                 await self._sleep_until_woken(None if self._fault else m.next_alarm())
-        return m.view(workflow.now())
+        return m.result()
 
-    async def _run_pipelined(self, m: ProjectMachine, inp: ProjectInput) -> p.ProjectView:
+    async def _run_pipelined(self, m: ProjectMachine, inp: ProjectInput) -> p.ProjectResult:
         """The main loop under patch ``pipelined`` (``workflows.pipeline``): only a wake-up, a timer or
         the run's start makes it act (alarms, stages, search attributes, continue-as-new, dispatch,
         the next alarm); a batch's result only drops what it stored from the outbox."""
@@ -178,7 +178,7 @@ class ProjectWorkflow(RatingUpdates):
             await workflow.wait_condition(lambda: self._wake or pipe.timer_fired() or pipe.any_done())
             await self._settle()
             acting = self._wake or pipe.timer_fired()
-        return m.view(workflow.now())
+        return m.result()
 
     async def _batch_failed(self, pipe: Pipeline, failed: InFlight) -> None:
         """A batch refused for good parks the project (``_record_fault``); anything else fails it."""

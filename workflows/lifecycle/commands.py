@@ -61,7 +61,7 @@ class Commands(Acceptance):
         if known is not None:
             if known.fingerprint != fingerprint(cmd):
                 raise Rejected(f"request_id: {rid} was already used for a different command")
-            return known.result.model_copy(update={"duplicate": True})
+            return self._answered(known.result.model_copy(update={"duplicate": True}))
         self._cause = rid
         try:
             result: p.DecisionResult | p.Ack = getattr(self, name)(cmd, now)
@@ -75,7 +75,13 @@ class Commands(Acceptance):
         answers[key] = Answer(fingerprint=fingerprint(cmd), result=result)
         for old in list(answers)[: max(0, len(answers) - ANSWERS_KEPT)]:
             del answers[old]  # dicts keep insertion order, across continue-as-new too
-        return result
+        return self._answered(result)
+
+    def _answered(self, result: p.DecisionResult | p.Ack) -> p.DecisionResult | p.Ack:
+        """``result`` with where the project stands now (stage, pending steps): answered, never kept
+        (the kept first answer stays small; a repeat is told what is pending then)."""
+        pending, more = self.pending()
+        return result.model_copy(update={"stage": self.state.stage, "pending": pending, "pending_more": more})
 
     def validate_decide(self, d: p.Decision, now: datetime | None = None) -> None:
         """Raise ``Rejected`` unless ``d`` may be applied (at ``now``, for the acceptance window)."""
