@@ -47,7 +47,9 @@ class Calls(Interceptor):
 
 async def test_a_state_read_is_one_query(dev: Harness) -> None:
     counted = Calls()
-    client = DaibanClient(Client(**{**dev.client.config(), "interceptors": [counted]}), dev.task_queue)
+    config = dev.client.config()
+    config["interceptors"] = [counted]
+    client = DaibanClient(Client(**config), dev.task_queue)
     reg = registration()
     await client.register(reg)
     dev.started.append(client.handle(reg.project_id))
