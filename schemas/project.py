@@ -428,6 +428,9 @@ class DecisionRecord(Frozen):
     at: datetime
     reasons: list[str] = []
     items: list[str] = []
+    # True: ``reasons`` and ``items`` are a bounded summary; the full texts are in the event store
+    # (the events caused by ``decision_id``, e.g. ``GET /projects/{id}/timeline``).
+    abridged: bool = False
 
 
 MatterStateName = Literal[

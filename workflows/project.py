@@ -28,7 +28,8 @@ Determinism by construction (why a restart loses nothing):
   marked faulted for operators.
 - Continue-as-new in every stage on the server's suggestion or at ``history_limit`` events,
   carrying the state (with the outbox and every answer given) but never the catalog, zone policy
-  or calendar, which travel as content versions (``catalog.content``).
+  or calendar, which travel as content versions (``catalog.content``), nor free texts whole (patch
+  ``texts-out``: bounded summaries; the texts are in the domain events).
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ SHORT_RUN_EVENTS = 200
 MODES_BY_RULE = "modes-by-rule"  # handling modes by the rules (``ProjectState.modes_rule``)
 FILINGS = "filings-joint-acceptance"  # filings on receipt, joint opinion (``ProjectState.filing_rule``)
 SCOPED_DECISIONS = "scoped-decisions"  # decision ids per department (``ProjectState.decision_scope``)
+TEXTS_OUT = "texts-out"  # Patch: bounded summaries of free texts in the carried state (``ProjectState.texts_out``)
 REJECTED = "Rejected"
 
 
@@ -128,7 +130,10 @@ class ProjectWorkflow(RatingUpdates):
         # Taken once per run, in its first workflow task (a run started before keeps the old loop).
         pipelined = workflow.patched(PIPELINED)
         self._short_runs = workflow.patched(SHORT_RUNS)
+        texts_out = workflow.patched(TEXTS_OUT)  # in every run: a project started before adopts it at its next run
         m = self._m or await self._register(inp.registration)
+        if texts_out:
+            m.keep_texts_out()
         if pipelined:
             return await self._run_pipelined(m, inp)
         while True:

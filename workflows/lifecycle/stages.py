@@ -353,7 +353,7 @@ class Stages(LifecycleBase):
             department=self._spec(m).department,
             matter_code=self._spec(m).code,
         )
-        m.obligations.append(Obligation(kind=kind, items=items, clock_id=clock_id))
+        m.obligations.append(Obligation(kind=kind, items=self._kept(items), clock_id=clock_id))
         self._emit(
             ev.ObligationOpened(**self._matter_fields(m), obligation=kind, items=items, deadline=self.deadline(tc).at),
             now,
