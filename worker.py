@@ -68,10 +68,11 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         await content.load_stored(pool)
         refresher = asyncio.create_task(content.refresh_forever(pool, stop))
         workers = build_workers(client, pool, settings)
-        # The read models follow the event store from this process too; several workers may run
-        # projectors at once, the checkpoint row lock lets one apply each batch.
+        # The read models follow the event store (DAIBAN_RUN_PROJECTOR): woken by the appends' NOTIFY,
+        # polled every 5 s as a safety net, and projected by one worker of the deployment at a time
+        # (an advisory lock; the others stand by).
         projector = Projector(pool, on_quarantine=observe_quarantined)
-        projecting = asyncio.create_task(projector.run_forever(0.5, stop))
+        projecting = asyncio.create_task(projector.run_forever(5.0, stop)) if settings.run_projector else None
         sender = (
             asyncio.create_task(NotificationSender(pool, settings.notify_webhook).run_forever(stop))
             if settings.notify_webhook
@@ -89,7 +90,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             )
             await _until_stopped_or_temporal_lost(client, settings, stop)
             log.info("worker stopping", grace_seconds=settings.shutdown_grace_seconds)
-        await projecting
+        if projecting is not None:
+            await projecting
         await refresher
         if sender is not None:
             await sender

@@ -70,6 +70,10 @@ class WorkerSettings(_Group):
     # ``adapters`` (calls to department systems, on ``DAIBAN_TASK_QUEUE``-adapters), so adapters
     # scale and fail apart from orchestration. Default: both (``make run``, one worker).
     worker_queues: str = Field(default="orchestration,adapters", pattern=_QUEUES)
+    # Whether this worker runs the projector (read models from the event store). On (the default,
+    # ``make run``'s one worker): one projector per deployment projects at a time anyway (an
+    # advisory lock; the others stand by and take over when it stops); off on workers that never should.
+    run_projector: bool = True
 
     def polled_queues(self) -> set[str]:
         """The kinds of queue this worker polls (``orchestration``, ``adapters``)."""
