@@ -18,7 +18,8 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities import content
 from activities.adapters import DepartmentAdapters
@@ -68,10 +69,11 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         await content.load_stored(pool)
         refresher = asyncio.create_task(content.refresh_forever(pool, stop))
         workers = build_workers(client, pool, settings)
-        # The read models follow the event store from this process too; several workers may run
-        # projectors at once, the checkpoint row lock lets one apply each batch.
+        # The read models follow the event store (DAIBAN_RUN_PROJECTOR): woken by the appends' NOTIFY,
+        # polled every 5 s as a safety net, and projected by one worker of the deployment at a time
+        # (an advisory lock; the others stand by).
         projector = Projector(pool, on_quarantine=observe_quarantined)
-        projecting = asyncio.create_task(projector.run_forever(0.5, stop))
+        projecting = asyncio.create_task(projector.run_forever(5.0, stop)) if settings.run_projector else None
         sender = (
             asyncio.create_task(NotificationSender(pool, settings.notify_webhook).run_forever(stop))
             if settings.notify_webhook
@@ -89,7 +91,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             )
             await _until_stopped_or_temporal_lost(client, settings, stop)
             log.info("worker stopping", grace_seconds=settings.shutdown_grace_seconds)
-        await projecting
+        if projecting is not None:
+            await projecting
         await refresher
         if sender is not None:
             await sender
@@ -112,9 +115,16 @@ def build_workers(client: Any, pool: Any, settings: Settings) -> list[Worker]:
     workers = []
     if "orchestration" in queues:
         acts = ProjectActivities(pool, settings.department_webhooks)
+        # DAIBAN_WORKFLOW_SANDBOX: off by default, measured (README "Workflow sandbox"); the tests run sandboxed.
+        runner = SandboxedWorkflowRunner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
         workers.append(
             Worker(
-                client, task_queue=settings.task_queue, workflows=WORKFLOWS, activities=activities_of(acts), **common
+                client,
+                task_queue=settings.task_queue,
+                workflows=WORKFLOWS,
+                activities=activities_of(acts),
+                workflow_runner=runner,
+                **common,
             ),
         )
     if "adapters" in queues:

@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import structlog
@@ -71,6 +72,11 @@ READ_MODEL_TABLES = (
     *FIGURE_TABLES,
 )
 
+# Every append notifies this channel in its transaction (migration 0200): the projector wakes at once.
+NOTIFY_CHANNEL = "daiban_events"
+# The session-level advisory lock of the one projector that projects (``run_forever(exclusive=True)``).
+PROJECTOR_LOCK = 0x0DA1BA5
+
 # Errors of the database rather than of an event: never quarantined, waited out in run_forever.
 # asyncpg reports a connection lost mid-transaction as an InterfaceError (on leaving the
 # transaction) or an InternalClientError (on the next use of a pooled connection).
@@ -92,7 +98,8 @@ class ProjectionError(Exception):
 class Projector:
     """Applies events to the read models: ``run_once`` catches up, ``run_forever`` tails.
 
-    Any number of projectors may run, in any processes: each batch holds the checkpoint row.
+    Any number of projectors may run, in any processes: each batch holds the checkpoint row, and
+    ``run_forever`` projects from one process at a time (the advisory lock ``PROJECTOR_LOCK``).
 
     Args:
         pool: the process's pool.
@@ -111,6 +118,8 @@ class Projector:
         self.on_batch = on_batch
         self.on_quarantine = on_quarantine
         self.quarantined = 0  # events this projector quarantined since it was created
+        self.leading = False  # run_forever(exclusive=True): this one holds the lock and projects
+        self._woken: Callable[..., None] = lambda *_: None  # its listener on ``NOTIFY_CHANNEL``
 
     async def position(self) -> int:
         """The position of the last event applied (0 before the first)."""
@@ -154,12 +163,18 @@ class Projector:
 
     async def run_forever(
         self,
-        poll_interval: float = 0.5,
+        poll_interval: float = 5.0,
         stop_event: asyncio.Event | None = None,
         *,
         batch_size: int = 500,
+        exclusive: bool = True,
     ) -> None:
         """Tail the log until ``stop_event`` is set; never ends on an error of its own.
+
+        Woken by PostgreSQL's ``NOTIFY`` on ``NOTIFY_CHANNEL`` (sent by every append, migration
+        0200), with a poll every ``poll_interval`` seconds as a safety net. ``exclusive``: only the
+        process holding the advisory lock ``PROJECTOR_LOCK`` projects; the others stand by, trying
+        it every ``poll_interval`` (a leader that dies releases it with its session).
 
         Database outages are waited out (backing off up to 30 s); any other error is logged with
         its traceback and retried after a back-off (up to 60 s). Events that cannot be projected
@@ -168,22 +183,59 @@ class Projector:
         """
         stop = stop_event or asyncio.Event()
         delay = poll_interval
-        log.info("projector started")
-        while not stop.is_set():
-            try:
-                await self.run_once(batch_size)
-                delay = poll_interval
-            except _TRANSIENT as exc:
-                if self.pool.is_closing():
-                    raise  # shutting down in the wrong order, not an outage
-                delay = min(max(delay, 0.05) * 2, 30.0)
-                log.warning("projector lost the database", error=str(exc), retry_in=delay)
-            except Exception as exc:
-                delay = min(max(delay, 0.5) * 2, 60.0)
-                log.exception("projector failed; it retries", error=f"{type(exc).__name__}: {exc}", retry_in=delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+        wake = asyncio.Event()
+        session: Any = None  # the pool connection held to LISTEN (and to hold the lock)
+        self.leading = False
+        log.info("projector started", exclusive=exclusive)
+        try:
+            while not stop.is_set():
+                try:
+                    if session is None or session.is_closed():
+                        session = await self._listen(session, wake)
+                    if exclusive and not self.leading:
+                        self.leading = bool(await session.fetchval("SELECT pg_try_advisory_lock($1)", PROJECTOR_LOCK))
+                        if self.leading:
+                            log.info("projector leads: it alone projects")
+                    if self.leading or not exclusive:
+                        wake.clear()
+                        await self.run_once(batch_size)
+                    delay = poll_interval
+                except _TRANSIENT as exc:
+                    if self.pool.is_closing():
+                        raise  # shutting down in the wrong order, not an outage
+                    await self._drop(session)
+                    session, self.leading = None, False
+                    delay = min(max(delay, 0.05) * 2, 30.0)
+                    log.warning("projector lost the database", error=str(exc), retry_in=delay)
+                except Exception as exc:
+                    delay = min(max(delay, 0.5) * 2, 60.0)
+                    log.exception("projector failed; it retries", error=f"{type(exc).__name__}: {exc}", retry_in=delay)
+                await _first_of(stop, wake, delay)
+        finally:
+            await self._drop(session)
+            self.leading = False
         log.info("projector stopped")
+
+    async def _listen(self, old: Any, wake: asyncio.Event) -> Any:
+        """A connection of the pool held as the projector's session: it LISTENs (and holds the lock)."""
+        await self._drop(old)
+        session = await self.pool.acquire()
+        self._woken = lambda *_: wake.set()
+        try:
+            await session.add_listener(NOTIFY_CHANNEL, self._woken)
+        except BaseException:
+            await self._drop(session)
+            raise
+        return session
+
+    async def _drop(self, session: Any) -> None:
+        """Give the session back (the pool's reset unlistens and releases the advisory lock)."""
+        if session is not None:
+            with contextlib.suppress(Exception):
+                if not session.is_closed():
+                    await session.remove_listener(NOTIFY_CHANNEL, self._woken)
+            with contextlib.suppress(Exception):
+                await self.pool.release(session, timeout=5)
 
     async def rebuild(self, batch_size: int = 1000) -> int:
         """Empty the read models and replay every event; return how many were replayed.
@@ -246,6 +298,14 @@ class Projector:
         if moved != "UPDATE 1":
             raise ProjectionError(f"checkpoint would not move forward to {batch[-1].position}")
         return batch
+
+
+async def _first_of(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    """Wait until ``stop`` or ``wake`` is set, or ``seconds`` passed."""
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    _, pending = await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    for w in pending:
+        w.cancel()
 
 
 def _describe(exc: BaseException) -> str:

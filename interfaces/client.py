@@ -272,7 +272,7 @@ class DaibanClient:
         handle = await self.client.start_workflow(
             "ProjectWorkflow",  # by name: the workflow takes its input raw and checks it itself
             ProjectInput(registration=reg),
-            result_type=p.ProjectView,
+            result_type=p.ProjectResult,
             id=p.workflow_id_for(reg.project_id),
             task_queue=self.task_queue,
             # A running project answers a repeated registration; a finished one is never reused.
@@ -424,23 +424,29 @@ class DaibanClient:
         return ExistingRun(desc.run_id, desc.status == WorkflowExecutionStatus.RUNNING)
 
     async def state(self, project_id: str, *, wait: float = 10.0) -> p.ProjectView:
-        """The project's full state; waits up to ``wait`` seconds while it is registering."""
+        """The project's full state; waits up to ``wait`` seconds while it is registering.
+
+        One call: the ``state`` query (a closed project answers it from its history). Only while the
+        project answers that it is still registering is its run described, to tell a run that
+        ended before registering (its failure raised, as ``result`` raises it) from one still at it.
+        """
         handle = self.client.get_workflow_handle_for(ProjectWorkflow.run, p.workflow_id_for(project_id))
         loop = asyncio.get_running_loop()
         until = loop.time() + wait
         while True:
             try:
-                desc = await handle.describe()
-                if desc.status != WorkflowExecutionStatus.RUNNING:
-                    return await handle.result()
-                return await handle.query(ProjectWorkflow.state)
-            except WorkflowQueryFailedError as exc:
-                if _QUERY_NOT_READY not in exc.message:
-                    raise DaibanError(str(exc)) from None
-                if loop.time() > until:
-                    raise NotReady(f"project_id: {project_id} is still registering") from None
+                try:
+                    return await handle.query(ProjectWorkflow.state)
+                except WorkflowQueryFailedError as exc:
+                    if _QUERY_NOT_READY not in exc.message:
+                        raise DaibanError(str(exc)) from None
+                if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+                    await handle.result()  # the run ended before it registered: its failure
+                    raise DaibanError(f"project_id: {project_id} ended before it registered")
             except RPCError as exc:
                 raise _translate(exc, project_id) from None
+            if loop.time() > until:
+                raise NotReady(f"project_id: {project_id} is still registering")
             await asyncio.sleep(0.2)
 
     async def list_projects(self, query: str = "") -> list[p.ProjectSummary]:

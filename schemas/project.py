@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from schemas.base import Frozen
 from schemas.bounded import (
@@ -211,13 +211,37 @@ class Decision(Frozen):
         return self
 
 
+# How many pending steps an update's answer lists (``pending``); ``pending_more`` counts the rest.
+MAX_PENDING = 12
+Awaited = Literal["apply", "accept", "complete", "decide", "correction", "resubmit", "owed_materials"]
+
+
+class Pending(Frozen):
+    """One step the project waits for after an update: who must do what on which matter, and until when."""
+
+    matter_code: str
+    department: str
+    awaited: Awaited
+    # Who is awaited: the department (accept, decide) or the project's agent (the others).
+    by: str
+    # The deadline the zone answers for (its promise when there is one); None: no clock, or stopped.
+    until: datetime | None = None
+
+
 class DecisionResult(Frozen):
-    """What the workflow did with a decision; a duplicate decision id gets the first answer."""
+    """What the workflow did with a decision; a duplicate decision id gets the first answer.
+
+    ``stage`` and ``pending`` say where the project stands now (at most ``MAX_PENDING`` steps,
+    ``pending_more`` the rest), so a caller needs no state read after a decision.
+    """
 
     decision_id: str
     matter_code: str
     state: str
     duplicate: bool = False
+    stage: Stage | None = None
+    pending: list[Pending] = []
+    pending_more: int = 0
 
 
 class SupplyMaterials(RequestCommand):
@@ -365,6 +389,9 @@ class Ack(Frozen):
     message: str
     request_id: str | None = None
     duplicate: bool = False
+    # What the project waits for now (``DecisionResult.pending``): no state read needed after an update.
+    pending: list[Pending] = []
+    pending_more: int = 0
 
 
 # ---- Query results -------------------------------------------------------------------------
@@ -401,6 +428,9 @@ class DecisionRecord(Frozen):
     at: datetime
     reasons: list[str] = []
     items: list[str] = []
+    # True: ``reasons`` and ``items`` are a bounded summary; the full texts are in the event store
+    # (the events caused by ``decision_id``, e.g. ``GET /projects/{id}/timeline``).
+    abridged: bool = False
 
 
 MatterStateName = Literal[
@@ -458,6 +488,25 @@ class ProjectView(ProjectHeader):
     checklist: list[ChecklistItem]
     calendar_version: str
     events_emitted: int
+
+
+class ProjectResult(Frozen):
+    """The workflow's result: how the project ended, in a few counts (the state query has the rest).
+
+    Unknown fields are ignored, so a result of a run that returned the full view before (a
+    ``ProjectView``) reads as this summary too.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    project_id: str
+    stage: Stage
+    # Why the lifecycle ended: completed (in production, nothing owed) or withdrawn.
+    outcome: Literal["completed", "withdrawn", "unknown"] = "unknown"
+    matters: int = 0
+    approved: int = 0
+    decisions: int = 0
+    events_emitted: int = 0
 
 
 class ProjectSummary(Frozen):

@@ -19,7 +19,7 @@ from activities import content
 from activities.adapters import DepartmentAdapters
 from activities.project import ProjectActivities
 from schemas.activities import adapter_queue
-from schemas.project import ProjectView, RegisterProject, workflow_id_for
+from schemas.project import ProjectResult, RegisterProject, workflow_id_for
 from worker import WORKFLOWS, activities_of
 from workflows.project import ProjectInput
 
@@ -39,7 +39,7 @@ class Harness:
         handle = await self.client.start_workflow(
             "ProjectWorkflow",
             inp,
-            result_type=ProjectView,
+            result_type=ProjectResult,
             id=workflow_id_for(reg.project_id),
             task_queue=self.task_queue,
         )

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
@@ -463,3 +463,8 @@ def promised(code: str) -> float:
 EIA_PROMISE = promised("eia")
 # The EIA's statutory limit for the default category, the report form (环境影响评价法 §22: 30 days).
 EIA_STATUTORY = default_catalog().matter("eia").statutory_days or 0.0
+
+
+def first_answer(answer: Any) -> Any:
+    """An update's answer without what it says is pending now (``pending``: not part of the first answer kept)."""
+    return answer.model_copy(update={"pending": [], "pending_more": 0})

@@ -2,11 +2,11 @@
 
 Contract (names are what other services' SDKs call):
 
-- Workflow ``ProjectWorkflow``, id ``project-{project_id}``, input ``ProjectInput``.
+- Workflow ``ProjectWorkflow``, id ``project-{project_id}``, input ``ProjectInput``, result ``ProjectResult``.
 - Updates: one per row of ``schemas.commands`` (ratings: ``workflows.ratings``), validated (a refusal leaves no
   trace in history); signed ones (``decide``, ``verify``, ``extend_permit``) answer a ``DecisionResult``, the others
-  an ``Ack``; a repeated request id gets the first answer (``duplicate: true``), another body a refusal; ``NotReady``
-  while registering: retry.
+  an ``Ack``, each saying what is pending next; a repeated request id gets the first answer (``duplicate: true``),
+  another body a refusal; ``NotReady`` while registering: retry.
 - Signal ``calendar_updated(CalendarUpdate)``: the content version of a newly loaded official
   calendar; deadlines recompute and re-arm.
 - Queries ``state() -> ProjectView``, ``clock_ledger``, ``migration_preview(MigrateContent)`` (what
@@ -28,7 +28,8 @@ Determinism by construction (why a restart loses nothing):
   marked faulted for operators.
 - Continue-as-new in every stage on the server's suggestion or at ``history_limit`` events,
   carrying the state (with the outbox and every answer given) but never the catalog, zone policy
-  or calendar, which travel as content versions (``catalog.content``).
+  or calendar, which travel as content versions (``catalog.content``), nor free texts whole (patch
+  ``texts-out``: bounded summaries; the texts are in the domain events).
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ SHORT_RUN_EVENTS = 200
 MODES_BY_RULE = "modes-by-rule"  # handling modes by the rules (``ProjectState.modes_rule``)
 FILINGS = "filings-joint-acceptance"  # filings on receipt, joint opinion (``ProjectState.filing_rule``)
 SCOPED_DECISIONS = "scoped-decisions"  # decision ids per department (``ProjectState.decision_scope``)
+TEXTS_OUT = "texts-out"  # Patch: bounded summaries of free texts in the carried state (``ProjectState.texts_out``)
 REJECTED = "Rejected"
 
 
@@ -116,7 +118,7 @@ class ProjectWorkflow(RatingUpdates):
     # ---- run ---------------------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, raw: RawValue = NO_INPUT) -> p.ProjectView:
+    async def run(self, raw: RawValue = NO_INPUT) -> p.ProjectResult:
         inp = self._input
         if self._errors and workflow.patched(CHECKED_START):
             raise refuse(self._errors)
@@ -128,7 +130,10 @@ class ProjectWorkflow(RatingUpdates):
         # Taken once per run, in its first workflow task (a run started before keeps the old loop).
         pipelined = workflow.patched(PIPELINED)
         self._short_runs = workflow.patched(SHORT_RUNS)
+        texts_out = workflow.patched(TEXTS_OUT)  # in every run: a project started before adopts it at its next run
         m = self._m or await self._register(inp.registration)
+        if texts_out:
+            m.keep_texts_out()
         if pipelined:
             return await self._run_pipelined(m, inp)
         while True:
@@ -144,9 +149,9 @@ class ProjectWorkflow(RatingUpdates):
                 await self._flush()
             else:  # idle, or parked after a fault until an operator asks to retry
                 await self._sleep_until_woken(None if self._fault else m.next_alarm())
-        return m.view(workflow.now())
+        return m.result()
 
-    async def _run_pipelined(self, m: ProjectMachine, inp: ProjectInput) -> p.ProjectView:
+    async def _run_pipelined(self, m: ProjectMachine, inp: ProjectInput) -> p.ProjectResult:
         """The main loop under patch ``pipelined`` (``workflows.pipeline``): only a wake-up, a timer or
         the run's start makes it act (alarms, stages, search attributes, continue-as-new, dispatch,
         the next alarm); a batch's result only drops what it stored from the outbox."""
@@ -178,7 +183,7 @@ class ProjectWorkflow(RatingUpdates):
             await workflow.wait_condition(lambda: self._wake or pipe.timer_fired() or pipe.any_done())
             await self._settle()
             acting = self._wake or pipe.timer_fired()
-        return m.view(workflow.now())
+        return m.result()
 
     async def _batch_failed(self, pipe: Pipeline, failed: InFlight) -> None:
         """A batch refused for good parks the project (``_record_fault``); anything else fails it."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError, field_serializer
 from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
@@ -43,6 +43,17 @@ class ProjectInput(OnlyWhatIsSet):
     # Continue-as-new once history holds this many events (the server also suggests it); None:
     # ``SHORT_RUN_EVENTS`` (2,000 for runs started before patch ``short-runs``).
     history_limit: int | None = Field(default=None, ge=100, le=40_000, strict=True)
+
+    @field_serializer("carried")
+    def _carried_without_defaults(self, carried: ProjectState | None) -> dict[str, Any] | None:
+        """The carried state without the fields at their defaults: read back the same (each has its
+        default), and each continue-as-new writes it twice to history (its event, the next run's start)."""
+        if carried is None:
+            return None
+        lean: dict[str, Any] = carried.model_dump(mode="json", exclude_defaults=True, exclude={"effects"})
+        if carried.effects:  # whole: an effect's ``kind`` (its default) tells its type
+            lean["effects"] = carried.model_dump(mode="json", include={"effects"})["effects"]
+        return lean
 
 
 # What a start without any argument decodes to (the SDK passes no payload at all).

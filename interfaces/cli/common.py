@@ -297,6 +297,12 @@ def acknowledge(project_id: str, call: Callable[[DaibanClient], Awaitable[BaseMo
 
     def render() -> None:
         out.print(f"[bold]{project_id}[/]")
-        fields_table(result)
+        d = result.model_dump()
+        if d.get("pending"):  # one line per step the project now waits for
+            d["pending"] = "\n".join(
+                f"{x['by']}: {x['awaited']} {x['matter_code']}" + (f" until {when(x['until'])}" if x["until"] else "")
+                for x in d["pending"]
+            ) + (f"\n(+{d['pending_more']} more)" if d.get("pending_more") else "")
+        fields_table(d)
 
     emit(result, as_json, render)

@@ -178,3 +178,44 @@ async def test_run_forever_waits_out_a_lost_connection(pg_pool: asyncpg.Pool, pg
         stop.set()
         await tail
         await own.close()
+
+
+async def test_an_append_wakes_the_projector_and_one_process_projects(private_pool: asyncpg.Pool) -> None:
+    """NOTIFY on append (migration 0200) wakes the tailing projector long before its safety-net poll;
+    of two tailing projectors, one holds the advisory lock and projects, the other takes over when it stops."""
+    await Projector(private_pool).run_once()
+    first, second = Projector(private_pool), Projector(private_pool)
+    stop_first, stop_second = asyncio.Event(), asyncio.Event()
+    hour = 3600.0  # the safety-net poll never fires within this test
+    tail_first = asyncio.create_task(first.run_forever(hour, stop_first))
+    for _ in range(200):
+        if first.leading:
+            break
+        await asyncio.sleep(0.02)
+    assert first.leading
+    tail_second = asyncio.create_task(second.run_forever(0.2, stop_second))  # stands by, tries the lock
+    try:
+
+        async def projected(s: ProjectStream) -> bool:
+            for _ in range(250):
+                if await private_pool.fetchval("SELECT 1 FROM rm_projects WHERE project_id = $1", s.project_id):
+                    return True
+                await asyncio.sleep(0.02)
+            return False
+
+        s = new_stream()
+        await append(private_pool, [s.register("zone-notify")])
+        assert await projected(s), "the append's NOTIFY woke the leader (its poll is an hour away)"
+        await asyncio.sleep(0.5)
+        assert not second.leading, "one projector projects at a time"
+
+        stop_first.set()
+        await tail_first
+        t = new_stream()
+        await append(private_pool, [t.register("zone-notify")])
+        assert await projected(t), "the standby took the lock over and projected"
+        assert second.leading
+    finally:
+        stop_first.set()
+        stop_second.set()
+        await asyncio.gather(tail_first, tail_second)

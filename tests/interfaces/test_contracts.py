@@ -138,17 +138,24 @@ async def test_the_readme_temporal_cli_example_works(gw: Gateway) -> None:
     results = [(await _temporal(*argv))["result"] for argv in update_argvs]
     applied, accepted, approved = results
     assert applied["request_id"] == "apply-p1-er" and "received" in applied["message"], applied
+    # Each answer says what the project waits for next (no state read needed after a decision).
+    pending = {"matter_code": "enterprise-registration", "department": "market", "awaited": "decide", "by": "market"}
+    assert accepted.pop("pending")[0].items() >= pending.items(), accepted
     assert accepted == {
         "decision_id": "mr-p1-accept",
         "matter_code": "enterprise-registration",
         "state": "pending",
         "duplicate": False,
+        "stage": "establishment",
+        "pending_more": 0,
     }
-    assert approved == {
+    assert approved.pop("pending") and approved == {
         "decision_id": "mr-p1",
         "matter_code": "enterprise-registration",
         "state": "approved",
         "duplicate": False,
+        "stage": "approval_land",
+        "pending_more": 0,
     }
     view = (await gw.http.get(f"/projects/{pid}", headers=operator())).json()
     assert view["stage"] == "approval_land"

@@ -147,11 +147,18 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     d = decision("enterprise-registration", "market", instant=True)
     r = await gw.decide(pid, d)
     assert r.status_code == 200, r.text
-    assert r.json() == {
+    answer = r.json()
+    # The answer says what is pending next: the next stage's first step, no state read needed.
+    assert ("project-filing", "apply", "agent-li") in {
+        (x["matter_code"], x["awaited"], x["by"]) for x in answer.pop("pending")
+    }
+    assert answer == {
         "decision_id": d["decision_id"],
         "matter_code": "enterprise-registration",
         "state": "approved",
         "duplicate": False,
+        "stage": "approval_land",
+        "pending_more": 0,
     }
     # A retry of the same decision (re-signed, e.g. after a timeout) gets the first answer.
     again = await gw.decide(pid, d)

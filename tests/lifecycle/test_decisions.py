@@ -24,7 +24,9 @@ T2 = sp.T0 + timedelta(days=3, hours=5)  # Thursday 14:00
 def test_approve_closes_the_clock_closes_the_submission_and_issues_the_e_license() -> None:
     m = sp.at_approval_land("yanhu")
     result = m.execute("decide", sp.decision("eia", decision_id="eco-1"), T1)
-    assert result == DecisionResult(decision_id="eco-1", matter_code="eia", state="approved")
+    assert sp.first_answer(result) == DecisionResult(
+        decision_id="eco-1", matter_code="eia", state="approved", stage=Stage.APPROVAL_LAND
+    )
     eia = m.state.matters["eia"]
     assert (eia.state, eia.approval_mode) == ("approved", "standard")
     assert eia.license_no == fx.license_number(m.pid, "eia", 1)
@@ -256,7 +258,9 @@ def test_failed_verification_revokes_the_license_and_reopens_the_matter_as_stand
     v = sp.verification("lightning-design-review", passed=False, findings="接闪器与承诺不符")
     result = m.execute("verify", v, T1)
     x = m.state.matters["lightning-design-review"]
-    assert result == DecisionResult(decision_id=v.decision_id, matter_code="lightning-design-review", state="pending")
+    assert sp.first_answer(result) == DecisionResult(
+        decision_id=v.decision_id, matter_code="lightning-design-review", state="pending", stage=m.state.stage
+    )
     assert (x.state, x.mode, x.approval_mode, x.license_no, x.submissions) == ("pending", "standard", None, None, 2)
     assert sp.types(m) == ["ApprovalRevoked", "MatterSubmitted"]
     assert m.state.pending_events[0].payload["reason"] == "接闪器与承诺不符"

@@ -30,6 +30,8 @@ from schemas.project import (
 )
 from schemas.stages import Stage
 from tests import support as sp
+from workflows.lifecycle.base import LINE_KEPT
+from workflows.lifecycle.state import BRIEF_CHARS, BRIEF_TEXTS
 
 WIDE = "\U0001f3ed"  # 4 bytes in UTF-8
 # Temporal warns at 512 KB and refuses a payload over 2 MB.
@@ -113,3 +115,37 @@ def test_what_the_largest_correction_request_produces_fits_one_payload() -> None
     assert encoded_size(batch) < TEMPORAL_WARN_BYTES
     # The carried state, with this decision kept in its matter and its answer, too.
     assert encoded_size(m.state) < TEMPORAL_WARN_BYTES
+
+
+def test_the_carried_state_after_the_largest_correction_stays_small() -> None:
+    """Issue 14/17: once texts are kept out (patch ``texts-out``), the largest correction request adds a
+    bounded summary to the carried state, not its texts (they are in the event store)."""
+    d = Decision(
+        decision_id=ident(),
+        department="approval",
+        matter_code="project-filing",
+        kind="request_correction",
+        decided_by=name(),
+        reasons=[name()] * MAX_REASONS,
+        items=[name()] * MAX_ITEMS,
+    )
+    grown = {}
+    for texts_out in (False, True):
+        m = sp.machine("yanhu", stage=Stage.APPROVAL_LAND)
+        if texts_out:
+            m.keep_texts_out()
+        before = encoded_size(m.state)
+        m.execute("decide", d, sp.T0)
+        m.state.pending_events.clear()  # stored by the batch, as before a continue-as-new
+        m.state.effects.clear()
+        grown[texts_out] = encoded_size(m.state) - before
+    print(f"carried state grown by the largest correction: {grown[False]} bytes whole, {grown[True]} kept out")
+    # The bound, from the schema (4 bytes a character at most): the decision's record (its ids and
+    # name, ``brief`` reasons and items, ``+N more`` each), the clock's stop with its reason cut to
+    # ``LINE_KEPT``, and the first answer (ids, fingerprint, state); 200-300 bytes of JSON keys each.
+    brief_bytes = 2 * (BRIEF_TEXTS * BRIEF_CHARS * 4 + 32)
+    record_bytes = 3 * ID_MAX + NAME_MAX * 4 + 200
+    stop_bytes = LINE_KEPT * 4 + 300
+    answer_bytes = 2 * ID_MAX + 64 + 300
+    assert grown[True] <= brief_bytes + record_bytes + stop_bytes + answer_bytes
+    assert grown[False] > MAX_REASONS * NAME_MAX * 4, "whole, the texts were carried"

@@ -11,8 +11,9 @@ from typing import Any
 from temporalio.common import RawValue
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from tests import support as sp
 from tests.harness import registration
-from workflows.start import decode_input, decode_start
+from workflows.start import ProjectInput, decode_input, decode_start
 
 
 def _raw(value: Any) -> RawValue:
@@ -46,3 +47,15 @@ def test_carried_state_only_in_a_run_continued_as_new() -> None:
     assert decode_start(_raw(start), continued=False)[1] == []
     inp, errors = decode_input(_raw({**start, "carried": {"stage": "registered"}}))
     assert inp is None and errors and errors[0]["loc"][0] == "carried"
+
+
+def test_the_carried_state_travels_without_its_defaults_and_reads_back_the_same() -> None:
+    m = sp.at_approval_land("yanhu")
+    m.execute("decide", sp.decision("eia", decision_id="eco-1"), sp.T0)
+    inp = ProjectInput(registration=m.state.registration, carried=m.state)
+    whole = len(inp.model_dump_json(exclude={"carried"})) + len(m.state.model_dump_json())
+    sent = pydantic_data_converter.payload_converter.to_payloads([inp])[0]
+    print(f"continue-as-new input: {len(sent.data)} bytes (with every default: {whole})")
+    assert len(sent.data) < whole * 0.8
+    back, errors = decode_start(RawValue(sent), continued=True)
+    assert not errors and back == inp

@@ -8,7 +8,7 @@ from temporalio import workflow
 from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
-    from schemas.project import ProjectView
+    from schemas.project import ProjectResult
     from workflows.project import ProjectWorkflow
     from workflows.start import NO_INPUT
 
@@ -16,6 +16,6 @@ with workflow.unsafe.imports_passed_through():
 @workflow.defn(name="ProjectWorkflow")
 class ChangedProjectWorkflow(ProjectWorkflow):
     @workflow.run
-    async def run(self, raw: RawValue = NO_INPUT) -> ProjectView:
+    async def run(self, raw: RawValue = NO_INPUT) -> ProjectResult:
         await workflow.sleep(timedelta(seconds=1))
         return await super().run(raw)

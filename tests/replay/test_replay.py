@@ -4,7 +4,8 @@ A change that alters the commands a workflow issues for an existing history fail
 change needs ``workflow.patched``. Regenerate the histories (only for a deliberate, versioned
 change) with ``DAIBAN_RECORD_HISTORIES=1 make test PYTEST_ARGS=tests/replay``; keep the old ones
 under a suffix, as ``*_one_clock.json`` keeps the histories recorded before the ``two-clocks`` and
-``deemed-by-matter`` patches, ``*_before_adapter_queue.json`` those recorded before the
+``deemed-by-matter`` patches, ``*_before_texts_out.json`` those recorded before the ``texts-out``
+patch (and the small update answers and workflow result), ``*_before_adapter_queue.json`` those recorded before the
 ``checked-start``, ``scoped-decisions`` and ``adapter-queue`` patches, ``*_before_filings.json``
 those recorded before the ``filings-joint-acceptance`` patch and ``*_before_acceptance.json`` those recorded before the
 ``acceptance`` and ``short-runs`` patches (both paths of every patch replay).

@@ -9,7 +9,7 @@ from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from schemas.project import ProjectView
+    from schemas.project import ProjectResult
     from workflows.pipeline import Pipeline
     from workflows.project import ProjectWorkflow
     from workflows.start import NO_INPUT
@@ -24,5 +24,5 @@ class ProjectWorkflowBeforeAdapterQueue(ProjectWorkflow):
     _new_pipeline = staticmethod(_pipeline_before_adapter_queue)
 
     @workflow.run
-    async def run(self, raw: RawValue = NO_INPUT) -> ProjectView:
+    async def run(self, raw: RawValue = NO_INPUT) -> ProjectResult:
         return await super().run(raw)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -64,10 +65,16 @@ async def test_correction_stops_the_clock_across_a_holiday(
     # The updates land a few milliseconds after the instants the test moved to.
     assert resumed.state == "pending" and abs(resumed.clock.deadline - oracle.at) < timedelta(seconds=1)
     assert before is not None and oracle.at is not None and oracle.at > before
-    rows = await events(pg_pool, v.project_id, wait_for="ClockResumed")
-    resumed_event = next(
-        r for r in rows if r["event_type"] == "ClockResumed" and r["payload"]["clock_id"].startswith("matter:eia")
-    )
+    # The eia clock's own ClockResumed (the process clock resumed earlier): wait for its batch to land.
+    for _ in range(100):
+        rows = await events(pg_pool, v.project_id, wait_for="ClockResumed")
+        found = [
+            r for r in rows if r["event_type"] == "ClockResumed" and r["payload"]["clock_id"].startswith("matter:eia")
+        ]
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    resumed_event = found[0]
     # Stopped on Wednesday 29 Sep, resumed on Friday 8 Oct: the working days in (S, R] are not
     # counted: Thursday 30 Sep and Friday 8 Oct (1-7 Oct are National Day).
     assert resumed_event["payload"]["stopped_working_days"] == 2

@@ -70,7 +70,7 @@ async def test_registration_to_production_by_updates_alone(dev: Harness, pg_pool
     # The land-use planning permit follows the land transfer contract (城乡规划法 §38).
     await decide(h, "land-contract", "resources", "contract", by="land-clerk")
     await open_all(h, "land-2")
-    await decide(
+    answer = await decide(
         h,
         "land-use-planning-permit",
         "resources",
@@ -79,7 +79,16 @@ async def test_registration_to_production_by_updates_alone(dev: Harness, pg_pool
         by="planner",
         reasons=["red line does not match the transfer contract"],
     )
-    assert matter(await view(h), "land-use-planning-permit").state == "rejected"
+    v = await view(h)
+    assert matter(v, "land-use-planning-permit").state == "rejected"
+    # The answer says what the project waits for now, as the state does: no state read needed.
+    assert answer.stage == v.stage and answer.pending_more == 0
+    assert ("land-use-planning-permit", "resubmit", "agent-li") in {
+        (x.matter_code, x.awaited, x.by) for x in answer.pending
+    }
+    awaited = ("to_apply", "received", "incomplete", "pending", "correction", "rejected", "suspended")
+    waiting = {m.code for m in v.matters if m.stage == v.stage and m.state in awaited}
+    assert {x.matter_code for x in answer.pending} == waiting
     await h.execute_update(
         ProjectWorkflow.resubmit,
         Resubmit(request_id=rid(), matter_code="land-use-planning-permit", by="agent-li", note="red line corrected"),
@@ -115,7 +124,11 @@ async def test_registration_to_production_by_updates_alone(dev: Harness, pg_pool
             by="inspector",
         ),
     )
-    final = await h.result()
+    result = await h.result()  # the small summary; a query reads the closed project's full state
+    assert (result.stage, result.outcome) == ("in_production", "completed")
+    final = await view(h)
+    assert result.matters == len(final.matters) and result.events_emitted == final.events_emitted
+    assert result.approved == sum(m.state == "approved" for m in final.matters)
     assert final.stage == "in_production"
     assert all(m.state in ("approved", "exempt") for m in final.matters)
     lic = [m for m in final.matters if m.license_no]
@@ -234,7 +247,9 @@ async def test_withdrawal_in_any_stage_closes_everything(dev: Harness, pg_pool: 
         ProjectWorkflow.withdraw, Withdraw(request_id=rid(), reason="investment cancelled", by="agent-li")
     )
     assert ack.stage == "withdrawn"
-    final = await h.result()
+    result = await h.result()
+    assert (result.stage, result.outcome) == ("withdrawn", "withdrawn")
+    final = await view(h)
     assert final.stage == "withdrawn"
     assert not any(m.state in ("pending", "correction") for m in final.matters)
     assert all(c.working_days_left is None for c in final.clocks), "every clock is closed"

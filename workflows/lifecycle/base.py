@@ -11,6 +11,7 @@ from schemas import events as ev
 from schemas.events import ClockScope, EventEnvelope
 from schemas.project import (
     Ack,
+    DecisionRecord,
 )
 from schemas.stages import Stage
 from workflows import clocks
@@ -21,7 +22,11 @@ from workflows.lifecycle.state import (
     ProjectState,
     Rejected,
     TrackedClock,
+    brief,
 )
+
+# What a clock's ledger keeps of a stop's reason once texts are kept out (a correction's items, joined).
+LINE_KEPT = 200
 
 
 class LifecycleBase:
@@ -141,7 +146,8 @@ class LifecycleBase:
 
     def _stop(self, clock_id: str, kind: str, reason: str, now: datetime, expected_days: float | None = None) -> None:
         tc = self.state.clocks[clock_id]
-        tc.clock = clocks.stop(tc.clock, kind, reason, now, expected_days)
+        kept = reason if not self.state.texts_out or len(reason) <= LINE_KEPT else reason[: LINE_KEPT - 1] + "…"
+        tc.clock = clocks.stop(tc.clock, kind, kept, now, expected_days)  # the event keeps the whole reason
         self._emit(
             ev.ClockStopped(
                 **self._on_clock(tc, department=False),
@@ -191,6 +197,35 @@ class LifecycleBase:
             return
         if stage in (Stage.WITHDRAWN, Stage.IN_PRODUCTION):
             raise Rejected(f"project {self.pid} is {stage}; nothing can change")
+
+    def _kept(self, texts: list[str]) -> list[str]:
+        """``texts`` as the state keeps them: abridged (``brief``) once the project keeps texts out."""
+        return brief(texts) if self.state.texts_out else list(texts)
+
+    def _record(self, m: MatterState, record: DecisionRecord) -> None:
+        """Keep a decision in its matter (its reasons and items abridged once texts are kept out)."""
+        if (
+            self.state.texts_out
+            and not record.abridged
+            and (brief(record.reasons) != record.reasons or brief(record.items) != record.items)
+        ):
+            record = record.model_copy(
+                update={"reasons": brief(record.reasons), "items": brief(record.items), "abridged": True}
+            )
+        m.decisions.append(record)
+
+    def keep_texts_out(self) -> None:
+        """From now on keep only bounded summaries of decisions' reasons and items and of obligations'
+        items in the state (the full texts are in the domain events); abridge those already kept."""
+        if self.state.texts_out:
+            return
+        self.state.texts_out = True
+        for m in self.state.matters.values():
+            decisions, m.decisions = m.decisions, []
+            for record in decisions:
+                self._record(m, record)
+            for o in m.obligations:
+                o.items = brief(o.items)
 
     def _ack(self, message: str) -> Ack:
         return Ack(stage=self.state.stage, message=message)

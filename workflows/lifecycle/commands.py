@@ -61,7 +61,7 @@ class Commands(Acceptance):
         if known is not None:
             if known.fingerprint != fingerprint(cmd):
                 raise Rejected(f"request_id: {rid} was already used for a different command")
-            return known.result.model_copy(update={"duplicate": True})
+            return self._answered(known.result.model_copy(update={"duplicate": True}))
         self._cause = rid
         try:
             result: p.DecisionResult | p.Ack = getattr(self, name)(cmd, now)
@@ -71,11 +71,19 @@ class Commands(Acceptance):
             self._cause = None
         if isinstance(result, p.Ack):
             result = result.model_copy(update={"stage": self.state.stage, "request_id": rid})
+        else:
+            result = result.model_copy(update={"stage": self.state.stage})
         answers = self.state.answers
         answers[key] = Answer(fingerprint=fingerprint(cmd), result=result)
         for old in list(answers)[: max(0, len(answers) - ANSWERS_KEPT)]:
             del answers[old]  # dicts keep insertion order, across continue-as-new too
-        return result
+        return self._answered(result)
+
+    def _answered(self, result: p.DecisionResult | p.Ack) -> p.DecisionResult | p.Ack:
+        """``result`` with the steps the project waits for now: answered, never kept (the kept first
+        answer stays small; a repeat gets the first answer with what is pending at the repeat)."""
+        pending, more = self.pending()
+        return result.model_copy(update={"pending": pending, "pending_more": more})
 
     def validate_decide(self, d: p.Decision, now: datetime | None = None) -> None:
         """Raise ``Rejected`` unless ``d`` may be applied (at ``now``, for the acceptance window)."""
@@ -124,7 +132,8 @@ class Commands(Acceptance):
         m = self.matter(d.matter_code)
         if m.state == "received" and d.kind not in p.ACCEPTANCE_KINDS:
             self._accept(m, d.decision_id, d.decided_by, now, now, deemed=False)  # 即办件: in one step
-        m.decisions.append(
+        self._record(
+            m,
             p.DecisionRecord(
                 decision_id=d.decision_id,
                 kind=d.kind,
@@ -132,7 +141,7 @@ class Commands(Acceptance):
                 at=now,
                 reasons=d.reasons,
                 items=d.items,
-            )
+            ),
         )
         {
             "approve": self._approve_decided,
@@ -254,14 +263,15 @@ class Commands(Acceptance):
         m = self.validate_verify(v)
         o = next(o for o in m.obligations if o.kind == "verification" and o.state == "open")
         self._close_clock(o.clock_id, now)
-        m.decisions.append(
+        self._record(
+            m,
             p.DecisionRecord(
                 decision_id=v.decision_id,
                 kind="verification_passed" if v.passed else "verification_failed",
                 decided_by=v.by,
                 at=now,
                 reasons=[v.findings] if v.findings else [],
-            )
+            ),
         )
         if v.passed:
             o.state = "fulfilled"

@@ -325,10 +325,11 @@ class Modes(Commands, Ladder, Views):
         c = self._commencement(permit)
         permit.extensions += 1
         at = self.permit_expiry(permit)
-        m.decisions.append(
+        self._record(
+            m,
             p.DecisionRecord(
                 decision_id=cmd.decision_id, kind="permit_extended", decided_by=cmd.by, at=now, reasons=[cmd.reason]
-            )
+            ),
         )
         self._emit(
             ev.PermitExtended(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from catalog.models import CAPPED_STAGES
 from schemas import effects as fx
 from schemas import events as ev
-from schemas.clocks import PROCESS_CLOCK_ID, matter_clock_id, obligation_clock_id, stage_clock_id
+from schemas.clocks import PROCESS_CLOCK_ID, acceptance_clock_id, matter_clock_id, obligation_clock_id, stage_clock_id
 from schemas.events import ApprovalMode, ChecklistItem
+from schemas.project import MAX_PENDING, Awaited, Pending
 from schemas.stages import APPROVAL_STAGES, Stage
 from workflows import clocks
 from workflows.lifecycle.base import LifecycleBase
@@ -50,6 +51,52 @@ class Stages(LifecycleBase):
             f"{r.name}: one-time notification checklist issued with {len(checklist)} matters",
             now,
         )
+
+    def _current_clock_id(self, m: MatterState) -> str | None:
+        """The clock a matter runs now: the department's 5 days to accept while received, else its decision clock."""
+        if m.state == "received":
+            return acceptance_clock_id(m.code, m.submissions)
+        return m.clock_id
+
+    # What each matter state waits for, and whether the department (else the agent) is awaited.
+    _AWAITED: ClassVar[dict[str, tuple[Awaited, bool]]] = {
+        "to_apply": ("apply", False),
+        "received": ("accept", True),
+        "incomplete": ("complete", False),
+        "pending": ("decide", True),
+        "correction": ("correction", False),
+        "rejected": ("resubmit", False),
+        "suspended": ("owed_materials", False),
+    }
+
+    def pending(self) -> tuple[list[Pending], int]:
+        """The steps the project waits for (the matters of ``waiting_for``), at most ``MAX_PENDING``,
+        and how many more there are."""
+        s = self.state
+        if s.stage in (Stage.WITHDRAWN, Stage.CONSTRUCTION):
+            return [], 0
+        if s.stage == Stage.IN_PRODUCTION:
+            matters = [m for m in s.matters.values() if m.state in REOPENABLE]
+        else:
+            held = [m for m in s.matters.values() if m.state == "suspended" and self._spec(m).stage != s.stage]
+            matters = self._stage_matters(s.stage) + held
+        steps = []
+        for m in matters:
+            awaited = self._AWAITED.get(m.state)
+            if awaited is None:
+                continue
+            tc = s.clocks.get(self._current_clock_id(m) or "")
+            department = self._spec(m).department
+            steps.append(
+                Pending(
+                    matter_code=m.code,
+                    department=department,
+                    awaited=awaited[0],
+                    by=department if awaited[1] else s.agent,
+                    until=None if tc is None or tc.closed else self.answerable_deadline(tc).at,
+                )
+            )
+        return steps[:MAX_PENDING], max(0, len(steps) - MAX_PENDING)
 
     def _stage_matters(self, stage: Stage) -> list[MatterState]:
         return [m for m in self.state.matters.values() if self._spec(m).stage == stage]
@@ -306,7 +353,7 @@ class Stages(LifecycleBase):
             department=self._spec(m).department,
             matter_code=self._spec(m).code,
         )
-        m.obligations.append(Obligation(kind=kind, items=items, clock_id=clock_id))
+        m.obligations.append(Obligation(kind=kind, items=self._kept(items), clock_id=clock_id))
         self._emit(
             ev.ObligationOpened(**self._matter_fields(m), obligation=kind, items=items, deadline=self.deadline(tc).at),
             now,

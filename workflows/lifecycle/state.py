@@ -140,6 +140,20 @@ class Meeting(_State):
     resolution: str | None = None
 
 
+# What the state keeps of a list of free texts (reasons, items, findings) once the project keeps
+# texts out (``ProjectState.texts_out``): the first ``BRIEF_TEXTS``, each cut to ``BRIEF_CHARS``
+# characters, and ``+N more``. The full texts are in the domain events in PostgreSQL (those caused by
+# the decision id: ``daiban timeline``); the workflow decides nothing on them.
+BRIEF_TEXTS = 3
+BRIEF_CHARS = 40
+
+
+def brief(texts: list[str]) -> list[str]:
+    """A bounded summary of ``texts``: at most ``BRIEF_TEXTS + 1`` entries of ``BRIEF_CHARS`` characters."""
+    kept = [t if len(t) <= BRIEF_CHARS else t[: BRIEF_CHARS - 1] + "…" for t in texts[:BRIEF_TEXTS]]
+    return kept + ([f"+{len(texts) - BRIEF_TEXTS} more"] if len(texts) > BRIEF_TEXTS else [])
+
+
 class ProjectContext:
     """The immutable content a project runs under, looked up by its content versions.
 
@@ -258,6 +272,10 @@ class ProjectState(_State):
     license_status: dict[str, Literal["suspended", "lapsed"]] = {}
     # Ratings (好差评) by rating id: one per matter and per agent (``workflows.lifecycle.ratings``).
     ratings: dict[str, RatingState] = {}
+    # False: decisions keep their reasons and items whole in the state (runs before patch
+    # ``texts-out``); True: bounded summaries (``brief``), so the carried state stays small however
+    # long the texts (``ProjectMachine.keep_texts_out``).
+    texts_out: bool = False
     version: int = 0
     # The outbox: events and effects not yet handed to ``apply_batch``.
     pending_events: list[EventEnvelope] = []

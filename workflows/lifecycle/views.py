@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.clocks import acceptance_clock_id
 from schemas.events import ProjectHeader
 from schemas.project import (
     ClockView,
     MatterView,
     MeetingView,
     ObligationView,
+    ProjectResult,
     ProjectView,
 )
 from schemas.stages import Stage
@@ -19,7 +19,6 @@ from workflows.lifecycle.stages import Stages
 from workflows.lifecycle.state import (
     OPEN,
     REOPENABLE,
-    MatterState,
     TrackedClock,
 )
 
@@ -45,12 +44,6 @@ class Views(Stages):
             promised_days=tc.promised_days,
             promised_deadline=self.answerable_deadline(tc).at if tc.promised_days is not None else None,
         )
-
-    def _current_clock_id(self, m: MatterState) -> str | None:
-        """The clock a matter runs now: the department's 5 days to accept while received, else its decision clock."""
-        if m.state == "received":
-            return acceptance_clock_id(m.code, m.submissions)
-        return m.clock_id
 
     def open_departments(self) -> list[str]:
         return sorted({self._spec(m).department for m in self.state.matters.values() if m.state in OPEN})
@@ -98,6 +91,20 @@ class Views(Stages):
                 parts.append(f"agent {s.agent} to supply owed materials for {self._spec(m).code}")
         overdue = " OVERDUE." if self.overdue(now) else ""
         return f"Stage {s.stage}: waiting for " + ("; ".join(parts) or "the next step") + "." + overdue
+
+    def result(self) -> ProjectResult:
+        """The workflow's result: how the project ended, in a few counts."""
+        s = self.state
+        matters = s.matters.values()
+        return ProjectResult(
+            project_id=self.pid,
+            stage=s.stage,
+            outcome="withdrawn" if s.stage == Stage.WITHDRAWN else "completed" if self.done else "unknown",
+            matters=len(s.matters),
+            approved=sum(1 for m in matters if m.state == "approved"),
+            decisions=sum(len(m.decisions) for m in matters),
+            events_emitted=s.version,
+        )
 
     def view(self, now: datetime) -> ProjectView:
         s, r = self.state, self.state.registration
