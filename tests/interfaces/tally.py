@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["bad_input", "beyond_role"]
+# accepted: a generated input the schemas accept, run through the real workflow (wedged or not).
+Kind = Literal["bad_input", "beyond_role", "accepted"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ def summary() -> str | None:
     """The closing note's figures, one line; None when no edge test ran."""
     bad = [a for a in ATTEMPTS if a.kind == "bad_input"]
     role = [a for a in ATTEMPTS if a.kind == "beyond_role"]
-    if not bad and not role:
+    accepted = [a for a in ATTEMPTS if a.kind == "accepted"]
+    if not bad and not role and not accepted:
         return None
     generated = sum(a.generated for a in bad)
     refused = sum(400 <= a.status < 500 and a.named for a in bad)
@@ -53,6 +55,7 @@ def summary() -> str | None:
     role_refused = sum(400 <= a.status < 500 for a in role)
     return (
         f"edge figures: bad inputs tried {len(bad)} (hand-made {len(bad) - generated}, generated {generated}), "
-        f"refused with a field error {refused}, 5xx {five}, accepted-then-wedged {wedged}; "
+        f"refused with a field error {refused}, 5xx {five}, accepted-then-wedged {wedged} "
+        f"(of {len(accepted)} generated accepted inputs run through the real workflow); "
         f"authorization attempts beyond role {len(role)}, refused {role_refused}"
     )
