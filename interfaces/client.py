@@ -318,7 +318,7 @@ class DaibanClient:
             raise self._refused(exc, action, project_id) from None
         return cmd.model_validate({**cmd.model_dump(), **filled}) if filled else cmd
 
-    async def authorize(self, command: Command[C, R], project_id: str, cmd: C) -> C:
+    async def authorize(self, command: Command[Any, Any], project_id: str, cmd: C) -> C:
         """``cmd`` as the service credential may send it (``by`` its principal), or ``AuthError`` (403, logged).
 
         Without a principal, ``cmd`` as it is (a trusted service).
