@@ -32,6 +32,8 @@ class Attempt:
 
 
 ATTEMPTS: list[Attempt] = []
+# Other runs' own figures (schemathesis's count of generated requests), printed after the line.
+NOTES: list[str] = []
 
 
 def record(
@@ -47,7 +49,7 @@ def summary() -> str | None:
     role = [a for a in ATTEMPTS if a.kind == "beyond_role"]
     accepted = [a for a in ATTEMPTS if a.kind == "accepted"]
     if not bad and not role and not accepted:
-        return None
+        return "\n".join(NOTES) or None
     generated = sum(a.generated for a in bad)
     refused = sum(400 <= a.status < 500 and a.named for a in bad)
     five = sum(a.status >= 500 for a in ATTEMPTS)
@@ -58,4 +60,4 @@ def summary() -> str | None:
         f"refused with a field error {refused}, 5xx {five}, accepted-then-wedged {wedged} "
         f"(of {len(accepted)} generated accepted inputs run through the real workflow); "
         f"authorization attempts beyond role {len(role)}, refused {role_refused}"
-    )
+    ) + "".join(f"\n{n}" for n in NOTES)
