@@ -100,6 +100,8 @@ async def test_the_cli_acts_as_its_credential_and_keeps_the_contact_out_of_tempo
         dev, pg_dsn, tmp_path, "agent-li", "project", "report-progress", pid, "--percent", "5", "--by", "agent-wang"
     )
     assert code == 1 and _last(err).startswith("daiban: forbidden: by: authenticated as agent-li"), err
+    code, _, err = await daiban_as(dev, pg_dsn, tmp_path, "agent-li", "calendar", "load", str(new), "--dry-run")
+    assert code == 1 and _last(err) == "daiban: forbidden: calendar load needs an operator of every zone", err
     code, out, err = await daiban_as(dev, pg_dsn, tmp_path, None, "project", "show", pid, "--json")
     assert code == 0 and json.loads(out)["stage"] != "withdrawn", err
 
