@@ -67,14 +67,28 @@ class ContactCipher:
         return EnterpriseContact.model_validate_json(data)
 
 
+@dataclass(frozen=True)
+class ContactBook:
+    """Where the contacts are kept: daiban's PostgreSQL (a pool or connection) and the keys."""
+
+    db: Executor
+    cipher: ContactCipher
+
+
 async def store_contact(
-    db: Executor, cipher: ContactCipher, project_id: str, contact: EnterpriseContact, by: str
+    db: Executor, cipher: ContactCipher, project_id: str, contact: EnterpriseContact, by: str, *, replace: bool = False
 ) -> EnterpriseContact:
-    """Store ``contact`` for the project unless one is stored; return the one stored (compare it)."""
+    """Store ``contact`` for the project unless one is stored (``replace``: over it); return the one stored."""
     key_id, nonce, ciphertext = cipher.seal(project_id, contact)
+    conflict = (
+        "DO UPDATE SET key_id = EXCLUDED.key_id, nonce = EXCLUDED.nonce, ciphertext = EXCLUDED.ciphertext,"
+        " stored_by = EXCLUDED.stored_by, stored_at = now()"
+        if replace
+        else "DO NOTHING"
+    )
     await db.execute(
         "INSERT INTO enterprise_contacts (project_id, key_id, nonce, ciphertext, stored_by) VALUES ($1, $2, $3, $4, $5)"
-        " ON CONFLICT (project_id) DO NOTHING",
+        f" ON CONFLICT (project_id) {conflict}",
         project_id,
         key_id,
         nonce,

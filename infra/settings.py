@@ -118,6 +118,10 @@ class GatewaySettings(_Group):
     # DAIBAN_PRINCIPALS='{"agent-li": {"token": "...", "roles": ["agent"]}, "portal-tunliu":
     # {"token": "...", "roles": ["registrar", "reader"], "zones": ["tunliu"]}}'.
     principals: dict[str, PrincipalConfig] = {}
+    # The typed client's and the CLI's service credential: the token of one of DAIBAN_PRINCIPALS
+    # (``interfaces.auth.service``). Set, every command is checked against that principal's roles
+    # before it is sent and ``by`` must be its name; unset, the client is a trusted service.
+    token: SecretStr | None = None
     # Version 1's principal -> bearer token map: each is an operator of every zone (unscoped; the
     # gateway warns at start). Prefer DAIBAN_PRINCIPALS.
     operator_tokens: dict[str, SecretStr] = {}

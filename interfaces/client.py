@@ -15,6 +15,22 @@ reason:
   bounds, a message over ``MAX_MESSAGE_BYTES``); ``errors`` name the fields, and nothing was sent.
 - ``ProjectNotFound``, ``InvalidQuery``, ``DaibanError``: no such project; a visibility query
   Temporal refused; anything else.
+- ``AuthError`` (``interfaces.auth.verifying``, the gateway's own, ``status`` 403): with a service
+  credential, a command beyond the principal's roles or a ``by`` naming someone else; nothing was
+  sent.
+
+Service credentials. ``DaibanClient(..., principal=...)`` (or ``connect()`` with ``DAIBAN_TOKEN``,
+the token of one of ``DAIBAN_PRINCIPALS``: ``interfaces.auth.service``) acts as that principal:
+every registration and command is checked against its roles before it is sent, with the gateway's
+checks and messages (``interfaces.auth.principals``: ``check_register``, ``check_command``), ``by``
+and ``decided_by`` must be its name, and each refusal is logged (``client command refused``) with
+the principal and the reason. A client without one reaches Temporal as one of the zone's trusted
+services (the gateway itself, the worker's schedules, an operator's shell): only the workflow's
+validators check it (the department owning a matter, a present ``by``).
+
+The enterprise's contact (personal data) never goes through Temporal: ``register(reg, contact)``,
+``set_contact`` and ``contact`` store and read it encrypted in PostgreSQL (``eventstore.contacts``,
+``contacts=ContactBook(pool, cipher)``).
 
 Commands are the rows of ``schemas.commands``: ``send(commands.X, project_id, cmd)`` sends one,
 typed, and each has a method named exactly as the workflow's update (``decide``,
@@ -30,6 +46,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypeVar, overload
 
+import structlog
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError
 from temporalio.client import (
@@ -45,16 +62,31 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from eventstore.contacts import ContactBook, fetch_contact, store_contact
+from interfaces.auth.principals import (
+    Principal,
+    ProjectTeam,
+    check_by,
+    check_command,
+    check_contact,
+    check_register,
+    team_of,
+)
+from interfaces.auth.verifying import AuthError
 from schemas import commands, visibility
 from schemas import project as p
 from schemas.bounded import MAX_MESSAGE_BYTES
 from schemas.commands import Command
+from schemas.contact import EnterpriseContact
 from workflows.clocks import ClockLedger
 from workflows.project import NOT_READY, ProjectInput, ProjectWorkflow
 from workflows.start import START_REFUSALS
 
 R = TypeVar("R", bound=BaseModel)
 C = TypeVar("C", bound=BaseModel)
+log = structlog.get_logger("daiban.client")
+# The fields naming who acts, checked against a service credential's principal.
+_BY_FIELDS = ("by", "decided_by")
 
 
 class DaibanError(Exception):
@@ -219,34 +251,110 @@ class _Method(Generic[C, R]):
 class DaibanClient:
     """Register projects, send decisions and commands, read state."""
 
-    def __init__(self, client: Client, task_queue: str = "daiban") -> None:
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str = "daiban",
+        *,
+        principal: Principal | None = None,
+        contacts: ContactBook | None = None,
+    ) -> None:
+        """``principal``: the service credential every command is checked against (None: a trusted
+        service); ``contacts``: where the enterprise contacts are kept (PostgreSQL and the keys)."""
         self.client = client
         self.task_queue = task_queue
+        self.principal = principal
+        self.contacts = contacts
 
     @classmethod
     async def connect(
-        cls, address: str | None = None, namespace: str | None = None, task_queue: str | None = None
+        cls,
+        address: str | None = None,
+        namespace: str | None = None,
+        task_queue: str | None = None,
+        *,
+        principal: Principal | None = None,
+        contacts: ContactBook | None = None,
     ) -> DaibanClient:
         """A client as every daiban tool connects (``infra.temporal.connect``: ``TEMPORAL_ADDRESS``,
         ``TEMPORAL_NAMESPACE``, profiles, ``DAIBAN_*``), unless ``address`` / ``namespace`` say
-        otherwise. Raises ``infra.settings.ConfigError`` (one line) when Temporal cannot be reached."""
+        otherwise; acting as ``principal``, else as ``DAIBAN_TOKEN``'s principal when it is set
+        (``interfaces.auth.service``). Raises ``infra.settings.ConfigError`` (one line) when Temporal
+        cannot be reached or the token is no principal's."""
         from infra.settings import load_settings
         from infra.temporal import connect
+        from interfaces.auth.service import principal_for
 
         s = load_settings()
         if namespace is not None:
             s = s.model_copy(update={"temporal_namespace": namespace})
             s.model_fields_set.add("temporal_namespace")
-        return cls(await connect(s, address=address), task_queue or s.task_queue)
+        acting = principal or principal_for(s)
+        return cls(await connect(s, address=address), task_queue or s.task_queue, principal=acting, contacts=contacts)
+
+    def _refused(self, exc: AuthError, action: str, project_id: str) -> AuthError:
+        """Log a refusal of the service credential (as the gateway logs its own) and return it."""
+        log.warning(
+            "client command refused",
+            principal=self.principal.name if self.principal else None,
+            reason=exc.reason,
+            command=action,
+            project_id=project_id,
+        )
+        return exc
+
+    def _as_principal(self, cmd: C, action: str, project_id: str) -> C:
+        """``cmd`` with ``by`` / ``decided_by`` the principal's name (filled when empty; 403 when another)."""
+        if self.principal is None:
+            return cmd
+        filled: dict[str, str] = {}
+        try:
+            for name in (n for n in _BY_FIELDS if n in type(cmd).model_fields):
+                claimed = getattr(cmd, name)
+                check_by(self.principal, claimed, name)
+                if claimed is None:
+                    filled[name] = self.principal.name
+        except AuthError as exc:
+            raise self._refused(exc, action, project_id) from None
+        return cmd.model_validate({**cmd.model_dump(), **filled}) if filled else cmd
+
+    async def authorize(self, command: Command[Any, Any], project_id: str, cmd: C) -> C:
+        """``cmd`` as the service credential may send it (``by`` its principal), or ``AuthError`` (403, logged).
+
+        Without a principal, ``cmd`` as it is (a trusted service).
+        """
+        if self.principal is None:
+            return cmd
+        cmd = self._as_principal(cmd, command.name, project_id)
+        team = await self.project_team(project_id)
+        try:
+            check_command(self.principal, command.name, team, getattr(cmd, "department", None))
+        except AuthError as exc:
+            raise self._refused(exc, command.name, project_id) from None
+        return cmd
+
+    async def project_team(self, project_id: str) -> ProjectTeam:
+        """The project's zone and people, what authorization needs (from ``state``).
+
+        Raises:
+            ProjectNotFound: no such project, or its run failed before it had a team (a refused start).
+        """
+        try:
+            return team_of(await self.state(project_id, wait=5.0))
+        except WorkflowFailureError:
+            raise ProjectNotFound(f"project_id: {project_id} failed at its start; it has no team to act for") from None
 
     def handle(self, project_id: str) -> WorkflowHandle[Any, Any]:
         return self.client.get_workflow_handle(p.workflow_id_for(project_id))
 
-    async def register(self, reg: p.RegisterProject) -> str:
+    async def register(self, reg: p.RegisterProject, contact: EnterpriseContact | None = None) -> str:
         """Start a project's lifecycle; registering the same project id again is a no-op.
 
         Returns the workflow's run id (the same one on a repeat, also once the project has ended:
         a finished project's id is never reused for another).
+
+        ``contact``: the enterprise's contact, stored encrypted in PostgreSQL (``set_contact``) and
+        never sent to Temporal; another contact for a known project is refused (``CommandRejected``).
 
         The zone is checked by the workflow (``UnknownZone``, at once); such a refused start does not
         keep the id from being registered again. The gateway checks it before starting
@@ -254,8 +362,16 @@ class DaibanClient:
 
         Raises:
             InvalidInput: a field daiban cannot keep; nothing was started.
+            AuthError: the service credential may not register in the zone (403); nothing was started.
         """
         reg = checked(reg)
+        if self.principal is not None:
+            try:
+                check_register(self.principal, reg.zone)
+            except AuthError as exc:
+                raise self._refused(exc, "register", reg.project_id) from None
+        if contact is not None:
+            await self._store_contact(reg.project_id, contact, None, replace=False)
         try:
             return await self._start(reg, WorkflowIDReusePolicy.REJECT_DUPLICATE)
         except WorkflowAlreadyStartedError as exc:
@@ -305,7 +421,7 @@ class DaibanClient:
 
         Retries reuse the request id, so the project applies the command at most once.
         """
-        arg: BaseModel = checked(cmd)
+        arg: BaseModel = await self.authorize(command, project_id, checked(cmd))
         if "request_id" in type(arg).model_fields and getattr(arg, "request_id", None) is None:
             arg = with_request_id(arg, new_request_id())
         field = request_id_field(type(arg))
@@ -374,6 +490,67 @@ class DaibanClient:
         """Construction is finished: request the joint completion acceptance (联合验收)."""
         cmd = p.ProgressReport(percent=100, by=by, note=note or "construction complete; joint acceptance requested")
         return await self.report_progress(project_id, cmd)
+
+    def _book(self) -> ContactBook:
+        if self.contacts is None:
+            raise DaibanError(
+                "contact: no contact store (DATABASE_URL, DAIBAN_CONTACT_KEYS): personal data is not kept in plaintext"
+            )
+        return self.contacts
+
+    async def _store_contact(
+        self, project_id: str, contact: EnterpriseContact, by: str | None, *, replace: bool
+    ) -> EnterpriseContact:
+        book = self._book()
+        contact = checked(contact)
+        stored_by = by or "trusted-service"
+        if self.principal is not None:
+            try:
+                stored_by = check_by(self.principal, by)
+            except AuthError as exc:
+                raise self._refused(exc, "set_contact", project_id) from None
+        stored = await store_contact(book.db, book.cipher, project_id, contact, stored_by, replace=replace)
+        if stored != contact:
+            raise CommandRejected(f"contact: {project_id} has another contact stored; replace it to change it")
+        log.info("contact stored", project_id=project_id, by=stored_by, replaced=replace)
+        return stored
+
+    async def set_contact(
+        self, project_id: str, contact: EnterpriseContact, *, by: str | None = None, replace: bool = False
+    ) -> EnterpriseContact:
+        """Store the enterprise's contact of a registered project, encrypted in PostgreSQL (never in Temporal).
+
+        With a service credential: the project's agent, backup, lead or an operator of its zone, and
+        ``by`` is the principal. ``replace``: overwrite a stored contact (else another one is refused).
+
+        Raises:
+            CommandRejected: another contact is stored and ``replace`` is false.
+            AuthError: beyond the credential's role (403, logged).
+            ProjectNotFound: no such project.
+        """
+        team = await self.project_team(project_id)
+        if self.principal is not None:
+            try:
+                check_contact(self.principal, team)
+            except AuthError as exc:
+                raise self._refused(exc, "set_contact", project_id) from None
+        return await self._store_contact(project_id, contact, by, replace=replace)
+
+    async def contact(self, project_id: str) -> EnterpriseContact | None:
+        """The enterprise's contact, decrypted (None when none is stored); each read is logged (not the values).
+
+        With a service credential: the project's agent, backup, lead or an operator of its zone.
+        """
+        book = self._book()
+        if self.principal is not None:
+            team = await self.project_team(project_id)
+            try:
+                check_contact(self.principal, team)
+            except AuthError as exc:
+                raise self._refused(exc, "contact", project_id) from None
+        found = await fetch_contact(book.db, book.cipher, project_id)
+        log.info("contact read", project_id=project_id, principal=self.principal.name if self.principal else None)
+        return found
 
     async def clock_ledger(self, project_id: str) -> list[ClockLedger]:
         """The project's open clocks with their legal ledgers (to preview a calendar change).

@@ -17,8 +17,10 @@ with one or more roles:
 What each command needs (``COMMAND_ROLES``): the project's agent, backup agent, lead or an
 operator of its zone for the agents' commands; an operator of its zone (or the lead, for a joint
 meeting's resolution) for the others; the department named in the body, and only it, for clock
-stops, resumptions and extensions. ``by`` is the authenticated principal: the gateway fills it and
-refuses a body naming anyone else (403 naming ``by``).
+stops, resumptions and extensions (or its signed envelope, ``routers/commands.py``); the signed
+commands (``SIGNED_COMMANDS``) take the department's envelope at the gateway, its own principal
+in the typed client. ``by`` is the authenticated principal: the gateway and the typed client
+refuse a body naming anyone else (403 naming ``by``; the client also checks ``decided_by``).
 
 Every function here raises ``AuthError`` (403, with the principal and the reason) or returns;
 the gateway logs each refusal (``gateway request rejected``).
@@ -34,6 +36,7 @@ from interfaces.auth.verifying import AuthError
 
 if TYPE_CHECKING:
     from infra.settings import PrincipalConfig
+    from schemas.events import ProjectHeader
 
 Role = Literal["agent", "lead", "operator", "department", "registrar", "reader"]
 ROLES: tuple[Role, ...] = ("agent", "lead", "operator", "department", "registrar", "reader")
@@ -76,8 +79,16 @@ class ProjectTeam:
     project_lead: str
 
 
+def team_of(header: ProjectHeader) -> ProjectTeam:
+    """The authorization facts of a project's header (its view)."""
+    return ProjectTeam(header.project_id, header.zone, header.agent, header.backup_agent, header.project_lead)
+
+
 # Department clock commands: the department named in the body, and no one else.
 DEPARTMENT_COMMANDS = frozenset({"stop_clock", "resume_clock", "extend_limit"})
+# Signed commands (``schemas.commands``: ``signed``): through the gateway, the department's envelope;
+# through the typed client with a service credential, the department's own principal.
+SIGNED_COMMANDS = frozenset({"decide", "verify", "extend_permit"})
 # Project roles a command admits ("operator" means an operator of the project's zone).
 COMMAND_ROLES: dict[str, frozenset[str]] = {
     "submit_application": frozenset({"agent", "lead", "operator"}),
@@ -125,11 +136,10 @@ def check_command(principal: Principal, command: str, team: ProjectTeam, departm
         AuthError: 403 naming the principal, the command and what it lacks.
     """
     context = {"command": command, "project_id": team.project_id}
-    if command in DEPARTMENT_COMMANDS:
+    if command in DEPARTMENT_COMMANDS | SIGNED_COMMANDS:
         if not principal.has("department") or principal.department is None:
-            raise _refuse(
-                principal, f"{command}: only the department's own principal stops or extends its clock", **context
-            )
+            what = "stops or extends its clock" if command in DEPARTMENT_COMMANDS else "sends it"
+            raise _refuse(principal, f"{command}: only the department's own principal {what}", **context)
         if department != principal.department:
             raise _refuse(
                 principal,
@@ -143,10 +153,10 @@ def check_command(principal: Principal, command: str, team: ProjectTeam, departm
         raise _refuse(principal, f"{command} on {team.project_id} needs its {who}; {principal.name} is none", **context)
 
 
-def check_by(principal: Principal, claimed: str | None) -> str:
-    """The ``by`` to record: the principal's name; 403 naming ``by`` when the body claims another."""
+def check_by(principal: Principal, claimed: str | None, field: str = "by") -> str:
+    """The ``by`` to record: the principal's name; 403 naming ``field`` when the body claims another."""
     if claimed is not None and claimed != principal.name:
-        raise _refuse(principal, f"by: authenticated as {principal.name}, the body claims {claimed}", field="by")
+        raise _refuse(principal, f"{field}: authenticated as {principal.name}, the body claims {claimed}", field=field)
     return principal.name
 
 

@@ -1,4 +1,4 @@
-"""Signing a department's decision envelope: what a department system needs, standard library only.
+"""Signing a department's envelope (decisions, clock commands): what a department system needs, standard library only.
 
 See ``interfaces.auth`` for the envelope and what the gateway checks. Other languages rebuild
 ``canonical_envelope`` byte for byte (README, "Authorization").
@@ -52,8 +52,9 @@ def signed_headers(
 ) -> dict[str, str]:
     """Headers for POSTing ``body`` (a decision or verification, JSON) to ``project_id``.
 
-    ``matter_code`` and ``decision_id`` are read from ``body``; the envelope expires ``ttl``
-    seconds from ``now``.
+    ``matter_code`` and ``decision_id`` are read from ``body`` (a clock command's ``request_id``
+    stands for its ``decision_id``: ``stop_clock``, ``resume_clock``, ``extend_limit``); the envelope
+    expires ``ttl`` seconds from ``now``.
     """
     fields = json.loads(body)
     expires_at = int((time.time() if now is None else now) + ttl)
@@ -62,7 +63,7 @@ def signed_headers(
         department=department,
         project_id=project_id,
         matter_code=str(fields.get("matter_code", "")),
-        decision_id=str(fields.get("decision_id", "")),
+        decision_id=str(fields.get("decision_id", fields.get("request_id", ""))),
         expires_at=expires_at,
         body=body,
     )

@@ -103,26 +103,33 @@ class Authorizer:
         self, caller: DepartmentCaller, project_id: str, decision: DepartmentCommand, body: bytes
     ) -> None:
         """Check the signature over the body (401), then the decision's department (403)."""
+        self.check_signed(caller, project_id, decision.decision_id, decision.matter_code, decision.department, body)
+
+    def check_signed(
+        self, caller: DepartmentCaller, project_id: str, signed_id: str, matter_code: str, department: str, body: bytes
+    ) -> None:
+        """Check a signed command: the signature over the envelope (401), then its department (403).
+
+        ``signed_id``: the envelope's ``decision_id`` (a decision's, or a clock command's ``request_id``).
+        """
         expected = sign_envelope(
             caller.secret,
             department=caller.department,
             project_id=project_id,
-            matter_code=decision.matter_code,
-            decision_id=decision.decision_id,
+            matter_code=matter_code,
+            decision_id=signed_id,
             expires_at=caller.expires_at,
             body=body,
         )
-        context = {"department": caller.department, "project_id": project_id, "decision_id": decision.decision_id}
+        context = {"department": caller.department, "project_id": project_id, "decision_id": signed_id}
         if not hmac.compare_digest(expected, caller.signature):
             raise AuthError(
                 401,
                 "signature does not match the envelope (forged, or the body, project or expiry changed after signing)",
                 **context,
             )
-        if decision.department != caller.department:
-            raise AuthError(
-                403, f"department: signed by {caller.department}, the decision is {decision.department}'s", **context
-            )
+        if department != caller.department:
+            raise AuthError(403, f"department: signed by {caller.department}, the body is {department}'s", **context)
 
     def principal(self, token: str | None) -> Principal:
         """The principal holding ``token``; ``AuthError`` (401) without a known token."""

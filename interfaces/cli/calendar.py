@@ -81,7 +81,10 @@ def load(
     dry_run: Annotated[bool, typer.Option(help="Only validate and show what would change.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Load a newly published official calendar: store it and recompute running deadlines."""
+    """Load a newly published official calendar: store it and recompute running deadlines.
+
+    With DAIBAN_TOKEN: an operator of every zone only, and --by is that principal."""
+    by = _as_principal(by)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
@@ -110,6 +113,25 @@ def load(
             show_table(moves, keep={"Project", "Clock"})
 
     emit(result, as_json, render)
+
+
+def _as_principal(by: str) -> str:
+    """``by`` as the service credential allows it (``DAIBAN_TOKEN``: an operator of every zone,
+    ``by`` its name; the default ``operator`` stands for it); unchanged without a credential."""
+    from interfaces.auth.principals import check_by, check_operator
+    from interfaces.auth.service import principal_for
+    from interfaces.auth.verifying import AuthError
+
+    try:
+        principal = principal_for(load_settings())
+        if principal is None:
+            return by
+        check_operator(principal, "calendar load")
+        return check_by(principal, None if by == "operator" else by)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    except AuthError as exc:
+        raise fail(f"forbidden: {exc.reason}", 1) from None
 
 
 def _local(at: datetime | None) -> str:

@@ -1,6 +1,7 @@
 """What every ``daiban`` command shares: connecting (``run``, ``read``), printing (``emit``), failing.
 
-Exit codes: 0 success; 2 bad input or configuration; 1 refused by the project. Every error is one
+Exit codes: 0 success; 2 bad input or configuration; 1 refused by the project, or by the roles of
+the service credential (``DAIBAN_TOKEN``: ``daiban: forbidden: <reason>``). Every error is one
 line on stderr starting ``daiban:`` (``fail``). Human output: tables keep ids and codes whole and
 wrap the other columns (``show_table``), also when piped; times are Beijing time with their offset,
 to the second (``when``); ``--json`` keeps ISO 8601 with the offset.
@@ -27,6 +28,7 @@ from rich.table import Table
 
 from infra.settings import ConfigError, Settings, load_settings
 from infra.temporal import connect
+from interfaces.auth.verifying import AuthError
 from interfaces.client import CommandRejected, DaibanClient, DaibanError, InvalidInput, NotReady, ProjectNotFound
 from legalclock import CST
 from schemas.commands import Command
@@ -156,17 +158,40 @@ def database_url(s: Settings) -> str:
     return s.database_url
 
 
-def run(fn: Callable[[DaibanClient], Awaitable[T]]) -> T:
-    """Connect to Temporal with the environment's settings and run ``fn``; errors become one line."""
+def run(fn: Callable[[DaibanClient], Awaitable[T]], *, contacts: bool = False) -> T:
+    """Connect to Temporal with the environment's settings and run ``fn``; errors become one line.
+
+    The client acts as ``DAIBAN_TOKEN``'s principal when it is set (``interfaces.auth.service``:
+    each command checked against its roles, ``by`` its name; a refusal exits 1 with the gateway's
+    403 reason). ``contacts``: also open the enterprise contacts' store (``DATABASE_URL`` and the
+    contact keys) for ``fn``.
+    """
+    from interfaces.auth.service import contact_cipher, principal_for
 
     async def main() -> T:
         s = load_settings()
-        return await fn(DaibanClient(await connect(s), s.task_queue))
+        principal = principal_for(s)
+        if not contacts:
+            return await fn(DaibanClient(await connect(s), s.task_queue, principal=principal))
+        from eventstore.contacts import ContactBook
+        from infra.db import create_pool
+
+        cipher = contact_cipher(s)
+        if cipher is None:
+            raise ConfigError("DAIBAN_CONTACT_KEYS is not set: the enterprise's contact is kept only encrypted")
+        pool = await create_pool(database_url(s), min_size=0, max_size=2)
+        try:
+            book = ContactBook(pool, cipher)
+            return await fn(DaibanClient(await connect(s), s.task_queue, principal=principal, contacts=book))
+        finally:
+            await pool.close()
 
     try:
         return asyncio.run(main())
     except ConfigError as exc:
         raise fail(str(exc)) from None
+    except AuthError as exc:  # the service credential's role (the gateway's 403)
+        raise fail(f"forbidden: {exc.reason}", 1) from None
     except ValidationError as exc:  # an answer the client could not read
         raise fail(field_error(exc), 1) from None
     except (ProjectNotFound, InvalidInput) as exc:

@@ -27,6 +27,7 @@ from interfaces.cli.common import (
     emit,
     fail,
     field_error,
+    fields_table,
     out,
     read,
     run,
@@ -38,6 +39,7 @@ from interfaces.cli.migrate import migrate_content
 from interfaces.client import DaibanClient
 from schemas import bounded, commands
 from schemas import project as p
+from schemas.contact import EnterpriseContact
 
 app = typer.Typer(help="Register, inspect and steer projects.", no_args_is_help=True, **HELP_STYLE)
 # Verbs of version 1 -> the update's verb; still accepted, hidden from the help.
@@ -71,7 +73,10 @@ def register(
     standard_land_parcel: Annotated[bool | None, typer.Option(help="A standard land parcel (标准地).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Register a project (idempotent on its project_id); options set the project facts over the file's."""
+    """Register a project (idempotent on its project_id); options set the project facts over the file's.
+
+    The file's ``contact`` (person, phone, legal_rep_id_number: personal data) is stored encrypted in
+    PostgreSQL (DAIBAN_CONTACT_KEYS), never sent to Temporal."""
     facts = {
         "eia_category": eia_category,
         "lightning_special_site": lightning_special_site,
@@ -80,10 +85,14 @@ def register(
         "pollutant_permit": pollutant_permit,
         "standard_land_parcel": standard_land_parcel,
     }
+    contact: EnterpriseContact | None = None
     try:
         data = bounded.loads(file.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
             raise fail(f"{file}: the registration must be a JSON object")
+        if data.get("contact") is not None:  # personal data: to PostgreSQL, encrypted, never to Temporal
+            contact = contact_of(file, data.pop("contact"))
+        data.pop("contact", None)
         reg = p.RegisterProject.model_validate({**data, **{k: v for k, v in facts.items() if v is not None}})
     except OSError as exc:
         raise fail(f"{file}: {exc.strerror}") from None
@@ -98,16 +107,69 @@ def register(
         """Run id, whether this call created the project, whether it is running."""
         existing = await c.existing_run(reg.project_id)
         if existing is not None:
+            if contact is not None:
+                await c.set_contact(reg.project_id, contact)
             return existing.run_id, False, existing.running
-        return await c.register(reg), True, True
+        return await c.register(reg, contact), True, True
 
-    run_id, created, running = run(go)
+    run_id, created, running = run(go, contacts=contact is not None)
     said = "registered" if created else "already registered" + ("" if running else " (finished)")
     emit(
         {"project_id": reg.project_id, "run_id": run_id, "created": created},
         as_json,
         lambda: out.print(f"{said} [bold]{reg.project_id}[/] (run {run_id})"),
     )
+
+
+def contact_of(file: Path, data: object) -> EnterpriseContact:
+    """A contact read from ``file`` (JSON), or exit naming every bad field (the values are not printed)."""
+    try:
+        return EnterpriseContact.model_validate(data)
+    except ValidationError as exc:
+        raise fail(f"{file}: contact: {field_error(exc)}") from None
+
+
+@app.command("contact")
+def contact(
+    project_id: ProjectArg,
+    set_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--set", help="A JSON file with the contact (person, phone, legal_rep_id_number) to store for the project."
+        ),
+    ] = None,
+    replace: Annotated[bool, typer.Option(help="With --set: replace a contact already stored.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The enterprise's contact (personal data), read or stored encrypted in PostgreSQL, never in Temporal.
+
+    With DAIBAN_TOKEN: the project's agent, backup, lead or an operator of its zone only."""
+    new: EnterpriseContact | None = None
+    if set_file is not None:
+        try:
+            new = contact_of(set_file, bounded.loads(set_file.read_text(encoding="utf-8")))
+        except OSError as exc:
+            raise fail(f"{set_file}: {exc.strerror}") from None
+        except json.JSONDecodeError as exc:
+            raise fail(f"{set_file}: not JSON ({exc.msg}, line {exc.lineno})") from None
+        except bounded.DuplicateKey as exc:
+            raise fail(f"{set_file}: {exc}") from None
+
+    async def go(c: DaibanClient) -> EnterpriseContact | None:
+        if new is not None:
+            return await c.set_contact(project_id, new, replace=replace)
+        return await c.contact(project_id)
+
+    found = run(go, contacts=True)
+    if found is None:
+        raise fail(f"contact: no contact stored for {project_id!r}")
+    shown = found.model_dump()
+
+    def render() -> None:
+        out.print(f"[bold]{project_id}[/] {'contact stored' if new is not None else 'contact'}")
+        fields_table(shown)
+
+    emit(shown, as_json, render)
 
 
 # The server marks a workflow whose task keeps failing (after about a minute of attempts).

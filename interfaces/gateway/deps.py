@@ -10,7 +10,6 @@ from fastapi import Depends, Header, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from temporalio.client import WorkflowFailureError
 
 from eventstore.contacts import ContactCipher
 from infra import migrate
@@ -18,9 +17,8 @@ from infra.settings import Settings
 from interfaces.auth.principals import Principal, ProjectTeam
 from interfaces.auth.signing import DEPARTMENT_HEADER, EXPIRES_HEADER, SIGNATURE_HEADER
 from interfaces.auth.verifying import Authorizer, DepartmentCaller
-from interfaces.client import DaibanClient, ProjectNotFound
+from interfaces.client import DaibanClient
 from schemas import bounded
-from schemas.events import ProjectHeader
 
 # The identifier grammar of ``schemas.bounded`` (matched over the whole value).
 ID_PATTERN = bounded.ID_PATTERN
@@ -64,26 +62,21 @@ async def bearer_principal(
     return svc.auth.principal(credentials.credentials if credentials else None)
 
 
+async def optional_principal(
+    svc: Svc, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal | None:
+    """The principal of a request that may instead be signed (401 for an unknown token; None without one)."""
+    return svc.auth.principal(credentials.credentials) if credentials else None
+
+
 async def operator_principal(principal: Annotated[Principal, Depends(bearer_principal)]) -> str:
     """The name of the principal of a write (401 without a known bearer token)."""
     return principal.name
 
 
 async def project_team(svc: Services, project_id: str) -> ProjectTeam:
-    """The project's zone and people, for authorization (the ``state`` query; 404 / 503 as it answers).
-
-    Raises:
-        ProjectNotFound: no such project, or its run failed before it had a team (a refused start).
-    """
-    try:
-        return team_of(await svc.daiban.state(project_id, wait=5.0))
-    except WorkflowFailureError:
-        raise ProjectNotFound(f"project_id: {project_id} failed at its start; it has no team to act for") from None
-
-
-def team_of(view: ProjectHeader) -> ProjectTeam:
-    """The authorization facts of a project's header."""
-    return ProjectTeam(view.project_id, view.zone, view.agent, view.backup_agent, view.project_lead)
+    """The project's zone and people, for authorization (``DaibanClient.project_team``; 404 / 503 as it answers)."""
+    return await svc.daiban.project_team(project_id)
 
 
 async def department_caller(
@@ -95,6 +88,23 @@ async def department_caller(
     ] = None,
 ) -> DepartmentCaller:
     """The signing department, before the body is read (401 on missing, unknown or expired)."""
+    return svc.auth.department(department, expires, signature)
+
+
+async def optional_department(
+    svc: Svc,
+    department: Annotated[
+        str | None,
+        Header(alias=DEPARTMENT_HEADER, description="Signing department's code (instead of a bearer token)."),
+    ] = None,
+    expires: Annotated[str | None, Header(alias=EXPIRES_HEADER, description="Envelope expiry, unix seconds.")] = None,
+    signature: Annotated[
+        str | None, Header(alias=SIGNATURE_HEADER, description="Hex HMAC-SHA256 of the canonical envelope.")
+    ] = None,
+) -> DepartmentCaller | None:
+    """The signing department when any envelope header is sent (401 when one is missing, unknown or expired)."""
+    if department is None and expires is None and signature is None:
+        return None
     return svc.auth.department(department, expires, signature)
 
 
@@ -121,6 +131,8 @@ async def refuse_duplicate_keys(request: Request) -> None:
 Operator = Annotated[str, Depends(operator_principal)]
 Caller = Annotated[Principal, Depends(bearer_principal)]
 Department = Annotated[DepartmentCaller, Depends(department_caller)]
+MaybeCaller = Annotated[Principal | None, Depends(optional_principal)]
+MaybeDepartment = Annotated[DepartmentCaller | None, Depends(optional_department)]
 ProjectId = Annotated[
     str,
     PathParam(pattern=ID_PATTERN, max_length=bounded.ID_MAX, description="The project id (workflow id project-{id})."),

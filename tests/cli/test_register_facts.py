@@ -28,11 +28,11 @@ def registered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> t
         async def existing_run(self, project_id: str) -> None:
             return None
 
-        async def register(self, reg: RegisterProject) -> str:
+        async def register(self, reg: RegisterProject, contact: object = None) -> str:
             sent.append(reg)
             return "run-1"
 
-    def run(call: Any) -> Any:
+    def run(call: Any, **_: Any) -> Any:
         return asyncio.run(call(Client()))
 
     monkeypatch.setattr(cli, "run", run)
@@ -80,7 +80,7 @@ def _register_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str) -
     sent: list[RegisterProject] = []
 
     class Client:
-        async def register(self, reg: RegisterProject) -> str:
+        async def register(self, reg: RegisterProject, contact: object = None) -> str:
             sent.append(reg)
             return "run-1"
 

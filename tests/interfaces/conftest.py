@@ -172,3 +172,12 @@ async def wait_registered(gw: Gateway, project_id: str) -> dict[str, Any]:
         if r.status_code == 200 or time.monotonic() > deadline:
             assert r.status_code == 200, r.text
             return dict(r.json())
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The edge figures of issue 14 (``tests.interfaces.tally``), when edge tests ran."""
+    from tests.interfaces.tally import summary
+
+    line = summary()
+    if line is not None:
+        terminalreporter.write_line(line)

@@ -19,6 +19,7 @@ import structlog
 from eventstore.contacts import ContactCipher, fetch_contact, rekey, store_contact
 from schemas.contact import EnterpriseContact
 from tests.interfaces.conftest import CONTACT_KEYS, Gateway, as_, operator, wait_registered
+from tests.interfaces.tally import record
 
 PHONE = "13912345678"
 ID_NUMBER = "11010519491231002X"
@@ -69,8 +70,11 @@ async def test_contact_read_only_by_the_project_people_and_zone_operators(gw: Ga
         assert got.status_code == 200 and got.json()["phone"] == PHONE, (who, got.text)
     for who in ("agent-zhang", "operator-xiangyuan", "dashboard", "portal-tunliu", "ecology"):
         got = await gw.http.get(f"/projects/{pid}/contact", headers=as_(who))
+        record("beyond_role", f"contact read by {who}", got.status_code)
         assert got.status_code == 403 and PHONE not in got.text, (who, got.text)
-    assert (await gw.http.get(f"/projects/{pid}/contact")).status_code == 401
+    got = await gw.http.get(f"/projects/{pid}/contact")
+    record("beyond_role", "contact read without a credential", got.status_code)
+    assert got.status_code == 401
     # The project's view carries no contact.
     view = await gw.http.get(f"/projects/{pid}", headers=operator())
     assert PHONE not in view.text and ID_NUMBER not in view.text
@@ -92,6 +96,8 @@ async def test_contact_formats_are_checked(gw: Gateway) -> None:
     ):
         body = gw.project(contact={**CONTACT, field: value})
         r = await gw.http.post("/projects", json=body, headers=operator())
+        named = r.status_code == 422 and r.json()["detail"][0]["loc"][:3] == ["body", "contact", field]
+        record("bad_input", f"contact {field}", r.status_code, named=named)
         assert r.status_code == 422, (field, value, r.text)
         assert r.json()["detail"][0]["loc"][:3] == ["body", "contact", field], r.text
 

@@ -21,6 +21,7 @@ from eventstore import envelopes
 from interfaces.client import DaibanClient, InvalidInput
 from schemas.project import Decision
 from tests.interfaces.conftest import Gateway, decision, operator
+from tests.interfaces.tally import record
 
 NUL = "\u0000"
 
@@ -57,6 +58,7 @@ async def test_a_bad_registration_is_422_naming_the_field_and_starts_nothing(
 ) -> None:
     body = gw.project(**change)
     r = await gw.http.post("/projects", json=body, headers=operator())
+    record("bad_input", case, r.status_code, named=_names(r, "body", field))
     assert r.status_code == 422, (case, r.text)
     assert any(e["loc"][:2] == ["body", field] for e in r.json()["detail"]), (case, r.json())
     project_id = str(body["project_id"])
@@ -69,6 +71,7 @@ async def test_a_bad_registration_is_422_naming_the_field_and_starts_nothing(
 async def test_a_lone_surrogate_is_422(gw: Gateway) -> None:
     body = json.dumps(gw.project(name="PLACEHOLDER")).replace("PLACEHOLDER", "\\ud800厂房")
     r = await gw.http.post("/projects", content=body, headers={**operator(), "Content-Type": "application/json"})
+    record("bad_input", "lone surrogate", r.status_code, named=_names(r, "body", "name"))
     assert r.status_code == 422, r.text
     assert any(e["loc"][:2] == ["body", "name"] for e in r.json()["detail"])
 
@@ -82,6 +85,7 @@ async def test_a_duplicate_json_key_is_422_and_the_corrected_registration_is_acc
     r = await gw.http.post(
         "/projects", content=text.encode(), headers={**operator(), "Content-Type": "application/json"}
     )
+    record("bad_input", f"duplicate key zone {first}/{last}", r.status_code, named=_names(r, "body", "zone"))
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["loc"] == ["body", "zone"]
     # The corrected registration is not refused forever.
@@ -93,6 +97,7 @@ async def test_a_duplicate_json_key_is_422_and_the_corrected_registration_is_acc
 async def test_a_misspelled_zone_then_the_corrected_registration(gw: Gateway) -> None:
     body = gw.project(zone="tunlu")
     r = await gw.http.post("/projects", json=body, headers=operator())
+    record("bad_input", "misspelled zone", r.status_code, named=_names(r, "body", "zone"))
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "zone"], r.text
     assert "known:" in r.json()["detail"][0]["msg"]
     r = await gw.http.post("/projects", json={**body, "zone": "tunliu"}, headers=operator())
@@ -111,6 +116,12 @@ async def test_regional_assessments_are_checked_against_the_zones_data(gw: Gatew
     # Tunliu made no regional assessment: the claim names the field, nothing starts.
     body = gw.project(zone="tunliu", regional_assessments=[fit])
     r = await gw.http.post("/projects", json=body, headers=operator())
+    record(
+        "bad_input",
+        "regional assessment of another zone",
+        r.status_code,
+        named=_names(r, "body", "regional_assessments"),
+    )
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["loc"] == ["body", "regional_assessments", 0, "assessment"]
     # Xiangyuan made it: registered.
@@ -154,6 +165,7 @@ BAD_COMMANDS: list[tuple[str, dict[str, Any], str]] = [
 @pytest.mark.parametrize(("route", "body", "field"), BAD_COMMANDS, ids=[f"{c[0]}-{c[2]}" for c in BAD_COMMANDS])
 async def test_a_bad_command_is_422_naming_the_field(gw: Gateway, route: str, body: dict[str, Any], field: str) -> None:
     r = await gw.http.post(f"/projects/no-such-project/{route}", json=body, headers=operator())
+    record("bad_input", f"{route} {field}", r.status_code, named=_names(r, "body", field))
     assert r.status_code == 422, r.text
     assert any(e["loc"][:2] == ["body", field] for e in r.json()["detail"]), r.json()
 
@@ -172,6 +184,7 @@ BAD_DECISIONS: list[tuple[dict[str, Any], str]] = [
 @pytest.mark.parametrize(("change", "field"), BAD_DECISIONS, ids=[c[1] + str(i) for i, c in enumerate(BAD_DECISIONS)])
 async def test_a_bad_signed_decision_is_422_naming_the_field(gw: Gateway, change: dict[str, Any], field: str) -> None:
     r = await gw.decide("no-such-project", {**decision("eia", "ecology"), **change})
+    record("bad_input", f"decision {field}", r.status_code, named=_names(r, "body", field))
     assert r.status_code == 422, r.text
     assert any(e["loc"][:2] == ["body", field] for e in r.json()["detail"]), r.json()
 
@@ -195,6 +208,7 @@ async def test_a_bad_signed_decision_is_422_naming_the_field(gw: Gateway, change
 )
 async def test_bad_bytes_in_a_query_or_path_are_422_never_5xx(gw: Gateway, path: str) -> None:
     r = await gw.http.get(path, headers=operator())
+    record("bad_input", path, r.status_code, named=_names(r))
     assert r.status_code == 422, (path, r.status_code, r.text)
 
 
@@ -218,6 +232,7 @@ async def test_a_malformed_envelope_header_is_401_never_5xx(gw: Gateway, header:
     }
     headers[header] = value.encode("utf-8")
     r = await gw.http.post("/projects/no-such-project/decide", content=body, headers=headers)
+    record("bad_input", f"header {header}", r.status_code, named=_names(r))
     assert r.status_code == 401, r.text
 
 
@@ -227,6 +242,7 @@ async def test_a_non_ascii_bearer_token_is_401(gw: Gateway) -> None:
         json={"by": "agent-li", "reason": "r"},
         headers={b"Authorization": "Bearer tökén".encode()},
     )
+    record("bad_input", "non-ASCII bearer token", r.status_code, named=_names(r))
     assert r.status_code == 401, r.text
 
 
@@ -240,6 +256,7 @@ async def test_concurrent_registrations_of_one_id_get_one_201_and_the_same_run(g
     assert len({r.json()["run_id"] for r in answers}) == 1
     # Another body for the known id: 409 naming what differs, and the project keeps its registration.
     r = await gw.http.post("/projects", json={**body, "name": "另一个项目", "investment_yuan": 1}, headers=operator())
+    record("bad_input", "another body for a known id", r.status_code, named=_names(r, "body", "name"))
     assert r.status_code == 409, r.text
     assert sorted(e["loc"][1] for e in r.json()["detail"]) == ["investment_yuan", "name"]
     again = await gw.http.post("/projects", json=body, headers=operator())
@@ -290,11 +307,13 @@ async def test_the_typed_client_refuses_a_1_2_mb_correction_request_before_sendi
     client = DaibanClient(gw.harness.client, gw.harness.task_queue)
     with pytest.raises(InvalidInput) as caught:
         await client.decide("no-such-project", bogus)
+    record("bad_input", "1.2 MB correction request (typed client)", 422, named=True)
     assert caught.value.errors and caught.value.errors[0]["loc"] == []
     assert "over the limit" in caught.value.errors[0]["msg"]
     small_but_bad = Decision.model_construct(**{**bogus.__dict__, "items": ["件"] * 51})
     with pytest.raises(InvalidInput) as caught:
         await client.decide("no-such-project", small_but_bad)
+    record("bad_input", "51 items past the model (typed client)", 422, named=caught.value.errors[0]["loc"] == ["items"])
     assert caught.value.errors[0]["loc"] == ["items"]
 
 
@@ -314,4 +333,16 @@ async def test_the_typed_client_refuses_a_1_2_mb_correction_request_before_sendi
 )
 async def test_any_bytes_in_a_body_are_a_4xx(gw: Gateway, path: str, body: bytes) -> None:
     r = await gw.http.post(path, content=body, headers={**operator(), "Content-Type": "application/json"})
+    record("bad_input", f"bytes {body[:20]!r}", r.status_code, named=_names(r))
     assert 400 <= r.status_code < 500, (path, body[:40], r.status_code, r.text[:300])
+
+
+def _names(r: Any, *loc: str | int) -> bool:
+    """Whether a refusal names what it refuses: a field error at ``loc`` (its start), or a reason."""
+    try:
+        detail = r.json()["detail"]
+    except (ValueError, KeyError):
+        return False
+    if isinstance(detail, str):
+        return bool(detail.strip())
+    return bool(detail) and (not loc or any(tuple(e["loc"][: len(loc)]) == loc for e in detail))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import sys
 import threading
@@ -24,6 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 from interfaces.gateway import create_app
 from tests.harness import running_worker
 from tests.interfaces.conftest import OPERATOR_TOKEN, gateway_settings
+from tests.interfaces.tally import NOTES
 
 BIN = Path(sys.executable).parent
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -97,4 +99,7 @@ async def test_schemathesis_finds_nothing(
             await harness.client.get_workflow_handle(wf.id).terminate("schemathesis finished")
     text = out.decode("utf-8", "replace")
     (report_dir / "output.txt").write_text(text, encoding="utf-8")
+    # The run's own count of generated requests, for the edge figures (tests.interfaces.tally).
+    counted = [line.strip() for line in text.splitlines() if re.search(r"\d+ generated", line)]
+    NOTES.extend(f"schemathesis: {line}" for line in counted[-3:])
     assert proc.returncode == 0, text[-20_000:]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.interfaces.conftest import Gateway, as_, decision, wait_registered
+from tests.interfaces.tally import record
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +64,7 @@ async def test_beyond_role_is_refused(
     gw: Gateway, project: str, route: str, body: dict[str, Any], who: str, why: str
 ) -> None:
     r = await _post(gw, project, route, body, who)
+    record("beyond_role", f"{route} by {who}", r.status_code)
     assert r.status_code == 403, (why, r.text)
     assert who in r.json()["detail"] or r.json()["detail"].startswith(("department:", "stop_clock", "extend_limit")), (
         r.text
@@ -74,15 +76,18 @@ async def test_a_department_cannot_extend_another_department_clock_even_naming_i
 ) -> None:
     # ecology's principal, body naming ecology, on resources' matter: the workflow refuses (409).
     r = await _post(gw, project, "extend-limit", {**EXTEND, "department": "ecology", "days": 1}, "ecology")
+    record("beyond_role", "ecology extends resources' clock naming itself", r.status_code)
     assert r.status_code == 409 and "resources" in r.json()["detail"], r.text
 
 
 async def test_by_is_the_authenticated_principal(gw: Gateway, project: str) -> None:
     # agent-li's token claiming agent-wang (the backup, who could act himself): 403 naming by.
     r = await _post(gw, project, "report-progress", {"percent": 5, "by": "agent-wang"}, "agent-li")
+    record("beyond_role", "agent-li claims by agent-wang", r.status_code)
     assert r.status_code == 403 and r.json()["detail"].startswith("by:"), r.text
     # An operator may not write in an agent's name either.
     r = await _post(gw, project, "withdraw", {"reason": "x", "by": "agent-li"}, "operator")
+    record("beyond_role", "operator claims by agent-li", r.status_code)
     assert r.status_code == 403 and r.json()["detail"].startswith("by:"), r.text
     # The timeline records the real caller.
     r = await _post(
@@ -111,6 +116,7 @@ async def test_registration_in_the_principal_zone_only(gw: Gateway) -> None:
     body = gw.project()
     for who in ("agent-li", "dashboard", "ecology", "operator-xiangyuan"):
         r = await gw.http.post("/projects", json=body, headers=as_(who))
+        record("beyond_role", f"register in tunliu by {who}", r.status_code)
         assert r.status_code == 403, (who, r.text)
     r = await gw.http.post("/projects", json=body, headers=as_("portal-tunliu"))
     assert r.status_code == 201, r.text
@@ -133,6 +139,7 @@ async def test_reads_need_a_read_credential(gw: Gateway, project: str) -> None:
     ]
     for path in reads:
         r = await gw.http.get(path)
+        record("beyond_role", f"read {path} without a credential", r.status_code)
         assert r.status_code == 401, (path, r.text)
         assert r.headers["WWW-Authenticate"] == "Bearer"
         r = await gw.http.get(path, headers=as_("dashboard"))
@@ -143,17 +150,25 @@ async def test_reads_need_a_read_credential(gw: Gateway, project: str) -> None:
     for who in ("agent-li", "agent-wang", "lead-zhao", "portal-tunliu", "operator", "resources"):
         assert (await gw.http.get(f"/projects/{project}", headers=as_(who))).status_code == 200, who
     for who in ("agent-zhang", "operator-xiangyuan"):
-        assert (await gw.http.get(f"/projects/{project}", headers=as_(who))).status_code == 403, who
+        r = await gw.http.get(f"/projects/{project}", headers=as_(who))
+        record("beyond_role", f"read the project by {who}", r.status_code)
+        assert r.status_code == 403, who
     # A zone's reader lists and reports its zone only.
     listed = await gw.http.get("/projects", headers=as_("operator-xiangyuan"))
     assert listed.status_code == 200 and all(p["zone"] == "xiangyuan" for p in listed.json())
-    assert (await gw.http.get("/overdue?zone=tunliu", headers=as_("operator-xiangyuan"))).status_code == 403
+    r = await gw.http.get("/overdue?zone=tunliu", headers=as_("operator-xiangyuan"))
+    record("beyond_role", "another zone's overdue list", r.status_code)
+    assert r.status_code == 403
     assert (await gw.http.get("/overdue", headers=as_("operator-xiangyuan"))).status_code == 200
-    assert (await gw.http.get("/reports/departments", headers=as_("portal-tunliu"))).status_code == 403
+    r = await gw.http.get("/reports/departments", headers=as_("portal-tunliu"))
+    record("beyond_role", "a zone reader's department report of every zone", r.status_code)
+    assert r.status_code == 403
     # An inbox is its department's (or every zone's operators' and readers').
     assert (await gw.http.get("/departments/resources/inbox", headers=as_("resources"))).status_code == 200
-    assert (await gw.http.get("/departments/resources/inbox", headers=as_("ecology"))).status_code == 403
-    assert (await gw.http.get("/projects", headers=as_("agent-li"))).status_code == 403
+    for path, who in (("/departments/resources/inbox", "ecology"), ("/projects", "agent-li")):
+        r = await gw.http.get(path, headers=as_(who))
+        record("beyond_role", f"{path} by {who}", r.status_code)
+        assert r.status_code == 403, (path, who)
 
 
 async def test_every_refusal_is_logged_with_principal_and_reason(gw: Gateway, project: str, capsys: Any) -> None:
@@ -177,4 +192,6 @@ async def test_the_dashboard_takes_a_read_credential_of_every_zone(gw: Gateway) 
             content=f"token={TOKENS[who]}",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
+        if status == 403:
+            record("beyond_role", f"dashboard login by {who}", r.status_code)
         assert r.status_code == status, (who, r.status_code)

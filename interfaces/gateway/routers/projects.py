@@ -13,10 +13,17 @@ from catalog.guide import Guide, guide_html
 from eventstore import queries
 from eventstore.contacts import fetch_contact, store_contact
 from eventstore.guides import project_guide
-from interfaces.auth.principals import check_contact, check_read_project, check_register, readable_zones, zone_clause
+from interfaces.auth.principals import (
+    check_contact,
+    check_read_project,
+    check_register,
+    readable_zones,
+    team_of,
+    zone_clause,
+)
 from interfaces.auth.verifying import AuthError
 from interfaces.client import ProjectNotFound
-from interfaces.gateway.deps import PRINTABLE_PATTERN, Caller, ProjectId, Svc, project_team, team_of
+from interfaces.gateway.deps import PRINTABLE_PATTERN, Caller, ProjectId, Svc, project_team
 from interfaces.gateway.errors import ERRORS, READ_ERRORS, REGISTRATION_ERRORS
 from interfaces.usecases import RegistrationConflict, register_project
 from schemas.contact import EnterpriseContact
