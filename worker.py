@@ -107,6 +107,8 @@ def build_workers(client: Any, pool: Any, settings: Settings) -> list[Worker]:
     common: dict[str, Any] = {
         "interceptors": [LogContextInterceptor(), EventMetricsInterceptor()],
         "graceful_shutdown_timeout": timedelta(seconds=settings.shutdown_grace_seconds),
+        "max_concurrent_activities": settings.max_concurrent_activities,
+        "identity": settings.worker_identity,
     }
     queues = settings.polled_queues()
     workers = []
@@ -114,7 +116,13 @@ def build_workers(client: Any, pool: Any, settings: Settings) -> list[Worker]:
         acts = ProjectActivities(pool, settings.department_webhooks)
         workers.append(
             Worker(
-                client, task_queue=settings.task_queue, workflows=WORKFLOWS, activities=activities_of(acts), **common
+                client,
+                task_queue=settings.task_queue,
+                workflows=WORKFLOWS,
+                activities=activities_of(acts),
+                max_cached_workflows=settings.max_cached_workflows,
+                max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+                **common,
             ),
         )
     if "adapters" in queues:
