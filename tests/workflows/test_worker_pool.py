@@ -17,7 +17,8 @@ store, never from timings:
 - the stopped worker's projects finished on the others, and nothing was lost: each stream is
   gap-free and holds every event the workflow emitted.
 
-Run with ``-s`` to see the pool's throughput (printed, not asserted; README "Sizing").
+A first test checks that those ``DAIBAN_*`` variables reach each Temporal worker. Run with ``-s`` to
+see the pool's throughput (printed, not asserted; README "Sizing").
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities import content
-from infra.settings import Settings
+from infra.settings import ConfigError, Settings, load_settings
 from infra.temporal import connect
 from schemas.activities import APPLY_BATCH, DELIVER_APPLICATIONS, adapter_queue
 from tests.harness import Harness, Receiver
@@ -133,6 +135,27 @@ def test_forced_replays_counts_what_no_cache_of_that_size_could_hold() -> None:
     assert forced_replays(["a", "b", "c", "a"], 2) == 0  # the best cache kept a
     assert forced_replays(["a", "b", "c", "c", "c"], 1) == 0
     assert forced_replays(["a", "b", "a", "b"], 1) == 2
+
+
+async def test_the_sizing_settings_reach_each_worker_from_the_environment(
+    dev_env: WorkflowEnvironment, pg_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {
+        "DAIBAN_WORKER_QUEUES": "orchestration,adapters",
+        "DAIBAN_MAX_CACHED_WORKFLOWS": "7",
+        "DAIBAN_MAX_CONCURRENT_WORKFLOW_TASKS": "3",
+        "DAIBAN_MAX_CONCURRENT_ACTIVITIES": "5",
+        "DAIBAN_WORKER_IDENTITY": "orchestration-a",
+    }.items():
+        monkeypatch.setenv(name, value)
+    orchestration, adapters = (w.config() for w in build_workers(dev_env.client, pg_pool, load_settings()))
+    assert orchestration.get("max_cached_workflows") == 7
+    assert orchestration.get("max_concurrent_workflow_tasks") == 3
+    assert orchestration.get("max_concurrent_activities") == adapters.get("max_concurrent_activities") == 5
+    assert orchestration.get("identity") == adapters.get("identity") == "orchestration-a"
+    monkeypatch.setenv("DAIBAN_MAX_CONCURRENT_WORKFLOW_TASKS", "1")  # the SDK needs two with a cache
+    with pytest.raises(ConfigError, match="DAIBAN_MAX_CONCURRENT_WORKFLOW_TASKS"):
+        load_settings()
 
 
 async def drive(h: WorkflowHandle[Any, Any], stage: str, prefix: str) -> None:
