@@ -110,6 +110,8 @@ def build_workers(client: Any, pool: Any, settings: Settings) -> list[Worker]:
     common: dict[str, Any] = {
         "interceptors": [LogContextInterceptor(), EventMetricsInterceptor()],
         "graceful_shutdown_timeout": timedelta(seconds=settings.shutdown_grace_seconds),
+        "max_concurrent_activities": settings.max_concurrent_activities,
+        "identity": settings.worker_identity,
     }
     queues = settings.polled_queues()
     workers = []
@@ -124,6 +126,8 @@ def build_workers(client: Any, pool: Any, settings: Settings) -> list[Worker]:
                 workflows=WORKFLOWS,
                 activities=activities_of(acts),
                 workflow_runner=runner,
+                max_cached_workflows=settings.max_cached_workflows,
+                max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
                 **common,
             ),
         )

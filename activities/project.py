@@ -41,6 +41,7 @@ from schemas.activities import (
     RESOLVE_VERSIONS,
     STORAGE_REFUSED,
     UNKNOWN_ZONE,
+    FaultRecorded,
     FaultReport,
     ResolveVersions,
 )
@@ -139,12 +140,16 @@ class ProjectActivities:
         return written
 
     @activity.defn(name=RECORD_FAULT)
-    async def record_fault(self, report: FaultReport) -> None:
-        """Record a refused batch for the operators (idempotent on project, run and first version)."""
-        await faults.record_fault(
+    async def record_fault(self, report: FaultReport) -> FaultRecorded:
+        """Record a refused batch for the operators (idempotent on project, run and first version).
+
+        Returns what was recorded (shown as the activity's result in the Temporal UI).
+        """
+        fault_id = f"{report.project_id}:fault:{report.run_id}:{report.first_event_version}"
+        new = await faults.record_fault(
             self.pool,
             report.model_copy(update={"message": _text(report.message), "batch_summary": _text(report.batch_summary)}),
-            notification_id=f"{report.project_id}:fault:{report.run_id}:{report.first_event_version}",
+            notification_id=fault_id,
             message=_text(
                 f"project {report.project_id} cannot record its events: {report.error_type}: {report.message}"
             ),
@@ -155,4 +160,11 @@ class ProjectActivities:
             error_type=report.error_type,
             error=report.message,
             batch=report.batch_summary,
+        )
+        return FaultRecorded(
+            fault_id=fault_id,
+            project_id=report.project_id,
+            error_type=report.error_type,
+            refused=_text(f"{report.batch_summary}: {report.message}", 500),
+            new=new,
         )

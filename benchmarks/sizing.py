@@ -3,8 +3,10 @@
 Drives N projects (Yanhu and Linfen, every matter applied for, accepted and approved; construction
 reported done) from registration to production on a dev server and a throwaway database, then
 prints, per project: domain events and their bytes in PostgreSQL (events table rows, with
-``pg_column_size``), the bytes of the read models, notifications and inbox rows, and Temporal's
-history: runs (continue-as-new), history events and their serialized bytes over all runs.
+``pg_column_size``), the bytes of the read models (projected once the projects are done),
+notifications and inbox rows, and Temporal's history: runs (continue-as-new), history events and
+their serialized bytes over all runs, and the workflow tasks and activity tasks they record (the
+work a worker pool does per project lifecycle; README "Sizing").
 Not a test: ``python -m benchmarks.sizing [N]`` (``DATABASE_URL``: a server to create the database on).
 """
 
@@ -18,9 +20,11 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+from temporalio.api.enums.v1 import EventType
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from eventstore.projector import Projector
 from infra import migrate
 from infra.db import create_pool
 from schemas import visibility
@@ -51,22 +55,29 @@ async def measure(n: int, dsn: str) -> None:
             for handle in handles:
                 await approve_all(handle, "in_production", prefix="size")
             await asyncio.sleep(2)
-            runs, events, sizes = [], [], []
+            runs, events, sizes, workflow_tasks, activities = [], [], [], [], []
             for handle in handles:
-                r = e = b = 0
+                r = e = b = w = a = 0
                 run_id: str | None = handle.first_execution_run_id
                 while run_id:
                     hist = await env.client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
                     r, e, b = r + 1, e + len(hist.events), b + sum(ev.ByteSize() for ev in hist.events)
+                    kinds = [ev.event_type for ev in hist.events]
+                    w += kinds.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+                    a += kinds.count(EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED)
                     last = hist.events[-1]
                     run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id or None
                 runs.append(r)
                 events.append(e)
                 sizes.append(b)
+                workflow_tasks.append(w)
+                activities.append(a)
             print(
                 f"temporal: runs {statistics.mean(runs):.1f}, history events {statistics.mean(events):.0f}, "
-                f"history bytes {statistics.mean(sizes):.0f} per project (mean of {n})"
+                f"history bytes {statistics.mean(sizes):.0f}, workflow tasks {statistics.mean(workflow_tasks):.0f}, "
+                f"activity tasks {statistics.mean(activities):.0f} per project (mean of {n})"
             )
+            await Projector(pool).run_once()  # the read models, as the workers' projector keeps them
             for table in TABLES:
                 exists = await pool.fetchval("SELECT to_regclass($1) IS NOT NULL", table)
                 if not exists:

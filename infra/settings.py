@@ -78,6 +78,18 @@ class WorkerSettings(_Group):
     # lifecycle 1.73 s sandboxed, 1.31 s without, the raw baseline alike); determinism is guarded by
     # the replay tests, import-linter and the test suite, whose workers keep the sandbox.
     workflow_sandbox: bool = False
+    # Sizing of each Temporal worker of this process (README "Sizing"; the SDK's defaults).
+    # Project runs kept in memory between their workflow tasks (the sticky cache): a task of a run
+    # not kept replays the run's history first. 0: none kept (every task replays; a test setting).
+    max_cached_workflows: int = Field(default=1_000, ge=0, le=100_000)
+    # Workflow tasks run at once (at least 2, as the SDK needs with a cache).
+    max_concurrent_workflow_tasks: int = Field(default=100, ge=2, le=10_000)
+    # Activities run at once per queue polled: batches on orchestration, department calls on
+    # adapters (each holds its slot until the department's system answers).
+    max_concurrent_activities: int = Field(default=100, ge=1, le=10_000)
+    # The name this worker gives in histories (each task's worker identity). Unset: the Temporal
+    # client's, process id@host name (a pod's name on Kubernetes).
+    worker_identity: str | None = Field(default=None, min_length=1, max_length=200)
 
     def polled_queues(self) -> set[str]:
         """The kinds of queue this worker polls (``orchestration``, ``adapters``)."""

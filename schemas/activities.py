@@ -44,6 +44,21 @@ class FaultReport(Frozen):
     at: datetime
 
 
+class FaultRecorded(Frozen):
+    """Result of ``record_fault``: the fault as recorded, readable in the Temporal UI's activity result.
+
+    ``fault_id`` names the row of ``project_faults`` (project, run, first event version) and is the
+    operators' notification id; ``new`` is False when a retried activity found it recorded already.
+    Histories recorded before this model carry a null result (``workflows.faulting`` takes both).
+    """
+
+    fault_id: str
+    project_id: str
+    error_type: str
+    refused: str
+    new: bool
+
+
 # ---- department adapters: their own task queue ------------------------------------------------
 # Calls to department systems (webhooks, e-licence) run on ``adapter_queue(task_queue)``, polled
 # by the workers whose ``DAIBAN_WORKER_QUEUES`` names ``adapters``, so they scale and fail apart

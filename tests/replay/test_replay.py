@@ -9,6 +9,9 @@ patch (and the small update answers and workflow result), ``*_before_adapter_que
 ``checked-start``, ``scoped-decisions`` and ``adapter-queue`` patches, ``*_before_filings.json``
 those recorded before the ``filings-joint-acceptance`` patch and ``*_before_acceptance.json`` those recorded before the
 ``acceptance`` and ``short-runs`` patches (both paths of every patch replay).
+``faulted_and_retried_before_fault_result.json`` holds a refused batch whose ``record_fault``
+returned null (before ``FaultRecorded``; no patch: only the result's type changed, and
+``workflows.faulting`` takes both); ``test_record_fault_history`` records ``faulted_and_retried``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from schemas.project import (
     ReassignAgent,
     ResolveMeeting,
     Resubmit,
+    RetryFaulted,
     SupplyMaterials,
     Verification,
     Withdraw,
@@ -42,7 +46,16 @@ from schemas.project import (
 from tests.harness import Harness
 from tests.replay.canary import ChangedProjectWorkflow
 from tests.support import rid
-from tests.workflows.helpers import apply, approve_all, decide, open_all, settle, view
+from tests.workflows.helpers import (
+    apply,
+    approve_all,
+    decide,
+    open_all,
+    search_attributes,
+    settle,
+    storage_refusing,
+    view,
+)
 from workflows.project import ProjectWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -159,6 +172,25 @@ async def test_record_escalation_history(ts_env: WorkflowEnvironment, task_queue
         )
         await settle(p)
         await _write(h, p, "escalation_deemed_and_meeting")
+
+
+@pytest.mark.skipif(not RECORD, reason="set DAIBAN_RECORD_HISTORIES=1 to record new histories")
+async def test_record_fault_history(dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool) -> None:
+    """A batch the storage refuses for good (``record_fault`` completes), then an operator's retry."""
+    from tests.harness import running_worker
+
+    async for h in running_worker(dev_env, task_queue, pg_pool):
+        p = await h.start(zone="tunliu")
+        v = await open_all(p, "f")
+        pending = next(m for m in v.matters if m.state == "pending")
+        async with storage_refusing(pg_pool, v.project_id):
+            await decide(p, pending.code, pending.department, "f-refused", by="clerk")
+            await search_attributes(p, DaibanFaulted=True)
+            await settle(p)
+        await p.execute_update(ProjectWorkflow.retry_faulted, RetryFaulted(request_id=rid(), by="operator-li"))
+        await search_attributes(p, DaibanFaulted=False)
+        await settle(p)
+        await _write(h, p, "faulted_and_retried")
 
 
 async def _write(h: Harness, handle: WorkflowHandle[Any, Any], name: str) -> None:
