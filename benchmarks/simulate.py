@@ -39,13 +39,14 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from temporalio.api.common.v1 import WorkflowExecution
@@ -76,6 +77,9 @@ from schemas import visibility
 from schemas.activities import adapter_queue
 from worker import WORKFLOWS, activities_of
 from workflows.project import ProjectInput, ProjectWorkflow
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 BIN = Path(sys.executable).parent
 TASK_QUEUE = "simulate"
@@ -277,6 +281,7 @@ class ProjectDriver:
         self.called_back: set[str] = set()
         self.seq = 0
         self.doing = ""
+        self.view: p.ProjectView | None = None
         self.catalog = {m.code: m for m in default_catalog().matters}
 
     def at(self, moment: datetime, days: int) -> datetime:
@@ -307,6 +312,7 @@ class ProjectDriver:
             if v is None:  # finished: its result is the last view
                 v = await self.client.handle(self.pid).result()
                 assert isinstance(v, p.ProjectView)
+            self.view = v
             self.count_receipts(v)
             if v.stage in FINAL_STAGES:
                 self.tally.final_stages[v.stage.value] += 1
@@ -314,8 +320,7 @@ class ProjectDriver:
             steps = self.steps(v)
             due = [(when, step) for when, step in steps if when <= self.clock.now]
             if due:
-                for _, step in due:
-                    await step()
+                await asyncio.gather(*(step() for _, step in due))
                 self.clock.touched.add(self.pid)
                 continue
             nxt = min((when for when, _ in steps), default=self.at(self.clock.now, 5))
@@ -391,7 +396,9 @@ class ProjectDriver:
     def matter_step(
         self, m: p.MatterView, plan: MatterPlan, since: datetime, key: tuple[Any, ...]
     ) -> tuple[datetime, Callable[[], Awaitable[None]]] | None:
-        once = lambda step: self._once(key, step)  # noqa: E731
+        def once(step: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+            return self._once(key, step)
+
         if m.state == "to_apply":
             return self.at(since, self.s.prepare_days), once(self.apply(m, plan))
         if m.state == "received":
@@ -442,7 +449,7 @@ class ProjectDriver:
             cmd = p.SubmitApplication(
                 request_id=self.rid(f"apply-{m.code}"),
                 matter_code=m.code,
-                by=await self.agent(),
+                by=self.agent,
                 materials=list(spec.main_materials)[:5] or ["申请表"],
                 commitment=signed,
             )
@@ -450,9 +457,10 @@ class ProjectDriver:
 
         return step
 
-    async def agent(self) -> str:
-        v = await self.client.live_state(self.pid)
-        return v.agent if v else str(self.s.registration["agent"])
+    @property
+    def agent(self) -> str:
+        """The project's agent as last seen (the agent acts for the enterprise: 全代办)."""
+        return self.view.agent if self.view else str(self.s.registration["agent"])
 
     def decision(self, m: p.MatterView, kind: p.DecisionKind, **fields: Any) -> p.Decision:
         return p.Decision(
@@ -505,7 +513,7 @@ class ProjectDriver:
     def supply(self, m: p.MatterView, items: list[str]) -> Callable[[], Awaitable[None]]:
         async def step() -> None:
             cmd = p.SupplyMaterials(
-                request_id=self.rid(f"supply-{m.code}"), matter_code=m.code, by=await self.agent(), items=items
+                request_id=self.rid(f"supply-{m.code}"), matter_code=m.code, by=self.agent, items=items
             )
             await self._send("supply_materials", self.client.supply_materials(self.pid, cmd))
 
@@ -513,7 +521,7 @@ class ProjectDriver:
 
     def resubmit(self, m: p.MatterView) -> Callable[[], Awaitable[None]]:
         async def step() -> None:
-            cmd = p.Resubmit(request_id=self.rid(f"resubmit-{m.code}"), matter_code=m.code, by=await self.agent())
+            cmd = p.Resubmit(request_id=self.rid(f"resubmit-{m.code}"), matter_code=m.code, by=self.agent)
             await self._send("resubmit", self.client.resubmit(self.pid, cmd))
 
         return step
@@ -538,7 +546,7 @@ class ProjectDriver:
             cmd = p.ProgressReport(
                 request_id=self.rid(f"progress-{percent}"),
                 percent=percent,
-                by=await self.agent(),
+                by=self.agent,
                 note=f"形象进度 {percent}%",
             )
             await self._send("report_progress", self.client.report_progress(self.pid, cmd))
@@ -546,7 +554,7 @@ class ProjectDriver:
         return step
 
     async def withdraw(self) -> None:
-        cmd = p.Withdraw(request_id=self.rid("withdraw"), reason="企业调整投资计划", by=await self.agent())
+        cmd = p.Withdraw(request_id=self.rid("withdraw"), reason="企业调整投资计划", by=self.agent)
         if await self._send("withdraw", self.client.withdraw(self.pid, cmd)):
             self.tally.withdrawn += 1
 
@@ -577,7 +585,7 @@ class ProjectDriver:
             self.tally.ratings += 1
             if cmd.grade in ("bad", "very_bad"):
                 rating_id = f"matter:{cmd.matter_code}" if cmd.target == "matter" else "agent"
-                self.bad[rating_id if cmd.target == "matter" else f"agent:{await self.agent()}"] = self.clock.now
+                self.bad[rating_id if cmd.target == "matter" else f"agent:{self.agent}"] = self.clock.now
 
     def record(self, kind: str, rating_id: str) -> Callable[[], Awaitable[None]]:
         async def step() -> None:
@@ -851,7 +859,7 @@ async def write_report(
     text = [f"# {s.zone}, {s.year}: seed {s.seed}, {len(s.projects)} projects (daiban report, read models)\n"]
     from interfaces.cli import reports
 
-    for line, command, options in (
+    commands: list[tuple[str, Callable[..., None], dict[str, Any]]] = [
         ("report zone", reports.report_zone, {}),
         (f"report departments --zone {s.zone}", reports.report_departments, {"zone": s.zone}),
         (
@@ -864,23 +872,26 @@ async def write_report(
             reports.report_satisfaction,
             {"period": period, "zone": s.zone},
         ),
-    ):
-        options = {"as_json": False, **options}
-        text.append(f"$ daiban {line}\n{await asyncio.to_thread(_cli_text, command, dsn, **options)}")
+    ]
+    for line, command, options in commands:
+        shown = await asyncio.to_thread(_cli_text, command, dsn, as_json=False, **options)
+        text.append(f"$ daiban {line}\n{shown}")
     path = out / "report.txt"
     path.write_text("\n".join(text), encoding="utf-8")
     files.append(path)
-    drawn = {
+    drawn: dict[str, Callable[[], Figure]] = {
         "stage-funnel": lambda: charts.stage_funnel_chart(zones),
         "department-on-time": lambda: charts.department_rates_chart(departments),
         "satisfaction": lambda: charts.satisfaction_chart(sat.rows),
         "overdue": lambda: charts.overdue_chart(overdue, end),
     }
-    for name, draw in drawn.items():
-        for suffix in (".svg", ".png"):
-            path = out / f"{name}{suffix}"
-            charts.save(draw(), path)
-            files.append(path)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        for name, draw in drawn.items():
+            for suffix in (".svg", ".png"):
+                path = out / f"{name}{suffix}"
+                charts.save(draw(), path)
+                files.append(path)
     return files
 
 
@@ -892,8 +903,8 @@ def print_outcome(o: Outcome, out: Path) -> None:
     print(
         f"  projects {c['projects']}, matters {c['matters']}, decisions {c['decisions']} "
         f"(sent {c['decisions_sent']}), breaches {c['breaches']} (clocks breached {c['clocks_breached']}, "
-        f"warnings {c['warnings']}, 督办 {c['escalations']}), corrections {c['corrections']}, withdrawals {c['withdrawals']}, "
-        f"ratings {c['ratings']}, events {c['events']}"
+        f"warnings {c['warnings']}, 督办 {c['escalations']}), corrections {c['corrections']}, "
+        f"withdrawals {c['withdrawals']}, ratings {c['ratings']}, events {c['events']}"
     )
     print(f"  where the projects ended the year: {dict(sorted(t.final_stages.items()))}")
     if t.refusals:
