@@ -684,8 +684,9 @@ class Outcome:
     skips: int
 
 
-async def simulate(scenario: Scenario, out: Path, dsn: str | None) -> Outcome:
-    """Run the scenario's year on a fresh stack; write the report and charts to ``out``."""
+async def simulate(scenario: Scenario, out: Path, dsn: str | None, *, until: date | None = None) -> Outcome:
+    """Run the scenario's year (to the end of ``until``, default 31 December) on a fresh stack;
+    write the report and charts to ``out``."""
     cal = default_calendar()
     tally = Tally()
     env = await time_skipping_env()
@@ -697,7 +698,8 @@ async def simulate(scenario: Scenario, out: Path, dsn: str | None) -> Outcome:
             projector = Projector(pool)
             projecting = asyncio.create_task(projector.run_forever(0.5, stop))
             try:
-                outcome = await _run_year(env, pool, db_dsn, scenario, out, cal, tally)
+                last = until or date(scenario.year, 12, 31)
+                outcome = await _run_year(env, pool, db_dsn, scenario, out, cal, tally, last)
             finally:
                 stop.set()
                 await projecting
@@ -714,6 +716,7 @@ async def _run_year(
     out: Path,
     cal: OfficialCalendar,
     tally: Tally,
+    last: date,
 ) -> Outcome:
     projector = Projector(pool)
     client = SimClient(env.client, TASK_QUEUE)
@@ -737,7 +740,7 @@ async def _run_year(
                     f"simulate: the server's time {started:%Y-%m-%d} is past the start of {scenario.year}; "
                     "choose a later --year"
                 )
-            horizon = datetime(scenario.year, 12, 31, 23, 0, tzinfo=CST)
+            horizon = datetime.combine(last, dtime(23, 0), CST)
             clock = SimClock(env, horizon, lambda ids: settle(client, ids))
             t_start = time.perf_counter()
             clock.progress = lambda now: print(
@@ -923,6 +926,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--year", type=int, default=None, help="the simulated year (default: the next one)")
     ap.add_argument("--out", type=Path, default=Path(".daiban/simulate"))
     ap.add_argument("--force-breach", action="store_true", help="the first project's departments decide late")
+    ap.add_argument("--until", type=date.fromisoformat, default=None, help="stop early, at the end of this day")
     a = ap.parse_args(argv)
     year = a.year or date.today().year + 1
     try:
@@ -930,7 +934,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return 2
-    outcome = asyncio.run(simulate(scenario, a.out, os.environ.get("DATABASE_URL")))
+    outcome = asyncio.run(simulate(scenario, a.out, os.environ.get("DATABASE_URL"), until=a.until))
     print_outcome(outcome, a.out)
     return 1 if outcome.tally.errors else 0
 
