@@ -123,7 +123,7 @@ def generate(
     year: int = 2027,
     *,
     force_breach: bool = False,
-    registration_window: tuple[int, int] = (0, 300),
+    registration_window: tuple[int, int] = (0, 330),
 ) -> Scenario:
     """The scenario of ``projects`` projects of ``zone`` registered over ``year``.
 

@@ -370,14 +370,16 @@ class ProjectDriver:
                     out.append((self.at(osince, plan.supply_after), self._once(okey, self.supply(m, o.items))))
                 else:
                     out.append((self.at(osince, plan.verify_after), self._once(okey, self.verify(m, plan))))
-            if m.state in ("approved", "rejected") and plan.grade and m.code not in self.rated:
+            if m.state == "approved" and plan.grade and m.code not in self.rated:
                 out.append((self.at(since, 2), self.rate_matter(m.code, plan)))
         for rating_id, rated_at in self.bad.items():
             if rating_id not in self.called_back:
                 out.append((self.at(rated_at, 2), self.record("callback", rating_id)))
             else:
                 out.append((self.at(rated_at, 5), self.record("fix", rating_id)))
-        if v.stage == "construction":
+        # No progress while a permit is to be applied for again (lapsed, or revoked on verification).
+        permits_valid = all(m.state in ("approved", "exempt", "waiting") for m in v.matters)
+        if v.stage == "construction" and permits_valid:
             built = stage_since + timedelta(days=self.s.construction_days)
             half = stage_since + timedelta(days=self.s.construction_days // 2)
             # Works start within the permit's 3 months (建筑工程施工许可管理办法 §9), else it lapses.
@@ -434,7 +436,7 @@ class ProjectDriver:
             await call
         except CommandRejected as exc:
             self.tally.refusals[what] += 1
-            if len(self.tally.errors) < 50 and what not in ("approve_on_commitment", "accept_with_tolerance"):
+            if len(self.tally.errors) < 50 and what not in ("approve_on_commitment", "accept_with_tolerance", "rate"):
                 self.tally.errors.append(f"{self.pid} {what} refused: {str(exc)[:200]}")
             return False
         self.tally.commands[what] += 1
@@ -553,7 +555,8 @@ class ProjectDriver:
                 by=self.agent,
                 note=f"形象进度 {percent}%",
             )
-            await self._send("report_progress", self.client.report_progress(self.pid, cmd))
+            if not await self._send("report_progress", self.client.report_progress(self.pid, cmd)):
+                self.done.discard(("progress", percent))  # again once the permit is valid
 
         return step
 
