@@ -279,6 +279,7 @@ class ProjectDriver:
         self.rejected: set[str] = set()
         self.rated: set[str] = set()
         self.revoked: set[str] = set()
+        self.not_before: dict[tuple[Any, ...], datetime] = {}
         self.bad: dict[str, datetime] = {}  # rating id -> when rated; then callback, then fix
         self.called_back: set[str] = set()
         self.seq = 0
@@ -385,8 +386,10 @@ class ProjectDriver:
             # Works start within the permit's 3 months (建筑工程施工许可管理办法 §9), else it lapses.
             started = self.at(stage_since, 5)
             for when, percent in ((started, 5), (half, 50), (built, 100)):
-                if v.construction_percent < percent and ("progress", percent) not in self.done:
-                    out.append((when, self._once(("progress", percent), self.progress(percent))))
+                pkey: tuple[Any, ...] = ("progress", percent)
+                if v.construction_percent < percent and pkey not in self.done:
+                    when = max(when, self.not_before.get(pkey, when))
+                    out.append((when, self._once(pkey, self.progress(percent))))
                     break
         return out
 
@@ -556,7 +559,9 @@ class ProjectDriver:
                 note=f"形象进度 {percent}%",
             )
             if not await self._send("report_progress", self.client.report_progress(self.pid, cmd)):
-                self.done.discard(("progress", percent))  # again once the permit is valid
+                # Again the next working day (e.g. once a permit applied for again is valid).
+                self.done.discard(("progress", percent))
+                self.not_before[("progress", percent)] = self.at(self.clock.now, 1)
 
         return step
 
