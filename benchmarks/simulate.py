@@ -375,7 +375,7 @@ class ProjectDriver:
                 out.append((self.at(since, 2), self.rate_matter(m.code, plan)))
         for rating_id, rated_at in self.bad.items():
             if rating_id not in self.called_back:
-                out.append((self.at(rated_at, 2), self.record("callback", rating_id)))
+                out.append((self.at(rated_at, 1), self.record("callback", rating_id)))  # callback_days: 1
             else:
                 out.append((self.at(rated_at, 5), self.record("fix", rating_id)))
         # No progress while a permit is to be applied for again (lapsed, or revoked on verification).
