@@ -35,6 +35,9 @@ async def test_a_small_year_agrees_with_its_report(pg_server_dsn: str, tmp_path:
     assert report["summary"]["counts"] == c
     assert report["zone"][0]["projects"] == 3
     assert sum(d["decided"] for d in report["figures"]["departments"]) == c["decisions"]
+    # A filing approved on receipt leaves no acceptance clock open (the read model closed it).
+    filings = ("project-filing", "eia-registration", "fire-acceptance-filing", "completion-filing")
+    assert not [o for o in report["overdue_at_year_end"] if o["scope"] == "acceptance" and o["matter_code"] in filings]
     text = (out / "report.txt").read_text(encoding="utf-8")
     assert "$ daiban report zone" in text and "yanhu" in text
     for name in ("stage-funnel", "department-on-time", "satisfaction", "overdue"):
