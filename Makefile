@@ -23,6 +23,7 @@ help:
 	@echo "make browser - the dashboard and /docs in headless Chromium (Debian package chromium)"
 	@echo "make histories - record fresh replay histories (tests/replay/histories) with this release's code"
 	@echo "make faults - the fault suite: projects driven to production while workers, Temporal and PostgreSQL are killed"
+	@echo "make simulate - a zone's year from a seeded scenario on a time-skipping server; report and charts in .daiban/simulate"
 
 # $(call venv,PYTHON,VENV): create VENV with PYTHON (3.11 to 3.13) and install daiban into it.
 define venv
@@ -64,6 +65,11 @@ browser: $(STAMP)
 
 faults: $(STAMP)
 	$(BIN)/python -m tests.faults $(FAULTS_ARGS)
+
+# A zone's year (benchmarks/simulate.py), e.g. make simulate SIMULATE_ARGS="--projects 10 --seed 7 --zone tunliu".
+.PHONY: simulate
+simulate: $(STAMP)
+	$(BIN)/python -m benchmarks.simulate $(SIMULATE_ARGS)
 
 # Fresh replay histories from the current code (keep the old ones under a suffix: tests/replay/test_replay.py).
 histories: $(STAMP)

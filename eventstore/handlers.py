@@ -265,6 +265,7 @@ async def _approved(conn: Connection, stored: StoredEvent, e: ev.MatterApproved)
         decided_at=stored.occurred_at,
     )
     await rm.close_clocks(conn, e.project_id, matter_code=e.matter_code, scope="matter")
+    await _acceptance_ends(conn, e)  # a filing approved on receipt has no ApplicationAccepted
     await rm.count_decision(conn, e.department, project_id=e.project_id, approved=True, on_time=e.on_time)
     if e.mode in ("commitment", "tolerance"):
         await rm.save_days(conn, e.project_id, e.mode, e.statutory_days - e.working_days_used)
