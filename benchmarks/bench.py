@@ -59,9 +59,18 @@ class BenchFailed(Exception):
     """The two variants did not do the same job (rows per lifecycle differ)."""
 
 
+# The project every lifecycle registers (zone Tunliu): ``full`` runs every public-safety matter
+# (special construction on a special lightning site); ``small`` leaves those out (the quick test).
+PROJECTS: dict[str, dict[str, Any]] = {
+    "full": {},
+    "small": {"special_construction": False, "lightning_special_site": False},
+}
+_project = ["full"]
+
+
 def reg(tag: str, i: int) -> RegisterProject:
-    """Every lifecycle registers the same facts (zone Tunliu), so every lifecycle is the same."""
-    return registration(project_id=f"bench-{tag}-{i:04d}", zone="tunliu")
+    """Every lifecycle registers the same facts, so every lifecycle is the same."""
+    return registration(project_id=f"bench-{tag}-{i:04d}", zone="tunliu", **PROJECTS[_project[0]])
 
 
 def quantile(xs: Sequence[float], q: float) -> float:
@@ -259,12 +268,12 @@ async def memory(stack: Stack, variant: str, count: int, schedule: Schedule) -> 
         async def one(i: int) -> None:
             async with sem:
                 if variant == "daiban":
-                    r = registration(project_id=f"mem-{i:05d}", zone="tunliu")
+                    r = reg("mem", i)
                     await DaibanClient(client, queue).register(r)
                     h = client.get_workflow_handle(workflow_id_for(r.project_id))
                     await lifecycle.view(h, lifecycle.Trace(r.project_id))
                 else:
-                    h = await baseline.start_open(client, queue, f"mem-{i:05d}", schedule)
+                    h = await baseline.start_open(client, queue, f"bench-mem-{i:04d}", schedule)
                     await h.query(baseline.BaselineWorkflow.state)
 
         t0 = time.perf_counter()
@@ -272,7 +281,9 @@ async def memory(stack: Stack, variant: str, count: int, schedule: Schedule) -> 
         # Every registration's effects stored (daiban: its first batch; baseline: its start rows).
         table, col = ("events", "stream_id") if variant == "daiban" else ("baseline_events", "lifecycle_id")
         for _ in range(1200):
-            stored = await stack.pool.fetchval(f"SELECT count(DISTINCT {col}) FROM {table} WHERE {col} LIKE 'mem-%'")
+            stored = await stack.pool.fetchval(
+                f"SELECT count(DISTINCT {col}) FROM {table} WHERE {col} LIKE 'bench-mem-%'"
+            )
             if stored >= count:
                 break
             await asyncio.sleep(0.25)
@@ -330,6 +341,7 @@ def summarize(reps: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
+    _project[0] = args.project
     stack = Stack(database_url=None if args.embedded_pg else args.database_url, unsandboxed=args.unsandboxed)
     console = Console(stderr=True)
     reps: list[dict[str, Any]] = []
@@ -505,6 +517,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--burst", type=int, default=50, help="concurrent Updates in the burst latency")
     parser.add_argument("--unsandboxed", action="store_true", help="both variants without the workflow sandbox")
     parser.add_argument("--store-seconds", type=float, default=1.0, help="per event-store measurement (0: skip)")
+    parser.add_argument(
+        "--project", choices=sorted(PROJECTS), default="full", help="the project every lifecycle registers"
+    )
     parser.add_argument("--embedded-pg", action="store_true", help="an embedded PostgreSQL even if DATABASE_URL is set")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, default=None, help="where to write the JSON (default .daiban/bench/)")
