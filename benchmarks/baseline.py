@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -84,7 +83,7 @@ class BaselineWorkflow:
         for _ in range(step.rows):
             self._stored += 1
             await workflow.execute_activity(
-                insert_row,
+                "insert_row",
                 Row(lifecycle_id=lifecycle_id, seq=self._stored, kind=step.name),
                 start_to_close_timeout=_TIMEOUT,
                 retry_policy=_RETRY,
@@ -117,10 +116,6 @@ class BaselineActivities:
             row.kind,
             '{"kind": "' + row.kind + '"}',
         )
-
-
-# The workflow refers to the activity by its definition (name and argument type).
-insert_row = BaselineActivities.insert_row
 
 
 # ---- the driver ---------------------------------------------------------------------------------
@@ -185,11 +180,3 @@ async def start_open(
         task_queue=task_queue,
         execution_timeout=timedelta(hours=2),
     )
-
-
-def first_update(schedule: Schedule) -> Step:
-    return schedule.steps[0][0]
-
-
-def rows_per_lifecycle(counts: Sequence[int]) -> set[int]:
-    return set(counts)

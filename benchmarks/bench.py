@@ -65,12 +65,11 @@ PROJECTS: dict[str, dict[str, Any]] = {
     "full": {},
     "small": {"special_construction": False, "lightning_special_site": False},
 }
-_project = ["full"]
 
 
-def reg(tag: str, i: int) -> RegisterProject:
+def reg(project: str, tag: str, i: int) -> RegisterProject:
     """Every lifecycle registers the same facts, so every lifecycle is the same."""
-    return registration(project_id=f"bench-{tag}-{i:04d}", zone="tunliu", **PROJECTS[_project[0]])
+    return registration(project_id=f"bench-{tag}-{i:04d}", zone="tunliu", **PROJECTS[project])
 
 
 def quantile(xs: Sequence[float], q: float) -> float:
@@ -159,7 +158,7 @@ async def projector_caught_up(stack: Stack) -> None:
 
 
 async def batch(
-    stack: Stack, worker: WorkerProc, variant: str, tag: str, n: int, schedule: Schedule | None
+    stack: Stack, worker: WorkerProc, variant: str, tag: str, n: int, schedule: Schedule | None, project: str
 ) -> dict[str, Any]:
     """``n`` lifecycles of ``variant`` driven concurrently; the figures of the batch."""
     assert stack.client is not None
@@ -171,7 +170,7 @@ async def batch(
     t0 = time.perf_counter()
     if variant == "daiban":
         daiban = DaibanClient(client, DAIBAN_QUEUE)
-        traces = await asyncio.gather(*(lifecycle.drive(daiban, reg(tag, i), latencies) for i in range(n)))
+        traces = await asyncio.gather(*(lifecycle.drive(daiban, reg(project, tag, i), latencies) for i in range(n)))
         await projector_caught_up(stack)
         updates = [t.updates for t in traces]
         queries = [t.queries for t in traces]
@@ -205,19 +204,23 @@ async def batch(
     }
 
 
-async def sequential(stack: Stack, variant: str, tag: str, schedule: Schedule | None) -> tuple[list[float], Any]:
+async def sequential(
+    stack: Stack, variant: str, tag: str, schedule: Schedule | None, project: str
+) -> tuple[list[float], Any]:
     """One lifecycle alone, its Updates one after another: latencies, and daiban's trace."""
     assert stack.client is not None
     latencies: list[float] = []
     if variant == "daiban":
-        trace = await lifecycle.drive(DaibanClient(stack.client, DAIBAN_QUEUE), reg(tag, 0), latencies, sequential=True)
+        trace = await lifecycle.drive(
+            DaibanClient(stack.client, DAIBAN_QUEUE), reg(project, tag, 0), latencies, sequential=True
+        )
         return latencies, trace
     assert schedule is not None
     await baseline.drive(stack.client, BASELINE_QUEUE, f"bench-{tag}-0000", schedule, latencies, sequential=True)
     return latencies, None
 
 
-async def burst(stack: Stack, variant: str, tag: str, count: int, schedule: Schedule) -> list[float]:
+async def burst(stack: Stack, variant: str, tag: str, count: int, schedule: Schedule, project: str) -> list[float]:
     """``count`` open lifecycles, then each one's first Update, all sent at once; their latencies."""
     assert stack.client is not None
     client = stack.client
@@ -227,7 +230,7 @@ async def burst(stack: Stack, variant: str, tag: str, count: int, schedule: Sche
 
     async def one(i: int) -> None:
         if variant == "daiban":
-            r = reg(tag, i)
+            r = reg(project, tag, i)
             daiban = DaibanClient(client, DAIBAN_QUEUE)
             await daiban.register(r)
             h = client.get_workflow_handle(workflow_id_for(r.project_id))
@@ -255,7 +258,7 @@ async def burst(stack: Stack, variant: str, tag: str, count: int, schedule: Sche
     return latencies
 
 
-async def memory(stack: Stack, variant: str, count: int, schedule: Schedule) -> dict[str, Any]:
+async def memory(stack: Stack, variant: str, count: int, schedule: Schedule, project: str) -> dict[str, Any]:
     """A fresh worker with its cache sized for ``count`` open lifecycles: RSS growth per lifecycle."""
     assert stack.client is not None and stack.pool is not None
     client = stack.client
@@ -268,7 +271,7 @@ async def memory(stack: Stack, variant: str, count: int, schedule: Schedule) -> 
         async def one(i: int) -> None:
             async with sem:
                 if variant == "daiban":
-                    r = reg("mem", i)
+                    r = reg(project, "mem", i)
                     await DaibanClient(client, queue).register(r)
                     h = client.get_workflow_handle(workflow_id_for(r.project_id))
                     await lifecycle.view(h, lifecycle.Trace(r.project_id))
@@ -301,6 +304,22 @@ async def memory(stack: Stack, variant: str, count: int, schedule: Schedule) -> 
 
 
 # ---- the run ---------------------------------------------------------------------------------
+
+
+def check_rows(schedule: Schedule, rep: dict[str, Any]) -> list[str]:
+    """Why the two variants of a repetition did not do the same job (empty: they did).
+
+    Every lifecycle of each batch must have written exactly the rows of daiban's lifecycle:
+    daiban's domain events (its rows of ``events``), the baseline's rows of ``baseline_events``
+    (one INSERT activity each).
+    """
+    want = schedule.rows
+    failures = []
+    for variant in ("daiban", "baseline"):
+        got = rep[variant]["batch"]["rows_per_lifecycle"]
+        if got != [want]:
+            failures.append(f"{variant} wrote {got} rows per lifecycle; daiban's lifecycle writes {want}")
+    return failures
 
 
 def spread(values: Sequence[float]) -> dict[str, float]:
@@ -341,7 +360,6 @@ def summarize(reps: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    _project[0] = args.project
     stack = Stack(database_url=None if args.embedded_pg else args.database_url, unsandboxed=args.unsandboxed)
     console = Console(stderr=True)
     reps: list[dict[str, Any]] = []
@@ -358,28 +376,26 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for rep in range(1, args.reps + 1):
             r: dict[str, Any] = {"daiban": {}, "baseline": {}}
             console.log(f"rep {rep}/{args.reps}: sequential lifecycles")
-            lat, trace = await sequential(stack, "daiban", f"d{rep}s", None)
+            lat, trace = await sequential(stack, "daiban", f"d{rep}s", None, args.project)
             fresh = await schedule_of(stack, trace)
             if schedule is None:
                 schedule = fresh
             elif fresh != schedule:
                 failures.append(f"rep {rep}: daiban's lifecycle differs from rep 1's ({fresh.rows} rows)")
             r["daiban"]["sequential_ms"] = {"p50": 1000 * quantile(lat, 0.5), "p95": 1000 * quantile(lat, 0.95)}
-            lat, _ = await sequential(stack, "baseline", f"b{rep}s", schedule)
+            lat, _ = await sequential(stack, "baseline", f"b{rep}s", schedule, args.project)
             r["baseline"]["sequential_ms"] = {"p50": 1000 * quantile(lat, 0.5), "p95": 1000 * quantile(lat, 0.95)}
             for variant in ("daiban", "baseline"):
                 console.log(f"rep {rep}/{args.reps}: {variant} batch of {args.lifecycles}")
                 tag = f"{variant[0]}{rep}"
-                r[variant]["batch"] = await batch(stack, workers[variant], variant, tag, args.lifecycles, schedule)
+                r[variant]["batch"] = await batch(
+                    stack, workers[variant], variant, tag, args.lifecycles, schedule, args.project
+                )
             for variant in ("daiban", "baseline"):
                 console.log(f"rep {rep}/{args.reps}: {variant} burst of {args.burst}")
-                lat = await burst(stack, variant, f"{variant[0]}{rep}u", args.burst, schedule)
+                lat = await burst(stack, variant, f"{variant[0]}{rep}u", args.burst, schedule, args.project)
                 r[variant]["burst_ms"] = {"p50": 1000 * quantile(lat, 0.5), "p95": 1000 * quantile(lat, 0.95)}
-            want = schedule.rows
-            for variant in ("daiban", "baseline"):
-                got = r[variant]["batch"]["rows_per_lifecycle"]
-                if got != [want]:
-                    failures.append(f"rep {rep}: {variant} wrote {got} rows per lifecycle, daiban's lifecycle {want}")
+            failures.extend(f"rep {rep}: {f}" for f in check_rows(schedule, r))
             reps.append(r)
         assert schedule is not None
         for w in workers.values():
@@ -388,7 +404,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.open_projects:
             for variant in ("daiban", "baseline"):
                 console.log(f"worker memory: {args.open_projects} open {variant} lifecycles")
-                mem[variant] = await memory(stack, variant, args.open_projects, schedule)
+                mem[variant] = await memory(stack, variant, args.open_projects, schedule, args.project)
         store: list[dict[str, Any]] = []
         if args.store_seconds > 0:
             for rep in range(1, args.reps + 1):

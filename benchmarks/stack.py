@@ -54,7 +54,7 @@ def free_port() -> int:
 
 def _cpu(p: psutil.Process, children: bool = False) -> float:
     t = p.cpu_times()
-    return t.user + t.system + ((t.children_user + t.children_system) if children else 0.0)
+    return float(t.user + t.system + ((t.children_user + t.children_system) if children else 0.0))
 
 
 @dataclass

@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from benchmarks import bench
+from benchmarks.baseline import Schedule, Step
 
 FIGURES = {
     "cpu_worker",
@@ -64,8 +66,21 @@ def test_bench_runs_both_variants_and_checks_their_rows(
     assert f"lifecycle CPU ratio vs raw baseline: {ratio:.2f}" in printed.splitlines()
 
 
-def test_a_changed_lifecycle_fails_the_bench() -> None:
-    """Rows per lifecycle that differ are a failure, not a figure (the JSON lists them)."""
-    schedule = bench.Schedule(start_rows=2, steps=[[bench.Step(name="decide", rows=3)]])
-    assert schedule.rows == 5
-    assert schedule.updates == 1
+def test_rows_that_differ_fail_the_bench() -> None:
+    """Rows per lifecycle that differ between the variants, or within one, are failures (exit 1)."""
+    schedule = Schedule(start_rows=2, steps=[[Step(name="decide", rows=3)]])
+    assert (schedule.rows, schedule.updates) == (5, 1)
+
+    def rep(daiban: list[int], baseline: list[int]) -> dict[str, Any]:
+        return {
+            "daiban": {"batch": {"rows_per_lifecycle": daiban}},
+            "baseline": {"batch": {"rows_per_lifecycle": baseline}},
+        }
+
+    assert bench.check_rows(schedule, rep([5], [5])) == []
+    assert bench.check_rows(schedule, rep([5], [4])) == [
+        "baseline wrote [4] rows per lifecycle; daiban's lifecycle writes 5"
+    ]
+    assert bench.check_rows(schedule, rep([5, 6], [5])) == [
+        "daiban wrote [5, 6] rows per lifecycle; daiban's lifecycle writes 5"
+    ]
