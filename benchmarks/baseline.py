@@ -81,13 +81,14 @@ class BaselineWorkflow:
 
     async def _effects(self, lifecycle_id: str, step: Step) -> None:
         for _ in range(step.rows):
-            self._stored += 1
-            await workflow.execute_activity(
-                "insert_row",
-                Row(lifecycle_id=lifecycle_id, seq=self._stored, kind=step.name),
+            seq = self._stored + 1
+            await workflow.execute_activity_method(
+                BaselineActivities.insert_row,
+                Row(lifecycle_id=lifecycle_id, seq=seq, kind=step.name),
                 start_to_close_timeout=_TIMEOUT,
                 retry_policy=_RETRY,
             )
+            self._stored = seq
 
     @workflow.update
     def step(self, s: Step) -> BaselineState:
