@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
 from temporalio import activity, workflow
 from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from benchmarks.patience import patiently
     from workflows.project import _RETRY, _TIMEOUT
 
 TABLE_DDL = """
@@ -148,36 +149,35 @@ async def drive(
 ) -> BaselineState:
     """One lifecycle: start, then per step one state query and the step's Updates (concurrent,
     or one after another when ``sequential``); the workflow's result."""
-    handle: WorkflowHandle[Any, BaselineState] = await client.start_workflow(
-        BaselineWorkflow.run,
-        BaselineInput(lifecycle_id=lifecycle_id, start_rows=schedule.start_rows, updates=schedule.updates),
-        id=f"baseline-{lifecycle_id}",
-        task_queue=task_queue,
-    )
+    handle = await start_open(client, task_queue, lifecycle_id, schedule)
 
-    async def send(s: Step) -> None:
+    async def send(s: Step, update_id: str) -> None:
         t0 = time.perf_counter()
-        await handle.execute_update(BaselineWorkflow.step, s)
+        await patiently(lambda: handle.execute_update(BaselineWorkflow.step, s, id=update_id), "update")
         latencies.append(time.perf_counter() - t0)
 
-    for step in schedule.steps:
-        await handle.query(BaselineWorkflow.state)  # daiban's driver reads the state once per step
+    for i, step in enumerate(schedule.steps):
+        # daiban's driver reads the state once per step
+        await patiently(lambda: handle.query(BaselineWorkflow.state), "query")
         if sequential:
-            for s in step:
-                await send(s)
+            for j, s in enumerate(step):
+                await send(s, f"{i}-{j}")
         else:
-            await asyncio.gather(*(send(s) for s in step))
-    return await handle.result()
+            await asyncio.gather(*(send(s, f"{i}-{j}") for j, s in enumerate(step)))
+    return await patiently(handle.result, "result")
 
 
 async def start_open(
     client: Client, task_queue: str, lifecycle_id: str, schedule: Schedule
-) -> WorkflowHandle[Any, Any]:
-    """A lifecycle started and left open (waiting for its first Update)."""
-    return await client.start_workflow(
-        BaselineWorkflow.run,
-        BaselineInput(lifecycle_id=lifecycle_id, start_rows=schedule.start_rows, updates=schedule.updates),
-        id=f"baseline-{lifecycle_id}",
-        task_queue=task_queue,
-        execution_timeout=timedelta(hours=2),
+) -> WorkflowHandle[Any, BaselineState]:
+    """A lifecycle started (again after a timeout: the same one), waiting for its first Update."""
+    return await patiently(
+        lambda: client.start_workflow(
+            BaselineWorkflow.run,
+            BaselineInput(lifecycle_id=lifecycle_id, start_rows=schedule.start_rows, updates=schedule.updates),
+            id=f"baseline-{lifecycle_id}",
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        ),
+        "start",
     )

@@ -46,6 +46,7 @@ from benchmarks import baseline, lifecycle
 from benchmarks.baseline import Schedule, Step
 from benchmarks.eventstore_bench import _database
 from benchmarks.eventstore_bench import measure as measure_store
+from benchmarks.patience import RETRIES, patiently
 from benchmarks.stack import Stack, WorkerProc, describe_machine, rss_settled
 from eventstore.projector import CHECKPOINT
 from interfaces.client import DaibanClient
@@ -118,7 +119,8 @@ async def history_of(client: Client, workflow_id: str, first_run_id: str | None)
     runs = events = size = result = 0
     run_id = first_run_id
     while True:
-        hist = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+        hist = await patiently(handle.fetch_history, "history")
         runs, events = runs + 1, events + len(hist.events)
         size += sum(e.ByteSize() for e in hist.events)
         last = hist.events[-1]
@@ -131,12 +133,13 @@ async def history_of(client: Client, workflow_id: str, first_run_id: str | None)
 
 
 async def first_run_id(client: Client, workflow_id: str) -> str | None:
-    desc = await client.get_workflow_handle(workflow_id).describe()
+    desc = await patiently(client.get_workflow_handle(workflow_id).describe, "describe")
     return desc.raw_description.workflow_execution_info.first_run_id or None
 
 
 async def query_bytes(client: Client, workflow_id: str, query: str) -> int:
-    raw = await client.get_workflow_handle(workflow_id).query(query, result_type=RawValue)
+    handle = client.get_workflow_handle(workflow_id)
+    raw = await patiently(lambda: handle.query(query, result_type=RawValue), "query")
     return int(raw.payload.ByteSize())
 
 
@@ -232,19 +235,19 @@ async def burst(stack: Stack, variant: str, tag: str, count: int, schedule: Sche
         if variant == "daiban":
             r = reg(project, tag, i)
             daiban = DaibanClient(client, DAIBAN_QUEUE)
-            await daiban.register(r)
+            await patiently(lambda: daiban.register(r), "register")
             h = client.get_workflow_handle(workflow_id_for(r.project_id))
             v = await lifecycle.view(h, lifecycle.Trace(r.project_id))
             update, _, arg = lifecycle.commands(v, r.project_id)[0]
         else:
             lid = f"bench-{tag}-{i:04d}"
             h = await baseline.start_open(client, BASELINE_QUEUE, lid, schedule)
-            await h.query(baseline.BaselineWorkflow.state)
+            await patiently(lambda: h.query(baseline.BaselineWorkflow.state), "query")
             update, arg = "step", schedule.steps[0][0]
         handles.append(h)
         await gate.wait()
         t0 = time.perf_counter()
-        await h.execute_update(update, arg)
+        await patiently(lambda: h.execute_update(update, arg, id=f"burst-{i}"), "update")
         latencies.append(time.perf_counter() - t0)
 
     tasks = [asyncio.create_task(one(i)) for i in range(count)]
@@ -266,18 +269,18 @@ async def memory(stack: Stack, variant: str, count: int, schedule: Schedule, pro
     w = await stack.spawn_worker(variant, queue, max_cached=count + 50)
     try:
         rss0 = await asyncio.to_thread(rss_settled, w, 2.0)
-        sem = asyncio.Semaphore(50)
+        sem = asyncio.Semaphore(20)
 
         async def one(i: int) -> None:
             async with sem:
                 if variant == "daiban":
                     r = reg(project, "mem", i)
-                    await DaibanClient(client, queue).register(r)
+                    await patiently(lambda: DaibanClient(client, queue).register(r), "register")
                     h = client.get_workflow_handle(workflow_id_for(r.project_id))
                     await lifecycle.view(h, lifecycle.Trace(r.project_id))
                 else:
                     h = await baseline.start_open(client, queue, f"bench-mem-{i:04d}", schedule)
-                    await h.query(baseline.BaselineWorkflow.state)
+                    await patiently(lambda: h.query(baseline.BaselineWorkflow.state), "query")
 
         t0 = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(count)))
@@ -430,6 +433,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "memory": mem,
             "eventstore": store,
             "failures": failures,
+            "retried_calls": dict(RETRIES),
         }
     finally:
         await stack.close()

@@ -23,6 +23,7 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 
+from benchmarks.patience import patiently
 from interfaces.client import DaibanClient
 from legalclock import CST
 from schemas.project import (
@@ -61,7 +62,7 @@ async def view(h: WorkflowHandle[Any, Any], trace: Trace) -> ProjectView:
     for _ in range(600):
         trace.queries += 1
         try:
-            return await h.query(ProjectWorkflow.state)
+            return await patiently(lambda: h.query(ProjectWorkflow.state), "query")
         except WorkflowQueryFailedError as exc:
             if "still registering" not in str(exc):
                 raise
@@ -120,13 +121,13 @@ async def drive(
     """Register ``reg`` and drive it to production (module docstring); its trace."""
     client: Client = daiban.client
     trace = Trace(reg.project_id)
-    await daiban.register(reg)
+    await patiently(lambda: daiban.register(reg), "register")
     h = client.get_workflow_handle(workflow_id_for(reg.project_id), result_type=ProjectView)
     sent: set[str] = set()
 
-    async def send(update: str, arg: Any) -> None:
+    async def send(update: str, cid: str, arg: Any) -> None:
         t0 = time.perf_counter()
-        await h.execute_update(update, arg)
+        await patiently(lambda: h.execute_update(update, arg, id=cid), "update")
         latencies.append(time.perf_counter() - t0)
 
     while True:
@@ -134,22 +135,14 @@ async def drive(
         todo = [(u, cid, arg) for u, cid, arg in commands(v, reg.project_id) if cid not in sent]
         if not todo:
             if v.stage == "in_production" and not any(o.state == "open" for m in v.matters for o in m.obligations):
-                trace.result = await h.result()
+                trace.result = await patiently(h.result, "result")
                 return trace
             await asyncio.sleep(0.02)  # the workflow has yet to act on the last answers
             continue
         sent.update(cid for _, cid, _ in todo)
         trace.steps.append([(u, cid) for u, cid, _ in todo])
         if sequential:
-            for u, _, arg in todo:
-                await send(u, arg)
+            for u, cid, arg in todo:
+                await send(u, cid, arg)
         else:
-            await asyncio.gather(*(send(u, arg) for u, _, arg in todo))
-
-
-async def start_open(daiban: DaibanClient, reg: RegisterProject) -> Trace:
-    """Register ``reg`` and wait until it can be read (an open project, waiting for its agent)."""
-    trace = Trace(reg.project_id)
-    await daiban.register(reg)
-    await view(daiban.client.get_workflow_handle(workflow_id_for(reg.project_id)), trace)
-    return trace
+            await asyncio.gather(*(send(u, cid, arg) for u, cid, arg in todo))
