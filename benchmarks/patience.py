@@ -1,6 +1,7 @@
 """Calls of the bench's drivers that outlast a loaded machine: retried when they time out.
 
-On a shared machine the dev server can answer a call after its RPC deadline; an Update is then
+On a shared machine the dev server can answer a call after its RPC deadline, and an Update can
+meet its workflow continuing as new ("workflow is closing"); an Update is then
 sent again with the same update id (Temporal answers a repeated id with the first outcome, so
 nothing is applied twice) and a query is simply asked again. Every retry is counted.
 """
@@ -19,15 +20,17 @@ T = TypeVar("T")
 
 RETRIES: Counter[str] = Counter()
 _TRANSIENT = {RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE, RPCStatusCode.CANCELLED}
+# An Update that met a continue-as-new ("workflow is closing"), a connection dropped under load.
+_TRANSIENT_TEXT = ("Timeout expired", "workflow is closing", "tcp connect error")
 
 
 def _transient(exc: BaseException) -> bool:
     if isinstance(exc, WorkflowUpdateRPCTimeoutOrCancelledError | TimeoutError):
         return True
-    return isinstance(exc, RPCError) and (exc.status in _TRANSIENT or "Timeout expired" in str(exc))
+    return isinstance(exc, RPCError) and (exc.status in _TRANSIENT or any(t in str(exc) for t in _TRANSIENT_TEXT))
 
 
-async def patiently(call: Callable[[], Awaitable[T]], what: str, attempts: int = 10) -> T:
+async def patiently(call: Callable[[], Awaitable[T]], what: str, attempts: int = 20) -> T:
     """``call()``, again after a transient failure (a timeout), up to ``attempts`` times."""
     for attempt in range(1, attempts + 1):
         try:
