@@ -362,6 +362,41 @@ def summarize(reps: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+async def repetition(
+    stack: Stack,
+    workers: dict[str, WorkerProc],
+    args: argparse.Namespace,
+    rep: int,
+    schedule: Schedule | None,
+    failures: list[str],
+    console: Console,
+) -> tuple[dict[str, Any], Schedule]:
+    """One repetition: sequential lifecycles, the two batches, the two bursts (interleaved)."""
+    r: dict[str, Any] = {"daiban": {}, "baseline": {}}
+    console.log(f"rep {rep}/{args.reps}: sequential lifecycles")
+    lat, trace = await sequential(stack, "daiban", f"d{rep}s", None, args.project)
+    fresh = await schedule_of(stack, trace)
+    if schedule is None:
+        schedule = fresh
+    elif fresh != schedule:
+        failures.append(f"rep {rep}: daiban's lifecycle differs from rep 1's ({fresh.rows} rows)")
+    r["daiban"]["sequential_ms"] = {"p50": 1000 * quantile(lat, 0.5), "p95": 1000 * quantile(lat, 0.95)}
+    lat, _ = await sequential(stack, "baseline", f"b{rep}s", schedule, args.project)
+    r["baseline"]["sequential_ms"] = {"p50": 1000 * quantile(lat, 0.5), "p95": 1000 * quantile(lat, 0.95)}
+    for variant in ("daiban", "baseline"):
+        console.log(f"rep {rep}/{args.reps}: {variant} batch of {args.lifecycles}")
+        tag = f"{variant[0]}{rep}"
+        r[variant]["batch"] = await batch(
+            stack, workers[variant], variant, tag, args.lifecycles, schedule, args.project
+        )
+    for variant in ("daiban", "baseline"):
+        console.log(f"rep {rep}/{args.reps}: {variant} burst of {args.burst}")
+        lat = await burst(stack, variant, f"{variant[0]}{rep}u", args.burst, schedule, args.project)
+        r[variant]["burst_ms"] = {"p50": 1000 * quantile(lat, 0.5), "p95": 1000 * quantile(lat, 0.95)}
+    failures.extend(f"rep {rep}: {f}" for f in check_rows(schedule, r))
+    return r, schedule
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     stack = Stack(database_url=None if args.embedded_pg else args.database_url, unsandboxed=args.unsandboxed)
     console = Console(stderr=True)
@@ -377,28 +412,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         schedule: Schedule | None = None
         for rep in range(1, args.reps + 1):
-            r: dict[str, Any] = {"daiban": {}, "baseline": {}}
-            console.log(f"rep {rep}/{args.reps}: sequential lifecycles")
-            lat, trace = await sequential(stack, "daiban", f"d{rep}s", None, args.project)
-            fresh = await schedule_of(stack, trace)
-            if schedule is None:
-                schedule = fresh
-            elif fresh != schedule:
-                failures.append(f"rep {rep}: daiban's lifecycle differs from rep 1's ({fresh.rows} rows)")
-            r["daiban"]["sequential_ms"] = {"p50": 1000 * quantile(lat, 0.5), "p95": 1000 * quantile(lat, 0.95)}
-            lat, _ = await sequential(stack, "baseline", f"b{rep}s", schedule, args.project)
-            r["baseline"]["sequential_ms"] = {"p50": 1000 * quantile(lat, 0.5), "p95": 1000 * quantile(lat, 0.95)}
-            for variant in ("daiban", "baseline"):
-                console.log(f"rep {rep}/{args.reps}: {variant} batch of {args.lifecycles}")
-                tag = f"{variant[0]}{rep}"
-                r[variant]["batch"] = await batch(
-                    stack, workers[variant], variant, tag, args.lifecycles, schedule, args.project
-                )
-            for variant in ("daiban", "baseline"):
-                console.log(f"rep {rep}/{args.reps}: {variant} burst of {args.burst}")
-                lat = await burst(stack, variant, f"{variant[0]}{rep}u", args.burst, schedule, args.project)
-                r[variant]["burst_ms"] = {"p50": 1000 * quantile(lat, 0.5), "p95": 1000 * quantile(lat, 0.95)}
-            failures.extend(f"rep {rep}: {f}" for f in check_rows(schedule, r))
+            try:
+                r, schedule = await repetition(stack, workers, args, rep, schedule, failures, console)
+            except Exception as exc:  # the repetitions done so far are still reported
+                if not reps:
+                    raise
+                failures.append(f"rep {rep}: stopped by {type(exc).__name__}: {str(exc)[:300]}")
+                break
             reps.append(r)
         assert schedule is not None
         for w in workers.values():
