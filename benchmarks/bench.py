@@ -427,7 +427,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.open_projects:
             for variant in ("daiban", "baseline"):
                 console.log(f"worker memory: {args.open_projects} open {variant} lifecycles")
-                mem[variant] = await memory(stack, variant, args.open_projects, schedule, args.project)
+                try:
+                    mem[variant] = await memory(stack, variant, args.open_projects, schedule, args.project)
+                except Exception as exc:  # the figures measured so far are still reported
+                    failures.append(f"memory ({variant}): stopped by {type(exc).__name__}: {str(exc)[:300]}")
+                    mem = {}
+                    break
         store: list[dict[str, Any]] = []
         if args.store_seconds > 0:
             for rep in range(1, args.reps + 1):

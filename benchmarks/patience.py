@@ -21,7 +21,8 @@ T = TypeVar("T")
 RETRIES: Counter[str] = Counter()
 _TRANSIENT = {RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE, RPCStatusCode.CANCELLED}
 # An Update that met a continue-as-new ("workflow is closing"), a connection dropped under load.
-_TRANSIENT_TEXT = ("Timeout expired", "workflow is closing", "tcp connect error")
+# A query while a workflow task timed out on a loaded worker ("Workflow Task in failed state").
+_TRANSIENT_TEXT = ("Timeout expired", "workflow is closing", "tcp connect error", "Workflow Task in failed state")
 
 
 def _transient(exc: BaseException) -> bool:
