@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -292,6 +293,10 @@ class Stack:
             with contextlib.suppress(Exception):
                 f.close()
         self._logs.clear()
+        # The logs stay (they say why a run failed); the servers' data goes.
+        shutil.rmtree(self.root / "pgdata", ignore_errors=True)
+        for f in self.root.glob("temporal.db*"):
+            f.unlink(missing_ok=True)
 
 
 def rss_settled(w: WorkerProc, seconds: float = 1.0) -> int:
