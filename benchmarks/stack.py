@@ -295,8 +295,8 @@ class Stack:
         self._logs.clear()
         # The logs stay (they say why a run failed); the servers' data goes.
         shutil.rmtree(self.root / "pgdata", ignore_errors=True)
-        for f in self.root.glob("temporal.db*"):
-            f.unlink(missing_ok=True)
+        for db in self.root.glob("temporal.db*"):
+            db.unlink(missing_ok=True)
 
 
 def rss_settled(w: WorkerProc, seconds: float = 1.0) -> int:
