@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 PYTHON_NEWEST ?= $(or $(call find_python,3.13),python3.13)
 VENV_NEWEST   := .venv-py313
 
-.PHONY: run test test-py313 worker lint faults browser histories clean-state help
+.PHONY: run test test-py313 worker lint faults browser histories bench clean-state help
 
 help:
 	@echo "make run    - Temporal dev server + UI, PostgreSQL, worker and demo projects (Ctrl-C stops)"
@@ -22,6 +22,7 @@ help:
 	@echo "make lint   - ruff (check and format), mypy strict over code and tests, import layers"
 	@echo "make browser - the dashboard and /docs in headless Chromium (Debian package chromium)"
 	@echo "make histories - record fresh replay histories (tests/replay/histories) with this release's code"
+	@echo "make bench  - daiban's full lifecycle against a raw Temporal baseline (BENCH_ARGS='--reps 1 --lifecycles 4 --open-projects 200')"
 	@echo "make faults - the fault suite: projects driven to production while workers, Temporal and PostgreSQL are killed"
 	@echo "make simulate - a zone's year from a seeded scenario on a time-skipping server; report and charts in .daiban/simulate"
 
@@ -70,6 +71,10 @@ faults: $(STAMP)
 .PHONY: simulate
 simulate: $(STAMP)
 	$(BIN)/python -m benchmarks.simulate $(SIMULATE_ARGS)
+
+# daiban against a raw Temporal baseline, its own dev server and PostgreSQL (benchmarks/bench.py; --help).
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
 
 # Fresh replay histories from the current code (keep the old ones under a suffix: tests/replay/test_replay.py).
 histories: $(STAMP)

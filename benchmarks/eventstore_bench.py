@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -41,9 +42,10 @@ _PLAIN_INSERT = """
 
 
 @asynccontextmanager
-async def _database() -> AsyncIterator[asyncpg.Pool]:
-    """A fresh, migrated database, dropped afterwards."""
-    url = os.environ.get("DATABASE_URL")
+async def _database(url: str | None = None) -> AsyncIterator[asyncpg.Pool]:
+    """A fresh, migrated database on ``url``'s server (default ``DATABASE_URL``, else an embedded
+    PostgreSQL), dropped afterwards."""
+    url = url or os.environ.get("DATABASE_URL")
     with tempfile.TemporaryDirectory(prefix="daiban-bench-") as tmp:
         server = None
         if not url:
@@ -159,42 +161,58 @@ async def _lag(pool: asyncpg.Pool, rate: float, writers: int, seconds: float) ->
     return lags, sum(written)
 
 
+async def measure(pool: asyncpg.Pool, seconds: float, writers: int, rate: float) -> dict[str, Any]:
+    """Every measurement on a migrated database with ``plain_events`` (``_database``): projector
+    lag and replay speed, then appends per second of the event store against plain INSERTs."""
+    figures: dict[str, Any] = {"seconds": seconds, "writers": writers, "rate": rate}
+    # The projector first, on lifecycle events only; then raw append throughput.
+    lags, written = await _lag(pool, rate, writers, seconds * 2)
+    lags.sort()
+    figures["projector_lag_ms"] = {
+        "events": written,
+        "p50": 1000 * lags[int(0.5 * (len(lags) - 1))],
+        "p95": 1000 * lags[int(0.95 * (len(lags) - 1))],
+        "max": 1000 * lags[-1],
+        "mean": 1000 * statistics.fmean(lags),
+    }
+    projector = Projector(pool)
+    start = time.perf_counter()
+    replayed = await projector.rebuild()
+    figures["projector_replay_events_per_s"] = replayed / (time.perf_counter() - start)
+
+    # Plans as in a long-running system: a fresh table's first plans would scan it whole.
+    await pool.execute("ANALYZE events; ANALYZE plain_events")
+    # Not a registered project's events (no ProjectRegistered): the store does the same work.
+    template = random_lifecycle("template", random.Random(1), zone="太谷")[1:41]
+    figures["appends_per_s"] = {}
+    for label, size, n in [
+        ("single event, 1 writer", 1, 1),
+        (f"single event, {writers} writers", 1, writers),
+        (f"batches of 20, {writers} writers", 20, writers),
+    ]:
+        plain = await _throughput(lambda b: _plain_insert(pool, b), template, size, n, seconds)
+        store = await _throughput(lambda b: append(pool, b), template, size, n, seconds)
+        figures["appends_per_s"][label] = {"plain_insert": plain, "event_store": store, "ratio": store / plain}
+    return figures
+
+
 async def run(seconds: float, writers: int, rate: float) -> None:
     """Run every measurement and print the results."""
     async with _database() as pool:
         version = await pool.fetchval("SHOW server_version")
         sync, fsync = await pool.fetchval("SHOW synchronous_commit"), await pool.fetchval("SHOW fsync")
         print(f"PostgreSQL {version} (synchronous_commit={sync}, fsync={fsync}); {seconds:g} s per measurement")
-        # The projector first, on lifecycle events only; then raw append throughput.
-        lags, written = await _lag(pool, rate, writers, seconds * 2)
-        lags.sort()
-        ms = [1000 * lags[int(q * (len(lags) - 1))] for q in (0.5, 0.95)] + [1000 * lags[-1]]
+        f = await measure(pool, seconds, writers, rate)
+        lag = f["projector_lag_ms"]
         print(
-            f"\nprojector lag, {written:,} lifecycle events at ~{rate:,.0f}/s from {writers} "
-            f"writers, polling every 20 ms:\n  p50 {ms[0]:.0f} ms, p95 {ms[1]:.0f} ms, "
-            f"max {ms[2]:.0f} ms (mean {1000 * statistics.fmean(lags):.0f} ms)"
+            f"\nprojector lag, {lag['events']:,} lifecycle events at ~{rate:,.0f}/s from {writers} "
+            f"writers, polling every 20 ms:\n  p50 {lag['p50']:.0f} ms, p95 {lag['p95']:.0f} ms, "
+            f"max {lag['max']:.0f} ms (mean {lag['mean']:.0f} ms)"
         )
-        projector = Projector(pool)
-        start = time.perf_counter()
-        replayed = await projector.rebuild()
-        print(
-            f"projector replay (rebuild of {replayed:,} events, one transaction): "
-            f"{replayed / (time.perf_counter() - start):,.0f} events/s"
-        )
-
-        # Plans as in a long-running system: a fresh table's first plans would scan it whole.
-        await pool.execute("ANALYZE events; ANALYZE plain_events")
-        # Not a registered project's events (no ProjectRegistered): the store does the same work.
-        template = random_lifecycle("template", random.Random(1), zone="太谷")[1:41]
+        print(f"projector replay (rebuild, one transaction): {f['projector_replay_events_per_s']:,.0f} events/s")
         print(f"\n{'appends per second':32}{'plain INSERT':>14}{'event store':>14}{'ratio':>8}")
-        for label, size, n in [
-            ("single event, 1 writer", 1, 1),
-            (f"single event, {writers} writers", 1, writers),
-            (f"batches of 20, {writers} writers", 20, writers),
-        ]:
-            plain = await _throughput(lambda b: _plain_insert(pool, b), template, size, n, seconds)
-            store = await _throughput(lambda b: append(pool, b), template, size, n, seconds)
-            print(f"{label:32}{plain:>14,.0f}{store:>14,.0f}{store / plain:>8.2f}")
+        for label, row in f["appends_per_s"].items():
+            print(f"{label:32}{row['plain_insert']:>14,.0f}{row['event_store']:>14,.0f}{row['ratio']:>8.2f}")
 
 
 def main() -> None:

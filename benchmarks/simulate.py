@@ -225,7 +225,7 @@ class SimClient(DaibanClient):
         handle = await self.client.start_workflow(
             "ProjectWorkflow",
             ProjectInput(registration=reg, history_limit=HISTORY_LIMIT),
-            result_type=p.ProjectView,
+            result_type=p.ProjectResult,
             id=p.workflow_id_for(reg.project_id),
             task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

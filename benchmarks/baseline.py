@@ -1,0 +1,183 @@
+"""The raw baseline of ``make bench``: the same job written the naive way on Temporal.
+
+One ``BaselineWorkflow`` per lifecycle receives the same Updates as daiban's lifecycle (the same
+number, in the same steps, concurrent within a step as daiban's driver sends them) and runs one
+activity per effect, each one ``INSERT`` into ``baseline_events``, in the order the effects
+arose: ``start_rows`` for the registration, then for each Update the rows its argument names.
+The bench takes those counts from daiban's own events table (rows per causing command of a
+lifecycle it drove alone), so both variants write the same rows per lifecycle.
+
+It shares with daiban what a fair comparison needs: the pydantic data converter, the workflow
+sandbox choice, the activities' retry policy and timeout (``workflows.project``) and the worker
+options (``benchmarks.bench_worker``). An Update's handler only queues (as daiban's handlers
+never await); the main loop runs the activities. The workflow completes once it has received
+``updates`` Updates and stored every row; its result and its query are a few bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio import activity, workflow
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from benchmarks.patience import patiently
+    from workflows.project import _RETRY, _TIMEOUT
+
+TABLE_DDL = """
+CREATE TABLE IF NOT EXISTS baseline_events (
+    lifecycle_id text        NOT NULL,
+    seq          integer     NOT NULL,
+    kind         text        NOT NULL,
+    payload      jsonb       NOT NULL,
+    recorded_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (lifecycle_id, seq)
+)
+"""
+
+
+class BaselineInput(BaseModel):
+    lifecycle_id: str
+    start_rows: int
+    updates: int  # the workflow completes after this many Updates, once every row is stored
+
+
+class Step(BaseModel):
+    """One Update: its name in daiban's lifecycle and how many effects (rows) it caused there."""
+
+    name: str
+    rows: int
+
+
+class Row(BaseModel):
+    lifecycle_id: str
+    seq: int
+    kind: str
+
+
+class BaselineState(BaseModel):
+    updates: int
+    rows: int
+
+
+@workflow.defn(name="BaselineWorkflow")
+class BaselineWorkflow:
+    def __init__(self) -> None:
+        self._queue: list[Step] = []
+        self._received = 0
+        self._stored = 0
+
+    @workflow.run
+    async def run(self, inp: BaselineInput) -> BaselineState:
+        await self._effects(inp.lifecycle_id, Step(name="register", rows=inp.start_rows))
+        while self._received < inp.updates or self._queue:
+            await workflow.wait_condition(lambda: bool(self._queue))
+            await self._effects(inp.lifecycle_id, self._queue.pop(0))
+        return BaselineState(updates=self._received, rows=self._stored)
+
+    async def _effects(self, lifecycle_id: str, step: Step) -> None:
+        for _ in range(step.rows):
+            seq = self._stored + 1
+            await workflow.execute_activity_method(
+                BaselineActivities.insert_row,
+                Row(lifecycle_id=lifecycle_id, seq=seq, kind=step.name),
+                start_to_close_timeout=_TIMEOUT,
+                retry_policy=_RETRY,
+            )
+            self._stored = seq
+
+    @workflow.update
+    def step(self, s: Step) -> BaselineState:
+        self._received += 1
+        self._queue.append(s)
+        return BaselineState(updates=self._received, rows=self._stored)
+
+    @workflow.query
+    def state(self) -> BaselineState:
+        return BaselineState(updates=self._received, rows=self._stored)
+
+
+class BaselineActivities:
+    """The one activity: an idempotent INSERT of one row (``pool``: an asyncpg pool)."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+
+    @activity.defn(name="insert_row")
+    async def insert_row(self, row: Row) -> None:
+        await self.pool.execute(
+            "INSERT INTO baseline_events (lifecycle_id, seq, kind, payload) VALUES ($1, $2, $3, $4::jsonb)"
+            " ON CONFLICT DO NOTHING",
+            row.lifecycle_id,
+            row.seq,
+            row.kind,
+            '{"kind": "' + row.kind + '"}',
+        )
+
+
+# ---- the driver ---------------------------------------------------------------------------------
+
+
+class Schedule(BaseModel):
+    """A lifecycle's shape, taken from daiban: rows at registration, then Updates step by step."""
+
+    start_rows: int
+    steps: list[list[Step]]
+
+    @property
+    def updates(self) -> int:
+        return sum(len(s) for s in self.steps)
+
+    @property
+    def rows(self) -> int:
+        return self.start_rows + sum(u.rows for s in self.steps for u in s)
+
+
+async def drive(
+    client: Client,
+    task_queue: str,
+    lifecycle_id: str,
+    schedule: Schedule,
+    latencies: list[float],
+    *,
+    sequential: bool = False,
+) -> BaselineState:
+    """One lifecycle: start, then per step one state query and the step's Updates (concurrent,
+    or one after another when ``sequential``); the workflow's result."""
+    handle = await start_open(client, task_queue, lifecycle_id, schedule)
+
+    async def send(s: Step, update_id: str) -> None:
+        t0 = time.perf_counter()
+        await patiently(lambda: handle.execute_update(BaselineWorkflow.step, s, id=update_id), "update")
+        latencies.append(time.perf_counter() - t0)
+
+    for i, step in enumerate(schedule.steps):
+        # daiban's driver reads the state once per step
+        await patiently(lambda: handle.query(BaselineWorkflow.state), "query")
+        if sequential:
+            for j, s in enumerate(step):
+                await send(s, f"{i}-{j}")
+        else:
+            await asyncio.gather(*(send(s, f"{i}-{j}") for j, s in enumerate(step)))
+    return await patiently(handle.result, "result")
+
+
+async def start_open(
+    client: Client, task_queue: str, lifecycle_id: str, schedule: Schedule
+) -> WorkflowHandle[Any, BaselineState]:
+    """A lifecycle started (again after a timeout: the same one), waiting for its first Update."""
+    return await patiently(
+        lambda: client.start_workflow(
+            BaselineWorkflow.run,
+            BaselineInput(lifecycle_id=lifecycle_id, start_rows=schedule.start_rows, updates=schedule.updates),
+            id=f"baseline-{lifecycle_id}",
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        ),
+        "start",
+    )

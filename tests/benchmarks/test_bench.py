@@ -1,0 +1,86 @@
+"""``make bench`` at its smallest, so it cannot rot: every piece runs, the two variants must have
+written the same rows per lifecycle, and the JSON has every figure. Timings are printed by the
+bench, never asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks import bench
+from benchmarks.baseline import Schedule, Step
+
+FIGURES = {
+    "cpu_worker",
+    "cpu_server",
+    "cpu_postgres",
+    "cpu_total",
+    "throughput",
+    "latency_seq_p50",
+    "latency_seq_p95",
+    "latency_burst_p50",
+    "latency_burst_p95",
+    "history_events",
+    "history_bytes",
+    "runs",
+    "query_bytes",
+    "result_bytes",
+}
+
+
+@pytest.mark.timeout(400)
+def test_bench_runs_both_variants_and_checks_their_rows(
+    pg_server_dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bench.json"
+    args = ["--reps", "1", "--lifecycles", "2", "--burst", "2", "--open-projects", "5", "--store-seconds", "0.2"]
+    code = bench.main([*args, "--project", "small", "--database-url", pg_server_dsn, "--json", str(out)])
+    printed = capsys.readouterr().out
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["failures"] == []
+    assert code == 0
+    # The same job: every lifecycle of both variants wrote daiban's rows per lifecycle.
+    rows = doc["schedule"]["rows_per_lifecycle"]
+    assert rows > doc["schedule"]["start_rows"] > 0
+    (rep,) = doc["reps"]
+    assert rep["daiban"]["batch"]["rows_per_lifecycle"] == [rows]
+    assert rep["baseline"]["batch"]["rows_per_lifecycle"] == [rows]
+    assert rep["daiban"]["batch"]["updates_per_lifecycle"] == doc["schedule"]["updates"]
+    assert rep["baseline"]["batch"]["updates_per_lifecycle"] == doc["schedule"]["updates"]
+    # Every figure, per variant and as a ratio, min / median / max.
+    assert set(doc["summary"]) == FIGURES
+    for figure in doc["summary"].values():
+        for side in ("daiban", "baseline", "ratio"):
+            assert set(figure[side]) == {"min", "median", "max"}
+            assert all(math.isfinite(v) for v in figure[side].values())
+    for variant in ("daiban", "baseline"):
+        assert doc["summary"]["cpu_worker"][variant]["median"] > 0
+        assert doc["memory"][variant]["open_lifecycles"] == 5
+    assert set(doc["eventstore"][0]["appends_per_s"]) >= {"single event, 1 writer"}
+    ratio = doc["summary"]["cpu_total"]["ratio"]["median"]
+    assert f"lifecycle CPU ratio vs raw baseline: {ratio:.2f}" in printed.splitlines()
+
+
+def test_rows_that_differ_fail_the_bench() -> None:
+    """Rows per lifecycle that differ between the variants, or within one, are failures (exit 1)."""
+    schedule = Schedule(start_rows=2, steps=[[Step(name="decide", rows=3)]])
+    assert (schedule.rows, schedule.updates) == (5, 1)
+
+    def rep(daiban: list[int], baseline: list[int]) -> dict[str, Any]:
+        return {
+            "daiban": {"batch": {"rows_per_lifecycle": daiban}},
+            "baseline": {"batch": {"rows_per_lifecycle": baseline}},
+        }
+
+    assert bench.check_rows(schedule, rep([5], [5])) == []
+    assert bench.check_rows(schedule, rep([5], [4])) == [
+        "baseline wrote [4] rows per lifecycle; daiban's lifecycle writes 5"
+    ]
+    assert bench.check_rows(schedule, rep([5, 6], [5])) == [
+        "daiban wrote [5, 6] rows per lifecycle; daiban's lifecycle writes 5"
+    ]
