@@ -6,8 +6,8 @@ SIGTERM. The bench reads its CPU and memory from the process's own accounting (p
 
 - ``daiban`` runs what ``worker.py`` runs (``worker.serve``): the project workflows and their
   activities on the queue, the department adapters on its adapter queue, the projector tailing the
-  event store (woken by NOTIFY, polling every 5 s as a safety net) and the content refresh (every 2 s); only the worker options below are
-  the bench's. Keep it in step with ``worker.serve``.
+  event store (woken by NOTIFY, polling every 5 s as a safety net) and the content refresh (every
+  2 s); only the worker options below are the bench's. Keep it in step with ``worker.serve``.
 - ``baseline`` runs ``benchmarks.baseline``: its workflow and its one INSERT activity.
 
 Both take the same worker options: the pydantic data converter, the workflow runner (the sandbox,
