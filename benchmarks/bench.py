@@ -500,7 +500,7 @@ def report(doc: dict[str, Any], console: Console) -> None:
     o, sched = doc["options"], doc["schedule"]
     console.print(
         f"daiban vs raw baseline: {o['reps']} reps x {o['lifecycles']} lifecycles per variant, interleaved; "
-        f"{'unsandboxed' if o['unsandboxed'] else 'sandboxed'} workers; {doc['machine']['cores']} cores "
+        f"{'sandboxed' if o['sandboxed'] else 'unsandboxed'} workers; {doc['machine']['cores']} cores "
         f"(load {doc['machine']['load_average_1m']:.1f} at the end)"
     )
     console.print(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 
 from eventstore.projector import Projector
 from legalclock import CST
@@ -256,6 +257,8 @@ async def test_loading_a_new_years_calendar_recomputes_running_projects(
     assert again["changed_years"] == [] and again["stored"] is False, "loading the same notice twice changes nothing"
 
 
+# About 75 ``daiban`` processes, each starting Python and its imports (1.5 to 2 s on two cores).
+@pytest.mark.timeout(360)
 async def test_a_projects_whole_life_from_the_terminal(dev: Harness, pg_dsn: str, tmp_path: Path) -> None:
     """Registration to production with nothing but `daiban` commands (departments decide too)."""
     reg = registration(zone="yanhu")

@@ -17,7 +17,9 @@ import pytest
 import structlog
 
 from eventstore.contacts import ContactCipher, fetch_contact, rekey, store_contact
+from infra.db import create_pool
 from schemas.contact import EnterpriseContact
+from tests.databases import fresh_database
 from tests.interfaces.conftest import CONTACT_KEYS, Gateway, as_, operator, wait_registered
 from tests.interfaces.tally import record
 
@@ -102,7 +104,17 @@ async def test_contact_formats_are_checked(gw: Gateway) -> None:
         assert r.json()["detail"][0]["loc"][:3] == ["body", "contact", field], r.text
 
 
-async def test_keys_rotate(pg_pool: asyncpg.Pool) -> None:
+async def test_keys_rotate(pg_server_dsn: str) -> None:
+    # A database of its own: rekey re-encrypts every row, and the session's hold other tests' keys.
+    async with fresh_database(pg_server_dsn, "daiban_rekey") as dsn:
+        pool = await create_pool(dsn, max_size=2)
+        try:
+            await _keys_rotate(pool)
+        finally:
+            await pool.close()
+
+
+async def _keys_rotate(pg_pool: asyncpg.Pool) -> None:
     old_only = ContactCipher.from_config({"old": CONTACT_KEYS["old"]}, None)
     both = ContactCipher.from_config(CONTACT_KEYS, None)
     assert old_only is not None and both is not None and both.current == "new"

@@ -14,6 +14,13 @@ from legalclock.cli import app
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def calendar_in_force(pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands read the calendar in force from ``DATABASE_URL``: the session's migrated database
+    (never whatever database the machine's ``DATABASE_URL`` names)."""
+    monkeypatch.setenv("DATABASE_URL", pg_dsn)
+
+
 def ok_json(*args: str) -> dict[str, object]:
     result = runner.invoke(app, [*args, "--json"])
     assert result.exit_code == 0, result.output
