@@ -74,10 +74,10 @@ class WorkerSettings(_Group):
     # ``make run``'s one worker): one projector per deployment projects at a time anyway (an
     # advisory lock; the others stand by and take over when it stops); off on workers that never should.
     run_projector: bool = True
-    # Whether workflow code runs in Temporal's sandbox. Off: measured by `make bench` (worker CPU per
-    # lifecycle 1.73 s sandboxed, 1.31 s without, the raw baseline alike); determinism is guarded by
-    # the replay tests, import-linter and the test suite, whose workers keep the sandbox.
-    workflow_sandbox: bool = False
+    # Whether workflow code runs in Temporal's sandbox. On: off saves a quarter of the worker's CPU
+    # (`make bench`: 1.73 s per lifecycle sandboxed, 1.31 s without), but the fault suite's first
+    # run without it left one history that did not replay (README "Workflow sandbox").
+    workflow_sandbox: bool = True
     # Sizing of each Temporal worker of this process (README "Sizing"; the SDK's defaults).
     # Project runs kept in memory between their workflow tasks (the sticky cache): a task of a run
     # not kept replays the run's history first. 0: none kept (every task replays; a test setting).
