@@ -398,7 +398,7 @@ async def repetition(
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    stack = Stack(database_url=None if args.embedded_pg else args.database_url, unsandboxed=not args.sandboxed)
+    stack = Stack(database_url=None if args.embedded_pg else args.database_url, unsandboxed=args.unsandboxed)
     console = Console(stderr=True)
     reps: list[dict[str, Any]] = []
     failures: list[str] = []
@@ -500,7 +500,7 @@ def report(doc: dict[str, Any], console: Console) -> None:
     o, sched = doc["options"], doc["schedule"]
     console.print(
         f"daiban vs raw baseline: {o['reps']} reps x {o['lifecycles']} lifecycles per variant, interleaved; "
-        f"{'sandboxed' if o['sandboxed'] else 'unsandboxed'} workers; {doc['machine']['cores']} cores "
+        f"{'unsandboxed' if o['unsandboxed'] else 'sandboxed'} workers; {doc['machine']['cores']} cores "
         f"(load {doc['machine']['load_average_1m']:.1f} at the end)"
     )
     console.print(
@@ -561,9 +561,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--open-projects", type=int, default=2000, help="open lifecycles for worker memory (0: skip)")
     parser.add_argument("--burst", type=int, default=50, help="concurrent Updates in the burst latency")
     parser.add_argument(
-        "--sandboxed",
+        "--unsandboxed",
         action="store_true",
-        help="both variants in the workflow sandbox (default: without, as worker.py runs: DAIBAN_WORKFLOW_SANDBOX)",
+        help="both variants without the workflow sandbox (default: in it, as worker.py runs: DAIBAN_WORKFLOW_SANDBOX)",
     )
     parser.add_argument("--store-seconds", type=float, default=1.0, help="per event-store measurement (0: skip)")
     parser.add_argument(
