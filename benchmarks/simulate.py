@@ -54,7 +54,6 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -77,7 +76,7 @@ from schemas import project as p
 from schemas import visibility
 from schemas.activities import adapter_queue
 from worker import WORKFLOWS, activities_of
-from workflows.project import ProjectInput, ProjectWorkflow
+from workflows.project import ProjectWorkflow
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -217,24 +216,11 @@ class Tally:
 class SimClient(DaibanClient):
     """The typed client, with the long runs the time-skipping server needs (``HISTORY_LIMIT``)."""
 
+    history_limit = HISTORY_LIMIT
+
     def __init__(self, client: Client, task_queue: str) -> None:
         super().__init__(client, task_queue)
         self.last_busy: dict[str, bool] = {}
-
-    async def _start(self, reg: p.RegisterProject, reuse: WorkflowIDReusePolicy) -> str:
-        handle = await self.client.start_workflow(
-            "ProjectWorkflow",
-            ProjectInput(registration=reg, history_limit=HISTORY_LIMIT),
-            result_type=p.ProjectResult,
-            id=p.workflow_id_for(reg.project_id),
-            task_queue=self.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=reuse,
-            memo={"name": reg.name, "enterprise": reg.enterprise, "investment_yuan": reg.investment_yuan},
-            search_attributes=visibility.initial(reg),
-            static_summary=f"{reg.name} · {reg.enterprise} · zone {reg.zone}",
-        )
-        return handle.result_run_id or ""
 
     async def running(self, project_id: str) -> bool | None:
         """Whether the project's workflow runs (None: no such workflow), from the raw description:

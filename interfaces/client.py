@@ -251,6 +251,10 @@ class _Method(Generic[C, R]):
 class DaibanClient:
     """Register projects, send decisions and commands, read state."""
 
+    # A new project's continue-as-new threshold in history events (None: the workflow's own,
+    # ``workflows.project``); the time-skipping simulation sets a long one (``benchmarks.simulate``).
+    history_limit: int | None = None
+
     def __init__(
         self,
         client: Client,
@@ -387,7 +391,7 @@ class DaibanClient:
     async def _start(self, reg: p.RegisterProject, reuse: WorkflowIDReusePolicy) -> str:
         handle = await self.client.start_workflow(
             "ProjectWorkflow",  # by name: the workflow takes its input raw and checks it itself
-            ProjectInput(registration=reg),
+            ProjectInput(registration=reg, history_limit=self.history_limit),
             result_type=p.ProjectResult,
             id=p.workflow_id_for(reg.project_id),
             task_queue=self.task_queue,
