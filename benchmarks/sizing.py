@@ -16,18 +16,16 @@ import asyncio
 import os
 import statistics
 import sys
-import uuid
 from pathlib import Path
 
-import asyncpg
 from temporalio.api.enums.v1 import EventType
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from eventstore.projector import Projector
-from infra import migrate
 from infra.db import create_pool
 from schemas import visibility
+from tests.databases import fresh_database
 from tests.harness import running_worker
 from tests.workflows.helpers import approve_all
 
@@ -36,12 +34,13 @@ TABLES = ("events", "rm_projects", "rm_matters", "rm_clocks", "notifications", "
 
 
 async def measure(n: int, dsn: str) -> None:
-    admin = await asyncpg.connect(dsn)
-    name = f"daiban_sizing_{uuid.uuid4().hex[:8]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = dsn.rpartition("/")
-    pool = await create_pool(f"{base}/{name}")
-    await migrate.apply(pool)
+    """On a fresh database of ``dsn``'s server (``tests.databases``), dropped at the end."""
+    async with fresh_database(dsn, "daiban_sizing") as db:
+        await _measure(n, db)
+
+
+async def _measure(n: int, dsn: str) -> None:
+    pool = await create_pool(dsn)
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=str(BIN / "temporal"),
@@ -94,8 +93,6 @@ async def measure(n: int, dsn: str) -> None:
         await workers.aclose()  # type: ignore[attr-defined]  # the worker stops before its server
         await env.shutdown()
         await pool.close()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 if __name__ == "__main__":

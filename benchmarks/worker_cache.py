@@ -15,19 +15,17 @@ import asyncio
 import contextlib
 import os
 import sys
-import uuid
 from pathlib import Path
 
-import asyncpg
 import psutil
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities import content
-from infra import migrate
 from infra.db import create_pool
 from infra.settings import Settings
 from schemas import visibility
+from tests.databases import fresh_database
 from tests.harness import Harness
 from tests.workflows.helpers import approve_all, settle
 from worker import build_workers
@@ -36,12 +34,13 @@ BIN = Path(sys.executable).parent
 
 
 async def measure(n: int, cache: int, dsn: str) -> None:
-    admin = await asyncpg.connect(dsn)
-    name = f"daiban_cache_{uuid.uuid4().hex[:8]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = dsn.rpartition("/")
-    pool = await create_pool(f"{base}/{name}")
-    await migrate.apply(pool)
+    """On a fresh database of ``dsn``'s server (``tests.databases``), dropped at the end."""
+    async with fresh_database(dsn, "daiban_cache") as db:
+        await _measure(n, cache, db)
+
+
+async def _measure(n: int, cache: int, dsn: str) -> None:
+    pool = await create_pool(dsn)
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=str(BIN / "temporal"),
@@ -70,8 +69,6 @@ async def measure(n: int, cache: int, dsn: str) -> None:
     finally:
         await env.shutdown()
         await pool.close()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 if __name__ == "__main__":
