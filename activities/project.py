@@ -16,6 +16,7 @@ activity with its last error, and in the SDK's failure metrics).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -37,6 +38,7 @@ from schemas.activities import (
     EVENT_CONFLICT,
     PREDECESSOR_ATTEMPTS,
     PREDECESSOR_NOT_STORED,
+    PREDECESSOR_WAIT_SECONDS,
     RECORD_FAULT,
     RESOLVE_VERSIONS,
     STORAGE_REFUSED,
@@ -121,7 +123,17 @@ class ProjectActivities:
         """
 
         async def write() -> int:
-            return await batches.apply_batch(self.pool, batch)
+            # A batch dispatched while its predecessor was on its way (patch ``lean-batches``)
+            # usually finds it stored within milliseconds: wait here, briefly, before a retry.
+            waited, pause = 0.0, 0.01
+            while True:
+                try:
+                    return await batches.apply_batch(self.pool, batch)
+                except PredecessorNotStored:
+                    if waited >= PREDECESSOR_WAIT_SECONDS:
+                        raise
+                    await asyncio.sleep(pause)
+                    waited, pause = waited + pause, min(pause * 2, 0.25)
 
         written = await _classified(write)
         calls = [

@@ -15,7 +15,7 @@ from catalog.content import ContentVersions
 from eventstore.inbox import accept_submission, close_submission, record_submission
 from eventstore.licences import issue_license, revoke_license, set_license_status
 from eventstore.outbox import record_notification
-from eventstore.store import Connection, append_in_transaction
+from eventstore.store import Connection, append_in_transaction, require_version
 from eventstore.versions import record_migrated_versions
 from schemas.effects import (
     AcceptSubmission,
@@ -41,6 +41,8 @@ async def apply_batch(db: asyncpg.Pool | Connection, batch: Batch) -> int:
 
     Raises:
         EventIdConflict, StreamVersionConflict: the events conflict with the stored stream.
+        PredecessorNotStored: the stream does not hold the version before the first event, or
+            ``after_version`` (an earlier batch is still on its way): may heal by waiting.
         ValueError, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError: the storage
             refuses the batch's values.
     """
@@ -48,6 +50,8 @@ async def apply_batch(db: asyncpg.Pool | Connection, batch: Batch) -> int:
         async with db.acquire() as conn:
             return await apply_batch(conn, batch)
     async with db.transaction():
+        if batch.after_version and not batch.events:  # effects after a batch still on its way
+            await require_version(db, batch.project_id, batch.after_version)
         written = await append_in_transaction(db, batch.events)
         for effect in batch.effects:
             await _perform(db, effect)

@@ -289,6 +289,13 @@ async def append_in_transaction(conn: Connection, events: Sequence[EventEnvelope
     return len(inserted)
 
 
+async def require_version(conn: Connection, stream_id: str, version: int) -> None:
+    """Raise ``PredecessorNotStored`` unless stream ``stream_id`` holds ``version`` (an int >= 1)."""
+    held = await conn.fetchval("SELECT 1 FROM events WHERE stream_id = $1 AND version = $2", stream_id, version)
+    if held is None:
+        raise PredecessorNotStored(f"stream {stream_id} has no version {version}")
+
+
 async def append(pool: asyncpg.Pool, events: Sequence[EventEnvelope]) -> int:
     """Append ``events`` in one transaction, all or nothing; return how many were new.
 

@@ -12,7 +12,8 @@ Files: ``workflow.ProjectWorkflow.input.json`` / ``.result.json``, ``update.<nam
 ``index.json`` naming the workflow type, task queue, workflow id format, search attributes and each
 message's schema files.
 
-The workflow input's ``carried`` field (the state handed over by continue-as-new) is internal and
+The workflow input's ``carried`` and ``carried_zlib`` fields (the state handed over by
+continue-as-new, readable before patch ``carried-apart``, compressed since) are internal and
 left out of the published schema: a starter sends ``{"registration": {...}}`` only. Inputs are
 published in pydantic's validation mode (what daiban accepts: defaults may be omitted, unknown
 fields are refused), results in serialization mode (what daiban sends: every field present).
@@ -37,7 +38,7 @@ from workflows.project import ProjectInput, ProjectWorkflow
 CONTRACTS_DIR = Path(__file__).resolve().parents[1] / "contracts"
 DEFAULT_TASK_QUEUE = "daiban"
 # Fields of the workflow input that only daiban itself sets.
-INTERNAL_INPUT_FIELDS = ("carried",)
+INTERNAL_INPUT_FIELDS = ("carried", "carried_zlib")
 # The workflow's signals and queries, published under their methods' names (its updates are the
 # commands of ``schemas.commands``).
 SIGNALS: tuple[Callable[..., Any], ...] = (ProjectWorkflow.calendar_updated,)

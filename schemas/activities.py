@@ -24,6 +24,8 @@ NON_RETRYABLE = (UNKNOWN_ZONE, EVENT_CONFLICT, STORAGE_REFUSED)
 # ``PREDECESSOR_ATTEMPTS`` attempts it is an ``EVENT_CONFLICT`` (nothing retries forever).
 PREDECESSOR_NOT_STORED = "PredecessorNotStored"
 PREDECESSOR_ATTEMPTS = 30
+# Within one attempt, ``apply_batch`` waits this long (seconds) for the predecessor before failing it.
+PREDECESSOR_WAIT_SECONDS = 2.0
 
 
 class ResolveVersions(Frozen):

@@ -142,6 +142,10 @@ class Batch(Frozen):
     # True: the workflow sends the applications to department systems itself, from the adapters'
     # task queue (``deliver_applications``); ``apply_batch`` calls no webhook.
     adapters_apart: bool = False
+    # The stream version that must be stored before this batch (0: none). Since patch
+    # ``lean-batches`` a batch carries only what follows the batches in flight before it; one with
+    # events waits for its first event's predecessor, one with effects only for this version.
+    after_version: int = Field(default=0, ge=0)
 
     def summary(self) -> str:
         """What the batch does, in one line for the Temporal UI's activity summary."""

@@ -6,7 +6,9 @@ workflow issues in the first of the two comes before the updates' acceptances th
 on replay: a nondeterminism error, or a timer numbering the replay does not share. So here:
 
 - a batch is dispatched from the activation that filled the outbox, without waiting for the one in
-  flight: it carries the whole outbox not yet known stored, so none waits for another;
+  flight: before patch ``lean-batches`` it carried the whole outbox not yet known stored; since,
+  only what no batch of the run carried yet, and ``apply_batch`` stores it after its predecessors
+  (``Batch.after_version``), so each event crosses history once;
 - a batch's result is taken without issuing anything (the outbox prefix it stored is dropped);
 - an alarm timer is started where the alarm was decided and never cancelled; a new one only when
   no pending timer fires at or before the alarm (one that fires early wakes the loop for nothing).
@@ -35,6 +37,9 @@ with workflow.unsafe.imports_passed_through():
 # Patch: applications go to department systems from the adapters' task queue
 # (``deliver_applications``), not from ``apply_batch``; taken once per run, where its loop starts.
 ADAPTER_QUEUE = "adapter-queue"
+# Patch: a batch carries only what no batch of the run carried yet, stored after its predecessors
+# (``Batch.after_version``); taken once per run, where its loop starts.
+LEAN_BATCHES = "lean-batches"
 # A department system that is down is retried for as long as it takes, never failing the project.
 _DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 
@@ -59,20 +64,26 @@ class InFlight:
     # The last event version it carries, and the (run-absolute) count of effects through its last.
     events_through: int
     effects_through: int
+    delivery: bool = False  # ``deliver_applications``: stores nothing, taken whenever it is done
 
 
 class Pipeline:
     """Batches in flight and the pending alarm timers of one run.
 
-    Each batch carries the whole outbox not yet known stored, so batches in flight never wait for
-    each other: whichever lands first stores everything up to its end, and the others find their
-    events and effects already there (idempotent by event id and business keys).
+    Before patch ``lean-batches`` each batch carries the whole outbox not yet known stored, so
+    batches in flight never wait for each other: whichever lands first stores everything up to its
+    end, and the others find their events and effects already there (idempotent by event id and
+    business keys). Since (``lean``), each carries only what follows the previous batch and waits
+    in ``apply_batch`` for it to be stored; the outbox drops what batches stored in their order.
     """
 
-    def __init__(self, retry: RetryPolicy, timeout: timedelta, *, adapters_apart: bool = False) -> None:
+    def __init__(
+        self, retry: RetryPolicy, timeout: timedelta, *, adapters_apart: bool = False, lean: bool = False
+    ) -> None:
         self._retry, self._timeout = retry, timeout
         # Patch ``adapter-queue``: each batch holding applications is followed by their delivery.
         self.adapters_apart = adapters_apart
+        self.lean = lean
         self._delivering: set[tuple[str, int]] = set()  # (matter, submission) sent to the adapters
         self.inflight: list[InFlight] = []
         self._events_sent = self._effects_sent = self._effects_dropped = 0
@@ -85,7 +96,19 @@ class Pipeline:
         effects_through = self._effects_dropped + len(effects)
         if events_through <= self._events_sent and effects_through <= self._effects_sent:
             return
-        batch = Batch(project_id=m.pid, events=list(events), effects=list(effects), adapters_apart=self.adapters_apart)
+        if self.lean:  # only what follows the batches in flight, stored after them
+            batch = Batch(
+                project_id=m.pid,
+                events=[e for e in events if e.version > self._events_sent],
+                effects=list(effects[self._effects_sent - self._effects_dropped :]),
+                adapters_apart=self.adapters_apart,
+                after_version=self._events_sent if self.inflight else 0,
+            )
+            effects = batch.effects
+        else:
+            batch = Batch(
+                project_id=m.pid, events=list(events), effects=list(effects), adapters_apart=self.adapters_apart
+            )
         handle = workflow.start_activity(
             APPLY_BATCH,
             batch,
@@ -121,14 +144,27 @@ class Pipeline:
             start_to_close_timeout=self._timeout,
             retry_policy=_DELIVERY_RETRY,
         )
-        self.inflight.append(InFlight(batch, handle, 0, 0))
+        self.inflight.append(InFlight(batch, handle, 0, 0, delivery=True))
+
+    def _takeable(self) -> list[InFlight]:
+        """The finished batches and deliveries whose result may be taken now: when ``lean``, a
+        batch only after every batch dispatched before it (each stores only its own part)."""
+        if not self.lean:
+            return [f for f in self.inflight if f.handle.done()]
+        takeable, earlier_open = [], False
+        for f in self.inflight:
+            if f.handle.done() and (f.delivery or not earlier_open):
+                takeable.append(f)
+            elif not f.delivery:
+                earlier_open = True
+        return takeable
 
     def any_done(self) -> bool:
-        return any(f.handle.done() for f in self.inflight)
+        return bool(self._takeable())
 
     def take_stored(self, m: ProjectMachine) -> InFlight | None:
         """Drop from the outbox what finished batches stored; return a failed one, if any."""
-        for done in [f for f in self.inflight if f.handle.done()]:
+        for done in self._takeable():
             self.inflight.remove(done)
             if done.handle.exception() is not None:
                 return done
@@ -162,7 +198,8 @@ def pipeline_for_run(retry: RetryPolicy, timeout: timedelta) -> Pipeline:
     """A run's pipeline, taken where its loop starts: since patch ``adapter-queue`` its applications
     go to department systems from the adapters' task queue (a run started before keeps ``apply_batch``
     calling them, until it continues as new)."""
-    return Pipeline(retry, timeout, adapters_apart=workflow.patched(ADAPTER_QUEUE))
+    adapters_apart = workflow.patched(ADAPTER_QUEUE)
+    return Pipeline(retry, timeout, adapters_apart=adapters_apart, lean=workflow.patched(LEAN_BATCHES))
 
 
 def publish(m: ProjectMachine, published: dict[str, Any], fault: str | None) -> None:

@@ -29,7 +29,8 @@ Determinism by construction (why a restart loses nothing):
 - Continue-as-new in every stage on the server's suggestion or at ``history_limit`` events,
   carrying the state (with the outbox and every answer given) but never the catalog, zone policy
   or calendar, which travel as content versions (``catalog.content``), nor free texts whole (patch
-  ``texts-out``: bounded summaries; the texts are in the domain events).
+  ``texts-out``: bounded summaries; the texts are in the domain events), and since patch
+  ``carried-apart`` compressed, beside the registration (``ProjectInput.carried_zlib``).
 """
 
 from __future__ import annotations
@@ -62,7 +63,16 @@ with workflow.unsafe.imports_passed_through():
     from workflows.lifecycle import ProjectMachine, ProjectState, Rejected
     from workflows.pipeline import InFlight, Pipeline, pipeline_for_run, publish
     from workflows.ratings import RatingUpdates
-    from workflows.start import CHECKED_START, NO_INPUT, ProjectInput, decode_start, refuse, refuse_workflow_id
+    from workflows.start import (
+        CARRIED_APART,
+        CHECKED_START,
+        NO_INPUT,
+        ProjectInput,
+        decode_start,
+        encode_carried,
+        refuse,
+        refuse_workflow_id,
+    )
 
 _RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -197,9 +207,11 @@ class ProjectWorkflow(RatingUpdates):
     def _continue_as_new(self, m: ProjectMachine, inp: ProjectInput) -> None:
         # Whatever the outbox holds travels in the carried state: a steady stream of updates can
         # never keep a project from continuing as new.
-        workflow.continue_as_new(
-            ProjectInput(registration=inp.registration, carried=m.state, history_limit=inp.history_limit)
-        )
+        if workflow.patched(CARRIED_APART):  # the input shows the registration; the state compressed
+            nxt = ProjectInput(registration=inp.registration, carried_zlib=encode_carried(m.state))
+        else:
+            nxt = ProjectInput(registration=inp.registration, carried=m.state)
+        workflow.continue_as_new(nxt.model_copy(update={"history_limit": inp.history_limit}))
 
     async def _register(self, r: p.RegisterProject) -> ProjectMachine:
         versions = await workflow.execute_activity(

@@ -6,13 +6,21 @@ a bare string, a bogus ``carried`` state or a ``history_limit`` out of bounds fa
 once with the field errors (``ApplicationError`` of type ``InvalidInput``, non-retryable) instead of
 failing every workflow task forever. A start whose workflow id is not ``project-{project_id}`` is
 refused the same way (type ``InvalidWorkflowId``): it may not take over another project's stream.
+
+Since patch ``carried-apart`` a run continues as new with its carried state compressed
+(``ProjectInput.carried_zlib``, ``encode_carried``): what a person sees as the input in the UI is
+the registration and an opaque string, and each continue-as-new, which writes the input twice to
+history (its event and the next run's start), writes a third of the bytes. Runs continued before
+the patch carry it readable in ``ProjectInput.carried``, still read.
 """
 
 from __future__ import annotations
 
+import base64
+import zlib
 from typing import Any
 
-from pydantic import ConfigDict, Field, ValidationError, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer
 from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
@@ -33,13 +41,23 @@ START_REFUSALS = frozenset({INVALID_INPUT, INVALID_WORKFLOW_ID, UNKNOWN_ZONE})
 CHECKED_START = "checked-start"
 
 
+# Patch: a run continues as new with its carried state compressed (``ProjectInput.carried_zlib``).
+CARRIED_APART = "carried-apart"
+# A carried state inflates to at most this many bytes (the largest seen is about 100 KB).
+CARRIED_MAX_BYTES = 8 * 1024 * 1024
+
+
 class ProjectInput(OnlyWhatIsSet):
-    """Start a project (``registration``) or continue one (``carried``, set by continue-as-new)."""
+    """Start a project (``registration``) or continue one (``carried`` or ``carried_zlib``, set by
+    continue-as-new)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     registration: p.RegisterProject
     carried: ProjectState | None = None
+    # Since patch ``carried-apart``: the carried state as ``encode_carried`` writes it; decoded into
+    # ``carried`` by ``decode_start`` (base64, at most ``CARRIED_MAX_BYTES`` once inflated).
+    carried_zlib: str | None = Field(default=None, max_length=CARRIED_MAX_BYTES)
     # Continue-as-new once history holds this many events (the server also suggests it); None:
     # ``SHORT_RUN_EVENTS`` (2,000 for runs started before patch ``short-runs``).
     history_limit: int | None = Field(default=None, ge=100, le=40_000, strict=True)
@@ -58,6 +76,38 @@ class ProjectInput(OnlyWhatIsSet):
 
 # What a start without any argument decodes to (the SDK passes no payload at all).
 NO_INPUT = RawValue(Payload())
+
+
+def encode_carried(state: ProjectState) -> str:
+    """The carried state for ``ProjectInput.carried_zlib``: the JSON ``ProjectInput`` writes for
+    ``carried`` (defaults left out), zlib-compressed (level 6), base64 (standard alphabet)."""
+    data = ProjectInput(registration=state.registration, carried=state).model_dump_json(include={"carried"})
+    return base64.b64encode(zlib.compress(data.encode("utf-8"), 6)).decode("ascii")
+
+
+def decode_carried(text: str) -> tuple[ProjectState | None, list[dict[str, Any]]]:
+    """The state ``encode_carried`` wrote in ``text``, and the field errors (``loc`` starting with
+    ``carried``) of one that does not decode. Read as a continued run's (``schemas.bounded.KEPT``:
+    types and lengths checked, newer rules not)."""
+    try:
+        inflate = zlib.decompressobj()
+        data = inflate.decompress(base64.b64decode(text, validate=True), CARRIED_MAX_BYTES)
+        if inflate.unconsumed_tail or not inflate.eof:
+            raise zlib.error(f"not one zlib stream of at most {CARRIED_MAX_BYTES} bytes")
+    except (ValueError, zlib.error) as exc:
+        return None, [{"loc": ["carried_zlib"], "msg": f"not a compressed carried state: {exc}", "type": "encoding"}]
+    try:
+        return _Carried.model_validate_json(data, context={KEPT: True}).carried, []
+    except ValidationError as exc:
+        return None, field_errors(exc)
+
+
+class _Carried(BaseModel):
+    """``encode_carried``'s JSON, ``{"carried": ...}``: its field errors are located at ``carried``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    carried: ProjectState
 
 
 def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
@@ -89,10 +139,21 @@ def decode_input(raw: RawValue, *, kept: bool = False) -> tuple[ProjectInput | N
 
 
 def decode_start(raw: RawValue, continued: bool) -> tuple[ProjectInput | None, list[dict[str, Any]]]:
-    """``decode_input``, and ``carried`` only in a run continued as new (``continued``)."""
+    """``decode_input``, with ``carried_zlib`` decoded into ``carried``; a carried state only in a
+    run continued as new (``continued``)."""
     inp, errors = decode_input(raw, kept=continued)
-    if inp is not None and inp.carried is not None and not continued:
-        errors = [{"loc": ["carried"], "msg": "set only by continue-as-new, never by a start", "type": "forbidden"}]
+    if inp is None:
+        return inp, errors
+    if (inp.carried is not None or inp.carried_zlib is not None) and not continued:
+        field = "carried" if inp.carried is not None else "carried_zlib"
+        return None, [{"loc": [field], "msg": "set only by continue-as-new, never by a start", "type": "forbidden"}]
+    if inp.carried_zlib is not None:
+        if inp.carried is not None:
+            return None, [{"loc": ["carried"], "msg": "carried twice (and in carried_zlib)", "type": "forbidden"}]
+        state, errors = decode_carried(inp.carried_zlib)
+        if state is None:
+            return None, errors
+        inp = inp.model_copy(update={"carried": state, "carried_zlib": None})
     return inp, errors
 
 

@@ -6,6 +6,9 @@ with (``schemas.bounded.KEPT``), so no running project stops on a rule that came
 
 from __future__ import annotations
 
+import base64
+import json
+import zlib
 from typing import Any
 
 from temporalio.common import RawValue
@@ -13,7 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from tests import support as sp
 from tests.harness import registration
-from workflows.start import ProjectInput, decode_input, decode_start
+from workflows.start import CARRIED_MAX_BYTES, ProjectInput, decode_input, decode_start, encode_carried
 
 
 def _raw(value: Any) -> RawValue:
@@ -59,3 +62,46 @@ def test_the_carried_state_travels_without_its_defaults_and_reads_back_the_same(
     assert len(sent.data) < whole * 0.8
     back, errors = decode_start(RawValue(sent), continued=True)
     assert not errors and back == inp
+
+
+def test_the_compressed_carried_state_reads_back_the_same_in_a_third_of_the_bytes() -> None:
+    # Patch carried-apart: what continue-as-new writes twice to history (its event, the next start).
+    m = sp.at_approval_land("yanhu")
+    m.execute("decide", sp.decision("eia", decision_id="eco-1"), sp.T0)
+    readable = ProjectInput(registration=m.state.registration, carried=m.state)
+    packed = ProjectInput(registration=m.state.registration, carried_zlib=encode_carried(m.state))
+    before, after = (pydantic_data_converter.payload_converter.to_payloads([i])[0] for i in (readable, packed))
+    print(f"continue-as-new input: {len(before.data)} bytes readable, {len(after.data)} compressed")
+    assert len(after.data) < len(before.data) / 2.5
+    # What a person sees in the UI: the registration, and the state only as an opaque string.
+    shown = json.loads(after.data)
+    assert set(shown) == {"registration", "carried_zlib"} and "checklist" not in after.data.decode()
+    back, errors = decode_start(RawValue(after), continued=True)
+    assert not errors and back is not None
+    assert back.carried == m.state and back.carried_zlib is None
+    assert back == decode_start(RawValue(before), continued=True)[0]
+
+
+def test_a_compressed_carried_state_only_in_a_run_continued_as_new_and_only_well_formed() -> None:
+    m = sp.at_approval_land("yanhu")
+    good = {"registration": m.state.registration.model_dump(mode="json"), "carried_zlib": encode_carried(m.state)}
+    inp, errors = decode_start(_raw(good), continued=False)
+    assert inp is None and errors[0]["loc"] == ["carried_zlib"] and errors[0]["type"] == "forbidden"
+    both = {
+        **good,
+        "carried": json.loads(ProjectInput(registration=m.state.registration, carried=m.state).model_dump_json())[
+            "carried"
+        ],
+    }
+    assert decode_start(_raw(both), continued=True)[1][0]["loc"] == ["carried"]
+    bomb = base64.b64encode(zlib.compress(b" " * (CARRIED_MAX_BYTES + 1))).decode()
+    spoiled = {
+        "not base64": "%%%",
+        "not zlib": base64.b64encode(b"plain text").decode(),
+        "too large inflated": bomb,
+        "not a state": base64.b64encode(zlib.compress(b'{"carried": {"stage": "nowhere"}}')).decode(),
+    }
+    for why, text in spoiled.items():
+        inp, errors = decode_start(_raw({**good, "carried_zlib": text}), continued=True)
+        assert inp is None and errors, why
+        assert errors[0]["loc"][0] in ("carried", "carried_zlib"), (why, errors)

@@ -1,0 +1,67 @@
+"""Batches that carry only what follows the batches in flight (patch ``lean-batches``), against the
+real PostgreSQL and the real ``apply_batch`` activity: a batch stores nothing before its
+predecessor; the activity waits for a predecessor on its way instead of failing its attempt."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.project import ProjectActivities
+from eventstore.batches import apply_batch
+from eventstore.store import PredecessorNotStored
+from schemas.activities import PREDECESSOR_NOT_STORED, PREDECESSOR_WAIT_SECONDS
+from schemas.effects import Batch
+from schemas.stages import Stage
+from tests import support as sp
+
+
+def _split() -> tuple[Batch, Batch]:
+    """A registered project's outbox as two lean batches: its events, then its effects alone."""
+    m = sp.machine("yanhu", stage=Stage.APPROVAL_LAND, modes_rule=2, clear=False)
+    sp.decide(m, "project-filing")
+    events, effects = list(m.state.pending_events), list(m.state.effects)
+    assert events and effects
+    first = Batch(project_id=m.pid, events=events)
+    second = Batch(project_id=m.pid, effects=effects, after_version=events[-1].version)
+    return first, second
+
+
+async def _stored(pool: asyncpg.Pool, batch: Batch) -> tuple[int, int]:
+    events = await pool.fetchval("SELECT count(*) FROM events WHERE stream_id = $1", batch.project_id)
+    inbox = await pool.fetchval("SELECT count(*) FROM department_inbox WHERE project_id = $1", batch.project_id)
+    return int(events), int(inbox)
+
+
+async def test_effects_wait_for_the_version_they_follow(pg_pool: asyncpg.Pool) -> None:
+    first, second = _split()
+    with pytest.raises(PredecessorNotStored):
+        await apply_batch(pg_pool, second)
+    assert await _stored(pg_pool, second) == (0, 0), "nothing of the refused batch stored"
+    assert await apply_batch(pg_pool, first) == len(first.events)
+    await apply_batch(pg_pool, second)
+    assert (await _stored(pg_pool, second))[1] > 0
+    await apply_batch(pg_pool, second)  # retried: nothing written twice
+    assert await apply_batch(pg_pool, first) == 0
+
+
+async def test_the_activity_waits_for_a_predecessor_on_its_way(pg_pool: asyncpg.Pool) -> None:
+    first, second = _split()
+    acts, env = ProjectActivities(pg_pool), ActivityEnvironment()
+    later = asyncio.create_task(env.run(acts.apply_batch, second))
+    await asyncio.sleep(0.3)
+    assert not later.done(), "it waits"
+    await apply_batch(pg_pool, first)
+    assert await asyncio.wait_for(later, PREDECESSOR_WAIT_SECONDS * 3) == 0
+    assert (await _stored(pg_pool, second))[1] > 0
+
+
+async def test_the_activity_fails_its_attempt_when_the_predecessor_does_not_come(pg_pool: asyncpg.Pool) -> None:
+    _, second = _split()
+    with pytest.raises(ApplicationError) as refused:
+        await ActivityEnvironment().run(ProjectActivities(pg_pool).apply_batch, second)
+    assert refused.value.type == PREDECESSOR_NOT_STORED and not refused.value.non_retryable
