@@ -1,11 +1,13 @@
 """The raw baseline of ``make bench``: the same job written the naive way on Temporal.
 
 One ``BaselineWorkflow`` per lifecycle receives the same Updates as daiban's lifecycle (the same
-number, in the same steps, concurrent within a step as daiban's driver sends them) and runs one
-activity per effect, each one ``INSERT`` into ``baseline_events``, in the order the effects
-arose: ``start_rows`` for the registration, then for each Update the rows its argument names.
-The bench takes those counts from daiban's own events table (rows per causing command of a
-lifecycle it drove alone), so both variants write the same rows per lifecycle.
+number, in the same steps, concurrent within a step as daiban's driver sends them, each with the
+same argument daiban received) and runs one activity per effect, each one ``INSERT`` into
+``baseline_events``, in the order the effects arose: ``start_rows`` for the registration (its
+input carries daiban's registration), then for each Update the rows its argument names. The bench
+takes those rows from daiban's own events table (rows per causing command of a lifecycle it drove
+alone, and each row's payload size), so both variants write the same rows per lifecycle, of the
+same sizes: the baseline's payload is filler text, so it carries the data but computes nothing.
 
 It shares with daiban what a fair comparison needs: the pydantic data converter, the workflow
 sandbox choice, the activities' retry policy and timeout (``workflows.project``) and the worker
@@ -17,6 +19,7 @@ never await); the main loop runs the activities. The workflow completes once it 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -45,19 +48,30 @@ class BaselineInput(BaseModel):
     lifecycle_id: str
     start_rows: int
     updates: int  # the workflow completes after this many Updates, once every row is stored
+    registration: dict[str, Any] = {}  # daiban's registration, as daiban's workflow receives it
+    start_sizes: list[int] = []  # the payload size (bytes) of each start row
 
 
 class Step(BaseModel):
-    """One Update: its name in daiban's lifecycle and how many effects (rows) it caused there."""
+    """One Update: its name in daiban's lifecycle, how many effects (rows) it caused there, their
+    payload sizes (bytes, as PostgreSQL's jsonb text) and the argument daiban received."""
 
     name: str
     rows: int
+    sizes: list[int] = []
+    arg: dict[str, Any] = {}
 
 
 class Row(BaseModel):
     lifecycle_id: str
     seq: int
     kind: str
+    payload: str = ""  # JSON (``filler``); empty: ``{"kind": ...}``
+
+
+def filler(size: int) -> str:
+    """A JSON string whose jsonb text is ``size`` bytes (at least its two quotes)."""
+    return json.dumps("x" * max(size - 2, 0))
 
 
 class BaselineState(BaseModel):
@@ -74,18 +88,19 @@ class BaselineWorkflow:
 
     @workflow.run
     async def run(self, inp: BaselineInput) -> BaselineState:
-        await self._effects(inp.lifecycle_id, Step(name="register", rows=inp.start_rows))
+        await self._effects(inp.lifecycle_id, Step(name="register", rows=inp.start_rows, sizes=inp.start_sizes))
         while self._received < inp.updates or self._queue:
             await workflow.wait_condition(lambda: bool(self._queue))
             await self._effects(inp.lifecycle_id, self._queue.pop(0))
         return BaselineState(updates=self._received, rows=self._stored)
 
     async def _effects(self, lifecycle_id: str, step: Step) -> None:
-        for _ in range(step.rows):
+        for i in range(step.rows):
             seq = self._stored + 1
+            payload = filler(step.sizes[i]) if i < len(step.sizes) else ""
             await workflow.execute_activity_method(
                 BaselineActivities.insert_row,
-                Row(lifecycle_id=lifecycle_id, seq=seq, kind=step.name),
+                Row(lifecycle_id=lifecycle_id, seq=seq, kind=step.name, payload=payload),
                 start_to_close_timeout=_TIMEOUT,
                 retry_policy=_RETRY,
             )
@@ -116,7 +131,7 @@ class BaselineActivities:
             row.lifecycle_id,
             row.seq,
             row.kind,
-            '{"kind": "' + row.kind + '"}',
+            row.payload or '{"kind": "' + row.kind + '"}',
         )
 
 
@@ -128,6 +143,8 @@ class Schedule(BaseModel):
 
     start_rows: int
     steps: list[list[Step]]
+    registration: dict[str, Any] = {}
+    start_sizes: list[int] = []
 
     @property
     def updates(self) -> int:
@@ -136,6 +153,16 @@ class Schedule(BaseModel):
     @property
     def rows(self) -> int:
         return self.start_rows + sum(u.rows for s in self.steps for u in s)
+
+    def shape(self) -> list[list[tuple[str, int]]]:
+        """The Updates step by step with the rows each caused (what two lifecycles share; their
+        arguments and payload sizes differ in ids and times)."""
+        return [[("register", self.start_rows)]] + [[(u.name, u.rows) for u in s] for s in self.steps]
+
+    @property
+    def payload_bytes(self) -> int:
+        """The rows' payload bytes (0 when the sizes are not known)."""
+        return sum(self.start_sizes) + sum(sum(u.sizes) for s in self.steps for u in s)
 
 
 async def drive(
@@ -174,7 +201,13 @@ async def start_open(
     return await patiently(
         lambda: client.start_workflow(
             BaselineWorkflow.run,
-            BaselineInput(lifecycle_id=lifecycle_id, start_rows=schedule.start_rows, updates=schedule.updates),
+            BaselineInput(
+                lifecycle_id=lifecycle_id,
+                start_rows=schedule.start_rows,
+                updates=schedule.updates,
+                registration=schedule.registration,
+                start_sizes=schedule.start_sizes,
+            ),
             id=f"baseline-{lifecycle_id}",
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

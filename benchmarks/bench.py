@@ -87,31 +87,35 @@ async def schedule_of(stack: Stack, trace: lifecycle.Trace) -> Schedule:
     loop, for the Update before it; before the first Update: the registration)."""
     assert stack.pool is not None
     rows = await stack.pool.fetch(
-        "SELECT causation_id FROM events WHERE stream_id = $1 ORDER BY version", trace.project_id
+        "SELECT causation_id, octet_length(payload::text) AS size FROM events WHERE stream_id = $1 ORDER BY version",
+        trace.project_id,
     )
     step_of = {cid: (i, j) for i, step in enumerate(trace.steps) for j, (_, cid) in enumerate(step)}
-    counts: dict[str, int] = {cid: 0 for cid in step_of}
-    start, current = 0, None
+    sizes: dict[str, list[int]] = {cid: [] for cid in step_of}
+    start: list[int] = []
+    current = None
     for r in rows:
         cid = r["causation_id"]
         if cid in step_of:
             current = cid
-        if current is None:
-            start += 1
-        else:
-            counts[current] += 1
-    steps = [[Step(name=name, rows=counts[cid]) for name, cid in step] for step in trace.steps]
-    return Schedule(start_rows=start, steps=steps)
+        (start if current is None else sizes[current]).append(int(r["size"]))
+    steps = [
+        [Step(name=name, rows=len(sizes[cid]), sizes=sizes[cid], arg=trace.args.get(cid, {})) for name, cid in step]
+        for step in trace.steps
+    ]
+    return Schedule(start_rows=len(start), start_sizes=start, steps=steps, registration=trace.registration)
 
 
-async def rows_per_lifecycle(stack: Stack, variant: str, ids: list[str]) -> list[int]:
+async def rows_per_lifecycle(stack: Stack, variant: str, ids: list[str]) -> tuple[list[int], list[int]]:
+    """Per lifecycle: the rows written, and their payload bytes (as jsonb text)."""
     assert stack.pool is not None
-    if variant == "daiban":
-        q = "SELECT stream_id AS id, count(*) AS n FROM events WHERE stream_id = ANY($1) GROUP BY stream_id"
-    else:
-        q = "SELECT lifecycle_id AS id, count(*) AS n FROM baseline_events WHERE lifecycle_id = ANY($1) GROUP BY 1"
-    found = {r["id"]: r["n"] for r in await stack.pool.fetch(q, ids)}
-    return [int(found.get(i, 0)) for i in ids]
+    table, col = ("events", "stream_id") if variant == "daiban" else ("baseline_events", "lifecycle_id")
+    q = (
+        f"SELECT {col} AS id, count(*) AS n, sum(octet_length(payload::text)) AS size"
+        f" FROM {table} WHERE {col} = ANY($1) GROUP BY 1"
+    )
+    found = {r["id"]: (int(r["n"]), int(r["size"])) for r in await stack.pool.fetch(q, ids)}
+    return [found.get(i, (0, 0))[0] for i in ids], [found.get(i, (0, 0))[1] for i in ids]
 
 
 async def history_of(client: Client, workflow_id: str, first_run_id: str | None) -> tuple[int, int, int, int]:
@@ -187,7 +191,7 @@ async def batch(
     wall = time.perf_counter() - t0
     after = await stack.snapshot(worker)
     cpu = stack.cpu_delta(before, after)
-    rows = await rows_per_lifecycle(stack, variant, ids)
+    rows, payload_bytes = await rows_per_lifecycle(stack, variant, ids)
     hist = [await history_of(client, w, await first_run_id(client, w)) for w in wids]
     qbytes = await query_bytes(client, wids[0], "state")
     return {
@@ -198,6 +202,7 @@ async def batch(
         "updates_per_lifecycle": statistics.mean(updates),
         "queries_per_lifecycle": statistics.mean(queries),
         "rows_per_lifecycle": sorted(set(rows)),
+        "row_payload_bytes_per_lifecycle": sorted(set(payload_bytes)),
         "runs_per_lifecycle": statistics.mean(h[0] for h in hist),
         "history_events_per_lifecycle": statistics.mean(h[1] for h in hist),
         "history_bytes_per_lifecycle": statistics.mean(h[2] for h in hist),
@@ -314,7 +319,8 @@ def check_rows(schedule: Schedule, rep: dict[str, Any]) -> list[str]:
 
     Every lifecycle of each batch must have written exactly the rows of daiban's lifecycle:
     daiban's domain events (its rows of ``events``), the baseline's rows of ``baseline_events``
-    (one INSERT activity each).
+    (one INSERT activity each), with payloads of the same bytes (within 2%: daiban's lifecycles
+    differ a little among themselves, in ids and times).
     """
     want = schedule.rows
     failures = []
@@ -322,6 +328,11 @@ def check_rows(schedule: Schedule, rep: dict[str, Any]) -> list[str]:
         got = rep[variant]["batch"]["rows_per_lifecycle"]
         if got != [want]:
             failures.append(f"{variant} wrote {got} rows per lifecycle; daiban's lifecycle writes {want}")
+    sizes = [rep[v]["batch"].get("row_payload_bytes_per_lifecycle") for v in ("daiban", "baseline")]
+    if all(sizes) and schedule.payload_bytes:
+        far = [n for n in sizes[1] if abs(n - statistics.median(sizes[0])) > 0.02 * statistics.median(sizes[0])]
+        if far:
+            failures.append(f"baseline rows hold {far} payload bytes per lifecycle; daiban's {sizes[0]}")
     return failures
 
 
@@ -378,7 +389,7 @@ async def repetition(
     fresh = await schedule_of(stack, trace)
     if schedule is None:
         schedule = fresh
-    elif fresh != schedule:
+    elif fresh.shape() != schedule.shape():
         failures.append(f"rep {rep}: daiban's lifecycle differs from rep 1's ({fresh.rows} rows)")
     r["daiban"]["sequential_ms"] = {"p50": 1000 * quantile(lat, 0.5), "p95": 1000 * quantile(lat, 0.95)}
     lat, _ = await sequential(stack, "baseline", f"b{rep}s", schedule, args.project)
@@ -450,6 +461,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "updates": schedule.updates,
                 "steps": len(schedule.steps),
                 "rows_per_lifecycle": schedule.rows,
+                "row_payload_bytes_per_lifecycle": schedule.payload_bytes,
                 "start_rows": schedule.start_rows,
                 "updates_by_name": _by_name(schedule),
             },
@@ -505,7 +517,9 @@ def report(doc: dict[str, Any], console: Console) -> None:
     )
     console.print(
         f"one lifecycle: {sched['updates']} Updates in {sched['steps']} steps, "
-        f"{sched['rows_per_lifecycle']} rows (daiban: domain events; baseline: one INSERT activity each)"
+        f"{sched['rows_per_lifecycle']} rows of {sched.get('row_payload_bytes_per_lifecycle', 0):,} payload bytes "
+        "(daiban: domain events; baseline: one INSERT activity each, filler of the same size); "
+        "both receive the same Update arguments"
     )
     t = Table(title="median (min-max) over the repetitions")
     t.add_column("figure")

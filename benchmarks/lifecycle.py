@@ -16,12 +16,14 @@ step by step, from which ``benchmarks.bench`` builds the baseline's schedule.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from benchmarks.patience import patiently
 from interfaces.client import DaibanClient
@@ -52,6 +54,8 @@ class Trace:
     steps: list[list[tuple[str, str]]] = field(default_factory=list)
     queries: int = 0
     result: ProjectResult | None = None
+    registration: dict[str, Any] = field(default_factory=dict)  # as sent (JSON)
+    args: dict[str, dict[str, Any]] = field(default_factory=dict)  # each Update's argument by causation id (JSON)
 
     @property
     def updates(self) -> int:
@@ -112,6 +116,12 @@ def _matter_commands(m: MatterView, v: ProjectView, pid: str) -> list[tuple[str,
     return out
 
 
+def _as_sent(arg: Any) -> dict[str, Any]:
+    """An Update's argument as the data converter sends it (JSON)."""
+    sent: dict[str, Any] = json.loads(pydantic_data_converter.payload_converter.to_payloads([arg])[0].data)
+    return sent
+
+
 async def drive(
     daiban: DaibanClient,
     reg: RegisterProject,
@@ -121,7 +131,7 @@ async def drive(
 ) -> Trace:
     """Register ``reg`` and drive it to production (module docstring); its trace."""
     client: Client = daiban.client
-    trace = Trace(reg.project_id)
+    trace = Trace(reg.project_id, registration=reg.model_dump(mode="json"))
     await patiently(lambda: daiban.register(reg), "register")
     h = client.get_workflow_handle(workflow_id_for(reg.project_id), result_type=ProjectResult)
     sent: set[str] = set()
@@ -142,6 +152,7 @@ async def drive(
             continue
         sent.update(cid for _, cid, _ in todo)
         trace.steps.append([(u, cid) for u, cid, _ in todo])
+        trace.args.update((cid, _as_sent(arg)) for _, cid, arg in todo)
         if sequential:
             for u, cid, arg in todo:
                 await send(u, cid, arg)

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 import structlog
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
@@ -31,6 +32,7 @@ from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 
 from eventstore.store import EventStoreError, append
+from schemas.effects import events_filled_in
 from schemas.events import EventEnvelope
 
 log = structlog.get_logger(__name__)
@@ -45,6 +47,11 @@ class _Batch(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     events: list[EventEnvelope]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _filled_in(cls, data: Any) -> Any:
+        return events_filled_in(data)  # a batch leaves out what it implies (``schemas.effects.Batch``)
 
 
 class RepairResult(BaseModel):

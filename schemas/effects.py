@@ -15,7 +15,7 @@ import hashlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from schemas.base import Frozen
 from schemas.events import EventEnvelope
@@ -134,6 +134,11 @@ class Batch(Frozen):
 
     ``events`` are appended to the project's stream (idempotent on event id); ``effects`` are
     written to the inbox, licence and outbox tables (idempotent on their business keys).
+
+    On the wire (the activity's input in history) each event leaves out what the batch implies:
+    ``stream_id`` when it is the project's, ``event_id`` when it is ``{stream_id}:{version}``, and
+    ``occurred_at`` and ``causation_id`` when they are the previous event's (a flush's events
+    share them). Read back, they are filled in again; a full envelope reads as before.
     """
 
     project_id: str
@@ -147,6 +152,31 @@ class Batch(Frozen):
     # events waits for its first event's predecessor, one with effects only for this version.
     after_version: int = Field(default=0, ge=0)
 
+    @model_serializer(mode="wrap")
+    def _events_without_what_the_batch_implies(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        previous: dict[str, Any] = {}
+        lean = []
+        for full in data.get("events", []):
+            e = dict(full)
+            if e.get("stream_id") == self.project_id:
+                del e["stream_id"]
+                if e.get("event_id") == f"{self.project_id}:{e['version']}":
+                    del e["event_id"]
+            for key in ("occurred_at", "causation_id"):
+                if previous and key in e and e[key] == previous.get(key):
+                    del e[key]
+            previous = full
+            lean.append(e)
+        if "events" in data:
+            data["events"] = lean
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _events_with_what_the_batch_implies(cls, data: Any) -> Any:
+        return events_filled_in(data)
+
     def summary(self) -> str:
         """What the batch does, in one line for the Temporal UI's activity summary."""
         parts: list[str] = []
@@ -159,6 +189,29 @@ class Batch(Frozen):
             shown = ", ".join(types[:4]) + (f" +{len(types) - 4}" if len(types) > 4 else "")
             parts.append(f"{len(self.events)} events ({shown})")
         return "; ".join(parts) or "nothing"
+
+
+def events_filled_in(data: Any) -> Any:
+    """A batch's data (a dict, as read from the wire) with each event's left-out fields filled in
+    (``Batch``: ``stream_id`` the project's, ``event_id`` ``{stream_id}:{version}``, ``occurred_at``
+    and ``causation_id`` the previous event's); anything else unchanged."""
+    if not isinstance(data, dict) or not isinstance(data.get("events"), list):
+        return data
+    pid = data.get("project_id")
+    previous: dict[str, Any] = {}
+    events: list[Any] = []
+    for e in data["events"]:
+        if isinstance(e, dict):
+            e = dict(e)
+            stream = e.setdefault("stream_id", pid)
+            if "version" in e:
+                e.setdefault("event_id", f"{stream}:{e['version']}")
+            for key in ("occurred_at", "causation_id"):
+                if key not in e and key in previous:
+                    e[key] = previous[key]
+            previous = e
+        events.append(e)
+    return {**data, "events": events}
 
 
 def license_number(project_id: str, matter_code: str, submission: int) -> str:

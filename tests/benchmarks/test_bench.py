@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks import bench
+from benchmarks import baseline, bench
 from benchmarks.baseline import Schedule, Step
 
 FIGURES = {
@@ -50,6 +50,10 @@ def test_bench_runs_both_variants_and_checks_their_rows(
     (rep,) = doc["reps"]
     assert rep["daiban"]["batch"]["rows_per_lifecycle"] == [rows]
     assert rep["baseline"]["batch"]["rows_per_lifecycle"] == [rows]
+    # Of the same sizes: the baseline carries the data it would store (filler of daiban's sizes).
+    size = doc["schedule"]["row_payload_bytes_per_lifecycle"]
+    assert size > rows * 10
+    assert all(abs(n - size) <= 0.02 * size for n in rep["baseline"]["batch"]["row_payload_bytes_per_lifecycle"])
     assert rep["daiban"]["batch"]["updates_per_lifecycle"] == doc["schedule"]["updates"]
     assert rep["baseline"]["batch"]["updates_per_lifecycle"] == doc["schedule"]["updates"]
     # Every figure, per variant and as a ratio, min / median / max.
@@ -83,4 +87,22 @@ def test_rows_that_differ_fail_the_bench() -> None:
     ]
     assert bench.check_rows(schedule, rep([5, 6], [5])) == [
         "daiban wrote [5, 6] rows per lifecycle; daiban's lifecycle writes 5"
+    ]
+
+
+def test_rows_of_other_sizes_fail_the_bench() -> None:
+    """The baseline's rows must hold daiban's payload bytes (within 2%), its filler that many."""
+    schedule = Schedule(start_rows=1, start_sizes=[100], steps=[[Step(name="decide", rows=1, sizes=[900])]])
+    assert schedule.payload_bytes == 1_000
+    assert len(baseline.filler(900)) == 900
+
+    def rep(daiban: int, base: int) -> dict[str, Any]:
+        return {
+            v: {"batch": {"rows_per_lifecycle": [2], "row_payload_bytes_per_lifecycle": [n]}}
+            for v, n in (("daiban", daiban), ("baseline", base))
+        }
+
+    assert bench.check_rows(schedule, rep(1_000, 1_015)) == []
+    assert bench.check_rows(schedule, rep(1_000, 1_100)) == [
+        "baseline rows hold [1100] payload bytes per lifecycle; daiban's [1000]"
     ]
