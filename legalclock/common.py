@@ -35,13 +35,22 @@ class FrozenModel(BaseModel):
         except ValidationError as exc:
             raise as_legal_error(exc, self.error_type) from exc
 
+    # The names of the class's cached properties, found once per class (``__pydantic_init_subclass__``):
+    # walking the class dicts on every copy cost a quarter of a workflow task's time in the sandbox.
+    _cached_names: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._cached_names = tuple(
+            name for klass in cls.__mro__ for name, attr in vars(klass).items() if isinstance(attr, cached_property)
+        )
+
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """Copy the model, dropping cached properties an update could make stale."""
         copied = super().model_copy(update=update, deep=deep)
-        for klass in type(self).__mro__:
-            for name, attr in vars(klass).items():
-                if isinstance(attr, cached_property):
-                    copied.__dict__.pop(name, None)
+        for name in self._cached_names:
+            copied.__dict__.pop(name, None)
         return copied
 
 

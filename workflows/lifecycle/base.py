@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,11 @@ class LifecycleBase:
         self.ctx = ctx
         # The request id of the command being applied; events it causes carry it.
         self._cause: str | None = None
+        # Deadlines already computed, by clock object: a pure function of the (frozen) clock and the
+        # content, asked for dozens of times a workflow task (alarms, search attributes, answers).
+        # Each entry keeps the clock and the content it was computed under, so an identity that
+        # matches is the same input (a kept object's id cannot be reused).
+        self._deadlines: dict[tuple[int, float | None], tuple[object, ProjectContext, clocks.DeadlineInfo]] = {}
 
     @property
     def pid(self) -> str:
@@ -115,7 +121,21 @@ class LifecycleBase:
 
     def deadline(self, tc: TrackedClock) -> clocks.DeadlineInfo:
         """The deadline of ``tc``'s statutory limit (its only limit without a promise)."""
-        return clocks.deadline(tc.clock, self.ctx.calendar, self.zone)
+        return self._memo(tc.clock, None, lambda: clocks.deadline(tc.clock, self.ctx.calendar, self.zone))
+
+    def _memo(
+        self, clock: clocks.LegalClock, promised: float | None, compute: Callable[[], clocks.DeadlineInfo]
+    ) -> clocks.DeadlineInfo:
+        """``compute()``, remembered for ``clock`` (with ``promised`` days, None: its own limit)."""
+        key = (id(clock), promised)
+        hit = self._deadlines.get(key)
+        if hit is not None and hit[0] is clock and hit[1] is self.ctx:
+            return hit[2]
+        if len(self._deadlines) > 512:
+            self._deadlines.clear()
+        info = compute()
+        self._deadlines[key] = (clock, self.ctx, info)
+        return info
 
     def promise_clock(self, tc: TrackedClock) -> clocks.LegalClock | None:
         """The zone's promise as a clock on ``tc``'s ledger (same acceptance and stops), or None.
@@ -141,8 +161,15 @@ class LifecycleBase:
 
     def answerable_deadline(self, tc: TrackedClock) -> clocks.DeadlineInfo:
         """The deadline the zone answers for: its promise when there is one, else the limit."""
-        promise = self.promise_clock(tc)
-        return self.deadline(tc) if promise is None else clocks.deadline(promise, self.ctx.calendar, self.zone)
+        if tc.promised_days is None:
+            return self.deadline(tc)
+
+        def promised() -> clocks.DeadlineInfo:
+            promise = self.promise_clock(tc)
+            assert promise is not None
+            return clocks.deadline(promise, self.ctx.calendar, self.zone)
+
+        return self._memo(tc.clock, tc.promised_days, promised)
 
     def _stop(self, clock_id: str, kind: str, reason: str, now: datetime, expected_days: float | None = None) -> None:
         tc = self.state.clocks[clock_id]
