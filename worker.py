@@ -18,8 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker import Worker
 
 from activities import content
 from activities.adapters import DepartmentAdapters
@@ -33,6 +32,7 @@ from infra.db import create_pool
 from infra.logs import configure_logging
 from infra.metrics import EventMetricsInterceptor, observe_quarantined, prometheus_runtime
 from infra.process import TEMPORAL_LOST, exit_now
+from infra.sandbox import workflow_runner
 from infra.settings import ConfigError, Settings, load_settings
 from infra.telemetry import LogContextInterceptor
 from infra.temporal import connect, watch_health
@@ -117,8 +117,9 @@ def build_workers(client: Any, pool: Any, settings: Settings) -> list[Worker]:
     workers = []
     if "orchestration" in queues:
         acts = ProjectActivities(pool, settings.department_webhooks)
-        # DAIBAN_WORKFLOW_SANDBOX: off by default, measured (README "Workflow sandbox"); the tests run sandboxed.
-        runner = SandboxedWorkflowRunner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
+        # DAIBAN_WORKFLOW_SANDBOX: on by default, measured (README "Workflow sandbox"); the tests run
+        # sandboxed with the same runner (``infra.sandbox``: the workflow modules shared by the runs).
+        runner = workflow_runner(settings.workflow_sandbox)
         workers.append(
             Worker(
                 client,

@@ -10,8 +10,11 @@ SIGTERM. The bench reads its CPU and memory from the process's own accounting (p
   2 s); only the worker options below are the bench's. Keep it in step with ``worker.serve``.
 - ``baseline`` runs ``benchmarks.baseline``: its workflow and its one INSERT activity.
 
-Both take the same worker options: the pydantic data converter, the workflow runner (the sandbox,
-or none with ``--unsandboxed``), the cache size and the concurrency limits.
+Both take the same worker options: the pydantic data converter, the workflow runner (the sandbox
+as ``worker.py`` runs it, ``infra.sandbox``, or none with ``--unsandboxed``), the cache size and
+the concurrency limits. The sandbox shares daiban's ``workflows`` package between runs; the
+baseline's own module (``benchmarks.baseline``) is not in it and is re-imported per run, as the
+sandbox does by default.
 """
 
 from __future__ import annotations
@@ -25,17 +28,17 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker import Worker
 
 from infra.db import create_pool
+from infra.sandbox import workflow_runner
 
 MAX_CONCURRENT = 100  # workflow tasks and activities (the SDK's defaults, named for both variants)
 
 
 def worker_options(args: argparse.Namespace) -> dict[str, Any]:
     return {
-        "workflow_runner": UnsandboxedWorkflowRunner() if args.unsandboxed else SandboxedWorkflowRunner(),
+        "workflow_runner": workflow_runner(not args.unsandboxed),
         "max_cached_workflows": args.max_cached,
         "max_concurrent_workflow_tasks": MAX_CONCURRENT,
         "max_concurrent_activities": MAX_CONCURRENT,

@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 from activities import content
 from activities.adapters import DepartmentAdapters
 from activities.project import ProjectActivities
+from infra.sandbox import workflow_runner
 from schemas.activities import adapter_queue
 from schemas.project import ProjectResult, RegisterProject, workflow_id_for
 from worker import WORKFLOWS, activities_of
@@ -107,6 +108,7 @@ async def running_worker(env: WorkflowEnvironment, task_queue: str, pool: asyncp
             task_queue=task_queue,
             workflows=WORKFLOWS,
             activities=activities_of(ProjectActivities(pool)),
+            workflow_runner=workflow_runner(sandboxed=True),  # as worker.py runs them
         ),
     ):
         harness = Harness(env.client, task_queue, pool)
