@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from catalog.models import MatterSpec, ZonePolicy
 from schemas import effects as fx
@@ -30,6 +30,9 @@ from workflows.lifecycle.state import (
 LINE_KEPT = 200
 
 
+T = TypeVar("T")
+
+
 class LifecycleBase:
     """The machine's foundation: the state, the content it runs under, events, effects and clocks."""
 
@@ -42,7 +45,7 @@ class LifecycleBase:
         # content, asked for dozens of times a workflow task (alarms, search attributes, answers).
         # Each entry keeps the clock and the content it was computed under, so an identity that
         # matches is the same input (a kept object's id cannot be reused).
-        self._deadlines: dict[tuple[int, float | None], tuple[object, ProjectContext, clocks.DeadlineInfo]] = {}
+        self._deadlines: dict[tuple[int, tuple[str, float | None]], tuple[object, ProjectContext, object]] = {}
 
     @property
     def pid(self) -> str:
@@ -121,21 +124,20 @@ class LifecycleBase:
 
     def deadline(self, tc: TrackedClock) -> clocks.DeadlineInfo:
         """The deadline of ``tc``'s statutory limit (its only limit without a promise)."""
-        return self._memo(tc.clock, None, lambda: clocks.deadline(tc.clock, self.ctx.calendar, self.zone))
+        return self._memo(tc.clock, ("deadline", None), lambda: clocks.deadline(tc.clock, self.ctx.calendar, self.zone))
 
-    def _memo(
-        self, clock: clocks.LegalClock, promised: float | None, compute: Callable[[], clocks.DeadlineInfo]
-    ) -> clocks.DeadlineInfo:
-        """``compute()``, remembered for ``clock`` (with ``promised`` days, None: its own limit)."""
-        key = (id(clock), promised)
+    def _memo(self, clock: clocks.LegalClock, what: tuple[str, float | None], compute: Callable[[], T]) -> T:
+        """``compute()``, remembered for ``clock`` and ``what`` (the figure, and the promised days
+        it is computed under; None: the clock's own limit)."""
+        key = (id(clock), what)
         hit = self._deadlines.get(key)
         if hit is not None and hit[0] is clock and hit[1] is self.ctx:
-            return hit[2]
+            return cast(T, hit[2])
         if len(self._deadlines) > 512:
             self._deadlines.clear()
-        info = compute()
-        self._deadlines[key] = (clock, self.ctx, info)
-        return info
+        value = compute()
+        self._deadlines[key] = (clock, self.ctx, value)
+        return value
 
     def promise_clock(self, tc: TrackedClock) -> clocks.LegalClock | None:
         """The zone's promise as a clock on ``tc``'s ledger (same acceptance and stops), or None.
@@ -169,7 +171,7 @@ class LifecycleBase:
             assert promise is not None
             return clocks.deadline(promise, self.ctx.calendar, self.zone)
 
-        return self._memo(tc.clock, tc.promised_days, promised)
+        return self._memo(tc.clock, ("deadline", tc.promised_days), promised)
 
     def _stop(self, clock_id: str, kind: str, reason: str, now: datetime, expected_days: float | None = None) -> None:
         tc = self.state.clocks[clock_id]

@@ -45,7 +45,11 @@ class Ladder(Acceptance):
         missed = tc.breached if promise is None else tc.promise_breached
         out: list[tuple[datetime, str]] = []
         if not missed:
-            warn = clocks.warning_at(ladder_clock, self.ctx.calendar, self.zone)
+            warn = self._memo(
+                tc.clock,
+                ("warning", tc.promised_days if promise is not None else None),
+                lambda: clocks.warning_at(ladder_clock, self.ctx.calendar, self.zone),
+            )
             if not tc.warned and warn is not None and warn < ladder_at:
                 out.append((warn, "warn"))
             if promise is not None:
