@@ -49,16 +49,19 @@ async def dev_server(db_file: Path) -> AsyncIterator[Client]:
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        client: Client | None = None
-        for _ in range(150):
+        # Ready once it answers for its cluster id (a connection alone is not enough); up to 60 s
+        # on a loaded machine.
+        ready: Client | None = None
+        for _ in range(300):
             try:
                 client = await Client.connect(f"127.0.0.1:{port}")
                 await temporal_cluster_id(client)
+                ready = client
                 break
             except Exception:
                 await asyncio.sleep(0.2)
-        assert client is not None, "dev server did not start"
-        yield client
+        assert ready is not None, f"dev server on port {port} did not answer within 60 s"
+        yield ready
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 30)
