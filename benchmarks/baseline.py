@@ -1,10 +1,11 @@
 """The raw baseline of ``make bench``: the same job written the naive way on Temporal.
 
 One ``BaselineWorkflow`` per lifecycle receives the same Updates as daiban's lifecycle (the same
-number, in the same steps, concurrent within a step as daiban's driver sends them, each with the
-same argument daiban received) and runs one activity per effect, each one ``INSERT`` into
-``baseline_events``, in the order the effects arose: ``start_rows`` for the registration (its
-input carries daiban's registration), then for each Update the rows its argument names. The bench
+number, in the same steps, concurrent within a step as daiban's driver sends them, each under
+daiban's update name and id and with the argument daiban received) and runs one activity per
+effect, each one ``INSERT`` into ``baseline_events``, in the order the effects arose:
+``start_rows`` for the registration (its input carries daiban's registration), then for each
+Update the rows its argument names. The bench
 takes those rows from daiban's own events table (rows per causing command of a lifecycle it drove
 alone, and each row's payload size), so both variants write the same rows per lifecycle, of the
 same sizes: the baseline's payload is filler text, so it carries the data but computes nothing.
@@ -21,12 +22,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
 from temporalio import activity, workflow
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import RawValue, WorkflowIDConflictPolicy
 
 with workflow.unsafe.imports_passed_through():
     from benchmarks.patience import patiently
@@ -106,8 +108,10 @@ class BaselineWorkflow:
             )
             self._stored = seq
 
-    @workflow.update
-    def step(self, s: Step) -> BaselineState:
+    @workflow.update(dynamic=True)
+    def step(self, name: str, args: Sequence[RawValue]) -> BaselineState:
+        """Every Update, under daiban's own name for it (``submit_application``, ``decide``...)."""
+        s = workflow.payload_converter().from_payload(args[0].payload, Step)
         self._received += 1
         self._queue.append(s)
         return BaselineState(updates=self._received, rows=self._stored)
@@ -145,6 +149,9 @@ class Schedule(BaseModel):
     steps: list[list[Step]]
     registration: dict[str, Any] = {}
     start_sizes: list[int] = []
+    # Each Update's id after daiban's project id (``-apply-eia-1``): the baseline sends the same
+    # update ids as daiban did, after its own lifecycle id (of the same length as daiban's project id).
+    id_suffixes: list[list[str]] = []
 
     @property
     def updates(self) -> int:
@@ -158,6 +165,12 @@ class Schedule(BaseModel):
         """The Updates step by step with the rows each caused (what two lifecycles share; their
         arguments and payload sizes differ in ids and times)."""
         return [[("register", self.start_rows)]] + [[(u.name, u.rows) for u in s] for s in self.steps]
+
+    def update_id_suffix(self, step: int, i: int) -> str:
+        """The id of step ``step``'s ``i``-th Update after the lifecycle id (``-{step}-{i}`` when unknown)."""
+        if step < len(self.id_suffixes) and i < len(self.id_suffixes[step]):
+            return self.id_suffixes[step][i]
+        return f"-{step}-{i}"
 
     @property
     def payload_bytes(self) -> int:
@@ -180,17 +193,18 @@ async def drive(
 
     async def send(s: Step, update_id: str) -> None:
         t0 = time.perf_counter()
-        await patiently(lambda: handle.execute_update(BaselineWorkflow.step, s, id=update_id), "update")
+        await patiently(lambda: handle.execute_update(s.name, s, id=update_id), "update")
         latencies.append(time.perf_counter() - t0)
 
     for i, step in enumerate(schedule.steps):
         # daiban's driver reads the state once per step
         await patiently(lambda: handle.query(BaselineWorkflow.state), "query")
+        ids = [lifecycle_id + schedule.update_id_suffix(i, j) for j in range(len(step))]
         if sequential:
-            for j, s in enumerate(step):
-                await send(s, f"{i}-{j}")
+            for s, update_id in zip(step, ids, strict=True):
+                await send(s, update_id)
         else:
-            await asyncio.gather(*(send(s, f"{i}-{j}") for j, s in enumerate(step)))
+            await asyncio.gather(*(send(s, update_id) for s, update_id in zip(step, ids, strict=True)))
     return await patiently(handle.result, "result")
 
 

@@ -103,7 +103,10 @@ async def schedule_of(stack: Stack, trace: lifecycle.Trace) -> Schedule:
         [Step(name=name, rows=len(sizes[cid]), sizes=sizes[cid], arg=trace.args.get(cid, {})) for name, cid in step]
         for step in trace.steps
     ]
-    return Schedule(start_rows=len(start), start_sizes=start, steps=steps, registration=trace.registration)
+    suffixes = [[cid.removeprefix(trace.project_id) for _, cid in step] for step in trace.steps]
+    return Schedule(
+        start_rows=len(start), start_sizes=start, steps=steps, registration=trace.registration, id_suffixes=suffixes
+    )
 
 
 async def rows_per_lifecycle(stack: Stack, variant: str, ids: list[str]) -> tuple[list[int], list[int]]:
@@ -248,7 +251,7 @@ async def burst(stack: Stack, variant: str, tag: str, count: int, schedule: Sche
             lid = f"bench-{tag}-{i:04d}"
             h = await baseline.start_open(client, BASELINE_QUEUE, lid, schedule)
             await patiently(lambda: h.query(baseline.BaselineWorkflow.state), "query")
-            update, arg = "step", schedule.steps[0][0]
+            update, arg = schedule.steps[0][0].name, schedule.steps[0][0]
         handles.append(h)
         await gate.wait()
         t0 = time.perf_counter()
