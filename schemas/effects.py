@@ -136,9 +136,12 @@ class Batch(Frozen):
     written to the inbox, licence and outbox tables (idempotent on their business keys).
 
     On the wire (the activity's input in history) each event leaves out what the batch implies:
-    ``stream_id`` when it is the project's, ``event_id`` when it is ``{stream_id}:{version}``, and
-    ``occurred_at`` and ``causation_id`` when they are the previous event's (a flush's events
-    share them). Read back, they are filled in again; a full envelope reads as before.
+    ``stream_id`` and its payload's ``project_id`` when both are the project's, ``event_id`` when
+    it is ``{stream_id}:{version}``, and ``occurred_at`` and
+    ``causation_id`` when they are the previous event's (a flush's events share them); each effect
+    leaves out its ``project_id`` when it is the project's (and then a licence's ``license_no``
+    when it is ``license_number``'s). Read back (``events_filled_in``), they are filled in again; a
+    full envelope or effect reads as before.
     """
 
     project_id: str
@@ -153,15 +156,19 @@ class Batch(Frozen):
     after_version: int = Field(default=0, ge=0)
 
     @model_serializer(mode="wrap")
-    def _events_without_what_the_batch_implies(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _without_what_the_batch_implies(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
+        pid = self.project_id
         previous: dict[str, Any] = {}
         lean = []
         for full in data.get("events", []):
             e = dict(full)
-            if e.get("stream_id") == self.project_id:
+            payload = e.get("payload")
+            # The stream is left out only with the payload's project id: read back, both are the project's.
+            if e.get("stream_id") == pid and isinstance(payload, dict) and payload.get("project_id") == pid:
                 del e["stream_id"]
-                if e.get("event_id") == f"{self.project_id}:{e['version']}":
+                e["payload"] = {k: v for k, v in payload.items() if k != "project_id"}
+                if e.get("event_id") == f"{pid}:{e['version']}":
                     del e["event_id"]
             for key in ("occurred_at", "causation_id"):
                 if previous and key in e and e[key] == previous.get(key):
@@ -170,6 +177,18 @@ class Batch(Frozen):
             lean.append(e)
         if "events" in data:
             data["events"] = lean
+        effects = []
+        for full in data.get("effects", []):
+            f = dict(full)
+            if f.get("project_id") == pid:
+                del f["project_id"]
+                if f.get("kind") == "issue_license" and f.get("license_no") == license_number(
+                    pid, f["matter_code"], f["submission"]
+                ):
+                    del f["license_no"]
+            effects.append(f)
+        if "effects" in data:
+            data["effects"] = effects
         return data
 
     @model_validator(mode="before")
@@ -192,26 +211,43 @@ class Batch(Frozen):
 
 
 def events_filled_in(data: Any) -> Any:
-    """A batch's data (a dict, as read from the wire) with each event's left-out fields filled in
-    (``Batch``: ``stream_id`` the project's, ``event_id`` ``{stream_id}:{version}``, ``occurred_at``
-    and ``causation_id`` the previous event's); anything else unchanged."""
-    if not isinstance(data, dict) or not isinstance(data.get("events"), list):
+    """A batch's data (a dict, as read from the wire) with each event's and effect's left-out
+    fields filled in (``Batch``: an event's ``stream_id`` and its payload's ``project_id`` the
+    project's; ``event_id`` ``{stream_id}:{version}``; ``occurred_at`` and ``causation_id``
+    the previous event's; an effect's ``project_id`` the project's, and then a licence's
+    ``license_no`` ``license_number``'s); anything else unchanged."""
+    if not isinstance(data, dict):
         return data
     pid = data.get("project_id")
-    previous: dict[str, Any] = {}
-    events: list[Any] = []
-    for e in data["events"]:
-        if isinstance(e, dict):
-            e = dict(e)
-            stream = e.setdefault("stream_id", pid)
-            if "version" in e:
-                e.setdefault("event_id", f"{stream}:{e['version']}")
-            for key in ("occurred_at", "causation_id"):
-                if key not in e and key in previous:
-                    e[key] = previous[key]
-            previous = e
-        events.append(e)
-    return {**data, "events": events}
+    out = dict(data)
+    if isinstance(data.get("events"), list):
+        previous: dict[str, Any] = {}
+        events: list[Any] = []
+        for e in data["events"]:
+            if isinstance(e, dict):
+                e = dict(e)
+                if "stream_id" not in e:
+                    e["stream_id"] = pid
+                    if isinstance(e.get("payload"), dict) and "project_id" not in e["payload"]:
+                        e["payload"] = {"project_id": pid, **e["payload"]}
+                if "version" in e:
+                    e.setdefault("event_id", f"{e['stream_id']}:{e['version']}")
+                for key in ("occurred_at", "causation_id"):
+                    if key not in e and key in previous:
+                        e[key] = previous[key]
+                previous = e
+            events.append(e)
+        out["events"] = events
+    if isinstance(data.get("effects"), list):
+        effects: list[Any] = []
+        for f in data["effects"]:
+            if isinstance(f, dict) and "project_id" not in f:
+                f = {"project_id": pid, **f}
+                if f.get("kind") == "issue_license" and "license_no" not in f and isinstance(pid, str):
+                    f["license_no"] = license_number(pid, str(f.get("matter_code")), int(f.get("submission", 0)))
+            effects.append(f)
+        out["effects"] = effects
+    return out
 
 
 def license_number(project_id: str, matter_code: str, submission: int) -> str:

@@ -1,5 +1,6 @@
-"""A batch on the wire (``schemas.effects.Batch``): its events leave out what the batch implies and
-read back the same, whatever they hold; a full envelope (as batches were sent before) reads as before."""
+"""A batch on the wire (``schemas.effects.Batch``): its events and effects leave out what the batch
+implies and read back the same, whatever they hold; a full envelope or effect (as batches were sent
+before) reads as before."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from schemas.effects import Batch
+from schemas.effects import Batch, Effect, IssueLicense, Notify, license_number
 from schemas.events import EventEnvelope
 from tests import support as sp
 
@@ -34,7 +35,10 @@ def batches(draw: st.DrawFn) -> Batch:
         event_id = draw(st.sampled_from([f"{stream}:{version}", f"{stream}:{version}", f"odd-{i}"]))
         at = T0 + timedelta(seconds=draw(st.integers(0, 2)))
         cause = draw(st.sampled_from([None, "r-1", "r-2"]))
-        payload = {"project_id": pid, "n": draw(st.integers())}
+        payload: dict[str, object] = {"n": draw(st.integers())}
+        owner = draw(st.sampled_from([pid, pid, "p-other", None]))
+        if owner is not None:
+            payload["project_id"] = owner
         events.append(
             EventEnvelope(
                 event_id=event_id,
@@ -46,7 +50,29 @@ def batches(draw: st.DrawFn) -> Batch:
                 causation_id=cause,
             )
         )
-    return Batch(project_id=pid, events=events, after_version=draw(st.integers(0, 5)))
+    effects: list[Effect] = []
+    for i in range(draw(st.integers(0, 4))):
+        owner = draw(st.sampled_from([pid, pid, "p-other"]))
+        code, n = draw(st.sampled_from(["eia", "fire-design"])), draw(st.integers(1, 3))
+        number = draw(st.sampled_from([license_number(owner, code, n), license_number(pid, code, n), f"L-{i}"]))
+        effects.append(
+            draw(
+                st.sampled_from(
+                    [
+                        IssueLicense(
+                            project_id=owner,
+                            license_no=number,
+                            matter_code=code,
+                            department="ecology",
+                            enterprise="E",
+                            submission=n,
+                        ),
+                        Notify(project_id=owner, notification_id=f"n-{i}", notice="x", recipients=["a"], message="m"),
+                    ]
+                )
+            )
+        )
+    return Batch(project_id=pid, events=events, effects=effects, after_version=draw(st.integers(0, 5)))
 
 
 @given(batches())
@@ -64,5 +90,10 @@ def test_a_flush_crosses_history_in_fewer_bytes_and_a_full_envelope_still_reads(
     full = json.dumps({**json.loads(lean), "events": [e.model_dump(mode="json") for e in b.events]}).encode()
     print(f"batch on the wire: {len(lean)} bytes; with full envelopes: {len(full)}")
     assert back == b and len(lean) < len(full)
-    assert all("stream_id" not in e and "event_id" not in e for e in json.loads(lean)["events"])
+    sent = json.loads(lean)
+    assert all("stream_id" not in e and "event_id" not in e for e in sent["events"])
+    assert all("project_id" not in e["payload"] for e in sent["events"])
+    assert sent["effects"] and all("project_id" not in f for f in sent["effects"])
     assert Batch.model_validate_json(full) == b
+    full_effects = json.dumps({**json.loads(full), "effects": [f.model_dump(mode="json") for f in b.effects]})
+    assert Batch.model_validate_json(full_effects) == b
