@@ -55,23 +55,11 @@ def batches(draw: st.DrawFn) -> Batch:
         owner = draw(st.sampled_from([pid, pid, "p-other"]))
         code, n = draw(st.sampled_from(["eia", "fire-design"])), draw(st.integers(1, 3))
         number = draw(st.sampled_from([license_number(owner, code, n), license_number(pid, code, n), f"L-{i}"]))
-        effects.append(
-            draw(
-                st.sampled_from(
-                    [
-                        IssueLicense(
-                            project_id=owner,
-                            license_no=number,
-                            matter_code=code,
-                            department="ecology",
-                            enterprise="E",
-                            submission=n,
-                        ),
-                        Notify(project_id=owner, notification_id=f"n-{i}", notice="x", recipients=["a"], message="m"),
-                    ]
-                )
-            )
+        licence = IssueLicense(
+            project_id=owner, license_no=number, matter_code=code, department="ecology", enterprise="E", submission=n
         )
+        notice = Notify(project_id=owner, notification_id=f"n-{i}", notice="x", recipients=["a"], message="m")
+        effects.append(licence if draw(st.booleans()) else notice)
     return Batch(project_id=pid, events=events, effects=effects, after_version=draw(st.integers(0, 5)))
 
 
