@@ -32,14 +32,9 @@ with workflow.unsafe.imports_passed_through():
     from schemas.activities import APPLY_BATCH, DELIVER_APPLICATIONS, Deliveries, adapter_queue
     from schemas.effects import Batch, SubmitApplication
     from workflows.lifecycle import ProjectMachine
+    from workflows.patches import ADAPTER_QUEUE, LEAN_BATCHES, Patches
 
 
-# Patch: applications go to department systems from the adapters' task queue
-# (``deliver_applications``), not from ``apply_batch``; taken once per run, where its loop starts.
-ADAPTER_QUEUE = "adapter-queue"
-# Patch: a batch carries only what no batch of the run carried yet, stored after its predecessors
-# (``Batch.after_version``); taken once per run, where its loop starts.
-LEAN_BATCHES = "lean-batches"
 # A department system that is down is retried for as long as it takes, never failing the project.
 _DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 
@@ -194,12 +189,12 @@ class Pipeline:
         return any(t.done() for _, t in self._timers)
 
 
-def pipeline_for_run(retry: RetryPolicy, timeout: timedelta) -> Pipeline:
+def pipeline_for_run(retry: RetryPolicy, timeout: timedelta, patches: Patches) -> Pipeline:
     """A run's pipeline, taken where its loop starts: since patch ``adapter-queue`` its applications
     go to department systems from the adapters' task queue (a run started before keeps ``apply_batch``
     calling them, until it continues as new)."""
-    adapters_apart = workflow.patched(ADAPTER_QUEUE)
-    return Pipeline(retry, timeout, adapters_apart=adapters_apart, lean=workflow.patched(LEAN_BATCHES))
+    adapters_apart = patches.patched(ADAPTER_QUEUE)
+    return Pipeline(retry, timeout, adapters_apart=adapters_apart, lean=patches.patched(LEAN_BATCHES))
 
 
 def publish(m: ProjectMachine, published: dict[str, Any], fault: str | None) -> None:

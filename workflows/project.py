@@ -61,11 +61,23 @@ with workflow.unsafe.imports_passed_through():
     from workflows.content import machine_of
     from workflows.faulting import report_fault
     from workflows.lifecycle import ProjectMachine, ProjectState, Rejected
+    from workflows.patches import (
+        ACCEPTANCE,
+        CARRIED_APART,
+        CHECKED_START,
+        DEEMED_BY_MATTER,
+        FILINGS,
+        MODES_BY_RULE,
+        PIPELINED,
+        SCOPED_DECISIONS,
+        SHORT_RUNS,
+        TEXTS_OUT,
+        TWO_CLOCKS,
+        Patches,
+    )
     from workflows.pipeline import InFlight, Pipeline, pipeline_for_run, publish
     from workflows.ratings import RatingUpdates
     from workflows.start import (
-        CARRIED_APART,
-        CHECKED_START,
         NO_INPUT,
         ProjectInput,
         decode_start,
@@ -83,21 +95,7 @@ _RETRY = RetryPolicy(
 _TIMEOUT = timedelta(seconds=30)
 
 NOT_READY = "NotReady"
-# Patch: batches dispatched from the activation that filled the outbox, nothing issued on their
-# results, alarm timers never cancelled (``workflows.pipeline``; tests/faults/evidence).
-PIPELINED = "pipelined"
-TWO_CLOCKS = "two-clocks"  # Patch: the statutory limit with the zone's promise beside it (``clock_model``)
-DEEMED_BY_MATTER = "deemed-by-matter"  # deemed approval only for the matters a zone lists (``deemed_rule``)
-ACCEPTANCE = "acceptance"  # Patch: applied for and accepted before the clock runs (``acceptance_rule``)
-# Patch: a run without its own ``history_limit`` continues as new at ``SHORT_RUN_EVENTS`` events
-# (before: 2,000), so a worker that lost its cached copy replays little (a 60-update storm on a
-# 300-event run stalled in 11 of 15 runs; 13 of 13 passed with runs of 100-250 events).
-SHORT_RUNS = "short-runs"
-SHORT_RUN_EVENTS = 200
-MODES_BY_RULE = "modes-by-rule"  # handling modes by the rules (``ProjectState.modes_rule``)
-FILINGS = "filings-joint-acceptance"  # filings on receipt, joint opinion (``ProjectState.filing_rule``)
-SCOPED_DECISIONS = "scoped-decisions"  # decision ids per department (``ProjectState.decision_scope``)
-TEXTS_OUT = "texts-out"  # Patch: bounded summaries of free texts in the carried state (``ProjectState.texts_out``)
+SHORT_RUN_EVENTS = 200  # patch ``short-runs`` (``workflows.patches``): a run continues as new at this many events
 REJECTED = "Rejected"
 
 
@@ -109,6 +107,8 @@ class ProjectWorkflow(RatingUpdates):
     """One investment project's approval lifecycle (see the module docstring for the contract)."""
 
     _new_pipeline = staticmethod(pipeline_for_run)  # patch adapter-queue; tests/upgrade builds the release before it
+    # One marker for every patch (``workflows.patches``); the same test's old release asks one by one.
+    _take_patches = staticmethod(Patches.take)
 
     @workflow.init
     def __init__(self, raw: RawValue = NO_INPUT) -> None:
@@ -123,6 +123,7 @@ class ProjectWorkflow(RatingUpdates):
         self._wake = False
         self._fault: str | None = None
         self._short_runs = False  # patch short-runs, taken at the run's start
+        self._patches = Patches()  # taken first thing in ``run``
         self._published: dict[str, Any] = {}
 
     # ---- run ---------------------------------------------------------------------------------
@@ -130,7 +131,9 @@ class ProjectWorkflow(RatingUpdates):
     @workflow.run
     async def run(self, raw: RawValue = NO_INPUT) -> p.ProjectResult:
         inp = self._input
-        if self._errors and workflow.patched(CHECKED_START):
+        # First of all, in the run's first workflow task: one marker for every patch (``workflows.patches``).
+        self._patches = patches = self._take_patches()
+        if self._errors and patches.patched(CHECKED_START):
             raise refuse(self._errors)
         if inp is None:  # before the patch: the task failed on decoding
             raise RuntimeError("Failed decoding arguments")
@@ -138,9 +141,9 @@ class ProjectWorkflow(RatingUpdates):
         if wrong_id is not None:
             raise wrong_id
         # Taken once per run, in its first workflow task (a run started before keeps the old loop).
-        pipelined = workflow.patched(PIPELINED)
-        self._short_runs = workflow.patched(SHORT_RUNS)
-        texts_out = workflow.patched(TEXTS_OUT)  # in every run: a project started before adopts it at its next run
+        pipelined = patches.patched(PIPELINED)
+        self._short_runs = patches.patched(SHORT_RUNS)
+        texts_out = patches.patched(TEXTS_OUT)  # in every run: a project started before adopts it at its next run
         m = self._m or await self._register(inp.registration)
         if texts_out:
             m.keep_texts_out()
@@ -165,7 +168,7 @@ class ProjectWorkflow(RatingUpdates):
         """The main loop under patch ``pipelined`` (``workflows.pipeline``): only a wake-up, a timer or
         the run's start makes it act (alarms, stages, search attributes, continue-as-new, dispatch,
         the next alarm); a batch's result only drops what it stored from the outbox."""
-        pipe, acting = self._new_pipeline(_RETRY, _TIMEOUT), True
+        pipe, acting = self._new_pipeline(_RETRY, _TIMEOUT, self._patches), True
         while True:
             failed = pipe.take_stored(m)
             if failed is not None:
@@ -207,7 +210,7 @@ class ProjectWorkflow(RatingUpdates):
     def _continue_as_new(self, m: ProjectMachine, inp: ProjectInput) -> None:
         # Whatever the outbox holds travels in the carried state: a steady stream of updates can
         # never keep a project from continuing as new.
-        if workflow.patched(CARRIED_APART):  # the input shows the registration; the state compressed
+        if self._patches.patched(CARRIED_APART):  # the input shows the registration; the state compressed
             nxt = ProjectInput(registration=inp.registration, carried_zlib=encode_carried(m.state))
         else:
             nxt = ProjectInput(registration=inp.registration, carried=m.state)
@@ -222,18 +225,19 @@ class ProjectWorkflow(RatingUpdates):
             start_to_close_timeout=_TIMEOUT,
             retry_policy=_RETRY,
         )
+        patched = self._patches.patched
         state = ProjectState(
             registration=r,
             versions=versions,
             agent=r.agent,
             backup_agent=r.backup_agent,
             # Projects registered before the two-clock rule keep one clock per matter on replay.
-            clock_model=2 if workflow.patched(TWO_CLOCKS) else 1,
-            deemed_rule=2 if workflow.patched(DEEMED_BY_MATTER) else 1,
-            acceptance_rule=2 if workflow.patched(ACCEPTANCE) else 1,
-            modes_rule=2 if workflow.patched(MODES_BY_RULE) else 1,
-            filing_rule=2 if workflow.patched(FILINGS) else 1,
-            decision_scope=2 if workflow.patched(SCOPED_DECISIONS) else 1,
+            clock_model=2 if patched(TWO_CLOCKS) else 1,
+            deemed_rule=2 if patched(DEEMED_BY_MATTER) else 1,
+            acceptance_rule=2 if patched(ACCEPTANCE) else 1,
+            modes_rule=2 if patched(MODES_BY_RULE) else 1,
+            filing_rule=2 if patched(FILINGS) else 1,
+            decision_scope=2 if patched(SCOPED_DECISIONS) else 1,
         )
         m = machine_of(state)
         m.register(derive_checklist(m.ctx.catalog, m.zone, ProjectFacts.of(r)), workflow.now())

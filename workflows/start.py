@@ -36,13 +36,8 @@ INVALID_WORKFLOW_ID = "InvalidWorkflowId"
 # The failures of a start refused before the project registered anything: its id may be registered again.
 # (``UnknownZone``: ``schemas.activities.UNKNOWN_ZONE``, refused by the activity before registering.)
 START_REFUSALS = frozenset({INVALID_INPUT, INVALID_WORKFLOW_ID, UNKNOWN_ZONE})
-# Patch: the raw start input is checked and a bad one fails the workflow at once (before: the task
-# failed on decoding, forever).
-CHECKED_START = "checked-start"
 
 
-# Patch: a run continues as new with its carried state compressed (``ProjectInput.carried_zlib``).
-CARRIED_APART = "carried-apart"
 # A carried state inflates to at most this many bytes (the largest seen is about 100 KB).
 CARRIED_MAX_BYTES = 8 * 1024 * 1024
 

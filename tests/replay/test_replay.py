@@ -8,7 +8,9 @@ under a suffix, as ``*_one_clock.json`` keeps the histories recorded before the 
 patch (and the small update answers and workflow result), ``*_before_adapter_queue.json`` those recorded before the
 ``checked-start``, ``scoped-decisions`` and ``adapter-queue`` patches, ``*_before_lean.json`` (and
 ``lifecycle_to_production_before_lean_last_run.json``) those recorded before the ``lean-batches`` and
-``carried-apart`` patches, ``*_before_filings.json``
+``carried-apart`` patches, ``*_before_consolidated.json`` those recorded before patch
+``consolidated-2026-12`` (``workflows.patches``: one marker since, where each patch had its own),
+``*_before_filings.json``
 those recorded before the ``filings-joint-acceptance`` patch and ``*_before_acceptance.json`` those recorded before the
 ``acceptance`` and ``short-runs`` patches (both paths of every patch replay).
 ``faulted_and_retried_before_fault_result.json`` holds a refused batch whose ``record_fault``
@@ -113,6 +115,7 @@ async def test_there_are_histories_of_every_kind() -> None:
     assert {f"{k}_one_clock" for k in kinds} <= names, "histories of projects registered before two-clocks"
     assert {f"{k}_before_acceptance" for k in kinds} <= names, "histories of projects registered before acceptance"
     assert {f"{k}_before_lean" for k in kinds} <= names, "histories recorded before lean-batches and carried-apart"
+    assert {f"{k}_before_consolidated" for k in kinds} <= names, "histories whose runs took each patch on its own"
     assert any(n.startswith("faults_") for n in names), "histories of a fault-suite run (make faults --keep-histories)"
 
 

@@ -1,5 +1,7 @@
 """Upgrading running projects: projects started on the release before patch ``adapter-queue``
 finish on workers of the new release, switched mid-lifecycle (README, "Upgrading running projects").
+A project started on the new release records one patch marker, ``consolidated-2026-12``
+(``workflows.patches``), for all its patches.
 
 The old workers stop, the new ones (both queues) start: each running project replays its history on
 the new code (``workflow.patched`` answers False where the history has no marker, so it goes on as it
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from typing import Any
 
 import asyncpg
@@ -27,19 +30,18 @@ from tests.harness import Harness, Receiver
 from tests.workflows.helpers import apply, approve_all, decide, settle, view
 from tests.workflows.old_release import ProjectWorkflowBeforeAdapterQueue
 from worker import activities_of, build_workers
-from workflows.pipeline import ADAPTER_QUEUE
+from workflows.patches import ADAPTER_QUEUE, CONSOLIDATED
 
 
 async def history_facts(h: WorkflowHandle[Any, Any]) -> tuple[int, set[str], dict[str, str]]:
-    """Failed workflow tasks, patch markers, and the task queue of each activity type."""
+    """Failed workflow tasks, the patch ids of the markers, and the task queue of each activity type."""
     failed, markers, queues = 0, set(), {}
     async for e in h.fetch_history_events():
         if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
             failed += 1
         elif e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
             details = e.marker_recorded_event_attributes.details
-            data = b" ".join(p.data for v in details.values() for p in v.payloads)
-            markers |= {ADAPTER_QUEUE} if ADAPTER_QUEUE.encode() in data else set()
+            markers |= {json.loads(p.data)["id"] for p in details["patch-data"].payloads}
         elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             a = e.activity_task_scheduled_event_attributes
             queues[a.activity_type.name] = a.task_queue.name
@@ -99,9 +101,10 @@ async def test_projects_started_on_the_old_release_finish_on_the_new_one(
     assert all(m.state in ("approved", "exempt") for f in finished for m in f.matters)
     for failed, markers, queues in facts_old:
         assert failed == 0, "the old runs replayed on the new release without a failed workflow task"
-        assert ADAPTER_QUEUE not in markers and DELIVER_APPLICATIONS not in queues
+        assert ADAPTER_QUEUE not in markers and CONSOLIDATED not in markers and DELIVER_APPLICATIONS not in queues
+        assert markers, "the old release asked its patches one by one"
     failed, markers, queues = facts_fresh
-    assert failed == 0 and ADAPTER_QUEUE in markers
+    assert failed == 0 and markers == {CONSOLIDATED}
     assert queues[DELIVER_APPLICATIONS] == adapter_queue(task_queue)
     keys = {r["key"] for r in http_receiver.received}
     projects = [h.id.removeprefix("project-") for h in old] + [v.project_id]

@@ -1,0 +1,102 @@
+"""The project workflow's patches (``workflow.patched``), and the one marker that stands for them all.
+
+Every change to what ``ProjectWorkflow`` issues came under a patch, so runs recorded before it replay
+as they ran (tests/replay). A patch a run takes costs that run a marker event, an upsert of the
+``TemporalChangeVersion`` search attribute listing every patch id taken so far, and the worker two
+state machines for as long as the run is cached. With eleven patches a new run paid about 3.9 KB of
+history in its first run and 1.3 KB in each continued run (``make bench``), and the cached runs'
+memory grew with them.
+
+Since patch ``consolidated-2026-12`` a run takes **one** marker, at the very start of its first
+workflow task (``Patches.take``): taken, every patch in ``CONSOLIDATED_PATCHES`` answers True
+without a marker of its own; not taken (a run recorded before it, replaying: its history has no
+such marker and ``workflow.patched`` answers False there), each patch is asked on its own, where it
+always was, exactly as before. A patch added later is asked on its own (``Patches.patched``) until
+a next consolidation lists it. A patch's id never changes and is never reused.
+
+Source: Temporal's versioning with patching (``workflow.patched``; a patch asked while replaying
+answers whether the history holds its marker, otherwise True and records one).
+
+Workflow code: deterministic, Temporal APIs only.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+# Patch: batches dispatched from the activation that filled the outbox, nothing issued on their
+# results, alarm timers never cancelled (``workflows.pipeline``; tests/faults/evidence).
+PIPELINED = "pipelined"
+TWO_CLOCKS = "two-clocks"  # the statutory limit with the zone's promise beside it (``clock_model``)
+DEEMED_BY_MATTER = "deemed-by-matter"  # deemed approval only for the matters a zone lists (``deemed_rule``)
+ACCEPTANCE = "acceptance"  # applied for and accepted before the clock runs (``acceptance_rule``)
+# Patch: a run without its own ``history_limit`` continues as new at ``SHORT_RUN_EVENTS`` events
+# (before: 2,000), so a worker that lost its cached copy replays little (a 60-update storm on a
+# 300-event run stalled in 11 of 15 runs; 13 of 13 passed with runs of 100-250 events).
+SHORT_RUNS = "short-runs"
+MODES_BY_RULE = "modes-by-rule"  # handling modes by the rules (``ProjectState.modes_rule``)
+FILINGS = "filings-joint-acceptance"  # filings on receipt, joint opinion (``ProjectState.filing_rule``)
+SCOPED_DECISIONS = "scoped-decisions"  # decision ids per department (``ProjectState.decision_scope``)
+TEXTS_OUT = "texts-out"  # bounded summaries of free texts in the carried state (``ProjectState.texts_out``)
+# Patch: the raw start input is checked and a bad one fails the workflow at once (before: the task
+# failed on decoding, forever; ``workflows.start``).
+CHECKED_START = "checked-start"
+# Patch: a run continues as new with its carried state compressed (``ProjectInput.carried_zlib``).
+CARRIED_APART = "carried-apart"
+# Patch: applications go to department systems from the adapters' task queue
+# (``deliver_applications``), not from ``apply_batch``; taken once per run, where its loop starts.
+ADAPTER_QUEUE = "adapter-queue"
+# Patch: a batch carries only what no batch of the run carried yet, stored after its predecessors
+# (``Batch.after_version``); taken once per run, where its loop starts.
+LEAN_BATCHES = "lean-batches"
+
+# Patch: the one marker of a run started since, standing for every patch below (module docstring).
+CONSOLIDATED = "consolidated-2026-12"
+CONSOLIDATED_PATCHES = frozenset(
+    {
+        PIPELINED,
+        TWO_CLOCKS,
+        DEEMED_BY_MATTER,
+        ACCEPTANCE,
+        SHORT_RUNS,
+        MODES_BY_RULE,
+        FILINGS,
+        SCOPED_DECISIONS,
+        TEXTS_OUT,
+        CHECKED_START,
+        CARRIED_APART,
+        ADAPTER_QUEUE,
+        LEAN_BATCHES,
+    }
+)
+
+
+class Patches:
+    """The patches of one run: ``take`` once, first thing in the run's first workflow task; then
+    ``patched(id)`` wherever the code asks (True for a consolidated patch of a run that took the
+    marker; otherwise ``workflow.patched(id)``, recording that patch's own marker)."""
+
+    def __init__(self, consolidated: bool | None = None) -> None:
+        self._consolidated = consolidated
+
+    @classmethod
+    def take(cls) -> Patches:
+        """Ask for the consolidated marker: True in a new run (recorded), True on replay of a run
+        that recorded it, False on replay of a run recorded before it."""
+        return cls(workflow.patched(CONSOLIDATED))
+
+    @classmethod
+    def one_by_one(cls) -> Patches:
+        """Every patch asked on its own, as the releases before the consolidation did."""
+        return cls(False)
+
+    @property
+    def consolidated(self) -> bool:
+        if self._consolidated is None:
+            raise RuntimeError("Patches.take must run first, in the run's first workflow task")
+        return self._consolidated
+
+    def patched(self, patch_id: str) -> bool:
+        if self.consolidated and patch_id in CONSOLIDATED_PATCHES:
+            return True
+        return workflow.patched(patch_id)
