@@ -10,7 +10,8 @@ repetition:
    registration to production (``benchmarks.lifecycle``): CPU seconds of the worker process, the
    Temporal server and PostgreSQL over the batch, throughput, history events and bytes (every run,
    continue-as-new included), the state query's and the workflow result's payload bytes, rows;
-3. a burst: ``--burst`` open lifecycles of each variant receive their first Update at once.
+3. a burst: ``--burst`` open lifecycles of each variant, at rest (their registration's rows
+   stored, daiban's projected), receive their first Update at once.
 
 Then once: worker memory per open project (a fresh worker process per variant, its cache sized
 to hold ``--open-projects``: RSS growth / count), and the event store's appends per second and
@@ -150,6 +151,21 @@ async def query_bytes(client: Client, workflow_id: str, query: str) -> int:
     return int(raw.payload.ByteSize())
 
 
+async def at_rest(stack: Stack, variant: str, ids: list[str], start_rows: int) -> None:
+    """Until every lifecycle of ``ids`` stored its registration's rows (daiban: and the projector
+    applied them), then half a second for the activities' results to reach the workflows: a burst
+    measures Updates on open lifecycles, not what their start left running."""
+    assert stack.pool is not None
+    for _ in range(600):
+        rows, _ = await rows_per_lifecycle(stack, variant, ids)
+        if min(rows, default=start_rows) >= start_rows:
+            break
+        await asyncio.sleep(0.1)
+    if variant == "daiban":
+        await projector_caught_up(stack)
+    await asyncio.sleep(0.5)
+
+
 async def projector_caught_up(stack: Stack) -> None:
     """Until the daiban worker's projector has applied every stored event (its work is daiban's)."""
     assert stack.pool is not None
@@ -261,6 +277,8 @@ async def burst(stack: Stack, variant: str, tag: str, count: int, schedule: Sche
     tasks = [asyncio.create_task(one(i)) for i in range(count)]
     while len(handles) < count and not any(t.done() for t in tasks):  # noqa: ASYNC110 - polls the tasks
         await asyncio.sleep(0.05)
+    if len(handles) == count:  # the burst meets open lifecycles at rest, in both variants
+        await at_rest(stack, variant, [f"bench-{tag}-{i:04d}" for i in range(count)], schedule.start_rows)
     gate.set()
     await asyncio.gather(*tasks)
     for h in handles:
