@@ -19,6 +19,7 @@ Workflow code: deterministic, Temporal APIs only.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -178,12 +179,13 @@ class Pipeline:
         self._delivering.clear()
         self._events_sent, self._effects_sent = 0, self._effects_dropped
 
-    def arm(self, alarm: datetime | None, summary: str) -> None:
-        """Make sure a timer fires at or before ``alarm`` (a datetime), without cancelling any."""
+    def arm(self, alarm: datetime | None, summary: Callable[[], str]) -> None:
+        """Make sure a timer fires at or before ``alarm`` (a datetime), without cancelling any;
+        ``summary`` names a new timer in the UI (asked only when one starts)."""
         self._timers = [(at, t) for at, t in self._timers if not t.done()]
         if alarm is not None and not any(at <= alarm for at, _ in self._timers):
             delay = max(alarm - workflow.now(), timedelta(seconds=1))
-            self._timers.append((alarm, asyncio.create_task(workflow.sleep(delay, summary=summary))))
+            self._timers.append((alarm, asyncio.create_task(workflow.sleep(delay, summary=summary()))))
 
     def timer_fired(self) -> bool:
         return any(t.done() for _, t in self._timers)

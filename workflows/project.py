@@ -187,7 +187,7 @@ class ProjectWorkflow(RatingUpdates):
                 if self._fault is None and not can:  # due: let the batches in flight land first
                     pipe.dispatch(m)
                 # Parked after a fault: no new alarm, but a timer that fired is let go (or it wakes us again).
-                pipe.arm(None if self._fault else m.next_alarm(), m.next_alarm_summary())
+                pipe.arm(None if self._fault else m.next_alarm(), m.next_alarm_summary)
             elif m.done and idle:
                 break
             elif not pipe.inflight and self._continue_as_new_due():  # the batches it waited for landed
