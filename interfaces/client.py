@@ -63,6 +63,7 @@ from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlread
 from temporalio.service import RPCError, RPCStatusCode
 
 from eventstore.contacts import ContactBook, fetch_contact, store_contact
+from interfaces.admission import THROTTLED_CAP_S, QueuedTooLong, backoff, gate_of
 from interfaces.auth.principals import (
     Principal,
     ProjectTeam,
@@ -431,11 +432,17 @@ class DaibanClient:
         field = request_id_field(type(arg))
         rid = str(getattr(arg, field) if field else "")
         loop = asyncio.get_running_loop()
-        until, delay = loop.time() + wait, 0.1
+        until, attempt = loop.time() + wait, 0
         while True:
+            attempt += 1
             try:
-                answer: R = await self.handle(project_id).execute_update(command.name, arg, result_type=command.answer)
+                async with gate_of(self.client).slot(project_id, deadline=until):
+                    answer: R = await self.handle(project_id).execute_update(
+                        command.name, arg, result_type=command.answer
+                    )
                 return answer
+            except QueuedTooLong as exc:  # behind this process's own commands to the project
+                raise CommandRetryable(str(exc), rid) from None
             except WorkflowUpdateFailedError as exc:
                 cause = exc.cause
                 if not isinstance(cause, ApplicationError):
@@ -452,10 +459,13 @@ class DaibanClient:
                     raise _translate(exc, project_id) from None
                 throttled = exc.status == RPCStatusCode.RESOURCE_EXHAUSTED
                 retry = CommandRetryable(f"Temporal: {exc.message}", rid, throttled=throttled)
+            # Refused for the limit on updates in flight (other processes' commands): spread out
+            # more, each refusal costs the project its in-flight work (``interfaces.admission``).
+            throttled = isinstance(retry, CommandRetryable) and retry.throttled
+            delay = backoff(attempt, first=0.2 if throttled else 0.1, cap=THROTTLED_CAP_S if throttled else 2.0)
             if loop.time() + delay > until:
                 raise retry
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
 
     async def command(self, update: str, project_id: str, cmd: BaseModel) -> BaseModel:
         """Send the command named ``update`` (``send`` and the typed methods below are its shortcuts).

@@ -31,8 +31,10 @@ TWO_CLOCKS = "two-clocks"  # the statutory limit with the zone's promise beside 
 DEEMED_BY_MATTER = "deemed-by-matter"  # deemed approval only for the matters a zone lists (``deemed_rule``)
 ACCEPTANCE = "acceptance"  # applied for and accepted before the clock runs (``acceptance_rule``)
 # Patch: a run without its own ``history_limit`` continues as new at ``SHORT_RUN_EVENTS`` events
-# (before: 2,000), so a worker that lost its cached copy replays little (a 60-update storm on a
-# 300-event run stalled in 11 of 15 runs; 13 of 13 passed with runs of 100-250 events).
+# (before: 2,000), so a worker that lost its cached copy replays little. (It was first taken for
+# a 60-update storm that stalled on long runs; the stall was Temporal's refusals of updates past
+# its in-flight limit, each clearing the run's cached state on the server, and shorter runs only
+# made it rarer: the client now stays under the limit, ``interfaces.admission``.)
 SHORT_RUNS = "short-runs"
 MODES_BY_RULE = "modes-by-rule"  # handling modes by the rules (``ProjectState.modes_rule``)
 FILINGS = "filings-joint-acceptance"  # filings on receipt, joint opinion (``ProjectState.filing_rule``)

@@ -4,8 +4,11 @@
   restarted worker does; updates streaming in while activities complete must never make it
   diverge (the original bug: the next command depended on how the SDK ordered jobs).
 - Continue-as-new happens in every stage, not only during construction.
-- A storm of concurrent commands through the client: Temporal's in-flight limit refuses some,
-  the client retries them with the same request id, each is applied exactly once.
+- A storm of concurrent commands from three processes (three connections): each keeps at most
+  ``interfaces.admission.DEFAULT_LIMIT`` in flight and queues the rest; together they pass
+  Temporal's 10 in-flight updates, so Temporal refuses some (and clears the project's cached
+  state, aborting the others); the clients retry with the same request ids after jittered
+  backoff, and each command is applied exactly once.
 - A batch the storage refuses for good parks the project loudly (search attribute, current
   details, fault row, operator notification) instead of retrying forever.
 """
@@ -23,7 +26,7 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
@@ -131,11 +134,20 @@ async def test_continue_as_new_in_an_approval_stage(dev: Harness, pg_pool: async
 async def test_a_storm_of_commands_is_applied_once_each(dev: Harness, pg_pool: asyncpg.Pool) -> None:
     h = await dev.start(zone="yanhu")
     pid = (await approve_all(h, "construction", prefix="storm")).project_id
-    client = DaibanClient(dev.client, dev.task_queue)
+    target = dev.client.service_client.config.target_host
+    clients = [
+        DaibanClient(await Client.connect(target, data_converter=pydantic_data_converter), dev.task_queue)
+        for _ in range(3)
+    ]
+    client = clients[0]
     cmds = [ProgressReport(request_id=rid(), percent=20, by="agent-li") for _ in range(60)]
-    # 60 at once against Temporal's 10 in-flight updates per workflow: the client retries the
-    # refused ones with their request ids; on 2 loaded cores that can take longer than its default 30 s.
-    acks = await asyncio.gather(*(client.send(commands.REPORT_PROGRESS, pid, c, wait=120) for c in cmds))
+    # 60 at once, 20 from each process: 3 x 5 in flight against Temporal's 10 per workflow. Before
+    # the gate, one process sent all 60 and the refusals kept the project from completing any
+    # workflow task until the client gave up (a CI failure). On 2 loaded cores the retries can
+    # take longer than the default 30 s.
+    acks = await asyncio.gather(
+        *(clients[i % 3].send(commands.REPORT_PROGRESS, pid, c, wait=120) for i, c in enumerate(cmds))
+    )
     assert {a.request_id for a in acks} == {c.request_id for c in cmds}
     # Resent (as a caller whose connection broke would): the first answers, nothing applied again.
     again = await asyncio.gather(*(client.report_progress(pid, c) for c in cmds[:10]))
