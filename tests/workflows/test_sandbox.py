@@ -8,6 +8,8 @@ shared by the runs instead of re-imported for each, and that is safe.
 - The ``workflows`` modules import nothing that is not deterministic: only the project's pure
   packages (import-linter keeps the I/O layers out), pydantic, temporalio and a few stdlib
   modules, and they never read the wall clock.
+- The runner's shortcut for the SDK's per-payload context question gives, on every call of a
+  whole recorded lifecycle's replay, the answer the SDK's own sandboxed runner gives.
 """
 
 from __future__ import annotations
@@ -25,16 +27,20 @@ from typing import Any
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import ActivitySerializationContext
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker, WorkflowRunner
+from temporalio.worker import Replayer, Worker, WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
 from temporalio.worker.workflow_sandbox import RestrictedWorkflowAccessError, SandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox._runner import _Instance
 
 import workflows
 import workflows.project  # in the probe's sandbox: the host's module if passed through, else a copy
 
 with workflow.unsafe.imports_passed_through():
     from catalog.content import REGISTRY
-    from infra.sandbox import workflow_runner
+    from infra.sandbox import RESTRICTIONS, DirectContextInstance, Sandbox, workflow_runner
+    from tests.replay.test_replay import HISTORIES, load, load_content
     from worker import WORKFLOWS
 
 
@@ -82,6 +88,36 @@ async def test_a_run_shares_the_workflow_modules_and_still_cannot_reach_the_cloc
     # The SDK's default sandbox executes the workflow module again for each run: what PASSED_THROUGH saves.
     default = await _probe(dev_env.client, SandboxedWorkflowRunner())
     assert default == {"shared_project_module": False, "clock": False, "files": False}
+
+
+# ---- the context shortcut answers as the SDK does ------------------------------------------------
+
+
+async def test_the_context_shortcut_answers_every_call_as_the_sdk_s_sandbox_does() -> None:
+    calls: list[tuple[Any, Any]] = []
+
+    class Both(DirectContextInstance):
+        def get_serialization_context(self, command_info: Any) -> Any:
+            ours = super().get_serialization_context(command_info)
+            calls.append((ours, _Instance.get_serialization_context(self, command_info)))
+            return ours
+
+        def get_external_store_context(self, command_info: Any) -> Any:
+            ours = super().get_external_store_context(command_info)
+            calls.append((ours, _Instance.get_external_store_context(self, command_info)))
+            return ours
+
+    class Checking(Sandbox):
+        def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+            return Both(det, self.runner_class, self.restrictions)
+
+    load_content()
+    runner = Checking(restrictions=RESTRICTIONS)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter, workflow_runner=runner)
+    await replayer.replay_workflow(load(HISTORIES / "lifecycle_to_production.json"))
+    assert len(calls) > 100
+    assert any(isinstance(ours, ActivitySerializationContext) for ours, _ in calls), "activities' own contexts"
+    assert [ours for ours, _ in calls] == [sdk for _, sdk in calls]
 
 
 # ---- what is shared keeps no state ----------------------------------------------------------------
