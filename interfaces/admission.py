@@ -40,7 +40,7 @@ class _Slots:
 
 @dataclass
 class UpdateGate:
-    """At most ``limit`` (1-10) updates in flight per key (a project's workflow id) from this process.
+    """At most ``limit`` (1-10) updates in flight per key (a project id) from this process.
 
     ``slot(key)`` waits for room and holds it for the duration of the ``async with``; an entry
     lives only while someone holds or waits for it, so the gate stays as small as the load.

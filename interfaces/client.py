@@ -7,8 +7,10 @@ reason:
 
 - ``CommandRejected``: the project refused the command; nothing was applied.
 - ``CommandRetryable``: the outcome is not known (a timeout, Temporal's limit on concurrent
-  updates, an update aborted by continue-as-new). Send the same command with the same request id
-  again: it is applied at most once.
+  updates, an update aborted by continue-as-new), or the command was still queued behind this
+  process's own commands to the project when ``wait`` ran out (``interfaces.admission``: at most
+  5 in flight per project). Send the same command with the same request id again: it is applied
+  at most once.
 - ``NotReady``: the project is still registering after ``wait`` seconds (the workflow refuses
   updates with the typed failure ``NotReady`` until its first activity ran); try again.
 - ``InvalidInput``: the input is not one daiban can keep (``schemas.bounded``: a field out of
