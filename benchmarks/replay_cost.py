@@ -13,38 +13,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import statistics
 import time
-from pathlib import Path
 
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from catalog.content import REGISTRY
 from infra.sandbox import RESTRICTIONS, Sandbox
-from schemas.project import workflow_id_for
+from tests.replay.test_replay import HISTORIES, load, load_content
 from worker import WORKFLOWS
 
-HISTORIES = Path(__file__).parent.parent / "tests" / "replay" / "histories"
-CONTENT = HISTORIES.parent / "content"
 RECORDED = ("lifecycle_to_production.json", "lifecycle_to_production_last_run.json")
 
 
-def _histories() -> tuple[list[WorkflowHistory], int]:
-    """The recorded lifecycles, and how many workflow tasks they hold."""
-    out, tasks = [], 0
-    for name in RECORDED:
-        text = (HISTORIES / name).read_text(encoding="utf-8")
-        events = json.loads(text)["events"]
-        first = events[0]["workflowExecutionStartedEventAttributes"]["input"]["payloads"][0]["data"]
-        pid = json.loads(base64.b64decode(first))["registration"]["project_id"]
-        out.append(WorkflowHistory.from_json(workflow_id_for(pid), text))
-        tasks += sum(1 for e in events if e["eventType"] in ("EVENT_TYPE_WORKFLOW_TASK_COMPLETED", 6))
-    return out, tasks
+def _tasks(name: str) -> int:
+    """How many workflow tasks the recorded history ``name`` completed."""
+    events = json.loads((HISTORIES / name).read_text(encoding="utf-8"))["events"]
+    return sum(1 for e in events if e["eventType"] == "EVENT_TYPE_WORKFLOW_TASK_COMPLETED")
 
 
 async def _round(runner: WorkflowRunner, histories: list[WorkflowHistory]) -> float:
@@ -56,10 +44,9 @@ async def _round(runner: WorkflowRunner, histories: list[WorkflowHistory]) -> fl
 
 
 async def main(reps: int) -> None:
-    for path in sorted(CONTENT.glob("*.json")):
-        entry = json.loads(path.read_text(encoding="utf-8"))
-        REGISTRY.add(entry["kind"], entry["content"], path.stem)
-    histories, tasks = _histories()
+    load_content()
+    histories = [load(HISTORIES / name) for name in RECORDED]
+    tasks = sum(_tasks(name) for name in RECORDED)
     runners: dict[str, WorkflowRunner] = {
         "SDK sandbox (workflows shared)": SandboxedWorkflowRunner(restrictions=RESTRICTIONS),
         "daiban sandbox (infra.sandbox)": Sandbox(restrictions=RESTRICTIONS),
