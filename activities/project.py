@@ -17,8 +17,9 @@ activity with its last error, and in the SDK's failure metrics).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -38,6 +39,7 @@ from schemas.activities import (
     EVENT_CONFLICT,
     PREDECESSOR_ATTEMPTS,
     PREDECESSOR_NOT_STORED,
+    PREDECESSOR_RETRY_SECONDS,
     PREDECESSOR_WAIT_SECONDS,
     RECORD_FAULT,
     RESOLVE_VERSIONS,
@@ -59,14 +61,28 @@ def _text(value: str, limit: int = 2_000) -> str:
     return value.replace("\x00", "\\u0000")[:limit]
 
 
+def predecessor_misses(details: Sequence[Any]) -> int:
+    """How many earlier attempts of a batch found its predecessor missing (its heartbeat details:
+    one int; none before the first miss)."""
+    return details[0] if details and isinstance(details[0], int) else 0
+
+
 async def _classified(work: Callable[[], Awaitable[T]]) -> T:
     """Run ``work``, turning failures that cannot heal into non-retryable ``ApplicationError``s."""
     try:
         return await work()
     except PredecessorNotStored as exc:
-        if activity.info().attempt < PREDECESSOR_ATTEMPTS:
-            raise ApplicationError(_text(str(exc)), type=PREDECESSOR_NOT_STORED) from exc
-        raise ApplicationError(_text(str(exc)), type=EVENT_CONFLICT, non_retryable=True) from exc
+        missed = predecessor_misses(activity.info().heartbeat_details) + 1
+        if missed < PREDECESSOR_ATTEMPTS:
+            activity.heartbeat(missed)  # the next attempt's heartbeat_details
+            raise ApplicationError(
+                _text(f"{exc} (attempt {missed} of {PREDECESSOR_ATTEMPTS} to find it)"),
+                type=PREDECESSOR_NOT_STORED,
+                next_retry_delay=timedelta(seconds=PREDECESSOR_RETRY_SECONDS),
+            ) from exc
+        raise ApplicationError(
+            _text(f"{exc} after {missed} attempts"), type=EVENT_CONFLICT, non_retryable=True
+        ) from exc
     except (EventIdConflict, StreamVersionConflict) as exc:
         raise ApplicationError(_text(str(exc)), type=EVENT_CONFLICT, non_retryable=True) from exc
     except (ValueError, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:

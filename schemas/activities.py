@@ -20,12 +20,18 @@ UNKNOWN_ZONE = "UnknownZone"
 EVENT_CONFLICT = "EventConflict"
 STORAGE_REFUSED = "StorageRefused"
 NON_RETRYABLE = (UNKNOWN_ZONE, EVENT_CONFLICT, STORAGE_REFUSED)
-# Retried: the batch follows a version the store does not hold (yet); after
-# ``PREDECESSOR_ATTEMPTS`` attempts it is an ``EVENT_CONFLICT`` (nothing retries forever).
+# Retried: the batch follows a version the store does not hold (yet). Each such attempt waits
+# ``PREDECESSOR_WAIT_SECONDS`` for it, then asks for its next attempt ``PREDECESSOR_RETRY_SECONDS``
+# later (``next_retry_delay``), not on the activity's backoff (up to 30 s): a chain of batches
+# waiting on a late head lands within seconds of it, not 30 s per link. The attempts that found
+# the predecessor missing are counted in the heartbeat details (attempts failing otherwise, a
+# PostgreSQL outage, do not count); the ``PREDECESSOR_ATTEMPTS``-th (about 10 minutes of the
+# store answering without it) is an ``EVENT_CONFLICT``: nothing retries forever.
 PREDECESSOR_NOT_STORED = "PredecessorNotStored"
-PREDECESSOR_ATTEMPTS = 30
+PREDECESSOR_ATTEMPTS = 240
 # Within one attempt, ``apply_batch`` waits this long (seconds) for the predecessor before failing it.
 PREDECESSOR_WAIT_SECONDS = 2.0
+PREDECESSOR_RETRY_SECONDS = 0.5
 
 
 class ResolveVersions(Frozen):

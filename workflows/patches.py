@@ -8,11 +8,13 @@ history in its first run and 1.3 KB in each continued run (``make bench``), and 
 memory grew with them.
 
 Since patch ``consolidated-2026-12`` a run takes **one** marker, at the very start of its first
-workflow task (``Patches.take``): taken, every patch in ``CONSOLIDATED_PATCHES`` answers True
-without a marker of its own; not taken (a run recorded before it, replaying: its history has no
-such marker and ``workflow.patched`` answers False there), each patch is asked on its own, where it
-always was, exactly as before. A patch added later is asked on its own (``Patches.patched``) until
-a next consolidation lists it. A patch's id never changes and is never reused.
+workflow task (``Patches.take``): taken, every patch its consolidation lists answers True without
+a marker of its own. ``Patches.take`` asks the consolidations newest first (``CONSOLIDATIONS``); a
+run recorded before one replays without its marker (``workflow.patched`` answers False there) and
+takes the older one it recorded, or none: then each patch is asked on its own, where it always
+was, exactly as before. A patch added later is asked on its own (``Patches.patched``) until a next
+consolidation lists it (``consolidated-2026-12-b`` lists ``quiet-endings`` too, so a new run still
+pays one marker). A patch's id never changes and is never reused.
 
 Source: Temporal's versioning with patching (``workflow.patched``; a patch asked while replaying
 answers whether the history holds its marker, otherwise True and records one).
@@ -52,6 +54,11 @@ ADAPTER_QUEUE = "adapter-queue"
 # (``Batch.after_version``); taken once per run, where its loop starts.
 LEAN_BATCHES = "lean-batches"
 
+# Patch: while the run is ending (continue-as-new due, or the project done), an iteration woken by
+# an update or a timer starts no alarm timer, so it issues the same whether a batch's result came
+# in the same activation before or after the update (``workflows.pipeline``; tests/faults/evidence).
+QUIET_ENDINGS = "quiet-endings"
+
 # Patch: the one marker of a run started since, standing for every patch below (module docstring).
 CONSOLIDATED = "consolidated-2026-12"
 CONSOLIDATED_PATCHES = frozenset(
@@ -71,34 +78,45 @@ CONSOLIDATED_PATCHES = frozenset(
         LEAN_BATCHES,
     }
 )
+# Patch: the one marker of a run started since, standing for the above and ``QUIET_ENDINGS``.
+CONSOLIDATED_B = "consolidated-2026-12-b"
+# Newest first: the marker ``Patches.take`` asks for, and the patches it stands for.
+CONSOLIDATIONS: tuple[tuple[str, frozenset[str]], ...] = (
+    (CONSOLIDATED_B, CONSOLIDATED_PATCHES | {QUIET_ENDINGS}),
+    (CONSOLIDATED, CONSOLIDATED_PATCHES),
+)
 
 
 class Patches:
     """The patches of one run: ``take`` once, first thing in the run's first workflow task; then
-    ``patched(id)`` wherever the code asks (True for a consolidated patch of a run that took the
-    marker; otherwise ``workflow.patched(id)``, recording that patch's own marker)."""
+    ``patched(id)`` wherever the code asks (True for a patch the run's consolidation lists;
+    otherwise ``workflow.patched(id)``, recording that patch's own marker)."""
 
-    def __init__(self, consolidated: bool | None = None) -> None:
+    def __init__(self, consolidated: frozenset[str] | None = None) -> None:
         self._consolidated = consolidated
 
     @classmethod
     def take(cls) -> Patches:
-        """Ask for the consolidated marker: True in a new run (recorded), True on replay of a run
-        that recorded it, False on replay of a run recorded before it."""
-        return cls(workflow.patched(CONSOLIDATED))
+        """Ask for the consolidated markers, newest first: a new run records the newest; a run
+        replaying finds the one it recorded, or none (a run recorded before any)."""
+        for marker, patches in CONSOLIDATIONS:
+            if workflow.patched(marker):
+                return cls(patches)
+        return cls(frozenset())
 
     @classmethod
     def one_by_one(cls) -> Patches:
         """Every patch asked on its own, as the releases before the consolidation did."""
-        return cls(False)
+        return cls(frozenset())
 
     @property
-    def consolidated(self) -> bool:
+    def consolidated(self) -> frozenset[str]:
+        """The patches the run's consolidated marker stands for (empty: asked one by one)."""
         if self._consolidated is None:
             raise RuntimeError("Patches.take must run first, in the run's first workflow task")
         return self._consolidated
 
     def patched(self, patch_id: str) -> bool:
-        if self.consolidated and patch_id in CONSOLIDATED_PATCHES:
+        if patch_id in self.consolidated:
             return True
         return workflow.patched(patch_id)

@@ -11,7 +11,15 @@ on replay: a nondeterminism error, or a timer numbering the replay does not shar
   (``Batch.after_version``), so each event crosses history once;
 - a batch's result is taken without issuing anything (the outbox prefix it stored is dropped);
 - an alarm timer is started where the alarm was decided and never cancelled; a new one only when
-  no pending timer fires at or before the alarm (one that fires early wakes the loop for nothing).
+  no pending timer fires at or before the alarm (one that fires early wakes the loop for nothing);
+- since patch ``quiet-endings``, none while the run is ending (continue-as-new due, or the project
+  done): the end (continue-as-new, completion) then follows from a batch's result, and an update
+  handled in the same activation, before or after that result, issues only what it issues in
+  either order (its search attributes). Before, the update started a timer when it came first and
+  the run ended on the result, and the end alone when the result came first: a fresh worker,
+  given a task with no commands followed by one with updates, took both in one activation (updates
+  first) where a full replay takes them apart (faults run, seed 41631: "Continue as new workflow
+  machine does not handle this event: TimerStarted").
 
 Workflow code: deterministic, Temporal APIs only.
 """
@@ -33,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.activities import APPLY_BATCH, DELIVER_APPLICATIONS, Deliveries, adapter_queue
     from schemas.effects import Batch, SubmitApplication
     from workflows.lifecycle import ProjectMachine
-    from workflows.patches import ADAPTER_QUEUE, LEAN_BATCHES, Patches
+    from workflows.patches import ADAPTER_QUEUE, LEAN_BATCHES, QUIET_ENDINGS, Patches
 
 
 # A department system that is down is retried for as long as it takes, never failing the project.
@@ -74,9 +82,17 @@ class Pipeline:
     """
 
     def __init__(
-        self, retry: RetryPolicy, timeout: timedelta, *, adapters_apart: bool = False, lean: bool = False
+        self,
+        retry: RetryPolicy,
+        timeout: timedelta,
+        *,
+        adapters_apart: bool = False,
+        lean: bool = False,
+        quiet_endings: bool = False,
     ) -> None:
         self._retry, self._timeout = retry, timeout
+        # Patch ``quiet-endings``: no alarm timer starts while the run is ending (module docstring).
+        self.quiet_endings = quiet_endings
         # Patch ``adapter-queue``: each batch holding applications is followed by their delivery.
         self.adapters_apart = adapters_apart
         self.lean = lean
@@ -196,7 +212,10 @@ def pipeline_for_run(retry: RetryPolicy, timeout: timedelta, patches: Patches) -
     go to department systems from the adapters' task queue (a run started before keeps ``apply_batch``
     calling them, until it continues as new)."""
     adapters_apart = patches.patched(ADAPTER_QUEUE)
-    return Pipeline(retry, timeout, adapters_apart=adapters_apart, lean=patches.patched(LEAN_BATCHES))
+    lean = patches.patched(LEAN_BATCHES)
+    return Pipeline(
+        retry, timeout, adapters_apart=adapters_apart, lean=lean, quiet_endings=patches.patched(QUIET_ENDINGS)
+    )
 
 
 def publish(m: ProjectMachine, published: dict[str, Any], fault: str | None) -> None:

@@ -186,8 +186,10 @@ class ProjectWorkflow(RatingUpdates):
                     self._continue_as_new(m, inp)
                 if self._fault is None and not can:  # due: let the batches in flight land first
                     pipe.dispatch(m)
-                # Parked after a fault: no new alarm, but a timer that fired is let go (or it wakes us again).
-                pipe.arm(None if self._fault else m.next_alarm(), m.next_alarm_summary)
+                # Parked after a fault, or ending (patch quiet-endings, ``workflows.pipeline``): no new
+                # alarm, but a timer that fired is let go (or it wakes us again).
+                quiet = self._fault is not None or (pipe.quiet_endings and (can or m.done))
+                pipe.arm(None if quiet else m.next_alarm(), m.next_alarm_summary)
             elif m.done and idle:
                 break
             elif not pipe.inflight and self._continue_as_new_due():  # the batches it waited for landed

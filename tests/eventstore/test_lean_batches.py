@@ -1,20 +1,29 @@
 """Batches that carry only what follows the batches in flight (patch ``lean-batches``), against the
 real PostgreSQL and the real ``apply_batch`` activity: a batch stores nothing before its
-predecessor; the activity waits for a predecessor on its way instead of failing its attempt."""
+predecessor; the activity waits for a predecessor on its way instead of failing its attempt, and
+when it does fail, asks for a prompt retry and counts the misses across attempts."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from datetime import timedelta
 
 import asyncpg
 import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.project import ProjectActivities
+from activities.project import ProjectActivities, predecessor_misses
 from eventstore.batches import apply_batch
 from eventstore.store import PredecessorNotStored
-from schemas.activities import PREDECESSOR_NOT_STORED, PREDECESSOR_WAIT_SECONDS
+from schemas.activities import (
+    EVENT_CONFLICT,
+    PREDECESSOR_ATTEMPTS,
+    PREDECESSOR_NOT_STORED,
+    PREDECESSOR_RETRY_SECONDS,
+    PREDECESSOR_WAIT_SECONDS,
+)
 from schemas.effects import Batch
 from schemas.stages import Stage
 from tests import support as sp
@@ -65,3 +74,32 @@ async def test_the_activity_fails_its_attempt_when_the_predecessor_does_not_come
     with pytest.raises(ApplicationError) as refused:
         await ActivityEnvironment().run(ProjectActivities(pg_pool).apply_batch, second)
     assert refused.value.type == PREDECESSOR_NOT_STORED and not refused.value.non_retryable
+
+
+async def test_a_missing_predecessor_asks_for_a_prompt_retry_and_counts_it(pg_pool: asyncpg.Pool) -> None:
+    """The attempt's failure overrides the activity's backoff (a waiting chain drains within
+    seconds of its head landing) and carries its count to the next attempt."""
+    _, second = _split()
+    env, beats = ActivityEnvironment(), []
+    env.on_heartbeat = lambda *details: beats.append(details)
+    env.info = dataclasses.replace(env.info, attempt=7, heartbeat_details=[3])
+    with pytest.raises(ApplicationError) as refused:
+        await env.run(ProjectActivities(pg_pool).apply_batch, second)
+    assert refused.value.type == PREDECESSOR_NOT_STORED and not refused.value.non_retryable
+    assert refused.value.next_retry_delay == timedelta(seconds=PREDECESSOR_RETRY_SECONDS)
+    assert beats[-1] == (4,), "the fourth attempt to find it, whatever the attempt number"
+
+
+async def test_a_predecessor_missing_for_good_is_an_event_conflict(pg_pool: asyncpg.Pool) -> None:
+    _, second = _split()
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, attempt=3, heartbeat_details=[PREDECESSOR_ATTEMPTS - 1])
+    with pytest.raises(ApplicationError) as refused:
+        await env.run(ProjectActivities(pg_pool).apply_batch, second)
+    assert refused.value.type == EVENT_CONFLICT and refused.value.non_retryable
+
+
+def test_misses_are_counted_from_the_heartbeat_details_only() -> None:
+    assert predecessor_misses([]) == 0
+    assert predecessor_misses([12]) == 12
+    assert predecessor_misses(["12"]) == 0, "details of another shape count as none"

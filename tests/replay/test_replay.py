@@ -10,6 +10,8 @@ patch (and the small update answers and workflow result), ``*_before_adapter_que
 ``lifecycle_to_production_before_lean_last_run.json``) those recorded before the ``lean-batches`` and
 ``carried-apart`` patches, ``*_before_consolidated.json`` those recorded before patch
 ``consolidated-2026-12`` (``workflows.patches``: one marker since, where each patch had its own),
+``*_before_quiet.json`` those recorded before the ``quiet-endings`` patch (and its consolidation
+``consolidated-2026-12-b``: they hold the older marker),
 ``*_before_filings.json``
 those recorded before the ``filings-joint-acceptance`` patch and ``*_before_acceptance.json`` those recorded before the
 ``acceptance`` and ``short-runs`` patches (both paths of every patch replay).
@@ -116,6 +118,7 @@ async def test_there_are_histories_of_every_kind() -> None:
     assert {f"{k}_before_acceptance" for k in kinds} <= names, "histories of projects registered before acceptance"
     assert {f"{k}_before_lean" for k in kinds} <= names, "histories recorded before lean-batches and carried-apart"
     assert {f"{k}_before_consolidated" for k in kinds} <= names, "histories whose runs took each patch on its own"
+    assert {f"{k}_before_quiet" for k in kinds} <= names, "histories recorded before quiet-endings"
     assert any(n.startswith("faults_") for n in names), "histories of a fault-suite run (make faults --keep-histories)"
 
 
