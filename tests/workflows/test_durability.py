@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -51,7 +52,7 @@ from tests.workflows.helpers import (
     view,
 )
 from worker import WORKFLOWS, activities_of
-from workflows.project import ProjectWorkflow
+from workflows.project import SHORT_RUN_EVENTS, ProjectWorkflow
 
 
 async def _history_problems(h: WorkflowHandle[Any, Any]) -> list[str]:
@@ -165,6 +166,47 @@ async def test_a_storm_of_commands_is_applied_once_each(dev: Harness, pg_pool: a
     sent = await _batched_event_ids(dev, h.id)
     stored = [r["event_id"] for r in await pg_pool.fetch("SELECT event_id FROM events WHERE stream_id = $1", pid)]
     assert sorted(sent) == sorted(stored), "every stored event in exactly one batch"
+    # Patch quiet-endings: past its limit a run waits for its batches and starts no timer meanwhile.
+    windows = await _ending_windows(dev, h.id)
+    assert any(w.updates and w.waited for w in windows), "updates handled while an ending run waited"
+    assert [w for w in windows if w.timers] == [], "no alarm timer started while a run was ending"
+
+
+@dataclass
+class _Ending:
+    """A run's tasks from the first one past its limit (``SHORT_RUN_EVENTS``) to its continue-as-new."""
+
+    run_id: str
+    updates: int = 0  # updates accepted in those tasks
+    timers: list[int] = field(default_factory=list)  # event ids of timers started in them
+    waited: bool = False  # the continue-as-new came in a later task than the first past the limit
+
+
+async def _ending_windows(dev: Harness, workflow_id: str) -> list[_Ending]:
+    out = []
+    async for run in dev.client.list_workflows(f"WorkflowId = '{workflow_id}'"):
+        history = [
+            e async for e in dev.client.get_workflow_handle(workflow_id, run_id=run.run_id).fetch_history_events()
+        ]
+        if history[-1].event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+            continue
+        started = [
+            e.event_id
+            for e in history
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED and e.event_id > SHORT_RUN_EVENTS
+        ]
+        if not started:  # continued as new on the server's suggestion, before its limit
+            continue
+        w = _Ending(run.run_id, waited=len(started) > 1)
+        for e in history:
+            if e.event_id <= started[0]:
+                continue
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+                w.updates += 1
+            elif e.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
+                w.timers.append(e.event_id)
+        out.append(w)
+    return out
 
 
 async def _batched_event_ids(dev: Harness, workflow_id: str) -> list[str]:
