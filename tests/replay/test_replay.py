@@ -18,6 +18,9 @@ those recorded before the ``filings-joint-acceptance`` patch and ``*_before_acce
 ``faulted_and_retried_before_fault_result.json`` holds a refused batch whose ``record_fault``
 returned null (before ``FaultRecorded``; no patch: only the result's type changed, and
 ``workflows.faulting`` takes both); ``test_record_fault_history`` records ``faulted_and_retried``.
+``faults_*.json`` are runs of the fault suite (``make faults --keep-histories DIR``):
+``faults_f41631-018.json`` the run whose older twin (before ``quiet-endings``) did not replay, its
+worker killed twice while it waited past its limit for its batches (``tests/faults/evidence``).
 """
 
 from __future__ import annotations
