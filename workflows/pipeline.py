@@ -19,7 +19,9 @@ on replay: a nondeterminism error, or a timer numbering the replay does not shar
   the run ended on the result, and the end alone when the result came first: a fresh worker,
   given a task with no commands followed by one with updates, took both in one activation (updates
   first) where a full replay takes them apart (faults run, seed 41631: "Continue as new workflow
-  machine does not handle this event: TimerStarted").
+  machine does not handle this event: TimerStarted"). An alarm that falls due while the run waits
+  for its batches fires at the next update or at the next run's start, which acts at once: the
+  wait lasts as long as the batches in flight do (the storage reachable: seconds).
 
 Workflow code: deterministic, Temporal APIs only.
 """
