@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ import asyncpg
 from temporalio import activity
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHandle
@@ -182,12 +184,16 @@ class _Ending:
     waited: bool = False  # the continue-as-new came in a later task than the first past the limit
 
 
+async def _runs(dev: Harness, workflow_id: str) -> AsyncIterator[tuple[str, list[HistoryEvent]]]:
+    """Every run of ``workflow_id``: its run id and its history's events."""
+    async for run in dev.client.list_workflows(f"WorkflowId = '{workflow_id}'"):
+        handle = dev.client.get_workflow_handle(workflow_id, run_id=run.run_id)
+        yield run.run_id, [e async for e in handle.fetch_history_events()]
+
+
 async def _ending_windows(dev: Harness, workflow_id: str) -> list[_Ending]:
     out = []
-    async for run in dev.client.list_workflows(f"WorkflowId = '{workflow_id}'"):
-        history = [
-            e async for e in dev.client.get_workflow_handle(workflow_id, run_id=run.run_id).fetch_history_events()
-        ]
+    async for run_id, history in _runs(dev, workflow_id):
         if history[-1].event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
             continue
         started = [
@@ -197,7 +203,7 @@ async def _ending_windows(dev: Harness, workflow_id: str) -> list[_Ending]:
         ]
         if not started:  # continued as new on the server's suggestion, before its limit
             continue
-        w = _Ending(run.run_id, waited=len(started) > 1)
+        w = _Ending(run_id, waited=len(started) > 1)
         for e in history:
             if e.event_id <= started[0]:
                 continue
@@ -212,8 +218,8 @@ async def _ending_windows(dev: Harness, workflow_id: str) -> list[_Ending]:
 async def _batched_event_ids(dev: Harness, workflow_id: str) -> list[str]:
     """The event ids of every ``apply_batch`` input in every run of ``workflow_id``, repeats kept."""
     ids: list[str] = []
-    async for run in dev.client.list_workflows(f"WorkflowId = '{workflow_id}'"):
-        async for e in dev.client.get_workflow_handle(workflow_id, run_id=run.run_id).fetch_history_events():
+    async for _, history in _runs(dev, workflow_id):
+        for e in history:
             a = e.activity_task_scheduled_event_attributes
             if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED and a.activity_type.name == "apply_batch":
                 (batch,) = pydantic_data_converter.payload_converter.from_payloads(a.input.payloads, [Batch])
