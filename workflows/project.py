@@ -117,7 +117,11 @@ class ProjectWorkflow(RatingUpdates):
         self._input = inp
         self._m: ProjectMachine | None = None
         if inp is not None and inp.carried is not None and not self._errors:
-            self._m = machine_of(inp.carried.model_copy(deep=True))
+            # The decoded start is this run's own object and nothing reads ``carried`` again: the
+            # machine takes it as it is (a deep copy cost ~10 ms of worker CPU per run start and
+            # per replay of a continued run, ``benchmarks.replay_cost``).
+            self._m = machine_of(inp.carried)
+            self._input = inp.model_copy(update={"carried": None})
         # A calendar version signalled while the project is still registering, adopted right after.
         self._early_calendar: str | None = None
         self._wake = False
