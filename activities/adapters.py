@@ -20,6 +20,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.heartbeat import beating
 from activities.http import TIMEOUT, post_json
 from eventstore.inbox import submission_stored
 from schemas.activities import BATCH_NOT_STORED, DELIVER_APPLICATIONS, Deliveries
@@ -45,13 +46,15 @@ class DepartmentAdapters:
             httpx.HTTPError: a department system failed to take it (retried).
         """
         calls = [(url, a) for a in inp.applications if (url := self.webhooks.get(a.department))]
-        for _, a in calls:
-            if not await submission_stored(self.pool, a.project_id, a.matter_code, a.submission):
-                raise ApplicationError(
-                    f"application {a.project_id}/{a.matter_code}/{a.submission} is not stored yet",
-                    type=BATCH_NOT_STORED,
-                )
-        if calls:
+        if not calls:
+            return 0
+        async with beating():  # a worker that dies mid-delivery is noticed in seconds
+            for _, a in calls:
+                if not await submission_stored(self.pool, a.project_id, a.matter_code, a.submission):
+                    raise ApplicationError(
+                        f"application {a.project_id}/{a.matter_code}/{a.submission} is not stored yet",
+                        type=BATCH_NOT_STORED,
+                    )
             async with httpx.AsyncClient(timeout=TIMEOUT) as client:
                 for url, a in calls:
                     key = f"{a.project_id}/{a.matter_code}/{a.submission}"

@@ -27,6 +27,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.heartbeat import beating
 from activities.http import TIMEOUT, post_json
 from catalog.content import REGISTRY, ContentVersions
 from eventstore import batches, faults
@@ -65,6 +66,14 @@ def predecessor_misses(details: Sequence[Any]) -> int:
     """How many earlier attempts of a batch found its predecessor missing (its heartbeat details:
     one int; none before the first miss)."""
     return details[0] if details and isinstance(details[0], int) else 0
+
+
+def _carried_misses() -> list[int]:
+    """The heartbeat details an attempt's background beats send: the predecessor misses it started
+    with (none: no details), so a beat never loses the count; a new miss is beaten by
+    ``_classified`` itself, before the attempt fails."""
+    misses = predecessor_misses(activity.info().heartbeat_details)
+    return [misses] if misses else []
 
 
 async def _classified(work: Callable[[], Awaitable[T]]) -> T:
@@ -151,19 +160,20 @@ class ProjectActivities:
                     await asyncio.sleep(pause)
                     waited, pause = waited + pause, min(pause * 2, 0.25)
 
-        written = await _classified(write)
-        calls = [
-            (url, e)
-            for e in batch.effects
-            if isinstance(e, SubmitApplication)
-            and (url := self.webhooks.get(e.department))
-            and not batch.adapters_apart  # the workflow delivers them from the adapters' queue
-        ]
-        if calls:
-            async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-                for url, effect in calls:
-                    key = f"{effect.project_id}/{effect.matter_code}/{effect.submission}"
-                    await post_json(client, url, effect.model_dump(mode="json"), key)
+        async with beating(_carried_misses):  # a worker that dies mid-batch is noticed in seconds
+            written = await _classified(write)
+            calls = [
+                (url, e)
+                for e in batch.effects
+                if isinstance(e, SubmitApplication)
+                and (url := self.webhooks.get(e.department))
+                and not batch.adapters_apart  # the workflow delivers them from the adapters' queue
+            ]
+            if calls:
+                async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+                    for url, effect in calls:
+                        key = f"{effect.project_id}/{effect.matter_code}/{effect.submission}"
+                        await post_json(client, url, effect.model_dump(mode="json"), key)
         log.info("batch applied", batch=batch.summary(), events_written=written)
         return written
 

@@ -11,7 +11,7 @@ alone, and each row's payload size), so both variants write the same rows per li
 same sizes: the baseline's payload is filler text, so it carries the data but computes nothing.
 
 It shares with daiban what a fair comparison needs: the pydantic data converter, the workflow
-sandbox choice, the activities' retry policy and timeout (``workflows.project``) and the worker
+sandbox choice, the activities' retry policy and timeouts (``workflows.project``) and the worker
 options (``benchmarks.bench_worker``). An Update's handler only queues (as daiban's handlers
 never await); the main loop runs the activities. The workflow completes once it has received
 ``updates`` Updates and stored every row; its result and its query are a few bytes.
@@ -32,6 +32,7 @@ from temporalio.common import RawValue, WorkflowIDConflictPolicy
 
 with workflow.unsafe.imports_passed_through():
     from benchmarks.patience import patiently
+    from schemas.activities import HEARTBEAT_TIMEOUT
     from workflows.project import _RETRY, _TIMEOUT
 
 TABLE_DDL = """
@@ -104,6 +105,7 @@ class BaselineWorkflow:
                 BaselineActivities.insert_row,
                 Row(lifecycle_id=lifecycle_id, seq=seq, kind=step.name, payload=payload),
                 start_to_close_timeout=_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 retry_policy=_RETRY,
             )
             self._stored = seq

@@ -6,7 +6,7 @@ The workflow calls activities by these names (it never imports ``activities``, w
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from schemas.base import Frozen
 from schemas.effects import SubmitApplication
@@ -32,6 +32,12 @@ PREDECESSOR_ATTEMPTS = 240
 # Within one attempt, ``apply_batch`` waits this long (seconds) for the predecessor before failing it.
 PREDECESSOR_WAIT_SECONDS = 2.0
 PREDECESSOR_RETRY_SECONDS = 0.5
+
+# The heartbeat timeout of ``apply_batch`` and ``deliver_applications``: an attempt whose worker
+# died (killed, its host lost) is retried after this long, not after the 30 s start-to-close
+# timeout. The activities beat every third of it while they work (``activities.heartbeat``), never
+# in the first third: a batch that lands within seconds (nearly all) sends no heartbeat at all.
+HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
 
 class ResolveVersions(Frozen):

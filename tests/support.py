@@ -19,6 +19,7 @@ from catalog.content import ContentVersions, content_hash
 from catalog.load import default_catalog
 from catalog.models import ProjectFacts, ZonePolicy, check_zone, derive_checklist
 from legalclock import CST, Clock, default_calendar
+from schemas.effects import Batch
 from schemas.events import EventEnvelope
 from schemas.project import (
     Ack,
@@ -468,3 +469,15 @@ EIA_STATUTORY = default_catalog().matter("eia").statutory_days or 0.0
 def first_answer(answer: Any) -> Any:
     """An update's answer without what it says is pending now (``pending``: not part of the first answer kept)."""
     return answer.model_copy(update={"pending": [], "pending_more": 0})
+
+
+def lean_split() -> tuple[Batch, Batch]:
+    """A registered project's outbox as two lean batches (patch ``lean-batches``): its events,
+    then its effects alone, stored after them (``after_version``)."""
+    m = machine("yanhu", stage=Stage.APPROVAL_LAND, modes_rule=2, clear=False)
+    decide(m, "project-filing")
+    events, effects = list(m.state.pending_events), list(m.state.effects)
+    assert events and effects
+    first = Batch(project_id=m.pid, events=events)
+    second = Batch(project_id=m.pid, effects=effects, after_version=events[-1].version)
+    return first, second

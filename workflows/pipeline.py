@@ -40,7 +40,7 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from schemas import visibility
-    from schemas.activities import APPLY_BATCH, DELIVER_APPLICATIONS, Deliveries, adapter_queue
+    from schemas.activities import APPLY_BATCH, DELIVER_APPLICATIONS, HEARTBEAT_TIMEOUT, Deliveries, adapter_queue
     from schemas.effects import Batch, SubmitApplication
     from workflows.lifecycle import ProjectMachine
     from workflows.patches import ADAPTER_QUEUE, LEAN_BATCHES, QUIET_ENDINGS, Patches
@@ -129,6 +129,7 @@ class Pipeline:
             result_type=int,
             summary=batch.summary(),
             start_to_close_timeout=self._timeout,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=self._retry,
         )
         self.inflight.append(InFlight(batch, handle, events_through, effects_through))
@@ -156,6 +157,7 @@ class Pipeline:
             task_queue=adapter_queue(workflow.info().task_queue),
             summary="to department systems: " + ", ".join(f"{a.matter_code} ({a.department})" for a in applications),
             start_to_close_timeout=self._timeout,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=_DELIVERY_RETRY,
         )
         self.inflight.append(InFlight(batch, handle, 0, 0, delivery=True))

@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas import project as p
     from schemas.activities import (
         APPLY_BATCH,
+        HEARTBEAT_TIMEOUT,
         NON_RETRYABLE,
         RESOLVE_VERSIONS,
         ResolveVersions,
@@ -294,6 +295,7 @@ class ProjectWorkflow(RatingUpdates):
                 result_type=int,
                 summary=batch.summary(),
                 start_to_close_timeout=_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 retry_policy=_RETRY,
             )
         except ActivityError as exc:

@@ -25,19 +25,7 @@ from schemas.activities import (
     PREDECESSOR_WAIT_SECONDS,
 )
 from schemas.effects import Batch
-from schemas.stages import Stage
 from tests import support as sp
-
-
-def _split() -> tuple[Batch, Batch]:
-    """A registered project's outbox as two lean batches: its events, then its effects alone."""
-    m = sp.machine("yanhu", stage=Stage.APPROVAL_LAND, modes_rule=2, clear=False)
-    sp.decide(m, "project-filing")
-    events, effects = list(m.state.pending_events), list(m.state.effects)
-    assert events and effects
-    first = Batch(project_id=m.pid, events=events)
-    second = Batch(project_id=m.pid, effects=effects, after_version=events[-1].version)
-    return first, second
 
 
 async def _stored(pool: asyncpg.Pool, batch: Batch) -> tuple[int, int]:
@@ -47,7 +35,7 @@ async def _stored(pool: asyncpg.Pool, batch: Batch) -> tuple[int, int]:
 
 
 async def test_effects_wait_for_the_version_they_follow(pg_pool: asyncpg.Pool) -> None:
-    first, second = _split()
+    first, second = sp.lean_split()
     with pytest.raises(PredecessorNotStored):
         await apply_batch(pg_pool, second)
     assert await _stored(pg_pool, second) == (0, 0), "nothing of the refused batch stored"
@@ -59,7 +47,7 @@ async def test_effects_wait_for_the_version_they_follow(pg_pool: asyncpg.Pool) -
 
 
 async def test_the_activity_waits_for_a_predecessor_on_its_way(pg_pool: asyncpg.Pool) -> None:
-    first, second = _split()
+    first, second = sp.lean_split()
     acts, env = ProjectActivities(pg_pool), ActivityEnvironment()
     later = asyncio.create_task(env.run(acts.apply_batch, second))
     await asyncio.sleep(0.3)
@@ -70,7 +58,7 @@ async def test_the_activity_waits_for_a_predecessor_on_its_way(pg_pool: asyncpg.
 
 
 async def test_the_activity_fails_its_attempt_when_the_predecessor_does_not_come(pg_pool: asyncpg.Pool) -> None:
-    _, second = _split()
+    _, second = sp.lean_split()
     with pytest.raises(ApplicationError) as refused:
         await ActivityEnvironment().run(ProjectActivities(pg_pool).apply_batch, second)
     assert refused.value.type == PREDECESSOR_NOT_STORED and not refused.value.non_retryable
@@ -79,7 +67,7 @@ async def test_the_activity_fails_its_attempt_when_the_predecessor_does_not_come
 async def test_a_missing_predecessor_asks_for_a_prompt_retry_and_counts_it(pg_pool: asyncpg.Pool) -> None:
     """The attempt's failure overrides the activity's backoff (a waiting chain drains within
     seconds of its head landing) and carries its count to the next attempt."""
-    _, second = _split()
+    _, second = sp.lean_split()
     env, beats = ActivityEnvironment(), []
     env.on_heartbeat = lambda *details: beats.append(details)
     env.info = dataclasses.replace(env.info, attempt=7, heartbeat_details=[3])
@@ -91,7 +79,7 @@ async def test_a_missing_predecessor_asks_for_a_prompt_retry_and_counts_it(pg_po
 
 
 async def test_a_predecessor_missing_for_good_is_an_event_conflict(pg_pool: asyncpg.Pool) -> None:
-    _, second = _split()
+    _, second = sp.lean_split()
     env = ActivityEnvironment()
     env.info = dataclasses.replace(env.info, attempt=3, heartbeat_details=[PREDECESSOR_ATTEMPTS - 1])
     with pytest.raises(ApplicationError) as refused:
