@@ -188,9 +188,11 @@ async def drive(
     latencies: list[float],
     *,
     sequential: bool = False,
+    pace: float = 0.0,
 ) -> BaselineState:
     """One lifecycle: start, then per step one state query and the step's Updates (concurrent,
-    or one after another when ``sequential``); the workflow's result."""
+    or one after another when ``sequential``, each ``pace`` seconds after the one before); the
+    workflow's result."""
     handle = await start_open(client, task_queue, lifecycle_id, schedule)
 
     async def send(s: Step, update_id: str) -> None:
@@ -204,6 +206,7 @@ async def drive(
         ids = [lifecycle_id + schedule.update_id_suffix(i, j) for j in range(len(step))]
         if sequential:
             for s, update_id in zip(step, ids, strict=True):
+                await asyncio.sleep(pace)
                 await send(s, update_id)
         else:
             await asyncio.gather(*(send(s, update_id) for s, update_id in zip(step, ids, strict=True)))

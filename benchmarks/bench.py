@@ -6,6 +6,10 @@ repetition:
 
 1. one lifecycle of each variant alone, its Updates sent one after another: the sequential Update
    latency (and, from daiban's, the baseline's schedule: rows per Update, ``benchmarks.baseline``);
+   then again with ``--pace`` seconds before each Update: the paced latency, of an Update that
+   meets its project at rest (a zone's decisions on one project come minutes to days apart; sent
+   back to back, the baseline's next Update usually arrives while its last row's activity runs,
+   so its workflow task carries only the answer);
 2. a daiban batch then a baseline batch of ``--lifecycles`` lifecycles driven concurrently, from
    registration to production (``benchmarks.lifecycle``): CPU seconds of the worker process, the
    Temporal server and PostgreSQL over the batch, throughput, history events and bytes (every run,
@@ -232,18 +236,21 @@ async def batch(
 
 
 async def sequential(
-    stack: Stack, variant: str, tag: str, schedule: Schedule | None, project: str
+    stack: Stack, variant: str, tag: str, schedule: Schedule | None, project: str, pace: float = 0.0
 ) -> tuple[list[float], Any]:
-    """One lifecycle alone, its Updates one after another: latencies, and daiban's trace."""
+    """One lifecycle alone, its Updates one after another (each ``pace`` seconds after the one
+    before): latencies, and daiban's trace."""
     assert stack.client is not None
     latencies: list[float] = []
     if variant == "daiban":
         trace = await lifecycle.drive(
-            DaibanClient(stack.client, DAIBAN_QUEUE), reg(project, tag, 0), latencies, sequential=True
+            DaibanClient(stack.client, DAIBAN_QUEUE), reg(project, tag, 0), latencies, sequential=True, pace=pace
         )
         return latencies, trace
     assert schedule is not None
-    await baseline.drive(stack.client, BASELINE_QUEUE, f"bench-{tag}-0000", schedule, latencies, sequential=True)
+    await baseline.drive(
+        stack.client, BASELINE_QUEUE, f"bench-{tag}-0000", schedule, latencies, sequential=True, pace=pace
+    )
     return latencies, None
 
 
@@ -371,6 +378,8 @@ def summarize(reps: list[dict[str, Any]]) -> dict[str, Any]:
         "throughput": ("batch", "throughput_per_s"),
         "latency_seq_p50": ("sequential_ms", "p50"),
         "latency_seq_p95": ("sequential_ms", "p95"),
+        "latency_paced_p50": ("paced_ms", "p50"),
+        "latency_paced_p95": ("paced_ms", "p95"),
         "latency_burst_p50": ("burst_ms", "p50"),
         "latency_burst_p95": ("burst_ms", "p95"),
         "history_events": ("batch", "history_events_per_lifecycle"),
@@ -387,6 +396,8 @@ def summarize(reps: list[dict[str, Any]]) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for name, path in paths.items():
+        if any(path[0] not in r[v] for r in reps for v in ("daiban", "baseline")):
+            continue  # not measured (``--pace 0``)
         d = [get(r["daiban"], path) for r in reps]
         b = [get(r["baseline"], path) for r in reps]
         ratio = [x / y if y else float("nan") for x, y in zip(d, b, strict=True)]
@@ -403,7 +414,7 @@ async def repetition(
     failures: list[str],
     console: Console,
 ) -> tuple[dict[str, Any], Schedule]:
-    """One repetition: sequential lifecycles, the two batches, the two bursts (interleaved)."""
+    """One repetition: sequential (and paced) lifecycles, the two batches, the two bursts (interleaved)."""
     r: dict[str, Any] = {"daiban": {}, "baseline": {}}
     console.log(f"rep {rep}/{args.reps}: sequential lifecycles")
     lat, trace = await sequential(stack, "daiban", f"d{rep}s", None, args.project)
@@ -415,6 +426,11 @@ async def repetition(
     r["daiban"]["sequential_ms"] = {"p50": 1000 * quantile(lat, 0.5), "p95": 1000 * quantile(lat, 0.95)}
     lat, _ = await sequential(stack, "baseline", f"b{rep}s", schedule, args.project)
     r["baseline"]["sequential_ms"] = {"p50": 1000 * quantile(lat, 0.5), "p95": 1000 * quantile(lat, 0.95)}
+    if args.pace > 0:
+        console.log(f"rep {rep}/{args.reps}: paced lifecycles ({args.pace:g} s before each Update)")
+        for variant in ("daiban", "baseline"):
+            lat, _ = await sequential(stack, variant, f"{variant[0]}{rep}p", schedule, args.project, args.pace)
+            r[variant]["paced_ms"] = {"p50": 1000 * quantile(lat, 0.5), "p95": 1000 * quantile(lat, 0.95)}
     for variant in ("daiban", "baseline"):
         console.log(f"rep {rep}/{args.reps}: {variant} batch of {args.lifecycles}")
         tag = f"{variant[0]}{rep}"
@@ -515,6 +531,8 @@ ROWS = [
     ("throughput", "throughput, lifecycles/s *", "{:.2f}"),
     ("latency_seq_p50", "Update latency p50 ms, sequential *", "{:.1f}"),
     ("latency_seq_p95", "Update latency p95 ms, sequential *", "{:.1f}"),
+    ("latency_paced_p50", "Update latency p50 ms, paced *", "{:.1f}"),
+    ("latency_paced_p95", "Update latency p95 ms, paced *", "{:.1f}"),
     ("latency_burst_p50", "Update latency p50 ms, burst *", "{:.1f}"),
     ("latency_burst_p95", "Update latency p95 ms, burst *", "{:.1f}"),
     ("history_events", "history events / lifecycle", "{:.0f}"),
@@ -548,6 +566,8 @@ def report(doc: dict[str, Any], console: Console) -> None:
     t.add_column("baseline", justify="right")
     t.add_column("ratio", justify="right")
     for key, label, fmt in ROWS:
+        if key not in doc["summary"]:
+            continue
         s = doc["summary"][key]
         t.add_row(label, _cell(s["daiban"], fmt), _cell(s["baseline"], fmt), _cell(s["ratio"], "{:.2f}"))
     mem = doc["memory"]
@@ -596,6 +616,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--open-projects", type=int, default=2000, help="open lifecycles for worker memory (0: skip)")
     parser.add_argument("--burst", type=int, default=50, help="concurrent Updates in the burst latency")
     parser.add_argument(
+        "--pace", type=float, default=0.3, help="seconds before each Update of the paced lifecycles (0: skip them)"
+    )
+    parser.add_argument(
         "--unsandboxed",
         action="store_true",
         help="both variants without the workflow sandbox (default: in it, as worker.py runs: DAIBAN_WORKFLOW_SANDBOX)",
@@ -610,6 +633,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.reps < 1 or args.lifecycles < 1 or args.burst < 1:
         parser.error("--reps, --lifecycles and --burst must be at least 1")
+    if not 0 <= args.pace <= 10:
+        parser.error("--pace must be between 0 and 10 seconds")
     return args
 
 

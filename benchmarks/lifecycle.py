@@ -128,8 +128,10 @@ async def drive(
     latencies: list[float],
     *,
     sequential: bool = False,
+    pace: float = 0.0,
 ) -> Trace:
-    """Register ``reg`` and drive it to production (module docstring); its trace."""
+    """Register ``reg`` and drive it to production (module docstring); its trace. ``pace``: when
+    ``sequential``, seconds to wait before each Update (so it meets the project at rest)."""
     client: Client = daiban.client
     trace = Trace(reg.project_id, registration=reg.model_dump(mode="json"))
     await patiently(lambda: daiban.register(reg), "register")
@@ -155,6 +157,7 @@ async def drive(
         trace.args.update((cid, _as_sent(arg)) for _, cid, arg in todo)
         if sequential:
             for u, cid, arg in todo:
+                await asyncio.sleep(pace)
                 await send(u, cid, arg)
         else:
             await asyncio.gather(*(send(u, cid, arg) for u, cid, arg in todo))

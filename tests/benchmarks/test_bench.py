@@ -23,6 +23,8 @@ FIGURES = {
     "throughput",
     "latency_seq_p50",
     "latency_seq_p95",
+    "latency_paced_p50",
+    "latency_paced_p95",
     "latency_burst_p50",
     "latency_burst_p95",
     "history_events",
@@ -39,6 +41,7 @@ def test_bench_runs_both_variants_and_checks_their_rows(
 ) -> None:
     out = tmp_path / "bench.json"
     args = ["--reps", "1", "--lifecycles", "2", "--burst", "2", "--open-projects", "5", "--store-seconds", "0.2"]
+    args += ["--pace", "0.05"]
     code = bench.main([*args, "--project", "small", "--database-url", pg_server_dsn, "--json", str(out)])
     printed = capsys.readouterr().out
     doc = json.loads(out.read_text(encoding="utf-8"))
@@ -106,3 +109,24 @@ def test_rows_of_other_sizes_fail_the_bench() -> None:
     assert bench.check_rows(schedule, rep(1_000, 1_100)) == [
         "baseline rows hold [1100] payload bytes per lifecycle; daiban's [1000]"
     ]
+
+
+def test_paced_latency_is_left_out_when_not_measured() -> None:
+    """``--pace 0`` measures no paced lifecycles: the summary has no paced figures, the rest stay."""
+
+    def side(paced: bool) -> dict[str, Any]:
+        batch = {
+            "cpu_seconds_per_lifecycle": {"worker": 1, "server": 1, "postgres": 1, "total": 3},
+            "throughput_per_s": 1,
+            "history_events_per_lifecycle": 1,
+            "history_bytes_per_lifecycle": 1,
+            "runs_per_lifecycle": 1,
+            "query_payload_bytes": 1,
+            "result_payload_bytes": 1,
+        }
+        ms = {"p50": 10.0, "p95": 20.0}
+        return {"batch": batch, "sequential_ms": ms, "burst_ms": ms} | ({"paced_ms": ms} if paced else {})
+
+    assert set(bench.summarize([{"daiban": side(True), "baseline": side(True)}])) == FIGURES
+    unpaced = bench.summarize([{"daiban": side(False), "baseline": side(False)}])
+    assert set(unpaced) == FIGURES - {"latency_paced_p50", "latency_paced_p95"}
