@@ -490,17 +490,17 @@ WITH matters AS (
     UPDATE rm_matters m SET deadline = coalesce(c.promised_deadline, c.deadline),
                             overdue = c.open AND (c.breached OR c.promise_missed)
     FROM rm_clocks c
-    WHERE m.project_id = ANY($1::text[]) AND c.project_id = m.project_id
+    WHERE m.project_id = ANY($1::text[]) AND c.project_id = ANY($1::text[]) AND c.project_id = m.project_id
       AND c.scope = 'matter' AND c.matter_code = m.matter_code AND c.submission = m.submissions
       AND (m.deadline IS DISTINCT FROM coalesce(c.promised_deadline, c.deadline)
            OR m.overdue <> (c.open AND (c.breached OR c.promise_missed)))
 )
 UPDATE rm_projects p SET nearest_deadline = n.deadline, overdue = n.overdue
-FROM (SELECT u.project_id,
-             min(coalesce(c.promised_deadline, c.deadline)) FILTER (WHERE c.open AND NOT c.stopped) AS deadline,
-             coalesce(bool_or(c.open AND (c.breached OR c.promise_missed)), false) AS overdue
-      FROM unnest($1::text[]) AS u(project_id) LEFT JOIN rm_clocks c USING (project_id)
-      GROUP BY u.project_id) n
-WHERE p.project_id = n.project_id
+FROM unnest($1::text[]) AS u(project_id)
+CROSS JOIN LATERAL (
+    SELECT min(coalesce(c.promised_deadline, c.deadline)) FILTER (WHERE c.open AND NOT c.stopped) AS deadline,
+           coalesce(bool_or(c.open AND (c.breached OR c.promise_missed)), false) AS overdue
+    FROM rm_clocks c WHERE c.project_id = u.project_id) n
+WHERE p.project_id = u.project_id
   AND (p.nearest_deadline IS DISTINCT FROM n.deadline OR p.overdue <> n.overdue)
 """
