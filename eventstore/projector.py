@@ -485,6 +485,10 @@ async def retry_quarantined(pool: asyncpg.Pool, *, stream_id: str | None = None)
 # flag follow its current submission's clock, at the limit the zone answers for (its promise when
 # there is one, as the lifecycle shows it); a project's nearest deadline is its earliest running
 # open clock, and it is overdue while any open clock is breached or has missed its promise.
+# Every table is read through the touched project ids (its primary key's leading column): a round
+# costs the rows of its projects, whatever plan PostgreSQL keeps for the prepared statement. Joined
+# on ``c.project_id = m.project_id`` alone, a plan made while the tables were small scanned all of
+# ``rm_clocks`` every round, for good where no ANALYZE comes (autovacuum off).
 _REFRESH = """
 WITH matters AS (
     UPDATE rm_matters m SET deadline = coalesce(c.promised_deadline, c.deadline),
