@@ -21,6 +21,7 @@ import time
 import uuid
 from datetime import timedelta
 
+from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
@@ -34,7 +35,6 @@ from tests import support as sp
 from tests.workflows.heartbeat_probe import HeartbeatProbe, OneBatch
 
 QUEUE = "worker-loss"
-_STARTED = 2  # PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
 
 
 async def serve(address: str, dsn: str) -> None:
@@ -69,7 +69,7 @@ async def stall(stack: Stack, heartbeat: timedelta | None) -> float:
     )
     for _ in range(600):  # until the attempt runs on the doomed worker
         pending = (await handle.describe()).raw_description.pending_activities
-        if pending and pending[0].state == _STARTED:
+        if pending and pending[0].state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED:
             break
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.5)

@@ -54,24 +54,19 @@ async def test_a_long_block_beats_with_its_details() -> None:
     assert len(beats) >= 2 and set(beats) == {("seen",)}
 
 
-async def test_a_short_block_sends_nothing() -> None:
-    """The first beat comes after a third of the timeout: a batch that lands at once costs no call."""
-    env, beats = _env(timedelta(seconds=3))
+@pytest.mark.parametrize(
+    ("heartbeat_timeout", "block_seconds"),
+    [(timedelta(seconds=3), 0.0), (None, 0.2)],
+    ids=["a block within the first third", "no heartbeat timeout"],
+)
+async def test_no_beats(heartbeat_timeout: timedelta | None, block_seconds: float) -> None:
+    """The first beat comes after a third of the timeout (a batch that lands at once costs no
+    call), and none without a heartbeat timeout."""
+    env, beats = _env(heartbeat_timeout)
 
     async def work() -> None:
         async with beating():
-            await asyncio.sleep(0)
-
-    await env.run(work)
-    assert beats == []
-
-
-async def test_no_heartbeat_timeout_no_beats() -> None:
-    env, beats = _env(None)
-
-    async def work() -> None:
-        async with beating():
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(block_seconds)
 
     await env.run(work)
     assert beats == []
