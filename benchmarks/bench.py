@@ -44,6 +44,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import RawValue
 
@@ -144,6 +146,73 @@ async def history_of(client: Client, workflow_id: str, first_run_id: str | None)
         run_id = nxt
 
 
+# The events a workflow task's commands write, as ``update_tasks`` names them (activities: by type).
+_ISSUED = {
+    EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: "search attributes",
+    EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED: "memo",
+    EventType.EVENT_TYPE_TIMER_STARTED: "timer",
+    EventType.EVENT_TYPE_TIMER_CANCELED: "timer cancelled",
+    EventType.EVENT_TYPE_MARKER_RECORDED: "marker",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED: "activity cancelled",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: "continue-as-new",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: "completion",
+}
+_COMMANDS = {*_ISSUED, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED}
+_ANSWER = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+}
+
+
+def _issued_name(e: HistoryEvent) -> str:
+    if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        return e.activity_task_scheduled_event_attributes.activity_type.name
+    return _ISSUED[e.event_type]
+
+
+def answered_with(events: Sequence[HistoryEvent]) -> dict[str, str]:
+    """What the workflow task that answered each Update issued besides the answer, by update id: its
+    commands' events (those right after its ``WorkflowTaskCompleted``), named (activities by type)
+    and joined, e.g. ``apply_batch + deliver_applications + search attributes``; ``-`` for none."""
+    out: dict[str, str] = {}
+    task: list[HistoryEvent] | None = None  # the command events of the task being read
+    for e in [*events, None]:
+        if task is not None and e is not None and (e.event_type in _ANSWER or e.event_type in _COMMANDS):
+            task.append(e)
+            continue
+        if task:
+            issued = " + ".join(sorted(_issued_name(c) for c in task if c.event_type not in _ANSWER)) or "-"
+            out.update(
+                (c.workflow_execution_update_completed_event_attributes.meta.update_id, issued)
+                for c in task
+                if c.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED
+            )
+        task = [] if e is not None and e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED else None
+    return out
+
+
+async def update_tasks(client: Client, workflow_id: str) -> dict[str, str]:
+    """``answered_with`` over every run of a workflow (continue-as-new)."""
+    out: dict[str, str] = {}
+    run_id = await first_run_id(client, workflow_id)
+    while True:
+        hist = await patiently(client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history, "history")
+        out.update(answered_with(hist.events))
+        nxt = hist.events[-1].workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+        if not nxt:
+            return out
+        run_id = nxt
+
+
+def by_task(latencies: list[float], ids: list[str], tasks: dict[str, str]) -> dict[str, list[float]]:
+    """Latencies (ms) of Updates sent one after another (``ids`` in sending order), grouped by
+    what their workflow task issued (``update_tasks``)."""
+    out: dict[str, list[float]] = {}
+    for lat, uid in zip(latencies, ids, strict=True):
+        out.setdefault(tasks.get(uid, "?"), []).append(1000 * lat)
+    return out
+
+
 async def first_run_id(client: Client, workflow_id: str) -> str | None:
     desc = await patiently(client.get_workflow_handle(workflow_id).describe, "describe")
     return desc.raw_description.workflow_execution_info.first_run_id or None
@@ -237,21 +306,25 @@ async def batch(
 
 async def sequential(
     stack: Stack, variant: str, tag: str, schedule: Schedule | None, project: str, pace: float = 0.0
-) -> tuple[list[float], Any]:
+) -> tuple[list[float], Any, dict[str, list[float]]]:
     """One lifecycle alone, its Updates one after another (each ``pace`` seconds after the one
-    before): latencies, and daiban's trace."""
+    before): latencies, daiban's trace, and the latencies (ms) by what the Update's workflow task
+    issued (``update_tasks``)."""
     assert stack.client is not None
     latencies: list[float] = []
+    lid = f"bench-{tag}-0000"
     if variant == "daiban":
         trace = await lifecycle.drive(
             DaibanClient(stack.client, DAIBAN_QUEUE), reg(project, tag, 0), latencies, sequential=True, pace=pace
         )
-        return latencies, trace
+        ids = [cid for step in trace.steps for _, cid in step]
+        tasks = await update_tasks(stack.client, workflow_id_for(trace.project_id))
+        return latencies, trace, by_task(latencies, ids, tasks)
     assert schedule is not None
-    await baseline.drive(
-        stack.client, BASELINE_QUEUE, f"bench-{tag}-0000", schedule, latencies, sequential=True, pace=pace
-    )
-    return latencies, None
+    await baseline.drive(stack.client, BASELINE_QUEUE, lid, schedule, latencies, sequential=True, pace=pace)
+    ids = [lid + schedule.update_id_suffix(i, j) for i, step in enumerate(schedule.steps) for j in range(len(step))]
+    tasks = await update_tasks(stack.client, f"baseline-{lid}")
+    return latencies, None, by_task(latencies, ids, tasks)
 
 
 async def burst(stack: Stack, variant: str, tag: str, count: int, schedule: Schedule, project: str) -> list[float]:
@@ -405,6 +478,23 @@ def summarize(reps: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def pooled_by_task(reps: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+    """The paced latencies of every repetition, per variant and by what the Update's workflow task
+    issued (``answered_with``): count, p50 and p95 in ms ({} when not measured)."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for variant in ("daiban", "baseline"):
+        pooled: dict[str, list[float]] = {}
+        for r in reps:
+            for label, lat in r[variant].get("paced_by_task_ms", {}).items():
+                pooled.setdefault(label, []).extend(lat)
+        if pooled:
+            out[variant] = {
+                label: {"n": len(lat), "p50": quantile(lat, 0.5), "p95": quantile(lat, 0.95)}
+                for label, lat in sorted(pooled.items(), key=lambda kv: -len(kv[1]))
+            }
+    return out
+
+
 async def repetition(
     stack: Stack,
     workers: dict[str, WorkerProc],
@@ -417,20 +507,21 @@ async def repetition(
     """One repetition: sequential (and paced) lifecycles, the two batches, the two bursts (interleaved)."""
     r: dict[str, Any] = {"daiban": {}, "baseline": {}}
     console.log(f"rep {rep}/{args.reps}: sequential lifecycles")
-    lat, trace = await sequential(stack, "daiban", f"d{rep}s", None, args.project)
+    lat, trace, _ = await sequential(stack, "daiban", f"d{rep}s", None, args.project)
     fresh = await schedule_of(stack, trace)
     if schedule is None:
         schedule = fresh
     elif fresh.shape() != schedule.shape():
         failures.append(f"rep {rep}: daiban's lifecycle differs from rep 1's ({fresh.rows} rows)")
     r["daiban"]["sequential_ms"] = {"p50": 1000 * quantile(lat, 0.5), "p95": 1000 * quantile(lat, 0.95)}
-    lat, _ = await sequential(stack, "baseline", f"b{rep}s", schedule, args.project)
+    lat, _, _ = await sequential(stack, "baseline", f"b{rep}s", schedule, args.project)
     r["baseline"]["sequential_ms"] = {"p50": 1000 * quantile(lat, 0.5), "p95": 1000 * quantile(lat, 0.95)}
     if args.pace > 0:
         console.log(f"rep {rep}/{args.reps}: paced lifecycles ({args.pace:g} s before each Update)")
         for variant in ("daiban", "baseline"):
-            lat, _ = await sequential(stack, variant, f"{variant[0]}{rep}p", schedule, args.project, args.pace)
+            lat, _, tasks = await sequential(stack, variant, f"{variant[0]}{rep}p", schedule, args.project, args.pace)
             r[variant]["paced_ms"] = {"p50": 1000 * quantile(lat, 0.5), "p95": 1000 * quantile(lat, 0.95)}
+            r[variant]["paced_by_task_ms"] = tasks
     for variant in ("daiban", "baseline"):
         console.log(f"rep {rep}/{args.reps}: {variant} batch of {args.lifecycles}")
         tag = f"{variant[0]}{rep}"
@@ -504,6 +595,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             },
             "reps": reps,
             "summary": summarize(reps),
+            "paced_by_task": pooled_by_task(reps),
             "memory": mem,
             "eventstore": store,
             "failures": failures,
@@ -600,6 +692,16 @@ def report(doc: dict[str, Any], console: Console) -> None:
             f"projector lag at ~1,000 events/s: p50 {statistics.median(x['p50'] for x in lag):.0f} ms, "
             f"p95 {statistics.median(x['p95'] for x in lag):.0f} ms"
         )
+    if doc.get("paced_by_task"):
+        p = Table(title="paced Updates by what their workflow task issued besides the answer (all repetitions)")
+        for col in ("variant", "the task issued", "Updates"):
+            p.add_column(col)
+        p.add_column("p50 ms", justify="right")
+        p.add_column("p95 ms", justify="right")
+        for variant, rows in doc["paced_by_task"].items():
+            for label, f in rows.items():
+                p.add_row(variant, label, f"{f['n']:.0f}", f"{f['p50']:.1f}", f"{f['p95']:.1f}")
+        console.print(p)
     console.print(f"PostgreSQL CPU measured: {doc['postgres_measured']}")
     console.print(f"* {doc['note']}")
     for f in doc["failures"]:

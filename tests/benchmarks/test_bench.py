@@ -69,6 +69,13 @@ def test_bench_runs_both_variants_and_checks_their_rows(
         assert doc["summary"]["cpu_worker"][variant]["median"] > 0
         assert doc["memory"][variant]["open_lifecycles"] == 5
     assert set(doc["eventstore"][0]["appends_per_s"]) >= {"single event, 1 writer"}
+    # Every paced Update is found in its workflow's history, named with what its task issued.
+    for variant in ("daiban", "baseline"):
+        by_task = doc["paced_by_task"][variant]
+        assert "?" not in by_task
+        assert sum(f["n"] for f in by_task.values()) == doc["schedule"]["updates"]
+    assert any("apply_batch" in label for label in doc["paced_by_task"]["daiban"])
+    assert "paced Updates by what their workflow task issued" in printed
     ratio = doc["summary"]["cpu_total"]["ratio"]["median"]
     assert f"lifecycle CPU ratio vs raw baseline: {ratio:.2f}" in printed.splitlines()
 
@@ -130,3 +137,16 @@ def test_paced_latency_is_left_out_when_not_measured() -> None:
     assert set(bench.summarize([{"daiban": side(True), "baseline": side(True)}])) == FIGURES
     unpaced = bench.summarize([{"daiban": side(False), "baseline": side(False)}])
     assert set(unpaced) == FIGURES - {"latency_paced_p50", "latency_paced_p95"}
+    assert bench.pooled_by_task([{"daiban": side(False), "baseline": side(False)}]) == {}
+
+
+def test_paced_latencies_pool_by_what_the_task_issued() -> None:
+    reps = [
+        {"daiban": {"paced_by_task_ms": {"apply_batch": [10.0, 30.0], "-": [5.0]}}, "baseline": {}},
+        {"daiban": {"paced_by_task_ms": {"apply_batch": [20.0]}}, "baseline": {}},
+    ]
+    pooled = bench.pooled_by_task(reps)
+    assert list(pooled) == ["daiban"]
+    assert list(pooled["daiban"]) == ["apply_batch", "-"]  # the most frequent first
+    assert pooled["daiban"]["apply_batch"] == {"n": 3, "p50": 20.0, "p95": 30.0}
+    assert pooled["daiban"]["-"] == {"n": 1, "p50": 5.0, "p95": 5.0}
