@@ -10,6 +10,7 @@ workflow's loop then issues the shape's commands in the same workflow task as th
 - ``activity``: one activity (the baseline's Update: ``insert_row``);
 - ``activity + search attributes``: and one upsert of a keyword (daiban's ``publish``);
 - ``activity + memo``: and one memo upsert (a visibility write as well, without search attributes);
+- ``activity + timer``: and a timer (one more history event, no visibility write);
 - ``activity + second queue``: and an activity on another task queue (daiban's ``deliver_applications``);
 - ``activity + search attributes + second queue``: both (daiban's heaviest Update task).
 
@@ -41,6 +42,7 @@ SHAPES = (
     "activity",
     "activity + search attributes",
     "activity + memo",
+    "activity + timer",
     "activity + second queue",
     "activity + search attributes + second queue",
 )
@@ -58,6 +60,7 @@ class UpdateCost:
     def __init__(self) -> None:
         self._queued: list[int] = []
         self._stopped = False
+        self._timers: list[asyncio.Task[None]] = []
 
     @workflow.run
     async def run(self, shape: str) -> int:
@@ -74,6 +77,8 @@ class UpdateCost:
                 workflow.upsert_search_attributes([visibility.STAGE.value_set(f"step-{n}")])
             if "memo" in shape:
                 workflow.upsert_memo({"step": n})
+            if "timer" in shape:  # started, never awaited: a command like the others
+                self._timers.append(asyncio.create_task(workflow.sleep(timedelta(days=1))))
             if "second queue" in shape:
                 handles.append(
                     workflow.start_activity(

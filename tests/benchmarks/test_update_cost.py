@@ -83,6 +83,7 @@ async def test_each_shape_issues_what_it_names(pg_server_dsn: str) -> None:
         "activity": {noop},
         "activity + search attributes": {f"search attributes + {noop}"},
         "activity + memo": {f"memo + {noop}"},
+        "activity + timer": {f"timer + {noop}"},
         "activity + second queue": {f"{noop} + {noop}"},
         "activity + search attributes + second queue": {f"search attributes + {noop} + {noop}"},
     }
