@@ -6,6 +6,7 @@ Update's own task, exactly the commands its name says. Timings are printed, neve
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,10 @@ from benchmarks.stack import Stack
 HISTORIES = Path(__file__).parents[1] / "replay" / "histories"
 
 
-def _event(kind: EventType.ValueType, **attrs: dict[str, object]) -> HistoryEvent:
+def _event(kind: EventType.ValueType, **attrs: Mapping[str, object]) -> HistoryEvent:
     e = HistoryEvent(event_type=kind)
     for field, value in attrs.items():
-        json_format.ParseDict(value, getattr(e, field))
+        json_format.ParseDict(dict(value), getattr(e, field))
     return e
 
 
