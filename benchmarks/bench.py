@@ -9,7 +9,9 @@ repetition:
    then again with ``--pace`` seconds before each Update: the paced latency, of an Update that
    meets its project at rest (a zone's decisions on one project come minutes to days apart; sent
    back to back, the baseline's next Update usually arrives while its last row's activity runs,
-   so its workflow task carries only the answer);
+   so its workflow task carries only the answer); the paced Updates are also split by what the
+   workflow task that answered each one issued besides the answer (``answered_with``, from history:
+   the batch, search attributes, a delivery...);
 2. a daiban batch then a baseline batch of ``--lifecycles`` lifecycles driven concurrently, from
    registration to production (``benchmarks.lifecycle``): CPU seconds of the worker process, the
    Temporal server and PostgreSQL over the batch, throughput, history events and bytes (every run,
@@ -146,7 +148,7 @@ async def history_of(client: Client, workflow_id: str, first_run_id: str | None)
         run_id = nxt
 
 
-# The events a workflow task's commands write, as ``update_tasks`` names them (activities: by type).
+# The events a workflow task's commands write, as ``answered_with`` names them (activities: by type).
 _ISSUED = {
     EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: "search attributes",
     EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED: "memo",
@@ -308,8 +310,8 @@ async def sequential(
     stack: Stack, variant: str, tag: str, schedule: Schedule | None, project: str, pace: float = 0.0
 ) -> tuple[list[float], Any, dict[str, list[float]]]:
     """One lifecycle alone, its Updates one after another (each ``pace`` seconds after the one
-    before): latencies, daiban's trace, and the latencies (ms) by what the Update's workflow task
-    issued (``update_tasks``)."""
+    before): latencies, daiban's trace, and when paced the latencies (ms) by what the Update's
+    workflow task issued (``update_tasks``)."""
     assert stack.client is not None
     latencies: list[float] = []
     lid = f"bench-{tag}-0000"
@@ -317,11 +319,15 @@ async def sequential(
         trace = await lifecycle.drive(
             DaibanClient(stack.client, DAIBAN_QUEUE), reg(project, tag, 0), latencies, sequential=True, pace=pace
         )
+        if not pace:
+            return latencies, trace, {}
         ids = [cid for step in trace.steps for _, cid in step]
         tasks = await update_tasks(stack.client, workflow_id_for(trace.project_id))
         return latencies, trace, by_task(latencies, ids, tasks)
     assert schedule is not None
     await baseline.drive(stack.client, BASELINE_QUEUE, lid, schedule, latencies, sequential=True, pace=pace)
+    if not pace:
+        return latencies, None, {}
     ids = [lid + schedule.update_id_suffix(i, j) for i, step in enumerate(schedule.steps) for j in range(len(step))]
     tasks = await update_tasks(stack.client, f"baseline-{lid}")
     return latencies, None, by_task(latencies, ids, tasks)
