@@ -39,7 +39,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ from rich.console import Console
 from rich.table import Table
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.common import RawValue
 
 from benchmarks import baseline, lifecycle
@@ -130,22 +130,26 @@ async def rows_per_lifecycle(stack: Stack, variant: str, ids: list[str]) -> tupl
     return [found.get(i, (0, 0))[0] for i in ids], [found.get(i, (0, 0))[1] for i in ids]
 
 
+async def run_histories(client: Client, workflow_id: str, first_run_id: str | None) -> AsyncIterator[WorkflowHistory]:
+    """The history of every run of a workflow, from ``first_run_id`` along its continue-as-new chain."""
+    run_id = first_run_id
+    while True:
+        hist = await patiently(client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history, "history")
+        yield hist
+        run_id = hist.events[-1].workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+        if not run_id:
+            return
+
+
 async def history_of(client: Client, workflow_id: str, first_run_id: str | None) -> tuple[int, int, int, int]:
     """(runs, events, bytes, result payload bytes) over every run of a workflow (continue-as-new)."""
     runs = events = size = result = 0
-    run_id = first_run_id
-    while True:
-        handle = client.get_workflow_handle(workflow_id, run_id=run_id)
-        hist = await patiently(handle.fetch_history, "history")
+    async for hist in run_histories(client, workflow_id, first_run_id):
         runs, events = runs + 1, events + len(hist.events)
         size += sum(e.ByteSize() for e in hist.events)
-        last = hist.events[-1]
-        nxt = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-        if not nxt:
-            done = last.workflow_execution_completed_event_attributes
-            result = sum(p.ByteSize() for p in done.result.payloads)
-            return runs, events, size, result
-        run_id = nxt
+        done = hist.events[-1].workflow_execution_completed_event_attributes
+        result = sum(p.ByteSize() for p in done.result.payloads)
+    return runs, events, size, result
 
 
 # The events a workflow task's commands write, as ``answered_with`` names them (activities: by type).
@@ -159,11 +163,12 @@ _ISSUED = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: "continue-as-new",
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: "completion",
 }
-_COMMANDS = {*_ISSUED, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED}
+# What a task's answer to an Update writes, and everything a task's commands may write.
 _ANSWER = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
 }
+_TASK_EVENTS = {*_ISSUED, *_ANSWER, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED}
 
 
 def _issued_name(e: HistoryEvent) -> str:
@@ -176,34 +181,33 @@ def answered_with(events: Sequence[HistoryEvent]) -> dict[str, str]:
     """What the workflow task that answered each Update issued besides the answer, by update id: its
     commands' events (those right after its ``WorkflowTaskCompleted``), named (activities by type)
     and joined, e.g. ``apply_batch + deliver_applications + search attributes``; ``-`` for none."""
+    tasks: list[list[HistoryEvent]] = []  # each completed task's events
+    reading = False
+    for e in events:
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            tasks.append([])
+            reading = True
+        elif reading and e.event_type in _TASK_EVENTS:
+            tasks[-1].append(e)
+        else:
+            reading = False
     out: dict[str, str] = {}
-    task: list[HistoryEvent] | None = None  # the command events of the task being read
-    for e in [*events, None]:
-        if task is not None and e is not None and (e.event_type in _ANSWER or e.event_type in _COMMANDS):
-            task.append(e)
-            continue
-        if task:
-            issued = " + ".join(sorted(_issued_name(c) for c in task if c.event_type not in _ANSWER)) or "-"
-            out.update(
-                (c.workflow_execution_update_completed_event_attributes.meta.update_id, issued)
-                for c in task
-                if c.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED
-            )
-        task = [] if e is not None and e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED else None
+    for task in tasks:
+        issued = " + ".join(sorted(_issued_name(e) for e in task if e.event_type not in _ANSWER)) or "-"
+        out.update(
+            (e.workflow_execution_update_completed_event_attributes.meta.update_id, issued)
+            for e in task
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED
+        )
     return out
 
 
 async def update_tasks(client: Client, workflow_id: str) -> dict[str, str]:
     """``answered_with`` over every run of a workflow (continue-as-new)."""
     out: dict[str, str] = {}
-    run_id = await first_run_id(client, workflow_id)
-    while True:
-        hist = await patiently(client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history, "history")
+    async for hist in run_histories(client, workflow_id, await first_run_id(client, workflow_id)):
         out.update(answered_with(hist.events))
-        nxt = hist.events[-1].workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-        if not nxt:
-            return out
-        run_id = nxt
+    return out
 
 
 def by_task(latencies: list[float], ids: list[str], tasks: dict[str, str]) -> dict[str, list[float]]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 import uuid
@@ -149,8 +150,6 @@ async def main(args: argparse.Namespace) -> None:
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    import os
-
     parser = argparse.ArgumentParser(prog="python -m benchmarks.update_cost", description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=60, help="Updates per shape")
     parser.add_argument("--pace", type=float, default=0.15, help="seconds before each Update")
