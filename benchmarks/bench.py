@@ -56,7 +56,7 @@ from benchmarks.baseline import Schedule, Step
 from benchmarks.eventstore_bench import _database
 from benchmarks.eventstore_bench import measure as measure_store
 from benchmarks.patience import RETRIES, patiently
-from benchmarks.stack import Stack, WorkerProc, describe_machine, rss_settled
+from benchmarks.stack import Stack, WorkerProc, add_dynamic_config_argument, describe_machine, rss_settled
 from eventstore.projector import CHECKPOINT
 from interfaces.client import DaibanClient
 from schemas.project import RegisterProject, workflow_id_for
@@ -547,7 +547,11 @@ async def repetition(
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    stack = Stack(database_url=None if args.embedded_pg else args.database_url, unsandboxed=args.unsandboxed)
+    stack = Stack(
+        database_url=None if args.embedded_pg else args.database_url,
+        unsandboxed=args.unsandboxed,
+        dynamic_config=tuple(args.dynamic_config),
+    )
     console = Console(stderr=True)
     reps: list[dict[str, Any]] = []
     failures: list[str] = []
@@ -656,6 +660,8 @@ def report(doc: dict[str, Any], console: Console) -> None:
         f"{'unsandboxed' if o['unsandboxed'] else 'sandboxed'} workers; {doc['machine']['cores']} cores "
         f"(load {doc['machine']['load_average_1m']:.1f} at the end)"
     )
+    if o.get("dynamic_config"):
+        console.print(f"the dev server ran with dynamic config: {'; '.join(o['dynamic_config'])}")
     console.print(
         f"one lifecycle: {sched['updates']} Updates in {sched['steps']} steps, "
         f"{sched['rows_per_lifecycle']} rows of {sched.get('row_payload_bytes_per_lifecycle', 0):,} payload bytes "
@@ -742,6 +748,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--embedded-pg", action="store_true", help="an embedded PostgreSQL even if DATABASE_URL is set")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, default=None, help="where to write the JSON (default .daiban/bench/)")
+    add_dynamic_config_argument(parser)
     args = parser.parse_args(argv)
     if args.reps < 1 or args.lifecycles < 1 or args.burst < 1:
         parser.error("--reps, --lifecycles and --burst must be at least 1")

@@ -1,7 +1,8 @@
 """The servers and processes of ``make bench``, and their CPU from the processes' own accounting.
 
 A Temporal dev server (the ``temporal`` binary of the venv, on a free port, daiban's search
-attributes registered, its SQLite file in a temporary folder), a PostgreSQL database (a fresh
+attributes registered, its SQLite file in a temporary folder, dynamic config values given with
+``--dynamic-config``), a PostgreSQL database (a fresh
 throwaway database on ``DATABASE_URL``'s server, or on an embedded PostgreSQL of its own), and the
 worker processes (``benchmarks.bench_worker``). Everything is stopped by its pid in ``close``.
 
@@ -17,9 +18,12 @@ CPU seconds are user + system time read with psutil:
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -85,6 +89,8 @@ class Stack:
 
     database_url: str | None
     unsandboxed: bool
+    # The dev server's dynamic config values, "KEY=JSON_VALUE" each (``dynamic_config_value``).
+    dynamic_config: tuple[str, ...] = ()
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="daiban-bench-")))
     temporal_port: int = field(default_factory=free_port)
     temporal: subprocess.Popen[bytes] | None = None
@@ -133,7 +139,12 @@ class Stack:
         log = self._log("temporal")
         self.temporal = subprocess.Popen(  # noqa: ASYNC220 - returns at once, as the dev stack starts it
             dev_server_command(
-                self.root / "temporal.db", self.temporal_port, "--headless", *visibility.cli_flags(), log_level="error"
+                self.root / "temporal.db",
+                self.temporal_port,
+                "--headless",
+                *visibility.cli_flags(),
+                *(flag for kv in self.dynamic_config for flag in ("--dynamic-config-value", kv)),
+                log_level="error",
             ),
             stdout=log,
             stderr=log,
@@ -297,6 +308,39 @@ class Stack:
         shutil.rmtree(self.root / "pgdata", ignore_errors=True)
         for db in self.root.glob("temporal.db*"):
             db.unlink(missing_ok=True)
+
+
+def dynamic_config_value(text: str) -> str:
+    """``KEY=JSON_VALUE`` for the dev server's ``--dynamic-config-value`` (e.g.
+    ``history.visibilityProcessorMaxPollRPS=1``), checked: ``ValueError`` naming what is wrong."""
+    key, sep, value = text.partition("=")
+    if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)+", key):
+        raise ValueError(f"{text!r}: expected KEY=JSON_VALUE with a dotted key such as history.visibilityTaskBatchSize")
+    try:
+        json.loads(value)
+    except ValueError:
+        raise ValueError(f"{text!r}: the value is not JSON (a string needs quotes)") from None
+    return text
+
+
+def add_dynamic_config_argument(parser: argparse.ArgumentParser) -> None:
+    """``--dynamic-config KEY=JSON_VALUE``, repeatable: values for the bench's dev server, checked
+    by ``dynamic_config_value`` (a bad one is a usage error naming it)."""
+
+    def checked(text: str) -> str:
+        try:
+            return dynamic_config_value(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parser.add_argument(
+        "--dynamic-config",
+        type=checked,
+        action="append",
+        default=[],
+        metavar="KEY=JSON_VALUE",
+        help="a dynamic config value for the dev server (repeatable), e.g. history.visibilityProcessorMaxPollRPS=1",
+    )
 
 
 def rss_settled(w: WorkerProc, seconds: float = 1.0) -> int:

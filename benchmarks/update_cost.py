@@ -1,6 +1,7 @@
 """What each command in an Update's workflow task adds to the Update's latency, on the bench's server.
 
-``python -m benchmarks.update_cost [--samples N] [--pace S]`` starts its own dev server (and
+``python -m benchmarks.update_cost [--samples N] [--pace S] [--dynamic-config KEY=JSON_VALUE ...]``
+starts its own dev server (given those dynamic config values, if any; and
 PostgreSQL, unused: ``benchmarks.stack``), then one ``UpdateCost`` workflow per shape below, and
 sends them Updates in turn, each ``--pace`` seconds after the one before (so each meets its
 workflow at rest, as the bench's paced Updates do). Every Update's handler only queues; the
@@ -18,6 +19,13 @@ It prints, per shape, the Update latency p25 / p50 / p75 in ms and the p50 above
 The workflow code is the same for every shape, and the worker runs in this process, unsandboxed:
 what differs is what the server does for the commands. A figure, not a test: on a loaded 2-core
 machine the spread is a few ms.
+
+A search attribute or memo change also queues a visibility task, which the dev server's history
+service writes to the visibility store at once, in the same SQLite database as the histories (a
+cluster keeps visibility in a database of its own, ``infra/deploy``). With the visibility queue
+slowed down (``--dynamic-config history.visibilityProcessorMaxPollRPS=1 --dynamic-config
+history.visibilityProcessorMaxPollHostRPS=1``) those writes leave the Updates' path: what remains
+is the commands' own cost.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from temporalio import activity, workflow
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from benchmarks.bench import quantile
-from benchmarks.stack import Stack
+from benchmarks.stack import Stack, add_dynamic_config_argument
 from schemas import visibility
 
 QUEUE, SECOND_QUEUE = "update-cost", "update-cost-second"
@@ -139,13 +147,15 @@ def report(latencies: dict[str, list[float]]) -> list[str]:
 
 
 async def main(args: argparse.Namespace) -> None:
-    stack = Stack(database_url=args.database_url, unsandboxed=True)
+    stack = Stack(database_url=args.database_url, unsandboxed=True, dynamic_config=tuple(args.dynamic_config))
     try:
         await stack.start()
         latencies, _ = await measure(stack, args.samples, args.pace)
     finally:
         await stack.close()
     print(f"Update latency by what its workflow task issues ({args.samples} Updates each, {args.pace:g} s apart):")
+    if args.dynamic_config:
+        print(f"the dev server ran with dynamic config: {'; '.join(args.dynamic_config)}")
     print("\n".join(report(latencies)))
 
 
@@ -154,6 +164,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=60, help="Updates per shape")
     parser.add_argument("--pace", type=float, default=0.15, help="seconds before each Update")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), help=argparse.SUPPRESS)
+    add_dynamic_config_argument(parser)
     args = parser.parse_args(argv)
     if not 1 <= args.samples <= 10_000 or not 0 <= args.pace <= 10:
         parser.error("--samples must be 1-10000 and --pace 0-10 seconds")

@@ -13,10 +13,11 @@ import pytest
 from google.protobuf import json_format
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import History, HistoryEvent
+from temporalio.service import RPCError
 
 from benchmarks import update_cost
 from benchmarks.bench import answered_with, update_tasks
-from benchmarks.stack import Stack
+from benchmarks.stack import Stack, dynamic_config_value
 
 HISTORIES = Path(__file__).parents[1] / "replay" / "histories"
 
@@ -91,3 +92,38 @@ async def test_each_shape_issues_what_it_names(pg_server_dsn: str) -> None:
     lines = update_cost.report(latencies)
     assert len(lines) == 1 + len(update_cost.SHAPES)
     assert lines[2].startswith("activity ") and lines[2].endswith("+0.0")
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("history.visibilityProcessorMaxPollRPS=1", None),
+        ('frontend.namespaceRPS="x"', None),
+        ("history.visibilityProcessorMaxPollRPS", "expected KEY=JSON_VALUE"),
+        ("visibility=1", "expected KEY=JSON_VALUE"),
+        ("history.x=abc", "not JSON"),
+        ("history.x=", "not JSON"),
+    ],
+)
+def test_a_dynamic_config_value_is_checked(text: str, error: str | None) -> None:
+    if error is None:
+        assert dynamic_config_value(text) == text
+        assert update_cost.parse(["--dynamic-config", text]).dynamic_config == [text]
+    else:
+        with pytest.raises(ValueError, match=error):
+            dynamic_config_value(text)
+        with pytest.raises(SystemExit):
+            update_cost.parse(["--dynamic-config", text])
+
+
+@pytest.mark.timeout(120)
+async def test_the_dev_server_runs_with_the_dynamic_config_given(pg_server_dsn: str) -> None:
+    stack = Stack(database_url=pg_server_dsn, unsandboxed=True, dynamic_config=("limit.maxIDLength=40",))
+    try:
+        await stack.start()
+        assert stack.client is not None
+        with pytest.raises(RPCError, match="WorkflowId exceeds maximum allowed length"):
+            await stack.client.start_workflow("UpdateCost", "answer", id="w" * 41, task_queue="nowhere")
+        await stack.client.start_workflow("UpdateCost", "answer", id="w" * 40, task_queue="nowhere")
+    finally:
+        await stack.close()
