@@ -27,7 +27,10 @@ The bench fails (exit 1) unless every daiban lifecycle wrote the same domain eve
 ``events`` table) as every baseline lifecycle wrote rows. Prints a table, writes JSON (``--json``,
 default ``.daiban/bench/bench-<time>.json``) and the line ``lifecycle CPU ratio vs raw baseline: X.XX``.
 CPU seconds come from the processes' own accounting and hold on a shared machine; throughput and
-latency do not (other load on the machine slows both variants).
+latency do not (other load on the machine slows both variants). ``--dynamic-config KEY=JSON_VALUE``
+(repeatable) sets the dev server's dynamic config for both variants, e.g. its visibility queue's
+pace (README, "How much of it is the dev server's visibility store"); the JSON's options and the
+printed header name what was set.
 """
 
 from __future__ import annotations
