@@ -41,7 +41,7 @@ def test_bench_runs_both_variants_and_checks_their_rows(
 ) -> None:
     out = tmp_path / "bench.json"
     args = ["--reps", "1", "--lifecycles", "2", "--burst", "2", "--open-projects", "5", "--store-seconds", "0.2"]
-    args += ["--pace", "0.05"]
+    args += ["--pace", "0.05", "--dynamic-config", "limit.maxIDLength=1000"]  # the server's default value
     code = bench.main([*args, "--project", "small", "--database-url", pg_server_dsn, "--json", str(out)])
     printed = capsys.readouterr().out
     doc = json.loads(out.read_text(encoding="utf-8"))
@@ -76,6 +76,8 @@ def test_bench_runs_both_variants_and_checks_their_rows(
         assert sum(f["n"] for f in by_task.values()) == doc["schedule"]["updates"]
     assert any("apply_batch" in label for label in doc["paced_by_task"]["daiban"])
     assert "paced Updates by what their workflow task issued" in printed
+    assert doc["options"]["dynamic_config"] == ["limit.maxIDLength=1000"]
+    assert "the dev server ran with dynamic config: limit.maxIDLength=1000" in printed
     ratio = doc["summary"]["cpu_total"]["ratio"]["median"]
     assert f"lifecycle CPU ratio vs raw baseline: {ratio:.2f}" in printed.splitlines()
 
