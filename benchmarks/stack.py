@@ -1,10 +1,10 @@
 """The servers and processes of ``make bench``, and their CPU from the processes' own accounting.
 
 A Temporal dev server (the ``temporal`` binary of the venv, on a free port, daiban's search
-attributes registered, its SQLite file in a temporary folder, dynamic config values given with
-``--dynamic-config``), a PostgreSQL database (a fresh
-throwaway database on ``DATABASE_URL``'s server, or on an embedded PostgreSQL of its own), and the
-worker processes (``benchmarks.bench_worker``). Everything is stopped by its pid in ``close``.
+attributes registered, its SQLite file in a temporary folder, the dynamic config values given with
+``--dynamic-config``), a PostgreSQL database (a fresh throwaway database on ``DATABASE_URL``'s
+server, or on an embedded PostgreSQL of its own), and the worker processes
+(``benchmarks.bench_worker``). Everything is stopped by its pid in ``close``.
 
 CPU seconds are user + system time read with psutil:
 - a worker: its process;
@@ -310,9 +310,15 @@ class Stack:
             db.unlink(missing_ok=True)
 
 
+DYNAMIC_CONFIG_MAX = 1000  # characters of one KEY=JSON_VALUE
+
+
 def dynamic_config_value(text: str) -> str:
     """``KEY=JSON_VALUE`` for the dev server's ``--dynamic-config-value`` (e.g.
-    ``history.visibilityProcessorMaxPollRPS=1``), checked: ``ValueError`` naming what is wrong."""
+    ``history.visibilityProcessorMaxPollRPS=1``; at most ``DYNAMIC_CONFIG_MAX`` characters),
+    checked: ``ValueError`` naming what is wrong."""
+    if len(text) > DYNAMIC_CONFIG_MAX:
+        raise ValueError(f"{text[:40]!r}...: longer than {DYNAMIC_CONFIG_MAX} characters")
     key, sep, value = text.partition("=")
     if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)+", key):
         raise ValueError(f"{text!r}: expected KEY=JSON_VALUE with a dotted key such as history.visibilityTaskBatchSize")

@@ -103,6 +103,7 @@ async def test_each_shape_issues_what_it_names(pg_server_dsn: str) -> None:
         ("visibility=1", "expected KEY=JSON_VALUE"),
         ("history.x=abc", "not JSON"),
         ("history.x=", "not JSON"),
+        ("history.x=" + "1" * 1000, "longer than 1000 characters"),
     ],
 )
 def test_a_dynamic_config_value_is_checked(text: str, error: str | None) -> None:
