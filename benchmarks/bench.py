@@ -59,7 +59,14 @@ from benchmarks.baseline import Schedule, Step
 from benchmarks.eventstore_bench import _database
 from benchmarks.eventstore_bench import measure as measure_store
 from benchmarks.patience import RETRIES, patiently
-from benchmarks.stack import Stack, WorkerProc, add_dynamic_config_argument, describe_machine, rss_settled
+from benchmarks.stack import (
+    Stack,
+    WorkerProc,
+    add_dynamic_config_argument,
+    describe_machine,
+    dynamic_config_line,
+    rss_settled,
+)
 from eventstore.projector import CHECKPOINT
 from interfaces.client import DaibanClient
 from schemas.project import RegisterProject, workflow_id_for
@@ -664,7 +671,7 @@ def report(doc: dict[str, Any], console: Console) -> None:
         f"(load {doc['machine']['load_average_1m']:.1f} at the end)"
     )
     if o.get("dynamic_config"):
-        console.print(f"the dev server ran with dynamic config: {'; '.join(o['dynamic_config'])}")
+        console.print(dynamic_config_line(o["dynamic_config"]))
     console.print(
         f"one lifecycle: {sched['updates']} Updates in {sched['steps']} steps, "
         f"{sched['rows_per_lifecycle']} rows of {sched.get('row_payload_bytes_per_lifecycle', 0):,} payload bytes "

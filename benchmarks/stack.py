@@ -329,6 +329,11 @@ def dynamic_config_value(text: str) -> str:
     return text
 
 
+def dynamic_config_line(values: list[str] | tuple[str, ...]) -> str:
+    """The line a report prints under its header for the dev server's dynamic config values."""
+    return f"the dev server ran with dynamic config: {'; '.join(values)}"
+
+
 def add_dynamic_config_argument(parser: argparse.ArgumentParser) -> None:
     """``--dynamic-config KEY=JSON_VALUE``, repeatable: values for the bench's dev server, checked
     by ``dynamic_config_value`` (a bad one is a usage error naming it)."""

@@ -24,8 +24,8 @@ A search attribute or memo change also queues a visibility task, which the dev s
 service writes to the visibility store at once, in the same SQLite database as the histories (a
 cluster keeps visibility in a database of its own, ``infra/deploy``). With the visibility queue
 slowed down (``--dynamic-config history.visibilityProcessorMaxPollRPS=1 --dynamic-config
-history.visibilityProcessorMaxPollHostRPS=1``) those writes leave the Updates' path: what remains
-is the commands' own cost.
+history.visibilityProcessorMaxPollHostRPS=1``) those writes leave the Updates' path, deferred up to
+a second (README, "How much of it is the dev server's visibility store").
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from temporalio import activity, workflow
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from benchmarks.bench import quantile
-from benchmarks.stack import Stack, add_dynamic_config_argument
+from benchmarks.stack import Stack, add_dynamic_config_argument, dynamic_config_line
 from schemas import visibility
 
 QUEUE, SECOND_QUEUE = "update-cost", "update-cost-second"
@@ -155,7 +155,7 @@ async def main(args: argparse.Namespace) -> None:
         await stack.close()
     print(f"Update latency by what its workflow task issues ({args.samples} Updates each, {args.pace:g} s apart):")
     if args.dynamic_config:
-        print(f"the dev server ran with dynamic config: {'; '.join(args.dynamic_config)}")
+        print(dynamic_config_line(args.dynamic_config))
     print("\n".join(report(latencies)))
 
 
