@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -102,6 +103,10 @@ class Stack:
     pool: asyncpg.Pool | None = None
     workers: list[WorkerProc] = field(default_factory=list)
     _logs: list[IO[bytes]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for kv in self.dynamic_config:  # a bad one is named here, not found in the dev server's log
+            dynamic_config_value(kv)
 
     @property
     def address(self) -> str:
@@ -329,7 +334,7 @@ def dynamic_config_value(text: str) -> str:
     return text
 
 
-def dynamic_config_line(values: list[str] | tuple[str, ...]) -> str:
+def dynamic_config_line(values: Sequence[str]) -> str:
     """The line a report prints under its header for the dev server's dynamic config values."""
     return f"the dev server ran with dynamic config: {'; '.join(values)}"
 

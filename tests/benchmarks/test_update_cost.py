@@ -106,7 +106,7 @@ async def test_each_shape_issues_what_it_names(pg_server_dsn: str) -> None:
         ("history.x=" + "1" * 1000, "longer than 1000 characters"),
     ],
 )
-def test_a_dynamic_config_value_is_checked(text: str, error: str | None) -> None:
+def test_a_dynamic_config_value_is_checked(text: str, error: str | None, tmp_path: Path) -> None:
     if error is None:
         assert dynamic_config_value(text) == text
         assert update_cost.parse(["--dynamic-config", text]).dynamic_config == [text]
@@ -115,6 +115,8 @@ def test_a_dynamic_config_value_is_checked(text: str, error: str | None) -> None
             dynamic_config_value(text)
         with pytest.raises(SystemExit):
             update_cost.parse(["--dynamic-config", text])
+        with pytest.raises(ValueError, match=error):
+            Stack(database_url=None, unsandboxed=True, dynamic_config=(text,), root=tmp_path)
 
 
 @pytest.mark.timeout(120)
