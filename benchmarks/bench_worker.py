@@ -12,7 +12,8 @@ SIGTERM. The bench reads its CPU and memory from the process's own accounting (p
 
 Both take the same worker options: the pydantic data converter, the workflow runner (the sandbox
 as ``worker.py`` runs it, ``infra.sandbox``, or none with ``--unsandboxed``), the cache size and
-the concurrency limits. The sandbox shares daiban's ``workflows`` package between runs; the
+the concurrency limits; both log as ``worker.py`` does, at the level ``DAIBAN_LOG_LEVEL`` names
+(the bench sets ``warning``). The sandbox shares daiban's ``workflows`` package between runs; the
 baseline's own module (``benchmarks.baseline``) is not in it and is re-imported per run, as the
 sandbox does by default.
 """
@@ -31,7 +32,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from infra.db import create_pool
+from infra.logs import configure_logging
 from infra.sandbox import workflow_runner
+from infra.settings import Settings
 
 MAX_CONCURRENT = 100  # workflow tasks and activities (the SDK's defaults, named for both variants)
 
@@ -106,6 +109,10 @@ async def _run(workers: list[Worker], stop: asyncio.Event) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
+    # Logs as ``worker.py`` configures them (``DAIBAN_LOG_LEVEL``, ``DAIBAN_LOG_FORMAT``), to stderr:
+    # the bench starts its workers at ``warning`` (``benchmarks.stack``).
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
