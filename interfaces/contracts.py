@@ -14,7 +14,8 @@ message's schema files.
 
 The workflow input's ``carried`` and ``carried_zlib`` fields (the state handed over by
 continue-as-new, readable before patch ``carried-apart``, compressed since) are internal and
-left out of the published schema: a starter sends ``{"registration": {...}}`` only. Inputs are
+left out of the published schema, and so is the metadata that carries the state since patch
+``carried-binary`` (``workflows.start.CARRIED_METADATA``): a starter sends ``{"registration": {...}}`` only. Inputs are
 published in pydantic's validation mode (what daiban accepts: defaults may be omitted, unknown
 fields are refused), results in serialization mode (what daiban sends: every field present).
 """

@@ -10,8 +10,12 @@ refused the same way (type ``InvalidWorkflowId``): it may not take over another 
 Since patch ``carried-apart`` a run continues as new with its carried state compressed
 (``ProjectInput.carried_zlib``, ``encode_carried``): what a person sees as the input in the UI is
 the registration and an opaque string, and each continue-as-new, which writes the input twice to
-history (its event and the next run's start), writes a third of the bytes. Runs continued before
-the patch carry it readable in ``ProjectInput.carried``, still read.
+history (its event and the next run's start), writes a third of the bytes. Since patch
+``carried-binary`` the compressed state travels as bytes in the input payload's metadata
+(``CARRIED_METADATA``, ``continued_input``), not as base64 text inside its JSON: a quarter fewer
+bytes again, the JSON the registration alone (and the limit), the workflow's signature unchanged.
+Runs continued before either patch carry it readable in ``ProjectInput.carried`` or as base64 in
+``carried_zlib``, still read.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ START_REFUSALS = frozenset({INVALID_INPUT, INVALID_WORKFLOW_ID, UNKNOWN_ZONE})
 
 # A carried state inflates to at most this many bytes (the largest seen is about 100 KB).
 CARRIED_MAX_BYTES = 8 * 1024 * 1024
+# Since patch ``carried-binary``: the input payload's metadata key holding the compressed carried
+# state (``encode_carried_bytes``), set only by continue-as-new.
+CARRIED_METADATA = "daiban-carried-zlib"
 
 
 class ProjectInput(OnlyWhatIsSet):
@@ -73,11 +80,27 @@ class ProjectInput(OnlyWhatIsSet):
 NO_INPUT = RawValue(Payload())
 
 
-def encode_carried(state: ProjectState) -> str:
-    """The carried state for ``ProjectInput.carried_zlib``: the JSON ``ProjectInput`` writes for
-    ``carried`` (defaults left out), zlib-compressed (level 6), base64 (standard alphabet)."""
+def encode_carried_bytes(state: ProjectState) -> bytes:
+    """The carried state as ``continued_input`` carries it (patch ``carried-binary``): the JSON
+    ``ProjectInput`` writes for ``carried`` (defaults left out), zlib-compressed (level 6)."""
     data = ProjectInput(registration=state.registration, carried=state).model_dump_json(include={"carried"})
-    return base64.b64encode(zlib.compress(data.encode("utf-8"), 6)).decode("ascii")
+    return zlib.compress(data.encode("utf-8"), 6)
+
+
+def encode_carried(state: ProjectState) -> str:
+    """The carried state for ``ProjectInput.carried_zlib`` (patch ``carried-apart``, before
+    ``carried-binary``): ``encode_carried_bytes`` in base64 (standard alphabet)."""
+    return base64.b64encode(encode_carried_bytes(state)).decode("ascii")
+
+
+def continued_input(payload: Payload, state: ProjectState) -> RawValue:
+    """A continued run's input (patch ``carried-binary``): ``payload``, the JSON of a ``ProjectInput``
+    without a carried state as the data converter wrote it, with ``state`` compressed in its
+    metadata under ``CARRIED_METADATA`` (``decode_start`` reads it back)."""
+    carried = Payload()
+    carried.CopyFrom(payload)
+    carried.metadata[CARRIED_METADATA] = encode_carried_bytes(state)
+    return RawValue(carried)
 
 
 def decode_carried(text: str) -> tuple[ProjectState | None, list[dict[str, Any]]]:
@@ -85,12 +108,22 @@ def decode_carried(text: str) -> tuple[ProjectState | None, list[dict[str, Any]]
     ``carried``) of one that does not decode. Read as a continued run's (``schemas.bounded.KEPT``:
     types and lengths checked, newer rules not)."""
     try:
+        packed = base64.b64decode(text, validate=True)
+    except ValueError as exc:
+        return None, [{"loc": ["carried_zlib"], "msg": f"not a compressed carried state: {exc}", "type": "encoding"}]
+    return decode_carried_bytes(packed, "carried_zlib")
+
+
+def decode_carried_bytes(packed: bytes, field: str = "carried") -> tuple[ProjectState | None, list[dict[str, Any]]]:
+    """The state ``encode_carried_bytes`` wrote in ``packed``, and the field errors of one that does
+    not decode (``field``: where a bad stream is located). Read as ``decode_carried`` reads."""
+    try:
         inflate = zlib.decompressobj()
-        data = inflate.decompress(base64.b64decode(text, validate=True), CARRIED_MAX_BYTES)
+        data = inflate.decompress(packed, CARRIED_MAX_BYTES)
         if inflate.unconsumed_tail or not inflate.eof:
             raise zlib.error(f"not one zlib stream of at most {CARRIED_MAX_BYTES} bytes")
-    except (ValueError, zlib.error) as exc:
-        return None, [{"loc": ["carried_zlib"], "msg": f"not a compressed carried state: {exc}", "type": "encoding"}]
+    except zlib.error as exc:
+        return None, [{"loc": [field], "msg": f"not a compressed carried state: {exc}", "type": "encoding"}]
     try:
         return _Carried.model_validate_json(data, context={KEPT: True}).carried, []
     except ValidationError as exc:
@@ -134,18 +167,25 @@ def decode_input(raw: RawValue, *, kept: bool = False) -> tuple[ProjectInput | N
 
 
 def decode_start(raw: RawValue, continued: bool) -> tuple[ProjectInput | None, list[dict[str, Any]]]:
-    """``decode_input``, with ``carried_zlib`` decoded into ``carried``; a carried state only in a
-    run continued as new (``continued``)."""
+    """``decode_input``, with the carried state (``carried_zlib``, or since patch ``carried-binary``
+    the payload's ``CARRIED_METADATA``) decoded into ``carried``; a carried state only in a run
+    continued as new (``continued``), and in one place only."""
     inp, errors = decode_input(raw, kept=continued)
     if inp is None:
         return inp, errors
-    if (inp.carried is not None or inp.carried_zlib is not None) and not continued:
-        field = "carried" if inp.carried is not None else "carried_zlib"
-        return None, [{"loc": [field], "msg": "set only by continue-as-new, never by a start", "type": "forbidden"}]
-    if inp.carried_zlib is not None:
-        if inp.carried is not None:
-            return None, [{"loc": ["carried"], "msg": "carried twice (and in carried_zlib)", "type": "forbidden"}]
-        state, errors = decode_carried(inp.carried_zlib)
+    packed = raw.payload.metadata.get(CARRIED_METADATA)
+    places = (("carried", inp.carried), ("carried_zlib", inp.carried_zlib), (CARRIED_METADATA, packed))
+    given = [field for field, value in places if value is not None]
+    if given and not continued:
+        return None, [{"loc": [given[0]], "msg": "set only by continue-as-new, never by a start", "type": "forbidden"}]
+    if len(given) > 1:
+        return None, [{"loc": ["carried"], "msg": f"carried twice ({' and '.join(given)})", "type": "forbidden"}]
+    if inp.carried_zlib is not None or packed is not None:
+        if packed is not None:
+            state, errors = decode_carried_bytes(packed, CARRIED_METADATA)
+        else:
+            assert inp.carried_zlib is not None
+            state, errors = decode_carried(inp.carried_zlib)
         if state is None:
             return None, errors
         inp = inp.model_copy(update={"carried": state, "carried_zlib": None})

@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 
 from interfaces.client import DaibanClient
+from tests import support as sp
 from tests.harness import Harness, registration
 from tests.workflows.helpers import view
-from workflows.start import INVALID_INPUT, INVALID_WORKFLOW_ID
+from workflows.start import CARRIED_METADATA, INVALID_INPUT, INVALID_WORKFLOW_ID, ProjectInput, continued_input
 
 
 def _valid() -> dict[str, Any]:
@@ -95,6 +97,21 @@ async def test_a_start_without_input_fails_at_once(dev: Harness) -> None:
     )
     cause = await _failure(h)
     assert cause.type == INVALID_INPUT
+    assert await _task_failures(h) == 0
+
+
+async def test_a_start_carrying_a_state_in_its_metadata_fails_at_once(dev: Harness) -> None:
+    # Patch carried-binary: only continue-as-new puts a carried state in the input's metadata.
+    m = sp.at_approval_land("yanhu")
+    workflow_id = f"project-{m.state.registration.project_id}"
+    payload = pydantic_data_converter.payload_converter.to_payloads([ProjectInput(registration=m.state.registration)])[
+        0
+    ]
+    forged = continued_input(payload, m.state)
+    h = await dev.client.start_workflow("ProjectWorkflow", forged, id=workflow_id, task_queue=dev.task_queue)
+    cause = await _failure(h)
+    assert cause.type == INVALID_INPUT
+    assert [e["loc"] for e in cause.details[0]] == [[CARRIED_METADATA]]
     assert await _task_failures(h) == 0
 
 
