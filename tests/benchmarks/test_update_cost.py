@@ -57,14 +57,23 @@ def test_each_update_is_named_with_what_its_task_issued() -> None:
     assert answered_with(events) == {"u1": "apply_batch + search attributes", "u2": "-"}
 
 
-def test_every_update_of_a_committed_lifecycle_is_found() -> None:
-    doc = json.loads((HISTORIES / "lifecycle_to_production.json").read_text(encoding="utf-8"))
+@pytest.mark.parametrize("name", ["lifecycle_to_production", "lifecycle_to_production_last_run"])
+def test_every_update_of_a_committed_lifecycle_is_found(name: str) -> None:
+    doc = json.loads((HISTORIES / f"{name}.json").read_text(encoding="utf-8"))
     hist = json_format.ParseDict(doc, History(), ignore_unknown_fields=True)
     tasks = answered_with(hist.events)
     updates = [e for e in hist.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED]
-    assert len(tasks) == len(updates) == 61
+    assert len(tasks) == len(updates) >= 10
     named = {part for label in tasks.values() for part in label.split(" + ")}
-    assert named <= {"-", "apply_batch", "deliver_applications", "search attributes", "timer", "continue-as-new"}
+    assert named <= {
+        "-",
+        "apply_batch",
+        "deliver_applications",
+        "search attributes",
+        "timer",
+        "continue-as-new",
+        "marker",
+    }
     assert "apply_batch" in named and "search attributes" in named
 
 
