@@ -14,8 +14,9 @@ message's schema files.
 
 The workflow input's ``carried`` and ``carried_zlib`` fields (the state handed over by
 continue-as-new, readable before patch ``carried-apart``, compressed since) are internal and
-left out of the published schema, and so is the metadata that carries the state since patch
-``carried-binary`` (``workflows.start.CARRIED_METADATA``): a starter sends ``{"registration": {...}}`` only. Inputs are
+left out of the published schema (``index.json``: ``internal_input_fields``), and so is the input
+payload's metadata that carries the state since patch ``carried-binary`` (``internal_input_metadata``:
+``workflows.start.CARRIED_METADATA``): a starter sends ``{"registration": {...}}`` only. Inputs are
 published in pydantic's validation mode (what daiban accepts: defaults may be omitted, unknown
 fields are refused), results in serialization mode (what daiban sends: every field present).
 """
@@ -35,11 +36,14 @@ from pydantic import BaseModel
 from schemas import commands, visibility
 from schemas.project import workflow_id_for
 from workflows.project import ProjectInput, ProjectWorkflow
+from workflows.start import CARRIED_METADATA
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[1] / "contracts"
 DEFAULT_TASK_QUEUE = "daiban"
 # Fields of the workflow input that only daiban itself sets.
 INTERNAL_INPUT_FIELDS = ("carried", "carried_zlib")
+# Keys of the input payload's metadata that only daiban itself sets (a start carrying one is refused).
+INTERNAL_INPUT_METADATA = (CARRIED_METADATA,)
 # The workflow's signals and queries, published under their methods' names (its updates are the
 # commands of ``schemas.commands``).
 SIGNALS: tuple[Callable[..., Any], ...] = (ProjectWorkflow.calendar_updated,)
@@ -127,6 +131,7 @@ def generate(task_queue: str = DEFAULT_TASK_QUEUE) -> dict[str, str]:
             "input": f"{wf}.input.json",
             "result": f"{wf}.result.json",
             "internal_input_fields": list(INTERNAL_INPUT_FIELDS),
+            "internal_input_metadata": list(INTERNAL_INPUT_METADATA),
             "search_attributes": {k.name: k.indexed_value_type.name for k in visibility.ALL},
         },
         "updates": {},

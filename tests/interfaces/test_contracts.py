@@ -46,6 +46,7 @@ def test_index_names_every_message_of_the_workflow() -> None:
                 assert (CONTRACTS_DIR / entry[key]).is_file(), entry[key]
     start = json.loads((CONTRACTS_DIR / index["workflow"]["input"]).read_text(encoding="utf-8"))
     assert set(start["properties"]) == {"registration", "history_limit"}, "carried is internal"
+    assert index["workflow"]["internal_input_metadata"] == ["daiban-carried-zlib"], "so is the metadata carrying it"
     assert start["required"] == ["registration"] and start["additionalProperties"] is False
     assert "ProjectState" not in start.get("$defs", {})
     decide = json.loads(generate()["update.decide.input.json"])
