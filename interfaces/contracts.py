@@ -15,7 +15,7 @@ message's schema files.
 The workflow input's ``carried`` and ``carried_zlib`` fields (the state handed over by
 continue-as-new, readable before patch ``carried-apart``, compressed since) are internal and
 left out of the published schema (``index.json``: ``internal_input_fields``), and so is the input
-payload's metadata that carries the state since patch ``carried-binary`` (``internal_input_metadata``:
+payload's metadata reserved for the carried state (``internal_input_metadata``:
 ``workflows.start.CARRIED_METADATA``): a starter sends ``{"registration": {...}}`` only. Inputs are
 published in pydantic's validation mode (what daiban accepts: defaults may be omitted, unknown
 fields are refused), results in serialization mode (what daiban sends: every field present).

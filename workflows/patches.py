@@ -13,9 +13,8 @@ a marker of its own. ``Patches.take`` asks the consolidations newest first (``CO
 run recorded before one replays without its marker (``workflow.patched`` answers False there) and
 takes the older one it recorded, or none: then each patch is asked on its own, where it always
 was, exactly as before. A patch added later is asked on its own (``Patches.patched``) until a next
-consolidation lists it (``consolidated-2026-12-b`` lists ``quiet-endings`` too, and
-``consolidated-2026-12-c`` ``carried-binary`` as well, so a new run still pays one marker). A
-patch's id never changes and is never reused.
+consolidation lists it (``consolidated-2026-12-b`` lists ``quiet-endings`` too, so a new run still
+pays one marker). A patch's id never changes and is never reused.
 
 Source: Temporal's versioning with patching (``workflow.patched``; a patch asked while replaying
 answers whether the history holds its marker, otherwise True and records one).
@@ -81,16 +80,8 @@ CONSOLIDATED_PATCHES = frozenset(
 )
 # Patch: the one marker of a run started since, standing for the above and ``QUIET_ENDINGS``.
 CONSOLIDATED_B = "consolidated-2026-12-b"
-
-# Patch: a run continues as new with its compressed carried state as a second argument, a
-# ``binary/plain`` payload, not base64 in ``ProjectInput.carried_zlib`` (``workflows.start``).
-CARRIED_BINARY = "carried-binary"
-
-# Patch: the one marker of a run started since, standing for the above and ``CARRIED_BINARY``.
-CONSOLIDATED_C = "consolidated-2026-12-c"
 # Newest first: the marker ``Patches.take`` asks for, and the patches it stands for.
 CONSOLIDATIONS: tuple[tuple[str, frozenset[str]], ...] = (
-    (CONSOLIDATED_C, CONSOLIDATED_PATCHES | {QUIET_ENDINGS, CARRIED_BINARY}),
     (CONSOLIDATED_B, CONSOLIDATED_PATCHES | {QUIET_ENDINGS}),
     (CONSOLIDATED, CONSOLIDATED_PATCHES),
 )

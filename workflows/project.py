@@ -30,8 +30,7 @@ Determinism by construction (why a restart loses nothing):
   carrying the state (with the outbox and every answer given) but never the catalog, zone policy
   or calendar, which travel as content versions (``catalog.content``), nor free texts whole (patch
   ``texts-out``: bounded summaries; the texts are in the domain events), and since patch
-  ``carried-apart`` compressed, beside the registration (``ProjectInput.carried_zlib``; since
-  patch ``carried-binary`` as bytes in the input payload's metadata, ``workflows.start``).
+  ``carried-apart`` compressed, beside the registration (``ProjectInput.carried_zlib``).
 """
 
 from __future__ import annotations
@@ -66,7 +65,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.patches import (
         ACCEPTANCE,
         CARRIED_APART,
-        CARRIED_BINARY,
         CHECKED_START,
         DEEMED_BY_MATTER,
         FILINGS,
@@ -83,7 +81,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.start import (
         NO_INPUT,
         ProjectInput,
-        continued_input,
         decode_start,
         encode_carried,
         refuse,
@@ -220,15 +217,13 @@ class ProjectWorkflow(RatingUpdates):
     def _continue_as_new(self, m: ProjectMachine, inp: ProjectInput) -> None:
         # Whatever the outbox holds travels in the carried state: a steady stream of updates can
         # never keep a project from continuing as new.
-        limit = inp.history_limit
-        if self._patches.patched(CARRIED_BINARY):  # the registration; the state compressed, in the metadata
-            nxt = ProjectInput(registration=inp.registration, history_limit=limit)
-            workflow.continue_as_new(continued_input(workflow.payload_converter().to_payload(nxt), m.state))
+        # The next release writes the state as bytes in the input's metadata instead (patch
+        # carried-binary, ``workflows.start.continued_input``); this one reads both.
         if self._patches.patched(CARRIED_APART):  # the input shows the registration; the state compressed
             nxt = ProjectInput(registration=inp.registration, carried_zlib=encode_carried(m.state))
         else:
             nxt = ProjectInput(registration=inp.registration, carried=m.state)
-        workflow.continue_as_new(nxt.model_copy(update={"history_limit": limit}))
+        workflow.continue_as_new(nxt.model_copy(update={"history_limit": inp.history_limit}))
 
     async def _register(self, r: p.RegisterProject) -> ProjectMachine:
         versions = await workflow.execute_activity(

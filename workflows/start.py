@@ -10,12 +10,15 @@ refused the same way (type ``InvalidWorkflowId``): it may not take over another 
 Since patch ``carried-apart`` a run continues as new with its carried state compressed
 (``ProjectInput.carried_zlib``, ``encode_carried``): what a person sees as the input in the UI is
 the registration and an opaque string, and each continue-as-new, which writes the input twice to
-history (its event and the next run's start), writes a third of the bytes. Since patch
-``carried-binary`` the compressed state travels as bytes in the input payload's metadata
-(``CARRIED_METADATA``, ``continued_input``), not as base64 text inside its JSON: a quarter fewer
-bytes again, the JSON the registration alone (and the limit), the workflow's signature unchanged.
-Runs continued before either patch carry it readable in ``ProjectInput.carried`` or as base64 in
-``carried_zlib``, still read.
+history (its event and the next run's start), writes a third of the bytes. Runs continued before
+the patch carry it readable in ``ProjectInput.carried``, still read.
+
+A continued run's state is also read from the input payload's metadata (``CARRIED_METADATA``:
+``encode_carried_bytes``, bytes rather than base64 text, a quarter fewer; ``continued_input``
+builds such an input). No release writes it yet: the next one will, under patch
+``carried-binary``, once no worker of a release before this one polls. Such a worker would take a
+run continued that way for a new registration (it knows no carried state but ``carried`` and
+``carried_zlib``), so the reading ships a release ahead of the writing (expand, then contract).
 """
 
 from __future__ import annotations
@@ -44,8 +47,8 @@ START_REFUSALS = frozenset({INVALID_INPUT, INVALID_WORKFLOW_ID, UNKNOWN_ZONE})
 
 # A carried state inflates to at most this many bytes (the largest seen is about 100 KB).
 CARRIED_MAX_BYTES = 8 * 1024 * 1024
-# Since patch ``carried-binary``: the input payload's metadata key holding the compressed carried
-# state (``encode_carried_bytes``), set only by continue-as-new.
+# The input payload's metadata key that may hold the compressed carried state (``encode_carried_bytes``),
+# set only by continue-as-new (written from the next release on: module docstring).
 CARRIED_METADATA = "daiban-carried-zlib"
 
 
@@ -81,22 +84,23 @@ NO_INPUT = RawValue(Payload())
 
 
 def encode_carried_bytes(state: ProjectState) -> bytes:
-    """The carried state as ``continued_input`` carries it (patch ``carried-binary``): the JSON
-    ``ProjectInput`` writes for ``carried`` (defaults left out), zlib-compressed (level 6)."""
+    """The carried state as ``continued_input`` carries it: the JSON ``ProjectInput`` writes for
+    ``carried`` (defaults left out), zlib-compressed (level 6)."""
     data = ProjectInput(registration=state.registration, carried=state).model_dump_json(include={"carried"})
     return zlib.compress(data.encode("utf-8"), 6)
 
 
 def encode_carried(state: ProjectState) -> str:
-    """The carried state for ``ProjectInput.carried_zlib`` (patch ``carried-apart``, before
-    ``carried-binary``): ``encode_carried_bytes`` in base64 (standard alphabet)."""
+    """The carried state for ``ProjectInput.carried_zlib`` (patch ``carried-apart``):
+    ``encode_carried_bytes`` in base64 (standard alphabet)."""
     return base64.b64encode(encode_carried_bytes(state)).decode("ascii")
 
 
 def continued_input(payload: Payload, state: ProjectState) -> RawValue:
-    """A continued run's input (patch ``carried-binary``): ``payload``, the JSON of a ``ProjectInput``
-    without a carried state as the data converter wrote it, with ``state`` compressed in its
-    metadata under ``CARRIED_METADATA`` (``decode_start`` reads it back)."""
+    """A continued run's input as the next release writes it (patch ``carried-binary``, module
+    docstring): ``payload``, the JSON of a ``ProjectInput`` without a carried state as the data
+    converter wrote it, with ``state`` compressed in its metadata under ``CARRIED_METADATA``
+    (``decode_start`` reads it back)."""
     carried = Payload()
     carried.CopyFrom(payload)
     carried.metadata[CARRIED_METADATA] = encode_carried_bytes(state)
@@ -167,9 +171,9 @@ def decode_input(raw: RawValue, *, kept: bool = False) -> tuple[ProjectInput | N
 
 
 def decode_start(raw: RawValue, continued: bool) -> tuple[ProjectInput | None, list[dict[str, Any]]]:
-    """``decode_input``, with the carried state (``carried_zlib``, or since patch ``carried-binary``
-    the payload's ``CARRIED_METADATA``) decoded into ``carried``; a carried state only in a run
-    continued as new (``continued``), and in one place only."""
+    """``decode_input``, with the carried state (``carried_zlib``, or the payload's
+    ``CARRIED_METADATA``) decoded into ``carried``; a carried state only in a run continued as new
+    (``continued``), and in one place only."""
     inp, errors = decode_input(raw, kept=continued)
     if inp is None:
         return inp, errors

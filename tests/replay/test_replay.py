@@ -11,9 +11,7 @@ patch (and the small update answers and workflow result), ``*_before_adapter_que
 ``carried-apart`` patches, ``*_before_consolidated.json`` those recorded before patch
 ``consolidated-2026-12`` (``workflows.patches``: one marker since, where each patch had its own),
 ``*_before_quiet.json`` those recorded before the ``quiet-endings`` patch (and its consolidation
-``consolidated-2026-12-b``: they hold the older marker), ``*_before_binary.json`` those recorded
-before the ``carried-binary`` patch (and its consolidation ``consolidated-2026-12-c``: their
-continued runs carry the state as base64 in ``carried_zlib``),
+``consolidated-2026-12-b``: they hold the older marker),
 ``*_before_filings.json``
 those recorded before the ``filings-joint-acceptance`` patch and ``*_before_acceptance.json`` those recorded before the
 ``acceptance`` and ``short-runs`` patches (both paths of every patch replay).
@@ -124,8 +122,6 @@ async def test_there_are_histories_of_every_kind() -> None:
     assert {f"{k}_before_lean" for k in kinds} <= names, "histories recorded before lean-batches and carried-apart"
     assert {f"{k}_before_consolidated" for k in kinds} <= names, "histories whose runs took each patch on its own"
     assert {f"{k}_before_quiet" for k in kinds} <= names, "histories recorded before quiet-endings"
-    assert {f"{k}_before_binary" for k in kinds} <= names, "histories recorded before carried-binary"
-    assert "lifecycle_to_production_last_run_before_binary" in names, "a run continued with carried_zlib"
     assert any(n.startswith("faults_") for n in names), "histories of a fault-suite run (make faults --keep-histories)"
 
 

@@ -1,6 +1,8 @@
 """Upgrading running projects: projects started on the release before patch ``adapter-queue``
-finish on workers of the new release, switched mid-lifecycle (README, "Upgrading running projects").
-A project started on the new release records one patch marker, ``consolidated-2026-12-c``
+finish on workers of the new release, switched mid-lifecycle (README, "Upgrading running projects");
+and a project the next release continued as new (its carried state in the input's metadata) goes
+on on this release's workers.
+A project started on the new release records one patch marker, ``consolidated-2026-12-b``
 (``workflows.patches``), for all its patches.
 
 The old workers stop, the new ones (both queues) start: each running project replays its history on
@@ -25,12 +27,17 @@ from temporalio.worker import Worker
 from activities import content
 from activities.project import ProjectActivities
 from infra.settings import Settings
+from interfaces.client import DaibanClient
 from schemas.activities import DELIVER_APPLICATIONS, adapter_queue
-from tests.harness import Harness, Receiver
-from tests.workflows.helpers import apply, approve_all, decide, settle, view
+from schemas.project import ResumeClock, StopClock
+from tests.harness import Harness, Receiver, adapter_worker
+from tests.workflows.helpers import apply, approve_all, decide, events, open_all, settle, types, view
+from tests.workflows.next_release import ProjectWorkflowNextRelease
 from tests.workflows.old_release import ProjectWorkflowBeforeAdapterQueue
 from worker import activities_of, build_workers
-from workflows.patches import ADAPTER_QUEUE, CONSOLIDATED, CONSOLIDATED_B, CONSOLIDATED_C
+from workflows.patches import ADAPTER_QUEUE, CONSOLIDATED, CONSOLIDATED_B
+from workflows.project import ProjectWorkflow
+from workflows.start import CARRIED_METADATA
 
 
 async def history_facts(h: WorkflowHandle[Any, Any]) -> tuple[int, set[str], dict[str, str]]:
@@ -103,13 +110,71 @@ async def test_projects_started_on_the_old_release_finish_on_the_new_one(
         assert failed == 0, "the old runs replayed on the new release without a failed workflow task"
         assert (
             ADAPTER_QUEUE not in markers
-            and not {CONSOLIDATED, CONSOLIDATED_B, CONSOLIDATED_C} & markers
+            and not {CONSOLIDATED, CONSOLIDATED_B} & markers
             and DELIVER_APPLICATIONS not in queues
         )
         assert markers, "the old release asked its patches one by one"
     failed, markers, queues = facts_fresh
-    assert failed == 0 and markers == {CONSOLIDATED_C}
+    assert failed == 0 and markers == {CONSOLIDATED_B}
     assert queues[DELIVER_APPLICATIONS] == adapter_queue(task_queue)
     keys = {r["key"] for r in http_receiver.received}
     projects = [h.id.removeprefix("project-") for h in old] + [v.project_id]
     assert {f"{p}/enterprise-registration/1" for p in projects} <= keys
+
+
+async def test_a_run_the_next_release_continued_goes_on_here(
+    dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool
+) -> None:
+    # Expand, then contract (``workflows.start``): this release reads the carried state the next
+    # one writes as bytes in the input payload's metadata, before any release writes it.
+    content.load_shipped()
+    client = dev_env.client
+    harness = Harness(client, task_queue, pg_pool)
+    acts = activities_of(ProjectActivities(pg_pool))
+    clocks = DaibanClient(client, task_queue)
+    lab = StopClock(matter_code="eia", department="ecology", kind="testing", reason="lab", expected_days=5)
+
+    async def stop_and_resume(times: int) -> None:
+        for _ in range(times):  # ~10 history events each, in the land-approval stage
+            await clocks.stop_clock(pid, lab)
+            await clocks.resume_clock(pid, ResumeClock(matter_code="eia", department="ecology"))
+
+    async def runs() -> list[str]:
+        return [w.run_id async for w in client.list_workflows(f"WorkflowId = '{h.id}'")]
+
+    next_release = Worker(client, task_queue=task_queue, workflows=[ProjectWorkflowNextRelease], activities=acts)
+    async with adapter_worker(client, task_queue, pg_pool), next_release:
+        h = await harness.start(zone="tunliu", history_limit=100)
+        await approve_all(h, "approval_land", prefix="next")
+        await open_all(h, "next")
+        pid = (await view(h)).project_id
+        await stop_and_resume(15)
+        await settle(h)
+        continued = await runs()
+    assert len(continued) >= 2, "the next release continued the project as new"
+    this_release = Worker(client, task_queue=task_queue, workflows=[ProjectWorkflow], activities=acts)
+    async with adapter_worker(client, task_queue, pg_pool), this_release:
+        await stop_and_resume(3)
+        v = await approve_all(h, "construction", prefix="here")
+        await settle(h)
+    assert v.stage == "construction"
+    # The runs the next release started hold their state only in the input's metadata ...
+    started_by_next = 0
+    for run_id in continued:
+        async for e in client.get_workflow_handle(h.id, run_id=run_id).fetch_history_events():
+            started = e.workflow_execution_started_event_attributes
+            payload = started.input.payloads[0]
+            if started.continued_execution_run_id:
+                started_by_next += 1
+                assert set(json.loads(payload.data)) == {"registration", "history_limit"}
+                assert CARRIED_METADATA in payload.metadata
+            break
+    assert started_by_next == len(continued) - 1
+    # ... and this release took it on without a failed workflow task, one gap-free stream.
+    for run_id in await runs():
+        failed, _, _ = await history_facts(client.get_workflow_handle(h.id, run_id=run_id))
+        assert failed == 0, run_id
+    rows = await events(pg_pool, pid)
+    assert [r["version"] for r in rows] == list(range(1, len(rows) + 1))
+    assert "ClockResumed" in types(rows)
+    await h.terminate("test finished")
