@@ -104,6 +104,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(BIN / "temporal-test-server"),
+        test_server_startup_timeout=timedelta(seconds=60),  # the SDK's 5 s is short on a loaded machine
     )
     # The test server validates search attributes too; register the platform's.
     await env.client.operator_service.add_search_attributes(

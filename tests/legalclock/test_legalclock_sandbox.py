@@ -57,7 +57,10 @@ async def test_deadline_inside_a_workflow(tmp_path: Path, monkeypatch: pytest.Mo
     defs = __import__(module)
     calendar = default_calendar().slice(2026, 2026)
     clock = Clock.model_validate_json('{"accepted_at": "2026-09-21T02:00:00Z", "limit_days": 20}')
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER))
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER),
+        test_server_startup_timeout=timedelta(seconds=60),  # the SDK's 5 s: failed once on a loaded machine
+    )
     try:
         config = env.client.config()
         config["data_converter"] = pydantic_data_converter
