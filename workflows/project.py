@@ -30,7 +30,8 @@ Determinism by construction (why a restart loses nothing):
   carrying the state (with the outbox and every answer given) but never the catalog, zone policy
   or calendar, which travel as content versions (``catalog.content``), nor free texts whole (patch
   ``texts-out``: bounded summaries; the texts are in the domain events), and since patch
-  ``carried-apart`` compressed, beside the registration (``ProjectInput.carried_zlib``).
+  ``carried-apart`` compressed, beside the registration (written as bytes in the input payload's
+  metadata since this release, before as ``ProjectInput.carried_zlib``: ``workflows.start``).
 """
 
 from __future__ import annotations
@@ -81,8 +82,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.start import (
         NO_INPUT,
         ProjectInput,
+        continued_input,
         decode_start,
-        encode_carried,
         refuse,
         refuse_workflow_id,
     )
@@ -217,13 +218,17 @@ class ProjectWorkflow(RatingUpdates):
     def _continue_as_new(self, m: ProjectMachine, inp: ProjectInput) -> None:
         # Whatever the outbox holds travels in the carried state: a steady stream of updates can
         # never keep a project from continuing as new.
-        # The next release writes the state as bytes in the input's metadata instead (patch
-        # carried-binary, ``workflows.start.continued_input``); this one reads both.
-        if self._patches.patched(CARRIED_APART):  # the input shows the registration; the state compressed
-            nxt = ProjectInput(registration=inp.registration, carried_zlib=encode_carried(m.state))
+        limit = inp.history_limit
+        if self._patches.patched(CARRIED_APART):
+            # The input shows the registration; the state travels compressed, as bytes in the input
+            # payload's metadata (``workflows.start.continued_input``). No patch: replay never
+            # compares a continue-as-new's input, and every form ever written is read (by its
+            # field or metadata key); the release before reads this one (expand, then contract).
+            nxt = ProjectInput(registration=inp.registration, history_limit=limit)
+            workflow.continue_as_new(continued_input(workflow.payload_converter().to_payload(nxt), m.state))
         else:
-            nxt = ProjectInput(registration=inp.registration, carried=m.state)
-        workflow.continue_as_new(nxt.model_copy(update={"history_limit": inp.history_limit}))
+            nxt = ProjectInput(registration=inp.registration, carried=m.state, history_limit=limit)
+            workflow.continue_as_new(nxt)
 
     async def _register(self, r: p.RegisterProject) -> ProjectMachine:
         versions = await workflow.execute_activity(

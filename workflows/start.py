@@ -13,12 +13,14 @@ the registration and an opaque string, and each continue-as-new, which writes th
 history (its event and the next run's start), writes a third of the bytes. Runs continued before
 the patch carry it readable in ``ProjectInput.carried``, still read.
 
-A continued run's state is also read from the input payload's metadata (``CARRIED_METADATA``:
-``encode_carried_bytes``, bytes rather than base64 text, a quarter fewer; ``continued_input``
-builds such an input). No release writes it yet: the next one will, under patch
-``carried-binary``, once no worker of a release before this one polls. Such a worker would take a
-run continued that way for a new registration (it knows no carried state but ``carried`` and
-``carried_zlib``), so the reading ships a release ahead of the writing (expand, then contract).
+Since this release a run continues as new with its state as bytes in the input payload's metadata
+(``CARRIED_METADATA``: ``encode_carried_bytes``, bytes rather than base64 text, a quarter fewer;
+``continued_input`` builds such an input), and the JSON a person sees is the registration alone.
+The release before already read that form and still wrote ``carried_zlib``: a worker of an older
+release would take a run continued this way for a new registration (it knows no carried state but
+``carried`` and ``carried_zlib``), so the reading shipped a release ahead of the writing (expand,
+then contract) and a rollout starts from the release before (README, "Upgrading running
+projects"). Every form ever written is still read.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ START_REFUSALS = frozenset({INVALID_INPUT, INVALID_WORKFLOW_ID, UNKNOWN_ZONE})
 # A carried state inflates to at most this many bytes (the largest seen is about 100 KB).
 CARRIED_MAX_BYTES = 8 * 1024 * 1024
 # The input payload's metadata key that may hold the compressed carried state (``encode_carried_bytes``),
-# set only by continue-as-new (written from the next release on: module docstring).
+# set only by continue-as-new (written since this release: module docstring).
 CARRIED_METADATA = "daiban-carried-zlib"
 
 
@@ -97,7 +99,7 @@ def encode_carried(state: ProjectState) -> str:
 
 
 def continued_input(payload: Payload, state: ProjectState) -> RawValue:
-    """A continued run's input as the next release writes it (patch ``carried-binary``, module
+    """A continued run's input as ``ProjectWorkflow`` writes it since this release (module
     docstring): ``payload``, the JSON of a ``ProjectInput`` without a carried state as the data
     converter wrote it, with ``state`` compressed in its metadata under ``CARRIED_METADATA``
     (``decode_start`` reads it back)."""
@@ -184,16 +186,15 @@ def decode_start(raw: RawValue, continued: bool) -> tuple[ProjectInput | None, l
         return None, [{"loc": [given[0]], "msg": "set only by continue-as-new, never by a start", "type": "forbidden"}]
     if len(given) > 1:
         return None, [{"loc": ["carried"], "msg": f"carried twice ({' and '.join(given)})", "type": "forbidden"}]
-    if inp.carried_zlib is not None or packed is not None:
-        if packed is not None:
-            state, errors = decode_carried_bytes(packed, CARRIED_METADATA)
-        else:
-            assert inp.carried_zlib is not None
-            state, errors = decode_carried(inp.carried_zlib)
-        if state is None:
-            return None, errors
-        inp = inp.model_copy(update={"carried": state, "carried_zlib": None})
-    return inp, errors
+    if packed is not None:
+        state, errors = decode_carried_bytes(packed, CARRIED_METADATA)
+    elif inp.carried_zlib is not None:
+        state, errors = decode_carried(inp.carried_zlib)
+    else:  # a registration, or a run continued before patch carried-apart (``carried`` as it is)
+        return inp, errors
+    if state is None:
+        return None, errors
+    return inp.model_copy(update={"carried": state, "carried_zlib": None}), errors
 
 
 def refuse(errors: list[dict[str, Any]]) -> ApplicationError:

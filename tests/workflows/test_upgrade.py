@@ -1,7 +1,7 @@
 """Upgrading running projects: projects started on the release before patch ``adapter-queue``
 finish on workers of the new release, switched mid-lifecycle (README, "Upgrading running projects");
-and a project the next release continued as new (its carried state in the input's metadata) goes
-on on this release's workers.
+and a project passes between the release before and this one and back, each continuing it as new
+in its own form of the carried state (``carried_zlib``; bytes in the input's metadata).
 A project started on the new release records one patch marker, ``consolidated-2026-12-b``
 (``workflows.patches``), for all its patches.
 
@@ -32,8 +32,8 @@ from schemas.activities import DELIVER_APPLICATIONS, adapter_queue
 from schemas.project import ResumeClock, StopClock
 from tests.harness import Harness, Receiver, adapter_worker
 from tests.workflows.helpers import apply, approve_all, decide, events, open_all, settle, types, view
-from tests.workflows.next_release import ProjectWorkflowNextRelease
 from tests.workflows.old_release import ProjectWorkflowBeforeAdapterQueue
+from tests.workflows.release_before import ProjectWorkflowReleaseBefore
 from worker import activities_of, build_workers
 from workflows.patches import ADAPTER_QUEUE, CONSOLIDATED, CONSOLIDATED_B
 from workflows.project import ProjectWorkflow
@@ -122,11 +122,12 @@ async def test_projects_started_on_the_old_release_finish_on_the_new_one(
     assert {f"{p}/enterprise-registration/1" for p in projects} <= keys
 
 
-async def test_a_run_the_next_release_continued_goes_on_here(
+async def test_both_forms_of_the_carried_state_go_on_either_release(
     dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool
 ) -> None:
-    # Expand, then contract (``workflows.start``): this release reads the carried state the next
-    # one writes as bytes in the input payload's metadata, before any release writes it.
+    # Expand, then contract (``workflows.start``): the release before read the carried state as
+    # bytes in the input payload's metadata and wrote ``carried_zlib``; this one writes the bytes.
+    # A rolling deploy lets both poll, and a project may pass from one to the other and back.
     content.load_shipped()
     client = dev_env.client
     harness = Harness(client, task_queue, pg_pool)
@@ -140,37 +141,53 @@ async def test_a_run_the_next_release_continued_goes_on_here(
             await clocks.resume_clock(pid, ResumeClock(matter_code="eia", department="ecology"))
 
     async def runs() -> list[str]:
-        return [w.run_id async for w in client.list_workflows(f"WorkflowId = '{h.id}'")]
+        """The project's runs, first to last (along the continue-as-new chain)."""
+        chain: list[str] = []
+        run_id = h.first_execution_run_id
+        while run_id:
+            chain.append(run_id)
+            last = [e async for e in client.get_workflow_handle(h.id, run_id=run_id).fetch_history_events()][-1]
+            run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+        return chain
 
-    next_release = Worker(client, task_queue=task_queue, workflows=[ProjectWorkflowNextRelease], activities=acts)
-    async with adapter_worker(client, task_queue, pg_pool), next_release:
+    def release(workflow: type) -> Worker:
+        return Worker(client, task_queue=task_queue, workflows=[workflow], activities=acts)
+
+    async with adapter_worker(client, task_queue, pg_pool), release(ProjectWorkflowReleaseBefore):
         h = await harness.start(zone="tunliu", history_limit=100)
-        await approve_all(h, "approval_land", prefix="next")
-        await open_all(h, "next")
+        await approve_all(h, "approval_land", prefix="before")
+        await open_all(h, "before")
         pid = (await view(h)).project_id
         await stop_and_resume(15)
         await settle(h)
-        continued = await runs()
-    assert len(continued) >= 2, "the next release continued the project as new"
-    this_release = Worker(client, task_queue=task_queue, workflows=[ProjectWorkflow], activities=acts)
-    async with adapter_worker(client, task_queue, pg_pool), this_release:
+    by_release_before = await runs()
+    async with adapter_worker(client, task_queue, pg_pool), release(ProjectWorkflow):
+        await stop_and_resume(15)
+        await settle(h)
+    by_this_release = (await runs())[len(by_release_before) :]
+    async with adapter_worker(client, task_queue, pg_pool), release(ProjectWorkflowReleaseBefore):
         await stop_and_resume(3)
+        await settle(h)
+    async with adapter_worker(client, task_queue, pg_pool), release(ProjectWorkflow):
         v = await approve_all(h, "construction", prefix="here")
         await settle(h)
     assert v.stage == "construction"
-    # The runs the next release started hold their state only in the input's metadata ...
-    started_by_next = 0
-    for run_id in continued:
+    assert len(by_release_before) >= 2 and by_this_release, "each release continued the project as new"
+
+    async def started_with(run_id: str) -> tuple[set[str], bool]:
+        """The fields of a run's input as the UI shows it, and whether its metadata carries the state."""
         async for e in client.get_workflow_handle(h.id, run_id=run_id).fetch_history_events():
-            started = e.workflow_execution_started_event_attributes
-            payload = started.input.payloads[0]
-            if started.continued_execution_run_id:
-                started_by_next += 1
-                assert set(json.loads(payload.data)) == {"registration", "history_limit"}
-                assert CARRIED_METADATA in payload.metadata
-            break
-    assert started_by_next == len(continued) - 1
-    # ... and this release took it on without a failed workflow task, one gap-free stream.
+            payload = e.workflow_execution_started_event_attributes.input.payloads[0]
+            return set(json.loads(payload.data)), CARRIED_METADATA in payload.metadata
+        raise AssertionError(run_id)
+
+    # The runs each release started hold the state in its own form (the first run: the registration) ...
+    assert await started_with(by_release_before[0]) == ({"registration", "history_limit"}, False)
+    for run_id in by_release_before[1:]:
+        assert await started_with(run_id) == ({"registration", "carried_zlib", "history_limit"}, False)
+    for run_id in by_this_release:
+        assert await started_with(run_id) == ({"registration", "history_limit"}, True)
+    # ... and each took the other's on without a failed workflow task, one gap-free stream.
     for run_id in await runs():
         failed, _, _ = await history_facts(client.get_workflow_handle(h.id, run_id=run_id))
         assert failed == 0, run_id
