@@ -50,11 +50,8 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -70,10 +67,10 @@ from infra import migrate
 from infra.db import create_pool
 from infra.devstack.pgserver import EmbeddedPostgres
 from infra.logs import configure_logging
+from infra.temporal import time_skipping_env
 from interfaces.client import CommandRejected, DaibanClient, DaibanError
 from legalclock import CST, OfficialCalendar, default_calendar
 from schemas import project as p
-from schemas import visibility
 from schemas.activities import adapter_queue
 from worker import WORKFLOWS, activities_of
 from workflows.project import ProjectWorkflow
@@ -81,7 +78,6 @@ from workflows.project import ProjectWorkflow
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-BIN = Path(sys.executable).parent
 TASK_QUEUE = "simulate"
 # Long runs: the time-skipping test server stops answering queries on a project that continued as
 # new while time was skipped (tests/conftest.py); a year of one project stays far below this.
@@ -633,21 +629,6 @@ async def database(dsn: str | None) -> AsyncIterator[tuple[asyncpg.Pool, str]]:
             await admin.close()
             if server is not None:
                 server.stop()
-
-
-async def time_skipping_env() -> WorkflowEnvironment:
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=str(BIN / "temporal-test-server"),
-        test_server_startup_timeout=timedelta(seconds=60),  # the SDK's 5 s is short on a loaded machine
-    )
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={k.name: IndexedValueType.ValueType(k.indexed_value_type) for k in visibility.ALL},
-        )
-    )
-    return env
 
 
 async def settle(client: SimClient, project_ids: set[str]) -> None:

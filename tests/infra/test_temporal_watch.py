@@ -7,8 +7,7 @@ import time
 
 from temporalio.testing import WorkflowEnvironment
 
-from infra.temporal import watch_health
-from tests.conftest import BIN
+from infra.temporal import BIN, watch_health
 
 
 async def test_a_stopped_server_is_noticed_and_a_stop_ends_the_watch() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.temporal import LOCAL_SERVER_STARTUP
 from legalclock import Clock, Deadline, OfficeHours, default_calendar
 
 pytest.importorskip("temporalio")
@@ -59,7 +60,7 @@ async def test_deadline_inside_a_workflow(tmp_path: Path, monkeypatch: pytest.Mo
     clock = Clock.model_validate_json('{"accepted_at": "2026-09-21T02:00:00Z", "limit_days": 20}')
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER),
-        test_server_startup_timeout=timedelta(seconds=60),  # the SDK's 5 s: failed once on a loaded machine
+        test_server_startup_timeout=LOCAL_SERVER_STARTUP,
     )
     try:
         config = env.client.config()
