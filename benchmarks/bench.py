@@ -29,7 +29,7 @@ default ``.daiban/bench/bench-<time>.json``) and the line ``lifecycle CPU ratio 
 CPU seconds come from the processes' own accounting and hold on a shared machine; throughput and
 latency do not (other load on the machine slows both variants). ``--dynamic-config KEY=JSON_VALUE``
 (repeatable) sets the dev server's dynamic config for both variants, e.g. its visibility queue's
-pace (README, "How much of it is the dev server's visibility store"); the JSON's options and the
+pace (`docs/benchmarks.md`, "How much of it is the dev server's visibility store"); the JSON's options and the
 printed header name what was set.
 """
 

@@ -25,7 +25,7 @@ service writes to the visibility store at once, in the same SQLite database as t
 cluster keeps visibility in a database of its own, ``infra/deploy``). With the visibility queue
 slowed down (``--dynamic-config history.visibilityProcessorMaxPollRPS=1 --dynamic-config
 history.visibilityProcessorMaxPollHostRPS=1``) those writes leave the Updates' path, deferred up to
-a second (README, "How much of it is the dev server's visibility store").
+a second (`docs/benchmarks.md`, "How much of it is the dev server's visibility store").
 """
 
 from __future__ import annotations
