@@ -18,7 +18,8 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from temporalio.worker import Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities import content
 from activities.adapters import DepartmentAdapters
@@ -113,6 +114,15 @@ def build_workers(client: Any, pool: Any, settings: Settings) -> list[Worker]:
         "max_concurrent_activities": settings.max_concurrent_activities,
         "identity": settings.worker_identity,
     }
+    if settings.worker_deployment and settings.build_id:
+        # Projects live for years and every release replays the histories before it (patches,
+        # tests/replay): each run moves to the current version at its next task (AUTO_UPGRADE)
+        # rather than keeping every old release's workers alive (PINNED).
+        common["deployment_config"] = WorkerDeploymentConfig(
+            version=WorkerDeploymentVersion(deployment_name=settings.worker_deployment, build_id=settings.build_id),
+            use_worker_versioning=True,
+            default_versioning_behavior=VersioningBehavior.AUTO_UPGRADE,
+        )
     queues = settings.polled_queues()
     workers = []
     if "orchestration" in queues:

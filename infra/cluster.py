@@ -1,4 +1,5 @@
-"""Preparing a Temporal cluster's namespace for daiban: the namespace itself and its search attributes.
+"""Preparing a Temporal cluster's namespace for daiban: the namespace, its search attributes and,
+with worker versioning, which release's workers take the tasks (the current version).
 
 Both steps are idempotent (what exists is left alone) and run from the setup step of a
 deployment (``daiban setup all``: the compose file's ``setup`` service, the Kubernetes setup Job)
@@ -20,7 +21,12 @@ import structlog
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
-from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
+from temporalio.api.workflowservice.v1 import (
+    DescribeNamespaceRequest,
+    DescribeWorkerDeploymentRequest,
+    RegisterNamespaceRequest,
+    SetWorkerDeploymentCurrentVersionRequest,
+)
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -103,3 +109,39 @@ async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
         )
         log.info("search attributes added", namespace=namespace, names=sorted(missing))
     return sorted(missing)
+
+
+async def make_current_version(client: Client, deployment: str, build_id: str) -> bool:
+    """Make build ``build_id`` the current version of worker deployment ``deployment`` (True), or
+    find it current already (False): from then on Temporal hands the namespace's tasks of that
+    deployment only to that release's workers (``DAIBAN_WORKER_DEPLOYMENT``/``DAIBAN_BUILD_ID``).
+
+    The setup step of a release runs before its workers start, so the version is made current
+    with no poller yet (``allow_no_pollers``): the previous release's workers stop taking tasks at
+    once, and the tasks wait on their queues until the new release's workers poll (a pause of
+    about a pod's start-up, never two releases serving one project at once). Rolling back is the
+    same call with the previous build id. Raises ``RPCError`` when the server refuses (e.g. worker
+    deployments disabled on it).
+    """
+    try:
+        info = (
+            await client.workflow_service.describe_worker_deployment(
+                DescribeWorkerDeploymentRequest(namespace=client.namespace, deployment_name=deployment)
+            )
+        ).worker_deployment_info
+        if info.routing_config.current_deployment_version.build_id == build_id:
+            return False
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:  # a deployment not seen yet is made below
+            raise
+    await client.workflow_service.set_worker_deployment_current_version(
+        SetWorkerDeploymentCurrentVersionRequest(
+            namespace=client.namespace,
+            deployment_name=deployment,
+            build_id=build_id,
+            identity="daiban setup",
+            allow_no_pollers=True,
+        )
+    )
+    log.info("current version set", deployment=deployment, build_id=build_id)
+    return True

@@ -15,7 +15,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,6 +52,10 @@ class LoggingSettings(_Group):
 
 
 _QUEUES = r"^\s*(orchestration|adapters)(\s*,\s*(orchestration|adapters))*\s*$"
+# A worker deployment's name and a build id, as Temporal takes them (its version is written
+# ``<deployment>.<build id>``, so the name holds no dot).
+_DEPLOYMENT = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+_BUILD_ID = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
 
 
 class WorkerSettings(_Group):
@@ -90,6 +103,20 @@ class WorkerSettings(_Group):
     # The name this worker gives in histories (each task's worker identity). Unset: the Temporal
     # client's, process id@host name (a pod's name on Kubernetes).
     worker_identity: str | None = Field(default=None, min_length=1, max_length=200)
+    # Temporal's worker versioning (worker deployments), for a cluster: with both set, this worker
+    # polls as build ``DAIBAN_BUILD_ID`` (the release) of deployment ``DAIBAN_WORKER_DEPLOYMENT``,
+    # and Temporal hands a project's tasks only to the deployment's current version's workers, so a
+    # release never shares projects with one it cannot follow (README "Upgrading running
+    # projects"). Unset (``make run``, the tests): unversioned, every worker of the queue takes tasks.
+    worker_deployment: str | None = Field(default=None, max_length=100, pattern=_DEPLOYMENT)
+    build_id: str | None = Field(default=None, max_length=100, pattern=_BUILD_ID, validate_default=True)
+
+    @field_validator("build_id", mode="after")
+    @classmethod
+    def _build_id_with_its_deployment(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if (v is None) != (info.data.get("worker_deployment") is None):
+            raise ValueError("set with DAIBAN_WORKER_DEPLOYMENT (both or neither: the version is the pair)")
+        return v
 
     def polled_queues(self) -> set[str]:
         """The kinds of queue this worker polls (``orchestration``, ``adapters``)."""

@@ -1,8 +1,10 @@
 """``daiban setup``: prepare a cluster for daiban, each step idempotent (the deployment's setup job).
 
 ``daiban setup all`` applies the migrations (``daiban db migrate``), registers the namespace
-(``DAIBAN_TEMPORAL_NAMESPACE``) when missing, adds the missing search attributes and creates or
-updates the zone schedules; running it again changes nothing.
+(``DAIBAN_TEMPORAL_NAMESPACE``) when missing, adds the missing search attributes, creates or
+updates the zone schedules and, with worker versioning (``DAIBAN_WORKER_DEPLOYMENT`` and
+``DAIBAN_BUILD_ID``), makes this release's workers the ones that take the tasks; running it again
+changes nothing.
 """
 
 from __future__ import annotations
@@ -69,9 +71,34 @@ def setup_schedules(as_json: JsonOpt = False) -> None:
     emit(done, as_json, lambda: out.print(" ".join(f"{k}={v}" for k, v in done.items())))
 
 
+async def _current_version(client: Client, s: Settings) -> dict[str, Any] | None:
+    """This release made the current version of its worker deployment (None: versioning not configured)."""
+    if not (s.worker_deployment and s.build_id):
+        return None
+    changed = await cluster.make_current_version(client, s.worker_deployment, s.build_id)
+    return {"deployment": s.worker_deployment, "build_id": s.build_id, "changed": changed}
+
+
+@app.command("current-version")
+def setup_current_version(as_json: JsonOpt = False) -> None:
+    """Make DAIBAN_BUILD_ID the current version of DAIBAN_WORKER_DEPLOYMENT: only its workers take tasks from now on
+    (a rollback: the previous release's build id)."""
+    done = _temporal(_current_version)
+    if done is None:
+        raise fail("DAIBAN_WORKER_DEPLOYMENT and DAIBAN_BUILD_ID: not set (worker versioning is off)")
+    emit(
+        done,
+        as_json,
+        lambda: out.print(
+            f"{done['deployment']}.{done['build_id']} " + ("made current" if done["changed"] else "is current already")
+        ),
+    )
+
+
 @app.command("all")
 def setup_all(retention_days: RetentionOpt = 90, as_json: JsonOpt = False) -> None:
-    """Migrations, namespace, search attributes and schedules, in that order; safe to repeat."""
+    """Migrations, namespace, search attributes, schedules and (worker versioning) the current version, in that
+    order; safe to repeat."""
     from infra.db import create_pool
 
     async def go(client: Client, s: Settings) -> dict[str, Any]:
@@ -90,6 +117,7 @@ def setup_all(retention_days: RetentionOpt = 90, as_json: JsonOpt = False) -> No
             "namespace_registered": registered,
             "search_attributes_added": added,
             "schedules": made,
+            "current_version": await _current_version(client, s),
         }
 
     result = _temporal(go)

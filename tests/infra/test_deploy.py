@@ -157,8 +157,11 @@ def test_the_kubernetes_check_catches_a_broken_manifest() -> None:
         kubernetes_validate.validate(job, K8S_VERSION, strict=True)
 
 
-def _container_env(container: dict[str, Any], docs: list[dict[str, Any]]) -> dict[str, str]:
-    """The variables a container gets, resolving ConfigMap/Secret references (each must exist)."""
+def _container_env(
+    container: dict[str, Any], docs: list[dict[str, Any]], labels: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The variables a container gets, resolving ConfigMap/Secret references (each must exist) and
+    the pod's labels (``fieldRef: metadata.labels['...']``, the Downward API; each must be set)."""
     by_name = {(d["kind"], d["metadata"]["name"]): d for d in docs}
 
     def data_of(kind: str, name: str) -> dict[str, str]:
@@ -175,6 +178,10 @@ def _container_env(container: dict[str, Any], docs: list[dict[str, Any]]) -> dic
     for var in container.get("env", []):
         if "value" in var:
             env[var["name"]] = var["value"]
+        elif "fieldRef" in var["valueFrom"]:
+            label = re.fullmatch(r"metadata\.labels\['([^']+)'\]", var["valueFrom"]["fieldRef"]["fieldPath"])
+            assert label and label[1] in (labels or {}), f"{container['name']}: {var['name']} names no label of its pod"
+            env[var["name"]] = (labels or {})[label[1]]
         else:
             ref = var["valueFrom"].get("secretKeyRef") or var["valueFrom"]["configMapKeyRef"]
             kind = "Secret" if "secretKeyRef" in var["valueFrom"] else "ConfigMap"
@@ -195,7 +202,7 @@ def test_manifests_give_every_daiban_process_its_settings(monkeypatch: pytest.Mo
             role = role_of(container["command"])
             assert role is not None, doc["metadata"]["name"]
             found.append(role)
-            env = _container_env(container, docs)
+            env = _container_env(container, docs, pod["metadata"].get("labels"))
             where = f"{doc['metadata']['name']}/{container['name']}"
             assert roles.missing(role, set(env)) == [], where
             assert {k for k in env if k.startswith("DAIBAN_") and k not in roles.known_variables()} == set(), where
@@ -210,6 +217,11 @@ def test_manifests_give_every_daiban_process_its_settings(monkeypatch: pytest.Mo
                 assert int(annotations["prometheus.io/port"]) == settings.metrics_port, where
             if role == "gateway":
                 assert settings.gateway_host == "0.0.0.0", where
+            if role in ("worker", "setup"):
+                # Worker versioning: every worker and the setup Job name one deployment, and their
+                # build id is the release their image is tagged with.
+                assert settings.worker_deployment == "daiban", where
+                assert container["image"] == f"daiban:{settings.build_id}", where
     assert sorted(found) == ["gateway", "setup", "worker", "worker"]
 
 

@@ -1,0 +1,244 @@
+"""Worker versioning on a real Temporal dev server: a project's tasks go to the current version.
+
+A cluster runs daiban's workers as versions of one worker deployment (``DAIBAN_WORKER_DEPLOYMENT``
+and ``DAIBAN_BUILD_ID``, README "Upgrading running projects"): a release is rolled out by starting
+its workers and making their version current. Here two releases' workers, each built by
+``worker.build_workers`` from those settings, poll the same task queue at once. A project runs on
+release ``r1`` while it is current; once ``r2`` is made current (``r1``'s workers still polling),
+every later workflow task and batch of the project runs on ``r2`` (AUTO_UPGRADE: the run moves at
+its next task, replaying its history there), with no failed workflow task and a gap-free stream.
+The setup step's call (``infra.cluster.make_current_version``) makes a release current before
+any of its workers polls, and a zone's first versioned release takes over the runs of its
+unversioned workers once those stop. Every fact comes from the project's history (each task's
+worker identity, build id and versioning behaviour) and the event store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import pytest
+from temporalio.api.enums.v1 import EventType, VersioningBehavior
+from temporalio.api.enums.v1 import RoutingConfigUpdateState as UpdateState
+from temporalio.api.workflowservice.v1 import (
+    DescribeWorkerDeploymentRequest,
+    SetWorkerDeploymentCurrentVersionRequest,
+)
+from temporalio.client import Client
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from activities import content
+from infra.cluster import make_current_version
+from infra.settings import ConfigError, Settings, load_settings
+from infra.temporal import connect
+from schemas.activities import APPLY_BATCH
+from tests.harness import Harness
+from tests.workflows.helpers import approve_all, events, open_all, settle
+from worker import build_workers
+
+
+def release(task_queue: str, deployment: str, build_id: str) -> Settings:
+    """One worker process of a release, as its environment would give it (``DAIBAN_*``)."""
+    return Settings(
+        task_queue=task_queue,
+        worker_identity=f"worker-{build_id}",
+        worker_deployment=deployment,
+        build_id=build_id,
+        shutdown_grace_seconds=5,
+    )
+
+
+async def make_current(client: Client, deployment: str, build_id: str) -> None:
+    """Make ``build_id`` the deployment's current version, once its workers have been seen
+    polling, and wait until the task queues have taken the change."""
+    for _ in range(240):
+        try:
+            await client.workflow_service.set_worker_deployment_current_version(
+                SetWorkerDeploymentCurrentVersionRequest(
+                    namespace=client.namespace, deployment_name=deployment, build_id=build_id, identity="test"
+                )
+            )
+            break
+        except RPCError:  # the version is not known yet: its pollers have not reached the server
+            await asyncio.sleep(0.25)
+    else:
+        raise AssertionError(f"{deployment}.{build_id} never became known to the server")
+    for _ in range(240):
+        info = (
+            await client.workflow_service.describe_worker_deployment(
+                DescribeWorkerDeploymentRequest(namespace=client.namespace, deployment_name=deployment)
+            )
+        ).worker_deployment_info
+        current = info.routing_config.current_deployment_version.build_id
+        if (
+            current == build_id
+            and info.routing_config_update_state != UpdateState.ROUTING_CONFIG_UPDATE_STATE_IN_PROGRESS
+        ):
+            return
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"{deployment}.{build_id} never became current everywhere")
+
+
+@dataclass
+class Task:
+    at: tuple[int, int]  # (the run's place in the chain, the event id): history order
+    identity: str
+    build_id: str = ""
+    behavior: int = 0
+    activity: str = ""
+
+
+async def tasks(client: Client, workflow_id: str) -> tuple[list[Task], list[Task], list[str]]:
+    """The project's completed workflow tasks and started activities (every run, in order), and
+    the messages of its failed workflow tasks."""
+    done: list[Task] = []
+    started: list[Task] = []
+    failed: list[str] = []
+    runs = sorted([r async for r in client.list_workflows(f"WorkflowId = '{workflow_id}'")], key=lambda r: r.start_time)
+    for n, run in enumerate(runs):
+        scheduled: dict[int, str] = {}
+        async for e in client.get_workflow_handle(workflow_id, run_id=run.run_id).fetch_history_events():
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                a = e.workflow_task_completed_event_attributes
+                done.append(Task((n, e.event_id), a.identity, a.deployment_version.build_id, a.versioning_behavior))
+            elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                failed.append(e.workflow_task_failed_event_attributes.failure.message)
+            elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                scheduled[e.event_id] = e.activity_task_scheduled_event_attributes.activity_type.name
+            elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                s = e.activity_task_started_event_attributes
+                started.append(Task((n, e.event_id), s.identity, activity=scheduled[s.scheduled_event_id]))
+    return done, started, failed
+
+
+async def test_the_deployment_settings_go_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAIBAN_WORKER_DEPLOYMENT", "daiban")
+    with pytest.raises(ConfigError, match="DAIBAN_BUILD_ID"):
+        load_settings()
+    monkeypatch.setenv("DAIBAN_WORKER_DEPLOYMENT", "dai.ban")  # Temporal writes a version <name>.<build id>
+    monkeypatch.setenv("DAIBAN_BUILD_ID", "2026.12.2")
+    with pytest.raises(ConfigError, match="DAIBAN_WORKER_DEPLOYMENT"):
+        load_settings()
+    monkeypatch.delenv("DAIBAN_WORKER_DEPLOYMENT")
+    with pytest.raises(ConfigError, match="DAIBAN_BUILD_ID"):
+        load_settings()
+
+
+async def test_tasks_go_to_the_current_version_while_the_old_one_still_polls(
+    dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool
+) -> None:
+    content.load_shipped()
+    client = dev_env.client
+    address = client.service_client.config.target_host
+    deployment = f"daiban-{uuid.uuid4().hex[:8]}"
+    versions = {b: release(task_queue, deployment, b) for b in ("r1", "r2")}
+    running: dict[str, contextlib.AsyncExitStack] = {}
+    h = Harness(client, task_queue, pg_pool)
+
+    async def start(build_id: str) -> None:
+        settings = versions[build_id]
+        workers = build_workers(await connect(settings, address=address), pg_pool, settings)
+        config: dict[str, Any] = dict(workers[0].config())
+        assert config["deployment_config"].version.build_id == build_id
+        running[build_id] = contextlib.AsyncExitStack()
+        for w in workers:  # orchestration and adapters, as make run's one worker polls both
+            await running[build_id].enter_async_context(w)
+
+    try:
+        await start("r1")
+        await make_current(client, deployment, "r1")
+        p = await h.start(zone="tunliu")
+        await open_all(p, prefix="r1")  # applications and acceptances (受理) on r1
+        await settle(p)
+        on_r1, _, _ = await tasks(client, p.id)
+
+        await start("r2")  # r1's workers go on polling
+        await make_current(client, deployment, "r2")
+        v = await approve_all(p, "approval_land", prefix="r2")
+        await settle(p)
+        done, started, failed = await tasks(client, p.id)
+    finally:
+        await h.terminate_all()
+        for stack in running.values():
+            await stack.aclose()
+
+    assert v.stage == "approval_land"
+    assert failed == [], "the run did not replay on the new release"
+    assert on_r1 and {(t.identity, t.build_id) for t in on_r1} == {("worker-r1", "r1")}
+    after = done[len(on_r1) :]
+    assert (
+        done[: len(on_r1)] == on_r1 and after and {(t.identity, t.build_id) for t in after} == {("worker-r2", "r2")}
+    ), after
+    assert {t.behavior for t in done} == {VersioningBehavior.VERSIONING_BEHAVIOR_AUTO_UPGRADE}
+    # The batches followed: those started after the switch ran on r2's workers only.
+    batches = [t for t in started if t.activity == APPLY_BATCH and t.at > after[0].at]
+    assert batches and {t.identity for t in batches} == {"worker-r2"}, batches
+    rows = await events(pg_pool, v.project_id)
+    assert [r["version"] for r in rows] == list(range(1, v.events_emitted + 1))
+
+
+async def test_the_setup_step_makes_a_release_current_before_its_workers_poll(
+    dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool
+) -> None:
+    content.load_shipped()
+    client = dev_env.client
+    deployment = f"daiban-{uuid.uuid4().hex[:8]}"
+    assert await make_current_version(client, deployment, "r1")  # no worker of it has polled yet
+    assert not await make_current_version(client, deployment, "r1")  # again: nothing to do
+    h = Harness(client, task_queue, pg_pool)
+    p = await h.start(zone="tunliu")  # waits on its queue for r1's workers
+    settings = release(task_queue, deployment, "r1")
+    async with contextlib.AsyncExitStack() as running:
+        for w in build_workers(client, pg_pool, settings):
+            await running.enter_async_context(w)
+        try:
+            v = await open_all(p, prefix="setup")
+            await settle(p)
+            done, _, failed = await tasks(client, p.id)
+        finally:
+            await h.terminate_all()
+    assert failed == [] and any(m.state == "pending" for m in v.matters)
+    assert done and {(t.identity, t.build_id) for t in done} == {("worker-r1", "r1")}
+
+
+async def test_the_first_versioned_release_takes_over_once_the_unversioned_workers_stop(
+    dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool
+) -> None:
+    """A zone's first release with versioning: its projects ran on unversioned workers (an earlier
+    release). Its setup step makes it current and its workers start, but a run that began on an
+    unversioned worker keeps to the unversioned workers while any polls (the dev server, Temporal
+    1.32: the run is not versioned); once they stop, as a rolling update stops them, the next task
+    goes to the new release and every task after it stays there."""
+    content.load_shipped()
+    client = dev_env.client
+    deployment = f"daiban-{uuid.uuid4().hex[:8]}"
+    unversioned = Settings(task_queue=task_queue, worker_identity="worker-before", shutdown_grace_seconds=5)
+    h = Harness(client, task_queue, pg_pool)
+    old, new = contextlib.AsyncExitStack(), contextlib.AsyncExitStack()
+    try:
+        for w in build_workers(client, pg_pool, unversioned):
+            await old.enter_async_context(w)
+        p = await h.start(zone="tunliu")
+        await open_all(p, prefix="before")
+        await settle(p)
+        assert await make_current_version(client, deployment, "r1")  # the setup step, then the workers
+        for w in build_workers(client, pg_pool, release(task_queue, deployment, "r1")):
+            await new.enter_async_context(w)
+        await make_current(client, deployment, "r1")
+        await old.aclose()  # the rolling update stops the old pods
+        v = await approve_all(p, "approval_land", prefix="r1")
+        await settle(p)
+        done, _, failed = await tasks(client, p.id)
+    finally:
+        await h.terminate_all()
+        await new.aclose()
+        await old.aclose()
+    assert failed == [] and v.stage == "approval_land"
+    first = next(i for i, t in enumerate(done) if t.identity != "worker-before")
+    assert first > 0 and {(t.identity, t.build_id) for t in done[first:]} == {("worker-r1", "r1")}, done[first:]
