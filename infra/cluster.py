@@ -1,7 +1,7 @@
 """Preparing a Temporal cluster's namespace for daiban: the namespace, its search attributes and,
 with worker versioning, which release's workers take the tasks (the current version).
 
-Both steps are idempotent (what exists is left alone) and run from the setup step of a
+Each step is idempotent (what exists is left alone) and run from the setup step of a
 deployment (``daiban setup all``: the compose file's ``setup`` service, the Kubernetes setup Job)
 after ``daiban db migrate``. The dev server of ``make run`` is started with the search attributes
 already, so there both steps find nothing to do.
@@ -117,11 +117,12 @@ async def make_current_version(client: Client, deployment: str, build_id: str) -
     deployment only to that release's workers (``DAIBAN_WORKER_DEPLOYMENT``/``DAIBAN_BUILD_ID``).
 
     The setup step of a release runs before its workers start, so the version is made current
-    with no poller yet (``allow_no_pollers``): the previous release's workers stop taking tasks at
-    once, and the tasks wait on their queues until the new release's workers poll (a pause of
-    about a pod's start-up, never two releases serving one project at once). Rolling back is the
-    same call with the previous build id. Raises ``RPCError`` when the server refuses (e.g. worker
-    deployments disabled on it).
+    with no poller yet (``allow_no_pollers``): the previous release's workers stop taking the
+    deployment's tasks at once, and the tasks wait on their queues until the new release's workers
+    poll (a pause of about a pod's start-up, never two releases serving one project at once). Runs
+    begun on unversioned workers (before the first versioned release) stay with those while any
+    polls. Rolling back is the same call with the previous build id. Raises ``RPCError`` when the
+    server refuses (e.g. worker deployments disabled on it).
     """
     try:
         info = (
