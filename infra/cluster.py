@@ -14,6 +14,7 @@ event store's binding (``eventstore.binding``: one event store per cluster and n
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from infra.settings import ConfigError
 from schemas import visibility
 
 log = structlog.get_logger(__name__)
@@ -111,18 +113,24 @@ async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
     return sorted(missing)
 
 
-async def make_current_version(client: Client, deployment: str, build_id: str) -> bool:
+async def make_current_version(
+    client: Client, deployment: str, build_id: str, wait: timedelta = timedelta(minutes=10)
+) -> bool:
     """Make build ``build_id`` the current version of worker deployment ``deployment`` (True), or
     find it current already (False): from then on Temporal hands the namespace's tasks of that
     deployment only to that release's workers (``DAIBAN_WORKER_DEPLOYMENT``/``DAIBAN_BUILD_ID``).
 
-    The setup step of a release runs before its workers start, so the version is made current
-    with no poller yet (``allow_no_pollers``): the previous release's workers stop taking the
-    deployment's tasks at once, and the tasks wait on their queues until the new release's workers
-    poll (a pause of about a pod's start-up, never two releases serving one project at once). Runs
-    begun on unversioned workers (before the first versioned release) stay with those while any
-    polls. Rolling back is the same call with the previous build id. Raises ``RPCError`` when the
-    server refuses (e.g. worker deployments disabled on it).
+    A deployment with no current version yet (its first versioned release) takes it at once, before
+    any of its workers polls (``allow_no_pollers``): tasks wait on their queues until they do. Over
+    a current version whose workers poll, Temporal refuses a version that does not poll the same
+    task queues yet (they would be left unversioned), so the call waits up to ``wait`` for the new
+    release's workers to poll: the old release serves until then, and the switch leaves no pause
+    and never two releases serving one project at once. Runs begun on unversioned workers (before
+    the first versioned release) stay with those while any polls. Rolling back is the same call
+    with the previous build id, once its workers poll again.
+
+    Raises ``ConfigError`` when the release's workers have not polled within ``wait``, and
+    ``RPCError`` when the server refuses otherwise (e.g. worker deployments disabled on it).
     """
     try:
         info = (
@@ -135,14 +143,30 @@ async def make_current_version(client: Client, deployment: str, build_id: str) -
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:  # a deployment not seen yet is made below
             raise
-    await client.workflow_service.set_worker_deployment_current_version(
-        SetWorkerDeploymentCurrentVersionRequest(
-            namespace=client.namespace,
-            deployment_name=deployment,
-            build_id=build_id,
-            identity="daiban setup",
-            allow_no_pollers=True,
-        )
+    request = SetWorkerDeploymentCurrentVersionRequest(
+        namespace=client.namespace,
+        deployment_name=deployment,
+        build_id=build_id,
+        identity="daiban setup",
+        allow_no_pollers=True,
     )
+    deadline, waited = time.monotonic() + wait.total_seconds(), False
+    while True:
+        try:
+            await client.workflow_service.set_worker_deployment_current_version(request)
+            break
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.FAILED_PRECONDITION or "missing active task queues" not in exc.message:
+                raise
+            if time.monotonic() >= deadline:
+                raise ConfigError(
+                    f"DAIBAN_BUILD_ID {build_id}: its workers have not polled every task queue of the current "
+                    f"version of {deployment} within {wait.total_seconds():.0f} s; start them, then run "
+                    "daiban setup current-version"
+                ) from None
+            if not waited:
+                log.info("waiting for the release's workers to poll", deployment=deployment, build_id=build_id)
+            waited = True
+            await asyncio.sleep(1.0)
     log.info("current version set", deployment=deployment, build_id=build_id)
     return True

@@ -81,8 +81,8 @@ async def _current_version(client: Client, s: Settings) -> dict[str, Any] | None
 
 @app.command("current-version")
 def setup_current_version(as_json: JsonOpt = False) -> None:
-    """Make DAIBAN_BUILD_ID the current version of DAIBAN_WORKER_DEPLOYMENT: only its workers take tasks from now on
-    (a rollback: the previous release's build id)."""
+    """Make DAIBAN_BUILD_ID the current version of DAIBAN_WORKER_DEPLOYMENT once its workers poll (waits up to 10
+    minutes): only its workers take tasks from then on (a rollback: the previous release's build id)."""
     done = _temporal(_current_version)
     if done is None:
         raise fail("DAIBAN_WORKER_DEPLOYMENT and DAIBAN_BUILD_ID: not set (worker versioning is off)")

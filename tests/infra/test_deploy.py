@@ -157,9 +157,7 @@ def test_the_kubernetes_check_catches_a_broken_manifest() -> None:
         kubernetes_validate.validate(job, K8S_VERSION, strict=True)
 
 
-def _container_env(
-    container: dict[str, Any], docs: list[dict[str, Any]], labels: dict[str, str] | None = None
-) -> dict[str, str]:
+def _container_env(container: dict[str, Any], docs: list[dict[str, Any]], labels: dict[str, str]) -> dict[str, str]:
     """The variables a container gets, resolving ConfigMap/Secret references (each must exist) and
     the pod's labels (``fieldRef: metadata.labels['...']``, the Downward API; each must be set)."""
     by_name = {(d["kind"], d["metadata"]["name"]): d for d in docs}
@@ -180,8 +178,8 @@ def _container_env(
             env[var["name"]] = var["value"]
         elif "fieldRef" in var["valueFrom"]:
             label = re.fullmatch(r"metadata\.labels\['([^']+)'\]", var["valueFrom"]["fieldRef"]["fieldPath"])
-            assert label and label[1] in (labels or {}), f"{container['name']}: {var['name']} names no label of its pod"
-            env[var["name"]] = (labels or {})[label[1]]
+            assert label and label[1] in labels, f"{container['name']}: {var['name']} names no label of its pod"
+            env[var["name"]] = labels[label[1]]
         else:
             ref = var["valueFrom"].get("secretKeyRef") or var["valueFrom"]["configMapKeyRef"]
             kind = "Secret" if "secretKeyRef" in var["valueFrom"] else "ConfigMap"
@@ -202,7 +200,7 @@ def test_manifests_give_every_daiban_process_its_settings(monkeypatch: pytest.Mo
             role = role_of(container["command"])
             assert role is not None, doc["metadata"]["name"]
             found.append(role)
-            env = _container_env(container, docs, pod["metadata"].get("labels"))
+            env = _container_env(container, docs, pod["metadata"].get("labels", {}))
             where = f"{doc['metadata']['name']}/{container['name']}"
             assert roles.missing(role, set(env)) == [], where
             assert {k for k in env if k.startswith("DAIBAN_") and k not in roles.known_variables()} == set(), where

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
-from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from legalclock import CST, OfficialCalendar, YearCalendar, default_calendar
@@ -213,3 +215,52 @@ async def settle(h: WorkflowHandle[Any, Any]) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("activities never settled")
+
+
+@dataclass
+class Task:
+    """One workflow task or activity task of a project, as its history records it."""
+
+    workflow_id: str
+    run_id: str
+    identity: str
+    at: datetime
+    name: str = ""  # the activity's type
+    queue: str = ""  # the queue it was scheduled on
+    # A workflow task's worker deployment build id ("" unversioned) and versioning behaviour (the enum's value).
+    build_id: str = ""
+    behavior: int = 0
+
+
+@dataclass
+class Histories:
+    workflow_tasks: list[Task] = field(default_factory=list)
+    activities: list[Task] = field(default_factory=list)
+    failed_workflow_tasks: list[str] = field(default_factory=list)
+
+
+async def read_histories(client: Client, workflow_ids: list[str]) -> Histories:
+    """Every run of each project: who completed each workflow task (and as which build) and started
+    each activity, each list in time order."""
+    out = Histories()
+    for wid in workflow_ids:
+        async for run in client.list_workflows(f"WorkflowId = '{wid}'"):
+            scheduled: dict[int, tuple[str, str]] = {}
+            async for e in client.get_workflow_handle(wid, run_id=run.run_id).fetch_history_events():
+                at = e.event_time.ToDatetime(tzinfo=UTC)
+                if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                    c = e.workflow_task_completed_event_attributes
+                    build, behavior = c.deployment_version.build_id, c.versioning_behavior
+                    out.workflow_tasks.append(Task(wid, run.run_id, c.identity, at, build_id=build, behavior=behavior))
+                elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                    out.failed_workflow_tasks.append(e.workflow_task_failed_event_attributes.failure.message)
+                elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                    a = e.activity_task_scheduled_event_attributes
+                    scheduled[e.event_id] = (a.activity_type.name, a.task_queue.name)
+                elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                    s = e.activity_task_started_event_attributes
+                    name, queue = scheduled[s.scheduled_event_id]
+                    out.activities.append(Task(wid, run.run_id, s.identity, at, name, queue))
+    out.workflow_tasks.sort(key=lambda t: t.at)
+    out.activities.sort(key=lambda t: t.at)
+    return out

@@ -7,9 +7,10 @@ its workers and making their version current. Here two releases' workers, each b
 release ``r1`` while it is current; once ``r2`` is made current (``r1``'s workers still polling),
 every later workflow task and batch of the project runs on ``r2`` (AUTO_UPGRADE: the run moves at
 its next task, replaying its history there), with no failed workflow task and a gap-free stream.
-The setup step's call (``infra.cluster.make_current_version``) makes a release current before
-any of its workers polls, and a zone's first versioned release takes over the runs of its
-unversioned workers once those stop. Every fact comes from the project's history (each task's
+The setup step's call (``infra.cluster.make_current_version``) makes a deployment's first
+versioned release current before any of its workers polls; over a current release it waits for
+the new release's workers and refuses, naming the build, when they do not come. A zone's first
+versioned release takes over the runs of its unversioned workers once those stop. Every fact comes from the project's history (each task's
 worker identity, build id and versioning behaviour) and the event store.
 """
 
@@ -18,19 +19,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import pytest
-from temporalio.api.enums.v1 import EventType, VersioningBehavior
 from temporalio.api.enums.v1 import RoutingConfigUpdateState as UpdateState
+from temporalio.api.enums.v1 import VersioningBehavior
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkerDeploymentRequest,
-    SetWorkerDeploymentCurrentVersionRequest,
 )
 from temporalio.client import Client
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities import content
@@ -39,7 +38,7 @@ from infra.settings import ConfigError, Settings, load_settings
 from infra.temporal import connect
 from schemas.activities import APPLY_BATCH
 from tests.harness import Harness
-from tests.workflows.helpers import approve_all, events, open_all, settle
+from tests.workflows.helpers import Task, approve_all, events, open_all, read_histories, settle
 from worker import build_workers
 
 
@@ -54,21 +53,10 @@ def release(task_queue: str, deployment: str, build_id: str) -> Settings:
     )
 
 
-async def make_current(client: Client, deployment: str, build_id: str) -> None:
-    """Make ``build_id`` the deployment's current version, once its workers have been seen
-    polling, and wait until the task queues have taken the change."""
-    for _ in range(240):
-        try:
-            await client.workflow_service.set_worker_deployment_current_version(
-                SetWorkerDeploymentCurrentVersionRequest(
-                    namespace=client.namespace, deployment_name=deployment, build_id=build_id, identity="test"
-                )
-            )
-            break
-        except RPCError:  # the version is not known yet: its pollers have not reached the server
-            await asyncio.sleep(0.25)
-    else:
-        raise AssertionError(f"{deployment}.{build_id} never became known to the server")
+async def routed_to(client: Client, deployment: str, build_id: str) -> None:
+    """Make ``build_id`` current as the setup step does (``make_current_version``), and wait until
+    the task queues have taken the change."""
+    await make_current_version(client, deployment, build_id)
     for _ in range(240):
         info = (
             await client.workflow_service.describe_worker_deployment(
@@ -85,36 +73,9 @@ async def make_current(client: Client, deployment: str, build_id: str) -> None:
     raise AssertionError(f"{deployment}.{build_id} never became current everywhere")
 
 
-@dataclass
-class Task:
-    at: tuple[int, int]  # (the run's place in the chain, the event id): history order
-    identity: str
-    build_id: str = ""
-    behavior: int = 0
-    activity: str = ""
-
-
-async def tasks(client: Client, workflow_id: str) -> tuple[list[Task], list[Task], list[str]]:
-    """The project's completed workflow tasks and started activities (every run, in order), and
-    the messages of its failed workflow tasks."""
-    done: list[Task] = []
-    started: list[Task] = []
-    failed: list[str] = []
-    runs = sorted([r async for r in client.list_workflows(f"WorkflowId = '{workflow_id}'")], key=lambda r: r.start_time)
-    for n, run in enumerate(runs):
-        scheduled: dict[int, str] = {}
-        async for e in client.get_workflow_handle(workflow_id, run_id=run.run_id).fetch_history_events():
-            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-                a = e.workflow_task_completed_event_attributes
-                done.append(Task((n, e.event_id), a.identity, a.deployment_version.build_id, a.versioning_behavior))
-            elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-                failed.append(e.workflow_task_failed_event_attributes.failure.message)
-            elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-                scheduled[e.event_id] = e.activity_task_scheduled_event_attributes.activity_type.name
-            elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-                s = e.activity_task_started_event_attributes
-                started.append(Task((n, e.event_id), s.identity, activity=scheduled[s.scheduled_event_id]))
-    return done, started, failed
+def builds(ts: list[Task]) -> set[tuple[str, str]]:
+    """The (worker identity, build id) pairs of workflow tasks."""
+    return {(t.identity, t.build_id) for t in ts}
 
 
 async def test_the_deployment_settings_go_together(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -152,32 +113,34 @@ async def test_tasks_go_to_the_current_version_while_the_old_one_still_polls(
 
     try:
         await start("r1")
-        await make_current(client, deployment, "r1")
+        await routed_to(client, deployment, "r1")
         p = await h.start(zone="tunliu")
         await open_all(p, prefix="r1")  # applications and acceptances (受理) on r1
         await settle(p)
-        on_r1, _, _ = await tasks(client, p.id)
+        on_r1 = (await read_histories(client, [p.id])).workflow_tasks
 
+        # Before r2's workers poll, the switch waits for them (r1 serving meanwhile), then refuses.
+        with pytest.raises(ConfigError, match="DAIBAN_BUILD_ID r2: its workers have not polled"):
+            await make_current_version(client, deployment, "r2", wait=timedelta(seconds=2))
         await start("r2")  # r1's workers go on polling
-        await make_current(client, deployment, "r2")
+        await routed_to(client, deployment, "r2")
         v = await approve_all(p, "approval_land", prefix="r2")
         await settle(p)
-        done, started, failed = await tasks(client, p.id)
+        seen = await read_histories(client, [p.id])
     finally:
         await h.terminate_all()
         for stack in running.values():
             await stack.aclose()
 
     assert v.stage == "approval_land"
-    assert failed == [], "the run did not replay on the new release"
-    assert on_r1 and {(t.identity, t.build_id) for t in on_r1} == {("worker-r1", "r1")}
+    assert seen.failed_workflow_tasks == [], "the run did not replay on the new release"
+    done = seen.workflow_tasks
+    assert on_r1 and builds(on_r1) == {("worker-r1", "r1")}
     after = done[len(on_r1) :]
-    assert (
-        done[: len(on_r1)] == on_r1 and after and {(t.identity, t.build_id) for t in after} == {("worker-r2", "r2")}
-    ), after
+    assert done[: len(on_r1)] == on_r1 and after and builds(after) == {("worker-r2", "r2")}, after
     assert {t.behavior for t in done} == {VersioningBehavior.VERSIONING_BEHAVIOR_AUTO_UPGRADE}
     # The batches followed: those started after the switch ran on r2's workers only.
-    batches = [t for t in started if t.activity == APPLY_BATCH and t.at > after[0].at]
+    batches = [t for t in seen.activities if t.name == APPLY_BATCH and t.at > after[0].at]
     assert batches and {t.identity for t in batches} == {"worker-r2"}, batches
     rows = await events(pg_pool, v.project_id)
     assert [r["version"] for r in rows] == list(range(1, v.events_emitted + 1))
@@ -200,11 +163,11 @@ async def test_the_setup_step_makes_a_release_current_before_its_workers_poll(
         try:
             v = await open_all(p, prefix="setup")
             await settle(p)
-            done, _, failed = await tasks(client, p.id)
+            seen = await read_histories(client, [p.id])
         finally:
             await h.terminate_all()
-    assert failed == [] and any(m.state == "pending" for m in v.matters)
-    assert done and {(t.identity, t.build_id) for t in done} == {("worker-r1", "r1")}
+    assert seen.failed_workflow_tasks == [] and any(m.state == "pending" for m in v.matters)
+    assert seen.workflow_tasks and builds(seen.workflow_tasks) == {("worker-r1", "r1")}
 
 
 async def test_the_first_versioned_release_takes_over_once_the_unversioned_workers_stop(
@@ -227,18 +190,18 @@ async def test_the_first_versioned_release_takes_over_once_the_unversioned_worke
         p = await h.start(zone="tunliu")
         await open_all(p, prefix="before")
         await settle(p)
-        assert await make_current_version(client, deployment, "r1")  # the setup step, then the workers
+        await routed_to(client, deployment, "r1")  # the setup step, then the workers
         for w in build_workers(client, pg_pool, release(task_queue, deployment, "r1")):
             await new.enter_async_context(w)
-        await make_current(client, deployment, "r1")
         await old.aclose()  # the rolling update stops the old pods
         v = await approve_all(p, "approval_land", prefix="r1")
         await settle(p)
-        done, _, failed = await tasks(client, p.id)
+        seen = await read_histories(client, [p.id])
     finally:
         await h.terminate_all()
         await new.aclose()
         await old.aclose()
-    assert failed == [] and v.stage == "approval_land"
+    assert seen.failed_workflow_tasks == [] and v.stage == "approval_land"
+    done = seen.workflow_tasks
     first = next(i for i, t in enumerate(done) if t.identity != "worker-before")
-    assert first > 0 and {(t.identity, t.build_id) for t in done[first:]} == {("worker-r1", "r1")}, done[first:]
+    assert first > 0 and builds(done[first:]) == {("worker-r1", "r1")}, done[first:]

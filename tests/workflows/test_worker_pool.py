@@ -27,14 +27,12 @@ import asyncio
 import contextlib
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import pytest
-from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities import content
@@ -42,7 +40,7 @@ from infra.settings import ConfigError, Settings, load_settings
 from infra.temporal import connect
 from schemas.activities import APPLY_BATCH, DELIVER_APPLICATIONS, adapter_queue
 from tests.harness import Harness, Receiver
-from tests.workflows.helpers import approve_all, events, settle, view
+from tests.workflows.helpers import approve_all, events, read_histories, settle, view
 from worker import build_workers
 
 ORCHESTRATION = ["orchestration-1", "orchestration-2", "orchestration-3"]
@@ -64,49 +62,6 @@ def pool_settings(task_queue: str, queues: str, identity: str, webhooks: dict[st
         shutdown_grace_seconds=10,
         department_webhooks=webhooks or {},
     )
-
-
-@dataclass
-class Task:
-    """One workflow task or activity task of a project, as its history records it."""
-
-    workflow_id: str
-    run_id: str
-    identity: str
-    at: datetime
-    name: str = ""  # the activity's type
-    queue: str = ""  # the queue it was scheduled on
-
-
-@dataclass
-class Histories:
-    workflow_tasks: list[Task] = field(default_factory=list)
-    activities: list[Task] = field(default_factory=list)
-    failed_workflow_tasks: list[str] = field(default_factory=list)
-
-
-async def read_histories(client: Client, workflow_ids: list[str]) -> Histories:
-    """Every run of each project: who completed each workflow task and started each activity."""
-    out = Histories()
-    for wid in workflow_ids:
-        async for run in client.list_workflows(f"WorkflowId = '{wid}'"):
-            scheduled: dict[int, tuple[str, str]] = {}
-            async for e in client.get_workflow_handle(wid, run_id=run.run_id).fetch_history_events():
-                at = e.event_time.ToDatetime(tzinfo=UTC)
-                if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-                    identity = e.workflow_task_completed_event_attributes.identity
-                    out.workflow_tasks.append(Task(wid, run.run_id, identity, at))
-                elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-                    out.failed_workflow_tasks.append(e.workflow_task_failed_event_attributes.failure.message)
-                elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-                    a = e.activity_task_scheduled_event_attributes
-                    scheduled[e.event_id] = (a.activity_type.name, a.task_queue.name)
-                elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-                    s = e.activity_task_started_event_attributes
-                    name, queue = scheduled[s.scheduled_event_id]
-                    out.activities.append(Task(wid, run.run_id, s.identity, at, name, queue))
-    out.workflow_tasks.sort(key=lambda t: t.at)
-    return out
 
 
 def forced_replays(runs: list[str], capacity: int) -> int:
