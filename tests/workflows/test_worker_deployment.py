@@ -10,8 +10,9 @@ its next task, replaying its history there), with no failed workflow task and a 
 The setup step's call (``infra.cluster.make_current_version``) makes a deployment's first
 versioned release current before any of its workers polls; over a current release it waits for
 the new release's workers and refuses, naming the build, when they do not come. A zone's first
-versioned release takes over the runs of its unversioned workers once those stop. Every fact comes from the project's history (each task's
-worker identity, build id and versioning behaviour) and the event store.
+versioned release takes over the runs of its unversioned workers once those stop. Every fact comes
+from the project's history (each task's worker identity, build id and versioning behaviour) and
+the event store.
 """
 
 from __future__ import annotations
