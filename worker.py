@@ -29,6 +29,7 @@ from activities.project import ProjectActivities
 from eventstore.binding import BindingError, check_client_binding
 from eventstore.projector import Projector
 from infra import migrate
+from infra.cluster import serve_readiness
 from infra.db import create_pool
 from infra.logs import configure_logging
 from infra.metrics import EventMetricsInterceptor, observe_quarantined, prometheus_runtime
@@ -90,7 +91,24 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                 namespace=client.namespace,
                 metrics_port=settings.metrics_port or None,
             )
-            await _until_stopped_or_temporal_lost(client, settings, stop)
+            # DAIBAN_READY_FILE: written once this worker serves (with versioning: once its build is
+            # current), removed when it stops; a readiness probe gates a rolling update on it.
+            ready = (
+                asyncio.create_task(
+                    serve_readiness(client, settings.worker_deployment, settings.build_id, settings.ready_file, stop)
+                )
+                if settings.ready_file is not None
+                else None
+            )
+            try:
+                await _until_stopped_or_temporal_lost(client, settings, stop)
+            finally:
+                if ready is not None:
+                    ready.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await ready
+                if settings.ready_file is not None:
+                    settings.ready_file.unlink(missing_ok=True)
             log.info("worker stopping", grace_seconds=settings.shutdown_grace_seconds)
         if projecting is not None:
             await projecting

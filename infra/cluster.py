@@ -14,8 +14,10 @@ event store's binding (``eventstore.binding``: one event store per cluster and n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -124,25 +126,17 @@ async def make_current_version(
     any of its workers polls (``allow_no_pollers``): tasks wait on their queues until they do. Over
     a current version whose workers poll, Temporal refuses a version that does not poll the same
     task queues yet (they would be left unversioned), so the call waits up to ``wait`` for the new
-    release's workers to poll: the old release serves until then, and the switch leaves no pause
-    and never two releases serving one project at once. Runs begun on unversioned workers (before
+    release's workers to poll: the old release serves until then (its pods kept by a rolling update
+    gated on ``serve_readiness``), so the switch leaves no pause, and never two releases serving
+    one project at once. Runs begun on unversioned workers (before
     the first versioned release) stay with those while any polls. Rolling back is the same call
     with the previous build id, once its workers poll again.
 
     Raises ``ConfigError`` when the release's workers have not polled within ``wait``, and
     ``RPCError`` when the server refuses otherwise (e.g. worker deployments disabled on it).
     """
-    try:
-        info = (
-            await client.workflow_service.describe_worker_deployment(
-                DescribeWorkerDeploymentRequest(namespace=client.namespace, deployment_name=deployment)
-            )
-        ).worker_deployment_info
-        if info.routing_config.current_deployment_version.build_id == build_id:
-            return False
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:  # a deployment not seen yet is made below
-            raise
+    if await current_build_id(client, deployment) == build_id:
+        return False
     request = SetWorkerDeploymentCurrentVersionRequest(
         namespace=client.namespace,
         deployment_name=deployment,
@@ -170,3 +164,54 @@ async def make_current_version(
             await asyncio.sleep(1.0)
     log.info("current version set", deployment=deployment, build_id=build_id)
     return True
+
+
+async def current_build_id(client: Client, deployment: str) -> str | None:
+    """The build id of worker deployment ``deployment``'s current version; None when it has none
+    (unknown to the namespace yet, or only unversioned workers current). Raises ``RPCError`` when
+    the server does not answer."""
+    try:
+        info = (
+            await client.workflow_service.describe_worker_deployment(
+                DescribeWorkerDeploymentRequest(namespace=client.namespace, deployment_name=deployment)
+            )
+        ).worker_deployment_info
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    return info.routing_config.current_deployment_version.build_id or None
+
+
+async def serve_readiness(
+    client: Client, deployment: str | None, build_id: str | None, path: Path, stop: asyncio.Event, every: float = 5.0
+) -> bool:
+    """Write ``path`` (``DAIBAN_READY_FILE``, a readiness probe's ``test -f``) once this worker
+    serves; True when written, False when ``stop`` was set first.
+
+    Unversioned (``deployment`` None), a worker serves as soon as it polls: the file is written at
+    once. With worker versioning it serves only once ``build_id`` is the deployment's current
+    version (``make_current_version``, the setup step), so the file waits for that, asking Temporal
+    every ``every`` seconds (a failed call is logged and asked again). A rolling update of pods
+    gated on it keeps the old release's pods, which serve until the switch, until the new ones do:
+    no pause in between. The file holds the build id (or ``unversioned``).
+    """
+    if deployment is not None and build_id is not None:
+        while True:
+            try:
+                if await current_build_id(client, deployment) == build_id:
+                    break
+            except RPCError as exc:
+                log.warning("readiness: Temporal did not answer", deployment=deployment, error=exc.message)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+            if stop.is_set():
+                return False
+    await asyncio.to_thread(_write_ready, path, build_id or "unversioned")
+    log.info("worker ready", ready_file=str(path), build_id=build_id)
+    return True
+
+
+def _write_ready(path: Path, build: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{build}\n")

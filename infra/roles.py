@@ -5,7 +5,10 @@ A deployment runs three kinds of daiban process: ``worker`` (``python -m worker`
 for each, the settings it cannot run in a cluster without: each entry is a tuple of environment
 variables of which one is enough (``DAIBAN_TEMPORAL_ADDRESS`` or Temporal's own
 ``TEMPORAL_ADDRESS``). Defaults that only suit a developer's machine count as missing here: the
-Temporal address (``127.0.0.1:7233``), the ``default`` namespace, a gateway listening on loopback.
+Temporal address (``127.0.0.1:7233``), the ``default`` namespace, a gateway or a worker's metrics
+listening on loopback. The gateway's callers are ``DAIBAN_PRINCIPALS`` (each scoped; version 1's
+unscoped ``DAIBAN_OPERATOR_TOKENS`` is for upgrades only) and the contacts' keys are required, or
+a registration carrying a contact is refused.
 ``tests/infra/test_deploy.py`` checks ``infra/deploy/`` against it.
 """
 
@@ -18,8 +21,14 @@ TEMPORAL_NAMESPACE = ("DAIBAN_TEMPORAL_NAMESPACE", "TEMPORAL_NAMESPACE")
 _COMMON: tuple[tuple[str, ...], ...] = (("DATABASE_URL",), TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, ("DAIBAN_LOG_FORMAT",))
 
 REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
-    "worker": (*_COMMON, ("DAIBAN_WORKER_QUEUES",), ("DAIBAN_METRICS_PORT",)),
-    "gateway": (*_COMMON, ("DAIBAN_GATEWAY_HOST",), ("DAIBAN_DEPARTMENT_KEYS",), ("DAIBAN_OPERATOR_TOKENS",)),
+    "worker": (*_COMMON, ("DAIBAN_WORKER_QUEUES",), ("DAIBAN_METRICS_PORT",), ("DAIBAN_METRICS_HOST",)),
+    "gateway": (
+        *_COMMON,
+        ("DAIBAN_GATEWAY_HOST",),
+        ("DAIBAN_DEPARTMENT_KEYS",),
+        ("DAIBAN_PRINCIPALS",),
+        ("DAIBAN_CONTACT_KEYS",),
+    ),
     "setup": _COMMON,
 }
 

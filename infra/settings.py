@@ -12,20 +12,38 @@ included, at that stack.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
+    HttpUrl,
     SecretStr,
+    TypeAdapter,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+
+
+def _http_url(v: str) -> str:
+    """An http(s) URL, kept as the text given (a bad one fails at start, not at the first delivery)."""
+    _HTTP_URL.validate_python(v)
+    return v
+
+
+WebhookUrl = Annotated[str, Field(max_length=2_000), AfterValidator(_http_url)]
+Port = Annotated[int, Field(ge=1, le=65_535)]
+# A credential an attacker cannot guess: at least 16 characters (README "Authorization").
+Token = Annotated[SecretStr, Field(min_length=16, max_length=512)]
 
 
 class _Group(BaseSettings):
@@ -35,9 +53,9 @@ class _Group(BaseSettings):
 class TemporalSettings(_Group):
     """Where Temporal is (``infra.temporal`` also reads ``TEMPORAL_*`` / profiles) and which queue."""
 
-    temporal_address: str = "127.0.0.1:7233"
-    temporal_namespace: str = "default"
-    task_queue: str = "daiban"
+    temporal_address: str = Field(default="127.0.0.1:7233", min_length=1, max_length=500)
+    temporal_namespace: str = Field(default="default", min_length=1, max_length=255)
+    task_queue: str = Field(default="daiban", min_length=1, max_length=200)
 
 
 class DatabaseSettings(_Group):
@@ -55,7 +73,7 @@ _QUEUES = r"^\s*(orchestration|adapters)(\s*,\s*(orchestration|adapters))*\s*$"
 # A worker deployment's name and a build id, as Temporal takes them (its version is written
 # ``<deployment>.<build id>``, so the name holds no dot).
 _DEPLOYMENT = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
-_BUILD_ID = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
+BUILD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
 
 
 class WorkerSettings(_Group):
@@ -63,16 +81,16 @@ class WorkerSettings(_Group):
 
     # Department code -> URL that receives each submitted application (JSON POST), for
     # departments with their own system. Set as JSON: DAIBAN_DEPARTMENT_WEBHOOKS='{"housing": "..."}'
-    department_webhooks: dict[str, str] = {}
+    department_webhooks: dict[str, WebhookUrl] = {}
     # The zone's messaging gateway: every notification (warning, escalation, meeting...) is POSTed
-    # there as JSON. Unset: notifications stay in the outbox table (`daiban notifications`).
-    notify_webhook: str | None = None
+    # there as JSON. Unset or empty: notifications stay in the outbox table (`daiban notifications`).
+    notify_webhook: WebhookUrl | None = None
     # Seconds running activities get to finish after SIGTERM/SIGINT before they are cancelled.
-    shutdown_grace_seconds: float = 20.0
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=3_600)
     # Worker's Prometheus endpoint (SDK runtime metrics and daiban counters); 0 or unset: off.
-    metrics_port: int | None = None
+    metrics_port: int | None = Field(default=None, ge=0, le=65_535)
     # The address it listens on: this machine only unless set (e.g. 0.0.0.0 for a scraper elsewhere).
-    metrics_host: str = "127.0.0.1"
+    metrics_host: str = Field(default="127.0.0.1", min_length=1, max_length=255)
     # When Temporal has not answered a health check for this many seconds, the worker exits with
     # code 75 so its supervisor starts a fresh one with an empty workflow cache. 0 (the default):
     # never. An option, not a cure: the fault suite's stuck projects (tests/faults/evidence) also
@@ -109,7 +127,7 @@ class WorkerSettings(_Group):
     # release never shares projects with one it cannot follow (README "Upgrading running
     # projects"). Unset (``make run``, the tests): unversioned, every worker of the queue takes tasks.
     worker_deployment: str | None = Field(default=None, max_length=100, pattern=_DEPLOYMENT)
-    build_id: str | None = Field(default=None, max_length=100, pattern=_BUILD_ID, validate_default=True)
+    build_id: str | None = Field(default=None, max_length=100, pattern=BUILD_ID_PATTERN, validate_default=True)
 
     @field_validator("build_id", mode="after")
     @classmethod
@@ -117,6 +135,17 @@ class WorkerSettings(_Group):
         if (v is None) != (info.data.get("worker_deployment") is None):
             raise ValueError("set with DAIBAN_WORKER_DEPLOYMENT (both or neither: the version is the pair)")
         return v
+
+    # A file the worker writes once it serves, for a readiness probe (``test -f``): unversioned, as
+    # soon as its workers poll; with worker versioning, once its build is the deployment's current
+    # version (the setup step's switch), so a rolling update keeps the old release's pods until the
+    # new release serves (``infra.cluster.serve_readiness``). Removed when the worker stops. Unset: none.
+    ready_file: Path | None = None
+
+    @field_validator("notify_webhook", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, v: object) -> object:
+        return None if v == "" else v
 
     def polled_queues(self) -> set[str]:
         """The kinds of queue this worker polls (``orchestration``, ``adapters``)."""
@@ -163,26 +192,26 @@ class GatewaySettings(_Group):
     token: SecretStr | None = None
     # Version 1's principal -> bearer token map: each is an operator of every zone (unscoped; the
     # gateway warns at start). Prefer DAIBAN_PRINCIPALS.
-    operator_tokens: dict[str, SecretStr] = {}
+    operator_tokens: dict[str, Token] = {}
     # The enterprise contacts' encryption keys (``eventstore.contacts``): key id -> 32 bytes in
     # base64, as JSON; DAIBAN_CONTACT_KEY_ID names the one new writes use (default: the last).
     # Empty: registrations carrying a contact are refused (nothing is stored in plaintext).
     contact_keys: dict[str, SecretStr] = {}
     contact_key_id: str | None = None
     # A signed envelope may not claim to stay valid longer than this (bounds a replay window).
-    envelope_max_ttl_seconds: int = 900
-    gateway_host: str = "127.0.0.1"
-    gateway_port: int = 8080
-    gateway_max_body_bytes: int = 65_536
+    envelope_max_ttl_seconds: int = Field(default=900, ge=1, le=86_400)
+    gateway_host: str = Field(default="127.0.0.1", min_length=1, max_length=255)
+    gateway_port: Port = 8080
+    gateway_max_body_bytes: int = Field(default=65_536, ge=1_024, le=16 * 1_048_576)
 
 
 class DevStackSettings(_Group):
     """The dev-only stack of ``make run`` (``infra/devstack``)."""
 
     state_dir: Path = Path(".daiban")
-    temporal_port: int = 7233
-    ui_port: int = 8233
-    embedded_pg_port: int = 5433
+    temporal_port: Port = 7233
+    ui_port: Port = 8233
+    embedded_pg_port: Port = 5433
     demo: bool = True
 
 
@@ -215,14 +244,21 @@ def stack_env(settings: Settings, database_url: str) -> dict[str, str]:
 def load_settings() -> Settings:
     """Read settings from the environment; raise a ``ConfigError`` naming the bad variable."""
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     try:
         return Settings()
+    except SettingsError as exc:  # a JSON setting that is not JSON
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = f"DAIBAN_{found[1].upper()}" if found else "a DAIBAN_ setting"
+        raise ConfigError(f"{name}: not valid JSON ({exc.__cause__ or exc})") from None
     except ValidationError as exc:
         err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
+        field, *inside = (str(p) for p in err["loc"])
         name = "DATABASE_URL" if field == "database_url" else f"DAIBAN_{field.upper()}"
-        raise ConfigError(f"{name}: {err['msg']}") from None
+        # A JSON setting's entry as written: DAIBAN_DEPARTMENT_WEBHOOKS[housing], DAIBAN_PRINCIPALS[portal].token
+        where = "".join(f"[{p}]" if i == 0 else f".{p}" for i, p in enumerate(inside))
+        raise ConfigError(f"{name}{where}: {err['msg']}") from None
 
 
 class ConfigError(Exception):

@@ -10,6 +10,7 @@ changes nothing.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
@@ -18,7 +19,7 @@ import typer
 from temporalio.client import Client
 
 from infra import cluster, migrate, schedules
-from infra.settings import ConfigError, Settings, load_settings
+from infra.settings import BUILD_ID_PATTERN, ConfigError, Settings, load_settings
 from interfaces.cli.common import JsonOpt, database_url, emit, fail, out
 
 app = typer.Typer(help="Prepare a Temporal cluster and PostgreSQL for daiban (idempotent).", no_args_is_help=True)
@@ -71,19 +72,38 @@ def setup_schedules(as_json: JsonOpt = False) -> None:
     emit(done, as_json, lambda: out.print(" ".join(f"{k}={v}" for k, v in done.items())))
 
 
-async def _current_version(client: Client, s: Settings) -> dict[str, Any] | None:
-    """This release made the current version of its worker deployment (None: versioning not configured)."""
-    if not (s.worker_deployment and s.build_id):
+async def _current_version(client: Client, s: Settings, build_id: str | None = None) -> dict[str, Any] | None:
+    """This release (or ``build_id``) made the current version of its worker deployment (None: versioning
+    not configured)."""
+    build = build_id or s.build_id
+    if not (s.worker_deployment and build):
         return None
-    changed = await cluster.make_current_version(client, s.worker_deployment, s.build_id)
-    return {"deployment": s.worker_deployment, "build_id": s.build_id, "changed": changed}
+    changed = await cluster.make_current_version(client, s.worker_deployment, build)
+    return {"deployment": s.worker_deployment, "build_id": build, "changed": changed}
+
+
+def _build_id(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(BUILD_ID_PATTERN, value):
+        raise typer.BadParameter(f"not a build id (letters, digits, '.', '_', '+', '-'): {value!r}")
+    return value
+
+
+BuildIdOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--build-id",
+        callback=_build_id,
+        help="The release to make current instead of DAIBAN_BUILD_ID (a rollback, or a switch run from any pod).",
+    ),
+]
 
 
 @app.command("current-version")
-def setup_current_version(as_json: JsonOpt = False) -> None:
-    """Make DAIBAN_BUILD_ID the current version of DAIBAN_WORKER_DEPLOYMENT once its workers poll (waits up to 10
-    minutes): only its workers take tasks from then on (a rollback: the previous release's build id)."""
-    done = _temporal(_current_version)
+def setup_current_version(build_id: BuildIdOpt = None, as_json: JsonOpt = False) -> None:
+    """Make DAIBAN_BUILD_ID (or --build-id) the current version of DAIBAN_WORKER_DEPLOYMENT once its workers poll
+    (waits up to 10 minutes): only its workers take tasks from then on. Run it in a worker pod, which has the
+    deployment's settings: kubectl -n daiban exec deploy/daiban-worker -- daiban setup current-version --build-id V."""
+    done = _temporal(lambda c, s: _current_version(c, s, build_id))
     if done is None:
         raise fail("DAIBAN_WORKER_DEPLOYMENT and DAIBAN_BUILD_ID: not set (worker versioning is off)")
     emit(

@@ -70,7 +70,9 @@ async def test_make_run_with_a_port_in_use(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
-async def test_worker_starts_and_stops_cleanly_on_sigterm(dev_env: object, pg_dsn: str) -> None:
+async def test_worker_starts_and_stops_cleanly_on_sigterm(dev_env: object, pg_dsn: str, tmp_path: Path) -> None:
+    """The worker starts, says so, marks itself ready (``DAIBAN_READY_FILE``, a readiness probe's
+    file: at once, unversioned), and on SIGTERM stops cleanly, the ready file gone."""
     import signal
 
     from temporalio.testing import WorkflowEnvironment
@@ -83,19 +85,23 @@ async def test_worker_starts_and_stops_cleanly_on_sigterm(dev_env: object, pg_ds
         "DAIBAN_TASK_QUEUE": "tq-sigterm",
         "DAIBAN_LOG_FORMAT": "json",
         "DAIBAN_SHUTDOWN_GRACE_SECONDS": "2",
+        "DAIBAN_READY_FILE": str(tmp_path / "probe" / "ready"),
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "worker.py", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     assert proc.stderr is not None
     lines: list[str] = []
-    while not any('"worker started"' in line for line in lines):
+    while not any('"worker ready"' in line for line in lines):
         line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
         assert line, f"worker exited early: {lines}"
         lines.append(line)
+    assert any('"worker started"' in line for line in lines), lines
+    assert (tmp_path / "probe" / "ready").read_text() == "unversioned\n"
     proc.send_signal(signal.SIGTERM)
     _, rest = await asyncio.wait_for(proc.communicate(), 30)
     lines += rest.decode().splitlines()
     assert proc.returncode == 0
     assert any('"worker stopped"' in line for line in lines), lines
     assert all(line.startswith("{") for line in lines if line.strip()), "JSON logs only"
+    assert not (tmp_path / "probe" / "ready").exists(), "a stopped worker is not ready"

@@ -36,10 +36,39 @@ def compose() -> dict[str, Any]:
 
 
 def manifests() -> list[dict[str, Any]]:
+    """What ``kubectl apply -f infra/deploy/k8s/`` applies: the folder's files, in name order."""
     docs: list[dict[str, Any]] = []
     for f in sorted((DEPLOY / "k8s").glob("*.yaml")):
         docs += [d for d in yaml.safe_load_all(f.read_text()) if d]
     return docs
+
+
+def example_secrets() -> list[dict[str, Any]]:
+    """The Secrets an operator creates from the secret store (``k8s/examples/secrets.yaml``: their keys)."""
+    return [d for d in yaml.safe_load_all((DEPLOY / "k8s" / "examples" / "secrets.yaml").read_text()) if d]
+
+
+# What an operator puts in daiban-secrets (the example holds descriptions, not values that parse).
+SECRET_VALUES = {
+    "DATABASE_URL": "postgresql://daiban:s3cret@daiban-db.daiban.svc.cluster.local:5432/daiban",
+    "DAIBAN_PRINCIPALS": json.dumps(
+        {"portal-tunliu": {"token": "p" * 32, "roles": ["registrar", "reader"], "zones": ["tunliu"]}}
+    ),
+    "DAIBAN_DEPARTMENT_KEYS": json.dumps({"ecology": "e" * 32}),
+    "DAIBAN_CONTACT_KEYS": json.dumps({"k1": "A" * 43 + "="}),
+    "DAIBAN_DEPARTMENT_WEBHOOKS": json.dumps({"housing": "https://housing.example.gov.cn/applications"}),
+    "DAIBAN_NOTIFY_WEBHOOK": "",
+}
+
+
+def cluster() -> list[dict[str, Any]]:
+    """The manifests and the Secrets as the operator created them (``SECRET_VALUES``)."""
+    secrets = copy.deepcopy(example_secrets())
+    for doc in secrets:
+        if doc["metadata"]["name"] == "daiban-secrets":
+            assert set(doc["stringData"]) == set(SECRET_VALUES)
+            doc["stringData"] = dict(SECRET_VALUES)
+    return manifests() + secrets
 
 
 def role_of(command: list[str]) -> str | None:
@@ -112,6 +141,8 @@ def test_compose_gives_every_daiban_service_its_settings(monkeypatch: pytest.Mon
         settings = assert_settings_parse(env, monkeypatch, name)
         assert settings.temporal_namespace != "default", name
         assert settings.database_url and "@daiban-db:" in settings.database_url, name
+        if role == "worker":
+            assert settings.metrics_host == "0.0.0.0", name  # Prometheus scrapes it from its own container
         for dep in svc.get("depends_on", {}):
             assert dep in services, f"{name} depends on unknown service {dep}"
     assert sorted(found.values()) == ["gateway", "setup", "worker", "worker"]
@@ -145,9 +176,22 @@ def test_compose_stack_has_temporal_on_postgresql_ui_and_prometheus() -> None:
 
 def test_manifests_follow_the_kubernetes_schemas() -> None:
     docs = manifests()
-    assert {d["kind"] for d in docs} >= {"Namespace", "ConfigMap", "Secret", "Deployment", "Service", "Job"}
-    for doc in docs:
+    assert {d["kind"] for d in docs} >= {"Namespace", "ConfigMap", "Deployment", "Service", "Job"}
+    assert {d["kind"] for d in example_secrets()} == {"Secret"}
+    for doc in docs + example_secrets():
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+def test_applying_the_manifests_never_touches_the_secrets_and_makes_the_namespace_first() -> None:
+    """``kubectl apply -f infra/deploy/k8s/``, at every release, would replace a Secret of the folder
+    with its placeholder; the Secrets are created apart (README), so the folder holds none. kubectl
+    applies the folder's files in name order: the namespace comes first."""
+    files = sorted((DEPLOY / "k8s").glob("*.yaml"))
+    first = [d for d in yaml.safe_load_all(files[0].read_text()) if d]
+    assert [d["kind"] for d in first] == ["Namespace"]
+    assert all(d["kind"] != "Secret" for d in manifests())
+    namespaces = {d["metadata"]["name"] for d in first}
+    assert {d["metadata"]["namespace"] for d in manifests()[1:] + example_secrets()} <= namespaces
 
 
 def test_the_kubernetes_check_catches_a_broken_manifest() -> None:
@@ -200,19 +244,27 @@ def test_manifests_give_every_daiban_process_its_settings(monkeypatch: pytest.Mo
             role = role_of(container["command"])
             assert role is not None, doc["metadata"]["name"]
             found.append(role)
-            env = _container_env(container, docs, pod["metadata"].get("labels", {}))
+            env = _container_env(container, cluster(), pod["metadata"].get("labels", {}))
             where = f"{doc['metadata']['name']}/{container['name']}"
             assert roles.missing(role, set(env)) == [], where
             assert {k for k in env if k.startswith("DAIBAN_") and k not in roles.known_variables()} == set(), where
             settings = assert_settings_parse(env, monkeypatch, where)
             # Every secret volume refers to a Secret of the manifests.
-            secrets = {d["metadata"]["name"] for d in docs if d["kind"] == "Secret"}
+            secrets = {d["metadata"]["name"] for d in example_secrets()}
             for vol in pod["spec"].get("volumes", []):
                 assert vol["secret"]["secretName"] in secrets, where
             if role == "worker":
                 annotations = pod["metadata"]["annotations"]
                 assert annotations["prometheus.io/scrape"] == "true", where
                 assert int(annotations["prometheus.io/port"]) == settings.metrics_port, where
+                assert settings.metrics_host == "0.0.0.0", where  # reachable from Prometheus' pod
+                # Ready once it serves (with versioning: once its build is current), and the
+                # rolling update stops no old pod before a new one is ready, for longer than the
+                # setup Job waits for the switch (``infra.cluster.make_current_version``, 10 min).
+                probe = container["readinessProbe"]["exec"]["command"]
+                assert probe == ["test", "-f", str(settings.ready_file)], where
+                assert doc["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0, where
+                assert doc["spec"]["progressDeadlineSeconds"] > 600, where
             if role == "gateway":
                 assert settings.gateway_host == "0.0.0.0", where
             if role in ("worker", "setup"):
@@ -220,6 +272,8 @@ def test_manifests_give_every_daiban_process_its_settings(monkeypatch: pytest.Mo
                 # build id is the release their image is tagged with.
                 assert settings.worker_deployment == "daiban", where
                 assert container["image"] == f"daiban:{settings.build_id}", where
+            if role == "setup":  # a Job's pod cannot change: each release's Job is a new one
+                assert doc["metadata"]["name"] == f"daiban-setup-{settings.build_id}", where
     assert sorted(found) == ["gateway", "setup", "worker", "worker"]
 
 

@@ -32,6 +32,8 @@ CANNOT_RUN = {
     "SECRET=...": "needs a department's own secret; `python -m interfaces.auth sign` signs the same request below",
     "docker compose -f infra/deploy/compose.yaml": "needs a container engine; tests/infra/test_deploy.py validates the "
     "compose file and manifests against their schemas instead",
+    "kubectl apply -f infra/deploy/k8s/00-namespace.yaml": "needs a Kubernetes cluster; tests/infra/test_deploy.py "
+    "validates the manifests against Kubernetes' schemas and resolves every setting their pods get",
 }
 
 

@@ -9,18 +9,24 @@ every later workflow task and batch of the project runs on ``r2`` (AUTO_UPGRADE:
 its next task, replaying its history there), with no failed workflow task and a gap-free stream.
 The setup step's call (``infra.cluster.make_current_version``) makes a deployment's first
 versioned release current before any of its workers polls; over a current release it waits for
-the new release's workers and refuses, naming the build, when they do not come. A zone's first
-versioned release takes over the runs of its unversioned workers once those stop. Every fact comes
-from the project's history (each task's worker identity, build id and versioning behaviour) and
-the event store.
+the new release's workers and refuses, naming the build, when they do not come. A worker's ready
+file (``DAIBAN_READY_FILE``, the pods' readiness probe) appears only once its build is current. A
+zone's first versioned release takes over the runs of its unversioned workers once those stop.
+Every fact comes from the project's history (each task's worker identity, build id and versioning
+behaviour) and the event store.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import sys
 import uuid
+from asyncio.subprocess import PIPE
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -34,13 +40,17 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities import content
-from infra.cluster import make_current_version
+from infra.cluster import current_build_id, make_current_version, serve_readiness
 from infra.settings import ConfigError, Settings, load_settings
 from infra.temporal import connect
 from schemas.activities import APPLY_BATCH
 from tests.harness import Harness
 from tests.workflows.helpers import Task, approve_all, events, open_all, read_histories, settle
 from worker import build_workers
+
+DAIBAN = str(Path(sys.executable).parent / "daiban")
+# The checkout under test: the script's editable install may point at another worktree sharing the venv.
+ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def release(task_queue: str, deployment: str, build_id: str) -> Settings:
@@ -93,9 +103,10 @@ async def test_the_deployment_settings_go_together(monkeypatch: pytest.MonkeyPat
 
 
 async def test_tasks_go_to_the_current_version_while_the_old_one_still_polls(
-    dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool
+    dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     content.load_shipped()
+    ready_file, stopping = tmp_path / "r2-ready", asyncio.Event()
     client = dev_env.client
     address = client.service_client.config.target_host
     deployment = f"daiban-{uuid.uuid4().hex[:8]}"
@@ -124,7 +135,13 @@ async def test_tasks_go_to_the_current_version_while_the_old_one_still_polls(
         with pytest.raises(ConfigError, match="DAIBAN_BUILD_ID r2: its workers have not polled"):
             await make_current_version(client, deployment, "r2", wait=timedelta(seconds=2))
         await start("r2")  # r1's workers go on polling
+        # r2's pods are not ready (DAIBAN_READY_FILE) while r1 is current, so a rolling update keeps
+        # r1's pods; they are once the switch is made.
+        r2_ready = asyncio.create_task(serve_readiness(client, deployment, "r2", ready_file, stopping, every=0.2))
+        await asyncio.sleep(1.5)
+        assert not r2_ready.done() and not ready_file.exists()
         await routed_to(client, deployment, "r2")
+        assert await asyncio.wait_for(r2_ready, 10) and ready_file.read_text() == "r2\n"
         v = await approve_all(p, "approval_land", prefix="r2")
         await settle(p)
         seen = await read_histories(client, [p.id])
@@ -206,3 +223,48 @@ async def test_the_first_versioned_release_takes_over_once_the_unversioned_worke
     done = seen.workflow_tasks
     first = next(i for i, t in enumerate(done) if t.identity != "worker-before")
     assert first > 0 and builds(done[first:]) == {("worker-r1", "r1")}, done[first:]
+
+
+async def test_a_worker_stopped_before_its_version_is_current_never_says_ready(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    deployment, stop = f"daiban-{uuid.uuid4().hex[:8]}", asyncio.Event()
+    waiting = asyncio.create_task(
+        serve_readiness(dev_env.client, deployment, "r9", tmp_path / "ready", stop, every=0.2)
+    )
+    await asyncio.sleep(0.5)
+    stop.set()
+    assert await asyncio.wait_for(waiting, 5) is False
+    assert not (tmp_path / "ready").exists()
+
+
+async def test_the_cli_switches_to_a_named_release_from_a_worker_pods_settings(dev_env: WorkflowEnvironment) -> None:
+    """``daiban setup current-version --build-id V`` as README's rollback runs it, in a worker pod
+    (``kubectl exec``): the pod's settings name the deployment and its own build; the option names
+    the release to make current."""
+    deployment = f"daiban-{uuid.uuid4().hex[:8]}"
+    env = dict(
+        os.environ,
+        DAIBAN_TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
+        DAIBAN_TEMPORAL_NAMESPACE=dev_env.client.namespace,
+        DAIBAN_WORKER_DEPLOYMENT=deployment,
+        DAIBAN_BUILD_ID="r2",
+        PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p),
+    )
+
+    async def daiban(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            DAIBAN, "setup", "current-version", *args, env=env, stdout=PIPE, stderr=PIPE
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        return proc.returncode or 0, out.decode(), err.decode()
+
+    code, out, err = await daiban("--build-id", "r1", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"deployment": deployment, "build_id": "r1", "changed": True}
+    code, out, err = await daiban("--build-id", "r1")
+    assert code == 0 and out.strip() == f"{deployment}.r1 is current already", (out, err)
+    assert await current_build_id(dev_env.client, deployment) == "r1"
+    code, out, err = await daiban("--build-id", "r 1")
+    assert code == 2 and "--build-id" in err and "not a build id" in err, err
+    assert await current_build_id(dev_env.client, deployment) == "r1"
