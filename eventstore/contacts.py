@@ -100,6 +100,14 @@ async def store_contact(
     return stored
 
 
+async def contact_stored_by(db: Executor, project_id: str) -> str | None:
+    """Who stored the project's contact (a principal's name, or the service's); None when none is."""
+    stored_by: str | None = await db.fetchval(
+        "SELECT stored_by FROM enterprise_contacts WHERE project_id = $1", project_id
+    )
+    return stored_by
+
+
 async def fetch_contact(db: Executor, cipher: ContactCipher, project_id: str) -> EnterpriseContact | None:
     """The project's contact, decrypted; None when none is stored."""
     row = await db.fetchrow(

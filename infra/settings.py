@@ -181,7 +181,7 @@ class GatewaySettings(_Group):
 
     # Department code -> shared secret signing its decision envelopes (HMAC-SHA256), as JSON:
     # DAIBAN_DEPARTMENT_KEYS='{"ecology": "..."}'. Empty: the gateway accepts no decisions.
-    department_keys: dict[str, SecretStr] = {}
+    department_keys: dict[str, Token] = {}
     # Principal name -> {"token", "roles", "zones", "department"} (``PrincipalConfig``), as JSON:
     # DAIBAN_PRINCIPALS='{"agent-li": {"token": "...", "roles": ["agent"]}, "portal-tunliu":
     # {"token": "...", "roles": ["registrar", "reader"], "zones": ["tunliu"]}}'.
@@ -198,6 +198,23 @@ class GatewaySettings(_Group):
     # Empty: registrations carrying a contact are refused (nothing is stored in plaintext).
     contact_keys: dict[str, SecretStr] = {}
     contact_key_id: str | None = None
+
+    @model_validator(mode="after")
+    def _principals_apart(self) -> GatewaySettings:
+        # A department principal is named by its department code: the event store records its name
+        # as ``by``, and the workflow matches ``by`` to the matter's department (a rating's callback
+        # and fix, 好差评).
+        for name, c in self.principals.items():
+            if "department" in c.roles and c.department != name:
+                raise ValueError(f"DAIBAN_PRINCIPALS[{name}]: a department principal is named by its department code")
+        # One token, one principal: a shared token would make the caller ambiguous.
+        seen: dict[str, str] = {}
+        for name, token in [(n, c.token) for n, c in self.principals.items()] + list(self.operator_tokens.items()):
+            other = seen.setdefault(token.get_secret_value(), name)
+            if other != name:
+                raise ValueError(f"DAIBAN_PRINCIPALS: {other} and {name} share a token; give each its own")
+        return self
+
     # A signed envelope may not claim to stay valid longer than this (bounds a replay window).
     envelope_max_ttl_seconds: int = Field(default=900, ge=1, le=86_400)
     gateway_host: str = Field(default="127.0.0.1", min_length=1, max_length=255)
@@ -254,6 +271,8 @@ def load_settings() -> Settings:
         raise ConfigError(f"{name}: not valid JSON ({exc.__cause__ or exc})") from None
     except ValidationError as exc:
         err = exc.errors()[0]
+        if not err["loc"]:  # a check across settings: its message names them
+            raise ConfigError(str(err["msg"]).removeprefix("Value error, ")) from None
         field, *inside = (str(p) for p in err["loc"])
         name = "DATABASE_URL" if field == "database_url" else f"DAIBAN_{field.upper()}"
         # A JSON setting's entry as written: DAIBAN_DEPARTMENT_WEBHOOKS[housing], DAIBAN_PRINCIPALS[portal].token

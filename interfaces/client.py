@@ -650,6 +650,10 @@ class DaibanClient:
         """
         # A run that continued as new is the same project: only its latest run is listed.
         base = "WorkflowType = 'ProjectWorkflow' AND ExecutionStatus != 'ContinuedAsNew'"
+        # The query is wrapped in parentheses after daiban's own clause: it must not close them.
+        bad = visibility.self_contained(query)
+        if bad is not None:
+            raise InvalidQuery(f"query: {bad}: a filter stays within its own parentheses")
         rows = []
         try:
             async for wf in self.client.list_workflows(f"{base} AND ({query})" if query else base):

@@ -48,13 +48,23 @@ class Registration(_Result):
 
 
 async def register_project(
-    db: Executor, daiban: DaibanClient, reg: RegisterProject, principal: str, *, wait: float = 10.0, _tries: int = 3
+    db: Executor,
+    daiban: DaibanClient,
+    reg: RegisterProject,
+    principal: str,
+    *,
+    covers: Callable[[str], bool] | None = None,
+    wait: float = 10.0,
+    _tries: int = 3,
 ) -> Registration:
     """Register ``reg`` once, whoever else registers the same project id at the same time.
 
     The first caller claims the project id in PostgreSQL (``eventstore.registrations``) and starts
     the project; the others wait up to ``wait`` seconds for its run and answer it (``created``
     false). A project registered before the claims existed is found running and answered so.
+    ``covers``: whether the caller registers in a zone (the gateway's principal; None: every zone).
+    A project id held in a zone it does not cover is a conflict on ``zone`` alone: its other values
+    are never compared, so a caller cannot learn them field by field.
 
     Raises:
         InvalidInput: a field daiban cannot keep, an unknown zone (nothing claimed, nothing started).
@@ -67,6 +77,8 @@ async def register_project(
     claim = await registrations.claim_registration(db, reg.project_id, body, principal)
     if not claim.fresh:
         held = claim.registration
+        if covers is not None and not covers(str(held.get("zone"))):
+            raise RegistrationConflict(reg.project_id, ["zone"])
         differ = sorted(k for k in body.keys() | held.keys() if body.get(k) != held.get(k))
         if differ:
             raise RegistrationConflict(reg.project_id, differ)
@@ -74,7 +86,7 @@ async def register_project(
         if found is None or found.run_id is None:
             if _tries <= 1:
                 return Registration(run_id=await daiban.register(reg), created=False)
-            return await register_project(db, daiban, reg, principal, wait=wait, _tries=_tries - 1)
+            return await register_project(db, daiban, reg, principal, covers=covers, wait=wait, _tries=_tries - 1)
         existing = await daiban.existing_run(reg.project_id)
         if existing is not None and not existing.running and not await daiban.start_refused(reg.project_id):
             raise ProjectFinished("project_id: this project has finished; a project id is never reused")

@@ -53,3 +53,33 @@ def initial(reg: object) -> TypedSearchAttributes:
             SearchAttributePair(OVERDUE, False),
         ]
     )
+
+
+def self_contained(query: str) -> str | None:
+    """Why ``query`` (a visibility filter) could reach outside the parentheses it is put in; None
+    when it cannot.
+
+    daiban narrows a caller's filter by wrapping it: ``<daiban's clause> AND (<query>)``. A query
+    with a stray ``)`` (outside a quoted string) would close that parenthesis early and OR its way
+    past daiban's clause, e.g. past a zone filter: ``x) OR (DaibanZone = 'yanhu'``. So quotes must
+    close and parentheses balance outside them; backslashes are refused, since whether one escapes
+    a quote is the parser's business, not this check's.
+    """
+    depth, quote = 0, ""
+    for ch in query:
+        if ch == "\\":
+            return "a backslash"
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"`":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                return "a ')' without its '('"
+    if quote:
+        return f"an unclosed {quote}"
+    return "a '(' without its ')'" if depth else None

@@ -102,10 +102,11 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "retry_faulted": frozenset({"operator"}),
     "migrate_content": frozenset({"operator"}),
     # 好差评: the enterprise rates through the zone's portal (registrar) or an operator records it; the
-    # callback and fix by the rated matter's department or the project lead (the workflow checks which).
+    # callback and fix by the rated matter's department or the project lead (the workflow checks which:
+    # ``by``, a department principal's name, which is its department code: ``infra.settings``).
     "rate": frozenset({"registrar", "operator"}),
-    "record_callback": frozenset({"department", "lead", "operator"}),
-    "record_fix": frozenset({"department", "lead", "operator"}),
+    "record_callback": frozenset({"department", "lead"}),
+    "record_fix": frozenset({"department", "lead"}),
 }
 
 

@@ -51,7 +51,17 @@ def _tokens(svc: Svc) -> dict[str, str]:
 
 
 def _principal(request: Request, svc: Svc) -> str | None:
-    return session.verify(request.cookies.get(session.COOKIE), _tokens(svc))
+    """The session's principal when it may read the dashboard now: an operator or reader of every
+    zone (as at login; checked on every request, since any principal can sign a cookie for itself
+    with its own token, and its roles may have changed since it logged in)."""
+    name = session.verify(request.cookies.get(session.COOKIE), _tokens(svc))
+    if name is None:
+        return None
+    found = svc.auth.principals.get(name)
+    if found is None:
+        return None
+    who = found[1]
+    return name if (who.has("operator") or who.has("reader")) and who.all_zones else None
 
 
 def _to_login() -> RedirectResponse:

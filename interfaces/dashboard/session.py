@@ -29,7 +29,12 @@ def issue(principal: str, token: str, now: float | None = None) -> str:
 
 def verify(cookie: str | None, tokens: dict[str, str], now: float | None = None) -> str | None:
     """The principal of a valid, unexpired ``cookie`` given the known ``tokens`` (principal -> token);
-    None for a missing, forged or expired one, or one whose principal has no token any more."""
+    None for a missing, forged or expired one, one that claims to last longer than a session, or
+    one whose principal has no token any more.
+
+    The cookie proves only that its holder knows the principal's token (any principal can make one
+    for itself): whether that principal may read the dashboard is checked on every request
+    (``interfaces.dashboard.router``), not here."""
     if not cookie:
         return None
     parts = cookie.rsplit(".", 2)  # a principal may hold dots; the expiry and the signature do not
@@ -40,7 +45,9 @@ def verify(cookie: str | None, tokens: dict[str, str], now: float | None = None)
     if token is None or not expires_text.isdigit():
         return None
     expires = int(expires_text)
-    if expires < (time.time() if now is None else now):
+    current = time.time() if now is None else now
+    # Signed by the principal's own token, a cookie could claim any expiry: none beyond a session's.
+    if expires < current or expires > current + SESSION_SECONDS:
         return None
     if not hmac.compare_digest(signature, _sign(token, principal_name, expires)):
         return None

@@ -38,6 +38,18 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         ("DAIBAN_PRINCIPALS", '{"portal": {"token": "short", "roles": ["reader"], "zones": ["*"]}}', "token"),
         ("DAIBAN_PRINCIPALS", "<JSON: principal -> token, roles and scope>", "not valid JSON"),
         ("DAIBAN_CONTACT_KEYS", "{'k1': 'x'}", "not valid JSON"),
+        ("DAIBAN_DEPARTMENT_KEYS", '{"market": ""}', "DAIBAN_DEPARTMENT_KEYS[market]"),
+        (
+            "DAIBAN_PRINCIPALS",
+            '{"market-system": {"token": "0123456789abcdef", "roles": ["department"], "department": "market"}}',
+            "DAIBAN_PRINCIPALS[market-system]: a department principal is named by its department code",
+        ),
+        (
+            "DAIBAN_PRINCIPALS",
+            '{"a": {"token": "0123456789abcdef", "roles": ["agent"]},'
+            ' "b": {"token": "0123456789abcdef", "roles": ["lead"]}}',
+            "DAIBAN_PRINCIPALS: a and b share a token",
+        ),
     ],
 )
 def test_a_value_out_of_bounds_names_its_variable(

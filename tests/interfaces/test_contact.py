@@ -128,3 +128,20 @@ async def _keys_rotate(pg_pool: asyncpg.Pool) -> None:
     bad = base64.b64encode(b"short").decode()
     with pytest.raises(ValueError, match="32 bytes"):
         ContactCipher.from_config({"k": bad}, None)
+
+
+async def test_registering_again_tests_no_guess_of_another_principals_contact(gw: Gateway) -> None:
+    """A registrar reads no contact: re-sending a registration with a guessed contact answers 409
+    whether the guess is right or wrong, unless the caller stored that contact itself (its retry)."""
+    body = gw.project(contact=CONTACT)
+    r = await gw.http.post("/projects", json=body, headers=as_("portal-tunliu"))
+    assert r.status_code == 201, r.text
+    gw.harness.started.append(gw.harness.client.get_workflow_handle(f"project-{body['project_id']}"))
+    again = await gw.http.post("/projects", json=body, headers=as_("portal-tunliu"))
+    assert again.status_code == 200, again.text  # the portal's own retry
+    answers = []
+    for guess in (CONTACT, {**CONTACT, "phone": "13800000000"}):  # right, then wrong
+        r = await gw.http.post("/projects", json={**body, "contact": guess}, headers=as_("operator"))
+        record("beyond_role", "a contact guessed by re-registering", r.status_code)
+        answers.append((r.status_code, r.json()["detail"][0]["loc"]))
+    assert answers == [(409, ["body", "contact"])] * 2, answers

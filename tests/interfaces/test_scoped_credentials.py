@@ -195,3 +195,58 @@ async def test_the_dashboard_takes_a_read_credential_of_every_zone(gw: Gateway) 
         if status == 403:
             record("beyond_role", f"dashboard login by {who}", r.status_code)
         assert r.status_code == status, (who, r.status_code)
+
+
+async def test_a_dashboard_cookie_is_only_as_good_as_its_principals_right_to_read_every_zone(gw: Gateway) -> None:
+    """Any principal can sign a session cookie with its own token: every page checks the principal
+    again (an operator or reader of every zone), and no cookie lasts longer than a session."""
+    import time
+
+    from interfaces.dashboard import session
+    from tests.interfaces.conftest import TOKENS
+
+    def page(cookie: str) -> Any:
+        return gw.http.get("/dashboard", headers={"Cookie": f"{session.COOKIE}={cookie}"})
+
+    assert (await page(session.issue("dashboard", TOKENS["dashboard"]))).status_code == 200
+    for who in ("agent-li", "portal-tunliu", "market", "operator-xiangyuan"):
+        r = await page(session.issue(who, TOKENS[who]))
+        record("beyond_role", f"dashboard cookie signed by {who}", r.status_code)
+        assert r.status_code == 303 and r.headers["location"] == "/dashboard/login", (who, r.status_code)
+    forever = int(time.time()) + 10 * 365 * 86400
+    cookie = f"dashboard.{forever}.{session._sign(TOKENS['dashboard'], 'dashboard', forever)}"
+    r = await page(cookie)
+    record("beyond_role", "dashboard cookie valid for ten years", r.status_code)
+    assert r.status_code == 303
+
+
+async def test_a_zone_reader_cannot_query_its_way_out_of_its_zones(gw: Gateway) -> None:
+    """``GET /projects?query=`` is narrowed to the caller's zones by wrapping the query; one that
+    would close that parenthesis (and OR another zone in) is refused, 400."""
+    escape = "DaibanZone = 'tunliu') OR (DaibanZone = 'xiangyuan'"
+    r = await gw.http.get("/projects", params={"query": escape}, headers=as_("portal-tunliu"))
+    record("beyond_role", "a zone filter escaped by the query", r.status_code)
+    assert r.status_code == 400 and "parenthes" in r.text, r.text
+    for query in ("DaibanAgent = 'a)b'", "(DaibanOverdue = true OR DaibanOverdue = false)"):  # balanced: fine
+        r = await gw.http.get("/projects", params={"query": query}, headers=as_("portal-tunliu"))
+        assert r.status_code == 200 and all(p["zone"] == "tunliu" for p in r.json()), (query, r.text)
+
+
+async def test_a_registration_held_in_another_zone_is_compared_on_zone_alone(gw: Gateway) -> None:
+    """A registrar probing a project id of another zone learns it is held elsewhere, never which of
+    its values it guessed right."""
+    held = gw.project(zone="xiangyuan")
+    r = await gw.http.post("/projects", json=held, headers=as_("operator"))
+    assert r.status_code == 201, r.text
+    gw.harness.started.append(gw.harness.client.get_workflow_handle(f"project-{held['project_id']}"))
+    probe = {**held, "zone": "tunliu", "investment_yuan": held["investment_yuan"] + 1}
+    r = await gw.http.post("/projects", json=probe, headers=as_("portal-tunliu"))
+    record("beyond_role", "another zone's registration probed", r.status_code)
+    assert r.status_code == 409 and [d["loc"] for d in r.json()["detail"]] == [["body", "zone"]], r.text
+
+
+async def test_a_ratings_callback_is_the_departments_or_the_leads(gw: Gateway, project: str) -> None:
+    body = {"rating_id": "agent:agent-li", "note": "已电话回访", "by": "operator"}
+    r = await _post(gw, project, "record-callback", body, "operator")
+    record("beyond_role", "a rating's callback by an operator", r.status_code)
+    assert r.status_code == 403 and "record_callback" in r.json()["detail"], r.text

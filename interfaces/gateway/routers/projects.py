@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from catalog.guide import Guide, guide_html
 from eventstore import queries
-from eventstore.contacts import fetch_contact, store_contact
+from eventstore.contacts import contact_stored_by, fetch_contact, store_contact
 from eventstore.guides import project_guide
 from interfaces.auth.principals import (
     check_contact,
@@ -22,10 +22,11 @@ from interfaces.auth.principals import (
     zone_clause,
 )
 from interfaces.auth.verifying import AuthError
-from interfaces.client import ProjectNotFound
+from interfaces.client import InvalidQuery, ProjectNotFound
 from interfaces.gateway.deps import PRINTABLE_PATTERN, Caller, ProjectId, Svc, project_team
 from interfaces.gateway.errors import ERRORS, READ_ERRORS, REGISTRATION_ERRORS
 from interfaces.usecases import RegistrationConflict, register_project
+from schemas import visibility
 from schemas.contact import EnterpriseContact
 from schemas.project import ProjectSummary, ProjectView, RegisterProject, workflow_id_for
 
@@ -63,16 +64,21 @@ class Registered(BaseModel):
 async def register(body: Registration, response: Response, svc: Svc, principal: Caller) -> Registered:
     """Register a project (签约入库): 201 for the one call that started it; the same registration
     again (or concurrently) is answered 200 with the same run; another body for a known project id
-    is refused (409) naming the fields that differ; an unknown zone is refused (422). The contact,
-    when given, is stored encrypted before the project starts (another contact for a known id: 409)."""
+    is refused (409) naming the fields that differ (only ``zone`` when it is held in a zone outside
+    the caller's); an unknown zone is refused (422). The contact, when given, is stored encrypted
+    with the registration; for a known project id it is 409 unless the caller stored that same
+    contact (another's contact is read and changed through ``/projects/{id}/contact``)."""
     check_register(principal, body.zone)
     reg = RegisterProject.model_validate(body.model_dump(exclude={"contact"}))
     if body.contact is not None and svc.contacts is None:
         raise AuthError(403, "contact: no DAIBAN_CONTACT_KEYS configured: personal data is not stored in plaintext")
-    done = await register_project(svc.pool, svc.daiban, reg, principal.name)
+    done = await register_project(svc.pool, svc.daiban, reg, principal.name, covers=principal.covers)
     if body.contact is not None and svc.contacts is not None:
         stored = await store_contact(svc.pool, svc.contacts, reg.project_id, body.contact, principal.name)
-        if stored != body.contact:
+        # Only the principal that stored the contact learns whether a contact it sends again is the
+        # same (its own retry): to anyone else, whose registrar role does not read contacts, a match
+        # and a mismatch answer alike, or a registration would test guesses of personal data.
+        if stored != body.contact or await contact_stored_by(svc.pool, reg.project_id) != principal.name:
             raise RegistrationConflict(reg.project_id, ["contact"])
     if done.created:
         log.info("project registered", project_id=reg.project_id, by=principal.name)
@@ -94,7 +100,12 @@ async def list_projects(
     """Projects matching a visibility query, newest first (an operator's or reader's zones only)."""
     zones = readable_zones(principal)
     if zones is not None:
-        query = zone_clause(zones) + (f" AND ({query})" if query.strip() else "")
+        # The caller's query goes inside parentheses after the zone clause: it must not close them
+        # (``x) OR (DaibanZone = 'other'`` would list another zone's projects).
+        bad = visibility.self_contained(query)
+        if bad is not None:
+            raise InvalidQuery(f"query: {bad}: a filter stays within its own parentheses")
+        query = f"({zone_clause(zones)})" + (f" AND ({query})" if query.strip() else "")
     return await svc.daiban.list_projects(query)
 
 
