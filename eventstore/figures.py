@@ -141,11 +141,16 @@ _DECISION = f"""
 INSERT INTO rm_decisions (event_id, project_id, zone, department, matter_code, stage, outcome, mode, decided_at,
        working_days_used, statutory_days, promised_days, on_time_statutory, on_time_promised)
 SELECT $2, $1, {_ZONE}, $3, $4, $5, $6, $7, $8, $9, s.statutory, s.promised,
-       $7 IS DISTINCT FROM 'deemed' AND (s.statutory IS NULL OR $9 <= s.statutory),
+       $7 IS DISTINCT FROM 'deemed' AND (s.statutory IS NULL OR $9 <= s.statutory + s.extension),
        coalesce($10, $7 IS DISTINCT FROM 'deemed' AND $9 <= coalesce(s.promised, s.statutory, $9))
 FROM (SELECT coalesce($11, (SELECT statutory_days FROM rm_matters WHERE project_id = $1 AND matter_code = $4))
                  AS statutory,
-             (SELECT promised_days FROM rm_matters WHERE project_id = $1 AND matter_code = $4) AS promised) s
+             (SELECT promised_days FROM rm_matters WHERE project_id = $1 AND matter_code = $4) AS promised,
+             -- an approved extension moves the statutory deadline (行政许可法 §42): the decided
+             -- application's clock, its latest submission
+             coalesce((SELECT extension_days FROM rm_clocks
+                       WHERE project_id = $1 AND matter_code = $4 AND scope = 'matter'
+                       ORDER BY submission DESC NULLS LAST LIMIT 1), 0) AS extension) s
 ON CONFLICT (event_id) DO NOTHING"""
 
 

@@ -384,6 +384,13 @@ async def _migrated(conn: Connection, stored: StoredEvent, e: ev.ContentMigrated
 @_on(ev.LimitExtended)
 async def _extended(conn: Connection, stored: StoredEvent, e: ev.LimitExtended) -> None:
     await _deadlines_moved(conn, e, e.new_deadline, e.new_promised_deadline, rearm_after=stored.occurred_at)
+    # The decision on this clock is judged against the extended limit (eventstore.figures).
+    await conn.execute(
+        "UPDATE rm_clocks SET extension_days = $3 WHERE project_id = $1 AND clock_id = $2",
+        e.project_id,
+        e.clock_id,
+        e.days,
+    )
 
 
 @_on(ev.ObligationOpened)

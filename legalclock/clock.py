@@ -274,13 +274,16 @@ class Clock(FrozenModel):
         if max_days is not None and days > max_days:
             raise ExtensionTooLong(
                 f"an extension of {days:g} working days exceeds the legal maximum of "
-                f"{max_days:g} for this matter (行政许可法 §42)"
+                f"{max_days:g} for this matter (行政许可法 §42, or the matter's own law)"
             )
         if (calendar is None) != (hours is None):
             raise LegalClockError("extend needs both calendar and hours, or neither")
         if calendar is not None and hours is not None:
             budget = self.budget(calendar, hours, at)
-            if budget.overdue:
+            ends = budget.deadline.at
+            # Outside office hours the position is clamped to the close, so ``overdue`` stays false
+            # from the deadline's close until the next working day opens: compare the instants.
+            if budget.overdue or (ends is not None and to_local(at, "at") > ends):
                 raise ExtensionAfterDeadline(
                     f"the limit ran out at {budget.deadline.at.isoformat() if budget.deadline.at else '?'}, "
                     f"before the extension decided at {to_local(at, 'at').isoformat()}; an "

@@ -143,3 +143,41 @@ def test_periods_are_years_quarters_or_months_in_beijing_time() -> None:
     for bad in ("2026-Q5", "0000", "9999-12", "２０２６", "2026-3"):
         with pytest.raises(ValueError, match="period: "):
             f.parse_period(bad)
+
+
+async def test_a_decision_within_an_approved_extension_is_on_time_against_the_statute(
+    private_pool: asyncpg.Pool,
+) -> None:
+    """行政许可法 §42: an extension approved within the limit moves the statutory deadline, so the
+    department report judges the decision against the extended limit; without the extension the
+    same decision is late. Rebuilt from the events alike."""
+    used = {}
+    for extended in (True, False):
+        m = sp.machine("tunliu", stage=Stage.APPROVAL_LAND, clear=False)  # every event, to store the stream
+        sp.decide(m, "project-filing")
+        due = sp.statutory_deadline_of(m, "matter:eia:1")
+        if extended:
+            sp.ack(m, "extend_limit", sp.extend_limit("eia", 10), due - timedelta(hours=1))
+        sp.decide(m, "eia", now=due + timedelta(days=7))  # 5 working days past the statute's 30
+        await store(private_pool, m)
+        used[extended] = m.pid
+    projector = Projector(private_pool)
+    await projector.run_once()
+
+    async def judged() -> dict[bool, tuple[float, float, bool]]:
+        rows = {}
+        for extended, pid in used.items():
+            r = await private_pool.fetchrow(
+                "SELECT working_days_used, statutory_days, on_time_statutory FROM rm_decisions"
+                " WHERE project_id = $1 AND matter_code = 'eia'",
+                pid,
+            )
+            rows[extended] = (r["working_days_used"], r["statutory_days"], r["on_time_statutory"])
+        return rows
+
+    rows = await judged()
+    for extended, (days_used, statutory, on_time) in rows.items():
+        assert statutory < days_used <= statutory + 10, rows
+        assert on_time is extended, rows
+    await projector.rebuild()
+    assert await judged() == rows

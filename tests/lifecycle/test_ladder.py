@@ -129,7 +129,7 @@ def test_alarms_fire_in_order_warning_before_breach_even_when_both_are_due() -> 
 
 def test_deemed_approval_where_the_zone_and_the_matter_say_so() -> None:
     # A zone whose local rule names lightning design review (a public-safety matter, so only with
-    # the rule named) deems it; building planning (same stage, same deadline) escalates as usual.
+    # the rule named) deems it; building planning (same stage, a longer statutory limit) escalates as usual.
     # Deemed approval follows the statutory limit, never the zone's shorter promise: the missed
     # promise is escalated (督办) like any other.
     m = sp.deeming(
@@ -137,7 +137,8 @@ def test_deemed_approval_where_the_zone_and_the_matter_say_so() -> None:
     )
     clock = "matter:lightning-design-review:1"
     due = sp.statutory_deadline_of(m, clock)
-    assert due == sp.statutory_deadline_of(m, "matter:building-planning-permit:1")
+    # 10 working days (雷电防护装置设计审核和竣工验收规定 §11) against 20 (行政许可法 §42)
+    assert due < sp.statutory_deadline_of(m, "matter:building-planning-permit:1")
     m.fire_alarms(due - MINUTE)
     m.fire_alarms(due - MINUTE)  # the joint meeting on the missed promise, due by then
     missed = [e for e in sp.events_of(m, "DeadlineBreached") if e.payload["clock_id"] == clock]
@@ -172,6 +173,7 @@ def test_deemed_approval_where_the_zone_and_the_matter_say_so() -> None:
     assert lightning[3].payload["deadline"] == due.isoformat()
     assert any(n == "deemed_approval" and "lead-zhao" in r for n, r in notices(m))
     assert m.state.matters["building-planning-permit"].state == "pending"
+    m.fire_alarms(sp.statutory_deadline_of(m, "matter:building-planning-permit:1"))  # not deemed: escalated
     escalated = {e.payload["clock_id"] for e in sp.events_of(m, "EscalatedToLead")}
     assert "matter:building-planning-permit:1" in escalated and clock not in escalated
     assert m.state.clocks[clock].closed

@@ -173,3 +173,21 @@ def test_the_shipped_2027_is_provisional_and_carries_the_statutory_days() -> Non
     m = yanhu_2027()
     assert not m.ctx.calendar.is_official(2027)
     assert not m.ctx.calendar.is_working_day(date(2027, 2, 8))  # Spring Festival 2027 (除夕 6 Feb)
+
+
+@pytest.mark.parametrize(
+    ("code", "longest", "law"),
+    [
+        ("enterprise-registration", 3, "市场主体登记管理条例 §19"),  # 3 working days, a complex case 3 more
+        ("pollutant-permit-key", 15, "排污许可管理条例 §2, .*§12 .*45"),  # 30 days, 45 with an on-site check
+    ],
+)
+def test_a_matter_with_its_own_law_extends_by_that_laws_days(code: str, longest: float, law: str) -> None:
+    reg = sp.registration(zone="tunliu").model_copy(update={"pollutant_permit": "key"})
+    m = sp.machine("tunliu", stage=Stage(sp.context("tunliu").specs[code].stage), reg=reg)
+    clock = sp.matter_clock(m, code)  # acceptance rule 1 (the test machine): running once its stage opens
+    due = sp.statutory_deadline_of(m, clock)
+    with pytest.raises(Rejected, match=rf"^days: .*legal maximum of {longest:g} for {code} \(.*{law}"):
+        m.check("extend_limit", sp.extend_limit(code, longest + 1), due - timedelta(hours=1))
+    sp.ack(m, "extend_limit", sp.extend_limit(code, longest), due - timedelta(hours=1))
+    assert m.state.clocks[clock].clock.total_days == m.ctx.specs[code].clock_days + longest

@@ -352,7 +352,8 @@ class Commands(Acceptance):
         if cmd.days > self._spec(m).extension_max_days:
             raise Rejected(
                 f"days: an extension of {cmd.days:g} working days exceeds the legal maximum of "
-                f"{self._spec(m).extension_max_days:g} for {m.code} (行政许可法 §42)"
+                f"{self._spec(m).extension_max_days:g} for {m.code} "
+                f"({'行政许可法 §42' if self._spec(m).extension_max_days == 10 else self._spec(m).legal_basis})"
             )
         if now is not None:
             at = self.deadline(tc).at
