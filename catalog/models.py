@@ -134,6 +134,13 @@ class MatterSpec(_Model):
     applies_if: dict[FactName, list[FactValue]] = {}
     tolerance_supply_days: float = 10
     commitment_verification_days: float = 20
+    # Where the statutory limit counts from: ``acceptance`` (受理, 行政许可法 §42: 自受理行政许可申请之日起),
+    # or ``receipt`` of the complete application where the matter's own rule says so (收到申请之日起:
+    # 建筑工程施工许可管理办法 §5(三) as amended by 住建部令第42号; 环境影响评价法 §22). The department's
+    # days to accept (§32) then count against the limit; the zone's promise still counts from
+    # acceptance (承诺时限). After a completion notice the receipt is that of the completed
+    # application (§5(三): 审批时间可以自证明文件补正齐全后作相应顺延).
+    limit_from: Literal["acceptance", "receipt"] = "acceptance"
     # The longest extension of the limit the law allows (行政许可法 §42: 10 working days decided by
     # the head of the agency; 15 for joint or centralised handling, §26 and §42 para. 2).
     extension_max_days: float = Field(default=10, gt=0, le=30)
@@ -172,6 +179,8 @@ class MatterSpec(_Model):
             errors.append(f"matters.{self.code}.stage: stage {self.stage} has no department approvals")
         if self.kind == "approval" and self.statutory_days is None:
             errors.append(f"matters.{self.code}.statutory_days: an approval needs its statutory limit")
+        if self.limit_from == "receipt" and self.statutory_days is None:
+            errors.append(f"matters.{self.code}.limit_from: only a statutory limit counts from the receipt")
         if self.kind != "approval" and self.statutory_days is not None:
             errors.append(
                 f"matters.{self.code}.statutory_days: a {self.kind} has no statutory decision limit "

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from interfaces.cli import common
+from interfaces.cli.project import render_view
 from legalclock import CST
 from schemas.stages import Stage
 from tests import support as sp
+from tests.legalclock.test_legalclock_workingtime import oracle_is_workday, oracle_working_days_after
 from workflows.lifecycle import ProjectMachine, Rejected
 from workflows.lifecycle.acceptance import ACCEPTANCE_DAYS
 
@@ -61,16 +64,92 @@ def test_received_application_gives_the_department_five_working_days() -> None:
 
 def test_the_decision_clock_starts_at_acceptance() -> None:
     m = at_land()
-    received(m, "eia", T0)
+    received(m, "land-pre-review", T0)
     sp.drain(m)
-    m.execute("decide", sp.decision("eia", "accept"), LATER)
-    clock_id = sp.matter_clock(m, "eia")
-    spec = m.ctx.specs["eia"]
+    m.execute("decide", sp.decision("land-pre-review", "accept"), LATER)
+    clock_id = sp.matter_clock(m, "land-pre-review")
+    spec = m.ctx.specs["land-pre-review"]
+    assert spec.limit_from == "acceptance"  # 行政许可法 §42: 自受理行政许可申请之日起
     assert sp.statutory_deadline_of(m, clock_id) == sp.legal_deadline(m, LATER, spec.clock_days)
+    assert m.state.clocks[clock_id].promise_from is None
     [accepted] = sp.events_of(m, "ApplicationAccepted")
     assert accepted.payload["deemed"] is False
     assert accepted.payload["accepted_at"] == LATER.isoformat()
     assert "accept_submission" in sp.effect_kinds(m)
+
+
+def test_a_limit_counted_from_the_receipt_starts_there_and_the_promise_at_acceptance() -> None:
+    """环境影响评价法 §22 (自收到环境影响报告表之日起三十日内): the department's days to accept count."""
+    m = at_land()
+    received(m, "eia", T0)
+    sp.drain(m)
+    m.execute("decide", sp.decision("eia", "accept"), LATER)
+    clock_id = sp.matter_clock(m, "eia")
+    tc, spec = m.state.clocks[clock_id], m.ctx.specs["eia"]
+    assert spec.limit_from == "receipt" and spec.promised_days is not None
+    statutory = sp.legal_deadline(m, T0, spec.clock_days)
+    promised = sp.legal_deadline(m, LATER, spec.promised_days)
+    assert (sp.statutory_deadline_of(m, clock_id), sp.deadline_of(m, clock_id)) == (statutory, promised)
+    # Received Monday: by Tuesday's close the limit has used a day (the day of receipt not counted).
+    assert m._used(tc, LATER + timedelta(hours=8, minutes=30)) == pytest.approx(1.0)
+    view = m.clock_view(tc, LATER)
+    assert (view.accepted_at, view.promise_from, view.deadline, view.promised_deadline) == (
+        T0,
+        LATER,
+        statutory,
+        promised,
+    )
+    [accepted] = sp.events_of(m, "ApplicationAccepted")
+    assert accepted.payload["accepted_at"] == LATER.isoformat()
+    assert (accepted.payload["deadline"], accepted.payload["promised_deadline"]) == (
+        statutory.isoformat(),
+        promised.isoformat(),
+    )
+
+
+def test_after_a_completion_notice_the_limit_counts_from_the_completed_application() -> None:
+    """建筑工程施工许可管理办法 §5(三) (审批时间可以自证明文件补正齐全后作相应顺延), as for EIA."""
+    m = at_land()
+    received(m, "eia", T0)
+    m.execute("decide", sp.decision("eia", "request_completion", items=["公示材料"]), LATER)
+    completed = LATER + timedelta(days=2)  # Thursday
+    sp.ack(m, "supply_materials", sp.supply("eia", ["公示材料"]), completed)
+    accepted = completed + timedelta(days=1, hours=2)  # Friday 11:00
+    m.execute("decide", sp.decision("eia", "accept"), accepted)
+    clock_id = sp.matter_clock(m, "eia")
+    spec = m.ctx.specs["eia"]
+    assert sp.statutory_deadline_of(m, clock_id) == sp.legal_deadline(m, completed, spec.clock_days)
+    assert sp.deadline_of(m, clock_id) == sp.legal_deadline(m, accepted, spec.promised_days or 0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(day=st.integers(min_value=0, max_value=240), wait=st.integers(min_value=0, max_value=5))
+def test_each_limit_counts_from_where_its_rule_says(day: int, wait: int) -> None:
+    """Property, against a day-by-day count on chinese-calendar: received at 09:00 on a working day
+    and accepted ``wait`` working days later at 10:00, a limit counted from the receipt (EIA, 30)
+    ends at 17:30 of the 30th working day after the receipt's; its promise (7) and a limit counted
+    from acceptance (land pre-review, 20, promise 3) after the acceptance's (the day of the event
+    not counted: 民法典 §201)."""
+    receipt_day = date(2026, 1, 5) + timedelta(days=day)
+    while not oracle_is_workday(receipt_day):
+        receipt_day += timedelta(days=1)
+    acceptance_day = oracle_working_days_after(receipt_day, wait)
+    receipt = datetime.combine(receipt_day, time(9), CST)
+    acceptance = datetime.combine(acceptance_day, time(10), CST)
+    m = sp.machine("tunliu", acceptance_rule=2, at=receipt, stage=Stage.APPROVAL_LAND)
+    sp.approve_pending(m, receipt)
+    for code in ("eia", "land-pre-review"):
+        received(m, code, receipt)
+        m.execute("decide", sp.decision(code, "accept"), acceptance)
+
+    def close(after: date, n: int) -> datetime:
+        return datetime.combine(oracle_working_days_after(after, n), time(17, 30), CST)
+
+    eia, lpr = sp.matter_clock(m, "eia"), sp.matter_clock(m, "land-pre-review")
+    assert sp.statutory_deadline_of(m, eia) == close(receipt_day, 30)
+    assert sp.deadline_of(m, eia) == close(acceptance_day, 7)
+    assert sp.statutory_deadline_of(m, lpr) == close(acceptance_day, 20)
+    assert sp.deadline_of(m, lpr) == close(acceptance_day, 3)
 
 
 def test_silence_for_five_working_days_is_acceptance_on_receipt() -> None:
@@ -245,7 +324,11 @@ def test_the_readme_acceptance_example() -> None:
     accepted.execute("decide", sp.decision("eia", "accept"), local(4, 10))
     clock_id = sp.matter_clock(accepted, "eia")
     assert sp.deadline_of(accepted, clock_id) == local(13, 17, 30)
-    assert sp.statutory_deadline_of(accepted, clock_id) == datetime(2026, 4, 16, 17, 30, tzinfo=CST)
+    assert sp.statutory_deadline_of(accepted, clock_id) == datetime(2026, 4, 14, 17, 30, tzinfo=CST)  # from receipt
+    received(accepted, "land-pre-review", local(2, 9))
+    accepted.execute("decide", sp.decision("land-pre-review", "accept"), local(4, 10))
+    lpr = sp.matter_clock(accepted, "land-pre-review")
+    assert sp.statutory_deadline_of(accepted, lpr) == datetime(2026, 4, 1, 17, 30, tzinfo=CST)  # from acceptance
 
     silent = at_land()
     received(silent, "eia", local(2, 9))
@@ -284,3 +367,17 @@ def test_the_whole_process_cap_counts_approval_time_only() -> None:
 
     assert used == len(days(tue, thu) | days(mon, wed)) == 4
     assert used < m._used(m.state.clocks["stage:approval_land"], later), "the agent's week is not counted"
+
+
+def test_the_cli_marks_a_limit_counted_from_the_receipt() -> None:
+    m = at_land()
+    for code in ("eia", "land-pre-review"):
+        received(m, code, T0)
+        m.execute("decide", sp.decision(code, "accept"), LATER)
+    with common.out.capture() as captured:
+        render_view(m.view(LATER))
+    text = captured.get().replace("\n", " ")
+    # Only the receipt-counted limit is marked (its deadline cell wraps: the words are in its column).
+    assert text.count("receipt)") == 1
+    eia = captured.get().split("│ eia ")[1].split("│ soil-water")[0]
+    assert "from" in eia and "receipt)" in eia

@@ -21,6 +21,7 @@ from schemas import events as ev
 from schemas.project import MigrateContent
 from schemas.stages import Stage
 from tests import support as sp
+from tests.lifecycle.test_acceptance import at_land, received
 from workflows.lifecycle import ProjectContext, ProjectMachine, Rejected
 
 EIA = "matter:eia:1"
@@ -224,3 +225,36 @@ def test_a_new_catalog_version_moves_the_promise_it_changes() -> None:
     assert sp.deadline_of(m, EIA) == sp.legal_deadline(m, accepted, 5)
     (event,) = sp.events_of(m, "ContentMigrated")
     assert event.payload["catalog"] == version and event.payload["zone"] == event.payload["zone_was"]
+
+
+def test_a_limit_that_comes_to_count_from_the_receipt_moves_there_and_back() -> None:
+    """A catalog version that counts EIA's limit from the receipt (环境影响评价法 §22) moves a running
+    accepted application's statutory deadline to the receipt's count, its promise staying with the
+    acceptance; a version that counts it from acceptance again moves it back."""
+    m = at_land()
+    registry = on_registry(m)
+    receipt_version = m.state.versions.catalog
+    data = default_catalog().model_dump()
+    data["matters"] = [{**x, "limit_from": "acceptance"} if x["code"] == "eia" else x for x in data["matters"]]
+    acceptance_version = registry.add_catalog(Catalog.model_validate(data))
+    sp.ack(m, "migrate_content", migration(catalog_version=acceptance_version), sp.T0)
+    received(m, "eia", sp.T0)
+    accepted = sp.T0 + timedelta(days=2)  # Wednesday
+    m.execute("decide", sp.decision("eia", "accept"), accepted)
+    spec = m.ctx.specs["eia"]
+    clock_id = sp.matter_clock(m, "eia")
+    from_acceptance = sp.legal_deadline(m, accepted, spec.clock_days)
+    promised = sp.legal_deadline(m, accepted, spec.promised_days or 0)
+    assert (sp.statutory_deadline_of(m, clock_id), sp.deadline_of(m, clock_id)) == (from_acceptance, promised)
+
+    sp.drain(m)
+    sp.ack(m, "migrate_content", migration(catalog_version=receipt_version), accepted)
+    from_receipt = sp.legal_deadline(m, sp.T0, spec.clock_days)
+    assert (sp.statutory_deadline_of(m, clock_id), sp.deadline_of(m, clock_id)) == (from_receipt, promised)
+    (event,) = sp.events_of(m, "ContentMigrated")
+    (move,) = ev.ContentMigrated.model_validate(event.payload).moves
+    assert (move.deadline_was, move.deadline, move.promised_deadline) == (from_acceptance, from_receipt, promised)
+
+    sp.ack(m, "migrate_content", migration(catalog_version=acceptance_version), accepted)
+    assert (sp.statutory_deadline_of(m, clock_id), sp.deadline_of(m, clock_id)) == (from_acceptance, promised)
+    assert m.state.clocks[clock_id].promise_from is None

@@ -58,7 +58,9 @@ def test_stage_limits_over_the_whole_process_cap_are_refused() -> None:
 def test_every_shipped_matter_names_its_legal_basis() -> None:
     missing = [m.code for m in default_catalog().matters if not m.legal_basis]
     assert missing == []
-    assert "§5: 7 days" in (default_catalog().matter("construction-permit").legal_basis or "")
+    permit = default_catalog().matter("construction-permit")
+    assert "§5(三): 应当自收到申请之日起七日内" in (permit.legal_basis or "")
+    assert permit.limit_from == "receipt"
 
 
 # ---- the catalog of issue 12: each correction with its legal source -----------------------------

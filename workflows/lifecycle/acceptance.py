@@ -4,7 +4,9 @@ When a matter's turn comes it is open for the agent's application (``to_apply``)
 against the department yet. The agent submits the application with its materials
 (``submit_application``); the department has 5 working days (§32 ¶1(4)) to
 
-- accept it (``decide`` kind ``accept``): the decision clock starts at acceptance;
+- accept it (``decide`` kind ``accept``): the decision clock starts at acceptance, or at the
+  receipt where the matter's rule counts its limit from it (``MatterSpec.limit_from``: 建筑工程施工许可管理办法
+  §5(三), 环境影响评价法 §22), the zone's promise still at acceptance;
 - notify the agent once of everything missing (``request_completion``, 补正告知): the application
   goes back to the agent (``incomplete``), who completes it (``supply_materials``) and it is
   received again, with 5 new days; a second notice on the same application is refused unless the
@@ -123,10 +125,11 @@ class Acceptance(Stages):
     def _accept(
         self, m: MatterState, decision_id: str, by: str, accepted_at: datetime, now: datetime, *, deemed: bool
     ) -> None:
-        """受理 at ``accepted_at`` (the receipt when deemed): the decision clock starts there."""
+        """受理 at ``accepted_at`` (the receipt when deemed): the decision clock starts there, or at the
+        receipt where the matter's limit counts from it (``MatterSpec.limit_from``)."""
         self._end_acceptance(m, now)
         m.state = "pending"
-        deadline, promised = self._start_decision_clock(m, accepted_at)
+        deadline, promised = self._start_decision_clock(m, accepted_at, m.received_at)
         self._emit(
             ev.ApplicationAccepted(
                 **self._decision_fields(m, deadline, promised),

@@ -18,6 +18,8 @@ operator migrates it explicitly (update ``migrate_content``, recorded as ``Conte
   (``ZonePolicy.stage_limits``), the whole-process cap (``process_caps``), an obligation's period
   (``tolerance_supply_days``, ``commitment_verification_days``) and the enterprise's period to file
   (``enterprise_days``); the department's 5 days to accept (行政许可法 §32) are the law's and stay.
+  A matter clock whose limit now counts from the receipt (``MatterSpec.limit_from``) starts at its
+  application's receipt, its promise still at the acceptance; one that no longer does, at the acceptance.
   A limit the new policy sets for a running stage that had none counts from the migration (the
   zone's promise is made then); one it removes closes the stage's clock.
   Office hours and the ladder's settings come from the new policy too. As for a new official
@@ -175,6 +177,19 @@ class Migration(Filings):
             return self._filing_days(m, tc.clock.accepted_at), None
         return tc.clock.limit_days, tc.promised_days  # the 5 days to accept are the law's (§32)
 
+    def _new_start(self, tc: TrackedClock) -> tuple[datetime, datetime | None]:
+        """Where ``tc``'s limit counts from under the current content, and its promise when apart
+        (``MatterSpec.limit_from``: the receipt of the application it decides, then the acceptance)."""
+        m = self.state.matters.get(tc.matter_code or "")
+        start, promise_from = tc.clock.accepted_at, tc.promise_from
+        if tc.scope != "matter" or m is None or m.clock_id != tc.clock_id or self.state.clock_model != 2:
+            return start, promise_from
+        accepted = promise_from or start
+        received = m.received_at
+        if self._spec(m).limit_from == "receipt" and received is not None and received < accepted:
+            return received, accepted
+        return accepted, None
+
     def migrate_content(self, cmd: p.MigrateContent, now: datetime) -> p.Ack:
         """Move to ``cmd``'s versions and recompute every open clock (see the module docstring)."""
         target = self._target(cmd)  # before validating: on replay an unknown version fails the task
@@ -192,13 +207,15 @@ class Migration(Filings):
         moves: list[ev.DeadlineMove] = []
         for tc in open_clocks:
             limit, promise = self._new_limits(tc)
+            start, promise_from = self._new_start(tc)
             limit_was, promise_was, at_was, promised_was = before[tc.clock_id]
             if limit is None:  # the zone no longer promises the running stage anything: its clock closes
                 self._close_clock(tc.clock_id, now)
                 at = promised = promise_was = promised_was = None
             else:
-                tc.clock = tc.clock.model_copy(update={"limit_days": limit})
+                tc.clock = tc.clock.model_copy(update={"limit_days": limit, "accepted_at": start})
                 tc.promised_days = promise
+                tc.promise_from = promise_from if promise is not None else None
                 at, promised = self.deadline(tc).at, self.promised_deadline(tc)
                 if (limit, promise, at, promised) == (limit_was, promise_was, at_was, promised_was):
                     continue

@@ -229,14 +229,21 @@ class Stages(LifecycleBase):
         m.ready_since = now
         self._emit(ev.ApplicationOpened(**self._matter_fields(m)), now)
 
-    def _start_decision_clock(self, m: MatterState, start: datetime) -> tuple[datetime | None, datetime | None]:
+    def _start_decision_clock(
+        self, m: MatterState, start: datetime, received_at: datetime | None = None
+    ) -> tuple[datetime | None, datetime | None]:
         """Start the matter's decision clock at ``start``; return its statutory and promised deadlines.
 
         Rule 2 runs the statutory limit with the zone's shorter promise on the same ledger; clock
-        model 1 (projects registered before) one clock at the shorter of the two.
+        model 1 (projects registered before) one clock at the shorter of the two. Under rule 2 a
+        limit counted from the receipt (``MatterSpec.limit_from``) starts at ``received_at`` when
+        given (the application accepted at ``start``), and the promise at ``start``.
         """
         spec = self._spec(m)
         two_clocks = self.state.clock_model == 2
+        promise_from = None
+        if two_clocks and spec.limit_from == "receipt" and received_at is not None and received_at < start:
+            start, promise_from = received_at, start
         tc = self._new_clock(
             matter_clock_id(spec.code, m.submissions),
             "matter",
@@ -248,6 +255,7 @@ class Stages(LifecycleBase):
         )
         if two_clocks and spec.promised_days is not None and spec.promised_days < spec.clock_days:
             tc.promised_days = spec.promised_days
+            tc.promise_from = promise_from
         m.clock_id = tc.clock_id
         return self.deadline(tc).at, self.promised_deadline(tc)
 

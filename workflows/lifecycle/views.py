@@ -43,6 +43,7 @@ class Views(Stages):
             extended=clocks.is_extended(tc.clock),
             promised_days=tc.promised_days,
             promised_deadline=self.answerable_deadline(tc).at if tc.promised_days is not None else None,
+            promise_from=tc.promise_from,
         )
 
     def open_departments(self) -> list[str]:
