@@ -123,7 +123,14 @@ def _process(spec: MatterSpec, mode: str) -> list[str]:
     elif mode == "instant":
         steps.append("decided on the spot when complete (即办件)")
     else:
-        steps.append("decision within the limit; stopped clocks (补正, expert review) do not count (§45)")
+        start = (
+            "the receipt of the complete application (收到申请之日起)"
+            if spec.limit_from == "receipt"
+            else "acceptance (受理之日起, §42)"
+        )
+        steps.append(
+            f"decision within the limit, counted from {start}; stopped clocks (补正, expert review) do not count (§45)"
+        )
     if "tolerance" in spec.modes:
         steps.append(
             "tolerance (容缺): with the main materials complete, secondary ones follow within "

@@ -33,6 +33,9 @@ def test_each_matter_has_its_process_basis_conditions_materials_limits_fee_and_c
     assert eia.main_materials and eia.secondary_materials
     assert any("行政许可法 §32" in step for step in eia.process)
     assert any("容缺" in step for step in eia.process)
+    # The enterprise is told where each limit counts from (环境影响评价法 §22: from the receipt).
+    assert any("counted from the receipt of the complete application" in step for step in eia.process)
+    assert any("counted from acceptance" in step for step in by_code["land-pre-review"].process)
     # A filing: no statutory limit, complete on receipt. Regional assessment: no application.
     filing = by_code["project-filing"]
     assert filing.statutory_days is None and any("on receipt" in s for s in filing.process)
