@@ -38,7 +38,7 @@ from infra.sandbox import workflow_runner
 from infra.settings import ConfigError, Settings, load_settings
 from infra.telemetry import LogContextInterceptor
 from infra.temporal import connect, watch_health
-from schemas.activities import adapter_queue
+from schemas.activities import HEARTBEAT_THROTTLE, adapter_queue
 from workflows.duties import ZoneDutyWorkflow
 from workflows.project import ProjectWorkflow
 
@@ -131,6 +131,7 @@ def build_workers(client: Any, pool: Any, settings: Settings) -> list[Worker]:
         "graceful_shutdown_timeout": timedelta(seconds=settings.shutdown_grace_seconds),
         "max_concurrent_activities": settings.max_concurrent_activities,
         "identity": settings.worker_identity,
+        "max_heartbeat_throttle_interval": HEARTBEAT_THROTTLE,  # each beat sent as made (schemas.activities)
     }
     if settings.worker_deployment and settings.build_id:
         # Projects live for years and every release replays the histories before it (patches,

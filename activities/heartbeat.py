@@ -5,7 +5,8 @@ timed out, and retried on another worker, once no heartbeat came for that long: 
 in the middle of an attempt costs that long, not the start-to-close timeout. While ``beating``
 is open, a task calls ``activity.heartbeat(*details())`` every third of the timeout, the first
 time after one third: short attempts (nearly all) send nothing. The SDK throttles the calls (to
-0.8 of the timeout) and sends the latest details with a failure: ``details`` must give what the
+0.8 of the timeout by default; daiban's workers to a third, ``schemas.activities.HEARTBEAT_THROTTLE``,
+so each beat is sent as made) and sends the latest details with a failure: ``details`` must give what the
 next attempt should read in ``activity.info().heartbeat_details``, as an explicit
 ``activity.heartbeat`` call before a failure does (``activities.project``: the predecessor
 misses). Outside an activity, or without a heartbeat timeout, it does nothing.

@@ -35,6 +35,7 @@ from infra.db import create_pool
 from infra.logs import configure_logging
 from infra.sandbox import workflow_runner
 from infra.settings import Settings
+from schemas.activities import HEARTBEAT_THROTTLE
 
 MAX_CONCURRENT = 100  # workflow tasks and activities (the SDK's defaults, named for both variants)
 
@@ -45,6 +46,7 @@ def worker_options(args: argparse.Namespace) -> dict[str, Any]:
         "max_cached_workflows": args.max_cached,
         "max_concurrent_workflow_tasks": MAX_CONCURRENT,
         "max_concurrent_activities": MAX_CONCURRENT,
+        "max_heartbeat_throttle_interval": HEARTBEAT_THROTTLE,  # as worker.py
     }
 
 

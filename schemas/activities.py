@@ -38,6 +38,12 @@ PREDECESSOR_RETRY_SECONDS = 0.5
 # timeout. The activities beat every third of it while they work (``activities.heartbeat``), never
 # in the first third: a batch that lands within seconds (nearly all) sends no heartbeat at all.
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+# The worker's longest heartbeat throttle (``Worker(max_heartbeat_throttle_interval=...)``): the SDK
+# sends at most one heartbeat per 0.8 of the timeout by default, so a beat made at a third reached
+# the server up to 0.8 after the one before, a fifth of the timeout ahead of it (2 s here, 0.2 s in
+# the tests' 1 s timeouts): a worker slowed by a burst timed out live attempts. Throttled to a third,
+# each beat is sent when made, two thirds of the timeout ahead.
+HEARTBEAT_THROTTLE = HEARTBEAT_TIMEOUT / 3
 
 
 class ResolveVersions(Frozen):

@@ -29,6 +29,9 @@ from schemas.activities import PREDECESSOR_ATTEMPTS, PREDECESSOR_NOT_STORED
 from tests import support as sp
 from tests.workflows.heartbeat_probe import HeartbeatProbe, OneBatch
 
+# The probes' 1 s heartbeat timeout throttled as worker.py throttles its 10 s (HEARTBEAT_THROTTLE).
+THROTTLE = timedelta(milliseconds=333)
+
 
 def _env(
     heartbeat_timeout: timedelta | None, details: list[object] | None = None
@@ -120,7 +123,13 @@ async def test_an_attempt_longer_than_its_heartbeat_timeout_lives_on(
     first attempt, so its beats reached the server (without them, the attempt times out)."""
     first, second = sp.lean_split()
     acts = ProjectActivities(pg_pool)
-    async with Worker(dev_env.client, task_queue=task_queue, workflows=[HeartbeatProbe], activities=[acts.apply_batch]):
+    async with Worker(
+        dev_env.client,
+        task_queue=task_queue,
+        workflows=[HeartbeatProbe],
+        activities=[acts.apply_batch],
+        max_heartbeat_throttle_interval=THROTTLE,
+    ):
         handle = await dev_env.client.start_workflow(
             HeartbeatProbe.run,
             OneBatch(batch=second, heartbeat_ms=1000),
@@ -141,7 +150,13 @@ async def test_the_misses_reach_the_next_attempt_with_the_beats_on(
     fourth attempt's last failure is the third miss, counted from the heartbeat details."""
     first, second = sp.lean_split()
     acts = ProjectActivities(pg_pool)
-    async with Worker(dev_env.client, task_queue=task_queue, workflows=[HeartbeatProbe], activities=[acts.apply_batch]):
+    async with Worker(
+        dev_env.client,
+        task_queue=task_queue,
+        workflows=[HeartbeatProbe],
+        activities=[acts.apply_batch],
+        max_heartbeat_throttle_interval=THROTTLE,
+    ):
         handle = await dev_env.client.start_workflow(
             HeartbeatProbe.run,
             OneBatch(batch=second, heartbeat_ms=1000),  # beats within each 2 s attempt, throttled
