@@ -34,6 +34,10 @@ FactName = Literal[
 ]
 FactValue = bool | str
 
+# The department's period to accept an application, notify what is missing, or refuse it, in
+# working days from its receipt (行政许可法 §32 ¶1(4)).
+ACCEPTANCE_DAYS = 5.0
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -166,6 +170,27 @@ class MatterSpec(_Model):
         """
         return self.statutory_days if self.statutory_days is not None else self.limit_days
 
+    def promise_error(self, days: float | None) -> str | None:
+        """Why ``days`` (working days) cannot be a promise for this matter; None when it can.
+
+        A promise above the statutory limit is no promise. Where the limit counts from the receipt
+        (``limit_from``) and the promise from acceptance, up to ``ACCEPTANCE_DAYS`` of the limit may
+        be gone at acceptance (行政许可法 §32), so a shorter promise must leave them, or it could end
+        after the legal deadline; one equal to the limit only repeats it.
+        """
+        statutory = self.statutory_days
+        if days is None or statutory is None:
+            return None
+        if days > statutory:
+            return f"{days:g} working days exceed the statutory limit of {statutory:g}"
+        if self.limit_from == "receipt" and statutory - ACCEPTANCE_DAYS < days < statutory:
+            return (
+                f"{days:g} working days from acceptance could end after the statutory limit of {statutory:g}, "
+                f"which counts from the receipt: the {ACCEPTANCE_DAYS:g} days to accept (行政许可法 §32) count "
+                f"against it; promise at most {max(statutory - ACCEPTANCE_DAYS, 0):g}"
+            )
+        return None
+
     def applies_to(self, facts: ProjectFacts) -> bool:
         """Whether the matter is part of the project's checklist given its facts."""
         if facts.standard_land_parcel and "standard_land_parcel" in self.skip_if:
@@ -181,6 +206,8 @@ class MatterSpec(_Model):
             errors.append(f"matters.{self.code}.statutory_days: an approval needs its statutory limit")
         if self.limit_from == "receipt" and self.statutory_days is None:
             errors.append(f"matters.{self.code}.limit_from: only a statutory limit counts from the receipt")
+        elif self.limit_from == "receipt" and (why := self.promise_error(self.promised_days)) is not None:
+            errors.append(f"matters.{self.code}.promised_days: {why}")
         if self.kind != "approval" and self.statutory_days is not None:
             errors.append(
                 f"matters.{self.code}.statutory_days: a {self.kind} has no statutory decision limit "
@@ -489,11 +516,8 @@ def zone_errors(catalog: Catalog, zone: ZonePolicy) -> list[str]:
         spec = catalog.matter(code)
         if days is None and spec.statutory_days is None:
             errors.append(f"{where}.promised_days.{code}: a {spec.kind} has no statutory limit; it needs a promise")
-        elif days is not None and spec.statutory_days is not None and days > spec.statutory_days:
-            errors.append(
-                f"{where}.promised_days.{code}: {days:g} working days exceed the statutory limit of "
-                f"{spec.statutory_days:g}"
-            )
+        elif (why := spec.promise_error(days)) is not None:
+            errors.append(f"{where}.promised_days.{code}: {why}")
     if not any(e.startswith(f"{where}.promised_days.") for e in errors):
         effective = zone_catalog(catalog, zone)
         for stage, limit in zone.stage_limits.items():
@@ -576,8 +600,8 @@ def zone_type_errors(catalog: Catalog, zone: ZonePolicy) -> list[str]:
                 errors.append(f"{field}: unknown matter {code!r}")
                 continue
             spec = zone_catalog(catalog, zone).matter(code)
-            if days is not None and spec.statutory_days is not None and days > spec.statutory_days:
-                errors.append(f"{field}: {days:g} working days exceed the statutory limit of {spec.statutory_days:g}")
+            if (why := spec.promise_error(days)) is not None:
+                errors.append(f"{field}: {why}")
             if rule.fast_track and (days is None or (spec.promised_days is not None and days > spec.promised_days)):
                 errors.append(f"{field}: a fast track only shortens the zone's promise of {spec.promised_days}")
         if len(errors) > before:

@@ -87,8 +87,10 @@ class _Bar:
 def gantt_bars(events: Sequence[tuple[datetime, ev.DomainEvent]]) -> list[GanttBar]:
     """The matters' bars of a project from its domain events ``(occurred_at, event)`` in stream order.
 
-    A submission's bar starts at its acceptance (``ApplicationAccepted.accepted_at``: the clock runs
-    from 受理, 行政许可法 §32) or, for streams without acceptance, at ``MatterSubmitted``; it ends at
+    A submission's bar starts at its acceptance (``ApplicationAccepted.accepted_at``: the department
+    decides from 受理, 行政许可法 §32, though a limit counted from the receipt, ``MatterSpec.limit_from``,
+    ends at a deadline counted from before the bar) or, for streams without acceptance, at
+    ``MatterSubmitted``; it ends at
     ``MatterApproved`` / ``MatterRejected`` of the same matter. ``ClockStopped`` / ``ClockResumed`` of
     its clock (``matter:{code}:{submission}``) are its stops; ``ClockResumed`` and
     ``LimitExtended`` move its deadlines. Bars come in the order their clocks started.

@@ -401,8 +401,8 @@ class ClockView(Frozen):
     clock_id: str
     scope: ClockScope
     limit_days: float
-    # Where the limit counts from: the acceptance (受理), or the receipt of the application where the
-    # matter's rule counts from it (``MatterSpec.limit_from``; ``promise_from`` is then the acceptance).
+    # When the clock started: a matter's acceptance (受理), from which its promise counts, and its
+    # statutory limit too unless ``received_at`` says otherwise.
     accepted_at: datetime
     deadline: datetime | None
     provisional: bool
@@ -414,9 +414,9 @@ class ClockView(Frozen):
     # The zone's shorter promise on the same ledger, when there is one.
     promised_days: float | None = None
     promised_deadline: datetime | None = None
-    # Where the promise counts from when not from ``accepted_at``: the acceptance, the limit counting
-    # from the receipt (建筑工程施工许可管理办法 §5(三), 环境影响评价法 §22).
-    promise_from: datetime | None = None
+    # The receipt the statutory limit counts from, where the matter's rule counts it from the receipt
+    # of the application (``MatterSpec.limit_from``: 建筑工程施工许可管理办法 §5(三), 环境影响评价法 §22).
+    received_at: datetime | None = None
 
 
 class ObligationView(Frozen):

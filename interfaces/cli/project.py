@@ -227,7 +227,7 @@ def render_view(v: p.ProjectView) -> None:
         mc = m.clock
         left = "" if mc is None or mc.working_days_left is None else f"{mc.working_days_left:g}"
         deadline = "" if mc is None else ("stopped" if mc.paused else cell(mc.deadline))
-        if mc is not None and mc.promise_from is not None:  # the limit counts from the receipt, the promise not
+        if mc is not None and mc.received_at is not None:  # the limit counts from the receipt, the promise not
             deadline += " (limit from receipt)"
         obligations = ", ".join(f"{o.kind}:{o.state}" for o in m.obligations)
         licence = " ".join(x for x in (m.license_no, m.license_status) if x)

@@ -8,12 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from catalog.load import default_catalog, default_zones
+from catalog.models import ZonePolicy, check_zone
 from interfaces.cli import common
 from interfaces.cli.project import render_view
 from legalclock import CST
 from schemas.stages import Stage
 from tests import support as sp
-from tests.legalclock.test_legalclock_workingtime import oracle_is_workday, oracle_working_days_after
+from tests.legalclock.test_legalclock_workingtime import oracle_working_days_after
 from workflows.lifecycle import ProjectMachine, Rejected
 from workflows.lifecycle.acceptance import ACCEPTANCE_DAYS
 
@@ -71,7 +73,7 @@ def test_the_decision_clock_starts_at_acceptance() -> None:
     spec = m.ctx.specs["land-pre-review"]
     assert spec.limit_from == "acceptance"  # 行政许可法 §42: 自受理行政许可申请之日起
     assert sp.statutory_deadline_of(m, clock_id) == sp.legal_deadline(m, LATER, spec.clock_days)
-    assert m.state.clocks[clock_id].promise_from is None
+    assert m.state.clocks[clock_id].acceptance is None
     [accepted] = sp.events_of(m, "ApplicationAccepted")
     assert accepted.payload["deemed"] is False
     assert accepted.payload["accepted_at"] == LATER.isoformat()
@@ -93,9 +95,9 @@ def test_a_limit_counted_from_the_receipt_starts_there_and_the_promise_at_accept
     # Received Monday: by Tuesday's close the limit has used a day (the day of receipt not counted).
     assert m._used(tc, LATER + timedelta(hours=8, minutes=30)) == pytest.approx(1.0)
     view = m.clock_view(tc, LATER)
-    assert (view.accepted_at, view.promise_from, view.deadline, view.promised_deadline) == (
-        T0,
+    assert (view.accepted_at, view.received_at, view.deadline, view.promised_deadline) == (
         LATER,
+        T0,
         statutory,
         promised,
     )
@@ -122,20 +124,25 @@ def test_after_a_completion_notice_the_limit_counts_from_the_completed_applicati
     assert sp.deadline_of(m, clock_id) == sp.legal_deadline(m, accepted, spec.promised_days or 0)
 
 
-@settings(max_examples=80, deadline=None)
-@given(day=st.integers(min_value=0, max_value=240), wait=st.integers(min_value=0, max_value=5))
-def test_each_limit_counts_from_where_its_rule_says(day: int, wait: int) -> None:
-    """Property, against a day-by-day count on chinese-calendar: received at 09:00 on a working day
-    and accepted ``wait`` working days later at 10:00, a limit counted from the receipt (EIA, 30)
-    ends at 17:30 of the 30th working day after the receipt's; its promise (7) and a limit counted
-    from acceptance (land pre-review, 20, promise 3) after the acceptance's (the day of the event
-    not counted: 民法典 §201)."""
-    receipt_day = date(2026, 1, 5) + timedelta(days=day)
-    while not oracle_is_workday(receipt_day):
-        receipt_day += timedelta(days=1)
-    acceptance_day = oracle_working_days_after(receipt_day, wait)
-    receipt = datetime.combine(receipt_day, time(9), CST)
-    acceptance = datetime.combine(acceptance_day, time(10), CST)
+@settings(max_examples=120, deadline=None)
+@given(
+    day=st.integers(min_value=0, max_value=240),
+    minute=st.integers(min_value=0, max_value=24 * 60 - 1),
+    wait=st.integers(min_value=0, max_value=5),
+    at=st.times(),
+)
+def test_each_limit_counts_from_where_its_rule_says(day: int, minute: int, wait: int, at: time) -> None:
+    """Property, against a day-by-day count on chinese-calendar: received at any instant (a rest day,
+    after hours) and accepted ``wait`` working days later (any time before the 5 days to accept run
+    out), a limit counted from the receipt (EIA, 30) ends at 17:30 of the 30th working day after the
+    receipt's day; its promise (7) and a limit counted from acceptance (land pre-review, 20, promise
+    3) after the acceptance's (the day of the event not counted, whatever the hour: 民法典 §201)."""
+    receipt = datetime.combine(date(2026, 1, 5) + timedelta(days=day), time(), CST) + timedelta(minutes=minute)
+    receipt_day = receipt.date()
+    last = datetime.combine(oracle_working_days_after(receipt_day, 5), time(17, 29), CST)
+    acceptance = datetime.combine(oracle_working_days_after(receipt_day, wait), at.replace(microsecond=0), CST)
+    acceptance = min(max(acceptance, receipt + timedelta(minutes=1)), last)
+    acceptance_day = acceptance.date()
     m = sp.machine("tunliu", acceptance_rule=2, at=receipt, stage=Stage.APPROVAL_LAND)
     sp.approve_pending(m, receipt)
     for code in ("eia", "land-pre-review"):
@@ -381,3 +388,76 @@ def test_the_cli_marks_a_limit_counted_from_the_receipt() -> None:
     assert text.count("receipt)") == 1
     eia = captured.get().split("│ eia ")[1].split("│ soil-water")[0]
     assert "from" in eia and "receipt)" in eia
+
+
+def at_land_reporting() -> ProjectMachine:
+    """``at_land`` for a project whose EIA is a report (报告书: 60 working days, no promise)."""
+    reg = sp.registration(zone="tunliu").model_copy(update={"eia_category": "report"})
+    m = sp.machine("tunliu", reg=reg, acceptance_rule=2, stage=Stage.APPROVAL_LAND)
+    received(m, "project-filing")
+    sp.accept(m, "project-filing")
+    sp.decide(m, "project-filing")
+    sp.drain(m)
+    return m
+
+
+def test_a_receipt_counted_limit_without_a_promise_keeps_its_acceptance() -> None:
+    m = at_land_reporting()
+    received(m, "eia-report", T0)
+    m.execute("decide", sp.decision("eia-report", "accept"), LATER)
+    clock_id = sp.matter_clock(m, "eia-report")
+    tc, spec = m.state.clocks[clock_id], m.ctx.specs["eia-report"]
+    assert spec.promised_days is None and tc.promised_days is None
+    statutory = sp.legal_deadline(m, T0, spec.clock_days)  # 环境影响评价法 §22: 六十日, from the receipt
+    assert sp.statutory_deadline_of(m, clock_id) == sp.deadline_of(m, clock_id) == statutory
+    assert tc.acceptance == LATER
+    view = m.clock_view(tc, LATER)
+    assert (view.accepted_at, view.received_at, view.deadline) == (LATER, T0, statutory)
+
+
+def test_the_construction_permit_counts_its_seven_days_from_the_receipt() -> None:
+    """建筑工程施工许可管理办法 §5(三) (住建部令第42号): 自收到申请之日起七日内; Yanhu handles it as standard."""
+    m = sp.machine("yanhu", acceptance_rule=2, stage=Stage.CONSTRUCTION_PERMIT)
+    sp.approve_pending(m, T0)  # the drawing, fire and civil air defence reviews it requires
+    assert sp.state_of(m, "construction-permit") == "to_apply"
+    received(m, "construction-permit", T0)
+    accepted = T0 + timedelta(days=3, hours=5)  # Thursday 14:00
+    m.execute("decide", sp.decision("construction-permit", "accept"), accepted)
+    clock_id = sp.matter_clock(m, "construction-permit")
+    tc = m.state.clocks[clock_id]
+    statutory = sp.statutory_deadline_of(m, clock_id)
+    assert statutory == sp.legal_deadline(m, T0, 7) == datetime(2026, 3, 11, 17, 30, tzinfo=CST)
+    assert tc.promised_days is not None
+    assert sp.deadline_of(m, clock_id) == sp.legal_deadline(m, accepted, tc.promised_days)
+
+
+@pytest.mark.parametrize(("hours", "on_time"), [(-1, True), (1, False)])
+def test_a_rejection_is_judged_against_the_promise_counted_from_acceptance(hours: int, on_time: bool) -> None:
+    """The department report takes ``on_time`` from the event: the days used count from the receipt,
+    the promise from acceptance, so comparing them would misjudge (here by a day)."""
+    m = at_land()
+    received(m, "eia", T0)
+    m.execute("decide", sp.decision("eia", "accept"), LATER)
+    due = sp.deadline_of(m, sp.matter_clock(m, "eia"))
+    sp.drain(m)
+    m.execute("decide", sp.decision("eia", "reject", reasons=["选址不符合规划"]), due + timedelta(hours=hours))
+    [rejected] = sp.events_of(m, "MatterRejected")
+    assert rejected.payload["on_time"] is on_time
+
+
+def test_a_zone_promise_that_could_end_after_a_receipt_counted_limit_is_refused() -> None:
+    """EIA's 30 days count from the receipt and up to 5 are gone at acceptance (行政许可法 §32): a
+    promise of 26 from acceptance could end after the legal deadline; 25, or the limit itself, cannot."""
+    zone = default_zones()["tunliu"]
+
+    def promising(days: float) -> ZonePolicy:
+        return ZonePolicy.model_validate(
+            {**zone.model_dump(), "promised_days": {**zone.promised_days, "eia": days}, "stage_limits": {}}
+        )
+
+    with pytest.raises(ValueError, match=r"promised_days\.eia: 26 working days from acceptance could end after"):
+        check_zone(default_catalog(), promising(26))
+    for days in (25, 30):
+        check_zone(default_catalog(), promising(days))
+    with pytest.raises(ValueError, match="exceed the statutory limit"):
+        check_zone(default_catalog(), promising(31))

@@ -21,7 +21,7 @@ from schemas import events as ev
 from schemas.project import MigrateContent
 from schemas.stages import Stage
 from tests import support as sp
-from tests.lifecycle.test_acceptance import at_land, received
+from tests.lifecycle.test_acceptance import at_land, at_land_reporting, received
 from workflows.lifecycle import ProjectContext, ProjectMachine, Rejected
 
 EIA = "matter:eia:1"
@@ -257,4 +257,28 @@ def test_a_limit_that_comes_to_count_from_the_receipt_moves_there_and_back() -> 
 
     sp.ack(m, "migrate_content", migration(catalog_version=acceptance_version), accepted)
     assert (sp.statutory_deadline_of(m, clock_id), sp.deadline_of(m, clock_id)) == (from_acceptance, promised)
-    assert m.state.clocks[clock_id].promise_from is None
+    tc = m.state.clocks[clock_id]
+    assert (tc.clock.accepted_at, tc.acceptance) == (accepted, None)  # the clock starts at the acceptance again
+
+
+def test_a_receipt_counted_limit_without_a_promise_keeps_its_acceptance_through_migrations() -> None:
+    """EIA report (60 from the receipt, no promise) accepted on Wednesday: a version that counts it
+    from acceptance moves the statutory deadline there; a version with a promise of 7 starts the
+    promise at the acceptance, not at the receipt."""
+    m = at_land_reporting()
+    registry = on_registry(m)
+    received(m, "eia-report", sp.T0)
+    accepted = sp.T0 + timedelta(days=2)
+    m.execute("decide", sp.decision("eia-report", "accept"), accepted)
+    clock_id = sp.matter_clock(m, "eia-report")
+
+    def version(**changes: object) -> str:
+        data = default_catalog().model_dump()
+        data["matters"] = [{**x, **changes} if x["code"] == "eia-report" else x for x in data["matters"]]
+        return registry.add_catalog(Catalog.model_validate(data))
+
+    sp.ack(m, "migrate_content", migration(catalog_version=version(limit_from="acceptance")), accepted)
+    assert sp.statutory_deadline_of(m, clock_id) == sp.legal_deadline(m, accepted, 60)
+    sp.ack(m, "migrate_content", migration(catalog_version=version(promised_days=7)), accepted)
+    assert sp.statutory_deadline_of(m, clock_id) == sp.legal_deadline(m, sp.T0, 60)
+    assert sp.deadline_of(m, clock_id) == sp.legal_deadline(m, accepted, 7)

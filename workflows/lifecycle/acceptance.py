@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from catalog.models import ACCEPTANCE_DAYS
 from schemas import effects as fx
 from schemas import events as ev
 from schemas import project as p
@@ -32,8 +33,7 @@ from workflows import clocks
 from workflows.lifecycle.stages import Stages
 from workflows.lifecycle.state import MatterState, Rejected, TrackedClock
 
-# The department's period to accept, notify what is missing, or refuse (行政许可法 §32 ¶1(4)).
-ACCEPTANCE_DAYS = 5.0
+__all__ = ["ACCEPTANCE_DAYS", "Acceptance"]
 
 
 class Acceptance(Stages):

@@ -142,16 +142,16 @@ class LifecycleBase:
     def promise_clock(self, tc: TrackedClock) -> clocks.LegalClock | None:
         """The zone's promise as a clock on ``tc``'s ledger (same stops), or None.
 
-        It counts from the clock's start, or from ``tc.promise_from`` (the acceptance) where the
-        statutory limit counts from the receipt. An extension of the statutory limit (行政许可法 §42)
+        It counts from the clock's start, or from ``tc.acceptance`` where the statutory limit counts
+        from the receipt. An extension of the statutory limit (行政许可法 §42)
         extends the promise only where the zone's policy says so (``ZonePolicy.extension_moves_promise``).
         """
         if tc.promised_days is None:
             return None
         extension = tc.clock.extension if self.zone.extension_moves_promise else None
         update: dict[str, Any] = {"limit_days": tc.promised_days, "extension": extension}
-        if tc.promise_from is not None:
-            update["accepted_at"] = tc.promise_from
+        if tc.acceptance is not None:
+            update["accepted_at"] = tc.acceptance
         return tc.clock.model_copy(update=update)
 
     def promised_deadline(self, tc: TrackedClock) -> datetime | None:

@@ -169,7 +169,11 @@ class Commands(Acceptance):
         self._approve(m, d.decision_id, "commitment", d.decided_by, now)
 
     def _reject(self, m: MatterState, d: p.Decision, now: datetime) -> None:
-        """Rejected with reasons: the clock closes; the agent may resubmit."""
+        """Rejected with reasons: the clock closes; the agent may resubmit. ``on_time``: within the
+        deadline the zone answers for, as for an approval (the report no longer compares the days
+        used, which count from the receipt where the limit does, with the promise, from acceptance)."""
+        tc = self.state.clocks.get(m.clock_id or "")
+        on_time = tc is None or not self._overdue(tc, now)
         used = self._close_clock(m.clock_id, now)
         m.state = "rejected"
         self._emit(
@@ -179,6 +183,7 @@ class Commands(Acceptance):
                 decided_by=d.decided_by,
                 reasons=d.reasons,
                 working_days_used=used,
+                on_time=on_time,
             ),
             now,
         )

@@ -178,13 +178,13 @@ class Migration(Filings):
         return tc.clock.limit_days, tc.promised_days  # the 5 days to accept are the law's (§32)
 
     def _new_start(self, tc: TrackedClock) -> tuple[datetime, datetime | None]:
-        """Where ``tc``'s limit counts from under the current content, and its promise when apart
-        (``MatterSpec.limit_from``: the receipt of the application it decides, then the acceptance)."""
+        """Where ``tc``'s limit counts from under the current content, and the acceptance when apart
+        (``MatterSpec.limit_from``: the receipt of the application it decides; ``TrackedClock.acceptance``)."""
         m = self.state.matters.get(tc.matter_code or "")
-        start, promise_from = tc.clock.accepted_at, tc.promise_from
+        start, acceptance = tc.clock.accepted_at, tc.acceptance
         if tc.scope != "matter" or m is None or m.clock_id != tc.clock_id or self.state.clock_model != 2:
-            return start, promise_from
-        accepted = promise_from or start
+            return start, acceptance
+        accepted = acceptance or start
         received = m.received_at
         if self._spec(m).limit_from == "receipt" and received is not None and received < accepted:
             return received, accepted
@@ -207,7 +207,7 @@ class Migration(Filings):
         moves: list[ev.DeadlineMove] = []
         for tc in open_clocks:
             limit, promise = self._new_limits(tc)
-            start, promise_from = self._new_start(tc)
+            start, acceptance = self._new_start(tc)
             limit_was, promise_was, at_was, promised_was = before[tc.clock_id]
             if limit is None:  # the zone no longer promises the running stage anything: its clock closes
                 self._close_clock(tc.clock_id, now)
@@ -215,7 +215,7 @@ class Migration(Filings):
             else:
                 tc.clock = tc.clock.model_copy(update={"limit_days": limit, "accepted_at": start})
                 tc.promised_days = promise
-                tc.promise_from = promise_from if promise is not None else None
+                tc.acceptance = acceptance
                 at, promised = self.deadline(tc).at, self.promised_deadline(tc)
                 if (limit, promise, at, promised) == (limit_was, promise_was, at_was, promised_was):
                     continue

@@ -241,9 +241,9 @@ class Stages(LifecycleBase):
         """
         spec = self._spec(m)
         two_clocks = self.state.clock_model == 2
-        promise_from = None
+        acceptance = None
         if two_clocks and spec.limit_from == "receipt" and received_at is not None and received_at < start:
-            start, promise_from = received_at, start
+            start, acceptance = received_at, start
         tc = self._new_clock(
             matter_clock_id(spec.code, m.submissions),
             "matter",
@@ -255,7 +255,7 @@ class Stages(LifecycleBase):
         )
         if two_clocks and spec.promised_days is not None and spec.promised_days < spec.clock_days:
             tc.promised_days = spec.promised_days
-            tc.promise_from = promise_from
+        tc.acceptance = acceptance
         m.clock_id = tc.clock_id
         return self.deadline(tc).at, self.promised_deadline(tc)
 

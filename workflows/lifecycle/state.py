@@ -55,9 +55,10 @@ class TrackedClock(_State):
     # statutory ``clock.limit_days``: warnings and 督办 follow the promise, the legal breach (and
     # deemed approval) the statutory limit. None: one limit (clock model 1, or no shorter promise).
     promised_days: float | None = None
-    # When the promise counts from another instant than the limit: the acceptance (受理), where the
-    # statutory limit counts from the receipt (``MatterSpec.limit_from``). None: from ``clock.accepted_at``.
-    promise_from: datetime | None = None
+    # The acceptance (受理) where the statutory limit counts from the receipt (``MatterSpec.limit_from``;
+    # ``clock.accepted_at`` is then the receipt): the zone's promise counts from it, with or without
+    # a promise now (a migration may bring one). None: the clock's start is the acceptance.
+    acceptance: datetime | None = None
     # The ladder's first rungs: warned, then (with a promise) the promise passed.
     warned: bool = False
     promise_breached: bool = False

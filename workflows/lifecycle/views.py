@@ -33,7 +33,7 @@ class Views(Stages):
             clock_id=tc.clock_id,
             scope=tc.scope,
             limit_days=clocks.limit_days(tc.clock),
-            accepted_at=clocks.accepted_at(tc.clock),
+            accepted_at=tc.acceptance or clocks.accepted_at(tc.clock),
             deadline=info.at,
             provisional=info.provisional,
             paused=info.paused,
@@ -43,7 +43,7 @@ class Views(Stages):
             extended=clocks.is_extended(tc.clock),
             promised_days=tc.promised_days,
             promised_deadline=self.answerable_deadline(tc).at if tc.promised_days is not None else None,
-            promise_from=tc.promise_from,
+            received_at=clocks.accepted_at(tc.clock) if tc.acceptance is not None else None,
         )
 
     def open_departments(self) -> list[str]:
