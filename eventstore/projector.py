@@ -119,6 +119,7 @@ class Projector:
         self.on_quarantine = on_quarantine
         self.quarantined = 0  # events this projector quarantined since it was created
         self.leading = False  # run_forever(exclusive=True): this one holds the lock and projects
+        self.lock_attempts = 0  # run_forever(exclusive=True): times it tried the advisory lock
         self._woken: Callable[..., None] = lambda *_: None  # its listener on ``NOTIFY_CHANNEL``
 
     async def position(self) -> int:
@@ -193,11 +194,12 @@ class Projector:
                     if session is None or session.is_closed():
                         session = await self._listen(session, wake)
                     if exclusive and not self.leading:
+                        self.lock_attempts += 1
                         self.leading = bool(await session.fetchval("SELECT pg_try_advisory_lock($1)", PROJECTOR_LOCK))
                         if self.leading:
                             log.info("projector leads: it alone projects")
+                    wake.clear()
                     if self.leading or not exclusive:
-                        wake.clear()
                         await self.run_once(batch_size)
                     delay = poll_interval
                 except _TRANSIENT as exc:
@@ -210,7 +212,9 @@ class Projector:
                 except Exception as exc:
                     delay = min(max(delay, 0.5) * 2, 60.0)
                     log.exception("projector failed; it retries", error=f"{type(exc).__name__}: {exc}", retry_in=delay)
-                await _first_of(stop, wake, delay)
+                # A standby is not woken by appends (the leader projects them): it tries the lock
+                # again after ``delay`` (a wake it ignored would make this loop spin).
+                await _first_of(stop, wake if self.leading or not exclusive else None, delay)
         finally:
             await self._drop(session)
             self.leading = False
@@ -300,9 +304,9 @@ class Projector:
         return batch
 
 
-async def _first_of(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
-    """Wait until ``stop`` or ``wake`` is set, or ``seconds`` passed."""
-    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+async def _first_of(stop: asyncio.Event, wake: asyncio.Event | None, seconds: float) -> None:
+    """Wait until ``stop`` or ``wake`` (if any) is set, or ``seconds`` passed."""
+    waits = [asyncio.ensure_future(e.wait()) for e in (stop, wake) if e is not None]
     _, pending = await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
     for w in pending:
         w.cancel()

@@ -206,8 +206,14 @@ async def test_an_append_wakes_the_projector_and_one_process_projects(private_po
         s = new_stream()
         await append(private_pool, [s.register("zone-notify")])
         assert await projected(s), "the append's NOTIFY woke the leader (its poll is an hour away)"
+        tried = second.lock_attempts
+        for _ in range(20):  # appends NOTIFY the standby too: it must not spin on them
+            await append(private_pool, [progress(s, 10)])
         await asyncio.sleep(0.5)
         assert not second.leading, "one projector projects at a time"
+        # Every 0.2 s over about 0.5 s plus the appends: a handful of tries, not one per loop turn
+        # (a wake it ignored made it spin: thousands a second).
+        assert second.lock_attempts - tried <= 10, second.lock_attempts - tried
 
         stop_first.set()
         await tail_first
