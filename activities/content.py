@@ -48,9 +48,7 @@ async def load_stored(pool: asyncpg.Pool, registry: ContentRegistry = REGISTRY) 
     propagate.
     """
     held = registry.contents()
-    missing = {
-        v: kind for v, kind in (await stored_kinds(pool)).items() if v not in held and v not in _UNREADABLE
-    }
+    missing = {v: kind for v, kind in (await stored_kinds(pool)).items() if v not in held and v not in _UNREADABLE}
     if not missing:
         return 0
     contents = await stored_contents(pool, missing)
