@@ -36,9 +36,13 @@ class NotificationSender:
         pool: the process's pool.
         url: the messaging gateway's webhook.
         batch_size: notifications claimed per round.
-        max_attempts: a notification is given up after this many deliveries failed.
+        max_attempts: a notification is given up after this many deliveries failed (logged at
+            error; it stays in the outbox, ``daiban notifications --unsent`` lists it).
         lease: how long a claimed notification is left to this relay before another may claim it;
             longer than a round of ``batch_size`` POSTs at the HTTP timeout.
+        retry_base, retry_cap: after a failed delivery the next try waits ``retry_base`` doubled
+            with each attempt, at most ``retry_cap``. The defaults (2 s, 1 h, 40 attempts) wait out
+            a receiver's outage of about 30 hours (2 s + 4 s + ... + 2,048 s, then hourly).
     """
 
     def __init__(
@@ -47,8 +51,10 @@ class NotificationSender:
         url: str,
         *,
         batch_size: int = 50,
-        max_attempts: int = 20,
+        max_attempts: int = 40,
         lease: timedelta = timedelta(minutes=10),
+        retry_base: timedelta = timedelta(seconds=2),
+        retry_cap: timedelta = timedelta(hours=1),
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.pool = pool
@@ -56,6 +62,8 @@ class NotificationSender:
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.lease = lease
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
         self.transport = transport
 
     async def run_once(self) -> int:
@@ -70,8 +78,15 @@ class NotificationSender:
                 try:
                     await post_json(client, self.url, body, n.notification_id)
                 except Exception as exc:  # the receiver's failure is recorded, then retried later
-                    await outbox.mark_failed(self.pool, n.notification_id, f"{type(exc).__name__}: {exc}")
-                    log.warning("notification not delivered", notification_id=n.notification_id, error=str(exc))
+                    error = f"{type(exc).__name__}: {exc}"
+                    attempts = await outbox.mark_failed(
+                        self.pool, n.notification_id, error, retry_base=self.retry_base, retry_cap=self.retry_cap
+                    )
+                    fields = {"notification_id": n.notification_id, "kind": n.kind, "attempts": attempts}
+                    if attempts >= self.max_attempts:
+                        log.error("notification given up: every delivery failed", **fields, error=error)
+                    else:
+                        log.warning("notification not delivered; it is tried again", **fields, error=error)
                     continue
                 await outbox.mark_sent(self.pool, n.notification_id)
                 sent += 1
@@ -85,6 +100,8 @@ class NotificationSender:
                 await self.run_once()
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("notification sender cannot reach the database", error=str(exc))
+            except Exception:  # never ends on an error of its own
+                log.exception("notification sender failed; the next round tries again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), poll_interval)
         log.info("notification sender stopped")

@@ -5,8 +5,9 @@ the transaction of their batch (``record_notification``, idempotent on the notif
 relay delivers them (``activities.notifications``) without holding a transaction across its HTTP
 calls: ``claim_due`` leases a few rows in one short transaction (``FOR UPDATE SKIP LOCKED``, so
 relays in several workers share the work, and one more attempt counted), the relay posts them,
-and ``mark_sent`` / ``mark_failed`` record each outcome in a statement of its own. A relay that
-dies holding a lease leaves its rows to be claimed again once the lease ran out.
+and ``mark_sent`` / ``mark_failed`` record each outcome in a statement of its own (a failure
+leases the row out until its next try, backing off). A relay that dies holding a lease leaves its
+rows to be claimed again once the lease ran out.
 """
 
 from __future__ import annotations
@@ -96,14 +97,28 @@ async def mark_sent(db: Executor, notification_id: str) -> None:
     )
 
 
-async def mark_failed(db: Executor, notification_id: str, error: str) -> None:
-    """The delivery failed: keep the error and end the lease, so the next round tries again."""
-    await db.execute(
-        """UPDATE notifications SET last_error = $2, claimed_until = NULL
-           WHERE notification_id = $1 AND sent_at IS NULL""",
+async def mark_failed(
+    db: Executor, notification_id: str, error: str, *, retry_base: timedelta, retry_cap: timedelta
+) -> int:
+    """The delivery failed: keep the error and lease the row out until its next try; return its attempts.
+
+    The next try waits ``retry_base`` doubled with each attempt made (1, 2, 4, ... times), at most
+    ``retry_cap``: a receiver that is down is not hammered once a round, and a long outage is waited
+    out rather than used up in a few seconds of attempts. ``claimed_until`` holds the time of the
+    next try (``claim_due`` skips the row until then). 0 if the row was sent meanwhile.
+    """
+    attempts = await db.fetchval(
+        """UPDATE notifications SET last_error = $2,
+                  claimed_until = now() + least($3::interval * power(2, least(greatest(attempts - 1, 0), 30)),
+                                                $4::interval)
+           WHERE notification_id = $1 AND sent_at IS NULL
+           RETURNING attempts""",
         notification_id,
         error[:500],
+        retry_base,
+        retry_cap,
     )
+    return int(attempts or 0)
 
 
 async def list_notifications(
