@@ -53,7 +53,8 @@ async def test_a_receiver_outage_is_waited_out_with_back_off_and_a_give_up_is_lo
     project = f"p-{uuid.uuid4().hex[:8]}"
     nid = f"{project}:0:escalation"
     await record_notification(pg_pool, nid, project, "escalation", ["agent-li"], "overdue", {})
-    await pg_pool.execute("UPDATE notifications SET sent_at = now() WHERE project_id <> $1 AND sent_at IS NULL", project)
+    others = "UPDATE notifications SET sent_at = now() WHERE project_id <> $1 AND sent_at IS NULL"
+    await pg_pool.execute(others, project)
     base, cap = timedelta(seconds=10), timedelta(seconds=35)
     sender = NotificationSender(pg_pool, http_receiver.url, max_attempts=4, retry_base=base, retry_cap=cap)
 
