@@ -142,7 +142,7 @@ class Stack:
         )
 
     def wait_ready(self, timeout: float = 60) -> str:
-        """Wait until the gateway's ``/readyz`` answers 200 (Temporal, PostgreSQL, projector); its last answer."""
+        """Wait until the gateway's ``/readyz`` answers 200 (Temporal and PostgreSQL answer); its last answer."""
         import httpx
 
         url = stack_env(self.settings, "")["DAIBAN_GATEWAY_URL"] + "/readyz"

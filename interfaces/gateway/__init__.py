@@ -15,7 +15,8 @@ see ``infra.settings``); ``make run`` starts it on ``DAIBAN_GATEWAY_PORT`` (8080
   roles and scope (see ``interfaces.auth`` and ``interfaces.auth.principals``).
 - Errors: one map from exception type to status (``errors.ERROR_MAP``).
 - ``/healthz``: the process answers; ``/readyz``: Temporal and PostgreSQL answer (503 with the
-  reasons otherwise); ``/metrics``: request counts and latencies per route and status.
+  reasons otherwise; 200 "degraded" while the projector holds quarantined events); ``/metrics``:
+  request counts and latencies per route and status.
 
 Modules: ``app`` (the app, its lifespan and the entry point), ``deps`` (shared dependencies:
 services, principals, department callers, path and header parameters), ``errors`` (the error

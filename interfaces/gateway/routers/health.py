@@ -1,4 +1,4 @@
-"""Operations: liveness, readiness (Temporal, PostgreSQL, the projector's quarantine), metrics."""
+"""Operations: liveness, readiness (Temporal, PostgreSQL; the projector's quarantine reported), metrics."""
 
 from __future__ import annotations
 
@@ -37,19 +37,23 @@ async def healthz() -> dict[str, str]:
 async def readyz(svc: Svc) -> JSONResponse:
     """Temporal answers its health check and PostgreSQL ``SELECT 1`` (503 with the reasons otherwise).
 
-    Also 503 while the read-model projector holds events in quarantine (``checks.projection``
-    names how many; the key is present only then): the read models miss them.
+    While the read-model projector holds events in quarantine the gateway is still ready (200,
+    ``status`` "degraded", ``checks.projection`` names how many; the key is present only then):
+    commands and state reads go to Temporal, only the read models (inboxes, reports, figures) miss
+    those events. A load balancer that took every replica out for it would cut the zone off from
+    Temporal over a read model; ``daiban_projection_quarantined`` is what alerts.
     """
     temporal, postgres = await asyncio.gather(_temporal_ok(svc), _postgres_ok(svc))
     checks = {"temporal": temporal, "postgres": postgres}
+    ready = all(v == "ok" for v in checks.values())
     if postgres == "ok":
         projection = await _projection_ok(svc)
         if projection != "ok":
             checks["projection"] = projection
-    ready = all(v == "ok" for v in checks.values())
-    body = Readiness(status="ready" if ready else "not ready", checks=checks)
-    if not ready:
-        log.warning("not ready", **checks)
+    status = ("ready" if len(checks) == 2 else "degraded") if ready else "not ready"
+    body = Readiness(status=status, checks=checks)
+    if status != "ready":
+        log.warning(status, **checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
