@@ -39,8 +39,23 @@ def _on(
     return register
 
 
+class UnknownEventType(Exception):
+    """An event of a type this release does not know: written by a newer release (a rolling
+    upgrade's old projector still holding the lock) or by hand. It is quarantined, not skipped,
+    so a release that knows it projects it (``Projector`` retries such events when it leads)."""
+
+
 async def project(conn: Connection, stored: StoredEvent) -> None:
-    """Apply one event to the read models (no bookkeeping); raise whatever its handler raises."""
+    """Apply one event to the read models (no bookkeeping); raise whatever its handler raises.
+
+    Raises:
+        UnknownEventType: ``stored.event_type`` is not in this release's vocabulary.
+    """
+    if stored.event_type not in ev.EVENT_TYPES:
+        raise UnknownEventType(
+            f"{stored.event_type} is not an event type of this release: a newer release wrote it, "
+            "and its projector projects it"
+        )
     handler = HANDLERS.get(stored.event_type)
     event = to_domain(stored)
     if handler is not None and event is not None:

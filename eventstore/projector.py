@@ -10,14 +10,14 @@ rows as the live projection.
 
 The handlers, one per event type, are in ``handlers``; the quarantine's table in ``quarantine``.
 
-Quarantine (migration 0071). An event the projector cannot project (a handler raises, a payload
-no longer fits its type) does not stop it: the event is recorded in ``projection_quarantine``
-with its error, in the transaction that moves the checkpoint past it, logged and reported to
-``on_quarantine`` (the worker counts ``daiban_projection_quarantined``), and the projector goes
-on. Later events of the same stream are held back in the quarantine too (reason ``held_back``)
-rather than applied out of order, so that ``retry_quarantined`` re-applies the stream in order
-once the cause is fixed. A batch is first applied in one savepoint; only when that fails is it
-applied again event by event, each in its own savepoint, so the common case costs nothing more.
+Quarantine (migration 0071). An event the projector cannot project (a handler raises, a payload no
+longer fits its type, a type this release does not know) does not stop it: the event is recorded in
+``projection_quarantine`` with its error, in the transaction that moves the checkpoint past it,
+logged and reported to ``on_quarantine`` (the worker counts ``daiban_projection_quarantined``), and
+the projector goes on. Later events of the same stream are held back in the quarantine too (reason
+``held_back``) rather than applied out of order, so that ``retry_quarantined`` re-applies the stream
+in order once the cause is fixed. A batch is first applied in one savepoint; only when that fails is
+it applied again event by event, each in its own savepoint, so the common case costs nothing more.
 Database errors (``_TRANSIENT``) are never quarantined: they abort the batch, and ``run_forever``
 waits the outage out.
 """
@@ -46,6 +46,7 @@ from eventstore.quarantine import (
     record_quarantine,
 )
 from eventstore.store import Connection, StoredEvent, read_all, read_positions
+from schemas.events import EVENT_TYPES
 
 __all__ = [  # the quarantine's queries stay importable from here (the CLI and the gateway use them)
     "CHECKPOINT",
@@ -186,6 +187,7 @@ class Projector:
         delay = poll_interval
         wake = asyncio.Event()
         session: Any = None  # the pool connection held to LISTEN (and to hold the lock)
+        known = False  # retry_now_known ran since this process last began to lead
         self.leading = False
         log.info("projector started", exclusive=exclusive)
         try:
@@ -198,8 +200,12 @@ class Projector:
                         self.leading = bool(await session.fetchval("SELECT pg_try_advisory_lock($1)", PROJECTOR_LOCK))
                         if self.leading:
                             log.info("projector leads: it alone projects")
+                            known = False
                     wake.clear()
                     if self.leading or not exclusive:
+                        if not known:  # events an older release quarantined as unknown: this one may know them
+                            await self.retry_now_known()
+                            known = True
                         await self.run_once(batch_size)
                     delay = poll_interval
                 except _TRANSIENT as exc:
@@ -219,6 +225,33 @@ class Projector:
             await self._drop(session)
             self.leading = False
         log.info("projector stopped")
+
+    async def retry_now_known(self) -> int:
+        """Retry the events quarantined as of a type their projector did not know
+        (``handlers.UnknownEventType``) that this release knows; return how many were projected.
+
+        ``run_forever`` calls it each time it begins to lead, so after a rolling upgrade the new
+        release projects what an older projector, still leading, could not (in stream order, with
+        whatever its streams held back). The others stay for ``daiban projector retry``.
+        """
+        rows = await self.pool.fetch(
+            """SELECT DISTINCT stream_id FROM projection_quarantine
+               WHERE projection = $1 AND resolved_at IS NULL AND reason = 'failed'
+                 AND error LIKE 'UnknownEventType:%' AND event_type = ANY($2::text[])""",
+            CHECKPOINT,
+            list(EVENT_TYPES),
+        )
+        resolved = 0
+        for r in rows:
+            result = await retry_quarantined(self.pool, stream_id=r["stream_id"])
+            resolved += result.resolved
+            log.info(
+                "events quarantined as unknown projected by this release",
+                stream_id=r["stream_id"],
+                resolved=result.resolved,
+                still_quarantined=result.still_quarantined,
+            )
+        return resolved
 
     async def _listen(self, old: Any, wake: asyncio.Event) -> Any:
         """A connection of the pool held as the projector's session: it LISTENs (and holds the lock)."""

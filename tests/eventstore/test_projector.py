@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from benchmarks.sample import ProjectStream, checklist, random_lifecycle
-from eventstore.projector import READ_MODEL_TABLES, Projector
+from eventstore.projector import READ_MODEL_TABLES, Projector, list_quarantine, quarantined_count
 from eventstore.store import NewEvent, StoredEvent, append
 from infra.db import create_pool
 from schemas import events as ev
@@ -30,7 +30,10 @@ async def snapshot(pool: asyncpg.Pool) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-async def test_events_no_read_model_uses_still_move_the_checkpoint(pg_pool: asyncpg.Pool) -> None:
+async def test_events_no_read_model_uses_still_move_the_checkpoint(private_pool: asyncpg.Pool) -> None:
+    """A known event no read model uses is applied (counted) and passed; one of a type this release
+    does not know is quarantined, not skipped: the release that wrote it projects it."""
+    pg_pool = private_pool  # the quarantine it makes must not reach the tests sharing the session database
     projector = Projector(pg_pool)
     s, stray = new_stream(), new_stream()
     await append(pg_pool, [s.register("zone-x")])
@@ -54,8 +57,42 @@ async def test_events_no_read_model_uses_still_move_the_checkpoint(pg_pool: asyn
     row = await pg_pool.fetchrow(
         "SELECT last_version, events_applied FROM rm_projects WHERE project_id = $1", s.project_id
     )
-    assert tuple(row) == (2, 2)
+    assert tuple(row) == (1, 1)
+    (held,) = await list_quarantine(pg_pool)
+    assert (held.stream_id, held.version, held.reason) == (s.project_id, 2, "failed")
+    assert held.error.startswith("UnknownEventType: SomethingNewer is not an event type of this release")
     assert await projector.run_once() == 0
+
+
+async def test_a_newer_release_projects_what_an_older_one_quarantined_as_unknown(private_pool: asyncpg.Pool) -> None:
+    """A rolling upgrade: the old release's projector, still leading, meets an event type the new
+    release added (here: progress reports, hidden from the vocabulary), and a later event of the
+    stream; the new release's projector, once it leads, projects both in order."""
+    s = new_stream()
+    await append(private_pool, [s.register("zone-upgrade")])
+    await append(private_pool, [progress(s, 40)])
+    await append(private_pool, [progress(s, 60)])
+    added = ev.EVENT_TYPES.pop("ConstructionProgressReported")  # the old release's vocabulary
+    try:
+        await Projector(private_pool).run_once()
+    finally:
+        ev.EVENT_TYPES["ConstructionProgressReported"] = added  # the new release's
+    assert [(q.version, q.reason) for q in await list_quarantine(private_pool)] == [(2, "failed"), (3, "held_back")]
+    new, stop = Projector(private_pool), asyncio.Event()
+    tail = asyncio.create_task(new.run_forever(3600.0, stop))
+    try:
+        for _ in range(250):
+            if not await quarantined_count(private_pool):
+                break
+            await asyncio.sleep(0.02)
+        assert await quarantined_count(private_pool) == 0
+        row = await private_pool.fetchrow(
+            "SELECT last_version, construction_percent FROM rm_projects WHERE project_id = $1", s.project_id
+        )
+        assert tuple(row) == (3, 60)
+    finally:
+        stop.set()
+        await tail
 
 
 async def test_concurrent_writers_and_projectors_apply_each_event_once(
