@@ -187,7 +187,7 @@ class Projector:
         delay = poll_interval
         wake = asyncio.Event()
         session: Any = None  # the pool connection held to LISTEN (and to hold the lock)
-        known = False  # retry_now_known ran since this process last began to lead
+        known = False  # rebuild_if_required and retry_now_known ran since this process began to lead
         self.leading = False
         log.info("projector started", exclusive=exclusive)
         try:
@@ -203,7 +203,8 @@ class Projector:
                             known = False
                     wake.clear()
                     if self.leading or not exclusive:
-                        if not known:  # events an older release quarantined as unknown: this one may know them
+                        if not known:  # what a migration or an older release left to whoever leads next
+                            await self.rebuild_if_required()
                             await self.retry_now_known()
                             known = True
                         await self.run_once(batch_size)
@@ -225,6 +226,23 @@ class Projector:
             await self._drop(session)
             self.leading = False
         log.info("projector stopped")
+
+    async def rebuild_if_required(self) -> int | None:
+        """Rebuild the read models if a migration asked for it (``projection_checkpoints.rebuild_reason``,
+        migration 0220); return how many events were replayed, or None if none was asked for.
+
+        ``run_forever`` calls it each time it begins to lead, so a release whose migration adds to
+        the read models has them complete, history included, without an operator's step.
+        """
+        reason = await self.pool.fetchval(
+            "SELECT rebuild_reason FROM projection_checkpoints WHERE projection = $1", CHECKPOINT
+        )
+        if reason is None:
+            return None
+        log.warning("read models rebuilt from the events, as a migration asked", reason=reason)
+        replayed = await self.rebuild()
+        log.info("read models rebuilt", events=replayed)
+        return replayed
 
     async def retry_now_known(self) -> int:
         """Retry the events quarantined as of a type their projector did not know
@@ -289,7 +307,8 @@ class Projector:
             for table in READ_MODEL_TABLES:
                 await conn.execute(f"DELETE FROM {table}")
             await conn.execute(
-                "UPDATE projection_checkpoints SET position = 0, updated_at = now() WHERE projection = $1",
+                """UPDATE projection_checkpoints SET position = 0, rebuild_reason = NULL, updated_at = now()
+                   WHERE projection = $1""",
                 CHECKPOINT,
             )
             # Every event is tried again; those that still fail are quarantined again below.

@@ -10,12 +10,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+import pytest
 
 from benchmarks.sample import ProjectStream, checklist, random_lifecycle
 from eventstore.projector import READ_MODEL_TABLES, Projector, list_quarantine, quarantined_count
 from eventstore.store import NewEvent, StoredEvent, append
+from infra import migrate
 from infra.db import create_pool
 from schemas import events as ev
+from tests.databases import fresh_database
 from tests.eventstore.conftest import new_stream
 
 
@@ -262,3 +265,45 @@ async def test_an_append_wakes_the_projector_and_one_process_projects(private_po
         stop_first.set()
         stop_second.set()
         await asyncio.gather(tail_first, tail_second)
+
+
+async def test_a_migration_that_extends_the_read_models_has_them_rebuilt_by_the_next_leader(
+    pg_server_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upgrade: a store projected under the migrations before 0220 (here missing its
+    decisions' rows, as a store projected before 0150 added them), then 0220 applied; the
+    projector that leads next rebuilds the read models, history included, and clears the mark."""
+    shipped = migrate.available()
+    async with fresh_database(pg_server_dsn, "daiban_es", migrated=False) as dsn:
+        pool = await create_pool(dsn, max_size=6)
+        try:
+            monkeypatch.setattr(migrate, "available", lambda: [m for m in shipped if m.version < "0220"])
+            await migrate.apply(pool)
+            await _append_interleaved(pool, random.Random(5), 4, Projector(pool))
+            complete = await snapshot(pool)
+            assert complete["rm_decisions"]
+            await pool.execute("DELETE FROM rm_decisions")  # what a read model added later lacks
+            monkeypatch.setattr(migrate, "available", lambda: shipped)
+            assert await migrate.apply(pool) == [m.version for m in shipped if m.version >= "0220"]
+            reason = "SELECT rebuild_reason FROM projection_checkpoints WHERE projection = 'read_models'"
+            assert (await pool.fetchval(reason)).startswith("migrations 0084, 0130, 0150 and 0210")
+
+            projector, stop = Projector(pool), asyncio.Event()
+            tail = asyncio.create_task(projector.run_forever(3600.0, stop))
+            try:
+                for _ in range(250):
+                    if await pool.fetchval(reason) is None:
+                        break
+                    await asyncio.sleep(0.02)
+                assert await pool.fetchval(reason) is None
+                assert await snapshot(pool) == complete
+            finally:
+                stop.set()
+                await tail
+        finally:
+            await pool.close()
+
+
+async def test_a_fresh_store_needs_no_rebuild(private_pool: asyncpg.Pool) -> None:
+    assert await private_pool.fetchval("SELECT rebuild_reason FROM projection_checkpoints") is None
+    assert await Projector(private_pool).rebuild_if_required() is None
