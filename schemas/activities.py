@@ -86,6 +86,13 @@ class FaultRecorded(Frozen):
 DELIVER_APPLICATIONS = "deliver_applications"
 # Retried: the batch writing the application is not committed yet (the delivery leaves with it).
 BATCH_NOT_STORED = "BatchNotStored"
+# Not retried: a department system refused an application (an HTTP 4xx other than 408 and 429), or
+# every attempt failed. The operators are notified; the application is in the department's inbox.
+DELIVERY_FAILED = "DeliveryFailed"
+# Attempts of one delivery: 1 s doubling to a minute between them, about 6 minutes of a department
+# system being down, after which the delivery is given up (operators notified) so that it never
+# holds the project (a run waits for its deliveries before it continues as new).
+DELIVERY_ATTEMPTS = 12
 
 
 def adapter_queue(task_queue: str) -> str:

@@ -40,14 +40,27 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from schemas import visibility
-    from schemas.activities import APPLY_BATCH, DELIVER_APPLICATIONS, HEARTBEAT_TIMEOUT, Deliveries, adapter_queue
+    from schemas.activities import (
+        APPLY_BATCH,
+        DELIVER_APPLICATIONS,
+        DELIVERY_ATTEMPTS,
+        HEARTBEAT_TIMEOUT,
+        Deliveries,
+        adapter_queue,
+    )
     from schemas.effects import Batch, SubmitApplication
     from workflows.lifecycle import ProjectMachine
     from workflows.patches import ADAPTER_QUEUE, LEAN_BATCHES, QUIET_ENDINGS, Patches
 
 
-# A department system that is down is retried for as long as it takes, never failing the project.
-_DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+# A department system that is down is retried for about 6 minutes (``DELIVERY_ATTEMPTS``), then given
+# up with the operators told (the activity does): a run waits for its deliveries before it continues
+# as new, so a delivery retried forever held every later batch of the project. Never fails the project.
+_DELIVERY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=DELIVERY_ATTEMPTS,
+)
 
 
 class OnlyWhatIsSet(BaseModel):
@@ -148,7 +161,8 @@ class Pipeline:
         """Start the delivery of ``applications`` on the adapters' queue, beside their batch.
 
         It waits there for the batch's commit; tracked like a batch that stores nothing (so the
-        run continues as new only once it landed), it never fails (retried until delivered).
+        run continues as new only once it landed). Bounded (``_DELIVERY_RETRY``): one that fails
+        for good is dropped (``take_stored``), the operators told by the activity.
         """
         handle = workflow.start_activity(
             DELIVER_APPLICATIONS,
@@ -179,9 +193,17 @@ class Pipeline:
         return bool(self._takeable())
 
     def take_stored(self, m: ProjectMachine) -> InFlight | None:
-        """Drop from the outbox what finished batches stored; return a failed one, if any."""
+        """Drop from the outbox what finished batches stored; return a failed one, if any.
+
+        A delivery that failed for good (a department system refused it or stayed down) is
+        dropped, logged and nothing more: it issues nothing here (module docstring), its activity
+        told the operators, and the applications are in the departments' inboxes.
+        """
         for done in self._takeable():
             self.inflight.remove(done)
+            if done.delivery and done.handle.exception() is not None:
+                workflow.logger.warning("delivery to department systems given up: %s", done.handle.exception())
+                continue
             if done.handle.exception() is not None:
                 return done
             while m.state.pending_events and m.state.pending_events[0].version <= done.events_through:
