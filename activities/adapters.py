@@ -53,7 +53,8 @@ class DepartmentAdapters:
         Returns the number of applications POSTed (0 when no department of the batch has a system).
 
         Raises:
-            ApplicationError(BatchNotStored): an application is not in the inbox yet (retried).
+            ApplicationError(BatchNotStored): an application is not in the inbox yet (retried; at
+                the last attempt, DeliveryFailed and the operators told).
             ApplicationError(DeliveryFailed, non_retryable): refused, or the last attempt failed.
             ApplicationError: a department system failed this attempt (retried).
         """
@@ -66,9 +67,16 @@ class DepartmentAdapters:
         async with beating(lambda: [sorted(delivered)]):  # a worker that dies mid-delivery is noticed in seconds
             for _, a in calls:
                 if not await submission_stored(self.pool, a.project_id, a.matter_code, a.submission):
+                    key = f"{a.project_id}/{a.matter_code}/{a.submission}"
+                    if info.attempt < DELIVERY_ATTEMPTS:
+                        raise ApplicationError(f"application {key} is not stored yet", type=BATCH_NOT_STORED)
+                    # Its batch never landed (the project parked by a refused batch, storage down
+                    # for minutes): a retry of the batch delivers it again, from the new batch.
+                    await self._told(a, "not stored yet", f"its batch was not stored after {info.attempt} attempts")
                     raise ApplicationError(
-                        f"application {a.project_id}/{a.matter_code}/{a.submission} is not stored yet",
-                        type=BATCH_NOT_STORED,
+                        f"application {key} not delivered: its batch is not stored",
+                        type=DELIVERY_FAILED,
+                        non_retryable=True,
                     )
             async with httpx.AsyncClient(timeout=TIMEOUT) as client:
                 for url, a in calls:
@@ -87,23 +95,28 @@ class DepartmentAdapters:
             return len(calls)
         last = info.attempt >= DELIVERY_ATTEMPTS
         given_up = {k: f for k, f in failed.items() if f[2] or last}
-        for key, (a, error, refused) in given_up.items():
+        for a, error, refused in given_up.values():
             why = "refused it" if refused else f"failed {info.attempt} times"
-            await record_notification(
-                self.pool,
-                f"{key}:delivery",
-                a.project_id,
-                "delivery",
-                ["operators", a.department],
-                f"the {a.department} system {why}: application {a.matter_code} (submission {a.submission}) "
-                "was not delivered to it; it is in the department's inbox",
-                {"matter_code": a.matter_code, "submission": a.submission, "department": a.department, "error": error},
-            )
-            log.error("application not delivered; operators notified", key=key, error=error, refused=refused)
+            await self._told(a, error, f"the {a.department} system {why}")
         summary = "; ".join(f"{k}: {f[1]}" for k, f in failed.items())
         if len(given_up) == len(failed):
             raise ApplicationError(f"not delivered: {summary}", type=DELIVERY_FAILED, non_retryable=True)
         raise ApplicationError(f"not delivered yet (retried): {summary}")
+
+    async def _told(self, a: SubmitApplication, error: str, why: str) -> None:
+        """Tell the operators and the department, once (the notification id is the delivery's key)."""
+        key = f"{a.project_id}/{a.matter_code}/{a.submission}"
+        await record_notification(
+            self.pool,
+            f"{key}:delivery",
+            a.project_id,
+            "delivery",
+            ["operators", a.department],
+            f"{why}: application {a.matter_code} (submission {a.submission}) was not delivered to the "
+            f"{a.department} system; it is in the department's inbox once its batch is stored",
+            {"matter_code": a.matter_code, "submission": a.submission, "department": a.department, "error": error},
+        )
+        log.error("application not delivered; operators notified", key=key, error=error)
 
 
 def _refused(exc: httpx.HTTPError) -> bool:

@@ -121,3 +121,28 @@ async def test_a_system_that_stays_down_is_given_up_at_the_last_attempt(
     assert given_up.value.non_retryable and given_up.value.type == DELIVERY_FAILED
     assert [e["event"] for e in logs if e["log_level"] == "error"] == ["application not delivered; operators notified"]
     assert [n for n, _ in await _notifications(pg_pool, project)] == [f"{project}/matter-market/1:delivery"]
+
+
+async def test_an_application_whose_batch_never_landed_is_given_up_at_the_last_attempt(
+    pg_pool: asyncpg.Pool, http_receiver: Receiver
+) -> None:
+    project = f"p-{uuid.uuid4().hex[:10]}"
+    a = SubmitApplication(
+        project_id=project,
+        matter_code="matter-market",
+        submission=1,
+        department="market",
+        payload={},
+        submitted_at=datetime(2026, 3, 2, 1, 0, tzinfo=UTC),
+    )  # not in the inbox: its batch was refused, or the storage is down
+    adapters = DepartmentAdapters(pg_pool, {"market": http_receiver.url})
+    with pytest.raises(ApplicationError) as waiting:
+        await _attempt(1).run(adapters.deliver_applications, Deliveries(project_id=project, applications=[a]))
+    assert waiting.value.type == "BatchNotStored" and not waiting.value.non_retryable
+    with pytest.raises(ApplicationError) as given_up:
+        await _attempt(DELIVERY_ATTEMPTS).run(
+            adapters.deliver_applications, Deliveries(project_id=project, applications=[a])
+        )
+    assert given_up.value.non_retryable and given_up.value.type == DELIVERY_FAILED
+    assert await _notifications(pg_pool, project) == [(f"{project}/matter-market/1:delivery", ["operators", "market"])]
+    assert http_receiver.received == []
