@@ -87,9 +87,7 @@ async def test_a_delivery_given_up_leaves_the_project_going(
         await apply(h, "enterprise-registration", "standard", "apply-reg", by=v.agent)
         for _ in range(100):
             failed = [
-                e
-                async for e in h.fetch_history_events()
-                if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED
+                e async for e in h.fetch_history_events() if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED
             ]
             if failed:
                 break

@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+import pytest
 from temporalio import activity
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
@@ -261,9 +262,19 @@ async def _parks_loudly(h: Any, pg_pool: asyncpg.Pool, project_id: str, code: st
     await settle(h)
     assert not (await h.describe()).raw_description.pending_activities
     # An operator retry after a repair runs the batch again (here it is refused again: still parked).
-    ack = await h.execute_update(ProjectWorkflow.retry_faulted, RetryFaulted(request_id=rid(), by="operator-li"))
-    assert "tried again" in ack.message
+    retry = RetryFaulted(request_id=rid(), by="operator-li")
+    ack = await h.execute_update(ProjectWorkflow.retry_faulted, retry)
+    assert "tried again" in ack.message and not ack.duplicate
     await search_attributes(h, DaibanFaulted=True)
+    # The operator's client lost the answer and sends the same request again: answered, not applied
+    # twice (the project faulted again meanwhile: a second retry would run the batch once more).
+    again = await h.execute_update(ProjectWorkflow.retry_faulted, retry)
+    assert again.duplicate and again.request_id == retry.request_id
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await h.execute_update(
+            ProjectWorkflow.retry_faulted, RetryFaulted(request_id=retry.request_id, by="operator-wang")
+        )
+    assert "already used for a different command" in str(refused.value.cause)
     with contextlib.suppress(Exception):
         await h.terminate("test finished")
 

@@ -30,6 +30,7 @@ from workflows.lifecycle.state import (
     ProjectContext,
     ProjectState,
     Rejected,
+    answer_key,
     fingerprint,
     request_id_of,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "ProjectMachine",
     "ProjectState",
     "Rejected",
+    "answer_key",
     "fingerprint",
     "request_id_of",
 ]
