@@ -678,6 +678,9 @@ class DaibanClient:
 
 
 def _translate(exc: RPCError, project_id: str) -> DaibanError:
+    if exc.status == RPCStatusCode.NOT_FOUND and "already completed" in exc.message:
+        # A command or signal to a run that has ended: the project exists (``daiban project show``).
+        return ProjectFinished(f"project_id: project {project_id!r} has ended; it takes no more commands")
     if exc.status == RPCStatusCode.NOT_FOUND:
         return ProjectNotFound(f"project_id: no project {project_id!r}")
     if exc.status in _UNAVAILABLE or "no poller seen" in exc.message:  # (no worker on its queue right now)

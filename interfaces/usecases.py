@@ -13,15 +13,18 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+import structlog
 from pydantic import BaseModel, ConfigDict
 
 from eventstore import registrations
 from eventstore.calendars import current_calendar, store_calendar
 from eventstore.store import Executor
 from eventstore.versions import current_zone, current_zones
-from interfaces.client import DaibanClient, DaibanError, InvalidInput, ProjectFinished, checked
+from interfaces.client import DaibanClient, DaibanError, InvalidInput, ProjectFinished, ProjectNotFound, checked
 from legalclock import CalendarDiff, OfficialCalendar, diff_calendar_file, merge_calendar_file
 from schemas.project import CalendarUpdate, RegisterProject
+
+log = structlog.get_logger(__name__)
 
 
 class _Result(BaseModel):
@@ -155,6 +158,9 @@ class CalendarPublished(_Result):
     moves: list[DeadlineMove] = []
     # Running projects whose deadlines could not be previewed (their worker did not answer).
     unpreviewed: list[str] = []
+    # Running projects that could not be told (Temporal did not answer): loading the file again,
+    # even unchanged, tells every running project the calendar in force.
+    not_notified: list[str] = []
 
 
 async def publish_calendar(
@@ -190,10 +196,15 @@ async def publish_calendar(
         projects_notified=0,
         changes=changes,
     )
-    if not changed:
+    if not changed and dry_run:
         return result
     daiban = await client()
     running = [p.project_id for p in await daiban.list_projects("ExecutionStatus = 'Running'")]
+    if not changed:
+        # Nothing new: still tell every running project the version in force (a no-op for those
+        # on it), so loading the file again finishes a load whose notifications were cut short.
+        notified, missed = await _notify(daiban, running, base.version, progress)
+        return result.model_copy(update={"projects_notified": notified, "not_notified": missed})
     # Concurrently, a few at a time; a project whose worker does not answer is listed, not awaited.
     gate = asyncio.Semaphore(16)
 
@@ -211,13 +222,34 @@ async def publish_calendar(
     if dry_run:
         return result
     stored = await store_calendar(db, merged, by)
-    # Projects receive the version only; every worker loads the stored content into its registry.
-    update = CalendarUpdate(version=merged.version)
+    notified, missed = await _notify(daiban, running, merged.version, progress)
+    return result.model_copy(update={"stored": stored, "projects_notified": notified, "not_notified": missed})
+
+
+async def _notify(
+    daiban: DaibanClient, running: list[str], version: str, progress: Callable[[int, int], None] | None
+) -> tuple[int, list[str]]:
+    """Tell each running project calendar ``version``; (how many were told, those Temporal refused).
+
+    Projects receive the version only; every worker loads the stored content into its registry. A
+    project that ended since the listing needs nothing; one that cannot be told now is listed, and
+    the others are told all the same (one failure stopped the loop before, leaving the rest on the
+    old calendar).
+    """
+    update = CalendarUpdate(version=version)
+    notified, missed = 0, []
     for done, project_id in enumerate(running, 1):
-        await daiban.calendar_updated(project_id, update)
+        try:
+            await daiban.calendar_updated(project_id, update)
+            notified += 1
+        except (ProjectNotFound, ProjectFinished):
+            pass  # ended since the listing (a finished run takes no signal)
+        except DaibanError as exc:
+            log.warning("running project not told of the calendar", project_id=project_id, error=str(exc))
+            missed.append(project_id)
         if progress:
             progress(done, len(running))
-    return result.model_copy(update={"stored": stored, "projects_notified": len(running)})
+    return notified, missed
 
 
 async def _moves(

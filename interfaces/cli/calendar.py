@@ -100,6 +100,10 @@ def load(
             f"years changed {result.changed_years or 'none'}; "
             + ("dry run, nothing stored" if dry_run else f"{result.projects_notified} running projects recomputed")
         )
+        if result.not_notified:
+            out.print(
+                f"not told, Temporal did not answer: {', '.join(result.not_notified)}; load the file again to tell them"
+            )
         days = Table("Date", "Was", "Now", title="Days the notice changes")
         for year in result.changes.years:
             for c in year.changes:

@@ -255,6 +255,8 @@ async def test_loading_a_new_years_calendar_recomputes_running_projects(
     assert row is not None and row["loaded_by"] == "operator-li"
     again = await ok_json(dev, pg_dsn, "calendar", "load", str(notice))
     assert again["changed_years"] == [] and again["stored"] is False, "loading the same notice twice changes nothing"
+    # ...but tells the running projects the calendar in force again: a load cut short is finished so.
+    assert again["projects_notified"] >= 1 and again["not_notified"] == []
 
 
 # About 75 ``daiban`` processes, each starting Python and its imports (1.5 to 2 s on two cores).
