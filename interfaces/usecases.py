@@ -110,6 +110,12 @@ async def register_project(
     return Registration(run_id=run_id, created=created)
 
 
+async def check_registration(db: Executor, reg: RegisterProject) -> None:
+    """``reg`` against the zone's data in force (``_check_against_zone``): what every tool checks
+    before it starts a project. Raises ``InvalidInput`` naming the field."""
+    await _check_against_zone(db, checked(reg))
+
+
 async def _check_against_zone(db: Executor, reg: RegisterProject) -> None:
     """The registration against the zone's data in force, as the workflow will read it: a zone
     daiban has, and regional assessments (区域评估) the zone made.

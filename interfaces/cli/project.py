@@ -15,6 +15,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+from infra.settings import load_settings
 from interfaces.cli.common import (
     HELP_STYLE,
     JsonOpt,
@@ -37,6 +38,7 @@ from interfaces.cli.common import (
 )
 from interfaces.cli.migrate import migrate_content
 from interfaces.client import DaibanClient
+from interfaces.usecases import check_registration
 from schemas import bounded, commands
 from schemas import project as p
 from schemas.contact import EnterpriseContact
@@ -105,7 +107,18 @@ def register(
 
     async def go(c: DaibanClient) -> tuple[str, bool, bool]:
         """Run id, whether this call created the project, whether it is running."""
+        settings = load_settings()
+        if settings.database_url:  # the zone in force, before anything starts (as the gateway does)
+            from infra.db import create_pool
+
+            pool = await create_pool(settings.database_url, min_size=0, max_size=1)
+            try:
+                await check_registration(pool, reg)
+            finally:
+                await pool.close()
         existing = await c.existing_run(reg.project_id)
+        if existing is not None and not existing.running and await c.start_refused(reg.project_id):
+            existing = None  # its start was refused (an unknown zone): registered again, as the client does
         if existing is not None:
             if contact is not None:
                 await c.set_contact(reg.project_id, contact)

@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 
 from eventstore.projector import Projector
+from interfaces.client import DaibanClient
 from legalclock import CST
 from legalclock.statutory import provisional_holidays
 from tests.harness import Harness, registration
@@ -62,7 +63,7 @@ def apply_args(pid: str, matter: str, *more: str) -> list[str]:
 async def test_an_agent_runs_a_project_from_the_terminal(
     dev: Harness, pg_dsn: str, pg_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    reg = registration(zone="tunliu")
+    reg = registration(zone="tunliu", regional_assessments=[])  # Tunliu has made none
     pid = reg.project_id
     file = tmp_path / "project.json"
     file.write_text(reg.model_dump_json(), encoding="utf-8")
@@ -327,7 +328,7 @@ async def test_a_projects_whole_life_from_the_terminal(dev: Harness, pg_dsn: str
 
 async def test_output_a_person_can_read(dev: Harness, pg_dsn: str, tmp_path: Path) -> None:
     """Ids whole in a narrow piped table, Beijing times without microseconds, every error one line."""
-    reg = registration(zone="tunliu").model_copy(
+    reg = registration(zone="tunliu", regional_assessments=[]).model_copy(
         update={"project_id": "cli-a-rather-long-project-id-" + os.urandom(3).hex()}
     )
     file = tmp_path / "project.json"
@@ -365,3 +366,17 @@ async def test_output_a_person_can_read(dev: Harness, pg_dsn: str, tmp_path: Pat
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{empty}" WITH (FORCE)')
         await admin.close()
+
+
+async def test_registering_in_an_unknown_zone_fails_at_once_and_starts_nothing(
+    dev: Harness, pg_dsn: str, tmp_path: Path
+) -> None:
+    """The CLI checks the zone in force before it starts anything, as the gateway does: exit 2 and
+    the field named; before, it printed 'registered' and the start failed in Temporal, leaving an
+    id that 'project register' then called 'already registered (finished)'."""
+    reg = registration(zone="tunliu", regional_assessments=[]).model_copy(update={"zone": "mars"})
+    file = tmp_path / "mars.json"
+    file.write_text(reg.model_dump_json(), encoding="utf-8")
+    code, out, err = await daiban(dev, pg_dsn, "project", "register", str(file))
+    assert code == 2 and "zone: unknown zone 'mars'" in out + err, (code, out, err)
+    assert await DaibanClient(dev.client, dev.task_queue).existing_run(reg.project_id) is None, "nothing started"
