@@ -20,6 +20,7 @@ from catalog.flowchart import STAGE_NAMES
 from eventstore.figures import SatisfactionRow
 from eventstore.pictures import GanttBar
 from eventstore.queries import DepartmentReport, OverdueItem, ZoneReport
+from legalclock import CST
 from schemas.stages import Stage
 
 if TYPE_CHECKING:
@@ -182,8 +183,9 @@ def gantt_chart(bars: Sequence[GanttBar], now: datetime) -> Figure:
         ax.axvline(num(now), color="#333", ls=":", lw=1)
         ax.set_yticks(range(len(bars)), labels)
         ax.invert_yaxis()
-        ax.xaxis_date()
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))  # type: ignore[no-untyped-call]
+        ax.xaxis_date(tz=CST)  # days as Beijing has them (matplotlib's default is UTC: a day early before 08:00)
+        ax.xaxis.set_major_locator(mdates.AutoDateLocator(tz=CST))  # type: ignore[no-untyped-call]
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d", tz=CST))  # type: ignore[no-untyped-call]
         ax.set_title(
             "Matters: open blue, approved green, rejected red, stop hatched; "
             "deadline red (statutory) / orange (promised)",

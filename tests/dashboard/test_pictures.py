@@ -274,3 +274,20 @@ def test_the_satisfaction_chart_shows_each_rated_service() -> None:
     svg = charts.svg(charts.satisfaction_chart([row]))
     assert "tunliu · department · ecology" in svg and "3/4, 1 unfixed" in svg
     assert "No ratings" in charts.svg(charts.satisfaction_chart([]))
+
+
+def test_the_gantt_axis_names_days_as_beijing_has_them() -> None:
+    """Midnight in Beijing is 16:00 UTC the day before: the axis labels it with Beijing's date."""
+    import matplotlib.dates as mdates
+
+    from legalclock import CST
+
+    midnight = datetime(2026, 3, 3, 0, 0, tzinfo=CST)
+    bar = GanttBar(
+        matter_code="eia", department="ecology", stage="approval_land", submission=1, mode="standard",
+        start=midnight - timedelta(days=2), end=midnight + timedelta(days=2), deadline=None, promised_deadline=None,
+        outcome="approved", stops=[],
+    )  # fmt: skip
+    fig = charts.gantt_chart([bar], midnight)
+    label = fig.axes[0].xaxis.get_major_formatter()(mdates.date2num(midnight))
+    assert label == "03-03", label
