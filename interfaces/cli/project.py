@@ -242,6 +242,8 @@ def render_view(v: p.ProjectView) -> None:
         deadline = "" if mc is None else ("stopped" if mc.paused else cell(mc.deadline))
         if mc is not None and mc.received_at is not None:  # the limit counts from the receipt, the promise not
             deadline += " (limit from receipt)"
+        if mc is not None and mc.promised_deadline is not None and not mc.paused:  # the zone's promise (承诺时限)
+            deadline += f"; promised {cell(mc.promised_deadline)}"
         obligations = ", ".join(f"{o.kind}:{o.state}" for o in m.obligations)
         licence = " ".join(x for x in (m.license_no, m.license_status) if x)
         if m.permit_expires_at is not None:  # construction must start by then (建筑法 §9)

@@ -388,6 +388,11 @@ def test_the_cli_marks_a_limit_counted_from_the_receipt() -> None:
     assert text.count("receipt)") == 1
     eia = captured.get().split("│ eia ")[1].split("│ soil-water")[0]
     assert "from" in eia and "receipt)" in eia
+    # The zone's promise beside it, counted from the acceptance: what the inbox and answers show.
+    promised = m.view(LATER).matters
+    eia_clock = next(x.clock for x in promised if x.code == "eia")
+    assert eia_clock is not None and eia_clock.promised_deadline is not None
+    assert "promised" in eia and f"{eia_clock.promised_deadline.astimezone(CST):%m-%d}" in eia
 
 
 def at_land_reporting() -> ProjectMachine:
