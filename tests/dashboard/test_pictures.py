@@ -289,5 +289,5 @@ def test_the_gantt_axis_names_days_as_beijing_has_them() -> None:
         outcome="approved", stops=[],
     )  # fmt: skip
     fig = charts.gantt_chart([bar], midnight)
-    label = fig.axes[0].xaxis.get_major_formatter()(mdates.date2num(midnight))
+    label = fig.axes[0].xaxis.get_major_formatter()(mdates.date2num(midnight))  # type: ignore[no-untyped-call]
     assert label == "03-03", label
