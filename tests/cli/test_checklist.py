@@ -10,7 +10,7 @@ from tests.workflows.helpers import settle
 
 
 async def test_the_checklist_prints_as_a_table_and_as_json(dev: Harness, pg_dsn: str, tmp_path: Path) -> None:
-    reg = registration(zone="tunliu")
+    reg = registration(zone="tunliu", regional_assessments=[])
     file = tmp_path / "project.json"
     file.write_text(reg.model_dump_json(), encoding="utf-8")
     await ok_json(dev, pg_dsn, "project", "register", str(file))

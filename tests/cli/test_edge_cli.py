@@ -60,7 +60,7 @@ def _last(err: str) -> str:
 async def test_the_cli_acts_as_its_credential_and_keeps_the_contact_out_of_temporal(
     dev: Harness, pg_dsn: str, tmp_path: Path
 ) -> None:
-    reg = registration(zone="tunliu", agent="agent-li", backup_agent="agent-wang")
+    reg = registration(zone="tunliu", agent="agent-li", backup_agent="agent-wang", regional_assessments=[])
     pid = reg.project_id
     file = tmp_path / "project.json"
     file.write_text(json.dumps({**reg.model_dump(mode="json"), "contact": CONTACT}, ensure_ascii=False), "utf-8")

@@ -20,7 +20,7 @@ from tests.workflows.helpers import settle
 async def test_a_decision_and_the_zone_report_print_as_tables(
     dev: Harness, pg_dsn: str, pg_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    reg = registration(zone="tunliu")
+    reg = registration(zone="tunliu", regional_assessments=[])
     file = tmp_path / "project.json"
     file.write_text(reg.model_dump_json(), encoding="utf-8")
     assert (await daiban(dev, pg_dsn, "project", "register", str(file)))[0] == 0

@@ -21,6 +21,8 @@ def registered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> t
     # Importing daiban's CLI points the legal clock's calendar commands at PostgreSQL
     # (interfaces/cli/calendar.py); put the shipped calendar back after the test.
     monkeypatch.setattr(lc_cli, "calendar_source", lc_cli.calendar_source)
+    # The facts only: no database to check the zone in force against (test_cli.py checks that).
+    monkeypatch.delenv("DATABASE_URL", raising=False)
     cli = importlib.import_module("interfaces.cli.project")
     sent: list[RegisterProject] = []
 
@@ -36,7 +38,7 @@ def registered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> t
         return asyncio.run(call(Client()))
 
     monkeypatch.setattr(cli, "run", run)
-    data = registration(zone="tunliu").model_dump(mode="json")
+    data = registration(zone="tunliu", regional_assessments=[]).model_dump(mode="json")
     for fact in ("special_construction", "lightning_special_site"):
         data.pop(fact)
     file = tmp_path / "p.json"
@@ -106,14 +108,14 @@ def _register_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str) -
 def test_a_bad_registration_file_names_the_field_and_sends_nothing(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, change: dict[str, Any], field: str
 ) -> None:
-    data = {**registration(zone="tunliu").model_dump(mode="json"), **change}
+    data = {**registration(zone="tunliu", regional_assessments=[]).model_dump(mode="json"), **change}
     code, output, sent = _register_file(monkeypatch, tmp_path, json.dumps(data, ensure_ascii=False))
     assert code == 2 and sent == 0
     assert field in output
 
 
 def test_a_duplicate_key_in_the_file_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    text = json.dumps(registration(zone="tunliu").model_dump(mode="json"), ensure_ascii=False)
+    text = json.dumps(registration(zone="tunliu", regional_assessments=[]).model_dump(mode="json"), ensure_ascii=False)
     text = text.replace('"zone": "tunliu"', '"zone": "tunlu", "zone": "tunliu"')
     code, output, sent = _register_file(monkeypatch, tmp_path, text)
     assert code == 2 and sent == 0
