@@ -280,8 +280,15 @@ async def test_construction_continues_as_new_and_keeps_everything(dev: Harness, 
     v2 = await view(latest)
     assert v2.construction_percent == 39 and v2.events_emitted > v.events_emitted
     # Bounded: a run continues as new at its first settled point past 200 events, so it can end a
-    # burst of updates' events beyond it (210 seen), never a whole project's history.
-    assert len([e async for e in latest.fetch_history_events()]) < 200 + 50
+    # burst of updates' events beyond it (210 seen; under load, up to 297 while its last batch was
+    # still landing), never a whole project's history: once the burst is over, the run in progress
+    # is short, having continued as new if it was past its limit.
+    for _ in range(100):
+        length = len([e async for e in latest.fetch_history_events()])
+        if length < 200 + 50:
+            break
+        await asyncio.sleep(0.1)
+    assert length < 200 + 50
     # Decision ids processed before continue-as-new are still answered as duplicates.
     again = await decide(
         latest, "enterprise-registration", "market", "can-enterprise-registration-1", by="market-clerk"
