@@ -67,7 +67,7 @@ class DepartmentAdapters:
         async with beating(lambda: [sorted(delivered)]):  # a worker that dies mid-delivery is noticed in seconds
             for _, a in calls:
                 if not await submission_stored(self.pool, a.project_id, a.matter_code, a.submission):
-                    key = f"{a.project_id}/{a.matter_code}/{a.submission}"
+                    key = _key(a)
                     if info.attempt < DELIVERY_ATTEMPTS:
                         raise ApplicationError(f"application {key} is not stored yet", type=BATCH_NOT_STORED)
                     # Its batch never landed (the project parked by a refused batch, storage down
@@ -80,7 +80,7 @@ class DepartmentAdapters:
                     )
             async with httpx.AsyncClient(timeout=TIMEOUT) as client:
                 for url, a in calls:
-                    key = f"{a.project_id}/{a.matter_code}/{a.submission}"
+                    key = _key(a)
                     if key in delivered:
                         continue
                     try:
@@ -105,7 +105,7 @@ class DepartmentAdapters:
 
     async def _told(self, a: SubmitApplication, error: str, why: str) -> None:
         """Tell the operators and the department, once (the notification id is the delivery's key)."""
-        key = f"{a.project_id}/{a.matter_code}/{a.submission}"
+        key = _key(a)
         await record_notification(
             self.pool,
             f"{key}:delivery",
@@ -117,6 +117,11 @@ class DepartmentAdapters:
             {"matter_code": a.matter_code, "submission": a.submission, "department": a.department, "error": error},
         )
         log.error("application not delivered; operators notified", key=key, error=error)
+
+
+def _key(a: SubmitApplication) -> str:
+    """A delivery's ``Idempotency-Key`` (and its notification's id): ``project/matter/submission``."""
+    return f"{a.project_id}/{a.matter_code}/{a.submission}"
 
 
 def _refused(exc: httpx.HTTPError) -> bool:

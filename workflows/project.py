@@ -62,7 +62,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.clocks import ClockLedger, ClockLedgers
     from workflows.content import machine_of
     from workflows.faulting import report_fault
-    from workflows.lifecycle import Answer, ProjectMachine, ProjectState, Rejected, answer_key, fingerprint
+    from workflows.lifecycle import ProjectMachine, ProjectState, Rejected
     from workflows.patches import (
         ACCEPTANCE,
         CARRIED_APART,
@@ -474,8 +474,7 @@ class ProjectWorkflow(RatingUpdates):
 
     @workflow.update(description=c.RETRY_FAULTED.description)
     def retry_faulted(self, cmd: p.RetryFaulted) -> p.Ack:
-        answers, key = self._machine.state.answers, answer_key(cmd, False)
-        known = answers.get(key)
+        known = self._machine.remembered(cmd)
         if known is not None and isinstance(known.result, p.Ack):  # a resend: the first answer
             return known.result.model_copy(update={"duplicate": True})
         workflow.logger.info("retry after fault requested by %s: %s", cmd.by, self._fault)
@@ -484,20 +483,16 @@ class ProjectWorkflow(RatingUpdates):
         ack = p.Ack(
             stage=self._machine.state.stage, message="the refused batch will be tried again", request_id=cmd.request_id
         )
-        answers[key] = Answer(fingerprint=fingerprint(cmd), result=ack)  # carried, like every command's
+        self._machine.remember(cmd, ack)  # carried, like every command's answer
         return ack
 
     @retry_faulted.validator
     def validate_retry_faulted(self, cmd: p.RetryFaulted) -> None:
-        known = self._machine.state.answers.get(answer_key(cmd, False))  # refuses while registering
-        if known is not None:  # a resend after a lost answer is answered again, never applied twice
-            if known.fingerprint != fingerprint(cmd):
-                raise ApplicationError(
-                    f"request_id: {cmd.request_id} was already used for a different command",
-                    type=REJECTED,
-                    non_retryable=True,
-                )
-            return
+        try:  # a resend after a lost answer is answered again, never applied twice
+            if self._machine.remembered(cmd) is not None:  # (refuses while registering)
+                return
+        except Rejected as exc:
+            raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from None
         if self._fault is None:
             raise ApplicationError("project: the project is not faulted", type=REJECTED, non_retryable=True)
 

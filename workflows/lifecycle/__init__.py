@@ -30,7 +30,6 @@ from workflows.lifecycle.state import (
     ProjectContext,
     ProjectState,
     Rejected,
-    answer_key,
     fingerprint,
     request_id_of,
 )
@@ -44,7 +43,6 @@ __all__ = [
     "ProjectMachine",
     "ProjectState",
     "Rejected",
-    "answer_key",
     "fingerprint",
     "request_id_of",
 ]

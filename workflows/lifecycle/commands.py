@@ -42,11 +42,7 @@ class Commands(Acceptance):
         ``now`` matters to the rules that depend on time (an extension only within the limit);
         without it those are checked when the command is applied.
         """
-        rid = request_id_of(cmd)
-        known = self.state.answers.get(answer_key(cmd, self.state.decision_scope == 2))
-        if known is not None:
-            if known.fingerprint != fingerprint(cmd):
-                raise Rejected(f"request_id: {rid} was already used for a different command")
+        if self.remembered(cmd) is not None:
             return
         if name in ("extend_limit", "decide"):
             getattr(self, f"validate_{name}")(cmd, now)
@@ -56,11 +52,8 @@ class Commands(Acceptance):
     def execute(self, name: str, cmd: BaseModel, now: datetime) -> p.DecisionResult | p.Ack:
         """Apply update ``name`` (validated again), advance the stages, remember the answer."""
         rid = request_id_of(cmd)
-        key = answer_key(cmd, self.state.decision_scope == 2)
-        known = self.state.answers.get(key)
+        known = self.remembered(cmd)
         if known is not None:
-            if known.fingerprint != fingerprint(cmd):
-                raise Rejected(f"request_id: {rid} was already used for a different command")
             return self._answered(known.result.model_copy(update={"duplicate": True}))
         self._cause = rid
         try:
@@ -73,11 +66,26 @@ class Commands(Acceptance):
             result = result.model_copy(update={"stage": self.state.stage, "request_id": rid})
         else:
             result = result.model_copy(update={"stage": self.state.stage})
+        self.remember(cmd, result)
+        return self._answered(result)
+
+    def remembered(self, cmd: BaseModel) -> Answer | None:
+        """The first answer kept under ``cmd``'s request id, or None.
+
+        Raises:
+            Rejected: the id was used for another command (another body).
+        """
+        known = self.state.answers.get(answer_key(cmd, self.state.decision_scope == 2))
+        if known is not None and known.fingerprint != fingerprint(cmd):
+            raise Rejected(f"request_id: {request_id_of(cmd)} was already used for a different command")
+        return known
+
+    def remember(self, cmd: BaseModel, result: p.DecisionResult | p.Ack) -> None:
+        """Keep ``result`` as ``cmd``'s first answer (the newest ``ANSWERS_KEPT``, carried across runs)."""
         answers = self.state.answers
-        answers[key] = Answer(fingerprint=fingerprint(cmd), result=result)
+        answers[answer_key(cmd, self.state.decision_scope == 2)] = Answer(fingerprint=fingerprint(cmd), result=result)
         for old in list(answers)[: max(0, len(answers) - ANSWERS_KEPT)]:
             del answers[old]  # dicts keep insertion order, across continue-as-new too
-        return self._answered(result)
 
     def _answered(self, result: p.DecisionResult | p.Ack) -> p.DecisionResult | p.Ack:
         """``result`` with the steps the project waits for now: answered, never kept (the kept first
