@@ -82,7 +82,7 @@ from schemas.bounded import MAX_MESSAGE_BYTES
 from schemas.commands import Command
 from schemas.contact import EnterpriseContact
 from workflows.clocks import ClockLedger
-from workflows.project import NOT_READY, ProjectInput, ProjectWorkflow
+from workflows.project import CONTENT_NOT_LOADED, NOT_READY, ProjectInput, ProjectWorkflow
 from workflows.start import START_REFUSALS
 
 R = TypeVar("R", bound=BaseModel)
@@ -113,7 +113,8 @@ class CommandRejected(DaibanError):
 
 
 class NotReady(DaibanError):
-    """The project is still registering; try again in a moment."""
+    """The project is still registering, or its worker has not loaded a content version just stored;
+    try again in a moment."""
 
 
 class InvalidInput(DaibanError):
@@ -449,11 +450,13 @@ class DaibanClient:
                 cause = exc.cause
                 if not isinstance(cause, ApplicationError):
                     raise DaibanError(str(cause or exc)) from None
-                if cause.type != NOT_READY:
+                if cause.type not in (NOT_READY, CONTENT_NOT_LOADED):
                     # A payload that did not decode carries pydantic's field errors one level down.
                     inner = cause.cause if isinstance(cause.cause, ApplicationError) else None
                     raise CommandRejected(inner.message if inner else cause.message) from None
-                retry: DaibanError = NotReady(f"project_id: {project_id} is still registering")
+                retry: DaibanError = NotReady(
+                    f"project_id: {project_id} is still registering" if cause.type == NOT_READY else cause.message
+                )
             except WorkflowUpdateRPCTimeoutOrCancelledError:
                 retry = CommandRetryable("the project did not answer in time", rid)
             except RPCError as exc:
@@ -498,6 +501,7 @@ class DaibanClient:
     retry_faulted = _Method(commands.RETRY_FAULTED)
     extend_permit = _Method(commands.EXTEND_PERMIT)
     migrate_content = _Method(commands.MIGRATE_CONTENT)
+    adopt_calendar = _Method(commands.ADOPT_CALENDAR)
     rate = _Method(commands.RATE)
     record_callback = _Method(commands.RECORD_CALLBACK)
     record_fix = _Method(commands.RECORD_FIX)
@@ -600,7 +604,11 @@ class DaibanClient:
             raise _translate(exc, project_id) from None
 
     async def calendar_updated(self, project_id: str, update: p.CalendarUpdate) -> None:
-        """Signal a newly loaded official calendar (its content version) to a running project."""
+        """Signal a newly loaded official calendar (its content version) to a running project.
+
+        Unchecked: a version no worker ever holds stalls the project, so send only a version just
+        stored (as ``interfaces.usecases.publish_calendar`` does); otherwise use ``adopt_calendar``,
+        which refuses such a version before history."""
         try:
             await self.handle(project_id).signal(ProjectWorkflow.calendar_updated, update)
         except RPCError as exc:

@@ -242,6 +242,9 @@ async def _notify(
     the others are told all the same (one failure stopped the loop before, leaving the rest on the
     old calendar).
     """
+    # A signal, not the checked update ``adopt_calendar``: this load stored the version itself (so a
+    # worker loads it within seconds), and a signal waits in Temporal while no worker runs, where an
+    # update needs one to answer; a project whose worker is down is told all the same.
     update = CalendarUpdate(version=version)
     notified, missed = 0, []
     for done, project_id in enumerate(running, 1):

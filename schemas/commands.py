@@ -83,6 +83,10 @@ _DESCRIPTIONS = {
         "expiry: at most twice, 3 months each (建筑法 §9)."
     ),
     "retry_faulted": "After a fault (storage refused a batch) is repaired: try the batch again.",
+    "adopt_calendar": (
+        "A newly loaded official calendar (content version) for a running project: its open deadlines "
+        "recompute; refused for a version no worker holds yet or one that drops an official year."
+    ),
     "migrate_content": (
         "An operator moves a running project to another version of its zone's policy and/or the catalog; "
         "every open clock is recomputed from it (refused when the project's checklist or zone would change)."
@@ -111,6 +115,7 @@ CONFIRM_DEADLINE = Command("confirm_deadline", p.ConfirmDeadline, p.Ack)
 RETRY_FAULTED = Command("retry_faulted", p.RetryFaulted, p.Ack)
 EXTEND_PERMIT = Command("extend_permit", p.PermitExtension, p.DecisionResult, signed=True)
 MIGRATE_CONTENT = Command("migrate_content", p.MigrateContent, p.Ack)
+ADOPT_CALENDAR = Command("adopt_calendar", p.AdoptCalendar, p.Ack)
 RATE = Command("rate", p.Rate, p.Ack)
 RECORD_CALLBACK = Command("record_callback", p.RecordCallback, p.Ack)
 RECORD_FIX = Command("record_fix", p.RecordFix, p.Ack)
@@ -133,6 +138,7 @@ ALL: tuple[Command[Any, Any], ...] = (
     RETRY_FAULTED,
     EXTEND_PERMIT,
     MIGRATE_CONTENT,
+    ADOPT_CALENDAR,
     RATE,
     RECORD_CALLBACK,
     RECORD_FIX,

@@ -542,6 +542,19 @@ class RetryFaulted(RequestCommand):
 ContentVersion = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
 
+class AdoptCalendar(RequestCommand):
+    """A newly loaded official calendar (its content version, as ``daiban calendar load`` prints it)
+    for a running project: its open deadlines recompute from it.
+
+    Unlike the signal ``calendar_updated`` (which the calendar load sends), refused before history
+    when no worker holds the version yet (``ContentNotLoaded``, retried by the client) or when it
+    would drop an official year.
+    """
+
+    version: ContentVersion
+    by: Identifier
+
+
 class MigrateContent(RequestCommand):
     """Move a running project to another version of its zone's policy and/or of the catalog (issue 13).
 

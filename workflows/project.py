@@ -7,8 +7,12 @@ Contract (names are what other services' SDKs call):
   trace in history); signed ones (``decide``, ``verify``, ``extend_permit``) answer a ``DecisionResult``, the others
   an ``Ack``, each saying what is pending next; a repeated request id gets the first answer (``duplicate: true``),
   another body a refusal; ``NotReady`` while registering: retry.
-- Signal ``calendar_updated(CalendarUpdate)``: the content version of a newly loaded official
-  calendar; deadlines recompute and re-arm.
+- Update ``adopt_calendar(AdoptCalendar)``: the content version of a newly loaded official
+  calendar; deadlines recompute and re-arm. Refused before history (``ContentNotLoaded``: retry) while
+  the worker does not hold the version. Signal ``calendar_updated(CalendarUpdate)`` does the same,
+  unchecked: an unknown version fails the workflow task until a worker holds it, so a version that
+  never existed stalls the project. The calendar load sends the signal (it stored the version, and
+  Temporal keeps a signal while no worker runs); anyone else sends the update.
 - Queries ``state() -> ProjectView``, ``clock_ledger``, ``migration_preview(MigrateContent)`` (what
   ``migrate_content`` would move; nothing changes).
 
@@ -97,6 +101,9 @@ _RETRY = RetryPolicy(
 _TIMEOUT = timedelta(seconds=30)
 
 NOT_READY = "NotReady"
+# A content version this worker's registry does not hold (yet: the refresher loads a stored version
+# within seconds, ``activities.content``): refused before history, the client retries.
+CONTENT_NOT_LOADED = "ContentNotLoaded"
 SHORT_RUN_EVENTS = 200  # patch ``short-runs`` (``workflows.patches``): a run continues as new at this many events
 REJECTED = "Rejected"
 
@@ -504,9 +511,48 @@ class ProjectWorkflow(RatingUpdates):
     def validate_migrate_content(self, cmd: p.MigrateContent) -> None:
         self._check("migrate_content", cmd)
 
+    @workflow.update(description=c.ADOPT_CALENDAR.description)
+    def adopt_calendar(self, cmd: p.AdoptCalendar) -> p.Ack:
+        m = self._machine
+        known = m.remembered(cmd)
+        if known is not None and isinstance(known.result, p.Ack):  # a resend: the first answer
+            return known.result.model_copy(update={"duplicate": True})
+        # Validated, so some worker held the version: a replaying worker that does not hold it yet
+        # fails the workflow task until its refresher loads it (seconds), never for good.
+        changed = m.calendar_changed(REGISTRY.calendar(cmd.version), workflow.now())
+        if changed:
+            workflow.logger.info("official calendar %s adopted (asked by %s)", cmd.version, cmd.by)
+            self._wake = True
+        message = f"calendar {cmd.version} " + ("adopted: open deadlines recomputed" if changed else "already in force")
+        ack = p.Ack(stage=m.state.stage, message=message, request_id=cmd.request_id)
+        m.remember(cmd, ack)  # carried, like every command's answer
+        return ack
+
+    @adopt_calendar.validator
+    def validate_adopt_calendar(self, cmd: p.AdoptCalendar) -> None:
+        m = self._machine  # refuses while registering (NotReady)
+        try:
+            if m.remembered(cmd) is not None:  # a resend after a lost answer is answered again
+                return
+            if not REGISTRY.has_calendar(cmd.version):
+                raise ApplicationError(
+                    f"version: calendar {cmd.version} is not loaded on this worker: stored moments ago "
+                    "(retry), or never stored (daiban calendar load)",
+                    type=CONTENT_NOT_LOADED,
+                    non_retryable=True,
+                )
+            m.check_calendar(REGISTRY.calendar(cmd.version))
+        except Rejected as exc:
+            raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from None
+
     # ---- signal and query --------------------------------------------------------------------
 
-    @workflow.signal(description="A newly loaded official calendar (content version): deadlines recompute.")
+    @workflow.signal(
+        description=(
+            "A newly loaded official calendar (content version): deadlines recompute. Unchecked: send only a "
+            "version just stored (daiban calendar load does); otherwise the update adopt_calendar."
+        )
+    )
     def calendar_updated(self, upd: p.CalendarUpdate) -> None:
         if self._m is None:
             self._early_calendar = upd.version

@@ -101,6 +101,7 @@ COMMAND_ROLES: dict[str, frozenset[str]] = {
     "confirm_deadline": frozenset({"operator"}),
     "retry_faulted": frozenset({"operator"}),
     "migrate_content": frozenset({"operator"}),
+    "adopt_calendar": frozenset({"operator"}),
     # 好差评: the enterprise rates through the zone's portal (registrar) or an operator records it; the
     # callback and fix by the rated matter's department or the project lead (the workflow checks which:
     # ``by``, a department principal's name, which is its department code: ``infra.settings``).

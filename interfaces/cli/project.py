@@ -451,6 +451,13 @@ _COMMANDS: list[Callable[..., None]] = [
     ),
     migrate_content,
     update_command(
+        commands.ADOPT_CALENDAR,
+        "Recompute the project's open deadlines on a newly loaded official calendar (daiban calendar load "
+        "does it for every running project; this one project, e.g. one it could not tell).",
+        Opt("version", help="The calendar's content version, as daiban calendar load printed it."),
+        Opt("by", help="The operator asking."),
+    ),
+    update_command(
         commands.RATE,
         "The enterprise rates a decided matter or the agent (好差评); a bad rating opens callback and fix clocks.",
         Opt("target", help="matter | agent"),

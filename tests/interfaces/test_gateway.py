@@ -35,6 +35,7 @@ COMMANDS = {
     "retry_faulted": (None, "RetryFaulted", "Ack"),
     "extend_permit": (None, "PermitExtension", "DecisionResult"),
     "migrate_content": (None, "MigrateContent", "Ack"),
+    "adopt_calendar": (None, "AdoptCalendar", "Ack"),
     "rate": (None, "Rate", "Ack"),
     "record_callback": (None, "RecordCallback", "Ack"),
     "record_fix": (None, "RecordFix", "Ack"),

@@ -47,6 +47,7 @@ BEYOND_ROLE = [
     ("supply-materials", {"matter_code": "eia", "by": "agent-zhang", "items": ["x"]}, "agent-zhang", "agent"),
     ("withdraw", {"reason": "gone", "by": "operator-xiangyuan"}, "operator-xiangyuan", "zone"),
     ("retry-faulted", {"by": "agent-li"}, "agent-li", "operator"),
+    ("adopt-calendar", {"version": "cn-6ac710c280c3", "by": "agent-li"}, "agent-li", "operator"),
     ("confirm-deadline", {"clock_id": "process", "by": "lead-zhao", "reason": "r"}, "lead-zhao", "operator"),
     ("resolve-meeting", {"meeting_id": "m-1", "resolution": "go", "by": "agent-li"}, "agent-li", "lead"),
     ("withdraw", {"reason": "gone", "by": "dashboard"}, "dashboard", "reader"),

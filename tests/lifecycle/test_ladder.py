@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from catalog.load import default_catalog
 from catalog.models import check_zone
-from legalclock import Clock, merge_calendar_file
+from legalclock import Clock, OfficialCalendar, YearCalendar, merge_calendar_file
 from schemas import effects as fx
 from schemas.stages import Stage
 from tests import support as sp
@@ -281,6 +281,22 @@ def test_a_new_calendar_moves_running_deadlines_and_re_arms_their_ladder() -> No
     # The same calendar again changes nothing.
     assert m.calendar_changed(new, now) is False
     assert sp.types(m) == ["DeadlinesRecomputed"]
+
+
+def test_a_calendar_that_drops_an_official_year_is_refused_and_one_that_adds_or_corrects_is_not() -> None:
+    m = sp.at_approval_land("tunliu")
+    current = m.ctx.calendar
+    newest = max(current.years)
+    older = OfficialCalendar.from_years({y: d for y, d in current.years.items() if y != newest})
+    with pytest.raises(Rejected, match=rf"^version: calendar {older.version} has no official data for {newest}, "):
+        m.check_calendar(older)
+    text = json.dumps({"years": {str(newest): {"holidays": {f"{newest}-03-04": "测试假日"}, "workdays": {}}}})
+    corrected, _ = merge_calendar_file(current, text)
+    m.check_calendar(corrected)  # a correction of a year it holds
+    added = current.with_year(newest + 1, YearCalendar(holidays={date(newest + 1, 1, 1): "元旦"}, workdays={}))
+    m.check_calendar(added)  # a new year
+    m.check_calendar(current)  # the one in force (adopting it changes nothing)
+    assert m.calendar_changed(corrected, sp.T0 + timedelta(days=1)) is True
 
 
 def test_the_warning_comes_at_80_percent_or_2_days_before_whichever_is_first() -> None:

@@ -62,6 +62,23 @@ class Ladder(Acceptance):
             out.append((info.at, "breach"))
         return out
 
+    def check_calendar(self, calendar: CalendarData) -> None:
+        """Raise ``Rejected`` unless ``calendar`` may replace the project's calendar.
+
+        A new calendar adds official years or corrects them; it never drops one the project's
+        calendar holds: a year without official data falls back to the provisional rule
+        (``legalclock.official``), so an older version sent by mistake would move deadlines back
+        onto provisional days, and a deemed approval (行政许可法 §50) could be taken on them.
+        """
+        current = self.ctx.calendar
+        dropped = sorted(set(current.years) - set(calendar.years))
+        if dropped and calendar.version != current.version:
+            years = ", ".join(str(y) for y in dropped)
+            raise Rejected(
+                f"version: calendar {calendar.version} has no official data for {years}, which the project's "
+                f"calendar {current.version} holds; a calendar update adds or corrects years, never drops one"
+            )
+
     def calendar_changed(self, calendar: CalendarData, now: datetime) -> bool:
         """Adopt a new official calendar; running deadlines recompute from it. True if changed.
 
