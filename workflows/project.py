@@ -158,6 +158,7 @@ class ProjectWorkflow(RatingUpdates):
         self._short_runs = patches.patched(SHORT_RUNS)
         texts_out = patches.patched(TEXTS_OUT)  # in every run: a project started before adopts it at its next run
         m = self._m or await self._register(inp.registration)
+        self._fault = m.state.fault  # a run continued while parked stays parked
         if texts_out:
             m.keep_texts_out()
         if pipelined:
@@ -226,6 +227,7 @@ class ProjectWorkflow(RatingUpdates):
         # Whatever the outbox holds travels in the carried state: a steady stream of updates can
         # never keep a project from continuing as new.
         limit = inp.history_limit
+        m.state.fault = None if self._fault is None else self._fault[:500]
         if self._patches.patched(CARRIED_APART):
             # The input shows the registration; the state travels compressed, as bytes in the input
             # payload's metadata (``workflows.start.continued_input``). No patch: replay never

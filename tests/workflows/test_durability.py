@@ -279,6 +279,46 @@ async def _parks_loudly(h: Any, pg_pool: asyncpg.Pool, project_id: str, code: st
         await h.terminate("test finished")
 
 
+async def test_a_parked_project_stays_parked_across_continue_as_new(dev: Harness, pg_pool: asyncpg.Pool) -> None:
+    """Before, the next run forgot the fault: it tried the refused batch again unasked and recorded
+    a second fault (a second notification to the operators) for each continue-as-new."""
+    h = await dev.start(zone="tunliu", history_limit=100)
+    v = await open_all(h)
+    pending = next(m for m in v.matters if m.state == "pending")
+    client = DaibanClient(dev.client, dev.task_queue)
+    async with storage_refusing(pg_pool, v.project_id):
+        await decide(h, pending.code, pending.department, "refused-can", by="clerk")
+        await search_attributes(h, DaibanFaulted=True)
+        parked_run = (await h.describe()).run_id
+        # Agents go on working while the operators repair: their commands fill the history.
+        n = 0
+        while (await h.describe()).run_id == parked_run:
+            to = "agent-wang" if n % 2 == 0 else "agent-li"
+            await client.reassign_agent(v.project_id, ReassignAgent(to_agent=to, by="lead-zhao", reason="shift"))
+            n += 1
+            assert n < 100, "the run never continued as new"
+        await settle(h)
+        meta = await h.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        assert meta.current_details.startswith("FAULT") and "StorageRefused" in meta.current_details
+        await search_attributes(h, DaibanFaulted=True)
+        new_run = dev.client.get_workflow_handle(h.id, run_id=(await h.describe()).run_id)
+        scheduled = [
+            e.activity_task_scheduled_event_attributes.activity_type.name
+            async for e in new_run.fetch_history_events()
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        ]
+        assert "apply_batch" not in scheduled and "record_fault" not in scheduled, scheduled
+        faults = await pg_pool.fetchval("SELECT count(*) FROM project_faults WHERE project_id = $1", v.project_id)
+        assert faults == 1
+    # Repaired: the operator's retry stores everything held since the fault, in the new run.
+    await h.execute_update(ProjectWorkflow.retry_faulted, RetryFaulted(request_id=rid(), by="operator-li"))
+    await search_attributes(h, DaibanFaulted=False)
+    rows = await events(pg_pool, v.project_id, wait_for="AgentReassigned")
+    assert sum(r["event_type"] == "AgentReassigned" for r in rows) == n
+    assert any(r["payload"].get("decision_id") == "refused-can" for r in rows)
+    await h.terminate("test finished")
+
+
 async def test_search_attributes_follow_the_stage_while_commands_stream_in(dev: Harness) -> None:
     h = await dev.start(zone="tunliu")
     v = await approve_all(h, "approval_land", prefix="sa")

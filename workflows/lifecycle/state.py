@@ -281,6 +281,11 @@ class ProjectState(_State):
     # long the texts (``ProjectMachine.keep_texts_out``).
     texts_out: bool = False
     version: int = 0
+    # Why the storage refused a batch for good ("type: message"), while the project is parked until an
+    # operator's ``retry_faulted``; carried so a continue-as-new keeps it parked (before, the next run
+    # tried the refused batch again unasked and recorded a second fault). None when not parked, and
+    # then left out of the carried state, which the release before still reads.
+    fault: str | None = None
     # The outbox: events and effects not yet handed to ``apply_batch``.
     pending_events: list[EventEnvelope] = []
     effects: list[Effect] = []
