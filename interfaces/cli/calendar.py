@@ -42,6 +42,8 @@ def calendar_in_force() -> tuple[OfficialCalendar, str]:
 
     try:
         calendar = asyncio.run(fetch())
+    except ConfigError as exc:  # PostgreSQL unreachable or DATABASE_URL wrong: configuration, exit 2
+        raise fail(str(exc)) from None
     except (OSError, asyncpg.PostgresError) as exc:
         raise fail(f"cannot read the calendar in force from PostgreSQL: {exc}") from None
     return calendar, "in force (PostgreSQL)"

@@ -29,7 +29,15 @@ from rich.table import Table
 from infra.settings import ConfigError, Settings, load_settings
 from infra.temporal import connect
 from interfaces.auth.verifying import AuthError
-from interfaces.client import CommandRejected, DaibanClient, DaibanError, InvalidInput, NotReady, ProjectNotFound
+from interfaces.client import (
+    CommandRejected,
+    DaibanClient,
+    DaibanError,
+    InvalidInput,
+    InvalidQuery,
+    NotReady,
+    ProjectNotFound,
+)
 from legalclock import CST
 from schemas.commands import Command
 
@@ -194,7 +202,7 @@ def run(fn: Callable[[DaibanClient], Awaitable[T]], *, contacts: bool = False) -
         raise fail(f"forbidden: {exc.reason}", 1) from None
     except ValidationError as exc:  # an answer the client could not read
         raise fail(field_error(exc), 1) from None
-    except (ProjectNotFound, InvalidInput) as exc:
+    except (ProjectNotFound, InvalidInput, InvalidQuery) as exc:  # bad input: 2, as the gateway's 400/404
         raise fail(str(exc)) from None
     except (CommandRejected, NotReady) as exc:
         raise fail(f"refused: {exc}", 1) from None

@@ -208,6 +208,9 @@ async def test_an_agent_runs_a_project_from_the_terminal(
     assert listed and listed[0]["project_id"] == pid
     # A healthy project is not among the stuck ones (the server accepts the combined query).
     assert await ok_json(dev, pg_dsn, "project", "list", "--stuck", "--query", f"DaibanProjectId = '{pid}'") == []
+    # A query Temporal refuses is bad input (exit 2), in one line naming what is wrong.
+    code, _, err = await daiban(dev, pg_dsn, "project", "list", "--query", "NoSuchAttribute = 1")
+    assert code == 2 and err.count("\n") == 1 and "NoSuchAttribute" in err, err
     ack = await ok_json(dev, pg_dsn, "project", "withdraw", pid, "--reason", "plan changed", "--by", "agent-wang")
     assert ack["stage"] == "withdrawn"
 
@@ -217,6 +220,9 @@ async def test_calendar_commands(dev: Harness, pg_dsn: str, tmp_path: Path) -> N
     assert added["deadline"].startswith("2026-10-30T17:30")
     code, _, err = await daiban(dev, pg_dsn, "calendar", "count", "2026-10-30", "2026-09-28")
     assert code == 2 and err.count("\n") == 1
+    # PostgreSQL unreachable is configuration (exit 2), one line naming it.
+    code, _, err = await daiban(dev, "postgresql://postgres@127.0.0.1:1/daiban", "calendar", "add", "2026-09-28", "20")
+    assert code == 2 and err.startswith("daiban: cannot reach PostgreSQL at "), err
     bad = tmp_path / "bad.json"
     bad.write_text('{"years": {"2027": {"holidays": {"2027-10-01": "x"}, "workdays": {"2027-10-01": "y"}}}}')
     code, _, err = await daiban(dev, pg_dsn, "calendar", "load", str(bad), "--dry-run")
