@@ -206,7 +206,7 @@ class MatterSpec(_Model):
             errors.append(f"matters.{self.code}.statutory_days: an approval needs its statutory limit")
         if self.limit_from == "receipt" and self.statutory_days is None:
             errors.append(f"matters.{self.code}.limit_from: only a statutory limit counts from the receipt")
-        elif self.limit_from == "receipt" and (why := self.promise_error(self.promised_days)) is not None:
+        elif (why := self.promise_error(self.promised_days)) is not None:  # every matter's own promise
             errors.append(f"matters.{self.code}.promised_days: {why}")
         if self.kind != "approval" and self.statutory_days is not None:
             errors.append(
@@ -542,6 +542,34 @@ def zone_errors(catalog: Catalog, zone: ZonePolicy) -> list[str]:
     for key in zone.regional_assessment_scopes:
         if key not in zone.regional_assessments:
             errors.append(f"{where}.regional_assessment_scopes: {key!r} is not one of its assessments")
+    # Data that would load and then be ignored, or do what the law does not allow: refused, naming it.
+    assessed = {m.regional_assessment for m in catalog.matters if m.regional_assessment}
+    for key in zone.regional_assessments:
+        if key not in assessed:
+            errors.append(
+                f"{where}.regional_assessments: no matter of the catalog is covered by {key!r}; "
+                f"known: {', '.join(sorted(assessed)) or 'none'}"
+            )
+    for code in zone.commitment_matters:
+        if code in codes and "commitment" not in catalog.matter(code).modes:
+            errors.append(
+                f"{where}.commitment_matters: {code} cannot be handled by commitment (告知承诺); the catalog "
+                f"allows it {', '.join(catalog.matter(code).modes)}"
+            )
+    for code in zone.deemed_approval_matters:
+        if code in codes and catalog.matter(code).kind != "approval":
+            errors.append(
+                f"{where}.deemed_approval_matters: {code} is a {catalog.matter(code).kind}, not an approval: "
+                "nothing is decided on it that silence could approve"
+            )
+    for project_type, cap in zone.process_caps.items():
+        if cap <= 0:
+            errors.append(f"{where}.process_caps.{project_type}: a cap must be more than 0 working days")
+    for stage, limit in zone.stage_limits.items():
+        if stage not in APPROVAL_STAGES:
+            errors.append(f"{where}.stage_limits.{stage}: stage {stage} has no department approvals to limit")
+        elif limit <= 0:
+            errors.append(f"{where}.stage_limits.{stage}: a stage limit must be more than 0 working days")
     for code in zone.deemed_approval_matters:
         if code in codes and catalog.matter(code).public_safety and not zone.deemed_approval_safety_rule:
             errors.append(

@@ -430,6 +430,16 @@ async def _missed(conn: Connection, stored: StoredEvent, e: ev.ObligationMissed)
 async def _revoked(conn: Connection, stored: StoredEvent, e: ev.ApprovalRevoked) -> None:
     # A failed verification settles the commitment and voids the approval's e-license; the
     # lifecycle resubmits the matter at once (the MatterSubmitted that follows makes it pending).
+    # The approval saved nothing after all: its days and its count leave the zone's totals.
+    row = await conn.fetchrow(
+        "SELECT approval_mode, statutory_days, working_days_used FROM rm_matters"
+        " WHERE project_id = $1 AND matter_code = $2",
+        e.project_id,
+        e.matter_code,
+    )
+    if row is not None and row["approval_mode"] in ("commitment", "tolerance") and row["statutory_days"] is not None:
+        saved = row["statutory_days"] - (row["working_days_used"] or 0)
+        await rm.save_days(conn, e.project_id, row["approval_mode"], -saved, approvals=-1)
     await rm.update_matter(conn, stored, e, approval_mode=None, license_no=None, obligation=None)
     await rm.close_clocks(conn, e.project_id, matter_code=e.matter_code, scope="obligation")
 
@@ -446,9 +456,18 @@ async def _breached(conn: Connection, stored: StoredEvent, e: ev.DeadlineBreache
         await rm.clock(conn, e.project_id, e.clock_id, e.scope, department=e.department, promise_missed=True)
         return
     await rm.clock(conn, e.project_id, e.clock_id, e.scope, department=e.department, deadline=e.deadline, breached=True)
-    # A stage's lead answers for it, not its counts; a rating's callback or fix is not a decision.
-    if e.department is not None and e.scope not in ("stage", "rating"):
+    if e.department is not None and _departments_breach(e):
         await rm.add_department_counts(conn, e.department, project_id=e.project_id, breaches=1)
+
+
+def _departments_breach(e: ev.DeadlineBreached) -> bool:
+    """Whether the breach is the department's own (``report departments``: its decisions and
+    acceptances past the statutory limit, 行政许可法 §32 and §42, and a commitment approval's
+    verification it owes); not a stage's (its lead answers for it), a rating's callback or fix, the
+    enterprise's own period to file, nor the materials the enterprise owes under tolerance (容缺)."""
+    if e.scope in ("matter", "acceptance"):
+        return True
+    return e.scope == "obligation" and ":verification:" in e.clock_id
 
 
 @_on(ev.EscalatedToLead)
@@ -486,7 +505,9 @@ async def _progress(conn: Connection, stored: StoredEvent, e: ev.ConstructionPro
 @_on(ev.ProjectInProduction)
 async def _in_production(conn: Connection, stored: StoredEvent, e: ev.ProjectInProduction) -> None:
     await rm.set_project(conn, e.project_id, stage=Stage.IN_PRODUCTION.value, status="in_production")
-    await rm.close_clocks(conn, e.project_id)
+    # As the lifecycle: obligations still owed (a commitment's verification) keep their clocks and
+    # their escalation after production starts (``workflows.lifecycle.stages``).
+    await rm.close_clocks(conn, e.project_id, keep_scope="obligation")
 
 
 @_on(ev.ProjectWithdrawn)

@@ -110,15 +110,20 @@ async def close_clocks(
     scope: str | None = None,
     matter_code: str | None = None,
     stage: str | None = None,
+    keep_scope: str | None = None,
 ) -> None:
+    """Close the project's open clocks (those of ``scope``, ``matter_code``, ``stage`` where given),
+    all but those of ``keep_scope``."""
     await conn.execute(
         """UPDATE rm_clocks SET open = false
            WHERE project_id = $1 AND open AND ($2::text IS NULL OR scope = $2)
-             AND ($3::text IS NULL OR matter_code = $3) AND ($4::text IS NULL OR stage = $4)""",
+             AND ($3::text IS NULL OR matter_code = $3) AND ($4::text IS NULL OR stage = $4)
+             AND ($5::text IS NULL OR scope <> $5)""",
         project_id,
         scope,
         matter_code,
         stage,
+        keep_scope,
     )
 
 
@@ -201,15 +206,16 @@ async def add_department_counts(
     )
 
 
-async def save_days(conn: Connection, project_id: str, kind: str, days: float) -> None:
-    """Add ``days`` saved by ``kind`` (commitment, tolerance, regional) to the project's zone."""
+async def save_days(conn: Connection, project_id: str, kind: str, days: float, approvals: int = 1) -> None:
+    """Add ``days`` saved by ``kind`` (commitment, tolerance, regional) and ``approvals`` (-1 with
+    negative ``days``: an approval revoked) to the project's zone."""
     await conn.execute(
         """INSERT INTO rm_zone_totals AS z (zone, commitment_approvals, days_saved_commitment,
                   tolerance_approvals, days_saved_tolerance, regional_exemptions,
                   days_saved_regional_assessment)
-           SELECT zone, ($2 = 'commitment')::int, CASE WHEN $2 = 'commitment' THEN $3 ELSE 0 END,
-                  ($2 = 'tolerance')::int, CASE WHEN $2 = 'tolerance' THEN $3 ELSE 0 END,
-                  ($2 = 'regional')::int, CASE WHEN $2 = 'regional' THEN $3 ELSE 0 END
+           SELECT zone, ($2 = 'commitment')::int * $4, CASE WHEN $2 = 'commitment' THEN $3 ELSE 0 END,
+                  ($2 = 'tolerance')::int * $4, CASE WHEN $2 = 'tolerance' THEN $3 ELSE 0 END,
+                  ($2 = 'regional')::int * $4, CASE WHEN $2 = 'regional' THEN $3 ELSE 0 END
            FROM rm_projects WHERE project_id = $1
            ON CONFLICT (zone) DO UPDATE SET
                commitment_approvals = z.commitment_approvals + EXCLUDED.commitment_approvals,
@@ -222,6 +228,7 @@ async def save_days(conn: Connection, project_id: str, kind: str, days: float) -
         project_id,
         kind,
         days,
+        approvals,
     )
 
 

@@ -118,7 +118,8 @@ async def check_registration(db: Executor, reg: RegisterProject) -> None:
 
 async def _check_against_zone(db: Executor, reg: RegisterProject) -> None:
     """The registration against the zone's data in force, as the workflow will read it: a zone
-    daiban has, and regional assessments (区域评估) the zone made.
+    daiban has, regional assessments (区域评估) the zone made, and standard land or standard
+    factories only where the zone supplies them.
 
     Raises:
         InvalidInput: naming the field.
@@ -127,7 +128,8 @@ async def _check_against_zone(db: Executor, reg: RegisterProject) -> None:
     if found is None:
         known = ", ".join(sorted(await current_zones(db)))
         raise InvalidInput([{"loc": ["zone"], "msg": f"unknown zone {reg.zone!r}; known: {known}"}])
-    made = found[1].regional_assessments
+    zone = found[1]
+    made = zone.regional_assessments
     errors = [
         {
             "loc": ["regional_assessments", i, "assessment"],
@@ -137,6 +139,16 @@ async def _check_against_zone(db: Executor, reg: RegisterProject) -> None:
         for i, fit in enumerate(reg.regional_assessments)
         if fit.assessment not in made
     ]
+    # A standard-land parcel skips the land pre-review, a standard-factory tenant the land and
+    # planning matters: only where the zone supplies them (``ZonePolicy.standard_land`` / ``standard_factories``).
+    if reg.standard_land_parcel and not zone.standard_land:
+        errors.append(
+            {"loc": ["standard_land_parcel"], "msg": f"zone {reg.zone} supplies no standard land (标准地)"}
+        )
+    if reg.project_type == "standard_factory_tenant" and not zone.standard_factories:
+        errors.append(
+            {"loc": ["project_type"], "msg": f"zone {reg.zone} builds no standard factories (标准化厂房)"}
+        )
     if errors:
         raise InvalidInput(errors)
 

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from catalog.load import default_catalog, default_zones
-from catalog.models import CAPPED_STAGES, ProjectFacts, ZonePolicy, check_zone, critical_path, derive_checklist
+from catalog.models import (
+    CAPPED_STAGES,
+    ProjectFacts,
+    ZonePolicy,
+    check_zone,
+    critical_path,
+    derive_checklist,
+    zone_errors,
+)
 from catalog.table import readme_table, zone_table
 from legalclock import default_calendar
 from schemas.stages import APPROVAL_STAGES, Stage
@@ -149,3 +157,35 @@ def test_the_readme_zone_table_is_the_generated_one() -> None:
     assert readme_table(README.read_text(encoding="utf-8")) == generated, (
         "the README's zone table is stale: run `python -m catalog.table --write README.md`"
     )
+
+
+def test_zone_data_that_would_be_ignored_or_unlawful_is_refused_naming_the_field() -> None:
+    catalog, yanhu = default_catalog(), default_zones()["yanhu"]
+    not_commitment = next(m.code for m in catalog.matters if "commitment" not in m.modes and m.kind == "approval")
+    filing = next(m.code for m in catalog.matters if m.kind == "filing")
+    bad = yanhu.model_copy(
+        update={
+            "commitment_matters": [*yanhu.commitment_matters, not_commitment],
+            "deemed_approval_matters": [filing],
+            "regional_assessments": [*yanhu.regional_assessments, "nonexistent"],
+            "process_caps": {**yanhu.process_caps, "key": 0.0},
+            "stage_limits": {**yanhu.stage_limits, Stage.CONSTRUCTION: 30.0},
+        }
+    )
+    errors = zone_errors(catalog, bad)
+    for start in (
+        f"zones.yanhu.commitment_matters: {not_commitment} cannot be handled by commitment",
+        f"zones.yanhu.deemed_approval_matters: {filing} is a filing, not an approval",
+        "zones.yanhu.regional_assessments: no matter of the catalog is covered by 'nonexistent'",
+        "zones.yanhu.process_caps.key: a cap must be more than 0 working days",
+        "zones.yanhu.stage_limits.construction: stage construction has no department approvals to limit",
+    ):
+        assert any(e.startswith(start) for e in errors), (start, errors)
+
+
+def test_a_catalog_promise_longer_than_the_statutory_limit_is_refused() -> None:
+    data = default_catalog().model_dump()
+    spec = next(m for m in data["matters"] if m["statutory_days"] and m["limit_from"] != "receipt")
+    spec["promised_days"] = spec["statutory_days"] + 5
+    with pytest.raises(ValueError, match=rf"matters\.{spec['code']}\.promised_days: .* exceed the statutory limit"):
+        type(default_catalog()).model_validate(data)

@@ -23,6 +23,7 @@ from catalog.models import ProjectFacts, derive_checklist
 from eventstore import queries as q
 from eventstore.projector import Projector
 from eventstore.store import append, read_stream
+from infra.db import create_pool
 from legalclock import CST, default_calendar
 from schemas.project import (
     DecisionKind,
@@ -36,17 +37,27 @@ from schemas.project import (
 )
 from schemas.stages import Stage
 from tests import support as sp
+from tests.databases import fresh_database
 from tests.support import lifecycle_zones, rid
 from workflows.lifecycle import ProjectContext, ProjectMachine, ProjectState, Rejected
 
 
 def drive(
-    zone: str, seed: int, steps: int, *, withdraw: bool = False, rules: int = 1
+    zone: str,
+    seed: int,
+    steps: int,
+    *,
+    withdraw: bool = False,
+    rules: int = 1,
+    verify: bool = True,
+    tail_days: int = 0,
 ) -> tuple[ProjectMachine, datetime]:
     """A project pushed through ``steps`` random actions of its departments and agent.
 
     ``rules`` 1: a project registered before the two-clock, deemed-by-matter and acceptance rules;
-    2: one registered today (applications accepted before any clock runs).
+    2: one registered today (applications accepted before any clock runs). ``verify`` False: no
+    department ever verifies a commitment approval; ``tail_days``: days that pass at the end, with
+    nothing done.
     """
     rng = random.Random(seed)
     reg = RegisterProject(
@@ -74,16 +85,22 @@ def drive(
         if m.done:
             break
         with contextlib.suppress(Rejected):  # e.g. a second extension, refused as in production
-            act(m, rng, now, f"d{step}")
+            act(m, rng, now, f"d{step}", verify=verify)
         now += timedelta(hours=rng.choice([1, 5, 30, 120]))
         m.fire_alarms(now)
+    for _ in range(tail_days):
+        now += timedelta(days=1)
+        m.fire_alarms(now)
+        m.advance(now)
+        m.state.effects.clear()
     if withdraw:
         m.execute("withdraw", Withdraw(request_id=rid(), reason="投资计划调整", by="enterprise"), now)
     return m, now
 
 
-def act(m: ProjectMachine, rng: random.Random, now: datetime, decision_id: str) -> None:
-    """One thing a department or the agent does, if anything can be done."""
+def act(m: ProjectMachine, rng: random.Random, now: datetime, decision_id: str, *, verify: bool = True) -> None:
+    """One thing a department or the agent does, if anything can be done (``verify`` False: a
+    commitment approval's verification never)."""
     if m.state.stage == Stage.CONSTRUCTION:
         m.execute(
             "report_progress",
@@ -149,7 +166,7 @@ def act(m: ProjectMachine, rng: random.Random, now: datetime, decision_id: str) 
             )
         elif x.state == "rejected":
             m.execute("resubmit", Resubmit(request_id=rid(), matter_code=spec.code, by="agent-li"), now)
-        elif any(o.kind == "verification" and o.state == "open" for o in x.obligations):
+        elif verify and any(o.kind == "verification" and o.state == "open" for o in x.obligations):
             v = sp.verification(spec.code, rng.random() < 0.7, department=spec.department, decision_id=decision_id)
             m.execute("verify", v, now)
         else:
@@ -215,3 +232,59 @@ async def test_read_models_say_what_the_lifecycle_says(
     )
     overdue_clocks = {i.clock_id for i in await q.overdue(pg_pool, now=now) if i.project_id == pid}
     assert {c.clock_id for c in m.state.clocks.values() if not c.closed and c.breached} <= overdue_clocks
+
+
+@pytest.mark.parametrize(("zone", "seed"), [("yanhu", 3), ("tunliu", 2)])
+async def test_verifications_owed_after_production_stay_on_the_overdue_board(
+    pg_pool: asyncpg.Pool, zone: str, seed: int
+) -> None:
+    """The lifecycle keeps an owed verification's clock (and its escalation) after production
+    starts; the read models closed every clock there, so a late verification left the board."""
+    m, now = drive(zone, seed, 400, rules=2, verify=False, tail_days=200)
+    assert m.state.stage == Stage.IN_PRODUCTION
+    owed = {c.clock_id for c in m.state.clocks.values() if not c.closed}
+    assert owed and all(":verification:" in c for c in owed), owed
+    pid = m.state.registration.project_id
+    await append(pg_pool, m.state.pending_events)
+    await Projector(pg_pool).run_once()
+    project = await q.get_project(pg_pool, pid)
+    assert project is not None and project.overdue == m.overdue(now) is True
+    assert project.nearest_deadline == m.nearest_deadline()
+    open_rows = await pg_pool.fetch("SELECT clock_id FROM rm_clocks WHERE project_id = $1 AND open", pid)
+    assert {r["clock_id"] for r in open_rows} == owed
+    assert owed <= {i.clock_id for i in await q.overdue(pg_pool, now=now) if i.project_id == pid}
+
+
+async def test_departments_answer_for_their_own_breaches_and_a_revoked_commitment_saves_nothing(
+    pg_server_dsn: str,
+) -> None:
+    """``report departments`` counted every breach with a department (the enterprise's own period
+    to file, the materials it owes under tolerance) as the department's; ``report zone`` kept the
+    days a commitment saved after a failed verification revoked it."""
+    m, _ = drive("tunliu", 8, 400, rules=2, tail_days=60)  # breaches of all three kinds, a revocation
+    events = m.state.pending_events
+    breaches = [e.payload for e in events if e.event_type == "DeadlineBreached" and e.payload["limit"] == "statutory"]
+    kind = {c.clock_id: (c.scope, c.clock_id.split(":")[2] if c.scope == "obligation" else "") for c in m.state.clocks.values()}
+    own = [b for b in breaches if b["department"] and kind[b["clock_id"]] in {("matter", ""), ("acceptance", ""), ("obligation", "verification")}]
+    others = [b for b in breaches if b["department"] and b not in own]
+    assert own and others, "the drive must breach both the departments' limits and others'"
+    revoked = [e for e in events if e.event_type == "ApprovalRevoked"]
+    assert revoked, "the drive must revoke a commitment approval"
+    last_approval = {e.payload["matter_code"]: e.payload for e in events if e.event_type == "MatterApproved"}
+    kept = [last_approval[c] for c, x in m.state.matters.items() if x.approval_mode == "commitment"]
+
+    async with fresh_database(pg_server_dsn, "daiban_counts") as dsn:
+        pool = await create_pool(dsn)
+        try:
+            await append(pool, events)
+            await Projector(pool).run_once()
+            counted = {r.department: r.breaches for r in await q.department_report(pool, zone="tunliu")}
+            zone = (await q.zone_report(pool, zone="tunliu"))[0]
+        finally:
+            await pool.close()
+    expected: dict[str, int] = {}
+    for b in own:
+        expected[b["department"]] = expected.get(b["department"], 0) + 1
+    assert {d: n for d, n in counted.items() if n} == expected
+    assert zone.commitment_approvals == len(kept)
+    assert zone.days_saved_commitment == pytest.approx(sum(a["statutory_days"] - a["working_days_used"] for a in kept))

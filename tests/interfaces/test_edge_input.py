@@ -124,10 +124,26 @@ async def test_regional_assessments_are_checked_against_the_zones_data(gw: Gatew
     )
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["loc"] == ["body", "regional_assessments", 0, "assessment"]
-    # Xiangyuan made it: registered.
-    r = await gw.http.post("/projects", json={**body, "zone": "xiangyuan"}, headers=operator())
+    # Xiangyuan made it: registered (on land of its own: it supplies no standard land).
+    r = await gw.http.post(
+        "/projects", json={**body, "zone": "xiangyuan", "standard_land_parcel": False}, headers=operator()
+    )
     assert r.status_code == 201, r.text
     gw.harness.started.append(gw.harness.client.get_workflow_handle(f"project-{body['project_id']}"))
+
+
+async def test_standard_land_and_factories_only_where_the_zone_supplies_them(gw: Gateway) -> None:
+    """A standard-land parcel skips the land pre-review, a standard-factory tenant the land and
+    planning matters: in a zone that supplies neither, such a claim named the field, not a shorter
+    checklist."""
+    for claim, field in (
+        ({"zone": "xiangyuan", "standard_land_parcel": True}, "standard_land_parcel"),
+        ({"zone": "tunliu", "project_type": "standard_factory_tenant", "standard_land_parcel": False}, "project_type"),
+    ):
+        r = await gw.http.post("/projects", json=gw.project(**claim), headers=operator())
+        record("bad_input", f"{field} the zone does not supply", r.status_code, named=_names(r, "body", field))
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", field], r.text
+        assert f"zone {claim['zone']} " in r.json()["detail"][0]["msg"]
 
 
 # Commands with what PostgreSQL or Temporal cannot keep: (route, body, field). The project does not
