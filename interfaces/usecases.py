@@ -142,13 +142,9 @@ async def _check_against_zone(db: Executor, reg: RegisterProject) -> None:
     # A standard-land parcel skips the land pre-review, a standard-factory tenant the land and
     # planning matters: only where the zone supplies them (``ZonePolicy.standard_land`` / ``standard_factories``).
     if reg.standard_land_parcel and not zone.standard_land:
-        errors.append(
-            {"loc": ["standard_land_parcel"], "msg": f"zone {reg.zone} supplies no standard land (标准地)"}
-        )
+        errors.append({"loc": ["standard_land_parcel"], "msg": f"zone {reg.zone} supplies no standard land (标准地)"})
     if reg.project_type == "standard_factory_tenant" and not zone.standard_factories:
-        errors.append(
-            {"loc": ["project_type"], "msg": f"zone {reg.zone} builds no standard factories (标准化厂房)"}
-        )
+        errors.append({"loc": ["project_type"], "msg": f"zone {reg.zone} builds no standard factories (标准化厂房)"})
     if errors:
         raise InvalidInput(errors)
 

@@ -264,8 +264,12 @@ async def test_departments_answer_for_their_own_breaches_and_a_revoked_commitmen
     m, _ = drive("tunliu", 8, 400, rules=2, tail_days=60)  # breaches of all three kinds, a revocation
     events = m.state.pending_events
     breaches = [e.payload for e in events if e.event_type == "DeadlineBreached" and e.payload["limit"] == "statutory"]
-    kind = {c.clock_id: (c.scope, c.clock_id.split(":")[2] if c.scope == "obligation" else "") for c in m.state.clocks.values()}
-    own = [b for b in breaches if b["department"] and kind[b["clock_id"]] in {("matter", ""), ("acceptance", ""), ("obligation", "verification")}]
+    kind = {
+        c.clock_id: (c.scope, c.clock_id.split(":")[2] if c.scope == "obligation" else "")
+        for c in m.state.clocks.values()
+    }
+    departments = {("matter", ""), ("acceptance", ""), ("obligation", "verification")}
+    own = [b for b in breaches if b["department"] and kind[b["clock_id"]] in departments]
     others = [b for b in breaches if b["department"] and b not in own]
     assert own and others, "the drive must breach both the departments' limits and others'"
     revoked = [e for e in events if e.event_type == "ApprovalRevoked"]
