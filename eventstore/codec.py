@@ -24,6 +24,7 @@ from schemas.clocks import (  # re-exported: the one place clock ids are built a
     matter_clock_id,
     obligation_clock_id,
     parse_clock_id,
+    permit_clock_id,
     stage_clock_id,
 )
 from schemas.events import EVENT_TYPES, DomainEvent, EventEnvelope
@@ -73,6 +74,7 @@ __all__ = [
     "matter_clock_id",
     "obligation_clock_id",
     "parse_clock_id",
+    "permit_clock_id",
     "stage_clock_id",
     "to_domain",
     "to_envelope",

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from eventstore import readmodels as rm
-from eventstore.codec import acceptance_clock_id, matter_clock_id, stage_clock_id, to_domain
+from eventstore.codec import acceptance_clock_id, matter_clock_id, permit_clock_id, stage_clock_id, to_domain
 from eventstore.figures import project_figures
 from eventstore.store import Connection, StoredEvent, columns
 from schemas import events as ev
@@ -490,11 +490,38 @@ async def _license_status(conn: Connection, stored: StoredEvent, e: ev.LicenseSt
     await rm.update_matter(conn, stored, e, license_status=e.status)
 
 
+@_on(ev.CommencementPeriodStarted)
+async def _permit_issued(conn: Connection, stored: StoredEvent, e: ev.CommencementPeriodStarted) -> None:
+    # Construction must start by ``expires_at`` (建筑法 §9): the project's nearest deadline and the
+    # dashboard show it, as the lifecycle's ``nearest_deadline`` does. The enterprise's period, not a
+    # department's limit (no department): it lapses, it is never breached nor overdue.
+    await rm.clock(
+        conn,
+        e.project_id,
+        permit_clock_id(e.matter_code),
+        "permit",
+        deadline=e.expires_at,
+        breached=False,
+        is_open=True,
+    )
+
+
+@_on(ev.PermitExtended)
+async def _permit_extended(conn: Connection, stored: StoredEvent, e: ev.PermitExtended) -> None:
+    await rm.clock(conn, e.project_id, permit_clock_id(e.matter_code), "permit", deadline=e.expires_at)
+
+
+@_on(ev.ConstructionStarted)
+async def _construction_started(conn: Connection, stored: StoredEvent, e: ev.ConstructionStarted) -> None:
+    await rm.clock(conn, e.project_id, permit_clock_id(e.matter_code), "permit", is_open=False)
+
+
 @_on(ev.PermitLapsed)
 async def _permit_lapsed(conn: Connection, stored: StoredEvent, e: ev.PermitLapsed) -> None:
     # The lapsed permit no longer stands for the matter; the lifecycle reopens it for a new
     # application (the events that follow make it to apply or pending).
     await rm.update_matter(conn, stored, e, approval_mode=None, license_no=None, license_status="lapsed")
+    await rm.clock(conn, e.project_id, permit_clock_id(e.matter_code), "permit", is_open=False)
 
 
 @_on(ev.ConstructionProgressReported)

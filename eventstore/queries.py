@@ -249,7 +249,7 @@ async def overdue(
 
     A clock is overdue when the lifecycle recorded a breach or a missed promise, or when its
     deadline (the promise when there is one) has passed and it is not stopped (the event may not
-    have been written yet).
+    have been written yet); a permit's start-by date never (the permit lapses: ``PermitLapsed``).
     """
     rows = await db.fetch(
         """SELECT c.project_id, p.name AS project_name, p.zone, p.agent, p.project_lead,
@@ -261,7 +261,8 @@ async def overdue(
            LEFT JOIN rm_matters m ON m.project_id = c.project_id AND m.matter_code = c.matter_code
            WHERE c.open
              AND (c.breached OR c.promise_missed
-                  OR (NOT c.stopped AND coalesce(c.promised_deadline, c.deadline) < coalesce($1, now())))
+                  OR (NOT c.stopped AND c.scope <> 'permit'
+                      AND coalesce(c.promised_deadline, c.deadline) < coalesce($1, now())))
              AND ($2::text IS NULL OR p.zone = $2)
              AND ($3::text IS NULL OR c.department = $3)
            ORDER BY coalesce(c.promised_deadline, c.deadline) NULLS LAST, c.project_id, c.clock_id""",

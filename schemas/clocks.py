@@ -2,12 +2,13 @@
 
 ``matter:<code>:<submission>``, ``acceptance:<code>:<submission>``,
 ``obligation:<code>:<kind>:<submission>``, ``enterprise:<code>:<submission>``, ``stage:<stage>``, ``process``,
-``rating:<callback|fix>:<rating id>`` (a rating id is ``matter:<code>`` or ``agent:<agent>``).
+``rating:<callback|fix>:<rating id>`` (a rating id is ``matter:<code>`` or ``agent:<agent>``), and
+the read models' ``permit:<code>`` (a construction permit's start-by date).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from schemas.events import ClockScope
 
@@ -44,10 +45,16 @@ def rating_clock_id(kind: str, rating_id: str) -> str:
     return f"rating:{kind}:{rating_id}"
 
 
+def permit_clock_id(matter_code: str) -> str:
+    """The id of the read models' clock of a permit awaiting the start of construction (建筑法 §9):
+    a period of the enterprise's, not a legal clock of the lifecycle's (``ProjectMachine.permit_expiry``)."""
+    return f"permit:{matter_code}"
+
+
 class ClockRef(NamedTuple):
     """What a clock id says about its clock; Nones for ids not built here."""
 
-    scope: ClockScope | None
+    scope: ClockScope | Literal["permit"] | None
     matter_code: str | None = None
     submission: int | None = None
     stage: str | None = None
@@ -69,6 +76,8 @@ def parse_clock_id(clock_id: str) -> ClockRef:
         return ClockRef("enterprise", head, submission)
     if kind == "obligation" and ":" in head and submission is not None:
         return ClockRef("obligation", head.rpartition(":")[0], submission)
+    if kind == "permit" and rest:
+        return ClockRef("permit", rest)
     if kind == "stage" and rest:
         return ClockRef("stage", stage=rest)
     if clock_id == PROCESS_CLOCK_ID:

@@ -5,7 +5,8 @@
 --   enterprise's period to file nor the materials it owes under tolerance;
 -- * rm_zone_totals: a commitment revoked by a failed verification no longer counts as saving days;
 -- * rm_clocks: a verification still owed keeps its clock open after production starts, as the
---   lifecycle does, so it stays on the overdue board.
+--   lifecycle does, so it stays on the overdue board; a construction permit's start-by date
+--   (建筑法 §9) has a clock of its own (permit:<matter>), so it counts for the nearest deadline.
 UPDATE projection_checkpoints
-   SET rebuild_reason = coalesce(rebuild_reason || '; ', '') || 'migration 0230: department breaches, days saved by revoked commitments and verifications owed after production are projected anew'
+   SET rebuild_reason = coalesce(rebuild_reason || '; ', '') || 'migration 0230: department breaches, days saved by revoked commitments and verifications owed after production and permit start-by dates are projected anew'
  WHERE projection = 'read_models' AND position > 0;

@@ -292,3 +292,30 @@ async def test_departments_answer_for_their_own_breaches_and_a_revoked_commitmen
     assert {d: n for d, n in counted.items() if n} == expected
     assert zone.commitment_approvals == len(kept)
     assert zone.days_saved_commitment == pytest.approx(sum(a["statutory_days"] - a["working_days_used"] for a in kept))
+
+
+async def test_a_permits_start_by_date_counts_for_the_projects_nearest_deadline_until_construction_starts(
+    pg_pool: asyncpg.Pool,
+) -> None:
+    """建筑法 §9: the lifecycle's nearest deadline includes a permit's start-by date; the read
+    models had no clock for it, so the dashboard and ``project show`` never showed it."""
+    m = sp.machine("yanhu", stage=Stage.CONSTRUCTION, modes_rule=2, clear=False)
+    pid = m.state.registration.project_id
+    expires = m.permit_expiry(m.state.permits["construction-permit"])
+    await append(pg_pool, sp.drain(m))
+    await Projector(pg_pool).run_once()
+    permit = "SELECT deadline, open FROM rm_clocks WHERE project_id = $1 AND clock_id = 'permit:construction-permit'"
+    row = await pg_pool.fetchrow(permit, pid)
+    assert row is not None and (row["deadline"], row["open"]) == (expires, True)
+    project = await q.get_project(pg_pool, pid)
+    nearest = m.nearest_deadline()
+    assert project is not None and nearest is not None and project.nearest_deadline == nearest <= expires
+    # Past the date, before the lapse is written: not on the overdue board (the permit lapses).
+    late = await q.overdue(pg_pool, now=expires + timedelta(days=1))
+    assert not [i for i in late if i.project_id == pid and i.scope == "permit"]
+
+    m.execute("report_progress", sp.progress(5), expires - timedelta(days=30))
+    await append(pg_pool, sp.drain(m))
+    await Projector(pg_pool).run_once()
+    row = await pg_pool.fetchrow(permit, pid)
+    assert row is not None and row["open"] is False
