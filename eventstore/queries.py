@@ -276,20 +276,23 @@ async def overdue(
 async def department_report(
     db: Executor, department: str | None = None, zone: str | None = None
 ) -> list[DepartmentReport]:
-    """Per zone and department: decisions, on-time rate, approval days (mean, p90), open work,
-    breaches; ordered by zone, then department."""
+    """Per zone and department: decisions, on-time rate, approval days (mean, p90; of approvals,
+    not filings, which are complete on receipt), open work (applications received and not yet
+    accepted, pending a decision, or awaiting correction), breaches; ordered by zone, then department."""
     rows = await db.fetch(
         """WITH m AS (
-               SELECT coalesce(p.zone, '') AS zone, x.department, x.state, x.approved_at, x.working_days_used
+               SELECT coalesce(p.zone, '') AS zone, x.department, x.state, x.approved_at, x.working_days_used,
+                      x.approval_mode
                FROM rm_matters x LEFT JOIN rm_projects p USING (project_id)),
            approvals AS (
                SELECT zone, department, avg(working_days_used) AS avg_days,
                       percentile_cont(0.9) WITHIN GROUP (ORDER BY working_days_used) AS p90_days
                FROM m WHERE approved_at IS NOT NULL AND working_days_used IS NOT NULL
+                 AND approval_mode IS DISTINCT FROM 'filed'
                GROUP BY zone, department),
            open AS (
                SELECT zone, department, count(*) AS open FROM m
-               WHERE state IN ('pending', 'correction') GROUP BY zone, department)
+               WHERE state IN ('received', 'pending', 'correction') GROUP BY zone, department)
            SELECT d.zone, d.department,
                   coalesce(p.decided_count, 0) AS decided,
                   coalesce(p.approved_count, 0) AS approved,

@@ -287,3 +287,47 @@ async def test_the_promise_is_shown_and_its_miss_is_not_a_legal_breach(pg_pool: 
     assert (item.clock_id, item.deadline, item.breached, item.promise_missed) == (clock, sc.day(14), False, True)
     (env,) = await q.department_report(pg_pool, sc.env)
     assert env.breaches == 0, "a missed promise is the zone's 督办, not the department's legal breach"
+
+
+async def test_a_departments_open_work_counts_what_it_has_to_accept_and_filings_leave_its_averages(
+    pg_pool: asyncpg.Pool,
+) -> None:
+    """Under the acceptance rule an application waits for the department's acceptance (行政许可法 §32):
+    it is the department's open work; a filing is complete on receipt (0 days), no approval to average."""
+    sc = Scenario()
+    s, m, on, day = sc.s, sc.m, sc.on_matter, sc.day
+    decided: dict[str, Any] = {"decided_by": "审批科"}
+    received = m("land-pre-review", sc.nr)
+    filing, permit = m("project-filing", sc.dr), m("energy-review", sc.dr)
+    await append(
+        pg_pool,
+        [
+            s.register(sc.zone, sc.suffix),
+            s.emit(ev.StageStarted, stage="approval_land", limit_days=20, deadline=day(30)),
+            s.emit(
+                ev.ApplicationReceived,
+                **received,
+                submission=1,
+                materials=["申请表"],
+                acceptance_deadline=day(7),
+                preparation_days=1,
+            ),
+            s.emit(
+                ev.ApplicationReceived,
+                **filing,
+                submission=1,
+                materials=["备案表"],
+                acceptance_deadline=None,
+                preparation_days=1,
+            ),
+            on(ev.MatterApproved, filing, "filed:1", "filed", 0, 0, True, **decided),
+            on(ev.MatterSubmitted, permit, 1, "standard", 20, None, day(28)),
+            on(ev.MatterApproved, permit, "a1", "standard", 4, 20, True, **decided),
+        ],
+    )
+    await Projector(pg_pool).run_once()
+    (nr,) = await q.department_report(pg_pool, sc.nr)
+    assert nr.open == 1
+    (dr,) = await q.department_report(pg_pool, sc.dr)
+    assert dr.approved == 2
+    assert dr.avg_approval_days == pytest.approx(4) and dr.p90_approval_days == pytest.approx(4)
