@@ -538,22 +538,30 @@ async def retry_quarantined(pool: asyncpg.Pool, *, stream_id: str | None = None)
 
 
 # Derived columns, once per batch for the projects it touched: a matter's deadline and overdue
-# flag follow its current submission's clock, at the limit the zone answers for (its promise when
-# there is one, as the lifecycle shows it); a project's nearest deadline is its earliest running
+# flag follow the clock it runs now, as the lifecycle's ``_current_clock_id``: the department's 5
+# days to accept while received (行政许可法 §32), none while the agent prepares or completes the
+# application, else its current submission's decision clock, at the limit the zone answers for
+# (its promise when there is one, as the lifecycle shows it); a project's nearest deadline is its earliest running
 # open clock, and it is overdue while any open clock is breached or has missed its promise.
 # Every table is read through the touched project ids (its primary key's leading column): a round
 # costs the rows of its projects, whatever plan PostgreSQL keeps for the prepared statement. Joined
 # on ``c.project_id = m.project_id`` alone, a plan made while the tables were small scanned all of
 # ``rm_clocks`` every round, for good where no ANALYZE comes (autovacuum off).
 _REFRESH = """
-WITH matters AS (
-    UPDATE rm_matters m SET deadline = coalesce(c.promised_deadline, c.deadline),
-                            overdue = c.open AND (c.breached OR c.promise_missed)
-    FROM rm_clocks c
-    WHERE m.project_id = ANY($1::text[]) AND c.project_id = ANY($1::text[]) AND c.project_id = m.project_id
-      AND c.scope = 'matter' AND c.matter_code = m.matter_code AND c.submission = m.submissions
-      AND (m.deadline IS DISTINCT FROM coalesce(c.promised_deadline, c.deadline)
-           OR m.overdue <> (c.open AND (c.breached OR c.promise_missed)))
+WITH current AS (
+    SELECT m.project_id, m.matter_code, coalesce(c.promised_deadline, c.deadline) AS deadline,
+           coalesce(c.open AND (c.breached OR c.promise_missed), false) AS overdue
+    FROM rm_matters m
+    LEFT JOIN rm_clocks c
+      ON c.project_id = ANY($1::text[]) AND c.project_id = m.project_id AND c.matter_code = m.matter_code
+     AND c.submission = m.submissions AND m.state NOT IN ('to_apply', 'incomplete')
+     AND c.scope = CASE WHEN m.state = 'received' THEN 'acceptance' ELSE 'matter' END
+    WHERE m.project_id = ANY($1::text[])
+), matters AS (
+    UPDATE rm_matters m SET deadline = x.deadline, overdue = x.overdue
+    FROM current x
+    WHERE m.project_id = ANY($1::text[]) AND m.project_id = x.project_id AND m.matter_code = x.matter_code
+      AND (m.deadline IS DISTINCT FROM x.deadline OR m.overdue <> x.overdue)
 )
 UPDATE rm_projects p SET nearest_deadline = n.deadline, overdue = n.overdue
 FROM unnest($1::text[]) AS u(project_id)

@@ -220,9 +220,12 @@ async def test_read_models_say_what_the_lifecycle_says(
             x.approval_mode,
             x.license_no,
         ), code
-        clock = m.state.clocks.get(x.clock_id or "")
-        if clock is not None and x.clock_id not in resumed:
+        current = m._current_clock_id(x)  # the acceptance clock while received
+        clock = m.state.clocks.get(current or "")
+        if clock is not None and current not in resumed:
             assert row.deadline == m.answerable_deadline(clock).at, code  # the promise when there is one
+        if x.state in ("to_apply", "incomplete"):
+            assert row.deadline is None, code  # the agent's turn: no department deadline runs
         if x.state == "pending" and clock is not None:
             assert row.overdue == (clock.breached or clock.promise_breached), code
     open_breached = any(not c.closed and (c.breached or c.promise_breached) for c in m.state.clocks.values())
