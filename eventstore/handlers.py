@@ -143,16 +143,7 @@ async def _reassigned(conn: Connection, stored: StoredEvent, e: ev.AgentReassign
 async def _stage_started(conn: Connection, stored: StoredEvent, e: ev.StageStarted) -> None:
     await rm.set_project(conn, e.project_id, stage=e.stage)
     if e.deadline is not None:
-        await rm.clock(
-            conn,
-            e.project_id,
-            stage_clock_id(e.stage),
-            "stage",
-            deadline=e.deadline,
-            stopped=False,
-            breached=False,
-            is_open=True,
-        )
+        await rm.start_clock(conn, e.project_id, stage_clock_id(e.stage), "stage", e.deadline)
 
 
 @_on(ev.StageCompleted)
@@ -495,15 +486,7 @@ async def _permit_issued(conn: Connection, stored: StoredEvent, e: ev.Commenceme
     # Construction must start by ``expires_at`` (建筑法 §9): the project's nearest deadline and the
     # dashboard show it, as the lifecycle's ``nearest_deadline`` does. The enterprise's period, not a
     # department's limit (no department): it lapses, it is never breached nor overdue.
-    await rm.clock(
-        conn,
-        e.project_id,
-        permit_clock_id(e.matter_code),
-        "permit",
-        deadline=e.expires_at,
-        breached=False,
-        is_open=True,
-    )
+    await rm.start_clock(conn, e.project_id, permit_clock_id(e.matter_code), "permit", e.expires_at)
 
 
 @_on(ev.PermitExtended)

@@ -77,6 +77,11 @@ async def clock(
     )
 
 
+async def start_clock(conn: Connection, project_id: str, clock_id: str, scope: str, deadline: datetime) -> None:
+    """Open (or open again) a clock running to ``deadline``: not stopped, not breached."""
+    await clock(conn, project_id, clock_id, scope, deadline=deadline, stopped=False, breached=False, is_open=True)
+
+
 async def warned_deadline(conn: Connection, project_id: str, clock_id: str, deadline: datetime) -> None:
     """A warning names the deadline it warns of: the statutory one only on a clock without a promise."""
     await conn.execute(

@@ -56,7 +56,8 @@ async def test_an_unknown_version_is_refused_before_history_and_a_stored_one_is_
     assert (await view(h)).calendar_version == before.calendar_version
 
     # The project goes on: a known version is adopted, and a resend gets the first answer.
-    new = REGISTRY.add_calendar(official_2027())
+    # (Built on the project's calendar: other tests may have loaded later years into the one in force.)
+    new = REGISTRY.add_calendar(current.with_year(2027, official_2027().years[2027]))
     cmd = AdoptCalendar(version=new, by="operator-li", request_id="cal-3")
     ack = await h.execute_update(ProjectWorkflow.adopt_calendar, cmd)
     assert ack.message == f"calendar {new} adopted: open deadlines recomputed" and not ack.duplicate
@@ -77,7 +78,8 @@ async def test_the_client_retries_until_the_worker_holds_the_version_and_then_sa
     with pytest.raises(NotReady, match=r"^version: calendar cn-000000000001 is not loaded on this worker"):
         await daiban.send(ADOPT_CALENDAR, pid, never, wait=1.0)
     # Stored moments ago: the worker's refresher loads it while the client retries.
-    late = official_2027().with_year(2028, YearCalendar(holidays={date(2028, 1, 1): "元旦"}, workdays={}))
+    current = REGISTRY.calendar((await view(h)).calendar_version)
+    late = current.with_year(2041, YearCalendar(holidays={date(2041, 1, 1): "元旦"}, workdays={}))
     version = late.version
     sent = asyncio.create_task(daiban.send(ADOPT_CALENDAR, pid, AdoptCalendar(version=version, by="operator-li")))
     await asyncio.sleep(1.0)
