@@ -143,7 +143,9 @@ async def _reassigned(conn: Connection, stored: StoredEvent, e: ev.AgentReassign
 async def _stage_started(conn: Connection, stored: StoredEvent, e: ev.StageStarted) -> None:
     await rm.set_project(conn, e.project_id, stage=e.stage)
     if e.deadline is not None:
-        await rm.start_clock(conn, e.project_id, stage_clock_id(e.stage), "stage", e.deadline)
+        # Its lead department answers for it from the start (filing rule 2): ``overdue --department``
+        # finds it before a warning or breach names the department.
+        await rm.start_clock(conn, e.project_id, stage_clock_id(e.stage), "stage", e.deadline, e.lead_department)
 
 
 @_on(ev.StageCompleted)

@@ -77,9 +77,26 @@ async def clock(
     )
 
 
-async def start_clock(conn: Connection, project_id: str, clock_id: str, scope: str, deadline: datetime) -> None:
+async def start_clock(
+    conn: Connection,
+    project_id: str,
+    clock_id: str,
+    scope: str,
+    deadline: datetime,
+    department: str | None = None,
+) -> None:
     """Open (or open again) a clock running to ``deadline``: not stopped, not breached."""
-    await clock(conn, project_id, clock_id, scope, deadline=deadline, stopped=False, breached=False, is_open=True)
+    await clock(
+        conn,
+        project_id,
+        clock_id,
+        scope,
+        department=department,
+        deadline=deadline,
+        stopped=False,
+        breached=False,
+        is_open=True,
+    )
 
 
 async def warned_deadline(conn: Connection, project_id: str, clock_id: str, deadline: datetime) -> None:

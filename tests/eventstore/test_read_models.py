@@ -331,3 +331,18 @@ async def test_a_departments_open_work_counts_what_it_has_to_accept_and_filings_
     (dr,) = await q.department_report(pg_pool, sc.dr)
     assert dr.approved == 2
     assert dr.avg_approval_days == pytest.approx(4) and dr.p90_approval_days == pytest.approx(4)
+
+
+async def test_a_stage_clock_names_its_lead_department_from_the_start(pg_pool: asyncpg.Pool) -> None:
+    """``overdue --department`` filters on the clock's department: a stage clock had none until a
+    warning or breach named it."""
+    sc = Scenario()
+    lead = f"approval{sc.suffix}"
+    registered = sc.s.register(sc.zone, sc.suffix)
+    start = sc.s.emit(ev.StageStarted, stage="approval_land", limit_days=8, deadline=sc.day(12), lead_department=lead)
+    await append(pg_pool, [registered, start])
+    await Projector(pg_pool).run_once()
+    department = await pg_pool.fetchval(
+        "SELECT department FROM rm_clocks WHERE project_id = $1 AND clock_id = 'stage:approval_land'", sc.s.project_id
+    )
+    assert department == lead
