@@ -1,4 +1,4 @@
--- The projector's handlers changed what four read models hold (eventstore.handlers), so a store
+-- The projector's handlers changed what the read models hold (eventstore.handlers), so a store
 -- projected before is rebuilt once by the next leader (migration 0220's rebuild_reason):
 -- * rm_department_performance.breaches_count: only the department's own breaches (its decisions
 --   and acceptances past the statutory limit, a commitment's verification it owes), no longer the
@@ -8,7 +8,8 @@
 --   lifecycle does, so it stays on the overdue board; a construction permit's start-by date
 --   (建筑法 §9) has a clock of its own (permit:<matter>), so it counts for the nearest deadline;
 -- * rm_matters.deadline: the clock the matter runs now (the 5 days to accept while received, none
---   while the agent prepares or completes the application).
+--   while the agent prepares or completes the application);
+-- * rm_clocks.department of a stage clock: its lead department from the stage's start.
 UPDATE projection_checkpoints
    SET rebuild_reason = coalesce(rebuild_reason || '; ', '') || 'migration 0230: department breaches, days saved by revoked commitments and verifications owed after production and permit start-by dates are projected anew'
  WHERE projection = 'read_models' AND position > 0;
