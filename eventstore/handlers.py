@@ -275,8 +275,16 @@ async def _approved(conn: Connection, stored: StoredEvent, e: ev.MatterApproved)
     await rm.close_clocks(conn, e.project_id, matter_code=e.matter_code, scope="matter")
     await _acceptance_ends(conn, e)  # a filing approved on receipt has no ApplicationAccepted
     await rm.count_decision(conn, e.department, project_id=e.project_id, approved=True, on_time=e.on_time)
-    if e.mode in ("commitment", "tolerance"):
-        await rm.save_days(conn, e.project_id, e.mode, e.statutory_days - e.working_days_used)
+    await _count_saving(conn, e.project_id, e.mode, e.statutory_days, e.working_days_used)
+
+
+async def _count_saving(
+    conn: Connection, project_id: str, mode: str | None, statutory: float | None, used: float | None, sign: int = 1
+) -> None:
+    """The working days an approval by commitment or tolerance saved against its statutory limit,
+    added to the zone's totals with its count (``sign`` -1: taken back, the approval revoked)."""
+    if mode in ("commitment", "tolerance") and statutory is not None:
+        await rm.save_days(conn, project_id, mode, sign * (statutory - (used or 0)), approvals=sign)
 
 
 @_on(ev.MatterRejected)
@@ -430,9 +438,10 @@ async def _revoked(conn: Connection, stored: StoredEvent, e: ev.ApprovalRevoked)
         e.project_id,
         e.matter_code,
     )
-    if row is not None and row["approval_mode"] in ("commitment", "tolerance") and row["statutory_days"] is not None:
-        saved = row["statutory_days"] - (row["working_days_used"] or 0)
-        await rm.save_days(conn, e.project_id, row["approval_mode"], -saved, approvals=-1)
+    if row is not None:
+        await _count_saving(
+            conn, e.project_id, row["approval_mode"], row["statutory_days"], row["working_days_used"], sign=-1
+        )
     await rm.update_matter(conn, stored, e, approval_mode=None, license_no=None, obligation=None)
     await rm.close_clocks(conn, e.project_id, matter_code=e.matter_code, scope="obligation")
 

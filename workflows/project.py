@@ -134,7 +134,6 @@ class ProjectWorkflow(RatingUpdates):
         # A calendar version signalled while the project is still registering, adopted right after.
         self._early_calendar: str | None = None
         self._wake = False
-        self._fault: str | None = None
         self._short_runs = False  # patch short-runs, taken at the run's start
         self._patches = Patches()  # taken first thing in ``run``
         self._published: dict[str, Any] = {}
@@ -158,7 +157,6 @@ class ProjectWorkflow(RatingUpdates):
         self._short_runs = patches.patched(SHORT_RUNS)
         texts_out = patches.patched(TEXTS_OUT)  # in every run: a project started before adopts it at its next run
         m = self._m or await self._register(inp.registration)
-        self._fault = m.state.fault  # a run continued while parked stays parked
         if texts_out:
             m.keep_texts_out()
         if pipelined:
@@ -227,7 +225,6 @@ class ProjectWorkflow(RatingUpdates):
         # Whatever the outbox holds travels in the carried state: a steady stream of updates can
         # never keep a project from continuing as new.
         limit = inp.history_limit
-        m.state.fault = None if self._fault is None else self._fault[:500]
         if self._patches.patched(CARRIED_APART):
             # The input shows the registration; the state travels compressed, as bytes in the input
             # payload's metadata (``workflows.start.continued_input``). No patch: replay never
@@ -327,7 +324,7 @@ class ProjectWorkflow(RatingUpdates):
 
     async def _record_fault(self, batch: Batch, cause: ApplicationError) -> None:
         """The storage refused the batch for good: park the project and tell the operators."""
-        self._fault = f"{cause.type}: {cause.message}"
+        self._fault = f"{cause.type}: {cause.message}"[:500]
         workflow.logger.error("project faulted: %s", self._fault)
         self._publish()
         await report_fault(batch, cause, _TIMEOUT)
@@ -335,6 +332,16 @@ class ProjectWorkflow(RatingUpdates):
     def _publish(self) -> None:
         """Search attributes and current details, so the UI shows where the project stands."""
         publish(self._machine, self._published, self._fault)
+
+    @property
+    def _fault(self) -> str | None:
+        """Why the project is parked (the storage refused a batch for good), or None. Kept in the
+        state (``ProjectState.fault``), so a run continued while parked stays parked."""
+        return None if self._m is None else self._m.state.fault
+
+    @_fault.setter
+    def _fault(self, why: str | None) -> None:
+        self._machine.state.fault = why
 
     @property
     def _machine(self) -> ProjectMachine:
@@ -483,17 +490,13 @@ class ProjectWorkflow(RatingUpdates):
 
     @workflow.update(description=c.RETRY_FAULTED.description)
     def retry_faulted(self, cmd: p.RetryFaulted) -> p.Ack:
-        known = self._machine.remembered(cmd)
-        if known is not None and isinstance(known.result, p.Ack):  # a resend: the first answer
-            return known.result.model_copy(update={"duplicate": True})
+        first = self._first_answer(cmd)
+        if first is not None:
+            return first
         workflow.logger.info("retry after fault requested by %s: %s", cmd.by, self._fault)
         self._fault = None
         self._wake = True
-        ack = p.Ack(
-            stage=self._machine.state.stage, message="the refused batch will be tried again", request_id=cmd.request_id
-        )
-        self._machine.remember(cmd, ack)  # carried, like every command's answer
-        return ack
+        return self._answered(cmd, "the refused batch will be tried again")
 
     @retry_faulted.validator
     def validate_retry_faulted(self, cmd: p.RetryFaulted) -> None:
@@ -516,18 +519,32 @@ class ProjectWorkflow(RatingUpdates):
     @workflow.update(description=c.ADOPT_CALENDAR.description)
     def adopt_calendar(self, cmd: p.AdoptCalendar) -> p.Ack:
         m = self._machine
-        known = m.remembered(cmd)
-        if known is not None and isinstance(known.result, p.Ack):  # a resend: the first answer
-            return known.result.model_copy(update={"duplicate": True})
+        first = self._first_answer(cmd)
+        if first is not None:
+            return first
         # Validated, so some worker held the version: a replaying worker that does not hold it yet
         # fails the workflow task until its refresher loads it (seconds), never for good.
         changed = m.calendar_changed(REGISTRY.calendar(cmd.version), workflow.now())
         if changed:
             workflow.logger.info("official calendar %s adopted (asked by %s)", cmd.version, cmd.by)
             self._wake = True
-        message = f"calendar {cmd.version} " + ("adopted: open deadlines recomputed" if changed else "already in force")
-        ack = p.Ack(stage=m.state.stage, message=message, request_id=cmd.request_id)
-        m.remember(cmd, ack)  # carried, like every command's answer
+        return self._answered(
+            cmd, f"calendar {cmd.version} " + ("adopted: open deadlines recomputed" if changed else "already in force")
+        )
+
+    # The commands of the workflow itself (not of the machine's table): answered once per request id.
+
+    def _first_answer(self, cmd: p.RetryFaulted | p.AdoptCalendar) -> p.Ack | None:
+        """The first answer to a resent command (``duplicate``), or None for a new one."""
+        known = self._machine.remembered(cmd)
+        if known is not None and isinstance(known.result, p.Ack):
+            return known.result.model_copy(update={"duplicate": True})
+        return None
+
+    def _answered(self, cmd: p.RetryFaulted | p.AdoptCalendar, message: str) -> p.Ack:
+        """The answer to ``cmd``, remembered (carried, like every command's answer)."""
+        ack = p.Ack(stage=self._machine.state.stage, message=message, request_id=cmd.request_id)
+        self._machine.remember(cmd, ack)
         return ack
 
     @adopt_calendar.validator
