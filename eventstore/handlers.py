@@ -526,9 +526,13 @@ async def _progress(conn: Connection, stored: StoredEvent, e: ev.ConstructionPro
 @_on(ev.ProjectInProduction)
 async def _in_production(conn: Connection, stored: StoredEvent, e: ev.ProjectInProduction) -> None:
     await rm.set_project(conn, e.project_id, stage=Stage.IN_PRODUCTION.value, status="in_production")
-    # As the lifecycle: obligations still owed (a commitment's verification) keep their clocks and
-    # their escalation after production starts (``workflows.lifecycle.stages``).
-    await rm.close_clocks(conn, e.project_id, keep_scope="obligation")
+    # As the lifecycle (``workflows.lifecycle.stages``): the clocks the event names keep running, with
+    # their escalation (verifications owed; under production rule 2 a bad rating's callback and fix);
+    # an event written before that rule names none, and its project kept the obligations' clocks.
+    if e.clocks_running is None:
+        await rm.close_clocks(conn, e.project_id, keep_scope="obligation")
+    else:
+        await rm.close_clocks(conn, e.project_id, keep=e.clocks_running)
 
 
 @_on(ev.ProjectWithdrawn)

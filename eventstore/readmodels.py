@@ -133,19 +133,22 @@ async def close_clocks(
     matter_code: str | None = None,
     stage: str | None = None,
     keep_scope: str | None = None,
+    keep: list[str] | None = None,
 ) -> None:
     """Close the project's open clocks (those of ``scope``, ``matter_code``, ``stage`` where given),
-    all but those of ``keep_scope``."""
+    all but those of ``keep_scope`` and those whose clock id ``keep`` lists."""
     await conn.execute(
         """UPDATE rm_clocks SET open = false
            WHERE project_id = $1 AND open AND ($2::text IS NULL OR scope = $2)
              AND ($3::text IS NULL OR matter_code = $3) AND ($4::text IS NULL OR stage = $4)
-             AND ($5::text IS NULL OR scope <> $5)""",
+             AND ($5::text IS NULL OR scope <> $5)
+             AND NOT (clock_id = ANY(coalesce($6::text[], '{}')))""",
         project_id,
         scope,
         matter_code,
         stage,
         keep_scope,
+        keep,
     )
 
 

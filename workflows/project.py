@@ -75,6 +75,7 @@ with workflow.unsafe.imports_passed_through():
         FILINGS,
         MODES_BY_RULE,
         PIPELINED,
+        PRODUCTION_RATINGS,
         SCOPED_DECISIONS,
         SHORT_RUNS,
         TEXTS_OUT,
@@ -257,6 +258,7 @@ class ProjectWorkflow(RatingUpdates):
             acceptance_rule=2 if patched(ACCEPTANCE) else 1,
             modes_rule=2 if patched(MODES_BY_RULE) else 1,
             filing_rule=2 if patched(FILINGS) else 1,
+            production_rule=2 if patched(PRODUCTION_RATINGS) else 1,
             decision_scope=2 if patched(SCOPED_DECISIONS) else 1,
         )
         m = machine_of(state)

@@ -25,6 +25,7 @@ from eventstore.projector import Projector
 from eventstore.store import append, read_stream
 from infra.db import create_pool
 from legalclock import CST, default_calendar
+from schemas import project as p
 from schemas.project import (
     DecisionKind,
     ExtendLimit,
@@ -322,3 +323,27 @@ async def test_a_permits_start_by_date_counts_for_the_projects_nearest_deadline_
     await Projector(pg_pool).run_once()
     row = await pg_pool.fetchrow(permit, pid)
     assert row is not None and row["open"] is False
+
+
+async def test_a_bad_ratings_callback_and_fix_owed_after_production_stay_on_the_overdue_board(
+    pg_pool: asyncpg.Pool,
+) -> None:
+    """Under production rule 2 the lifecycle keeps a bad rating's callback and fix clocks past
+    production (the project ends once they are done); the read models keep them open too, as the
+    ``ProjectInProduction`` event names them, and the late callback is on the board."""
+    m = sp.machine("yanhu", stage=Stage.COMPLETION_ACCEPTANCE, clear=False)
+    m.state.production_rule = 2
+    now = sp.T0
+    m.execute("rate", p.Rate(request_id=rid(), target="agent", grade="bad", text="态度差", by="ent-1"), now)
+    sp.approve_until(m, Stage.IN_PRODUCTION, now)
+    later = now + timedelta(days=30)
+    m.fire_alarms(later)
+    owed = {c.clock_id for c in m.state.clocks.values() if not c.closed}
+    assert {"rating:callback:agent:agent-li", "rating:fix:agent:agent-li"} <= owed
+    pid = m.state.registration.project_id
+    await append(pg_pool, m.state.pending_events)
+    await Projector(pg_pool).run_once()
+    open_rows = await pg_pool.fetch("SELECT clock_id FROM rm_clocks WHERE project_id = $1 AND open", pid)
+    assert {r["clock_id"] for r in open_rows} == owed
+    board = {i.clock_id for i in await q.overdue(pg_pool, now=later) if i.project_id == pid}
+    assert "rating:callback:agent:agent-li" in board

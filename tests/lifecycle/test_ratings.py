@@ -173,3 +173,37 @@ def test_the_zone_sets_its_own_limits_and_the_callback_comes_first() -> None:
         RatingPolicy(callback_days=10, fix_days=5)
     with pytest.raises(ValidationError, match="fix_days"):
         RatingPolicy(fix_days=20)
+
+
+def _bad_rating_then_production(production_rule: int) -> ProjectMachine:
+    """A yanhu project rated bad (its agent) in the completion stage, then in production."""
+    m = sp.machine("yanhu", stage=Stage.COMPLETION_ACCEPTANCE)
+    m.state.production_rule = production_rule  # type: ignore[assignment]
+    sp.ack(m, "rate", rate(target="agent", grade="very_bad", text="材料清单讲了三遍"))
+    sp.approve_until(m, Stage.IN_PRODUCTION)
+    return m
+
+
+def test_production_leaves_a_bad_ratings_callback_and_fix_running_and_the_project_open() -> None:
+    m = _bad_rating_then_production(2)
+    callback_clock, fix_clock = "rating:callback:agent:agent-li", "rating:fix:agent:agent-li"
+    assert not m.state.clocks[callback_clock].closed and not m.state.clocks[fix_clock].closed
+    [production] = sp.events_of(m, "ProjectInProduction")
+    running = production.payload["clocks_running"]
+    assert {callback_clock, fix_clock} <= set(running)
+    assert all(m.state.clocks[c].scope in ("rating", "obligation") for c in running)
+    for code in [c for c, mm in m.state.matters.items() if any(o.state == "open" for o in mm.obligations)]:
+        m.execute("verify", sp.verification(code, True), T0)
+    assert not m.done, "the callback and the fix are still owed (国办发〔2019〕51号)"
+    assert m.next_alarm() is not None, "the owed callback still warns and escalates"
+    sp.ack(m, "record_callback", callback("agent:agent-li", LEAD))
+    assert not m.done
+    sp.ack(m, "record_fix", fix("agent:agent-li", LEAD))
+    assert m.done
+
+
+def test_projects_registered_before_production_rule_2_close_the_rating_clocks_at_production() -> None:
+    m = _bad_rating_then_production(1)
+    assert m.state.clocks["rating:fix:agent:agent-li"].closed
+    [production] = sp.events_of(m, "ProjectInProduction")
+    assert "clocks_running" not in production.payload, "the event as the release before wrote it"

@@ -11,7 +11,9 @@ patch (and the small update answers and workflow result), ``*_before_adapter_que
 ``carried-apart`` patches, ``*_before_consolidated.json`` those recorded before patch
 ``consolidated-2026-12`` (``workflows.patches``: one marker since, where each patch had its own),
 ``*_before_quiet.json`` those recorded before the ``quiet-endings`` patch (and its consolidation
-``consolidated-2026-12-b``: they hold the older marker),
+``consolidated-2026-12-b``: they hold the older marker), ``*_before_production_rule.json`` those recorded
+before the ``ratings-past-production`` patch (and its consolidation ``consolidated-2026-12-c``; the
+lifecycle recorded since has a bad rating owed its callback and fix past production),
 ``*_before_filings.json``
 those recorded before the ``filings-joint-acceptance`` patch and ``*_before_acceptance.json`` those recorded before the
 ``acceptance`` and ``short-runs`` patches (both paths of every patch replay).
@@ -46,7 +48,10 @@ from temporalio.workflow import NondeterminismError
 from catalog.content import REGISTRY
 from schemas.project import (
     ProgressReport,
+    Rate,
     ReassignAgent,
+    RecordCallback,
+    RecordFix,
     ResolveMeeting,
     Resubmit,
     RetryFaulted,
@@ -125,6 +130,8 @@ async def test_there_are_histories_of_every_kind() -> None:
     assert {f"{k}_before_lean" for k in kinds} <= names, "histories recorded before lean-batches and carried-apart"
     assert {f"{k}_before_consolidated" for k in kinds} <= names, "histories whose runs took each patch on its own"
     assert {f"{k}_before_quiet" for k in kinds} <= names, "histories recorded before quiet-endings"
+    recorded_again = ("lifecycle_to_production", "withdrawn_at_establishment")
+    assert {f"{k}_before_production_rule" for k in recorded_again} <= names, "recorded before ratings-past-production"
     assert {"lifecycle_to_production_before_binary", "lifecycle_to_production_last_run_before_binary"} <= names, (
         "a lifecycle continued with carried_zlib, before the carried state moved to the input's metadata"
     )
@@ -269,6 +276,11 @@ async def _record_lifecycle(h: Harness) -> None:
         ),
     )
     await approve_all(p, "construction", prefix="r3")
+    # A bad rating of the agent before production: its callback and fix keep the project open past
+    # production (production rule 2), until both are recorded.
+    await p.execute_update(
+        ProjectWorkflow.rate, Rate(request_id=rid(), target="agent", grade="bad", text="回复慢", by="ent-1")
+    )
     for pct in (50, 100):
         await p.execute_update(
             ProjectWorkflow.report_progress, ProgressReport(request_id=rid(), percent=pct, by="agent-wang")
@@ -280,6 +292,13 @@ async def _record_lifecycle(h: Harness) -> None:
             decision_id="r-verify", department="air-defence", matter_code="air-defence-review", passed=True, by="x"
         ),
     )
+    for update, cmd in (
+        (ProjectWorkflow.record_callback, RecordCallback),
+        (ProjectWorkflow.record_fix, RecordFix),
+    ):
+        await p.execute_update(
+            update, cmd(request_id=rid(), rating_id="agent:agent-wang", note="已回访整改", by="lead-zhao")
+        )
     await p.result()
     await _write(h, p, "lifecycle_to_production")
 

@@ -15,9 +15,12 @@ second rating of the same matter, or of the same agent, is refused and never rep
   escalation attendees; no joint meeting is convened on a rating. ``record_callback`` and
   ``record_fix`` (by the matter's department or the project lead; the fix after the callback)
   close them.
-- The project does not end while a bad rating is owed its callback or fix.
+- The project does not end while a bad rating is owed its callback or fix: since production rule 2
+  (patch ``ratings-past-production``) production leaves their clocks running; a project registered
+  before closes them at production, as it did.
 
-Ratings cannot occur in histories recorded before this module, so no patch guards them.
+Ratings cannot occur in histories recorded before this module, so no patch guards them; what
+production does to their clocks is ``ProjectState.production_rule``.
 """
 
 from __future__ import annotations

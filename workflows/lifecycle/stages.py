@@ -197,9 +197,19 @@ class Stages(LifecycleBase):
     def _finish(self, now: datetime) -> None:
         total = sum(self._used(tc, now) for tc in self.state.clocks.values() if tc.scope == "stage")
         self.state.stage = Stage.IN_PRODUCTION
-        self._emit(ev.ProjectInProduction(project_id=self.pid, working_days_total=total), now)
-        # Verifications still owed keep their clocks (and escalation) after production starts.
+        # Verifications still owed keep their clocks (and escalation) after production starts; under
+        # production rule 2 so do a bad rating's callback and fix (the project ends once they are done).
         owed = {o.clock_id for m in self.state.matters.values() for o in m.obligations if o.state == "open"}
+        rule_2 = self.state.production_rule == 2
+        if rule_2:
+            owed |= {c for c, tc in self.state.clocks.items() if tc.scope == "rating" and not tc.closed}
+        running = sorted(c for c in owed if c in self.state.clocks and not self.state.clocks[c].closed)
+        self._emit(
+            ev.ProjectInProduction(
+                project_id=self.pid, working_days_total=total, clocks_running=running if rule_2 else None
+            ),
+            now,
+        )
         for clock_id in self.state.clocks:
             if clock_id not in owed:
                 self._close_clock(clock_id, now)
