@@ -27,7 +27,9 @@ def _line(item: OverdueItem) -> str:
     what = item.matter_name or item.matter_code or item.scope
     due = item.deadline.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if item.deadline else "-"
     legal = "statutory limit breached" if item.breached else "promise missed" if item.promise_missed else "overdue"
-    return f"{item.project_name} ({item.project_id}): {what}, due {due}, {legal}"
+    late = f", late by {item.late_by}" if item.late_by else ""
+    provisional = " (provisional deadline)" if item.provisional else ""
+    return f"{item.project_name} ({item.project_id}): {what}, due {due}{provisional}, {legal}{late}"
 
 
 class ZoneDuties:

@@ -10,7 +10,7 @@ Temporal). Activities, the worker, the CLI and the gateway reach the database th
 - ``outbox``: the notifications outbox (``notifications``): queueing, claiming with a lease,
   recording deliveries.
 - ``licences``: e-licences (``e_licenses``), with their issuing body and seal.
-- ``calendars``: official calendars an operator loaded (``calendars``).
+- ``calendars``: official calendars an operator loaded (``calendars``); any stored version by its name.
 - ``content``: content versions projects registered under (``content_versions``).
 - ``versions``: the catalog and zone policy versions in force (``content_loads``) and the versions
   each project registered under (``project_content_versions``).

@@ -6,7 +6,10 @@ event's ``occurred_at``, never the wall clock. Matter states are the lifecycle's
 (``schemas.project.MatterStateName``). Where an event says what the lifecycle decided (the agent
 who becomes the backup, a rejection's on-time verdict, the clock an obligation runs on), the
 handler reads it from the event; only events recorded before those fields existed fall back to
-working it out here.
+working it out here. A breach on a provisional deadline is marked (``rm_clocks.provisional``,
+``promise_provisional``: migration 0240) until the deadline is confirmed; a calendar adopted
+(``DeadlinesRecomputed``) is read by the version it names (``eventstore.calendars``; a version's
+content never changes, so a rebuild projects the same).
 """
 
 from __future__ import annotations
@@ -15,15 +18,20 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+import structlog
+
 from eventstore import readmodels as rm
+from eventstore.calendars import stored_calendar
 from eventstore.codec import acceptance_clock_id, matter_clock_id, permit_clock_id, stage_clock_id, to_domain
 from eventstore.figures import project_figures
 from eventstore.store import Connection, StoredEvent, columns
+from legalclock import CST
 from schemas import events as ev
 from schemas.events import ClockScope
 from schemas.project import MatterStateName
 from schemas.stages import Stage
 
+log = structlog.get_logger(__name__)
 E = TypeVar("E", bound=ev.DomainEvent)
 Handler = Callable[[Connection, StoredEvent, Any], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {}
@@ -376,6 +384,54 @@ async def _recomputed(conn: Connection, stored: StoredEvent, e: ev.DeadlinesReco
         await rm.clock(
             conn, e.project_id, clock_id, promised_deadline=deadline, promise_missed=False if rearmed else None
         )
+    await _confirm_provisional(conn, e)
+
+
+async def _confirm_provisional(conn: Connection, e: ev.DeadlinesRecomputed) -> None:
+    """Clear the provisional mark of the breaches whose deadline the adopted calendar confirms.
+
+    The lifecycle calls a deadline provisional when a year from the clock's start to the deadline
+    lacks the State Council's notice (``legalclock``: statutory holidays known, 调休 not). The read
+    models do not keep a clock's start, so the project's registration stands for it (no clock
+    starts before): a mark is cleared when the calendar of ``e.calendar_version`` holds the official
+    data of every year from the registration to the deadline (as it is now). It never sets a mark:
+    a calendar only adds or corrects official years (``ProjectMachine.check_calendar``). A version
+    this database does not hold, or a stopped clock (no deadline), leaves the mark as it is.
+    """
+    rows = await conn.fetch(
+        """SELECT c.clock_id, c.deadline, c.promised_deadline, c.provisional, c.promise_provisional,
+                  p.registered_at
+           FROM rm_clocks c JOIN rm_projects p USING (project_id)
+           WHERE c.project_id = $1 AND (c.provisional OR c.promise_provisional)""",
+        e.project_id,
+    )
+    if not rows:
+        return
+    calendar = await stored_calendar(conn, e.calendar_version)
+    if calendar is None:
+        log.warning(
+            "provisional breaches kept: calendar version not stored",
+            project_id=e.project_id,
+            calendar_version=e.calendar_version,
+        )
+        return
+    index = calendar.day_index
+
+    def confirmed(deadline: datetime | None, since: datetime) -> bool:
+        first = since.astimezone(CST).date()
+        return deadline is not None and not index.provisional(first, deadline.astimezone(CST).date())
+
+    for r in rows:
+        statutory = r["provisional"] and confirmed(r["deadline"], r["registered_at"])
+        promise = r["promise_provisional"] and confirmed(r["promised_deadline"] or r["deadline"], r["registered_at"])
+        if statutory or promise:
+            await rm.clock(
+                conn,
+                e.project_id,
+                r["clock_id"],
+                provisional=False if statutory else None,
+                promise_provisional=False if promise else None,
+            )
 
 
 @_on(ev.ContentMigrated)
@@ -454,10 +510,29 @@ async def _warned(conn: Connection, stored: StoredEvent, e: ev.DeadlineWarned) -
 
 @_on(ev.DeadlineBreached)
 async def _breached(conn: Connection, stored: StoredEvent, e: ev.DeadlineBreached) -> None:
+    # ``provisional``: the deadline was counted over a year without the State Council's notice; the
+    # overdue board marks the breach until the deadline is confirmed (_confirmed, _recomputed).
     if e.limit == "promised":  # the zone's promise, not a legal breach: 督办, counted apart
-        await rm.clock(conn, e.project_id, e.clock_id, e.scope, department=e.department, promise_missed=True)
+        await rm.clock(
+            conn,
+            e.project_id,
+            e.clock_id,
+            e.scope,
+            department=e.department,
+            promise_missed=True,
+            promise_provisional=e.provisional,
+        )
         return
-    await rm.clock(conn, e.project_id, e.clock_id, e.scope, department=e.department, deadline=e.deadline, breached=True)
+    await rm.clock(
+        conn,
+        e.project_id,
+        e.clock_id,
+        e.scope,
+        department=e.department,
+        deadline=e.deadline,
+        breached=True,
+        provisional=e.provisional,
+    )
     if e.department is not None and _departments_breach(e):
         await rm.add_department_counts(conn, e.department, project_id=e.project_id, breaches=1)
 
@@ -470,6 +545,13 @@ def _departments_breach(e: ev.DeadlineBreached) -> bool:
     if e.scope in ("matter", "acceptance"):
         return True
     return e.scope == "obligation" and ":verification:" in e.clock_id
+
+
+@_on(ev.ProvisionalDeadlineConfirmed)
+async def _confirmed(conn: Connection, stored: StoredEvent, e: ev.ProvisionalDeadlineConfirmed) -> None:
+    # An operator confirmed the clock's provisional deadline (``confirm_deadline``): its breach no
+    # longer rests on uncertain data; the promise, counted over the same days, neither.
+    await rm.clock(conn, e.project_id, e.clock_id, provisional=False, promise_provisional=False)
 
 
 @_on(ev.EscalatedToLead)

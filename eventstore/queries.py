@@ -13,9 +13,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from catalog.models import ZonePolicy
+from eventstore.calendars import current_calendar
 from eventstore.codec import to_domain
 from eventstore.store import Executor, StoredEvent, read_stream
-from legalclock import CST
+from eventstore.versions import current_zone
+from legalclock import CST, OfficeHours, OfficialCalendar, working_minutes_between
 from schemas import events as ev
 from schemas.stages import Stage
 
@@ -96,6 +99,26 @@ class OverdueItem(_View):
     breached: bool
     promise_missed: bool = False
     escalation: str | None
+    # The breach recorded rests on a provisional deadline: one counted over a year without the State
+    # Council's holiday notice (statutory holidays known, 调休 not; ``DeadlineBreached.provisional``),
+    # so it may move once the notice is out. Cleared when the notice (a calendar adopted) or an
+    # operator (``confirm_deadline``) confirms the deadline. False while no breach is recorded.
+    provisional: bool = False
+    # How late at the query's instant, past ``deadline``, in working time of the legal clock
+    # (行政许可法 §82: periods count working days, statutory holidays not counted; 调休 make-up days
+    # counted): in working days (a working day is the zone's office hours of one day, 7 hours by
+    # default) and the same in office hours. None without a deadline (a stopped clock).
+    late_working_days: float | None = None
+    late_working_hours: float | None = None
+
+    @property
+    def late_by(self) -> str:
+        """The lateness for a person: working days, or working hours under one working day."""
+        if self.late_working_days is None or self.late_working_hours is None:
+            return ""
+        if self.late_working_days >= 1:
+            return f"{self.late_working_days:.1f} working days"
+        return f"{self.late_working_hours:.1f} working hours"
 
 
 class DepartmentReport(_View):
@@ -250,12 +273,23 @@ async def overdue(
     A clock is overdue when the lifecycle recorded a breach or a missed promise, or when its
     deadline (the promise when there is one) has passed and it is not stopped (the event may not
     have been written yet); a permit's start-by date never (the permit lapses: ``PermitLapsed``).
+    ``provisional``: the breach recorded (the statutory one, else the missed promise) rests on a
+    provisional deadline.
+
+    How late (``late_working_days``, ``late_working_hours``) is counted at ``now`` by the legal
+    clock (``legalclock.working_minutes_between``: office hours on working days, 行政许可法 §82) on
+    the calendar in force (``calendars.current_calendar``, the newest loaded: it holds every
+    official year a project's own calendar version holds, as a calendar never drops one) and the
+    office hours of the zone's policy in force on the deadline's day (``ZonePolicy.hours_on``;
+    the legal clock's default hours for a zone without a policy loaded).
     """
     rows = await db.fetch(
         """SELECT c.project_id, p.name AS project_name, p.zone, p.agent, p.project_lead,
                   c.clock_id, c.scope, c.department, c.matter_code, m.matter_name,
                   coalesce(c.promised_deadline, c.deadline) AS deadline, c.breached, c.promise_missed,
-                  c.escalation
+                  c.escalation,
+                  (c.breached AND c.provisional) OR (c.promise_missed AND c.promise_provisional) AS provisional,
+                  coalesce($1, now()) AS as_of
            FROM rm_clocks c
            JOIN rm_projects p USING (project_id)
            LEFT JOIN rm_matters m ON m.project_id = c.project_id AND m.matter_code = c.matter_code
@@ -270,7 +304,38 @@ async def overdue(
         zone,
         department,
     )
-    return [OverdueItem(**dict(r)) for r in rows]
+    if not rows:
+        return []
+    calendar = await current_calendar(db)
+    policies: dict[str, ZonePolicy | None] = {}
+    items = []
+    for r in rows:
+        row = dict(r)
+        as_of: datetime = row.pop("as_of")
+        deadline: datetime | None = row["deadline"]
+        if deadline is not None:
+            if row["zone"] not in policies:
+                found = await current_zone(db, row["zone"])
+                policies[row["zone"]] = None if found is None else found[1]
+            policy = policies[row["zone"]]
+            hours = OfficeHours() if policy is None else policy.hours_on(deadline.astimezone(CST).date())
+            row["late_working_days"], row["late_working_hours"] = lateness(calendar, hours, deadline, as_of)
+        items.append(OverdueItem(**row))
+    return items
+
+
+def lateness(calendar: OfficialCalendar, hours: OfficeHours, deadline: datetime, now: datetime) -> tuple[float, float]:
+    """How late ``now`` is past ``deadline``: (working days, working hours), to 0.01; (0, 0) before it.
+
+    Working time of the legal clock (行政许可法 §82: periods count working days, statutory holidays
+    not counted): office hours on the working days of ``calendar`` (a weekend or a holiday adds
+    nothing, a 调休 make-up Saturday counts); a working day is ``hours``' day (7 hours by default).
+    A deadline at the close of a Friday is 1 working day late at the close of Monday.
+    """
+    if now <= deadline:
+        return 0.0, 0.0
+    minutes = working_minutes_between(calendar, hours, deadline, now)
+    return round(minutes / hours.day_minutes, 2), round(minutes / 60, 2)
 
 
 async def department_report(

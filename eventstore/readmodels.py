@@ -22,9 +22,9 @@ KEEP: Any = object()  # "leave this clock's deadline as it is"
 _UPSERT_CLOCK = """
 INSERT INTO rm_clocks AS c (project_id, clock_id, scope, department, matter_code, submission,
                             stage, deadline, stopped, breached, escalation, open,
-                            promised_deadline, promise_missed)
+                            promised_deadline, promise_missed, provisional, promise_provisional)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9, false), coalesce($10, false), $11,
-        coalesce($12, true), $14, coalesce($16, false))
+        coalesce($12, true), $14, coalesce($16, false), coalesce($17, false), coalesce($18, false))
 ON CONFLICT (project_id, clock_id) DO UPDATE SET
     department = coalesce(EXCLUDED.department, c.department),
     deadline = CASE WHEN $13 THEN EXCLUDED.deadline ELSE c.deadline END,
@@ -35,7 +35,10 @@ ON CONFLICT (project_id, clock_id) DO UPDATE SET
     open = coalesce($12, c.open),
     -- The zone's promise on the same clock (two limits per matter).
     promised_deadline = CASE WHEN $15 THEN EXCLUDED.promised_deadline ELSE c.promised_deadline END,
-    promise_missed = coalesce($16, c.promise_missed)
+    promise_missed = coalesce($16, c.promise_missed),
+    -- Whether each breach rests on a provisional deadline (migration 0240); re-arming ends it too.
+    provisional = coalesce($17, CASE WHEN $10 = false THEN false ELSE c.provisional END),
+    promise_provisional = coalesce($18, CASE WHEN $16 = false THEN false ELSE c.promise_provisional END)
 """
 
 
@@ -53,8 +56,15 @@ async def clock(
     is_open: bool | None = None,
     promised_deadline: datetime | None = KEEP,
     promise_missed: bool | None = None,
+    provisional: bool | None = None,
+    promise_provisional: bool | None = None,
 ) -> None:
-    """Create or update one clock; a None argument (``KEEP`` for deadlines) leaves that column as it is."""
+    """Create or update one clock; a None argument (``KEEP`` for deadlines) leaves that column as it is.
+
+    ``provisional`` / ``promise_provisional``: the statutory breach / the missed promise was recorded
+    on a provisional deadline (``DeadlineBreached.provisional``); re-arming a breach
+    (``breached=False``, ``promise_missed=False``) clears its flag unless given.
+    """
     ref = parse_clock_id(clock_id)
     await conn.execute(
         _UPSERT_CLOCK,
@@ -74,6 +84,8 @@ async def clock(
         None if promised_deadline is KEEP else promised_deadline,
         promised_deadline is not KEEP,
         promise_missed,
+        provisional,
+        promise_provisional,
     )
 
 

@@ -62,11 +62,30 @@ def inbox(department: str, as_json: JsonOpt = False) -> None:
 
 
 def overdue(as_json: JsonOpt = False, chart: ChartOpt = None) -> None:
-    """Every clock past its deadline, with the department and the escalation so far."""
+    """Every clock past its deadline, with the department, how late in working days past the
+    deadline (the legal clock's working time on the calendar in force, 行政许可法 §82; working hours
+    under one working day), whether the breach rests on a provisional deadline (a year without the
+    State Council's holiday notice) and the escalation so far. ``--json``: ``late_working_days``,
+    ``late_working_hours``, ``provisional``."""
     _check_chart(chart)
     rows = read(lambda pool: queries.overdue(pool))
-    columns = ["project_id", "clock_id", "department", "deadline", "agent", "escalation"]
-    emit(rows, as_json, lambda: table(rows, columns))
+
+    def render() -> None:
+        t = Table("project_id", "clock_id", "department", "deadline", "late by", "provisional", "agent", "escalation")
+        for r in rows:
+            t.add_row(
+                r.project_id,
+                r.clock_id,
+                cell(r.department),
+                cell(r.deadline),
+                r.late_by,
+                cell(r.provisional),
+                r.agent,
+                cell(r.escalation),
+            )
+        show_table(t)
+
+    emit(rows, as_json, render)
     _draw(chart, lambda: _charts().overdue_chart(rows, datetime.now(UTC)))
 
 

@@ -87,22 +87,55 @@ def stage_funnel_chart(zones: Sequence[ZoneReport]) -> Figure:
 
 
 def overdue_chart(items: Sequence[OverdueItem], now: datetime) -> Figure:
-    """How late each overdue clock is at ``now``, in calendar days past the deadline the zone answers
-    for (its promise when there is one); red: the statutory limit is breached, orange: only the promise."""
+    """How late each overdue clock is, in working days past the deadline the zone answers for (its
+    promise when there is one), as the read query counted them at its instant
+    (``OverdueItem.late_working_days``: the legal clock's working time, 行政许可法 §82; ``now`` is
+    not used to recount: the dashboard never reads a calendar itself). Red: the statutory limit is
+    breached, orange: only the promise, grey: past the deadline with no breach recorded yet;
+    hatched: the breach rests on a provisional deadline (a year without the State Council's
+    notice). Each bar is labelled with its lateness (``OverdueItem.late_by``: working hours under
+    one working day); the legend lists only what the chart shows."""
+    from matplotlib.patches import Patch
+
     with _style():
-        rows = [i for i in items if i.deadline is not None]
-        fig = _figure(8, 0.35 * max(len(rows), 3) + 1.2)
+        rows = [i for i in items if i.late_working_days is not None]
+        fig = _figure(8, 0.35 * max(len(rows), 3) + 1.6)
         if not rows:
             return _empty(fig, "Nothing overdue")
         ax = fig.subplots()
         labels = [f"{i.project_id} · {i.matter_code or i.scope} · {i.department or '-'}" for i in rows]
-        late = [max((now - i.deadline).total_seconds() / 86400, 0.0) for i in rows if i.deadline is not None]
-        colours = ["#d62728" if i.breached else "#ff9f1c" for i in rows]
-        ax.barh(labels, late, color=colours)
+        late = [i.late_working_days or 0.0 for i in rows]
+        colours = [_overdue_kind(i)[1] for i in rows]
+        bars = ax.barh(labels, late, color=colours, edgecolor="#333", linewidth=0.5)
+        for bar, item in zip(bars, rows, strict=True):
+            if item.provisional:
+                bar.set_hatch("//")
+        ax.bar_label(
+            bars, labels=[i.late_by + (" (provisional)" if i.provisional else "") for i in rows], padding=3, fontsize=8
+        )
+        ax.set_xlim(0, max(max(late), 1.0) * 1.6)  # room for the labels
         ax.invert_yaxis()
-        ax.set_xlabel("calendar days past the deadline")
-        ax.set_title("Overdue board (督办): red statutory breach, orange promise missed")
+        ax.set_xlabel("working days past the deadline")
+        ax.set_title("Overdue board (督办)")
+        # The legend names what the chart shows, and only that.
+        kinds = dict.fromkeys(_overdue_kind(i) for i in rows)
+        handles = [Patch(facecolor=colour, label=label) for label, colour in sorted(kinds, key=_OVERDUE_KINDS.index)]
+        if any(i.provisional for i in rows):
+            handles.append(Patch(facecolor="white", edgecolor="#333", hatch="//", label="provisional deadline"))
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
         return fig
+
+
+_OVERDUE_KINDS = [
+    ("statutory limit breached", "#d62728"),
+    ("promise missed", "#ff9f1c"),
+    ("past the deadline (breach not recorded yet)", "#9d9da0"),
+]
+
+
+def _overdue_kind(item: OverdueItem) -> tuple[str, str]:
+    """The overdue board's kind of lateness and its colour."""
+    return _OVERDUE_KINDS[0 if item.breached else 1 if item.promise_missed else 2]
 
 
 def department_rates_chart(reports: Sequence[DepartmentReport]) -> Figure:

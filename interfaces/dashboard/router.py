@@ -1,7 +1,8 @@
 """The dashboard's pages (read-only): login, the zone overview, a project's page, its flowchart.
 
 ``GET /dashboard`` (``?zone=CODE`` for one zone): the chart panels (``panels.PANELS``), the overdue
-board and the projects; ``GET /dashboard/projects/{id}``: the project's matters, Gantt, standard
+board (how late in working days past the deadline, a breach on a provisional deadline marked) and
+the projects; ``GET /dashboard/projects/{id}``: the project's matters, Gantt, standard
 flowchart, licences and timeline; ``GET /dashboard/projects/{id}/flowchart.svg``: the flowchart alone.
 Without a session every page redirects (303) to ``/dashboard/login``.
 """
@@ -33,13 +34,6 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 def _cst(at: datetime | None) -> str:
     return "" if at is None else at.astimezone(CST).strftime("%Y-%m-%d %H:%M")
-
-
-def _late(at: datetime | None, now: datetime) -> str:
-    if at is None:
-        return ""
-    days = (now - at).total_seconds() / 86400
-    return f"{days:.1f} days" if days >= 1 else f"{days * 24:.0f} hours"
 
 
 templates.env.filters["cst"] = _cst
@@ -139,7 +133,9 @@ async def overview(request: Request, svc: Svc, zone: Annotated[str | None, Query
             "zone": zone,
             "zones": zones,
             "panels": panels,
-            "overdue": [(i, _late(i.deadline, now)) for i in late],
+            # Each item says how late in working days (OverdueItem.late_by) and whether its breach
+            # rests on a provisional deadline.
+            "overdue": late,
             "projects": await pictures.project_rows(svc.pool, zone),
             "now": now,
         },

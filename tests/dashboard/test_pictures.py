@@ -178,9 +178,12 @@ def test_charts_render_as_svg_elements_with_their_data() -> None:
         deadline=at(0),
         breached=True,
         escalation="lead",
+        late_working_days=1.0,
+        late_working_hours=7.0,
     )
     board = charts.svg(charts.overdue_chart([late], at(72)))
-    assert "p-9 · eia · ecology" in board and "calendar days past the deadline" in board
+    assert "p-9 · eia · ecology" in board and "working days past the deadline" in board
+    assert "calendar days" not in board and "1.0 working days" in board
     dept = DepartmentReport(
         zone="tunliu", department="ecology", decided=4, approved=3, rejected=1, on_time=3, on_time_rate=0.75,
         avg_approval_days=None, p90_approval_days=None, open=0, breaches=0,
@@ -226,12 +229,20 @@ def late_item(**fields: object) -> OverdueItem:
 
 
 def test_the_overdue_board_says_what_is_late_whose_and_by_how_much() -> None:
-    from interfaces.dashboard.router import _late, templates
+    from interfaces.dashboard.router import templates
 
     now = at(24 * 3 + 12)
     rows = [
-        (late_item(), _late(at(0), now)),
-        (late_item(project_id="p-8", breached=False, promise_missed=True, escalation=None), _late(at(70), now)),
+        late_item(late_working_days=2.5, late_working_hours=17.5),
+        late_item(
+            project_id="p-8",
+            breached=False,
+            promise_missed=True,
+            escalation=None,
+            late_working_days=0.29,
+            late_working_hours=2.0,
+            provisional=True,
+        ),
     ]
     html = templates.get_template("overview.html").render(
         principal="reader", zone="tunliu", zones=["tunliu"], panels=[], overdue=rows, projects=[], now=now
@@ -239,9 +250,11 @@ def test_the_overdue_board_says_what_is_late_whose_and_by_how_much() -> None:
     board = html[html.index('id="overdue-board"') : html.index('id="projects"')]
     assert '<a href="/dashboard/projects/p-9">p-9</a>' in board
     assert "环境影响报告表审批 EIA" in board and "agent-li" in board and "lead-zhao" in board
-    assert "3.5 days" in board and "14 hours" in board
+    assert "working days past the deadline" in board
+    assert "2.5 working days" in board and "2.0 working hours" in board
     assert board.count("statutory limit") == 1 and board.count("promise missed") == 1
-    assert '<tr class="breached">' in board and '<tr class="promise">' in board
+    assert '<tr class="breached">' in board and '<tr class="promise provisional">' in board
+    assert board.count(">provisional deadline</span>") == 2  # the row's marker and the note under the board
 
 
 async def test_a_panel_is_a_query_and_a_chart() -> None:

@@ -292,13 +292,9 @@ async def _record_lifecycle(h: Harness) -> None:
             decision_id="r-verify", department="air-defence", matter_code="air-defence-review", passed=True, by="x"
         ),
     )
-    for update, cmd in (
-        (ProjectWorkflow.record_callback, RecordCallback),
-        (ProjectWorkflow.record_fix, RecordFix),
-    ):
-        await p.execute_update(
-            update, cmd(request_id=rid(), rating_id="agent:agent-wang", note="已回访整改", by="lead-zhao")
-        )
+    settled = {"request_id": "", "rating_id": "agent:agent-wang", "note": "已回访整改", "by": "lead-zhao"}
+    await p.execute_update(ProjectWorkflow.record_callback, RecordCallback(**{**settled, "request_id": rid()}))
+    await p.execute_update(ProjectWorkflow.record_fix, RecordFix(**{**settled, "request_id": rid()}))
     await p.result()
     await _write(h, p, "lifecycle_to_production")
 

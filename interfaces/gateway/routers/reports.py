@@ -19,7 +19,10 @@ router = APIRouter(tags=["reports"])
 async def overdue(
     svc: Svc, principal: Caller, zone: ZoneFilter = None, department: DepartmentFilter = None
 ) -> list[queries.OverdueItem]:
-    """Every open clock past its deadline, earliest first (a zone's reader: its zone)."""
+    """Every open clock past its deadline, earliest first (a zone's reader: its zone): how late in
+    working days and office hours past the deadline (``late_working_days``, ``late_working_hours``:
+    the legal clock on the calendar in force, 行政许可法 §82) and whether the breach rests on a
+    provisional deadline (``provisional``: a year without the State Council's holiday notice)."""
     zone = check_zone_filter(principal, zone)
     return await queries.overdue(svc.pool, zone=zone, department=department)
 
