@@ -561,7 +561,32 @@ async def _escalated(conn: Connection, stored: StoredEvent, e: ev.EscalatedToLea
 
 @_on(ev.JointMeetingConvened)
 async def _meeting(conn: Connection, stored: StoredEvent, e: ev.JointMeetingConvened) -> None:
-    await rm.clock(conn, e.project_id, e.clock_id, escalation="joint_meeting")
+    await rm.clock(conn, e.project_id, e.clock_id, escalation="joint_meeting", meeting_id=e.meeting_id)
+
+
+@_on(ev.JointMeetingResolved)
+async def _meeting_resolved(conn: Connection, stored: StoredEvent, e: ev.JointMeetingResolved) -> None:
+    # The meeting decided (its resolution is in the timeline); the clock stays on the board while
+    # still breached, its escalation now saying so, until the resolution's extension or decision.
+    await conn.execute(
+        """UPDATE rm_clocks SET escalation = 'meeting_resolved'
+           WHERE project_id = $1 AND meeting_id = $2 AND escalation = 'joint_meeting'""",
+        e.project_id,
+        e.meeting_id,
+    )
+
+
+@_on(ev.StopOverran)
+async def _stop_overran(conn: Connection, stored: StoredEvent, e: ev.StopOverran) -> None:
+    # 行政许可法 §45: the stop outlasted the length it declared; the lifecycle escalated it (督办) to
+    # the project lead. The stopped clock has no deadline, so only this puts it on the board.
+    await rm.clock(conn, e.project_id, e.clock_id, e.scope, department=e.department, stop_overran=True)
+
+
+@_on(ev.DepartmentFaultRecorded)
+async def _department_fault(conn: Connection, stored: StoredEvent, e: ev.DepartmentFaultRecorded) -> None:
+    # A procedural fault recorded for the department's accountability (e.g. 行政许可法 §72(4)).
+    await rm.add_department_counts(conn, e.department, project_id=e.project_id, faults=1)
 
 
 @_on(ev.ELicenseIssued)

@@ -98,7 +98,12 @@ class OverdueItem(_View):
     # The statutory limit passed (a legal breach); ``promise_missed``: the zone's promise passed.
     breached: bool
     promise_missed: bool = False
+    # 督办 so far: ``lead`` (escalated to the project lead), ``joint_meeting`` (联席会议 convened),
+    # ``meeting_resolved`` (the meeting decided; the clock is still overdue until it acts on it).
     escalation: str | None
+    # The clock is stopped and its stop outlasted the length it declared (行政许可法 §45,
+    # ``StopOverran``): escalated to the project lead; no deadline runs while stopped.
+    stop_overran: bool = False
     # The breach recorded rests on a provisional deadline: one counted over a year without the State
     # Council's holiday notice (statutory holidays known, 调休 not; ``DeadlineBreached.provisional``),
     # so it may move once the notice is out. Cleared when the notice (a calendar adopted) or an
@@ -136,6 +141,9 @@ class DepartmentReport(_View):
     p90_approval_days: float | None
     open: int
     breaches: int
+    # Procedural faults recorded for the department's accountability (``DepartmentFaultRecorded``,
+    # e.g. a completion notice that did not list everything missing: 行政许可法 §32 ¶1(4), §72(4)).
+    faults: int = 0
 
 
 class ZoneReport(_View):
@@ -272,7 +280,9 @@ async def overdue(
 
     A clock is overdue when the lifecycle recorded a breach or a missed promise, or when its
     deadline (the promise when there is one) has passed and it is not stopped (the event may not
-    have been written yet); a permit's start-by date never (the permit lapses: ``PermitLapsed``).
+    have been written yet), or while it stays stopped past the length its stop declared
+    (``stop_overran``, 行政许可法 §45); a permit's start-by date never (the permit lapses:
+    ``PermitLapsed``).
     ``provisional``: the breach recorded (the statutory one, else the missed promise) rests on a
     provisional deadline.
 
@@ -287,14 +297,14 @@ async def overdue(
         """SELECT c.project_id, p.name AS project_name, p.zone, p.agent, p.project_lead,
                   c.clock_id, c.scope, c.department, c.matter_code, m.matter_name,
                   coalesce(c.promised_deadline, c.deadline) AS deadline, c.breached, c.promise_missed,
-                  c.escalation,
+                  c.escalation, c.stopped AND c.stop_overran AS stop_overran,
                   (c.breached AND c.provisional) OR (c.promise_missed AND c.promise_provisional) AS provisional,
                   coalesce($1, now()) AS as_of
            FROM rm_clocks c
            JOIN rm_projects p USING (project_id)
            LEFT JOIN rm_matters m ON m.project_id = c.project_id AND m.matter_code = c.matter_code
            WHERE c.open
-             AND (c.breached OR c.promise_missed
+             AND (c.breached OR c.promise_missed OR (c.stopped AND c.stop_overran)
                   OR (NOT c.stopped AND c.scope <> 'permit'
                       AND coalesce(c.promised_deadline, c.deadline) < coalesce($1, now())))
              AND ($2::text IS NULL OR p.zone = $2)
@@ -343,7 +353,8 @@ async def department_report(
 ) -> list[DepartmentReport]:
     """Per zone and department: decisions, on-time rate, approval days (mean, p90; of approvals,
     not filings, which are complete on receipt), open work (applications received and not yet
-    accepted, pending a decision, or awaiting correction), breaches; ordered by zone, then department."""
+    accepted, pending a decision, or awaiting correction), breaches, procedural faults; ordered by
+    zone, then department."""
     rows = await db.fetch(
         """WITH m AS (
                SELECT coalesce(p.zone, '') AS zone, x.department, x.state, x.approved_at, x.working_days_used,
@@ -365,7 +376,8 @@ async def department_report(
                   coalesce(p.on_time_count, 0) AS on_time,
                   p.on_time_count::float8 / nullif(p.decided_count, 0) AS on_time_rate,
                   a.avg_days AS avg_approval_days, a.p90_days AS p90_approval_days,
-                  coalesce(o.open, 0) AS open, coalesce(p.breaches_count, 0) AS breaches
+                  coalesce(o.open, 0) AS open, coalesce(p.breaches_count, 0) AS breaches,
+                  coalesce(p.faults_count, 0) AS faults
            FROM (SELECT zone, department FROM rm_department_performance
                  UNION SELECT zone, department FROM m) d
            LEFT JOIN rm_department_performance p USING (zone, department)

@@ -22,9 +22,11 @@ KEEP: Any = object()  # "leave this clock's deadline as it is"
 _UPSERT_CLOCK = """
 INSERT INTO rm_clocks AS c (project_id, clock_id, scope, department, matter_code, submission,
                             stage, deadline, stopped, breached, escalation, open,
-                            promised_deadline, promise_missed, provisional, promise_provisional)
+                            promised_deadline, promise_missed, provisional, promise_provisional,
+                            stop_overran, meeting_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9, false), coalesce($10, false), $11,
-        coalesce($12, true), $14, coalesce($16, false), coalesce($17, false), coalesce($18, false))
+        coalesce($12, true), $14, coalesce($16, false), coalesce($17, false), coalesce($18, false),
+        coalesce($19, false), $20)
 ON CONFLICT (project_id, clock_id) DO UPDATE SET
     department = coalesce(EXCLUDED.department, c.department),
     deadline = CASE WHEN $13 THEN EXCLUDED.deadline ELSE c.deadline END,
@@ -38,7 +40,10 @@ ON CONFLICT (project_id, clock_id) DO UPDATE SET
     promise_missed = coalesce($16, c.promise_missed),
     -- Whether each breach rests on a provisional deadline (migration 0240); re-arming ends it too.
     provisional = coalesce($17, CASE WHEN $10 = false THEN false ELSE c.provisional END),
-    promise_provisional = coalesce($18, CASE WHEN $16 = false THEN false ELSE c.promise_provisional END)
+    promise_provisional = coalesce($18, CASE WHEN $16 = false THEN false ELSE c.promise_provisional END),
+    -- A stop that outlasted its declared length (migration 0250); it ends when the clock resumes.
+    stop_overran = coalesce($19, CASE WHEN $9 = false THEN false ELSE c.stop_overran END),
+    meeting_id = coalesce($20, c.meeting_id)
 """
 
 
@@ -58,12 +63,16 @@ async def clock(
     promise_missed: bool | None = None,
     provisional: bool | None = None,
     promise_provisional: bool | None = None,
+    stop_overran: bool | None = None,
+    meeting_id: str | None = None,
 ) -> None:
     """Create or update one clock; a None argument (``KEEP`` for deadlines) leaves that column as it is.
 
     ``provisional`` / ``promise_provisional``: the statutory breach / the missed promise was recorded
     on a provisional deadline (``DeadlineBreached.provisional``); re-arming a breach
-    (``breached=False``, ``promise_missed=False``) clears its flag unless given.
+    (``breached=False``, ``promise_missed=False``) clears its flag unless given. ``stop_overran``:
+    the clock's stop outlasted its declared length (``StopOverran``); resuming (``stopped=False``)
+    clears it. ``meeting_id``: the joint meeting convened on the clock.
     """
     ref = parse_clock_id(clock_id)
     await conn.execute(
@@ -86,6 +95,8 @@ async def clock(
         promise_missed,
         provisional,
         promise_provisional,
+        stop_overran,
+        meeting_id,
     )
 
 
@@ -221,18 +232,20 @@ async def add_department_counts(
     rejected: int = 0,
     on_time: int = 0,
     breaches: int = 0,
+    faults: int = 0,
 ) -> None:
     # Counted under the project's zone (migration 0130): a zone's departments are its own rows.
     await conn.execute(
         """INSERT INTO rm_department_performance AS d (zone, department, decided_count, approved_count,
-                  rejected_count, on_time_count, breaches_count)
-           VALUES (coalesce((SELECT zone FROM rm_projects WHERE project_id = $7), ''), $1, $2, $3, $4, $5, $6)
+                  rejected_count, on_time_count, breaches_count, faults_count)
+           VALUES (coalesce((SELECT zone FROM rm_projects WHERE project_id = $7), ''), $1, $2, $3, $4, $5, $6, $8)
            ON CONFLICT (zone, department) DO UPDATE SET
                decided_count = d.decided_count + EXCLUDED.decided_count,
                approved_count = d.approved_count + EXCLUDED.approved_count,
                rejected_count = d.rejected_count + EXCLUDED.rejected_count,
                on_time_count = d.on_time_count + EXCLUDED.on_time_count,
-               breaches_count = d.breaches_count + EXCLUDED.breaches_count""",
+               breaches_count = d.breaches_count + EXCLUDED.breaches_count,
+               faults_count = d.faults_count + EXCLUDED.faults_count""",
         department,
         decided,
         approved,
@@ -240,6 +253,7 @@ async def add_department_counts(
         on_time,
         breaches,
         project_id,
+        faults,
     )
 
 

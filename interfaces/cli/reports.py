@@ -81,7 +81,7 @@ def overdue(as_json: JsonOpt = False, chart: ChartOpt = None) -> None:
                 r.late_by,
                 cell(r.provisional),
                 r.agent,
-                cell(r.escalation),
+                cell(r.escalation) + (" (stop overran)" if r.stop_overran else ""),
             )
         show_table(t)
 
@@ -116,7 +116,8 @@ def report_departments(
     as_json: JsonOpt = False,
     chart: ChartOpt = None,
 ) -> None:
-    """On-time rate, average and p90 working days, open work and breaches per zone and department."""
+    """On-time rate, average and p90 working days, open work, breaches and procedural faults
+    (行政许可法 §72) per zone and department."""
     _check_chart(chart)
     rows = read(lambda pool: queries.department_report(pool, zone=zone))
     columns = [
@@ -128,6 +129,7 @@ def report_departments(
         "p90_approval_days",
         "open",
         "breaches",
+        "faults",
     ]
     emit(rows, as_json, lambda: table(rows, columns))
     _draw(chart, lambda: _charts().department_rates_chart(rows))

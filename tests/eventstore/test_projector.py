@@ -283,17 +283,27 @@ async def test_a_migration_that_extends_the_read_models_has_them_rebuilt_by_the_
         try:
             monkeypatch.setattr(migrate, "available", lambda: [m for m in shipped if m.version < "0220"])
             await migrate.apply(pool)
-            # This release's handlers write the breaches' provisional marks (migration 0240): the
-            # columns for them to project with, taken away again below as the store before had none.
+            # This release's handlers write the breaches' provisional marks (migration 0240), the
+            # stop overruns, meetings and department faults (0250): the columns for them to project
+            # with, taken away again below as the store before had none.
             await pool.execute(
                 "ALTER TABLE rm_clocks ADD COLUMN provisional boolean NOT NULL DEFAULT false,"
-                " ADD COLUMN promise_provisional boolean NOT NULL DEFAULT false"
+                " ADD COLUMN promise_provisional boolean NOT NULL DEFAULT false,"
+                " ADD COLUMN stop_overran boolean NOT NULL DEFAULT false, ADD COLUMN meeting_id text;"
+                " ALTER TABLE rm_department_performance ADD COLUMN faults_count integer NOT NULL DEFAULT 0;"
+                " ALTER TABLE rm_clocks DROP CONSTRAINT rm_clocks_escalation_check;"
+                " ALTER TABLE rm_clocks ADD CONSTRAINT rm_clocks_escalation_check"
+                " CHECK (escalation IN ('lead', 'joint_meeting', 'meeting_resolved'))"
             )
             await _append_interleaved(pool, random.Random(5), 4, Projector(pool))
             complete = await snapshot(pool)
             assert complete["rm_decisions"]
             await pool.execute("DELETE FROM rm_decisions")  # what a read model added later lacks
-            await pool.execute("ALTER TABLE rm_clocks DROP COLUMN provisional, DROP COLUMN promise_provisional")
+            await pool.execute(
+                "ALTER TABLE rm_clocks DROP COLUMN provisional, DROP COLUMN promise_provisional,"
+                " DROP COLUMN stop_overran, DROP COLUMN meeting_id;"
+                " ALTER TABLE rm_department_performance DROP COLUMN faults_count"
+            )
             monkeypatch.setattr(migrate, "available", lambda: shipped)
             assert await migrate.apply(pool) == [m.version for m in shipped if m.version >= "0220"]
             reason = "SELECT rebuild_reason FROM projection_checkpoints WHERE projection = 'read_models'"
