@@ -6,7 +6,7 @@ Pure: no I/O. The workflow receives a ``ProjectContext`` (catalog + zone + calen
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -37,6 +37,15 @@ FactValue = bool | str
 # The department's period to accept an application, notify what is missing, or refuse it, in
 # working days from its receipt (行政许可法 §32 ¶1(4)).
 ACCEPTANCE_DAYS = 5.0
+
+
+# A number of working days the legal clock counts: a multiple of half a day (the zone's half-day
+# rule; ``legalclock.check_days`` refuses anything else, and a value it refuses would fail every
+# deadline computed with it inside the workflows: at registration, at an alarm, in an update), more
+# than 0 and at most 250 (about a year of working days). Content is refused at load, naming the field.
+WorkingDays = Annotated[float, Field(gt=0, le=250, multiple_of=0.5)]
+# The same, where 0 is allowed (e.g. no warning days before a deadline).
+WorkingDaysOrNone = Annotated[float, Field(ge=0, le=250, multiple_of=0.5)]
 
 
 class _Model(BaseModel):
@@ -98,14 +107,14 @@ class MatterSpec(_Model):
     kind: MatterKind = "approval"
     # The law's limit for the department's decision (working days). An approval has one; a filing
     # or a contract has none (None): nothing is decided, a filing is complete on receipt.
-    statutory_days: float | None = Field(default=None, gt=0)
+    statutory_days: WorkingDays | None = None
     # The zone's promise (working days; for a filing or contract, the zone's promise to confirm
     # receipt or sign). ``promise_basis`` says where the figure comes from.
-    promised_days: float | None = Field(default=None, gt=0)
+    promised_days: WorkingDays | None = None
     promise_basis: str | None = None
     # The enterprise's own period to act (e.g. to file within 15 days of passing completion
     # acceptance), never the department's limit; its source is in ``legal_basis``.
-    enterprise_days: float | None = Field(default=None, gt=0)
+    enterprise_days: WorkingDays | None = None
     # How ``enterprise_days`` count: ``working_days``, or ``days`` by the civil code (民法典 §201-§203:
     # calendar days, the day of the event not counted, a last day on a rest day moved to the next
     # working day), as the rule that sets the period says (日 vs 工作日).
@@ -136,8 +145,8 @@ class MatterSpec(_Model):
     # The project facts the matter applies to: every named fact must have one of the listed values
     # (e.g. ``{"eia_category": ["report"]}``); an empty map applies to every project.
     applies_if: dict[FactName, list[FactValue]] = {}
-    tolerance_supply_days: float = 10
-    commitment_verification_days: float = 20
+    tolerance_supply_days: WorkingDays = 10
+    commitment_verification_days: WorkingDays = 20
     # Where the statutory limit counts from: ``acceptance`` (受理, 行政许可法 §42: 自受理行政许可申请之日起),
     # or ``receipt`` of the complete application where the matter's own rule says so (收到申请之日起:
     # 建筑工程施工许可管理办法 §5(三) as amended by 住建部令第42号; 环境影响评价法 §22). The department's
@@ -147,7 +156,7 @@ class MatterSpec(_Model):
     limit_from: Literal["acceptance", "receipt"] = "acceptance"
     # The longest extension of the limit the law allows (行政许可法 §42: 10 working days decided by
     # the head of the agency; 15 for joint or centralised handling, §26 and §42 para. 2).
-    extension_max_days: float = Field(default=10, gt=0, le=30)
+    extension_max_days: float = Field(default=10, gt=0, le=30, multiple_of=0.5)
     issues_license: bool = True
 
     @property
@@ -284,8 +293,8 @@ class Escalation(_Model):
     """The escalation ladder: warn, escalate to the project lead (督办), convene a joint meeting."""
 
     warn_share: float = Field(default=0.8, gt=0, lt=1)
-    warn_days_before: float = Field(default=2, ge=0)
-    joint_meeting_after_days: float = Field(default=3, gt=0)
+    warn_days_before: WorkingDaysOrNone = 2
+    joint_meeting_after_days: WorkingDays = 3
     joint_meeting_attendees: list[str] = ["zone-management-committee"]
 
 
@@ -312,8 +321,8 @@ class RatingPolicy(_Model):
     defaults take the shortest callback and the longest fix; a zone sets its own.
     """
 
-    callback_days: float = Field(default=1, gt=0, le=15)
-    fix_days: float = Field(default=15, ge=1, le=15)
+    callback_days: float = Field(default=1, gt=0, le=15, multiple_of=0.5)
+    fix_days: float = Field(default=15, ge=1, le=15, multiple_of=0.5)
     basis: str = "国办发〔2019〕51号 (好差评): 差评第一时间回访核实, 限期整改; local limits 1 + 5 to 15 working days"
 
     @model_validator(mode="after")
@@ -339,8 +348,8 @@ class ZonePolicy(_Model):
     # Matters the zone handles by commitment (告知承诺制) whenever the matter allows it.
     commitment_matters: list[str] = []
     # Whole-process caps in working days, by project type (e.g. 20 for general projects).
-    process_caps: dict[str, float]
-    stage_limits: dict[Stage, float] = {}
+    process_caps: dict[str, WorkingDays]
+    stage_limits: dict[Stage, WorkingDays] = {}
     # Projects registered before the per-matter rule: deemed approval for every matter whose
     # catalog timeout policy says so. Kept so that their histories replay.
     deemed_approval: bool = False
@@ -373,7 +382,7 @@ class ZonePolicy(_Model):
     # The zone's own promise for a matter, in working days, in place of the catalog's
     # (``MatterSpec.promised_days``); None: the zone promises nothing for it and the statutory limit
     # alone applies. E.g. Xiangyuan's market-entity registration within half a day (半日结).
-    promised_days: dict[str, float | None] = {}
+    promised_days: dict[str, WorkingDays | None] = {}
     # 一枚印章管审批: the name of the zone's administrative-approval seal (行政审批专用章) its approvals are
     # issued under; None: every department issues under its own seal.
     approval_seal: str | None = None
@@ -387,8 +396,8 @@ class ZonePolicy(_Model):
     # of its general ones (e.g. a small low-risk project's 2 + 3 + 5 working days by stage; a key
     # project's fast track: shorter promises only). A type the zone names no cap for in
     # ``process_caps`` has its rule's (``cap_of``). Applied by ``zone_for_type``.
-    type_stage_limits: dict[str, dict[Stage, float]] = {}
-    type_promised_days: dict[str, dict[str, float | None]] = {}
+    type_stage_limits: dict[str, dict[Stage, WorkingDays]] = {}
+    type_promised_days: dict[str, dict[str, WorkingDays | None]] = {}
     # Whether the zone builds ready-built standard factories (标准化厂房) that tenants move into
     # (拎包入住, project type ``standard_factory_tenant``).
     standard_factories: bool = False

@@ -76,7 +76,7 @@ async def test_the_shipped_files_are_the_first_version_recorded_once(own_db: asy
 
 async def test_a_bad_zone_file_is_refused_with_every_error_naming_its_field(pg_pool: asyncpg.Pool) -> None:
     bad = json.loads(zone_text("badzone"))
-    bad["stage_limits"] = {"establishment": 0.25}  # the half-day promise does not fit
+    bad["stage_limits"] = {"establishment": 0.25}  # no multiple of half a day: the legal clock cannot count it
     bad["commitment_matters"] = ["no-such-matter"]
     bad["process_caps"] = {"general": "twenty"}
     bad["notes"] = {"stage_limit": "typo"}
@@ -84,13 +84,14 @@ async def test_a_bad_zone_file_is_refused_with_every_error_naming_its_field(pg_p
     with pytest.raises(ContentInvalid) as refused:
         await load_zones(pg_pool, json.dumps([bad, other, {"name": "no code"}]), "operator")
     fields = [e.field for e in refused.value.errors]
-    assert "zones.badzone.process_caps.general" in fields
+    assert "zones.badzone.process_caps.general" in fields and "zones.badzone.stage_limits.establishment" in fields
     assert "zones.[2].code" in fields and "zones.[2].process_caps" in fields
     assert "zones.badzone2.promised_days.construction-permit" in fields
     message = str(refused.value)
     assert "exceed the statutory limit of 7" in message and "nothing loaded" in message
     # Field types valid, the zone checks: every error at once.
     bad["process_caps"] = {"general": 20}
+    bad["stage_limits"] = {"approval_land": 1.0}  # stage 1's promised critical path does not fit
     with pytest.raises(ContentInvalid) as refused:
         await load_zones(pg_pool, json.dumps(bad), "operator")
     assert {e.field for e in refused.value.errors} == {"zones.badzone.notes"}
@@ -98,7 +99,7 @@ async def test_a_bad_zone_file_is_refused_with_every_error_naming_its_field(pg_p
     with pytest.raises(ContentInvalid) as refused:
         await load_zones(pg_pool, json.dumps(bad), "operator")
     assert [e.field for e in refused.value.errors] == [
-        "zones.badzone.stage_limits.establishment",
+        "zones.badzone.stage_limits.approval_land",
         "zones.badzone.commitment_matters",
     ]
     assert await current_zone(pg_pool, "badzone") is None  # nothing stored

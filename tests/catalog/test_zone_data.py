@@ -189,3 +189,40 @@ def test_a_catalog_promise_longer_than_the_statutory_limit_is_refused() -> None:
     spec["promised_days"] = spec["statutory_days"] + 5
     with pytest.raises(ValueError, match=rf"matters\.{spec['code']}\.promised_days: .* exceed the statutory limit"):
         type(default_catalog()).model_validate(data)
+
+
+def test_days_the_legal_clock_cannot_count_are_refused_at_load_naming_the_field() -> None:
+    """A working-day figure that is not a multiple of half a day loaded, then failed every deadline
+    computed with it inside the workflows (the zone's projects stuck at registration or at their
+    next alarm); it is refused at load now, as is one beyond a year of working days."""
+    import json
+
+    from catalog.validate import ContentInvalid, parse_catalog, parse_zones
+
+    catalog = default_catalog()
+    zone = default_zones()["yanhu"].model_dump(mode="json")
+    zone["process_caps"]["general"] = 20.3
+    zone["escalation"]["warn_days_before"] = 1.2
+    zone["escalation"]["joint_meeting_after_days"] = 2.2
+    zone["ratings"]["callback_days"] = 0.3
+    zone["stage_limits"]["approval_land"] = 1000
+    with pytest.raises(ContentInvalid) as refused:
+        parse_zones(json.dumps(zone), catalog)
+    fields = {e.field for e in refused.value.errors}
+    assert {
+        "zones.yanhu.process_caps.general",
+        "zones.yanhu.escalation.warn_days_before",
+        "zones.yanhu.escalation.joint_meeting_after_days",
+        "zones.yanhu.ratings.callback_days",
+        "zones.yanhu.stage_limits.approval_land",
+    } <= fields, fields
+    data = catalog.model_dump(mode="json")
+    data["matters"][0]["tolerance_supply_days"] = 7.3
+    data["matters"][1]["statutory_days"] = 0.2
+    with pytest.raises(ContentInvalid) as refused:
+        parse_catalog(json.dumps(data), [])
+    code0, code1 = data["matters"][0]["code"], data["matters"][1]["code"]
+    assert {e.field for e in refused.value.errors} == {
+        f"matters.{code0}.tolerance_supply_days",
+        f"matters.{code1}.statutory_days",
+    }
