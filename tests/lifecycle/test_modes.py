@@ -286,6 +286,22 @@ def test_extensions_before_expiry_at_most_twice_by_the_issuing_department() -> N
         m.check("extend_permit", extension(), datetime(2026, 11, 1, tzinfo=CST))
 
 
+def test_a_resent_last_extension_is_answered_with_its_first_answer_under_department_decision_ids() -> None:
+    """Decision scope 2 keeps answers under ``department/id``: the resend of the last extension
+    allowed was checked again (and refused: no extension left) instead of answered; the gateway then
+    told the department an applied extension was refused."""
+    m = permit_machine()
+    m.state.decision_scope = 2
+    m.execute("extend_permit", extension("ext-1"), datetime(2026, 5, 20, 10, tzinfo=CST))
+    last = extension("ext-2")
+    m.execute("extend_permit", last, datetime(2026, 9, 1, 10, tzinfo=CST))
+    again = datetime(2026, 9, 2, tzinfo=CST)
+    m.check("extend_permit", last, again)  # no extension left, yet the resend passes
+    assert m.execute("extend_permit", last, again).duplicate
+    with pytest.raises(Rejected, match=r"^matter_code: permit .* was extended 2 times"):
+        m.check("extend_permit", extension("ext-3"), again)
+
+
 def test_construction_started_settles_the_permit() -> None:
     m = permit_machine()
     sp.drain(m)

@@ -207,3 +207,11 @@ def test_projects_registered_before_production_rule_2_close_the_rating_clocks_at
     assert m.state.clocks["rating:fix:agent:agent-li"].closed
     [production] = sp.events_of(m, "ProjectInProduction")
     assert "clocks_running" not in production.payload, "the event as the release before wrote it"
+
+
+def test_a_withdrawn_project_cannot_be_rated() -> None:
+    """Its workflow ends at withdrawal: a bad rating's callback and fix would never be closed."""
+    m, _ = decided()
+    m.execute("withdraw", sp.withdraw(), T0)
+    with pytest.raises(Rejected, match="withdrawn; its services can no longer be rated"):
+        m.check("rate", rate(target="agent", grade="very_bad"))

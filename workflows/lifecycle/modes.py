@@ -44,7 +44,7 @@ from workflows import clocks
 from workflows.clocks import CalendarData
 from workflows.lifecycle.commands import Commands
 from workflows.lifecycle.ladder import Ladder
-from workflows.lifecycle.state import MatterState, PermitTerm, Rejected, TrackedClock, request_id_of
+from workflows.lifecycle.state import MatterState, PermitTerm, Rejected, TrackedClock
 from workflows.lifecycle.views import Views
 
 TOLERANCE_SOURCE = "容缺受理: 国办发〔2019〕11号 and the zone's tolerance list"
@@ -293,7 +293,10 @@ class Modes(Commands, Ladder, Views):
 
     def check(self, name: str, cmd: BaseModel, now: datetime | None = None) -> None:
         super().check(name, cmd, now)
-        if name == "extend_permit" and now is not None and request_id_of(cmd) not in self.state.answers:
+        # A resend (the same request id and body) is answered with its first answer, under either
+        # decision scope (``remembered`` keys the answers as ``remember`` does; the bare id missed
+        # scope 2's ``department/id`` and refused a resend of an extension already applied).
+        if name == "extend_permit" and now is not None and self.remembered(cmd) is None:
             self.validate_extend_permit(cmd, now)  # type: ignore[arg-type]
 
     def validate_extend_permit(self, cmd: p.PermitExtension, now: datetime | None = None) -> PermitTerm:

@@ -45,7 +45,10 @@ class Ratings(Filings):
     # ---- rate ---------------------------------------------------------------------------------------
 
     def validate_rate(self, cmd: p.Rate) -> str:
-        """Refuse a rating of an unknown or undecided matter, or a second rating; return its rating id."""
+        """Refuse a rating of an unknown or undecided matter, a second rating, or any rating of a
+        withdrawn project (it has ended: no callback or fix could be owed); return its rating id."""
+        if self.state.stage == Stage.WITHDRAWN:
+            raise Rejected(f"project {self.pid} is withdrawn; its services can no longer be rated")
         if cmd.target == "matter":
             m = self.matter(cmd.matter_code or "")
             if m.state not in DECIDED:
@@ -68,18 +71,8 @@ class Ratings(Filings):
         rating_id = self.validate_rate(cmd)
         department = self._spec(self.state.matters[cmd.matter_code]).department if cmd.matter_code else None
         bad = cmd.grade in ev.BAD_GRADES
-        self.state.ratings[rating_id] = RatingState(
-            rating_id=rating_id,
-            target=cmd.target,
-            matter_code=cmd.matter_code,
-            department=department,
-            agent=self.state.agent,
-            grade=cmd.grade,
-            rated_at=now,
-            bad=bad,
-        )
         deadlines: dict[str, datetime | None] = {}
-        if bad:
+        if bad:  # the clocks first: a rating is recorded only with the clocks it is owed
             policy = self.zone.ratings
             for kind, days, word in (("callback", policy.callback_days, "回访"), ("fix", policy.fix_days, "整改")):
                 tc = self._new_clock(
@@ -92,6 +85,16 @@ class Ratings(Filings):
                     matter_code=cmd.matter_code,
                 )
                 deadlines[kind] = self.deadline(tc).at
+        self.state.ratings[rating_id] = RatingState(
+            rating_id=rating_id,
+            target=cmd.target,
+            matter_code=cmd.matter_code,
+            department=department,
+            agent=self.state.agent,
+            grade=cmd.grade,
+            rated_at=now,
+            bad=bad,
+        )
         self._emit(
             ev.RatingGiven(
                 project_id=self.pid,
