@@ -466,3 +466,29 @@ def test_a_zone_promise_that_could_end_after_a_receipt_counted_limit_is_refused(
         check_zone(default_catalog(), promising(days))
     with pytest.raises(ValueError, match="exceed the statutory limit"):
         check_zone(default_catalog(), promising(31))
+
+
+def test_completions_cannot_grow_an_application_past_its_materials_cap() -> None:
+    """Each completion adds what it names; the application's list is carried in the state and sent
+    in every ApplicationReceived, so it is capped at MAX_MATERIALS, refused before history."""
+    from schemas.project import MAX_ITEMS, MAX_MATERIALS
+
+    m = at_land()
+    received(m, "eia", T0)
+    now = LATER
+    for round_ in range(MAX_MATERIALS // MAX_ITEMS + 1):
+        notice = sp.decision("eia", "request_completion", reasons=["缺材料"]).model_copy(
+            update={"first_notice_incomplete": round_ > 0}
+        )
+        m.execute("decide", notice, now)
+        items = [f"材料{round_}-{i}" for i in range(MAX_ITEMS)]
+        supply = sp.supply("eia", items)
+        if len({*m.state.matters["eia"].materials, *items}) > MAX_MATERIALS:
+            capped = rf"^items: the application for eia would hold \d+ materials, at most {MAX_MATERIALS}"
+            with pytest.raises(Rejected, match=capped):
+                m.check("supply_materials", supply)
+            return
+        m.check("supply_materials", supply)
+        m.execute("supply_materials", supply, now)
+        now += timedelta(hours=1)
+    raise AssertionError("the cap was never reached")

@@ -246,6 +246,20 @@ class Acceptance(Stages):
             now,
         )
 
+    def check_completion_size(self, cmd: p.SupplyMaterials) -> None:
+        """Refuse, before history, a completion that would take the application past
+        ``MAX_MATERIALS`` materials: each completion adds what it names, and the application's list
+        is in the state and in every ``ApplicationReceived``. The validator's only (``Commands.check``),
+        so a history recorded before the cap replays as it ran."""
+        m = self.matter(cmd.matter_code)
+        if m.state == "incomplete":
+            total = len({*m.materials, *cmd.items})
+            if total > p.MAX_MATERIALS:
+                raise Rejected(
+                    f"items: the application for {m.code} would hold {total} materials, at most "
+                    f"{p.MAX_MATERIALS}; supply what the completion notice asks for"
+                )
+
     def _complete_application(self, m: MatterState, cmd: p.SupplyMaterials, now: datetime) -> p.Ack:
         """The agent completes an application sent back with a notice: it is received again."""
         m.materials = [*m.materials, *(i for i in cmd.items if i not in m.materials)]

@@ -48,6 +48,8 @@ class Commands(Acceptance):
             getattr(self, f"validate_{name}")(cmd, now)
         else:
             getattr(self, f"validate_{name}")(cmd)
+        if isinstance(cmd, p.SupplyMaterials):
+            self.check_completion_size(cmd)
 
     def execute(self, name: str, cmd: BaseModel, now: datetime) -> p.DecisionResult | p.Ack:
         """Apply update ``name`` (validated again), advance the stages, remember the answer."""
