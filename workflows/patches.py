@@ -14,7 +14,7 @@ run recorded before one replays without its marker (``workflow.patched`` answers
 takes the older one it recorded, or none: then each patch is asked on its own, where it always
 was, exactly as before. A patch added later is asked on its own (``Patches.patched``) until a next
 consolidation lists it (``consolidated-2026-12-b`` lists ``quiet-endings`` too, and
-``consolidated-2026-12-c`` also ``ratings-past-production``, so a new run still pays one marker).
+``consolidated-2026-12-c`` also ``owed-past-production``, so a new run still pays one marker).
 A patch's id never changes and is never reused.
 
 Source: Temporal's versioning with patching (``workflow.patched``; a patch asked while replaying
@@ -60,9 +60,10 @@ LEAN_BATCHES = "lean-batches"
 # in the same activation before or after the update (``workflows.pipeline``; tests/faults/evidence).
 QUIET_ENDINGS = "quiet-endings"
 
-# Patch: a project registered since keeps a bad rating's callback and fix clocks running past
-# production (``ProjectState.production_rule``).
-PRODUCTION_RATINGS = "ratings-past-production"
+# Patch: a project registered since keeps what is owed past production: a bad rating's callback and
+# fix clocks run on, and materials owed under tolerance may still be supplied
+# (``ProjectState.production_rule``).
+OWED_PAST_PRODUCTION = "owed-past-production"
 
 # Patch: the one marker of a run started since, standing for every patch below (module docstring).
 CONSOLIDATED = "consolidated-2026-12"
@@ -85,11 +86,11 @@ CONSOLIDATED_PATCHES = frozenset(
 )
 # Patch: the one marker of a run started since, standing for the above and ``QUIET_ENDINGS``.
 CONSOLIDATED_B = "consolidated-2026-12-b"
-# Patch: the one marker of a run started since, standing for the above and ``PRODUCTION_RATINGS``.
+# Patch: the one marker of a run started since, standing for the above and ``OWED_PAST_PRODUCTION``.
 CONSOLIDATED_C = "consolidated-2026-12-c"
 # Newest first: the marker ``Patches.take`` asks for, and the patches it stands for.
 CONSOLIDATIONS: tuple[tuple[str, frozenset[str]], ...] = (
-    (CONSOLIDATED_C, CONSOLIDATED_PATCHES | {QUIET_ENDINGS, PRODUCTION_RATINGS}),
+    (CONSOLIDATED_C, CONSOLIDATED_PATCHES | {QUIET_ENDINGS, OWED_PAST_PRODUCTION}),
     (CONSOLIDATED_B, CONSOLIDATED_PATCHES | {QUIET_ENDINGS}),
     (CONSOLIDATED, CONSOLIDATED_PATCHES),
 )

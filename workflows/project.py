@@ -74,8 +74,8 @@ with workflow.unsafe.imports_passed_through():
         DEEMED_BY_MATTER,
         FILINGS,
         MODES_BY_RULE,
+        OWED_PAST_PRODUCTION,
         PIPELINED,
-        PRODUCTION_RATINGS,
         SCOPED_DECISIONS,
         SHORT_RUNS,
         TEXTS_OUT,
@@ -258,7 +258,7 @@ class ProjectWorkflow(RatingUpdates):
             acceptance_rule=2 if patched(ACCEPTANCE) else 1,
             modes_rule=2 if patched(MODES_BY_RULE) else 1,
             filing_rule=2 if patched(FILINGS) else 1,
-            production_rule=2 if patched(PRODUCTION_RATINGS) else 1,
+            production_rule=2 if patched(OWED_PAST_PRODUCTION) else 1,
             decision_scope=2 if patched(SCOPED_DECISIONS) else 1,
         )
         m = machine_of(state)

@@ -365,3 +365,48 @@ def test_a_permit_revoked_by_a_failed_verification_no_longer_waits_to_lapse() ->
     assert not sp.events_of(m, "PermitLapsed")
     assert [x.permit_expires_at for x in m.view(T1).matters if x.code == PERMIT] == [None]
     assert old not in m.waiting_for(T1)
+
+
+def _tolerance_owed_at_production(production_rule: int) -> ProjectMachine:
+    """Yanhu, fire acceptance approved with tolerance (容缺) as the last acceptance: in production
+    with its materials still owed."""
+    m = sp.machine("yanhu", stage=Stage.COMPLETION_ACCEPTANCE, acceptance_rule=2, filing_rule=2)
+    m.state.production_rule = production_rule  # type: ignore[assignment]
+    sp.open_applications(m, sp.T0)
+    fire = "fire-acceptance"
+    m.check("decide", sp.decision(fire, "accept_with_tolerance", items=["消防设施检测报告"]), sp.T0)
+    m.execute("decide", sp.decision(fire, "accept_with_tolerance", items=["消防设施检测报告"]), sp.T0)
+    for _ in range(5):
+        sp.approve_pending(m, sp.T0)
+    for code in [
+        c
+        for c, x in m.state.matters.items()
+        if any(o.state == "open" and o.kind == "verification" for o in x.obligations)
+    ]:
+        m.execute("verify", sp.verification(code, True), sp.T0)
+    assert m.state.stage == Stage.IN_PRODUCTION
+    assert [(o.kind, o.state) for o in m.state.matters[fire].obligations] == [("supply_materials", "open")]
+    return m
+
+
+def test_materials_owed_under_tolerance_can_be_supplied_in_production_and_keep_the_project_open() -> None:
+    """Production rule 2: production left the owed materials' clock running but refused the agent's
+    supply, so the approval was suspended when it ran out and the project ended with it suspended."""
+    m = _tolerance_owed_at_production(2)
+    fire = "fire-acceptance"
+    assert [p.matter_code for p in m.pending()[0]] == []  # approved, its materials not yet late
+    later = sp.T0 + timedelta(days=30)
+    m.fire_alarms(later)
+    m.advance(later)
+    assert sp.state_of(m, fire) == "suspended" and not m.done
+    assert [(p.matter_code, p.awaited) for p in m.pending()[0]] == [(fire, "owed_materials")]
+    supply = sp.supply(fire, ["消防设施检测报告"])
+    m.check("supply_materials", supply)
+    m.execute("supply_materials", supply, later)
+    assert sp.state_of(m, fire) == "approved" and m.done
+
+
+def test_projects_registered_before_production_rule_2_refuse_the_supply_in_production() -> None:
+    m = _tolerance_owed_at_production(1)
+    with pytest.raises(Rejected, match="nothing can change"):
+        m.check("supply_materials", sp.supply("fire-acceptance", ["消防设施检测报告"]))

@@ -12,7 +12,7 @@ patch (and the small update answers and workflow result), ``*_before_adapter_que
 ``consolidated-2026-12`` (``workflows.patches``: one marker since, where each patch had its own),
 ``*_before_quiet.json`` those recorded before the ``quiet-endings`` patch (and its consolidation
 ``consolidated-2026-12-b``: they hold the older marker), ``*_before_production_rule.json`` those recorded
-before the ``ratings-past-production`` patch (and its consolidation ``consolidated-2026-12-c``; the
+before the ``owed-past-production`` patch (and its consolidation ``consolidated-2026-12-c``; the
 lifecycle recorded since has a bad rating owed its callback and fix past production),
 ``*_before_filings.json``
 those recorded before the ``filings-joint-acceptance`` patch and ``*_before_acceptance.json`` those recorded before the
@@ -131,7 +131,7 @@ async def test_there_are_histories_of_every_kind() -> None:
     assert {f"{k}_before_consolidated" for k in kinds} <= names, "histories whose runs took each patch on its own"
     assert {f"{k}_before_quiet" for k in kinds} <= names, "histories recorded before quiet-endings"
     recorded_again = ("lifecycle_to_production", "withdrawn_at_establishment")
-    assert {f"{k}_before_production_rule" for k in recorded_again} <= names, "recorded before ratings-past-production"
+    assert {f"{k}_before_production_rule" for k in recorded_again} <= names, "recorded before owed-past-production"
     assert {"lifecycle_to_production_before_binary", "lifecycle_to_production_last_run_before_binary"} <= names, (
         "a lifecycle continued with carried_zlib, before the carried state moved to the input's metadata"
     )

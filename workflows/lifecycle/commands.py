@@ -218,7 +218,8 @@ class Commands(Acceptance):
 
     def validate_supply_materials(self, cmd: p.SupplyMaterials) -> MatterState:
         m = self.matter(cmd.matter_code)
-        self._require_active(m)
+        if not (self._owed_past_production(m) and self._open_supply(m)):
+            self._require_active(m)
         if m.state in ("correction", "incomplete") or self._open_supply(m):
             return m
         raise Rejected(f"matter_code: nothing is owed on matter {cmd.matter_code} (state: {m.state})")

@@ -16,7 +16,7 @@ second rating of the same matter, or of the same agent, is refused and never rep
   ``record_fix`` (by the matter's department or the project lead; the fix after the callback)
   close them.
 - The project does not end while a bad rating is owed its callback or fix: since production rule 2
-  (patch ``ratings-past-production``) production leaves their clocks running; a project registered
+  (patch ``owed-past-production``) production leaves their clocks running; a project registered
   before closes them at production, as it did.
 
 Ratings cannot occur in histories recorded before this module, so no patch guards them; what

@@ -76,7 +76,11 @@ class Stages(LifecycleBase):
         if s.stage in (Stage.WITHDRAWN, Stage.CONSTRUCTION):
             return [], 0
         if s.stage == Stage.IN_PRODUCTION:
-            matters = [m for m in s.matters.values() if m.state in REOPENABLE]
+            matters = [
+                m
+                for m in s.matters.values()
+                if m.state in REOPENABLE or (m.state == "suspended" and self._owed_past_production(m))
+            ]
         else:
             held = [m for m in s.matters.values() if m.state == "suspended" and self._spec(m).stage != s.stage]
             matters = self._stage_matters(s.stage) + held
@@ -220,7 +224,8 @@ class Stages(LifecycleBase):
 
     @property
     def done(self) -> bool:
-        """The lifecycle has ended and nothing is owed any more."""
+        """The lifecycle has ended and nothing is owed any more (under production rule 2, no approval
+        is suspended for materials owed under tolerance either: the agent may still supply them)."""
         if self.state.stage == Stage.WITHDRAWN:
             return True
         matters = self.state.matters.values()
@@ -228,6 +233,16 @@ class Stages(LifecycleBase):
             self.state.stage == Stage.IN_PRODUCTION
             and not any(o.state == "open" for m in matters for o in m.obligations)
             and not any(m.state in REOPENABLE for m in matters)  # reopened by a failed verification
+            and not any(self._owed_past_production(m) for m in matters)
+        )
+
+    def _owed_past_production(self, m: MatterState) -> bool:
+        """Production rule 2, in production: materials owed under tolerance (容缺) that the agent may
+        still supply, the approval suspended until then (an obligation not fulfilled)."""
+        return (
+            self.state.production_rule == 2
+            and self.state.stage == Stage.IN_PRODUCTION
+            and any(o.kind == "supply_materials" and o.state != "fulfilled" for o in m.obligations)
         )
 
     def _make_ready(self, m: MatterState, now: datetime) -> None:

@@ -264,9 +264,10 @@ class ProjectState(_State):
     # (``workflows.lifecycle.filings``). Set at registration (``workflow.patched``).
     filing_rule: Literal[1, 2] = 1
     # 1: production closes every clock but the verifications still owed (projects registered
-    # before); 2: a bad rating's callback (回访) and fix (整改) clocks keep running too, so the project
-    # does not end while one is owed (国办发〔2019〕51号: every bad rating is called back and fixed).
-    # Set at registration (``workflow.patched``).
+    # before); 2: a bad rating's callback (回访) and fix (整改) clocks keep running too, and materials
+    # owed under tolerance (容缺) may still be supplied in production, the approval suspended until
+    # then; the project does not end while either is owed (国办发〔2019〕51号: every bad rating is called
+    # back and fixed). Set at registration (``workflow.patched``).
     production_rule: Literal[1, 2] = 1
     # The joint acceptance opinion was issued; joint matters deemed by the absent-department rule.
     joint_opinion: bool = False
