@@ -623,6 +623,10 @@ async def _permit_lapsed(conn: Connection, stored: StoredEvent, e: ev.PermitLaps
     # application (the events that follow make it to apply or pending).
     await rm.update_matter(conn, stored, e, approval_mode=None, license_no=None, license_status="lapsed")
     await rm.clock(conn, e.project_id, permit_clock_id(e.matter_code), "permit", is_open=False)
+    if e.obligations_ended:  # owed for the lapsed approval (permit rule 2): ended with it
+        await rm.update_matter(conn, stored, e, obligation=None)
+        for clock_id in e.obligations_ended:
+            await rm.clock(conn, e.project_id, clock_id, "obligation", is_open=False)
 
 
 @_on(ev.ConstructionProgressReported)

@@ -495,6 +495,16 @@ class PermitLapsed(MatterEvent):
     license_no: str
     expired_at: datetime
     extensions_used: int
+    # The clocks of the materials owed under tolerance (容缺) for the lapsed approval, which end with
+    # it (permit rule 2); None (left out) in events of projects registered before that rule.
+    obligations_ended: list[str] | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("obligations_ended") is None:
+            data.pop("obligations_ended", None)  # as the releases before wrote it
+        return data
 
 
 class ConstructionProgressReported(DomainEvent):

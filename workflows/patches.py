@@ -14,7 +14,8 @@ run recorded before one replays without its marker (``workflow.patched`` answers
 takes the older one it recorded, or none: then each patch is asked on its own, where it always
 was, exactly as before. A patch added later is asked on its own (``Patches.patched``) until a next
 consolidation lists it (``consolidated-2026-12-b`` lists ``quiet-endings`` too, and
-``consolidated-2026-12-c`` also ``owed-past-production``, so a new run still pays one marker).
+``consolidated-2026-12-c`` also ``owed-past-production`` and ``lapse-while-suspended``, so a new
+run still pays one marker).
 A patch's id never changes and is never reused.
 
 Source: Temporal's versioning with patching (``workflow.patched``; a patch asked while replaying
@@ -65,6 +66,10 @@ QUIET_ENDINGS = "quiet-endings"
 # (``ProjectState.production_rule``).
 OWED_PAST_PRODUCTION = "owed-past-production"
 
+# Patch: a project registered since reopens a permit's matter when the permit lapses while its
+# approval is suspended for owed materials, which end with it (``ProjectState.permit_rule``).
+LAPSED_PERMITS = "lapse-while-suspended"
+
 # Patch: the one marker of a run started since, standing for every patch below (module docstring).
 CONSOLIDATED = "consolidated-2026-12"
 CONSOLIDATED_PATCHES = frozenset(
@@ -86,11 +91,12 @@ CONSOLIDATED_PATCHES = frozenset(
 )
 # Patch: the one marker of a run started since, standing for the above and ``QUIET_ENDINGS``.
 CONSOLIDATED_B = "consolidated-2026-12-b"
-# Patch: the one marker of a run started since, standing for the above and ``OWED_PAST_PRODUCTION``.
+# Patch: the one marker of a run started since, standing for the above, ``OWED_PAST_PRODUCTION`` and
+# ``LAPSED_PERMITS``.
 CONSOLIDATED_C = "consolidated-2026-12-c"
 # Newest first: the marker ``Patches.take`` asks for, and the patches it stands for.
 CONSOLIDATIONS: tuple[tuple[str, frozenset[str]], ...] = (
-    (CONSOLIDATED_C, CONSOLIDATED_PATCHES | {QUIET_ENDINGS, OWED_PAST_PRODUCTION}),
+    (CONSOLIDATED_C, CONSOLIDATED_PATCHES | {QUIET_ENDINGS, OWED_PAST_PRODUCTION, LAPSED_PERMITS}),
     (CONSOLIDATED_B, CONSOLIDATED_PATCHES | {QUIET_ENDINGS}),
     (CONSOLIDATED, CONSOLIDATED_PATCHES),
 )

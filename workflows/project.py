@@ -73,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
         CHECKED_START,
         DEEMED_BY_MATTER,
         FILINGS,
+        LAPSED_PERMITS,
         MODES_BY_RULE,
         OWED_PAST_PRODUCTION,
         PIPELINED,
@@ -259,6 +260,7 @@ class ProjectWorkflow(RatingUpdates):
             modes_rule=2 if patched(MODES_BY_RULE) else 1,
             filing_rule=2 if patched(FILINGS) else 1,
             production_rule=2 if patched(OWED_PAST_PRODUCTION) else 1,
+            permit_rule=2 if patched(LAPSED_PERMITS) else 1,
             decision_scope=2 if patched(SCOPED_DECISIONS) else 1,
         )
         m = machine_of(state)

@@ -88,3 +88,23 @@ async def test_a_departments_procedural_fault_counts_in_its_report(private_db: P
     rows = {r.department: r for r in await q.department_report(private_db.pool, zone="tunliu")}
     assert rows["ecology"].faults == 1
     assert all(r.faults == 0 for d, r in rows.items() if d != "ecology")
+
+
+async def test_a_permit_that_lapses_while_suspended_ends_what_was_owed_for_it(private_db: PrivateDb) -> None:
+    """Permit rule 2: the owed materials end with the lapsed permit (``PermitLapsed.obligations_ended``);
+    the read models close their clock and the matter is open to apply again, as the lifecycle says."""
+    from tests.lifecycle.test_modes import PERMIT, suspended_permit_lapses
+
+    m = suspended_permit_lapses(2, keep_events=True)
+    pid = m.state.registration.project_id
+    await project(private_db, m)
+    row = await private_db.pool.fetchrow(
+        "SELECT state, license_no, obligation FROM rm_matters WHERE project_id = $1 AND matter_code = $2", pid, PERMIT
+    )
+    assert dict(row) == {"state": "to_apply", "license_no": None, "obligation": None}
+    open_owed = await private_db.pool.fetch(
+        "SELECT clock_id FROM rm_clocks WHERE project_id = $1 AND scope = 'obligation' AND open", pid
+    )
+    assert [r["clock_id"] for r in open_owed] == [
+        c.clock_id for c in m.state.clocks.values() if c.scope == "obligation" and not c.closed
+    ]

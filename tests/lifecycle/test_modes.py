@@ -410,3 +410,57 @@ def test_projects_registered_before_production_rule_2_refuse_the_supply_in_produ
     m = _tolerance_owed_at_production(1)
     with pytest.raises(Rejected, match="nothing can change"):
         m.check("supply_materials", sp.supply("fire-acceptance", ["消防设施检测报告"]))
+
+
+def suspended_permit_lapses(permit_rule: int, *, keep_events: bool = False) -> ProjectMachine:
+    """Yanhu, the construction permit approved with tolerance (容缺), its materials not supplied (the
+    approval suspended), then the permit neither used nor extended: it lapses (建筑法 §9).
+    ``keep_events``: every event kept in the outbox (to be stored and projected)."""
+    m = sp.machine(
+        "yanhu", stage=Stage.CONSTRUCTION_PERMIT, acceptance_rule=2, modes_rule=2, filing_rule=2, clear=not keep_events
+    )
+    m.state.permit_rule = permit_rule  # type: ignore[assignment]
+    for _ in range(5):
+        if m.state.matters[PERMIT].state != "waiting":
+            break
+        for code, x in list(m.state.matters.items()):
+            if code != PERMIT and m._spec(x).stage == Stage.CONSTRUCTION_PERMIT:
+                if x.state == "to_apply":
+                    sp.apply(m, code, sp.T0)
+                if m.state.matters[code].state == "received":
+                    sp.accept(m, code, sp.T0)
+                if m.state.matters[code].state == "pending":
+                    sp.decide(m, code, "approve", sp.T0)
+    sp.apply(m, PERMIT, sp.T0)
+    sp.accept(m, PERMIT, sp.T0)
+    tolerance = sp.decision(PERMIT, "accept_with_tolerance", items=["funds commitment letter"])
+    m.check("decide", tolerance, sp.T0)
+    m.execute("decide", tolerance, sp.T0)
+    m.fire_alarms(sp.T0 + timedelta(days=20))
+    assert sp.state_of(m, PERMIT) == "suspended"
+    if not keep_events:
+        sp.drain(m)
+    m.fire_alarms(sp.T0 + timedelta(days=120))
+    assert m.state.permits[PERMIT].lapsed
+    return m
+
+
+def test_a_permit_that_lapses_while_suspended_reopens_its_matter_and_is_never_reinstated() -> None:
+    """Permit rule 2: before, the suspended matter kept the lapsed licence, and supplying the owed
+    materials reinstated the approval and set the lapsed permit valid: construction went on on it."""
+    m = suspended_permit_lapses(2)
+    x = m.state.matters[PERMIT]
+    assert (x.state, x.license_no, x.obligations) == ("to_apply", None, [])
+    [lapsed] = sp.events_of(m, "PermitLapsed")
+    assert len(lapsed.payload["obligations_ended"]) == 1
+    with pytest.raises(Rejected, match="nothing is owed on matter construction-permit"):
+        m.check("supply_materials", sp.supply(PERMIT, ["funds commitment letter"]))
+    with pytest.raises(Rejected, match="construction cannot proceed without a valid"):
+        m.check("report_progress", sp.progress(10))
+
+
+def test_projects_registered_before_permit_rule_2_keep_the_suspended_matter_on_lapse() -> None:
+    m = suspended_permit_lapses(1)
+    assert sp.state_of(m, PERMIT) == "suspended" and m.state.matters[PERMIT].license_no is not None
+    [lapsed] = sp.events_of(m, "PermitLapsed")
+    assert "obligations_ended" not in lapsed.payload, "the event as the release before wrote it"

@@ -426,9 +426,19 @@ class Modes(Commands, Ladder, Views):
         permit.lapsed = True
         m = self.state.matters[permit.matter_code]
         c = self._commencement(permit)
+        rule_2 = self.state.permit_rule == 2
+        # Permit rule 2: a suspended approval (materials owed under tolerance) lapses with its permit
+        # too, and what was owed for it ends (it is owed for no approval any more).
+        reopen = m.license_no == permit.license_no and (m.state == "approved" or (rule_2 and m.state == "suspended"))
+        owed = [o for o in m.obligations if o.kind == "supply_materials" and o.state != "fulfilled"]
+        ended = [o.clock_id for o in owed] if rule_2 and reopen else []
         self._emit(
             ev.PermitLapsed(
-                **self._matter_fields(m), license_no=permit.license_no, expired_at=at, extensions_used=permit.extensions
+                **self._matter_fields(m),
+                license_no=permit.license_no,
+                expired_at=at,
+                extensions_used=permit.extensions,
+                obligations_ended=ended if rule_2 else None,
             ),
             now,
         )
@@ -442,7 +452,10 @@ class Modes(Commands, Ladder, Views):
             "Construction cannot proceed on it; apply for a new permit",
             now,
         )
-        if m.state == "approved" and m.license_no == permit.license_no:
+        if reopen:
+            for clock_id in ended:
+                self._close_clock(clock_id, now)
+            m.obligations = [o for o in m.obligations if o.clock_id not in ended]
             m.license_no = None
             m.approval_mode = None
             m.mode = "standard"  # a new application, not the commitment that granted the lapsed permit at once

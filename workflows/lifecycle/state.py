@@ -269,6 +269,12 @@ class ProjectState(_State):
     # then; the project does not end while either is owed (国办发〔2019〕51号: every bad rating is called
     # back and fixed). Set at registration (``workflow.patched``).
     production_rule: Literal[1, 2] = 1
+    # 1: a permit that lapses (建筑法 §9) reopens its matter only while approved (projects registered
+    # before): one whose approval was suspended for materials owed under tolerance kept its lapsed
+    # licence number, and supplying the materials reinstated the approval and the lapsed permit; 2:
+    # it reopens a suspended one too, and the owed materials end with the permit they were owed for
+    # (``PermitLapsed.obligations_ended``). Set at registration (``workflow.patched``).
+    permit_rule: Literal[1, 2] = 1
     # The joint acceptance opinion was issued; joint matters deemed by the absent-department rule.
     joint_opinion: bool = False
     joint_absent: list[str] = []
