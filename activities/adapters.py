@@ -67,7 +67,7 @@ class DepartmentAdapters:
         async with beating(lambda: [sorted(delivered)]):  # a worker that dies mid-delivery is noticed in seconds
             for _, a in calls:
                 if not await submission_stored(self.pool, a.project_id, a.matter_code, a.submission):
-                    key = _key(a)
+                    key = delivery_key(a)
                     if info.attempt < DELIVERY_ATTEMPTS:
                         raise ApplicationError(f"application {key} is not stored yet", type=BATCH_NOT_STORED)
                     # Its batch never landed (the project parked by a refused batch, storage down
@@ -80,13 +80,13 @@ class DepartmentAdapters:
                     )
             async with httpx.AsyncClient(timeout=TIMEOUT) as client:
                 for url, a in calls:
-                    key = _key(a)
+                    key = delivery_key(a)
                     if key in delivered:
                         continue
                     try:
                         await post_json(client, url, a.model_dump(mode="json"), key)
                     except httpx.HTTPError as exc:
-                        failed[key] = (a, f"{type(exc).__name__}: {exc}"[:500], _refused(exc))
+                        failed[key] = (a, f"{type(exc).__name__}: {exc}"[:500], refused(exc))
                     else:
                         delivered.add(key)
             activity.heartbeat(sorted(delivered))  # what this attempt delivered stands for the next
@@ -95,8 +95,8 @@ class DepartmentAdapters:
             return len(calls)
         last = info.attempt >= DELIVERY_ATTEMPTS
         given_up = {k: f for k, f in failed.items() if f[2] or last}
-        for a, error, refused in given_up.values():
-            why = "refused it" if refused else f"failed {info.attempt} times"
+        for a, error, was_refused in given_up.values():
+            why = "refused it" if was_refused else f"failed {info.attempt} times"
             await self._told(a, error, f"the {a.department} system {why}")
         summary = "; ".join(f"{k}: {f[1]}" for k, f in failed.items())
         if len(given_up) == len(failed):
@@ -104,27 +104,32 @@ class DepartmentAdapters:
         raise ApplicationError(f"not delivered yet (retried): {summary}")
 
     async def _told(self, a: SubmitApplication, error: str, why: str) -> None:
-        """Tell the operators and the department, once (the notification id is the delivery's key)."""
-        key = _key(a)
-        await record_notification(
-            self.pool,
-            f"{key}:delivery",
-            a.project_id,
-            "delivery",
-            ["operators", a.department],
-            f"{why}: application {a.matter_code} (submission {a.submission}) was not delivered to the "
-            f"{a.department} system; it is in the department's inbox once its batch is stored",
-            {"matter_code": a.matter_code, "submission": a.submission, "department": a.department, "error": error},
-        )
-        log.error("application not delivered; operators notified", key=key, error=error)
+        await tell_not_delivered(self.pool, a, error, why)
 
 
-def _key(a: SubmitApplication) -> str:
+async def tell_not_delivered(pool: asyncpg.Pool, a: SubmitApplication, error: str, why: str) -> None:
+    """Tell the operators and the department that ``a`` was not delivered to the department's system,
+    once (the notification id is the delivery's key); logged at error."""
+    key = delivery_key(a)
+    await record_notification(
+        pool,
+        f"{key}:delivery",
+        a.project_id,
+        "delivery",
+        ["operators", a.department],
+        f"{why}: application {a.matter_code} (submission {a.submission}) was not delivered to the "
+        f"{a.department} system; it is in the department's inbox once its batch is stored",
+        {"matter_code": a.matter_code, "submission": a.submission, "department": a.department, "error": error},
+    )
+    log.error("application not delivered; operators notified", key=key, error=error)
+
+
+def delivery_key(a: SubmitApplication) -> str:
     """A delivery's ``Idempotency-Key`` (and its notification's id): ``project/matter/submission``."""
     return f"{a.project_id}/{a.matter_code}/{a.submission}"
 
 
-def _refused(exc: httpx.HTTPError) -> bool:
+def refused(exc: httpx.HTTPError) -> bool:
     """A department system's answer that a retry cannot change: 4xx but 408 (timeout) and 429 (busy)."""
     if not isinstance(exc, httpx.HTTPStatusError):
         return False

@@ -27,6 +27,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.adapters import delivery_key, refused, tell_not_delivered
 from activities.heartbeat import beating
 from activities.http import TIMEOUT, post_json
 from catalog.content import REGISTRY, ContentVersions
@@ -37,6 +38,7 @@ from eventstore.store import EventIdConflict, PredecessorNotStored, StreamVersio
 from eventstore.versions import current_catalog, current_zones, record_project_versions
 from schemas.activities import (
     APPLY_BATCH,
+    DELIVERY_ATTEMPTS,
     EVENT_CONFLICT,
     PREDECESSOR_ATTEMPTS,
     PREDECESSOR_NOT_STORED,
@@ -170,12 +172,40 @@ class ProjectActivities:
                 and not batch.adapters_apart  # the workflow delivers them from the adapters' queue
             ]
             if calls:
-                async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-                    for url, effect in calls:
-                        key = f"{effect.project_id}/{effect.matter_code}/{effect.submission}"
-                        await post_json(client, url, effect.model_dump(mode="json"), key)
+                await self._deliver_inline(calls)
         log.info("batch applied", batch=batch.summary(), events_written=written)
         return written
+
+    async def _deliver_inline(self, calls: list[tuple[str, SubmitApplication]]) -> None:
+        """POST applications from the batch itself (runs started before patch ``adapter-queue``).
+
+        The batch is committed by now, so a delivery that cannot succeed never fails it: a refusal
+        (4xx but 408 and 429) is given up at once and one failing at the ``DELIVERY_ATTEMPTS``-th
+        attempt too, the operators and the department told (``delivery`` notification, once per
+        application), as ``deliver_applications`` does on the adapters' queue. Before, the error left
+        unclassified and the batch was retried every 30 s for good, its outbox never dropped.
+
+        Raises:
+            ApplicationError: a department system failed this attempt (retried; the write is a no-op
+                then, every key being a business key).
+        """
+        attempt = activity.info().attempt
+        failed: list[str] = []
+        async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+            for url, effect in calls:
+                try:
+                    await post_json(client, url, effect.model_dump(mode="json"), delivery_key(effect))
+                except httpx.HTTPError as exc:
+                    error = f"{type(exc).__name__}: {exc}"[:500]
+                    if refused(exc) or attempt >= DELIVERY_ATTEMPTS:
+                        why = f"the {effect.department} system " + (
+                            "refused it" if refused(exc) else f"failed {attempt} times"
+                        )
+                        await tell_not_delivered(self.pool, effect, error, why)
+                    else:
+                        failed.append(f"{delivery_key(effect)}: {error}")
+        if failed:
+            raise ApplicationError(f"batch stored; not delivered yet (retried): {'; '.join(failed)}")
 
     @activity.defn(name=RECORD_FAULT)
     async def record_fault(self, report: FaultReport) -> FaultRecorded:

@@ -18,14 +18,17 @@ from activities.project import ProjectActivities, predecessor_misses
 from eventstore.batches import apply_batch
 from eventstore.store import PredecessorNotStored
 from schemas.activities import (
+    DELIVERY_ATTEMPTS,
     EVENT_CONFLICT,
     PREDECESSOR_ATTEMPTS,
     PREDECESSOR_NOT_STORED,
     PREDECESSOR_RETRY_SECONDS,
     PREDECESSOR_WAIT_SECONDS,
 )
-from schemas.effects import Batch
+from schemas.effects import Batch, SubmitApplication
+from schemas.stages import Stage
 from tests import support as sp
+from tests.harness import Receiver
 
 
 async def _stored(pool: asyncpg.Pool, batch: Batch) -> tuple[int, int]:
@@ -91,3 +94,41 @@ def test_misses_are_counted_from_the_heartbeat_details_only() -> None:
     assert predecessor_misses([]) == 0
     assert predecessor_misses([12]) == 12
     assert predecessor_misses(["12"]) == 0, "details of another shape count as none"
+
+
+def _with_application() -> tuple[Batch, str]:
+    """A rule-1 project's whole outbox as one batch of the release before patch ``adapter-queue``
+    (``adapters_apart`` False: ``apply_batch`` POSTs the applications itself); the department of
+    its applications."""
+    m = sp.machine("yanhu", stage=Stage.APPROVAL_LAND, clear=False)
+    applications = [e for e in m.state.effects if isinstance(e, SubmitApplication)]
+    assert applications
+    return Batch(project_id=m.pid, events=list(m.state.pending_events), effects=list(m.state.effects)), applications[
+        0
+    ].department
+
+
+async def test_a_batch_of_the_release_before_adapter_queue_never_retries_a_refused_delivery_for_good(
+    pg_pool: asyncpg.Pool, http_receiver: Receiver
+) -> None:
+    """The batch is stored before its webhooks: a department system's refusal (4xx) is given up and
+    the operators told, as on the adapters' queue; before, the unclassified error retried the
+    committed batch every 30 s for good. A failure worth retrying is retried, up to the last attempt."""
+    batch, department = _with_application()
+    acts = ProjectActivities(pg_pool, {department: http_receiver.url})
+    http_receiver.answers = [503] * 10
+    with pytest.raises(ApplicationError) as retried:
+        await ActivityEnvironment().run(acts.apply_batch, batch)
+    assert not retried.value.non_retryable and "batch stored; not delivered yet" in str(retried.value)
+    assert (await _stored(pg_pool, batch))[0] == len(batch.events)
+    http_receiver.answers = [422] * 10
+    await ActivityEnvironment().run(acts.apply_batch, batch)  # given up, not raised
+    last = ActivityEnvironment()
+    last.info = dataclasses.replace(last.info, attempt=DELIVERY_ATTEMPTS)
+    http_receiver.answers = [503] * 10
+    await last.run(acts.apply_batch, batch)  # the last attempt gives up too
+    told = await pg_pool.fetch(
+        "SELECT kind, recipients FROM notifications WHERE project_id = $1 AND kind = 'delivery'", batch.project_id
+    )
+    assert told and all("operators" in r["recipients"] for r in told)
+    assert http_receiver.received == []
