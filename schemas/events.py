@@ -11,9 +11,9 @@ models never recount the official calendar.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
 
 from schemas.base import Frozen
 
@@ -30,6 +30,22 @@ class DomainEvent(Frozen):
     """Fields common to all events."""
 
     project_id: str
+
+
+class AddedLater(BaseModel):
+    """A mixin of an event that gained fields after release: each one ``ADDED_LATER`` names is left
+    out of the payload while None, so the event is written as the releases before wrote it (its
+    projects registered before the rule that sets the field)."""
+
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _without_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in self.ADDED_LATER:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
 
 class ChecklistItem(Frozen):
@@ -488,7 +504,7 @@ class PermitExpiryWarned(MatterEvent):
     extensions_left: int
 
 
-class PermitLapsed(MatterEvent):
+class PermitLapsed(MatterEvent, AddedLater):
     """Construction did not start by the permit's expiry and it was not extended: it lapsed
     (建筑法 §9); the matter is open for a new application."""
 
@@ -499,12 +515,7 @@ class PermitLapsed(MatterEvent):
     # it (permit rule 2); None (left out) in events of projects registered before that rule.
     obligations_ended: list[str] | None = None
 
-    @model_serializer(mode="wrap")
-    def _without_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        if data.get("obligations_ended") is None:
-            data.pop("obligations_ended", None)  # as the releases before wrote it
-        return data
+    ADDED_LATER = ("obligations_ended",)
 
 
 class ConstructionProgressReported(DomainEvent):
@@ -512,7 +523,7 @@ class ConstructionProgressReported(DomainEvent):
     note: str
 
 
-class ProjectInProduction(DomainEvent):
+class ProjectInProduction(DomainEvent, AddedLater):
     """The last stage passed: the project is in production (投产).
 
     ``clocks_running``: the clocks that keep running past it (verifications still owed, bad ratings
@@ -524,12 +535,7 @@ class ProjectInProduction(DomainEvent):
     working_days_total: float
     clocks_running: list[str] | None = None
 
-    @model_serializer(mode="wrap")
-    def _without_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        if data.get("clocks_running") is None:
-            data.pop("clocks_running", None)  # as the releases before wrote it
-        return data
+    ADDED_LATER = ("clocks_running",)
 
 
 class ProjectWithdrawn(DomainEvent):
