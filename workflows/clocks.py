@@ -32,6 +32,36 @@ def hours_of(clock: Clock, zone: ZonePolicy) -> OfficeHours:
     return zone.hours_on(clock.accepted_at.astimezone(CST).date())
 
 
+# The clocks that count from an application (its acceptance window, and its limits from acceptance or
+# receipt): the only ones the zone's after-hours acceptance rule applies to (period rule 2).
+APPLICATION_SCOPES = frozenset({"matter", "acceptance"})
+
+
+def from_the_event(zone: ZonePolicy) -> ZonePolicy:
+    """``zone`` with every after-hours rule set to ``"same_day"``: how a period counts that starts at
+    an event other than an application's acceptance (a decision, a notice, a rating, a stop).
+
+    ``OfficeHours.after_hours_acceptance`` says when an application received after the close of
+    office hours counts as accepted. Any other period counts from the day of its event, that day
+    not counted, whatever the hour (民法典 §201): a notice served at 20:00 on a Monday starts a
+    period whose first day is the Tuesday. Returns ``zone`` itself when nothing differs (every
+    shipped zone), so the common case costs nothing.
+    """
+    seasons = zone.seasonal_hours.seasons if zone.seasonal_hours is not None else []
+    if all(h.after_hours_acceptance == "same_day" for h in (zone.office_hours, *(s.hours for s in seasons))):
+        return zone
+
+    def same_day(hours: OfficeHours) -> OfficeHours:
+        return hours.model_copy(update={"after_hours_acceptance": "same_day"})
+
+    update: dict[str, object] = {"office_hours": same_day(zone.office_hours)}
+    if zone.seasonal_hours is not None:
+        update["seasonal_hours"] = zone.seasonal_hours.model_copy(
+            update={"seasons": [s.model_copy(update={"hours": same_day(s.hours)}) for s in seasons]}
+        )
+    return zone.model_copy(update=update)
+
+
 def deadline(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy) -> Deadline:
     """When the limit runs out; under seasonal hours at the close of its last day's season."""
     if zone.seasonal_hours is not None:

@@ -14,8 +14,8 @@ run recorded before one replays without its marker (``workflow.patched`` answers
 takes the older one it recorded, or none: then each patch is asked on its own, where it always
 was, exactly as before. A patch added later is asked on its own (``Patches.patched``) until a next
 consolidation lists it (``consolidated-2026-12-b`` lists ``quiet-endings`` too, and
-``consolidated-2026-12-c`` also ``owed-past-production`` and ``lapse-while-suspended``, so a new
-run still pays one marker).
+``consolidated-2026-12-c`` also ``owed-past-production`` and ``lapse-while-suspended``,
+``consolidated-2026-12-d`` also ``event-day-periods``, so a new run still pays one marker).
 A patch's id never changes and is never reused.
 
 Source: Temporal's versioning with patching (``workflow.patched``; a patch asked while replaying
@@ -70,6 +70,11 @@ OWED_PAST_PRODUCTION = "owed-past-production"
 # approval is suspended for owed materials, which end with it (``ProjectState.permit_rule``).
 LAPSED_PERMITS = "lapse-while-suspended"
 
+# Patch: a project registered since counts every period but an application's from the day of its
+# event, whatever the hour, where the zone deems after-hours applications accepted the next working
+# day (``ProjectState.period_rule``; 民法典 §201).
+EVENT_DAY_PERIODS = "event-day-periods"
+
 # Patch: the one marker of a run started since, standing for every patch below (module docstring).
 CONSOLIDATED = "consolidated-2026-12"
 CONSOLIDATED_PATCHES = frozenset(
@@ -94,8 +99,11 @@ CONSOLIDATED_B = "consolidated-2026-12-b"
 # Patch: the one marker of a run started since, standing for the above, ``OWED_PAST_PRODUCTION`` and
 # ``LAPSED_PERMITS``.
 CONSOLIDATED_C = "consolidated-2026-12-c"
+# Patch: the one marker of a run started since, standing for the above and ``EVENT_DAY_PERIODS``.
+CONSOLIDATED_D = "consolidated-2026-12-d"
 # Newest first: the marker ``Patches.take`` asks for, and the patches it stands for.
 CONSOLIDATIONS: tuple[tuple[str, frozenset[str]], ...] = (
+    (CONSOLIDATED_D, CONSOLIDATED_PATCHES | {QUIET_ENDINGS, OWED_PAST_PRODUCTION, LAPSED_PERMITS, EVENT_DAY_PERIODS}),
     (CONSOLIDATED_C, CONSOLIDATED_PATCHES | {QUIET_ENDINGS, OWED_PAST_PRODUCTION, LAPSED_PERMITS}),
     (CONSOLIDATED_B, CONSOLIDATED_PATCHES | {QUIET_ENDINGS}),
     (CONSOLIDATED, CONSOLIDATED_PATCHES),

@@ -63,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         ResolveVersions,
     )
     from schemas.effects import Batch
+    from workflows import clocks
     from workflows.clocks import ClockLedger, ClockLedgers
     from workflows.content import machine_of
     from workflows.faulting import report_fault
@@ -72,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
         CARRIED_APART,
         CHECKED_START,
         DEEMED_BY_MATTER,
+        EVENT_DAY_PERIODS,
         FILINGS,
         LAPSED_PERMITS,
         MODES_BY_RULE,
@@ -261,6 +263,7 @@ class ProjectWorkflow(RatingUpdates):
             filing_rule=2 if patched(FILINGS) else 1,
             production_rule=2 if patched(OWED_PAST_PRODUCTION) else 1,
             permit_rule=2 if patched(LAPSED_PERMITS) else 1,
+            period_rule=2 if patched(EVENT_DAY_PERIODS) else 1,
             decision_scope=2 if patched(SCOPED_DECISIONS) else 1,
         )
         m = machine_of(state)
@@ -590,7 +593,14 @@ class ProjectWorkflow(RatingUpdates):
         m = self._machine
         return ClockLedgers(
             clocks=[
-                ClockLedger(clock_id=tc.clock_id, label=tc.label, clock=tc.clock, office_hours=m.zone.office_hours)
+                # The hours the clock counts with: its zone's on its acceptance day, under the
+                # after-hours rule it counts by (``LifecycleBase.zone_of``).
+                ClockLedger(
+                    clock_id=tc.clock_id,
+                    label=tc.label,
+                    clock=tc.clock,
+                    office_hours=clocks.hours_of(tc.clock, m.zone_of(tc)),
+                )
                 for tc in m.state.clocks.values()
                 if not tc.closed
             ]

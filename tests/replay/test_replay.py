@@ -14,6 +14,9 @@ patch (and the small update answers and workflow result), ``*_before_adapter_que
 ``consolidated-2026-12-b``: they hold the older marker), ``*_before_production_rule.json`` those recorded
 before the ``owed-past-production`` patch (and its consolidation ``consolidated-2026-12-c``; the
 lifecycle recorded since has a bad rating owed its callback and fix past production),
+``*_before_period_rule.json`` those recorded before the ``event-day-periods`` patch (and its
+consolidation ``consolidated-2026-12-d``; the shipped zones count after-hours applications the same
+day, so only the marker differs),
 ``*_before_filings.json``
 those recorded before the ``filings-joint-acceptance`` patch and ``*_before_acceptance.json`` those recorded before the
 ``acceptance`` and ``short-runs`` patches (both paths of every patch replay).
@@ -132,6 +135,7 @@ async def test_there_are_histories_of_every_kind() -> None:
     assert {f"{k}_before_quiet" for k in kinds} <= names, "histories recorded before quiet-endings"
     recorded_again = ("lifecycle_to_production", "withdrawn_at_establishment")
     assert {f"{k}_before_production_rule" for k in recorded_again} <= names, "recorded before owed-past-production"
+    assert {f"{k}_before_period_rule" for k in recorded_again} <= names, "recorded before event-day-periods"
     assert {"lifecycle_to_production_before_binary", "lifecycle_to_production_last_run_before_binary"} <= names, (
         "a lifecycle continued with carried_zlib, before the carried state moved to the input's metadata"
     )

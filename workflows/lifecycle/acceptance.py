@@ -88,7 +88,7 @@ class Acceptance(Stages):
     def _receive(self, m: MatterState, now: datetime, *, completes_notice: bool) -> None:
         spec = self._spec(m)
         since = m.ready_since or now
-        preparation = clocks.days_between(since, now, self.ctx.calendar, self.zone)
+        preparation = clocks.days_between(since, now, self.ctx.calendar, self.event_zone)
         m.submissions += 1
         m.state = "received"
         m.received_at = now

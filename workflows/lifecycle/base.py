@@ -55,6 +55,21 @@ class LifecycleBase:
     def zone(self) -> ZonePolicy:
         return self.ctx.zone
 
+    def zone_of(self, tc: TrackedClock) -> ZonePolicy:
+        """The zone as ``tc`` counts: under its after-hours acceptance rule for an application's
+        clocks (``clocks.APPLICATION_SCOPES``), and from the day of the event for every other
+        period under period rule 2 (``ProjectState.period_rule``; 民法典 §201)."""
+        if tc.scope in clocks.APPLICATION_SCOPES:
+            return self.ctx.zone
+        return self.event_zone
+
+    @property
+    def event_zone(self) -> ZonePolicy:
+        """The zone as a period from an event other than an application counts (a stop's declared
+        length, the ladder's meeting, the enterprise's preparation): from the day of the event
+        under period rule 2, under the zone's after-hours rule before it."""
+        return self.ctx.event_zone if self.state.period_rule == 2 else self.ctx.zone
+
     def _spec(self, m: MatterState) -> MatterSpec:
         return self.ctx.specs[m.code]
 
@@ -124,7 +139,8 @@ class LifecycleBase:
 
     def deadline(self, tc: TrackedClock) -> clocks.DeadlineInfo:
         """The deadline of ``tc``'s statutory limit (its only limit without a promise)."""
-        return self._memo(tc.clock, ("deadline", None), lambda: clocks.deadline(tc.clock, self.ctx.calendar, self.zone))
+        zone = self.zone_of(tc)
+        return self._memo(tc.clock, ("deadline", None), lambda: clocks.deadline(tc.clock, self.ctx.calendar, zone))
 
     def _memo(self, clock: clocks.LegalClock, what: tuple[str, float | None], compute: Callable[[], T]) -> T:
         """``compute()``, remembered for ``clock`` and ``what`` (the figure, and the promised days
@@ -173,7 +189,7 @@ class LifecycleBase:
         def promised() -> clocks.DeadlineInfo:
             promise = self.promise_clock(tc)
             assert promise is not None
-            return clocks.deadline(promise, self.ctx.calendar, self.zone)
+            return clocks.deadline(promise, self.ctx.calendar, self.zone_of(tc))
 
         return self._memo(tc.clock, ("deadline", tc.promised_days), promised)
 
@@ -217,7 +233,7 @@ class LifecycleBase:
     def _used(self, tc: TrackedClock, now: datetime) -> float:
         if tc.final_used_days is not None:
             return tc.final_used_days
-        return clocks.used_days(tc.clock, self.ctx.calendar, self.zone, now)
+        return clocks.used_days(tc.clock, self.ctx.calendar, self.zone_of(tc), now)
 
     def _require_active(self, m: MatterState | None = None) -> None:
         """Refuse changes to an ended project; in production only a matter reopened is still handled.

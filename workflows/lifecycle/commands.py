@@ -392,7 +392,7 @@ class Commands(Acceptance):
             cmd.reason,
             now,
             self.ctx.calendar,
-            self.zone,
+            self.zone_of(tc),
             self._spec(m).extension_max_days,
         )
 

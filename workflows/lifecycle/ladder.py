@@ -29,7 +29,7 @@ class Ladder(Acceptance):
             return []
         info = self.deadline(tc)
         if info.at is None:  # stopped: only an overrun of its declared length fires (§45)
-            over = clocks.stop_overrun_at(tc.clock, self.ctx.calendar, self.zone)
+            over = clocks.stop_overrun_at(tc.clock, self.ctx.calendar, self.event_zone)
             if over is not None and tc.overruns_escalated < len(tc.clock.suspensions):
                 return [(over, "overrun")]
             return []
@@ -48,7 +48,7 @@ class Ladder(Acceptance):
             warn = self._memo(
                 tc.clock,
                 ("warning", tc.promised_days if promise is not None else None),
-                lambda: clocks.warning_at(ladder_clock, self.ctx.calendar, self.zone),
+                lambda: clocks.warning_at(ladder_clock, self.ctx.calendar, self.zone_of(tc)),
             )
             if not tc.warned and warn is not None and warn < ladder_at:
                 out.append((warn, "warn"))
@@ -56,7 +56,7 @@ class Ladder(Acceptance):
                 out.append((ladder_at, "promise"))
         elif not tc.ladder_done and tc.scope != "obligation":
             after = self.zone.escalation.joint_meeting_after_days
-            meet = clocks.add_days(ladder_at, after, self.ctx.calendar, self.zone)
+            meet = clocks.add_days(ladder_at, after, self.ctx.calendar, self.event_zone)
             out.append((meet, "meeting"))
         if not tc.breached:
             out.append((info.at, "breach"))
@@ -181,7 +181,7 @@ class Ladder(Acceptance):
         tc.warned = True
         info = self.answerable_deadline(tc)
         assert info.at is not None
-        left = clocks.left_days(self.promise_clock(tc) or tc.clock, self.ctx.calendar, self.zone, now)
+        left = clocks.left_days(self.promise_clock(tc) or tc.clock, self.ctx.calendar, self.zone_of(tc), now)
         self._emit(
             ev.DeadlineWarned(
                 **self._on_clock(tc),

@@ -23,7 +23,7 @@ from schemas.project import (
     RegisterProject,
 )
 from schemas.stages import Stage
-from workflows.clocks import CalendarData, LegalClock
+from workflows.clocks import CalendarData, LegalClock, from_the_event
 
 # Named sets of matter states.
 OPEN: frozenset[MatterStateName] = frozenset({"received", "pending", "correction"})
@@ -164,7 +164,7 @@ class ProjectContext:
     Not part of the state: only ``ProjectState.versions`` travels through Temporal.
     """
 
-    __slots__ = ("calendar", "catalog", "specs", "zone")
+    __slots__ = ("calendar", "catalog", "event_zone", "specs", "zone")
 
     def __init__(
         self, catalog: Catalog, zone: ZonePolicy, calendar: CalendarData, project_type: str | None = None
@@ -174,6 +174,10 @@ class ProjectContext:
         zone = zone_for_type(zone, project_type)
         self.catalog = zone_catalog(catalog, zone)
         self.zone = zone
+        # The zone as every period that is not an application's counts (period rule 2): from the day
+        # of its event, whatever the hour (``workflows.clocks.from_the_event``); the zone itself
+        # where its after-hours rule is already that.
+        self.event_zone = from_the_event(zone)
         self.calendar = calendar
         self.specs: dict[str, MatterSpec] = {m.code: m for m in self.catalog.matters}
 
@@ -269,6 +273,14 @@ class ProjectState(_State):
     # then; the project does not end while either is owed (国办发〔2019〕51号: every bad rating is called
     # back and fixed). Set at registration (``workflow.patched``).
     production_rule: Literal[1, 2] = 1
+    # 1: every clock counts under the zone's after-hours acceptance rule (projects registered
+    # before); 2: only an application's clocks do (its acceptance window and its limits: the rule is
+    # about when an application counts as received), and every other period counts from the day of
+    # its event, not counted, whatever the hour (民法典 §201): the enterprise's period to file, owed
+    # materials and verifications, a bad rating's callback and fix, stages, the whole process, a
+    # stop's declared length, the ladder's meeting. Under "next_working_day" those ended one working
+    # day late. Set at registration (``workflow.patched``).
+    period_rule: Literal[1, 2] = 1
     # 1: a permit that lapses (建筑法 §9) reopens its matter only while approved (projects registered
     # before): one whose approval was suspended for materials owed under tolerance kept its lapsed
     # licence number, and supplying the materials reinstated the approval and the lapsed permit; 2:

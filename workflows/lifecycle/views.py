@@ -28,7 +28,7 @@ class Views(Stages):
 
     def clock_view(self, tc: TrackedClock, now: datetime) -> ClockView:
         info = self.deadline(tc)
-        cal, zone = self.ctx.calendar, self.zone
+        cal, zone = self.ctx.calendar, self.zone_of(tc)
         return ClockView(
             clock_id=tc.clock_id,
             scope=tc.scope,
