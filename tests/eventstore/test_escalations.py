@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from eventstore import queries as q
 from eventstore.projector import Projector
 from eventstore.store import append
@@ -90,12 +92,17 @@ async def test_a_departments_procedural_fault_counts_in_its_report(private_db: P
     assert all(r.faults == 0 for d, r in rows.items() if d != "ecology")
 
 
-async def test_a_permit_that_lapses_while_suspended_ends_what_was_owed_for_it(private_db: PrivateDb) -> None:
+@pytest.mark.parametrize("supply_days", [None, 100], ids=["suspended", "still-owed"])
+async def test_a_permit_that_lapses_while_suspended_ends_what_was_owed_for_it(
+    private_db: PrivateDb, supply_days: float | None
+) -> None:
     """Permit rule 2: the owed materials end with the lapsed permit (``PermitLapsed.obligations_ended``);
-    the read models close their clock and the matter is open to apply again, as the lifecycle says."""
+    the read models close their clock and the matter is open to apply again, as the lifecycle says.
+    Suspended, their clock closed when they were missed; still owed (a tolerance period longer than
+    the permit's three months), only the lapse closes it."""
     from tests.lifecycle.test_modes import PERMIT, suspended_permit_lapses
 
-    m = suspended_permit_lapses(2, keep_events=True)
+    m = suspended_permit_lapses(2, keep_events=True, supply_days=supply_days)
     pid = m.state.registration.project_id
     await project(private_db, m)
     row = await private_db.pool.fetchrow(

@@ -412,14 +412,26 @@ def test_projects_registered_before_production_rule_2_refuse_the_supply_in_produ
         m.check("supply_materials", sp.supply("fire-acceptance", ["消防设施检测报告"]))
 
 
-def suspended_permit_lapses(permit_rule: int, *, keep_events: bool = False) -> ProjectMachine:
+def suspended_permit_lapses(
+    permit_rule: int, *, keep_events: bool = False, supply_days: float | None = None
+) -> ProjectMachine:
     """Yanhu, the construction permit approved with tolerance (容缺), its materials not supplied (the
     approval suspended), then the permit neither used nor extended: it lapses (建筑法 §9).
-    ``keep_events``: every event kept in the outbox (to be stored and projected)."""
+    ``keep_events``: every event kept in the outbox (to be stored and projected). ``supply_days``: the
+    permit's tolerance period (``MatterSpec.tolerance_supply_days``) in place of the catalog's; one
+    longer than the permit's three months lapses the permit while the materials are still owed, the
+    approval not suspended."""
     m = sp.machine(
         "yanhu", stage=Stage.CONSTRUCTION_PERMIT, acceptance_rule=2, modes_rule=2, filing_rule=2, clear=not keep_events
     )
     m.state.permit_rule = permit_rule  # type: ignore[assignment]
+    if supply_days is not None:
+        catalog = m.ctx.catalog
+        matters = [
+            x.model_copy(update={"tolerance_supply_days": supply_days}) if x.code == PERMIT else x
+            for x in catalog.matters
+        ]
+        m.ctx = ProjectContext(catalog.model_copy(update={"matters": matters}), m.ctx.zone, m.ctx.calendar)
     for _ in range(5):
         if m.state.matters[PERMIT].state != "waiting":
             break
@@ -437,7 +449,7 @@ def suspended_permit_lapses(permit_rule: int, *, keep_events: bool = False) -> P
     m.check("decide", tolerance, sp.T0)
     m.execute("decide", tolerance, sp.T0)
     m.fire_alarms(sp.T0 + timedelta(days=20))
-    assert sp.state_of(m, PERMIT) == "suspended"
+    assert sp.state_of(m, PERMIT) == ("suspended" if supply_days is None else "approved")
     if not keep_events:
         sp.drain(m)
     m.fire_alarms(sp.T0 + timedelta(days=120))
@@ -457,6 +469,18 @@ def test_a_permit_that_lapses_while_suspended_reopens_its_matter_and_is_never_re
         m.check("supply_materials", sp.supply(PERMIT, ["funds commitment letter"]))
     with pytest.raises(Rejected, match="construction cannot proceed without a valid"):
         m.check("report_progress", sp.progress(10))
+
+
+def test_a_permit_that_lapses_while_materials_are_still_owed_ends_them_too() -> None:
+    """Within a tolerance period longer than the permit's three months the approval is not yet
+    suspended: it lapses with the permit, and the materials owed for it end, their clock closed."""
+    m = suspended_permit_lapses(2, supply_days=100)
+    x = m.state.matters[PERMIT]
+    assert (x.state, x.license_no, x.obligations) == ("to_apply", None, [])
+    [lapsed] = sp.events_of(m, "PermitLapsed")
+    [ended] = lapsed.payload["obligations_ended"]
+    assert m.state.clocks[ended].closed and not m.state.clocks[ended].breached
+    assert not sp.events_of(m, "ObligationMissed")
 
 
 def test_projects_registered_before_permit_rule_2_keep_the_suspended_matter_on_lapse() -> None:
