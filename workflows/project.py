@@ -372,10 +372,17 @@ class ProjectWorkflow(RatingUpdates):
 
     def _execute(self, name: str, cmd: BaseModel) -> Any:
         """Apply update ``name`` synchronously and wake the main loop; never awaits."""
+        m = self._machine
+        version, effects = m.state.version, len(m.state.effects)
         try:
-            result = self._machine.execute(name, cmd, workflow.now())
+            result = m.execute(name, cmd, workflow.now())
         except (Rejected, LegalClockError) as exc:
-            # A business failure fails the update, never the workflow task.
+            # A business failure fails the update, never the workflow task. A command is checked
+            # again before it changes anything (tests/lifecycle/test_properties.py: a refusal when
+            # applied leaves the state as it was); should one ever be refused after it emitted,
+            # operators are told (its events stay in the outbox, stored with the next batch).
+            if (m.state.version, len(m.state.effects)) != (version, effects):
+                workflow.logger.error("update %s refused after it changed the project: %s", name, exc)
             raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from None
         self._wake = True
         return result

@@ -177,3 +177,39 @@ def test_any_sequence_of_valid_commands_keeps_the_invariants(
         settle(m, now)
         check_invariants(m, now)
     check_invariants(m, now)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    zone=st.sampled_from(["yanhu", "tunliu"]),
+    plan=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 10_000), st.sampled_from([0, 3, 30])), max_size=30),
+)
+def test_a_command_refused_when_applied_changes_nothing(zone: str, plan: list[tuple[int, int, int]]) -> None:
+    """Two updates validated in one activation: the second's handler meets the state the first left,
+    so its command is checked again when applied (``ProjectMachine.execute``) and may be refused
+    there, after its validator let it through. A refusal then must leave the state exactly as it was:
+    the update fails, and nothing of it may stay in the outbox, the clocks or the answers."""
+    m = sp.machine(zone, clear=False)
+    now = sp.T0
+    for first, second, hours in plan:
+        now += timedelta(hours=hours)
+        settle(m, now)
+        if m.done:
+            break
+        options = candidates(m, now, 60)
+        onward = [(n, c) for n, c in options if n in ONWARD and _onward(c)] or options
+        gated = []
+        for name, cmd in (onward[first % len(onward)], options[second % len(options)]):
+            try:
+                m.check(name, cmd)  # both validated on the state before either ran
+            except Rejected:
+                continue
+            gated.append((name, cmd))
+        for name, cmd in gated:
+            before = m.state.model_dump()
+            try:
+                m.execute(name, cmd, now)
+            except Rejected:
+                assert m.state.model_dump() == before, f"{name} refused after changing the state"
+        settle(m, now)
+    check_invariants(m, now)
