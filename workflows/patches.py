@@ -15,7 +15,8 @@ takes the older one it recorded, or none: then each patch is asked on its own, w
 was, exactly as before. A patch added later is asked on its own (``Patches.patched``) until a next
 consolidation lists it (``consolidated-2026-12-b`` lists ``quiet-endings`` too, and
 ``consolidated-2026-12-c`` also ``owed-past-production`` and ``lapse-while-suspended``,
-``consolidated-2026-12-d`` also ``event-day-periods``, so a new run still pays one marker).
+``consolidated-2026-12-d`` also ``event-day-periods`` and ``promise-only-limits``, so a new run
+still pays one marker).
 A patch's id never changes and is never reused.
 
 Source: Temporal's versioning with patching (``workflow.patched``; a patch asked while replaying
@@ -75,6 +76,11 @@ LAPSED_PERMITS = "lapse-while-suspended"
 # day (``ProjectState.period_rule``; 民法典 §201).
 EVENT_DAY_PERIODS = "event-day-periods"
 
+# Patch: a project registered since breaches a matter the law sets no limit for (a contract) on the
+# zone's promise, not as a legal breach, and refuses a §42 extension of it
+# (``ProjectState.promise_only_rule``).
+PROMISE_ONLY_LIMITS = "promise-only-limits"
+
 # Patch: the one marker of a run started since, standing for every patch below (module docstring).
 CONSOLIDATED = "consolidated-2026-12"
 CONSOLIDATED_PATCHES = frozenset(
@@ -99,11 +105,16 @@ CONSOLIDATED_B = "consolidated-2026-12-b"
 # Patch: the one marker of a run started since, standing for the above, ``OWED_PAST_PRODUCTION`` and
 # ``LAPSED_PERMITS``.
 CONSOLIDATED_C = "consolidated-2026-12-c"
-# Patch: the one marker of a run started since, standing for the above and ``EVENT_DAY_PERIODS``.
+# Patch: the one marker of a run started since, standing for the above, ``EVENT_DAY_PERIODS`` and
+# ``PROMISE_ONLY_LIMITS``.
 CONSOLIDATED_D = "consolidated-2026-12-d"
 # Newest first: the marker ``Patches.take`` asks for, and the patches it stands for.
 CONSOLIDATIONS: tuple[tuple[str, frozenset[str]], ...] = (
-    (CONSOLIDATED_D, CONSOLIDATED_PATCHES | {QUIET_ENDINGS, OWED_PAST_PRODUCTION, LAPSED_PERMITS, EVENT_DAY_PERIODS}),
+    (
+        CONSOLIDATED_D,
+        CONSOLIDATED_PATCHES
+        | {QUIET_ENDINGS, OWED_PAST_PRODUCTION, LAPSED_PERMITS, EVENT_DAY_PERIODS, PROMISE_ONLY_LIMITS},
+    ),
     (CONSOLIDATED_C, CONSOLIDATED_PATCHES | {QUIET_ENDINGS, OWED_PAST_PRODUCTION, LAPSED_PERMITS}),
     (CONSOLIDATED_B, CONSOLIDATED_PATCHES | {QUIET_ENDINGS}),
     (CONSOLIDATED, CONSOLIDATED_PATCHES),

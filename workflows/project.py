@@ -79,6 +79,7 @@ with workflow.unsafe.imports_passed_through():
         MODES_BY_RULE,
         OWED_PAST_PRODUCTION,
         PIPELINED,
+        PROMISE_ONLY_LIMITS,
         SCOPED_DECISIONS,
         SHORT_RUNS,
         TEXTS_OUT,
@@ -264,6 +265,7 @@ class ProjectWorkflow(RatingUpdates):
             production_rule=2 if patched(OWED_PAST_PRODUCTION) else 1,
             permit_rule=2 if patched(LAPSED_PERMITS) else 1,
             period_rule=2 if patched(EVENT_DAY_PERIODS) else 1,
+            promise_only_rule=2 if patched(PROMISE_ONLY_LIMITS) else 1,
             decision_scope=2 if patched(SCOPED_DECISIONS) else 1,
         )
         m = machine_of(state)

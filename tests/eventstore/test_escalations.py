@@ -73,6 +73,24 @@ async def test_a_resolved_joint_meeting_shows_in_the_clocks_escalation(private_d
     assert board[clock].escalation == "meeting_resolved"  # still overdue until it acts on the resolution
 
 
+async def test_a_contracts_missed_promise_is_on_the_board_and_not_the_departments_breach(
+    private_db: PrivateDb,
+) -> None:
+    """Promise-only rule 2: the land transfer contract's promise passed shows on the overdue board as
+    the zone's missed promise, and ``report departments`` counts no legal breach for it."""
+    from tests.lifecycle.test_promise_only import CONTRACT, breach_of_contract, contract_pending
+
+    m = contract_pending(2, keep_events=True)
+    clock = sp.matter_clock(m, CONTRACT)
+    due = sp.deadline_of(m, clock)
+    assert breach_of_contract(m)["limit"] == "promised"
+    await project(private_db, m)
+    [item] = [i for i in await q.overdue(private_db.pool, now=due) if i.clock_id == clock]
+    assert (item.promise_missed, item.breached, item.department) == (True, False, "resources")
+    rows = {r.department: r for r in await q.department_report(private_db.pool, zone="tunliu")}
+    assert rows["resources"].breaches == 0
+
+
 async def test_a_departments_procedural_fault_counts_in_its_report(private_db: PrivateDb) -> None:
     m = sp.machine("tunliu", stage=Stage.APPROVAL_LAND, clear=False, acceptance_rule=2)
     sp.apply(m, "project-filing")

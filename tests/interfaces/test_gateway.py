@@ -215,7 +215,8 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
     r = await gw.decide(pid, decision("land-contract", "resources", "accept"))
     assert r.status_code == 200 and r.json()["state"] == "pending", r.text
     # Accepted (a signed decision too), it moves to the department's "to decide" list and its clock
-    # runs: it stops, resumes, extends.
+    # runs: it stops and resumes; an extension is refused (行政许可法 §42 extends a licence's
+    # statutory limit, and the contract runs on the zone's promise alone).
     row = await gw.inbox("resources", pid, "land-contract", "decision")
     assert row["accepted_at"] is not None, row
     clock = {"matter_code": "land-contract", "department": "resources"}
@@ -232,12 +233,24 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
         headers=as_("resources"),
         json={**clock, "days": 10, "approved_by": "bureau head", "reason": "complex case"},
     )
-    assert r.status_code == 200, r.text
+    assert r.status_code == 409 and "§42" in r.json()["detail"], r.text
     r = await gw.decide(pid, decision("land-contract", "resources"))
     assert r.status_code == 200 and r.json()["state"] == "approved", r.text
     await gw.apply(pid, "land-use-planning-permit")
     r = await gw.decide(pid, decision("land-use-planning-permit", "resources", "accept"))
     assert r.status_code == 200 and r.json()["state"] == "pending", r.text
+    r = await gw.http.post(  # a licence's statutory limit: extended once (行政许可法 §42)
+        f"/projects/{pid}/extend-limit",
+        headers=as_("resources"),
+        json={
+            "matter_code": "land-use-planning-permit",
+            "department": "resources",
+            "days": 10,
+            "approved_by": "bureau head",
+            "reason": "complex case",
+        },
+    )
+    assert r.status_code == 200, r.text
     r = await gw.decide(pid, decision("land-use-planning-permit", "resources", "reject", reasons=["red line"]))
     assert r.status_code == 200 and r.json()["state"] == "rejected", r.text
     r = await gw.http.post(

@@ -101,8 +101,10 @@ async def test_each_role_acts_within_its_scope(gw: Gateway, project: str) -> Non
     # The department stops, resumes and extends its own clock.
     assert (await _post(gw, project, "stop-clock", STOP, "resources")).status_code == 200
     assert (await _post(gw, project, "resume-clock", CLOCK, "resources")).status_code == 200
+    # Authorized; refused by the law: the land transfer contract is on the zone's promise alone and
+    # 行政许可法 §42 extends only a licence's statutory limit (promise-only rule 2).
     r = await _post(gw, project, "extend-limit", {**EXTEND, "days": 10}, "resources")
-    assert r.status_code == 200, r.text
+    assert r.status_code == 409 and r.json()["detail"].startswith("matter_code: land-contract is a contract"), r.text
     # The backup agent and the lead act on the project.
     r = await _post(gw, project, "report-progress", {"percent": 5, "by": "agent-wang"}, "agent-wang")
     assert r.status_code in (200, 409), r.text  # 409 when the project is not under construction: authorized

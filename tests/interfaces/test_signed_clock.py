@@ -24,7 +24,7 @@ from tests.interfaces.tally import record
 
 @pytest.fixture(scope="module")
 async def project(gw: Gateway) -> str:
-    """A tunliu project whose land contract (resources) is accepted: its decision clock runs."""
+    """A tunliu project whose land contract (resources) and EIA (ecology) are accepted: their clocks run."""
     pid = await gw.register()
     await wait_registered(gw, pid)
     await gw.apply(pid, "enterprise-registration")
@@ -32,12 +32,16 @@ async def project(gw: Gateway) -> str:
     await gw.apply(pid, "project-filing")
     await gw.apply(pid, "land-contract")
     assert (await gw.decide(pid, decision("land-contract", "resources", "accept"))).status_code == 200
+    await gw.apply(pid, "eia")
+    assert (await gw.decide(pid, decision("eia", "ecology", "accept"))).status_code == 200
     return pid
 
 
 CLOCK = {"matter_code": "land-contract", "department": "resources"}
 STOP = {**CLOCK, "kind": "expert_review", "reason": "expert panel", "expected_days": 10}
 EXTEND = {**CLOCK, "days": 10, "approved_by": "head", "reason": "complex site"}
+# An approval's statutory limit (行政许可法 §42); the land contract, on the zone's promise alone, has none.
+EXTEND_EIA = {**EXTEND, "matter_code": "eia", "department": "ecology"}
 
 
 def _rid() -> str:
@@ -73,6 +77,8 @@ async def test_a_department_stops_resumes_and_extends_its_clock_signed(gw: Gatew
     r = await _signed(gw, project, "resume-clock", {**CLOCK, "request_id": _rid()})
     assert r.status_code == 200, r.text
     r = await _signed(gw, project, "extend-limit", {**EXTEND, "request_id": _rid()})
+    assert r.status_code == 409 and "§42" in r.json()["detail"], r.text
+    r = await _signed(gw, project, "extend-limit", {**EXTEND_EIA, "request_id": _rid()}, signer="ecology")
     assert r.status_code == 200, r.text
     view = (await gw.http.get(f"/projects/{project}", headers=as_("operator"))).json()
     clock = next(m["clock"] for m in view["matters"] if m["code"] == "land-contract")

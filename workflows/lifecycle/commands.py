@@ -363,6 +363,12 @@ class Commands(Acceptance):
         tc = self.state.clocks.get(m.clock_id or "")
         if m.state not in OPEN or tc is None:
             raise Rejected(f"matter_code: {cmd.matter_code} has no running clock to extend")
+        spec = self._spec(m)
+        if self.state.promise_only_rule == 2 and spec.statutory_days is None:
+            raise Rejected(
+                f"matter_code: {cmd.matter_code} is a {spec.kind} on the zone's promise alone; 行政许可法 §42 extends "
+                "an administrative licence's statutory limit, and the law sets none here"
+            )
         if clocks.is_extended(tc.clock):
             raise Rejected(f"matter_code: the limit of {cmd.matter_code} was already extended once (行政许可法 §42)")
         if cmd.days > self._spec(m).extension_max_days:

@@ -281,6 +281,13 @@ class ProjectState(_State):
     # stop's declared length, the ladder's meeting. Under "next_working_day" those ended one working
     # day late. Set at registration (``workflow.patched``).
     period_rule: Literal[1, 2] = 1
+    # 1: a matter the law sets no decision limit for (a contract: the land transfer contract; a
+    # filing under filing rule 1), on the zone's promise alone, was breached as if the law's limit
+    # had passed (counted as the department's legal breach) and could be extended under 行政许可法
+    # §42 (projects registered before); 2: its breach is the promise's (``DeadlineBreached.limit``
+    # "promised": 督办, counted apart from legal breaches) and §42, which extends an administrative
+    # licence's statutory limit, is refused for it. Set at registration (``workflow.patched``).
+    promise_only_rule: Literal[1, 2] = 1
     # 1: a permit that lapses (建筑法 §9) reopens its matter only while approved (projects registered
     # before): one whose approval was suspended for materials owed under tolerance kept its lapsed
     # licence number, and supplying the materials reinstated the approval and the lapsed permit; 2:
