@@ -91,6 +91,31 @@ async def test_a_contracts_missed_promise_is_on_the_board_and_not_the_department
     assert rows["resources"].breaches == 0
 
 
+async def test_a_contracts_missed_promise_ends_when_a_calendar_moves_its_deadline_ahead(
+    private_db: PrivateDb,
+) -> None:
+    """As the lifecycle re-arms the contract's clock (a holiday added on its deadline day moves the
+    deadline a working day on), the board no longer lists the missed promise."""
+    import json
+
+    from legalclock import merge_calendar_file
+    from tests.lifecycle.test_promise_only import CONTRACT, breach_of_contract, contract_pending
+
+    m = contract_pending(2, keep_events=True)
+    clock = sp.matter_clock(m, CONTRACT)
+    due = sp.deadline_of(m, clock)
+    breach_of_contract(m)
+    await project(private_db, m)
+    assert clock in {i.clock_id for i in await q.overdue(private_db.pool, now=due)}
+    holiday = {"years": {str(due.year): {"holidays": {due.date().isoformat(): "test"}, "workdays": {}}}}
+    calendar, _ = merge_calendar_file(m.ctx.calendar, json.dumps(holiday))
+    later = due + timedelta(minutes=5)
+    m.calendar_changed(calendar, later)
+    assert not m.state.clocks[clock].breached and sp.deadline_of(m, clock) > later
+    await project(private_db, m)
+    assert clock not in {i.clock_id for i in await q.overdue(private_db.pool, now=later)}
+
+
 async def test_a_departments_procedural_fault_counts_in_its_report(private_db: PrivateDb) -> None:
     m = sp.machine("tunliu", stage=Stage.APPROVAL_LAND, clear=False, acceptance_rule=2)
     sp.apply(m, "project-filing")
