@@ -370,20 +370,6 @@ async def _deadlines_moved(
         promised_deadline=rm.KEEP if promised is None else promised,
         promise_missed=rearmed(promised),
     )
-    if rearmed(deadline) is False:
-        await _rearm_promise_only(conn, e.project_id, e.clock_id)
-
-
-async def _rearm_promise_only(conn: Connection, project_id: str, clock_id: str) -> None:
-    """A clock on the zone's promise alone (a contract under promise-only rule 2: its breach is
-    ``DeadlineBreached.limit`` "promised", with no promised deadline of its own beside the limit):
-    its missed promise ends with its re-armed deadline, as the lifecycle re-arms it."""
-    await conn.execute(
-        """UPDATE rm_clocks SET promise_missed = false, promise_provisional = false
-           WHERE project_id = $1 AND clock_id = $2 AND promised_deadline IS NULL AND promise_missed""",
-        project_id,
-        clock_id,
-    )
 
 
 @_on(ev.DeadlinesRecomputed)
@@ -393,8 +379,6 @@ async def _recomputed(conn: Connection, stored: StoredEvent, e: ev.DeadlinesReco
     for clock_id, deadline in e.deadlines.items():
         rearmed = deadline is not None and deadline > stored.occurred_at
         await rm.clock(conn, e.project_id, clock_id, deadline=deadline, breached=False if rearmed else None)
-        if rearmed:
-            await _rearm_promise_only(conn, e.project_id, clock_id)
     for clock_id, deadline in e.promised_deadlines.items():
         rearmed = deadline is not None and deadline > stored.occurred_at
         await rm.clock(
@@ -467,8 +451,6 @@ async def _migrated(conn: Connection, stored: StoredEvent, e: ev.ContentMigrated
             promise_missed=False if promise and promised_ahead else None,
             is_open=False if move.limit_days is None else None,  # a stage limit the new policy removed
         )
-        if ahead and move.deadline != move.deadline_was and not promise:
-            await _rearm_promise_only(conn, e.project_id, move.clock_id)
 
 
 @_on(ev.LimitExtended)

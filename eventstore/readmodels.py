@@ -37,14 +37,20 @@ ON CONFLICT (project_id, clock_id) DO UPDATE SET
     open = coalesce($12, c.open),
     -- The zone's promise on the same clock (two limits per matter).
     promised_deadline = CASE WHEN $15 THEN EXCLUDED.promised_deadline ELSE c.promised_deadline END,
-    promise_missed = coalesce($16, c.promise_missed),
+    -- On a clock without a promise beside its limit, a missed promise is its breach (a contract
+    -- under promise-only rule 2: ``DeadlineBreached.limit`` "promised"): re-arming ends both.
+    promise_missed = coalesce($16, CASE WHEN $10 = false AND $21 THEN false ELSE c.promise_missed END),
     -- Whether each breach rests on a provisional deadline (migration 0240); re-arming ends it too.
     provisional = coalesce($17, CASE WHEN $10 = false THEN false ELSE c.provisional END),
-    promise_provisional = coalesce($18, CASE WHEN $16 = false THEN false ELSE c.promise_provisional END),
+    promise_provisional = coalesce(
+        $18, CASE WHEN $16 = false OR ($10 = false AND $21) THEN false ELSE c.promise_provisional END),
     -- A stop that outlasted its declared length (migration 0250); it ends when the clock resumes.
     stop_overran = coalesce($19, CASE WHEN $9 = false THEN false ELSE c.stop_overran END),
     meeting_id = coalesce($20, c.meeting_id)
 """
+# $21: the clock has no promised deadline beside its limit after this update.
+_ONE_LIMIT = "(CASE WHEN $15 THEN EXCLUDED.promised_deadline ELSE c.promised_deadline END) IS NULL"
+_UPSERT_CLOCK = _UPSERT_CLOCK.replace("$21", _ONE_LIMIT)
 
 
 async def clock(
@@ -70,7 +76,9 @@ async def clock(
 
     ``provisional`` / ``promise_provisional``: the statutory breach / the missed promise was recorded
     on a provisional deadline (``DeadlineBreached.provisional``); re-arming a breach
-    (``breached=False``, ``promise_missed=False``) clears its flag unless given. ``stop_overran``:
+    (``breached=False``, ``promise_missed=False``) clears its flag unless given, and
+    ``breached=False`` on a clock without a promised deadline also ends its missed promise (a
+    contract's breach under promise-only rule 2 is its promise's). ``stop_overran``:
     the clock's stop outlasted its declared length (``StopOverran``); resuming (``stopped=False``)
     clears it. ``meeting_id``: the joint meeting convened on the clock.
     """
