@@ -14,7 +14,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from legalclock import CST, OfficialCalendar, YearCalendar, default_calendar
+from legalclock import CST, OfficialCalendar, YearCalendar, default_calendar, provisional_holidays
 from schemas.project import (
     Commitment,
     Decision,
@@ -166,6 +166,22 @@ def official_2027() -> OfficialCalendar:
         workdays={date(2027, 10, 9): "国庆节调休"},
     )
     return default_calendar().with_year(2027, year)
+
+
+def noticed_through(last_year: int) -> OfficialCalendar:
+    """The shipped calendar with a notice for each year up to ``last_year`` that has none, each as
+    the State Council would publish the law's own rest days (国务院《全国年节及纪念日放假办法》).
+
+    The time-skipping server starts at today's date, and a deemed approval is never taken on a
+    provisional year's deadline; a test about deemed approval itself runs on this calendar, so it
+    does not turn into a held one as the date nears a year without a notice.
+    """
+    calendar = default_calendar()
+    for year in range(min(calendar.years), last_year + 1):
+        if not calendar.is_official(year):
+            holidays = {day: name.replace(" (provisional)", "") for day, name in provisional_holidays(year).items()}
+            calendar = calendar.with_year(year, YearCalendar(holidays=holidays))
+    return calendar
 
 
 async def move_to(env: WorkflowEnvironment, target: datetime) -> None:

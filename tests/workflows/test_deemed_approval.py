@@ -10,9 +10,12 @@ from datetime import timedelta
 import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
+from catalog.content import REGISTRY
+from schemas.project import CalendarUpdate
 from tests.harness import Harness
-from tests.workflows.helpers import approve_all, events, matter, settle, view
+from tests.workflows.helpers import approve_all, events, matter, noticed_through, settle, view
 from tests.workflows.test_escalation import of_clock
+from workflows.project import ProjectWorkflow
 
 
 async def test_deemed_approval_records_the_departments_liability(
@@ -21,9 +24,15 @@ async def test_deemed_approval_records_the_departments_liability(
     # Yanhu's policy deems the joint-acceptance opinions it lists (缺席默认), planning verification
     # among them; fire acceptance (public safety) is never deemed without a named local rule.
     h = await ts.start(zone="yanhu")
+    # Deemed approval is held on a provisional deadline (tests/workflows/test_provisional_deemed.py):
+    # this one runs where the years it spans have their notice, whatever today's date.
+    this_year = (await ts_env.get_current_time()).year
+    calendar = CalendarUpdate(version=REGISTRY.add_calendar(noticed_through(this_year + 1)))
+    await h.signal(ProjectWorkflow.calendar_updated, calendar)
     v = await approve_all(h, "completion_acceptance")
     planning = matter(v, "planning-verification")
     assert planning.state == "pending" and planning.clock.deadline is not None
+    assert not planning.clock.provisional
     await settle(h)
     await ts_env.sleep(planning.clock.deadline - await ts_env.get_current_time() + timedelta(hours=1))
     rows = await events(pg_pool, v.project_id, wait_for="DepartmentLiabilityRecorded")
