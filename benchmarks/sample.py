@@ -124,7 +124,9 @@ class _Matter:
     def __init__(self, s: ProjectStream, rng: random.Random, item: ev.ChecklistItem) -> None:
         self.s, self.rng, self.item = s, rng, item
         self.m: dict[str, Any] = {"matter_code": item.matter_code, "department": item.department, "stage": item.stage}
-        self.limit = item.promised_days or item.statutory_days
+        # The days the matter runs on: the promise, else the statute (a derived checklist gives every
+        # matter one or the other; a matter with neither is handled as a day's work).
+        self.limit: float = item.promised_days or item.statutory_days or 1.0
         # Tolerance (容缺) is a department's choice at decision time for matters that allow it.
         self.tolerable = "tolerance" in default_catalog().matter(item.matter_code).modes
         self.submission = 0

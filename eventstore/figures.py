@@ -17,6 +17,8 @@ The figures, per zone (or every zone) and period (a year ``2026``, a quarter ``2
 - **Departments** (``figures``): decisions in the period (approved, filed, deemed, rejected), on time
   against the statutory limit (used working days <= statutory days, never a deemed approval) and
   against the limit the zone answers for (its promise where it has one: the lifecycle's verdict);
+  the statutory rate over the decisions the law sets a period for (a contract, 城市房地产管理法 §15,
+  has none under promise-only rule 2: it counts against the promise only);
   acceptances in the period, on time unless deemed by the department's silence (行政许可法 §32).
 - **Stages**: stages completed in the period, the working days their clocks used against their limits
   (the elapsed time of the stage: parallel matters are not added up).
@@ -25,7 +27,8 @@ The figures, per zone (or every zone) and period (a year ``2026``, a quarter ``2
   whole-process cap for the project's type.
 - **Savings** by commitment, tolerance and regional assessment, the source's way (per project:
   Lingchuan, 80 days and 200,000 yuan of evaluation fees per project): for each project and stage,
-  the longest chain of the stage's matters at their statutory limits (``requires`` chains, parallel
+  the longest chain of the stage's matters at their statutory limits (a matter without one: the
+  zone's promise; ``requires`` chains, parallel
   otherwise) minus the longest chain with that mode's matters at the days they took; summed over the
   project's stages, then averaged over the projects that used the mode. Matters saved in the period,
   never one whose approval was revoked since (a failed verification reverses its saving). Fees: the
@@ -141,7 +144,9 @@ _DECISION = f"""
 INSERT INTO rm_decisions (event_id, project_id, zone, department, matter_code, stage, outcome, mode, decided_at,
        working_days_used, statutory_days, promised_days, on_time_statutory, on_time_promised)
 SELECT $2, $1, {_ZONE}, $3, $4, $5, $6, $7, $8, $9, s.statutory, s.promised,
-       $7 IS DISTINCT FROM 'deemed' AND (s.statutory IS NULL OR $9 <= s.statutory + s.extension),
+       -- NULL where the law sets no decision period (a contract under promise-only rule 2): a
+       -- decision no statutory limit applies to is never counted on time against the law
+       CASE WHEN s.statutory IS NOT NULL THEN $7 IS DISTINCT FROM 'deemed' AND $9 <= s.statutory + s.extension END,
        coalesce($10, $7 IS DISTINCT FROM 'deemed' AND $9 <= coalesce(s.promised, s.statutory, $9))
 FROM (SELECT coalesce($11, (SELECT statutory_days FROM rm_matters WHERE project_id = $1 AND matter_code = $4))
                  AS statutory,
@@ -198,8 +203,10 @@ async def _exempted(conn: Connection, stored: StoredEvent, e: ev.MatterExempted)
 
 
 async def _saved(
-    conn: Connection, stored: StoredEvent, e: ev.MatterEvent, mode: str, statutory: float, used: float
+    conn: Connection, stored: StoredEvent, e: ev.MatterEvent, mode: str, statutory: float | None, used: float
 ) -> None:
+    if statutory is None:  # no statutory limit (promise-only rule 2): nothing saved against the law
+        return
     await conn.execute(
         f"""INSERT INTO rm_savings (project_id, matter_code, zone, stage, mode, statutory_days, days_used, saved_at)
            VALUES ($1, $2, {_ZONE}, $3, $4, $5, $6, $7)
@@ -410,6 +417,9 @@ class DepartmentFigures(_View):
     approved: int
     rejected: int
     deemed: int
+    # Decisions on a matter the law sets a decision period for (not a contract under promise-only
+    # rule 2): the statutory rate's whole.
+    under_statutory: int
     on_time_statutory: int
     on_time_statutory_rate: float | None
     on_time_promised: int
@@ -502,6 +512,7 @@ async def _departments(db: Executor, args: tuple[Any, ...]) -> list[DepartmentFi
                       count(*) FILTER (WHERE outcome = 'approved') AS approved,
                       count(*) FILTER (WHERE outcome = 'rejected') AS rejected,
                       count(*) FILTER (WHERE mode = 'deemed') AS deemed,
+                      count(*) FILTER (WHERE on_time_statutory IS NOT NULL) AS under_statutory,
                       count(*) FILTER (WHERE on_time_statutory) AS on_time_statutory,
                       count(*) FILTER (WHERE on_time_promised) AS on_time_promised
                FROM rm_decisions WHERE ($1::text IS NULL OR zone = $1) AND decided_at >= $2 AND decided_at < $3
@@ -512,6 +523,7 @@ async def _departments(db: Executor, args: tuple[Any, ...]) -> list[DepartmentFi
                GROUP BY zone, department)
            SELECT zone, department, coalesce(decided, 0) AS decided, coalesce(approved, 0) AS approved,
                   coalesce(rejected, 0) AS rejected, coalesce(deemed, 0) AS deemed,
+                  coalesce(under_statutory, 0) AS under_statutory,
                   coalesce(on_time_statutory, 0) AS on_time_statutory,
                   coalesce(on_time_promised, 0) AS on_time_promised,
                   coalesce(accepted, 0) AS accepted, coalesce(accepted_on_time, 0) AS accepted_on_time
@@ -521,7 +533,7 @@ async def _departments(db: Executor, args: tuple[Any, ...]) -> list[DepartmentFi
     return [
         DepartmentFigures(
             **dict(r),
-            on_time_statutory_rate=_rate(r["on_time_statutory"], r["decided"]),
+            on_time_statutory_rate=_rate(r["on_time_statutory"], r["under_statutory"]),
             on_time_promised_rate=_rate(r["on_time_promised"], r["decided"]),
             accepted_on_time_rate=_rate(r["accepted_on_time"], r["accepted"]),
         )
@@ -590,7 +602,8 @@ async def _savings(db: Executor, args: tuple[Any, ...], fees: dict[str, dict[str
     if not saved:
         return []
     matters = await db.fetch(
-        "SELECT project_id, matter_code, stage, statutory_days FROM rm_matters WHERE project_id = ANY($1::text[])",
+        """SELECT project_id, matter_code, stage, coalesce(statutory_days, promised_days) AS statutory_days
+           FROM rm_matters WHERE project_id = ANY($1::text[])""",
         sorted({r["project_id"] for r in saved}),
     )
     requires = {m.code: list(m.requires) for m in (await _catalog(db)).matters}

@@ -263,7 +263,8 @@ async def _exempted(conn: Connection, stored: StoredEvent, e: ev.MatterExempted)
         stored.occurred_at,
     )
     await rm.close_clocks(conn, e.project_id, matter_code=e.matter_code, scope="matter")
-    await rm.save_days(conn, e.project_id, "regional", e.statutory_days)
+    # An exemption from a matter the law sets no period for (promise-only rule 2) saves no legal days.
+    await rm.save_days(conn, e.project_id, "regional", e.statutory_days or 0.0)
 
 
 @_on(ev.MatterApproved)

@@ -512,11 +512,15 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
     ev.ApplicationRefused: lambda e: f"Application for {_matter(e)} not accepted: {'; '.join(e.reasons)}",
     ev.DepartmentFaultRecorded: lambda e: f"Fault of {e.department} on {e.matter_code} ({e.law}): {e.fault}",
     ev.MatterExempted: lambda e: (
-        f"{_matter(e)} covered by regional assessment {e.assessment}, {_d(e.statutory_days)} days saved"
+        f"{_matter(e)} covered by regional assessment {e.assessment}"
+        + (f", {_d(e.statutory_days)} days saved" if e.statutory_days is not None else "")
     ),
     ev.MatterApproved: lambda e: (
-        f"Approved {_matter(e)} ({e.mode}) in {_d(e.working_days_used)} of "
-        f"{_d(e.statutory_days)} working days" + ("" if e.on_time else ", late")
+        f"Approved {_matter(e)} ({e.mode}) in {_d(e.working_days_used)}"
+        + (f" of {_d(e.statutory_days)}" if e.statutory_days is not None else "")
+        + " working days"
+        + ("" if e.statutory_days is not None else " (no statutory limit: on the zone's promise)")
+        + ("" if e.on_time else ", late")
     ),
     ev.MatterRejected: lambda e: f"Rejected {_matter(e)}: {'; '.join(e.reasons)}",
     ev.CorrectionRequested: lambda e: f"Correction requested for {_matter(e)}: {', '.join(e.items)}; clock stopped",

@@ -56,7 +56,9 @@ class ChecklistItem(Frozen):
     department: str
     stage: str
     mode: HandlingMode
-    statutory_days: float
+    # The statutory decision limit (working days); None where the law sets none (a contract, a
+    # filing) in projects under promise-only rule 2. Before it, the days the matter's clock ran on.
+    statutory_days: float | None
     promised_days: float | None
     main_materials: list[str]
     secondary_materials: list[str]
@@ -116,7 +118,8 @@ class MatterEvent(DomainEvent):
 class MatterSubmitted(MatterEvent):
     submission: int
     mode: HandlingMode
-    statutory_days: float
+    # None: the law sets no decision period (a contract, a filing; promise-only rule 2).
+    statutory_days: float | None
     promised_days: float | None
     # The statutory deadline; with the zone's shorter promise, ``promised_deadline`` is the one the
     # zone answers for (before the two-clock rule ``deadline`` was the shorter of the two).
@@ -210,7 +213,8 @@ class MatterExempted(MatterEvent):
     """
 
     assessment: str
-    statutory_days: float
+    # The statutory limit the exemption saved; None where the law sets none (promise-only rule 2).
+    statutory_days: float | None
     area: str | None = None
     project_kind: str | None = None
     commitment: str | None = None
@@ -231,7 +235,9 @@ class MatterApproved(MatterEvent):
     mode: ApprovalMode
     decided_by: str
     working_days_used: float
-    statutory_days: float
+    # None: the law sets no decision period (a contract, a filing; promise-only rule 2); ``on_time``
+    # then judges the zone's promise alone.
+    statutory_days: float | None
     on_time: bool
 
 

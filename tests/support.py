@@ -152,6 +152,7 @@ def unregistered(
     acceptance_rule: Literal[1, 2] = 1,
     modes_rule: Literal[1, 2] = 1,
     filing_rule: Literal[1, 2] = 1,
+    promise_only_rule: Literal[1, 2] = 1,
 ) -> ProjectMachine:
     """A machine holding ``reg`` before ``register`` ran (for registration tests).
 
@@ -173,6 +174,7 @@ def unregistered(
         acceptance_rule=acceptance_rule,
         modes_rule=modes_rule,
         filing_rule=filing_rule,
+        promise_only_rule=promise_only_rule,
     )
     return ProjectMachine(state, ctx)
 
@@ -191,6 +193,7 @@ def machine(
     acceptance_rule: Literal[1, 2] = 1,
     modes_rule: Literal[1, 2] = 1,
     filing_rule: Literal[1, 2] = 1,
+    promise_only_rule: Literal[1, 2] = 1,
 ) -> ProjectMachine:
     """A registered project at ``at`` (its first stage open), approved until ``stage`` if given.
 
@@ -198,7 +201,7 @@ def machine(
     it causes; the stream's version keeps counting.
     """
     reg = reg or registration(zone=zone, project_type=project_type, standard_land_parcel=standard_land_parcel)
-    m = unregistered(reg, clock_model, deemed_rule, acceptance_rule, modes_rule, filing_rule)
+    m = unregistered(reg, clock_model, deemed_rule, acceptance_rule, modes_rule, filing_rule, promise_only_rule)
     facts = ProjectFacts.of(reg)
     m.register(derive_checklist(m.ctx.catalog, m.ctx.zone, facts), at)
     m.advance(at)

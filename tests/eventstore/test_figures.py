@@ -19,6 +19,7 @@ import asyncpg
 import pytest
 
 from eventstore import figures as f
+from eventstore import queries as q
 from eventstore.batches import apply_batch
 from eventstore.projector import Projector
 from schemas import project as p
@@ -179,5 +180,52 @@ async def test_a_decision_within_an_approved_extension_is_on_time_against_the_st
     for extended, (days_used, statutory, on_time) in rows.items():
         assert statutory < days_used <= statutory + 10, rows
         assert on_time is extended, rows
+    await projector.rebuild()
+    assert await judged() == rows
+
+
+async def test_a_contract_is_judged_against_the_promise_alone(private_pool: asyncpg.Pool) -> None:
+    """Promise-only rule 2: the land transfer contract (城市房地产管理法 §15) has no statutory limit, so
+    its late decision is late against the promise and neither on time nor late against the law: the
+    statutory rate's whole (``under_statutory``) leaves it out. Before the rule its promise stood in
+    as the statute (2 working days). Rebuilt from the events alike."""
+    from tests.lifecycle.test_promise_only import CONTRACT, contract_pending
+
+    pids = {}
+    for rule in (1, 2):
+        m = contract_pending(rule, keep_events=True)
+        due = sp.deadline_of(m, sp.matter_clock(m, CONTRACT))
+        sp.decide(m, CONTRACT, now=due + timedelta(days=7))
+        await store(private_pool, m)
+        pids[rule] = m.pid
+    projector = Projector(private_pool)
+    await projector.run_once()
+
+    async def judged() -> dict[int, tuple[float | None, bool | None, bool]]:
+        out = {}
+        for rule, pid in pids.items():
+            r = await private_pool.fetchrow(
+                "SELECT statutory_days, on_time_statutory, on_time_promised FROM rm_decisions"
+                " WHERE project_id = $1 AND matter_code = $2",
+                pid,
+                CONTRACT,
+            )
+            out[rule] = (r["statutory_days"], r["on_time_statutory"], r["on_time_promised"])
+        return out
+
+    rows = await judged()
+    assert rows == {1: (2.0, False, False), 2: (None, None, False)}
+    report = await f.figures(private_pool, "2026", "tunliu")
+    [resources] = [d for d in report.departments if d.department == "resources"]
+    decided_under_law = await private_pool.fetchval(
+        "SELECT count(*) FROM rm_decisions WHERE department = 'resources' AND statutory_days IS NOT NULL"
+    )
+    assert resources.under_statutory == decided_under_law == resources.decided - 1
+    assert resources.on_time_statutory_rate == pytest.approx(resources.on_time_statutory / resources.under_statutory)
+    lines = {rule: [t.summary for t in await q.project_timeline(private_pool, pid)] for rule, pid in pids.items()}
+    [late] = [line for line in lines[2] if line.startswith("Approved") and CONTRACT in line]
+    assert late.endswith("working days (no statutory limit: on the zone's promise), late"), late
+    [before] = [line for line in lines[1] if line.startswith("Approved") and CONTRACT in line]
+    assert before.endswith(" of 2 working days, late"), before
     await projector.rebuild()
     assert await judged() == rows

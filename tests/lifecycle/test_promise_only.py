@@ -6,6 +6,8 @@ legal breach, and 行政许可法 §42, which extends a licence's statutory limi
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 
 from tests import support as sp
@@ -14,11 +16,10 @@ from workflows.lifecycle import ProjectMachine, Rejected
 CONTRACT = "land-contract"
 
 
-def contract_pending(rule: int, *, keep_events: bool = False) -> ProjectMachine:
+def contract_pending(rule: Literal[1, 2], *, keep_events: bool = False) -> ProjectMachine:
     """Tunliu's stage 1, approved until the land transfer contract is pending, outbox drained
     (``keep_events``: every event kept, to be stored and projected)."""
-    m = sp.machine("tunliu", acceptance_rule=2, clear=not keep_events)
-    m.state.promise_only_rule = rule  # type: ignore[assignment]
+    m = sp.machine("tunliu", acceptance_rule=2, promise_only_rule=rule, clear=not keep_events)
     for _ in range(10):
         if sp.state_of(m, CONTRACT) == "pending":
             break
@@ -68,3 +69,24 @@ def test_an_approvals_statutory_limit_is_still_extended_and_a_legal_breach() -> 
     m.fire_alarms(sp.statutory_deadline_of(m, clock))
     limits = [e.payload["limit"] for e in sp.events_of(m, "DeadlineBreached") if e.payload["clock_id"] == clock]
     assert limits[-1] == "statutory"
+
+
+@pytest.mark.parametrize(("rule", "recorded"), [(2, None), (1, 2.0)])
+def test_a_contract_records_no_statutory_limit_under_rule_2(rule: Literal[1, 2], recorded: float | None) -> None:
+    """The checklist line, the acceptance and the approval say the law sets the contract no limit
+    (``statutory_days`` None), so no report judges it against the law; before rule 2 they recorded
+    the zone's promise (2 working days) as if it were the law's."""
+    m = contract_pending(rule, keep_events=True)
+    [item] = [i for i in m.state.checklist if i.matter_code == CONTRACT]
+    assert (item.statutory_days, item.promised_days) == (recorded, 2.0)
+    [registered] = sp.events_of(m, "ProjectRegistered")
+    [line] = [i for i in registered.payload["checklist"] if i["matter_code"] == CONTRACT]
+    assert line["statutory_days"] == recorded
+    [accepted] = [e.payload for e in sp.events_of(m, "ApplicationAccepted") if e.payload["matter_code"] == CONTRACT]
+    assert accepted["statutory_days"] == recorded
+    sp.decide(m, CONTRACT)
+    [approved] = [e.payload for e in sp.events_of(m, "MatterApproved") if e.payload["matter_code"] == CONTRACT]
+    assert (approved["statutory_days"], approved["on_time"]) == (recorded, True)
+    # An approval keeps its statutory limit under either rule.
+    [eia] = [i for i in m.state.checklist if i.matter_code == "eia"]
+    assert eia.statutory_days == m.ctx.specs["eia"].statutory_days == 30

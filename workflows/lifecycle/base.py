@@ -9,7 +9,7 @@ from typing import Any, TypeVar, cast
 from catalog.models import MatterSpec, ZonePolicy
 from schemas import effects as fx
 from schemas import events as ev
-from schemas.events import ClockScope, EventEnvelope
+from schemas.events import ChecklistItem, ClockScope, EventEnvelope
 from schemas.project import (
     Ack,
     DecisionRecord,
@@ -72,6 +72,27 @@ class LifecycleBase:
 
     def _spec(self, m: MatterState) -> MatterSpec:
         return self.ctx.specs[m.code]
+
+    def _statutory_days(self, spec: MatterSpec) -> float | None:
+        """The statutory decision limit an event records for ``spec`` (working days).
+
+        Under promise-only rule 2 (``ProjectState.promise_only_rule``) None where the law sets no
+        decision period (a contract, 城市房地产管理法 §15; a filing): no report may judge it against
+        the law. Before it, the days its clock ran on (``MatterSpec.clock_days``, the zone's promise).
+        """
+        return spec.statutory_days if self.state.promise_only_rule == 2 else spec.clock_days
+
+    def _as_handed(self, items: list[ChecklistItem], specs: Callable[[str], MatterSpec]) -> list[ChecklistItem]:
+        """The checklist (一次性告知清单) as the project hands it: under promise-only rule 2 a matter
+        without a statutory decision limit lists none (``_statutory_days``); ``specs`` looks a
+        matter up by code in the content the checklist was derived from."""
+        if self.state.promise_only_rule != 2:
+            return items
+        out = []
+        for item in items:
+            days = specs(item.matter_code).statutory_days
+            out.append(item if days == item.statutory_days else item.model_copy(update={"statutory_days": days}))
+        return out
 
     def _emit(self, event: ev.DomainEvent, now: datetime) -> None:
         self.state.version += 1

@@ -115,7 +115,8 @@ class Migration(Filings):
     def _checklist_under(self, target: ProjectContext) -> list[ChecklistItem]:
         """The checklist the project would have been handed under ``target`` (as ``register`` makes
         it: under modes rule 2 a regional assessment the project does not fit is applied for)."""
-        items = derive_checklist(target.catalog, target.zone, ProjectFacts.of(self.state.registration))
+        derived = derive_checklist(target.catalog, target.zone, ProjectFacts.of(self.state.registration))
+        items = self._as_handed(derived, target.catalog.matter)
         if not self._by_rule:
             return items
         twin = type(self)(self.state, target)  # reads the registration and the target zone only

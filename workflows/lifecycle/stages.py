@@ -28,6 +28,7 @@ class Stages(LifecycleBase):
     def register(self, checklist: list[ChecklistItem], now: datetime) -> None:
         """Enter the pipeline: checklist, matters, the whole-process clock, the first stage."""
         r = self.state.registration
+        checklist = self._as_handed(checklist, self.ctx.catalog.matter)
         self.state.checklist = checklist
         cap = self.zone.process_caps.get(r.project_type)
         process = self._new_clock(PROCESS_CLOCK_ID, "process", "whole approval process", cap, now) if cap else None
@@ -128,7 +129,7 @@ class Stages(LifecycleBase):
         """Satisfied by the zone's regional assessment (区域评估); ``record``: the fit and commitment."""
         m.state = "exempt"
         spec = self._spec(m)
-        fields = {"assessment": spec.regional_assessment or "", "statutory_days": spec.clock_days}
+        fields = {"assessment": spec.regional_assessment or "", "statutory_days": self._statutory_days(spec)}
         self._emit(ev.MatterExempted(**self._matter_fields(m), **fields, **(record or {})), now)
 
     def _satisfied(self, m: MatterState) -> bool:
@@ -291,7 +292,7 @@ class Stages(LifecycleBase):
             **self._matter_fields(m),
             "submission": m.submissions,
             "mode": m.mode,
-            "statutory_days": spec.clock_days,
+            "statutory_days": self._statutory_days(spec),
             "promised_days": spec.promised_days,
             "deadline": deadline,
             "promised_deadline": promised,
@@ -342,7 +343,7 @@ class Stages(LifecycleBase):
                 mode=mode,
                 decided_by=by,
                 working_days_used=used,
-                statutory_days=self._spec(m).clock_days,
+                statutory_days=self._statutory_days(self._spec(m)),
                 on_time=on_time,
             ),
             now,
