@@ -560,7 +560,10 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
     ev.DeadlineWarned: lambda e: (
         f"Warning: {_clock(e.scope, e.department)} due {_t(e.deadline)}, {_d(e.working_days_left)} working days left"
     ),
-    ev.DeadlineBreached: lambda e: f"Deadline breached: {_clock(e.scope, e.department)}, due {_t(e.deadline)}",
+    ev.DeadlineBreached: lambda e: (
+        f"{'Promise missed' if e.limit == 'promised' else 'Deadline breached'}: {_clock(e.scope, e.department)}, "
+        f"due {_t(e.deadline)}" + (" (the zone's promise; 督办, no legal breach)" if e.limit == "promised" else "")
+    ),
     ev.ProvisionalDeadlineConfirmed: lambda e: (
         f"Provisional deadline of clock {e.clock_id} confirmed by {e.by}: {e.reason}"
     ),

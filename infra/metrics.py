@@ -7,7 +7,9 @@ daiban counters go through the same exporter, created on the activity's metric m
 
 - ``daiban_events_recorded{event_type}``: every domain event newly written to the event store;
 - ``daiban_decisions{outcome}``: ``approved`` / ``rejected`` / ``correction_requested``;
-- ``daiban_deadline_breaches{scope}``: matter, stage, obligation or process clocks breached;
+- ``daiban_deadline_breaches{scope, limit}``: matter, stage, obligation or process clocks breached;
+  ``limit`` ``statutory`` (the law's: a legal breach) or ``promised`` (the zone's promise missed,
+  督办 only; every breach of a contract under promise-only rule 2);
 - ``daiban_escalations{level}``: ``lead`` (督办) and ``joint_meeting`` (联席会议);
 - ``daiban_project_faults``: batches the storage refused for good (the project is parked and
   marked ``DaibanFaulted``; see ``activities.project.record_fault``).
@@ -84,7 +86,9 @@ class _Counters:
     def __init__(self, meter: MetricMeter) -> None:
         self.events = meter.create_counter("daiban_events_recorded", "Domain events newly recorded")
         self.decisions = meter.create_counter("daiban_decisions", "Department decisions by outcome")
-        self.breaches = meter.create_counter("daiban_deadline_breaches", "Deadlines breached by clock scope")
+        self.breaches = meter.create_counter(
+            "daiban_deadline_breaches", "Deadlines breached by clock scope and limit (statutory or promised)"
+        )
         self.escalations = meter.create_counter("daiban_escalations", "Escalations to the lead and joint meetings")
 
     def count(self, events: Sequence[Any]) -> None:
@@ -94,7 +98,8 @@ class _Counters:
             if kind in DECISION_OUTCOMES:
                 _add(self.decisions, outcome=DECISION_OUTCOMES[kind])
             elif kind == "DeadlineBreached":
-                _add(self.breaches, scope=str(e.payload.get("scope", "unknown")))
+                limit = str(e.payload.get("limit", "statutory"))  # the event's default
+                _add(self.breaches, scope=str(e.payload.get("scope", "unknown")), limit=limit)
             elif kind in ESCALATION_LEVELS:
                 _add(self.escalations, level=ESCALATION_LEVELS[kind])
 

@@ -89,6 +89,11 @@ async def test_a_contracts_missed_promise_is_on_the_board_and_not_the_department
     assert (item.promise_missed, item.breached, item.department) == (True, False, "resources")
     rows = {r.department: r for r in await q.department_report(private_db.pool, zone="tunliu")}
     assert rows["resources"].breaches == 0
+    lines = [t.summary for t in await q.project_timeline(private_db.pool, m.pid) if t.event_type == "DeadlineBreached"]
+    assert [line for line in lines if "resources" in line] == [
+        f"Promise missed: matter clock of resources, due {due.astimezone(CST):%Y-%m-%d %H:%M}"
+        " (the zone's promise; 督办, no legal breach)"
+    ]
 
 
 async def test_a_contracts_missed_promise_ends_when_a_calendar_moves_its_deadline_ahead(

@@ -121,6 +121,7 @@ def test_breaches_and_escalations_are_counted_by_kind() -> None:
     meter = _FakeMeter()
     _Counters(cast(MetricMeter, meter)).count(
         [
+            event("DeadlineBreached", scope="matter", limit="promised"),
             event("DeadlineBreached", scope="matter"),
             event("EscalatedToLead"),
             event("JointMeetingConvened"),
@@ -131,10 +132,12 @@ def test_breaches_and_escalations_are_counted_by_kind() -> None:
     )
     counted = [(name, attrs) for name, attrs in meter.seen if name != "daiban_events_recorded"]
     assert counted == [
-        ("daiban_deadline_breaches", {"scope": "matter"}),
+        # The zone's promise missed is no legal breach; an event without the field is a statutory one.
+        ("daiban_deadline_breaches", {"scope": "matter", "limit": "promised"}),
+        ("daiban_deadline_breaches", {"scope": "matter", "limit": "statutory"}),
         ("daiban_escalations", {"level": "lead"}),
         ("daiban_escalations", {"level": "joint_meeting"}),
         ("daiban_decisions", {"outcome": "rejected"}),
         ("daiban_decisions", {"outcome": "correction_requested"}),
     ]
-    assert sum(name == "daiban_events_recorded" for name, _ in meter.seen) == 6
+    assert sum(name == "daiban_events_recorded" for name, _ in meter.seen) == 7
