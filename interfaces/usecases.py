@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Literal
 
 import structlog
 from pydantic import BaseModel, ConfigDict
@@ -21,7 +22,7 @@ from eventstore.calendars import current_calendar, store_calendar
 from eventstore.store import Executor
 from eventstore.versions import current_zone, current_zones
 from interfaces.client import DaibanClient, DaibanError, InvalidInput, ProjectFinished, ProjectNotFound, checked
-from legalclock import CalendarDiff, OfficialCalendar, diff_calendar_file, merge_calendar_file
+from legalclock import CST, CalendarDiff, OfficialCalendar, diff_calendar_file, merge_calendar_file
 from schemas.project import CalendarUpdate, RegisterProject
 
 log = structlog.get_logger(__name__)
@@ -150,7 +151,11 @@ async def _check_against_zone(db: Executor, reg: RegisterProject) -> None:
 
 
 class DeadlineMove(_Result):
-    """A running project's deadline that the new calendar moves (``working_days`` > 0: later)."""
+    """A running project's deadline that the new calendar moves (``working_days`` > 0: later).
+
+    ``limit``: the law's deadline (``statutory``) or the zone's promise on the same clock
+    (``promised``, the one the zone answers for and escalates on).
+    """
 
     project_id: str
     clock_id: str
@@ -158,6 +163,7 @@ class DeadlineMove(_Result):
     before: datetime | None
     after: datetime | None
     working_days: int
+    limit: Literal["statutory", "promised"] = "statutory"
 
 
 class CalendarPublished(_Result):
@@ -269,29 +275,35 @@ async def _notify(
     return notified, missed
 
 
+_LIMITS: tuple[Literal["statutory"], Literal["promised"]] = ("statutory", "promised")
+
+
 async def _moves(
     daiban: DaibanClient, project_id: str, base: OfficialCalendar, merged: OfficialCalendar
 ) -> list[DeadlineMove]:
-    """The project's open deadlines that ``merged`` moves, recomputed from their legal ledgers."""
+    """The project's open deadlines that ``merged`` moves, recomputed from their legal ledgers: each
+    clock's statutory deadline and, where the zone promised less, its promised one."""
     out = []
+    index = merged.day_index
     for ledger in await daiban.clock_ledger(project_id):
-        before = ledger.clock.deadline(base, ledger.office_hours).at
-        after = ledger.clock.deadline(merged, ledger.office_hours).at
-        if before == after:
-            continue
-        shift = 0
-        if before is not None and after is not None:
-            index = merged.day_index
-            a, b = sorted((before.date().toordinal(), after.date().toordinal()))
-            shift = (index.working_before(b) - index.working_before(a)) * (1 if after > before else -1)
-        out.append(
-            DeadlineMove(
-                project_id=project_id,
-                clock_id=ledger.clock_id,
-                label=ledger.label,
-                before=before,
-                after=after,
-                working_days=shift,
+        pairs = zip(ledger.deadlines(base), ledger.deadlines(merged), strict=True)
+        for limit, (before, after) in zip(_LIMITS, pairs, strict=True):
+            if before == after:
+                continue
+            shift = 0
+            if before is not None and after is not None:
+                # Working days between the two dates (Beijing time), signed.
+                a, b = sorted((before.astimezone(CST).date().toordinal(), after.astimezone(CST).date().toordinal()))
+                shift = (index.working_before(b) - index.working_before(a)) * (1 if after > before else -1)
+            out.append(
+                DeadlineMove(
+                    project_id=project_id,
+                    clock_id=ledger.clock_id,
+                    label=ledger.label,
+                    before=before,
+                    after=after,
+                    working_days=shift,
+                    limit=limit,
+                )
             )
-        )
     return out

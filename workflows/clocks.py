@@ -13,7 +13,16 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from catalog.models import ZonePolicy
-from legalclock import CST, Clock, OfficeHours, OfficialCalendar, SuspensionKind, count_working_days, seasonal_deadline
+from legalclock import (
+    CST,
+    Clock,
+    OfficeHours,
+    OfficialCalendar,
+    SeasonalHours,
+    SuspensionKind,
+    count_working_days,
+    seasonal_deadline,
+)
 from legalclock.clock import Deadline
 
 CalendarData = OfficialCalendar
@@ -171,7 +180,8 @@ def local_text(at: datetime) -> str:
 class ClockLedger(BaseModel):
     """An open clock with its whole legal ledger (stops, extension) and the zone's office hours.
 
-    What a caller needs to recompute the deadline under another calendar (a notice's dry run).
+    What a caller needs to recompute the deadline under another calendar (a notice's dry run):
+    ``deadlines(calendar)`` counts both of the clock's deadlines as the lifecycle does.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -179,7 +189,22 @@ class ClockLedger(BaseModel):
     clock_id: str
     label: str
     clock: Clock
+    # The hours of the acceptance day (a zone's seasons: ``seasonal_hours`` closes the last day).
     office_hours: OfficeHours
+    # The zone's promise on the same ledger (``LifecycleBase.promise_clock``); None: no promise
+    # shorter than the limit.
+    promise: Clock | None = None
+    seasonal_hours: SeasonalHours | None = None
+
+    def deadlines(self, calendar: OfficialCalendar) -> tuple[datetime | None, datetime | None]:
+        """(statutory deadline, promised deadline) under ``calendar``; None: stopped, or no promise."""
+
+        def at(clock: Clock) -> datetime | None:
+            if self.seasonal_hours is not None:
+                return seasonal_deadline(clock, calendar, self.seasonal_hours).at
+            return clock.deadline(calendar, self.office_hours).at
+
+        return at(self.clock), (at(self.promise) if self.promise is not None else None)
 
 
 class ClockLedgers(BaseModel):

@@ -609,6 +609,8 @@ class ProjectWorkflow(RatingUpdates):
                     label=tc.label,
                     clock=tc.clock,
                     office_hours=clocks.hours_of(tc.clock, m.zone_of(tc)),
+                    promise=m.promise_clock(tc),
+                    seasonal_hours=m.zone_of(tc).seasonal_hours,
                 )
                 for tc in m.state.clocks.values()
                 if not tc.closed

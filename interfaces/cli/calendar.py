@@ -112,9 +112,11 @@ def load(
                 days.add_row(c.day.isoformat(), f"{c.was} {c.was_name}".strip(), f"{c.now} {c.now_name}".strip())
         if days.row_count:
             out.print(days)
-        moves = Table("Project", "Clock", "Deadline before", "After", "Working days", title="Deadlines that move")
+        moves = Table(
+            "Project", "Clock", "Limit", "Deadline before", "After", "Working days", title="Deadlines that move"
+        )
         for m in result.moves:
-            moves.add_row(m.project_id, m.clock_id, _local(m.before), _local(m.after), f"{m.working_days:+d}")
+            moves.add_row(m.project_id, m.clock_id, m.limit, _local(m.before), _local(m.after), f"{m.working_days:+d}")
         if moves.row_count:
             show_table(moves, keep={"Project", "Clock"})
 

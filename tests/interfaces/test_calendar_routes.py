@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from catalog.load import default_zones
 from interfaces.contentload import load_zones
-from legalclock import provisional_holidays
+from legalclock import CST, default_calendar, provisional_holidays
 from tests.interfaces.conftest import Gateway, decision, operator
 
 
@@ -54,30 +55,50 @@ async def test_a_notice_dry_run_lists_every_changed_day_and_each_moved_deadline(
             break
         await asyncio.sleep(0.1)
     # The whole-process cap counts approval time only: it runs once an application is accepted (受理).
-    await gw.apply(pid, "enterprise-registration")
-    r = await gw.decide(pid, decision("enterprise-registration", "market", "accept"))
+    for code, department in (("enterprise-registration", "market"), ("project-approval", "approval")):
+        await gw.apply(pid, code)
+        r = await gw.decide(pid, decision(code, department, "accept"))
+        assert r.status_code == 200 and r.json()["state"] == "pending", r.text
+        r = await gw.decide(pid, decision(code, department))
+        assert r.status_code == 200 and r.json()["state"] == "approved", r.text
+    # Land pre-review: statutory 20 working days, the zone's promise 3 (Tunliu).
+    await gw.apply(pid, "land-pre-review")
+    r = await gw.decide(pid, decision("land-pre-review", "resources", "accept"))
     assert r.status_code == 200 and r.json()["state"] == "pending", r.text
+    # The second working day after today (Beijing time), within every one of those limits: the
+    # file makes it a holiday (a zone's correction), so each of the three deadlines ends a working
+    # day later, whatever the date the suite runs on.
+    calendar, today = default_calendar(), datetime.now(CST).date()
+    day = [d for d in (today + timedelta(days=n) for n in range(1, 30)) if calendar.is_working_day(d)][1]
+    in_force = (await gw.http.get(f"/calendar/{day.year}", headers=operator())).json()
+    assert day.isoformat() not in in_force["holidays"], "a working day in the calendar in force too"
     # A 2027 notice: the statutory days, and National Day extended to 7 days with two swaps.
     days = {d.isoformat(): n.removesuffix(" (provisional)") for d, n in provisional_holidays(2027).items()}
     days.update({f"2027-10-0{d}": "国庆节" for d in range(1, 8)})
     # It also names a day of the previous December, as the 2023 notice did (2022-12-31).
     days["2026-12-31"] = "元旦"
-    notice = {
-        "years": {"2027": {"holidays": days, "workdays": {"2027-09-26": "国庆节调休", "2027-10-09": "国庆节调休"}}}
+    years: dict[str, Any] = {
+        "2027": {"holidays": days, "workdays": {"2027-09-26": "国庆节调休", "2027-10-09": "国庆节调休"}}
     }
-    r = await gw.http.post("/calendar", params={"dry_run": "true"}, headers=operator(), json=notice)
+    years.setdefault(str(day.year), {"holidays": {}, "workdays": {}})["holidays"][day.isoformat()] = "调整"
+    r = await gw.http.post("/calendar", params={"dry_run": "true"}, headers=operator(), json={"years": years})
     assert r.status_code == 200, r.text
     out = r.json()
-    assert out["stored"] is False and set(out["changed_years"]) == {2026, 2027}
+    assert out["stored"] is False and {2026, 2027, day.year} <= set(out["changed_years"])
     changed = {c["day"] for y in out["changes"]["years"] for c in y["changes"]}
-    assert {"2026-12-31", "2027-09-26", "2027-10-06", "2027-10-07", "2027-10-09"} <= changed
-    # The government-invested project's whole-process cap (45 working days from the acceptance) runs
-    # over 31 Dec 2026: it ends one working day later under the notice; the dry run says which clock, from and to.
-    (move,) = [m for m in out["moves"] if m["project_id"] == pid and m["clock_id"] == "process"]
-    assert move["working_days"] == 1 and move["after"] > move["before"]
-    assert (await gw.http.get("/calendar/2026", headers=operator())).json()["holidays"].get("2026-12-31") is None, (
-        "nothing stored"
-    )
+    assert {"2026-12-31", "2027-09-26", "2027-10-06", "2027-10-07", "2027-10-09", day.isoformat()} <= changed
+    # The dry run says which clock, which limit, from and to: the government-invested project's
+    # whole-process cap (45 working days from the first acceptance), the pre-review's statutory
+    # limit and its promise, the one the zone answers for (each may also cross 31 Dec 2026).
+    moved = {(m["clock_id"], m["limit"]): m for m in out["moves"] if m["project_id"] == pid}
+    assert {("process", "statutory"), ("matter:land-pre-review:1", "statutory")} <= set(moved)
+    promise = moved[("matter:land-pre-review:1", "promised")]
+    assert promise["working_days"] >= 1 and promise["after"] > promise["before"]
+    if not today < date(2026, 12, 31) <= day + timedelta(days=10):
+        assert promise["working_days"] == 1, "the promise's 3 working days hold one new holiday"
+    assert all(m["working_days"] >= 1 and m["after"] > m["before"] for m in moved.values())
+    stored = (await gw.http.get(f"/calendar/{day.year}", headers=operator())).json()["holidays"]
+    assert day.isoformat() not in stored, "nothing stored"
 
 
 async def test_the_deadline_calculator_closes_on_the_zones_seasonal_hours(gw: Gateway) -> None:
