@@ -20,6 +20,7 @@ from legalclock import (
     OfficialCalendar,
     SeasonalHours,
     SuspensionKind,
+    add_working_days_by_season,
     count_working_days,
     seasonal_deadline,
 )
@@ -146,8 +147,21 @@ def extend(
     return clock.extend(days, approved_by, reason, now, calendar=calendar, hours=hours, max_days=max_days)
 
 
-def stop_overrun_at(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy) -> datetime | None:
-    """When the open stop outlasts its declared length (None: not stopped, or no length declared)."""
+def stop_overrun_at(
+    clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy, *, by_stop_day: bool = False
+) -> datetime | None:
+    """When the open stop outlasts its declared length (None: not stopped, or no length declared).
+
+    The declared length is a period of its own, from the stop. With ``by_stop_day`` (period rule 2)
+    a zone's seasons count it with the hours of the stop's day and close it on those of its last
+    day (``seasonal_deadline``); before, with the hours of the clock's acceptance day. A zone
+    without seasons counts it alike either way.
+    """
+    if by_stop_day and zone.seasonal_hours is not None and clock.stopped:
+        stop = clock.suspensions[-1]
+        if stop.expected_days is None:
+            return None
+        return add_working_days_by_season(calendar, zone.seasonal_hours, stop.start, stop.expected_days).at
     due = clock.stop_overrun_at(calendar, hours_of(clock, zone))
     return None if due is None else due.at
 

@@ -29,7 +29,8 @@ class Ladder(Acceptance):
             return []
         info = self.deadline(tc)
         if info.at is None:  # stopped: only an overrun of its declared length fires (§45)
-            over = clocks.stop_overrun_at(tc.clock, self.ctx.calendar, self.event_zone)
+            rule2 = self.state.period_rule == 2
+            over = clocks.stop_overrun_at(tc.clock, self.ctx.calendar, self.event_zone, by_stop_day=rule2)
             if over is not None and tc.overruns_escalated < len(tc.clock.suspensions):
                 return [(over, "overrun")]
             return []

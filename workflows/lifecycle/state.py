@@ -279,7 +279,8 @@ class ProjectState(_State):
     # its event, not counted, whatever the hour (民法典 §201): the enterprise's period to file, owed
     # materials and verifications, a bad rating's callback and fix, stages, the whole process, a
     # stop's declared length, the ladder's meeting. Under "next_working_day" those ended one working
-    # day late. Set at registration (``workflow.patched``).
+    # day late. Under a zone's seasons a stop's declared length also counts with the hours of the
+    # stop's day, not the clock's acceptance day. Set at registration (``workflow.patched``).
     period_rule: Literal[1, 2] = 1
     # 1: a matter the law sets no decision limit for (a contract: the land transfer contract; a
     # filing under filing rule 1), on the zone's promise alone, was breached as if the law's limit
