@@ -275,9 +275,6 @@ async def _notify(
     return notified, missed
 
 
-_LIMITS: tuple[Literal["statutory"], Literal["promised"]] = ("statutory", "promised")
-
-
 async def _moves(
     daiban: DaibanClient, project_id: str, base: OfficialCalendar, merged: OfficialCalendar
 ) -> list[DeadlineMove]:
@@ -287,7 +284,7 @@ async def _moves(
     index = merged.day_index
     for ledger in await daiban.clock_ledger(project_id):
         pairs = zip(ledger.deadlines(base), ledger.deadlines(merged), strict=True)
-        for limit, (before, after) in zip(_LIMITS, pairs, strict=True):
+        for limit, (before, after) in zip((ledger.limit, "promised"), pairs, strict=True):
             if before == after:
                 continue
             shift = 0

@@ -9,6 +9,7 @@ counts each clock with the hours of its acceptance day and closes it on those of
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -203,6 +204,9 @@ class ClockLedger(BaseModel):
     clock_id: str
     label: str
     clock: Clock
+    # Which limit ``clock`` counts: the law's, or the zone's promise alone (a contract under
+    # promise-only rule 2: ``LifecycleBase.limit_of``).
+    limit: Literal["statutory", "promised"] = "statutory"
     # The hours of the acceptance day (a zone's seasons: ``seasonal_hours`` closes the last day).
     office_hours: OfficeHours
     # The zone's promise on the same ledger (``LifecycleBase.promise_clock``); None: no promise
@@ -211,7 +215,8 @@ class ClockLedger(BaseModel):
     seasonal_hours: SeasonalHours | None = None
 
     def deadlines(self, calendar: OfficialCalendar) -> tuple[datetime | None, datetime | None]:
-        """(statutory deadline, promised deadline) under ``calendar``; None: stopped, or no promise."""
+        """(``clock``'s deadline, the promise's) under ``calendar``; None: stopped, or no promise
+        shorter than the limit. ``clock``'s is the law's unless ``limit`` says it is the promise."""
 
         def at(clock: Clock) -> datetime | None:
             if self.seasonal_hours is not None:

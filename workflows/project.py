@@ -63,8 +63,7 @@ with workflow.unsafe.imports_passed_through():
         ResolveVersions,
     )
     from schemas.effects import Batch
-    from workflows import clocks
-    from workflows.clocks import ClockLedger, ClockLedgers
+    from workflows.clocks import ClockLedgers
     from workflows.content import machine_of
     from workflows.faulting import report_fault
     from workflows.lifecycle import ProjectMachine, ProjectState, Rejected
@@ -599,23 +598,7 @@ class ProjectWorkflow(RatingUpdates):
 
     @workflow.query(description="Open clocks with their legal ledgers, to preview a calendar change.")
     def clock_ledger(self) -> ClockLedgers:
-        m = self._machine
-        return ClockLedgers(
-            clocks=[
-                # The hours the clock counts with: its zone's on its acceptance day, under the
-                # after-hours rule it counts by (``LifecycleBase.zone_of``).
-                ClockLedger(
-                    clock_id=tc.clock_id,
-                    label=tc.label,
-                    clock=tc.clock,
-                    office_hours=clocks.hours_of(tc.clock, m.zone_of(tc)),
-                    promise=m.promise_clock(tc),
-                    seasonal_hours=m.zone_of(tc).seasonal_hours,
-                )
-                for tc in m.state.clocks.values()
-                if not tc.closed
-            ]
-        )
+        return self._machine.clock_ledgers()
 
     @workflow.query(description="What migrate_content would do: the deadlines it would move (nothing changes).")
     def migration_preview(self, cmd: p.MigrateContent) -> p.MigrationPreview:

@@ -12,6 +12,7 @@ from catalog.load import default_zones
 from interfaces.contentload import load_zones
 from legalclock import CST, default_calendar, provisional_holidays
 from tests.interfaces.conftest import Gateway, decision, operator
+from workflows.project import ProjectWorkflow
 
 
 async def test_a_year_and_the_deadline_calculator_use_the_calendar_in_force(gw: Gateway) -> None:
@@ -97,6 +98,13 @@ async def test_a_notice_dry_run_lists_every_changed_day_and_each_moved_deadline(
     if not today < date(2026, 12, 31) <= day + timedelta(days=10):
         assert promise["working_days"] == 1, "the promise's 3 working days hold one new holiday"
     assert all(m["working_days"] >= 1 and m["after"] > m["before"] for m in moved.values())
+    # "Before" is each deadline as the project itself counts it now.
+    handle = gw.harness.client.get_workflow_handle(f"project-{pid}")
+    view = await handle.query(ProjectWorkflow.state)
+    clocks = {c.clock_id: c for c in [*view.clocks, *(m.clock for m in view.matters if m.clock is not None)]}
+    for (clock_id, limit), m in moved.items():
+        own = clocks[clock_id].promised_deadline if limit == "promised" else clocks[clock_id].deadline
+        assert datetime.fromisoformat(m["before"]) == own, (clock_id, limit)
     stored = (await gw.http.get(f"/calendar/{day.year}", headers=operator())).json()["holidays"]
     assert day.isoformat() not in stored, "nothing stored"
 

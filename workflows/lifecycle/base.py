@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 from catalog.models import MatterSpec, ZonePolicy
 from schemas import effects as fx
@@ -190,6 +190,16 @@ class LifecycleBase:
         if tc.acceptance is not None:
             update["accepted_at"] = tc.acceptance
         return tc.clock.model_copy(update=update)
+
+    def limit_of(self, tc: TrackedClock) -> Literal["statutory", "promised"]:
+        """Which limit ``tc``'s own deadline (``deadline``) is: the zone's promise on a matter the law
+        sets no decision limit for, under promise-only rule 2 (``ProjectState.promise_only_rule``;
+        a contract, 城市房地产管理法 §15); the law's otherwise. A promise shorter than the law's limit
+        is the clock's second deadline (``promise_clock``)."""
+        if self.state.promise_only_rule != 2 or tc.scope != "matter":
+            return "statutory"
+        m = self.state.matters.get(tc.matter_code or "")
+        return "promised" if m is not None and self._spec(m).statutory_days is None else "statutory"
 
     def promised_deadline(self, tc: TrackedClock) -> datetime | None:
         """The promise's deadline on a clock that has one (None: no promise, or stopped)."""

@@ -232,16 +232,9 @@ class Ladder(Acceptance):
         assert at is not None
         m = self.state.matters.get(tc.matter_code or "")
         # Promise-only rule 2: a matter the law sets no limit for ran on the zone's promise alone.
-        promise_only = self.state.promise_only_rule == 2 and self._promise_only(tc, m)
-        self._emit(
-            ev.DeadlineBreached(
-                **self._on_clock(tc),
-                deadline=at,
-                provisional=info.provisional,
-                limit="promised" if promise_only else "statutory",
-            ),
-            now,
-        )
+        limit = self.limit_of(tc)
+        breached = ev.DeadlineBreached(**self._on_clock(tc), deadline=at, provisional=info.provisional, limit=limit)
+        self._emit(breached, now)
         if tc.scope == "matter" and m is not None and m.state == "pending" and self._deemed(m):
             if info.provisional:
                 self._hold_deemed(tc, m, at, now)
@@ -251,11 +244,6 @@ class Ladder(Acceptance):
             self._miss_owed_materials(tc, m, now)
         else:
             self._escalate(tc, at, now)
-
-    def _promise_only(self, tc: TrackedClock, m: MatterState | None) -> bool:
-        """Whether ``tc`` is a matter clock on the zone's promise alone: the law sets its matter no
-        decision limit (a contract; a filing under filing rule 1: ``MatterSpec.statutory_days``)."""
-        return tc.scope == "matter" and m is not None and self._spec(m).statutory_days is None
 
     def _obligation(self, m: MatterState, tc: TrackedClock) -> Obligation:
         return next(o for o in m.obligations if o.clock_id == tc.clock_id)

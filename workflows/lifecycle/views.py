@@ -107,6 +107,27 @@ class Views(Stages):
             events_emitted=s.version,
         )
 
+    def clock_ledgers(self) -> clocks.ClockLedgers:
+        """Every open clock with its legal ledger, the limit it counts, its promise and the hours it
+        counts with (its zone's on its acceptance day, under the after-hours rule it counts by:
+        ``zone_of``): what ``ClockLedger.deadlines`` needs to count its deadlines as this machine
+        does under another calendar (the ``clock_ledger`` query; a calendar load's preview)."""
+        return clocks.ClockLedgers(
+            clocks=[
+                clocks.ClockLedger(
+                    clock_id=tc.clock_id,
+                    label=tc.label,
+                    clock=tc.clock,
+                    limit=self.limit_of(tc),
+                    office_hours=clocks.hours_of(tc.clock, self.zone_of(tc)),
+                    promise=self.promise_clock(tc),
+                    seasonal_hours=self.zone_of(tc).seasonal_hours,
+                )
+                for tc in self.state.clocks.values()
+                if not tc.closed
+            ]
+        )
+
     def view(self, now: datetime) -> ProjectView:
         s, r = self.state, self.state.registration
         header = r.model_dump(include=set(ProjectHeader.model_fields)) | {
