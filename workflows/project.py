@@ -94,6 +94,7 @@ with workflow.unsafe.imports_passed_through():
         decode_start,
         refuse,
         refuse_workflow_id,
+        unreadable,
     )
 
 _RETRY = RetryPolicy(
@@ -150,6 +151,13 @@ class ProjectWorkflow(RatingUpdates):
         # First of all, in the run's first workflow task: one marker for every patch (``workflows.patches``).
         self._patches = patches = self._take_patches()
         if self._errors and patches.patched(CHECKED_START):
+            if workflow.info().continued_run_id is not None:
+                # A daiban worker wrote this input when it continued the project as new. One this
+                # worker cannot read comes from a newer release (after a rollback) or a defect:
+                # refusing it would end the project for good. The workflow task fails instead and
+                # Temporal retries it until a worker that reads it takes it (roll forward); the UI
+                # and ``daiban project list --stuck`` show the run waiting, with this message.
+                raise unreadable(self._errors)
             raise refuse(self._errors)
         if inp is None:  # before the patch: the task failed on decoding
             raise RuntimeError("Failed decoding arguments")

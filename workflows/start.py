@@ -203,6 +203,21 @@ def refuse(errors: list[dict[str, Any]]) -> ApplicationError:
     return ApplicationError(f"invalid start input: {listed}", errors, type=INVALID_INPUT, non_retryable=True)
 
 
+class CarriedStateUnreadable(RuntimeError):
+    """A run continued as new whose input (its carried state) this worker cannot read. Not an
+    ``ApplicationError``: raised in a workflow, it fails the workflow task, which Temporal retries
+    (the run waits for a worker that reads it), never the run."""
+
+
+def unreadable(errors: list[dict[str, Any]]) -> CarriedStateUnreadable:
+    """The workflow task failure of a continued run whose input does not decode (``errors`` by field)."""
+    listed = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'input'}: {e['msg']}" for e in errors[:20])
+    return CarriedStateUnreadable(
+        f"this worker cannot read the state the project's previous run carried ({listed}); it was written "
+        "by another release of daiban: run that release's workers (or a later one) to go on"
+    )
+
+
 def refuse_workflow_id(workflow_id: str, inp: ProjectInput) -> ApplicationError | None:
     """The failure of a start whose workflow id is not its project's, or None."""
     expected = p.workflow_id_for(inp.registration.project_id)
