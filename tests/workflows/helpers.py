@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -182,6 +182,38 @@ def noticed_through(last_year: int) -> OfficialCalendar:
             holidays = {day: name.replace(" (provisional)", "") for day, name in provisional_holidays(year).items()}
             calendar = calendar.with_year(year, YearCalendar(holidays=holidays))
     return calendar
+
+
+def unnoticed_year(now: datetime, *, from_month: int = 7) -> int:
+    """The first year without a shipped notice whose ``from_month`` still lies ahead of ``now``: where
+    a test under time skipping (which starts at today's date) finds provisional deadlines, whatever
+    the date it runs on and whichever notices have shipped since it was written."""
+    calendar, year = default_calendar(), now.year
+    while calendar.is_official(year) or datetime(year, from_month, 1, tzinfo=CST) <= now:
+        year += 1
+    return year
+
+
+def notice_for(year: int) -> OfficialCalendar:
+    """A notice for ``year`` as the State Council would publish one (国务院办公厅 notices, e.g.
+    国办发明电〔2025〕7号): New Year's Day, National Day 1-7 Oct, and the weekend day after it worked
+    (调休); the other festivals as the law gives them. For 2027: ``official_2027``'s National Day."""
+    days = {d: n.removesuffix(" (provisional)") for d, n in provisional_holidays(year).items()}
+    days = {d: n for d, n in days.items() if d.month != 10}
+    days.update({date(year, 10, d): "国庆节" for d in range(1, 8)})
+    makeup = next(date(year, 10, d) for d in range(8, 15) if date(year, 10, d).weekday() >= 5)
+    days.pop(makeup, None)
+    return default_calendar().with_year(year, YearCalendar(holidays=days, workdays={makeup: "国庆节调休"}))
+
+
+def working_days_after(calendar: OfficialCalendar, day: date, count: int) -> date:
+    """The ``count``-th working day after ``day`` (``day`` not counted), walking ``is_working_day``:
+    an oracle independent of the legal clock's index."""
+    found = 0
+    while found < count:
+        day += timedelta(days=1)
+        found += calendar.is_working_day(day)
+    return day
 
 
 async def move_to(env: WorkflowEnvironment, target: datetime) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import asyncpg
 from temporalio.testing import WorkflowEnvironment
@@ -20,9 +20,10 @@ from tests.workflows.helpers import (
     events,
     matter,
     move_to,
-    official_2027,
+    notice_for,
     open_all,
     settle,
+    unnoticed_year,
     view,
 )
 from workflows.project import ProjectWorkflow
@@ -31,11 +32,23 @@ from workflows.project import ProjectWorkflow
 async def test_correction_stops_the_clock_across_a_holiday(
     ts: Harness, ts_env: WorkflowEnvironment, pg_pool: asyncpg.Pool
 ) -> None:
-    # An EIA accepted on Monday 27 Sep 2027; correction requested on Wednesday 29 Sep and
-    # supplied after National Day (Friday 8 Oct): the stopped time does not count.
-    await move_to(ts_env, datetime(2027, 9, 27, 9, 30, tzinfo=CST))
+    # An EIA accepted on the last Monday of September; correction requested on the Wednesday and
+    # supplied after National Day (8 Oct, worked): the stopped time does not count. In a year
+    # without a shipped notice, whatever today's date, with the notice loaded (2027, when written:
+    # Monday 27 Sep, Wednesday 29 Sep, Friday 8 Oct).
+    year = unnoticed_year(await ts_env.get_current_time(), from_month=9)
+    cal = notice_for(year)
+    monday = next(
+        day
+        for day in (date(year, 9, d) for d in range(27, 13, -1))
+        if day.weekday() == 0 and cal.is_working_day(day) and cal.is_working_day(day + timedelta(days=2))
+    )
+    stopped_at = datetime.combine(monday + timedelta(days=2), time(15, 0), CST)
+    supplied_at = datetime(year, 10, 8, 11, 0, tzinfo=CST)  # worked: notice_for's 调休 is 8 Oct or later
+    assert cal.is_working_day(supplied_at.date())
+    await move_to(ts_env, datetime.combine(monday, time(9, 30), CST))
     h = await ts.start(zone="tunliu")
-    await h.signal(ProjectWorkflow.calendar_updated, CalendarUpdate(version=REGISTRY.add_calendar(official_2027())))
+    await h.signal(ProjectWorkflow.calendar_updated, CalendarUpdate(version=REGISTRY.add_calendar(cal)))
     v = await approve_all(h, "approval_land")
     await open_all(h)
     v = await view(h)
@@ -43,23 +56,22 @@ async def test_correction_stops_the_clock_across_a_holiday(
     assert eia.state == "pending"
     before = eia.clock.deadline
     await settle(h)
-    await move_to(ts_env, datetime(2027, 9, 29, 15, 0, tzinfo=CST))
+    await move_to(ts_env, stopped_at)
     await decide(h, "eia", "ecology", "eia-corr", "request_correction", by="reviewer", items=["noise monitoring data"])
     stopped = matter(await view(h), "eia")
     assert stopped.state == "correction" and stopped.clock.paused and stopped.clock.deadline is None
     await settle(h)
-    await move_to(ts_env, datetime(2027, 10, 8, 11, 0, tzinfo=CST))
+    await move_to(ts_env, supplied_at)
     await h.execute_update(
         ProjectWorkflow.supply_materials,
         SupplyMaterials(request_id=rid(), matter_code="eia", by="agent-li", items=["noise monitoring data"]),
     )
     resumed = matter(await view(h), "eia")
-    cal = official_2027()
     # Oracle: the same clock, built directly on the legal clock.
     oracle = (
         Clock(accepted_at=eia.clock.accepted_at, limit_days=eia.clock.limit_days)
-        .stop(SuspensionKind.CORRECTION, datetime(2027, 9, 29, 15, 0, tzinfo=CST))
-        .resume(datetime(2027, 10, 8, 11, 0, tzinfo=CST))
+        .stop(SuspensionKind.CORRECTION, stopped_at)
+        .resume(supplied_at)
         .deadline(cal, HOURS)
     )
     # The updates land a few milliseconds after the instants the test moved to.
@@ -75,6 +87,13 @@ async def test_correction_stops_the_clock_across_a_holiday(
             break
         await asyncio.sleep(0.1)
     resumed_event = found[0]
-    # Stopped on Wednesday 29 Sep, resumed on Friday 8 Oct: the working days in (S, R] are not
-    # counted: Thursday 30 Sep and Friday 8 Oct (1-7 Oct are National Day).
-    assert resumed_event["payload"]["stopped_working_days"] == 2
+    # Stopped on the Wednesday, resumed on 8 Oct: the working days in (S, R] are not counted,
+    # walked one by one (2027: Thursday 30 Sep and Friday 8 Oct; 1-7 Oct are National Day).
+    stopped_days = [
+        d
+        for d in (stopped_at.date() + timedelta(days=n) for n in range(1, 30))
+        if d <= supplied_at.date() and cal.is_working_day(d)
+    ]
+    assert resumed_event["payload"]["stopped_working_days"] == len(stopped_days)
+    if year == 2027:
+        assert len(stopped_days) == 2

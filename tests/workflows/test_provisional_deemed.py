@@ -7,7 +7,7 @@ One time-skipping test per module: the test server keeps a module's earlier proj
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import asyncpg
 from temporalio.testing import WorkflowEnvironment
@@ -16,7 +16,7 @@ from catalog.content import REGISTRY
 from legalclock import CST, YearCalendar, default_calendar, provisional_holidays
 from schemas.project import CalendarUpdate
 from tests.harness import Harness
-from tests.workflows.helpers import approve_all, events, matter, move_to, settle, view
+from tests.workflows.helpers import approve_all, events, matter, move_to, settle, unnoticed_year, view
 from tests.workflows.test_escalation import of_clock
 from workflows.project import ProjectWorkflow
 
@@ -24,7 +24,10 @@ from workflows.project import ProjectWorkflow
 async def test_a_provisional_breach_escalates_and_the_notice_then_deems_approval(
     ts: Harness, ts_env: WorkflowEnvironment, pg_pool: asyncpg.Pool
 ) -> None:
-    await move_to(ts_env, datetime(2027, 7, 5, 9, 30, tzinfo=CST))  # 2027: no notice shipped
+    # A Monday in July of a year without a notice (2027 when written), whatever today's date.
+    year = unnoticed_year(await ts_env.get_current_time(), from_month=7)
+    monday = next(date(year, 7, d) for d in range(1, 8) if date(year, 7, d).weekday() == 0)
+    await move_to(ts_env, datetime.combine(monday, time(9, 30), CST))
     h = await ts.start(zone="yanhu")
     v = await approve_all(h, "completion_acceptance", prefix="pv")
     planning = matter(v, "planning-verification")  # yanhu deems it (缺席默认 at joint acceptance)
@@ -41,9 +44,9 @@ async def test_a_provisional_breach_escalates_and_the_notice_then_deems_approval
     assert of_clock(rows, "EscalatedToLead", "matter:planning-verification"), "the ladder escalates as for any breach"
     assert matter(await view(h), "planning-verification").state == "pending", "no deemed approval yet"
 
-    # The State Council publishes 2027 (its statutory days unchanged): the deadline is confirmed.
-    days = {d: n.removesuffix(" (provisional)") for d, n in provisional_holidays(2027).items()}
-    notice = REGISTRY.add_calendar(default_calendar().with_year(2027, YearCalendar(holidays=days)))
+    # The State Council publishes the year (its statutory days unchanged): the deadline is confirmed.
+    days = {d: n.removesuffix(" (provisional)") for d, n in provisional_holidays(year).items()}
+    notice = REGISTRY.add_calendar(default_calendar().with_year(year, YearCalendar(holidays=days)))
     await h.signal(ProjectWorkflow.calendar_updated, CalendarUpdate(version=notice))
     rows = await events(pg_pool, v.project_id, wait_for="DepartmentLiabilityRecorded")
     approved = [
