@@ -32,13 +32,17 @@ def registered(zone: ZonePolicy, at: datetime) -> ProjectMachine:
     return m
 
 
-def test_summer_hours_move_the_half_day_registration_stage_deadline() -> None:
-    base = default_zones()["xiangyuan"]
-    data = base.model_dump(mode="json")
+def seasonal_xiangyuan() -> ZonePolicy:
+    """Xiangyuan with summer hours from 29 May to 7 Oct (its own hours the rest of the year)."""
+    data = default_zones()["xiangyuan"].model_dump(mode="json")
     data["seasonal_hours"] = {
         "seasons": [{"starts": "05-29", "hours": SUMMER}, {"starts": "10-08", "hours": data["office_hours"]}]
     }
-    seasonal = ZonePolicy.model_validate(data)
+    return ZonePolicy.model_validate(data)
+
+
+def test_summer_hours_move_the_half_day_registration_stage_deadline() -> None:
+    base, seasonal = default_zones()["xiangyuan"], seasonal_xiangyuan()
     # Registered Thursday 28 May 2026 in the afternoon: half a day ends the next working morning,
     # Friday 29 May, the first day of summer hours, whose morning closes at 11:30.
     at = datetime(2026, 5, 28, 15, 0, tzinfo=CST)
@@ -50,12 +54,7 @@ def test_a_stops_declared_length_counts_with_the_hours_of_the_stops_day() -> Non
     """Period rule 2: a stop's declared length (行政许可法 §45) is a period from the stop, so under
     summer hours it ends at the summer close of its last day, not at the close of the season the
     application was accepted in; before the rule, the acceptance day's hours."""
-    base = default_zones()["xiangyuan"]
-    data = base.model_dump(mode="json")
-    data["seasonal_hours"] = {
-        "seasons": [{"starts": "05-29", "hours": SUMMER}, {"starts": "10-08", "hours": data["office_hours"]}]
-    }
-    seasonal = ZonePolicy.model_validate(data)
+    seasonal = seasonal_xiangyuan()
     accepted = datetime(2026, 5, 25, 9, 0, tzinfo=CST)  # Monday, before summer hours
     stopped = datetime(2026, 6, 3, 10, 0, tzinfo=CST)  # Wednesday, summer: 3 working days, 4-8 June
     ends = {2: datetime(2026, 6, 8, 18, 0, tzinfo=CST), 1: datetime(2026, 6, 8, 17, 30, tzinfo=CST)}

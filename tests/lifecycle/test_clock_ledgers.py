@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from catalog.load import default_zones
-from catalog.models import ZonePolicy
 from legalclock import CST, merge_calendar_file
 from schemas.stages import Stage
 from tests import support as sp
-from tests.catalog.test_seasonal_zone import SUMMER, registered
+from tests.catalog.test_seasonal_zone import registered, seasonal_xiangyuan
 from tests.lifecycle.test_promise_only import CONTRACT, contract_pending
 from workflows.lifecycle import ProjectMachine
 
@@ -83,12 +81,7 @@ def test_a_contracts_only_deadline_is_its_promise_in_the_ledger() -> None:
 
 
 def test_a_seasonal_zone_closes_each_deadline_on_its_own_days_hours() -> None:
-    base = default_zones()["xiangyuan"]
-    data = base.model_dump(mode="json")
-    data["seasonal_hours"] = {
-        "seasons": [{"starts": "05-29", "hours": SUMMER}, {"starts": "10-08", "hours": data["office_hours"]}]
-    }
-    seasonal = ZonePolicy.model_validate(data)
+    seasonal = seasonal_xiangyuan()
     at = datetime(2026, 5, 20, 9, 0, tzinfo=CST)  # winter hours; the limits end in summer
     m = registered(seasonal, at)
     sp.open_applications(m, at)

@@ -5,10 +5,11 @@ reads it comes back: the project is never ended for it (it was, refused as an in
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import asyncpg
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -26,6 +27,24 @@ from tests.workflows.next_release import (
 )
 from worker import activities_of
 from workflows.project import ProjectWorkflow
+
+
+async def waiting_unread(latest: WorkflowHandle[Any, Any], not_run: str | None = None) -> None:
+    """The project's latest run (not ``not_run``) once its workflow task failed on the carried state
+    this worker cannot read: the failure says so and names the field, and the run keeps running."""
+    failure = None
+    for _ in range(100):
+        if (await latest.describe()).run_id != not_run:
+            async for e in latest.fetch_history_events():
+                if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                    failure = e.workflow_task_failed_event_attributes.failure.message
+            if failure:
+                break
+        await asyncio.sleep(0.1)
+    assert failure is not None and "cannot read the state the project's previous run carried" in failure
+    assert NEXT_FIELD in failure, failure
+    await asyncio.sleep(1.0)
+    assert (await latest.describe()).status == WorkflowExecutionStatus.RUNNING, "the project goes on waiting"
 
 
 async def test_a_run_this_worker_cannot_read_waits_for_a_worker_that_can(
@@ -56,18 +75,7 @@ async def test_a_run_this_worker_cannot_read_waits_for_a_worker_that_can(
     # Rolled back: this release's worker replays the run to take a signal, and cannot read its input.
     async with adapter_worker(client, task_queue, pg_pool), release(ProjectWorkflow):
         await latest.signal(ProjectWorkflow.calendar_updated, CalendarUpdate(version=v.calendar_version))
-        failure = None
-        for _ in range(100):
-            async for e in latest.fetch_history_events():
-                if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-                    failure = e.workflow_task_failed_event_attributes.failure.message
-            if failure:
-                break
-            await asyncio.sleep(0.1)
-        assert failure is not None and "cannot read the state the project's previous run carried" in failure
-        assert NEXT_FIELD in failure, failure
-        await asyncio.sleep(1.0)
-        assert (await latest.describe()).status == WorkflowExecutionStatus.RUNNING, "the project goes on waiting"
+        await waiting_unread(latest)
 
     # Rolled forward: the next release's worker takes the waiting task, and the project goes on.
     async with adapter_worker(client, task_queue, pg_pool), release(ProjectWorkflowNextRelease):
@@ -97,19 +105,7 @@ async def test_a_continued_run_this_worker_cannot_start_is_not_ended(
     async with release(ProjectWorkflowHandingOver, task_queue), release(ProjectWorkflow, handover):
         h = await harness.start(zone="tunliu")
         latest = client.get_workflow_handle(h.id)
-        failure = None
-        for _ in range(100):
-            if (await latest.describe()).run_id != h.first_execution_run_id:
-                async for e in latest.fetch_history_events():
-                    if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-                        failure = e.workflow_task_failed_event_attributes.failure.message
-                if failure:
-                    break
-            await asyncio.sleep(0.1)
-        assert failure is not None and "cannot read the state the project's previous run carried" in failure
-        assert NEXT_FIELD in failure, failure
-        await asyncio.sleep(1.0)
-        assert (await latest.describe()).status == WorkflowExecutionStatus.RUNNING, "the project goes on waiting"
+        await waiting_unread(latest, not_run=h.first_execution_run_id)
 
     # The next release polls that queue again: its registration reaches the event store.
     async with adapter_worker(client, handover, pg_pool), release(ProjectWorkflowNextRelease, handover):
