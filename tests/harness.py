@@ -131,3 +131,25 @@ class Receiver:
     url: str
     received: list[dict[str, Any]] = field(default_factory=list)
     answers: list[int] = field(default_factory=list)
+
+
+class Releases:
+    """Workers of different releases of ``ProjectWorkflow`` taking turns on a test's task queue (an
+    upgrade, a rollback): ``serve`` runs one release's workflow class, with the adapters' worker."""
+
+    def __init__(self, client: Client, task_queue: str, pool: asyncpg.Pool) -> None:
+        content.load_shipped()
+        self.client, self.task_queue, self.pool = client, task_queue, pool
+        self.harness = Harness(client, task_queue, pool)
+        self._activities = activities_of(ProjectActivities(pool))
+
+    @contextlib.asynccontextmanager
+    async def serve(self, workflow: type, queue: str | None = None, *, adapters: bool = True) -> AsyncIterator[None]:
+        """``workflow``'s worker polling ``queue`` (the test's by default) while the block runs."""
+        queue = queue or self.task_queue
+        async with contextlib.AsyncExitStack() as stack:
+            if adapters:
+                await stack.enter_async_context(adapter_worker(self.client, queue, self.pool))
+            worker = Worker(self.client, task_queue=queue, workflows=[workflow], activities=self._activities)
+            await stack.enter_async_context(worker)
+            yield

@@ -22,6 +22,8 @@ from schemas.project import (
     DecisionResult,
     ProgressReport,
     ProjectView,
+    ResumeClock,
+    StopClock,
     SubmitApplication,
 )
 from tests.support import lifecycle_zones
@@ -312,3 +314,14 @@ async def read_histories(client: Client, workflow_ids: list[str]) -> Histories:
     out.workflow_tasks.sort(key=lambda t: t.at)
     out.activities.sort(key=lambda t: t.at)
     return out
+
+
+LAB = StopClock(matter_code="eia", department="ecology", kind="testing", reason="lab", expected_days=5)
+
+
+async def stop_and_resume(daiban: Any, project_id: str, times: int) -> None:
+    """Stop the EIA's clock for a test and resume it, ``times`` over (~10 history events each, in
+    the land-approval stage): a project with a short ``history_limit`` continues as new."""
+    for _ in range(times):
+        await daiban.stop_clock(project_id, LAB)
+        await daiban.resume_clock(project_id, ResumeClock(matter_code="eia", department="ecology"))

@@ -11,21 +11,17 @@ import asyncpg
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from activities import content
-from activities.project import ProjectActivities
 from interfaces.client import DaibanClient
-from schemas.project import CalendarUpdate, ResumeClock, StopClock
-from tests.harness import Harness, adapter_worker
-from tests.workflows.helpers import approve_all, open_all, settle, view
+from schemas.project import CalendarUpdate
+from tests.harness import Releases
+from tests.workflows.helpers import approve_all, open_all, settle, stop_and_resume, view
 from tests.workflows.next_release import (
     NEXT_FIELD,
     ProjectWorkflowHandingOver,
     ProjectWorkflowNextRelease,
     handover_queue,
 )
-from worker import activities_of
 from workflows.project import ProjectWorkflow
 
 
@@ -50,35 +46,25 @@ async def waiting_unread(latest: WorkflowHandle[Any, Any], not_run: str | None =
 async def test_a_run_this_worker_cannot_read_waits_for_a_worker_that_can(
     dev_env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool
 ) -> None:
-    content.load_shipped()
-    client = dev_env.client
-    harness = Harness(client, task_queue, pg_pool)
-    acts = activities_of(ProjectActivities(pg_pool))
-    clocks = DaibanClient(client, task_queue)
-    lab = StopClock(matter_code="eia", department="ecology", kind="testing", reason="lab", expected_days=5)
-
-    def release(workflow: type) -> Worker:
-        return Worker(client, task_queue=task_queue, workflows=[workflow], activities=acts)
-
-    async with adapter_worker(client, task_queue, pg_pool), release(ProjectWorkflowNextRelease):
-        h = await harness.start(zone="tunliu", history_limit=100)
+    releases = Releases(dev_env.client, task_queue, pg_pool)
+    client, clocks = dev_env.client, DaibanClient(dev_env.client, task_queue)
+    async with releases.serve(ProjectWorkflowNextRelease):
+        h = await releases.harness.start(zone="tunliu", history_limit=100)
         await approve_all(h, "approval_land", prefix="next")
         await open_all(h, "next")
         v = await view(h)
-        for _ in range(15):  # ~10 history events each: the project continues as new
-            await clocks.stop_clock(v.project_id, lab)
-            await clocks.resume_clock(v.project_id, ResumeClock(matter_code="eia", department="ecology"))
+        await stop_and_resume(clocks, v.project_id, 15)  # the project continues as new
         await settle(h)
     latest = client.get_workflow_handle(h.id)
     assert (await latest.describe()).run_id != h.first_execution_run_id, "continued as new by the next release"
 
     # Rolled back: this release's worker replays the run to take a signal, and cannot read its input.
-    async with adapter_worker(client, task_queue, pg_pool), release(ProjectWorkflow):
+    async with releases.serve(ProjectWorkflow):
         await latest.signal(ProjectWorkflow.calendar_updated, CalendarUpdate(version=v.calendar_version))
         await waiting_unread(latest)
 
     # Rolled forward: the next release's worker takes the waiting task, and the project goes on.
-    async with adapter_worker(client, task_queue, pg_pool), release(ProjectWorkflowNextRelease):
+    async with releases.serve(ProjectWorkflowNextRelease):
         v = await approve_all(h, "construction", prefix="later")
         await settle(h)
     assert v.stage == "construction"
@@ -91,24 +77,21 @@ async def test_a_continued_run_this_worker_cannot_start_is_not_ended(
 ) -> None:
     """The run's very first workflow task on a worker that cannot read its input: refused as an
     invalid start before, which failed the run and with it the project."""
-    content.load_shipped()
-    client = dev_env.client
-    harness = Harness(client, task_queue, pg_pool)
-    acts = activities_of(ProjectActivities(pg_pool))
-    handover = handover_queue(task_queue)
-
-    def release(workflow: type, queue: str) -> Worker:
-        return Worker(client, task_queue=queue, workflows=[workflow], activities=acts)
+    releases = Releases(dev_env.client, task_queue, pg_pool)
+    client, handover = dev_env.client, handover_queue(task_queue)
 
     # The next release registers the project and continues it as new at once, onto a queue only this
     # release's worker polls.
-    async with release(ProjectWorkflowHandingOver, task_queue), release(ProjectWorkflow, handover):
-        h = await harness.start(zone="tunliu")
+    async with (
+        releases.serve(ProjectWorkflowHandingOver, adapters=False),
+        releases.serve(ProjectWorkflow, handover, adapters=False),
+    ):
+        h = await releases.harness.start(zone="tunliu")
         latest = client.get_workflow_handle(h.id)
         await waiting_unread(latest, not_run=h.first_execution_run_id)
 
     # The next release polls that queue again: its registration reaches the event store.
-    async with adapter_worker(client, handover, pg_pool), release(ProjectWorkflowNextRelease, handover):
+    async with releases.serve(ProjectWorkflowNextRelease, handover):
         v = await open_all(h, "handed")
         await settle(h)
     assert [m.state for m in v.matters if m.code == "enterprise-registration"] == ["pending"]

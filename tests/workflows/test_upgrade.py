@@ -29,9 +29,9 @@ from activities.project import ProjectActivities
 from infra.settings import Settings
 from interfaces.client import DaibanClient
 from schemas.activities import DELIVER_APPLICATIONS, adapter_queue
-from schemas.project import ResumeClock, StopClock
-from tests.harness import Harness, Receiver, adapter_worker
+from tests.harness import Harness, Receiver, Releases
 from tests.workflows.helpers import apply, approve_all, decide, events, open_all, settle, types, view
+from tests.workflows.helpers import stop_and_resume as stop_clocks
 from tests.workflows.old_release import ProjectWorkflowBeforeAdapterQueue
 from tests.workflows.release_before import ProjectWorkflowReleaseBefore
 from worker import activities_of, build_workers
@@ -128,17 +128,11 @@ async def test_both_forms_of_the_carried_state_go_on_either_release(
     # Expand, then contract (``workflows.start``): the release before read the carried state as
     # bytes in the input payload's metadata and wrote ``carried_zlib``; this one writes the bytes.
     # A rolling deploy lets both poll, and a project may pass from one to the other and back.
-    content.load_shipped()
-    client = dev_env.client
-    harness = Harness(client, task_queue, pg_pool)
-    acts = activities_of(ProjectActivities(pg_pool))
-    clocks = DaibanClient(client, task_queue)
-    lab = StopClock(matter_code="eia", department="ecology", kind="testing", reason="lab", expected_days=5)
+    releases = Releases(dev_env.client, task_queue, pg_pool)
+    client, clocks = dev_env.client, DaibanClient(dev_env.client, task_queue)
 
     async def stop_and_resume(times: int) -> None:
-        for _ in range(times):  # ~10 history events each, in the land-approval stage
-            await clocks.stop_clock(pid, lab)
-            await clocks.resume_clock(pid, ResumeClock(matter_code="eia", department="ecology"))
+        await stop_clocks(clocks, pid, times)
 
     async def runs() -> list[str]:
         """The project's runs, first to last (along the continue-as-new chain)."""
@@ -150,25 +144,22 @@ async def test_both_forms_of_the_carried_state_go_on_either_release(
             run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
         return chain
 
-    def release(workflow: type) -> Worker:
-        return Worker(client, task_queue=task_queue, workflows=[workflow], activities=acts)
-
-    async with adapter_worker(client, task_queue, pg_pool), release(ProjectWorkflowReleaseBefore):
-        h = await harness.start(zone="tunliu", history_limit=100)
+    async with releases.serve(ProjectWorkflowReleaseBefore):
+        h = await releases.harness.start(zone="tunliu", history_limit=100)
         await approve_all(h, "approval_land", prefix="before")
         await open_all(h, "before")
         pid = (await view(h)).project_id
         await stop_and_resume(15)
         await settle(h)
     by_release_before = await runs()
-    async with adapter_worker(client, task_queue, pg_pool), release(ProjectWorkflow):
+    async with releases.serve(ProjectWorkflow):
         await stop_and_resume(15)
         await settle(h)
     by_this_release = (await runs())[len(by_release_before) :]
-    async with adapter_worker(client, task_queue, pg_pool), release(ProjectWorkflowReleaseBefore):
+    async with releases.serve(ProjectWorkflowReleaseBefore):
         await stop_and_resume(3)
         await settle(h)
-    async with adapter_worker(client, task_queue, pg_pool), release(ProjectWorkflow):
+    async with releases.serve(ProjectWorkflow):
         v = await approve_all(h, "construction", prefix="here")
         await settle(h)
     assert v.stage == "construction"
