@@ -75,9 +75,16 @@ def from_the_event(zone: ZonePolicy) -> ZonePolicy:
 
 def deadline(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy) -> Deadline:
     """When the limit runs out; under seasonal hours at the close of its last day's season."""
-    if zone.seasonal_hours is not None:
-        return seasonal_deadline(clock, calendar, zone.seasonal_hours)
-    return clock.deadline(calendar, zone.office_hours)
+    return deadline_by(clock, calendar, zone.office_hours, zone.seasonal_hours)
+
+
+def deadline_by(
+    clock: Clock, calendar: OfficialCalendar, office_hours: OfficeHours, seasons: SeasonalHours | None
+) -> Deadline:
+    """``deadline`` with the zone's hours given apart (a ``ClockLedger`` carries them, not the zone)."""
+    if seasons is not None:
+        return seasonal_deadline(clock, calendar, seasons)
+    return clock.deadline(calendar, office_hours)
 
 
 def used_days(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy, now: datetime) -> float:
@@ -219,9 +226,7 @@ class ClockLedger(BaseModel):
         shorter than the limit. ``clock``'s is the law's unless ``limit`` says it is the promise."""
 
         def at(clock: Clock) -> datetime | None:
-            if self.seasonal_hours is not None:
-                return seasonal_deadline(clock, calendar, self.seasonal_hours).at
-            return clock.deadline(calendar, self.office_hours).at
+            return deadline_by(clock, calendar, self.office_hours, self.seasonal_hours).at
 
         return at(self.clock), (at(self.promise) if self.promise is not None else None)
 

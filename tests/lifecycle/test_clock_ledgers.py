@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from legalclock import CST, merge_calendar_file
+from legalclock import CST, OfficialCalendar, merge_calendar_file
 from schemas.stages import Stage
 from tests import support as sp
 from tests.catalog.test_seasonal_zone import registered, seasonal_xiangyuan
@@ -26,8 +26,10 @@ def machine_deadlines(m: ProjectMachine) -> dict[str, tuple[datetime | None, dat
     }
 
 
-def ledger_deadlines(m: ProjectMachine, calendar: object) -> dict[str, tuple[datetime | None, datetime | None]]:
-    return {ledger.clock_id: ledger.deadlines(calendar) for ledger in m.clock_ledgers().clocks}  # type: ignore[arg-type]
+def ledger_deadlines(
+    m: ProjectMachine, calendar: OfficialCalendar
+) -> dict[str, tuple[datetime | None, datetime | None]]:
+    return {ledger.clock_id: ledger.deadlines(calendar) for ledger in m.clock_ledgers().clocks}
 
 
 def at_land_with_late_acceptances(zone: str = "tunliu", machine: ProjectMachine | None = None) -> ProjectMachine:
@@ -47,7 +49,7 @@ def at_land_with_late_acceptances(zone: str = "tunliu", machine: ProjectMachine 
     return m
 
 
-def with_holiday(m: ProjectMachine, day: datetime) -> object:
+def with_holiday(m: ProjectMachine, day: datetime) -> OfficialCalendar:
     """The machine's calendar with ``day`` made a holiday (a zone's correction)."""
     data = {"years": {str(day.year): {"holidays": {day.date().isoformat(): "调整"}, "workdays": {}}}}
     calendar, _ = merge_calendar_file(m.ctx.calendar, json.dumps(data))
@@ -64,7 +66,7 @@ def test_the_ledgers_count_each_deadline_as_the_machine_does_under_a_new_calenda
     new = with_holiday(m, holiday)
     preview = ledger_deadlines(m, new)
     assert preview[eia.clock_id] != ledger_deadlines(m, m.ctx.calendar)[eia.clock_id], "the holiday moves the EIA"
-    m.calendar_changed(new, sp.T0 + timedelta(days=1, hours=3))  # type: ignore[arg-type]
+    m.calendar_changed(new, sp.T0 + timedelta(days=1, hours=3))
     assert preview == machine_deadlines(m)
     assert preview[eia.clock_id][1] is not None
 

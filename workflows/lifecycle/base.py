@@ -73,6 +73,11 @@ class LifecycleBase:
     def _spec(self, m: MatterState) -> MatterSpec:
         return self.ctx.specs[m.code]
 
+    def _on_promise_alone(self, spec: MatterSpec) -> bool:
+        """Promise-only rule 2 (``ProjectState.promise_only_rule``): the law sets ``spec`` no decision
+        period (a contract, 城市房地产管理法 §15; a filing), so its clock runs on the zone's promise alone."""
+        return self.state.promise_only_rule == 2 and spec.statutory_days is None
+
     def _statutory_days(self, spec: MatterSpec) -> float | None:
         """The statutory decision limit an event records for ``spec`` (working days).
 
@@ -196,10 +201,8 @@ class LifecycleBase:
         sets no decision limit for, under promise-only rule 2 (``ProjectState.promise_only_rule``;
         a contract, 城市房地产管理法 §15); the law's otherwise. A promise shorter than the law's limit
         is the clock's second deadline (``promise_clock``)."""
-        if self.state.promise_only_rule != 2 or tc.scope != "matter":
-            return "statutory"
-        m = self.state.matters.get(tc.matter_code or "")
-        return "promised" if m is not None and self._spec(m).statutory_days is None else "statutory"
+        m = self.state.matters.get(tc.matter_code or "") if tc.scope == "matter" else None
+        return "promised" if m is not None and self._on_promise_alone(self._spec(m)) else "statutory"
 
     def promised_deadline(self, tc: TrackedClock) -> datetime | None:
         """The promise's deadline on a clock that has one (None: no promise, or stopped)."""

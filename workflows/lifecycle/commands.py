@@ -364,7 +364,7 @@ class Commands(Acceptance):
         if m.state not in OPEN or tc is None:
             raise Rejected(f"matter_code: {cmd.matter_code} has no running clock to extend")
         spec = self._spec(m)
-        if self.state.promise_only_rule == 2 and spec.statutory_days is None:
+        if self._on_promise_alone(spec):
             raise Rejected(
                 f"matter_code: {cmd.matter_code} is a {spec.kind} on the zone's promise alone; 行政许可法 §42 extends "
                 "an administrative licence's statutory limit, and the law sets none here"
