@@ -12,13 +12,14 @@ STAMP  := $(VENV)/.installed
 PYTHON_NEWEST ?= $(or $(call find_python,3.13),python3.13)
 VENV_NEWEST   := .venv-py313
 
-.PHONY: run test test-py313 worker lint faults browser histories bench clean-state help
+.PHONY: run test test-py313 test-dates worker lint faults browser histories bench clean-state help
 
 help:
 	@echo "make run    - Temporal dev server + UI, PostgreSQL, worker and demo projects (Ctrl-C stops)"
 	@echo "make test   - the whole test suite against real Temporal and PostgreSQL servers"
 	@echo "make worker - only the worker (needs Temporal and DATABASE_URL)"
 	@echo "make test-py313 - the suite on Python 3.13 (CI runs both; own virtualenv .venv-py313)"
+	@echo "make test-dates - the time-skipping tests as if run on other days (TEST_DATES='12-24 2027-09-24 ...')"
 	@echo "make lint   - ruff (check and format), mypy strict over code and tests, import layers"
 	@echo "make browser - the dashboard and /docs in headless Chromium (Debian package chromium)"
 	@echo "make histories - record fresh replay histories (tests/replay/histories) with this release's code"
@@ -52,6 +53,15 @@ test: $(STAMP)
 
 test-py313: $(VENV_NEWEST)/.installed
 	$(VENV_NEWEST)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The next of each day (MM-DD) or a date (YYYY-MM-DD): deadlines that cross into a year without a
+# notice, Spring Festival and National Day in such a year, a date after the first notice-less New Year.
+TEST_DATES ?= 12-24 01-25 09-24
+test-dates: $(STAMP)
+	@for d in $(TEST_DATES); do \
+	  echo "test-dates: the time-skipping tests on the next $$d"; \
+	  DAIBAN_TEST_SERVER_DATE=$$d $(BIN)/python -m pytest -q tests || exit 1; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -3,7 +3,9 @@
 - ``pg_dsn`` / ``pg_pool``: ``DATABASE_URL``'s server with a fresh database for this session, or an
   embedded PostgreSQL in a temporary folder when ``DATABASE_URL`` is not set.
 - ``dev_env``: a Temporal dev server (session scope) with the platform's search attributes.
-- ``ts_env``: a time-skipping test server, fresh per test module (it slows as it fills).
+- ``ts_env``: a time-skipping test server, fresh per test module (it slows as it fills); with
+  ``DAIBAN_TEST_SERVER_DATE=YYYY-MM-DD`` (or ``MM-DD``, the next one) its clock starts at 09:00
+  Beijing time that day.
 - ``task_queue``: a fresh task queue per test.
 """
 
@@ -15,6 +17,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime, time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -31,6 +34,25 @@ from schemas import visibility
 from tests.databases import fresh_database
 from tests.harness import Harness, Receiver, running_worker
 from tests.support import TEST_ZONES_FILE
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``DAIBAN_TEST_SERVER_DATE`` set (``make test-dates``), keep only the tests whose clock
+    is the time-skipping server's: the others run on today's clock and would prove nothing."""
+    if not os.environ.get("DAIBAN_TEST_SERVER_DATE"):
+        return
+    keep = [i for i in items if "ts_env" in getattr(i, "fixturenames", ())]
+    config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+    items[:] = keep
+
+
+def _server_date(text: str, today: date) -> date:
+    """``YYYY-MM-DD`` as given, or ``MM-DD``: the next such day after ``today``."""
+    if len(text) == len("MM-DD"):
+        month, day = (int(x) for x in text.split("-"))
+        this_year = date(today.year, month, day)
+        return this_year if this_year > today else date(today.year + 1, month, day)
+    return date.fromisoformat(text)
 
 
 def _free_port() -> int:
@@ -96,6 +118,14 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping test server, one per test module, with the platform's search attributes."""
     env = await time_skipping_env()
+    # ``make test-dates``: the same tests as if the suite ran on another day (09:00 Beijing time),
+    # so none depends on the day it runs (a deadline crossing into a year without a notice).
+    on = os.environ.get("DAIBAN_TEST_SERVER_DATE")
+    if on:
+        now = await env.get_current_time()
+        target = datetime.combine(_server_date(on, now.date()), time(1, 0), tzinfo=UTC)
+        assert target > now, f"DAIBAN_TEST_SERVER_DATE={on} is not ahead of the test server's clock ({now})"
+        await env.sleep(target - now)
     yield env
     await env.shutdown()
 
