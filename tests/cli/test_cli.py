@@ -184,7 +184,8 @@ async def test_an_agent_runs_a_project_from_the_terminal(
     zones = await ok_json(dev, pg_dsn, "report", "zone")
     assert any(z["zone"] == "tunliu" and z["projects"] >= 1 for z in zones)
     assert all(c["project_id"] != pid for c in await ok_json(dev, pg_dsn, "report", "credit", "--zone", "tunliu"))
-    year = str(datetime.now(CST).year)  # the dev server's projects run on the wall clock
+    # The year the project was registered in (Beijing time; the dev server runs on the wall clock).
+    year = str(datetime.fromisoformat(timeline[0]["occurred_at"]).astimezone(CST).year)
     figures = await ok_json(dev, pg_dsn, "report", "figures", "--zone", "tunliu", "--period", year)
     assert figures["period"] == year and figures["shares"][0]["projects"] >= 1
     satisfaction = await ok_json(dev, pg_dsn, "report", "satisfaction", "--period", year)

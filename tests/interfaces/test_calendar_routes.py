@@ -10,8 +10,9 @@ from typing import Any
 
 from catalog.load import default_zones
 from interfaces.contentload import load_zones
-from legalclock import CST, default_calendar, provisional_holidays
+from legalclock import CST, default_calendar
 from tests.interfaces.conftest import Gateway, decision, operator
+from tests.workflows.helpers import notice_for
 from workflows.project import ProjectWorkflow
 
 
@@ -73,31 +74,47 @@ async def test_a_notice_dry_run_lists_every_changed_day_and_each_moved_deadline(
     day = [d for d in (today + timedelta(days=n) for n in range(1, 30)) if calendar.is_working_day(d)][1]
     in_force = (await gw.http.get(f"/calendar/{day.year}", headers=operator())).json()
     assert day.isoformat() not in in_force["holidays"], "a working day in the calendar in force too"
-    # A 2027 notice: the statutory days, and National Day extended to 7 days with two swaps.
-    days = {d.isoformat(): n.removesuffix(" (provisional)") for d, n in provisional_holidays(2027).items()}
-    days.update({f"2027-10-0{d}": "国庆节" for d in range(1, 8)})
-    # It also names a day of the previous December, as the 2023 notice did (2022-12-31).
-    days["2026-12-31"] = "元旦"
-    years: dict[str, Any] = {
-        "2027": {"holidays": days, "workdays": {"2027-09-26": "国庆节调休", "2027-10-09": "国庆节调休"}}
-    }
-    years.setdefault(str(day.year), {"holidays": {}, "workdays": {}})["holidays"][day.isoformat()] = "调整"
+    # A year without a notice that begins after every one of those deadlines (the 45-working-day cap
+    # ends within 80 days) gets one: the statutory days and National Day extended to 7 days with a
+    # weekend day worked; and, where the year before has its notice, a day of that December, as the
+    # 2023 notice named 2022-12-31 (a notice may not change a December still provisional).
+    year = day.year + 1
+    while (await gw.http.get(f"/calendar/{year}", headers=operator())).json()["official"] or date(year, 1, 1) <= (
+        today + timedelta(days=100)
+    ):
+        year += 1
+    before = {y: (await gw.http.get(f"/calendar/{y}", headers=operator())).json() for y in (year - 1, year, day.year)}
+    notice = notice_for(year).year_view(year)
+    holidays = {d.isoformat(): n for d, n in notice.holidays.items()}
+    if before[year - 1]["official"]:
+        holidays[f"{year - 1}-12-31"] = "元旦"
+    workdays = {d.isoformat(): n for d, n in notice.workdays.items()}
+    years: dict[str, Any] = {str(year): {"holidays": holidays, "workdays": workdays}}
+    # The correction's year as in force (a year without a notice, as it stands), the day added.
+    same = {k: n.removesuffix(" (provisional)") for k, n in in_force["holidays"].items()}
+    years[str(day.year)] = {"holidays": same | {day.isoformat(): "调整"}, "workdays": in_force["workdays"]}
     r = await gw.http.post("/calendar", params={"dry_run": "true"}, headers=operator(), json={"years": years})
     assert r.status_code == 200, r.text
     out = r.json()
-    assert out["stored"] is False and {2026, 2027, day.year} <= set(out["changed_years"])
+    assert out["stored"] is False and {year, day.year} <= set(out["changed_years"])
     changed = {c["day"] for y in out["changes"]["years"] for c in y["changes"]}
-    assert {"2026-12-31", "2027-09-26", "2027-10-06", "2027-10-07", "2027-10-09", day.isoformat()} <= changed
+    # Every day whose working status the file turns (the year in force read through the gateway,
+    # weekends counted here: an oracle apart from the legal clock) is listed.
+    turned = {day.isoformat()}
+    for iso in [*holidays, *workdays]:
+        view, d = before[int(iso[:4])], date.fromisoformat(iso)
+        was = iso in view["workdays"] or (iso not in view["holidays"] and d.weekday() < 5)
+        if was != (iso in workdays):
+            turned.add(iso)
+    assert len(turned) > 2 and turned <= changed, sorted(turned - changed)
     # The dry run says which clock, which limit, from and to: the government-invested project's
     # whole-process cap (45 working days from the first acceptance), the pre-review's statutory
-    # limit and its promise, the one the zone answers for (each may also cross 31 Dec 2026).
+    # limit and its promise, the one the zone answers for; each a working day later, and only the
+    # correction moves them (the notice's year begins after them all).
     moved = {(m["clock_id"], m["limit"]): m for m in out["moves"] if m["project_id"] == pid}
-    assert {("process", "statutory"), ("matter:land-pre-review:1", "statutory")} <= set(moved)
-    promise = moved[("matter:land-pre-review:1", "promised")]
-    assert promise["working_days"] >= 1 and promise["after"] > promise["before"]
-    if not today < date(2026, 12, 31) <= day + timedelta(days=10):
-        assert promise["working_days"] == 1, "the promise's 3 working days hold one new holiday"
-    assert all(m["working_days"] >= 1 and m["after"] > m["before"] for m in moved.values())
+    expected = {("process", "statutory"), ("matter:land-pre-review:1", "statutory")}
+    assert expected | {("matter:land-pre-review:1", "promised")} <= set(moved), sorted(moved)
+    assert all(m["working_days"] == 1 and m["after"] > m["before"] for m in moved.values()), moved
     # "Before" is each deadline as the project itself counts it now.
     handle = gw.harness.client.get_workflow_handle(f"project-{pid}")
     view = await handle.query(ProjectWorkflow.state)

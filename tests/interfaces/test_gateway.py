@@ -346,9 +346,13 @@ async def test_every_endpoint_on_one_project(gw: Gateway, pg_pool: Any) -> None:
             break
         await asyncio.sleep(0.1)
     await Projector(pg_pool).run_once()
-    year = str(datetime.now(CST).year)  # the dev server's projects run on the wall clock
+    # The years the rating was given and the project registered in (Beijing time; the dev server
+    # runs on the wall clock, and a run may cross a New Year's midnight).
+    events = {e["event_type"]: e for e in timeline.json()}
+    year = str(datetime.fromisoformat(events["RatingGiven"]["occurred_at"]).astimezone(CST).year)
     sat = await gw.http.get("/reports/satisfaction", headers=operator(), params={"zone": "tunliu", "period": year})
     assert sat.status_code == 200 and any(r["key"] == "tunliu" and r["ratings"] >= 1 for r in sat.json()["rows"])
+    year = str(datetime.fromisoformat(events["ProjectRegistered"]["occurred_at"]).astimezone(CST).year)
     figures = await gw.http.get("/reports/figures", headers=operator(), params={"zone": "tunliu", "period": year})
     assert figures.status_code == 200 and figures.json()["shares"][0]["projects"] >= 1
     bad = await gw.http.get("/reports/figures", headers=operator(), params={"period": "2026-Q5"})

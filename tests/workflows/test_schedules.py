@@ -15,6 +15,7 @@ from activities.project import ProjectActivities
 from eventstore.calendars import current_calendar
 from infra.cluster import ensure_namespace, ensure_search_attributes
 from infra.schedules import SCHEDULES, TIME_ZONE, ensure_schedules
+from legalclock import CST
 from schemas import visibility
 from worker import WORKFLOWS, activities_of
 
@@ -88,7 +89,7 @@ async def test_schedules_are_idempotent_and_a_triggered_digest_is_written(
             assert {r["kind"] for r in rows} == {"overdue_digest"}
             assert all("statutory limit breached" in r["message"] for r in rows)
             # The November reminder: written once, unless next year's calendar is loaded already.
-            next_year = datetime.now(UTC).astimezone().year + 1
+            next_year = datetime.now(CST).year + 1  # the duty's year is Beijing time's
             loaded = next_year in (await current_calendar(pg_pool)).years
             for _ in range(100):
                 reminded = await pg_pool.fetchval(
