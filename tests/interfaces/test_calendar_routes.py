@@ -8,6 +8,9 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from temporalio import workflow
+from temporalio.worker import Worker
+
 from catalog.load import default_zones
 from interfaces.contentload import load_zones
 from legalclock import CST, default_calendar
@@ -140,3 +143,48 @@ async def test_the_deadline_calculator_closes_on_the_zones_seasonal_hours(gw: Ga
     seasonal = (await gw.http.get("/calendar/deadline", headers=operator(), params=params | {"zone": code})).json()
     assert fixed["deadline"] == "2026-06-02T17:30:00+08:00"
     assert seasonal["deadline"] == "2026-06-02T18:00:00+08:00"
+
+
+@workflow.defn(name="ProjectWorkflow", sandboxed=False)
+class _AnotherReleasesProject:
+    """A project run by a worker of another release: its ledger is in a shape this gateway cannot read."""
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: False)
+
+    @workflow.query(name="clock_ledger")
+    def clock_ledger(self) -> dict[str, Any]:
+        return {"clocks": [{"clock_id": "process", "ledger": "from a later release"}]}
+
+
+async def test_a_project_whose_ledger_cannot_be_read_is_listed_unpreviewed_and_the_load_goes_on(gw: Gateway) -> None:
+    foreign = f"cal-foreign-{uuid.uuid4().hex[:6]}"
+    queue = f"tq-foreign-{uuid.uuid4().hex[:6]}"
+    client = gw.harness.client
+    async with Worker(client, task_queue=queue, workflows=[_AnotherReleasesProject]):
+        handle = await client.start_workflow(
+            "ProjectWorkflow", id=f"project-{foreign}", task_queue=queue, execution_timeout=timedelta(minutes=5)
+        )
+        try:
+            running = {"query": "ExecutionStatus = 'Running'"}
+            for _ in range(100):  # visibility lists it a moment after the start
+                listed = await gw.http.get("/projects", headers=operator(), params=running)
+                if foreign in {p["project_id"] for p in listed.json()}:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the foreign project was never listed")
+            # A zone's correction: the second working day from today becomes a holiday.
+            calendar, today = default_calendar(), datetime.now(CST).date()
+            day = [d for d in (today + timedelta(days=n) for n in range(1, 30)) if calendar.is_working_day(d)][1]
+            in_force = (await gw.http.get(f"/calendar/{day.year}", headers=operator())).json()
+            same = {k: n.removesuffix(" (provisional)") for k, n in in_force["holidays"].items()}
+            years = {str(day.year): {"holidays": same | {day.isoformat(): "调整"}, "workdays": in_force["workdays"]}}
+            r = await gw.http.post("/calendar", params={"dry_run": "true"}, headers=operator(), json={"years": years})
+            assert r.status_code == 200, r.text
+            out = r.json()
+            assert foreign in out["unpreviewed"] and out["stored"] is False
+            assert all(m["project_id"] != foreign for m in out["moves"])
+        finally:
+            await handle.terminate("test over")
