@@ -26,10 +26,12 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from eventstore.calendars import current_calendar, store_calendar
 from infra.db import create_pool
 from infra.devstack.pgserver import EmbeddedPostgres
 from infra.temporal import BIN, LOCAL_SERVER_STARTUP, time_skipping_env
 from interfaces.contentload import load_zones
+from legalclock import YearCalendar, provisional_holidays
 from schemas import visibility
 from tests.databases import fresh_database
 from tests.harness import Harness, Receiver, running_worker
@@ -53,6 +55,17 @@ def _server_date(text: str, today: date) -> date:
         this_year = date(today.year, month, day)
         return this_year if this_year > today else date(today.year + 1, month, day)
     return date.fromisoformat(text)
+
+
+async def _notices_ahead(pool: asyncpg.Pool, year: int, count: int) -> None:
+    """Store the calendar in force with a notice for each of the ``count`` years after ``year`` that
+    has none (the law's rest days, as ``test_cli`` loads one)."""
+    calendar = await current_calendar(pool)
+    for ahead in range(year + 1, year + count + 1):
+        if not calendar.is_official(ahead):
+            days = {d: n.removesuffix(" (provisional)") for d, n in provisional_holidays(ahead).items()}
+            calendar = calendar.with_year(ahead, YearCalendar(holidays=days))
+    await store_calendar(pool, calendar, "tests: notices ahead")
 
 
 def _free_port() -> int:
@@ -115,7 +128,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture(scope="module")
-async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+async def ts_env(pg_pool: asyncpg.Pool) -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping test server, one per test module, with the platform's search attributes."""
     env = await time_skipping_env()
     # ``make test-dates``: the same tests as if the suite ran on another day (09:00 Beijing time),
@@ -126,6 +139,11 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
         target = datetime.combine(_server_date(on, now.date()), time(1, 0), tzinfo=UTC)
         assert target > now, f"DAIBAN_TEST_SERVER_DATE={on} is not ahead of the test server's clock ({now})"
         await env.sleep(target - now)
+    # ``make test-dates`` also runs them with the next year's notice in force, as an earlier test
+    # (the CLI's notice load) may have left in the session's database.
+    ahead = int(os.environ.get("DAIBAN_TEST_NOTICES_AHEAD", "0"))
+    if ahead:
+        await _notices_ahead(pg_pool, (await env.get_current_time()).year, ahead)
     yield env
     await env.shutdown()
 

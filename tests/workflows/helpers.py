@@ -186,12 +186,14 @@ def noticed_through(last_year: int) -> OfficialCalendar:
     return calendar
 
 
-def unnoticed_year(now: datetime, *, from_month: int = 7) -> int:
-    """The first year without a shipped notice whose ``from_month`` still lies ahead of ``now``: where
-    a test under time skipping (which starts at today's date) finds provisional deadlines, whatever
-    the date it runs on and whichever notices have shipped since it was written."""
-    calendar, year = default_calendar(), now.year
-    while calendar.is_official(year) or datetime(year, from_month, 1, tzinfo=CST) <= now:
+def unnoticed_year(now: datetime, in_force: OfficialCalendar, *, from_month: int = 7) -> int:
+    """The first year without a notice in ``in_force`` (the calendar a project registering now takes:
+    ``eventstore.calendars.current_calendar``, which holds any notice an earlier test loaded) whose
+    ``from_month`` still lies ahead of ``now``: where a test under time skipping (which starts at
+    today's date) finds provisional deadlines, whatever the date it runs on and whichever notices
+    have shipped or been loaded since it was written."""
+    year = now.year
+    while in_force.is_official(year) or datetime(year, from_month, 1, tzinfo=CST) <= now:
         year += 1
     return year
 

@@ -9,6 +9,7 @@ import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
 from catalog.content import REGISTRY
+from eventstore.calendars import current_calendar
 from legalclock import CST, Clock, SuspensionKind
 from schemas.project import CalendarUpdate, SupplyMaterials
 from tests.harness import Harness
@@ -36,7 +37,7 @@ async def test_correction_stops_the_clock_across_a_holiday(
     # supplied after National Day (8 Oct, worked): the stopped time does not count. In a year
     # without a shipped notice, whatever today's date, with the notice loaded (2027, when written:
     # Monday 27 Sep, Wednesday 29 Sep, Friday 8 Oct).
-    year = unnoticed_year(await ts_env.get_current_time(), from_month=9)
+    year = unnoticed_year(await ts_env.get_current_time(), await current_calendar(pg_pool), from_month=9)
     cal = notice_for(year)
     monday = next(
         day

@@ -12,7 +12,8 @@ import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
 from catalog.content import REGISTRY
-from legalclock import CST, Clock, YearCalendar, default_calendar, provisional_holidays
+from eventstore.calendars import current_calendar
+from legalclock import CST, Clock, YearCalendar, provisional_holidays
 from schemas.project import CalendarUpdate
 from tests.harness import Harness
 from tests.workflows.helpers import (
@@ -33,8 +34,8 @@ async def test_process_deadline_across_national_day_is_exact_and_follows_the_new
 ) -> None:
     # Accepted on the last working Friday of September (24 Sep in 2027, when written), 10:00 in
     # Beijing, in a year without an official notice, whatever today's date.
-    year = unnoticed_year(await ts_env.get_current_time(), from_month=9)
-    law = default_calendar()
+    law = await current_calendar(pg_pool)  # what the project takes when it registers
+    year = unnoticed_year(await ts_env.get_current_time(), law, from_month=9)
     friday = next(
         date(year, 9, d)
         for d in range(30, 13, -1)
@@ -46,7 +47,7 @@ async def test_process_deadline_across_national_day_is_exact_and_follows_the_new
     # resumption on one day move nothing).
     v = await open_all(h)
     process = next(c for c in v.clocks if c.clock_id == "process")
-    provisional = Clock(accepted_at=process.accepted_at, limit_days=20).deadline(default_calendar(), HOURS)
+    provisional = Clock(accepted_at=process.accepted_at, limit_days=20).deadline(law, HOURS)
     assert process.provisional and process.deadline == provisional.at
 
     # The year's official notice arrives: the law's rest days, and National Day from 1 Oct through

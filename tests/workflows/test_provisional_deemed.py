@@ -13,7 +13,8 @@ import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
 from catalog.content import REGISTRY
-from legalclock import CST, YearCalendar, default_calendar, provisional_holidays
+from eventstore.calendars import current_calendar
+from legalclock import CST, YearCalendar, provisional_holidays
 from schemas.project import CalendarUpdate
 from tests.harness import Harness
 from tests.workflows.helpers import approve_all, events, matter, move_to, settle, unnoticed_year, view
@@ -25,7 +26,8 @@ async def test_a_provisional_breach_escalates_and_the_notice_then_deems_approval
     ts: Harness, ts_env: WorkflowEnvironment, pg_pool: asyncpg.Pool
 ) -> None:
     # A Monday in July of a year without a notice (2027 when written), whatever today's date.
-    year = unnoticed_year(await ts_env.get_current_time(), from_month=7)
+    law = await current_calendar(pg_pool)  # what the project takes when it registers
+    year = unnoticed_year(await ts_env.get_current_time(), law, from_month=7)
     monday = next(date(year, 7, d) for d in range(1, 8) if date(year, 7, d).weekday() == 0)
     await move_to(ts_env, datetime.combine(monday, time(9, 30), CST))
     h = await ts.start(zone="yanhu")
@@ -46,7 +48,7 @@ async def test_a_provisional_breach_escalates_and_the_notice_then_deems_approval
 
     # The State Council publishes the year (its statutory days unchanged): the deadline is confirmed.
     days = {d: n.removesuffix(" (provisional)") for d, n in provisional_holidays(year).items()}
-    notice = REGISTRY.add_calendar(default_calendar().with_year(year, YearCalendar(holidays=days)))
+    notice = REGISTRY.add_calendar(law.with_year(year, YearCalendar(holidays=days)))
     await h.signal(ProjectWorkflow.calendar_updated, CalendarUpdate(version=notice))
     rows = await events(pg_pool, v.project_id, wait_for="DepartmentLiabilityRecorded")
     approved = [
