@@ -31,11 +31,10 @@ from infra.db import create_pool
 from infra.devstack.pgserver import EmbeddedPostgres
 from infra.temporal import BIN, LOCAL_SERVER_STARTUP, time_skipping_env
 from interfaces.contentload import load_zones
-from legalclock import YearCalendar, provisional_holidays
 from schemas import visibility
 from tests.databases import fresh_database
 from tests.harness import Harness, Receiver, running_worker
-from tests.support import TEST_ZONES_FILE
+from tests.support import TEST_ZONES_FILE, with_notices
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -60,11 +59,7 @@ def _server_date(text: str, today: date) -> date:
 async def _notices_ahead(pool: asyncpg.Pool, year: int, count: int) -> None:
     """Store the calendar in force with a notice for each of the ``count`` years after ``year`` that
     has none (the law's rest days, as ``test_cli`` loads one)."""
-    calendar = await current_calendar(pool)
-    for ahead in range(year + 1, year + count + 1):
-        if not calendar.is_official(ahead):
-            days = {d: n.removesuffix(" (provisional)") for d, n in provisional_holidays(ahead).items()}
-            calendar = calendar.with_year(ahead, YearCalendar(holidays=days))
+    calendar = with_notices(await current_calendar(pool), range(year + 1, year + count + 1))
     await store_calendar(pool, calendar, "tests: notices ahead")
 
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, TypeAdapter
 from catalog.content import ContentVersions, content_hash
 from catalog.load import default_catalog
 from catalog.models import ProjectFacts, ZonePolicy, check_zone, derive_checklist
-from legalclock import CST, Clock, default_calendar
+from legalclock import CST, Clock, OfficialCalendar, YearCalendar, default_calendar, provisional_holidays
 from schemas.effects import Batch
 from schemas.events import EventEnvelope
 from schemas.project import (
@@ -484,3 +484,13 @@ def lean_split() -> tuple[Batch, Batch]:
     first = Batch(project_id=m.pid, events=events)
     second = Batch(project_id=m.pid, effects=effects, after_version=events[-1].version)
     return first, second
+
+
+def with_notices(calendar: OfficialCalendar, years: range) -> OfficialCalendar:
+    """``calendar`` with a notice for each year of ``years`` that has none, each as the State
+    Council would publish the law's own rest days (国务院《全国年节及纪念日放假办法》), without 调休."""
+    for year in years:
+        if not calendar.is_official(year):
+            holidays = {day: name.removesuffix(" (provisional)") for day, name in provisional_holidays(year).items()}
+            calendar = calendar.with_year(year, YearCalendar(holidays=holidays))
+    return calendar

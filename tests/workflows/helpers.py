@@ -26,7 +26,7 @@ from schemas.project import (
     StopClock,
     SubmitApplication,
 )
-from tests.support import lifecycle_zones
+from tests.support import lifecycle_zones, with_notices
 from workflows.project import ProjectWorkflow
 
 
@@ -179,11 +179,7 @@ def noticed_through(last_year: int) -> OfficialCalendar:
     does not turn into a held one as the date nears a year without a notice.
     """
     calendar = default_calendar()
-    for year in range(min(calendar.years), last_year + 1):
-        if not calendar.is_official(year):
-            holidays = {day: name.replace(" (provisional)", "") for day, name in provisional_holidays(year).items()}
-            calendar = calendar.with_year(year, YearCalendar(holidays=holidays))
-    return calendar
+    return with_notices(calendar, range(min(calendar.years), last_year + 1))
 
 
 def unnoticed_year(now: datetime, in_force: OfficialCalendar, *, from_month: int = 7) -> int:
