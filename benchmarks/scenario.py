@@ -162,6 +162,12 @@ def generate(
             "backup_agent": f"agent-{(i + 1) % 7:02d}",
             "project_lead": f"lead-{i % 3:02d}",
         }
+        # The scale the drawing review's limit depends on (住建部令第13号 §13). The law counts the
+        # building's design scale; the scenario's assumption (no draw, so the year's other draws stay
+        # as they were) reads it off the investment: 500 million yuan and up large, 100 million medium.
+        investment = int(str(reg["investment_yuan"]))
+        scale = "large" if investment >= 500_000_000 else "medium" if investment >= 100_000_000 else "small"
+        reg["project_scale"] = scale
         if policy.regional_assessments:
             reg["regional_assessments"] = [
                 {

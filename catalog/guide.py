@@ -203,7 +203,8 @@ def build_guide(
                 conditions=_conditions(spec),
                 main_materials=item.main_materials,
                 secondary_materials=item.secondary_materials,
-                statutory_days=spec.statutory_days,
+                # The limit recorded at registration: the law's for the project's facts (its scale).
+                statutory_days=item.statutory_days if spec.statutory_days is not None else None,
                 promised_days=item.promised_days,
                 promise_basis=spec.promise_basis,
                 fee=FEE,

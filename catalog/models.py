@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from catalog.types import PROJECT_TYPES, excluded_by_type
 from legalclock import OfficeHours, SeasonalHours
 from schemas.events import ChecklistItem, HandlingMode
-from schemas.project import TYPE_FACTS, EiaCategory, PollutantPermit, ProjectType, RegisterProject
+from schemas.project import TYPE_FACTS, EiaCategory, PollutantPermit, ProjectScale, ProjectType, RegisterProject
 from schemas.stages import APPROVAL_STAGES, Stage
 
 DecisionMode = Literal["standard", "instant", "tolerance", "commitment"]
@@ -31,6 +31,7 @@ FactName = Literal[
     "water_abstraction",
     "pollutant_permit",
     "project_type",
+    "project_scale",
 ]
 FactValue = bool | str
 
@@ -145,6 +146,10 @@ class MatterSpec(_Model):
     # The project facts the matter applies to: every named fact must have one of the listed values
     # (e.g. ``{"eia_category": ["report"]}``); an empty map applies to every project.
     applies_if: dict[FactName, list[FactValue]] = {}
+    # The statutory limit where the law sets it by a project fact (e.g. 住建部令第13号 §13: the drawing
+    # review of a medium or smaller project 10 working days, a large one 15): at most one fact,
+    # value -> working days; a value not named takes ``statutory_days`` (``for_facts``).
+    statutory_days_if: dict[FactName, dict[str, WorkingDays]] = {}
     tolerance_supply_days: WorkingDays = 10
     commitment_verification_days: WorkingDays = 20
     # Where the statutory limit counts from: ``acceptance`` (受理, 行政许可法 §42: 自受理行政许可申请之日起),
@@ -179,16 +184,39 @@ class MatterSpec(_Model):
         """
         return self.statutory_days if self.statutory_days is not None else self.limit_days
 
+    def statutory_limits(self) -> list[float]:
+        """Every statutory limit the matter can have (working days), the shortest first: its own and
+        those ``statutory_days_if`` sets by a project fact; empty without one."""
+        if self.statutory_days is None:
+            return []
+        by_fact = [d for days in self.statutory_days_if.values() for d in days.values()]
+        return sorted({self.statutory_days, *by_fact})
+
+    def for_facts(self, facts: ProjectFacts) -> MatterSpec:
+        """The matter as it applies to a project with ``facts``: its statutory limit the one
+        ``statutory_days_if`` names for the project's value of the fact, if any (itself otherwise)."""
+        for fact, days in self.statutory_days_if.items():
+            limit = days.get(str(getattr(facts, fact)))
+            if limit is not None and limit != self.statutory_days:
+                return self.model_copy(update={"statutory_days": limit})
+        return self
+
     def promise_error(self, days: float | None) -> str | None:
         """Why ``days`` (working days) cannot be a promise for this matter; None when it can.
 
-        A promise above the statutory limit is no promise. Where the limit counts from the receipt
+        A promise above the statutory limit (any of them, ``statutory_limits``: a promise is the
+        zone's for every project) is no promise. Where the limit counts from the receipt
         (``limit_from``) and the promise from acceptance, up to ``ACCEPTANCE_DAYS`` of the limit may
         be gone at acceptance (行政许可法 §32), so a shorter promise must leave them, or it could end
         after the legal deadline; one equal to the limit only repeats it.
         """
-        statutory = self.statutory_days
-        if days is None or statutory is None:
+        for statutory in self.statutory_limits():
+            if (why := self._promise_error(days, statutory)) is not None:
+                return why
+        return None
+
+    def _promise_error(self, days: float | None, statutory: float) -> str | None:
+        if days is None:
             return None
         if days > statutory:
             return f"{days:g} working days exceed the statutory limit of {statutory:g}"
@@ -229,8 +257,27 @@ class MatterSpec(_Model):
                 errors.append(
                     f"matters.{self.code}.applies_if.{fact}: values must be among {list(allowed)}, got {values}"
                 )
+        errors += self._limits_by_fact_errors()
         _raise_all(errors)
         return self
+
+    def _limits_by_fact_errors(self) -> list[str]:
+        where = f"matters.{self.code}.statutory_days_if"
+        if not self.statutory_days_if:
+            return []
+        if self.statutory_days is None:
+            return [f"{where}: only a matter with a statutory limit (statutory_days) has one by a fact"]
+        if len(self.statutory_days_if) > 1:
+            return [f"{where}: at most one fact sets the limit, got {sorted(self.statutory_days_if)}"]
+        errors = []
+        for fact, days in self.statutory_days_if.items():
+            allowed = [v for v in FACT_VALUES[fact] if isinstance(v, str)]
+            if not allowed:
+                named = sorted(f for f, vs in FACT_VALUES.items() if isinstance(vs[0], str))
+                errors.append(f"{where}.{fact}: a limit differs only by a fact with named values ({named})")
+            elif not days or set(days) - set(allowed):
+                errors.append(f"{where}.{fact}: values must be among {allowed}, got {sorted(days)}")
+        return errors
 
 
 class JointAcceptance(_Model):
@@ -770,6 +817,7 @@ class ProjectFacts(_Model):
     special_construction: bool = False
     water_abstraction: bool = False
     pollutant_permit: PollutantPermit = "none"
+    project_scale: ProjectScale = "large"
 
     @classmethod
     def of(cls, registration: RegisterProject) -> ProjectFacts:
@@ -786,7 +834,19 @@ FACT_VALUES: dict[str, tuple[FactValue, ...]] = {
     "water_abstraction": (True, False),
     "pollutant_permit": get_args(PollutantPermit),
     "project_type": get_args(ProjectType),
+    "project_scale": get_args(ProjectScale),
 }
+
+
+def facts_catalog(catalog: Catalog, facts: ProjectFacts | None) -> Catalog:
+    """``catalog`` as it applies to a project with ``facts``: each matter's statutory limit by
+    ``MatterSpec.for_facts``; ``catalog`` itself where no limit differs (or without facts)."""
+    if facts is None:
+        return catalog
+    matters = [m.for_facts(facts) for m in catalog.matters]
+    if all(a is b for a, b in zip(matters, catalog.matters, strict=True)):
+        return catalog
+    return catalog.model_copy(update={"matters": matters})
 
 
 def handling_mode(spec: MatterSpec, zone: ZonePolicy, *, assessments: bool = True) -> HandlingMode:
@@ -812,7 +872,7 @@ def derive_checklist(catalog: Catalog, zone: ZonePolicy, facts: ProjectFacts) ->
     """
     order = {s: i for i, s in enumerate(APPROVAL_STAGES)}
     zone = zone_for_type(zone, facts.project_type)
-    catalog = zone_catalog(catalog, zone)
+    catalog = facts_catalog(zone_catalog(catalog, zone), facts)
     items = []
     for spec in sorted(catalog.matters, key=lambda m: order[m.stage]):
         if not spec.applies_to(facts) or excluded_by_type(facts.project_type, spec.code):

@@ -176,7 +176,10 @@ def unregistered(
         filing_rule=filing_rule,
         promise_only_rule=promise_only_rule,
     )
-    return ProjectMachine(state, ctx)
+    # The statutory limits the law sets by the project's facts, as ``workflows.content.context_of``
+    # gives them (the zone as it applies to a type is left to the type tests' own contexts).
+    facts = ProjectFacts.of(reg)
+    return ProjectMachine(state, ProjectContext(ctx.catalog, ctx.zone, ctx.calendar, None, facts))
 
 
 def machine(

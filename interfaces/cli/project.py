@@ -73,6 +73,10 @@ def register(
         p.PollutantPermit | None, typer.Option(help="Pollutant-discharge permit: none, simplified or key.")
     ] = None,
     standard_land_parcel: Annotated[bool | None, typer.Option(help="A standard land parcel (标准地).")] = None,
+    project_scale: Annotated[
+        p.ProjectScale | None,
+        typer.Option(help="Scale (大型/中型/小型): large, medium or small (drawing review limit: 住建部令第13号 §13)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Register a project (idempotent on its project_id); options set the project facts over the file's.
@@ -86,6 +90,7 @@ def register(
         "water_abstraction": water_abstraction,
         "pollutant_permit": pollutant_permit,
         "standard_land_parcel": standard_land_parcel,
+        "project_scale": project_scale,
     }
     contact: EnterpriseContact | None = None
     try:

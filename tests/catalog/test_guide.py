@@ -12,8 +12,10 @@ from schemas.events import ProjectHeader
 from tests import support as sp
 
 
-def _guide(zone: ZonePolicy, project_type: str = "general") -> Guide:
-    reg = sp.registration(zone=zone.code).model_copy(update={"project_type": project_type})
+def _guide(zone: ZonePolicy, project_type: str = "general", project_scale: str = "large") -> Guide:
+    reg = sp.registration(zone=zone.code).model_copy(
+        update={"project_type": project_type, "project_scale": project_scale}
+    )
     checklist = derive_checklist(default_catalog(), zone, ProjectFacts.of(reg))
     header = ProjectHeader.model_validate(reg.model_dump(include=set(ProjectHeader.model_fields)))
     return build_guide(default_catalog(), zone, header, checklist, catalog_version="catalog-x", zone_version="zone-y")
@@ -47,6 +49,14 @@ def test_each_matter_has_its_process_basis_conditions_materials_limits_fee_and_c
     assert reg.contact.phone == PLACEHOLDER and reg.contact.office == "市场监督管理局"
     rows = guide_rows(guide)
     assert len(rows) == len(guide.matters) and rows[0].contact.startswith("(placeholder)")
+
+
+def test_the_sheet_states_the_drawing_reviews_limit_for_the_projects_scale() -> None:
+    """住建部令第13号 §13: 15 working days for a large project, 10 for a medium or smaller one."""
+    for scale, days in (("large", 15), ("medium", 10), ("small", 10)):
+        guide = _guide(default_zones()["tunliu"], project_scale=scale)
+        review = next(m for m in guide.matters if m.matter_code == "construction-drawing-review")
+        assert review.statutory_days == days
 
 
 def test_a_zone_contact_replaces_the_placeholder() -> None:

@@ -50,29 +50,36 @@ def registered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> t
 def test_the_file_alone_gets_the_registrations_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     code, _, reg = registered(monkeypatch, tmp_path)
     assert code == 0 and reg is not None
-    assert (reg.eia_category, reg.special_construction, reg.lightning_special_site, reg.pollutant_permit) == (
-        "report_form",
-        False,
-        False,
-        "none",
-    )
+    assert (
+        reg.eia_category,
+        reg.special_construction,
+        reg.lightning_special_site,
+        reg.pollutant_permit,
+        reg.project_scale,
+    ) == ("report_form", False, False, "none", "large")
 
 
 def test_options_set_the_facts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     args = ["--eia-category", "report", "--special-construction", "--water-abstraction", "--pollutant-permit", "key"]
-    code, _, reg = registered(monkeypatch, tmp_path, *args)
+    code, _, reg = registered(monkeypatch, tmp_path, *args, "--project-scale", "medium")
     assert code == 0 and reg is not None
-    assert (reg.eia_category, reg.special_construction, reg.water_abstraction, reg.pollutant_permit) == (
-        "report",
-        True,
-        True,
-        "key",
-    )
+    assert (
+        reg.eia_category,
+        reg.special_construction,
+        reg.water_abstraction,
+        reg.pollutant_permit,
+        reg.project_scale,
+    ) == ("report", True, True, "key", "medium")
 
 
 def test_an_unknown_category_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     code, output, reg = registered(monkeypatch, tmp_path, "--eia-category", "big")
     assert code == 2 and reg is None and "report_form" in output
+
+
+def test_an_unknown_scale_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    code, output, reg = registered(monkeypatch, tmp_path, "--project-scale", "huge")
+    assert code == 2 and reg is None and "medium" in output
 
 
 def _register_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str) -> tuple[int, str, int]:
@@ -101,6 +108,7 @@ def _register_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str) -
         ({"investment_yuan": True}, "investment_yuan"),
         ({"investment_yuan": "150000000"}, "investment_yuan"),
         ({"standard_land_parcel": "yes"}, "standard_land_parcel"),
+        ({"project_scale": "huge"}, "project_scale"),
         ({"name": "\u200b"}, "name"),
         ({"project_id": "p-1\n"}, "project_id"),
     ],

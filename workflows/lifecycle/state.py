@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from catalog.content import ContentVersions
-from catalog.models import Catalog, MatterSpec, ZonePolicy, zone_catalog, zone_for_type
+from catalog.models import Catalog, MatterSpec, ProjectFacts, ZonePolicy, facts_catalog, zone_catalog, zone_for_type
 from schemas.effects import Effect
 from schemas.events import ApprovalMode, ChecklistItem, ClockScope, EventEnvelope, HandlingMode, SignedCommitment
 from schemas.project import (
@@ -167,12 +167,18 @@ class ProjectContext:
     __slots__ = ("calendar", "catalog", "event_zone", "specs", "zone")
 
     def __init__(
-        self, catalog: Catalog, zone: ZonePolicy, calendar: CalendarData, project_type: str | None = None
+        self,
+        catalog: Catalog,
+        zone: ZonePolicy,
+        calendar: CalendarData,
+        project_type: str | None = None,
+        facts: ProjectFacts | None = None,
     ) -> None:
         # The zone as it applies to the project's type (``zone_for_type``: the zone itself for a
-        # general or key project without type data), and its promises in place of the catalog's.
+        # general or key project without type data), its promises in place of the catalog's, and the
+        # statutory limits the law sets by the project's facts (``facts_catalog``: e.g. its scale).
         zone = zone_for_type(zone, project_type)
-        self.catalog = zone_catalog(catalog, zone)
+        self.catalog = facts_catalog(zone_catalog(catalog, zone), facts)
         self.zone = zone
         # The zone as every period that is not an application's counts (period rule 2): from the day
         # of its event, whatever the hour (``workflows.clocks.from_the_event``); the zone itself
