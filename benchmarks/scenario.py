@@ -162,7 +162,7 @@ def generate(
             "backup_agent": f"agent-{(i + 1) % 7:02d}",
             "project_lead": f"lead-{i % 3:02d}",
         }
-        # The scale the drawing review's limit depends on (住建部令第13号 §13). The law counts the
+        # The scale the drawing review's limit depends on (住建部令第13号 §12). The law counts the
         # building's design scale; the scenario's assumption (no draw, so the year's other draws stay
         # as they were) reads it off the investment: 500 million yuan and up large, 100 million medium.
         investment = int(str(reg["investment_yuan"]))

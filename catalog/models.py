@@ -146,7 +146,7 @@ class MatterSpec(_Model):
     # The project facts the matter applies to: every named fact must have one of the listed values
     # (e.g. ``{"eia_category": ["report"]}``); an empty map applies to every project.
     applies_if: dict[FactName, list[FactValue]] = {}
-    # The statutory limit where the law sets it by a project fact (e.g. 住建部令第13号 §13: the drawing
+    # The statutory limit where the law sets it by a project fact (e.g. 住建部令第13号 §12: the drawing
     # review of a medium or smaller project 10 working days, a large one 15): at most one fact,
     # value -> working days; a value not named takes ``statutory_days`` (``for_facts``).
     statutory_days_if: dict[FactName, dict[str, WorkingDays]] = {}

@@ -58,7 +58,7 @@ class RequestCommand(Frozen):
 EiaCategory = Literal["report", "report_form", "registration_form"]
 PollutantPermit = Literal["none", "simplified", "key"]
 # The project's scale as the construction-drawing review counts it (房屋建筑和市政基础设施工程施工图设计文件
-# 审查管理办法, 住建部令第13号, §13: large projects 15 working days, medium and smaller 10).
+# 审查管理办法, 住建部令第13号, §12: large projects 15 working days, medium and smaller 10).
 ProjectScale = Literal["large", "medium", "small"]
 # The project types of the national reform (国办发〔2019〕11号 sorts approvals by kind of project);
 # ``catalog.types.PROJECT_TYPES`` gives each its rule and source. ``general`` (social investment,
@@ -120,7 +120,7 @@ class RegisterProject(Frozen):
     # registration only, 排污登记), simplified or key management.
     pollutant_permit: PollutantPermit = "none"
     # The project's scale (大型, 中型, 小型), on which the drawing review's statutory limit depends
-    # (住建部令第13号 §13). Large by default: the longer limit, so a project registered before the
+    # (住建部令第13号 §12). Large by default: the longer limit, so a project registered before the
     # fact existed keeps its limits and nothing is deemed sooner than the law allows.
     project_scale: ProjectScale = "large"
     agent: Identifier

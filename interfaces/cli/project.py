@@ -75,7 +75,7 @@ def register(
     standard_land_parcel: Annotated[bool | None, typer.Option(help="A standard land parcel (标准地).")] = None,
     project_scale: Annotated[
         p.ProjectScale | None,
-        typer.Option(help="Scale (大型/中型/小型): large, medium or small (drawing review limit: 住建部令第13号 §13)."),
+        typer.Option(help="Scale (大型/中型/小型): large, medium or small (drawing review limit: 住建部令第13号 §12)."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -52,7 +52,7 @@ def test_each_matter_has_its_process_basis_conditions_materials_limits_fee_and_c
 
 
 def test_the_sheet_states_the_drawing_reviews_limit_for_the_projects_scale() -> None:
-    """住建部令第13号 §13: 15 working days for a large project, 10 for a medium or smaller one."""
+    """住建部令第13号 §12: 15 working days for a large project, 10 for a medium or smaller one."""
     for scale, days in (("large", 15), ("medium", 10), ("small", 10)):
         guide = _guide(default_zones()["tunliu"], project_scale=scale)
         review = next(m for m in guide.matters if m.matter_code == "construction-drawing-review")

@@ -1,6 +1,6 @@
 """A statutory limit the law sets by the project's scale: the construction-drawing review.
 
-住建部令第13号 (房屋建筑和市政基础设施工程施工图设计文件审查管理办法) §13: the review takes at most
+住建部令第13号 (房屋建筑和市政基础设施工程施工图设计文件审查管理办法) §12: the review takes at most
 15 working days for a large project and 10 for a medium or smaller one. The oracle below is the
 article's own table, not the catalog's data.
 """
@@ -23,7 +23,7 @@ from workflows.content import machine_of
 from workflows.lifecycle import ProjectContext
 
 DRAWING_REVIEW = "construction-drawing-review"
-# 住建部令第13号 §13: 大型房屋建筑工程、市政基础设施工程 15 个工作日, 中型及以下 10 个工作日.
+# 住建部令第13号 §12: 大型房屋建筑工程、市政基础设施工程 15 个工作日, 中型及以下 10 个工作日.
 LAW_13_ARTICLE_13 = {"large": 15, "medium": 10, "small": 10}
 SCALES: list[ProjectScale] = ["large", "medium", "small"]
 
@@ -113,7 +113,7 @@ def test_a_medium_project_migrated_to_the_catalog_with_limits_by_scale_has_its_r
         request_id=sp.rid(),
         catalog_version=registry.add_catalog(shipped),
         by="operator-li",
-        reason="住建部令第13号 §13",
+        reason="住建部令第13号 §12",
     )
     sp.ack(m, "migrate_content", command, accepted)
     assert sp.statutory_deadline_of(m, clock_id) == sp.legal_deadline(m, accepted, 10)
