@@ -193,7 +193,8 @@ def flowchart_svg(
         spec = specs.get(item.matter_code)
         dept = departments.get(item.department)
         name_zh = spec.name_zh if spec else item.matter_name
-        statutory = spec.statutory_days if spec else item.statutory_days
+        # The checklist's limit (the law's for the project's facts, e.g. its scale); a filing none.
+        statutory = None if spec is not None and spec.statutory_days is None else item.statutory_days
         limits = f"法定 statutory {_days(statutory)} · 承诺 promised {_days(item.promised_days)} wd"
         lines = [
             (name_zh, "bold"),

@@ -76,6 +76,22 @@ def test_a_box_shows_department_mode_and_both_limits_and_the_stage_its_cap_and_l
         assert any(f"cap {zone.stage_limits[spec.stage]:g} working days" in n for n in notes)
 
 
+def test_a_medium_projects_drawing_review_shows_its_own_limit_and_a_filing_none() -> None:
+    """The box states the project's statutory limit (住建部令第13号 §12: 10 working days for a medium
+    project, where a large one has 15); a filing has none."""
+    catalog, zone = default_catalog(), default_zones()["lingchuan"]
+    reg = registration(zone="lingchuan").model_copy(update={"project_scale": "medium"})
+    items = derive_checklist(catalog, zone, ProjectFacts.of(reg))
+    root = ET.fromstring(flowchart_svg(catalog, items, zone=zone))
+
+    def limits(code: str) -> str | None:
+        box = next(g for g in groups(root, "matter") if g.get("data-matter") == code)
+        return [t.text for t in box.iter(f"{SVG}text")][4]
+
+    assert (limits("construction-drawing-review") or "").startswith("法定 statutory 10 ·")
+    assert (limits("project-filing") or "").startswith("法定 statutory — ·")
+
+
 def test_text_is_escaped_and_an_empty_checklist_says_so() -> None:
     root = ET.fromstring(flowchart_svg(default_catalog(), [], title="<A & B>"))
     texts = [t.text for t in root.iter(f"{SVG}text")]
