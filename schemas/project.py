@@ -116,8 +116,8 @@ class RegisterProject(Frozen):
     special_construction: Flag = False
     # Abstracts water directly from rivers, lakes or the ground (取水许可和水资源费征收管理条例 §2).
     water_abstraction: Flag = False
-    # Pollutant-discharge permit by the classification list (排污许可管理条例 §5): none (or
-    # registration only, 排污登记), simplified or key management.
+    # Pollutant-discharge permit by the classification list (排污许可管理条例 §2 ¶2): none (or
+    # registration only, 排污登记: §24), simplified or key management.
     pollutant_permit: PollutantPermit = "none"
     # The project's scale (大型, 中型, 小型), on which the drawing review's statutory limit depends
     # (住建部令第13号 §12). Large by default: the longer limit, so a project registered before the
