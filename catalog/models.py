@@ -838,15 +838,28 @@ FACT_VALUES: dict[str, tuple[FactValue, ...]] = {
 }
 
 
+# Catalogs with the limits a project's facts set, by (id(catalog), the limits that differ); the
+# catalog is kept alive with the result (as ``_ZONE_CATALOGS``), so projects of the same scale share one.
+_FACTS_CATALOGS: dict[tuple[int, tuple[tuple[str, float | None], ...]], tuple[Catalog, Catalog]] = {}
+
+
 def facts_catalog(catalog: Catalog, facts: ProjectFacts | None) -> Catalog:
     """``catalog`` as it applies to a project with ``facts``: each matter's statutory limit by
-    ``MatterSpec.for_facts``; ``catalog`` itself where no limit differs (or without facts)."""
+    ``MatterSpec.for_facts``; ``catalog`` itself where no limit differs (or without facts). Pure,
+    cached."""
     if facts is None:
         return catalog
     matters = [m.for_facts(facts) for m in catalog.matters]
-    if all(a is b for a, b in zip(matters, catalog.matters, strict=True)):
+    changed = tuple((m.code, m.statutory_days) for m, was in zip(matters, catalog.matters, strict=True) if m is not was)
+    if not changed:
         return catalog
-    return catalog.model_copy(update={"matters": matters})
+    key = (id(catalog), changed)
+    found = _FACTS_CATALOGS.get(key)
+    if found is not None and found[0] is catalog:
+        return found[1]
+    applied = catalog.model_copy(update={"matters": matters})
+    _FACTS_CATALOGS[key] = (catalog, applied)
+    return applied
 
 
 def handling_mode(spec: MatterSpec, zone: ZonePolicy, *, assessments: bool = True) -> HandlingMode:

@@ -126,7 +126,10 @@ def test_without_a_limit_by_fact_the_catalog_is_the_same_object() -> None:
     catalog = default_catalog()
     assert facts_catalog(catalog, ProjectFacts(project_type="general")) is catalog
     assert facts_catalog(catalog, None) is catalog
-    assert facts_catalog(catalog, ProjectFacts(project_type="general", project_scale="medium")) is not catalog
+    medium = facts_catalog(catalog, ProjectFacts(project_type="general", project_scale="medium"))
+    assert medium is not catalog
+    # Projects of the same scale share one (a worker holds thousands of projects).
+    assert facts_catalog(catalog, ProjectFacts(project_type="key", project_scale="small")) is medium
 
 
 def _spec(**changes: object) -> MatterSpec:
