@@ -7,7 +7,7 @@ the field's name instead of being silently dropped.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
@@ -129,6 +129,15 @@ class RegisterProject(Frozen):
     # The regional assessments the project claims (区域评估); optional, at most one per assessment.
     regional_assessments: list[AssessmentFit] = Field(default=[], max_length=10)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _scale_of_the_type(cls, data: Any) -> Any:
+        """A small low-risk project is of medium or smaller scale by what makes it one; registered
+        without a scale (or before the fact existed) it is small."""
+        if isinstance(data, dict) and data.get("project_type") == "small_low_risk" and "project_scale" not in data:
+            return {**data, "project_scale": "small"}
+        return data
+
     @model_validator(mode="after")
     def _distinct_agents(self) -> RegisterProject:
         if self.agent == self.backup_agent:
@@ -144,7 +153,8 @@ class RegisterProject(Frozen):
 
 # The facts a project type demands (国办发〔2019〕11号; ``catalog.types`` names each rule's source):
 # a small low-risk project (社会投资小型低风险项目) has no EIA beyond the registration form, no
-# special construction, no special lightning site, no water abstraction and no pollutant permit; an
+# special construction, no special lightning site, no water abstraction and no pollutant permit, and
+# is of medium or smaller scale (small unless stated: ``RegisterProject._scale_of_the_type``); an
 # industrial project on standard land (标准地) is on such a parcel; a tenant of a ready-built standard
 # factory (标准化厂房, 拎包入住) acquires no land at all.
 TYPE_FACTS: dict[str, dict[str, tuple[object, ...]]] = {
@@ -154,6 +164,7 @@ TYPE_FACTS: dict[str, dict[str, tuple[object, ...]]] = {
         "lightning_special_site": (False,),
         "water_abstraction": (False,),
         "pollutant_permit": ("none",),
+        "project_scale": ("medium", "small"),
     },
     "standard_land_industrial": {"standard_land_parcel": (True,)},
     "standard_factory_tenant": {"standard_land_parcel": (False,)},

@@ -41,6 +41,7 @@ def _registration(zone: str, project_type: str) -> RegisterProject:
             "eia_category": "registration_form",
             "special_construction": False,
             "lightning_special_site": False,
+            "project_scale": "small",
         }
     if project_type == "standard_land_industrial":
         facts["standard_land_parcel"] = True
@@ -77,6 +78,12 @@ def test_a_project_of_each_type_in_each_zone_derives_its_checklist(code: str, pr
         assert set(codes) - {"project-approval"} == set(general) - {"project-filing"}
     elif project_type == "small_low_risk":
         assert "eia-registration" in codes
+        review = next(
+            i
+            for i in derive_checklist(default_catalog(), zone, ProjectFacts.of(reg))
+            if i.matter_code == "construction-drawing-review"
+        )
+        assert review.statutory_days == 10  # 住建部令第13号 §12: medium or smaller
         assert not {"eia", "eia-report", "fire-design-review", "fire-acceptance", "lightning-design-review"} & set(
             codes
         )
@@ -97,6 +104,18 @@ def test_a_registration_refuses_facts_its_type_does_not_allow_naming_the_field()
     reg = sp.registration()
     with pytest.raises(ValidationError, match="eia_category: a small_low_risk project must have 'registration_form'"):
         RegisterProject.model_validate(reg.model_dump() | {"project_type": "small_low_risk"})
+    # Small low-risk is of medium or smaller scale (住建部令第13号 §12's 10 days for its drawing review);
+    # registered without a scale, it is small.
+    small = reg.model_dump(exclude={"project_scale"}) | {
+        "project_type": "small_low_risk",
+        "eia_category": "registration_form",
+        "special_construction": False,
+        "lightning_special_site": False,
+    }
+    assert RegisterProject.model_validate(small).project_scale == "small"
+    assert RegisterProject.model_validate(small | {"project_scale": "medium"}).project_scale == "medium"
+    with pytest.raises(ValidationError, match="project_scale: a small_low_risk project must have 'medium' or 'small'"):
+        RegisterProject.model_validate(small | {"project_scale": "large"})
     with pytest.raises(ValidationError, match="standard_land_parcel: a standard_land_industrial project"):
         RegisterProject.model_validate(reg.model_dump() | {"project_type": "standard_land_industrial"})
     with pytest.raises(ValidationError, match="project_type"):
