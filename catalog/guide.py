@@ -143,6 +143,9 @@ def _process(spec: MatterSpec, mode: str) -> list[str]:
 
 def _conditions(spec: MatterSpec) -> list[str]:
     out = [f"{fact} in {values}" for fact, values in spec.applies_if.items()]
+    for fact, days in spec.statutory_days_if.items():
+        by_value = ", ".join(f"{value} {d:g}" for value, d in days.items())
+        out.append(f"statutory limit by {fact}: {by_value}, otherwise {spec.statutory_days:g} working days")
     out += [f"not needed when {flag}" for flag in spec.skip_if]
     if spec.requires:
         out.append(f"after {', '.join(spec.requires)}")

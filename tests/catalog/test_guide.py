@@ -57,6 +57,8 @@ def test_the_sheet_states_the_drawing_reviews_limit_for_the_projects_scale() -> 
         guide = _guide(default_zones()["tunliu"], project_scale=scale)
         review = next(m for m in guide.matters if m.matter_code == "construction-drawing-review")
         assert review.statutory_days == days
+        # The sheet says the limit depends on the scale, whatever the project's is.
+        assert "statutory limit by project_scale: medium 10, small 10, otherwise 15 working days" in review.conditions
 
 
 def test_a_zone_contact_replaces_the_placeholder() -> None:
