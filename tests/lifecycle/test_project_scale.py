@@ -24,7 +24,7 @@ from workflows.lifecycle import ProjectContext
 
 DRAWING_REVIEW = "construction-drawing-review"
 # 住建部令第13号 §12: 大型房屋建筑工程、市政基础设施工程 15 个工作日, 中型及以下 10 个工作日.
-LAW_13_ARTICLE_13 = {"large": 15, "medium": 10, "small": 10}
+LAW_13_ARTICLE_12 = {"large": 15, "medium": 10, "small": 10}
 SCALES: list[ProjectScale] = ["large", "medium", "small"]
 
 
@@ -37,8 +37,8 @@ def test_the_drawing_review_takes_the_limit_of_the_projects_scale(scale: Project
     m = sp.machine(reg=_reg(scale), stage=Stage.CONSTRUCTION_PERMIT)
     clock_id = sp.matter_clock(m, DRAWING_REVIEW)
     tc = m.state.clocks[clock_id]
-    assert tc.clock.limit_days == LAW_13_ARTICLE_13[scale]
-    assert sp.statutory_deadline_of(m, clock_id) == sp.legal_deadline(m, tc.clock.accepted_at, LAW_13_ARTICLE_13[scale])
+    assert tc.clock.limit_days == LAW_13_ARTICLE_12[scale]
+    assert sp.statutory_deadline_of(m, clock_id) == sp.legal_deadline(m, tc.clock.accepted_at, LAW_13_ARTICLE_12[scale])
     # The zone's promise is the same for every scale: it is within each of the law's limits.
     assert tc.promised_days == default_catalog().matter(DRAWING_REVIEW).promised_days
 
@@ -47,7 +47,7 @@ def test_the_drawing_review_takes_the_limit_of_the_projects_scale(scale: Project
 def test_the_checklist_states_the_limit_of_the_projects_scale(scale: ProjectScale) -> None:
     facts = ProjectFacts.of(_reg(scale))
     items = {i.matter_code: i for i in derive_checklist(default_catalog(), lifecycle_zones()["yanhu"], facts)}
-    assert items[DRAWING_REVIEW].statutory_days == LAW_13_ARTICLE_13[scale]
+    assert items[DRAWING_REVIEW].statutory_days == LAW_13_ARTICLE_12[scale]
 
 
 def test_a_registration_without_a_scale_is_large_so_no_limit_shortens() -> None:
@@ -76,7 +76,7 @@ def test_the_workflow_builds_its_machine_with_the_projects_facts() -> None:
     )
     for scale in SCALES:
         state = sp.machine(reg=_reg(scale)).state.model_copy(update={"versions": versions})
-        assert machine_of(state).ctx.specs[DRAWING_REVIEW].statutory_days == LAW_13_ARTICLE_13[scale]
+        assert machine_of(state).ctx.specs[DRAWING_REVIEW].statutory_days == LAW_13_ARTICLE_12[scale]
     # A catalog version written before limits by scale (no ``statutory_days_if``) keeps its limit.
     older = _before_scales(catalog)
     state = sp.machine(reg=_reg("small")).state.model_copy(
