@@ -5,6 +5,7 @@ run inside Temporal workflows. Calendars and office hours are passed in as data;
 `default_calendar` and `load_calendar_file` read files and belong in activities or the CLI.
 """
 
+from legalclock.calendardays import add_calendar_days
 from legalclock.clock import (
     Budget,
     Clock,
@@ -84,6 +85,7 @@ __all__ = [
     "SuspensionKind",
     "YearCalendar",
     "YearDiff",
+    "add_calendar_days",
     "add_working_days",
     "add_working_days_by_season",
     "add_working_minutes",

@@ -1,5 +1,8 @@
 """Command line for the official calendar: ``daiban calendar add|count|show|load``.
 
+``add --calendar-days`` counts a limit a law states in calendar days (日) by 民法典 §201, §203;
+everything else counts working days (行政许可法 §82).
+
 START/END accept an ISO date or datetime; a datetime without an offset is China Standard
 Time. A date START means acceptance at the opening of office hours that day; a date END
 means the close of office hours that day. Errors print one line to stderr and exit with 2.
@@ -18,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from legalclock.calendardays import add_calendar_days
 from legalclock.clock import add_working_days
 from legalclock.common import CST, check_days
 from legalclock.errors import CalendarDataError, LegalClockError
@@ -80,6 +84,16 @@ def _days(text: str) -> float:
     return check_days(value, "N")
 
 
+def _whole_days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise LegalClockError(f"N must be a whole number of calendar days, got {text!r}") from None
+    if value < 1:
+        raise LegalClockError(f"N must be a whole number of calendar days >= 1, got {text!r}")
+    return value
+
+
 def _emit(as_json: bool, payload: dict[str, Any], title: str) -> None:
     if as_json:
         typer.echo(json.dumps(payload, ensure_ascii=False))
@@ -101,17 +115,30 @@ def _cell(value: Any) -> str:
 @app.command("add")
 def add(
     start: StartArg,
-    n: Annotated[str, typer.Argument(metavar="N", help="Working days (multiple of 0.5).")],
+    n: Annotated[str, typer.Argument(metavar="N", help="Working days (multiple of 0.5), or calendar days.")],
+    calendar_days: Annotated[
+        bool,
+        typer.Option(
+            "--calendar-days",
+            help="N is in calendar days (日), as a law other than the Administrative Licensing Law "
+            "states them: 民法典 §201, §203 (a last day on a rest day moves to the next working day).",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Deadline of N working days for a matter accepted at START."""
+    """Deadline of N working days (or calendar days) for a matter accepted at START."""
     with _one_line_errors():
         hours, calendar, source, accepted = _accepted(start)
-        days = _days(n)
-        deadline = add_working_days(calendar, hours, accepted, days)
+        if calendar_days:
+            days: float = _whole_days(n)
+            deadline = add_calendar_days(calendar, hours, accepted, int(days))
+        else:
+            days = _days(n)
+            deadline = add_working_days(calendar, hours, accepted, days)
         payload = {
             "start": accepted.isoformat(),
             "days": days,
+            "counted_in": "calendar_days" if calendar_days else "working_days",
             "deadline": deadline.at.isoformat() if deadline.at else None,  # None: never, unstopped
             "provisional": deadline.provisional,
             "calendar_version": deadline.calendar_version,

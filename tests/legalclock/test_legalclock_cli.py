@@ -38,6 +38,23 @@ def test_add() -> None:
     assert ok_json("add", "2026-12-20", "20")["provisional"] is True
 
 
+def test_add_calendar_days() -> None:
+    # 环评法 §22's sixty days (日) from Mon 2 Nov 2026: Fri 1 Jan 2027 is New Year's Day (a
+    # statutory holiday, the year provisional), so the period ends on Mon 4 Jan.
+    out = ok_json("add", "2026-11-02", "30", "--calendar-days")
+    assert (out["deadline"], out["counted_in"], out["provisional"]) == (
+        "2026-12-02T17:30:00+08:00",
+        "calendar_days",
+        False,
+    )
+    sixty = ok_json("add", "2026-11-02", "60", "--calendar-days")
+    assert (sixty["deadline"], sixty["provisional"]) == ("2027-01-04T17:30:00+08:00", True)
+    assert ok_json("add", "2026-11-02", "30")["counted_in"] == "working_days"
+    bad = runner.invoke(app, ["add", "2026-11-02", "2.5", "--calendar-days"])
+    assert bad.exit_code == 2
+    assert "N must be a whole number of calendar days" in bad.output
+
+
 def test_count_inverts_add() -> None:
     for n in ("1", "5", "20"):
         end = str(ok_json("add", "2026-09-21", n)["deadline"])

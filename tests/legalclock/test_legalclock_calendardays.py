@@ -1,0 +1,162 @@
+"""Limits in calendar days (日): 民法典 §201 and §203, with stops, against a day-by-day oracle."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from legalclock import (
+    CST,
+    LegalClockError,
+    OfficeHours,
+    OfficialCalendar,
+    Suspension,
+    SuspensionKind,
+    add_calendar_days,
+    add_working_days,
+)
+from tests.legalclock.helpers import cst
+
+CORRECTION = SuspensionKind.CORRECTION
+CLOSE = time(17, 30)
+
+
+def close_of(day: str) -> datetime:
+    return cst(f"{day}T17:30")
+
+
+def stop(start: str, end: str | None) -> Suspension:
+    return Suspension(kind=CORRECTION, start=cst(start), end=cst(end) if end else None)
+
+
+def test_a_period_counts_from_the_day_after_acceptance(cal: OfficialCalendar, hours: OfficeHours) -> None:
+    # 民法典 §201: accepted Mon 2 Nov 2026 (any hour), day 1 is 3 Nov, day 30 is Wed 2 Dec.
+    for hour in ("08:00", "10:00", "17:00", "22:00"):
+        deadline = add_calendar_days(cal, hours, cst(f"2026-11-02T{hour}"), 30)
+        assert deadline.at == close_of("2026-12-02")
+        assert not deadline.provisional and not deadline.paused
+    # The working-day reading of the same 30 days ends twelve days later.
+    assert add_working_days(cal, hours, cst("2026-11-02T10:00"), 30).at == close_of("2026-12-14")
+
+
+def test_a_last_day_on_a_rest_day_moves_to_the_day_after_the_rest(cal: OfficialCalendar, hours: OfficeHours) -> None:
+    # 民法典 §203 ¶1. Day 5 after Mon 28 Sep 2026 is Sat 3 Oct, in National Day (1-7 Oct): 8 Oct.
+    assert add_calendar_days(cal, hours, cst("2026-09-28T10:00"), 5).at == close_of("2026-10-08")
+    # A weekend: day 5 after Mon 16 Nov is Sat 21 Nov, so Mon 23 Nov.
+    assert add_calendar_days(cal, hours, cst("2026-11-16T10:00"), 5).at == close_of("2026-11-23")
+    # New Year 2026 is 1-3 Jan and Sun 4 Jan a make-up working day (调休): the rest ends on the 3rd.
+    assert add_calendar_days(cal, hours, cst("2026-01-01T10:00"), 1).at == close_of("2026-01-04")
+    # A last day that is a make-up working day is not moved: day 10 after 10 Feb is Sat 14 Feb 2026.
+    assert add_calendar_days(cal, hours, cst("2026-02-04T10:00"), 10).at == close_of("2026-02-14")
+
+
+def test_stops_add_the_calendar_days_after_their_day(cal: OfficialCalendar, hours: OfficeHours) -> None:
+    accepted = cst("2026-11-02T10:00")
+    # Stopped Fri 6 Nov, resumed Mon 9 Nov: 7, 8 and 9 Nov are not counted, so 5 Dec (a Saturday),
+    # moved to Mon 7 Dec. The working-day rule would skip one day (9 Nov) only.
+    moved = add_calendar_days(cal, hours, accepted, 30, [stop("2026-11-06T15:00", "2026-11-09T09:30")])
+    assert moved.at == close_of("2026-12-07")
+    # A same-day stop moves nothing; two stops add up.
+    assert add_calendar_days(cal, hours, accepted, 30, [stop("2026-11-04T09:00", "2026-11-04T16:00")]).at == (
+        close_of("2026-12-02")
+    )
+    both = [stop("2026-11-04T09:00", "2026-11-05T09:00"), stop("2026-11-10T09:00", "2026-11-12T09:00")]
+    assert add_calendar_days(cal, hours, accepted, 30, both).at == close_of("2026-12-07")  # 5 Dec + moved
+    # A stop after the period ended (an overdue matter) moves nothing.
+    late = [stop("2026-12-03T09:00", "2026-12-10T09:00")]
+    assert add_calendar_days(cal, hours, accepted, 30, late).at == close_of("2026-12-02")
+    # An open stop makes the deadline unknown.
+    paused = add_calendar_days(cal, hours, accepted, 30, [stop("2026-11-20T09:00", None)])
+    assert paused.paused and paused.at is None
+
+
+def test_provisional_only_when_the_last_days_fall_in_an_unnoticed_year(
+    cal: OfficialCalendar, hours: OfficeHours
+) -> None:
+    assert 2027 not in cal.years
+    # A 2026 period ending in 2026 is official however long it is.
+    assert not add_calendar_days(cal, hours, cst("2026-01-05T10:00"), 300).provisional
+    # Ending in 2027, the move over rest days rests on the statutory holidays only.
+    assert add_calendar_days(cal, hours, cst("2026-12-20T10:00"), 30).provisional
+
+
+@pytest.mark.parametrize("days", [0, -3, 1.5, True])
+def test_limits_are_whole_days(cal: OfficialCalendar, hours: OfficeHours, days: float) -> None:
+    with pytest.raises(LegalClockError, match="whole number of calendar days"):
+        add_calendar_days(cal, hours, cst("2026-11-02T10:00"), days)  # type: ignore[arg-type]
+
+
+def test_a_stop_before_acceptance_is_refused(cal: OfficialCalendar, hours: OfficeHours) -> None:
+    with pytest.raises(LegalClockError, match="before accepted_at"):
+        add_calendar_days(cal, hours, cst("2026-11-02T10:00"), 30, [stop("2026-11-01T10:00", "2026-11-03T10:00")])
+
+
+def test_next_working_day_acceptance(cal: OfficialCalendar) -> None:
+    # Accepted Sat 7 Nov under the zone rule "next working day": the day of the event is Mon 9 Nov.
+    hours = OfficeHours(after_hours_acceptance="next_working_day")
+    assert add_calendar_days(cal, hours, cst("2026-11-07T10:00"), 10).at == close_of("2026-11-19")
+    assert add_calendar_days(cal, OfficeHours(), cst("2026-11-07T10:00"), 10).at == close_of("2026-11-17")
+
+
+# The oracle: the State Council notices' days as data, walked one day at a time.
+
+
+def rest_day(cal: OfficialCalendar, day: date) -> bool:
+    year = cal.year_view(day.year)
+    return day in year.holidays or (day.weekday() >= 5 and day not in year.workdays)
+
+
+def walked_deadline(cal: OfficialCalendar, accepted: date, n: int, ledger: list[Suspension]) -> datetime:
+    """Walk the days after `accepted`, skipping each counted stop's days (S, R], until n are counted;
+    move the last day past rest days. The next stop counts if it began before that end: walk
+    again with it. One begun on or after the last counted day leaves nothing to count: the
+    period then ends on its day of resumption R."""
+    counted: list[tuple[date, date]] = []
+    floor = accepted
+    pending = list(ledger)
+    while True:
+        raw, left = accepted, n
+        while left:
+            raw += timedelta(days=1)
+            left -= not any(start < raw <= resumed for start, resumed in counted)
+        day = max(raw, floor)
+        while rest_day(cal, day):
+            day += timedelta(days=1)
+        close = datetime.combine(day, CLOSE, CST)
+        if not pending or pending[0].start >= close:
+            return close
+        stop = pending.pop(0)
+        assert stop.end is not None
+        counted.append((stop.start.date(), stop.end.date()))
+        if stop.start.date() >= max(raw, floor):
+            floor = stop.end.date()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    accepted=st.datetimes(min_value=datetime(2004, 1, 1), max_value=datetime(2026, 6, 30)),
+    n=st.integers(min_value=1, max_value=120),
+    gaps=st.lists(
+        st.tuples(
+            st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=50)),
+            st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=40)),
+        ),
+        max_size=3,
+    ),
+)
+def test_against_a_day_by_day_walk(
+    cal: OfficialCalendar,
+    hours: OfficeHours,
+    accepted: datetime,
+    n: int,
+    gaps: list[tuple[timedelta, timedelta]],
+) -> None:
+    start = accepted.replace(tzinfo=CST)
+    ledger, at = [], start
+    for after, lasts in gaps:
+        ledger.append(Suspension(kind=CORRECTION, start=at + after, end=at + after + lasts))
+        at += after + lasts
+    assert add_calendar_days(cal, hours, start, n, ledger).at == walked_deadline(cal, start.date(), n, ledger)
