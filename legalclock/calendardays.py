@@ -20,21 +20,19 @@ rules for periods in days:
 Only the move of §203 ¶1 reads the official calendar, so a calendar-day deadline is provisional
 only when its last days fall in a year without a State Council notice.
 
-daiban's lifecycle still counts every catalog limit in working days (the longer reading, so
-nothing is deemed approved early); this module gives the calendar-day reading for the
-`daiban calendar add --calendar-days` command and for the lifecycle's later use.
+The counting is `Clock` with ``counted="days"`` (budgets and warnings included); this is its
+deadline alone, for the `daiban calendar add --calendar-days` command.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from legalclock.clock import Clock, Deadline, Suspension
-from legalclock.common import CST
 from legalclock.errors import LegalClockError
-from legalclock.official import MAX_YEAR, MIN_YEAR, DayIndex, OfficialCalendar
-from legalclock.workingtime import OfficeHours, effective_acceptance, ordinal_of
+from legalclock.official import OfficialCalendar
+from legalclock.workingtime import OfficeHours
 
 
 def add_calendar_days(
@@ -64,46 +62,5 @@ def add_calendar_days(
     """
     if isinstance(days, bool) or not float(days).is_integer() or days < 1:
         raise LegalClockError(f"days must be a whole number of calendar days >= 1, got {days!r}")
-    # The ledger's checks: stops after acceptance, in order, only the last one open.
-    ledger = Clock(accepted_at=start, limit_days=int(days), suspensions=tuple(suspensions))
-    index = calendar.day_index
-    accepted = effective_acceptance(index, hours, ledger.accepted_at).date()
-    raw_last = accepted + timedelta(days=int(days))
-    for stop in ledger.suspensions:
-        if stop.start >= _close(hours, _first_working_from(index, raw_last)):
-            break  # began after the period ended: an overdue matter stays overdue
-        if stop.end is None:
-            return Deadline(
-                at=None,
-                # The end falls on or after the stop's day: provisional at least if that year is.
-                provisional=index.provisional(stop.start.date(), stop.start.date()),
-                paused=True,
-                calendar_version=calendar.version,
-            )
-        stopped, resumed = max(stop.start.date(), accepted), stop.end.date()
-        # The days left at the stop are counted again from the day it is resumed; a stop begun
-        # on the last day, or on the rest days the end was moved over, leaves none: the period
-        # then ends on the day of resumption (as a working-day clock does).
-        raw_last = max(raw_last + (resumed - stopped), resumed)
-    last = _first_working_from(index, raw_last)
-    return Deadline(
-        at=_close(hours, last),
-        # Only the move over rest days reads the calendar.
-        provisional=index.provisional(raw_last, last),
-        paused=False,
-        calendar_version=calendar.version,
-    )
-
-
-def _first_working_from(index: DayIndex, day: date) -> date:
-    """`day` if it is a working day, else the first working day after it (民法典 §203 ¶1)."""
-    ordinal = ordinal_of(index, day)
-    while not index.is_working(ordinal):
-        ordinal += 1
-    if ordinal > index.last:
-        raise LegalClockError(f"the result falls outside the supported years {MIN_YEAR}-{MAX_YEAR}")
-    return date.fromordinal(ordinal)
-
-
-def _close(hours: OfficeHours, day: date) -> datetime:
-    return datetime.combine(day, hours.afternoon_end, CST)
+    clock = Clock(accepted_at=start, limit_days=int(days), suspensions=tuple(suspensions), counted="days")
+    return clock.deadline(calendar, hours)

@@ -24,12 +24,25 @@ Counting rules, each with its source (the arithmetic is in `legalclock.workingti
   maximum (10 working days for one department, 15 for joint handling), with approver and reason.
   The extended limit counts like a limit of limit + extension days.
 * A deadline is provisional when the counting touched a year without a State Council notice.
+
+A limit another law states in calendar days (日; ``Clock.counted == "days"``) counts by the civil
+code instead (民法典 §201, §203): the day of acceptance is not counted, the Nth calendar day after
+it is the last, moved to the first working day after a rest day it falls on, and the limit ends at
+the close of that day's office hours. A stop adds the calendar days in (S, R]; one begun on the last
+day, or on the rest days the end was moved over, leaves no day to count, so the limit then ends on
+the day of resumption. The extension counts in days too (the matter's own law, e.g. 排污许可管理条例
+§12: 30 days, 45 with an on-site check). Budgets and warnings stay on the working-time axis: such a
+clock's budget is the working time from acceptance to that deadline less its stops, so ``used_days``
+and ``left_days`` are working days and ``limit_days`` the working days its calendar days span.
+Only the move over rest days reads the calendar, so the deadline is provisional only when its
+last days fall in a year without a notice.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -41,8 +54,20 @@ from legalclock.errors import (
     ExtensionTooLong,
     LegalClockError,
 )
-from legalclock.official import DayIndex, OfficialCalendar
-from legalclock.workingtime import OfficeHours, day_end, instant, ordinal_of, plan_days, position
+from legalclock.official import MAX_YEAR, MIN_YEAR, DayIndex, OfficialCalendar
+from legalclock.workingtime import (
+    OfficeHours,
+    day_end,
+    effective_acceptance,
+    instant,
+    ordinal_of,
+    plan_days,
+    position,
+)
+
+Counted = Literal["working_days", "days"]
+"""How a clock's limit counts: ``working_days`` (行政许可法 §82: the licensing law's own periods), or
+``days``, calendar days (日) as a matter's own law states them, by 民法典 §201 and §203."""
 
 
 class SuspensionKind(StrEnum):
@@ -154,9 +179,18 @@ class Clock(FrozenModel):
     limit_days: Days
     suspensions: tuple[Suspension, ...] = ()
     extension: Extension | None = None
+    # How the limit (and its extension) count: working days, or calendar days (日) by 民法典 §201-§203.
+    counted: Counted = "working_days"
 
     @model_validator(mode="after")
     def _ledger_ordered(self) -> Clock:
+        if self.counted == "days":
+            for field, value in (("limit_days", self.limit_days), ("extension.days", self.extension_days)):
+                if not float(value).is_integer() or (field == "limit_days" and value < 1):
+                    raise LegalClockError(
+                        f"{field} of a limit in calendar days (日) must be a whole number of days"
+                        f"{' >= 1' if field == 'limit_days' else ''}, got {value:g}"
+                    )
         previous: Suspension | None = None
         for i, stop in enumerate(self.suspensions):
             if stop.start < self.accepted_at:
@@ -180,8 +214,13 @@ class Clock(FrozenModel):
 
     @property
     def total_days(self) -> float:
-        """The limit including the extension."""
-        return self.limit_days + (self.extension.days if self.extension else 0.0)
+        """The limit including the extension, in the clock's unit (``counted``)."""
+        return self.limit_days + self.extension_days
+
+    @property
+    def extension_days(self) -> float:
+        """The extension's days (0 without one), in the clock's unit."""
+        return self.extension.days if self.extension else 0.0
 
     @property
     def stopped(self) -> bool:
@@ -295,26 +334,37 @@ class Clock(FrozenModel):
     def deadline(self, calendar: OfficialCalendar, hours: OfficeHours) -> Deadline:
         """When the limit runs out (close of office hours), or paused while stopped."""
         index = calendar.day_index
+        if self.counted == "days":
+            return self._days_axis(calendar, index, hours).deadline
         start, budget = self._plan(index, hours)
         reached = self._counted_stops(index, hours, start, budget)[1]
         return self._as_deadline(calendar, index, hours, reached)
 
     def budget(self, calendar: OfficialCalendar, hours: OfficeHours, now: datetime) -> Budget:
-        """Working days used and left at `now`; stopped time does not count as used."""
+        """Working days used and left at `now`; stopped time does not count as used.
+
+        For a limit in calendar days, `limit_days` is the working days from acceptance to its
+        deadline less its stops (while a stop is open, as if it were resumed at `now`).
+        """
         index = calendar.day_index
-        start, budget = self._plan(index, hours)
-        stops, reached = self._counted_stops(index, hours, start, budget)
-        deadline = self._as_deadline(calendar, index, hours, reached)
+        if self.counted == "days":
+            axis = self._days_axis(calendar, index, hours, now)
+            start, budget, stops, deadline = axis.start, axis.budget, axis.stops, axis.deadline
+        else:
+            start, budget = self._plan(index, hours)
+            stops, reached = self._counted_stops(index, hours, start, budget)
+            deadline = self._as_deadline(calendar, index, hours, reached)
         at = position(index, hours, now, "now")
         stopped = sum(max(0, min(at, at if end is None else end) - begin) for begin, end in stops)
         used = max(0, at - start) - stopped
         scale = self._days_per_us(hours, budget)
         used_days = round(used * scale, 6)
+        limit_days = self.total_days if self.counted == "working_days" else round(budget / hours.day_us, 6)
         return Budget(
             measured_at=now,
-            limit_days=self.total_days,
+            limit_days=limit_days,
             used_days=used_days,
-            left_days=round(self.total_days - used_days, 6),
+            left_days=round(limit_days - used_days, 6),
             share_used=round(used / budget, 6) if budget else 1.0,
             overdue=used > budget,
             stopped=self.stopped,
@@ -340,7 +390,13 @@ class Clock(FrozenModel):
         if share is None and days_before is None:
             raise LegalClockError("warning_at needs share or days_before")
         index = calendar.day_index
-        start, budget = self._plan(index, hours)
+        if self.counted == "days":
+            axis = self._days_axis(calendar, index, hours)
+            if axis.end is None:
+                return axis.deadline
+            start, budget = axis.start, axis.budget
+        else:
+            start, budget = self._plan(index, hours)
         thresholds: list[int] = []
         if share is not None:
             if not 0 <= share <= 1:
@@ -349,7 +405,10 @@ class Clock(FrozenModel):
         if days_before is not None:
             before = check_days(days_before, "days_before")
             thresholds.append(budget - round(before / self._days_per_us(hours, budget)))
-        reached = self._counted_stops(index, hours, start, max(0, min(thresholds)))[1]
+        target = max(0, min(thresholds))
+        if self.counted == "days":
+            return self._as_deadline(calendar, index, hours, self._reached(axis.start + target, axis))
+        reached = self._counted_stops(index, hours, start, target)[1]
         return self._as_deadline(calendar, index, hours, reached)
 
     def _with(self, **changes: object) -> Clock:
@@ -408,8 +467,107 @@ class Clock(FrozenModel):
         )
 
     def _days_per_us(self, hours: OfficeHours, budget: int) -> float:
-        # Scaled on the budget so a half-day budget (one session, 3 h or 4 h) reads as 0.5.
+        # Scaled on the budget so a half-day budget (one session, 3 h or 4 h) reads as 0.5; a limit
+        # in calendar days reads in working days (whole days of office hours).
+        if self.counted == "days":
+            return 1 / hours.day_us
         return self.total_days / budget if budget else 1 / hours.day_us
+
+    def _days_axis(
+        self, calendar: OfficialCalendar, index: DayIndex, hours: OfficeHours, now: datetime | None = None
+    ) -> _DaysAxis:
+        """A limit in calendar days (民法典 §201, §203) on the working-time axis.
+
+        Counting starts after the day of acceptance; each stop that began before the end as moved
+        by the stops before it adds the calendar days in (S, R] (an open stop: the end is unknown,
+        or with `now`, as if resumed then, for the budget). The stops' intervals on the axis are
+        from the close of day S to the close of day R, as for a limit in working days.
+        """
+        accepted = effective_acceptance(index, hours, self.accepted_at).date()
+        start = day_end(index, hours, ordinal_of(index, accepted))
+        raw = accepted + timedelta(days=int(self.total_days))
+        stops: list[tuple[int, int | None]] = []
+        starts: list[int] = []
+        open_stop: date | None = None
+        for stop in self.suspensions:
+            began = position(index, hours, stop.start, "suspension start")
+            if began >= day_end(index, hours, _first_working_from(index, raw)):
+                break  # began after the limit ran out: an overdue matter stays overdue
+            starts.append(began)
+            stopped = max(stop.start.date(), accepted)
+            begin = max(day_end(index, hours, ordinal_of(index, stopped)), start)
+            if stop.end is not None:
+                resumed = stop.end.date()
+            elif now is None:
+                stops.append((begin, None))
+                paused = _paused(calendar, stop)
+                return _DaysAxis(start=start, stops=stops, starts=starts, end=None, budget=0, deadline=paused)
+            else:  # for the budget: as if resumed at `now` (used time stays frozen meanwhile)
+                open_stop = max(to_local(now, "now"), stop.start).date()
+                resumed = open_stop
+            # The days left at the stop count again from its day of resumption; a stop begun on the
+            # last day (or on rest days the end was moved over) leaves none: the limit ends on R.
+            raw = max(raw + (resumed - stopped), resumed)
+            stops.append((begin, max(day_end(index, hours, ordinal_of(index, resumed)), begin)))
+        last = _first_working_from(index, raw)
+        end = day_end(index, hours, last)
+        budget = end - start - sum(e - b for b, e in stops if e is not None)
+        if open_stop is not None:
+            paused = _paused(calendar, self.suspensions[-1])
+            return _DaysAxis(start=start, stops=stops, starts=starts, end=end, budget=budget, deadline=paused)
+        deadline = self._as_deadline(calendar, index, hours, end)
+        assert deadline.at is not None
+        # Only the move over rest days read the calendar.
+        deadline = deadline.model_copy(update={"provisional": index.provisional(raw, deadline.at.date())})
+        return _DaysAxis(start=start, stops=stops, starts=starts, end=end, budget=budget, deadline=deadline)
+
+    @staticmethod
+    def _reached(target: int, axis: _DaysAxis) -> int | None:
+        """The position where `target` is reached: each stop begun before it pushes it on by its
+        interval's length, as a limit in working days does (None: an open stop comes first)."""
+        for began, (begin, end) in zip(axis.starts, axis.stops, strict=True):
+            if began >= target:
+                break
+            if end is None:
+                return None
+            target += end - begin
+        return target
+
+
+class _DaysAxis(FrozenModel):
+    """A limit in calendar days laid on the working-time axis (``Clock._days_axis``).
+
+    `start`: the position where counting starts; `stops`: the counted stops as position intervals
+    (end None while open), `starts` the positions they began at; `end`: the deadline's position
+    (None while an open stop counts); `budget`: the working time to it less the stops, in
+    microseconds.
+    """
+
+    start: int
+    stops: list[tuple[int, int | None]]
+    starts: list[int]
+    end: int | None
+    budget: int
+    deadline: Deadline
+
+
+def _paused(calendar: OfficialCalendar, stop: Suspension) -> Deadline:
+    """The unknown deadline of a limit in calendar days during an open stop: it falls on or after
+    the stop's day, so it is provisional at least if that day's year is."""
+    day = stop.start.date()
+    return Deadline(
+        at=None, provisional=calendar.day_index.provisional(day, day), paused=True, calendar_version=calendar.version
+    )
+
+
+def _first_working_from(index: DayIndex, day: date) -> int:
+    """The ordinal of `day` if a working day, else of the first working day after it (民法典 §203 ¶1)."""
+    ordinal = ordinal_of(index, day)
+    while not index.is_working(ordinal):
+        ordinal += 1
+    if ordinal > index.last:
+        raise LegalClockError(f"the result falls outside the supported years {MIN_YEAR}-{MAX_YEAR}")
+    return ordinal
 
 
 def add_working_days(calendar: OfficialCalendar, hours: OfficeHours, start: datetime, days: float) -> Deadline:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from legalclock import (
     CST,
+    Clock,
     LegalClockError,
     OfficeHours,
     OfficialCalendar,
@@ -160,3 +161,106 @@ def test_against_a_day_by_day_walk(
         ledger.append(Suspension(kind=CORRECTION, start=at + after, end=at + after + lasts))
         at += after + lasts
     assert add_calendar_days(cal, hours, start, n, ledger).at == walked_deadline(cal, start.date(), n, ledger)
+
+
+# The clock itself in calendar days: budgets and warnings on the working-time axis.
+
+
+def days_clock(limit: int = 30, accepted: str = "2026-11-02T10:00") -> Clock:
+    return Clock(accepted_at=cst(accepted), limit_days=limit, counted="days")
+
+
+def test_a_clock_in_days_reads_its_budget_in_working_days(cal: OfficialCalendar, hours: OfficeHours) -> None:
+    clock = days_clock()
+    at_deadline = clock.budget(cal, hours, close_of("2026-12-02"))
+    # 3 Nov to 2 Dec holds 22 working days: the 30 calendar days' working time.
+    assert (at_deadline.limit_days, at_deadline.used_days, at_deadline.left_days) == (22, 22, 0)
+    assert not at_deadline.overdue and at_deadline.share_used == 1
+    later = clock.budget(cal, hours, cst("2026-12-03T09:30"))
+    assert later.overdue and later.left_days == -0.071429  # half an hour of a 7-hour working day
+    assert clock.budget(cal, hours, close_of("2026-11-13")).used_days == 9
+
+
+def test_a_clock_in_days_is_frozen_while_stopped(cal: OfficialCalendar, hours: OfficeHours) -> None:
+    stopped = days_clock().stop(CORRECTION, cst("2026-11-06T15:00"))
+    assert stopped.deadline(cal, hours).paused
+    first = stopped.budget(cal, hours, cst("2026-11-10T10:00"))
+    second = stopped.budget(cal, hours, cst("2026-11-20T10:00"))
+    assert first.used_days == second.used_days == 4  # 3, 4, 5 Nov and 6 Nov: the day of a stop counts
+    assert first.stopped and first.deadline.paused
+    # As if resumed on 20 Nov: 14 days (7-20 Nov) more, 16 Dec, the same 22 working days less 1 used
+    # ... the budget is the working time to that end less the stop.
+    resumed = stopped.resume(cst("2026-11-20T10:00"))
+    assert resumed.deadline(cal, hours).at == close_of("2026-12-16")
+    assert resumed.budget(cal, hours, close_of("2026-12-16")).left_days == 0
+    assert second.limit_days == resumed.budget(cal, hours, close_of("2026-12-16")).limit_days
+
+
+def test_a_clock_in_days_warns_on_the_working_axis(cal: OfficialCalendar, hours: OfficeHours) -> None:
+    clock = days_clock()
+    assert clock.warning_at(cal, hours, share=1.0).at == close_of("2026-12-02")
+    # 80% of 22 working days is 17.6: 0.6 of a 7 h day into the 18th working day after 2 Nov (26 Nov).
+    assert clock.warning_at(cal, hours, share=0.8).at == cst("2026-11-26T14:42")
+    assert clock.warning_at(cal, hours, share=None, days_before=2).at == close_of("2026-11-30")
+    assert days_clock().stop(CORRECTION, cst("2026-11-06T15:00")).warning_at(cal, hours).paused
+
+
+def test_the_extension_of_a_clock_in_days_counts_in_days(cal: OfficialCalendar, hours: OfficeHours) -> None:
+    # 排污许可管理条例 §12: 30 days, 45 with an on-site check (the 15 more as the extension).
+    extended = days_clock().extend(
+        15, "head of the bureau", "on-site check", cst("2026-11-20T10:00"), calendar=cal, hours=hours
+    )
+    assert extended.deadline(cal, hours).at == add_calendar_days(cal, hours, cst("2026-11-02T10:00"), 45).at
+    assert extended.deadline(cal, hours).at == close_of("2026-12-17")
+    with pytest.raises(LegalClockError, match="whole number of days"):
+        days_clock().extend(1.5, "head", "why", cst("2026-11-20T10:00"))
+    with pytest.raises(LegalClockError, match="whole number of days >= 1"):
+        Clock(accepted_at=cst("2026-11-02T10:00"), limit_days=0.5, counted="days")
+    clock = days_clock()
+    assert Clock.model_validate_json(clock.model_dump_json()) == clock
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    accepted=st.datetimes(min_value=datetime(2004, 1, 1), max_value=datetime(2026, 6, 30)),
+    n=st.integers(min_value=1, max_value=90),
+    gaps=st.lists(
+        st.tuples(
+            st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=40)),
+            st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=20)),
+        ),
+        max_size=2,
+    ),
+    probe=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=200)),
+)
+def test_a_clock_in_days_is_overdue_exactly_after_its_deadline(
+    cal: OfficialCalendar,
+    hours: OfficeHours,
+    accepted: datetime,
+    n: int,
+    gaps: list[tuple[timedelta, timedelta]],
+    probe: timedelta,
+) -> None:
+    clock = Clock(accepted_at=accepted.replace(tzinfo=CST), limit_days=n, counted="days")
+    at = clock.accepted_at
+    for after, lasts in gaps:
+        clock = clock.stop(CORRECTION, at + after).resume(at + after + lasts)
+        at += after + lasts
+    deadline = clock.deadline(cal, hours).at
+    assert deadline is not None
+    assert deadline == walked_deadline(cal, clock.accepted_at.date(), n, list(clock.suspensions))
+    now = clock.accepted_at + probe
+    budget = clock.budget(cal, hours, now)
+    if budget.overdue:
+        assert now > deadline
+    if now.date() > deadline.date() and cal.is_working_day(now.date()) and now.time() > hours.morning_start:
+        assert budget.overdue  # working time has run past the deadline's close
+    if now <= deadline:
+        assert budget.left_days >= 0
+    assert clock.budget(cal, hours, deadline).left_days == 0
+    # The whole budget is used by the deadline; earlier when the end is a stop's day of resumption
+    # (a stop begun on the last day, or on the rest days the end was moved over, leaves none).
+    full = clock.warning_at(cal, hours, share=1.0).at
+    assert full is not None and full <= deadline
+    assert clock.suspensions or full == deadline
+    assert clock.budget(cal, hours, full).left_days == 0
