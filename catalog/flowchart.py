@@ -195,7 +195,9 @@ def flowchart_svg(
         name_zh = spec.name_zh if spec else item.matter_name
         # The checklist's limit (the law's for the project's facts, e.g. its scale); a filing none.
         statutory = None if spec is not None and spec.statutory_days is None else item.statutory_days
-        limits = f"法定 statutory {_days(statutory)} · 承诺 promised {_days(item.promised_days)} wd"
+        # A limit another law states in days (日, 民法典 §201-§203) is marked as such; the rest are working days.
+        in_days = " 日" if spec is not None and spec.statutory_days_counted == "days" and statutory else ""
+        limits = f"法定 statutory {_days(statutory)}{in_days} · 承诺 promised {_days(item.promised_days)} wd"
         lines = [
             (name_zh, "bold"),
             (item.matter_code, "normal"),

@@ -17,6 +17,7 @@ zone networks are closed).
 from __future__ import annotations
 
 from html import escape
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -46,8 +47,9 @@ PLACEHOLDER = "待开发区填写 (the zone's to fill in)"
 
 
 class GuideMatter(BaseModel):
-    """One matter of the sheet. Limits in working days; ``statutory_days`` None: a filing or contract
-    (no decision period: complete on receipt, or signed)."""
+    """One matter of the sheet. Limits in working days, the statutory one in calendar days where
+    ``statutory_days_counted`` is ``days`` (日: 民法典 §201-§203); ``statutory_days`` None: a filing or
+    contract (no decision period: complete on receipt, or signed)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -67,6 +69,7 @@ class GuideMatter(BaseModel):
     main_materials: list[str]
     secondary_materials: list[str]
     statutory_days: float | None
+    statutory_days_counted: Literal["working_days", "days"] = "working_days"
     promised_days: float | None
     promise_basis: str | None
     fee: str
@@ -128,8 +131,14 @@ def _process(spec: MatterSpec, mode: str) -> list[str]:
             if spec.limit_from == "receipt"
             else "acceptance (受理之日起, §42)"
         )
+        unit = (
+            ""
+            if spec.statutory_days_counted == "working_days"
+            else " in days (日: a last day on a rest day moves to the next working day, 民法典 §201-§203)"
+        )
         steps.append(
-            f"decision within the limit, counted from {start}; stopped clocks (补正, expert review) do not count (§45)"
+            f"decision within the limit{unit}, counted from {start}; stopped clocks (补正, expert review) do not "
+            "count (§45)"
         )
     if "tolerance" in spec.modes:
         steps.append(
@@ -145,7 +154,8 @@ def _conditions(spec: MatterSpec) -> list[str]:
     out = [f"{fact} in {values}" for fact, values in spec.applies_if.items()]
     for fact, days in spec.statutory_days_if.items():
         by_value = ", ".join(f"{value} {d:g}" for value, d in days.items())
-        out.append(f"statutory limit by {fact}: {by_value}, otherwise {spec.statutory_days:g} working days")
+        unit = "working days" if spec.statutory_days_counted == "working_days" else "days (日)"
+        out.append(f"statutory limit by {fact}: {by_value}, otherwise {spec.statutory_days:g} {unit}")
     out += [f"not needed when {flag}" for flag in spec.skip_if]
     if spec.requires:
         out.append(f"after {', '.join(spec.requires)}")
@@ -208,6 +218,7 @@ def build_guide(
                 secondary_materials=item.secondary_materials,
                 # The limit recorded at registration: the law's for the project's facts (its scale).
                 statutory_days=item.statutory_days if spec.statutory_days is not None else None,
+                statutory_days_counted=spec.statutory_days_counted,
                 promised_days=item.promised_days,
                 promise_basis=spec.promise_basis,
                 fee=FEE,
@@ -256,7 +267,7 @@ def guide_rows(guide: Guide) -> list[GuideRow]:
             matter=f"{m.name_zh} ({m.matter_code})",
             department=m.department_name,
             mode=m.mode,
-            statutory=_days(m.statutory_days),
+            statutory=_days(m.statutory_days) + (" 日" if m.statutory_days_counted == "days" else ""),
             promised=_days(m.promised_days),
             materials="; ".join(m.main_materials)
             + (f" | 容缺: {'; '.join(m.secondary_materials)}" if m.secondary_materials else ""),
@@ -321,7 +332,12 @@ def guide_html(guide: Guide) -> str:
             (
                 "时限 limits",
                 f"法定 statutory {e(_days(m.statutory_days))} · 承诺 promised {e(_days(m.promised_days))} "
-                "(工作日 working days)" + (f"<br><small>{e(m.promise_basis)}</small>" if m.promise_basis else ""),
+                + (
+                    "(工作日 working days)"
+                    if m.statutory_days_counted == "working_days"
+                    else "(法定: 日 days, 民法典 §201-§203; 承诺: 工作日 working days)"
+                )
+                + (f"<br><small>{e(m.promise_basis)}</small>" if m.promise_basis else ""),
             ),
             ("收费 fee", e(m.fee)),
             ("联系方式 contact", _contact(m.contact)),

@@ -5,6 +5,7 @@ Pure: no I/O. The workflow receives a ``ProjectContext`` (catalog + zone + calen
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Annotated, Literal, get_args
 
@@ -45,6 +46,19 @@ ACCEPTANCE_DAYS = 5.0
 # deadline computed with it inside the workflows: at registration, at an alarm, in an update), more
 # than 0 and at most 250 (about a year of working days). Content is refused at load, naming the field.
 WorkingDays = Annotated[float, Field(gt=0, le=250, multiple_of=0.5)]
+
+
+def most_calendar_days(working_days: float) -> int:
+    """The most calendar days ``working_days`` (counted after the day of their event) can span:
+    ``w + 2 * ceil(w / 5) + 10 + 2 * (w // 20)`` for ``w`` whole working days: a weekend for every
+    five, a long holiday's rest days beyond its weekend, and two more for every twenty (the other
+    holidays). An upper bound found on, and checked against, every day of the shipped official
+    calendar since 2004 for every limit up to 250 working days (tests/catalog).
+    """
+    whole = math.ceil(working_days)
+    return whole + 2 * math.ceil(whole / 5) + 10 + 2 * (whole // 20)
+
+
 # The same, where 0 is allowed (e.g. no warning days before a deadline).
 WorkingDaysOrNone = Annotated[float, Field(ge=0, le=250, multiple_of=0.5)]
 
@@ -106,9 +120,16 @@ class MatterSpec(_Model):
     department: str
     stage: Stage
     kind: MatterKind = "approval"
-    # The law's limit for the department's decision (working days). An approval has one; a filing
-    # or a contract has none (None): nothing is decided, a filing is complete on receipt.
+    # The law's limit for the department's decision (working days, or calendar days where
+    # ``statutory_days_counted`` says so). An approval has one; a filing or a contract has none
+    # (None): nothing is decided, a filing is complete on receipt.
     statutory_days: WorkingDays | None = None
+    # How ``statutory_days`` (with ``statutory_days_if`` and ``extension_max_days``) count, as the rule
+    # that sets them states them: ``working_days`` (工作日; the Administrative Licensing Law's own
+    # periods, 行政许可法 §82), or ``days`` (日) of another law, counted by the civil code (民法典
+    # §201-§203: the day of the event not counted, a last day on a rest day moved to the first working
+    # day after it; e.g. 环境影响评价法 §22, 排污许可管理条例 §12). Promises are always working days.
+    statutory_days_counted: Literal["working_days", "days"] = "working_days"
     # The zone's promise (working days; for a filing or contract, the zone's promise to confirm
     # receipt or sign). ``promise_basis`` says where the figure comes from.
     promised_days: WorkingDays | None = None
@@ -168,11 +189,19 @@ class MatterSpec(_Model):
     def limit_days(self) -> float:
         """The limit the zone answers for: the promised one when shorter than the statutory.
 
-        A filing or contract has no statutory limit: its promise, 0 without one.
+        A filing or contract has no statutory limit: its promise, 0 without one. A promise on a
+        limit in calendar days is shorter by validation (``promise_error``).
         """
         if self.statutory_days is None:
             return self.promised_days or 0.0
         return min(self.statutory_days, self.promised_days or self.statutory_days)
+
+    def counted_for(self, days: float) -> Literal["working_days", "days"]:
+        """How a clock of ``days`` for this matter counts: in the statutory limit's unit when it runs
+        on that limit (``statutory_days``), in working days otherwise (a promise)."""
+        if self.statutory_days is not None and days == self.statutory_days:
+            return self.statutory_days_counted
+        return "working_days"
 
     @property
     def clock_days(self) -> float:
@@ -218,6 +247,8 @@ class MatterSpec(_Model):
     def _promise_error(self, days: float | None, statutory: float) -> str | None:
         if days is None:
             return None
+        if self.statutory_days_counted == "days":
+            return self._promise_in_days_error(days, statutory)
         if days > statutory:
             return f"{days:g} working days exceed the statutory limit of {statutory:g}"
         if self.limit_from == "receipt" and statutory - ACCEPTANCE_DAYS < days < statutory:
@@ -227,6 +258,20 @@ class MatterSpec(_Model):
                 f"against it; promise at most {max(statutory - ACCEPTANCE_DAYS, 0):g}"
             )
         return None
+
+    def _promise_in_days_error(self, days: float, statutory: float) -> str | None:
+        """A promise of ``days`` working days on a limit of ``statutory`` calendar days: it must end
+        before the limit whatever the day of acceptance, so the most calendar days its working days
+        (and, from the receipt, the days to accept) can span must fit (``most_calendar_days``)."""
+        before = ACCEPTANCE_DAYS if self.limit_from == "receipt" else 0.0
+        span = most_calendar_days(days + before)
+        if span <= statutory:
+            return None
+        counted = f" and the {ACCEPTANCE_DAYS:g} working days to accept (行政许可法 §32)" if before else ""
+        return (
+            f"{days:g} working days{counted} can span {span} calendar days around a long holiday, past the "
+            f"statutory limit of {statutory:g} days (日, counted by 民法典 §201-§203)"
+        )
 
     def applies_to(self, facts: ProjectFacts) -> bool:
         """Whether the matter is part of the project's checklist given its facts."""
@@ -258,8 +303,31 @@ class MatterSpec(_Model):
                     f"matters.{self.code}.applies_if.{fact}: values must be among {list(allowed)}, got {values}"
                 )
         errors += self._limits_by_fact_errors()
+        errors += self._calendar_days_errors()
         _raise_all(errors)
         return self
+
+    def _calendar_days_errors(self) -> list[str]:
+        where = f"matters.{self.code}"
+        if self.statutory_days_counted == "working_days":
+            return []
+        if self.statutory_days is None:
+            return [f"{where}.statutory_days_counted: only a statutory limit counts in calendar days"]
+        errors = []
+        limits = [("statutory_days", self.statutory_days), ("extension_max_days", self.extension_max_days)]
+        limits += [(f"statutory_days_if.{f}.{v}", d) for f, by in self.statutory_days_if.items() for v, d in by.items()]
+        for field, value in limits:
+            if not float(value).is_integer():
+                errors.append(
+                    f"{where}.{field}: a limit in calendar days (日) is a whole number of days, got {value:g}"
+                )
+        if self.timeout_policy == "deemed_approval":
+            errors.append(
+                f"{where}.timeout_policy: deemed approval, an act that cannot be undone, is never taken on a "
+                "limit in calendar days (日): whether another law's days are calendar or working days is read "
+                "differently by zones, so the deadline it would rest on is uncertain"
+            )
+        return errors
 
     def _limits_by_fact_errors(self) -> list[str]:
         where = f"matters.{self.code}.statutory_days_if"
@@ -627,6 +695,12 @@ def zone_errors(catalog: Catalog, zone: ZonePolicy) -> list[str]:
         elif limit <= 0:
             errors.append(f"{where}.stage_limits.{stage}: a stage limit must be more than 0 working days")
     for code in zone.deemed_approval_matters:
+        if code in codes and catalog.matter(code).statutory_days_counted == "days":
+            errors.append(
+                f"{where}.deemed_approval_matters: {code}'s statutory limit is in calendar days (日); deemed "
+                "approval, which cannot be undone, is never taken on it (whether another law's days are calendar "
+                "or working days is read differently, so the deadline is uncertain)"
+            )
         if code in codes and catalog.matter(code).public_safety and not zone.deemed_approval_safety_rule:
             errors.append(
                 f"{where}.deemed_approval_matters: {code} is a matter of public safety; deemed "

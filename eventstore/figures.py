@@ -146,6 +146,7 @@ INSERT INTO rm_decisions (event_id, project_id, zone, department, matter_code, s
 SELECT $2, $1, {_ZONE}, $3, $4, $5, $6, $7, $8, $9, s.statutory, s.promised,
        -- NULL where the law sets no decision period (a contract under promise-only rule 2): a
        -- decision no statutory limit applies to is never counted on time against the law
+       -- (a limit the law states in days, 日: $11 is the working days it spanned, extension included)
        CASE WHEN s.statutory IS NOT NULL THEN $7 IS DISTINCT FROM 'deemed' AND $9 <= s.statutory + s.extension END,
        coalesce($10, $7 IS DISTINCT FROM 'deemed' AND $9 <= coalesce(s.promised, s.statutory, $9))
 FROM (SELECT coalesce($11, (SELECT statutory_days FROM rm_matters WHERE project_id = $1 AND matter_code = $4))
@@ -153,9 +154,10 @@ FROM (SELECT coalesce($11, (SELECT statutory_days FROM rm_matters WHERE project_
              (SELECT promised_days FROM rm_matters WHERE project_id = $1 AND matter_code = $4) AS promised,
              -- an approved extension moves the statutory deadline (行政许可法 §42): the decided
              -- application's clock, its latest submission
+             CASE WHEN $12 THEN 0 ELSE
              coalesce((SELECT extension_days FROM rm_clocks
                        WHERE project_id = $1 AND matter_code = $4 AND scope = 'matter'
-                       ORDER BY submission DESC NULLS LAST LIMIT 1), 0) AS extension) s
+                       ORDER BY submission DESC NULLS LAST LIMIT 1), 0) END AS extension) s
 ON CONFLICT (event_id) DO NOTHING"""
 
 
@@ -173,10 +175,11 @@ async def _approved(conn: Connection, stored: StoredEvent, e: ev.MatterApproved)
         stored.occurred_at,
         e.working_days_used,
         e.on_time,
-        e.statutory_days,
+        _statutory(e),
+        e.statutory_working_days is not None,
     )
     if e.mode in ("commitment", "tolerance"):
-        await _saved(conn, stored, e, e.mode, e.statutory_days, e.working_days_used)
+        await _saved(conn, stored, e, e.mode, _statutory(e), e.working_days_used)
 
 
 @_on(ev.MatterRejected)
@@ -193,13 +196,20 @@ async def _rejected(conn: Connection, stored: StoredEvent, e: ev.MatterRejected)
         stored.occurred_at,
         e.working_days_used,
         e.on_time,
-        None,
+        e.statutory_working_days,
+        e.statutory_working_days is not None,
     )
 
 
 @_on(ev.MatterExempted)
 async def _exempted(conn: Connection, stored: StoredEvent, e: ev.MatterExempted) -> None:
-    await _saved(conn, stored, e, "regional_assessment", e.statutory_days, 0.0)
+    await _saved(conn, stored, e, "regional_assessment", _statutory(e), 0.0)
+
+
+def _statutory(e: ev.MatterApproved | ev.MatterExempted) -> float | None:
+    """The statutory limit in working days, as days used and saved are counted: a limit the law states in
+    days (日) as the working days it spanned (``statutory_working_days``)."""
+    return e.statutory_working_days if e.statutory_working_days is not None else e.statutory_days
 
 
 async def _saved(

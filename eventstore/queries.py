@@ -514,11 +514,14 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
     ev.MatterExempted: lambda e: (
         f"{_matter(e)} covered by regional assessment {e.assessment}"
         + (f", {_d(e.statutory_days)} days saved" if e.statutory_days is not None else "")
+        + (f" ({_d(e.statutory_working_days)} working days)" if e.statutory_working_days is not None else "")
     ),
     ev.MatterApproved: lambda e: (
         f"Approved {_matter(e)} ({e.mode}) in {_d(e.working_days_used)}"
-        + (f" of {_d(e.statutory_days)}" if e.statutory_days is not None else "")
+        + (f" of {_d(e.statutory_days)}" if e.statutory_days is not None and e.statutory_working_days is None else "")
+        + (f" of {_d(e.statutory_working_days)}" if e.statutory_working_days is not None else "")
         + " working days"
+        + (f" (the law's {_d(e.statutory_days)} days, 日)" if e.statutory_working_days is not None else "")
         + ("" if e.statutory_days is not None else " (no statutory limit: on the zone's promise)")
         + ("" if e.on_time else ", late")
     ),

@@ -40,6 +40,7 @@ last days fall in a year without a notice.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -485,7 +486,7 @@ class Clock(FrozenModel):
         """
         accepted = effective_acceptance(index, hours, self.accepted_at).date()
         start = day_end(index, hours, ordinal_of(index, accepted))
-        raw = accepted + timedelta(days=int(self.total_days))
+        raw = accepted + timedelta(days=math.ceil(self.total_days))  # whole by validation
         stops: list[tuple[int, int | None]] = []
         starts: list[int] = []
         open_stop: date | None = None

@@ -215,6 +215,9 @@ class MatterExempted(MatterEvent):
     assessment: str
     # The statutory limit the exemption saved; None where the law sets none (promise-only rule 2).
     statutory_days: float | None
+    # Where the law states the limit in days (日, counted by 民法典 §201-§203): the working days they
+    # span from the exemption, as the figures count days saved. None: ``statutory_days`` are working days.
+    statutory_working_days: float | None = None
     area: str | None = None
     project_kind: str | None = None
     commitment: str | None = None
@@ -239,6 +242,10 @@ class MatterApproved(MatterEvent):
     # then judges the zone's promise alone.
     statutory_days: float | None
     on_time: bool
+    # Where the law states the limit in days (日, counted by 民法典 §201-§203): the working days it spans
+    # for this application (from the clock's start to its deadline, stops left out, an extension in),
+    # which ``working_days_used`` is judged against. None: ``statutory_days`` are working days.
+    statutory_working_days: float | None = None
 
 
 class MatterRejected(MatterEvent):
@@ -248,6 +255,8 @@ class MatterRejected(MatterEvent):
     working_days_used: float
     # Decided within the limit the zone answers for; None in events recorded before it was carried.
     on_time: bool | None = None
+    # As ``MatterApproved.statutory_working_days``.
+    statutory_working_days: float | None = None
 
 
 class CorrectionRequested(MatterEvent):

@@ -435,6 +435,9 @@ class ClockView(Frozen):
     # The receipt the statutory limit counts from, where the matter's rule counts it from the receipt
     # of the application (``MatterSpec.limit_from``: 建筑工程施工许可管理办法 §5(三), 环境影响评价法 §22).
     received_at: datetime | None = None
+    # How ``limit_days`` count: working days, or ``days`` (日) where the matter's own law states them so
+    # (民法典 §201-§203; ``MatterSpec.statutory_days_counted``). Used and left days are working days.
+    limit_counted: Literal["working_days", "days"] = "working_days"
 
 
 class ObligationView(Frozen):

@@ -19,6 +19,7 @@ from catalog.content import ContentVersions, content_hash
 from catalog.load import default_catalog
 from catalog.models import ProjectFacts, ZonePolicy, check_zone, derive_checklist
 from legalclock import CST, Clock, OfficialCalendar, YearCalendar, default_calendar, provisional_holidays
+from legalclock.clock import Counted
 from schemas.effects import Batch
 from schemas.events import EventEnvelope
 from schemas.project import (
@@ -266,9 +267,12 @@ def deadline_on(m: ProjectMachine, clock: Clock) -> datetime:
     return at
 
 
-def legal_deadline(m: ProjectMachine, accepted_at: datetime, limit_days: float) -> datetime:
-    """The legal clock's own deadline for a limit accepted at ``accepted_at`` (expected values)."""
-    return deadline_on(m, Clock(accepted_at=accepted_at, limit_days=limit_days))
+def legal_deadline(
+    m: ProjectMachine, accepted_at: datetime, limit_days: float, counted: Counted = "working_days"
+) -> datetime:
+    """The legal clock's own deadline for a limit accepted at ``accepted_at`` (expected values), in
+    working days or (``counted="days"``) calendar days."""
+    return deadline_on(m, Clock(accepted_at=accepted_at, limit_days=limit_days, counted=counted))
 
 
 def matter_clock(m: ProjectMachine, code: str) -> str:
@@ -470,6 +474,8 @@ def promised(code: str) -> float:
 EIA_PROMISE = promised("eia")
 # The EIA's statutory limit for the default category, the report form (环境影响评价法 §22: 30 days).
 EIA_STATUTORY = default_catalog().matter("eia").statutory_days or 0.0
+# 环境影响评价法 §22 states it in days (日): calendar days, 民法典 §201-§203.
+EIA_COUNTED = default_catalog().matter("eia").statutory_days_counted
 
 
 def first_answer(answer: Any) -> Any:

@@ -25,16 +25,19 @@ from legalclock import (
     count_working_days,
     seasonal_deadline,
 )
+from legalclock.clock import Counted as ClockCounted
 from legalclock.clock import Deadline
 
 CalendarData = OfficialCalendar
 LegalClock = Clock
 DeadlineInfo = Deadline
+Counted = ClockCounted
 
 
-def start(now: datetime, limit_days: float) -> Clock:
-    """A clock accepted at ``now`` with a limit of ``limit_days`` working days."""
-    return Clock(accepted_at=now, limit_days=limit_days)
+def start(now: datetime, limit_days: float, counted: ClockCounted = "working_days") -> Clock:
+    """A clock accepted at ``now`` with a limit of ``limit_days`` working days (or calendar days,
+    ``counted="days"``: a matter's own law states its limit in 日, 民法典 §201-§203)."""
+    return Clock(accepted_at=now, limit_days=limit_days, counted=counted)
 
 
 def hours_of(clock: Clock, zone: ZonePolicy) -> OfficeHours:
@@ -89,6 +92,12 @@ def deadline_by(
 
 def used_days(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy, now: datetime) -> float:
     return clock.budget(calendar, hours_of(clock, zone), now).used_days
+
+
+def limit_working_days(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy, now: datetime) -> float:
+    """The working days ``clock``'s limit spans (its own for a limit in working days; for one in
+    calendar days, from its start to its deadline less its stops, an open one as if resumed ``now``)."""
+    return clock.budget(calendar, hours_of(clock, zone), now).limit_days
 
 
 def left_days(clock: Clock, calendar: OfficialCalendar, zone: ZonePolicy, now: datetime) -> float:
@@ -184,6 +193,11 @@ def is_extended(clock: Clock) -> bool:
 
 def limit_days(clock: Clock) -> float:
     return clock.total_days
+
+
+def unit_of(clock: Clock) -> str:
+    """How ``clock``'s limit counts, in words: ``working days``, or ``days`` (日, 民法典 §201-§203)."""
+    return "working days" if clock.counted == "working_days" else "days"
 
 
 def accepted_at(clock: Clock) -> datetime:

@@ -233,7 +233,7 @@ def render_view(v: p.ProjectView) -> None:
     for c in v.clocks:
         t.add_row(
             c.clock_id,
-            f"{c.limit_days:g}",
+            f"{c.limit_days:g}" + (" 日" if c.limit_counted == "days" else ""),
             f"{c.working_days_used:g}",
             "" if c.working_days_left is None else f"{c.working_days_left:g}",
             cell(c.deadline) or "stopped",

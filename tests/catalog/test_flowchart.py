@@ -68,7 +68,8 @@ def test_a_box_shows_department_mode_and_both_limits_and_the_stage_its_cap_and_l
     spec, item = catalog.matter("eia"), next(i for i in items if i.matter_code == "eia")
     assert text[0] == spec.name_zh and text[1] == "eia"
     assert text[2] == catalog.department(spec.department).name
-    assert text[4] == f"法定 statutory {spec.statutory_days:g} · 承诺 promised {item.promised_days:g} wd"
+    # EIA's statutory 30 are days (日, 环境影响评价法 §22), its promise working days.
+    assert text[4] == f"法定 statutory {spec.statutory_days:g} 日 · 承诺 promised {item.promised_days:g} wd"
     lead = catalog.department(zone.stage_leads[spec.stage]).name
     notes = [t.text or "" for t in root.iter(f"{SVG}text")]
     assert any(f"lead 牵头: {lead}" in n for n in notes)

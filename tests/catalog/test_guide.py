@@ -61,6 +61,23 @@ def test_the_sheet_states_the_drawing_reviews_limit_for_the_projects_scale() -> 
         assert "statutory limit by project_scale: medium 10, small 10, otherwise 15 working days" in review.conditions
 
 
+def test_the_sheet_says_which_limits_are_days_and_which_working_days() -> None:
+    """环境影响评价法 §22's 30 days (日) count by 民法典 §201-§203; the promise and §42's 20 are working days."""
+    guide = _guide(default_zones()["tunliu"])
+    by_code = {m.matter_code: m for m in guide.matters}
+    eia, lpr = by_code["eia"], by_code["land-pre-review"]
+    assert (eia.statutory_days, eia.statutory_days_counted) == (30, "days")
+    assert lpr.statutory_days_counted == "working_days"
+    assert any("in days (日: a last day on a rest day moves" in step for step in eia.process)
+    assert not any("日:" in step for step in lpr.process)
+    rows = {r.matter: r for r in guide_rows(guide)}
+    assert (
+        rows[f"{eia.name_zh} (eia)"].statutory == "30 日" and rows[f"{lpr.name_zh} (land-pre-review)"].statutory == "20"
+    )
+    page = guide_html(guide)
+    assert "(法定: 日 days, 民法典 §201-§203; 承诺: 工作日 working days)" in page
+
+
 def test_a_zone_contact_replaces_the_placeholder() -> None:
     zone = default_zones()["tunliu"].model_copy(
         update={

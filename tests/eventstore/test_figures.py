@@ -151,15 +151,15 @@ async def test_a_decision_within_an_approved_extension_is_on_time_against_the_st
 ) -> None:
     """行政许可法 §42: an extension approved within the limit moves the statutory deadline, so the
     department report judges the decision against the extended limit; without the extension the
-    same decision is late. Rebuilt from the events alike."""
+    same decision is late. Rebuilt from the events alike. (Land pre-review: 20 working days.)"""
     used = {}
     for extended in (True, False):
         m = sp.machine("tunliu", stage=Stage.APPROVAL_LAND, clear=False)  # every event, to store the stream
         sp.decide(m, "project-filing")
-        due = sp.statutory_deadline_of(m, "matter:eia:1")
+        due = sp.statutory_deadline_of(m, "matter:land-pre-review:1")
         if extended:
-            sp.ack(m, "extend_limit", sp.extend_limit("eia", 10), due - timedelta(hours=1))
-        sp.decide(m, "eia", now=due + timedelta(days=7))  # 5 working days past the statute's 30
+            sp.ack(m, "extend_limit", sp.extend_limit("land-pre-review", 10), due - timedelta(hours=1))
+        sp.decide(m, "land-pre-review", now=due + timedelta(days=7))  # 5 working days past the statute's 20
         await store(private_pool, m)
         used[extended] = m.pid
     projector = Projector(private_pool)
@@ -170,7 +170,7 @@ async def test_a_decision_within_an_approved_extension_is_on_time_against_the_st
         for extended, pid in used.items():
             r = await private_pool.fetchrow(
                 "SELECT working_days_used, statutory_days, on_time_statutory FROM rm_decisions"
-                " WHERE project_id = $1 AND matter_code = 'eia'",
+                " WHERE project_id = $1 AND matter_code = 'land-pre-review'",
                 pid,
             )
             rows[extended] = (r["working_days_used"], r["statutory_days"], r["on_time_statutory"])
@@ -182,6 +182,34 @@ async def test_a_decision_within_an_approved_extension_is_on_time_against_the_st
         assert on_time is extended, rows
     await projector.rebuild()
     assert await judged() == rows
+
+
+async def test_a_limit_in_days_is_judged_in_the_working_days_it_spanned(private_pool: asyncpg.Pool) -> None:
+    """EIA's 30 days (日, 环境影响评价法 §22) from Monday 2 March 2026 end on Wednesday 1 April: 22 working
+    days. Decided on 3 April (24 working days used) it is late against the law, although 24 < 30; with
+    an extension of 10 days (to Monday 13 April, past Qingming: 29 working days) on time. The report
+    stores the working days the limit spanned, so the days used compare with it."""
+    pids = {}
+    for extended in (False, True):
+        m = sp.machine("tunliu", stage=Stage.APPROVAL_LAND, clear=False)
+        sp.decide(m, "project-filing")
+        due = sp.statutory_deadline_of(m, "matter:eia:1")
+        if extended:
+            sp.ack(m, "extend_limit", sp.extend_limit("eia", 10), due - timedelta(hours=1))
+        sp.decide(m, "eia", now=due + timedelta(days=2))
+        await store(private_pool, m)
+        pids[extended] = m.pid
+    await Projector(private_pool).run_once()
+    rows = {}
+    for extended, pid in pids.items():
+        r = await private_pool.fetchrow(
+            "SELECT working_days_used, statutory_days, on_time_statutory FROM rm_decisions"
+            " WHERE project_id = $1 AND matter_code = 'eia'",
+            pid,
+        )
+        rows[extended] = (r["working_days_used"], r["statutory_days"], r["on_time_statutory"])
+    assert rows[False] == (24, 22, False), rows
+    assert rows[True] == (24, 29, True), rows
 
 
 async def test_a_contract_is_judged_against_the_promise_alone(private_pool: asyncpg.Pool) -> None:

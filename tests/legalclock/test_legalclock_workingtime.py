@@ -46,6 +46,15 @@ def oracle_working_days_after(day: date, n: int) -> date:
     return day
 
 
+def oracle_days_after(day: date, n: int) -> date:
+    """The last day of a period of n calendar days after `day` (民法典 §201, §203): the nth day,
+    moved to the next oracle working day if it is a rest day."""
+    day += timedelta(days=n)
+    while not oracle_is_workday(day):
+        day += timedelta(days=1)
+    return day
+
+
 def oracle_minutes(start: datetime, end: datetime) -> float:
     total = 0.0
     day = start.date()

@@ -15,7 +15,7 @@ from interfaces.cli.project import render_view
 from legalclock import CST
 from schemas.stages import Stage
 from tests import support as sp
-from tests.legalclock.test_legalclock_workingtime import oracle_working_days_after
+from tests.legalclock.test_legalclock_workingtime import oracle_days_after, oracle_working_days_after
 from workflows.lifecycle import ProjectMachine, Rejected
 from workflows.lifecycle.acceptance import ACCEPTANCE_DAYS
 
@@ -89,7 +89,8 @@ def test_a_limit_counted_from_the_receipt_starts_there_and_the_promise_at_accept
     clock_id = sp.matter_clock(m, "eia")
     tc, spec = m.state.clocks[clock_id], m.ctx.specs["eia"]
     assert spec.limit_from == "receipt" and spec.promised_days is not None
-    statutory = sp.legal_deadline(m, T0, spec.clock_days)
+    assert spec.statutory_days_counted == "days"  # 三十日: calendar days (民法典 §201-§203)
+    statutory = sp.legal_deadline(m, T0, spec.clock_days, "days")
     promised = sp.legal_deadline(m, LATER, spec.promised_days)
     assert (sp.statutory_deadline_of(m, clock_id), sp.deadline_of(m, clock_id)) == (statutory, promised)
     # Received Monday: by Tuesday's close the limit has used a day (the day of receipt not counted).
@@ -120,7 +121,7 @@ def test_after_a_completion_notice_the_limit_counts_from_the_completed_applicati
     m.execute("decide", sp.decision("eia", "accept"), accepted)
     clock_id = sp.matter_clock(m, "eia")
     spec = m.ctx.specs["eia"]
-    assert sp.statutory_deadline_of(m, clock_id) == sp.legal_deadline(m, completed, spec.clock_days)
+    assert sp.statutory_deadline_of(m, clock_id) == sp.legal_deadline(m, completed, spec.clock_days, "days")
     assert sp.deadline_of(m, clock_id) == sp.legal_deadline(m, accepted, spec.promised_days or 0)
 
 
@@ -134,9 +135,11 @@ def test_after_a_completion_notice_the_limit_counts_from_the_completed_applicati
 def test_each_limit_counts_from_where_its_rule_says(day: int, minute: int, wait: int, at: time) -> None:
     """Property, against a day-by-day count on chinese-calendar: received at any instant (a rest day,
     after hours) and accepted ``wait`` working days later (any time before the 5 days to accept run
-    out), a limit counted from the receipt (EIA, 30) ends at 17:30 of the 30th working day after the
-    receipt's day; its promise (7) and a limit counted from acceptance (land pre-review, 20, promise
-    3) after the acceptance's (the day of the event not counted, whatever the hour: 民法典 §201)."""
+    out), a limit counted from the receipt (EIA, 30 days: 日) ends at 17:30 of the 30th day after the
+    receipt's day, or of the first working day after it (民法典 §203); its promise (7 working days)
+    and a limit counted from acceptance (land pre-review, 20, promise 3) at 17:30 of their last
+    working day after the acceptance's (the day of the event not counted, whatever the hour: 民法典
+    §201)."""
     receipt = datetime.combine(date(2026, 1, 5) + timedelta(days=day), time(), CST) + timedelta(minutes=minute)
     receipt_day = receipt.date()
     last = datetime.combine(oracle_working_days_after(receipt_day, 5), time(17, 29), CST)
@@ -153,7 +156,7 @@ def test_each_limit_counts_from_where_its_rule_says(day: int, minute: int, wait:
         return datetime.combine(oracle_working_days_after(after, n), time(17, 30), CST)
 
     eia, lpr = sp.matter_clock(m, "eia"), sp.matter_clock(m, "land-pre-review")
-    assert sp.statutory_deadline_of(m, eia) == close(receipt_day, 30)
+    assert sp.statutory_deadline_of(m, eia) == datetime.combine(oracle_days_after(receipt_day, 30), time(17, 30), CST)
     assert sp.deadline_of(m, eia) == close(acceptance_day, 7)
     assert sp.statutory_deadline_of(m, lpr) == close(acceptance_day, 20)
     assert sp.deadline_of(m, lpr) == close(acceptance_day, 3)
@@ -316,7 +319,9 @@ def test_deemed_acceptance_runs_the_limit_as_if_accepted_on_receipt(day: int, mi
     assert due == sp.legal_deadline(m, receipt, ACCEPTANCE_DAYS)
     m.fire_alarms(due)
     spec = m.ctx.specs["eia"]
-    assert sp.statutory_deadline_of(m, sp.matter_clock(m, "eia")) == sp.legal_deadline(m, receipt, spec.clock_days)
+    assert sp.statutory_deadline_of(m, sp.matter_clock(m, "eia")) == sp.legal_deadline(
+        m, receipt, spec.clock_days, spec.statutory_days_counted
+    )
 
 
 def test_the_readme_acceptance_example() -> None:
@@ -331,7 +336,8 @@ def test_the_readme_acceptance_example() -> None:
     accepted.execute("decide", sp.decision("eia", "accept"), local(4, 10))
     clock_id = sp.matter_clock(accepted, "eia")
     assert sp.deadline_of(accepted, clock_id) == local(13, 17, 30)
-    assert sp.statutory_deadline_of(accepted, clock_id) == datetime(2026, 4, 14, 17, 30, tzinfo=CST)  # from receipt
+    # 30 days (日) from the receipt: Wednesday 1 April (the working-day reading gave 14 April).
+    assert sp.statutory_deadline_of(accepted, clock_id) == datetime(2026, 4, 1, 17, 30, tzinfo=CST)
     received(accepted, "land-pre-review", local(2, 9))
     accepted.execute("decide", sp.decision("land-pre-review", "accept"), local(4, 10))
     lpr = sp.matter_clock(accepted, "land-pre-review")
@@ -342,7 +348,7 @@ def test_the_readme_acceptance_example() -> None:
     silent.fire_alarms(local(9, 17, 30))
     clock_id = sp.matter_clock(silent, "eia")
     assert sp.deadline_of(silent, clock_id) == local(11, 17, 30)
-    assert sp.statutory_deadline_of(silent, clock_id) == datetime(2026, 4, 14, 17, 30, tzinfo=CST)
+    assert sp.statutory_deadline_of(silent, clock_id) == datetime(2026, 4, 1, 17, 30, tzinfo=CST)
     assert silent._used(silent.state.clocks[clock_id], local(9, 17, 30)) == pytest.approx(5)
 
 
@@ -413,7 +419,7 @@ def test_a_receipt_counted_limit_without_a_promise_keeps_its_acceptance() -> Non
     clock_id = sp.matter_clock(m, "eia-report")
     tc, spec = m.state.clocks[clock_id], m.ctx.specs["eia-report"]
     assert spec.promised_days is None and tc.promised_days is None
-    statutory = sp.legal_deadline(m, T0, spec.clock_days)  # 环境影响评价法 §22: 六十日, from the receipt
+    statutory = sp.legal_deadline(m, T0, spec.clock_days, "days")  # 环境影响评价法 §22: 六十日, from the receipt
     assert sp.statutory_deadline_of(m, clock_id) == sp.deadline_of(m, clock_id) == statutory
     assert tc.acceptance == LATER
     view = m.clock_view(tc, LATER)
@@ -450,22 +456,33 @@ def test_a_rejection_is_judged_against_the_promise_counted_from_acceptance(hours
     assert rejected.payload["on_time"] is on_time
 
 
+def promising(zone_code: str, code: str, days: float) -> ZonePolicy:
+    zone = default_zones()[zone_code]
+    return ZonePolicy.model_validate(
+        {**zone.model_dump(), "promised_days": {**zone.promised_days, code: days}, "stage_limits": {}}
+    )
+
+
 def test_a_zone_promise_that_could_end_after_a_receipt_counted_limit_is_refused() -> None:
-    """EIA's 30 days count from the receipt and up to 5 are gone at acceptance (行政许可法 §32): a
-    promise of 26 from acceptance could end after the legal deadline; 25, or the limit itself, cannot."""
-    zone = default_zones()["tunliu"]
-
-    def promising(days: float) -> ZonePolicy:
-        return ZonePolicy.model_validate(
-            {**zone.model_dump(), "promised_days": {**zone.promised_days, "eia": days}, "stage_limits": {}}
-        )
-
-    with pytest.raises(ValueError, match=r"promised_days\.eia: 26 working days from acceptance could end after"):
-        check_zone(default_catalog(), promising(26))
-    for days in (25, 30):
-        check_zone(default_catalog(), promising(days))
+    """The construction permit's 7 working days count from the receipt and up to 5 are gone at
+    acceptance (行政许可法 §32): a promise of 3 from acceptance could end after the legal deadline; 2,
+    or the limit itself, cannot."""
+    with pytest.raises(ValueError, match=r"promised_days\.construction-permit: 3 working days from acceptance"):
+        check_zone(default_catalog(), promising("yanhu", "construction-permit", 3))
+    for days in (2, 7):
+        check_zone(default_catalog(), promising("yanhu", "construction-permit", days))
     with pytest.raises(ValueError, match="exceed the statutory limit"):
-        check_zone(default_catalog(), promising(31))
+        check_zone(default_catalog(), promising("yanhu", "construction-permit", 8))
+
+
+def test_a_promise_on_a_limit_in_calendar_days_must_fit_it_around_any_holiday() -> None:
+    """EIA's 30 days (日) count from the receipt: a promise in working days, with the 5 to accept,
+    must end within them even across Spring Festival (``most_calendar_days``): 9 does (14 working
+    days span at most 30 days), 10 does not; the limit itself, in working days, is no promise."""
+    check_zone(default_catalog(), promising("tunliu", "eia", 9))
+    for days in (10, 30):
+        with pytest.raises(ValueError, match=r"promised_days\.eia: .* can span .* calendar days around a long"):
+            check_zone(default_catalog(), promising("tunliu", "eia", days))
 
 
 def test_completions_cannot_grow_an_application_past_its_materials_cap() -> None:

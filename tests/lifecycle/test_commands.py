@@ -35,9 +35,12 @@ def test_a_department_stops_its_clock_and_resuming_moves_the_deadline_by_the_sto
     # The statutory limit (30) and the zone's promise run on one ledger: both move by the stop.
     promise, statutory = (
         sp.deadline_on(
-            m, Clock(accepted_at=sp.T0, limit_days=days).stop(SuspensionKind.EXPERT_REVIEW, T1, "").resume(T2)
+            m,
+            Clock(accepted_at=sp.T0, limit_days=days, counted=counted)
+            .stop(SuspensionKind.EXPERT_REVIEW, T1, "")
+            .resume(T2),
         )
-        for days in (sp.EIA_PROMISE, sp.EIA_STATUTORY)
+        for days, counted in ((sp.EIA_PROMISE, "working_days"), (sp.EIA_STATUTORY, sp.EIA_COUNTED))
     )
     assert (sp.deadline_of(m, "matter:eia:1"), sp.statutory_deadline_of(m, "matter:eia:1")) == (promise, statutory)
     assert sp.types(m) == ["ClockResumed"]
@@ -80,16 +83,18 @@ def test_a_correction_during_an_expert_review_is_refused_or_applied_whole() -> N
 def test_a_limit_is_extended_once_with_who_approved_it() -> None:
     m = sp.at_approval_land()
     a = sp.ack(m, "extend_limit", sp.extend_limit("eia", 10), T1)
-    assert a.message == "limit of eia extended by 10 working days"
+    assert a.message == "limit of eia extended by 10 days"  # in the limit's unit: 日
     tc = m.state.clocks["matter:eia:1"]
     assert tc.clock.extension is not None and tc.clock.extension.approved_by == "局长"
     # §42 extends the statutory limit (30 + 10); the zone's promise stays where its policy keeps it.
-    assert sp.statutory_deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, sp.EIA_STATUTORY + 10)
+    assert sp.statutory_deadline_of(m, "matter:eia:1") == sp.legal_deadline(
+        m, sp.T0, sp.EIA_STATUTORY + 10, sp.EIA_COUNTED
+    )
     assert sp.deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, sp.EIA_PROMISE)
     (extended,) = sp.events_of(m, "LimitExtended")
     assert (extended.payload["days"], extended.payload["new_deadline"], extended.payload["new_promised_deadline"]) == (
         10,
-        sp.legal_deadline(m, sp.T0, sp.EIA_STATUTORY + 10).isoformat(),
+        sp.legal_deadline(m, sp.T0, sp.EIA_STATUTORY + 10, sp.EIA_COUNTED).isoformat(),
         sp.legal_deadline(m, sp.T0, sp.EIA_PROMISE).isoformat(),
     )
     view = next(x for x in m.view(T1).matters if x.code == "eia")
@@ -125,7 +130,7 @@ def test_an_extension_re_arms_the_statutory_breach_but_not_the_promise_by_defaul
     assert tc.warned and tc.promise_breached and not tc.breached
     m.execute("extend_limit", sp.extend_limit("eia", 10), due - timedelta(minutes=1))
     assert tc.warned and tc.promise_breached, "the zone's promise does not move with the law's extension"
-    assert m.deadline(tc).at == sp.legal_deadline(m, sp.T0, sp.EIA_STATUTORY + 10)
+    assert m.deadline(tc).at == sp.legal_deadline(m, sp.T0, sp.EIA_STATUTORY + 10, sp.EIA_COUNTED)
 
 
 def test_an_extension_moves_the_promise_where_the_zones_policy_says_so() -> None:
@@ -140,7 +145,9 @@ def test_an_extension_moves_the_promise_where_the_zones_policy_says_so() -> None
     m.execute("extend_limit", sp.extend_limit("eia", 10), promised - timedelta(minutes=1))
     assert not tc.warned, "the moved promise re-arms its warning"
     assert sp.deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, sp.EIA_PROMISE + 10)
-    assert sp.statutory_deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, sp.EIA_STATUTORY + 10)
+    assert sp.statutory_deadline_of(m, "matter:eia:1") == sp.legal_deadline(
+        m, sp.T0, sp.EIA_STATUTORY + 10, sp.EIA_COUNTED
+    )
 
 
 def test_an_extension_after_the_deadline_is_refused_naming_the_rule() -> None:

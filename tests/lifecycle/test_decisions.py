@@ -143,8 +143,13 @@ def test_correction_stops_the_clock_and_supplying_it_resumes_with_the_deadline_m
     assert sp.types(m) == ["CorrectionSupplied", "ClockResumed"]
     # The promise and the statutory limit (30) share the ledger: both move by the stop.
     expected, statutory = (
-        sp.deadline_on(m, Clock(accepted_at=sp.T0, limit_days=days).stop(SuspensionKind.CORRECTION, T1, "").resume(T2))
-        for days in (sp.EIA_PROMISE, sp.EIA_STATUTORY)
+        sp.deadline_on(
+            m,
+            Clock(accepted_at=sp.T0, limit_days=days, counted=counted)
+            .stop(SuspensionKind.CORRECTION, T1, "")
+            .resume(T2),
+        )
+        for days, counted in ((sp.EIA_PROMISE, "working_days"), (sp.EIA_STATUTORY, sp.EIA_COUNTED))
     )
     assert (sp.deadline_of(m, "matter:eia:1"), sp.statutory_deadline_of(m, "matter:eia:1")) == (expected, statutory)
     assert expected > before

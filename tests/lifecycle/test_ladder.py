@@ -275,8 +275,14 @@ def test_a_new_calendar_moves_running_deadlines_and_re_arms_their_ladder() -> No
     assert m.state.versions.calendar == new.version and m.view(now).calendar_version == new.version
     assert sp.types(m) == ["DeadlinesRecomputed"]
     moved = m.state.pending_events[0].payload["deadlines"]
-    statutory = Clock(accepted_at=sp.T0, limit_days=sp.EIA_STATUTORY).deadline(new, m.zone.office_hours).at
-    assert statutory is not None and moved[clock] == statutory.isoformat() and "process" in moved
+    promised_moved = m.state.pending_events[0].payload["promised_deadlines"]
+    assert promised_moved[clock] == after.isoformat() and "process" in moved
+    # EIA's statutory 30 days are calendar days (日): a holiday inside them moves nothing.
+    assert clock not in moved
+    statutory = Clock(accepted_at=sp.T0, limit_days=sp.EIA_STATUTORY, counted="days").deadline(new, m.zone.office_hours)
+    assert statutory.at == sp.statutory_deadline_of(m, clock)
+    lpr = Clock(accepted_at=sp.T0, limit_days=20).deadline(new, m.zone.office_hours).at  # 20 working days: moved
+    assert lpr is not None and moved["matter:land-pre-review:1"] == lpr.isoformat()
     assert not m.state.clocks[clock].warned  # the later deadline re-arms the warning
     # The same calendar again changes nothing.
     assert m.calendar_changed(new, now) is False

@@ -243,13 +243,13 @@ def test_a_limit_that_comes_to_count_from_the_receipt_moves_there_and_back() -> 
     m.execute("decide", sp.decision("eia", "accept"), accepted)
     spec = m.ctx.specs["eia"]
     clock_id = sp.matter_clock(m, "eia")
-    from_acceptance = sp.legal_deadline(m, accepted, spec.clock_days)
+    from_acceptance = sp.legal_deadline(m, accepted, spec.clock_days, sp.EIA_COUNTED)
     promised = sp.legal_deadline(m, accepted, spec.promised_days or 0)
     assert (sp.statutory_deadline_of(m, clock_id), sp.deadline_of(m, clock_id)) == (from_acceptance, promised)
 
     sp.drain(m)
     sp.ack(m, "migrate_content", migration(catalog_version=receipt_version), accepted)
-    from_receipt = sp.legal_deadline(m, sp.T0, spec.clock_days)
+    from_receipt = sp.legal_deadline(m, sp.T0, spec.clock_days, sp.EIA_COUNTED)
     assert (sp.statutory_deadline_of(m, clock_id), sp.deadline_of(m, clock_id)) == (from_receipt, promised)
     (event,) = sp.events_of(m, "ContentMigrated")
     (move,) = ev.ContentMigrated.model_validate(event.payload).moves
@@ -278,7 +278,7 @@ def test_a_receipt_counted_limit_without_a_promise_keeps_its_acceptance_through_
         return registry.add_catalog(Catalog.model_validate(data))
 
     sp.ack(m, "migrate_content", migration(catalog_version=version(limit_from="acceptance")), accepted)
-    assert sp.statutory_deadline_of(m, clock_id) == sp.legal_deadline(m, accepted, 60)
+    assert sp.statutory_deadline_of(m, clock_id) == sp.legal_deadline(m, accepted, 60, "days")
     sp.ack(m, "migrate_content", migration(catalog_version=version(promised_days=7)), accepted)
-    assert sp.statutory_deadline_of(m, clock_id) == sp.legal_deadline(m, sp.T0, 60)
+    assert sp.statutory_deadline_of(m, clock_id) == sp.legal_deadline(m, sp.T0, 60, "days")
     assert sp.deadline_of(m, clock_id) == sp.legal_deadline(m, accepted, 7)

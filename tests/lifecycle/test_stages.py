@@ -217,7 +217,8 @@ def test_the_view_shows_the_project_its_process_and_stage_clocks_and_every_matte
     assert filing.license_no == m.state.matters["project-filing"].license_no is not None
     assert filing.clock is not None and filing.clock.working_days_left is None  # closed
     eia = next(x for x in v.matters if x.code == "eia")
-    assert eia.clock is not None and eia.clock.deadline == sp.legal_deadline(m, sp.T0, sp.EIA_STATUTORY)
+    assert eia.clock is not None
+    assert eia.clock.deadline == sp.legal_deadline(m, sp.T0, sp.EIA_STATUTORY, sp.EIA_COUNTED)
     assert (eia.clock.promised_days, eia.clock.promised_deadline) == (
         sp.EIA_PROMISE,
         sp.legal_deadline(m, sp.T0, sp.EIA_PROMISE),

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from legalclock import Clock
 from schemas.stages import Stage
 from tests import support as sp
 from workflows.lifecycle import ProjectMachine
@@ -56,14 +57,13 @@ def test_the_promise_warns_and_escalates_then_the_statutory_limit_deems_approval
     stop_hours=st.integers(min_value=1, max_value=20 * 24),
 )
 def test_a_stop_moves_both_deadlines_by_the_same_working_days(stop_after: int, stop_hours: int) -> None:
-    m = sp.at_approval_land()
-    clock = "matter:eia:1"
-    promised, statutory = sp.deadline_of(m, clock), sp.statutory_deadline_of(m, clock)
+    m = sp.machine("yanhu", stage=Stage.ENGINEERING_PERMIT)
+    promised, statutory = sp.deadline_of(m, LIGHTNING), sp.statutory_deadline_of(m, LIGHTNING)
     start = sp.T0 + timedelta(hours=stop_after)
     end = start + timedelta(hours=stop_hours)
-    m.execute("stop_clock", sp.stop_clock("eia", "expert_review", expected_days=5), start)
-    m.execute("resume_clock", sp.resume_clock("eia"), end)
-    uncounted = m.state.clocks[clock].clock.suspensions[-1]
+    m.execute("stop_clock", sp.stop_clock("lightning-design-review", "expert_review", expected_days=5), start)
+    m.execute("resume_clock", sp.resume_clock("lightning-design-review"), end)
+    uncounted = m.state.clocks[LIGHTNING].clock.suspensions[-1]
     assert uncounted.end == end
     # Both deadlines move by the same number of working days on the official calendar.
     index = m.ctx.calendar.day_index
@@ -71,7 +71,34 @@ def test_a_stop_moves_both_deadlines_by_the_same_working_days(stop_after: int, s
     def shift(before: datetime, after: datetime) -> int:
         return index.working_before(after.date().toordinal()) - index.working_before(before.date().toordinal())
 
-    assert shift(promised, sp.deadline_of(m, clock)) == shift(statutory, sp.statutory_deadline_of(m, clock))
+    assert shift(promised, sp.deadline_of(m, LIGHTNING)) == shift(statutory, sp.statutory_deadline_of(m, LIGHTNING))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    stop_after=st.integers(min_value=0, max_value=6 * 24),
+    stop_hours=st.integers(min_value=1, max_value=20 * 24),
+)
+def test_on_a_limit_in_days_a_stop_moves_the_law_by_days_and_the_promise_by_working_days(
+    stop_after: int, stop_hours: int
+) -> None:
+    """EIA's 30 days (日, 民法典 §201-§203) and the zone's 7 working days on one ledger: stopped on day S
+    and resumed on day R, the statutory deadline takes the calendar days in (S, R], the promise the
+    working days."""
+    m = sp.at_approval_land()
+    clock = "matter:eia:1"
+    start = sp.T0 + timedelta(hours=stop_after)
+    end = start + timedelta(hours=stop_hours)
+    m.execute("stop_clock", sp.stop_clock("eia", "expert_review", expected_days=5), start)
+    m.execute("resume_clock", sp.resume_clock("eia"), end)
+    ledger = m.state.clocks[clock].clock
+    assert ledger.counted == "days"
+    statutory = Clock(accepted_at=sp.T0, limit_days=30, counted="days", suspensions=ledger.suspensions)
+    promise = Clock(accepted_at=sp.T0, limit_days=sp.EIA_PROMISE, suspensions=ledger.suspensions)
+    hours = m.zone.office_hours
+    assert sp.statutory_deadline_of(m, clock) == statutory.deadline(m.ctx.calendar, hours).at
+    assert sp.deadline_of(m, clock) == promise.deadline(m.ctx.calendar, hours).at
+    assert sp.deadline_of(m, clock) < sp.statutory_deadline_of(m, clock)
 
 
 @settings(max_examples=40, deadline=None)

@@ -151,6 +151,7 @@ class LifecycleBase:
         now: datetime,
         department: str | None = None,
         matter_code: str | None = None,
+        counted: clocks.Counted = "working_days",
     ) -> TrackedClock:
         tc = TrackedClock(
             clock_id=clock_id,
@@ -158,7 +159,7 @@ class LifecycleBase:
             label=label,
             department=department,
             matter_code=matter_code,
-            clock=clocks.start(now, limit_days),
+            clock=clocks.start(now, limit_days, counted),
         )
         self.state.clocks[clock_id] = tc
         return tc
@@ -185,13 +186,17 @@ class LifecycleBase:
         """The zone's promise as a clock on ``tc``'s ledger (same stops), or None.
 
         It counts from the clock's start, or from ``tc.acceptance`` where the statutory limit counts
-        from the receipt. An extension of the statutory limit (行政许可法 §42)
-        extends the promise only where the zone's policy says so (``ZonePolicy.extension_moves_promise``).
+        from the receipt, always in working days (a promise is the zone's, 承诺时限), also on a statutory
+        limit in calendar days. An extension of the statutory limit (行政许可法 §42)
+        extends the promise only where the zone's policy says so (``ZonePolicy.extension_moves_promise``),
+        by as many working days.
         """
         if tc.promised_days is None:
             return None
         extension = tc.clock.extension if self.zone.extension_moves_promise else None
         update: dict[str, Any] = {"limit_days": tc.promised_days, "extension": extension}
+        if tc.clock.counted != "working_days":
+            update["counted"] = "working_days"
         if tc.acceptance is not None:
             update["accepted_at"] = tc.acceptance
         return tc.clock.model_copy(update=update)
@@ -268,6 +273,16 @@ class LifecycleBase:
         if tc.final_used_days is not None:
             return tc.final_used_days
         return clocks.used_days(tc.clock, self.ctx.calendar, self.zone_of(tc), now)
+
+    def _statutory_working_days(self, spec: MatterSpec, tc: TrackedClock | None, now: datetime) -> float | None:
+        """A statutory limit stated in days (日): the working days it spans on ``tc``'s ledger (or, with
+        no clock, from ``now``), as the figures judge days used and saved. None for working days."""
+        if spec.statutory_days is None or spec.statutory_days_counted != "days" or self._on_promise_alone(spec):
+            return None
+        if tc is None or tc.clock.counted != "days":
+            clock = clocks.start(now, spec.statutory_days, "days")
+            return clocks.limit_working_days(clock, self.ctx.calendar, self.event_zone, now)
+        return clocks.limit_working_days(tc.clock, self.ctx.calendar, self.zone_of(tc), now)
 
     def _require_active(self, m: MatterState | None = None) -> None:
         """Refuse changes to an ended project; in production only a matter reopened is still handled.

@@ -194,6 +194,7 @@ class Commands(Acceptance):
                 reasons=d.reasons,
                 working_days_used=used,
                 on_time=on_time,
+                statutory_working_days=self._statutory_working_days(self._spec(m), tc, now),
             ),
             now,
         )
@@ -371,9 +372,15 @@ class Commands(Acceptance):
             )
         if clocks.is_extended(tc.clock):
             raise Rejected(f"matter_code: the limit of {cmd.matter_code} was already extended once (行政许可法 §42)")
+        unit = clocks.unit_of(tc.clock)
+        if unit == "days" and not float(cmd.days).is_integer():
+            raise Rejected(
+                f"days: the limit of {cmd.matter_code} is in calendar days (日, 民法典 §201-§203), so its "
+                f"extension is a whole number of days, got {cmd.days:g}"
+            )
         if cmd.days > self._spec(m).extension_max_days:
             raise Rejected(
-                f"days: an extension of {cmd.days:g} working days exceeds the legal maximum of "
+                f"days: an extension of {cmd.days:g} {unit} exceeds the legal maximum of "
                 f"{self._spec(m).extension_max_days:g} for {m.code} "
                 f"({'行政许可法 §42' if self._spec(m).extension_max_days == 10 else self._spec(m).legal_basis})"
             )
@@ -431,12 +438,12 @@ class Commands(Acceptance):
         self._notify(
             "extended",
             [self.state.agent],
-            f"{self._spec(m).name_zh}: the limit is extended by {cmd.days:g} working days to "
+            f"{self._spec(m).name_zh}: the limit is extended by {cmd.days:g} {clocks.unit_of(tc.clock)} to "
             f"{clocks.local_text(info.at) if info.at else 'after the stop'} "
             f"({cmd.reason}; approved by {cmd.approved_by})",
             now,
         )
-        return self._ack(f"limit of {self._spec(m).code} extended by {cmd.days:g} working days")
+        return self._ack(f"limit of {self._spec(m).code} extended by {cmd.days:g} {clocks.unit_of(tc.clock)}")
 
     def validate_reassign_agent(self, cmd: p.ReassignAgent) -> None:
         self._require_active()

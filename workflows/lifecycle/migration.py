@@ -44,6 +44,7 @@ from schemas import project as p
 from schemas.clocks import PROCESS_CLOCK_ID, stage_clock_id
 from schemas.events import ChecklistItem
 from schemas.stages import APPROVAL_STAGES
+from workflows import clocks
 from workflows.lifecycle.filings import Filings
 from workflows.lifecycle.state import ProjectContext, ProjectState, Rejected, TrackedClock
 
@@ -178,6 +179,15 @@ class Migration(Filings):
             return self._filing_days(m, tc.clock.accepted_at), None
         return tc.clock.limit_days, tc.promised_days  # the 5 days to accept are the law's (§32)
 
+    def _new_counting(self, tc: TrackedClock, limit: float) -> clocks.Counted:
+        """How ``tc``'s new ``limit`` counts: a matter clock on its statutory limit in that limit's unit
+        (``MatterSpec.statutory_days_counted``: 日 or 工作日; an extension keeps its days, now counted in
+        it), any other clock as before."""
+        m = self.state.matters.get(tc.matter_code or "")
+        if tc.scope == "matter" and m is not None and m.clock_id == tc.clock_id:
+            return self._spec(m).counted_for(limit)
+        return tc.clock.counted
+
     def _new_start(self, tc: TrackedClock) -> tuple[datetime, datetime | None]:
         """Where ``tc``'s limit counts from under the current content, and the acceptance when apart
         (``MatterSpec.limit_from``: the receipt of the application it decides; ``TrackedClock.acceptance``)."""
@@ -214,7 +224,8 @@ class Migration(Filings):
                 self._close_clock(tc.clock_id, now)
                 at = promised = promise_was = promised_was = None
             else:
-                tc.clock = tc.clock.model_copy(update={"limit_days": limit, "accepted_at": start})
+                update = {"limit_days": limit, "accepted_at": start, "counted": self._new_counting(tc, limit)}
+                tc.clock = tc.clock.model_copy(update=update)
                 tc.promised_days = promise
                 tc.acceptance = acceptance
                 at, promised = self.deadline(tc).at, self.promised_deadline(tc)

@@ -129,7 +129,11 @@ class Stages(LifecycleBase):
         """Satisfied by the zone's regional assessment (区域评估); ``record``: the fit and commitment."""
         m.state = "exempt"
         spec = self._spec(m)
-        fields = {"assessment": spec.regional_assessment or "", "statutory_days": self._statutory_days(spec)}
+        fields = {
+            "assessment": spec.regional_assessment or "",
+            "statutory_days": self._statutory_days(spec),
+            "statutory_working_days": self._statutory_working_days(spec, None, now),
+        }
         self._emit(ev.MatterExempted(**self._matter_fields(m), **fields, **(record or {})), now)
 
     def _satisfied(self, m: MatterState) -> bool:
@@ -270,14 +274,16 @@ class Stages(LifecycleBase):
         acceptance = None
         if two_clocks and spec.limit_from == "receipt" and received_at is not None and received_at < start:
             start, acceptance = received_at, start
+        days = spec.clock_days if two_clocks else spec.limit_days
         tc = self._new_clock(
             matter_clock_id(spec.code, m.submissions),
             "matter",
             f"{spec.name_zh} ({spec.department})",
-            spec.clock_days if two_clocks else spec.limit_days,
+            days,
             start,
             department=spec.department,
             matter_code=spec.code,
+            counted=spec.counted_for(days),  # a limit in 日 of the matter's own law (民法典 §201-§203)
         )
         if two_clocks and spec.promised_days is not None and spec.promised_days < spec.clock_days:
             tc.promised_days = spec.promised_days
@@ -345,6 +351,7 @@ class Stages(LifecycleBase):
                 working_days_used=used,
                 statutory_days=self._statutory_days(self._spec(m)),
                 on_time=on_time,
+                statutory_working_days=self._statutory_working_days(self._spec(m), tc, now),
             ),
             now,
         )

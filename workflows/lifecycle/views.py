@@ -44,6 +44,7 @@ class Views(Stages):
             promised_days=tc.promised_days,
             promised_deadline=self.answerable_deadline(tc).at if tc.promised_days is not None else None,
             received_at=clocks.accepted_at(tc.clock) if tc.acceptance is not None else None,
+            limit_counted=tc.clock.counted,
         )
 
     def open_departments(self) -> list[str]:

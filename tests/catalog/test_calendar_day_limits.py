@@ -1,0 +1,83 @@
+"""Statutory limits a matter's own law states in days (日): the catalog's field and its checks.
+
+环境影响评价法 §22 (三十日, 六十日) and 排污许可管理条例 §12 (二十日, 三十日, 四十五日) state days, not the
+licensing law's working days (行政许可法 §82 counts its own periods), so they count by 民法典
+§201-§203 (``MatterSpec.statutory_days_counted == "days"``).
+"""
+
+from __future__ import annotations
+
+import bisect
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from catalog.load import default_catalog, default_zones
+from catalog.models import Catalog, MatterSpec, check_zone, most_calendar_days
+from legalclock import default_calendar
+
+
+def test_the_shipped_limits_in_days() -> None:
+    catalog = default_catalog()
+    in_days = {m.code for m in catalog.matters if m.statutory_days_counted == "days"}
+    assert in_days == {"eia", "eia-report", "pollutant-permit-simplified", "pollutant-permit-key"}
+    for code in in_days:
+        basis = catalog.matter(code).legal_basis or ""
+        assert "日" in basis and "民法典 §201-§203" in basis
+    # The construction permit's 7 stay working days (the zone's 2-day promise from acceptance could
+    # not fit 7 calendar days from the receipt); the drawing review's are 工作日 in its own rule.
+    assert catalog.matter("construction-permit").statutory_days_counted == "working_days"
+
+
+def test_most_calendar_days_bounds_every_span_of_the_shipped_calendar() -> None:
+    """The bound the promise check rests on, against every day from 2004: w working days counted after
+    any day end within ``most_calendar_days(w)`` calendar days (every w a limit can be); and for the
+    short promises it decides, it is at most two days above what the calendar has seen."""
+    calendar = default_calendar()
+    first, last = date(2004, 1, 1), date(max(calendar.years), 12, 31)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    working = [d for d in days if calendar.is_working_day(d)]
+    slack: dict[int, int] = {}
+    for w in range(1, 251):
+        longest = 0
+        for day in days:
+            k = bisect.bisect_right(working, day) + w - 1
+            if k >= len(working):
+                break
+            longest = max(longest, (working[k] - day).days)
+        assert longest <= most_calendar_days(w), w
+        slack[w] = most_calendar_days(w) - longest
+    assert max(slack[w] for w in range(1, 21)) <= 2
+
+
+def spec(**changes: Any) -> MatterSpec:
+    data = {**default_catalog().matter("pollutant-permit-key").model_dump(), **changes}
+    return MatterSpec.model_validate(data)
+
+
+def test_a_limit_in_days_is_whole_and_never_deemed_approved() -> None:
+    with pytest.raises(ValueError, match=r"statutory_days: a limit in calendar days \(日\) is a whole number"):
+        spec(statutory_days=30.5)
+    with pytest.raises(ValueError, match=r"extension_max_days: a limit in calendar days"):
+        spec(extension_max_days=14.5)
+    with pytest.raises(ValueError, match=r"timeout_policy: deemed approval, an act that cannot be undone"):
+        spec(timeout_policy="deemed_approval")
+    with pytest.raises(ValueError, match="only a statutory limit counts in calendar days"):
+        MatterSpec.model_validate(
+            {**default_catalog().matter("eia-registration").model_dump(), "statutory_days_counted": "days"}
+        )
+
+
+def test_a_zone_may_not_deem_approval_on_a_limit_in_days() -> None:
+    zone = default_zones()["yanhu"]
+    deeming = zone.model_copy(update={"deemed_approval_matters": ["eia"]})
+    with pytest.raises(ValueError, match=r"deemed_approval_matters: eia's statutory limit is in calendar days"):
+        check_zone(default_catalog(), deeming)
+
+
+def test_the_catalog_round_trips_with_the_field() -> None:
+    catalog = default_catalog()
+    again = Catalog.model_validate_json(catalog.model_dump_json())
+    assert again.matter("eia").statutory_days_counted == "days"
+    assert again == catalog

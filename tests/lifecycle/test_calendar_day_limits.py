@@ -1,0 +1,111 @@
+"""A statutory limit the matter's own law states in days (日): counted by 民法典 §201-§203 in the lifecycle.
+
+环境影响评价法 §22 gives the EIA report 60 days from its receipt (六十日). Received Monday 2 March 2026,
+the 60th day is Friday 1 May, inside Labour Day (1-5 May), so the limit ends on Wednesday 6 May
+17:30 (民法典 §203: the day after the rest); the working-day reading ended on 28 May. The zone's
+promise stays in working days; the figures judge the days used in working days against the
+working days the 60 days spanned.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from catalog.load import default_catalog
+from catalog.models import Catalog
+from legalclock import CST, count_working_days
+from tests import support as sp
+from tests.lifecycle.test_acceptance import at_land, at_land_reporting, received
+from tests.lifecycle.test_migration import migration, on_registry
+from workflows.lifecycle import ProjectMachine, Rejected
+
+T0 = sp.T0  # Monday 2 March 2026, 09:00
+REPORT = "eia-report"
+DUE = datetime(2026, 5, 6, 17, 30, tzinfo=CST)
+
+
+def accepted_report() -> tuple[ProjectMachine, str]:
+    m = at_land_reporting()
+    received(m, REPORT, T0)
+    m.execute("decide", sp.decision(REPORT, "accept"), T0 + timedelta(days=1))
+    return m, sp.matter_clock(m, REPORT)
+
+
+def test_the_report_is_due_on_the_day_after_labour_day_and_breached_after_it() -> None:
+    m, clock = accepted_report()
+    assert m.state.clocks[clock].clock.counted == "days"
+    assert sp.statutory_deadline_of(m, clock) == DUE
+    view = m.clock_view(m.state.clocks[clock], T0)
+    assert (view.limit_days, view.limit_counted) == (60, "days")
+    sp.drain(m)
+    m.fire_alarms(DUE - timedelta(minutes=1))
+
+    def breaches() -> list[dict[str, object]]:
+        found = sp.events_of(m, "DeadlineBreached")
+        return [e.payload for e in found if e.payload["clock_id"] == clock]
+
+    assert breaches() == []
+    m.fire_alarms(DUE)
+    [breach] = breaches()
+    assert breach["deadline"] == DUE.isoformat() and breach["limit"] == "statutory"
+
+
+def test_a_late_decision_is_judged_against_the_working_days_the_days_spanned() -> None:
+    m, _ = accepted_report()
+    decided = datetime(2026, 5, 8, 10, tzinfo=CST)  # two days after the limit (日), weeks before 28 May
+    sp.drain(m)
+    m.execute("decide", sp.decision(REPORT, "approve"), decided)
+    [approved] = sp.events_of(m, "MatterApproved")
+    spanned = count_working_days(m.ctx.calendar, m.zone.office_hours, T0, DUE)
+    assert approved.payload["statutory_days"] == 60
+    assert approved.payload["statutory_working_days"] == spanned
+    assert approved.payload["working_days_used"] > spanned  # late against the law (日)
+    assert approved.payload["working_days_used"] < 60  # on time on the working-day reading
+
+
+def test_an_extension_of_a_limit_in_days_is_whole_days() -> None:
+    m, _ = accepted_report()
+    with pytest.raises(Rejected, match=r"^days: the limit of eia-report is in calendar days \(日"):
+        m.check("extend_limit", sp.extend_limit(REPORT, 1.5))
+    a = sp.ack(m, "extend_limit", sp.extend_limit(REPORT, 3), T0 + timedelta(days=2))
+    assert a.message == "limit of eia-report extended by 3 days"
+    # 63 days: Monday 4 May, still Labour Day, so Wednesday 6 May again.
+    assert sp.statutory_deadline_of(m, sp.matter_clock(m, REPORT)) == DUE
+
+
+def test_a_project_under_a_catalog_in_working_days_moves_to_days_by_migration() -> None:
+    """Projects registered under an earlier catalog keep working days until an operator migrates them;
+    the migration records the deadline that moves (earlier: the law's reading)."""
+    m = at_land_reporting()
+    registry = on_registry(m)
+    data = default_catalog().model_dump()
+    data["matters"] = [
+        {**x, "statutory_days_counted": "working_days"} if x["code"] == REPORT else x for x in data["matters"]
+    ]
+    before = registry.add_catalog(Catalog.model_validate(data))
+    shipped = m.state.versions.catalog
+    sp.ack(m, "migrate_content", migration(catalog_version=before), T0)
+    received(m, REPORT, T0)
+    m.execute("decide", sp.decision(REPORT, "accept"), T0 + timedelta(days=1))
+    clock = sp.matter_clock(m, REPORT)
+    in_working_days = sp.statutory_deadline_of(m, clock)
+    assert in_working_days == sp.legal_deadline(m, T0, 60) == datetime(2026, 5, 28, 17, 30, tzinfo=CST)
+    sp.drain(m)
+    sp.ack(m, "migrate_content", migration(catalog_version=shipped), T0 + timedelta(days=2))
+    assert sp.statutory_deadline_of(m, clock) == DUE
+    (event,) = sp.events_of(m, "ContentMigrated")
+    (move,) = [x for x in event.payload["moves"] if x["clock_id"] == clock]
+    assert (move["deadline_was"], move["deadline"]) == (in_working_days.isoformat(), DUE.isoformat())
+
+
+def test_the_promise_on_a_limit_in_days_stays_in_working_days() -> None:
+    m = at_land()
+    received(m, "eia", T0)
+    m.execute("decide", sp.decision("eia", "accept"), T0 + timedelta(days=1))
+    clock = sp.matter_clock(m, "eia")
+    tc = m.state.clocks[clock]
+    promise = m.promise_clock(tc)
+    assert tc.clock.counted == "days" and promise is not None and promise.counted == "working_days"
+    assert sp.deadline_of(m, clock) == sp.legal_deadline(m, T0 + timedelta(days=1), sp.EIA_PROMISE)
