@@ -41,6 +41,21 @@ async def test_a_year_and_the_deadline_calculator_use_the_calendar_in_force(gw: 
     assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"][-1] == "zone"
 
 
+async def test_the_deadline_calculator_counts_a_limit_in_days(gw: Gateway) -> None:
+    """环境影响评价法 §22's 60 days (日) from Monday 2 March 2026: Friday 1 May is Labour Day, so
+    Wednesday 6 May (民法典 §203); 60 working days end on 28 May."""
+    params: dict[str, str | float] = {"start": "2026-03-02T09:00", "days": 60}
+    days = (await gw.http.get("/calendar/deadline", headers=operator(), params=params | {"counted": "days"})).json()
+    assert (days["deadline"], days["counted"]) == ("2026-05-06T17:30:00+08:00", "days")
+    working = (await gw.http.get("/calendar/deadline", headers=operator(), params=params)).json()
+    assert (working["deadline"], working["counted"]) == ("2026-05-28T17:30:00+08:00", "working_days")
+    half = await gw.http.get(
+        "/calendar/deadline", headers=operator(), params={**params, "days": 2.5, "counted": "days"}
+    )
+    assert half.status_code == 422 and half.json()["detail"][0]["loc"][-1] == "days"
+    assert "whole number of days" in half.text
+
+
 async def test_a_notice_dry_run_lists_every_changed_day_and_each_moved_deadline(gw: Gateway) -> None:
     reg: dict[str, Any] = {
         "project_id": f"cal-dry-{uuid.uuid4().hex[:6]}",

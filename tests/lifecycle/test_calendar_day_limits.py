@@ -109,3 +109,15 @@ def test_the_promise_on_a_limit_in_days_stays_in_working_days() -> None:
     promise = m.promise_clock(tc)
     assert tc.clock.counted == "days" and promise is not None and promise.counted == "working_days"
     assert sp.deadline_of(m, clock) == sp.legal_deadline(m, T0 + timedelta(days=1), sp.EIA_PROMISE)
+
+
+def test_the_readme_extension_example() -> None:
+    """README "Extensions": EIA accepted Monday 2 Mar 2026 09:00, 30 days (日) and a promise of 7
+    working days; extended by 10 days on 10 Mar: Saturday 11 Apr, so Monday 13 Apr 17:30."""
+    m = sp.at_approval_land()
+    clock = "matter:eia:1"
+    assert sp.deadline_of(m, clock) == datetime(2026, 3, 11, 17, 30, tzinfo=CST)
+    assert sp.statutory_deadline_of(m, clock) == datetime(2026, 4, 1, 17, 30, tzinfo=CST)
+    m.execute("extend_limit", sp.extend_limit("eia", 10), datetime(2026, 3, 10, 10, tzinfo=CST))
+    assert sp.statutory_deadline_of(m, clock) == datetime(2026, 4, 13, 17, 30, tzinfo=CST)
+    assert sp.deadline_of(m, clock) == datetime(2026, 3, 11, 17, 30, tzinfo=CST)

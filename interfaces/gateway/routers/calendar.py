@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import structlog
 from fastapi import APIRouter, Body, Query, Request
@@ -19,7 +19,7 @@ from interfaces.client import DaibanClient
 from interfaces.gateway.deps import ID_PATTERN, Caller, Svc
 from interfaces.gateway.errors import ERRORS
 from interfaces.usecases import CalendarPublished, publish_calendar
-from legalclock import CST, MAX_YEAR, MIN_YEAR, add_working_days, add_working_days_by_season
+from legalclock import CST, MAX_YEAR, MIN_YEAR, Clock, seasonal_deadline
 
 log = structlog.get_logger("daiban.gateway")
 router = APIRouter(tags=["agents and operators"])
@@ -64,12 +64,14 @@ class YearView(BaseModel):
 
 
 class DeadlineAnswer(BaseModel):
-    """A limit of ``days`` working days accepted at ``start``, on the calendar in force."""
+    """A limit of ``days`` working days (or calendar days, ``counted``) accepted at ``start``, on the
+    calendar in force."""
 
     model_config = ConfigDict(frozen=True)
 
     start: datetime
     days: float
+    counted: Literal["working_days", "days"] = "working_days"
     deadline: datetime | None
     provisional: bool
     calendar_version: str
@@ -99,17 +101,35 @@ async def deadline(
     zone: Annotated[
         str, Query(pattern=ID_PATTERN, description="Zone whose office hours (by season) count.")
     ] = "tunliu",
+    counted: Annotated[
+        Literal["working_days", "days"],
+        Query(description="working_days (行政许可法 §82), or days (日) of another law: 民法典 §201-§203."),
+    ] = "working_days",
 ) -> DeadlineAnswer:
-    """The deadline calculator: where a limit of N working days ends (README: how deadlines are counted)."""
+    """The deadline calculator: where a limit of N working days (or N days, 日) ends (README: how
+    deadlines are counted)."""
+    if counted == "days" and (days < 1 or not days.is_integer()):
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", "days"),
+                    "input": days,
+                    "msg": "a limit in days (日) is a whole number of days, at least 1",
+                }
+            ]
+        )
     calendar = await current_calendar(svc.pool)
     policy = await _policy(svc, zone)
+    clock = Clock(accepted_at=_local(start), limit_days=days, counted=counted)
     if policy.seasonal_hours is not None:  # summer and winter hours: the last day closes on its own
-        at = add_working_days_by_season(calendar, policy.seasonal_hours, _local(start), days)
+        at = seasonal_deadline(clock, calendar, policy.seasonal_hours)
     else:
-        at = add_working_days(calendar, policy.office_hours, _local(start), days)
+        at = clock.deadline(calendar, policy.office_hours)
     return DeadlineAnswer(
         start=_local(start),
         days=days,
+        counted=counted,
         deadline=at.at,
         provisional=at.provisional,
         calendar_version=at.calendar_version,
