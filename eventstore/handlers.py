@@ -264,7 +264,8 @@ async def _exempted(conn: Connection, stored: StoredEvent, e: ev.MatterExempted)
     )
     await rm.close_clocks(conn, e.project_id, matter_code=e.matter_code, scope="matter")
     # An exemption from a matter the law sets no period for (promise-only rule 2) saves no legal days.
-    await rm.save_days(conn, e.project_id, "regional", e.statutory_days or 0.0)
+    # A limit the law states in days (日) saved the working days it would have spanned.
+    await rm.save_days(conn, e.project_id, "regional", e.statutory_working_days or e.statutory_days or 0.0)
 
 
 @_on(ev.MatterApproved)
@@ -284,7 +285,8 @@ async def _approved(conn: Connection, stored: StoredEvent, e: ev.MatterApproved)
     await rm.close_clocks(conn, e.project_id, matter_code=e.matter_code, scope="matter")
     await _acceptance_ends(conn, e)  # a filing approved on receipt has no ApplicationAccepted
     await rm.count_decision(conn, e.department, project_id=e.project_id, approved=True, on_time=e.on_time)
-    await _count_saving(conn, e.project_id, e.mode, e.statutory_days, e.working_days_used)
+    statutory = e.statutory_working_days if e.statutory_working_days is not None else e.statutory_days
+    await _count_saving(conn, e.project_id, e.mode, statutory, e.working_days_used)
 
 
 async def _count_saving(
@@ -489,9 +491,13 @@ async def _revoked(conn: Connection, stored: StoredEvent, e: ev.ApprovalRevoked)
     # A failed verification settles the commitment and voids the approval's e-license; the
     # lifecycle resubmits the matter at once (the MatterSubmitted that follows makes it pending).
     # The approval saved nothing after all: its days and its count leave the zone's totals.
+    # The days it saved as counted then: a limit in days (日) as the working days it spanned, which
+    # the zone's savings row keeps (``eventstore.figures``), the matter's statutory days otherwise.
     row = await conn.fetchrow(
-        "SELECT approval_mode, statutory_days, working_days_used FROM rm_matters"
-        " WHERE project_id = $1 AND matter_code = $2",
+        """SELECT m.approval_mode, coalesce(s.statutory_days, m.statutory_days) AS statutory_days,
+                  m.working_days_used
+           FROM rm_matters m LEFT JOIN rm_savings s USING (project_id, matter_code)
+           WHERE m.project_id = $1 AND m.matter_code = $2""",
         e.project_id,
         e.matter_code,
     )
