@@ -68,9 +68,11 @@ async def test_correction_stops_the_clock_across_a_holiday(
         SupplyMaterials(request_id=rid(), matter_code="eia", by="agent-li", items=["noise monitoring data"]),
     )
     resumed = matter(await view(h), "eia")
-    # Oracle: the same clock, built directly on the legal clock.
+    # Oracle: the same clock, built directly on the legal clock (EIA's 30 are days, 日: the stop
+    # adds the calendar days in (S, R]).
+    assert eia.clock.limit_counted == "days"
     oracle = (
-        Clock(accepted_at=eia.clock.accepted_at, limit_days=eia.clock.limit_days)
+        Clock(accepted_at=eia.clock.accepted_at, limit_days=eia.clock.limit_days, counted=eia.clock.limit_counted)
         .stop(SuspensionKind.CORRECTION, stopped_at)
         .resume(supplied_at)
         .deadline(cal, HOURS)
