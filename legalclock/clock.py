@@ -41,6 +41,7 @@ last days fall in a year without a notice.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -535,8 +536,10 @@ class Clock(FrozenModel):
         return target
 
 
-class _DaysAxis(FrozenModel):
-    """A limit in calendar days laid on the working-time axis (``Clock._days_axis``).
+@dataclass(frozen=True, slots=True)
+class _DaysAxis:
+    """A limit in calendar days laid on the working-time axis (``Clock._days_axis``; internal, so a
+    plain dataclass: no validation on every deadline computed in a workflow task).
 
     `start`: the position where counting starts; `stops`: the counted stops as position intervals
     (end None while open), `starts` the positions they began at; `end`: the deadline's position
