@@ -14,6 +14,7 @@ and its air-defence commitment revoked: no saving left in stage 3.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
@@ -164,24 +165,30 @@ async def test_a_decision_within_an_approved_extension_is_on_time_against_the_st
         used[extended] = m.pid
     projector = Projector(private_pool)
     await projector.run_once()
-
-    async def judged() -> dict[bool, tuple[float, float, bool]]:
-        rows = {}
-        for extended, pid in used.items():
-            r = await private_pool.fetchrow(
-                "SELECT working_days_used, statutory_days, on_time_statutory FROM rm_decisions"
-                " WHERE project_id = $1 AND matter_code = 'land-pre-review'",
-                pid,
-            )
-            rows[extended] = (r["working_days_used"], r["statutory_days"], r["on_time_statutory"])
-        return rows
-
-    rows = await judged()
+    rows = await judged(private_pool, used, "land-pre-review")
     for extended, (days_used, statutory, on_time) in rows.items():
         assert statutory < days_used <= statutory + 10, rows
         assert on_time is extended, rows
     await projector.rebuild()
-    assert await judged() == rows
+    assert await judged(private_pool, used, "land-pre-review") == rows
+
+
+JUDGED = ("working_days_used", "statutory_days", "on_time_statutory")
+K = TypeVar("K")
+
+
+async def judged(
+    pool: asyncpg.Pool, pids: dict[K, str], code: str, columns: tuple[str, ...] = JUDGED
+) -> dict[K, tuple[Any, ...]]:
+    """Per project (keyed as in ``pids``) the report's row of matter ``code``: by default the days
+    used, the statutory days the report judged them against, and its verdict."""
+    rows = {}
+    for key, pid in pids.items():
+        r = await pool.fetchrow(
+            f"SELECT {', '.join(columns)} FROM rm_decisions WHERE project_id = $1 AND matter_code = $2", pid, code
+        )
+        rows[key] = tuple(r[c] for c in columns)
+    return rows
 
 
 async def test_a_limit_in_days_is_judged_in_the_working_days_it_spanned(private_pool: asyncpg.Pool) -> None:
@@ -200,14 +207,7 @@ async def test_a_limit_in_days_is_judged_in_the_working_days_it_spanned(private_
         await store(private_pool, m)
         pids[extended] = m.pid
     await Projector(private_pool).run_once()
-    rows = {}
-    for extended, pid in pids.items():
-        r = await private_pool.fetchrow(
-            "SELECT working_days_used, statutory_days, on_time_statutory FROM rm_decisions"
-            " WHERE project_id = $1 AND matter_code = 'eia'",
-            pid,
-        )
-        rows[extended] = (r["working_days_used"], r["statutory_days"], r["on_time_statutory"])
+    rows = await judged(private_pool, pids, "eia")
     assert rows[False] == (24, 22, False), rows
     assert rows[True] == (24, 29, True), rows
 
@@ -228,20 +228,8 @@ async def test_a_contract_is_judged_against_the_promise_alone(private_pool: asyn
         pids[rule] = m.pid
     projector = Projector(private_pool)
     await projector.run_once()
-
-    async def judged() -> dict[int, tuple[float | None, bool | None, bool]]:
-        out = {}
-        for rule, pid in pids.items():
-            r = await private_pool.fetchrow(
-                "SELECT statutory_days, on_time_statutory, on_time_promised FROM rm_decisions"
-                " WHERE project_id = $1 AND matter_code = $2",
-                pid,
-                CONTRACT,
-            )
-            out[rule] = (r["statutory_days"], r["on_time_statutory"], r["on_time_promised"])
-        return out
-
-    rows = await judged()
+    columns = ("statutory_days", "on_time_statutory", "on_time_promised")
+    rows = await judged(private_pool, pids, CONTRACT, columns)
     assert rows == {1: (2.0, False, False), 2: (None, None, False)}
     report = await f.figures(private_pool, "2026", "tunliu")
     [resources] = [d for d in report.departments if d.department == "resources"]
@@ -256,4 +244,4 @@ async def test_a_contract_is_judged_against_the_promise_alone(private_pool: asyn
     [before] = [line for line in lines[1] if line.startswith("Approved") and CONTRACT in line]
     assert before.endswith(" of 2 working days, late"), before
     await projector.rebuild()
-    assert await judged() == rows
+    assert await judged(private_pool, pids, CONTRACT, columns) == rows

@@ -136,30 +136,36 @@ def walked_deadline(cal: OfficialCalendar, accepted: date, n: int, ledger: list[
             floor = stop.end.date()
 
 
+ACCEPTED = st.datetimes(min_value=datetime(2004, 1, 1), max_value=datetime(2026, 6, 30))
+
+
+def gaps(most_after: int, most_lasting: int, most: int) -> st.SearchStrategy[list[tuple[timedelta, timedelta]]]:
+    """Up to ``most`` stops: each begun up to ``most_after`` days after the one before ended, lasting
+    up to ``most_lasting`` days (any instant, so rest days and after-hours stops come up)."""
+    after = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=most_after))
+    lasting = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=most_lasting))
+    return st.lists(st.tuples(after, lasting), max_size=most)
+
+
+def ledger_of(start: datetime, stops: list[tuple[timedelta, timedelta]]) -> list[Suspension]:
+    ledger, at = [], start
+    for after, lasts in stops:
+        ledger.append(Suspension(kind=CORRECTION, start=at + after, end=at + after + lasts))
+        at += after + lasts
+    return ledger
+
+
 @settings(max_examples=300, deadline=None)
-@given(
-    accepted=st.datetimes(min_value=datetime(2004, 1, 1), max_value=datetime(2026, 6, 30)),
-    n=st.integers(min_value=1, max_value=120),
-    gaps=st.lists(
-        st.tuples(
-            st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=50)),
-            st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=40)),
-        ),
-        max_size=3,
-    ),
-)
+@given(accepted=ACCEPTED, n=st.integers(min_value=1, max_value=120), stops=gaps(50, 40, 3))
 def test_against_a_day_by_day_walk(
     cal: OfficialCalendar,
     hours: OfficeHours,
     accepted: datetime,
     n: int,
-    gaps: list[tuple[timedelta, timedelta]],
+    stops: list[tuple[timedelta, timedelta]],
 ) -> None:
     start = accepted.replace(tzinfo=CST)
-    ledger, at = [], start
-    for after, lasts in gaps:
-        ledger.append(Suspension(kind=CORRECTION, start=at + after, end=at + after + lasts))
-        at += after + lasts
+    ledger = ledger_of(start, stops)
     assert add_calendar_days(cal, hours, start, n, ledger).at == walked_deadline(cal, start.date(), n, ledger)
 
 
@@ -222,15 +228,9 @@ def test_the_extension_of_a_clock_in_days_counts_in_days(cal: OfficialCalendar, 
 
 @settings(max_examples=200, deadline=None)
 @given(
-    accepted=st.datetimes(min_value=datetime(2004, 1, 1), max_value=datetime(2026, 6, 30)),
+    accepted=ACCEPTED,
     n=st.integers(min_value=1, max_value=90),
-    gaps=st.lists(
-        st.tuples(
-            st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=40)),
-            st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=20)),
-        ),
-        max_size=2,
-    ),
+    stops=gaps(40, 20, 2),
     probe=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=200)),
 )
 def test_a_clock_in_days_is_overdue_exactly_after_its_deadline(
@@ -238,14 +238,11 @@ def test_a_clock_in_days_is_overdue_exactly_after_its_deadline(
     hours: OfficeHours,
     accepted: datetime,
     n: int,
-    gaps: list[tuple[timedelta, timedelta]],
+    stops: list[tuple[timedelta, timedelta]],
     probe: timedelta,
 ) -> None:
-    clock = Clock(accepted_at=accepted.replace(tzinfo=CST), limit_days=n, counted="days")
-    at = clock.accepted_at
-    for after, lasts in gaps:
-        clock = clock.stop(CORRECTION, at + after).resume(at + after + lasts)
-        at += after + lasts
+    start = accepted.replace(tzinfo=CST)
+    clock = Clock(accepted_at=start, limit_days=n, counted="days", suspensions=tuple(ledger_of(start, stops)))
     deadline = clock.deadline(cal, hours).at
     assert deadline is not None
     assert deadline == walked_deadline(cal, clock.accepted_at.date(), n, list(clock.suspensions))
