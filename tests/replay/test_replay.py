@@ -17,6 +17,9 @@ lifecycle recorded since has a bad rating owed its callback and fix past product
 ``*_before_period_rule.json`` those recorded before the ``event-day-periods`` patch (and its
 consolidation ``consolidated-2026-12-d``; the shipped zones count after-hours applications the same
 day, so only the marker differs),
+``lifecycle_to_production_before_calendar_days.json`` (and its ``_last_run``) those recorded before the
+catalog counted EIA's and the pollutant permits' limits in days (日; no patch: the unit comes with the
+catalog version a project runs under, and the lifecycle recorded since carries such clocks),
 ``*_before_filings.json``
 those recorded before the ``filings-joint-acceptance`` patch and ``*_before_acceptance.json`` those recorded before the
 ``acceptance`` and ``short-runs`` patches (both paths of every patch replay).
