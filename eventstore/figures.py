@@ -175,11 +175,11 @@ async def _approved(conn: Connection, stored: StoredEvent, e: ev.MatterApproved)
         stored.occurred_at,
         e.working_days_used,
         e.on_time,
-        _statutory(e),
+        e.statutory_in_working_days,
         e.statutory_working_days is not None,
     )
     if e.mode in ("commitment", "tolerance"):
-        await _saved(conn, stored, e, e.mode, _statutory(e), e.working_days_used)
+        await _saved(conn, stored, e, e.mode, e.statutory_in_working_days, e.working_days_used)
 
 
 @_on(ev.MatterRejected)
@@ -203,13 +203,7 @@ async def _rejected(conn: Connection, stored: StoredEvent, e: ev.MatterRejected)
 
 @_on(ev.MatterExempted)
 async def _exempted(conn: Connection, stored: StoredEvent, e: ev.MatterExempted) -> None:
-    await _saved(conn, stored, e, "regional_assessment", _statutory(e), 0.0)
-
-
-def _statutory(e: ev.MatterApproved | ev.MatterExempted) -> float | None:
-    """The statutory limit in working days, as days used and saved are counted: a limit the law states in
-    days (日) as the working days it spanned (``statutory_working_days``)."""
-    return e.statutory_working_days if e.statutory_working_days is not None else e.statutory_days
+    await _saved(conn, stored, e, "regional_assessment", e.statutory_in_working_days, 0.0)
 
 
 async def _saved(

@@ -265,7 +265,7 @@ async def _exempted(conn: Connection, stored: StoredEvent, e: ev.MatterExempted)
     await rm.close_clocks(conn, e.project_id, matter_code=e.matter_code, scope="matter")
     # An exemption from a matter the law sets no period for (promise-only rule 2) saves no legal days.
     # A limit the law states in days (日) saved the working days it would have spanned.
-    await rm.save_days(conn, e.project_id, "regional", e.statutory_working_days or e.statutory_days or 0.0)
+    await rm.save_days(conn, e.project_id, "regional", e.statutory_in_working_days or 0.0)
 
 
 @_on(ev.MatterApproved)
@@ -285,8 +285,7 @@ async def _approved(conn: Connection, stored: StoredEvent, e: ev.MatterApproved)
     await rm.close_clocks(conn, e.project_id, matter_code=e.matter_code, scope="matter")
     await _acceptance_ends(conn, e)  # a filing approved on receipt has no ApplicationAccepted
     await rm.count_decision(conn, e.department, project_id=e.project_id, approved=True, on_time=e.on_time)
-    statutory = e.statutory_working_days if e.statutory_working_days is not None else e.statutory_days
-    await _count_saving(conn, e.project_id, e.mode, statutory, e.working_days_used)
+    await _count_saving(conn, e.project_id, e.mode, e.statutory_in_working_days, e.working_days_used)
 
 
 async def _count_saving(

@@ -218,6 +218,12 @@ class MatterExempted(MatterEvent):
     # Where the law states the limit in days (日, counted by 民法典 §201-§203): the working days they
     # span from the exemption, as the figures count days saved. None: ``statutory_days`` are working days.
     statutory_working_days: float | None = None
+
+    @property
+    def statutory_in_working_days(self) -> float | None:
+        """The statutory limit as days saved are counted: in working days (None: the law sets none)."""
+        return self.statutory_working_days if self.statutory_working_days is not None else self.statutory_days
+
     area: str | None = None
     project_kind: str | None = None
     commitment: str | None = None
@@ -246,6 +252,12 @@ class MatterApproved(MatterEvent):
     # for this application (from the clock's start to its deadline, stops left out, an extension in),
     # which ``working_days_used`` is judged against. None: ``statutory_days`` are working days.
     statutory_working_days: float | None = None
+
+    @property
+    def statutory_in_working_days(self) -> float | None:
+        """The statutory limit ``working_days_used`` is judged against, in working days (None: the
+        law sets none)."""
+        return self.statutory_working_days if self.statutory_working_days is not None else self.statutory_days
 
 
 class MatterRejected(MatterEvent):
