@@ -116,7 +116,8 @@ def _process(spec: MatterSpec, mode: str) -> list[str]:
         return ["the agent prepares the contract", "the department signs it"]
     steps = [
         "the agent prepares and submits the application (全代办)",
-        "acceptance (受理): accepted, or every missing item in one notice within 5 working days (行政许可法 §32)",
+        f"acceptance (受理): accepted, or every missing item in one notice within {spec.acceptance.text()}; "
+        "silence for them is acceptance on receipt",
     ]
     if mode == "commitment":
         steps.append(

@@ -37,7 +37,8 @@ FactName = Literal[
 FactValue = bool | str
 
 # The department's period to accept an application, notify what is missing, or refuse it, in
-# working days from its receipt (行政许可法 §32 ¶1(4)).
+# working days from its receipt (行政许可法 §32 ¶1(4)), where the matter's own rule sets no other
+# (``MatterSpec.acceptance``).
 ACCEPTANCE_DAYS = 5.0
 
 
@@ -95,6 +96,27 @@ class DepartmentContact(_Model):
     address: str | None = None
     placeholder: bool = False
     source: str
+
+
+class AcceptancePeriod(_Model):
+    """A department's period to accept an application (受理), notify once everything missing (补正告知)
+    or refuse it, from its receipt; silence for the whole period is acceptance on receipt.
+
+    ``days``: the period (whole days when ``counted`` is ``days``). ``counted``: ``working_days``
+    (行政许可法 §32 ¶1(4): 五日, a period of that law, so working days by §82), or ``days`` (日) of the
+    matter's own rule, counted by the civil code (民法典 §201-§203; e.g. 排污许可管理条例 §9(4): 当场或者
+    在3日内出具告知单 ... 逾期不告知的，自收到申请材料之日起即视为受理). ``basis``: that rule.
+    """
+
+    days: WorkingDays = ACCEPTANCE_DAYS
+    counted: Literal["working_days", "days"] = "working_days"
+    basis: str = Field(default="行政许可法 §32 ¶1(4)", min_length=1, max_length=120)
+
+    def text(self) -> str:
+        """The period in words with its rule: ``5 working days (行政许可法 §32 ¶1(4))``, ``3 days (日, …)``."""
+        if self.counted == "working_days":
+            return f"{self.days:g} working days ({self.basis})"
+        return f"{self.days:g} days (日, {self.basis}, counted by 民法典 §201-§203)"
 
 
 class Commencement(_Model):
@@ -183,6 +205,9 @@ class MatterSpec(_Model):
     # The longest extension of the limit the law allows (行政许可法 §42: 10 working days decided by
     # the head of the agency; 15 for joint or centralised handling, §26 and §42 para. 2).
     extension_max_days: float = Field(default=10, gt=0, le=30, multiple_of=0.5)
+    # The department's period to accept, notify what is missing or refuse (行政许可法 §32's 5 working
+    # days unless the matter's own rule sets another, e.g. 排污许可管理条例 §9(4): 3 days).
+    acceptance: AcceptancePeriod = AcceptancePeriod()
     issues_license: bool = True
 
     @property
@@ -235,9 +260,11 @@ class MatterSpec(_Model):
 
         A promise above the statutory limit (any of them, ``statutory_limits``: a promise is the
         zone's for every project) is no promise. Where the limit counts from the receipt
-        (``limit_from``) and the promise from acceptance, up to ``ACCEPTANCE_DAYS`` of the limit may
-        be gone at acceptance (行政许可法 §32), so a shorter promise must leave them, or it could end
-        after the legal deadline; one equal to the limit only repeats it.
+        (``limit_from``) and the promise from acceptance, up to the period to accept (``acceptance``,
+        行政许可法 §32 unless the matter's rule sets another) may be gone at acceptance, so a shorter
+        promise must leave it, or it could end after the legal deadline; one equal to the limit only
+        repeats it. A period to accept of ``n`` days (日) spans at most ``n`` working days: a last day
+        on a rest day moves to the next working day, which only replaces a rest day of the ``n``.
         """
         for statutory in self.statutory_limits():
             if (why := self._promise_error(days, statutory)) is not None:
@@ -251,11 +278,12 @@ class MatterSpec(_Model):
             return self._promise_in_days_error(days, statutory)
         if days > statutory:
             return f"{days:g} working days exceed the statutory limit of {statutory:g}"
-        if self.limit_from == "receipt" and statutory - ACCEPTANCE_DAYS < days < statutory:
+        accept = self.acceptance.days
+        if self.limit_from == "receipt" and statutory - accept < days < statutory:
             return (
                 f"{days:g} working days from acceptance could end after the statutory limit of {statutory:g}, "
-                f"which counts from the receipt: the {ACCEPTANCE_DAYS:g} days to accept (行政许可法 §32) count "
-                f"against it; promise at most {max(statutory - ACCEPTANCE_DAYS, 0):g}"
+                f"which counts from the receipt: the {self.acceptance.text()} to accept count against it; "
+                f"promise at most {max(statutory - accept, 0):g}"
             )
         return None
 
@@ -263,11 +291,11 @@ class MatterSpec(_Model):
         """A promise of ``days`` working days on a limit of ``statutory`` calendar days: it must end
         before the limit whatever the day of acceptance, so the most calendar days its working days
         (and, from the receipt, the days to accept) can span must fit (``most_calendar_days``)."""
-        before = ACCEPTANCE_DAYS if self.limit_from == "receipt" else 0.0
+        before = self.acceptance.days if self.limit_from == "receipt" else 0.0
         span = most_calendar_days(days + before)
         if span <= statutory:
             return None
-        counted = f" and the {ACCEPTANCE_DAYS:g} working days to accept (行政许可法 §32)" if before else ""
+        counted = f" and the {self.acceptance.text()} to accept" if before else ""
         return (
             f"{days:g} working days{counted} can span {span} calendar days around a long holiday, past the "
             f"statutory limit of {statutory:g} days (日, counted by 民法典 §201-§203)"
@@ -304,6 +332,11 @@ class MatterSpec(_Model):
                 )
         errors += self._limits_by_fact_errors()
         errors += self._calendar_days_errors()
+        if self.acceptance.counted == "days" and not float(self.acceptance.days).is_integer():
+            errors.append(
+                f"matters.{self.code}.acceptance.days: a period in calendar days (日) is a whole number of days, "
+                f"got {self.acceptance.days:g}"
+            )
         _raise_all(errors)
         return self
 

@@ -1,7 +1,8 @@
 """The department inbox (table ``department_inbox``): applications to accept and to decide.
 
-A row is an application as received (``phase`` ``acceptance``: 5 working days to accept it,
-行政许可法 §32), then accepted (``decision``) until decided, refused or withdrawn (``closed_at``).
+A row is an application as received (``phase`` ``acceptance``: the period to accept it,
+行政许可法 §32's 5 working days or the matter's own rule), then accepted (``decision``) until
+decided, refused or withdrawn (``closed_at``).
 
 Writers are idempotent on (project, matter, submission), so a retried batch writes nothing twice.
 The read side (a department's open submissions with their deadlines) is ``queries.department_inbox``.

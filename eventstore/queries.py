@@ -502,7 +502,7 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
     ),
     ev.ApplicationAccepted: lambda e: (
         f"Application for {_matter(e)} "
-        + ("deemed accepted on receipt (5 working days of silence)" if e.deemed else "accepted")
+        + ("deemed accepted on receipt (no notice within the period to accept)" if e.deemed else "accepted")
         + f" from {_t(e.accepted_at)}, due {_t(e.promised_deadline or e.deadline)}"
         + (f" (statutory {_t(e.deadline)})" if e.promised_deadline else "")
     ),

@@ -21,7 +21,8 @@ def matter_clock_id(matter_code: str, submission: int) -> str:
 
 
 def acceptance_clock_id(matter_code: str, submission: int) -> str:
-    """The id of the clock of a department's 5 working days to accept ``submission`` (行政许可法 §32)."""
+    """The id of the clock of a department's period to accept ``submission`` (行政许可法 §32's 5
+    working days or the matter's own rule)."""
     return f"acceptance:{matter_code}:{submission}"
 
 

@@ -60,7 +60,8 @@ _DESCRIPTIONS = {
     ),
     "submit_application": (
         "The agent applies for a matter with its materials (and the signed commitment of a commitment "
-        "matter); the department has 5 working days to accept it (行政许可法 §32)."
+        "matter); the department has its period to accept it (行政许可法 §32: 5 working days unless the "
+        "matter's own rule sets another)."
     ),
     "supply_materials": (
         "The agent completes an application after a completion notice, supplies correction materials, or "

@@ -34,7 +34,8 @@ class SubmitApplication(_Effect):
     department: str
     payload: dict[str, Any]
     submitted_at: datetime
-    # ``acceptance``: received, for the department to accept within 5 working days (行政许可法 §32);
+    # ``acceptance``: received, for the department to accept within its period to accept (行政许可法
+    # §32: 5 working days, or the matter's own rule);
     # ``decision``: accepted (or submitted before the acceptance step), for it to decide.
     phase: Literal["acceptance", "decision"] = "decision"
 

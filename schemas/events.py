@@ -20,7 +20,8 @@ from schemas.base import Frozen
 HandlingMode = Literal["standard", "instant", "tolerance", "commitment", "regional_assessment"]
 # ``filed``: a filing (备案) complete on receipt of its information (no decision; filing rule 2).
 ApprovalMode = Literal["standard", "instant", "tolerance", "commitment", "deemed", "filed"]
-# ``acceptance``: a department's 5 working days to accept a received application (行政许可法 §32).
+# ``acceptance``: a department's period to accept a received application (行政许可法 §32: 5 working
+# days, or the matter's own rule, e.g. 排污许可管理条例 §9(4): 3 days).
 # ``enterprise``: the enterprise's own period to file (e.g. 15 days after completion acceptance).
 # ``rating``: the callback (回访) or fix (整改) owed on a bad rating (好差评, 国办发〔2019〕51号).
 ClockScope = Literal["matter", "stage", "process", "obligation", "acceptance", "enterprise", "rating"]
@@ -148,7 +149,7 @@ class SignedCommitment(Frozen):
 
 
 class ApplicationReceived(MatterEvent):
-    """The department received the agent's application (申请): 5 working days to accept it (§32).
+    """The department received the agent's application (申请): its period to accept it starts (§32).
 
     ``submission`` numbers the receipts; a completed application after a completion notice is
     received again (``completes_notice``) and its 5 days run from the new receipt.
@@ -167,7 +168,7 @@ class ApplicationReceived(MatterEvent):
 class ApplicationAccepted(MatterSubmitted):
     """受理: the decision clock runs from ``accepted_at`` (its fields are ``MatterSubmitted``'s).
 
-    ``deemed``: the department let 5 working days pass without a notice, so the application counts
+    ``deemed``: the department let its period to accept pass without a notice, so the application counts
     as accepted on receipt (行政许可法 §32 ¶1(4)) and the days since count against the limit.
     """
 

@@ -364,7 +364,8 @@ def submit_application(
     request_id: RequestIdOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Apply for a matter with its materials; the department has 5 working days to accept it (行政许可法 §32)."""
+    """Apply for a matter with its materials; the department has its period to accept it (5 working
+    days by 行政许可法 §32 unless the matter's rule sets another)."""
     signed = {"text_version": commitment_text, "signed_by": signed_by, "signed_at": signed_at}
     cmd = build(
         commands.SUBMIT_APPLICATION.request,

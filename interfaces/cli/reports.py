@@ -46,8 +46,8 @@ report_app = typer.Typer(help="Reports from the event store's read models.", no_
 
 
 def inbox(department: str, as_json: JsonOpt = False) -> None:
-    """A department's open applications, oldest first: those to accept (受理, 5 working days from
-    receipt) and those accepted and to decide, each with its deadline."""
+    """A department's open applications, oldest first: those to accept (受理, within the matter's period
+    to accept from receipt) and those accepted and to decide, each with its deadline."""
     rows = read(lambda pool: queries.department_inbox(pool, department))
 
     def show() -> None:

@@ -2,18 +2,19 @@
 
 When a matter's turn comes it is open for the agent's application (``to_apply``); nothing runs
 against the department yet. The agent submits the application with its materials
-(``submit_application``); the department has 5 working days (§32 ¶1(4)) to
+(``submit_application``); the department has its period to accept (``MatterSpec.acceptance``: 5
+working days by §32 ¶1(4), or the matter's own rule's, e.g. 3 days (日) by 排污许可管理条例 §9(4)) to
 
 - accept it (``decide`` kind ``accept``): the decision clock starts at acceptance, or at the
   receipt where the matter's rule counts its limit from it (``MatterSpec.limit_from``: 建筑工程施工许可管理办法
   §5(三), 环境影响评价法 §22), the zone's promise still at acceptance;
 - notify the agent once of everything missing (``request_completion``, 补正告知): the application
   goes back to the agent (``incomplete``), who completes it (``supply_materials``) and it is
-  received again, with 5 new days; a second notice on the same application is refused unless the
+  received again, with a new period to accept; a second notice on the same application is refused unless the
   department says the first was incomplete, which records its fault (§72(4));
 - refuse to accept it with reasons (``refuse``, 不予受理, §32 ¶1(1)-(2)): the agent may apply again.
 
-Silence for 5 working days is acceptance on receipt (§32 ¶1(4): 逾期不告知的，自收到申请材料之日起即为受理):
+Silence for the whole period is acceptance on receipt (§32 ¶1(4): 逾期不告知的，自收到申请材料之日起即为受理):
 the decision clock starts at the receipt, so those days count against the limit, and the event
 says the acceptance was deemed. An instant matter (即办件) is accepted and decided in one step (an
 instant ``approve`` or ``reject`` on the received application). A matter the zone handles by
@@ -44,7 +45,7 @@ class Acceptance(Stages):
         return tc if tc is not None and not tc.closed else None
 
     def _end_acceptance(self, m: MatterState, now: datetime) -> None:
-        """The department's 5 days end: it accepted, notified, refused, or was silent."""
+        """The department's period to accept ends: it accepted, notified, refused, or was silent."""
         tc = self._acceptance_clock(m)
         if tc is not None:
             self._close_clock(tc.clock_id, now)
@@ -78,7 +79,7 @@ class Acceptance(Stages):
         return m
 
     def submit_application(self, cmd: p.SubmitApplication, now: datetime) -> p.Ack:
-        """The department receives the application; its 5 working days to accept start."""
+        """The department receives the application; its period to accept starts (``MatterSpec.acceptance``)."""
         m = self.validate_submit_application(cmd)
         m.materials = list(cmd.materials)
         m.commitment = ev.SignedCommitment(**cmd.commitment.model_dump()) if cmd.commitment else None
@@ -97,10 +98,11 @@ class Acceptance(Stages):
             acceptance_clock_id(m.code, m.submissions),
             "acceptance",
             f"{spec.name_zh} acceptance ({spec.department})",
-            ACCEPTANCE_DAYS,
+            spec.acceptance.days,
             now,
             department=spec.department,
             matter_code=m.code,
+            counted=spec.acceptance.counted,
         )
         due = self.deadline(tc).at
         self._emit(
@@ -146,13 +148,13 @@ class Acceptance(Stages):
             self._notify(
                 "deemed_acceptance",
                 [self.state.agent, f"dept:{self._spec(m).department}"],
-                f"{self._spec(m).name_zh}: no acceptance decision within {ACCEPTANCE_DAYS:g} working days; the "
-                f"application counts as accepted on receipt ({clocks.local_text(accepted_at)}, 行政许可法 §32)",
+                f"{self._spec(m).name_zh}: no acceptance decision within {self._spec(m).acceptance.text()}; the "
+                f"application counts as accepted on receipt ({clocks.local_text(accepted_at)})",
                 now,
             )
 
     def _deem_accepted(self, tc: TrackedClock, now: datetime) -> None:
-        """Silence for 5 working days: accepted on receipt (行政许可法 §32 ¶1(4))."""
+        """Silence for the whole period to accept: accepted on receipt (行政许可法 §32 ¶1(4))."""
         tc.breached = True
         m = self.state.matters.get(tc.matter_code or "")
         if m is None or m.state != "received" or self._acceptance_clock(m) is not tc or m.received_at is None:
@@ -171,8 +173,8 @@ class Acceptance(Stages):
         due = self.deadline(tc).at if tc is not None else None
         if now is not None and due is not None and now >= due:
             raise Rejected(
-                f"kind: the {ACCEPTANCE_DAYS:g} working days to accept {m.code} ran out at {clocks.local_text(due)}; "
-                "the application counts as accepted on receipt (行政许可法 §32)"
+                f"kind: the {self._spec(m).acceptance.text()} to accept {m.code} ran out at "
+                f"{clocks.local_text(due)}; the application counts as accepted on receipt"
             )
         if d.kind == "request_completion" and m.completion_notices and not d.first_notice_incomplete:
             raise Rejected(

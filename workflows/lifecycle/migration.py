@@ -17,7 +17,8 @@ operator migrates it explicitly (update ``migrate_content``, recorded as ``Conte
   ``promised_days``; one clock at the shorter for clock model 1), the running stage's limit
   (``ZonePolicy.stage_limits``), the whole-process cap (``process_caps``), an obligation's period
   (``tolerance_supply_days``, ``commitment_verification_days``) and the enterprise's period to file
-  (``enterprise_days``); the department's 5 days to accept (行政许可法 §32) are the law's and stay.
+  (``enterprise_days``) and the department's period to accept (``MatterSpec.acceptance``: 行政许可法
+  §32's 5 working days unless the matter's own rule sets another) in its own unit.
   A matter clock whose limit now counts from the receipt (``MatterSpec.limit_from``) starts at its
   application's receipt, its promise still at the acceptance; one that no longer does, at the acceptance.
   A limit the new policy sets for a running stage that had none counts from the migration (the
@@ -177,15 +178,19 @@ class Migration(Filings):
                 return spec.commitment_verification_days, None
         if tc.scope == "enterprise" and m is not None and self._spec(m).enterprise_days:
             return self._filing_days(m, tc.clock.accepted_at), None
-        return tc.clock.limit_days, tc.promised_days  # the 5 days to accept are the law's (§32)
+        if tc.scope == "acceptance" and m is not None:  # the period to accept (行政许可法 §32 or the matter's rule)
+            return self._spec(m).acceptance.days, None
+        return tc.clock.limit_days, tc.promised_days
 
     def _new_counting(self, tc: TrackedClock, limit: float) -> clocks.Counted:
         """How ``tc``'s new ``limit`` counts: a matter clock on its statutory limit in that limit's unit
         (``MatterSpec.statutory_days_counted``: 日 or 工作日; an extension keeps its days, now counted in
-        it), any other clock as before."""
+        it), a period to accept in its own (``MatterSpec.acceptance``), any other clock as before."""
         m = self.state.matters.get(tc.matter_code or "")
         if tc.scope == "matter" and m is not None and m.clock_id == tc.clock_id:
             return self._spec(m).counted_for(limit)
+        if tc.scope == "acceptance" and m is not None:
+            return self._spec(m).acceptance.counted
         return tc.clock.counted
 
     def _new_start(self, tc: TrackedClock) -> tuple[datetime, datetime | None]:

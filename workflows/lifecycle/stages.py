@@ -54,7 +54,7 @@ class Stages(LifecycleBase):
         )
 
     def _current_clock_id(self, m: MatterState) -> str | None:
-        """The clock a matter runs now: the department's 5 days to accept while received, else its decision clock."""
+        """The clock a matter runs now: the department's period to accept while received, else its decision clock."""
         if m.state == "received":
             return acceptance_clock_id(m.code, m.submissions)
         return m.clock_id

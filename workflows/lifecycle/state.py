@@ -257,7 +257,8 @@ class ProjectState(_State):
     # without its named local rule (``ZonePolicy.deemed_approval_matters``). Set at registration.
     deemed_rule: Literal[1, 2] = 1
     # 1: a matter's clock starts when its stage opens (projects registered before); 2: the agent
-    # applies, the department accepts (or notifies once, or refuses) within 5 working days, silence
+    # applies, the department accepts (or notifies once, or refuses) within its period to accept (5
+    # working days by §32 unless the matter's rule sets another), silence
     # is acceptance from receipt, and the clock starts at acceptance (行政许可法 §32). Set at registration.
     acceptance_rule: Literal[1, 2] = 1
     # 1: handling modes as before (projects registered before); 2: tolerance only for secondary

@@ -98,7 +98,8 @@ async def inbox(
     code: Code, svc: Svc, principal: Caller, phase: Literal["acceptance", "decision"] | None = None
 ) -> list[queries.InboxItem]:
     """A department's open applications, oldest first: ``phase=acceptance`` those to accept (受理,
-    5 working days from receipt), ``phase=decision`` those accepted and to decide; both without it.
+    within the matter's period to accept from receipt), ``phase=decision`` those accepted and to
+    decide; both without it.
     Read by the department's own principal, or an operator or reader of every zone."""
     check_inbox(principal, code)
     rows = await queries.department_inbox(svc.pool, code)
