@@ -453,6 +453,20 @@ async def _migrated(conn: Connection, stored: StoredEvent, e: ev.ContentMigrated
             promise_missed=False if promise and promised_ahead else None,
             is_open=False if move.limit_days is None else None,  # a stage limit the new policy removed
         )
+    # The checklist's new limits (and names) on the matters still open; a decided matter keeps the
+    # limits it was decided under, and a resubmission takes the new ones from its own event.
+    if e.checklist is not None:
+        await conn.execute(
+            """UPDATE rm_matters m SET matter_name = i.name, statutory_days = i.statutory,
+                      promised_days = i.promised, updated_at = $2
+               FROM unnest($3::text[], $4::text[], $5::float8[], $6::float8[]) AS i(code, name, statutory, promised)
+               WHERE m.project_id = $1 AND m.matter_code = i.code
+                 AND m.state IN ('waiting', 'to_apply', 'received', 'incomplete', 'pending', 'correction',
+                                 'suspended')""",
+            e.project_id,
+            stored.occurred_at,
+            *columns(e.checklist, "matter_code", "matter_name", "statutory_days", "promised_days"),
+        )
 
 
 @_on(ev.LimitExtended)

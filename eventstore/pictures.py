@@ -17,7 +17,7 @@ from catalog.models import Catalog, ZonePolicy
 from eventstore.codec import to_domain
 from eventstore.content import stored_contents
 from eventstore.store import Executor, StoredEvent, read_stream
-from eventstore.versions import current_catalog, current_zone
+from eventstore.versions import checklist_in_force, current_catalog, current_zone
 from schemas import events as ev
 from schemas.clocks import matter_clock_id
 
@@ -157,8 +157,8 @@ async def project_gantt(db: Executor, project_id: str) -> list[GanttBar]:
 
 
 class FlowchartInputs(BaseModel):
-    """What a project's flowchart is drawn from: its registration's checklist, the catalog version it
-    registered under (``project_content_versions``; the catalog in force, else the shipped one, for
+    """What a project's flowchart is drawn from: its checklist in force (``checklist_in_force``), the
+    catalog version it runs under (``project_content_versions``; the catalog in force, else the shipped one, for
     projects registered before versions were recorded) and its zone's policy in force (None if unknown)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
@@ -175,7 +175,9 @@ async def flowchart_inputs(db: Executor, project_id: str) -> FlowchartInputs | N
     """The flowchart's inputs for ``project_id``; None when the event store has no registration for it."""
     stream = await read_stream(db, project_id)
     registered = next((d for _, d in _domain(stream[:1]) if isinstance(d, ev.ProjectRegistered)), None)
-    if registered is None:
+    migrated = [s for s in stream if s.event_type == "ContentMigrated"]
+    checklist = checklist_in_force([registered, *(d for _, d in _domain(migrated))])
+    if registered is None or checklist is None:
         return None
     version = await db.fetchval("SELECT catalog FROM project_content_versions WHERE project_id = $1", project_id)
     catalog: Catalog | None = None
@@ -190,7 +192,7 @@ async def flowchart_inputs(db: Executor, project_id: str) -> FlowchartInputs | N
         project_id=project_id,
         name=registered.name,
         zone_code=registered.zone,
-        checklist=registered.checklist,
+        checklist=checklist,
         catalog=catalog,
         zone=zone[1] if zone else None,
     )

@@ -11,6 +11,7 @@ key, when the setup step applies the migrations (``infra.migrate.apply``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
 
@@ -21,6 +22,8 @@ from catalog.load import default_catalog, default_zones
 from catalog.models import Catalog, ZonePolicy
 from eventstore.content import store_versions
 from eventstore.store import Executor
+from schemas import events as ev
+from schemas.events import ChecklistItem
 
 LoadKind = Literal["catalog", "zone"]
 CATALOG_KEY = "catalog"
@@ -167,6 +170,17 @@ async def record_migrated_versions(
         versions.calendar,
         event_version,
     )
+
+
+def checklist_in_force(events: Iterable[object]) -> list[ChecklistItem] | None:
+    """A project's checklist as it stands after ``events`` (its stream, in order, as domain events):
+    the registration's, or the one the latest content migration carried (``ContentMigrated.checklist``;
+    one recorded before migrations carried it leaves the previous). None without a registration."""
+    found: list[ChecklistItem] | None = None
+    for e in events:
+        carried = e.checklist if isinstance(e, (ev.ProjectRegistered, ev.ContentMigrated)) else None
+        found = carried if carried is not None else found
+    return found
 
 
 async def running_projects(db: Executor, zone: str | None = None) -> list[ProjectOnVersion]:

@@ -601,6 +601,10 @@ class ContentMigrated(DomainEvent):
     by: str
     reason: str
     moves: list[DeadlineMove] = []
+    # The project's checklist under the new content (一次性告知清单: its limits and materials; a
+    # migration never changes its matters, departments, stages or modes). None in events recorded
+    # before it was carried: the read models then keep the registration's.
+    checklist: list[ChecklistItem] | None = None
 
 
 # 好差评 grades (国办发〔2019〕51号: five grades, 非常满意 / 满意 / 基本满意 / 不满意 / 非常不满意; the

@@ -269,6 +269,7 @@ class Migration(Filings):
                 by=cmd.by,
                 reason=cmd.reason,
                 moves=moves,
+                checklist=self.state.checklist,
             ),
             now,
         )
