@@ -154,6 +154,7 @@ def unregistered(
     modes_rule: Literal[1, 2] = 1,
     filing_rule: Literal[1, 2] = 1,
     promise_only_rule: Literal[1, 2] = 1,
+    enterprise_period_rule: Literal[1, 2] = 2,
 ) -> ProjectMachine:
     """A machine holding ``reg`` before ``register`` ran (for registration tests).
 
@@ -162,7 +163,8 @@ def unregistered(
     decision's rules starts from the decision; the acceptance step (rule 2, every new project) has
     its own tests (``tests/lifecycle/test_acceptance.py``), and what follows acceptance is the same.
     ``modes_rule`` 1 (the default here) handles modes as before; rule 2 (every new project) has its
-    own tests (``tests/lifecycle/test_modes.py``).
+    own tests (``tests/lifecycle/test_modes.py``). ``enterprise_period_rule`` 2 (today's) runs an
+    enterprise's period in days (日) as a clock counted in days; rule 1 has its own tests.
     """
     ctx = context(reg.zone)
     state = ProjectState(
@@ -176,6 +178,7 @@ def unregistered(
         modes_rule=modes_rule,
         filing_rule=filing_rule,
         promise_only_rule=promise_only_rule,
+        enterprise_period_rule=enterprise_period_rule,
     )
     # The statutory limits the law sets by the project's facts, as ``workflows.content.context_of``
     # gives them (the zone as it applies to a type is left to the type tests' own contexts).
@@ -198,6 +201,7 @@ def machine(
     modes_rule: Literal[1, 2] = 1,
     filing_rule: Literal[1, 2] = 1,
     promise_only_rule: Literal[1, 2] = 1,
+    enterprise_period_rule: Literal[1, 2] = 2,
 ) -> ProjectMachine:
     """A registered project at ``at`` (its first stage open), approved until ``stage`` if given.
 
@@ -205,7 +209,16 @@ def machine(
     it causes; the stream's version keeps counting.
     """
     reg = reg or registration(zone=zone, project_type=project_type, standard_land_parcel=standard_land_parcel)
-    m = unregistered(reg, clock_model, deemed_rule, acceptance_rule, modes_rule, filing_rule, promise_only_rule)
+    m = unregistered(
+        reg,
+        clock_model,
+        deemed_rule,
+        acceptance_rule,
+        modes_rule,
+        filing_rule,
+        promise_only_rule,
+        enterprise_period_rule,
+    )
     facts = ProjectFacts.of(reg)
     m.register(derive_checklist(m.ctx.catalog, m.ctx.zone, facts), at)
     m.advance(at)

@@ -15,8 +15,8 @@ takes the older one it recorded, or none: then each patch is asked on its own, w
 was, exactly as before. A patch added later is asked on its own (``Patches.patched``) until a next
 consolidation lists it (``consolidated-2026-12-b`` lists ``quiet-endings`` too, and
 ``consolidated-2026-12-c`` also ``owed-past-production`` and ``lapse-while-suspended``,
-``consolidated-2026-12-d`` also ``event-day-periods`` and ``promise-only-limits``, so a new run
-still pays one marker).
+``consolidated-2026-12-d`` also ``event-day-periods`` and ``promise-only-limits``,
+``consolidated-2026-12-e`` also ``enterprise-days-periods``, so a new run still pays one marker).
 A patch's id never changes and is never reused.
 
 Source: Temporal's versioning with patching (``workflow.patched``; a patch asked while replaying
@@ -81,6 +81,12 @@ EVENT_DAY_PERIODS = "event-day-periods"
 # (``ProjectState.promise_only_rule``).
 PROMISE_ONLY_LIMITS = "promise-only-limits"
 
+# Patch: a project registered since runs the enterprise's own period stated in days (日) as a clock
+# counted in days, not as the working days it spanned when it opened, so an official calendar
+# adopted while it runs moves it only where its last day changes (``ProjectState.enterprise_period_rule``;
+# 民法典 §201-§203).
+DAYS_PERIODS = "enterprise-days-periods"
+
 # Patch: the one marker of a run started since, standing for every patch below (module docstring).
 CONSOLIDATED = "consolidated-2026-12"
 CONSOLIDATED_PATCHES = frozenset(
@@ -108,8 +114,22 @@ CONSOLIDATED_C = "consolidated-2026-12-c"
 # Patch: the one marker of a run started since, standing for the above, ``EVENT_DAY_PERIODS`` and
 # ``PROMISE_ONLY_LIMITS``.
 CONSOLIDATED_D = "consolidated-2026-12-d"
+# Patch: the one marker of a run started since, standing for the above and ``DAYS_PERIODS``.
+CONSOLIDATED_E = "consolidated-2026-12-e"
 # Newest first: the marker ``Patches.take`` asks for, and the patches it stands for.
 CONSOLIDATIONS: tuple[tuple[str, frozenset[str]], ...] = (
+    (
+        CONSOLIDATED_E,
+        CONSOLIDATED_PATCHES
+        | {
+            QUIET_ENDINGS,
+            OWED_PAST_PRODUCTION,
+            LAPSED_PERMITS,
+            EVENT_DAY_PERIODS,
+            PROMISE_ONLY_LIMITS,
+            DAYS_PERIODS,
+        },
+    ),
     (
         CONSOLIDATED_D,
         CONSOLIDATED_PATCHES

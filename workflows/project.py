@@ -71,6 +71,7 @@ with workflow.unsafe.imports_passed_through():
         ACCEPTANCE,
         CARRIED_APART,
         CHECKED_START,
+        DAYS_PERIODS,
         DEEMED_BY_MATTER,
         EVENT_DAY_PERIODS,
         FILINGS,
@@ -274,6 +275,7 @@ class ProjectWorkflow(RatingUpdates):
             period_rule=2 if patched(EVENT_DAY_PERIODS) else 1,
             promise_only_rule=2 if patched(PROMISE_ONLY_LIMITS) else 1,
             decision_scope=2 if patched(SCOPED_DECISIONS) else 1,
+            enterprise_period_rule=2 if patched(DAYS_PERIODS) else 1,
         )
         m = machine_of(state)
         m.register(derive_checklist(m.ctx.catalog, m.zone, ProjectFacts.of(r)), workflow.now())

@@ -3,11 +3,13 @@ file, one joint acceptance opinion with the absent-department rule, stage clocks
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 import pytest
 
-from legalclock import CST
+from legalclock import CST, OfficialCalendar, merge_calendar_file
 from schemas import project as p
 from schemas.stages import Stage
 from tests import support as sp
@@ -24,11 +26,21 @@ def joint(m: ProjectMachine) -> list[str]:
     return [c for c in spec.matters if c in m.state.matters and c != "fire-acceptance-filing"]
 
 
-def by_law(zone: str = "tunliu", stage: Stage | None = None) -> ProjectMachine:
+def by_law(
+    zone: str = "tunliu", stage: Stage | None = None, enterprise_period_rule: Literal[1, 2] = 2
+) -> ProjectMachine:
     """A project under every rule of today, not a special construction project (its fire acceptance
     is a filing, 建设工程消防设计审查验收管理暂行规定 §34)."""
     reg = sp.registration(zone=zone).model_copy(update={"special_construction": False})
-    return sp.machine(zone, reg=reg, acceptance_rule=2, modes_rule=2, filing_rule=2, stage=stage)
+    return sp.machine(
+        zone,
+        reg=reg,
+        acceptance_rule=2,
+        modes_rule=2,
+        filing_rule=2,
+        stage=stage,
+        enterprise_period_rule=enterprise_period_rule,
+    )
 
 
 def payloads(m: ProjectMachine, event_type: str) -> list[dict[str, object]]:
@@ -61,8 +73,8 @@ def test_an_approval_is_not_complete_on_receipt() -> None:
     assert sp.state_of(m, "eia") == "received"
 
 
-def at_completion(zone: str = "tunliu") -> ProjectMachine:
-    m = by_law(zone, stage=Stage.COMPLETION_ACCEPTANCE)
+def at_completion(zone: str = "tunliu", enterprise_period_rule: Literal[1, 2] = 2) -> ProjectMachine:
+    m = by_law(zone, stage=Stage.COMPLETION_ACCEPTANCE, enterprise_period_rule=enterprise_period_rule)
     sp.drain(m)
     return m
 
@@ -118,6 +130,48 @@ def test_completion_filing_period_counts_fifteen_days_by_the_civil_code() -> Non
     assert sp.statutory_deadline_of(m, tc.clock_id).astimezone(CST).date() == date(2026, 3, 23)
     [opened] = [p for p in payloads(m, "FilingPeriodOpened") if p["matter_code"] == "completion-filing"]
     assert (opened["days"], opened["counted"]) == (15, "days")
+
+
+def completion_period_opened_friday(rule: Literal[1, 2]) -> tuple[ProjectMachine, str]:
+    m = at_completion(enterprise_period_rule=rule)
+    friday = datetime(2026, 3, 6, 10, 0, tzinfo=CST)
+    sp.apply(m, "fire-acceptance-filing", friday)
+    settle_joint(m, friday)
+    return m, "enterprise:completion-filing:1"
+
+
+def with_holiday(m: ProjectMachine, day: str) -> OfficialCalendar:
+    text = json.dumps({"years": {"2026": {"holidays": {day: "测试假日"}, "workdays": {}}}})
+    return merge_calendar_file(m.ctx.calendar, text)[0]
+
+
+@pytest.mark.parametrize(
+    ("holiday", "due"),
+    [
+        ("2026-03-11", date(2026, 3, 23)),  # a rest day inside the 15 days moves nothing (民法典 §201)
+        ("2026-03-23", date(2026, 3, 24)),  # the day the period ended on is now a rest day (§203)
+    ],
+)
+def test_a_calendar_adopted_during_the_period_moves_it_only_by_its_last_day(holiday: str, due: date) -> None:
+    """The completion filing's 15 days (日) from Friday 6 March 2026 end Monday 23 March; a (fictional)
+    holiday adopted on 9 March inside them changes nothing, one on 23 March moves the end to the 24th."""
+    m, clock = completion_period_opened_friday(2)
+    tc = m.state.clocks[clock]
+    assert (tc.clock.limit_days, tc.clock.counted) == (15, "days")
+    assert m.clock_view(tc, T0).limit_counted == "days"
+    assert m.calendar_changed(with_holiday(m, holiday), datetime(2026, 3, 9, 9, tzinfo=CST))
+    assert sp.statutory_deadline_of(m, clock).astimezone(CST).date() == due
+
+
+def test_before_the_rule_the_period_ran_as_working_days_and_a_holiday_inside_moved_it() -> None:
+    """Enterprise period rule 1 (projects registered before): the same 15 days ran as the 11 working
+    days they spanned, so a holiday inside them moved the end a day past the law's (kept on replay)."""
+    m, clock = completion_period_opened_friday(1)
+    tc = m.state.clocks[clock]
+    assert (tc.clock.limit_days, tc.clock.counted) == (11, "working_days")
+    assert sp.statutory_deadline_of(m, clock).astimezone(CST).date() == date(2026, 3, 23)
+    m.calendar_changed(with_holiday(m, "2026-03-11"), datetime(2026, 3, 9, 9, tzinfo=CST))
+    assert sp.statutory_deadline_of(m, clock).astimezone(CST).date() == date(2026, 3, 24)
 
 
 def test_a_late_filing_is_the_enterprises_breach_and_convenes_nothing() -> None:

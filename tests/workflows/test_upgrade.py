@@ -2,7 +2,7 @@
 finish on workers of the new release, switched mid-lifecycle (README, "Upgrading running projects");
 and a project passes between the release before and this one and back, each continuing it as new
 in its own form of the carried state (``carried_zlib``; bytes in the input's metadata).
-A project started on the new release records one patch marker, ``consolidated-2026-12-d``
+A project started on the new release records one patch marker, ``consolidated-2026-12-e``
 (``workflows.patches``), for all its patches.
 
 The old workers stop, the new ones (both queues) start: each running project replays its history on
@@ -35,7 +35,14 @@ from tests.workflows.helpers import stop_and_resume as stop_clocks
 from tests.workflows.old_release import ProjectWorkflowBeforeAdapterQueue
 from tests.workflows.release_before import ProjectWorkflowReleaseBefore
 from worker import activities_of, build_workers
-from workflows.patches import ADAPTER_QUEUE, CONSOLIDATED, CONSOLIDATED_B, CONSOLIDATED_C, CONSOLIDATED_D
+from workflows.patches import (
+    ADAPTER_QUEUE,
+    CONSOLIDATED,
+    CONSOLIDATED_B,
+    CONSOLIDATED_C,
+    CONSOLIDATED_D,
+    CONSOLIDATED_E,
+)
 from workflows.project import ProjectWorkflow
 from workflows.start import CARRIED_METADATA
 
@@ -110,12 +117,12 @@ async def test_projects_started_on_the_old_release_finish_on_the_new_one(
         assert failed == 0, "the old runs replayed on the new release without a failed workflow task"
         assert (
             ADAPTER_QUEUE not in markers
-            and not {CONSOLIDATED, CONSOLIDATED_B, CONSOLIDATED_C, CONSOLIDATED_D} & markers
+            and not {CONSOLIDATED, CONSOLIDATED_B, CONSOLIDATED_C, CONSOLIDATED_D, CONSOLIDATED_E} & markers
             and DELIVER_APPLICATIONS not in queues
         )
         assert markers, "the old release asked its patches one by one"
     failed, markers, queues = facts_fresh
-    assert failed == 0 and markers == {CONSOLIDATED_D}
+    assert failed == 0 and markers == {CONSOLIDATED_E}
     assert queues[DELIVER_APPLICATIONS] == adapter_queue(task_queue)
     keys = {r["key"] for r in http_receiver.received}
     projects = [h.id.removeprefix("project-") for h in old] + [v.project_id]

@@ -78,9 +78,17 @@ class Filings(Modes):
         if self._is_filing(m) and spec.enterprise_days and m.state == "to_apply":
             self._open_filing_period(m, now)
 
+    def _filing_period(self, m: MatterState, start: datetime) -> tuple[float, clocks.Counted]:
+        """The enterprise's period to file as its clock runs it from ``start``: in its own unit under
+        enterprise period rule 2 (``ProjectState.enterprise_period_rule``), else in working days."""
+        spec = self._spec(m)
+        if self.state.enterprise_period_rule == 2:
+            return spec.enterprise_days or 0.0, spec.enterprise_days_counted
+        return self._filing_days(m, start), "working_days"
+
     def _filing_days(self, m: MatterState, start: datetime) -> float:
-        """The period as working days on the clock: ``days`` counted by 民法典 §201-§203 end on a
-        working day, so the working days up to it give the same end."""
+        """The period as working days on the clock (enterprise period rule 1): ``days`` counted by
+        民法典 §201-§203 end on a working day, so the working days up to it give the same end."""
         spec = self._spec(m)
         days = spec.enterprise_days or 0.0
         if spec.enterprise_days_counted == "working_days":
@@ -94,13 +102,15 @@ class Filings(Modes):
 
     def _open_filing_period(self, m: MatterState, now: datetime) -> None:
         spec = self._spec(m)
+        days, counted = self._filing_period(m, now)
         tc = self._new_clock(
             enterprise_clock_id(m.code, m.submissions + 1),
             "enterprise",
             f"{spec.name_zh}: the enterprise's period to file",
-            self._filing_days(m, now),
+            days,
             now,
             matter_code=m.code,
+            counted=counted,
         )
         self._emit(
             ev.FilingPeriodOpened(

@@ -177,7 +177,7 @@ class Migration(Filings):
             if kind == "verification":
                 return spec.commitment_verification_days, None
         if tc.scope == "enterprise" and m is not None and self._spec(m).enterprise_days:
-            return self._filing_days(m, tc.clock.accepted_at), None
+            return self._filing_period(m, tc.clock.accepted_at)[0], None
         if tc.scope == "acceptance" and m is not None:  # the period to accept (行政许可法 §32 or the matter's rule)
             return self._spec(m).acceptance.days, None
         return tc.clock.limit_days, tc.promised_days
@@ -185,12 +185,15 @@ class Migration(Filings):
     def _new_counting(self, tc: TrackedClock, limit: float) -> clocks.Counted:
         """How ``tc``'s new ``limit`` counts: a matter clock on its statutory limit in that limit's unit
         (``MatterSpec.statutory_days_counted``: 日 or 工作日; an extension keeps its days, now counted in
-        it), a period to accept in its own (``MatterSpec.acceptance``), any other clock as before."""
+        it), a period to accept in its own (``MatterSpec.acceptance``), the enterprise's period to file
+        as it opens (``_filing_period``), any other clock as before."""
         m = self.state.matters.get(tc.matter_code or "")
         if tc.scope == "matter" and m is not None and m.clock_id == tc.clock_id:
             return self._spec(m).counted_for(limit)
         if tc.scope == "acceptance" and m is not None:
             return self._spec(m).acceptance.counted
+        if tc.scope == "enterprise" and m is not None and self._spec(m).enterprise_days:
+            return self._filing_period(m, tc.clock.accepted_at)[1]
         return tc.clock.counted
 
     def _new_start(self, tc: TrackedClock) -> tuple[datetime, datetime | None]:

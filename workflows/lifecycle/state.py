@@ -302,6 +302,12 @@ class ProjectState(_State):
     # it reopens a suspended one too, and the owed materials end with the permit they were owed for
     # (``PermitLapsed.obligations_ended``). Set at registration (``workflow.patched``).
     permit_rule: Literal[1, 2] = 1
+    # 1: the enterprise's own period stated in days (日, ``MatterSpec.enterprise_days_counted``) ran
+    # as the working days it spanned when it opened (projects registered before: the same end, but
+    # an official calendar adopted meanwhile moved it wherever a day inside changed); 2: it runs as a
+    # clock counted in days (``Clock.counted``), whose end moves only with its last day (民法典
+    # §201-§203). Set at registration (``workflow.patched``).
+    enterprise_period_rule: Literal[1, 2] = 1
     # The joint acceptance opinion was issued; joint matters deemed by the absent-department rule.
     joint_opinion: bool = False
     joint_absent: list[str] = []
