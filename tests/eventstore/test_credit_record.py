@@ -4,6 +4,7 @@ rebuilt from the events."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import asyncpg
@@ -17,7 +18,9 @@ from tests import support as sp
 
 
 async def test_a_failed_commitment_is_entered_once_in_the_credit_record(pg_pool: asyncpg.Pool) -> None:
-    m = sp.machine("yanhu", stage=Stage.ENGINEERING_PERMIT, modes_rule=2, clear=False)
+    # An enterprise of this test's own: the session database holds other tests' credit records.
+    reg = sp.registration(zone="yanhu").model_copy(update={"enterprise": f"测试企业{uuid.uuid4().hex[:8]}有限公司"})
+    m = sp.machine("yanhu", reg=reg, stage=Stage.ENGINEERING_PERMIT, modes_rule=2, clear=False)
     m.execute("decide", sp.decision("lightning-design-review", "approve_on_commitment"), sp.T0)
     t1 = sp.T0 + timedelta(days=3)
     m.execute("verify", sp.verification("lightning-design-review", passed=False, findings="接闪器与承诺不符"), t1)
