@@ -116,27 +116,17 @@ CONSOLIDATED_C = "consolidated-2026-12-c"
 CONSOLIDATED_D = "consolidated-2026-12-d"
 # Patch: the one marker of a run started since, standing for the above and ``DAYS_PERIODS``.
 CONSOLIDATED_E = "consolidated-2026-12-e"
+# Each consolidation stands for the one before it and the patches added since.
+_B_PATCHES = CONSOLIDATED_PATCHES | {QUIET_ENDINGS}
+_C_PATCHES = _B_PATCHES | {OWED_PAST_PRODUCTION, LAPSED_PERMITS}
+_D_PATCHES = _C_PATCHES | {EVENT_DAY_PERIODS, PROMISE_ONLY_LIMITS}
+_E_PATCHES = _D_PATCHES | {DAYS_PERIODS}
 # Newest first: the marker ``Patches.take`` asks for, and the patches it stands for.
 CONSOLIDATIONS: tuple[tuple[str, frozenset[str]], ...] = (
-    (
-        CONSOLIDATED_E,
-        CONSOLIDATED_PATCHES
-        | {
-            QUIET_ENDINGS,
-            OWED_PAST_PRODUCTION,
-            LAPSED_PERMITS,
-            EVENT_DAY_PERIODS,
-            PROMISE_ONLY_LIMITS,
-            DAYS_PERIODS,
-        },
-    ),
-    (
-        CONSOLIDATED_D,
-        CONSOLIDATED_PATCHES
-        | {QUIET_ENDINGS, OWED_PAST_PRODUCTION, LAPSED_PERMITS, EVENT_DAY_PERIODS, PROMISE_ONLY_LIMITS},
-    ),
-    (CONSOLIDATED_C, CONSOLIDATED_PATCHES | {QUIET_ENDINGS, OWED_PAST_PRODUCTION, LAPSED_PERMITS}),
-    (CONSOLIDATED_B, CONSOLIDATED_PATCHES | {QUIET_ENDINGS}),
+    (CONSOLIDATED_E, _E_PATCHES),
+    (CONSOLIDATED_D, _D_PATCHES),
+    (CONSOLIDATED_C, _C_PATCHES),
+    (CONSOLIDATED_B, _B_PATCHES),
     (CONSOLIDATED, CONSOLIDATED_PATCHES),
 )
 

@@ -78,13 +78,16 @@ class Filings(Modes):
         if self._is_filing(m) and spec.enterprise_days and m.state == "to_apply":
             self._open_filing_period(m, now)
 
+    def _filing_counted(self, m: MatterState) -> clocks.Counted:
+        """How the enterprise's period to file counts on its clock: in its own unit under enterprise
+        period rule 2 (``ProjectState.enterprise_period_rule``), else in working days."""
+        return self._spec(m).enterprise_days_counted if self.state.enterprise_period_rule == 2 else "working_days"
+
     def _filing_period(self, m: MatterState, start: datetime) -> tuple[float, clocks.Counted]:
-        """The enterprise's period to file as its clock runs it from ``start``: in its own unit under
-        enterprise period rule 2 (``ProjectState.enterprise_period_rule``), else in working days."""
-        spec = self._spec(m)
-        if self.state.enterprise_period_rule == 2:
-            return spec.enterprise_days or 0.0, spec.enterprise_days_counted
-        return self._filing_days(m, start), "working_days"
+        """The enterprise's period to file as its clock runs it from ``start``, with its unit."""
+        counted = self._filing_counted(m)
+        days = self._spec(m).enterprise_days or 0.0
+        return (days if counted == "days" else self._filing_days(m, start)), counted
 
     def _filing_days(self, m: MatterState, start: datetime) -> float:
         """The period as working days on the clock (enterprise period rule 1): ``days`` counted by

@@ -193,7 +193,7 @@ class Migration(Filings):
         if tc.scope == "acceptance" and m is not None:
             return self._spec(m).acceptance.counted
         if tc.scope == "enterprise" and m is not None and self._spec(m).enterprise_days:
-            return self._filing_period(m, tc.clock.accepted_at)[1]
+            return self._filing_counted(m)
         return tc.clock.counted
 
     def _new_start(self, tc: TrackedClock) -> tuple[datetime, datetime | None]:
