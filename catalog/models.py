@@ -202,9 +202,15 @@ class MatterSpec(_Model):
     # acceptance (承诺时限). After a completion notice the receipt is that of the completed
     # application (§5(三): 审批时间可以自证明文件补正齐全后作相应顺延).
     limit_from: Literal["acceptance", "receipt"] = "acceptance"
-    # The longest extension of the limit the law allows (行政许可法 §42: 10 working days decided by
-    # the head of the agency; 15 for joint or centralised handling, §26 and §42 para. 2).
-    extension_max_days: float = Field(default=10, gt=0, le=30, multiple_of=0.5)
+    # The longest extension of the limit the law allows, in the limit's own unit: 行政许可法 §42's 10
+    # working days (decided by the head of the agency; 15 for joint or centralised handling, §26 and
+    # §42 ¶2) by default, or what the matter's own law grants (e.g. 市场主体登记管理条例 §19: 3
+    # working days; 排污许可管理条例 §12: 15 days for an on-site check). None: no extension. §42's ten
+    # days extend its own twenty (二十日内不能作出决定的，…可以延长十日); where a law or administrative
+    # regulation sets the limit itself (但是，法律、法规另有规定的，依照其规定), that law decides whether
+    # it may be extended, so a limit of 环境影响评价法 §22, 取水许可和水资源费征收管理条例 §19 or
+    # 排污许可管理条例 §12 (simplified management), which state none, has none.
+    extension_max_days: float | None = Field(default=10, gt=0, le=30, multiple_of=0.5)
     # The department's period to accept, notify what is missing or refuse (行政许可法 §32's 5 working
     # days unless the matter's own rule sets another, e.g. 排污许可管理条例 §9(4): 3 days).
     acceptance: AcceptancePeriod = AcceptancePeriod()
@@ -347,7 +353,9 @@ class MatterSpec(_Model):
         if self.statutory_days is None:
             return [f"{where}.statutory_days_counted: only a statutory limit counts in calendar days"]
         errors = []
-        limits = [("statutory_days", self.statutory_days), ("extension_max_days", self.extension_max_days)]
+        limits = [("statutory_days", self.statutory_days)]
+        if self.extension_max_days is not None:
+            limits.append(("extension_max_days", self.extension_max_days))
         limits += [(f"statutory_days_if.{f}.{v}", d) for f, by in self.statutory_days_if.items() for v, d in by.items()]
         for field, value in limits:
             if not float(value).is_integer():

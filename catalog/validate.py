@@ -133,10 +133,35 @@ def parse_catalog(text: str, zones: Iterable[ZonePolicy]) -> Catalog:
         catalog = Catalog.model_validate(raw)
     except ValidationError as exc:
         raise ContentInvalid("catalog file", _errors(exc, "", raw)) from None
+    errors = _extension_errors(catalog)
+    if errors:
+        raise ContentInvalid("catalog file", errors)
     errors = [_split(line, f"zones.{z.code}") for z in zones for line in zone_errors(catalog, z)]
     if errors:
         raise ContentInvalid("catalog file (the zones in force cannot run on it)", errors)
     return catalog
+
+
+def _extension_errors(catalog: Catalog) -> list[FieldError]:
+    """A limit in days (日) is another law's, so its extension must be stated, not defaulted.
+
+    The default ``extension_max_days`` is 行政许可法 §42's ten working days, which extend §42's own
+    twenty; a limit another law states in days takes that law's extension (排污许可管理条例 §12: 15
+    days) or none (环境影响评价法 §22: null). Checked when a file is loaded, not on the versions already
+    registered, so projects running under an earlier catalog keep theirs.
+    """
+    return [
+        FieldError(
+            field=f"matters.{m.code}.extension_max_days",
+            message=(
+                "a limit in days (日) is another law's: state that law's extension in days, or null where it "
+                "provides none (行政许可法 §42's ten working days extend only its own twenty; 法律、法规另有"
+                "规定的，依照其规定)"
+            ),
+        )
+        for m in catalog.matters
+        if m.statutory_days_counted == "days" and "extension_max_days" not in m.model_fields_set
+    ]
 
 
 def diff(was: BaseModel | None, now: BaseModel) -> list[Change]:

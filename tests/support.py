@@ -489,6 +489,11 @@ EIA_PROMISE = promised("eia")
 EIA_STATUTORY = default_catalog().matter("eia").statutory_days or 0.0
 # 环境影响评价法 §22 states it in days (日): calendar days, 民法典 §201-§203.
 EIA_COUNTED = default_catalog().matter("eia").statutory_days_counted
+# The land pre-review (土地管理法 §52): the licensing law's own limit (行政许可法 §42: 20 working days),
+# so the one §42 extends by 10 working days; EIA's limit is its own law's, which provides no extension.
+LAND_PRE = "land-pre-review"
+LAND_PRE_PROMISE = promised(LAND_PRE)
+LAND_PRE_STATUTORY = default_catalog().matter(LAND_PRE).statutory_days or 0.0
 
 
 def first_answer(answer: Any) -> Any:

@@ -8,14 +8,19 @@ licensing law's working days (行政许可法 §82 counts its own periods), so t
 from __future__ import annotations
 
 import bisect
+import json
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from catalog.load import default_catalog, default_zones
 from catalog.models import Catalog, MatterSpec, check_zone, most_calendar_days
+from catalog.validate import ContentInvalid, parse_catalog
 from legalclock import default_calendar
+
+CATALOG_FILE = Path(__file__).parents[2] / "catalog" / "data" / "catalog.json"
 
 
 def test_the_shipped_limits_in_days() -> None:
@@ -28,6 +33,41 @@ def test_the_shipped_limits_in_days() -> None:
     # The construction permit's 7 stay working days (the zone's 2-day promise from acceptance could
     # not fit 7 calendar days from the receipt); the drawing review's are 工作日 in its own rule.
     assert catalog.matter("construction-permit").statutory_days_counted == "working_days"
+
+
+def test_a_limit_its_own_law_sets_takes_that_laws_extension_or_none() -> None:
+    """行政许可法 §42's ten working days extend its own twenty; where a law or administrative regulation
+    sets the limit (法律、法规另有规定的，依照其规定) it decides the extension: 排污许可管理条例 §12's 15 days
+    for an on-site check, 市场主体登记管理条例 §19's 3 working days, none where it states none."""
+    catalog = default_catalog()
+    none = {m.code for m in catalog.matters if m.statutory_days is not None and m.extension_max_days is None}
+    assert none == {"eia", "eia-report", "water-abstraction-permit", "pollutant-permit-simplified"}
+    for code in none:
+        assert "no extension" in (catalog.matter(code).legal_basis or ""), code
+    assert catalog.matter("pollutant-permit-key").extension_max_days == 15
+    assert catalog.matter("enterprise-registration").extension_max_days == 3
+    # Every other approval keeps §42's ten: its limit is §42's own or a ministry's rule (规章), which
+    # is no 法律、法规 and cannot set §42 aside.
+    rest = {m.code: m.extension_max_days for m in catalog.matters if m.statutory_days is not None}
+    assert {d for c, d in rest.items() if c not in none | {"pollutant-permit-key", "enterprise-registration"}} == {10}
+
+
+def test_a_loaded_limit_in_days_states_its_extension() -> None:
+    """A catalog file whose limit in days leaves the extension to the default (§42's ten working days)
+    is refused at load, naming the field; null (none) or the law's own days load."""
+    raw = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
+    eia = next(m for m in raw["matters"] if m["code"] == "eia")
+    assert eia["extension_max_days"] is None
+    del eia["extension_max_days"]
+    with pytest.raises(ContentInvalid) as refused:
+        parse_catalog(json.dumps(raw), [])
+    assert [(e.field, e.message[:37]) for e in refused.value.errors] == [
+        ("matters.eia.extension_max_days", "a limit in days (日) is another law's:")
+    ]
+    eia["extension_max_days"] = 10
+    assert parse_catalog(json.dumps(raw), []).matter("eia").extension_max_days == 10
+    eia["extension_max_days"] = None
+    assert parse_catalog(json.dumps(raw), []).matter("eia").extension_max_days is None
 
 
 def test_most_calendar_days_bounds_every_span_of_the_shipped_calendar() -> None:

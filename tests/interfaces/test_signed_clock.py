@@ -37,10 +37,28 @@ async def project(gw: Gateway) -> str:
     return pid
 
 
+@pytest.fixture(scope="module")
+async def licence(gw: Gateway) -> str:
+    """A tunliu project whose land use planning permit (resources; 行政许可法 §42's own limit) is accepted."""
+    pid = await gw.register()
+    await wait_registered(gw, pid)
+    await gw.apply(pid, "enterprise-registration")
+    assert (await gw.decide(pid, decision("enterprise-registration", "market", instant=True))).status_code == 200
+    await gw.apply(pid, "project-filing")
+    await gw.apply(pid, "land-contract")
+    assert (await gw.decide(pid, decision("land-contract", "resources", "accept"))).status_code == 200
+    assert (await gw.decide(pid, decision("land-contract", "resources"))).status_code == 200
+    await gw.apply(pid, "land-use-planning-permit")
+    assert (await gw.decide(pid, decision("land-use-planning-permit", "resources", "accept"))).status_code == 200
+    return pid
+
+
 CLOCK = {"matter_code": "land-contract", "department": "resources"}
 STOP = {**CLOCK, "kind": "expert_review", "reason": "expert panel", "expected_days": 10}
 EXTEND = {**CLOCK, "days": 10, "approved_by": "head", "reason": "complex site"}
-# An approval's statutory limit (行政许可法 §42); the land contract, on the zone's promise alone, has none.
+# An approval's statutory limit (行政许可法 §42); the land contract, on the zone's promise alone, has none,
+# nor has EIA, whose limit is its own law's (环境影响评价法 §22), which provides none.
+EXTEND_LICENCE = {**EXTEND, "matter_code": "land-use-planning-permit"}
 EXTEND_EIA = {**EXTEND, "matter_code": "eia", "department": "ecology"}
 
 
@@ -67,7 +85,7 @@ async def _signed(
     )
 
 
-async def test_a_department_stops_resumes_and_extends_its_clock_signed(gw: Gateway, project: str) -> None:
+async def test_a_department_stops_resumes_and_extends_its_clock_signed(gw: Gateway, project: str, licence: str) -> None:
     stop = {**STOP, "request_id": _rid()}
     r = await _signed(gw, project, "stop-clock", stop)
     assert r.status_code == 200 and r.json()["duplicate"] is False, r.text
@@ -79,18 +97,24 @@ async def test_a_department_stops_resumes_and_extends_its_clock_signed(gw: Gatew
     r = await _signed(gw, project, "extend-limit", {**EXTEND, "request_id": _rid()})
     assert r.status_code == 409 and "§42" in r.json()["detail"], r.text
     r = await _signed(gw, project, "extend-limit", {**EXTEND_EIA, "request_id": _rid()}, signer="ecology")
+    assert r.status_code == 409 and "环境影响评价法" in r.json()["detail"], r.text
+    r = await _signed(gw, licence, "extend-limit", {**EXTEND_LICENCE, "request_id": _rid()})
     assert r.status_code == 200, r.text
+    view = (await gw.http.get(f"/projects/{licence}", headers=as_("operator"))).json()
+    assert next(m["clock"] for m in view["matters"] if m["code"] == "land-use-planning-permit")["extended"]
     view = (await gw.http.get(f"/projects/{project}", headers=as_("operator"))).json()
     clock = next(m["clock"] for m in view["matters"] if m["code"] == "land-contract")
     assert clock["paused"] is False
-    kinds: list[str] = []
-    for _ in range(50):  # the batch recording the extension may still be in flight
-        timeline = (await gw.http.get(f"/projects/{project}/timeline", headers=as_("operator"))).json()
-        kinds = [e["event_type"] for e in timeline]
-        if "LimitExtended" in kinds:
+    kinds: dict[str, list[str]] = {}
+    for _ in range(50):  # the batches recording them may still be in flight
+        for pid in (project, licence):
+            timeline = (await gw.http.get(f"/projects/{pid}/timeline", headers=as_("operator"))).json()
+            kinds[pid] = [e["event_type"] for e in timeline]
+        if "LimitExtended" in kinds[licence] and "ClockResumed" in kinds[project]:
             break
         await asyncio.sleep(0.1)
-    assert {"ClockStopped", "ClockResumed", "LimitExtended"} <= set(kinds), kinds
+    assert {"ClockStopped", "ClockResumed"} <= set(kinds[project]) and "LimitExtended" in kinds[licence], kinds
+    assert "LimitExtended" not in kinds[project], "the refused extension left no event"
 
 
 # (what, how the request is made, expected status, a word the reason holds)

@@ -16,6 +16,7 @@ import pytest
 from catalog.load import default_catalog
 from catalog.models import Catalog
 from legalclock import CST, count_working_days
+from schemas.stages import Stage
 from tests import support as sp
 from tests.lifecycle.test_acceptance import at_land, at_land_reporting, received
 from tests.lifecycle.test_migration import migration, on_registry
@@ -66,13 +67,18 @@ def test_a_late_decision_is_judged_against_the_working_days_the_days_spanned() -
 
 
 def test_an_extension_of_a_limit_in_days_is_whole_days() -> None:
-    m, _ = accepted_report()
-    with pytest.raises(Rejected, match=r"^days: the limit of eia-report is in calendar days \(日"):
-        m.check("extend_limit", sp.extend_limit(REPORT, 1.5))
-    a = sp.ack(m, "extend_limit", sp.extend_limit(REPORT, 3), T0 + timedelta(days=2))
-    assert a.message == "limit of eia-report extended by 3 days"
-    # 63 days: Monday 4 May, still Labour Day, so Wednesday 6 May again.
-    assert sp.statutory_deadline_of(m, sp.matter_clock(m, REPORT)) == DUE
+    """The key-management pollutant permit's 30 days become 45 with an on-site check (排污许可管理条例
+    §12): the regulation's own 15 days (日), so whole days, counted like its limit."""
+    key = "pollutant-permit-key"
+    reg = sp.registration(zone="tunliu").model_copy(update={"pollutant_permit": "key"})
+    m = sp.machine("tunliu", stage=Stage(sp.context("tunliu").specs[key].stage), reg=reg)
+    clock = sp.matter_clock(m, key)
+    accepted = m.state.clocks[clock].clock.accepted_at
+    with pytest.raises(Rejected, match=rf"^days: the limit of {key} is in calendar days \(日"):
+        m.check("extend_limit", sp.extend_limit(key, 1.5))
+    a = sp.ack(m, "extend_limit", sp.extend_limit(key, 15), accepted + timedelta(days=2))
+    assert a.message == f"limit of {key} extended by 15 days"
+    assert sp.statutory_deadline_of(m, clock) == sp.legal_deadline(m, accepted, 45, "days")
 
 
 def test_a_project_under_a_catalog_in_working_days_moves_to_days_by_migration() -> None:
@@ -112,12 +118,17 @@ def test_the_promise_on_a_limit_in_days_stays_in_working_days() -> None:
 
 
 def test_the_readme_extension_example() -> None:
-    """README "Extensions": EIA accepted Monday 2 Mar 2026 09:00, 30 days (日) and a promise of 7
-    working days; extended by 10 days on 10 Mar: Saturday 11 Apr, so Monday 13 Apr 17:30."""
+    """README "Extensions": the land pre-review accepted Monday 2 Mar 2026 09:00, 20 working days
+    (行政许可法 §42) and a promise of 3: promise 5 Mar, statutory 30 Mar; extended by 10 working days
+    on 10 Mar: Tuesday 14 Apr 17:30 (Qingming's Monday 6 Apr not counted), the promise unmoved.
+    EIA's 30 days (日, 环境影响评价法 §22, which states no extension) are not extended."""
     m = sp.at_approval_land()
-    clock = "matter:eia:1"
-    assert sp.deadline_of(m, clock) == datetime(2026, 3, 11, 17, 30, tzinfo=CST)
-    assert sp.statutory_deadline_of(m, clock) == datetime(2026, 4, 1, 17, 30, tzinfo=CST)
-    m.execute("extend_limit", sp.extend_limit("eia", 10), datetime(2026, 3, 10, 10, tzinfo=CST))
-    assert sp.statutory_deadline_of(m, clock) == datetime(2026, 4, 13, 17, 30, tzinfo=CST)
-    assert sp.deadline_of(m, clock) == datetime(2026, 3, 11, 17, 30, tzinfo=CST)
+    clock = sp.matter_clock(m, sp.LAND_PRE)
+    assert sp.deadline_of(m, clock) == datetime(2026, 3, 5, 17, 30, tzinfo=CST)
+    assert sp.statutory_deadline_of(m, clock) == datetime(2026, 3, 30, 17, 30, tzinfo=CST)
+    m.execute("extend_limit", sp.extend_limit(sp.LAND_PRE, 10), datetime(2026, 3, 10, 10, tzinfo=CST))
+    assert sp.statutory_deadline_of(m, clock) == datetime(2026, 4, 14, 17, 30, tzinfo=CST)
+    assert sp.deadline_of(m, clock) == datetime(2026, 3, 5, 17, 30, tzinfo=CST)
+    assert sp.statutory_deadline_of(m, "matter:eia:1") == datetime(2026, 4, 1, 17, 30, tzinfo=CST)
+    with pytest.raises(Rejected, match=r"^matter_code: the limit of eia is set by its own law, which provides no"):
+        m.check("extend_limit", sp.extend_limit("eia", 10), datetime(2026, 3, 10, 10, tzinfo=CST))

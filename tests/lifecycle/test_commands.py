@@ -82,29 +82,30 @@ def test_a_correction_during_an_expert_review_is_refused_or_applied_whole() -> N
 
 def test_a_limit_is_extended_once_with_who_approved_it() -> None:
     m = sp.at_approval_land()
-    a = sp.ack(m, "extend_limit", sp.extend_limit("eia", 10), T1)
-    assert a.message == "limit of eia extended by 10 days"  # in the limit's unit: 日
-    tc = m.state.clocks["matter:eia:1"]
+    clock = sp.matter_clock(m, sp.LAND_PRE)
+    a = sp.ack(m, "extend_limit", sp.extend_limit(sp.LAND_PRE, 10), T1)
+    assert a.message == f"limit of {sp.LAND_PRE} extended by 10 working days"  # §42's own unit (§82)
+    tc = m.state.clocks[clock]
     assert tc.clock.extension is not None and tc.clock.extension.approved_by == "局长"
-    # §42 extends the statutory limit (30 + 10); the zone's promise stays where its policy keeps it.
-    assert sp.statutory_deadline_of(m, "matter:eia:1") == sp.legal_deadline(
-        m, sp.T0, sp.EIA_STATUTORY + 10, sp.EIA_COUNTED
-    )
-    assert sp.deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, sp.EIA_PROMISE)
+    # §42 extends the statutory limit (20 + 10); the zone's promise stays where its policy keeps it.
+    assert sp.statutory_deadline_of(m, clock) == sp.legal_deadline(m, sp.T0, sp.LAND_PRE_STATUTORY + 10)
+    assert sp.deadline_of(m, clock) == sp.legal_deadline(m, sp.T0, sp.LAND_PRE_PROMISE)
     (extended,) = sp.events_of(m, "LimitExtended")
     assert (extended.payload["days"], extended.payload["new_deadline"], extended.payload["new_promised_deadline"]) == (
         10,
-        sp.legal_deadline(m, sp.T0, sp.EIA_STATUTORY + 10, sp.EIA_COUNTED).isoformat(),
-        sp.legal_deadline(m, sp.T0, sp.EIA_PROMISE).isoformat(),
+        sp.legal_deadline(m, sp.T0, sp.LAND_PRE_STATUTORY + 10).isoformat(),
+        sp.legal_deadline(m, sp.T0, sp.LAND_PRE_PROMISE).isoformat(),
     )
-    view = next(x for x in m.view(T1).matters if x.code == "eia")
-    assert view.clock is not None and view.clock.extended and view.clock.limit_days == sp.EIA_STATUTORY + 10
+    view = next(x for x in m.view(T1).matters if x.code == sp.LAND_PRE)
+    assert view.clock is not None and view.clock.extended and view.clock.limit_days == sp.LAND_PRE_STATUTORY + 10
     assert (view.clock.promised_days, view.clock.promised_deadline) == (
-        sp.EIA_PROMISE,
-        sp.legal_deadline(m, sp.T0, sp.EIA_PROMISE),
+        sp.LAND_PRE_PROMISE,
+        sp.legal_deadline(m, sp.T0, sp.LAND_PRE_PROMISE),
     )
-    with pytest.raises(Rejected, match=r"^matter_code: the limit of eia was already extended once \(行政许可法 §42\)$"):
-        m.check("extend_limit", sp.extend_limit("eia", 5))
+    with pytest.raises(
+        Rejected, match=rf"^matter_code: the limit of {sp.LAND_PRE} was already extended once \(行政许可法 §42\)$"
+    ):
+        m.check("extend_limit", sp.extend_limit(sp.LAND_PRE, 5))
 
 
 def test_an_extension_needs_an_open_matter() -> None:
@@ -116,21 +117,22 @@ def test_an_extension_needs_an_open_matter() -> None:
 
 def test_a_matter_in_correction_can_still_be_extended() -> None:
     m = sp.at_approval_land()
-    m.execute("decide", sp.decision("eia", "request_correction"), T1)
-    m.execute("extend_limit", sp.extend_limit("eia", 5), T1)
-    m.execute("supply_materials", sp.supply("eia"), T2)
-    assert m.state.clocks["matter:eia:1"].clock.total_days == sp.EIA_STATUTORY + 5
+    m.execute("decide", sp.decision(sp.LAND_PRE, "request_correction"), T1)
+    m.execute("extend_limit", sp.extend_limit(sp.LAND_PRE, 5), T1)
+    m.execute("supply_materials", sp.supply(sp.LAND_PRE), T2)
+    assert m.state.clocks[sp.matter_clock(m, sp.LAND_PRE)].clock.total_days == sp.LAND_PRE_STATUTORY + 5
 
 
 def test_an_extension_re_arms_the_statutory_breach_but_not_the_promise_by_default() -> None:
     m = sp.at_approval_land()
-    due = sp.statutory_deadline_of(m, "matter:eia:1")
+    clock = sp.matter_clock(m, sp.LAND_PRE)
+    due = sp.statutory_deadline_of(m, clock)
     m.fire_alarms(due - timedelta(minutes=1))  # the promise passed (warned, 督办), the legal limit not yet
-    tc = m.state.clocks["matter:eia:1"]
+    tc = m.state.clocks[clock]
     assert tc.warned and tc.promise_breached and not tc.breached
-    m.execute("extend_limit", sp.extend_limit("eia", 10), due - timedelta(minutes=1))
+    m.execute("extend_limit", sp.extend_limit(sp.LAND_PRE, 10), due - timedelta(minutes=1))
     assert tc.warned and tc.promise_breached, "the zone's promise does not move with the law's extension"
-    assert m.deadline(tc).at == sp.legal_deadline(m, sp.T0, sp.EIA_STATUTORY + 10, sp.EIA_COUNTED)
+    assert m.deadline(tc).at == sp.legal_deadline(m, sp.T0, sp.LAND_PRE_STATUTORY + 10)
 
 
 def test_an_extension_moves_the_promise_where_the_zones_policy_says_so() -> None:
@@ -138,31 +140,31 @@ def test_an_extension_moves_the_promise_where_the_zones_policy_says_so() -> None
     m.ctx = ProjectContext(
         m.ctx.catalog, m.ctx.zone.model_copy(update={"extension_moves_promise": True}), m.ctx.calendar
     )
-    promised = sp.deadline_of(m, "matter:eia:1")
+    clock = sp.matter_clock(m, sp.LAND_PRE)
+    promised = sp.deadline_of(m, clock)
     m.fire_alarms(promised - timedelta(minutes=1))  # warned on the promise
-    tc = m.state.clocks["matter:eia:1"]
+    tc = m.state.clocks[clock]
     assert tc.warned and not tc.promise_breached
-    m.execute("extend_limit", sp.extend_limit("eia", 10), promised - timedelta(minutes=1))
+    m.execute("extend_limit", sp.extend_limit(sp.LAND_PRE, 10), promised - timedelta(minutes=1))
     assert not tc.warned, "the moved promise re-arms its warning"
-    assert sp.deadline_of(m, "matter:eia:1") == sp.legal_deadline(m, sp.T0, sp.EIA_PROMISE + 10)
-    assert sp.statutory_deadline_of(m, "matter:eia:1") == sp.legal_deadline(
-        m, sp.T0, sp.EIA_STATUTORY + 10, sp.EIA_COUNTED
-    )
+    assert sp.deadline_of(m, clock) == sp.legal_deadline(m, sp.T0, sp.LAND_PRE_PROMISE + 10)
+    assert sp.statutory_deadline_of(m, clock) == sp.legal_deadline(m, sp.T0, sp.LAND_PRE_STATUTORY + 10)
 
 
 def test_an_extension_after_the_deadline_is_refused_naming_the_rule() -> None:
     m = sp.at_approval_land()
-    due = sp.statutory_deadline_of(m, "matter:eia:1")  # §42 counts the law's limit, not the promise
+    clock = sp.matter_clock(m, sp.LAND_PRE)
+    due = sp.statutory_deadline_of(m, clock)  # §42 counts the law's limit, not the promise
     m.fire_alarms(due)
-    assert m.state.clocks["matter:eia:1"].breached
-    with pytest.raises(Rejected, match="§42"):
-        m.execute("extend_limit", sp.extend_limit("eia", 10), due + timedelta(days=1))
+    assert m.state.clocks[clock].breached
+    with pytest.raises(Rejected, match=r"^days: the limit of land-pre-review ran out .*§42"):
+        m.execute("extend_limit", sp.extend_limit(sp.LAND_PRE, 10), due + timedelta(days=1))
 
 
 def test_an_extension_beyond_the_legal_maximum_is_refused() -> None:
     m = sp.at_approval_land()
-    with pytest.raises(Rejected, match="§42"):
-        m.execute("extend_limit", sp.extend_limit("eia", 30), T1)
+    with pytest.raises(Rejected, match=r"^days: an extension of 30 working days exceeds the legal maximum of 10 .*§42"):
+        m.execute("extend_limit", sp.extend_limit(sp.LAND_PRE, 30), T1)
 
 
 # ---- reassign (AB岗) --------------------------------------------------------------------------

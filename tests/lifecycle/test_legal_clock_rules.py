@@ -150,23 +150,58 @@ def test_a_same_day_stop_moves_nothing() -> None:
 
 def test_an_extension_is_refused_after_the_deadline_and_over_the_maximum_naming_the_rule() -> None:
     m = sp.at_approval_land()
-    due = sp.statutory_deadline_of(m, "matter:eia:1")  # §42: within the law's limit, not the promise
+    clock = sp.matter_clock(m, sp.LAND_PRE)
+    due = sp.statutory_deadline_of(m, clock)  # §42: within the law's limit, not the promise
     with pytest.raises(Rejected, match=r"^days: .*legal maximum of 10.*§42"):
-        m.check("extend_limit", sp.extend_limit("eia", 15), due - timedelta(days=1))
+        m.check("extend_limit", sp.extend_limit(sp.LAND_PRE, 15), due - timedelta(days=1))
     with pytest.raises(Rejected, match=r"^days: .*within the limit.*§42"):
-        m.check("extend_limit", sp.extend_limit("eia", 10), due + timedelta(minutes=1))
-    a = sp.ack(m, "extend_limit", sp.extend_limit("eia", 10), due - timedelta(hours=1))
-    assert a.message == "limit of eia extended by 10 days"  # 日, like its limit (环境影响评价法 §22)
+        m.check("extend_limit", sp.extend_limit(sp.LAND_PRE, 10), due + timedelta(minutes=1))
+    a = sp.ack(m, "extend_limit", sp.extend_limit(sp.LAND_PRE, 10), due - timedelta(hours=1))
+    assert a.message == f"limit of {sp.LAND_PRE} extended by 10 working days"  # 行政许可法 §82
     ((kind, to, text),) = notices(m)
-    assert kind == "extended" and to == ["agent-li"] and "10 days" in text
+    assert kind == "extended" and to == ["agent-li"] and "10 working days" in text
 
 
 def test_a_joint_matter_may_extend_by_its_own_maximum() -> None:
     m = sp.at_approval_land()
-    spec = m.ctx.specs["eia"]
-    m.ctx.specs["eia"] = spec.model_copy(update={"extension_max_days": 15})  # joint handling (§42 para. 2)
-    sp.ack(m, "extend_limit", sp.extend_limit("eia", 15), sp.deadline_of(m, "matter:eia:1") - timedelta(days=1))
-    assert m.state.clocks["matter:eia:1"].clock.total_days == spec.clock_days + 15
+    spec = m.ctx.specs[sp.LAND_PRE]
+    m.ctx.specs[sp.LAND_PRE] = spec.model_copy(update={"extension_max_days": 15})  # joint handling (§42 para. 2)
+    clock = sp.matter_clock(m, sp.LAND_PRE)
+    sp.ack(m, "extend_limit", sp.extend_limit(sp.LAND_PRE, 15), sp.deadline_of(m, clock) - timedelta(days=1))
+    assert m.state.clocks[clock].clock.total_days == spec.clock_days + 15
+
+
+@pytest.mark.parametrize(
+    ("code", "law"),
+    [
+        ("eia", "环境影响评价法 .*§22"),  # 30 days (日) from the receipt
+        ("eia-report", "环境影响评价法 .*§22"),  # 60 days (日) from the receipt
+        ("water-abstraction-permit", "取水许可和水资源费征收管理条例 .*§19"),  # 45 working days
+        ("pollutant-permit-simplified", "排污许可管理条例 .*§12"),  # 20 days (日)
+    ],
+)
+def test_a_limit_its_own_law_sets_without_an_extension_is_not_extended(code: str, law: str) -> None:
+    """行政许可法 §42's ten days extend its own twenty (二十日内不能作出决定的，…可以延长十日); a limit
+    set by a law or regulation is that law's (但是，法律、法规另有规定的，依照其规定), and these state no
+    extension: refused before history, naming the law, at any time within the limit."""
+    reg = sp.registration(zone="tunliu").model_copy(
+        update={"eia_category": "report" if code == "eia-report" else "report_form", "water_abstraction": True}
+    )
+    reg = reg.model_copy(update={"pollutant_permit": "simplified"})
+    m = sp.machine("tunliu", stage=Stage(sp.context("tunliu").specs[code].stage), reg=reg)
+    assert m.ctx.specs[code].extension_max_days is None
+    while m.state.matters[code].clock_id is None:  # what it requires first (the project's filing)
+        sp.decide(m, next(c for c, x in m.state.matters.items() if x.state == "pending" and c != code))
+    clock = sp.matter_clock(m, code)
+    at = sp.statutory_deadline_of(m, clock) - timedelta(days=3)
+    events = len(m.state.pending_events)
+    refusal = (
+        rf"^matter_code: the limit of {code} is set by its own law, which provides no extension "
+        rf"\(行政许可法 §42 yields to it: 法律、法规另有规定的，依照其规定\); its legal basis: {law}"
+    )
+    with pytest.raises(Rejected, match=refusal):
+        m.check("extend_limit", sp.extend_limit(code, 1), at)
+    assert m.state.clocks[clock].clock.extension is None and len(m.state.pending_events) == events
 
 
 def test_the_shipped_2027_is_provisional_and_carries_the_statutory_days() -> None:

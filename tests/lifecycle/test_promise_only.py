@@ -64,8 +64,8 @@ def test_projects_registered_before_promise_only_rule_2_keep_the_legal_breach_an
 def test_an_approvals_statutory_limit_is_still_extended_and_a_legal_breach() -> None:
     m = sp.at_approval_land("tunliu")
     m.state.promise_only_rule = 2
-    clock = sp.matter_clock(m, "eia")
-    m.check("extend_limit", sp.extend_limit("eia", 5))
+    clock = sp.matter_clock(m, sp.LAND_PRE)
+    m.check("extend_limit", sp.extend_limit(sp.LAND_PRE, 5))
     m.fire_alarms(sp.statutory_deadline_of(m, clock))
     limits = [e.payload["limit"] for e in sp.events_of(m, "DeadlineBreached") if e.payload["clock_id"] == clock]
     assert limits[-1] == "statutory"

@@ -331,20 +331,28 @@ async def test_expert_review_stops_the_clock_and_a_limit_is_extended_once(dev: H
     )
     resumed = matter(await view(h), "eia")
     assert resumed.clock.deadline >= first_deadline
-
+    # EIA's limit is its own law's (环境影响评价法 §22), which provides no extension: refused before history.
+    no_extension = ExtendLimit(
+        request_id=rid(), matter_code="eia", department="ecology", days=10, approved_by="局长 Wang", reason="r"
+    )
+    assert "provides no extension" in await rejected(h.execute_update(ProjectWorkflow.extend_limit, no_extension))
+    # The land use planning permit's is the licensing law's own (20 working days, 行政许可法 §42): extended.
+    await decide(h, "land-contract", "resources", "x-contract", by="resources-clerk")
+    await open_all(h, "x")
+    before = matter(await view(h), "land-use-planning-permit").clock
     extend = ExtendLimit(
         request_id=rid(),
-        matter_code="eia",
-        department="ecology",
+        matter_code="land-use-planning-permit",
+        department="resources",
         days=10,
         approved_by="局长 Wang",
         reason="complex case",
     )
     ack = await h.execute_update(ProjectWorkflow.extend_limit, extend)
     assert "extended by 10" in ack.message
-    extended = matter(await view(h), "eia").clock
-    assert extended.extended and extended.limit_days == resumed.clock.limit_days + 10
-    assert extended.deadline > resumed.clock.deadline
+    extended = matter(await view(h), "land-use-planning-permit").clock
+    assert extended.extended and extended.limit_days == before.limit_days + 10
+    assert extended.deadline > before.deadline
     # The same request id with another body is not taken for a retry.
     other = extend.model_copy(update={"days": 5})
     assert "already used for a different command" in await rejected(
@@ -352,7 +360,7 @@ async def test_expert_review_stops_the_clock_and_a_limit_is_extended_once(dev: H
     )
     second = extend.model_copy(update={"request_id": rid()})
     assert "already extended once" in await rejected(h.execute_update(ProjectWorkflow.extend_limit, second))
-    assert "belongs to ecology" in await rejected(
+    assert "belongs to resources" in await rejected(
         h.execute_update(ProjectWorkflow.extend_limit, second.model_copy(update={"department": "water"}))
     )
     rows = await events(pg_pool, (await view(h)).project_id, wait_for="LimitExtended")

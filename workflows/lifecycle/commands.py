@@ -370,6 +370,12 @@ class Commands(Acceptance):
                 f"matter_code: {cmd.matter_code} is a {spec.kind} on the zone's promise alone; 行政许可法 §42 extends "
                 "an administrative licence's statutory limit, and the law sets none here"
             )
+        if spec.extension_max_days is None:
+            raise Rejected(
+                f"matter_code: the limit of {cmd.matter_code} is set by its own law, which provides no extension "
+                "(行政许可法 §42 yields to it: 法律、法规另有规定的，依照其规定); its legal basis: "
+                f"{spec.legal_basis}"
+            )
         if clocks.is_extended(tc.clock):
             raise Rejected(f"matter_code: the limit of {cmd.matter_code} was already extended once (行政许可法 §42)")
         unit = clocks.unit_of(tc.clock)
@@ -378,11 +384,11 @@ class Commands(Acceptance):
                 f"days: the limit of {cmd.matter_code} is in calendar days (日, 民法典 §201-§203), so its "
                 f"extension is a whole number of days, got {cmd.days:g}"
             )
-        if cmd.days > self._spec(m).extension_max_days:
+        if cmd.days > spec.extension_max_days:
             raise Rejected(
                 f"days: an extension of {cmd.days:g} {unit} exceeds the legal maximum of "
-                f"{self._spec(m).extension_max_days:g} for {m.code} "
-                f"({'行政许可法 §42' if self._spec(m).extension_max_days == 10 else self._spec(m).legal_basis})"
+                f"{spec.extension_max_days:g} for {m.code} "
+                f"({'行政许可法 §42' if spec.extension_max_days == 10 else spec.legal_basis})"
             )
         if now is not None:
             at = self.deadline(tc).at
@@ -398,6 +404,8 @@ class Commands(Acceptance):
         return m
 
     def _extended(self, m: MatterState, tc: TrackedClock, cmd: p.ExtendLimit, now: datetime) -> LegalClock:
+        most = self._spec(m).extension_max_days
+        assert most is not None, "validate_extend_limit refuses an extension the matter's law does not provide"
         return clocks.extend(
             tc.clock,
             cmd.days,
@@ -406,7 +414,7 @@ class Commands(Acceptance):
             now,
             self.ctx.calendar,
             self.zone_of(tc),
-            self._spec(m).extension_max_days,
+            most,
         )
 
     def extend_limit(self, cmd: p.ExtendLimit, now: datetime) -> p.Ack:
