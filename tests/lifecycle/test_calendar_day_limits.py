@@ -132,3 +132,25 @@ def test_the_readme_extension_example() -> None:
     assert sp.statutory_deadline_of(m, "matter:eia:1") == datetime(2026, 4, 1, 17, 30, tzinfo=CST)
     with pytest.raises(Rejected, match=r"^matter_code: the limit of eia is set by its own law, which provides no"):
         m.check("extend_limit", sp.extend_limit("eia", 10), datetime(2026, 3, 10, 10, tzinfo=CST))
+
+
+def test_an_extension_taken_under_an_earlier_catalog_stays_after_migration() -> None:
+    """A project registered under a catalog that still gave EIA §42's ten (before shanxi-industrial-2026.9)
+    took them lawfully then; moved to the shipped catalog, which gives none, it keeps the extension and
+    its deadline, and may not take another."""
+    m = sp.at_approval_land()
+    registry = on_registry(m)
+    shipped = m.state.versions.catalog
+    data = default_catalog().model_dump()
+    data["matters"] = [{**x, "extension_max_days": 10} if x["code"] == "eia" else x for x in data["matters"]]
+    earlier = registry.add_catalog(Catalog.model_validate(data))
+    sp.ack(m, "migrate_content", migration(catalog_version=earlier), T0)
+    clock = "matter:eia:1"
+    sp.ack(m, "extend_limit", sp.extend_limit("eia", 10), datetime(2026, 3, 10, 10, tzinfo=CST))
+    extended = sp.statutory_deadline_of(m, clock)
+    assert extended == datetime(2026, 4, 13, 17, 30, tzinfo=CST)  # 40 days: Saturday 11 Apr, so Monday
+    sp.ack(m, "migrate_content", migration(catalog_version=shipped), datetime(2026, 3, 11, 10, tzinfo=CST))
+    assert m.state.clocks[clock].clock.extension is not None
+    assert sp.statutory_deadline_of(m, clock) == extended
+    with pytest.raises(Rejected, match=r"^matter_code: the limit of eia is set by its own law"):
+        m.check("extend_limit", sp.extend_limit("eia", 5), datetime(2026, 3, 12, 10, tzinfo=CST))
