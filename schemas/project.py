@@ -335,7 +335,13 @@ class ResumeClock(RequestCommand):
 
 
 class ExtendLimit(RequestCommand):
-    """Extend a matter's limit once, with the agency head's approval (e.g. +10 after 20)."""
+    """Extend a matter's statutory limit once, within it, with the agency head's approval.
+
+    ``days`` are in the limit's unit, at most the matter's ``extension_max_days``: 行政许可法 §42's
+    10 working days after its 20 (15 for joint handling), or what the matter's own law grants (e.g.
+    排污许可管理条例 §12: 15 days for an on-site check); none where a law sets the limit and states no
+    extension (环境影响评价法 §22). Refused before history otherwise, naming the rule.
+    """
 
     matter_code: Identifier
     department: Identifier
