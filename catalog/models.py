@@ -206,10 +206,11 @@ class MatterSpec(_Model):
     # working days (decided by the head of the agency; 15 for joint or centralised handling, §26 and
     # §42 ¶2) by default, or what the matter's own law grants (e.g. 市场主体登记管理条例 §19: 3
     # working days; 排污许可管理条例 §12: 15 days for an on-site check). None: no extension. §42's ten
-    # days extend its own twenty (二十日内不能作出决定的，…可以延长十日); where a law or administrative
-    # regulation sets the limit itself (但是，法律、法规另有规定的，依照其规定), that law decides whether
-    # it may be extended, so a limit of 环境影响评价法 §22, 取水许可和水资源费征收管理条例 §19 or
-    # 排污许可管理条例 §12 (simplified management), which state none, has none.
+    # days extend its own twenty (二十日内不能作出决定的，…可以延长十日); where a law or regulation
+    # (法律、法规, local ones included) sets the limit itself (但是，法律、法规另有规定的，依照其规定),
+    # it decides whether the limit may be extended, so a limit of 建筑法 §8, 环境影响评价法 §22,
+    # 取水许可和水资源费征收管理条例 §19 or 排污许可管理条例 §12 (simplified management), which state
+    # none, has none. A ministry's rule (规章) is no 法律、法规: its limits keep §42's ten.
     extension_max_days: float | None = Field(default=10, gt=0, le=30, multiple_of=0.5)
     # The department's period to accept, notify what is missing or refuse (行政许可法 §32's 5 working
     # days unless the matter's own rule sets another, e.g. 排污许可管理条例 §9(4): 3 days).

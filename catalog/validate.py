@@ -143,12 +143,15 @@ def parse_catalog(text: str, zones: Iterable[ZonePolicy]) -> Catalog:
 
 
 def _extension_errors(catalog: Catalog) -> list[FieldError]:
-    """A limit in days (日) is another law's, so its extension must be stated, not defaulted.
+    """A limit counted in days (日) must state its extension, not default it.
 
-    The default ``extension_max_days`` is 行政许可法 §42's ten working days, which extend §42's own
-    twenty; a limit another law states in days takes that law's extension (排污许可管理条例 §12: 15
-    days) or none (环境影响评价法 §22: null). Checked when a file is loaded, not on the versions already
-    registered, so projects running under an earlier catalog keep theirs.
+    The licensing law counts its own periods in working days (行政许可法 §82), so a limit in days is
+    always another law's or regulation's; the default ``extension_max_days`` is §42's ten working
+    days, which extend §42's own twenty. Such a limit takes its own law's extension (排污许可管理条例
+    §12: 15 days) or none (环境影响评价法 §22: null). A limit in working days may be §42's own, so
+    the check cannot tell whether its default is right; the catalog's legal basis says. Checked when
+    a file is loaded, not on the versions already registered, so projects running under an earlier
+    catalog keep theirs.
     """
     return [
         FieldError(

@@ -41,7 +41,13 @@ def test_a_limit_its_own_law_sets_takes_that_laws_extension_or_none() -> None:
     for an on-site check, 市场主体登记管理条例 §19's 3 working days, none where it states none."""
     catalog = default_catalog()
     none = {m.code for m in catalog.matters if m.statutory_days is not None and m.extension_max_days is None}
-    assert none == {"eia", "eia-report", "water-abstraction-permit", "pollutant-permit-simplified"}
+    assert none == {
+        "eia",
+        "eia-report",
+        "water-abstraction-permit",
+        "pollutant-permit-simplified",
+        "construction-permit",  # 建筑法 §8 ¶2 (2019): 七日
+    }
     for code in none:
         assert "no extension" in (catalog.matter(code).legal_basis or ""), code
     assert catalog.matter("pollutant-permit-key").extension_max_days == 15

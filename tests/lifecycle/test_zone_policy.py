@@ -59,7 +59,8 @@ def test_every_shipped_matter_names_its_legal_basis() -> None:
     missing = [m.code for m in default_catalog().matters if not m.legal_basis]
     assert missing == []
     permit = default_catalog().matter("construction-permit")
-    assert "§5(三): 应当自收到申请之日起七日内" in (permit.legal_basis or "")
+    assert "§8 ¶2 as amended on 23 Apr 2019: 建设行政主管部门应当自收到申请之日起七日内" in (permit.legal_basis or "")
+    assert "§5(三): the same 七日" in (permit.legal_basis or "")
     assert permit.limit_from == "receipt"
 
 

@@ -372,8 +372,8 @@ class Commands(Acceptance):
             )
         if spec.extension_max_days is None:
             raise Rejected(
-                f"matter_code: the limit of {cmd.matter_code} is set by its own law, which provides no extension "
-                "(行政许可法 §42 yields to it: 法律、法规另有规定的，依照其规定); its legal basis: "
+                f"matter_code: the limit of {cmd.matter_code} is set by its own law or regulation, which provides no "
+                "extension (行政许可法 §42 yields to it: 法律、法规另有规定的，依照其规定); its legal basis: "
                 f"{spec.legal_basis}"
             )
         if clocks.is_extended(tc.clock):
@@ -388,7 +388,7 @@ class Commands(Acceptance):
             raise Rejected(
                 f"days: an extension of {cmd.days:g} {unit} exceeds the legal maximum of "
                 f"{spec.extension_max_days:g} for {m.code} "
-                f"({'行政许可法 §42' if spec.extension_max_days == 10 else spec.legal_basis})"
+                f"({'行政许可法 §42' if spec.extension_max_days == 10 and unit != 'days' else spec.legal_basis})"
             )
         if now is not None:
             at = self.deadline(tc).at
@@ -405,7 +405,8 @@ class Commands(Acceptance):
 
     def _extended(self, m: MatterState, tc: TrackedClock, cmd: p.ExtendLimit, now: datetime) -> LegalClock:
         most = self._spec(m).extension_max_days
-        assert most is not None, "validate_extend_limit refuses an extension the matter's law does not provide"
+        if most is None:  # validate_extend_limit refuses it first; never extend without a maximum
+            raise Rejected(f"matter_code: the limit of {m.code} provides no extension")
         return clocks.extend(
             tc.clock,
             cmd.days,
