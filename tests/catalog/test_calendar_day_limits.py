@@ -26,13 +26,19 @@ CATALOG_FILE = Path(__file__).parents[2] / "catalog" / "data" / "catalog.json"
 def test_the_shipped_limits_in_days() -> None:
     catalog = default_catalog()
     in_days = {m.code for m in catalog.matters if m.statutory_days_counted == "days"}
-    assert in_days == {"eia", "eia-report", "pollutant-permit-simplified", "pollutant-permit-key"}
+    assert in_days == {
+        "eia",
+        "eia-report",
+        "pollutant-permit-simplified",
+        "pollutant-permit-key",
+        "construction-permit",
+    }
     for code in in_days:
         basis = catalog.matter(code).legal_basis or ""
         assert "日" in basis and "民法典 §201-§203" in basis
-    # The construction permit's 7 stay working days (the zone's 2-day promise from acceptance could
-    # not fit 7 calendar days from the receipt); the drawing review's are 工作日 in its own rule.
-    assert catalog.matter("construction-permit").statutory_days_counted == "working_days"
+    # The construction permit's 七日 are 建筑法 §8 ¶2's (2019) and so take no zone promise in working
+    # days from acceptance, which 7 days from the receipt could not hold around a holiday.
+    assert catalog.matter("construction-permit").promised_days is None
 
 
 def test_a_limit_its_own_law_sets_takes_that_laws_extension_or_none() -> None:

@@ -88,7 +88,7 @@ async def test_a_bad_zone_file_is_refused_with_every_error_naming_its_field(pg_p
     assert "zones.[2].code" in fields and "zones.[2].process_caps" in fields
     assert "zones.badzone2.promised_days.construction-permit" in fields
     message = str(refused.value)
-    assert "exceed the statutory limit of 7" in message and "nothing loaded" in message
+    assert "past the statutory limit of 7 days (日" in message and "nothing loaded" in message
     # Field types valid, the zone checks: every error at once.
     bad["process_caps"] = {"general": 20}
     bad["stage_limits"] = {"approval_land": 1.0}  # stage 1's promised critical path does not fit

@@ -295,7 +295,12 @@ async def test_departments_answer_for_their_own_breaches_and_a_revoked_commitmen
         expected[b["department"]] = expected.get(b["department"], 0) + 1
     assert {d: n for d, n in counted.items() if n} == expected
     assert zone.commitment_approvals == len(kept)
-    assert zone.days_saved_commitment == pytest.approx(sum(a["statutory_days"] - a["working_days_used"] for a in kept))
+    # A limit in days (日: the construction permit's 7, 建筑法 §8 ¶2) saves the working days it spanned.
+    spanned = [a.get("statutory_working_days") or a["statutory_days"] for a in kept]
+    assert any(a.get("statutory_working_days") for a in kept), "the drive must grant a limit in days on a commitment"
+    assert zone.days_saved_commitment == pytest.approx(
+        sum(s - a["working_days_used"] for s, a in zip(spanned, kept, strict=True))
+    )
 
 
 async def test_a_permits_start_by_date_counts_for_the_projects_nearest_deadline_until_construction_starts(

@@ -427,7 +427,10 @@ def test_a_receipt_counted_limit_without_a_promise_keeps_its_acceptance() -> Non
 
 
 def test_the_construction_permit_counts_its_seven_days_from_the_receipt() -> None:
-    """建筑工程施工许可管理办法 §5(三) (住建部令第42号): 自收到申请之日起七日内; Yanhu handles it as standard."""
+    """建筑法 §8 ¶2 (as amended in 2019; 建筑工程施工许可管理办法 §5(三) repeats it): 自收到申请之日起七日内,
+    a law's days (日), counted by 民法典 §201-§203; Yanhu handles it as standard. Received Monday 2 Mar
+    2026 09:00 and accepted on Thursday, it is due Monday 9 Mar 17:30 (the working-day reading gave 11
+    Mar); no promise of the zone's lies within it, so the zone answers for the law's 7 days."""
     m = sp.machine("yanhu", acceptance_rule=2, stage=Stage.CONSTRUCTION_PERMIT)
     sp.approve_pending(m, T0)  # the drawing, fire and civil air defence reviews it requires
     assert sp.state_of(m, "construction-permit") == "to_apply"
@@ -437,9 +440,8 @@ def test_the_construction_permit_counts_its_seven_days_from_the_receipt() -> Non
     clock_id = sp.matter_clock(m, "construction-permit")
     tc = m.state.clocks[clock_id]
     statutory = sp.statutory_deadline_of(m, clock_id)
-    assert statutory == sp.legal_deadline(m, T0, 7) == datetime(2026, 3, 11, 17, 30, tzinfo=CST)
-    assert tc.promised_days is not None
-    assert sp.deadline_of(m, clock_id) == sp.legal_deadline(m, accepted, tc.promised_days)
+    assert statutory == sp.legal_deadline(m, T0, 7, "days") == datetime(2026, 3, 9, 17, 30, tzinfo=CST)
+    assert tc.promised_days is None and sp.deadline_of(m, clock_id) == statutory
 
 
 @pytest.mark.parametrize(("hours", "on_time"), [(-1, True), (1, False)])
@@ -464,15 +466,12 @@ def promising(zone_code: str, code: str, days: float) -> ZonePolicy:
 
 
 def test_a_zone_promise_that_could_end_after_a_receipt_counted_limit_is_refused() -> None:
-    """The construction permit's 7 working days count from the receipt and up to 5 are gone at
-    acceptance (行政许可法 §32): a promise of 3 from acceptance could end after the legal deadline; 2,
-    or the limit itself, cannot."""
-    with pytest.raises(ValueError, match=r"promised_days\.construction-permit: 3 working days from acceptance"):
-        check_zone(default_catalog(), promising("yanhu", "construction-permit", 3))
-    for days in (2, 7):
-        check_zone(default_catalog(), promising("yanhu", "construction-permit", days))
-    with pytest.raises(ValueError, match="exceed the statutory limit"):
-        check_zone(default_catalog(), promising("yanhu", "construction-permit", 8))
+    """The construction permit's 7 days (日, 建筑法 §8 ¶2) count from the receipt, and up to 5 days
+    (建筑工程施工许可管理办法 §5(三)) may be gone at acceptance: around National Day they are all rest
+    days, so no promise in working days from acceptance can be sure to end within them."""
+    for days in (0.5, 2, 7):
+        with pytest.raises(ValueError, match=r"promised_days\.construction-permit: .* can span .* calendar days"):
+            check_zone(default_catalog(), promising("yanhu", "construction-permit", days))
 
 
 def test_a_promise_on_a_limit_in_calendar_days_must_fit_it_around_any_holiday() -> None:
@@ -509,3 +508,19 @@ def test_completions_cannot_grow_an_application_past_its_materials_cap() -> None
         m.execute("supply_materials", supply, now)
         now += timedelta(hours=1)
     raise AssertionError("the cap was never reached")
+
+
+def test_the_readme_construction_permit_example_across_national_day() -> None:
+    """README "Calendar days": received Friday 25 Sep 2026 10:00, the permit's 7 days (日, 建筑法 §8 ¶2)
+    end on 2 Oct, inside National Day, so Thursday 8 Oct 17:30 (7 working days: 12 Oct); its 5 days to
+    accept (日, 建筑工程施工许可管理办法 §5(三)) end Wednesday 30 Sep 17:30."""
+    m = sp.machine("yanhu", acceptance_rule=2, stage=Stage.CONSTRUCTION_PERMIT)
+    received_at = datetime(2026, 9, 25, 10, tzinfo=CST)
+    sp.approve_pending(m, received_at)
+    received(m, "construction-permit", received_at)
+    app = [e for e in sp.events_of(m, "ApplicationReceived") if e.payload["matter_code"] == "construction-permit"]
+    assert app[-1].payload["acceptance_deadline"] == datetime(2026, 9, 30, 17, 30, tzinfo=CST).isoformat()
+    m.execute("decide", sp.decision("construction-permit", "accept"), datetime(2026, 9, 28, 10, tzinfo=CST))
+    due = sp.statutory_deadline_of(m, sp.matter_clock(m, "construction-permit"))
+    assert due == datetime(2026, 10, 8, 17, 30, tzinfo=CST)
+    assert sp.legal_deadline(m, received_at, 7) == datetime(2026, 10, 12, 17, 30, tzinfo=CST)

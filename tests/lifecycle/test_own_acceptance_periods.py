@@ -48,6 +48,11 @@ def test_the_shipped_catalog_gives_the_pollutant_permits_three_days_and_the_rest
     }
     for code, basis in own.items():
         assert specs[code].acceptance == AcceptancePeriod(basis=basis)
+    # The construction permit's notice of what is missing: 当场或者五日内 (建筑工程施工许可管理办法 §5(三)), 日.
+    assert specs["construction-permit"].acceptance == AcceptancePeriod(
+        days=5, counted="days", basis="建筑工程施工许可管理办法 §5(三): 当场或者五日内一次告知"
+    )
+    own["construction-permit"] = ""
     others = [s.acceptance for c, s in specs.items() if not c.startswith("pollutant-permit") and c not in own]
     assert others and all(a == AcceptancePeriod() for a in others)
     assert AcceptancePeriod().days == ACCEPTANCE_DAYS and AcceptancePeriod().counted == "working_days"
@@ -128,13 +133,17 @@ def test_a_period_to_accept_in_days_is_whole_days() -> None:
 
 
 def test_a_promise_on_a_limit_from_the_receipt_leaves_the_matters_own_period_to_accept() -> None:
-    """The construction permit's 7 days count from the receipt (§5(三)); with §32's 5 days to accept a
-    promise of 2 fits, 3 could end after the limit. With a rule of 3 days to accept, 4 fits, 5 does not."""
+    """A limit of 7 working days from the receipt (the construction permit's as catalogs before
+    shanxi-industrial-2026.10 counted it); with §32's 5 days to accept a promise of 2 fits, 3 could end
+    after the limit. With a rule of 3 days to accept, 4 fits, 5 does not."""
     permit = "construction-permit"
-    spec = default_catalog().matter(permit)
+    spec = _catalog_with(
+        permit, statutory_days_counted="working_days", acceptance={"days": 5, "counted": "working_days"}
+    ).matter(permit)
     assert spec.promise_error(2) is None
     assert "promise at most 2" in (spec.promise_error(3) or "")
-    shorter = _catalog_with(permit, acceptance={"days": 3, "counted": "working_days", "basis": "a rule"}).matter(permit)
+    rule = {"days": 3, "counted": "working_days", "basis": "a rule"}
+    shorter = _catalog_with(permit, statutory_days_counted="working_days", acceptance=rule).matter(permit)
     assert shorter.promise_error(4) is None
     assert "the 3 working days (a rule) to accept count against it; promise at most 4" in (
         shorter.promise_error(5) or ""

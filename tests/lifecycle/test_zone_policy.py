@@ -26,10 +26,10 @@ def test_the_critical_path_chains_required_matters_and_skips_what_the_zone_waive
     # Project filing (1), land pre-review (3), the land contract (2), the land-use planning permit (2).
     land = ["project-filing", "land-pre-review", "land-contract", "land-use-planning-permit"]
     assert critical_path(catalog, zones["yanhu"], Stage.APPROVAL_LAND) == (8, land)
-    # Fire design review (3) then the construction permit (2); Tunliu grants the permit on a
-    # commitment (告知承诺), so only the review counts there.
+    # Fire design review (3) then the construction permit, whose 7 days (日, 建筑法 §8 ¶2) are the law's
+    # ceiling and no zone's promise (0); Tunliu grants the permit on a commitment (告知承诺).
     assert critical_path(catalog, zones["yanhu"], Stage.CONSTRUCTION_PERMIT) == (
-        5,
+        3,
         ["fire-design-review", "construction-permit"],
     )
     assert critical_path(catalog, zones["tunliu"], Stage.CONSTRUCTION_PERMIT)[0] == 3
