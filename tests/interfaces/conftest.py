@@ -92,6 +92,20 @@ class Gateway:
         self.harness.started.append(self.harness.client.get_workflow_handle(f"project-{body['project_id']}"))
         return str(body["project_id"])
 
+    async def at_land_contract(self) -> str:
+        """A registered tunliu project (agent-li) whose enterprise is registered, whose filing is complete
+        and whose land contract (resources) is accepted: its clock runs."""
+        pid = await self.register()
+        await wait_registered(self, pid)
+        await self.apply(pid, "enterprise-registration")
+        r = await self.decide(pid, decision("enterprise-registration", "market", instant=True))
+        assert r.status_code == 200, r.text
+        await self.apply(pid, "project-filing")  # filed on receipt (备案): the land contract opens
+        await self.apply(pid, "land-contract")
+        r = await self.decide(pid, decision("land-contract", "resources", "accept"))
+        assert r.status_code == 200, r.text
+        return pid
+
     async def apply(self, project_id: str, matter: str, **fields: Any) -> dict[str, Any]:
         """The agent applies for ``matter`` (``POST .../submit-application``, agent's bearer token); the Ack."""
         body = {"matter_code": matter, "by": "agent-li", "materials": ["申请表"], **fields}

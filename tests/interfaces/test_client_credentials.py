@@ -49,14 +49,7 @@ def _client(gw: Gateway, name: str | None, pool: asyncpg.Pool | None = None) -> 
 @pytest.fixture(scope="module")
 async def project(gw: Gateway) -> str:
     """A tunliu project of agent-li (backup agent-wang, lead lead-zhao), land contract accepted."""
-    pid = await gw.register()
-    await wait_registered(gw, pid)
-    await gw.apply(pid, "enterprise-registration")
-    assert (await gw.decide(pid, decision("enterprise-registration", "market", instant=True))).status_code == 200
-    await gw.apply(pid, "project-filing")
-    await gw.apply(pid, "land-contract")
-    assert (await gw.decide(pid, decision("land-contract", "resources", "accept"))).status_code == 200
-    return pid
+    return await gw.at_land_contract()
 
 
 def _rid() -> str:

@@ -11,23 +11,14 @@ from typing import Any
 
 import pytest
 
-from tests.interfaces.conftest import Gateway, as_, decision, wait_registered
+from tests.interfaces.conftest import Gateway, as_
 from tests.interfaces.tally import record
 
 
 @pytest.fixture(scope="module")
 async def project(gw: Gateway) -> str:
     """A tunliu project of agent-li (backup agent-wang, lead lead-zhao), land contract accepted (its clock runs)."""
-    pid = await gw.register()
-    await wait_registered(gw, pid)
-    await gw.apply(pid, "enterprise-registration")
-    r = await gw.decide(pid, decision("enterprise-registration", "market", instant=True))
-    assert r.status_code == 200, r.text
-    await gw.apply(pid, "project-filing")  # filed on receipt (备案): the land contract opens
-    await gw.apply(pid, "land-contract")
-    r = await gw.decide(pid, decision("land-contract", "resources", "accept"))
-    assert r.status_code == 200, r.text
-    return pid
+    return await gw.at_land_contract()
 
 
 CLOCK = {"matter_code": "land-contract", "department": "resources"}

@@ -18,20 +18,14 @@ import httpx
 import pytest
 
 from interfaces.auth import signed_headers
-from tests.interfaces.conftest import DEPARTMENT_KEYS, Gateway, as_, decision, wait_registered
+from tests.interfaces.conftest import DEPARTMENT_KEYS, Gateway, as_, decision
 from tests.interfaces.tally import record
 
 
 @pytest.fixture(scope="module")
 async def project(gw: Gateway) -> str:
     """A tunliu project whose land contract (resources) and EIA (ecology) are accepted: their clocks run."""
-    pid = await gw.register()
-    await wait_registered(gw, pid)
-    await gw.apply(pid, "enterprise-registration")
-    assert (await gw.decide(pid, decision("enterprise-registration", "market", instant=True))).status_code == 200
-    await gw.apply(pid, "project-filing")
-    await gw.apply(pid, "land-contract")
-    assert (await gw.decide(pid, decision("land-contract", "resources", "accept"))).status_code == 200
+    pid = await gw.at_land_contract()
     await gw.apply(pid, "eia")
     assert (await gw.decide(pid, decision("eia", "ecology", "accept"))).status_code == 200
     return pid
@@ -40,13 +34,7 @@ async def project(gw: Gateway) -> str:
 @pytest.fixture(scope="module")
 async def licence(gw: Gateway) -> str:
     """A tunliu project whose land use planning permit (resources; 行政许可法 §42's own limit) is accepted."""
-    pid = await gw.register()
-    await wait_registered(gw, pid)
-    await gw.apply(pid, "enterprise-registration")
-    assert (await gw.decide(pid, decision("enterprise-registration", "market", instant=True))).status_code == 200
-    await gw.apply(pid, "project-filing")
-    await gw.apply(pid, "land-contract")
-    assert (await gw.decide(pid, decision("land-contract", "resources", "accept"))).status_code == 200
+    pid = await gw.at_land_contract()
     assert (await gw.decide(pid, decision("land-contract", "resources"))).status_code == 200
     await gw.apply(pid, "land-use-planning-permit")
     assert (await gw.decide(pid, decision("land-use-planning-permit", "resources", "accept"))).status_code == 200
