@@ -530,19 +530,18 @@ def test_a_running_permit_moves_to_days_and_loses_its_promise_only_by_migration(
     """A project registered under a catalog that counted the permit's 7 days in working days, with a
     promise of 2, keeps them; an operator's migration to shanxi-industrial-2026.10 moves the statutory
     deadline to the law's days (earlier, recorded) and takes the promise away."""
-    from catalog.models import Catalog
-    from tests.lifecycle.test_migration import migration, on_registry
+    from tests.lifecycle.test_migration import earlier_catalog, migration, on_registry
 
     m = sp.machine("yanhu", acceptance_rule=2, stage=Stage.CONSTRUCTION_PERMIT)
     registry = on_registry(m)
     shipped = m.state.versions.catalog
-    data = default_catalog().model_dump(exclude_unset=True)
-    permit = next(x for x in data["matters"] if x["code"] == "construction-permit")
-    for key in ("statutory_days_counted", "acceptance", "extension_max_days"):
-        del permit[key]
-    permit.update(promised_days=2, promise_basis="zone's choice")
-    data["version"] = "shanxi-industrial-2026.8"
-    earlier = registry.add_catalog(Catalog.model_validate(data))
+    earlier = earlier_catalog(
+        registry,
+        "construction-permit",
+        drop=("statutory_days_counted", "acceptance", "extension_max_days"),
+        promised_days=2,
+        promise_basis="zone's choice",
+    )
     sp.ack(m, "migrate_content", migration(catalog_version=earlier), T0)
     sp.approve_pending(m, T0)
     received(m, "construction-permit", T0)
@@ -555,4 +554,8 @@ def test_a_running_permit_moves_to_days_and_loses_its_promise_only_by_migration(
     assert sp.statutory_deadline_of(m, clock_id) == datetime(2026, 3, 9, 17, 30, tzinfo=CST)  # 7 days (日)
     assert m.state.clocks[clock_id].promised_days is None
     (event,) = sp.events_of(m, "ContentMigrated")
-    assert clock_id in str(event.payload)
+    (move,) = [x for x in event.payload["moves"] if x["clock_id"] == clock_id]
+    assert (move["deadline_was"], move["deadline"]) == (
+        datetime(2026, 3, 11, 17, 30, tzinfo=CST).isoformat(),
+        datetime(2026, 3, 9, 17, 30, tzinfo=CST).isoformat(),
+    )

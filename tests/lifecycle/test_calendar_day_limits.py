@@ -19,7 +19,7 @@ from legalclock import CST, count_working_days
 from schemas.stages import Stage
 from tests import support as sp
 from tests.lifecycle.test_acceptance import at_land, at_land_reporting, received
-from tests.lifecycle.test_migration import migration, on_registry
+from tests.lifecycle.test_migration import earlier_catalog, migration, on_registry
 from workflows.lifecycle import ProjectMachine, Rejected
 
 T0 = sp.T0  # Monday 2 March 2026, 09:00
@@ -141,10 +141,7 @@ def test_an_extension_taken_under_an_earlier_catalog_stays_after_migration() -> 
     m = sp.at_approval_land()
     registry = on_registry(m)
     shipped = m.state.versions.catalog
-    data = default_catalog().model_dump(exclude_unset=True)
-    del next(x for x in data["matters"] if x["code"] == "eia")["extension_max_days"]  # as 2026.8 had it
-    data["version"] = "shanxi-industrial-2026.8"
-    earlier = registry.add_catalog(Catalog.model_validate(data))
+    earlier = earlier_catalog(registry, "eia", drop=("extension_max_days",))  # as 2026.8 had it
     assert registry.catalog(earlier).matter("eia").extension_max_days == 10  # the default: §42's ten
     sp.ack(m, "migrate_content", migration(catalog_version=earlier), T0)
     clock = "matter:eia:1"

@@ -43,6 +43,25 @@ def on_registry(m: ProjectMachine, *zones: ZonePolicy) -> ContentRegistry:
     return registry
 
 
+def earlier_catalog(
+    registry: ContentRegistry,
+    code: str,
+    *,
+    drop: tuple[str, ...] = (),
+    version: str = "shanxi-industrial-2026.8",
+    **changes: object,
+) -> str:
+    """The shipped catalog as an earlier release had matter ``code``: the fields in ``drop`` left to
+    their defaults, ``changes`` set; added to ``registry`` as ``version``, whose id is returned."""
+    data = default_catalog().model_dump(exclude_unset=True)
+    matter = next(x for x in data["matters"] if x["code"] == code)
+    for key in drop:
+        del matter[key]
+    matter.update(changes)
+    data["version"] = version
+    return registry.add_catalog(Catalog.model_validate(data))
+
+
 def promising(zone: ZonePolicy, **days: float) -> ZonePolicy:
     """``zone`` with its own promises ``days`` (matter code with underscores → days)."""
     own = {code.replace("_", "-"): d for code, d in days.items()}
