@@ -32,6 +32,7 @@ def test_the_shipped_limits_in_days() -> None:
         "pollutant-permit-simplified",
         "pollutant-permit-key",
         "construction-permit",
+        "fire-acceptance",  # 住建部令第51号 §30: 十五日 (its §22 says 十五个工作日 for the design review)
     }
     for code in in_days:
         basis = catalog.matter(code).legal_basis or ""
@@ -39,6 +40,8 @@ def test_the_shipped_limits_in_days() -> None:
     # The construction permit's 七日 are 建筑法 §8 ¶2's (2019) and so take no zone promise in working
     # days from acceptance, which 7 days from the receipt could not hold around a holiday.
     assert catalog.matter("construction-permit").promised_days is None
+    # A ministry's rule is no 法律、法规 (行政许可法 §42): the fire acceptance keeps §42's ten, in days.
+    assert catalog.matter("fire-acceptance").extension_max_days == 10
 
 
 def test_a_limit_its_own_law_sets_takes_that_laws_extension_or_none() -> None:

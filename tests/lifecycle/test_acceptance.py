@@ -528,8 +528,9 @@ def test_the_readme_construction_permit_example_across_national_day() -> None:
 
 def test_a_running_permit_moves_to_days_and_loses_its_promise_only_by_migration() -> None:
     """A project registered under a catalog that counted the permit's 7 days in working days, with a
-    promise of 2, keeps them; an operator's migration to shanxi-industrial-2026.10 moves the statutory
-    deadline to the law's days (earlier, recorded) and takes the promise away."""
+    promise of 2, keeps them; an operator's migration to the catalog in force (days since
+    shanxi-industrial-2026.10) moves the statutory deadline to the law's days (earlier, recorded) and
+    takes the promise away."""
     from tests.lifecycle.test_migration import earlier_catalog, migration, on_registry
 
     m = sp.machine("yanhu", acceptance_rule=2, stage=Stage.CONSTRUCTION_PERMIT)

@@ -20,6 +20,7 @@ from schemas.stages import Stage
 from tests import support as sp
 from tests.lifecycle.test_acceptance import at_land, at_land_reporting, received
 from tests.lifecycle.test_migration import earlier_catalog, migration, on_registry
+from tests.lifecycle.test_modes import fit, registered_with
 from workflows.lifecycle import ProjectMachine, Rejected
 
 T0 = sp.T0  # Monday 2 March 2026, 09:00
@@ -153,3 +154,71 @@ def test_an_extension_taken_under_an_earlier_catalog_stays_after_migration() -> 
     assert sp.statutory_deadline_of(m, clock) == extended
     with pytest.raises(Rejected, match=r"^matter_code: the limit of eia is set by its own law or regulation"):
         m.check("extend_limit", sp.extend_limit("eia", 5), datetime(2026, 3, 12, 10, tzinfo=CST))
+
+
+FIRE = "fire-acceptance"
+
+
+def accepted_fire(accepted_at: datetime) -> tuple[ProjectMachine, str]:
+    """A special construction project (特殊建设工程) whose fire acceptance was accepted at ``accepted_at``."""
+    m = sp.machine("yanhu", acceptance_rule=2, stage=Stage.COMPLETION_ACCEPTANCE)
+    received(m, FIRE, accepted_at - timedelta(hours=1))
+    m.execute("decide", sp.decision(FIRE, "accept"), accepted_at)
+    return m, sp.matter_clock(m, FIRE)
+
+
+def test_the_fire_acceptance_counts_its_fifteen_days_over_national_day() -> None:
+    """住建部令第51号 §30: 自受理消防验收申请之日起十五日内. Accepted Tuesday 22 Sep 2026, the 15th day
+    is 7 Oct, inside National Day (1-7 Oct), so the limit ends Thursday 8 Oct 17:30 (民法典 §203); read
+    as 15 working days it ran to 20 Oct. The catalog's promise of 3 working days ends Monday 28 Sep
+    (Mid-Autumn Festival is 25-27 Sep)."""
+    accepted = datetime(2026, 9, 22, 10, tzinfo=CST)
+    m, clock = accepted_fire(accepted)
+    assert m.state.clocks[clock].clock.counted == "days"
+    assert sp.statutory_deadline_of(m, clock) == datetime(2026, 10, 8, 17, 30, tzinfo=CST)
+    assert sp.legal_deadline(m, accepted, 15) == datetime(2026, 10, 20, 17, 30, tzinfo=CST)
+    assert sp.deadline_of(m, clock) == datetime(2026, 9, 28, 17, 30, tzinfo=CST)
+
+
+def test_a_last_day_on_a_make_up_working_day_is_not_moved() -> None:
+    """Accepted Friday 24 Apr 2026, the 15th day is Saturday 9 May, a make-up working day (调休: 5月9日
+    (周六)上班, 国务院办公厅 2026 notice): no rest day, so the limit ends on it (民法典 §203 moves only a
+    last day that is a rest day); a Saturday without 调休 would have moved it to Monday."""
+    m, clock = accepted_fire(datetime(2026, 4, 24, 10, tzinfo=CST))
+    assert sp.statutory_deadline_of(m, clock) == datetime(2026, 5, 9, 17, 30, tzinfo=CST)
+    m, clock = accepted_fire(datetime(2026, 5, 1 + 7, 10, tzinfo=CST))  # Friday 8 May: day 15 is Sat 23 May
+    assert sp.statutory_deadline_of(m, clock) == datetime(2026, 5, 25, 17, 30, tzinfo=CST)
+
+
+def test_the_fire_acceptance_keeps_forty_two_s_ten_counted_in_days() -> None:
+    """A ministry's rule (规章) is no 法律、法规 (行政许可法 §42), so §42's ten stay; on this clock they are
+    days: 22 Sep + 25 days is Saturday 17 Oct, a rest day, so Monday 19 Oct."""
+    m, clock = accepted_fire(datetime(2026, 9, 22, 10, tzinfo=CST))
+    with pytest.raises(Rejected, match=r"^days: .*exceeds"):
+        m.check("extend_limit", sp.extend_limit(FIRE, 11))
+    a = sp.ack(m, "extend_limit", sp.extend_limit(FIRE, 10), datetime(2026, 9, 30, 10, tzinfo=CST))
+    assert a.message == f"limit of {FIRE} extended by 10 days"
+    assert sp.statutory_deadline_of(m, clock) == datetime(2026, 10, 19, 17, 30, tzinfo=CST)
+
+
+def test_soil_and_water_takes_its_rules_ten_working_days_and_ten_more() -> None:
+    """生产建设项目水土保持方案管理办法 (水利部令第53号, 2023): 应当自受理申请之日起10个工作日内作出行政许可
+    决定 … 可以延长10个工作日. Accepted Wednesday 4 Mar 2026 10:00: due Wednesday 18 Mar 17:30, extended
+    by 10 to Wednesday 1 Apr (README, "Acceptance")."""
+    code = "soil-water-conservation"
+    # Yanhu, the project stating no fit with the zone's soil and water evaluation: applied as standard.
+    reg = registered_with(fit("energy"))
+    m = sp.machine("yanhu", acceptance_rule=2, modes_rule=2, stage=Stage.APPROVAL_LAND, reg=reg)
+    assert m.state.matters[code].mode == "standard"
+    received(m, "project-filing")
+    sp.accept(m, "project-filing")
+    sp.decide(m, "project-filing")
+    received(m, code, T0)
+    m.execute("decide", sp.decision(code, "accept"), datetime(2026, 3, 4, 10, tzinfo=CST))
+    clock = sp.matter_clock(m, code)
+    assert m.state.clocks[clock].clock.counted == "working_days"
+    assert sp.statutory_deadline_of(m, clock) == datetime(2026, 3, 18, 17, 30, tzinfo=CST)
+    with pytest.raises(Rejected, match=r"^days: .*exceeds"):
+        m.check("extend_limit", sp.extend_limit(code, 10.5))
+    sp.ack(m, "extend_limit", sp.extend_limit(code, 10), datetime(2026, 3, 10, 10, tzinfo=CST))
+    assert sp.statutory_deadline_of(m, clock) == datetime(2026, 4, 1, 17, 30, tzinfo=CST)

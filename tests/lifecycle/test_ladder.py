@@ -198,14 +198,14 @@ def test_deemed_approval_only_for_the_matters_a_zone_lists_and_public_safety_onl
 def test_a_zone_policy_naming_a_safety_matter_without_its_rule_is_refused() -> None:
     catalog, zone = default_catalog(), lifecycle_zones()["yanhu"]
     check_zone(catalog, zone)  # the shipped policy passes
-    bad = zone.model_copy(update={"deemed_approval_matters": ["fire-acceptance"]})
+    bad = zone.model_copy(update={"deemed_approval_matters": ["fire-design-review"]})
     with pytest.raises(
-        ValueError, match=r"^zones\.yanhu\.deemed_approval_matters: fire-acceptance is a matter of public"
+        ValueError, match=r"^zones\.yanhu\.deemed_approval_matters: fire-design-review is a matter of public"
     ):
         check_zone(catalog, bad)
     with pytest.raises(ValueError, match=r"unknown matter 'no-such'"):
         check_zone(catalog, zone.model_copy(update={"deemed_approval_matters": ["no-such"]}))
-    check_zone(catalog, bad.model_copy(update={"deemed_approval_safety_rule": "盐湖区消防审验管理办法 §9"}))
+    check_zone(catalog, bad.model_copy(update={"deemed_approval_safety_rule": "盐湖区消防设计审查管理办法 §9"}))
 
 
 def test_projects_registered_before_keep_the_catalogs_timeout_policy() -> None:
