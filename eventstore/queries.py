@@ -573,6 +573,10 @@ _SUMMARIES: dict[type[ev.DomainEvent], Callable[[Any], str]] = {
     ev.DeemedApprovalHeld: lambda e: (
         f"Deemed approval of {e.matter_code} ({e.department}) held: deadline {_t(e.deadline)} is provisional"
     ),
+    ev.DeemedAcceptanceHeld: lambda e: (
+        f"Acceptance by silence of {e.matter_code} ({e.department}) held: period to accept ending "
+        f"{_t(e.deadline)} is provisional"
+    ),
     ev.EscalatedToLead: lambda e: f"Escalated to project lead {e.project_lead}: {_clock(e.scope, e.department)}",
     ev.JointMeetingConvened: lambda e: f"Joint meeting {e.meeting_id} convened with {', '.join(e.attendees)}",
     ev.JointMeetingResolved: lambda e: f"Joint meeting {e.meeting_id} resolved: {e.resolution}",

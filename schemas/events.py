@@ -409,6 +409,24 @@ class DeemedApprovalHeld(DomainEvent):
     deadline: datetime
 
 
+class DeemedAcceptanceHeld(DomainEvent):
+    """Acceptance by silence (行政许可法 §32 ¶1(4): 逾期不告知的，自收到申请材料之日起即为受理) held back:
+    the period to accept ended on a provisional deadline, so the application is not deemed accepted
+    yet, and the department may still accept it, notify what is missing or refuse it.
+
+    It is deemed accepted on receipt once the year's official calendar confirms the period ran out,
+    or an operator confirms the deadline (``confirm_deadline``); a calendar that moves the period's
+    end later re-arms it. Projects registered since patch ``held-acceptance`` only.
+    """
+
+    clock_id: str
+    # Always an application's period to accept; named like the other clock events.
+    scope: ClockScope = "acceptance"
+    matter_code: str
+    department: str
+    deadline: datetime
+
+
 class EscalatedToLead(DomainEvent):
     """督办: a breach escalated to the project lead."""
 

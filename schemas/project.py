@@ -366,10 +366,13 @@ class PermitExtension(Frozen):
 
 
 class ConfirmDeadline(RequestCommand):
-    """An operator confirms a provisional deadline, so the deemed approval held on it is taken.
+    """An operator confirms a provisional deadline, so the deemed approval held on it is taken, or,
+    on an application's period to accept, the acceptance by silence held on it (accepted on receipt,
+    行政许可法 §32 ¶1(4); projects registered since patch ``held-acceptance``).
 
-    Deemed approval (超时默认) is irreversible; on a deadline counted over a year without the State
-    Council's notice it waits for the notice, or for this confirmation naming who and why.
+    Both are irreversible; on a deadline counted over a year without the State Council's notice they
+    wait for the notice, or for this confirmation naming who and why. Refused (``clock_id``) unless
+    the clock holds one.
     """
 
     clock_id: Line

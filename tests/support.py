@@ -155,6 +155,7 @@ def unregistered(
     filing_rule: Literal[1, 2] = 1,
     promise_only_rule: Literal[1, 2] = 1,
     enterprise_period_rule: Literal[1, 2] = 2,
+    acceptance_hold_rule: Literal[1, 2] = 2,
 ) -> ProjectMachine:
     """A machine holding ``reg`` before ``register`` ran (for registration tests).
 
@@ -165,6 +166,7 @@ def unregistered(
     ``modes_rule`` 1 (the default here) handles modes as before; rule 2 (every new project) has its
     own tests (``tests/lifecycle/test_modes.py``). ``enterprise_period_rule`` 2 (today's) runs an
     enterprise's period in days (日) as a clock counted in days; rule 1 has its own tests.
+    ``acceptance_hold_rule`` 2 (today's) holds acceptance by silence on a provisional deadline.
     """
     ctx = context(reg.zone)
     state = ProjectState(
@@ -179,6 +181,7 @@ def unregistered(
         filing_rule=filing_rule,
         promise_only_rule=promise_only_rule,
         enterprise_period_rule=enterprise_period_rule,
+        acceptance_hold_rule=acceptance_hold_rule,
     )
     # The statutory limits the law sets by the project's facts, as ``workflows.content.context_of``
     # gives them (the zone as it applies to a type is left to the type tests' own contexts).
@@ -202,6 +205,7 @@ def machine(
     filing_rule: Literal[1, 2] = 1,
     promise_only_rule: Literal[1, 2] = 1,
     enterprise_period_rule: Literal[1, 2] = 2,
+    acceptance_hold_rule: Literal[1, 2] = 2,
 ) -> ProjectMachine:
     """A registered project at ``at`` (its first stage open), approved until ``stage`` if given.
 
@@ -218,6 +222,7 @@ def machine(
         filing_rule,
         promise_only_rule,
         enterprise_period_rule,
+        acceptance_hold_rule,
     )
     facts = ProjectFacts.of(reg)
     m.register(derive_checklist(m.ctx.catalog, m.ctx.zone, facts), at)

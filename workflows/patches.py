@@ -16,7 +16,8 @@ was, exactly as before. A patch added later is asked on its own (``Patches.patch
 consolidation lists it (``consolidated-2026-12-b`` lists ``quiet-endings`` too, and
 ``consolidated-2026-12-c`` also ``owed-past-production`` and ``lapse-while-suspended``,
 ``consolidated-2026-12-d`` also ``event-day-periods`` and ``promise-only-limits``,
-``consolidated-2026-12-e`` also ``enterprise-days-periods``, so a new run still pays one marker).
+``consolidated-2026-12-e`` also ``enterprise-days-periods``, ``consolidated-2026-12-f`` also
+``held-acceptance``, so a new run still pays one marker).
 A patch's id never changes and is never reused.
 
 Source: Temporal's versioning with patching (``workflow.patched``; a patch asked while replaying
@@ -87,6 +88,10 @@ PROMISE_ONLY_LIMITS = "promise-only-limits"
 # 民法典 §201-§203).
 DAYS_PERIODS = "enterprise-days-periods"
 
+# Patch: a project registered since holds acceptance by silence on a provisional deadline until the
+# official calendar or an operator confirms it (``ProjectState.acceptance_hold_rule``; 行政许可法 §32).
+HELD_ACCEPTANCE = "held-acceptance"
+
 # Patch: the one marker of a run started since, standing for every patch below (module docstring).
 CONSOLIDATED = "consolidated-2026-12"
 CONSOLIDATED_PATCHES = frozenset(
@@ -116,13 +121,17 @@ CONSOLIDATED_C = "consolidated-2026-12-c"
 CONSOLIDATED_D = "consolidated-2026-12-d"
 # Patch: the one marker of a run started since, standing for the above and ``DAYS_PERIODS``.
 CONSOLIDATED_E = "consolidated-2026-12-e"
+# Patch: the one marker of a run started since, standing for the above and ``HELD_ACCEPTANCE``.
+CONSOLIDATED_F = "consolidated-2026-12-f"
 # Each consolidation stands for the one before it and the patches added since.
 _B_PATCHES = CONSOLIDATED_PATCHES | {QUIET_ENDINGS}
 _C_PATCHES = _B_PATCHES | {OWED_PAST_PRODUCTION, LAPSED_PERMITS}
 _D_PATCHES = _C_PATCHES | {EVENT_DAY_PERIODS, PROMISE_ONLY_LIMITS}
 _E_PATCHES = _D_PATCHES | {DAYS_PERIODS}
+_F_PATCHES = _E_PATCHES | {HELD_ACCEPTANCE}
 # Newest first: the marker ``Patches.take`` asks for, and the patches it stands for.
 CONSOLIDATIONS: tuple[tuple[str, frozenset[str]], ...] = (
+    (CONSOLIDATED_F, _F_PATCHES),
     (CONSOLIDATED_E, _E_PATCHES),
     (CONSOLIDATED_D, _D_PATCHES),
     (CONSOLIDATED_C, _C_PATCHES),

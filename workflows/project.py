@@ -75,6 +75,7 @@ with workflow.unsafe.imports_passed_through():
         DEEMED_BY_MATTER,
         EVENT_DAY_PERIODS,
         FILINGS,
+        HELD_ACCEPTANCE,
         LAPSED_PERMITS,
         MODES_BY_RULE,
         OWED_PAST_PRODUCTION,
@@ -276,6 +277,7 @@ class ProjectWorkflow(RatingUpdates):
             promise_only_rule=2 if patched(PROMISE_ONLY_LIMITS) else 1,
             decision_scope=2 if patched(SCOPED_DECISIONS) else 1,
             enterprise_period_rule=2 if patched(DAYS_PERIODS) else 1,
+            acceptance_hold_rule=2 if patched(HELD_ACCEPTANCE) else 1,
         )
         m = machine_of(state)
         m.register(derive_checklist(m.ctx.catalog, m.zone, ProjectFacts.of(r)), workflow.now())

@@ -20,6 +20,9 @@ day, so only the marker differs),
 ``*_before_days_periods.json`` (and ``lifecycle_to_production_before_days_periods_last_run.json``) those
 recorded before the ``enterprise-days-periods`` patch (and its consolidation ``consolidated-2026-12-e``;
 the lifecycle recorded since runs the completion filing's 15 days as a clock counted in days),
+``*_before_held_acceptance.json`` (and ``lifecycle_to_production_before_held_acceptance_last_run.json``)
+those recorded before the ``held-acceptance`` patch (and its consolidation ``consolidated-2026-12-f``;
+their deadlines are official, so only the marker differs) and catalog ``shanxi-industrial-2026.11``,
 ``lifecycle_to_production_before_calendar_days.json`` (and its ``_last_run``) those recorded before the
 catalog counted EIA's and the pollutant permits' limits in days (日; no patch: the unit comes with the
 catalog version a project runs under, and the lifecycle recorded since carries such clocks),
@@ -143,6 +146,7 @@ async def test_there_are_histories_of_every_kind() -> None:
     assert {f"{k}_before_production_rule" for k in recorded_again} <= names, "recorded before owed-past-production"
     assert {f"{k}_before_period_rule" for k in recorded_again} <= names, "recorded before event-day-periods"
     assert {f"{k}_before_days_periods" for k in recorded_again} <= names, "recorded before enterprise-days-periods"
+    assert {f"{k}_before_held_acceptance" for k in recorded_again} <= names, "recorded before held-acceptance"
     assert {"lifecycle_to_production_before_binary", "lifecycle_to_production_last_run_before_binary"} <= names, (
         "a lifecycle continued with carried_zlib, before the carried state moved to the input's metadata"
     )

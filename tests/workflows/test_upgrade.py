@@ -2,7 +2,7 @@
 finish on workers of the new release, switched mid-lifecycle (README, "Upgrading running projects");
 and a project passes between the release before and this one and back, each continuing it as new
 in its own form of the carried state (``carried_zlib``; bytes in the input's metadata).
-A project started on the new release records one patch marker, ``consolidated-2026-12-e``
+A project started on the new release records one patch marker, ``consolidated-2026-12-f``
 (``workflows.patches``), for all its patches.
 
 The old workers stop, the new ones (both queues) start: each running project replays its history on
@@ -42,6 +42,7 @@ from workflows.patches import (
     CONSOLIDATED_C,
     CONSOLIDATED_D,
     CONSOLIDATED_E,
+    CONSOLIDATED_F,
 )
 from workflows.project import ProjectWorkflow
 from workflows.start import CARRIED_METADATA
@@ -117,12 +118,13 @@ async def test_projects_started_on_the_old_release_finish_on_the_new_one(
         assert failed == 0, "the old runs replayed on the new release without a failed workflow task"
         assert (
             ADAPTER_QUEUE not in markers
-            and not {CONSOLIDATED, CONSOLIDATED_B, CONSOLIDATED_C, CONSOLIDATED_D, CONSOLIDATED_E} & markers
+            and not {CONSOLIDATED, CONSOLIDATED_B, CONSOLIDATED_C, CONSOLIDATED_D, CONSOLIDATED_E, CONSOLIDATED_F}
+            & markers
             and DELIVER_APPLICATIONS not in queues
         )
         assert markers, "the old release asked its patches one by one"
     failed, markers, queues = facts_fresh
-    assert failed == 0 and markers == {CONSOLIDATED_E}
+    assert failed == 0 and markers == {CONSOLIDATED_F}
     assert queues[DELIVER_APPLICATIONS] == adapter_queue(task_queue)
     keys = {r["key"] for r in http_receiver.received}
     projects = [h.id.removeprefix("project-") for h in old] + [v.project_id]

@@ -153,13 +153,39 @@ class Acceptance(Stages):
                 now,
             )
 
-    def _deem_accepted(self, tc: TrackedClock, now: datetime) -> None:
-        """Silence for the whole period to accept: accepted on receipt (行政许可法 §32 ¶1(4))."""
+    def _deem_accepted(self, tc: TrackedClock, now: datetime, *, confirmed: bool = False) -> None:
+        """Silence for the whole period to accept: accepted on receipt (行政许可法 §32 ¶1(4)).
+
+        Under acceptance hold rule 2 a period that ended on a provisional deadline (counted over a year
+        without the State Council's notice) is held instead (``DeemedAcceptanceHeld``) unless an
+        operator ``confirmed`` it: acceptance by silence takes the department's one completion notice
+        away for good, so it waits for the official calendar (``_release_held``) like deemed approval.
+        """
         tc.breached = True
         m = self.state.matters.get(tc.matter_code or "")
         if m is None or m.state != "received" or self._acceptance_clock(m) is not tc or m.received_at is None:
             self._close_clock(tc.clock_id, now)
             return
+        info = self.deadline(tc)
+        if self.state.acceptance_hold_rule == 2 and info.provisional and not confirmed:
+            assert info.at is not None
+            tc.deemed_held = True
+            department = self._spec(m).department
+            held = ev.DeemedAcceptanceHeld(
+                **self._on_clock(tc, department=False), matter_code=m.code, department=department, deadline=info.at
+            )
+            self._emit(held, now)
+            self._notify(
+                "deemed_acceptance_held",
+                [self.state.agent, f"dept:{department}", self.state.registration.project_lead],
+                f"{self._spec(m).name_zh}: the {self._spec(m).acceptance.text()} to accept ended "
+                f"{clocks.local_text(info.at)} on a provisional calendar (no State Council notice for its "
+                "year); acceptance by silence waits for the official calendar or an operator's "
+                "confirm_deadline, and the department may still accept, notify or refuse",
+                now,
+            )
+            return
+        tc.deemed_held = False
         self._accept(m, f"deemed:{tc.clock_id}", self._spec(m).department, m.received_at, now, deemed=True)
 
     def _check_acceptance(self, m: MatterState, d: p.Decision, now: datetime | None) -> None:
@@ -170,7 +196,8 @@ class Acceptance(Stages):
                 "(request_completion) or refuse to accept it (refuse) first (行政许可法 §32)"
             )
         tc = self._acceptance_clock(m)
-        due = self.deadline(tc).at if tc is not None else None
+        # A held period (acceptance hold rule 2) ended on a provisional deadline: not known to be over.
+        due = self.deadline(tc).at if tc is not None and not tc.deemed_held else None
         if now is not None and due is not None and now >= due:
             raise Rejected(
                 f"kind: the {self._spec(m).acceptance.text()} to accept {m.code} ran out at "

@@ -121,9 +121,14 @@ class Ladder(Acceptance):
         return True
 
     def _release_held(self, tc: TrackedClock, now: datetime) -> None:
-        """Deem approval held back on a provisional deadline once the deadline is official and passed."""
+        """Deem approval (or acceptance by silence) held back on a provisional deadline once the
+        deadline is official and passed."""
         m = self.state.matters.get(tc.matter_code or "")
         info = self.deadline(tc)
+        if tc.scope == "acceptance":
+            if tc.deemed_held and info.at is not None and not info.provisional and info.at <= now:
+                self._deem_accepted(tc, now)
+            return
         if not tc.deemed_held or m is None or m.state != "pending" or m.clock_id != tc.clock_id:
             return
         if info.at is not None and not info.provisional and info.at <= now:
@@ -268,12 +273,18 @@ class Ladder(Acceptance):
         self._require_active()
         tc = self.state.clocks.get(cmd.clock_id)
         m = self.state.matters.get(tc.matter_code or "") if tc else None
-        if tc is None or m is None or not tc.deemed_held or m.state != "pending" or m.clock_id != tc.clock_id:
-            raise Rejected(f"clock_id: {cmd.clock_id} holds no deemed approval waiting for confirmation")
-        return tc
+        if tc is not None and m is not None and tc.deemed_held and tc.scope == "acceptance":
+            if m.state == "received" and self._acceptance_clock(m) is tc:
+                return tc
+        elif tc is not None and m is not None and tc.deemed_held and m.state == "pending" and m.clock_id == tc.clock_id:
+            return tc
+        raise Rejected(
+            f"clock_id: {cmd.clock_id} holds no deemed approval or acceptance by silence waiting for confirmation"
+        )
 
     def confirm_deadline(self, cmd: ConfirmDeadline, now: datetime) -> Ack:
-        """An operator confirms a provisional deadline: the held deemed approval is taken now."""
+        """An operator confirms a provisional deadline: the held deemed approval (or acceptance by
+        silence, on receipt) is taken now."""
         tc = self.validate_confirm_deadline(cmd)
         m = self.state.matters[tc.matter_code or ""]
         at = self.deadline(tc).at
@@ -282,6 +293,9 @@ class Ladder(Acceptance):
             ev.ProvisionalDeadlineConfirmed(project_id=self.pid, clock_id=tc.clock_id, by=cmd.by, reason=cmd.reason),
             now,
         )
+        if tc.scope == "acceptance":
+            self._deem_accepted(tc, now, confirmed=True)
+            return self._ack(f"deadline of {tc.label} confirmed; {m.code} deemed accepted on receipt")
         tc.deemed_held = False
         self._deem_approved(tc, m, at, now)
         return self._ack(f"deadline of {tc.label} confirmed; {m.code} deemed approved")

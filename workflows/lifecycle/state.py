@@ -308,6 +308,11 @@ class ProjectState(_State):
     # clock counted in days (``Clock.counted``), whose end moves only with its last day (民法典
     # §201-§203). Set at registration (``workflow.patched``).
     enterprise_period_rule: Literal[1, 2] = 1
+    # Acceptance by silence (行政许可法 §32 ¶1(4)) on a provisional deadline: 1 (projects registered
+    # before patch ``held-acceptance``) takes it at once; 2 holds it until the official calendar or an
+    # operator confirms the period ran out (``DeemedAcceptanceHeld``), as deemed approval is held, for
+    # it takes the department's one completion notice away for good. Set at registration.
+    acceptance_hold_rule: Literal[1, 2] = 1
     # The joint acceptance opinion was issued; joint matters deemed by the absent-department rule.
     joint_opinion: bool = False
     joint_absent: list[str] = []
