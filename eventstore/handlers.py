@@ -574,6 +574,24 @@ async def _confirmed(conn: Connection, stored: StoredEvent, e: ev.ProvisionalDea
     await rm.clock(conn, e.project_id, e.clock_id, provisional=False, promise_provisional=False)
 
 
+@_on(ev.DeemedAcceptanceHeld)
+async def _acceptance_held(conn: Connection, stored: StoredEvent, e: ev.DeemedAcceptanceHeld) -> None:
+    # The department was silent past a provisional period to accept (行政许可法 §32 ¶1(4)): on the
+    # overdue board, marked provisional until the notice or an operator confirms it (_confirmed,
+    # _recomputed, which also re-arms it when the notice moves its end later); it leaves the board
+    # when the application is accepted, deemed accepted, sent back or refused (_acceptance_ends).
+    await rm.clock(
+        conn,
+        e.project_id,
+        e.clock_id,
+        e.scope,
+        department=e.department,
+        deadline=e.deadline,
+        breached=True,
+        provisional=True,
+    )
+
+
 @_on(ev.EscalatedToLead)
 async def _escalated(conn: Connection, stored: StoredEvent, e: ev.EscalatedToLead) -> None:
     await rm.clock(conn, e.project_id, e.clock_id, e.scope, escalation="lead")

@@ -230,3 +230,33 @@ async def test_migration_0240_has_a_store_projected_before_it_rebuilt(
             assert marked and all(marked.values())
         finally:
             await pool.close()
+
+
+async def test_acceptance_by_silence_held_on_a_provisional_period_is_on_the_board_until_it_ends(
+    private_pool: asyncpg.Pool,
+) -> None:
+    """A department silent past a provisional period to accept (patch ``held-acceptance``): the clock
+    is overdue and marked provisional; a notice that moves its end later takes it off the board, and
+    acceptance by silence at the new end closes it (tests/lifecycle/test_held_acceptance.py)."""
+    from schemas.stages import Stage
+    from tests.lifecycle.test_held_acceptance import FIRE, NOTICE_END, PROVISIONAL_END, RECEIVED, with_2030_notice
+
+    opened = RECEIVED - timedelta(days=7)
+    m = sp.machine("yanhu", at=opened, acceptance_rule=2, stage=Stage.COMPLETION_ACCEPTANCE, clear=False)
+    pid = m.state.registration.project_id
+    sp.apply(m, FIRE, RECEIVED)
+    clock = f"acceptance:{FIRE}:1"
+    m.fire_alarms(PROVISIONAL_END)
+    assert sp.events_of(m, "DeemedAcceptanceHeld")
+    await project(private_pool, m)
+    after = PROVISIONAL_END + timedelta(hours=16)
+    assert (await flags(private_pool, pid, after)).get(clock) is True
+
+    official = with_2030_notice(m.ctx.calendar, national_day=True)
+    await store_versions(private_pool, [(official.version, "calendar", official)])
+    assert m.calendar_changed(official, datetime(2030, 10, 11, 9, tzinfo=CST))
+    await project(private_pool, m)
+    assert clock not in await flags(private_pool, pid, datetime(2030, 10, 11, 10, tzinfo=CST))
+    m.fire_alarms(NOTICE_END)
+    await project(private_pool, m)
+    assert clock not in await flags(private_pool, pid, NOTICE_END + timedelta(days=1))
