@@ -543,6 +543,15 @@ async def _breached(conn: Connection, stored: StoredEvent, e: ev.DeadlineBreache
             promise_provisional=e.provisional,
         )
         return
+    await _mark_breached(conn, e, provisional=e.provisional)
+    if e.department is not None and _departments_breach(e):
+        await rm.add_department_counts(conn, e.department, project_id=e.project_id, breaches=1)
+
+
+async def _mark_breached(
+    conn: Connection, e: ev.DeadlineBreached | ev.DeemedAcceptanceHeld, *, provisional: bool
+) -> None:
+    """The clock's statutory deadline passed at ``e.deadline`` (``provisional``: on uncertain data)."""
     await rm.clock(
         conn,
         e.project_id,
@@ -551,10 +560,8 @@ async def _breached(conn: Connection, stored: StoredEvent, e: ev.DeadlineBreache
         department=e.department,
         deadline=e.deadline,
         breached=True,
-        provisional=e.provisional,
+        provisional=provisional,
     )
-    if e.department is not None and _departments_breach(e):
-        await rm.add_department_counts(conn, e.department, project_id=e.project_id, breaches=1)
 
 
 def _departments_breach(e: ev.DeadlineBreached) -> bool:
@@ -580,16 +587,7 @@ async def _acceptance_held(conn: Connection, stored: StoredEvent, e: ev.DeemedAc
     # overdue board, marked provisional until the notice or an operator confirms it (_confirmed,
     # _recomputed, which also re-arms it when the notice moves its end later); it leaves the board
     # when the application is accepted, deemed accepted, sent back or refused (_acceptance_ends).
-    await rm.clock(
-        conn,
-        e.project_id,
-        e.clock_id,
-        e.scope,
-        department=e.department,
-        deadline=e.deadline,
-        breached=True,
-        provisional=True,
-    )
+    await _mark_breached(conn, e, provisional=True)
 
 
 @_on(ev.EscalatedToLead)
