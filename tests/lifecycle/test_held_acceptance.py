@@ -63,6 +63,12 @@ def accepted(m: ProjectMachine) -> list[dict[str, object]]:
     return [e.payload for e in sp.events_of(m, "ApplicationAccepted")]
 
 
+def assert_accepted_on_receipt(m: ProjectMachine) -> None:
+    """One acceptance, by silence, on the receipt (行政许可法 §32 ¶1(4))."""
+    (done,) = accepted(m)
+    assert done["deemed"] is True and done["accepted_at"] == RECEIVED.isoformat()
+
+
 def test_silence_on_a_provisional_period_is_held_and_the_department_may_still_notify() -> None:
     m, clock = received_fire()
     m.fire_alarms(PROVISIONAL_END)
@@ -90,8 +96,7 @@ def test_a_notice_that_moves_the_end_later_re_arms_it_and_silence_then_accepts_o
     m.fire_alarms(NOTICE_END - timedelta(minutes=1))
     assert accepted(m) == [] and sp.state_of(m, FIRE) == "received"
     m.fire_alarms(NOTICE_END)
-    (done,) = accepted(m)
-    assert done["deemed"] is True and done["accepted_at"] == RECEIVED.isoformat()
+    assert_accepted_on_receipt(m)
     assert sp.state_of(m, FIRE) == "pending"
 
 
@@ -99,8 +104,7 @@ def test_a_notice_that_confirms_the_end_accepts_on_receipt_at_once() -> None:
     m, _ = received_fire()
     m.fire_alarms(PROVISIONAL_END)
     m.calendar_changed(with_2030_notice(m.ctx.calendar, national_day=False), datetime(2030, 10, 11, 9, tzinfo=CST))
-    (done,) = accepted(m)
-    assert done["deemed"] is True and done["accepted_at"] == RECEIVED.isoformat()
+    assert_accepted_on_receipt(m)
     with pytest.raises(Rejected, match=r"^kind: request_completion is decided on a received application"):
         m.check("decide", sp.decision(FIRE, "request_completion", items=["x"]), datetime(2030, 10, 11, 10, tzinfo=CST))
 
@@ -115,13 +119,12 @@ def test_an_operator_confirms_the_provisional_end() -> None:
     a = sp.ack(m, "confirm_deadline", confirm, datetime(2030, 10, 11, 9, tzinfo=CST))
     assert a.message.endswith(f"{FIRE} deemed accepted on receipt")
     assert sp.types(m)[0] == "ProvisionalDeadlineConfirmed"
-    (done,) = accepted(m)
-    assert done["deemed"] is True and done["accepted_at"] == RECEIVED.isoformat()
+    assert_accepted_on_receipt(m)
 
 
 def test_projects_registered_before_the_rule_accept_on_the_provisional_end() -> None:
     m, _ = received_fire(acceptance_hold_rule=1)
     m.fire_alarms(PROVISIONAL_END)
     assert not sp.events_of(m, "DeemedAcceptanceHeld")
-    (done,) = accepted(m)
-    assert done["deemed"] is True and sp.state_of(m, FIRE) == "pending"
+    assert_accepted_on_receipt(m)
+    assert sp.state_of(m, FIRE) == "pending"
